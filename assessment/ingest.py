@@ -1,0 +1,201 @@
+"""Read any number of application workbooks and candidate lists into three tables.
+
+``read_applications(paths)`` returns ``(projects, yearly, problems)``:
+
+* ``projects``: one row per project, indexed by ``project_id``, one typed column per field of
+  the dictionary (base units: CNY, MW, MWh, fractions, dates), plus ``source_file``,
+  ``source_sheet`` and ``source_row`` (the list row; blank for an official workbook);
+* ``yearly``: ``project_id, year, series, value`` for the yearly series;
+* ``problems``: one row per problem, ``file, sheet, cell, project_id, field, year, value,
+  expected, severity, hint``.
+
+Nothing is dropped silently: every input file and every non-empty list row is either in
+``projects`` or named in ``problems`` (a row without ``project_id`` and the second of two rows
+with one ``project_id`` appear only there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .dictionary import Dictionary, load_dictionary
+from .errors import InputError
+from .layouts import FormRecord, ListTable, extract, problem
+from .normalize import Batch, form_batch, list_batch, normalize_batch
+from .validate import validate_batch
+from .workbooks import find_inputs, read_sheets
+
+PROBLEM_COLUMNS = ["file", "sheet", "cell", "project_id", "field", "year", "value", "expected",
+                   "severity", "hint"]
+YEARLY_COLUMNS = ["project_id", "year", "series", "value"]
+SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
+
+
+@dataclass(frozen=True)
+class Applications:
+    """The result of :func:`read_applications`; unpacks as ``projects, yearly, problems``."""
+
+    projects: pd.DataFrame
+    yearly: pd.DataFrame
+    problems: pd.DataFrame
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter((self.projects, self.yearly, self.problems))
+
+    @property
+    def has_errors(self) -> bool:
+        return bool((self.problems["severity"] == "error").any())
+
+
+def read_applications(paths: str | Path | Iterable[str | Path], *, as_of: dt.date | None = None,
+                      dictionary: Dictionary | None = None) -> Applications:
+    """Read files and folders (recursively) of ``.xlsx``, ``.xlsm``, ``.ods`` and ``.csv``.
+
+    ``as_of`` is the assessment date used by date checks (default: today).
+    """
+    dictionary = dictionary or load_dictionary()
+    as_of = as_of or dt.date.today()
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    forms, lists, problems = _extract_all(paths, dictionary)
+    frames = []
+    batches = ([form_batch(forms)] if forms else []) + [list_batch(t) for t in lists]
+    for batch in batches:
+        typed, found = normalize_batch(batch, dictionary)
+        problems += found + validate_batch(typed, batch, dictionary, as_of)
+        frames.append(_with_sources(typed, batch))
+    wide = _combine(frames, dictionary)
+    wide, duplicates = _drop_unusable(wide)
+    problems += duplicates
+    problems += _unaccounted(paths, dictionary, wide, problems)
+    return Applications(_projects(wide, dictionary), _yearly(wide, dictionary),
+                        _problem_frame(problems))
+
+
+def _extract_all(paths: list, dictionary: Dictionary
+                 ) -> tuple[list[FormRecord], list[ListTable], list[dict]]:
+    forms: list[FormRecord] = []
+    lists: list[ListTable] = []
+    problems: list[dict] = []
+    for path in paths:
+        if not Path(path).exists():
+            problems.append(problem(str(path), "", "", "", "", "an existing file or folder",
+                                    hint="check the path"))
+    for path in find_inputs(p for p in paths if Path(p).exists()):
+        try:
+            sheets = read_sheets(path)
+        except InputError as error:
+            problems.append(problem(str(path), "", "", "", error.got, error.what +
+                                    (f": {error.expected}" if error.expected else ""),
+                                    hint=error.hint))
+            continue
+        found = extract(str(path), sheets, dictionary)
+        forms += found.forms
+        lists += found.lists
+        problems += found.problems
+    return forms, lists, problems
+
+
+def _with_sources(typed: pd.DataFrame, batch: Batch) -> pd.DataFrame:
+    sources = pd.DataFrame({
+        "source_file": batch.files if isinstance(batch.files, pd.Series) else batch.files,
+        "source_sheet": _sheet_of_id(batch),
+        "source_row": batch.row_numbers if batch.row_numbers is not None else None,
+    }, index=typed.index)
+    sources["source_row"] = sources["source_row"].astype("Int64")
+    return pd.concat([typed, sources], axis=1)
+
+
+def _sheet_of_id(batch: Batch) -> object:
+    if "project_id" in batch.sheets:
+        return batch.sheets["project_id"]
+    return next(iter(batch.sheets.values()), "")
+
+
+def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame:
+    empty = pd.DataFrame({name: pd.Series(dtype=_dtype(f.type))
+                          for name, f in dictionary.fields.items() if f.type != "series"})
+    frames = [frame for frame in frames if len(frame)]
+    wide = pd.concat([empty, *frames], ignore_index=True) if frames else empty
+    for name, field in dictionary.fields.items():
+        if field.type != "series":
+            wide[name] = wide[name].astype(_dtype(field.type))
+    return wide
+
+
+def _dtype(kind: str) -> str:
+    return {"integer": "Int64", "bool": "boolean", "date": "datetime64[ns]",
+            "text": "string", "choice": "string"}.get(kind, "float64")
+
+
+def _drop_unusable(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Rows without project_id go (already reported); repeated ids keep the first row."""
+    wide = wide[wide["project_id"].notna() & (wide["project_id"] != "")]
+    repeated = wide["project_id"].duplicated(keep=False)
+    problems = []
+    first = wide[repeated].drop_duplicates("project_id").set_index("project_id")
+    for _, row in wide[repeated].iterrows():
+        origin = first.loc[row["project_id"]]
+        problems.append({**problem(row["source_file"], row["source_sheet"] or "",
+                                   _row_cell(row), "project_id", row["project_id"],
+                                   "a project_id used once in the whole input",
+                                   hint=f"also in {origin['source_file']}"
+                                        f"{_row_text(origin)}; give each project its own id"),
+                         "project_id": row["project_id"]})
+    return wide[~wide["project_id"].duplicated(keep="first")], problems
+
+
+def _row_cell(row: pd.Series) -> str:
+    return f"row {row['source_row']}" if pd.notna(row["source_row"]) else ""
+
+
+def _row_text(row: pd.Series) -> str:
+    return f" row {row['source_row']}" if pd.notna(row["source_row"]) else ""
+
+
+def _unaccounted(paths: list, dictionary: Dictionary, wide: pd.DataFrame,
+                 problems: list[dict]) -> list[dict]:
+    """A readable file that yielded no project and no problem is reported, not lost."""
+    seen = set(wide["source_file"].dropna()) | {p["file"] for p in problems}
+    existing = [p for p in paths if Path(p).exists()]
+    return [problem(str(path), "", "", "", "", "an application workbook or a candidate list "
+                    "with a project_id column",
+                    hint="use `assess template` for the official workbook")
+            for path in find_inputs(existing) if str(path) not in seen]
+
+
+def _projects(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
+    columns = [n for n, f in dictionary.fields.items() if f.type != "series" and n != "project_id"]
+    projects = wide.set_index("project_id")[columns + SOURCE_COLUMNS]
+    projects.index = projects.index.astype("string")
+    return projects
+
+
+def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
+    series_cols = [c for c in wide.columns if "@" in c]
+    if not series_cols:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                             zip(YEARLY_COLUMNS, ("string", "int64", "string", "float64"),
+                                 strict=True)})
+    long = wide[["project_id", *series_cols]].melt("project_id", var_name="key")
+    long = long[long["value"].notna()]
+    parts = long["key"].str.split("@", n=1, expand=True)
+    yearly = pd.DataFrame({"project_id": long["project_id"].astype("string"),
+                           "year": parts[1].astype("int64"), "series": parts[0].astype("string"),
+                           "value": long["value"].astype(float)})
+    order = {f.name: i for i, f in enumerate(dictionary.series_fields())}
+    yearly = yearly.assign(_o=yearly["series"].map(order)).sort_values(
+        ["project_id", "_o", "year"], kind="stable")
+    return yearly.drop(columns="_o").reset_index(drop=True)
+
+
+def _problem_frame(problems: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
+    frame["year"] = frame["year"].astype("Int64")
+    text = [c for c in PROBLEM_COLUMNS if c != "year"]
+    frame[text] = frame[text].fillna("").astype(str)
+    return frame

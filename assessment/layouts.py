@@ -1,0 +1,257 @@
+"""Recognise what a workbook holds and pull out its raw cells with their addresses.
+
+Two layouts are detected from the content, never from sheet names:
+
+* the **official workbook** (one project per file): a *form* sheet with one field per row
+  (label, value, unit) and, optionally, a *yearly* sheet with a ``Year`` column and one column
+  per series;
+* a **candidate list**: one project per row under a header row found anywhere in the first 20
+  rows, yearly values as columns named ``<series>_<YYYY>``.
+
+Headers and labels are matched through the field dictionary (:meth:`Dictionary.match_header`).
+The output keeps raw values untouched; parsing happens in :mod:`assessment.normalize`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .dictionary import Dictionary, Header, match_key
+from .workbooks import Sheet
+
+HEADER_SCAN_ROWS = 20
+LABEL_SCAN_COLUMNS = 8
+_VALUE_HEADERS = frozenset(map(match_key, ("value", "values", "数值", "值", "填报值", "填写",
+                                           "取值", "填报内容")))
+_UNIT_HEADERS = frozenset(map(match_key, ("unit", "units", "单位", "计量单位")))
+_YEAR_HEADERS = frozenset(map(match_key, ("year", "年份", "年度", "fiscal year", "calendar year")))
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def series_key(name: str, year: int) -> str:
+    return f"{name}@{year}"
+
+
+@dataclass
+class FormRecord:
+    """The raw cells of one official workbook: key -> value, unit and (sheet, cell)."""
+
+    file: str
+    values: dict[str, object] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    cells: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class ListTable:
+    """The raw rows of one candidate-list sheet."""
+
+    file: str
+    sheet: str
+    raw: pd.DataFrame
+    units: dict[str, str]
+    letters: dict[str, str]
+    row_numbers: list[int]
+
+
+@dataclass
+class Extract:
+    forms: list[FormRecord] = field(default_factory=list)
+    lists: list[ListTable] = field(default_factory=list)
+    problems: list[dict[str, object]] = field(default_factory=list)
+
+
+def problem(file: str, sheet: str, cell: str, field_name: str, value: object, expected: str,
+            severity: str = "error", hint: str = "") -> dict[str, object]:
+    return {"file": file, "sheet": sheet, "cell": cell, "field": field_name,
+            "value": "" if value is None else str(value), "expected": expected,
+            "severity": severity, "hint": hint}
+
+
+def _blank(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _header_row(sheet: Sheet, dictionary: Dictionary) -> tuple[int, list[Header | None]]:
+    best, best_hits, best_headers = -1, 0, []
+    for number, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
+        headers = [None if _blank(c) else dictionary.match_header(c) for c in row]
+        hits = sum(h is not None for h in headers)
+        if hits > best_hits:
+            best, best_hits, best_headers = number, hits, headers
+    return best, best_headers
+
+
+def _label_columns(sheet: Sheet, dictionary: Dictionary) -> tuple[list[int], int]:
+    """Columns (among the first few) holding at least 3 field labels, and the best count."""
+    counts = [0] * LABEL_SCAN_COLUMNS
+    for row in sheet.rows:
+        for col, cell in enumerate(row[:LABEL_SCAN_COLUMNS]):
+            if isinstance(cell, str) and cell.strip():
+                header = dictionary.match_header(cell)
+                counts[col] += header is not None and header.year is None
+    return [col for col, count in enumerate(counts) if count >= 3], max(counts)
+
+
+def classify(sheet: Sheet, dictionary: Dictionary) -> tuple[str, int, list[Header | None]]:
+    """``("form" | "yearly" | "list" | "other", header_row, headers)`` for one sheet."""
+    header_at, headers = _header_row(sheet, dictionary)
+    row_hits = sum(h is not None for h in headers)
+    _, col_hits = _label_columns(sheet, dictionary)
+    if header_at >= 0 and _has_year_column(sheet.rows[header_at]) and any(
+            h is not None and h.year is None and dictionary.fields[h.field].type == "series"
+            for h in headers):
+        return "yearly", header_at, headers
+    if row_hits >= 2 and row_hits >= col_hits and any(
+            h is not None and h.field in ("project_id", "project_name") for h in headers):
+        return "list", header_at, headers
+    if col_hits >= 3:
+        return "form", header_at, headers
+    return "other", header_at, headers
+
+
+def _has_year_column(row: list[object]) -> bool:
+    return any(isinstance(c, str | int | float) and not _blank(c) and match_key(c) in _YEAR_HEADERS
+               for c in row)
+
+
+def extract(file: str, sheets: list[Sheet], dictionary: Dictionary) -> Extract:
+    """Find the form, yearly and list sheets of one file and pull their cells."""
+    result = Extract()
+    kinds = [(sheet, *classify(sheet, dictionary)) for sheet in sheets]
+    forms = [sheet for sheet, kind, _, _ in kinds if kind == "form"]
+    for sheet in forms[1:]:
+        result.problems.append(problem(file, sheet.name, "", "", "", "one project sheet per "
+                                       "workbook", hint="put each project in its own workbook"))
+    if forms:
+        record = _read_form(file, forms[0], dictionary, result.problems)
+        for sheet, kind, header_at, headers in kinds:
+            if kind == "yearly":
+                _read_yearly(record, sheet, header_at, headers, result.problems)
+        result.forms.append(record)
+    for sheet, kind, header_at, headers in kinds:
+        if kind == "list":
+            result.lists.append(_read_list(file, sheet, header_at, headers, result.problems))
+    return result
+
+
+def _find_header_col(sheet: Sheet, wanted: frozenset[str]) -> int | None:
+    for row in sheet.rows[:10]:
+        for col, cell in enumerate(row):
+            if isinstance(cell, str) and cell.strip() and match_key(cell) in wanted:
+                return col
+    return None
+
+
+def _read_form(file: str, sheet: Sheet, dictionary: Dictionary, problems: list) -> FormRecord:
+    label_cols, _ = _label_columns(sheet, dictionary)
+    value_col = _find_header_col(sheet, _VALUE_HEADERS)
+    unit_col = _find_header_col(sheet, _UNIT_HEADERS)
+    if value_col is None:
+        value_col = label_cols[0] + 1
+    label_cols = [col for col in label_cols if col not in (value_col, unit_col)]
+    record = FormRecord(file)
+    for number, row in enumerate(sheet.rows, start=1):
+        header = _row_header(row, label_cols, dictionary)
+        if header is None or header.year is not None:
+            continue
+        value = row[value_col] if value_col < len(row) else None
+        unit = header.unit
+        if unit_col is not None and unit_col < len(row) and not _blank(row[unit_col]):
+            unit = str(row[unit_col]).strip()
+        _put(record, header.field, value, unit, (sheet.name, f"{column_letter(value_col)}{number}"),
+             problems)
+    return record
+
+
+def _put(record: FormRecord, key: str, value: object, unit: str, where: tuple[str, str],
+         problems: list) -> None:
+    if key in record.cells:
+        first = "!".join(record.cells[key])
+        problems.append(problem(record.file, *where, key.split("@")[0], value,
+                                f"{key} given once (first given in {first})",
+                                hint="delete the repeated entry"))
+        return
+    record.values[key] = value
+    record.units[key] = unit
+    record.cells[key] = where
+
+
+def _row_header(row: list[object], label_cols: list[int], dictionary: Dictionary) -> Header | None:
+    for col in label_cols:
+        if col < len(row) and isinstance(row[col], str) and row[col].strip():
+            header = dictionary.match_header(row[col])
+            if header is not None:
+                return header
+    return None
+
+
+def _read_yearly(record: FormRecord, sheet: Sheet, header_at: int,
+                 headers: list[Header | None], problems: list) -> None:
+    year_col = next(col for col, c in enumerate(sheet.rows[header_at])
+                    if not _blank(c) and match_key(c) in _YEAR_HEADERS)
+    series = [(col, h) for col, h in enumerate(headers) if h is not None and h.year is None]
+    for number, row in enumerate(sheet.rows[header_at + 1:], start=header_at + 2):
+        values = [(col, h, row[col]) for col, h in series if col < len(row) and not _blank(row[col])]
+        if not values:
+            continue
+        year = _year(row[year_col] if year_col < len(row) else None)
+        if year is None:
+            problems.append(problem(record.file, sheet.name, f"{column_letter(year_col)}{number}",
+                                    "year", row[year_col] if year_col < len(row) else "",
+                                    "a calendar year such as 2024",
+                                    hint="fill the year of this row or clear its values"))
+            continue
+        for col, header, value in values:
+            _put(record, series_key(header.field, year), value, header.unit,
+                 (sheet.name, f"{column_letter(col)}{number}"), problems)
+
+
+def _year(cell: object) -> int | None:
+    text = str(cell).strip().removesuffix("年").removesuffix(".0")
+    if text.isdigit() and 1900 <= int(text) <= 2100:
+        return int(text)
+    return None
+
+
+def _read_list(file: str, sheet: Sheet, header_at: int, headers: list[Header | None],
+               problems: list) -> ListTable:
+    header_row = sheet.rows[header_at]
+    columns: dict[str, int] = {}
+    units: dict[str, str] = {}
+    for col, header in enumerate(headers):
+        where = f"{column_letter(col)}{header_at + 1}"
+        if header is None:
+            if not _blank(header_row[col]):
+                problems.append(problem(file, sheet.name, where, "", header_row[col],
+                                        "a known field name", "warning",
+                                        "the column is ignored; rename it to a field name"))
+            continue
+        key = header.field if header.year is None else series_key(header.field, header.year)
+        if key in columns:
+            problems.append(problem(file, sheet.name, where, header.field, header_row[col],
+                                    f"one column for {key} (first is column "
+                                    f"{column_letter(columns[key])})", hint="the repeat is ignored"))
+            continue
+        columns[key], units[key] = col, header.unit
+    body = [row for row in sheet.rows[header_at + 1:]]
+    numbers = [n for n, row in enumerate(body, start=header_at + 2)
+               if any(not _blank(c) for c in row)]
+    rows = [body[n - header_at - 2] for n in numbers]
+    width = max(columns.values(), default=-1) + 1
+    rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
+    raw = pd.DataFrame({key: pd.Series([row[col] for row in rows], dtype=object)
+                        for key, col in columns.items()})
+    letters = {key: column_letter(col) for key, col in columns.items()}
+    return ListTable(file, sheet.name, raw, units, letters, numbers)

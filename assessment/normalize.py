@@ -1,0 +1,199 @@
+"""Parse raw cells into typed columns in base units, column by column.
+
+A :class:`Batch` is a wide frame of raw cells (one row per project, one column per field or
+``series@year``) with each column's unit and a way to name the file, sheet and cell of any
+value. All official workbooks of a run form one batch; each candidate list is its own batch.
+Numeric columns that are already numbers are converted in one vectorised step; other cells
+go through :func:`assessment.values.parse_cell`, once per distinct (value, unit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .dictionary import Dictionary, Field
+from .layouts import FormRecord, ListTable, problem
+from .values import BadValue, is_missing, parse_cell, parse_text, resolve_unit
+
+_NUMERIC = ("number", "integer", "fraction", "series")
+_FAST_KINDS = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
+
+
+@dataclass
+class Batch:
+    """Raw cells with units and addresses; ``units``/``sheets``/``cells`` map a column to a
+    scalar (same for every row) or a Series aligned with ``raw``. For a list, ``cells`` holds
+    column letters and ``row_numbers`` the Excel row of each row."""
+
+    raw: pd.DataFrame
+    units: dict[str, object]
+    files: object
+    sheets: dict[str, object]
+    cells: dict[str, object]
+    row_numbers: pd.Series | None = None
+
+    def project_id(self, position: int) -> str:
+        if "project_id" not in self.raw.columns:
+            return ""
+        raw = self.raw["project_id"].iloc[position]
+        return "" if is_missing(raw, "text") else parse_text(raw)
+
+    def problem(self, position: int, key: str, value: object, expected: str,
+                severity: str = "error", hint: str = "") -> dict[str, object]:
+        """A problem row for the value of ``key`` in row ``position``."""
+        found = problem(*self.where(position, key), key.split("@", 1)[0], value, expected,
+                        severity, hint)
+        found["project_id"] = self.project_id(position)
+        if "@" in key:
+            found["year"] = int(key.split("@", 1)[1])
+        return found
+
+    def unit(self, key: str) -> object:
+        return self.units.get(key, "")
+
+    def where(self, position: int, key: str) -> tuple[str, str, str]:
+        """(file, sheet, cell) of one value; blank sheet and cell when the field is absent."""
+        file = _at(self.files, position)
+        if key not in self.cells:
+            sheet = _at(next(iter(self.sheets.values()), ""), position) if self.sheets else ""
+            row = "" if self.row_numbers is None else str(self.row_numbers.iloc[position])
+            return file, sheet if row else "", f"row {row}" if row else ""
+        cell = _at(self.cells[key], position)
+        if self.row_numbers is not None:
+            cell = f"{cell}{self.row_numbers.iloc[position]}"
+        return file, _at(self.sheets[key], position), cell or ""
+
+
+def _at(value: object, position: int) -> str:
+    if isinstance(value, pd.Series):
+        item = value.iloc[position]
+        return "" if item is None or item is np.nan else str(item)
+    return str(value)
+
+
+def _column_of(records: list[dict[str, object]], key: str) -> object:
+    values = [record.get(key, "") for record in records]
+    first = values[0] if values else ""
+    return first if all(v == first for v in values) else pd.Series(values, dtype=object)
+
+
+def form_batch(forms: list[FormRecord]) -> Batch:
+    """Stack official workbooks into one batch."""
+    raw = pd.DataFrame.from_records([form.values for form in forms]).astype(object)
+    raw = raw.where(raw.notna(), None)
+    keys = list(raw.columns)
+    units = {k: _column_of([f.units for f in forms], k) for k in keys}
+    sheets = {k: _column_of([{k: f.cells.get(k, ("", ""))[0]} for f in forms], k) for k in keys}
+    cells = {k: _column_of([{k: f.cells.get(k, ("", ""))[1]} for f in forms], k) for k in keys}
+    files = pd.Series([form.file for form in forms], dtype=object)
+    return Batch(raw, units, files, sheets, cells)
+
+
+def list_batch(table: ListTable) -> Batch:
+    sheets = {key: table.sheet for key in table.raw.columns}
+    return Batch(table.raw, dict(table.units), table.file, sheets, dict(table.letters),
+                 pd.Series(table.row_numbers))
+
+
+def field_of(key: str, dictionary: Dictionary) -> Field:
+    return dictionary.fields[key.split("@", 1)[0]]
+
+
+def normalize_batch(batch: Batch, dictionary: Dictionary) -> tuple[pd.DataFrame, list[dict]]:
+    """Typed frame (same shape as ``batch.raw``) and the problems found while parsing."""
+    problems: list[dict] = []
+    typed: dict[str, pd.Series] = {}
+    fx = None
+    if "fx_usd_cny" in batch.raw.columns:
+        typed["fx_usd_cny"] = _convert(batch, "fx_usd_cny", dictionary, None, problems)
+        fx = typed["fx_usd_cny"]
+    for key in batch.raw.columns:
+        if key not in typed:
+            typed[key] = _convert(batch, key, dictionary, fx, problems)
+    return pd.DataFrame(typed, index=batch.raw.index), problems
+
+
+def _convert(batch: Batch, key: str, dictionary: Dictionary, fx: pd.Series | None,
+             problems: list[dict]) -> pd.Series:
+    field = field_of(key, dictionary)
+    column = batch.raw[key]
+    unit = batch.unit(key)
+    if field.type in _NUMERIC and isinstance(unit, str) and \
+            pd.api.types.infer_dtype(column, skipna=True) in _FAST_KINDS:
+        fast = _fast_numbers(column, unit, field, dictionary, fx)
+        if fast is not None:
+            return _typed(fast, field)
+    return _typed(_slow(batch, key, field, dictionary, fx, problems), field)
+
+
+def _fast_numbers(column: pd.Series, unit_text: str, field: Field, dictionary: Dictionary,
+                  fx: pd.Series | None) -> pd.Series | None:
+    """Vectorised conversion of a numeric column; None when a cell needs the careful path."""
+    values = pd.to_numeric(column, errors="coerce").astype(float)
+    try:
+        unit = resolve_unit("", unit_text, field, dictionary)
+    except BadValue:
+        return None
+    if field.type == "fraction" and not unit_text and (values > 1).any():
+        return None
+    if unit.needs_fx and (fx is None or (fx.isna() & values.notna()).any()):
+        return None
+    factor = unit.factor.numerator / unit.factor.denominator
+    values = values * factor * (fx.to_numpy(dtype=float) if unit.needs_fx else 1.0)
+    if field.type == "integer" and not np.all(np.isnan(values) | (values == np.round(values))):
+        return None
+    return values
+
+
+def _slow(batch: Batch, key: str, field: Field, dictionary: Dictionary, fx: pd.Series | None,
+          problems: list[dict]) -> list[object]:
+    cache: dict[tuple, object] = {}
+    out: list[object] = []
+    units = batch.unit(key)
+    for position, raw in enumerate(batch.raw[key].tolist()):
+        unit = _at(units, position) if isinstance(units, pd.Series) else units
+        rate = None if fx is None or pd.isna(fx.iloc[position]) else float(fx.iloc[position])
+        try:
+            out.append(_parse_cached(cache, raw, unit, field, dictionary, rate))
+        except BadValue as bad:
+            out.append(None)
+            problems.append(batch.problem(position, key, raw, bad.expected, hint=bad.hint))
+    return out
+
+
+def _parse_cached(cache: dict, raw: object, unit: str, field: Field, dictionary: Dictionary,
+                  rate: float | None) -> object:
+    if is_missing(raw, field.type):
+        return None
+    try:
+        token = (type(raw), raw, unit, rate)
+        hash(token)
+    except TypeError:
+        return parse_cell(raw, unit, field, dictionary, rate)
+    if token not in cache:
+        try:
+            cache[token] = parse_cell(raw, unit, field, dictionary, rate)
+        except BadValue as bad:
+            cache[token] = bad
+    result = cache[token]
+    if isinstance(result, BadValue):
+        raise result
+    return result
+
+
+def _typed(values: object, field: Field) -> pd.Series:
+    kind = field.type
+    if kind in ("number", "fraction", "series"):
+        return pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else values
+    if kind == "integer":
+        return pd.Series(values, dtype=float).astype("Int64")
+    if kind == "bool":
+        return pd.Series(values, dtype="boolean")
+    if kind == "date":
+        return pd.to_datetime(pd.Series(values, dtype=object), errors="coerce").astype(
+            "datetime64[ns]")
+    return pd.Series(values, dtype="string")
+

@@ -1,0 +1,199 @@
+"""Turn one raw cell into a typed value in base units, or say why it cannot be.
+
+A raw cell is whatever the reader found: a float, int, bool, datetime or string. Parsing follows
+the field's type from the dictionary; units come from the value itself (``"3.5亿元"``,
+``"85%"``) or else from the column or row (``"Revenue (万元)"``). Every failure raises
+:class:`BadValue` carrying what was expected and a hint; the caller turns it into a problem row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from fractions import Fraction
+
+from .dictionary import Dictionary, Field, Unit, canonical_text, match_key
+
+MISSING_MARKERS = frozenset({"", "-", "--", "---", "—", "–", "/", "n/a", "na", "n.a.", "nan",
+                             "null", "#n/a", "不适用", "暂无", "无数据", "空"})
+_TRUE = frozenset({"是", "有", "yes", "y", "true", "t", "1", "√", "✓", "✔", "对", "ok"})
+_FALSE = frozenset({"否", "无", "no", "n", "false", "f", "0", "×", "✗", "✘", "x", "不是", "没有"})
+_NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*)$")
+_THOUSANDS = re.compile(r"(?<=\d)[,\s'_](?=\d{3}(?!\d))")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_DIMENSIONLESS = Unit("", "", Fraction(1), False)
+_DATE_PATTERNS = (
+    (re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$"), "ymd"),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), "ymd"),
+    (re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$"), "ym"),
+    (re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$"), "dmy_or_mdy"),
+)
+
+
+class BadValue(Exception):
+    """A cell that does not parse: what was expected, and a hint."""
+
+    def __init__(self, expected: str, hint: str = "") -> None:
+        super().__init__(expected)
+        self.expected, self.hint = expected, hint
+
+
+def is_missing(raw: object, field_type: str) -> bool:
+    """An empty cell; for non-text fields also a 'not available' marker such as ``N/A``."""
+    if raw is None:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    if isinstance(raw, str):
+        text = canonical_text(raw)
+        return not text or (field_type != "text" and text.casefold() in MISSING_MARKERS)
+    return False
+
+
+def parse_text(raw: object) -> str:
+    """Text stays text (``"NA"`` is a value); an integral number loses its ``.0``."""
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime) and raw.time() == dt.time():
+        return raw.date().isoformat()
+    if isinstance(raw, dt.date | dt.datetime):
+        return raw.isoformat()
+    return str(raw).strip()
+
+
+def parse_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int | float) and raw in (0, 1):
+        return bool(raw)
+    key = canonical_text(raw).casefold().rstrip(".")
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise BadValue("yes or no (是/否, Y/N, TRUE/FALSE, 1/0)")
+
+
+def parse_date(raw: object) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return _excel_serial(float(raw))
+    text = canonical_text(raw)
+    for pattern, order in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return _date_from_parts(match.groups(), order)
+    raise BadValue("a date such as 2021-06-30, 2021/6/30, 2021年6月30日 or 2021-06",
+                   "write dates as YYYY-MM-DD")
+
+
+def _excel_serial(serial: float) -> dt.date:
+    if not 1 <= serial <= 2958465 or not serial.is_integer():
+        raise BadValue("a date (or an Excel date serial number)", "write dates as YYYY-MM-DD")
+    return _EXCEL_EPOCH + dt.timedelta(days=int(serial))
+
+
+def _date_from_parts(parts: tuple[str, ...], order: str) -> dt.date:
+    numbers = [int(p) for p in parts]
+    if order == "ym":
+        numbers.append(1)
+    elif order == "dmy_or_mdy":
+        first, second, year = numbers
+        if first <= 12 and second <= 12 and first != second:
+            raise BadValue("an unambiguous date", "day and month could be swapped: "
+                           "write it as YYYY-MM-DD")
+        day, month = (first, second) if first > 12 or second <= 12 else (second, first)
+        numbers = [year, month, day]
+    try:
+        return dt.date(*numbers)
+    except ValueError:
+        raise BadValue("a calendar date that exists", "check day and month") from None
+
+
+def parse_choice(raw: object, field: Field, dictionary: Dictionary) -> str:
+    code = dictionary.choice_code(field.choices, raw)
+    if code is not None:
+        return code
+    options = dictionary.choice_rows(field.choices)
+    names = ", ".join(f"{row['label_en']} / {row['label_zh']}" for row in options[:12])
+    more = " ..." if len(options) > 12 else ""
+    keys = {match_key(row["label_en"]): row["label_en"] for row in options}
+    close = difflib.get_close_matches(match_key(raw), list(keys), n=1, cutoff=0.6)
+    hint = f"did you mean {keys[close[0]]!r}?" if close else "pick a value from the dropdown"
+    raise BadValue(f"one of: {names}{more}", hint)
+
+
+def split_number(raw: object) -> tuple[float, str]:
+    """``"1,200.5 万元"`` -> ``(1200.5, "万元")``; a number cell -> ``(value, "")``."""
+    if isinstance(raw, bool):
+        raise BadValue("a number, not TRUE/FALSE")
+    if isinstance(raw, int | float):
+        return float(raw), ""
+    if isinstance(raw, dt.date | dt.datetime):
+        raise BadValue("a number, not a date")
+    text = _THOUSANDS.sub("", canonical_text(raw).replace("−", "-"))
+    negative = text.startswith("(") and text.endswith(")")
+    match = _NUMBER.match(text.strip("()") if negative else text)
+    if not match:
+        raise BadValue("a number")
+    value = float(match.group(1))
+    return (-value if negative else value), match.group(2).strip()
+
+
+def resolve_unit(suffix: str, column_unit: str, field: Field, dictionary: Dictionary) -> Unit:
+    """The unit of a value: its own suffix wins over the column's, else the field's base unit."""
+    text = suffix or column_unit or field.unit
+    if not text:
+        return _DIMENSIONLESS
+    unit = dictionary.unit(text)
+    if unit is None or unit.dimension != field.unit:
+        names = ", ".join(u.name for u in dictionary.units_of(field.unit)) or "no unit"
+        raise BadValue(f"a value in {names}", f"unknown unit {text!r} for {field.name}")
+    return unit
+
+
+def parse_number(raw: object, column_unit: str, field: Field, dictionary: Dictionary,
+                 fx: float | None = None) -> float:
+    """A number in the field's base unit (CNY, MW, MWh, fraction, ...)."""
+    number, suffix = split_number(raw)
+    if not math.isfinite(number):
+        raise BadValue("a finite number")
+    unit = resolve_unit(suffix, column_unit, field, dictionary)
+    if field.type == "fraction" and not suffix and not column_unit and number > 1:
+        raise BadValue("a fraction between 0 and 1", f"write {number:g}% or put % in the unit")
+    return scale(number, unit, fx)
+
+
+def scale(number: float, unit: Unit, fx: float | None) -> float:
+    value = number * unit.factor.numerator / unit.factor.denominator
+    if unit.needs_fx:
+        if fx is None:
+            raise BadValue("an amount in CNY", "an amount in USD needs the exchange rate "
+                           "field fx_usd_cny (CNY per USD)")
+        value *= fx
+    return value
+
+
+def parse_cell(raw: object, column_unit: str, field: Field, dictionary: Dictionary,
+               fx: float | None = None) -> object:
+    """Parse one non-missing cell by its field's type."""
+    kind = field.type
+    if kind == "text":
+        return parse_text(raw)
+    if kind == "bool":
+        return parse_bool(raw)
+    if kind == "date":
+        return parse_date(raw)
+    if kind == "choice":
+        return parse_choice(raw, field, dictionary)
+    value = parse_number(raw, column_unit, field, dictionary, fx)
+    if kind == "integer" and not float(value).is_integer():
+        raise BadValue("a whole number")
+    return value

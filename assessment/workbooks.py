@@ -1,0 +1,124 @@
+"""Open input files as grids of raw cells: ``.xlsx``, ``.xlsm`` and ``.ods`` through
+python-calamine (macros are never run), ``.csv`` through the standard library.
+
+A file that cannot be read raises :class:`~assessment.errors.InputError` saying why: empty, not
+a spreadsheet, password-protected, corrupt, or in an unknown text encoding.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+from .errors import InputError
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".csv")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass
+class Sheet:
+    """One sheet as rows of raw cells, anchored at A1 (row 0 is Excel row 1)."""
+
+    name: str
+    rows: list[list[object]]
+
+
+def find_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand folders recursively into their spreadsheet files, in a stable order.
+
+    A file named explicitly is kept whatever its suffix (the reader reports it if foreign);
+    inside folders only spreadsheet suffixes are taken, and Excel lock files (``~$*``) and
+    hidden files are left out.
+    """
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if _is_spreadsheet(p)))
+        else:
+            found.append(path)
+    return found
+
+
+def _is_spreadsheet(path: Path) -> bool:
+    return (path.is_file() and path.suffix.lower() in SPREADSHEET_SUFFIXES
+            and not path.name.startswith(("~$", ".")))
+
+
+def read_sheets(path: Path) -> list[Sheet]:
+    """All sheets of one file as grids; raises InputError when the file cannot be read."""
+    where = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError("cannot open the file", where=where, got=error.strerror or str(error),
+                         hint="check the path and permissions") from None
+    if not data.strip():
+        raise InputError("the file is empty", where=where, expected="a filled workbook",
+                         got="0 bytes of data")
+    if path.suffix.lower() == ".csv":
+        return [Sheet(path.stem, _csv_rows(data, where))]
+    _check_container(data, path)
+    return _calamine_sheets(data, where)
+
+
+def _check_container(data: bytes, path: Path) -> None:
+    where = str(path)
+    if data.startswith(_OLE_MAGIC) and "EncryptedPackage".encode("utf-16-le") in data:
+        raise InputError("the workbook is password-protected", where=where,
+                         expected="an unencrypted workbook", got="an encrypted package",
+                         hint="remove the password (File > Info > Protect Workbook) and resend")
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
+        raise InputError("not a supported spreadsheet type", where=where,
+                         expected=", ".join(SPREADSHEET_SUFFIXES), got=repr(path.suffix or "none"))
+    if not data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+        raise InputError("not a spreadsheet", where=where,
+                         expected=f"an Excel or OpenDocument workbook ({path.suffix})",
+                         got=_describe(data), hint="export the file again from the spreadsheet")
+
+
+def _describe(data: bytes) -> str:
+    head = data[:8]
+    for magic, name in ((b"%PDF", "a PDF document"), (b"<", "an HTML or XML page"),
+                        (b"{", "a JSON document")):
+        if head.lstrip().startswith(magic):
+            return name
+    return "bytes that are neither a zip container nor an OLE workbook"
+
+
+def _calamine_sheets(data: bytes, where: str) -> list[Sheet]:
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return [Sheet(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                for name in book.sheet_names]
+    except Exception as error:  # calamine raises several unrelated types for broken files
+        raise InputError("the workbook is corrupt or unreadable", where=where,
+                         got=f"{type(error).__name__}: {error}",
+                         hint="open it in Excel or LibreOffice and save it again") from None
+
+
+def _csv_rows(data: bytes, where: str) -> list[list[object]]:
+    text = _decode(data, where)
+    sample = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _decode(data: bytes, where: str) -> str:
+    for encoding in _CSV_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError("unknown text encoding", where=where, expected="UTF-8 or GBK text",
+                     hint="save the CSV as UTF-8")
