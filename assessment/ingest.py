@@ -7,7 +7,7 @@
   ``source_sheet`` and ``source_row`` (the list row; blank for an official workbook);
 * ``yearly``: ``project_id, year, series, value`` for the yearly series;
 * ``problems``: one row per problem, ``file, sheet, cell, project_id, field, year, value,
-  expected, severity, hint``.
+  message, expected, severity, hint`` (``message`` says what is wrong).
 
 Nothing is dropped silently: every input file and every non-empty list row is either in
 ``projects`` or named in ``problems`` (a row without ``project_id`` and the second of two rows
@@ -30,8 +30,8 @@ from .normalize import Batch, form_batch, list_batch, normalize_batch
 from .validate import validate_batch
 from .workbooks import find_inputs, read_sheets
 
-PROBLEM_COLUMNS = ["file", "sheet", "cell", "project_id", "field", "year", "value", "expected",
-                   "severity", "hint"]
+PROBLEM_COLUMNS = ["file", "sheet", "cell", "project_id", "field", "year", "value", "message",
+                   "expected", "severity", "hint"]
 YEARLY_COLUMNS = ["project_id", "year", "series", "value"]
 SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
 
@@ -83,15 +83,14 @@ def _extract_all(paths: list, dictionary: Dictionary
     problems: list[dict] = []
     for path in paths:
         if not Path(path).exists():
-            problems.append(problem(str(path), "", "", "", "", "an existing file or folder",
-                                    hint="check the path"))
+            problems.append(problem("no such file or folder", file=str(path),
+                                    expected="an existing file or folder", hint="check the path"))
     for path in find_inputs(p for p in paths if Path(p).exists()):
         try:
             sheets = read_sheets(path)
         except InputError as error:
-            problems.append(problem(str(path), "", "", "", error.got, error.what +
-                                    (f": {error.expected}" if error.expected else ""),
-                                    hint=error.hint))
+            problems.append(problem(error.what, file=str(path), value=error.got,
+                                    expected=error.expected, hint=error.hint))
             continue
         found = extract(str(path), sheets, dictionary)
         forms += found.forms
@@ -102,7 +101,7 @@ def _extract_all(paths: list, dictionary: Dictionary
 
 def _with_sources(typed: pd.DataFrame, batch: Batch) -> pd.DataFrame:
     sources = pd.DataFrame({
-        "source_file": batch.files if isinstance(batch.files, pd.Series) else batch.files,
+        "source_file": batch.files,
         "source_sheet": _sheet_of_id(batch),
         "source_row": batch.row_numbers if batch.row_numbers is not None else None,
     }, index=typed.index)
@@ -119,6 +118,9 @@ def _sheet_of_id(batch: Batch) -> object:
 def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame:
     empty = pd.DataFrame({name: pd.Series(dtype=_dtype(f.type))
                           for name, f in dictionary.fields.items() if f.type != "series"})
+    empty[SOURCE_COLUMNS] = pd.DataFrame({"source_file": pd.Series(dtype=object),
+                                          "source_sheet": pd.Series(dtype=object),
+                                          "source_row": pd.Series(dtype="Int64")})
     frames = [frame for frame in frames if len(frame)]
     wide = pd.concat([empty, *frames], ignore_index=True) if frames else empty
     for name, field in dictionary.fields.items():
@@ -140,9 +142,10 @@ def _drop_unusable(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     first = wide[repeated].drop_duplicates("project_id").set_index("project_id")
     for _, row in wide[repeated].iterrows():
         origin = first.loc[row["project_id"]]
-        problems.append({**problem(row["source_file"], row["source_sheet"] or "",
-                                   _row_cell(row), "project_id", row["project_id"],
-                                   "a project_id used once in the whole input",
+        problems.append({**problem("duplicate project_id", file=row["source_file"],
+                                   sheet=row["source_sheet"] or "", cell=_row_cell(row),
+                                   field="project_id", value=row["project_id"],
+                                   expected="a project_id used once in the whole input",
                                    hint=f"also in {origin['source_file']}"
                                         f"{_row_text(origin)}; give each project its own id"),
                          "project_id": row["project_id"]})
@@ -162,9 +165,9 @@ def _unaccounted(paths: list, dictionary: Dictionary, wide: pd.DataFrame,
     """A readable file that yielded no project and no problem is reported, not lost."""
     seen = set(wide["source_file"].dropna()) | {p["file"] for p in problems}
     existing = [p for p in paths if Path(p).exists()]
-    return [problem(str(path), "", "", "", "", "an application workbook or a candidate list "
-                    "with a project_id column",
-                    hint="use `assess template` for the official workbook")
+    return [problem("no application or candidate list found", file=str(path),
+                    expected="an application workbook or a candidate list with a project_id "
+                             "column", hint="use `assess template` for the official workbook")
             for path in find_inputs(existing) if str(path) not in seen]
 
 

@@ -72,11 +72,13 @@ class Extract:
     problems: list[dict[str, object]] = field(default_factory=list)
 
 
-def problem(file: str, sheet: str, cell: str, field_name: str, value: object, expected: str,
-            severity: str = "error", hint: str = "") -> dict[str, object]:
-    return {"file": file, "sheet": sheet, "cell": cell, "field": field_name,
-            "value": "" if value is None else str(value), "expected": expected,
-            "severity": severity, "hint": hint}
+def problem(message: str, *, file: str, sheet: str = "", cell: str = "", field: str = "",
+            value: object = "", expected: str = "", severity: str = "error",
+            hint: str = "") -> dict[str, object]:
+    """One problem row: what (``message``), where, the value found, what was expected."""
+    return {"file": file, "sheet": sheet, "cell": cell, "field": field,
+            "value": "" if value is None else str(value), "message": message,
+            "expected": expected, "severity": severity, "hint": hint}
 
 
 def _blank(cell: object) -> bool:
@@ -132,8 +134,9 @@ def extract(file: str, sheets: list[Sheet], dictionary: Dictionary) -> Extract:
     kinds = [(sheet, *classify(sheet, dictionary)) for sheet in sheets]
     forms = [sheet for sheet, kind, _, _ in kinds if kind == "form"]
     for sheet in forms[1:]:
-        result.problems.append(problem(file, sheet.name, "", "", "", "one project sheet per "
-                                       "workbook", hint="put each project in its own workbook"))
+        result.problems.append(problem("a second project sheet", file=file, sheet=sheet.name,
+                                       expected="one project sheet per workbook",
+                                       hint="put each project in its own workbook"))
     if forms:
         record = _read_form(file, forms[0], dictionary, result.problems)
         for sheet, kind, header_at, headers in kinds:
@@ -179,8 +182,9 @@ def _put(record: FormRecord, key: str, value: object, unit: str, where: tuple[st
          problems: list) -> None:
     if key in record.cells:
         first = "!".join(record.cells[key])
-        problems.append(problem(record.file, *where, key.split("@")[0], value,
-                                f"{key} given once (first given in {first})",
+        problems.append(problem("the field is given twice", file=record.file, sheet=where[0],
+                                cell=where[1], field=key.split("@")[0], value=value,
+                                expected=f"{key} given once (first given in {first})",
                                 hint="delete the repeated entry"))
         return
     record.values[key] = value
@@ -203,14 +207,17 @@ def _read_yearly(record: FormRecord, sheet: Sheet, header_at: int,
                     if not _blank(c) and match_key(c) in _YEAR_HEADERS)
     series = [(col, h) for col, h in enumerate(headers) if h is not None and h.year is None]
     for number, row in enumerate(sheet.rows[header_at + 1:], start=header_at + 2):
-        values = [(col, h, row[col]) for col, h in series if col < len(row) and not _blank(row[col])]
+        values = [(col, h, row[col]) for col, h in series
+                  if col < len(row) and not _blank(row[col])]
         if not values:
             continue
         year = _year(row[year_col] if year_col < len(row) else None)
         if year is None:
-            problems.append(problem(record.file, sheet.name, f"{column_letter(year_col)}{number}",
-                                    "year", row[year_col] if year_col < len(row) else "",
-                                    "a calendar year such as 2024",
+            problems.append(problem("a row of yearly values without a year", file=record.file,
+                                    sheet=sheet.name, cell=f"{column_letter(year_col)}{number}",
+                                    field="year",
+                                    value=row[year_col] if year_col < len(row) else "",
+                                    expected="a calendar year such as 2024",
                                     hint="fill the year of this row or clear its values"))
             continue
         for col, header, value in values:
@@ -234,15 +241,18 @@ def _read_list(file: str, sheet: Sheet, header_at: int, headers: list[Header | N
         where = f"{column_letter(col)}{header_at + 1}"
         if header is None:
             if not _blank(header_row[col]):
-                problems.append(problem(file, sheet.name, where, "", header_row[col],
-                                        "a known field name", "warning",
-                                        "the column is ignored; rename it to a field name"))
+                problems.append(problem("unknown column", file=file, sheet=sheet.name, cell=where,
+                                        value=header_row[col], expected="a known field name",
+                                        severity="warning",
+                                        hint="the column is ignored; rename it to a field name"))
             continue
         key = header.field if header.year is None else series_key(header.field, header.year)
         if key in columns:
-            problems.append(problem(file, sheet.name, where, header.field, header_row[col],
-                                    f"one column for {key} (first is column "
-                                    f"{column_letter(columns[key])})", hint="the repeat is ignored"))
+            problems.append(problem("a repeated column", file=file, sheet=sheet.name, cell=where,
+                                    field=header.field, value=header_row[col],
+                                    expected=f"one column for {key} (first is column "
+                                             f"{column_letter(columns[key])})",
+                                    hint="the repeat is ignored"))
             continue
         columns[key], units[key] = col, header.unit
     body = [row for row in sheet.rows[header_at + 1:]]

@@ -24,60 +24,56 @@ _FAST_KINDS = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
 
 @dataclass
 class Batch:
-    """Raw cells with units and addresses; ``units``/``sheets``/``cells`` map a column to a
-    scalar (same for every row) or a Series aligned with ``raw``. For a list, ``cells`` holds
-    column letters and ``row_numbers`` the Excel row of each row."""
+    """Raw cells with units and addresses. ``units``, ``sheets`` and ``cells`` map a column to
+    a string (the same for every row) or a list with one entry per row; ``files`` likewise.
+    For a list, ``cells`` holds column letters and ``row_numbers`` the Excel row of each row."""
 
     raw: pd.DataFrame
     units: dict[str, object]
     files: object
     sheets: dict[str, object]
     cells: dict[str, object]
-    row_numbers: pd.Series | None = None
+    row_numbers: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        ids = self.raw["project_id"].tolist() if "project_id" in self.raw.columns else []
+        self._ids = ["" if is_missing(v, "text") else parse_text(v) for v in ids]
 
     def project_id(self, position: int) -> str:
-        if "project_id" not in self.raw.columns:
-            return ""
-        raw = self.raw["project_id"].iloc[position]
-        return "" if is_missing(raw, "text") else parse_text(raw)
-
-    def problem(self, position: int, key: str, value: object, expected: str,
-                severity: str = "error", hint: str = "") -> dict[str, object]:
-        """A problem row for the value of ``key`` in row ``position``."""
-        found = problem(*self.where(position, key), key.split("@", 1)[0], value, expected,
-                        severity, hint)
-        found["project_id"] = self.project_id(position)
-        if "@" in key:
-            found["year"] = int(key.split("@", 1)[1])
-        return found
+        return self._ids[position] if self._ids else ""
 
     def unit(self, key: str) -> object:
         return self.units.get(key, "")
 
     def where(self, position: int, key: str) -> tuple[str, str, str]:
-        """(file, sheet, cell) of one value; blank sheet and cell when the field is absent."""
+        """(file, sheet, cell) of one value; for an absent field the row, if any."""
         file = _at(self.files, position)
+        row = "" if self.row_numbers is None else str(self.row_numbers[position])
         if key not in self.cells:
-            sheet = _at(next(iter(self.sheets.values()), ""), position) if self.sheets else ""
-            row = "" if self.row_numbers is None else str(self.row_numbers.iloc[position])
-            return file, sheet if row else "", f"row {row}" if row else ""
-        cell = _at(self.cells[key], position)
-        if self.row_numbers is not None:
-            cell = f"{cell}{self.row_numbers.iloc[position]}"
-        return file, _at(self.sheets[key], position), cell or ""
+            sheet = _at(next(iter(self.sheets.values()), ""), position) if row else ""
+            return file, sheet, f"row {row}" if row else ""
+        return file, _at(self.sheets[key], position), _at(self.cells[key], position) + row
+
+    def problem(self, position: int, key: str, message: str, **details: object
+                ) -> dict[str, object]:
+        """A problem row for the value of ``key`` in row ``position``."""
+        file, sheet, cell = self.where(position, key)
+        found = problem(message, file=file, sheet=sheet, cell=cell, field=key.split("@", 1)[0],
+                        **details)
+        found["project_id"] = self.project_id(position)
+        if "@" in key:
+            found["year"] = int(key.split("@", 1)[1])
+        return found
 
 
 def _at(value: object, position: int) -> str:
-    if isinstance(value, pd.Series):
-        item = value.iloc[position]
-        return "" if item is None or item is np.nan else str(item)
-    return str(value)
+    return str(value[position]) if isinstance(value, list) else str(value)
 
 
 def _column_of(records: list[dict[str, object]], key: str) -> object:
     values = [record.get(key, "") for record in records]
     first = values[0] if values else ""
-    return first if all(v == first for v in values) else pd.Series(values, dtype=object)
+    return first if all(v == first for v in values) else values
 
 
 def form_batch(forms: list[FormRecord]) -> Batch:
@@ -88,14 +84,14 @@ def form_batch(forms: list[FormRecord]) -> Batch:
     units = {k: _column_of([f.units for f in forms], k) for k in keys}
     sheets = {k: _column_of([{k: f.cells.get(k, ("", ""))[0]} for f in forms], k) for k in keys}
     cells = {k: _column_of([{k: f.cells.get(k, ("", ""))[1]} for f in forms], k) for k in keys}
-    files = pd.Series([form.file for form in forms], dtype=object)
+    files = [form.file for form in forms]
     return Batch(raw, units, files, sheets, cells)
 
 
 def list_batch(table: ListTable) -> Batch:
     sheets = {key: table.sheet for key in table.raw.columns}
     return Batch(table.raw, dict(table.units), table.file, sheets, dict(table.letters),
-                 pd.Series(table.row_numbers))
+                 list(table.row_numbers))
 
 
 def field_of(key: str, dictionary: Dictionary) -> Field:
@@ -154,13 +150,14 @@ def _slow(batch: Batch, key: str, field: Field, dictionary: Dictionary, fx: pd.S
     out: list[object] = []
     units = batch.unit(key)
     for position, raw in enumerate(batch.raw[key].tolist()):
-        unit = _at(units, position) if isinstance(units, pd.Series) else units
+        unit = _at(units, position)
         rate = None if fx is None or pd.isna(fx.iloc[position]) else float(fx.iloc[position])
         try:
             out.append(_parse_cached(cache, raw, unit, field, dictionary, rate))
         except BadValue as bad:
             out.append(None)
-            problems.append(batch.problem(position, key, raw, bad.expected, hint=bad.hint))
+            problems.append(batch.problem(position, key, "cannot read the value", value=raw,
+                                          expected=bad.expected, hint=bad.hint))
     return out
 
 

@@ -43,14 +43,16 @@ def _range_problems(typed: pd.DataFrame, batch: Batch, key: str, field: Field) -
         return []
     found = []
     unit = f" {field.unit}" if field.unit and field.unit != "fraction" else ""
-    for low, high, severity, word in ((field.min, field.max, "error", "between"),
-                                      (field.plausible_min, field.plausible_max, "warning",
-                                       "usually between")):
+    for low, high, severity, word, message in (
+            (field.min, field.max, "error", "between", "out of range"),
+            (field.plausible_min, field.plausible_max, "warning", "usually between",
+             "an unusual value")):
         bad = _outside(values, low, high)
         for position in np.flatnonzero(bad):
-            found.append(batch.problem(position, key, _shown(batch, key, position),
-                                 f"{word} {_fmt(low)} and {_fmt(high)}{unit}",
-                                 severity, _range_hint(field, values[position])))
+            found.append(batch.problem(
+                position, key, message, value=_shown(batch, key, position),
+                expected=f"{word} {_fmt(low)} and {_fmt(high)}{unit}", severity=severity,
+                hint=_range_hint(field, values[position])))
     return found
 
 
@@ -67,7 +69,8 @@ def _outside(values: np.ndarray, low: float | None, high: float | None) -> np.nd
 def _range_hint(field: Field, value: float) -> str:
     if field.type == "fraction":
         return "shares are fractions: 0.85 or 85%"
-    return f"read as {value:,.6g}{' ' + field.unit if field.unit else ''}; check the value and its unit"
+    unit = f" {field.unit}" if field.unit else ""
+    return f"read as {value:,.6g}{unit}; check the value and its unit"
 
 
 def _fmt(number: float | None) -> str:
@@ -91,17 +94,16 @@ def _check_problems(typed: pd.DataFrame, batch: Batch, check: dict[str, str],
         right_values = typed[right]
     else:
         bad, right_values = _compare_bad(typed, left, right, check, as_of)
-    return [batch.problem(p, left, _shown(batch, left, p),
-                    f"{check['expected_en']} ({right.lstrip('@')} = {_plain(right_values, p)})",
-                    check["severity"], f"check {check['check_id']}")
+    return [batch.problem(p, left, f"inconsistent with {right.lstrip('@')}",
+                          value=_shown(batch, left, p),
+                          expected=f"{check['expected_en']} ({right.lstrip('@')} = "
+                                   f"{_plain(right_values, p)})",
+                          severity=check["severity"], hint=f"check {check['check_id']}")
             for p in np.flatnonzero(bad)]
 
 
 def _plain(values: object, position: int) -> str:
-    if isinstance(values, pd.Series):
-        value = values.iloc[position]
-    else:
-        value = values
+    value = values.iloc[position] if isinstance(values, pd.Series) else values
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
     if isinstance(value, float):
@@ -141,15 +143,16 @@ def _missing_problems(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary)
         present = _present(typed, field)
         programmes = ", ".join(field.programmes)
         if field.required:
-            expected, severity = f"a {field.label_en} for every project", "error"
+            expected, severity, hint = f"a {field.label_en} for every project", "error", \
+                "fill it in; a row without it cannot be assessed"
         elif programmes:
-            expected, severity = f"a value (needed for {programmes})", "warning"
+            expected, severity, hint = f"a value (needed for {programmes})", "warning", \
+                "fill it in, or these programmes are scored as insufficient"
         else:
             continue
         for position in np.flatnonzero(~present):
-            found.append(batch.problem(position, field.name, "", expected,
-                                 severity, "fill it in, or the programme is scored as "
-                                 "insufficient" if severity == "warning" else "fill it in"))
+            found.append(batch.problem(position, field.name, "missing", expected=expected,
+                                       severity=severity, hint=hint))
     return found
 
 

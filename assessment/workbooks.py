@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from .errors import InputError
 
@@ -25,7 +25,9 @@ _CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 
 @dataclass
 class Sheet:
-    """One sheet as rows of raw cells, anchored at A1 (row 0 is Excel row 1)."""
+    """One visible sheet as rows of raw cells, anchored at A1 (row 0 is Excel row 1).
+
+    Hidden sheets (such as the template's dropdown lists) are not read."""
 
     name: str
     rows: list[list[object]]
@@ -96,8 +98,9 @@ def _describe(data: bytes) -> str:
 def _calamine_sheets(data: bytes, where: str) -> list[Sheet]:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return [Sheet(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))
-                for name in book.sheet_names]
+        return [Sheet(meta.name, book.get_sheet_by_name(meta.name).to_python(
+                      skip_empty_area=False))
+                for meta in book.sheets_metadata if meta.visible == SheetVisibleEnum.Visible]
     except Exception as error:  # calamine raises several unrelated types for broken files
         raise InputError("the workbook is corrupt or unreadable", where=where,
                          got=f"{type(error).__name__}: {error}",

@@ -1,0 +1,149 @@
+"""The ``assess`` command: a thin shell over the library.
+
+    assess template -o application.xlsx [--lang zh]
+    assess check sample_projects/ [--format json] [--as-of 2025-06-30]
+
+Each command parses its arguments, calls the library, and formats the result; library errors
+become one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from . import __version__
+from .errors import AssessmentError
+from .ingest import Applications, read_applications
+from .template import write_template
+
+SUMMARY_COLUMNS = ["project_name", "province", "hub", "facility_type", "project_kind", "racks",
+                   "it_load_mw", "pue", "green_power_share", "total_investment_cny"]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD; got {text!r}") from None
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """Write the official application workbook.
+
+    Example: ``assess template --lang zh -o 申请表.xlsx``
+    """
+    path = write_template(args.output, args.lang)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Read applications and candidate lists, print the normalized table and every problem;
+    exit 1 when there is any error.
+
+    Example: ``assess check sample_projects/ --format json``
+    """
+    result = read_applications(args.paths, as_of=args.as_of)
+    if args.format == "json":
+        json.dump(to_json(result), sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        _print_table(result, args.columns)
+    return 1 if result.has_errors else 0
+
+
+def _print_table(result: Applications, columns: str | None) -> None:
+    projects, _, problems = result
+    chosen = projects.columns.tolist() if columns == "all" else (
+        columns.split(",") if columns else SUMMARY_COLUMNS)
+    with pd.option_context("display.width", 200, "display.max_columns", None,
+                           "display.max_rows", None):
+        print(projects[[c for c in chosen if c in projects.columns]].to_string())
+    for row in problems.itertuples(index=False):
+        print(problem_line(row._asdict()))
+    errors = int((problems["severity"] == "error").sum())
+    print(f"{len(projects)} projects; {errors} errors, {len(problems) - errors} warnings")
+
+
+def problem_line(row: dict) -> str:
+    """``file:Sheet!B7 [error] DC-1 pue: got '0.95'; expected between 1 and 3 (hint: ...)``."""
+    where = row["file"] + (f":{row['sheet']}" if row["sheet"] else "") + (
+        f"!{row['cell']}" if row["cell"] else "")
+    field = row["field"] + (f"[{row['year']}]" if pd.notna(row.get("year")) else "")
+    subject = " ".join(part for part in (row["project_id"], field) if part) or "file"
+    details = [row["message"]]
+    if row["value"] != "":
+        details.append(f"got {row['value']!r}")
+    if row["expected"]:
+        details.append(f"expected {row['expected']}")
+    hint = f" (hint: {row['hint']})" if row["hint"] else ""
+    return f"{where} [{row['severity']}] {subject}: {'; '.join(details)}{hint}"
+
+
+def to_json(result: Applications) -> dict[str, list[dict]]:
+    """Records keyed by canonical names; base units, ISO dates, null for missing."""
+    projects, yearly, problems = result
+    return {"projects": _records(projects.reset_index()),
+            "yearly": _records(yearly),
+            "problems": _records(problems)}
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{key: _plain(value) for key, value in row.items()}
+            for row in frame.to_dict(orient="records")]
+
+
+def _plain(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assess", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"assess {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    template = commands.add_parser("template", help="write the official application workbook",
+                                   description=cmd_template.__doc__)
+    template.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+    template.add_argument("--lang", choices=("en", "zh"), default="en")
+    template.set_defaults(run=cmd_template)
+
+    check = commands.add_parser("check", help="read and validate applications",
+                                description=cmd_check.__doc__)
+    check.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    check.add_argument("--format", choices=("table", "json"), default="table")
+    check.add_argument("--as-of", type=_date, default=None,
+                       help="assessment date for date checks (default: today)")
+    check.add_argument("--columns", help="comma-separated project columns to print, or 'all'")
+    check.set_defaults(run=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except AssessmentError as error:
+        print(f"assess: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
