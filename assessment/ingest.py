@@ -66,7 +66,8 @@ def read_applications(paths: str | Path | Iterable[str | Path], *, as_of: dt.dat
     batches = ([form_batch(forms)] if forms else []) + [list_batch(t) for t in lists]
     for batch in batches:
         typed, found = normalize_batch(batch, dictionary)
-        problems += found + validate_batch(typed, batch, dictionary, as_of)
+        typed, checked = validate_batch(typed, batch, dictionary, as_of)
+        problems += found + checked
         frames.append(_with_sources(typed, batch))
     wide = _combine(frames, dictionary)
     wide, duplicates = _drop_unusable(wide)
@@ -180,12 +181,12 @@ def _projects(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 
 def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
     series_cols = [c for c in wide.columns if "@" in c]
-    if not series_cols:
+    long = wide[["project_id", *series_cols]].melt("project_id", var_name="key")
+    long = long[long["value"].notna()]
+    if long.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                              zip(YEARLY_COLUMNS, ("string", "int64", "string", "float64"),
                                  strict=True)})
-    long = wide[["project_id", *series_cols]].melt("project_id", var_name="key")
-    long = long[long["value"].notna()]
     parts = long["key"].str.split("@", n=1, expand=True)
     yearly = pd.DataFrame({"project_id": long["project_id"].astype("string"),
                            "year": parts[1].astype("int64"), "series": parts[0].astype("string"),
@@ -199,6 +200,8 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 def _problem_frame(problems: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
     frame["year"] = frame["year"].astype("Int64")
-    text = [c for c in PROBLEM_COLUMNS if c != "year"]
-    frame[text] = frame[text].fillna("").astype(str)
+    for column in PROBLEM_COLUMNS:
+        if column != "year":
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna(), "").astype(str)
     return frame

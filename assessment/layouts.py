@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .dictionary import Dictionary, Header, match_key
+from .values import parse_text
 from .workbooks import Sheet
 
 HEADER_SCAN_ROWS = 20
@@ -77,7 +78,7 @@ def problem(message: str, *, file: str, sheet: str = "", cell: str = "", field: 
             hint: str = "") -> dict[str, object]:
     """One problem row: what (``message``), where, the value found, what was expected."""
     return {"file": file, "sheet": sheet, "cell": cell, "field": field,
-            "value": "" if value is None else str(value), "message": message,
+            "value": "" if value is None else parse_text(value), "message": message,
             "expected": expected, "severity": severity, "hint": hint}
 
 

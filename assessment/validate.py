@@ -13,6 +13,7 @@ import pandas as pd
 
 from .dictionary import Dictionary, Field
 from .normalize import Batch, field_of
+from .values import is_missing
 
 _COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
             "==": operator.eq}
@@ -20,15 +21,23 @@ _NOT_IN_A_PLACE = ("", "none")
 
 
 def validate_batch(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary,
-                   as_of: dt.date) -> list[dict]:
-    """All problems of one typed batch, in a stable order."""
+                   as_of: dt.date) -> tuple[pd.DataFrame, list[dict]]:
+    """A copy of ``typed`` with values outside their hard range blanked, and all problems.
+
+    A blanked value is reported as an error with the value found, so rules never see an
+    impossible PUE of 0.9 as a pass; an unusual value is only a warning and is kept.
+    """
     problems: list[dict] = []
+    clean = typed.copy()
     for key in typed.columns:
-        problems += _range_problems(typed, batch, key, field_of(key, dictionary))
+        found, bad = _range_problems(typed, batch, key, field_of(key, dictionary))
+        problems += found
+        if bad.any():
+            clean.loc[bad, key] = None
     for check in dictionary.checks:
-        problems += _check_problems(typed, batch, check, dictionary, as_of)
+        problems += _check_problems(clean, batch, check, dictionary, as_of)
     problems += _missing_problems(typed, batch, dictionary)
-    return problems
+    return clean, problems
 
 
 def _numbers(series: pd.Series) -> np.ndarray | None:
@@ -37,23 +46,27 @@ def _numbers(series: pd.Series) -> np.ndarray | None:
     return None
 
 
-def _range_problems(typed: pd.DataFrame, batch: Batch, key: str, field: Field) -> list[dict]:
+def _range_problems(typed: pd.DataFrame, batch: Batch, key: str, field: Field
+                    ) -> tuple[list[dict], np.ndarray]:
+    """Problems outside the hard range (errors) and the plausible range (warnings), and the
+    mask of hard-range failures."""
     values = _numbers(typed[key])
     if values is None:
-        return []
+        return [], np.zeros(len(typed), dtype=bool)
     found = []
+    hard = _outside(values, field.min, field.max)
     unit = f" {field.unit}" if field.unit and field.unit != "fraction" else ""
     for low, high, severity, word, message in (
             (field.min, field.max, "error", "between", "out of range"),
             (field.plausible_min, field.plausible_max, "warning", "usually between",
              "an unusual value")):
-        bad = _outside(values, low, high)
-        for position in np.flatnonzero(bad):
+        bad = _outside(values, low, high) if severity == "warning" else hard
+        for position in np.flatnonzero(bad & ~hard if severity == "warning" else bad):
             found.append(batch.problem(
                 position, key, message, value=_shown(batch, key, position),
                 expected=f"{word} {_fmt(low)} and {_fmt(high)}{unit}", severity=severity,
                 hint=_range_hint(field, values[position])))
-    return found
+    return found, hard
 
 
 def _outside(values: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
@@ -140,7 +153,7 @@ def _belongs_bad(typed: pd.DataFrame, left: str, right: str, attribute: str,
 def _missing_problems(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary) -> list[dict]:
     found: list[dict] = []
     for field in dictionary.fields.values():
-        present = _present(typed, field)
+        present = _present(typed, batch, field)
         programmes = ", ".join(field.programmes)
         if field.required:
             expected, severity, hint = f"a {field.label_en} for every project", "error", \
@@ -156,12 +169,15 @@ def _missing_problems(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary)
     return found
 
 
-def _present(typed: pd.DataFrame, field: Field) -> np.ndarray:
-    if field.type != "series":
-        if field.name not in typed.columns:
-            return np.zeros(len(typed), dtype=bool)
-        return typed[field.name].notna().to_numpy()
+def _present(typed: pd.DataFrame, batch: Batch, field: Field) -> np.ndarray:
+    """Rows where the field was given: parsed, or written but unreadable (already an error)."""
     columns = [c for c in typed.columns if c.split("@", 1)[0] == field.name]
-    if not columns:
-        return np.zeros(len(typed), dtype=bool)
-    return typed[columns].notna().any(axis=1).to_numpy()
+    present = np.zeros(len(typed), dtype=bool)
+    for column in columns:
+        parsed = typed[column].notna().to_numpy().copy()
+        unread = np.flatnonzero(~parsed & batch.raw[column].notna().to_numpy())
+        written = np.array([not is_missing(batch.raw[column].iloc[p], field.type)
+                            for p in unread], dtype=bool)
+        parsed[unread[written]] = True
+        present |= parsed
+    return present

@@ -1,0 +1,83 @@
+"""A file that cannot be read becomes one problem row naming it; the other files still load."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from conftest import AS_OF, FULL_PROJECT, write_rows
+from msoffcrypto.format.ooxml import OOXMLFile
+
+from assessment import read_applications, write_template
+from assessment.cli import main
+
+
+def _encrypted(source, target):
+    out = io.BytesIO()
+    with open(source, "rb") as handle:
+        OOXMLFile(handle).encrypt("secret", out)
+    target.write_bytes(out.getvalue())
+
+
+def _bad_files(folder):
+    good = write_template(folder / "good.xlsx", "en", values=FULL_PROJECT)
+    (folder / "empty.xlsx").write_bytes(b"")
+    (folder / "blank.csv").write_text("  \n\n")
+    (folder / "report.xlsx").write_bytes(b"%PDF-1.4\n%binary junk")
+    (folder / "truncated.xlsx").write_bytes(good.read_bytes()[:2000])
+    with zipfile.ZipFile(folder / "foreign.ods", "w") as archive:
+        archive.writestr("hello.txt", "a zip that is no workbook")
+    _encrypted(good, folder / "locked.xlsx")
+    write_rows(folder / "unrelated.xlsx", [["colour", "size"], ["red", 3]])
+    (folder / "latin1.csv").write_bytes("project_id,city\nX-1,Z\xfcrich\xff\xfe\x80\n".encode(
+        "latin-1"))
+    return good
+
+
+EXPECTED = {
+    "empty.xlsx": "the file is empty",
+    "blank.csv": "the file is empty",
+    "report.xlsx": "not a spreadsheet",
+    "truncated.xlsx": "the workbook is corrupt or unreadable",
+    "foreign.ods": "the workbook is corrupt or unreadable",
+    "locked.xlsx": "the workbook is password-protected",
+    "unrelated.xlsx": "no application or candidate list found",
+}
+
+
+def test_every_bad_file_is_named_and_the_good_one_still_loads(tmp_path):
+    _bad_files(tmp_path)
+    projects, _, problems = read_applications([tmp_path], as_of=AS_OF)
+    assert list(projects.index) == ["T-001"]
+    errors = problems[problems["severity"] == "error"]
+    by_file = {path.rsplit("/", 1)[-1]: message
+               for path, message in zip(errors["file"], errors["message"], strict=True)}
+    for name, message in EXPECTED.items():
+        assert by_file[name] == message, name
+    assert (errors.set_index("file").loc[str(tmp_path / "locked.xlsx"), "hint"]).startswith(
+        "remove the password")
+
+
+def test_text_that_is_neither_utf8_nor_gbk_is_reported(tmp_path):
+    _bad_files(tmp_path)
+    projects, _, problems = read_applications([tmp_path / "latin1.csv"], as_of=AS_OF)
+    assert projects.empty and problems["message"].tolist() == ["unknown text encoding"]
+
+
+@pytest.mark.parametrize("name", ["missing.xlsx", "notes.txt"])
+def test_explicit_paths_that_are_not_spreadsheets(tmp_path, name):
+    if name == "notes.txt":
+        (tmp_path / name).write_text("hello")
+    _, _, problems = read_applications([tmp_path / name], as_of=AS_OF)
+    assert len(problems) == 1 and problems.loc[0, "severity"] == "error"
+    assert problems.loc[0, "message"] in ("no such file or folder",
+                                          "not a supported spreadsheet type")
+
+
+def test_check_exits_one_and_prints_one_line_per_problem(tmp_path, capsys):
+    _bad_files(tmp_path)
+    assert main(["check", str(tmp_path), "--as-of", "2025-06-30"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    locked = [line for line in lines if "locked.xlsx" in line]
+    assert len(locked) == 1 and "[error]" in locked[0] and "password-protected" in locked[0]
