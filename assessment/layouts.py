@@ -98,24 +98,27 @@ def _header_row(sheet: Sheet, dictionary: Dictionary) -> tuple[int, list[Header 
 
 def _label_columns(sheet: Sheet, dictionary: Dictionary) -> tuple[list[int], int]:
     """Columns (among the first few) holding at least 3 field labels, and the best count."""
-    counts = [0] * LABEL_SCAN_COLUMNS
-    for row in sheet.rows:
-        for col, cell in enumerate(row[:LABEL_SCAN_COLUMNS]):
-            if isinstance(cell, str) and cell.strip():
-                header = dictionary.match_header(cell)
-                counts[col] += header is not None and header.year is None
-    return [col for col, count in enumerate(counts) if count >= 3], max(counts)
+    if sheet.label_columns is None:
+        counts = [0] * LABEL_SCAN_COLUMNS
+        match = dictionary.match_header
+        for row in sheet.rows:
+            for col, cell in enumerate(row[:LABEL_SCAN_COLUMNS]):
+                if cell.__class__ is str and cell:
+                    header = match(cell)
+                    counts[col] += header is not None and header.year is None
+        sheet.label_columns = ([col for col, n in enumerate(counts) if n >= 3], max(counts))
+    return sheet.label_columns
 
 
 def classify(sheet: Sheet, dictionary: Dictionary) -> tuple[str, int, list[Header | None]]:
     """``("form" | "yearly" | "list" | "other", header_row, headers)`` for one sheet."""
     header_at, headers = _header_row(sheet, dictionary)
     row_hits = sum(h is not None for h in headers)
-    _, col_hits = _label_columns(sheet, dictionary)
     if header_at >= 0 and _has_year_column(sheet.rows[header_at]) and any(
             h is not None and h.year is None and dictionary.fields[h.field].type == "series"
             for h in headers):
         return "yearly", header_at, headers
+    _, col_hits = _label_columns(sheet, dictionary)
     if row_hits >= 2 and row_hits >= col_hits and any(
             h is not None and h.field in ("project_id", "project_name") for h in headers):
         return "list", header_at, headers

@@ -149,11 +149,12 @@ def _slow(batch: Batch, key: str, field: Field, dictionary: Dictionary, fx: pd.S
     cache: dict[tuple, object] = {}
     out: list[object] = []
     units = batch.unit(key)
+    rates = [None] * len(batch.raw) if fx is None or field.unit != "CNY" else [
+        None if pd.isna(rate) else float(rate) for rate in fx.tolist()]
     for position, raw in enumerate(batch.raw[key].tolist()):
-        unit = _at(units, position)
-        rate = None if fx is None or pd.isna(fx.iloc[position]) else float(fx.iloc[position])
         try:
-            out.append(_parse_cached(cache, raw, unit, field, dictionary, rate))
+            out.append(_parse_cached(cache, raw, _at(units, position), field, dictionary,
+                                     rates[position]))
         except BadValue as bad:
             out.append(None)
             problems.append(batch.problem(position, key, "cannot read the value", value=raw,

@@ -31,6 +31,7 @@ class Sheet:
 
     name: str
     rows: list[list[object]]
+    label_columns: tuple[list[int], int] | None = None  # cached by layouts._label_columns
 
 
 def find_inputs(paths: Iterable[str | Path]) -> list[Path]:
