@@ -23,8 +23,18 @@ from .errors import AssessmentError
 from .ingest import Applications, read_applications
 from .template import write_template
 
-SUMMARY_COLUMNS = ["project_name", "province", "hub", "facility_type", "project_kind", "racks",
-                   "it_load_mw", "pue", "green_power_share", "total_investment_cny"]
+SUMMARY_COLUMNS = [
+    "project_name",
+    "province",
+    "hub",
+    "facility_type",
+    "project_kind",
+    "racks",
+    "it_load_mw",
+    "pue",
+    "green_power_share",
+    "total_investment_cny",
+]
 
 
 def _date(text: str) -> dt.date:
@@ -61,10 +71,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _print_table(result: Applications, columns: str | None) -> None:
     projects, _, problems = result
-    chosen = projects.columns.tolist() if columns == "all" else (
-        columns.split(",") if columns else SUMMARY_COLUMNS)
-    with pd.option_context("display.width", 200, "display.max_columns", None,
-                           "display.max_rows", None):
+    chosen = (
+        projects.columns.tolist()
+        if columns == "all"
+        else (columns.split(",") if columns else SUMMARY_COLUMNS)
+    )
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", None, "display.max_rows", None
+    ):
         print(projects[[c for c in chosen if c in projects.columns]].to_string())
     for row in problems.itertuples(index=False):
         print(problem_line(row._asdict()))
@@ -74,8 +88,11 @@ def _print_table(result: Applications, columns: str | None) -> None:
 
 def problem_line(row: dict) -> str:
     """``file:Sheet!B7 [error] DC-1 pue: got '0.95'; expected between 1 and 3 (hint: ...)``."""
-    where = row["file"] + (f":{row['sheet']}" if row["sheet"] else "") + (
-        f"!{row['cell']}" if row["cell"] else "")
+    where = (
+        row["file"]
+        + (f":{row['sheet']}" if row["sheet"] else "")
+        + (f"!{row['cell']}" if row["cell"] else "")
+    )
     field = row["field"] + (f"[{row['year']}]" if pd.notna(row.get("year")) else "")
     subject = " ".join(part for part in (row["project_id"], field) if part) or "file"
     details = [row["message"]]
@@ -90,14 +107,18 @@ def problem_line(row: dict) -> str:
 def to_json(result: Applications) -> dict[str, list[dict]]:
     """Records keyed by canonical names; base units, ISO dates, null for missing."""
     projects, yearly, problems = result
-    return {"projects": _records(projects.reset_index()),
-            "yearly": _records(yearly),
-            "problems": _records(problems)}
+    return {
+        "projects": _records(projects.reset_index()),
+        "yearly": _records(yearly),
+        "problems": _records(problems),
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{key: _plain(value) for key, value in row.items()}
-            for row in frame.to_dict(orient="records")]
+    return [
+        {key: _plain(value) for key, value in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
 
 
 def _plain(value: object) -> object:
@@ -117,18 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"assess {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    template = commands.add_parser("template", help="write the official application workbook",
-                                   description=cmd_template.__doc__)
+    template = commands.add_parser(
+        "template", help="write the official application workbook", description=cmd_template.__doc__
+    )
     template.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
     template.add_argument("--lang", choices=("en", "zh"), default="en")
     template.set_defaults(run=cmd_template)
 
-    check = commands.add_parser("check", help="read and validate applications",
-                                description=cmd_check.__doc__)
+    check = commands.add_parser(
+        "check", help="read and validate applications", description=cmd_check.__doc__
+    )
     check.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     check.add_argument("--format", choices=("table", "json"), default="table")
-    check.add_argument("--as-of", type=_date, default=None,
-                       help="assessment date for date checks (default: today)")
+    check.add_argument(
+        "--as-of", type=_date, default=None, help="assessment date for date checks (default: today)"
+    )
     check.add_argument("--columns", help="comma-separated project columns to print, or 'all'")
     check.set_defaults(run=cmd_check)
     return parser

@@ -105,8 +105,9 @@ def _float_or_none(text: str, where: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise DictionaryError("not a number", where=where, expected="a number or blank",
-                              got=repr(text)) from None
+        raise DictionaryError(
+            "not a number", where=where, expected="a number or blank", got=repr(text)
+        ) from None
 
 
 def _split_list(text: str) -> tuple[str, ...]:
@@ -115,20 +116,40 @@ def _split_list(text: str) -> tuple[str, ...]:
 
 def _field(row: dict[str, str], where: str) -> Field:
     if row["type"] not in FIELD_TYPES:
-        raise DictionaryError("unknown field type", where=where, expected=", ".join(FIELD_TYPES),
-                              got=repr(row["type"]))
+        raise DictionaryError(
+            "unknown field type",
+            where=where,
+            expected=", ".join(FIELD_TYPES),
+            got=repr(row["type"]),
+        )
     programmes = _split_list(row["programmes"])
     for programme in programmes:
         if programme not in PROGRAMMES:
-            raise DictionaryError("unknown programme", where=where,
-                                  expected=", ".join(PROGRAMMES), got=repr(programme))
-    numbers = {k: _float_or_none(row[k], f"{where}, column {k}")
-               for k in ("min", "max", "plausible_min", "plausible_max")}
-    return Field(name=row["name"], section=row["section"], type=row["type"], unit=row["unit"],
-                 choices=row["choices"], label_en=row["label_en"], label_zh=row["label_zh"],
-                 aliases=_split_list(row["aliases"]), help_en=row["help_en"],
-                 help_zh=row["help_zh"], programmes=programmes,
-                 required=row["required"].strip().lower() == "yes", **numbers)
+            raise DictionaryError(
+                "unknown programme",
+                where=where,
+                expected=", ".join(PROGRAMMES),
+                got=repr(programme),
+            )
+    numbers = {
+        k: _float_or_none(row[k], f"{where}, column {k}")
+        for k in ("min", "max", "plausible_min", "plausible_max")
+    }
+    return Field(
+        name=row["name"],
+        section=row["section"],
+        type=row["type"],
+        unit=row["unit"],
+        choices=row["choices"],
+        label_en=row["label_en"],
+        label_zh=row["label_zh"],
+        aliases=_split_list(row["aliases"]),
+        help_en=row["help_en"],
+        help_zh=row["help_zh"],
+        programmes=programmes,
+        required=row["required"].strip().lower() == "yes",
+        **numbers,
+    )
 
 
 class Dictionary:
@@ -152,8 +173,9 @@ class Dictionary:
         for number, row in enumerate(_read_csv(path), start=2):
             field = _field(row, f"{path.name}, row {number}")
             if field.name in fields:
-                raise DictionaryError("duplicate field name", where=f"{path.name}, row {number}",
-                                      got=field.name)
+                raise DictionaryError(
+                    "duplicate field name", where=f"{path.name}, row {number}", got=field.name
+                )
             fields[field.name] = field
         return fields
 
@@ -161,15 +183,21 @@ class Dictionary:
     def _load_units(path: Path) -> dict[str, Unit]:
         units: dict[str, Unit] = {}
         for number, row in enumerate(_read_csv(path), start=2):
-            unit = Unit(row["dimension"], row["unit"], Fraction(row["factor"]),
-                        row["needs_fx"].strip().lower() == "yes")
+            unit = Unit(
+                row["dimension"],
+                row["unit"],
+                Fraction(row["factor"]),
+                row["needs_fx"].strip().lower() == "yes",
+            )
             for spelling in (row["unit"], *_split_list(row["aliases"])):
                 key = unit_key(spelling)
                 known = units.get(key)
                 if known and known != unit:
-                    raise DictionaryError("unit spelling used twice",
-                                          where=f"{path.name}, row {number}",
-                                          got=f"{spelling!r} (also {known.name})")
+                    raise DictionaryError(
+                        "unit spelling used twice",
+                        where=f"{path.name}, row {number}",
+                        got=f"{spelling!r} (also {known.name})",
+                    )
                 units[key] = unit
         return units
 
@@ -179,10 +207,12 @@ class Dictionary:
             for label in self._spellings(field):
                 key = match_key(label)
                 if index.get(key, field.name) != field.name:
-                    raise DictionaryError("label or alias used by two fields",
-                                          where="fields.csv",
-                                          got=f"{label!r} ({index[key]} and {field.name})",
-                                          hint="make the alias specific to one field")
+                    raise DictionaryError(
+                        "label or alias used by two fields",
+                        where="fields.csv",
+                        got=f"{label!r} ({index[key]} and {field.name})",
+                        hint="make the alias specific to one field",
+                    )
                 index[key] = field.name
         return index
 
@@ -195,26 +225,38 @@ class Dictionary:
         index: dict[str, dict[str, str]] = {}
         for row in self.choices:
             keys = index.setdefault(row["set"], {})
-            for spelling in (row["code"], row["label_en"], row["label_zh"],
-                             *_split_list(row["aliases"])):
+            for spelling in (
+                row["code"],
+                row["label_en"],
+                row["label_zh"],
+                *_split_list(row["aliases"]),
+            ):
                 keys[match_key(spelling)] = row["code"]
         return index
 
     def _validate_references(self) -> None:
         for field in self.fields.values():
             if field.type == "choice" and field.choices not in self._choice_index:
-                raise DictionaryError("choice set not in choices.csv", where=f"field {field.name}",
-                                      got=repr(field.choices))
-            if field.unit and field.type in ("number", "integer", "fraction", "series") and \
-                    unit_key(field.unit) not in self.units:
-                raise DictionaryError("unit not in units.csv", where=f"field {field.name}",
-                                      got=repr(field.unit))
+                raise DictionaryError(
+                    "choice set not in choices.csv",
+                    where=f"field {field.name}",
+                    got=repr(field.choices),
+                )
+            if (
+                field.unit
+                and field.type in ("number", "integer", "fraction", "series")
+                and unit_key(field.unit) not in self.units
+            ):
+                raise DictionaryError(
+                    "unit not in units.csv", where=f"field {field.name}", got=repr(field.unit)
+                )
         for check in self.checks:
             for side in ("left", "right"):
                 name = check[side]
                 if not name.startswith("@") and name not in self.fields:
-                    raise DictionaryError("unknown field in check", where=check["check_id"],
-                                          got=repr(name))
+                    raise DictionaryError(
+                        "unknown field in check", where=check["check_id"], got=repr(name)
+                    )
 
     # -- look-ups ------------------------------------------------------------------------
     def match_header(self, text: object) -> Header | None:

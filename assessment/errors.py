@@ -17,8 +17,9 @@ from __future__ import annotations
 class AssessmentError(Exception):
     """Base class: a message built from what, where, expected, got and hint."""
 
-    def __init__(self, what: str, *, where: str = "", expected: str = "", got: str = "",
-                 hint: str = "") -> None:
+    def __init__(
+        self, what: str, *, where: str = "", expected: str = "", got: str = "", hint: str = ""
+    ) -> None:
         self.what, self.where, self.expected, self.got, self.hint = what, where, expected, got, hint
         super().__init__(self.render())
 

@@ -30,8 +30,19 @@ from .normalize import Batch, form_batch, list_batch, normalize_batch
 from .validate import validate_batch
 from .workbooks import find_inputs, read_sheets
 
-PROBLEM_COLUMNS = ["file", "sheet", "cell", "project_id", "field", "year", "value", "message",
-                   "expected", "severity", "hint"]
+PROBLEM_COLUMNS = [
+    "file",
+    "sheet",
+    "cell",
+    "project_id",
+    "field",
+    "year",
+    "value",
+    "message",
+    "expected",
+    "severity",
+    "hint",
+]
 YEARLY_COLUMNS = ["project_id", "year", "series", "value"]
 SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
 
@@ -52,8 +63,12 @@ class Applications:
         return bool((self.problems["severity"] == "error").any())
 
 
-def read_applications(paths: str | Path | Iterable[str | Path], *, as_of: dt.date | None = None,
-                      dictionary: Dictionary | None = None) -> Applications:
+def read_applications(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    as_of: dt.date | None = None,
+    dictionary: Dictionary | None = None,
+) -> Applications:
     """Read files and folders (recursively) of ``.xlsx``, ``.xlsm``, ``.ods`` and ``.csv``.
 
     ``as_of`` is the assessment date used by date checks (default: today).
@@ -73,25 +88,40 @@ def read_applications(paths: str | Path | Iterable[str | Path], *, as_of: dt.dat
     wide, duplicates = _drop_unusable(wide)
     problems += duplicates
     problems += _unaccounted(paths, dictionary, wide, problems)
-    return Applications(_projects(wide, dictionary), _yearly(wide, dictionary),
-                        _problem_frame(problems))
+    return Applications(
+        _projects(wide, dictionary), _yearly(wide, dictionary), _problem_frame(problems)
+    )
 
 
-def _extract_all(paths: list, dictionary: Dictionary
-                 ) -> tuple[list[FormRecord], list[ListTable], list[dict]]:
+def _extract_all(
+    paths: list, dictionary: Dictionary
+) -> tuple[list[FormRecord], list[ListTable], list[dict]]:
     forms: list[FormRecord] = []
     lists: list[ListTable] = []
     problems: list[dict] = []
     for path in paths:
         if not Path(path).exists():
-            problems.append(problem("no such file or folder", file=str(path),
-                                    expected="an existing file or folder", hint="check the path"))
+            problems.append(
+                problem(
+                    "no such file or folder",
+                    file=str(path),
+                    expected="an existing file or folder",
+                    hint="check the path",
+                )
+            )
     for path in find_inputs(p for p in paths if Path(p).exists()):
         try:
             sheets = read_sheets(path)
         except InputError as error:
-            problems.append(problem(error.what, file=str(path), value=error.got,
-                                    expected=error.expected, hint=error.hint))
+            problems.append(
+                problem(
+                    error.what,
+                    file=str(path),
+                    value=error.got,
+                    expected=error.expected,
+                    hint=error.hint,
+                )
+            )
             continue
         found = extract(str(path), sheets, dictionary)
         forms += found.forms
@@ -101,11 +131,14 @@ def _extract_all(paths: list, dictionary: Dictionary
 
 
 def _with_sources(typed: pd.DataFrame, batch: Batch) -> pd.DataFrame:
-    sources = pd.DataFrame({
-        "source_file": batch.files,
-        "source_sheet": _sheet_of_id(batch),
-        "source_row": batch.row_numbers if batch.row_numbers is not None else None,
-    }, index=typed.index)
+    sources = pd.DataFrame(
+        {
+            "source_file": batch.files,
+            "source_sheet": _sheet_of_id(batch),
+            "source_row": batch.row_numbers if batch.row_numbers is not None else None,
+        },
+        index=typed.index,
+    )
     sources["source_row"] = sources["source_row"].astype("Int64")
     return pd.concat([typed, sources], axis=1)
 
@@ -117,11 +150,20 @@ def _sheet_of_id(batch: Batch) -> object:
 
 
 def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame:
-    empty = pd.DataFrame({name: pd.Series(dtype=_dtype(f.type))
-                          for name, f in dictionary.fields.items() if f.type != "series"})
-    empty[SOURCE_COLUMNS] = pd.DataFrame({"source_file": pd.Series(dtype=object),
-                                          "source_sheet": pd.Series(dtype=object),
-                                          "source_row": pd.Series(dtype="Int64")})
+    empty = pd.DataFrame(
+        {
+            name: pd.Series(dtype=_dtype(f.type))
+            for name, f in dictionary.fields.items()
+            if f.type != "series"
+        }
+    )
+    empty[SOURCE_COLUMNS] = pd.DataFrame(
+        {
+            "source_file": pd.Series(dtype=object),
+            "source_sheet": pd.Series(dtype=object),
+            "source_row": pd.Series(dtype="Int64"),
+        }
+    )
     frames = [frame for frame in frames if len(frame)]
     wide = pd.concat([empty, *frames], ignore_index=True) if frames else empty
     for name, field in dictionary.fields.items():
@@ -131,8 +173,13 @@ def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame
 
 
 def _dtype(kind: str) -> str:
-    return {"integer": "Int64", "bool": "boolean", "date": "datetime64[ns]",
-            "text": "string", "choice": "string"}.get(kind, "float64")
+    return {
+        "integer": "Int64",
+        "bool": "boolean",
+        "date": "datetime64[ns]",
+        "text": "string",
+        "choice": "string",
+    }.get(kind, "float64")
 
 
 def _drop_unusable(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
@@ -143,13 +190,22 @@ def _drop_unusable(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     first = wide[repeated].drop_duplicates("project_id").set_index("project_id")
     for _, row in wide[repeated].iterrows():
         origin = first.loc[row["project_id"]]
-        problems.append({**problem("duplicate project_id", file=row["source_file"],
-                                   sheet=row["source_sheet"] or "", cell=_row_cell(row),
-                                   field="project_id", value=row["project_id"],
-                                   expected="a project_id used once in the whole input",
-                                   hint=f"also in {origin['source_file']}"
-                                        f"{_row_text(origin)}; give each project its own id"),
-                         "project_id": row["project_id"]})
+        problems.append(
+            {
+                **problem(
+                    "duplicate project_id",
+                    file=row["source_file"],
+                    sheet=row["source_sheet"] or "",
+                    cell=_row_cell(row),
+                    field="project_id",
+                    value=row["project_id"],
+                    expected="a project_id used once in the whole input",
+                    hint=f"also in {origin['source_file']}"
+                    f"{_row_text(origin)}; give each project its own id",
+                ),
+                "project_id": row["project_id"],
+            }
+        )
     return wide[~wide["project_id"].duplicated(keep="first")], problems
 
 
@@ -161,15 +217,22 @@ def _row_text(row: pd.Series) -> str:
     return f" row {row['source_row']}" if pd.notna(row["source_row"]) else ""
 
 
-def _unaccounted(paths: list, dictionary: Dictionary, wide: pd.DataFrame,
-                 problems: list[dict]) -> list[dict]:
+def _unaccounted(
+    paths: list, dictionary: Dictionary, wide: pd.DataFrame, problems: list[dict]
+) -> list[dict]:
     """A readable file that yielded no project and no problem is reported, not lost."""
     seen = set(wide["source_file"].dropna()) | {p["file"] for p in problems}
     existing = [p for p in paths if Path(p).exists()]
-    return [problem("no application or candidate list found", file=str(path),
-                    expected="an application workbook or a candidate list with a project_id "
-                             "column", hint="use `assess template` for the official workbook")
-            for path in find_inputs(existing) if str(path) not in seen]
+    return [
+        problem(
+            "no application or candidate list found",
+            file=str(path),
+            expected="an application workbook or a candidate list with a project_id column",
+            hint="use `assess template` for the official workbook",
+        )
+        for path in find_inputs(existing)
+        if str(path) not in seen
+    ]
 
 
 def _projects(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
@@ -184,16 +247,27 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
     long = wide[["project_id", *series_cols]].melt("project_id", var_name="key")
     long = long[long["value"].notna()]
     if long.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             zip(YEARLY_COLUMNS, ("string", "int64", "string", "float64"),
-                                 strict=True)})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(
+                    YEARLY_COLUMNS, ("string", "int64", "string", "float64"), strict=True
+                )
+            }
+        )
     parts = long["key"].str.split("@", n=1, expand=True)
-    yearly = pd.DataFrame({"project_id": long["project_id"].astype("string"),
-                           "year": parts[1].astype("int64"), "series": parts[0].astype("string"),
-                           "value": long["value"].astype(float)})
+    yearly = pd.DataFrame(
+        {
+            "project_id": long["project_id"].astype("string"),
+            "year": parts[1].astype("int64"),
+            "series": parts[0].astype("string"),
+            "value": long["value"].astype(float),
+        }
+    )
     order = {f.name: i for i, f in enumerate(dictionary.series_fields())}
     yearly = yearly.assign(_o=yearly["series"].map(order)).sort_values(
-        ["project_id", "_o", "year"], kind="stable")
+        ["project_id", "_o", "year"], kind="stable"
+    )
     return yearly.drop(columns="_o").reset_index(drop=True)
 
 

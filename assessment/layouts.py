@@ -24,8 +24,9 @@ from .workbooks import Sheet
 
 HEADER_SCAN_ROWS = 20
 LABEL_SCAN_COLUMNS = 8
-_VALUE_HEADERS = frozenset(map(match_key, ("value", "values", "数值", "值", "填报值", "填写",
-                                           "取值", "填报内容")))
+_VALUE_HEADERS = frozenset(
+    map(match_key, ("value", "values", "数值", "值", "填报值", "填写", "取值", "填报内容"))
+)
 _UNIT_HEADERS = frozenset(map(match_key, ("unit", "units", "单位", "计量单位")))
 _YEAR_HEADERS = frozenset(map(match_key, ("year", "年份", "年度", "fiscal year", "calendar year")))
 
@@ -73,13 +74,30 @@ class Extract:
     problems: list[dict[str, object]] = field(default_factory=list)
 
 
-def problem(message: str, *, file: str, sheet: str = "", cell: str = "", field: str = "",
-            value: object = "", expected: str = "", severity: str = "error",
-            hint: str = "") -> dict[str, object]:
+def problem(
+    message: str,
+    *,
+    file: str,
+    sheet: str = "",
+    cell: str = "",
+    field: str = "",
+    value: object = "",
+    expected: str = "",
+    severity: str = "error",
+    hint: str = "",
+) -> dict[str, object]:
     """One problem row: what (``message``), where, the value found, what was expected."""
-    return {"file": file, "sheet": sheet, "cell": cell, "field": field,
-            "value": "" if value is None else parse_text(value), "message": message,
-            "expected": expected, "severity": severity, "hint": hint}
+    return {
+        "file": file,
+        "sheet": sheet,
+        "cell": cell,
+        "field": field,
+        "value": "" if value is None else parse_text(value),
+        "message": message,
+        "expected": expected,
+        "severity": severity,
+        "hint": hint,
+    }
 
 
 def _blank(cell: object) -> bool:
@@ -114,13 +132,21 @@ def classify(sheet: Sheet, dictionary: Dictionary) -> tuple[str, int, list[Heade
     """``("form" | "yearly" | "list" | "other", header_row, headers)`` for one sheet."""
     header_at, headers = _header_row(sheet, dictionary)
     row_hits = sum(h is not None for h in headers)
-    if header_at >= 0 and _has_year_column(sheet.rows[header_at]) and any(
+    if (
+        header_at >= 0
+        and _has_year_column(sheet.rows[header_at])
+        and any(
             h is not None and h.year is None and dictionary.fields[h.field].type == "series"
-            for h in headers):
+            for h in headers
+        )
+    ):
         return "yearly", header_at, headers
     _, col_hits = _label_columns(sheet, dictionary)
-    if row_hits >= 2 and row_hits >= col_hits and any(
-            h is not None and h.field in ("project_id", "project_name") for h in headers):
+    if (
+        row_hits >= 2
+        and row_hits >= col_hits
+        and any(h is not None and h.field in ("project_id", "project_name") for h in headers)
+    ):
         return "list", header_at, headers
     if col_hits >= 3:
         return "form", header_at, headers
@@ -128,8 +154,10 @@ def classify(sheet: Sheet, dictionary: Dictionary) -> tuple[str, int, list[Heade
 
 
 def _has_year_column(row: list[object]) -> bool:
-    return any(isinstance(c, str | int | float) and not _blank(c) and match_key(c) in _YEAR_HEADERS
-               for c in row)
+    return any(
+        isinstance(c, str | int | float) and not _blank(c) and match_key(c) in _YEAR_HEADERS
+        for c in row
+    )
 
 
 def extract(file: str, sheets: list[Sheet], dictionary: Dictionary) -> Extract:
@@ -138,9 +166,15 @@ def extract(file: str, sheets: list[Sheet], dictionary: Dictionary) -> Extract:
     kinds = [(sheet, *classify(sheet, dictionary)) for sheet in sheets]
     forms = [sheet for sheet, kind, _, _ in kinds if kind == "form"]
     for sheet in forms[1:]:
-        result.problems.append(problem("a second project sheet", file=file, sheet=sheet.name,
-                                       expected="one project sheet per workbook",
-                                       hint="put each project in its own workbook"))
+        result.problems.append(
+            problem(
+                "a second project sheet",
+                file=file,
+                sheet=sheet.name,
+                expected="one project sheet per workbook",
+                hint="put each project in its own workbook",
+            )
+        )
     if forms:
         record = _read_form(file, forms[0], dictionary, result.problems)
         for sheet, kind, header_at, headers in kinds:
@@ -149,7 +183,20 @@ def extract(file: str, sheets: list[Sheet], dictionary: Dictionary) -> Extract:
         result.forms.append(record)
     for sheet, kind, header_at, headers in kinds:
         if kind == "list":
-            result.lists.append(_read_list(file, sheet, header_at, headers, result.problems))
+            table = _read_list(file, sheet, header_at, headers, result.problems)
+            if table.raw.empty:
+                result.problems.append(
+                    problem(
+                        "the candidate list has no project rows",
+                        file=file,
+                        sheet=sheet.name,
+                        cell=f"A{header_at + 2}",
+                        expected="one project per row under the header",
+                        hint="fill rows below the header, or remove the file",
+                    )
+                )
+            else:
+                result.lists.append(table)
     return result
 
 
@@ -177,19 +224,34 @@ def _read_form(file: str, sheet: Sheet, dictionary: Dictionary, problems: list) 
         unit = header.unit
         if unit_col is not None and unit_col < len(row) and not _blank(row[unit_col]):
             unit = str(row[unit_col]).strip()
-        _put(record, header.field, value, unit, (sheet.name, f"{column_letter(value_col)}{number}"),
-             problems)
+        _put(
+            record,
+            header.field,
+            value,
+            unit,
+            (sheet.name, f"{column_letter(value_col)}{number}"),
+            problems,
+        )
     return record
 
 
-def _put(record: FormRecord, key: str, value: object, unit: str, where: tuple[str, str],
-         problems: list) -> None:
+def _put(
+    record: FormRecord, key: str, value: object, unit: str, where: tuple[str, str], problems: list
+) -> None:
     if key in record.cells:
         first = "!".join(record.cells[key])
-        problems.append(problem("the field is given twice", file=record.file, sheet=where[0],
-                                cell=where[1], field=key.split("@")[0], value=value,
-                                expected=f"{key} given once (first given in {first})",
-                                hint="delete the repeated entry"))
+        problems.append(
+            problem(
+                "the field is given twice",
+                file=record.file,
+                sheet=where[0],
+                cell=where[1],
+                field=key.split("@")[0],
+                value=value,
+                expected=f"{key} given once (first given in {first})",
+                hint="delete the repeated entry",
+            )
+        )
         return
     record.values[key] = value
     record.units[key] = unit
@@ -205,28 +267,45 @@ def _row_header(row: list[object], label_cols: list[int], dictionary: Dictionary
     return None
 
 
-def _read_yearly(record: FormRecord, sheet: Sheet, header_at: int,
-                 headers: list[Header | None], problems: list) -> None:
-    year_col = next(col for col, c in enumerate(sheet.rows[header_at])
-                    if not _blank(c) and match_key(c) in _YEAR_HEADERS)
+def _read_yearly(
+    record: FormRecord, sheet: Sheet, header_at: int, headers: list[Header | None], problems: list
+) -> None:
+    year_col = next(
+        col
+        for col, c in enumerate(sheet.rows[header_at])
+        if not _blank(c) and match_key(c) in _YEAR_HEADERS
+    )
     series = [(col, h) for col, h in enumerate(headers) if h is not None and h.year is None]
-    for number, row in enumerate(sheet.rows[header_at + 1:], start=header_at + 2):
-        values = [(col, h, row[col]) for col, h in series
-                  if col < len(row) and not _blank(row[col])]
+    for number, row in enumerate(sheet.rows[header_at + 1 :], start=header_at + 2):
+        values = [
+            (col, h, row[col]) for col, h in series if col < len(row) and not _blank(row[col])
+        ]
         if not values:
             continue
         year = _year(row[year_col] if year_col < len(row) else None)
         if year is None:
-            problems.append(problem("a row of yearly values without a year", file=record.file,
-                                    sheet=sheet.name, cell=f"{column_letter(year_col)}{number}",
-                                    field="year",
-                                    value=row[year_col] if year_col < len(row) else "",
-                                    expected="a calendar year such as 2024",
-                                    hint="fill the year of this row or clear its values"))
+            problems.append(
+                problem(
+                    "a row of yearly values without a year",
+                    file=record.file,
+                    sheet=sheet.name,
+                    cell=f"{column_letter(year_col)}{number}",
+                    field="year",
+                    value=row[year_col] if year_col < len(row) else "",
+                    expected="a calendar year such as 2024",
+                    hint="fill the year of this row or clear its values",
+                )
+            )
             continue
         for col, header, value in values:
-            _put(record, series_key(header.field, year), value, header.unit,
-                 (sheet.name, f"{column_letter(col)}{number}"), problems)
+            _put(
+                record,
+                series_key(header.field, year),
+                value,
+                header.unit,
+                (sheet.name, f"{column_letter(col)}{number}"),
+                problems,
+            )
 
 
 def _year(cell: object) -> int | None:
@@ -236,8 +315,9 @@ def _year(cell: object) -> int | None:
     return None
 
 
-def _read_list(file: str, sheet: Sheet, header_at: int, headers: list[Header | None],
-               problems: list) -> ListTable:
+def _read_list(
+    file: str, sheet: Sheet, header_at: int, headers: list[Header | None], problems: list
+) -> ListTable:
     header_row = sheet.rows[header_at]
     columns: dict[str, int] = {}
     units: dict[str, str] = {}
@@ -245,27 +325,45 @@ def _read_list(file: str, sheet: Sheet, header_at: int, headers: list[Header | N
         where = f"{column_letter(col)}{header_at + 1}"
         if header is None:
             if not _blank(header_row[col]):
-                problems.append(problem("unknown column", file=file, sheet=sheet.name, cell=where,
-                                        value=header_row[col], expected="a known field name",
-                                        severity="warning",
-                                        hint="the column is ignored; rename it to a field name"))
+                problems.append(
+                    problem(
+                        "unknown column",
+                        file=file,
+                        sheet=sheet.name,
+                        cell=where,
+                        value=header_row[col],
+                        expected="a known field name",
+                        severity="warning",
+                        hint="the column is ignored; rename it to a field name",
+                    )
+                )
             continue
         key = header.field if header.year is None else series_key(header.field, header.year)
         if key in columns:
-            problems.append(problem("a repeated column", file=file, sheet=sheet.name, cell=where,
-                                    field=header.field, value=header_row[col],
-                                    expected=f"one column for {key} (first is column "
-                                             f"{column_letter(columns[key])})",
-                                    hint="the repeat is ignored"))
+            problems.append(
+                problem(
+                    "a repeated column",
+                    file=file,
+                    sheet=sheet.name,
+                    cell=where,
+                    field=header.field,
+                    value=header_row[col],
+                    expected=f"one column for {key} (first is column "
+                    f"{column_letter(columns[key])})",
+                    hint="the repeat is ignored",
+                )
+            )
             continue
         columns[key], units[key] = col, header.unit
-    body = [row for row in sheet.rows[header_at + 1:]]
-    numbers = [n for n, row in enumerate(body, start=header_at + 2)
-               if any(not _blank(c) for c in row)]
+    body = [row for row in sheet.rows[header_at + 1 :]]
+    numbers = [
+        n for n, row in enumerate(body, start=header_at + 2) if any(not _blank(c) for c in row)
+    ]
     rows = [body[n - header_at - 2] for n in numbers]
     width = max(columns.values(), default=-1) + 1
     rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
-    raw = pd.DataFrame({key: pd.Series([row[col] for row in rows], dtype=object)
-                        for key, col in columns.items()})
+    raw = pd.DataFrame(
+        {key: pd.Series([row[col] for row in rows], dtype=object) for key, col in columns.items()}
+    )
     letters = {key: column_letter(col) for key, col in columns.items()}
     return ListTable(file, sheet.name, raw, units, letters, numbers)

@@ -54,12 +54,14 @@ class Batch:
             return file, sheet, f"row {row}" if row else ""
         return file, _at(self.sheets[key], position), _at(self.cells[key], position) + row
 
-    def problem(self, position: int, key: str, message: str, **details: object
-                ) -> dict[str, object]:
+    def problem(
+        self, position: int, key: str, message: str, **details: object
+    ) -> dict[str, object]:
         """A problem row for the value of ``key`` in row ``position``."""
         file, sheet, cell = self.where(position, key)
-        found = problem(message, file=file, sheet=sheet, cell=cell, field=key.split("@", 1)[0],
-                        **details)
+        found = problem(
+            message, file=file, sheet=sheet, cell=cell, field=key.split("@", 1)[0], **details
+        )
         found["project_id"] = self.project_id(position)
         if "@" in key:
             found["year"] = int(key.split("@", 1)[1])
@@ -90,8 +92,14 @@ def form_batch(forms: list[FormRecord]) -> Batch:
 
 def list_batch(table: ListTable) -> Batch:
     sheets = {key: table.sheet for key in table.raw.columns}
-    return Batch(table.raw, dict(table.units), table.file, sheets, dict(table.letters),
-                 list(table.row_numbers))
+    return Batch(
+        table.raw,
+        dict(table.units),
+        table.file,
+        sheets,
+        dict(table.letters),
+        list(table.row_numbers),
+    )
 
 
 def field_of(key: str, dictionary: Dictionary) -> Field:
@@ -112,21 +120,26 @@ def normalize_batch(batch: Batch, dictionary: Dictionary) -> tuple[pd.DataFrame,
     return pd.DataFrame(typed, index=batch.raw.index), problems
 
 
-def _convert(batch: Batch, key: str, dictionary: Dictionary, fx: pd.Series | None,
-             problems: list[dict]) -> pd.Series:
+def _convert(
+    batch: Batch, key: str, dictionary: Dictionary, fx: pd.Series | None, problems: list[dict]
+) -> pd.Series:
     field = field_of(key, dictionary)
     column = batch.raw[key]
     unit = batch.unit(key)
-    if field.type in _NUMERIC and isinstance(unit, str) and \
-            pd.api.types.infer_dtype(column, skipna=True) in _FAST_KINDS:
+    if (
+        field.type in _NUMERIC
+        and isinstance(unit, str)
+        and pd.api.types.infer_dtype(column, skipna=True) in _FAST_KINDS
+    ):
         fast = _fast_numbers(column, unit, field, dictionary, fx)
         if fast is not None:
             return _typed(fast, field)
     return _typed(_slow(batch, key, field, dictionary, fx, problems), field)
 
 
-def _fast_numbers(column: pd.Series, unit_text: str, field: Field, dictionary: Dictionary,
-                  fx: pd.Series | None) -> pd.Series | None:
+def _fast_numbers(
+    column: pd.Series, unit_text: str, field: Field, dictionary: Dictionary, fx: pd.Series | None
+) -> pd.Series | None:
     """Vectorised conversion of a numeric column; None when a cell needs the careful path."""
     values = pd.to_numeric(column, errors="coerce").astype(float)
     try:
@@ -144,26 +157,45 @@ def _fast_numbers(column: pd.Series, unit_text: str, field: Field, dictionary: D
     return values
 
 
-def _slow(batch: Batch, key: str, field: Field, dictionary: Dictionary, fx: pd.Series | None,
-          problems: list[dict]) -> list[object]:
+def _slow(
+    batch: Batch,
+    key: str,
+    field: Field,
+    dictionary: Dictionary,
+    fx: pd.Series | None,
+    problems: list[dict],
+) -> list[object]:
     cache: dict[tuple, object] = {}
     out: list[object] = []
     units = batch.unit(key)
-    rates = [None] * len(batch.raw) if fx is None or field.unit != "CNY" else [
-        None if pd.isna(rate) else float(rate) for rate in fx.tolist()]
+    rates = (
+        [None] * len(batch.raw)
+        if fx is None or field.unit != "CNY"
+        else [None if pd.isna(rate) else float(rate) for rate in fx.tolist()]
+    )
     for position, raw in enumerate(batch.raw[key].tolist()):
         try:
-            out.append(_parse_cached(cache, raw, _at(units, position), field, dictionary,
-                                     rates[position]))
+            out.append(
+                _parse_cached(cache, raw, _at(units, position), field, dictionary, rates[position])
+            )
         except BadValue as bad:
             out.append(None)
-            problems.append(batch.problem(position, key, "cannot read the value", value=raw,
-                                          expected=bad.expected, hint=bad.hint))
+            problems.append(
+                batch.problem(
+                    position,
+                    key,
+                    "cannot read the value",
+                    value=raw,
+                    expected=bad.expected,
+                    hint=bad.hint,
+                )
+            )
     return out
 
 
-def _parse_cached(cache: dict, raw: object, unit: str, field: Field, dictionary: Dictionary,
-                  rate: float | None) -> object:
+def _parse_cached(
+    cache: dict, raw: object, unit: str, field: Field, dictionary: Dictionary, rate: float | None
+) -> object:
     if is_missing(raw, field.type):
         return None
     try:
@@ -192,6 +224,6 @@ def _typed(values: object, field: Field) -> pd.Series:
         return pd.Series(values, dtype="boolean")
     if kind == "date":
         return pd.to_datetime(pd.Series(values, dtype=object), errors="coerce").astype(
-            "datetime64[ns]")
+            "datetime64[ns]"
+        )
     return pd.Series(values, dtype="string")
-

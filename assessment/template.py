@@ -23,44 +23,67 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .dictionary import Dictionary, Field, load_dictionary
 
-SHEETS = {"en": ("Guide", "Project", "Yearly", "Lists"),
-          "zh": ("填报说明", "项目信息", "年度数据", "下拉列表")}
-HEADERS = {"en": ("Field", "Value", "Unit", "Help", "字段", "Key"),
-           "zh": ("字段", "数值", "单位", "填报说明", "Field", "Key")}
+SHEETS = {
+    "en": ("Guide", "Project", "Yearly", "Lists"),
+    "zh": ("填报说明", "项目信息", "年度数据", "下拉列表"),
+}
+HEADERS = {
+    "en": ("Field", "Value", "Unit", "Help", "字段", "Key"),
+    "zh": ("字段", "数值", "单位", "填报说明", "Field", "Key"),
+}
 YEAR_HEADER = {"en": "Year", "zh": "年份"}
 YES_NO = {"en": ("Yes", "No"), "zh": ("是", "否")}
-SECTIONS = {"identity": ("Identity and siting", "基本信息与选址"),
-            "scale": ("Scale", "规模"), "energy": ("Energy and environment", "能源与环境"),
-            "finance": ("Finance", "财务"), "reit": ("REIT and compliance", "REITs与合规"),
-            "green_finance": ("Green Loan Principles evidence", "绿色贷款原则佐证")}
-GUIDE = {
-    "en": ["Application for financial support of a computing-infrastructure project",
-           "Fill one workbook per project: the Project sheet (one value per row) and the Yearly "
-           "sheet (one row per calendar year).",
-           "Units: keep the unit shown or pick another from the Unit dropdown (e.g. 万元, 亿元, "
-           "kW, GWh); the engine converts. Shares accept 85% or 0.85.",
-           "Leave a value blank when it is not known; never type a placeholder such as 0.",
-           "Column F holds the field key the engine reads; do not change it."],
-    "zh": ["计算基础设施项目融资支持申请表",
-           "每个项目填写一个工作簿：项目信息表（每行一项）和年度数据表（每个自然年一行）。",
-           "单位：保留所示单位，或在单位下拉列表中选择其他单位（如万元、亿元、千瓦、吉瓦时），"
-           "系统自动换算。比例可填写85%或0.85。",
-           "未知数据请留空，不要填写0等占位值。",
-           "F列为系统读取的字段代码，请勿修改。"],
+SECTIONS = {
+    "identity": ("Identity and siting", "基本信息与选址"),
+    "scale": ("Scale", "规模"),
+    "energy": ("Energy and environment", "能源与环境"),
+    "finance": ("Finance", "财务"),
+    "reit": ("REIT and compliance", "REITs与合规"),
+    "green_finance": ("Green Loan Principles evidence", "绿色贷款原则佐证"),
 }
-NUMBER_FORMATS = {"CNY": "#,##0", "MWh": "#,##0", "MW": "#,##0.00", "fraction": "0.0%",
-                  "years": "0.0", "racks": "#,##0", "": "0.00"}
+GUIDE = {
+    "en": [
+        "Application for financial support of a computing-infrastructure project",
+        "Fill one workbook per project: the Project sheet (one value per row) and the Yearly "
+        "sheet (one row per calendar year).",
+        "Units: keep the unit shown or pick another from the Unit dropdown (e.g. 万元, 亿元, "
+        "kW, GWh); the engine converts. Shares accept 85% or 0.85.",
+        "Leave a value blank when it is not known; never type a placeholder such as 0.",
+        "Column F holds the field key the engine reads; do not change it.",
+    ],
+    "zh": [
+        "计算基础设施项目融资支持申请表",
+        "每个项目填写一个工作簿：项目信息表（每行一项）和年度数据表（每个自然年一行）。",
+        "单位：保留所示单位，或在单位下拉列表中选择其他单位（如万元、亿元、千瓦、吉瓦时），"
+        "系统自动换算。比例可填写85%或0.85。",
+        "未知数据请留空，不要填写0等占位值。",
+        "F列为系统读取的字段代码，请勿修改。",
+    ],
+}
+NUMBER_FORMATS = {
+    "CNY": "#,##0",
+    "MWh": "#,##0",
+    "MW": "#,##0.00",
+    "fraction": "0.0%",
+    "years": "0.0",
+    "racks": "#,##0",
+    "": "0.00",
+}
 _HEAD_FILL = PatternFill("solid", fgColor="1F4E78")
 _SECTION_FILL = PatternFill("solid", fgColor="D9E1F2")
 _INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 _GREY = Font(color="808080", size=9)
 
 
-def write_template(path: str | Path, lang: str = "en", *,
-                   values: Mapping[str, object] | None = None,
-                   yearly: Mapping[str, Mapping[int, float]] | None = None,
-                   units: Mapping[str, str] | None = None,
-                   dictionary: Dictionary | None = None) -> Path:
+def write_template(
+    path: str | Path,
+    lang: str = "en",
+    *,
+    values: Mapping[str, object] | None = None,
+    yearly: Mapping[str, Mapping[int, float]] | None = None,
+    units: Mapping[str, str] | None = None,
+    dictionary: Dictionary | None = None,
+) -> Path:
     """Write the application workbook; optionally filled with ``values`` (field -> value in
     the unit written for it: the base unit unless ``units`` names another), and ``yearly``
     (series -> {year: value})."""
@@ -73,8 +96,9 @@ def write_template(path: str | Path, lang: str = "en", *,
     lists = _write_lists(book.create_sheet(SHEETS[lang][3]), dictionary, lang)
     project = book.create_sheet(SHEETS[lang][1], 1)
     _write_project(project, dictionary, lang, lists, values or {}, units or {})
-    _write_yearly(book.create_sheet(SHEETS[lang][2], 2), dictionary, lang, yearly or {},
-                  units or {})
+    _write_yearly(
+        book.create_sheet(SHEETS[lang][2], 2), dictionary, lang, yearly or {}, units or {}
+    )
     book.active = 1
     path = Path(path)
     book.save(path)
@@ -104,13 +128,18 @@ def _write_lists(sheet: Worksheet, dictionary: Dictionary, lang: str) -> dict[st
         sheet.cell(1, index, name)
         for row, item in enumerate(items, start=2):
             sheet.cell(row, index, item)
-        ranges[name] = (f"{quote_sheetname(sheet.title)}!${letter}$2:${letter}$"
-                        f"{len(items) + 1}")
+        ranges[name] = f"{quote_sheetname(sheet.title)}!${letter}$2:${letter}${len(items) + 1}"
     return ranges
 
 
-def _write_project(sheet: Worksheet, dictionary: Dictionary, lang: str, lists: dict[str, str],
-                   values: Mapping[str, object], units: Mapping[str, str]) -> None:
+def _write_project(
+    sheet: Worksheet,
+    dictionary: Dictionary,
+    lang: str,
+    lists: dict[str, str],
+    values: Mapping[str, object],
+    units: Mapping[str, str],
+) -> None:
     _header(sheet, HEADERS[lang])
     for letter, width in zip("ABCDEF", (34, 22, 14, 70, 30, 26), strict=True):
         sheet.column_dimensions[letter].width = width
@@ -137,8 +166,16 @@ def _section_row(sheet: Worksheet, row: int, title: str) -> None:
     sheet.cell(row, 1, title).font = Font(bold=True)
 
 
-def _field_row(sheet: Worksheet, row: int, field: Field, lang: str, lists: dict[str, str],
-               value: object, units: Mapping[str, str], dictionary: Dictionary) -> None:
+def _field_row(
+    sheet: Worksheet,
+    row: int,
+    field: Field,
+    lang: str,
+    lists: dict[str, str],
+    value: object,
+    units: Mapping[str, str],
+    dictionary: Dictionary,
+) -> None:
     other = "en" if lang == "zh" else "zh"
     required = " *" if field.required else ""
     sheet.cell(row, 1, field.label(lang) + required)
@@ -152,8 +189,11 @@ def _field_row(sheet: Worksheet, row: int, field: Field, lang: str, lists: dict[
     _format_value(cell, field, unit)
     _validate(sheet, f"B{row}", field, lang, lists)
     if field.unit and field.unit != "fraction":
-        _add_validation(sheet, DataValidation(type="list", formula1=lists[f"unit:{field.unit}"],
-                                              errorStyle="warning"), f"C{row}")
+        _add_validation(
+            sheet,
+            DataValidation(type="list", formula1=lists[f"unit:{field.unit}"], errorStyle="warning"),
+            f"C{row}",
+        )
 
 
 def _display(value: object, field: Field, lang: str, dictionary: Dictionary) -> object:
@@ -175,8 +215,9 @@ def _format_value(cell, field: Field, unit: str) -> None:
     elif field.type == "fraction":
         cell.number_format = "0.0%" if unit == "fraction" else "0.0"
     elif field.type in ("number", "integer"):
-        cell.number_format = NUMBER_FORMATS.get(unit, "#,##0.00") if unit == field.unit \
-            else "#,##0.00"
+        cell.number_format = (
+            NUMBER_FORMATS.get(unit, "#,##0.00") if unit == field.unit else "#,##0.00"
+        )
     elif field.type == "text":
         cell.number_format = "@"
 
@@ -189,13 +230,25 @@ def _validate(sheet: Worksheet, ref: str, field: Field, lang: str, lists: dict[s
     elif field.type == "bool":
         rule = DataValidation(type="list", formula1=lists["bool"], errorStyle="warning")
     elif field.type == "date":
-        rule = DataValidation(type="date", operator="greaterThan", formula1="1", allow_blank=True,
-                              errorStyle="warning")
-    elif field.type in ("number", "integer", "fraction") and field.min is not None and \
-            field.unit in ("", "fraction"):
-        rule = DataValidation(type="whole" if field.type == "integer" else "decimal",
-                              operator="between", formula1=str(field.min),
-                              formula2=str(field.max), errorStyle="warning")
+        rule = DataValidation(
+            type="date",
+            operator="greaterThan",
+            formula1="1",
+            allow_blank=True,
+            errorStyle="warning",
+        )
+    elif (
+        field.type in ("number", "integer", "fraction")
+        and field.min is not None
+        and field.unit in ("", "fraction")
+    ):
+        rule = DataValidation(
+            type="whole" if field.type == "integer" else "decimal",
+            operator="between",
+            formula1=str(field.min),
+            formula2=str(field.max),
+            errorStyle="warning",
+        )
     else:
         rule = DataValidation(allow_blank=True)
     rule.promptTitle, rule.prompt, rule.showInputMessage = title, prompt, True
@@ -208,11 +261,17 @@ def _add_validation(sheet: Worksheet, rule: DataValidation, ref: str) -> None:
     rule.add(ref)
 
 
-def _write_yearly(sheet: Worksheet, dictionary: Dictionary, lang: str,
-                  yearly: Mapping[str, Mapping[int, float]], units: Mapping[str, str]) -> None:
+def _write_yearly(
+    sheet: Worksheet,
+    dictionary: Dictionary,
+    lang: str,
+    yearly: Mapping[str, Mapping[int, float]],
+    units: Mapping[str, str],
+) -> None:
     series = dictionary.series_fields()
-    titles = [YEAR_HEADER[lang]] + [f"{f.label(lang)} ({units.get(f.name, f.unit)})"
-                                    for f in series]
+    titles = [YEAR_HEADER[lang]] + [
+        f"{f.label(lang)} ({units.get(f.name, f.unit)})" for f in series
+    ]
     _header(sheet, tuple(titles))
     for col in range(2, len(series) + 2):
         sheet.column_dimensions[get_column_letter(col)].width = 28
@@ -221,7 +280,8 @@ def _write_yearly(sheet: Worksheet, dictionary: Dictionary, lang: str,
         sheet.cell(row, 1, year)
         for col, field in enumerate(series, start=2):
             sheet.cell(row, col, yearly.get(field.name, {}).get(year)).number_format = "#,##0"
-    rule = DataValidation(type="whole", operator="between", formula1="1990", formula2="2100",
-                          errorStyle="warning")
+    rule = DataValidation(
+        type="whole", operator="between", formula1="1990", formula2="2100", errorStyle="warning"
+    )
     _add_validation(sheet, rule, "A2:A60")
     sheet.freeze_panes = "B2"

@@ -15,13 +15,19 @@ from .dictionary import Dictionary, Field
 from .normalize import Batch, field_of
 from .values import is_missing
 
-_COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
-            "==": operator.eq}
+_COMPARE = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+}
 _NOT_IN_A_PLACE = ("", "none")
 
 
-def validate_batch(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary,
-                   as_of: dt.date) -> tuple[pd.DataFrame, list[dict]]:
+def validate_batch(
+    typed: pd.DataFrame, batch: Batch, dictionary: Dictionary, as_of: dt.date
+) -> tuple[pd.DataFrame, list[dict]]:
     """A copy of ``typed`` with values outside their hard range blanked, and all problems.
 
     A blanked value is reported as an error with the value found, so rules never see an
@@ -46,8 +52,9 @@ def _numbers(series: pd.Series) -> np.ndarray | None:
     return None
 
 
-def _range_problems(typed: pd.DataFrame, batch: Batch, key: str, field: Field
-                    ) -> tuple[list[dict], np.ndarray]:
+def _range_problems(
+    typed: pd.DataFrame, batch: Batch, key: str, field: Field
+) -> tuple[list[dict], np.ndarray]:
     """Problems outside the hard range (errors) and the plausible range (warnings), and the
     mask of hard-range failures."""
     values = _numbers(typed[key])
@@ -57,15 +64,28 @@ def _range_problems(typed: pd.DataFrame, batch: Batch, key: str, field: Field
     hard = _outside(values, field.min, field.max)
     unit = f" {field.unit}" if field.unit and field.unit != "fraction" else ""
     for low, high, severity, word, message in (
-            (field.min, field.max, "error", "between", "out of range"),
-            (field.plausible_min, field.plausible_max, "warning", "usually between",
-             "an unusual value")):
+        (field.min, field.max, "error", "between", "out of range"),
+        (
+            field.plausible_min,
+            field.plausible_max,
+            "warning",
+            "usually between",
+            "an unusual value",
+        ),
+    ):
         bad = _outside(values, low, high) if severity == "warning" else hard
         for position in np.flatnonzero(bad & ~hard if severity == "warning" else bad):
-            found.append(batch.problem(
-                position, key, message, value=_shown(batch, key, position),
-                expected=f"{word} {_fmt(low)} and {_fmt(high)}{unit}", severity=severity,
-                hint=_range_hint(field, values[position])))
+            found.append(
+                batch.problem(
+                    position,
+                    key,
+                    message,
+                    value=_shown(batch, key, position),
+                    expected=f"{word} {_fmt(low)} and {_fmt(high)}{unit}",
+                    severity=severity,
+                    hint=_range_hint(field, values[position]),
+                )
+            )
     return found, hard
 
 
@@ -97,8 +117,9 @@ def _shown(batch: Batch, key: str, position: int) -> object:
     return "" if raw is None else raw
 
 
-def _check_problems(typed: pd.DataFrame, batch: Batch, check: dict[str, str],
-                    dictionary: Dictionary, as_of: dt.date) -> list[dict]:
+def _check_problems(
+    typed: pd.DataFrame, batch: Batch, check: dict[str, str], dictionary: Dictionary, as_of: dt.date
+) -> list[dict]:
     left, right = check["left"], check["right"]
     if left not in typed.columns or (right != "@as_of" and right not in typed.columns):
         return []
@@ -107,12 +128,18 @@ def _check_problems(typed: pd.DataFrame, batch: Batch, check: dict[str, str],
         right_values = typed[right]
     else:
         bad, right_values = _compare_bad(typed, left, right, check, as_of)
-    return [batch.problem(p, left, f"inconsistent with {right.lstrip('@')}",
-                          value=_shown(batch, left, p),
-                          expected=f"{check['expected_en']} ({right.lstrip('@')} = "
-                                   f"{_plain(right_values, p)})",
-                          severity=check["severity"], hint=f"check {check['check_id']}")
-            for p in np.flatnonzero(bad)]
+    return [
+        batch.problem(
+            p,
+            left,
+            f"inconsistent with {right.lstrip('@')}",
+            value=_shown(batch, left, p),
+            expected=f"{check['expected_en']} ({right.lstrip('@')} = {_plain(right_values, p)})",
+            severity=check["severity"],
+            hint=f"check {check['check_id']}",
+        )
+        for p in np.flatnonzero(bad)
+    ]
 
 
 def _plain(values: object, position: int) -> str:
@@ -124,14 +151,16 @@ def _plain(values: object, position: int) -> str:
     return str(value)
 
 
-def _compare_bad(typed: pd.DataFrame, left: str, right: str, check: dict[str, str],
-                 as_of: dt.date) -> tuple[np.ndarray, object]:
+def _compare_bad(
+    typed: pd.DataFrame, left: str, right: str, check: dict[str, str], as_of: dt.date
+) -> tuple[np.ndarray, object]:
     compare = _COMPARE[check["operator"]]
     if right == "@as_of":
         right_values: object = pd.Timestamp(as_of)
         ok = compare(typed[left], right_values)
-        return (~ok.fillna(True).astype(bool)).to_numpy() & typed[left].notna().to_numpy(), \
-            right_values
+        return (~ok.fillna(True).astype(bool)).to_numpy() & typed[
+            left
+        ].notna().to_numpy(), right_values
     factor = float(check["factor"] or 1)
     lhs, rhs = _numbers(typed[left]), _numbers(typed[right])
     with np.errstate(invalid="ignore"):
@@ -139,8 +168,9 @@ def _compare_bad(typed: pd.DataFrame, left: str, right: str, check: dict[str, st
     return bad, typed[right] * factor
 
 
-def _belongs_bad(typed: pd.DataFrame, left: str, right: str, attribute: str,
-                 dictionary: Dictionary) -> np.ndarray:
+def _belongs_bad(
+    typed: pd.DataFrame, left: str, right: str, attribute: str, dictionary: Dictionary
+) -> np.ndarray:
     choice_set = dictionary.fields[left].choices
     parents = {row["code"]: row.get(attribute, "") for row in dictionary.choice_rows(choice_set)}
     lhs = typed[left].astype(object).where(typed[left].notna(), "")
@@ -156,16 +186,25 @@ def _missing_problems(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary)
         present = _present(typed, batch, field)
         programmes = ", ".join(field.programmes)
         if field.required:
-            expected, severity, hint = f"a {field.label_en} for every project", "error", \
-                "fill it in; a row without it cannot be assessed"
+            expected, severity, hint = (
+                f"a {field.label_en} for every project",
+                "error",
+                "fill it in; a row without it cannot be assessed",
+            )
         elif programmes:
-            expected, severity, hint = f"a value (needed for {programmes})", "warning", \
-                "fill it in, or these programmes are scored as insufficient"
+            expected, severity, hint = (
+                f"a value (needed for {programmes})",
+                "warning",
+                "fill it in, or these programmes are scored as insufficient",
+            )
         else:
             continue
         for position in np.flatnonzero(~present):
-            found.append(batch.problem(position, field.name, "missing", expected=expected,
-                                       severity=severity, hint=hint))
+            found.append(
+                batch.problem(
+                    position, field.name, "missing", expected=expected, severity=severity, hint=hint
+                )
+            )
     return found
 
 
@@ -176,8 +215,9 @@ def _present(typed: pd.DataFrame, batch: Batch, field: Field) -> np.ndarray:
     for column in columns:
         parsed = typed[column].notna().to_numpy().copy()
         unread = np.flatnonzero(~parsed & batch.raw[column].notna().to_numpy())
-        written = np.array([not is_missing(batch.raw[column].iloc[p], field.type)
-                            for p in unread], dtype=bool)
+        written = np.array(
+            [not is_missing(batch.raw[column].iloc[p], field.type) for p in unread], dtype=bool
+        )
         parsed[unread[written]] = True
         present |= parsed
     return present

@@ -16,8 +16,27 @@ from fractions import Fraction
 
 from .dictionary import Dictionary, Field, Unit, canonical_text, match_key
 
-MISSING_MARKERS = frozenset({"", "-", "--", "---", "—", "–", "/", "n/a", "na", "n.a.", "nan",
-                             "null", "#n/a", "不适用", "暂无", "无数据", "空"})
+MISSING_MARKERS = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "—",
+        "–",
+        "/",
+        "n/a",
+        "na",
+        "n.a.",
+        "nan",
+        "null",
+        "#n/a",
+        "不适用",
+        "暂无",
+        "无数据",
+        "空",
+    }
+)
 _TRUE = frozenset({"是", "有", "yes", "y", "true", "t", "1", "√", "✓", "✔", "对", "ok"})
 _FALSE = frozenset({"否", "无", "no", "n", "false", "f", "0", "×", "✗", "✘", "x", "不是", "没有"})
 _NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(.*)$")
@@ -79,6 +98,14 @@ def parse_bool(raw: object) -> bool:
 
 
 def parse_date(raw: object) -> dt.date:
+    """A calendar date between 1900 and 2100 from a date cell, an Excel serial or text."""
+    date = _any_date(raw)
+    if not dt.date(1900, 1, 1) <= date <= dt.date(2100, 12, 31):
+        raise BadValue("a date between 1900 and 2100", "check the year")
+    return date
+
+
+def _any_date(raw: object) -> dt.date:
     if isinstance(raw, dt.datetime):
         return raw.date()
     if isinstance(raw, dt.date):
@@ -90,8 +117,10 @@ def parse_date(raw: object) -> dt.date:
         match = pattern.match(text)
         if match:
             return _date_from_parts(match.groups(), order)
-    raise BadValue("a date such as 2021-06-30, 2021/6/30, 2021年6月30日 or 2021-06",
-                   "write dates as YYYY-MM-DD")
+    raise BadValue(
+        "a date such as 2021-06-30, 2021/6/30, 2021年6月30日 or 2021-06",
+        "write dates as YYYY-MM-DD",
+    )
 
 
 def _excel_serial(serial: float) -> dt.date:
@@ -107,8 +136,9 @@ def _date_from_parts(parts: tuple[str, ...], order: str) -> dt.date:
     elif order == "dmy_or_mdy":
         first, second, year = numbers
         if first <= 12 and second <= 12 and first != second:
-            raise BadValue("an unambiguous date", "day and month could be swapped: "
-                           "write it as YYYY-MM-DD")
+            raise BadValue(
+                "an unambiguous date", "day and month could be swapped: write it as YYYY-MM-DD"
+            )
         day, month = (first, second) if first > 12 or second <= 12 else (second, first)
         numbers = [year, month, day]
     try:
@@ -159,8 +189,9 @@ def resolve_unit(suffix: str, column_unit: str, field: Field, dictionary: Dictio
     return unit
 
 
-def parse_number(raw: object, column_unit: str, field: Field, dictionary: Dictionary,
-                 fx: float | None = None) -> float:
+def parse_number(
+    raw: object, column_unit: str, field: Field, dictionary: Dictionary, fx: float | None = None
+) -> float:
     """A number in the field's base unit (CNY, MW, MWh, fraction, ...)."""
     number, suffix = split_number(raw)
     if not math.isfinite(number):
@@ -175,14 +206,17 @@ def scale(number: float, unit: Unit, fx: float | None) -> float:
     value = number * unit.factor.numerator / unit.factor.denominator
     if unit.needs_fx:
         if fx is None:
-            raise BadValue("an amount in CNY", "an amount in USD needs the exchange rate "
-                           "field fx_usd_cny (CNY per USD)")
+            raise BadValue(
+                "an amount in CNY",
+                "an amount in USD needs the exchange rate field fx_usd_cny (CNY per USD)",
+            )
         value *= fx
     return value
 
 
-def parse_cell(raw: object, column_unit: str, field: Field, dictionary: Dictionary,
-               fx: float | None = None) -> object:
+def parse_cell(
+    raw: object, column_unit: str, field: Field, dictionary: Dictionary, fx: float | None = None
+) -> object:
     """Parse one non-missing cell by its field's type."""
     kind = field.type
     if kind == "text":

@@ -51,8 +51,11 @@ def find_inputs(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _is_spreadsheet(path: Path) -> bool:
-    return (path.is_file() and path.suffix.lower() in SPREADSHEET_SUFFIXES
-            and not path.name.startswith(("~$", ".")))
+    return (
+        path.is_file()
+        and path.suffix.lower() in SPREADSHEET_SUFFIXES
+        and not path.name.startswith(("~$", "."))
+    )
 
 
 def read_sheets(path: Path) -> list[Sheet]:
@@ -61,11 +64,16 @@ def read_sheets(path: Path) -> list[Sheet]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise InputError("cannot open the file", where=where, got=error.strerror or str(error),
-                         hint="check the path and permissions") from None
+        raise InputError(
+            "cannot open the file",
+            where=where,
+            got=error.strerror or str(error),
+            hint="check the path and permissions",
+        ) from None
     if not data.strip():
-        raise InputError("the file is empty", where=where, expected="a filled workbook",
-                         got="0 bytes of data")
+        raise InputError(
+            "the file is empty", where=where, expected="a filled workbook", got="0 bytes of data"
+        )
     if path.suffix.lower() == ".csv":
         return [Sheet(path.stem, _csv_rows(data, where))]
     _check_container(data, path)
@@ -75,22 +83,37 @@ def read_sheets(path: Path) -> list[Sheet]:
 def _check_container(data: bytes, path: Path) -> None:
     where = str(path)
     if data.startswith(_OLE_MAGIC) and "EncryptedPackage".encode("utf-16-le") in data:
-        raise InputError("the workbook is password-protected", where=where,
-                         expected="an unencrypted workbook", got="an encrypted package",
-                         hint="remove the password (File > Info > Protect Workbook) and resend")
+        raise InputError(
+            "the workbook is password-protected",
+            where=where,
+            expected="an unencrypted workbook",
+            got="an encrypted package",
+            hint="remove the password (File > Info > Protect Workbook) and resend",
+        )
     if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
-        raise InputError("not a supported spreadsheet type", where=where,
-                         expected=", ".join(SPREADSHEET_SUFFIXES), got=repr(path.suffix or "none"))
+        raise InputError(
+            "not a supported spreadsheet type",
+            where=where,
+            expected=", ".join(SPREADSHEET_SUFFIXES),
+            got=repr(path.suffix or "none"),
+        )
     if not data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
-        raise InputError("not a spreadsheet", where=where,
-                         expected=f"an Excel or OpenDocument workbook ({path.suffix})",
-                         got=_describe(data), hint="export the file again from the spreadsheet")
+        raise InputError(
+            "not a spreadsheet",
+            where=where,
+            expected=f"an Excel or OpenDocument workbook ({path.suffix})",
+            got=_describe(data),
+            hint="export the file again from the spreadsheet",
+        )
 
 
 def _describe(data: bytes) -> str:
     head = data[:8]
-    for magic, name in ((b"%PDF", "a PDF document"), (b"<", "an HTML or XML page"),
-                        (b"{", "a JSON document")):
+    for magic, name in (
+        (b"%PDF", "a PDF document"),
+        (b"<", "an HTML or XML page"),
+        (b"{", "a JSON document"),
+    ):
         if head.lstrip().startswith(magic):
             return name
     return "bytes that are neither a zip container nor an OLE workbook"
@@ -99,13 +122,18 @@ def _describe(data: bytes) -> str:
 def _calamine_sheets(data: bytes, where: str) -> list[Sheet]:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return [Sheet(meta.name, book.get_sheet_by_name(meta.name).to_python(
-                      skip_empty_area=False))
-                for meta in book.sheets_metadata if meta.visible == SheetVisibleEnum.Visible]
+        return [
+            Sheet(meta.name, book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False))
+            for meta in book.sheets_metadata
+            if meta.visible == SheetVisibleEnum.Visible
+        ]
     except Exception as error:  # calamine raises several unrelated types for broken files
-        raise InputError("the workbook is corrupt or unreadable", where=where,
-                         got=f"{type(error).__name__}: {error}",
-                         hint="open it in Excel or LibreOffice and save it again") from None
+        raise InputError(
+            "the workbook is corrupt or unreadable",
+            where=where,
+            got=f"{type(error).__name__}: {error}",
+            hint="open it in Excel or LibreOffice and save it again",
+        ) from None
 
 
 def _csv_rows(data: bytes, where: str) -> list[list[object]]:
@@ -124,5 +152,9 @@ def _decode(data: bytes, where: str) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError("unknown text encoding", where=where, expected="UTF-8 or GBK text",
-                     hint="save the CSV as UTF-8")
+    raise InputError(
+        "unknown text encoding",
+        where=where,
+        expected="UTF-8 or GBK text",
+        hint="save the CSV as UTF-8",
+    )

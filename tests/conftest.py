@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite the golden files in tests/golden/ instead of comparing")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden files in tests/golden/ instead of comparing",
+    )
 
 
 @pytest.fixture
@@ -40,19 +43,47 @@ def write_rows(path: Path, rows: list[list[object]], sheet: str = "Candidates") 
 
 
 FULL_PROJECT = {
-    "project_id": "T-001", "project_name": "Gui'an hydro DC", "sponsor": "NA",
-    "province": "guizhou", "city": "Gui'an", "hub": "guizhou", "cluster": "guian",
-    "facility_type": "general", "project_kind": "operating", "financing_purpose": "reit",
-    "racks": 3000, "it_load_mw": 24.0, "rack_utilisation": 0.72, "compute_pflops": 15.5,
-    "pue": 1.28, "pue_design": 1.25, "wue_l_per_kwh": 1.1, "it_energy_mwh": 150000.0,
-    "green_power_share": 0.55, "refrigerant_gwp": 675.0, "waste_heat_reuse": False,
-    "total_investment_cny": 2.4e9, "equity_cny": 8.0e8, "loan_amount_cny": 1.5e9,
-    "loan_tenor_years": 12.0, "contracted_revenue_share": 0.8, "top_tenant_share": 0.45,
-    "wale_years": 6.5, "appraised_value_cny": 2.9e9, "fx_usd_cny": 7.1,
-    "operating_since": "2019-06-30", "asset_rights": "ownership", "title_clear": True,
-    "land_use_compliant": True, "transferable": True, "approvals_complete": True,
-    "major_violations_3y": False, "glp_use_of_proceeds": True, "glp_evaluation_process": True,
-    "glp_proceeds_management": False, "glp_reporting": True,
+    "project_id": "T-001",
+    "project_name": "Gui'an hydro DC",
+    "sponsor": "NA",
+    "province": "guizhou",
+    "city": "Gui'an",
+    "hub": "guizhou",
+    "cluster": "guian",
+    "facility_type": "general",
+    "project_kind": "operating",
+    "financing_purpose": "reit",
+    "racks": 3000,
+    "it_load_mw": 24.0,
+    "rack_utilisation": 0.72,
+    "compute_pflops": 15.5,
+    "pue": 1.28,
+    "pue_design": 1.25,
+    "wue_l_per_kwh": 1.1,
+    "it_energy_mwh": 150000.0,
+    "green_power_share": 0.55,
+    "refrigerant_gwp": 675.0,
+    "waste_heat_reuse": False,
+    "total_investment_cny": 2.4e9,
+    "equity_cny": 8.0e8,
+    "loan_amount_cny": 1.5e9,
+    "loan_tenor_years": 12.0,
+    "contracted_revenue_share": 0.8,
+    "top_tenant_share": 0.45,
+    "wale_years": 6.5,
+    "appraised_value_cny": 2.9e9,
+    "fx_usd_cny": 7.1,
+    "operating_since": "2019-06-30",
+    "asset_rights": "ownership",
+    "title_clear": True,
+    "land_use_compliant": True,
+    "transferable": True,
+    "approvals_complete": True,
+    "major_violations_3y": False,
+    "glp_use_of_proceeds": True,
+    "glp_evaluation_process": True,
+    "glp_proceeds_management": False,
+    "glp_reporting": True,
 }
 FULL_YEARLY = {
     "revenue_cny": {2021: 3.0e8, 2022: 3.3e8, 2023: 3.5e8, 2024: 3.6e8},

@@ -30,8 +30,9 @@ def _bad_files(folder):
         archive.writestr("hello.txt", "a zip that is no workbook")
     _encrypted(good, folder / "locked.xlsx")
     write_rows(folder / "unrelated.xlsx", [["colour", "size"], ["red", 3]])
-    (folder / "latin1.csv").write_bytes("project_id,city\nX-1,Z\xfcrich\xff\xfe\x80\n".encode(
-        "latin-1"))
+    (folder / "latin1.csv").write_bytes(
+        "project_id,city\nX-1,Z\xfcrich\xff\xfe\x80\n".encode("latin-1")
+    )
     return good
 
 
@@ -51,12 +52,15 @@ def test_every_bad_file_is_named_and_the_good_one_still_loads(tmp_path):
     projects, _, problems = read_applications([tmp_path], as_of=AS_OF)
     assert list(projects.index) == ["T-001"]
     errors = problems[problems["severity"] == "error"]
-    by_file = {path.rsplit("/", 1)[-1]: message
-               for path, message in zip(errors["file"], errors["message"], strict=True)}
+    by_file = {
+        path.rsplit("/", 1)[-1]: message
+        for path, message in zip(errors["file"], errors["message"], strict=True)
+    }
     for name, message in EXPECTED.items():
         assert by_file[name] == message, name
     assert (errors.set_index("file").loc[str(tmp_path / "locked.xlsx"), "hint"]).startswith(
-        "remove the password")
+        "remove the password"
+    )
 
 
 def test_text_that_is_neither_utf8_nor_gbk_is_reported(tmp_path):
@@ -71,8 +75,10 @@ def test_explicit_paths_that_are_not_spreadsheets(tmp_path, name):
         (tmp_path / name).write_text("hello")
     _, _, problems = read_applications([tmp_path / name], as_of=AS_OF)
     assert len(problems) == 1 and problems.loc[0, "severity"] == "error"
-    assert problems.loc[0, "message"] in ("no such file or folder",
-                                          "not a supported spreadsheet type")
+    assert problems.loc[0, "message"] in (
+        "no such file or folder",
+        "not a supported spreadsheet type",
+    )
 
 
 def test_check_exits_one_and_prints_one_line_per_problem(tmp_path, capsys):

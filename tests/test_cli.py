@@ -13,8 +13,9 @@ from assessment.cli import main
 
 
 def _app(tmp_path, **changes):
-    return write_template(tmp_path / "app.xlsx", "en", values={**FULL_PROJECT, **changes},
-                          yearly=FULL_YEARLY)
+    return write_template(
+        tmp_path / "app.xlsx", "en", values={**FULL_PROJECT, **changes}, yearly=FULL_YEARLY
+    )
 
 
 def test_check_clean_file_exits_zero_and_prints_the_table(tmp_path, capsys):
@@ -33,8 +34,12 @@ def test_check_json_shape(tmp_path, capsys):
     assert project["project_id"] == "T-001" and project["pue"] is None
     assert project["operating_since"] == "2019-06-30" and project["racks"] == 3000
     assert project["total_investment_cny"] == 2.4e9 and project["rack_utilisation"] == 0.72
-    assert {"project_id": "T-001", "year": 2022, "series": "operating_cash_flow_cny",
-            "value": -1.0e7} in data["yearly"]
+    assert {
+        "project_id": "T-001",
+        "year": 2022,
+        "series": "operating_cash_flow_cny",
+        "value": -1.0e7,
+    } in data["yearly"]
     problem = data["problems"][0]
     assert {"file", "sheet", "cell", "field", "value", "expected", "severity"} <= set(problem)
     assert (problem["field"], problem["value"], problem["severity"]) == ("pue", "0.9", "error")
@@ -51,9 +56,14 @@ def test_problem_line_says_what_where_expected_and_got(tmp_path, capsys):
 def test_console_script_runs(tmp_path):
     exe = shutil.which("assess")
     assert exe, "the console script is installed with the package"
-    done = subprocess.run([exe, "check", str(_app(tmp_path)), "--as-of", "2025-06-30"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [exe, "check", str(_app(tmp_path)), "--as-of", "2025-06-30"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
-    bad = subprocess.run([exe, "check", "--as-of", "someday", "x"], capture_output=True,
-                         text=True, check=False)
+    bad = subprocess.run(
+        [exe, "check", "--as-of", "someday", "x"], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr

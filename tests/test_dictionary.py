@@ -9,13 +9,49 @@ import pytest
 from assessment import DictionaryError
 from assessment.dictionary import Dictionary
 
-CONTRACT = """project_id project_name sponsor province city hub cluster facility_type project_kind
-financing_purpose racks it_load_mw rack_utilisation compute_pflops pue pue_design wue_l_per_kwh
-it_energy_mwh green_power_share refrigerant_gwp waste_heat_reuse total_investment_cny equity_cny
-loan_amount_cny loan_tenor_years contracted_revenue_share top_tenant_share wale_years
-appraised_value_cny operating_since asset_rights title_clear land_use_compliant transferable
-approvals_complete major_violations_3y revenue_cny ebitda_cny operating_cash_flow_cny
-debt_service_cny distributable_cash_cny""".split()
+CONTRACT = [
+    "project_id",
+    "project_name",
+    "sponsor",
+    "province",
+    "city",
+    "hub",
+    "cluster",
+    "facility_type",
+    "project_kind",
+    "financing_purpose",
+    "racks",
+    "it_load_mw",
+    "rack_utilisation",
+    "compute_pflops",
+    "pue",
+    "pue_design",
+    "wue_l_per_kwh",
+    "it_energy_mwh",
+    "green_power_share",
+    "refrigerant_gwp",
+    "waste_heat_reuse",
+    "total_investment_cny",
+    "equity_cny",
+    "loan_amount_cny",
+    "loan_tenor_years",
+    "contracted_revenue_share",
+    "top_tenant_share",
+    "wale_years",
+    "appraised_value_cny",
+    "operating_since",
+    "asset_rights",
+    "title_clear",
+    "land_use_compliant",
+    "transferable",
+    "approvals_complete",
+    "major_violations_3y",
+    "revenue_cny",
+    "ebitda_cny",
+    "operating_cash_flow_cny",
+    "debt_service_cny",
+    "distributable_cash_cny",
+]
 
 
 def test_canonical_names_other_tools_rely_on(dictionary):
@@ -27,12 +63,20 @@ def test_enumerations(dictionary):
     hubs = [c for c in dictionary.choice_codes("hub") if c != "none"]
     clusters = [c for c in dictionary.choice_codes("cluster") if c != "none"]
     assert len(hubs) == 8 and len(clusters) == 10
-    assert dictionary.choice_codes("facility_type") == ["general", "intelligent_computing",
-                                                        "supercomputing", "edge"]
-    assert dictionary.choice_codes("project_kind") == ["new", "expansion", "retrofit",
-                                                       "operating"]
+    assert dictionary.choice_codes("facility_type") == [
+        "general",
+        "intelligent_computing",
+        "supercomputing",
+        "edge",
+    ]
+    assert dictionary.choice_codes("project_kind") == ["new", "expansion", "retrofit", "operating"]
     assert dictionary.choice_codes("financing_purpose") == [
-        "construction", "retrofit", "refinancing", "acquisition", "reit"]
+        "construction",
+        "retrofit",
+        "refinancing",
+        "acquisition",
+        "reit",
+    ]
     assert dictionary.choice_codes("asset_rights") == ["ownership", "operating_right"]
     for cluster in clusters:
         assert dictionary.choice_attribute("cluster", cluster, "hub") in hubs
@@ -52,8 +96,7 @@ def _copy(tmp_path, dictionary):
 def test_an_alias_shared_by_two_fields_is_refused(tmp_path, dictionary):
     folder = _copy(tmp_path, dictionary)
     path = folder / "fields.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("Design PUE", "PUE"),
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("Design PUE", "PUE"), encoding="utf-8")
     with pytest.raises(DictionaryError, match="used by two fields"):
         Dictionary(folder)
 
@@ -61,7 +104,8 @@ def test_an_alias_shared_by_two_fields_is_refused(tmp_path, dictionary):
 def test_an_unknown_type_is_refused_with_its_row(tmp_path, dictionary):
     folder = _copy(tmp_path, dictionary)
     path = folder / "fields.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(",text,", ",txt,", 1),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(",text,", ",txt,", 1), encoding="utf-8"
+    )
     with pytest.raises(DictionaryError, match=r"fields.csv, row 2: unknown field type"):
         Dictionary(folder)

@@ -12,14 +12,55 @@ LIST_ROWS = [
     ["2025 candidate list — data centre REIT screening", None],
     ["prepared by the agency; amounts as stated in each header"],
     [],
-    ["项目编号", "Project name", "省份", "Hub", "设施类型", "IT load (kW)", "上架率(%)", "PUE",
-     "Total investment (亿元)", "资本金(万元)", "投运日期", "operating_cash_flow_cny_2023",
-     "ebitda_cny_2023 (万元)", "Remarks"],
-    ["CL-1", "Alpha", "贵州", "贵州", "通用数据中心", 24000, 72.5, 1.25, 12, 30000,
-     "2019-06-30", 1.0e8, 5000, "fine"],
+    [
+        "项目编号",
+        "Project name",
+        "省份",
+        "Hub",
+        "设施类型",
+        "IT load (kW)",
+        "上架率(%)",
+        "PUE",
+        "Total investment (亿元)",
+        "资本金(万元)",
+        "投运日期",
+        "operating_cash_flow_cny_2023",
+        "ebitda_cny_2023 (万元)",
+        "Remarks",
+    ],
+    [
+        "CL-1",
+        "Alpha",
+        "贵州",
+        "贵州",
+        "通用数据中心",
+        24000,
+        72.5,
+        1.25,
+        12,
+        30000,
+        "2019-06-30",
+        1.0e8,
+        5000,
+        "fine",
+    ],
     [None, None, None, None, None, None, None, None, None, None, None, None, None, None],
-    ["CL-2", "Beta", "Jiangsu", "长三角", "AI", "8,000", "85%", "1.3", "3.5", "１２０００",
-     "2020年6月", "-2,000,000", None, ""],
+    [
+        "CL-2",
+        "Beta",
+        "Jiangsu",
+        "长三角",
+        "AI",
+        "8,000",
+        "85%",
+        "1.3",
+        "3.5",
+        "１２０００",
+        "2020年6月",
+        "-2,000,000",
+        None,
+        "",
+    ],
 ]
 
 
@@ -28,10 +69,17 @@ def test_candidate_list_with_mixed_headers_and_units(tmp_path):
     projects, yearly, problems = read_applications([path], as_of=AS_OF)
     assert list(projects.index) == ["CL-1", "CL-2"]
     alpha, beta = projects.loc["CL-1"], projects.loc["CL-2"]
-    assert (alpha["it_load_mw"], alpha["rack_utilisation"], alpha["total_investment_cny"],
-            alpha["equity_cny"]) == (24.0, 0.725, 1.2e9, 3.0e8)
+    assert (
+        alpha["it_load_mw"],
+        alpha["rack_utilisation"],
+        alpha["total_investment_cny"],
+        alpha["equity_cny"],
+    ) == (24.0, 0.725, 1.2e9, 3.0e8)
     assert (beta["province"], beta["hub"], beta["facility_type"]) == (
-        "jiangsu", "yangtze_river_delta", "intelligent_computing")
+        "jiangsu",
+        "yangtze_river_delta",
+        "intelligent_computing",
+    )
     assert (beta["it_load_mw"], beta["rack_utilisation"], beta["equity_cny"]) == (8.0, 0.85, 1.2e8)
     assert beta["operating_since"] == pd.Timestamp("2020-06-01")
     assert (alpha["source_sheet"], alpha["source_row"], beta["source_row"]) == ("Candidates", 5, 7)
@@ -52,7 +100,8 @@ def test_a_bad_cell_in_a_list_is_pointed_at(tmp_path):
     errors = problems[problems["severity"] == "error"]
     assert errors[["sheet", "cell", "project_id", "field", "value"]].values.tolist() == [
         ["Candidates", "B3", "B", "pue", "high"],
-        ["Candidates", "C3", "B", "green_power_share", "55"]]
+        ["Candidates", "C3", "B", "green_power_share", "55"],
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])

@@ -19,8 +19,9 @@ def _expected(name: str, value: object) -> object:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_filled_template_reads_back_exactly(tmp_path, lang):
-    path = write_template(tmp_path / f"app_{lang}.xlsx", lang, values=FULL_PROJECT,
-                          yearly=FULL_YEARLY)
+    path = write_template(
+        tmp_path / f"app_{lang}.xlsx", lang, values=FULL_PROJECT, yearly=FULL_YEARLY
+    )
     projects, yearly, problems = read_applications([path], as_of=AS_OF)
     assert problems.empty, problems.to_string()
     row = projects.loc["T-001"]
@@ -40,8 +41,9 @@ def test_template_has_dropdowns_formats_and_hints(tmp_path, dictionary):
     sheet = book["项目信息"]
     rows = {sheet.cell(r, 6).value: r for r in range(2, sheet.max_row + 1)}
     assert set(rows) - {None} == {f.name for f in dictionary.scalar_fields()}
-    validations = {str(ref): dv for dv in sheet.data_validations.dataValidation
-                   for ref in dv.sqref.ranges}
+    validations = {
+        str(ref): dv for dv in sheet.data_validations.dataValidation for ref in dv.sqref.ranges
+    }
     for field in dictionary.scalar_fields():
         rule = validations[f"B{rows[field.name]}"]
         assert rule.prompt, field.name
@@ -58,9 +60,17 @@ def test_user_filled_blank_template_reads_back(tmp_path):
     book = openpyxl.load_workbook(path)
     sheet = book["项目信息"]
     rows = {sheet.cell(r, 6).value: r for r in range(2, sheet.max_row + 1)}
-    typed = {"project_id": "ZH-9", "province": "内蒙古", "hub": "内蒙古", "cluster": "和林格尔",
-             "facility_type": "智算中心", "waste_heat_reuse": "是", "green_power_share": 0.85,
-             "operating_since": dt.datetime(2020, 5, 1), "it_load_mw": 1500}
+    typed = {
+        "project_id": "ZH-9",
+        "province": "内蒙古",
+        "hub": "内蒙古",
+        "cluster": "和林格尔",
+        "facility_type": "智算中心",
+        "waste_heat_reuse": "是",
+        "green_power_share": 0.85,
+        "operating_since": dt.datetime(2020, 5, 1),
+        "it_load_mw": 1500,
+    }
     for name, value in typed.items():
         sheet[f"B{rows[name]}"] = value
     sheet[f"C{rows['it_load_mw']}"] = "kW"
@@ -77,7 +87,9 @@ def test_user_filled_blank_template_reads_back(tmp_path):
     assert row["it_load_mw"] == 1.5 and row["total_investment_cny"] == 1.25e9
     assert row["operating_since"] == pd.Timestamp("2020-05-01")
     assert dict(zip(yearly_frame["series"], yearly_frame["value"], strict=True)) == {
-        "revenue_cny": 1.0e7, "operating_cash_flow_cny": 250.0}
+        "revenue_cny": 1.0e7,
+        "operating_cash_flow_cny": 250.0,
+    }
     assert (problems["severity"] != "error").all(), problems.to_string()
 
 

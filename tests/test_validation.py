@@ -24,16 +24,20 @@ def test_complete_application_is_clean(tmp_path):
     assert _read_one(tmp_path).problems.empty
 
 
-@pytest.mark.parametrize(("field", "value", "expected"), [
-    ("pue", 0.95, "between 1 and 3"),
-    ("green_power_share", 1.2, "between 0 and 1"),
-    ("loan_tenor_years", 70, "between 0 and 50 years"),
-    ("racks", -5, "between 0 and 1e+06 racks"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("pue", 0.95, "between 1 and 3"),
+        ("green_power_share", 1.2, "between 0 and 1"),
+        ("loan_tenor_years", 70, "between 0 and 50 years"),
+        ("racks", -5, "between 0 and 1e+06 racks"),
+    ],
+)
 def test_out_of_range_values_are_errors(tmp_path, field, value, expected):
     errors = _problems(_read_one(tmp_path, **{field: value}))
     assert errors[["field", "message", "expected"]].values.tolist() == [
-        [field, "out of range", expected]]
+        [field, "out of range", expected]
+    ]
     assert errors.iloc[0]["cell"].startswith("B") and errors.iloc[0]["sheet"] == "Project"
 
 
@@ -42,13 +46,16 @@ def test_implausible_values_are_warnings(tmp_path):
     assert warnings[["field", "message"]].values.tolist() == [["pue", "an unusual value"]]
 
 
-@pytest.mark.parametrize(("changes", "field", "check"), [
-    ({"equity_cny": 3.0e9}, "equity_cny", "equity_within_investment"),
-    ({"loan_amount_cny": 2.5e9}, "loan_amount_cny", "loan_within_investment"),
-    ({"it_energy_mwh": 300_000.0}, "it_energy_mwh", "it_energy_within_load"),
-    ({"operating_since": "2026-01-01"}, "operating_since", "operating_since_not_future"),
-    ({"cluster": "wuhu"}, "cluster", "cluster_in_hub"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "check"),
+    [
+        ({"equity_cny": 3.0e9}, "equity_cny", "equity_within_investment"),
+        ({"loan_amount_cny": 2.5e9}, "loan_amount_cny", "loan_within_investment"),
+        ({"it_energy_mwh": 300_000.0}, "it_energy_mwh", "it_energy_within_load"),
+        ({"operating_since": "2026-01-01"}, "operating_since", "operating_since_not_future"),
+        ({"cluster": "wuhu"}, "cluster", "cluster_in_hub"),
+    ],
+)
 def test_cross_field_checks(tmp_path, changes, field, check):
     errors = _problems(_read_one(tmp_path, **changes))
     assert errors[["field", "hint"]].values.tolist() == [[field, f"check {check}"]]
@@ -74,8 +81,10 @@ def test_optional_field_missing_is_not_a_problem(tmp_path):
 
 def test_rows_without_id_and_duplicate_ids_are_listed_not_lost(tmp_path):
     write_template(tmp_path / "a.xlsx", "en", values=FULL_PROJECT)
-    write_rows(tmp_path / "list.xlsx", [["project_id", "project_name"], ["T-001", "twin"],
-                                        [None, "orphan"], ["T-002", "fine"]])
+    write_rows(
+        tmp_path / "list.xlsx",
+        [["project_id", "project_name"], ["T-001", "twin"], [None, "orphan"], ["T-002", "fine"]],
+    )
     projects, _, problems = read_applications([tmp_path], as_of=AS_OF)
     assert list(projects.index) == ["T-001", "T-002"]
     assert projects.loc["T-001", "project_name"] == "Gui'an hydro DC"
@@ -83,4 +92,5 @@ def test_rows_without_id_and_duplicate_ids_are_listed_not_lost(tmp_path):
     assert errors[["cell", "field", "message"]].values.tolist() == [
         ["A3", "project_id", "missing"],
         ["", "project_id", "duplicate project_id"],
-        ["row 2", "project_id", "duplicate project_id"]]
+        ["row 2", "project_id", "duplicate project_id"],
+    ]
