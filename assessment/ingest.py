@@ -17,15 +17,18 @@ with one ``project_id`` appear only there).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import pandas as pd
 
 from .dictionary import Dictionary, load_dictionary
 from .errors import InputError
-from .layouts import FormRecord, ListTable, extract, problem
+from .layouts import Extract, FormRecord, ListTable, extract, problem
 from .normalize import Batch, form_batch, list_batch, normalize_batch
 from .validate import validate_batch
 from .workbooks import find_inputs, read_sheets
@@ -45,6 +48,8 @@ PROBLEM_COLUMNS = [
 ]
 YEARLY_COLUMNS = ["project_id", "year", "series", "value"]
 SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
+PARALLEL_FROM_FILES = 200
+MAX_JOBS = 8
 
 
 @dataclass(frozen=True)
@@ -68,15 +73,18 @@ def read_applications(
     *,
     as_of: dt.date | None = None,
     dictionary: Dictionary | None = None,
+    jobs: int | None = None,
 ) -> Applications:
     """Read files and folders (recursively) of ``.xlsx``, ``.xlsm``, ``.ods`` and ``.csv``.
 
-    ``as_of`` is the assessment date used by date checks (default: today).
+    ``as_of`` is the assessment date used by date checks (default: today). ``jobs`` is the
+    number of processes that read files when there are many (default: the CPU count, at most
+    8; 1 reads in this process).
     """
     dictionary = dictionary or load_dictionary()
     as_of = as_of or dt.date.today()
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
-    forms, lists, problems = _extract_all(paths, dictionary)
+    forms, lists, problems = _extract_all(paths, dictionary, jobs)
     frames = []
     batches = ([form_batch(forms)] if forms else []) + [list_batch(t) for t in lists]
     for batch in batches:
@@ -94,7 +102,7 @@ def read_applications(
 
 
 def _extract_all(
-    paths: list, dictionary: Dictionary
+    paths: list, dictionary: Dictionary, jobs: int | None
 ) -> tuple[list[FormRecord], list[ListTable], list[dict]]:
     forms: list[FormRecord] = []
     lists: list[ListTable] = []
@@ -109,25 +117,34 @@ def _extract_all(
                     hint="check the path",
                 )
             )
-    for path in find_inputs(p for p in paths if Path(p).exists()):
-        try:
-            sheets = read_sheets(path)
-        except InputError as error:
-            problems.append(
-                problem(
-                    error.what,
-                    file=str(path),
-                    value=error.got,
-                    expected=error.expected,
-                    hint=error.hint,
-                )
-            )
-            continue
-        found = extract(str(path), sheets, dictionary)
+    files = find_inputs(p for p in paths if Path(p).exists())
+    for found in _extract_files(files, dictionary, jobs):
         forms += found.forms
         lists += found.lists
         problems += found.problems
     return forms, lists, problems
+
+
+def _extract_files(files: list[Path], dictionary: Dictionary, jobs: int | None) -> list[Extract]:
+    """Read and extract each file; many files are spread over a pool of processes."""
+    jobs = jobs or min(os.cpu_count() or 1, MAX_JOBS)
+    if jobs == 1 or len(files) < PARALLEL_FROM_FILES:
+        return [_extract_file(path, dictionary.folder) for path in files]
+    chunk = max(1, len(files) // (jobs * 4))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_extract_file, files, repeat(dictionary.folder), chunksize=chunk))
+
+
+def _extract_file(path: Path, dictionary_folder: Path) -> Extract:
+    """One file's raw cells, or the one problem that says why it cannot be read."""
+    try:
+        sheets = read_sheets(path)
+    except InputError as error:
+        found = problem(
+            error.what, file=str(path), value=error.got, expected=error.expected, hint=error.hint
+        )
+        return Extract(problems=[found])
+    return extract(str(path), sheets, load_dictionary(str(dictionary_folder)))
 
 
 def _with_sources(typed: pd.DataFrame, batch: Batch) -> pd.DataFrame:

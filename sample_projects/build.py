@@ -177,7 +177,7 @@ KINDS = {"general": [("new", 36), ("expansion", 14), ("retrofit", 12), ("operati
          "intelligent_computing": [("new", 55), ("expansion", 15), ("operating", 30)],
          "supercomputing": [("new", 30), ("expansion", 40), ("operating", 30)],
          "edge": [("new", 50), ("operating", 50)]}
-RACKS = {"general": (2000, 24000), "intelligent_computing": (2000, 16000),
+RACKS = {"general": (2000, 40000), "intelligent_computing": (2000, 16000),
          "supercomputing": (1200, 6000), "edge": (10, 95)}
 COST_PER_MW = {"general": (8.0, 11.0), "intelligent_computing": (10.0, 12.0),
                "supercomputing": (10.0, 12.0), "edge": (11.0, 14.0)}
@@ -249,7 +249,8 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
       only) and operating assets. Financing purpose: construction for new builds and
       expansions, retrofit for retrofits; operating assets refinance (55 %), are acquired
       (20 %) or, when at least 40 MW and operating since 2021 or earlier, go for a REIT (25 %).
-    * Scale: standard racks uniform in ``RACKS`` (edge 10-95); IT load = racks x 2.5 kW
+    * Scale: standard racks log-uniform in ``RACKS`` (general data centres 2,000-40,000, so
+      a median of ~9,000; edge 10-95); IT load = racks x 2.5 kW
       x U(0.95, 1.05); AI centres ~0.04 PFLOPS (FP32) per kW, supercomputers ~0.025.
     * Utilisation (existing facilities only) U(0.45, 0.95); IT energy = IT load x 8760 h x load
       factor, the load factor U(0.50, 0.70) for a new build's first full year, else
@@ -264,8 +265,8 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
       loan 60-95 % of the rest with a 5-15 year tenor (edge 3-7); a REIT applies for no loan.
     * Operating since: retrofits 2010-2016, other existing assets 2015-2023; expansions report
       the operating phase. Yearly actuals 2022-2024 for years after the start: stabilised
-      revenue ~20 % of investment a year (edge ~30 %), ramping 55 % -> 100 % over 3 years and
-      pro rata in the first year; EBITDA margin 38-50 % (10 points less in the first year);
+      revenue ~20 % of investment a year (edge ~30 %), ramping 55 % -> 100 % over 3 years,
+      pro rata in the first year, growing 0-4 % a year with +-3 % noise; EBITDA margin 38-50 % (10 points less in the first year);
       operating cash flow 80-95 % of EBITDA.
     * Appraised value: REIT candidates 2024 EBITDA / U(6.5 %, 8 %); acquisitions 1.0-1.3 x the
       price; none for the others.
@@ -280,7 +281,7 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
             facility = "general"
         project_kind = _pick(rng, KINDS[facility])
         low, high = RACKS[facility]
-        racks = rng.randint(low, high)
+        racks = round(low * (high / low) ** rng.random())
         if facility != "edge":
             racks = round(racks, -2)
         it_load_kw = round(racks * 2.5 * rng.uniform(0.95, 1.05), 0 if facility == "edge" else -1)
@@ -291,7 +292,7 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
             load_factor = min(0.85, max(0.50, utilisation * rng.uniform(0.75, 0.90)))
         else:
             load_factor = rng.uniform(0.50, 0.70)
-        it_energy = round(load_mw * 8760 * load_factor, 1)
+        it_energy = float(round(load_mw * 8760 * load_factor))
         pflops = {"intelligent_computing": 0.04, "supercomputing": 0.025}.get(facility)
         compute = round(it_load_kw * pflops * rng.uniform(0.8, 1.2), -1) if pflops else None
         if facility == "edge":
@@ -342,13 +343,15 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
         if started is not None:
             stable = value_base * (0.30 if facility == "edge" else 0.20) * rng.uniform(0.85, 1.15)
             margin = rng.uniform(0.38, 0.50)
+            growth = rng.uniform(0.0, 0.04)
             for year in YEARS:
                 if year < started.year:
                     continue
                 age = year - started.year
                 ramp = min(1.0, 0.55 + 0.15 * age)
                 share = (12 - started.month + 1) / 12 if age == 0 else 1.0
-                revenue[year] = round(stable * ramp * share, -4)
+                trend = (1 + growth) ** (year - 2022) * rng.uniform(0.97, 1.03)
+                revenue[year] = round(stable * ramp * share * trend, -4)
                 ebitda[year] = round(revenue[year] * (margin - (0.10 if age == 0 else 0)), -4)
                 ocf[year] = round(ebitda[year] * rng.uniform(0.80, 0.95), -4)
         appraised = None
@@ -371,42 +374,63 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
     return rows
 
 
-# Column header -> how to show a candidate's value in the unit of the header.
-def _yi(value: float | None) -> float | None:
-    return None if value is None else round(value / 1e8, 4)
+# One column of the candidate list: header, field key (``series@year`` for yearly columns), the
+# cell as written in the header's unit, and the value in base units the reader must return.
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    cell: object
+    truth: object
+
+
+def _scaled(get, factor: float, digits: int | None = None):
+    def cell(c: Candidate) -> object:
+        value = get(c)
+        if value is None:
+            return None
+        value /= factor
+        return round(value, digits) if digits is not None else value
+    return cell
+
+
+def _col(header: str, key: str, get, factor: float = 1.0, digits: int | None = None) -> Column:
+    return Column(header, key, _scaled(get, factor, digits) if factor != 1.0 or digits is not
+                  None else get, get)
 
 
 CANDIDATE_COLUMNS = [
-    ("项目编号", lambda c: c.project_id),
-    ("Project name", lambda c: c.name),
-    ("发起人", lambda c: c.sponsor),
-    ("省份", lambda c: c.province),
-    ("City", lambda c: c.city),
-    ("Hub", lambda c: c.hub),
-    ("集群", lambda c: c.cluster),
-    ("设施类型", lambda c: c.facility_type),
-    ("Project kind", lambda c: c.project_kind),
-    ("融资用途", lambda c: c.financing_purpose),
-    ("Racks", lambda c: c.racks),
-    ("IT load (kW)", lambda c: c.it_load_kw),
-    ("上架率(%)", lambda c: None if c.utilisation is None else round(c.utilisation * 100, 1)),
-    ("算力(PFLOPS)", lambda c: c.compute_pflops),
-    ("PUE", lambda c: c.pue),
-    ("设计PUE", lambda c: c.pue_design),
-    ("WUE (L/kWh)", lambda c: c.wue),
-    ("IT年用电量（万千瓦时）", lambda c: round(c.it_energy_mwh / 10, 1)),
-    ("Green power share", lambda c: c.green_share),
-    ("Total investment (亿元)", lambda c: _yi(c.investment)),
-    ("资本金(万元)", lambda c: round(c.equity / 1e4)),
-    ("Loan amount (CNY million)", lambda c: None if c.loan is None else round(c.loan / 1e6, 2)),
-    ("贷款期限(年)", lambda c: c.tenor),
-    ("投运日期", lambda c: c.operating_since),
-    ("Appraised value (亿元)", lambda c: None if c.appraised is None else round(c.appraised / 1e8,
-                                                                               2)),
-    *[(f"revenue_cny_{y}", lambda c, y=y: c.revenue.get(y)) for y in YEARS],
-    *[(f"ebitda_cny_{y} (万元)", lambda c, y=y: None if y not in c.ebitda
-       else round(c.ebitda[y] / 1e4, 1)) for y in YEARS[1:]],
-    *[(f"operating_cash_flow_cny_{y}", lambda c, y=y: c.ocf.get(y)) for y in YEARS],
+    _col("项目编号", "project_id", lambda c: c.project_id),
+    _col("Project name", "project_name", lambda c: c.name),
+    _col("发起人", "sponsor", lambda c: c.sponsor),
+    _col("省份", "province", lambda c: c.province),
+    _col("City", "city", lambda c: c.city),
+    _col("Hub", "hub", lambda c: c.hub),
+    _col("集群", "cluster", lambda c: c.cluster),
+    _col("设施类型", "facility_type", lambda c: c.facility_type),
+    _col("Project kind", "project_kind", lambda c: c.project_kind),
+    _col("融资用途", "financing_purpose", lambda c: c.financing_purpose),
+    _col("Racks", "racks", lambda c: c.racks),
+    _col("IT load (kW)", "it_load_mw", lambda c: c.it_load_kw / 1000, 1e-3, 0),
+    _col("上架率(%)", "rack_utilisation", lambda c: c.utilisation, 1e-2, 1),
+    _col("算力(PFLOPS)", "compute_pflops", lambda c: c.compute_pflops),
+    _col("PUE", "pue", lambda c: c.pue),
+    _col("设计PUE", "pue_design", lambda c: c.pue_design),
+    _col("WUE (L/kWh)", "wue_l_per_kwh", lambda c: c.wue),
+    _col("IT年用电量（万千瓦时）", "it_energy_mwh", lambda c: c.it_energy_mwh, 10, 1),
+    _col("Green power share", "green_power_share", lambda c: c.green_share),
+    _col("Total investment (亿元)", "total_investment_cny", lambda c: c.investment, 1e8, 4),
+    _col("资本金(万元)", "equity_cny", lambda c: c.equity, 1e4, 0),
+    _col("Loan amount (CNY million)", "loan_amount_cny", lambda c: c.loan, 1e6, 2),
+    _col("贷款期限(年)", "loan_tenor_years", lambda c: c.tenor),
+    _col("投运日期", "operating_since", lambda c: c.operating_since),
+    _col("Appraised value (亿元)", "appraised_value_cny", lambda c: c.appraised, 1e8, 2),
+    *[_col(f"revenue_cny_{y}", f"revenue_cny@{y}", lambda c, y=y: c.revenue.get(y))
+      for y in YEARS],
+    *[_col(f"ebitda_cny_{y} (万元)", f"ebitda_cny@{y}", lambda c, y=y: c.ebitda.get(y), 1e4, 1)
+      for y in YEARS[1:]],
+    *[_col(f"operating_cash_flow_cny_{y}", f"operating_cash_flow_cny@{y}",
+           lambda c, y=y: c.ocf.get(y)) for y in YEARS],
 ]
 
 # How choice codes are shown: mostly the Chinese label, sometimes an English label or alias.
@@ -427,12 +451,17 @@ SHOWN = {
 
 @dataclass
 class Planted:
-    """A cell made wrong on purpose, and the problem the reader must report for it."""
+    """A cell written the messy way (``severity`` empty: it must still read correctly, give or
+    take rounding) or wrong on purpose (the problem the reader must report for it)."""
 
-    row: int
-    field: str
-    severity: str
-    check: str = ""
+    project_id: str
+    key: str
+    severity: str = ""
+    row: int = 0  # the Excel row, set once the sheet is laid out
+
+    @property
+    def field(self) -> str:
+        return self.key.split("@")[0]
 
 
 def _label(set_name: str, code: str, rng: random.Random) -> str:
@@ -453,10 +482,10 @@ def candidate_cells(candidates: list[Candidate], seed: int = 2025
                     ) -> tuple[list[str], list[list[object]]]:
     """The header and the cells of each candidate, before the planted messiness."""
     rng = random.Random(seed + 1)
-    header = [title for title, _ in CANDIDATE_COLUMNS]
+    header = [column.header for column in CANDIDATE_COLUMNS]
     rows = []
     for candidate in candidates:
-        cells = [get(candidate) for _, get in CANDIDATE_COLUMNS]
+        cells = [column.cell(candidate) for column in CANDIDATE_COLUMNS]
         for set_name, column in (("province", "省份"), ("hub", "Hub"), ("cluster", "集群"),
                                  ("facility_type", "设施类型"), ("project_kind", "Project kind"),
                                  ("financing_purpose", "融资用途")):
@@ -478,54 +507,44 @@ def plant_messy_cells(header: list[str], rows: list[list[object]], candidates: l
     Genuine errors (must be reported): a PUE of 4.2, "unknown" in the IT load column, and a
     utilisation of 128 %.
     Rows are chosen by rule (the first candidate after a position that fits), so the choice
-    follows the seeded data. Returns the rows (None = the blank row) and the planted errors.
+    follows the seeded data. Returns the rows (None = the blank row) and the planted cells.
     """
-    col = {title: header.index(title) for title in header}
+    columns = {column.header: (index, column.key) for index, column in
+               enumerate(CANDIDATE_COLUMNS)}
     used: set[int] = set()
+    planted: list[Planted] = []
 
-    def first(after: int, test) -> int:
-        for index in range(after, len(candidates)):
-            if index not in used and test(candidates[index]):
-                used.add(index)
-                return index
-        raise SystemExit("no candidate fits a planted cell; change the rule")
+    def put(after: int, test, header: str, cell, severity: str = "") -> None:
+        index = next((i for i in range(after, len(candidates))
+                      if i not in used and test(candidates[i])), None)
+        if index is None:
+            raise SystemExit(f"no candidate fits the planted {header} cell; change the rule")
+        used.add(index)
+        column, key = columns[header]
+        rows[index][column] = cell(candidates[index])
+        planted.append(Planted(candidates[index].project_id, key, severity))
 
-    i = first(5, lambda c: 1000 <= c.racks < 10000 and c.facility_type != "edge")
-    rows[i][col["Racks"]] = f"{candidates[i].racks:,}"
-    i = first(12, lambda c: c.operating_since is not None)
-    rows[i][col["投运日期"]] = f"{candidates[i].operating_since.year}年{candidates[i].operating_since.month}月"
-    i = first(20, lambda c: c.utilisation is not None)
-    rows[i][col["上架率(%)"]] = f"{round(candidates[i].utilisation * 100)}%"
-    i = first(30, lambda c: True)
-    rows[i][col["Green power share"]] = f"{round(candidates[i].green_share * 100)}%"
-    i = first(40, lambda c: c.investment >= 1e8)
-    rows[i][col["Total investment (亿元)"]] = f"{round(candidates[i].investment / 1e8, 2)}亿"
-    i = first(50, lambda c: c.pue is not None)
-    rows[i][col["PUE"]] = _full_width(f"{candidates[i].pue:.2f}")
-    i = first(60, lambda c: c.facility_type != "edge")
-    rows[i][col["Racks"]] = _full_width(str(candidates[i].racks))
+    put(5, lambda c: 1000 <= c.racks < 10000 and c.facility_type != "edge", "Racks",
+        lambda c: f"{c.racks:,}")
+    put(12, lambda c: c.operating_since is not None, "投运日期",
+        lambda c: f"{c.operating_since.year}年{c.operating_since.month}月")
+    put(20, lambda c: c.utilisation is not None, "上架率(%)",
+        lambda c: f"{round(c.utilisation * 100)}%")
+    put(30, lambda c: True, "Green power share", lambda c: f"{round(c.green_share * 100)}%")
+    put(40, lambda c: c.investment >= 1e8, "Total investment (亿元)",
+        lambda c: f"{round(c.investment / 1e8, 2)}亿")
+    put(50, lambda c: c.pue is not None, "PUE", lambda c: _full_width(f"{c.pue:.2f}"))
+    put(60, lambda c: c.facility_type != "edge", "Racks", lambda c: _full_width(str(c.racks)))
     for after in (70, 150):
-        i = first(after, lambda c: c.appraised is None and c.project_kind == "new")
-        rows[i][col["Appraised value (亿元)"]] = "—"
-    i = first(80, lambda c: c.pue is None)
-    rows[i][col["PUE"]] = "N/A"
-
-    planted = []
-    i = first(90, lambda c: c.project_kind == "retrofit")
-    rows[i][col["PUE"]] = 4.2                       # meant 1.42
-    planted.append(Planted(i, "pue", "error"))
-    i = first(130, lambda c: c.facility_type == "general")
-    rows[i][col["IT load (kW)"]] = "unknown"
-    planted.append(Planted(i, "it_load_mw", "error"))
-    i = first(170, lambda c: c.utilisation is not None)
-    rows[i][col["上架率(%)"]] = 128.0               # meant 82.8
-    planted.append(Planted(i, "rack_utilisation", "error"))
+        put(after, lambda c: c.appraised is None and c.project_kind == "new",
+            "Appraised value (亿元)", lambda c: "—")
+    put(80, lambda c: c.pue is None, "PUE", lambda c: "N/A")
+    put(90, lambda c: c.project_kind == "retrofit", "PUE", lambda c: 4.2, "error")  # meant 1.42
+    put(130, lambda c: c.facility_type == "general", "IT load (kW)", lambda c: "unknown", "error")
+    put(170, lambda c: c.utilisation is not None, "上架率(%)", lambda c: 128.0, "error")  # 82.8
 
     blank_after = 105
-    out: list[list[object] | None] = [*rows[:blank_after], None, *rows[blank_after:]]
-    for item in planted:
-        item.row = item.row + (1 if item.row >= blank_after else 0)
-    return out, planted
+    return [*rows[:blank_after], None, *rows[blank_after:]], planted
 
 
 TITLE_ROWS = [
@@ -567,8 +586,11 @@ def write_candidate_list(path: Path = CANDIDATE_XLSX) -> list[Planted]:
     for index, title in enumerate(header, start=1):
         sheet.column_dimensions[sheet.cell(header_row, index).column_letter].width = \
             max(10, min(28, len(title) + 4))
+    rows_of = {row[0]: number for number, row in enumerate(
+        sheet.iter_rows(min_row=header_row + 1, max_col=1, values_only=True),
+        start=header_row + 1)}
     for item in planted:
-        item.row = header_row + 1 + item.row
+        item.row = rows_of[item.project_id]
     book.properties.creator = "sample_projects/build.py"
     book.properties.created = dt.datetime(2025, 6, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -579,55 +601,106 @@ def write_candidate_list(path: Path = CANDIDATE_XLSX) -> list[Planted]:
 # ============================================================================================
 # The edge-site CSV (GBK)
 # ============================================================================================
-EDGE_HEADER = ["项目编号", "项目名称", "建设单位", "省份", "城市", "枢纽节点", "集群", "设施类型",
-               "项目性质", "融资用途", "机架数", "IT负载(kW)", "上架率(%)", "年均PUE", "设计PUE",
-               "绿电占比(%)", "IT年用电量(万千瓦时)", "总投资(万元)", "资本金(万元)",
-               "申请贷款金额(万元)", "贷款期限(年)", "投运日期"]
-EDGE_CITIES = [("广东", "深圳", "粤港澳大湾区"), ("广东", "东莞", "大湾区"), ("上海", "上海", "长三角"),
-               ("江苏", "苏州", "长三角"), ("浙江", "宁波", "长三角"), ("北京", "北京", "京津冀"),
-               ("天津", "天津", "京津冀"), ("四川", "成都", "成渝"), ("湖北", "武汉", "无"),
-               ("湖南", "长沙", "无"), ("山东", "济南", "非枢纽"), ("河南", "郑州", "无"),
-               ("福建", "厦门", "无"), ("陕西", "西安", "无")]
+# (header, field, factor): a cell holds the base-unit value divided by factor.
+EDGE_COLUMNS = [("项目编号", "project_id", 1), ("项目名称", "project_name", 1),
+                ("建设单位", "sponsor", 1), ("省份", "province", 1), ("城市", "city", 1),
+                ("枢纽节点", "hub", 1), ("集群", "cluster", 1), ("设施类型", "facility_type", 1),
+                ("项目性质", "project_kind", 1), ("融资用途", "financing_purpose", 1),
+                ("机架数", "racks", 1), ("IT负载(kW)", "it_load_mw", 1e-3),
+                ("上架率(%)", "rack_utilisation", 1e-2), ("年均PUE", "pue", 1),
+                ("设计PUE", "pue_design", 1), ("绿电占比(%)", "green_power_share", 1e-2),
+                ("IT年用电量(万千瓦时)", "it_energy_mwh", 10), ("总投资(万元)", "total_investment_cny", 1e4),
+                ("资本金(万元)", "equity_cny", 1e4), ("申请贷款金额(万元)", "loan_amount_cny", 1e4),
+                ("贷款期限(年)", "loan_tenor_years", 1), ("投运日期", "operating_since", 1)]
+EDGE_CITIES = [("guangdong", "广东", "深圳", "greater_bay_area", "粤港澳大湾区"),
+               ("guangdong", "广东", "东莞", "greater_bay_area", "大湾区"),
+               ("shanghai", "上海", "上海", "yangtze_river_delta", "长三角"),
+               ("jiangsu", "江苏", "苏州", "yangtze_river_delta", "长三角"),
+               ("zhejiang", "浙江", "宁波", "yangtze_river_delta", "长三角"),
+               ("beijing", "北京", "北京", "beijing_tianjin_hebei", "京津冀"),
+               ("tianjin", "天津", "天津", "beijing_tianjin_hebei", "京津冀"),
+               ("sichuan", "四川", "成都", "chengdu_chongqing", "成渝"),
+               ("hubei", "湖北", "武汉", "none", "无"), ("hunan", "湖南", "长沙", "none", "无"),
+               ("shandong", "山东", "济南", "none", "非枢纽"), ("henan", "河南", "郑州", "none", "无"),
+               ("fujian", "福建", "厦门", "none", "无"), ("shaanxi", "陕西", "西安", "none", "无")]
 EDGE_NAMES = ["5G MEC边缘机房", "边缘计算节点", "工业互联网边缘节点", "车路协同边缘计算站",
               "智慧园区边缘数据中心"]
 
 
-def edge_site_rows(count: int = 20, seed: int = 2026) -> list[list[object]]:
-    """20 edge sites: 8-90 standard racks in cities, IT load racks x 2.5 kW, design PUE
-    1.30-1.45, investment CNY 12-15 m per MW plus CNY 0.3-1.0 m fit-out (in 万元), half of them
-    operating since 2021-2024 with a measured PUE 0-8 % above design."""
+def edge_sites(count: int = 20, seed: int = 2026) -> list[dict[str, object]]:
+    """Edge sites in base units (CNY, MW, MWh, fractions) with choice codes.
+
+    Assumptions (``random.Random(seed)``): 8-90 standard racks in a city outside the clusters;
+    IT load = racks x 2.5 kW x U(0.95, 1.05); half operating since 2021-2024 (refinancing, with
+    utilisation 50-92 % and a measured PUE 0-8 % above design), half new builds (construction);
+    design PUE 1.30-1.45; IT energy at a 0.50-0.75 load factor; green power 5-30 %; investment
+    CNY 12-15 m per MW plus a CNY 0.3-1.0 m fit-out; equity 25-40 %; loan 60-95 % of the rest
+    over 3-6 years.
+    """
     rng = random.Random(seed)
-    rows = []
+    sites = []
     for number in range(1, count + 1):
-        province, city, hub = rng.choice(EDGE_CITIES)
+        province, _, city, hub, _ = rng.choice(EDGE_CITIES)
         racks = rng.randint(8, 90)
-        load_kw = round(racks * 2.5 * rng.uniform(0.95, 1.05))
+        load_mw = round(racks * 2.5 * rng.uniform(0.95, 1.05)) / 1000
         operating = rng.random() < 0.5
         design = round(rng.uniform(1.30, 1.45), 2)
-        measured = round(design * rng.uniform(1.0, 1.08), 2) if operating else ""
-        utilisation = round(rng.uniform(50, 92), 1) if operating else ""
-        energy = round(load_kw / 1000 * 8760 * rng.uniform(0.5, 0.75) / 10, 2)
-        investment = round(load_kw / 1000 * rng.uniform(12, 15) * 100 + rng.uniform(30, 100))
-        equity = round(investment * rng.uniform(0.25, 0.40))
-        loan = round((investment - equity) * rng.uniform(0.6, 0.95))
-        since = _date(rng, 2021, 2024).isoformat() if operating else ""
-        rows.append([f"ES-{number:03d}", f"{city}{rng.choice(EDGE_NAMES)}",
-                     f"{city}{rng.choice(['边缘', '智联', '数联'])}网络科技有限公司", province, city,
-                     hub, rng.choice(["无", "非集群"]), rng.choice(["边缘数据中心", "边缘节点",
-                                                                 "边缘计算中心"]),
-                     "已运营" if operating else "新建", "再融资" if operating else "建设",
-                     racks, load_kw, utilisation, measured, design,
-                     round(rng.uniform(5, 30)), energy, investment, equity, loan,
-                     rng.randint(3, 6), since])
-    return rows
+        investment = round(load_mw * rng.uniform(12, 15) * 1e6 + rng.uniform(0.3, 1.0) * 1e6, -4)
+        equity = round(investment * rng.uniform(0.25, 0.40), -4)
+        sites.append({
+            "project_id": f"ES-{number:03d}", "project_name": f"{city}{rng.choice(EDGE_NAMES)}",
+            "sponsor": f"{city}{rng.choice(['边缘', '智联', '数联'])}网络科技有限公司",
+            "province": province, "city": city, "hub": hub, "cluster": "none",
+            "facility_type": "edge", "project_kind": "operating" if operating else "new",
+            "financing_purpose": "refinancing" if operating else "construction",
+            "racks": racks, "it_load_mw": load_mw,
+            "rack_utilisation": round(rng.uniform(0.50, 0.92), 3) if operating else None,
+            "pue": round(design * rng.uniform(1.0, 1.08), 2) if operating else None,
+            "pue_design": design, "green_power_share": round(rng.uniform(0.05, 0.30), 2),
+            "it_energy_mwh": round(load_mw * 8760 * rng.uniform(0.5, 0.75), 1),
+            "total_investment_cny": investment, "equity_cny": equity,
+            "loan_amount_cny": round((investment - equity) * rng.uniform(0.6, 0.95), -4),
+            "loan_tenor_years": float(rng.randint(3, 6)),
+            "operating_since": _date(rng, 2021, 2024) if operating else None,
+        })
+    return sites
 
 
-def write_edge_csv(path: Path = EDGE_CSV) -> None:
+def _edge_cell(site: dict[str, object], field_name: str, factor: float,
+               rng: random.Random) -> object:
+    """A site's value as a Chinese-locale export shows it: labels, 万元, %, ISO dates."""
+    value = site[field_name]
+    if value is None:
+        return ""
+    if field_name == "province":
+        return next(row[1] for row in EDGE_CITIES if row[0] == value)
+    if field_name == "hub":
+        return next(row[4] for row in EDGE_CITIES if row[2] == site["city"])
+    if field_name == "cluster":
+        return rng.choice(["无", "非集群"])
+    if field_name == "facility_type":
+        return rng.choice(["边缘数据中心", "边缘节点", "边缘计算中心"])
+    if field_name in ("project_kind", "financing_purpose"):
+        return {"operating": "已运营", "new": "新建", "refinancing": "再融资",
+                "construction": "建设"}[value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and factor != 1:
+        return round(value / factor, 4)
+    return value
+
+
+def write_edge_csv(path: Path = EDGE_CSV) -> list[dict[str, object]]:
+    rng = random.Random(2027)
+    sites = edge_sites()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="gbk", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(EDGE_HEADER)
-        writer.writerows(edge_site_rows())
+        writer.writerow([header for header, _, _ in EDGE_COLUMNS])
+        for site in sites:
+            writer.writerow([_edge_cell(site, name, factor, rng)
+                             for _, name, factor in EDGE_COLUMNS])
+    return sites
 
 
 # ============================================================================================
@@ -689,63 +762,150 @@ def _row_number(cell: str) -> int | str:
     return int(digits) if digits.isdigit() else cell
 
 
-def check(samples: list[Sample], planted: list[Planted]) -> int:
+def _value_of(projects, yearly_values: dict, project_id: str, key: str) -> object:
+    if "@" in key:
+        series, year = key.split("@")
+        return yearly_values.get((project_id, series, int(year)))
+    value = projects.at[project_id, key]
+    return None if value is None or (not isinstance(value, str) and _isna(value)) else value
+
+
+def _isna(value: object) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def _same(got: object, want: object, tolerance: float) -> bool:
+    """Does a value read back equal the source value (numbers within a relative tolerance)?"""
+    if want is None or got is None:
+        return want is None and got is None
+    if isinstance(want, bool):
+        return bool(got) == want
+    if isinstance(want, dt.date):
+        got = got.date() if hasattr(got, "date") else got
+        return got == want or (tolerance > 1e-6 and (got.year, got.month, got.day) ==
+                               (want.year, want.month, 1))
+    if isinstance(want, int | float):
+        return abs(float(got) - want) <= tolerance * max(abs(want), 1e-9)
+    return str(got) == str(want)
+
+
+def _sample_truth(sample: Sample) -> dict[str, object]:
+    """The values of a sample in base units (series as ``name@year``), as the reader should
+    return them; a value expected to fail its range check is expected blank."""
+    dictionary = load_dictionary()
+    fx = sample.values.get("fx_usd_cny")
+    blanked = {item.split(":")[1] for item in sample.expect
+               if item.startswith("error:") and item.count(":") == 1}
+
+    def base(name: str, value: object) -> object:
+        kind = dictionary.fields[name].type
+        if name in blanked:
+            return None
+        if kind == "date":
+            return dt.date.fromisoformat(value)
+        if kind not in ("number", "integer", "fraction", "series"):
+            return value
+        unit = dictionary.unit(sample.units.get(name, dictionary.fields[name].unit) or "")
+        factor = 1.0 if unit is None else unit.factor.numerator / unit.factor.denominator
+        return value * factor * (fx if unit is not None and unit.needs_fx else 1)
+
+    truth = {name: base(name, value) for name, value in sample.values.items()
+             if name != "project_id"}
+    for series, by_year in sample.yearly.items():
+        truth.update({f"{series}@{year}": base(series, value) for year, value in by_year.items()})
+    return truth
+
+
+def check(samples: list[Sample], planted: list[Planted], candidates: list[Candidate],
+          sites: list[dict[str, object]]) -> int:
+    """Read the folder back; compare values and problems with the sources. Returns 0 or 1."""
     import pandas as pd
 
     from assessment import read_applications
 
     projects, yearly, problems = read_applications([HERE], as_of=AS_OF)
+    yearly_values = {(r.project_id, r.series, r.year): r.value for r in yearly.itertuples()}
     rows = problems.to_dict("records")
     by_file: dict[str, list[dict]] = {}
     for row in rows:
         by_file.setdefault(Path(row["file"]).name, []).append(row)
     failures = 0
-    with pd.option_context("display.width", 250, "display.max_colwidth", 70,
-                           "display.max_rows", 200):
-        for sample in samples:
-            found = by_file.pop(sample.file, [])
-            pid = sample.values.get("project_id")
-            if pid not in projects.index:
-                print(f"FAIL {sample.file}: {pid} not in projects")
-                failures += 1
-            unexpected = [r for r in found if not any(_matches(i, _kind(r)) for i in sample.expect)]
-            absent = [i for i in sample.expect if not any(_matches(i, _kind(r)) for r in found)]
-            status = "ok  " if not unexpected and not absent else "FAIL"
-            failures += status == "FAIL"
-            print(f"{status} {sample.file}: {len(found)} problems "
-                  f"({sum(r['severity'] == 'error' for r in found)} errors)")
-            for row in unexpected:
-                print(f"     unexpected: {_brief(row)}")
-            for item in absent:
-                print(f"     missing expected problem: {item}")
-        for name, want_rows in ((CANDIDATE_XLSX.name, planted), (EDGE_CSV.name, [])):
-            found = by_file.pop(name, [])
-            ids = projects[projects["source_file"].map(lambda f: Path(f).name) == name]
-            want = {(p.row, p.field, p.severity) for p in want_rows}
-            got = {(_row_number(r["cell"]), r["field"], _kind(r)[0]) for r in found}
-            # a programme field left blank is expected in a screening list; only the planted
-            # ones are compared
-            got = {key for key in got if key[2] != "missing" or key in want}
-            status = "ok  " if got == want else "FAIL"
-            failures += status == "FAIL"
-            missing_by_field = Counter(r["field"] for r in found if _kind(r)[0] == "missing")
-            print(f"{status} {name}: {len(ids)} projects, {len(found)} problems "
-                  f"({sum(r['severity'] == 'error' for r in found)} errors); "
-                  f"programme fields not in the list: {dict(sorted(missing_by_field.items()))}")
-            for key in sorted(got - want, key=str):
-                print(f"     unexpected: {key}")
-            for key in sorted(want - got, key=str):
-                print(f"     missing expected problem: {key}")
-        for name, found in by_file.items():
-            failures += 1
-            print(f"FAIL {name}: not a known sample, {len(found)} problems")
-        planted_rows = problems[problems["file"].map(lambda f: Path(f).name) ==
-                                CANDIDATE_XLSX.name]
-        print("\nCandidate-list errors and range warnings as the reader reports them:")
-        print(planted_rows[~planted_rows["expected"].str.startswith("a value (needed")]
-              .to_string(index=False))
+
+    def compare(label: str, project_id: str, truth: dict[str, object],
+                tolerance: dict[str, float], default: float = 1e-9) -> int:
+        if project_id not in projects.index:
+            print(f"     {label}: {project_id} is not in projects")
+            return 1
+        wrong = 0
+        for key, want in truth.items():
+            got = _value_of(projects, yearly_values, project_id, key)
+            if not _same(got, want, tolerance.get(key, default)):
+                print(f"     {label} {project_id} {key}: read {got!r}, source {want!r}")
+                wrong += 1
+        return wrong
+
+    for sample in samples:
+        found = by_file.pop(sample.file, [])
+        unexpected = [r for r in found if not any(_matches(i, _kind(r)) for i in sample.expect)]
+        absent = [i for i in sample.expect if not any(_matches(i, _kind(r)) for r in found)]
+        errors = sum(r["severity"] == "error" for r in found)
+        print(f"     {sample.file}: {len(found)} problems ({errors} errors)")
+        wrong = compare("value", sample.values.get("project_id"), _sample_truth(sample), {})
+        for row in unexpected:
+            print(f"     unexpected problem: {_brief(row)}")
+        for item in absent:
+            print(f"     missing expected problem: {item}")
+        failures += bool(unexpected or absent or wrong)
+
+    messy = {(p.project_id, p.key): p for p in planted}
+    wrong = 0
+    for candidate in candidates:
+        truth = {column.key: column.truth(candidate) for column in CANDIDATE_COLUMNS
+                 if column.key != "project_id"}
+        tolerance = {}
+        for (project_id, key), item in messy.items():
+            if project_id == candidate.project_id:
+                if item.severity:
+                    truth[key] = None  # unreadable or out of range: blanked
+                else:
+                    tolerance[key] = 0.01  # typed rounded ("85%", "12.5亿", "2020年6月")
+        wrong += compare("value", candidate.project_id, truth, tolerance)
+    for site in sites:
+        truth = {k: v for k, v in site.items() if k != "project_id"}
+        wrong += compare("value", site["project_id"], truth, {}, 1e-6)
+    print(f"     candidate and edge-site values read back: {wrong} differences")
+    failures += bool(wrong)
+
+    for name, want_rows in ((CANDIDATE_XLSX.name, [p for p in planted if p.severity]),
+                            (EDGE_CSV.name, [])):
+        found = by_file.pop(name, [])
+        count = (projects["source_file"].map(lambda f: Path(f).name) == name).sum()
+        want = {(p.row, p.field, p.severity) for p in want_rows}
+        got = {(_row_number(r["cell"]), r["field"], _kind(r)[0]) for r in found
+               if _kind(r)[0] != "missing"}
+        missing_by_field = Counter(r["field"] for r in found if _kind(r)[0] == "missing")
+        errors = sum(r["severity"] == "error" for r in found)
+        print(f"     {name}: {count} projects, {len(found)} problems ({errors} errors); "
+              f"programme fields missing (rows): {dict(sorted(missing_by_field.items()))}")
+        for key in sorted(got - want, key=str):
+            print(f"     unexpected problem: {key}")
+        for key in sorted(want - got, key=str):
+            print(f"     missing expected problem: {key}")
+        failures += got != want
+    for name, found in by_file.items():
+        failures += 1
+        print(f"     {name}: not a known sample, {len(found)} problems")
+
+    shown = problems[problems["severity"].eq("error") | ~problems["message"].eq("missing")]
+    with pd.option_context("display.width", 250, "display.max_colwidth", 60,
+                           "display.max_rows", 100):
+        print("\nAll problems other than missing programme fields:")
+        print(shown.assign(file=shown["file"].map(lambda f: Path(f).name))
+              .drop(columns=["project_id"]).to_string(index=False))
     print(f"\n{len(projects)} projects, {len(yearly)} yearly values, {len(problems)} problems; "
-          f"{failures} check(s) failed")
+          f"{'all checks passed' if not failures else f'{failures} check(s) FAILED'}")
     return 1 if failures else 0
 
 
@@ -757,11 +917,11 @@ def main(argv: list[str] | None = None) -> int:
     samples = load_samples()
     write_samples(samples)
     planted = write_candidate_list()
-    write_edge_csv()
+    sites = write_edge_csv()
     update_readme(samples)
     print(f"wrote {len(samples)} workbooks, {CANDIDATE_XLSX.relative_to(ROOT)} and "
           f"{EDGE_CSV.relative_to(ROOT)}")
-    return check(samples, planted) if args.check else 0
+    return check(samples, planted, candidate_projects(), sites) if args.check else 0
 
 
 if __name__ == "__main__":

@@ -147,3 +147,16 @@ def test_header_anywhere_in_first_twenty_rows(tmp_path):
     rows = [[f"note {i}"] for i in range(15)] + [["Project ID", "Racks"], ["Z-1", 80]]
     projects, _, _ = read_applications([write_rows(tmp_path / "deep.xlsx", rows)], as_of=AS_OF)
     assert projects.loc["Z-1", "racks"] == 80
+
+
+def test_a_process_pool_reads_the_same_as_one_process(tmp_path, monkeypatch):
+    for number in range(4):
+        values = {**FULL_PROJECT, "project_id": f"P-{number}", "pue": 1.2 + number / 100}
+        write_template(tmp_path / f"p{number}.xlsx", "en", values=values, yearly=FULL_YEARLY)
+    (tmp_path / "broken.xlsx").write_bytes(b"junk")
+    monkeypatch.setattr("assessment.ingest.PARALLEL_FROM_FILES", 2)
+    one = read_applications([tmp_path], as_of=AS_OF, jobs=1)
+    two = read_applications([tmp_path], as_of=AS_OF, jobs=2)
+    for mine, theirs in zip(one, two, strict=True):
+        pd.testing.assert_frame_equal(mine, theirs)
+    assert len(two.projects) == 4 and two.problems["file"].str.endswith("broken.xlsx").all()

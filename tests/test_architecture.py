@@ -1,0 +1,84 @@
+"""House rules that keep the code base honest: one direction of imports, a quiet library,
+documented commands, and a clean lint."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from assessment.cli import build_parser
+
+PACKAGE = ROOT / "assessment"
+# Stages in data-flow order; a module may import only modules of its own stage or earlier.
+STAGES = {
+    "errors": 0, "_resources": 0, "dictionary": 0,
+    "workbooks": 1, "values": 1, "layouts": 1, "normalize": 1, "validate": 1, "ingest": 1,
+    "template": 1,
+    "cli": 9,
+}
+SHELLS = {"cli"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _modules() -> list[Path]:
+    return [p for p in PACKAGE.glob("*.py") if p.stem != "__init__"]
+
+
+def test_every_module_has_a_stage():
+    assert {p.stem for p in _modules()} == set(STAGES)
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.stem)
+def test_no_stage_imports_a_later_stage(path):
+    for name in _imports(path):
+        assert STAGES[name] <= STAGES[path.stem], f"{path.stem} imports later stage {name}"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.stem)
+def test_only_shells_print_or_exit(path):
+    if path.stem in SHELLS:
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id not in ("print", "exit", "eval", "exec"), path.stem
+        if isinstance(node, ast.Attribute) and node.attr == "exit":
+            pytest.fail(f"{path.stem} calls exit")
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, parser in commands.items():
+        assert f"### `assess {name}`" in readme, name
+        assert parser.description and "Example" in parser.description, name
+
+
+def test_readme_opens_with_the_two_setup_commands():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    block = lines[lines.index("```bash") + 1 : lines.index("```bash") + 3]
+    assert block[0].endswith("assess check sample_projects/")
+    assert block[1].endswith("python3 -m pytest")
+    assert "python3 -m pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_ruff_is_clean():
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it comes with the test extras)")
+    done = subprocess.run([ruff, "check", "assessment", "tests", "bench"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
