@@ -274,7 +274,7 @@ def cores() -> str:
 
 
 def report(count: int, results: dict, import_s: float, generated: float | None) -> None:
-    engine, baseline = results["engine"], results["baseline"]
+    """The setting, the table of times, the ratio and the verdict."""
     print(f"\nIntake benchmark: {count} single-project workbooks, as_of {AS_OF}")
     print(f"CPU cores (os.cpu_count, the engine may use them all): {cores()}")
     print(f"import pandas + assessment: {import_s:.2f} s (not measured)")
@@ -285,6 +285,10 @@ def report(count: int, results: dict, import_s: float, generated: float | None) 
                         ("baseline", "pandas.read_excel openpyxl")):
         cold, best = results[name]
         print(f"{label:28}{cold:9.3f}{best:13.3f}{count / best:10.0f}")
+    report_verdict(count, results["engine"], results["baseline"])
+
+
+def report_verdict(count: int, engine: tuple[float, float], baseline: tuple[float, float]) -> None:
     print(f"\nratio baseline / engine: {baseline[1] / engine[1]:.2f}x best, "
           f"{baseline[0] / engine[0]:.2f}x cold")
     print("(the baseline only loads sheets into DataFrames: no field matching, unit conversion, "

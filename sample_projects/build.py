@@ -10,18 +10,21 @@ What it writes:
 * one official application workbook per ``[[project]]`` of ``source/projects.toml``, through
   the engine's own template writer (:func:`assessment.write_template`);
 * ``candidates/candidate_list_2025.xlsx``: a plain spreadsheet of 210 candidate projects, made by
-  :func:`candidate_projects` (seeded, see its docstring for the assumptions) and laid out by
-  :func:`write_candidate_list` (see its docstring for the deliberately messy cells);
+  :func:`candidate_projects` (seeded, see its docstring for the assumptions), with the messy
+  and wrong cells of :func:`plant_messy_cells`;
 * ``candidates/edge_sites_gbk.csv``: 20 edge sites in a GBK-encoded CSV with Chinese headers;
 * the sample table of ``README.md`` (between the ``samples:start``/``samples:end`` markers).
+
+A workbook ``NN_*.xlsx`` left over from a project no longer in the TOML is deleted.
 
 The output is deterministic: the same sources give the same cell contents (openpyxl stamps the
 save time into ``docProps/core.xml`` and the zip entries, so the bytes still differ).
 
 ``--check`` reads the whole folder with :func:`assessment.read_applications` (as of 2025-06-30)
-and compares the problems with what the sources say to expect: the ``expect`` list of each
-project, and the rows made wrong on purpose in the candidate list. It exits with status 1 on
-any difference: a missing, unexpected, or extra problem.
+and compares (1) every value read back, in base units, with the source (the TOML values
+converted from their units; the generated candidates and edge sites), and (2) the problems
+with what the sources say to expect: the ``expect`` list of each project, and the cells made
+wrong on purpose in the candidate list. It exits with status 1 on any difference.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import datetime as dt
 import random
 import sys
 import tomllib
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,8 +89,10 @@ def load_samples(path: Path = SOURCE) -> list[Sample]:
         if not table["file"].endswith(".xlsx") or "/" in table["file"]:
             raise SystemExit(f"{where}: file must be a bare .xlsx name")
         values = {k: v for k, v in table.items() if k not in META_KEYS}
-        yearly = {series: {int(year): value for year, value in by_year.items()}
-                  for series, by_year in table.get("yearly", {}).items()}
+        yearly = {
+            series: {int(year): value for year, value in by_year.items()}
+            for series, by_year in table.get("yearly", {}).items()
+        }
         units = dict(table.get("units", {}))
         for name in values:
             if name not in dictionary.fields or dictionary.fields[name].type == "series":
@@ -98,8 +102,11 @@ def load_samples(path: Path = SOURCE) -> list[Sample]:
                 raise SystemExit(f"{where}: {name!r} is not a yearly series of fields.csv")
         for name, unit in units.items():
             known = dictionary.fields.get(name)
-            if known is None or dictionary.unit(unit) is None or \
-                    dictionary.unit(unit).dimension != known.unit:
+            if (
+                known is None
+                or dictionary.unit(unit) is None
+                or dictionary.unit(unit).dimension != known.unit
+            ):
                 raise SystemExit(f"{where}: unit {unit!r} does not fit field {name!r}")
         for item in table.get("expect", []):
             if item.split(":")[0] not in SEVERITIES or len(item.split(":")) not in (2, 3):
@@ -108,15 +115,33 @@ def load_samples(path: Path = SOURCE) -> list[Sample]:
             raise SystemExit(f"{where}: file name or project_id used twice")
         files.add(table["file"])
         ids.add(values.get("project_id"))
-        samples.append(Sample(table["file"], table["lang"], table["note"],
-                              list(table.get("expect", [])), values, units, yearly))
+        samples.append(
+            Sample(
+                table["file"],
+                table["lang"],
+                table["note"],
+                list(table.get("expect", [])),
+                values,
+                units,
+                yearly,
+            )
+        )
     return samples
 
 
 def write_samples(samples: list[Sample]) -> None:
+    wanted = {sample.file for sample in samples}
+    for stale in sorted(HERE.glob("[0-9][0-9]_*.xlsx")):
+        if stale.name not in wanted:
+            stale.unlink()
     for sample in samples:
-        write_template(HERE / sample.file, sample.lang, values=sample.values,
-                       yearly=sample.yearly, units=sample.units)
+        write_template(
+            HERE / sample.file,
+            sample.lang,
+            values=sample.values,
+            yearly=sample.yearly,
+            units=sample.units,
+        )
 
 
 # ============================================================================================
@@ -164,29 +189,54 @@ SITES = [
     ("guangxi", "南宁", "Nanning", "none", "none", 1),
 ]
 # Green-power share range by province: hydro and wind/solar regions high, coal-heavy east low.
-GREEN = {"guizhou": (0.50, 0.75), "sichuan": (0.60, 0.85), "yunnan": (0.70, 0.90),
-         "qinghai": (0.70, 0.90), "inner_mongolia": (0.40, 0.80), "ningxia": (0.40, 0.85),
-         "gansu": (0.40, 0.80), "xinjiang": (0.30, 0.60), "chongqing": (0.25, 0.45),
-         "hubei": (0.25, 0.45), "guangxi": (0.20, 0.40)}
+GREEN = {
+    "guizhou": (0.50, 0.75),
+    "sichuan": (0.60, 0.85),
+    "yunnan": (0.70, 0.90),
+    "qinghai": (0.70, 0.90),
+    "inner_mongolia": (0.40, 0.80),
+    "ningxia": (0.40, 0.85),
+    "gansu": (0.40, 0.80),
+    "xinjiang": (0.30, 0.60),
+    "chongqing": (0.25, 0.45),
+    "hubei": (0.25, 0.45),
+    "guangxi": (0.20, 0.40),
+}
 GREEN_ZHANGJIAKOU = (0.30, 0.60)
 GREEN_DEFAULT = (0.05, 0.35)
 COLD = {"inner_mongolia", "ningxia", "gansu", "xinjiang", "qinghai", "liaoning", "shanxi"}
 MILD_HYDRO = {"guizhou", "yunnan", "sichuan"}
 TYPES = [("general", 55), ("intelligent_computing", 25), ("edge", 16), ("supercomputing", 4)]
-KINDS = {"general": [("new", 36), ("expansion", 14), ("retrofit", 12), ("operating", 38)],
-         "intelligent_computing": [("new", 55), ("expansion", 15), ("operating", 30)],
-         "supercomputing": [("new", 30), ("expansion", 40), ("operating", 30)],
-         "edge": [("new", 50), ("operating", 50)]}
-RACKS = {"general": (2000, 40000), "intelligent_computing": (2000, 16000),
-         "supercomputing": (1200, 6000), "edge": (10, 95)}
-COST_PER_MW = {"general": (8.0, 11.0), "intelligent_computing": (10.0, 12.0),
-               "supercomputing": (10.0, 12.0), "edge": (11.0, 14.0)}
-NAME_ZH = {"general": ["云计算数据中心", "数据中心一期", "大数据产业园数据中心", "云数据中心二期"],
-           "intelligent_computing": ["智算中心", "人工智能计算中心", "智算中心一期"],
-           "supercomputing": ["超算中心", "超级计算中心"],
-           "edge": ["边缘计算节点", "5G MEC边缘机房", "边缘数据中心"]}
-NAME_EN = {"general": "Cloud Data Centre", "intelligent_computing": "AI Computing Centre",
-           "supercomputing": "Supercomputing Centre", "edge": "Edge Node"}
+KINDS = {
+    "general": [("new", 36), ("expansion", 14), ("retrofit", 12), ("operating", 38)],
+    "intelligent_computing": [("new", 55), ("expansion", 15), ("operating", 30)],
+    "supercomputing": [("new", 30), ("expansion", 40), ("operating", 30)],
+    "edge": [("new", 50), ("operating", 50)],
+}
+RACKS = {
+    "general": (2000, 40000),
+    "intelligent_computing": (2000, 16000),
+    "supercomputing": (1200, 6000),
+    "edge": (10, 95),
+}
+COST_PER_MW = {
+    "general": (8.0, 11.0),
+    "intelligent_computing": (10.0, 12.0),
+    "supercomputing": (10.0, 12.0),
+    "edge": (11.0, 14.0),
+}
+NAME_ZH = {
+    "general": ["云计算数据中心", "数据中心一期", "大数据产业园数据中心", "云数据中心二期"],
+    "intelligent_computing": ["智算中心", "人工智能计算中心", "智算中心一期"],
+    "supercomputing": ["超算中心", "超级计算中心"],
+    "edge": ["边缘计算节点", "5G MEC边缘机房", "边缘数据中心"],
+}
+NAME_EN = {
+    "general": "Cloud Data Centre",
+    "intelligent_computing": "AI Computing Centre",
+    "supercomputing": "Supercomputing Centre",
+    "edge": "Edge Node",
+}
 SPONSOR_MID = ["云谷数据", "数智算力", "信创云", "算力产业", "大数据", "数字基础设施"]
 SPONSOR_END = ["科技有限公司", "发展有限公司", "投资有限公司", "集团有限公司"]
 YEARS = (2022, 2023, 2024)
@@ -244,11 +294,13 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
     * Site: one of ``SITES`` by weight; about 70 % lie in the 8 national hubs, most of those in
       one of the 10 clusters; the rest (hub and cluster "none") spread over other provinces.
     * Facility type: general 55 %, intelligent computing (AI) 25 %, edge 16 %, supercomputing
-      4 %. Edge sites go only to sites outside the clusters (they serve cities).
+      4 %; edge sites serve cities, so one drawn for a site inside a cluster becomes a general
+      data centre.
     * Project kind by type (``KINDS``): new builds, expansions, retrofits (general data centres
       only) and operating assets. Financing purpose: construction for new builds and
-      expansions, retrofit for retrofits; operating assets refinance (55 %), are acquired
-      (20 %) or, when at least 40 MW and operating since 2021 or earlier, go for a REIT (25 %).
+      expansions, retrofit for retrofits; an operating asset of at least 40 MW goes for a REIT
+      with probability 0.45 (its start date redrawn in 2016-2021 when later, to have 3 full
+      years), otherwise it is acquired (25 %) or refinanced (75 %).
     * Scale: standard racks log-uniform in ``RACKS`` (general data centres 2,000-40,000, so
       a median of ~9,000; edge 10-95); IT load = racks x 2.5 kW
       x U(0.95, 1.05); AI centres ~0.04 PFLOPS (FP32) per kW, supercomputers ~0.025.
@@ -266,8 +318,8 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
     * Operating since: retrofits 2010-2016, other existing assets 2015-2023; expansions report
       the operating phase. Yearly actuals 2022-2024 for years after the start: stabilised
       revenue ~20 % of investment a year (edge ~30 %), ramping 55 % -> 100 % over 3 years,
-      pro rata in the first year, growing 0-4 % a year with +-3 % noise; EBITDA margin 38-50 % (10 points less in the first year);
-      operating cash flow 80-95 % of EBITDA.
+      pro rata in the first year, growing 0-4 % a year with +-3 % noise; EBITDA margin
+      38-50 % (10 points less in the first year); operating cash flow 80-95 % of EBITDA.
     * Appraised value: REIT candidates 2024 EBITDA / U(6.5 %, 8 %); acquisitions 1.0-1.3 x the
       price; none for the others.
     """
@@ -306,30 +358,39 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
         measured = design * rng.uniform(1.00, 1.10) if existing else None
         if project_kind == "retrofit":
             measured, design = rng.uniform(1.45, 1.65), rng.uniform(1.25, 1.35)
-        wue = (rng.uniform(0.0, 0.3) if facility == "edge" else
-               rng.uniform(0.2, 0.8) if province in COLD else rng.uniform(0.8, 1.8))
-        green = GREEN_ZHANGJIAKOU if cluster == "zhangjiakou" else GREEN.get(province,
-                                                                            GREEN_DEFAULT)
+        wue = (
+            rng.uniform(0.0, 0.3)
+            if facility == "edge"
+            else rng.uniform(0.2, 0.8)
+            if province in COLD
+            else rng.uniform(0.8, 1.8)
+        )
+        green = (
+            GREEN_ZHANGJIAKOU if cluster == "zhangjiakou" else GREEN.get(province, GREEN_DEFAULT)
+        )
         green_share = round(rng.uniform(*green), 2)
         build_cost = load_mw * rng.uniform(*COST_PER_MW[facility]) * 1e6
         if facility == "edge":
             build_cost += rng.uniform(0.3, 1.0) * 1e6
         land = 0.0 if facility == "edge" else build_cost * rng.uniform(0.03, 0.10)
         value_base = build_cost + land
-        investment = value_base if project_kind != "retrofit" else \
-            load_mw * rng.uniform(1.5, 3.0) * 1e6
+        investment = (
+            value_base if project_kind != "retrofit" else load_mw * rng.uniform(1.5, 3.0) * 1e6
+        )
         if project_kind == "operating":
             if load_mw >= 40 and rng.random() < 0.45:
                 purpose = "reit"
             else:
                 purpose = "acquisition" if rng.random() < 0.25 else "refinancing"
         else:
-            purpose = {"new": "construction", "expansion": "construction",
-                       "retrofit": "retrofit"}[project_kind]
+            purpose = {"new": "construction", "expansion": "construction", "retrofit": "retrofit"}[
+                project_kind
+            ]
         started = None
         if existing:
-            started = _date(rng, 2010, 2016) if project_kind == "retrofit" else \
-                _date(rng, 2015, 2023)
+            started = (
+                _date(rng, 2010, 2016) if project_kind == "retrofit" else _date(rng, 2015, 2023)
+            )
             if purpose == "reit" and started.year > 2021:
                 started = _date(rng, 2016, 2021)
         investment = round(investment, -4)
@@ -360,17 +421,44 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
         elif purpose == "acquisition":
             appraised = round(investment * rng.uniform(1.0, 1.3), -6)
         use_en = rng.random() < 0.15
-        name = (f"{city_en} {NAME_EN[facility]}" if use_en else
-                f"{city}{rng.choice(NAME_ZH[facility])}")
+        name = (
+            f"{city_en} {NAME_EN[facility]}" if use_en else f"{city}{rng.choice(NAME_ZH[facility])}"
+        )
         if project_kind == "retrofit":
             name = f"{city_en} Data Centre Energy Retrofit" if use_en else f"{city}数据中心节能改造"
         sponsor = f"{city}{rng.choice(SPONSOR_MID)}{rng.choice(SPONSOR_END)}"
-        rows.append(Candidate(
-            f"CL-{number:04d}", name, sponsor, province, city, hub, cluster, facility,
-            project_kind, purpose, racks, it_load_kw, utilisation, compute,
-            None if measured is None else round(measured, 2), round(design, 2), round(wue, 2),
-            it_energy, green_share, investment, equity, loan, tenor, started, appraised,
-            revenue, ebitda, ocf))
+        rows.append(
+            Candidate(
+                f"CL-{number:04d}",
+                name,
+                sponsor,
+                province,
+                city,
+                hub,
+                cluster,
+                facility,
+                project_kind,
+                purpose,
+                racks,
+                it_load_kw,
+                utilisation,
+                compute,
+                None if measured is None else round(measured, 2),
+                round(design, 2),
+                round(wue, 2),
+                it_energy,
+                green_share,
+                investment,
+                equity,
+                loan,
+                tenor,
+                started,
+                appraised,
+                revenue,
+                ebitda,
+                ocf,
+            )
+        )
     return rows
 
 
@@ -391,12 +479,17 @@ def _scaled(get, factor: float, digits: int | None = None):
             return None
         value /= factor
         return round(value, digits) if digits is not None else value
+
     return cell
 
 
 def _col(header: str, key: str, get, factor: float = 1.0, digits: int | None = None) -> Column:
-    return Column(header, key, _scaled(get, factor, digits) if factor != 1.0 or digits is not
-                  None else get, get)
+    return Column(
+        header,
+        key,
+        _scaled(get, factor, digits) if factor != 1.0 or digits is not None else get,
+        get,
+    )
 
 
 CANDIDATE_COLUMNS = [
@@ -425,27 +518,40 @@ CANDIDATE_COLUMNS = [
     _col("贷款期限(年)", "loan_tenor_years", lambda c: c.tenor),
     _col("投运日期", "operating_since", lambda c: c.operating_since),
     _col("Appraised value (亿元)", "appraised_value_cny", lambda c: c.appraised, 1e8, 2),
-    *[_col(f"revenue_cny_{y}", f"revenue_cny@{y}", lambda c, y=y: c.revenue.get(y))
-      for y in YEARS],
-    *[_col(f"ebitda_cny_{y} (万元)", f"ebitda_cny@{y}", lambda c, y=y: c.ebitda.get(y), 1e4, 1)
-      for y in YEARS[1:]],
-    *[_col(f"operating_cash_flow_cny_{y}", f"operating_cash_flow_cny@{y}",
-           lambda c, y=y: c.ocf.get(y)) for y in YEARS],
+    *[_col(f"revenue_cny_{y}", f"revenue_cny@{y}", lambda c, y=y: c.revenue.get(y)) for y in YEARS],
+    *[
+        _col(f"ebitda_cny_{y} (万元)", f"ebitda_cny@{y}", lambda c, y=y: c.ebitda.get(y), 1e4, 1)
+        for y in YEARS[1:]
+    ],
+    *[
+        _col(
+            f"operating_cash_flow_cny_{y}",
+            f"operating_cash_flow_cny@{y}",
+            lambda c, y=y: c.ocf.get(y),
+        )
+        for y in YEARS
+    ],
 ]
 
 # How choice codes are shown: mostly the Chinese label, sometimes an English label or alias.
 SHOWN = {
-    "hub": {"yangtze_river_delta": ["长三角", "长三角", "YRD"],
-            "greater_bay_area": ["粤港澳大湾区", "大湾区", "Greater Bay Area"],
-            "beijing_tianjin_hebei": ["京津冀", "京津冀", "Beijing-Tianjin-Hebei"],
-            "chengdu_chongqing": ["成渝", "成渝枢纽", "Chengdu-Chongqing"],
-            "inner_mongolia": ["内蒙古", "内蒙古枢纽", "Inner Mongolia"],
-            "guizhou": ["贵州", "贵州枢纽", "Guizhou hub"], "gansu": ["甘肃", "甘肃枢纽", "Gansu"],
-            "ningxia": ["宁夏", "宁夏枢纽", "Ningxia"], "none": ["无", "非枢纽", "无"]},
-    "facility_type": {"general": ["通用数据中心", "数据中心", "IDC"],
-                      "intelligent_computing": ["智算中心", "智算中心", "AI centre"],
-                      "supercomputing": ["超算中心", "超算中心", "HPC"],
-                      "edge": ["边缘数据中心", "边缘节点", "Edge"]},
+    "hub": {
+        "yangtze_river_delta": ["长三角", "长三角", "YRD"],
+        "greater_bay_area": ["粤港澳大湾区", "大湾区", "Greater Bay Area"],
+        "beijing_tianjin_hebei": ["京津冀", "京津冀", "Beijing-Tianjin-Hebei"],
+        "chengdu_chongqing": ["成渝", "成渝枢纽", "Chengdu-Chongqing"],
+        "inner_mongolia": ["内蒙古", "内蒙古枢纽", "Inner Mongolia"],
+        "guizhou": ["贵州", "贵州枢纽", "Guizhou hub"],
+        "gansu": ["甘肃", "甘肃枢纽", "Gansu"],
+        "ningxia": ["宁夏", "宁夏枢纽", "Ningxia"],
+        "none": ["无", "非枢纽", "无"],
+    },
+    "facility_type": {
+        "general": ["通用数据中心", "数据中心", "IDC"],
+        "intelligent_computing": ["智算中心", "智算中心", "AI centre"],
+        "supercomputing": ["超算中心", "超算中心", "HPC"],
+        "edge": ["边缘数据中心", "边缘节点", "Edge"],
+    },
 }
 
 
@@ -478,25 +584,32 @@ def _full_width(text: str) -> str:
     return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
 
 
-def candidate_cells(candidates: list[Candidate], seed: int = 2025
-                    ) -> tuple[list[str], list[list[object]]]:
+def candidate_cells(
+    candidates: list[Candidate], seed: int = 2025
+) -> tuple[list[str], list[list[object]]]:
     """The header and the cells of each candidate, before the planted messiness."""
     rng = random.Random(seed + 1)
     header = [column.header for column in CANDIDATE_COLUMNS]
     rows = []
     for candidate in candidates:
         cells = [column.cell(candidate) for column in CANDIDATE_COLUMNS]
-        for set_name, column in (("province", "省份"), ("hub", "Hub"), ("cluster", "集群"),
-                                 ("facility_type", "设施类型"), ("project_kind", "Project kind"),
-                                 ("financing_purpose", "融资用途")):
+        for set_name, column in (
+            ("province", "省份"),
+            ("hub", "Hub"),
+            ("cluster", "集群"),
+            ("facility_type", "设施类型"),
+            ("project_kind", "Project kind"),
+            ("financing_purpose", "融资用途"),
+        ):
             index = header.index(column)
             cells[index] = _label(set_name, cells[index], rng)
         rows.append(cells)
     return header, rows
 
 
-def plant_messy_cells(header: list[str], rows: list[list[object]], candidates: list[Candidate]
-                      ) -> tuple[list[list[object] | None], list[Planted]]:
+def plant_messy_cells(
+    header: list[str], rows: list[list[object]], candidates: list[Candidate]
+) -> tuple[list[list[object] | None], list[Planted]]:
     """Make a few cells messy the way people type them, and 3 rows wrong.
 
     Readable mess (must parse): racks as "1,200" (thousands separator in text), a start date
@@ -509,14 +622,15 @@ def plant_messy_cells(header: list[str], rows: list[list[object]], candidates: l
     Rows are chosen by rule (the first candidate after a position that fits), so the choice
     follows the seeded data. Returns the rows (None = the blank row) and the planted cells.
     """
-    columns = {column.header: (index, column.key) for index, column in
-               enumerate(CANDIDATE_COLUMNS)}
+    columns = {column.header: (index, column.key) for index, column in enumerate(CANDIDATE_COLUMNS)}
     used: set[int] = set()
     planted: list[Planted] = []
 
     def put(after: int, test, header: str, cell, severity: str = "") -> None:
-        index = next((i for i in range(after, len(candidates))
-                      if i not in used and test(candidates[i])), None)
+        index = next(
+            (i for i in range(after, len(candidates)) if i not in used and test(candidates[i])),
+            None,
+        )
         if index is None:
             raise SystemExit(f"no candidate fits the planted {header} cell; change the rule")
         used.add(index)
@@ -524,20 +638,40 @@ def plant_messy_cells(header: list[str], rows: list[list[object]], candidates: l
         rows[index][column] = cell(candidates[index])
         planted.append(Planted(candidates[index].project_id, key, severity))
 
-    put(5, lambda c: 1000 <= c.racks < 10000 and c.facility_type != "edge", "Racks",
-        lambda c: f"{c.racks:,}")
-    put(12, lambda c: c.operating_since is not None, "投运日期",
-        lambda c: f"{c.operating_since.year}年{c.operating_since.month}月")
-    put(20, lambda c: c.utilisation is not None, "上架率(%)",
-        lambda c: f"{round(c.utilisation * 100)}%")
+    put(
+        5,
+        lambda c: 1000 <= c.racks < 10000 and c.facility_type != "edge",
+        "Racks",
+        lambda c: f"{c.racks:,}",
+    )
+    put(
+        12,
+        lambda c: c.operating_since is not None,
+        "投运日期",
+        lambda c: f"{c.operating_since.year}年{c.operating_since.month}月",
+    )
+    put(
+        20,
+        lambda c: c.utilisation is not None,
+        "上架率(%)",
+        lambda c: f"{round(c.utilisation * 100)}%",
+    )
     put(30, lambda c: True, "Green power share", lambda c: f"{round(c.green_share * 100)}%")
-    put(40, lambda c: c.investment >= 1e8, "Total investment (亿元)",
-        lambda c: f"{round(c.investment / 1e8, 2)}亿")
+    put(
+        40,
+        lambda c: c.investment >= 1e8,
+        "Total investment (亿元)",
+        lambda c: f"{round(c.investment / 1e8, 2)}亿",
+    )
     put(50, lambda c: c.pue is not None, "PUE", lambda c: _full_width(f"{c.pue:.2f}"))
     put(60, lambda c: c.facility_type != "edge", "Racks", lambda c: _full_width(str(c.racks)))
     for after in (70, 150):
-        put(after, lambda c: c.appraised is None and c.project_kind == "new",
-            "Appraised value (亿元)", lambda c: "—")
+        put(
+            after,
+            lambda c: c.appraised is None and c.project_kind == "new",
+            "Appraised value (亿元)",
+            lambda c: "—",
+        )
     put(80, lambda c: c.pue is None, "PUE", lambda c: "N/A")
     put(90, lambda c: c.project_kind == "retrofit", "PUE", lambda c: 4.2, "error")  # meant 1.42
     put(130, lambda c: c.facility_type == "general", "IT load (kW)", lambda c: "unknown", "error")
@@ -584,11 +718,16 @@ def write_candidate_list(path: Path = CANDIDATE_XLSX) -> list[Planted]:
                 cell.number_format = "yyyy-mm-dd"
     sheet.freeze_panes = sheet.cell(header_row + 1, 3)
     for index, title in enumerate(header, start=1):
-        sheet.column_dimensions[sheet.cell(header_row, index).column_letter].width = \
-            max(10, min(28, len(title) + 4))
-    rows_of = {row[0]: number for number, row in enumerate(
-        sheet.iter_rows(min_row=header_row + 1, max_col=1, values_only=True),
-        start=header_row + 1)}
+        sheet.column_dimensions[sheet.cell(header_row, index).column_letter].width = max(
+            10, min(28, len(title) + 4)
+        )
+    rows_of = {
+        row[0]: number
+        for number, row in enumerate(
+            sheet.iter_rows(min_row=header_row + 1, max_col=1, values_only=True),
+            start=header_row + 1,
+        )
+    }
     for item in planted:
         item.row = rows_of[item.project_id]
     book.properties.creator = "sample_projects/build.py"
@@ -602,29 +741,53 @@ def write_candidate_list(path: Path = CANDIDATE_XLSX) -> list[Planted]:
 # The edge-site CSV (GBK)
 # ============================================================================================
 # (header, field, factor): a cell holds the base-unit value divided by factor.
-EDGE_COLUMNS = [("项目编号", "project_id", 1), ("项目名称", "project_name", 1),
-                ("建设单位", "sponsor", 1), ("省份", "province", 1), ("城市", "city", 1),
-                ("枢纽节点", "hub", 1), ("集群", "cluster", 1), ("设施类型", "facility_type", 1),
-                ("项目性质", "project_kind", 1), ("融资用途", "financing_purpose", 1),
-                ("机架数", "racks", 1), ("IT负载(kW)", "it_load_mw", 1e-3),
-                ("上架率(%)", "rack_utilisation", 1e-2), ("年均PUE", "pue", 1),
-                ("设计PUE", "pue_design", 1), ("绿电占比(%)", "green_power_share", 1e-2),
-                ("IT年用电量(万千瓦时)", "it_energy_mwh", 10), ("总投资(万元)", "total_investment_cny", 1e4),
-                ("资本金(万元)", "equity_cny", 1e4), ("申请贷款金额(万元)", "loan_amount_cny", 1e4),
-                ("贷款期限(年)", "loan_tenor_years", 1), ("投运日期", "operating_since", 1)]
-EDGE_CITIES = [("guangdong", "广东", "深圳", "greater_bay_area", "粤港澳大湾区"),
-               ("guangdong", "广东", "东莞", "greater_bay_area", "大湾区"),
-               ("shanghai", "上海", "上海", "yangtze_river_delta", "长三角"),
-               ("jiangsu", "江苏", "苏州", "yangtze_river_delta", "长三角"),
-               ("zhejiang", "浙江", "宁波", "yangtze_river_delta", "长三角"),
-               ("beijing", "北京", "北京", "beijing_tianjin_hebei", "京津冀"),
-               ("tianjin", "天津", "天津", "beijing_tianjin_hebei", "京津冀"),
-               ("sichuan", "四川", "成都", "chengdu_chongqing", "成渝"),
-               ("hubei", "湖北", "武汉", "none", "无"), ("hunan", "湖南", "长沙", "none", "无"),
-               ("shandong", "山东", "济南", "none", "非枢纽"), ("henan", "河南", "郑州", "none", "无"),
-               ("fujian", "福建", "厦门", "none", "无"), ("shaanxi", "陕西", "西安", "none", "无")]
-EDGE_NAMES = ["5G MEC边缘机房", "边缘计算节点", "工业互联网边缘节点", "车路协同边缘计算站",
-              "智慧园区边缘数据中心"]
+EDGE_COLUMNS = [
+    ("项目编号", "project_id", 1),
+    ("项目名称", "project_name", 1),
+    ("建设单位", "sponsor", 1),
+    ("省份", "province", 1),
+    ("城市", "city", 1),
+    ("枢纽节点", "hub", 1),
+    ("集群", "cluster", 1),
+    ("设施类型", "facility_type", 1),
+    ("项目性质", "project_kind", 1),
+    ("融资用途", "financing_purpose", 1),
+    ("机架数", "racks", 1),
+    ("IT负载(kW)", "it_load_mw", 1e-3),
+    ("上架率(%)", "rack_utilisation", 1e-2),
+    ("年均PUE", "pue", 1),
+    ("设计PUE", "pue_design", 1),
+    ("绿电占比(%)", "green_power_share", 1e-2),
+    ("IT年用电量(万千瓦时)", "it_energy_mwh", 10),
+    ("总投资(万元)", "total_investment_cny", 1e4),
+    ("资本金(万元)", "equity_cny", 1e4),
+    ("申请贷款金额(万元)", "loan_amount_cny", 1e4),
+    ("贷款期限(年)", "loan_tenor_years", 1),
+    ("投运日期", "operating_since", 1),
+]
+EDGE_CITIES = [
+    ("guangdong", "广东", "深圳", "greater_bay_area", "粤港澳大湾区"),
+    ("guangdong", "广东", "东莞", "greater_bay_area", "大湾区"),
+    ("shanghai", "上海", "上海", "yangtze_river_delta", "长三角"),
+    ("jiangsu", "江苏", "苏州", "yangtze_river_delta", "长三角"),
+    ("zhejiang", "浙江", "宁波", "yangtze_river_delta", "长三角"),
+    ("beijing", "北京", "北京", "beijing_tianjin_hebei", "京津冀"),
+    ("tianjin", "天津", "天津", "beijing_tianjin_hebei", "京津冀"),
+    ("sichuan", "四川", "成都", "chengdu_chongqing", "成渝"),
+    ("hubei", "湖北", "武汉", "none", "无"),
+    ("hunan", "湖南", "长沙", "none", "无"),
+    ("shandong", "山东", "济南", "none", "非枢纽"),
+    ("henan", "河南", "郑州", "none", "无"),
+    ("fujian", "福建", "厦门", "none", "无"),
+    ("shaanxi", "陕西", "西安", "none", "无"),
+]
+EDGE_NAMES = [
+    "5G MEC边缘机房",
+    "边缘计算节点",
+    "工业互联网边缘节点",
+    "车路协同边缘计算站",
+    "智慧园区边缘数据中心",
+]
 
 
 def edge_sites(count: int = 20, seed: int = 2026) -> list[dict[str, object]]:
@@ -647,27 +810,38 @@ def edge_sites(count: int = 20, seed: int = 2026) -> list[dict[str, object]]:
         design = round(rng.uniform(1.30, 1.45), 2)
         investment = round(load_mw * rng.uniform(12, 15) * 1e6 + rng.uniform(0.3, 1.0) * 1e6, -4)
         equity = round(investment * rng.uniform(0.25, 0.40), -4)
-        sites.append({
-            "project_id": f"ES-{number:03d}", "project_name": f"{city}{rng.choice(EDGE_NAMES)}",
-            "sponsor": f"{city}{rng.choice(['边缘', '智联', '数联'])}网络科技有限公司",
-            "province": province, "city": city, "hub": hub, "cluster": "none",
-            "facility_type": "edge", "project_kind": "operating" if operating else "new",
-            "financing_purpose": "refinancing" if operating else "construction",
-            "racks": racks, "it_load_mw": load_mw,
-            "rack_utilisation": round(rng.uniform(0.50, 0.92), 3) if operating else None,
-            "pue": round(design * rng.uniform(1.0, 1.08), 2) if operating else None,
-            "pue_design": design, "green_power_share": round(rng.uniform(0.05, 0.30), 2),
-            "it_energy_mwh": round(load_mw * 8760 * rng.uniform(0.5, 0.75), 1),
-            "total_investment_cny": investment, "equity_cny": equity,
-            "loan_amount_cny": round((investment - equity) * rng.uniform(0.6, 0.95), -4),
-            "loan_tenor_years": float(rng.randint(3, 6)),
-            "operating_since": _date(rng, 2021, 2024) if operating else None,
-        })
+        sites.append(
+            {
+                "project_id": f"ES-{number:03d}",
+                "project_name": f"{city}{rng.choice(EDGE_NAMES)}",
+                "sponsor": f"{city}{rng.choice(['边缘', '智联', '数联'])}网络科技有限公司",
+                "province": province,
+                "city": city,
+                "hub": hub,
+                "cluster": "none",
+                "facility_type": "edge",
+                "project_kind": "operating" if operating else "new",
+                "financing_purpose": "refinancing" if operating else "construction",
+                "racks": racks,
+                "it_load_mw": load_mw,
+                "rack_utilisation": round(rng.uniform(0.50, 0.92), 3) if operating else None,
+                "pue": round(design * rng.uniform(1.0, 1.08), 2) if operating else None,
+                "pue_design": design,
+                "green_power_share": round(rng.uniform(0.05, 0.30), 2),
+                "it_energy_mwh": round(load_mw * 8760 * rng.uniform(0.5, 0.75), 1),
+                "total_investment_cny": investment,
+                "equity_cny": equity,
+                "loan_amount_cny": round((investment - equity) * rng.uniform(0.6, 0.95), -4),
+                "loan_tenor_years": float(rng.randint(3, 6)),
+                "operating_since": _date(rng, 2021, 2024) if operating else None,
+            }
+        )
     return sites
 
 
-def _edge_cell(site: dict[str, object], field_name: str, factor: float,
-               rng: random.Random) -> object:
+def _edge_cell(
+    site: dict[str, object], field_name: str, factor: float, rng: random.Random
+) -> object:
     """A site's value as a Chinese-locale export shows it: labels, 万元, %, ISO dates."""
     value = site[field_name]
     if value is None:
@@ -681,12 +855,17 @@ def _edge_cell(site: dict[str, object], field_name: str, factor: float,
     if field_name == "facility_type":
         return rng.choice(["边缘数据中心", "边缘节点", "边缘计算中心"])
     if field_name in ("project_kind", "financing_purpose"):
-        return {"operating": "已运营", "new": "新建", "refinancing": "再融资",
-                "construction": "建设"}[value]
+        return {
+            "operating": "已运营",
+            "new": "新建",
+            "refinancing": "再融资",
+            "construction": "建设",
+        }[value]
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, float) and factor != 1:
-        return round(value / factor, 4)
+    if isinstance(value, float):
+        value = round(value / factor, 4)
+        return int(value) if value.is_integer() else value  # as Excel exports 120.0: "120"
     return value
 
 
@@ -698,8 +877,9 @@ def write_edge_csv(path: Path = EDGE_CSV) -> list[dict[str, object]]:
         writer = csv.writer(handle)
         writer.writerow([header for header, _, _ in EDGE_COLUMNS])
         for site in sites:
-            writer.writerow([_edge_cell(site, name, factor, rng)
-                             for _, name, factor in EDGE_COLUMNS])
+            writer.writerow(
+                [_edge_cell(site, name, factor, rng) for _, name, factor in EDGE_COLUMNS]
+            )
     return sites
 
 
@@ -720,13 +900,18 @@ def _expect_text(items: list[str]) -> str:
 
 
 def update_readme(samples: list[Sample]) -> None:
-    lines = [README_START, "",
-             "| File | Project | Lang | What it shows | Problems the reader reports |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        README_START,
+        "",
+        "| File | Project | Lang | What it shows | Problems the reader reports |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for sample in samples:
         name = sample.values.get("project_name", "*(blank)*")
-        lines.append(f"| `{sample.file}` | {sample.values.get('project_id', '')} {name} | "
-                     f"{sample.lang} | {sample.note} | {_expect_text(sample.expect)} |")
+        lines.append(
+            f"| `{sample.file}` | {sample.values.get('project_id', '')} {name} | "
+            f"{sample.lang} | {sample.note} | {_expect_text(sample.expect)} |"
+        )
     lines += ["", README_END]
     text = README.read_text(encoding="utf-8")
     start, end = text.index(README_START), text.index(README_END) + len(README_END)
@@ -738,10 +923,11 @@ def update_readme(samples: list[Sample]) -> None:
 # ============================================================================================
 def _kind(problem: dict) -> tuple[str, str, str]:
     """(severity-or-'missing', field, check id) of one problem row."""
-    check = problem["hint"][len("check "):] if problem["hint"].startswith("check ") else ""
+    check = problem["hint"][len("check ") :] if problem["hint"].startswith("check ") else ""
     severity = problem["severity"]
-    if severity == "warning" and (problem.get("message") == "missing" or
-                                  problem["expected"].startswith("a value (needed for")):
+    if severity == "warning" and (
+        problem.get("message") == "missing" or problem["expected"].startswith("a value (needed for")
+    ):
         severity = "missing"
     return severity, problem["field"], check
 
@@ -752,8 +938,20 @@ def _matches(item: str, kind: tuple[str, str, str]) -> bool:
 
 
 def _brief(row: dict) -> str:
-    return " | ".join(f"{row.get(k, '')}" for k in ("sheet", "cell", "field", "year", "value",
-                                                    "message", "expected", "severity", "hint"))
+    return " | ".join(
+        f"{row.get(k, '')}"
+        for k in (
+            "sheet",
+            "cell",
+            "field",
+            "year",
+            "value",
+            "message",
+            "expected",
+            "severity",
+            "hint",
+        )
+    )
 
 
 def _row_number(cell: str) -> int | str:
@@ -784,8 +982,9 @@ def _same(got: object, want: object, tolerance: float) -> bool:
         return bool(got) == want
     if isinstance(want, dt.date):
         got = got.date() if hasattr(got, "date") else got
-        return got == want or (tolerance > 1e-6 and (got.year, got.month, got.day) ==
-                               (want.year, want.month, 1))
+        return got == want or (
+            tolerance > 1e-6 and (got.year, got.month, got.day) == (want.year, want.month, 1)
+        )
     if isinstance(want, int | float):
         return abs(float(got) - want) <= tolerance * max(abs(want), 1e-9)
     return str(got) == str(want)
@@ -796,8 +995,11 @@ def _sample_truth(sample: Sample) -> dict[str, object]:
     return them; a value expected to fail its range check is expected blank."""
     dictionary = load_dictionary()
     fx = sample.values.get("fx_usd_cny")
-    blanked = {item.split(":")[1] for item in sample.expect
-               if item.startswith("error:") and item.count(":") == 1}
+    blanked = {
+        item.split(":")[1]
+        for item in sample.expect
+        if item.startswith("error:") and item.count(":") == 1
+    }
 
     def base(name: str, value: object) -> object:
         kind = dictionary.fields[name].type
@@ -811,15 +1013,20 @@ def _sample_truth(sample: Sample) -> dict[str, object]:
         factor = 1.0 if unit is None else unit.factor.numerator / unit.factor.denominator
         return value * factor * (fx if unit is not None and unit.needs_fx else 1)
 
-    truth = {name: base(name, value) for name, value in sample.values.items()
-             if name != "project_id"}
+    truth = {
+        name: base(name, value) for name, value in sample.values.items() if name != "project_id"
+    }
     for series, by_year in sample.yearly.items():
         truth.update({f"{series}@{year}": base(series, value) for year, value in by_year.items()})
     return truth
 
 
-def check(samples: list[Sample], planted: list[Planted], candidates: list[Candidate],
-          sites: list[dict[str, object]]) -> int:
+def check(
+    samples: list[Sample],
+    planted: list[Planted],
+    candidates: list[Candidate],
+    sites: list[dict[str, object]],
+) -> int:
     """Read the folder back; compare values and problems with the sources. Returns 0 or 1."""
     import pandas as pd
 
@@ -833,8 +1040,13 @@ def check(samples: list[Sample], planted: list[Planted], candidates: list[Candid
         by_file.setdefault(Path(row["file"]).name, []).append(row)
     failures = 0
 
-    def compare(label: str, project_id: str, truth: dict[str, object],
-                tolerance: dict[str, float], default: float = 1e-9) -> int:
+    def compare(
+        label: str,
+        project_id: str,
+        truth: dict[str, object],
+        tolerance: dict[str, float],
+        default: float = 1e-9,
+    ) -> int:
         if project_id not in projects.index:
             print(f"     {label}: {project_id} is not in projects")
             return 1
@@ -862,8 +1074,11 @@ def check(samples: list[Sample], planted: list[Planted], candidates: list[Candid
     messy = {(p.project_id, p.key): p for p in planted}
     wrong = 0
     for candidate in candidates:
-        truth = {column.key: column.truth(candidate) for column in CANDIDATE_COLUMNS
-                 if column.key != "project_id"}
+        truth = {
+            column.key: column.truth(candidate)
+            for column in CANDIDATE_COLUMNS
+            if column.key != "project_id"
+        }
         tolerance = {}
         for (project_id, key), item in messy.items():
             if project_id == candidate.project_id:
@@ -878,17 +1093,24 @@ def check(samples: list[Sample], planted: list[Planted], candidates: list[Candid
     print(f"     candidate and edge-site values read back: {wrong} differences")
     failures += bool(wrong)
 
-    for name, want_rows in ((CANDIDATE_XLSX.name, [p for p in planted if p.severity]),
-                            (EDGE_CSV.name, [])):
+    for name, want_rows in (
+        (CANDIDATE_XLSX.name, [p for p in planted if p.severity]),
+        (EDGE_CSV.name, []),
+    ):
         found = by_file.pop(name, [])
         count = (projects["source_file"].map(lambda f: Path(f).name) == name).sum()
         want = {(p.row, p.field, p.severity) for p in want_rows}
-        got = {(_row_number(r["cell"]), r["field"], _kind(r)[0]) for r in found
-               if _kind(r)[0] != "missing"}
+        got = {
+            (_row_number(r["cell"]), r["field"], _kind(r)[0])
+            for r in found
+            if _kind(r)[0] != "missing"
+        }
         missing_by_field = Counter(r["field"] for r in found if _kind(r)[0] == "missing")
         errors = sum(r["severity"] == "error" for r in found)
-        print(f"     {name}: {count} projects, {len(found)} problems ({errors} errors); "
-              f"programme fields missing (rows): {dict(sorted(missing_by_field.items()))}")
+        print(
+            f"     {name}: {count} projects, {len(found)} problems ({errors} errors); "
+            f"programme fields missing (rows): {dict(sorted(missing_by_field.items()))}"
+        )
         for key in sorted(got - want, key=str):
             print(f"     unexpected problem: {key}")
         for key in sorted(want - got, key=str):
@@ -899,28 +1121,39 @@ def check(samples: list[Sample], planted: list[Planted], candidates: list[Candid
         print(f"     {name}: not a known sample, {len(found)} problems")
 
     shown = problems[problems["severity"].eq("error") | ~problems["message"].eq("missing")]
-    with pd.option_context("display.width", 250, "display.max_colwidth", 60,
-                           "display.max_rows", 100):
+    with pd.option_context(
+        "display.width", 250, "display.max_colwidth", 60, "display.max_rows", 100
+    ):
         print("\nAll problems other than missing programme fields:")
-        print(shown.assign(file=shown["file"].map(lambda f: Path(f).name))
-              .drop(columns=["project_id"]).to_string(index=False))
-    print(f"\n{len(projects)} projects, {len(yearly)} yearly values, {len(problems)} problems; "
-          f"{'all checks passed' if not failures else f'{failures} check(s) FAILED'}")
+        print(
+            shown.assign(file=shown["file"].map(lambda f: Path(f).name))
+            .drop(columns=["project_id"])
+            .to_string(index=False)
+        )
+    print(
+        f"\n{len(projects)} projects, {len(yearly)} yearly values, {len(problems)} problems; "
+        f"{'all checks passed' if not failures else f'{failures} check(s) FAILED'}"
+    )
     return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="read the output back and compare the problems with the sources")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="read the output back and compare the problems with the sources",
+    )
     args = parser.parse_args(argv)
     samples = load_samples()
     write_samples(samples)
     planted = write_candidate_list()
     sites = write_edge_csv()
     update_readme(samples)
-    print(f"wrote {len(samples)} workbooks, {CANDIDATE_XLSX.relative_to(ROOT)} and "
-          f"{EDGE_CSV.relative_to(ROOT)}")
+    print(
+        f"wrote {len(samples)} workbooks, {CANDIDATE_XLSX.relative_to(ROOT)} and "
+        f"{EDGE_CSV.relative_to(ROOT)}"
+    )
     return check(samples, planted, candidate_projects(), sites) if args.check else 0
 
 
