@@ -22,7 +22,9 @@ from . import __version__
 from .errors import AssessmentError
 from .ingest import Applications, read_applications
 from .template import write_template
+from .values import format_number
 
+GROUP_FROM = 5
 SUMMARY_COLUMNS = [
     "project_name",
     "province",
@@ -65,11 +67,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         json.dump(to_json(result), sys.stdout, ensure_ascii=False, indent=1)
         print()
     else:
-        _print_table(result, args.columns)
+        _print_table(result, args.columns, args.every_problem)
     return 1 if result.has_errors else 0
 
 
-def _print_table(result: Applications, columns: str | None) -> None:
+def _print_table(result: Applications, columns: str | None, every_problem: bool) -> None:
     projects, _, problems = result
     chosen = (
         projects.columns.tolist()
@@ -79,11 +81,38 @@ def _print_table(result: Applications, columns: str | None) -> None:
     with pd.option_context(
         "display.width", 200, "display.max_columns", None, "display.max_rows", None
     ):
-        print(projects[[c for c in chosen if c in projects.columns]].to_string())
-    for row in problems.itertuples(index=False):
+        print(
+            projects[[c for c in chosen if c in projects.columns]].to_string(
+                float_format=format_number
+            )
+        )
+    listed, grouped = _split_missing(problems, every_problem)
+    for row in listed.itertuples(index=False):
         print(problem_line(row._asdict()))
+    for line in grouped:
+        print(line)
     errors = int((problems["severity"] == "error").sum())
     print(f"{len(projects)} projects; {errors} errors, {len(problems) - errors} warnings")
+
+
+def _split_missing(problems: pd.DataFrame, every_problem: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Missing-field warnings repeated over many rows of one file print as one line each
+    (field and file), unless every problem is asked for."""
+    missing = (problems["message"] == "missing") & (problems["severity"] == "warning")
+    counts = (
+        problems[missing].groupby(["file", "field"], sort=False)["project_id"].transform("size")
+    )
+    grouped = missing & (counts.reindex(problems.index, fill_value=0) >= GROUP_FROM)
+    if every_problem or not grouped.any():
+        return problems, []
+    lines = []
+    for (file, field), rows in problems[grouped].groupby(["file", "field"], sort=False):
+        ids = ", ".join(rows["project_id"].head(3)) + (", ..." if len(rows) > 3 else "")
+        lines.append(
+            f"{file} [warning] {field}: missing in {len(rows)} projects ({ids}); "
+            f"expected {rows['expected'].iloc[0]} (--every-problem lists each)"
+        )
+    return problems[~grouped], lines
 
 
 def problem_line(row: dict) -> str:
@@ -154,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_date, default=None, help="assessment date for date checks (default: today)"
     )
     check.add_argument("--columns", help="comma-separated project columns to print, or 'all'")
+    check.add_argument(
+        "--every-problem",
+        action="store_true",
+        help="print each missing-field warning on its own line instead of one "
+        "line per field and file",
+    )
     check.set_defaults(run=cmd_check)
     return parser
 

@@ -67,6 +67,7 @@ class Field:
     help_zh: str
     programmes: tuple[str, ...]
     required: bool
+    not_needed_for: tuple[str, ...] = ()
 
     def label(self, lang: str) -> str:
         return self.label_zh if lang == "zh" else self.label_en
@@ -147,6 +148,7 @@ def _field(row: dict[str, str], where: str) -> Field:
         help_en=row["help_en"],
         help_zh=row["help_zh"],
         programmes=programmes,
+        not_needed_for=_split_list(row.get("not_needed_for", "")),
         required=row["required"].strip().lower() == "yes",
         **numbers,
     )
@@ -235,7 +237,16 @@ class Dictionary:
         return index
 
     def _validate_references(self) -> None:
+        kinds = {row["code"] for row in self.choices if row["set"] == "project_kind"}
         for field in self.fields.values():
+            for kind in field.not_needed_for:
+                if kind not in kinds:
+                    raise DictionaryError(
+                        "unknown project kind in not_needed_for",
+                        where=f"field {field.name}",
+                        expected=", ".join(sorted(kinds)),
+                        got=repr(kind),
+                    )
             if field.type == "choice" and field.choices not in self._choice_index:
                 raise DictionaryError(
                     "choice set not in choices.csv",

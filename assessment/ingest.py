@@ -290,6 +290,7 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 
 def _problem_frame(problems: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
+    frame = frame.sort_values("file", kind="stable", ignore_index=True)
     frame["year"] = frame["year"].astype("Int64")
     for column in PROBLEM_COLUMNS:
         if column != "year":

@@ -276,6 +276,8 @@ def _read_yearly(
         if not _blank(c) and match_key(c) in _YEAR_HEADERS
     )
     series = [(col, h) for col, h in enumerate(headers) if h is not None and h.year is None]
+    for col, header in series:  # where a missing series is pointed at: its column header
+        record.cells.setdefault(header.field, (sheet.name, f"{column_letter(col)}{header_at + 1}"))
     for number, row in enumerate(sheet.rows[header_at + 1 :], start=header_at + 2):
         values = [
             (col, h, row[col]) for col, h in series if col < len(row) and not _blank(row[col])

@@ -82,7 +82,7 @@ def form_batch(forms: list[FormRecord]) -> Batch:
     """Stack official workbooks into one batch."""
     raw = pd.DataFrame.from_records([form.values for form in forms]).astype(object)
     raw = raw.where(raw.notna(), None)
-    keys = list(raw.columns)
+    keys = list(dict.fromkeys([*raw.columns, *(k for f in forms for k in f.cells)]))
     units = {k: _column_of([f.units for f in forms], k) for k in keys}
     sheets = {k: _column_of([{k: f.cells.get(k, ("", ""))[0]} for f in forms], k) for k in keys}
     cells = {k: _column_of([{k: f.cells.get(k, ("", ""))[1]} for f in forms], k) for k in keys}

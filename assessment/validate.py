@@ -13,7 +13,7 @@ import pandas as pd
 
 from .dictionary import Dictionary, Field
 from .normalize import Batch, field_of
-from .values import is_missing
+from .values import format_number, is_missing
 
 _COMPARE = {
     "<=": operator.le,
@@ -103,13 +103,11 @@ def _range_hint(field: Field, value: float) -> str:
     if field.type == "fraction":
         return "shares are fractions: 0.85 or 85%"
     unit = f" {field.unit}" if field.unit else ""
-    return f"read as {value:,.6g}{unit}; check the value and its unit"
+    return f"read as {format_number(value)}{unit}; check the value and its unit"
 
 
 def _fmt(number: float | None) -> str:
-    if number is None:
-        return "-inf"
-    return f"{number:,.6g}"
+    return "-inf" if number is None else format_number(number)
 
 
 def _shown(batch: Batch, key: str, position: int) -> object:
@@ -147,7 +145,7 @@ def _plain(values: object, position: int) -> str:
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
     if isinstance(value, float):
-        return f"{value:,.6g}"
+        return format_number(value)
     return str(value)
 
 
@@ -199,13 +197,20 @@ def _missing_problems(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary)
             )
         else:
             continue
-        for position in np.flatnonzero(~present):
+        for position in np.flatnonzero(~present & _needed(typed, field)):
             found.append(
                 batch.problem(
                     position, field.name, "missing", expected=expected, severity=severity, hint=hint
                 )
             )
     return found
+
+
+def _needed(typed: pd.DataFrame, field: Field) -> np.ndarray:
+    """Rows whose project kind needs the field (a new build has no measured PUE yet)."""
+    if not field.not_needed_for or "project_kind" not in typed.columns:
+        return np.ones(len(typed), dtype=bool)
+    return ~typed["project_kind"].isin(field.not_needed_for).to_numpy(dtype=bool)
 
 
 def _present(typed: pd.DataFrame, batch: Batch, field: Field) -> np.ndarray:

@@ -71,6 +71,13 @@ def is_missing(raw: object, field_type: str) -> bool:
     return False
 
 
+def format_number(value: float) -> str:
+    """Numbers as people read them: ``1,234,567``, ``0.725``, ``1.5``."""
+    if float(value).is_integer() and abs(value) < 1e16:
+        return f"{int(value):,}"
+    return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
 def parse_text(raw: object) -> str:
     """Text stays text (``"NA"`` is a value); an integral number loses its ``.0``."""
     if isinstance(raw, bool):

@@ -100,7 +100,7 @@ def scale_and_energy(rng: random.Random) -> dict[str, float]:
     """Racks, load, energy and efficiency figures that pass the engine's range checks."""
     racks = rng.randint(200, 20000)
     load = round(racks * rng.uniform(2.5, 8.0) / 1000, 2)
-    pue = round(rng.uniform(1.15, 1.55), 3)
+    pue = round(rng.uniform(1.2, 1.55), 3)
     return {"racks": racks, "it_load_mw": load,
             "rack_utilisation": round(rng.uniform(0.3, 0.95), 3),
             "compute_pflops": round(rng.uniform(1, 5000), 1), "pue": pue,

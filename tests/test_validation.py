@@ -30,7 +30,7 @@ def test_complete_application_is_clean(tmp_path):
         ("pue", 0.95, "between 1 and 3"),
         ("green_power_share", 1.2, "between 0 and 1"),
         ("loan_tenor_years", 70, "between 0 and 50 years"),
-        ("racks", -5, "between 0 and 1e+06 racks"),
+        ("racks", -5, "between 0 and 1,000,000 racks"),
     ],
 )
 def test_out_of_range_values_are_errors(tmp_path, field, value, expected):
@@ -90,7 +90,7 @@ def test_rows_without_id_and_duplicate_ids_are_listed_not_lost(tmp_path):
     assert projects.loc["T-001", "project_name"] == "Gui'an hydro DC"
     errors = problems[problems["severity"] == "error"]
     assert errors[["cell", "field", "message"]].values.tolist() == [
-        ["A3", "project_id", "missing"],
         ["", "project_id", "duplicate project_id"],
+        ["A3", "project_id", "missing"],
         ["row 2", "project_id", "duplicate project_id"],
     ]
