@@ -320,20 +320,32 @@ def _year(cell: object) -> int | None:
 def _read_list(
     file: str, sheet: Sheet, header_at: int, headers: list[Header | None], problems: list
 ) -> ListTable:
+    columns, units = _list_columns(file, sheet, header_at, headers, problems)
+    raw, numbers = _list_body(sheet, header_at, columns)
+    letters = {key: column_letter(col) for key, col in columns.items()}
+    return ListTable(file, sheet.name, raw, units, letters, numbers)
+
+
+def _list_columns(
+    file: str, sheet: Sheet, header_at: int, headers: list[Header | None], problems: list
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Key -> column index and key -> unit; unknown and repeated headers are reported."""
     header_row = sheet.rows[header_at]
     columns: dict[str, int] = {}
     units: dict[str, str] = {}
     for col, header in enumerate(headers):
-        where = f"{column_letter(col)}{header_at + 1}"
+        where = {
+            "file": file,
+            "sheet": sheet.name,
+            "cell": f"{column_letter(col)}{header_at + 1}",
+            "value": header_row[col],
+        }
         if header is None:
             if not _blank(header_row[col]):
                 problems.append(
                     problem(
                         "unknown column",
-                        file=file,
-                        sheet=sheet.name,
-                        cell=where,
-                        value=header_row[col],
+                        **where,
                         expected="a known field name",
                         severity="warning",
                         hint="the column is ignored; rename it to a field name",
@@ -342,30 +354,38 @@ def _read_list(
             continue
         key = header.field if header.year is None else series_key(header.field, header.year)
         if key in columns:
+            first = column_letter(columns[key])
             problems.append(
                 problem(
                     "a repeated column",
-                    file=file,
-                    sheet=sheet.name,
-                    cell=where,
+                    **where,
                     field=header.field,
-                    value=header_row[col],
-                    expected=f"one column for {key} (first is column "
-                    f"{column_letter(columns[key])})",
+                    expected=f"one column for {key} (first is column {first})",
                     hint="the repeat is ignored",
                 )
             )
             continue
         columns[key], units[key] = col, header.unit
-    body = [row for row in sheet.rows[header_at + 1 :]]
-    numbers = [
-        n for n, row in enumerate(body, start=header_at + 2) if any(not _blank(c) for c in row)
+    return columns, units
+
+
+def _list_body(
+    sheet: Sheet, header_at: int, columns: dict[str, int]
+) -> tuple[pd.DataFrame, list[int]]:
+    """The non-empty rows under the header as raw columns, and their Excel row numbers."""
+    numbered = [
+        (number, row)
+        for number, row in enumerate(sheet.rows[header_at + 1 :], start=header_at + 2)
+        if any(not _blank(cell) for cell in row)
     ]
-    rows = [body[n - header_at - 2] for n in numbers]
-    width = max(columns.values(), default=-1) + 1
-    rows = [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
+
+    def cell(row: list[object], col: int) -> object:
+        return row[col] if col < len(row) else ""
+
     raw = pd.DataFrame(
-        {key: pd.Series([row[col] for row in rows], dtype=object) for key, col in columns.items()}
+        {
+            key: pd.Series([cell(row, col) for _, row in numbered], dtype=object)
+            for key, col in columns.items()
+        }
     )
-    letters = {key: column_letter(col) for key, col in columns.items()}
-    return ListTable(file, sheet.name, raw, units, letters, numbers)
+    return raw, [number for number, _ in numbered]
