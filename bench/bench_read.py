@@ -3,7 +3,8 @@
 Requirement: reading and normalizing 1,000 single-project workbooks takes under 2 seconds on
 two cores, printed beside ``pandas.read_excel`` (openpyxl) reading the same files in the same run.
 
-What is measured, in one process, on the same files (already in the OS page cache):
+What is measured, in one script run, on the same files (already in the OS page cache); the
+engine's own worker processes (it may use a process pool) are inside its timing:
 
 * engine:   ``assessment.read_applications([folder], as_of=2025-06-30)`` on all N files at
   once: open every workbook, find the fields, convert units, type and validate the values and
@@ -42,8 +43,11 @@ REPEATS = 3
 DICTIONARY = Path(__file__).resolve().parents[1] / "templates" / "application"
 # Units a workbook may be filled in instead of the base unit, with their factor to the base.
 OTHER_UNITS = {"CNY": {"万元": 1e4, "亿元": 1e8}, "MW": {"kW": 1e-3}, "fraction": {"%": 1e-2}}
-CNY_SHARES = {"ebitda_cny": (0.38, 0.55), "operating_cash_flow_cny": (0.30, 0.45),
-              "distributable_cash_cny": (0.25, 0.40)}
+CNY_SHARES = {
+    "ebitda_cny": (0.38, 0.55),
+    "operating_cash_flow_cny": (0.30, 0.45),
+    "distributable_cash_cny": (0.25, 0.40),
+}
 
 
 def timed_import() -> tuple[float, object, object]:
@@ -52,6 +56,7 @@ def timed_import() -> tuple[float, object, object]:
     import pandas
 
     import assessment
+
     return time.perf_counter() - start, pandas, assessment
 
 
@@ -68,6 +73,7 @@ def load_fields() -> tuple[list[dict[str, str]], dict[str, list[dict[str, str]]]
 
 # --- one project ---------------------------------------------------------------------------
 
+
 def geography(rng: random.Random, choices: dict) -> dict[str, str]:
     """A consistent province / hub / cluster triple (the engine cross-checks them)."""
     cluster = rng.choice(choices["cluster"])
@@ -77,8 +83,10 @@ def geography(rng: random.Random, choices: dict) -> dict[str, str]:
         hub = province["hub"] or "none"
     else:
         hub = cluster["hub"]
-        province = rng.choice([p for p in provinces if p["code"] == cluster["province"]]
-                              or [p for p in provinces if p["hub"] == hub])
+        province = rng.choice(
+            [p for p in provinces if p["code"] == cluster["province"]]
+            or [p for p in provinces if p["hub"] == hub]
+        )
     return {"province": province["code"], "hub": hub, "cluster": cluster["code"]}
 
 
@@ -92,8 +100,12 @@ def texts(rng: random.Random, index: int, lang: str, place: dict, choices: dict)
         name, sponsor = f"{city}算力中心{index}期", f"{city}数字科技有限公司{rng.randint(1, 99)}"
     else:
         name, sponsor = f"{city} Data Campus {index}", f"{city} Digital Co. {rng.randint(1, 99)}"
-    return {"project_id": f"BENCH-{index:05d}", "project_name": name, "sponsor": sponsor,
-            "city": city}
+    return {
+        "project_id": f"BENCH-{index:05d}",
+        "project_name": name,
+        "sponsor": sponsor,
+        "city": city,
+    }
 
 
 def scale_and_energy(rng: random.Random) -> dict[str, float]:
@@ -101,14 +113,18 @@ def scale_and_energy(rng: random.Random) -> dict[str, float]:
     racks = rng.randint(200, 20000)
     load = round(racks * rng.uniform(2.5, 8.0) / 1000, 2)
     pue = round(rng.uniform(1.2, 1.55), 3)
-    return {"racks": racks, "it_load_mw": load,
-            "rack_utilisation": round(rng.uniform(0.3, 0.95), 3),
-            "compute_pflops": round(rng.uniform(1, 5000), 1), "pue": pue,
-            "pue_design": round(pue * rng.uniform(0.9, 1.0), 3),
-            "wue_l_per_kwh": round(rng.uniform(0.1, 1.8), 2),
-            "it_energy_mwh": round(load * 8760 * rng.uniform(0.3, 0.85)),
-            "green_power_share": round(rng.uniform(0, 1), 3),
-            "refrigerant_gwp": rng.choice((0.0, 4.0, 675.0, 1430.0, 2088.0))}
+    return {
+        "racks": racks,
+        "it_load_mw": load,
+        "rack_utilisation": round(rng.uniform(0.3, 0.95), 3),
+        "compute_pflops": round(rng.uniform(1, 5000), 1),
+        "pue": pue,
+        "pue_design": round(pue * rng.uniform(0.9, 1.0), 3),
+        "wue_l_per_kwh": round(rng.uniform(0.1, 1.8), 2),
+        "it_energy_mwh": round(load * 8760 * rng.uniform(0.3, 0.85)),
+        "green_power_share": round(rng.uniform(0, 1), 3),
+        "refrigerant_gwp": rng.choice((0.0, 4.0, 675.0, 1430.0, 2088.0)),
+    }
 
 
 def _whole_10k(amount: float) -> float:
@@ -119,15 +135,17 @@ def finance(rng: random.Random, load_mw: float) -> dict[str, float]:
     """Money figures (whole 10k CNY) with equity and loan below total investment."""
     investment = load_mw * rng.uniform(2e7, 6e7)
     cny = _whole_10k
-    return {"total_investment_cny": cny(investment),
-            "equity_cny": cny(investment * rng.uniform(0.2, 0.4)),
-            "loan_amount_cny": cny(investment * rng.uniform(0.4, 0.7)),
-            "loan_tenor_years": float(rng.randint(5, 15)),
-            "contracted_revenue_share": round(rng.uniform(0.3, 1.0), 3),
-            "top_tenant_share": round(rng.uniform(0.1, 0.7), 3),
-            "wale_years": round(rng.uniform(1, 10), 1),
-            "appraised_value_cny": cny(investment * rng.uniform(0.9, 1.4)),
-            "fx_usd_cny": round(rng.uniform(6.8, 7.3), 4)}
+    return {
+        "total_investment_cny": cny(investment),
+        "equity_cny": cny(investment * rng.uniform(0.2, 0.4)),
+        "loan_amount_cny": cny(investment * rng.uniform(0.4, 0.7)),
+        "loan_tenor_years": float(rng.randint(5, 15)),
+        "contracted_revenue_share": round(rng.uniform(0.3, 1.0), 3),
+        "top_tenant_share": round(rng.uniform(0.1, 0.7), 3),
+        "wale_years": round(rng.uniform(1, 10), 1),
+        "appraised_value_cny": cny(investment * rng.uniform(0.9, 1.4)),
+        "fx_usd_cny": round(rng.uniform(6.8, 7.3), 4),
+    }
 
 
 def by_type(rng: random.Random, fields: list[dict], choices: dict, filled: dict) -> dict:
@@ -163,8 +181,11 @@ def pick_units(rng: random.Random, fields: list[dict]) -> dict[str, str]:
     """About 40% of workbooks state some fields in 万元, 亿元, kW or % instead of the base unit."""
     if rng.random() > 0.4:
         return {}
-    return {f["name"]: rng.choice(list(OTHER_UNITS[f["unit"]]))
-            for f in fields if f["unit"] in OTHER_UNITS and rng.random() < 0.5}
+    return {
+        f["name"]: rng.choice(list(OTHER_UNITS[f["unit"]]))
+        for f in fields
+        if f["unit"] in OTHER_UNITS and rng.random() < 0.5
+    }
 
 
 def in_units(values: dict, yearly: dict, units: dict[str, str], fields: list[dict]) -> None:
@@ -197,6 +218,7 @@ def make_project(rng: random.Random, index: int, fields: list[dict], choices: di
 
 # --- workbooks -----------------------------------------------------------------------------
 
+
 def bench_files(folder: Path, count: int) -> list[Path]:
     return [folder / f"bench-{i:05d}.xlsx" for i in range(1, count + 1)]
 
@@ -209,8 +231,9 @@ def generate(folder: Path, count: int, assessment) -> float:
     start = time.perf_counter()
     for index, path in enumerate(bench_files(folder, count), start=1):
         lang, values, yearly, units = make_project(rng, index, fields, choices)
-        assessment.write_template(path, lang, values=values, yearly=yearly, units=units,
-                                  dictionary=dictionary)
+        assessment.write_template(
+            path, lang, values=values, yearly=yearly, units=units, dictionary=dictionary
+        )
     return time.perf_counter() - start
 
 
@@ -231,8 +254,10 @@ def prepare(folder: Path, count: int, assessment) -> float | None:
 
 # --- measurement ---------------------------------------------------------------------------
 
+
 def run_engine(folder: Path, count: int, assessment) -> Callable[[], None]:
     """The engine over the whole folder, checked: N projects and no error problems."""
+
     def run() -> None:
         projects, yearly, problems = assessment.read_applications([folder], as_of=AS_OF)
         errors = problems[problems["severity"] == "error"]
@@ -241,15 +266,18 @@ def run_engine(folder: Path, count: int, assessment) -> Callable[[], None]:
             sys.exit(f"bench_read: the engine reported {len(errors)} error problems")
         if len(projects) != count:
             sys.exit(f"bench_read: the engine returned {len(projects)} projects, not {count}")
+
     return run
 
 
 def run_baseline(folder: Path, count: int, pandas) -> Callable[[], None]:
     """pandas.read_excel with openpyxl, every sheet of every file, nothing else."""
     paths = bench_files(folder, count)
+
     def run() -> None:
         for path in paths:
             pandas.read_excel(path, sheet_name=None, engine="openpyxl")
+
     return run
 
 
@@ -266,6 +294,7 @@ def measure(tasks: dict[str, Callable[[], None]]) -> dict[str, tuple[float, floa
 
 # --- report --------------------------------------------------------------------------------
 
+
 def cores() -> str:
     text = str(os.cpu_count())
     if hasattr(os, "sched_getaffinity"):
@@ -278,28 +307,38 @@ def report(count: int, results: dict, import_s: float, generated: float | None) 
     print(f"\nIntake benchmark: {count} single-project workbooks, as_of {AS_OF}")
     print(f"CPU cores (os.cpu_count, the engine may use them all): {cores()}")
     print(f"import pandas + assessment: {import_s:.2f} s (not measured)")
-    print("generation (write_template per file): " +
-          (f"{generated:.1f} s (not measured)" if generated is not None else "reused cached files"))
+    print(
+        "generation (write_template per file): "
+        + (f"{generated:.1f} s (not measured)" if generated is not None else "reused cached files")
+    )
     print(f"\n{'':28}{'cold s':>9}{'best of 3 s':>13}{'files/s':>10}")
-    for name, label in (("engine", "engine read_applications"),
-                        ("baseline", "pandas.read_excel openpyxl")):
+    for name, label in (
+        ("engine", "engine read_applications"),
+        ("baseline", "pandas.read_excel openpyxl"),
+    ):
         cold, best = results[name]
         print(f"{label:28}{cold:9.3f}{best:13.3f}{count / best:10.0f}")
     report_verdict(count, results["engine"], results["baseline"])
 
 
 def report_verdict(count: int, engine: tuple[float, float], baseline: tuple[float, float]) -> None:
-    print(f"\nratio baseline / engine: {baseline[1] / engine[1]:.2f}x best, "
-          f"{baseline[0] / engine[0]:.2f}x cold")
-    print("(the baseline only loads sheets into DataFrames: no field matching, unit conversion, "
-          "typing or checks, i.e. less work than the engine)")
+    print(
+        f"\nratio baseline / engine: {baseline[1] / engine[1]:.2f}x best, "
+        f"{baseline[0] / engine[0]:.2f}x cold"
+    )
+    print(
+        "(the baseline only loads sheets into DataFrames: no field matching, unit conversion, "
+        "typing or checks, i.e. less work than the engine)"
+    )
     target = f"target: {TARGET_FILES} files in < {TARGET_SECONDS:.0f} s -> "
     if count == TARGET_FILES:
         verdict = "MET" if engine[1] < TARGET_SECONDS else "NOT MET"
         print(f"{target}{verdict} (best {engine[1]:.2f} s)")
     else:
-        print(f"{target}not judged with {count} files (linear estimate "
-              f"{engine[1] * TARGET_FILES / count:.2f} s; fixed overhead inflates it at small N)")
+        print(
+            f"{target}not judged with {count} files (linear estimate "
+            f"{engine[1] * TARGET_FILES / count:.2f} s; fixed overhead inflates it at small N)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -312,8 +351,12 @@ def main(argv: list[str] | None = None) -> None:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         generated = prepare(folder, args.files, assessment)
-        results = measure({"engine": run_engine(folder, args.files, assessment),
-                           "baseline": run_baseline(folder, args.files, pandas)})
+        results = measure(
+            {
+                "engine": run_engine(folder, args.files, assessment),
+                "baseline": run_baseline(folder, args.files, pandas),
+            }
+        )
     report(args.files, results, import_s, generated)
 
 
