@@ -16,7 +16,7 @@ import pandas as pd
 
 from .dictionary import Dictionary, Field
 from .layouts import FormRecord, ListTable, problem
-from .values import BadValue, is_missing, parse_cell, parse_text, resolve_unit
+from .values import BadValue, is_missing, parse_cell, parse_text, resolve_unit, significant
 
 _NUMERIC = ("number", "integer", "fraction", "series")
 _FAST_KINDS = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
@@ -151,7 +151,10 @@ def _fast_numbers(
     if unit.needs_fx and (fx is None or (fx.isna() & values.notna()).any()):
         return None
     factor = unit.factor.numerator / unit.factor.denominator
-    values = values * factor * (fx.to_numpy(dtype=float) if unit.needs_fx else 1.0)
+    if factor != 1:
+        values = pd.Series(significant(values.to_numpy() * factor), index=values.index)
+    if unit.needs_fx:
+        values = values * fx.to_numpy(dtype=float)
     if field.type == "integer" and not np.all(np.isnan(values) | (values == np.round(values))):
         return None
     return values

@@ -14,6 +14,9 @@ import math
 import re
 from fractions import Fraction
 
+import numpy as np
+import pandas as pd
+
 from .dictionary import Dictionary, Field, Unit, canonical_text, match_key
 
 MISSING_MARKERS = frozenset(
@@ -209,8 +212,22 @@ def parse_number(
     return scale(number, unit, fx)
 
 
+def significant(values: object, digits: int = 15) -> object:
+    """Round to ``digits`` significant digits, so that 2.2 亿元 is 220,000,000 and not
+    220,000,000.00000003 (binary floats times a decimal factor); arrays or scalars."""
+    array = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(array)))
+        power = 10.0 ** np.where(np.isfinite(magnitude), digits - 1 - magnitude, 0)
+        rounded = np.where(np.isfinite(array) & (array != 0), np.round(array * power) / power,
+                           array)
+    return rounded if isinstance(values, np.ndarray | pd.Series) else float(rounded)
+
+
 def scale(number: float, unit: Unit, fx: float | None) -> float:
     value = number * unit.factor.numerator / unit.factor.denominator
+    if unit.factor != 1:
+        value = significant(value)
     if unit.needs_fx:
         if fx is None:
             raise BadValue(
@@ -237,4 +254,17 @@ def parse_cell(
     value = parse_number(raw, column_unit, field, dictionary, fx)
     if kind == "integer" and not float(value).is_integer():
         raise BadValue("a whole number")
+    return value
+
+
+def plain(value: object) -> object:
+    """A JSON-ready scalar: None for missing, ISO dates, Python numbers."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | dt.date):
+        return value.date().isoformat() if isinstance(value, pd.Timestamp) else value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value

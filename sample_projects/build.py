@@ -4,6 +4,7 @@ Run from anywhere::
 
     python sample_projects/build.py            # write the workbooks, the lists and README table
     python sample_projects/build.py --check    # ... then read them back and compare problems
+    python sample_projects/build.py --verify   # write nothing: compare the files as they are
 
 What it writes:
 
@@ -24,7 +25,13 @@ save time into ``docProps/core.xml`` and the zip entries, so the bytes still dif
 and compares (1) every value read back, in base units, with the source (the TOML values
 converted from their units; the generated candidates and edge sites), and (2) the problems
 with what the sources say to expect: the ``expect`` list of each project, and the cells made
-wrong on purpose in the candidate list. It exits with status 1 on any difference.
+wrong on purpose in the candidate list. It also compares the candidate sheet cell by cell, the
+edge-site CSV text and the README table with what the sources generate. It exits with status 1
+on any difference.
+
+``--verify`` makes the same comparison without writing anything: the candidate list and the
+edge sites are regenerated in memory only, so it checks that the committed files are the ones
+the sources give. :func:`verify` returns its differences (empty when all agree) for the tests.
 """
 
 from __future__ import annotations
@@ -32,18 +39,28 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import io
 import random
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import zip_longest
 from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # use the engine of this checkout
 
-from assessment import load_dictionary, write_template  # noqa: E402
+from assessment import load_dictionary, read_applications, write_template  # noqa: E402
 
 SOURCE = HERE / "source" / "projects.toml"
 CANDIDATES = HERE / "candidates"
@@ -75,58 +92,72 @@ class Sample:
 def load_samples(path: Path = SOURCE) -> list[Sample]:
     """Read and sanity-check the TOML source (field names, not values: some are wrong on
     purpose)."""
-    dictionary = load_dictionary()
     with path.open("rb") as handle:
         tables = tomllib.load(handle)["project"]
-    samples, files, ids = [], set(), set()
+    samples: list[Sample] = []
     for number, table in enumerate(tables, start=1):
         where = f"{path.name}, project {number} ({table.get('file', '?')})"
-        for key in ("file", "lang", "note"):
-            if key not in table:
-                raise SystemExit(f"{where}: missing {key!r}")
-        if table["lang"] not in ("en", "zh"):
-            raise SystemExit(f"{where}: lang must be 'en' or 'zh'")
-        if not table["file"].endswith(".xlsx") or "/" in table["file"]:
-            raise SystemExit(f"{where}: file must be a bare .xlsx name")
-        values = {k: v for k, v in table.items() if k not in META_KEYS}
-        yearly = {
-            series: {int(year): value for year, value in by_year.items()}
-            for series, by_year in table.get("yearly", {}).items()
-        }
-        units = dict(table.get("units", {}))
-        for name in values:
-            if name not in dictionary.fields or dictionary.fields[name].type == "series":
-                raise SystemExit(f"{where}: {name!r} is not a scalar field of fields.csv")
-        for name in yearly:
-            if name not in dictionary.fields or dictionary.fields[name].type != "series":
-                raise SystemExit(f"{where}: {name!r} is not a yearly series of fields.csv")
-        for name, unit in units.items():
-            known = dictionary.fields.get(name)
-            if (
-                known is None
-                or dictionary.unit(unit) is None
-                or dictionary.unit(unit).dimension != known.unit
-            ):
-                raise SystemExit(f"{where}: unit {unit!r} does not fit field {name!r}")
-        for item in table.get("expect", []):
-            if item.split(":")[0] not in SEVERITIES or len(item.split(":")) not in (2, 3):
-                raise SystemExit(f"{where}: expect item {item!r} is not severity:field[:check]")
-        if table["file"] in files or values.get("project_id") in ids:
+        sample = _sample(table, where)
+        if any(_same_name(sample, other) for other in samples):
             raise SystemExit(f"{where}: file name or project_id used twice")
-        files.add(table["file"])
-        ids.add(values.get("project_id"))
-        samples.append(
-            Sample(
-                table["file"],
-                table["lang"],
-                table["note"],
-                list(table.get("expect", [])),
-                values,
-                units,
-                yearly,
-            )
-        )
+        samples.append(sample)
     return samples
+
+
+def _sample(table: dict, where: str) -> Sample:
+    """One ``[[project]]`` table as a :class:`Sample`; exits on a key that does not fit."""
+    _check_meta(table, where)
+    values = {k: v for k, v in table.items() if k not in META_KEYS}
+    yearly = {
+        series: {int(year): value for year, value in by_year.items()}
+        for series, by_year in table.get("yearly", {}).items()
+    }
+    units = dict(table.get("units", {}))
+    expect = list(table.get("expect", []))
+    _check_fields(values, yearly, units, where)
+    _check_expect(expect, where)
+    return Sample(table["file"], table["lang"], table["note"], expect, values, units, yearly)
+
+
+def _check_meta(table: dict, where: str) -> None:
+    for key in ("file", "lang", "note"):
+        if key not in table:
+            raise SystemExit(f"{where}: missing {key!r}")
+    if table["lang"] not in ("en", "zh"):
+        raise SystemExit(f"{where}: lang must be 'en' or 'zh'")
+    if not table["file"].endswith(".xlsx") or "/" in table["file"]:
+        raise SystemExit(f"{where}: file must be a bare .xlsx name")
+
+
+def _check_fields(values: dict, yearly: dict, units: dict[str, str], where: str) -> None:
+    fields = load_dictionary().fields
+    for names, series, what in ((values, False, "scalar field"), (yearly, True, "yearly series")):
+        for name in names:
+            if name not in fields or (fields[name].type == "series") != series:
+                raise SystemExit(f"{where}: {name!r} is not a {what} of fields.csv")
+    for name, unit in units.items():
+        if not _unit_fits(name, unit):
+            raise SystemExit(f"{where}: unit {unit!r} does not fit field {name!r}")
+
+
+def _unit_fits(name: str, unit: str) -> bool:
+    dictionary = load_dictionary()
+    known, spelled = dictionary.fields.get(name), dictionary.unit(unit)
+    return known is not None and spelled is not None and spelled.dimension == known.unit
+
+
+def _check_expect(expect: list[str], where: str) -> None:
+    for item in expect:
+        parts = item.split(":")
+        if parts[0] not in SEVERITIES or len(parts) not in (2, 3):
+            raise SystemExit(f"{where}: expect item {item!r} is not severity:field[:check]")
+
+
+def _same_name(sample: Sample, other: Sample) -> bool:
+    """Do two samples share a file name or a project_id?"""
+    return sample.file == other.file or (
+        sample.values.get("project_id") == other.values.get("project_id")
+    )
 
 
 def write_samples(samples: list[Sample]) -> None:
@@ -276,6 +307,10 @@ class Candidate:
     ocf: dict[int, float] = field(default_factory=dict)
 
 
+PFLOPS_PER_KW = {"intelligent_computing": 0.04, "supercomputing": 0.025}
+PURPOSE_OF_KIND = {"new": "construction", "expansion": "construction", "retrofit": "retrofit"}
+
+
 def _pick(rng: random.Random, weighted: list) -> object:
     items = [item[:-1] if len(item) > 2 else item[0] for item in weighted]
     return rng.choices(items, weights=[item[-1] for item in weighted])[0]
@@ -324,142 +359,216 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
       price; none for the others.
     """
     rng = random.Random(seed)
-    rows = []
-    for number in range(1, count + 1):
-        kind_of_site = _pick(rng, SITES)
-        province, city, city_en, hub, cluster = kind_of_site
-        facility = _pick(rng, TYPES)
-        if facility == "edge" and cluster != "none":
-            facility = "general"
-        project_kind = _pick(rng, KINDS[facility])
-        low, high = RACKS[facility]
-        racks = round(low * (high / low) ** rng.random())
-        if facility != "edge":
-            racks = round(racks, -2)
-        it_load_kw = round(racks * 2.5 * rng.uniform(0.95, 1.05), 0 if facility == "edge" else -1)
-        load_mw = it_load_kw / 1000
-        existing = project_kind != "new"
-        utilisation = round(rng.uniform(0.45, 0.95), 3) if existing else None
-        if existing:
-            load_factor = min(0.85, max(0.50, utilisation * rng.uniform(0.75, 0.90)))
-        else:
-            load_factor = rng.uniform(0.50, 0.70)
-        it_energy = float(round(load_mw * 8760 * load_factor))
-        pflops = {"intelligent_computing": 0.04, "supercomputing": 0.025}.get(facility)
-        compute = round(it_load_kw * pflops * rng.uniform(0.8, 1.2), -1) if pflops else None
-        if facility == "edge":
-            design = rng.uniform(1.30, 1.45)
-        elif province in COLD or cluster == "zhangjiakou":
-            design = rng.uniform(1.12, 1.22)
-        elif province in MILD_HYDRO:
-            design = rng.uniform(1.15, 1.28)
-        else:
-            design = rng.uniform(1.20, 1.30)
-        measured = design * rng.uniform(1.00, 1.10) if existing else None
-        if project_kind == "retrofit":
-            measured, design = rng.uniform(1.45, 1.65), rng.uniform(1.25, 1.35)
-        wue = (
-            rng.uniform(0.0, 0.3)
-            if facility == "edge"
-            else rng.uniform(0.2, 0.8)
-            if province in COLD
-            else rng.uniform(0.8, 1.8)
-        )
-        green = (
-            GREEN_ZHANGJIAKOU if cluster == "zhangjiakou" else GREEN.get(province, GREEN_DEFAULT)
-        )
-        green_share = round(rng.uniform(*green), 2)
-        build_cost = load_mw * rng.uniform(*COST_PER_MW[facility]) * 1e6
-        if facility == "edge":
-            build_cost += rng.uniform(0.3, 1.0) * 1e6
-        land = 0.0 if facility == "edge" else build_cost * rng.uniform(0.03, 0.10)
-        value_base = build_cost + land
-        investment = (
-            value_base if project_kind != "retrofit" else load_mw * rng.uniform(1.5, 3.0) * 1e6
-        )
-        if project_kind == "operating":
-            if load_mw >= 40 and rng.random() < 0.45:
-                purpose = "reit"
-            else:
-                purpose = "acquisition" if rng.random() < 0.25 else "refinancing"
-        else:
-            purpose = {"new": "construction", "expansion": "construction", "retrofit": "retrofit"}[
-                project_kind
-            ]
-        started = None
-        if existing:
-            started = (
-                _date(rng, 2010, 2016) if project_kind == "retrofit" else _date(rng, 2015, 2023)
-            )
-            if purpose == "reit" and started.year > 2021:
-                started = _date(rng, 2016, 2021)
-        investment = round(investment, -4)
-        equity = round(investment * rng.uniform(0.20, 0.40), -4)
-        if purpose == "reit":
-            loan = tenor = None
-        else:
-            loan = round((investment - equity) * rng.uniform(0.60, 0.95), -4)
-            tenor = float(rng.randint(3, 7) if facility == "edge" else rng.randint(5, 15))
-        revenue, ebitda, ocf = {}, {}, {}
-        if started is not None:
-            stable = value_base * (0.30 if facility == "edge" else 0.20) * rng.uniform(0.85, 1.15)
-            margin = rng.uniform(0.38, 0.50)
-            growth = rng.uniform(0.0, 0.04)
-            for year in YEARS:
-                if year < started.year:
-                    continue
-                age = year - started.year
-                ramp = min(1.0, 0.55 + 0.15 * age)
-                share = (12 - started.month + 1) / 12 if age == 0 else 1.0
-                trend = (1 + growth) ** (year - 2022) * rng.uniform(0.97, 1.03)
-                revenue[year] = round(stable * ramp * share * trend, -4)
-                ebitda[year] = round(revenue[year] * (margin - (0.10 if age == 0 else 0)), -4)
-                ocf[year] = round(ebitda[year] * rng.uniform(0.80, 0.95), -4)
-        appraised = None
-        if purpose == "reit":
-            appraised = round(ebitda[2024] / rng.uniform(0.065, 0.08), -6)
-        elif purpose == "acquisition":
-            appraised = round(investment * rng.uniform(1.0, 1.3), -6)
-        use_en = rng.random() < 0.15
-        name = (
-            f"{city_en} {NAME_EN[facility]}" if use_en else f"{city}{rng.choice(NAME_ZH[facility])}"
-        )
-        if project_kind == "retrofit":
-            name = f"{city_en} Data Centre Energy Retrofit" if use_en else f"{city}数据中心节能改造"
-        sponsor = f"{city}{rng.choice(SPONSOR_MID)}{rng.choice(SPONSOR_END)}"
-        rows.append(
-            Candidate(
-                f"CL-{number:04d}",
-                name,
-                sponsor,
-                province,
-                city,
-                hub,
-                cluster,
-                facility,
-                project_kind,
-                purpose,
-                racks,
-                it_load_kw,
-                utilisation,
-                compute,
-                None if measured is None else round(measured, 2),
-                round(design, 2),
-                round(wue, 2),
-                it_energy,
-                green_share,
-                investment,
-                equity,
-                loan,
-                tenor,
-                started,
-                appraised,
-                revenue,
-                ebitda,
-                ocf,
-            )
-        )
-    return rows
+    return [_candidate(rng, number) for number in range(1, count + 1)]
+
+
+# The helpers below draw from the generator's ``rng`` in a fixed order: changing the order of the
+# draws changes every candidate after the first.
+def _candidate(rng: random.Random, number: int) -> Candidate:
+    province, city, city_en, hub, cluster = _pick(rng, SITES)
+    facility = _facility_type(rng, cluster)
+    kind = _pick(rng, KINDS[facility])
+    figures = _facility_figures(rng, facility, kind, province, cluster)
+    money = _money(rng, facility, kind, figures["it_load_kw"] / 1000)
+    name = _candidate_name(rng, facility, kind, city, city_en)
+    sponsor = f"{city}{rng.choice(SPONSOR_MID)}{rng.choice(SPONSOR_END)}"
+    return Candidate(
+        project_id=f"CL-{number:04d}",
+        name=name,
+        sponsor=sponsor,
+        province=province,
+        city=city,
+        hub=hub,
+        cluster=cluster,
+        facility_type=facility,
+        project_kind=kind,
+        **figures,
+        **money,
+    )
+
+
+def _facility_type(rng: random.Random, cluster: str) -> str:
+    """Edge sites serve cities: one drawn inside a cluster becomes a general data centre."""
+    facility = _pick(rng, TYPES)
+    return "general" if facility == "edge" and cluster != "none" else facility
+
+
+def _facility_figures(
+    rng: random.Random, facility: str, kind: str, province: str, cluster: str
+) -> dict[str, object]:
+    """Scale, utilisation, energy, compute, efficiency and green power of a candidate."""
+    racks, it_load_kw = _racks_and_load(rng, facility)
+    utilisation, it_energy = _utilisation_and_energy(rng, kind, it_load_kw / 1000)
+    compute = _compute(rng, facility, it_load_kw)
+    pue, design, wue = _efficiency(rng, facility, kind, province, cluster)
+    green = GREEN_ZHANGJIAKOU if cluster == "zhangjiakou" else GREEN.get(province, GREEN_DEFAULT)
+    return {
+        "racks": racks,
+        "it_load_kw": it_load_kw,
+        "utilisation": utilisation,
+        "compute_pflops": compute,
+        "pue": pue,
+        "pue_design": design,
+        "wue": wue,
+        "it_energy_mwh": it_energy,
+        "green_share": round(rng.uniform(*green), 2),
+    }
+
+
+def _racks_and_load(rng: random.Random, facility: str) -> tuple[int, float]:
+    low, high = RACKS[facility]
+    racks = round(low * (high / low) ** rng.random())
+    if facility != "edge":
+        racks = round(racks, -2)
+    it_load_kw = round(racks * 2.5 * rng.uniform(0.95, 1.05), 0 if facility == "edge" else -1)
+    return racks, it_load_kw
+
+
+def _utilisation_and_energy(
+    rng: random.Random, kind: str, load_mw: float
+) -> tuple[float | None, float]:
+    if kind == "new":
+        utilisation, load_factor = None, rng.uniform(0.50, 0.70)
+    else:
+        utilisation = round(rng.uniform(0.45, 0.95), 3)
+        load_factor = min(0.85, max(0.50, utilisation * rng.uniform(0.75, 0.90)))
+    return utilisation, float(round(load_mw * 8760 * load_factor))
+
+
+def _compute(rng: random.Random, facility: str, it_load_kw: float) -> float | None:
+    pflops = PFLOPS_PER_KW.get(facility)
+    return round(it_load_kw * pflops * rng.uniform(0.8, 1.2), -1) if pflops else None
+
+
+def _efficiency(
+    rng: random.Random, facility: str, kind: str, province: str, cluster: str
+) -> tuple[float | None, float, float]:
+    """(measured PUE, design PUE, WUE), rounded."""
+    design = rng.uniform(*_design_pue_range(facility, province, cluster))
+    measured = design * rng.uniform(1.00, 1.10) if kind != "new" else None
+    if kind == "retrofit":
+        measured, design = rng.uniform(1.45, 1.65), rng.uniform(1.25, 1.35)
+    wue = rng.uniform(*_wue_range(facility, province))
+    return None if measured is None else round(measured, 2), round(design, 2), round(wue, 2)
+
+
+def _design_pue_range(facility: str, province: str, cluster: str) -> tuple[float, float]:
+    if facility == "edge":
+        return 1.30, 1.45
+    if province in COLD or cluster == "zhangjiakou":
+        return 1.12, 1.22
+    if province in MILD_HYDRO:
+        return 1.15, 1.28
+    return 1.20, 1.30
+
+
+def _wue_range(facility: str, province: str) -> tuple[float, float]:
+    if facility == "edge":
+        return 0.0, 0.3
+    return (0.2, 0.8) if province in COLD else (0.8, 1.8)
+
+
+def _money(rng: random.Random, facility: str, kind: str, load_mw: float) -> dict[str, object]:
+    """Investment, financing, start of operation, yearly actuals and appraisal."""
+    value_base, investment = _value_and_investment(rng, facility, kind, load_mw)
+    purpose = _purpose(rng, kind, load_mw)
+    started = _operating_since(rng, kind, purpose)
+    equity, loan, tenor = _financing(rng, facility, purpose, investment)
+    revenue, ebitda, ocf = _actuals(rng, facility, value_base, started)
+    appraised = _appraised(rng, purpose, ebitda, investment)
+    return {
+        "financing_purpose": purpose,
+        "investment": investment,
+        "equity": equity,
+        "loan": loan,
+        "tenor": tenor,
+        "operating_since": started,
+        "appraised": appraised,
+        "revenue": revenue,
+        "ebitda": ebitda,
+        "ocf": ocf,
+    }
+
+
+def _value_and_investment(
+    rng: random.Random, facility: str, kind: str, load_mw: float
+) -> tuple[float, float]:
+    """(value of the facility, investment rounded to CNY 10,000): a retrofit costs less."""
+    build_cost = load_mw * rng.uniform(*COST_PER_MW[facility]) * 1e6
+    if facility == "edge":
+        build_cost += rng.uniform(0.3, 1.0) * 1e6
+    land = 0.0 if facility == "edge" else build_cost * rng.uniform(0.03, 0.10)
+    value_base = build_cost + land
+    investment = value_base if kind != "retrofit" else load_mw * rng.uniform(1.5, 3.0) * 1e6
+    return value_base, round(investment, -4)
+
+
+def _purpose(rng: random.Random, kind: str, load_mw: float) -> str:
+    if kind != "operating":
+        return PURPOSE_OF_KIND[kind]
+    if load_mw >= 40 and rng.random() < 0.45:
+        return "reit"
+    return "acquisition" if rng.random() < 0.25 else "refinancing"
+
+
+def _operating_since(rng: random.Random, kind: str, purpose: str) -> dt.date | None:
+    if kind == "new":
+        return None
+    started = _date(rng, 2010, 2016) if kind == "retrofit" else _date(rng, 2015, 2023)
+    if purpose == "reit" and started.year > 2021:
+        started = _date(rng, 2016, 2021)  # three full years before a REIT
+    return started
+
+
+def _financing(
+    rng: random.Random, facility: str, purpose: str, investment: float
+) -> tuple[float, float | None, float | None]:
+    """(equity, loan, tenor); a REIT applies for no loan."""
+    equity = round(investment * rng.uniform(0.20, 0.40), -4)
+    if purpose == "reit":
+        return equity, None, None
+    loan = round((investment - equity) * rng.uniform(0.60, 0.95), -4)
+    tenor = float(rng.randint(3, 7) if facility == "edge" else rng.randint(5, 15))
+    return equity, loan, tenor
+
+
+def _actuals(
+    rng: random.Random, facility: str, value_base: float, started: dt.date | None
+) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
+    """Revenue, EBITDA and operating cash flow for the ``YEARS`` after the start."""
+    revenue, ebitda, ocf = {}, {}, {}
+    if started is None:
+        return revenue, ebitda, ocf
+    stable = value_base * (0.30 if facility == "edge" else 0.20) * rng.uniform(0.85, 1.15)
+    margin = rng.uniform(0.38, 0.50)
+    growth = rng.uniform(0.0, 0.04)
+    for year in (year for year in YEARS if year >= started.year):
+        age = year - started.year
+        ramp = min(1.0, 0.55 + 0.15 * age)
+        share = (12 - started.month + 1) / 12 if age == 0 else 1.0
+        trend = (1 + growth) ** (year - 2022) * rng.uniform(0.97, 1.03)
+        revenue[year] = round(stable * ramp * share * trend, -4)
+        ebitda[year] = round(revenue[year] * (margin - (0.10 if age == 0 else 0)), -4)
+        ocf[year] = round(ebitda[year] * rng.uniform(0.80, 0.95), -4)
+    return revenue, ebitda, ocf
+
+
+def _appraised(
+    rng: random.Random, purpose: str, ebitda: dict[int, float], investment: float
+) -> float | None:
+    if purpose == "reit":
+        return round(ebitda[2024] / rng.uniform(0.065, 0.08), -6)
+    if purpose == "acquisition":
+        return round(investment * rng.uniform(1.0, 1.3), -6)
+    return None
+
+
+def _candidate_name(rng: random.Random, facility: str, kind: str, city: str, city_en: str) -> str:
+    use_en = rng.random() < 0.15
+    name = f"{city_en} {NAME_EN[facility]}" if use_en else f"{city}{rng.choice(NAME_ZH[facility])}"
+    if kind == "retrofit":  # after the draw above, which fixes the later draws
+        name = f"{city_en} Data Centre Energy Retrofit" if use_en else f"{city}数据中心节能改造"
+    return name
 
 
 # One column of the candidate list: header, field key (``series@year`` for yearly columns), the
@@ -472,66 +581,75 @@ class Column:
     truth: object
 
 
-def _scaled(get, factor: float, digits: int | None = None):
-    def cell(c: Candidate) -> object:
-        value = get(c)
-        if value is None:
-            return None
-        value /= factor
-        return round(value, digits) if digits is not None else value
-
-    return cell
+def _scaled(get, factor: float, digits: int | None, candidate: Candidate) -> object:
+    """``get(candidate)`` divided by ``factor`` (the column's unit), rounded to ``digits``."""
+    value = get(candidate)
+    if value is None:
+        return None
+    value /= factor
+    return round(value, digits) if digits is not None else value
 
 
-def _col(header: str, key: str, get, factor: float = 1.0, digits: int | None = None) -> Column:
-    return Column(
-        header,
-        key,
-        _scaled(get, factor, digits) if factor != 1.0 or digits is not None else get,
-        get,
-    )
+def _attribute(name: str, candidate: Candidate) -> object:
+    return getattr(candidate, name)
+
+
+def _year_value(series: str, year: int, candidate: Candidate) -> float | None:
+    return getattr(candidate, series).get(year)
+
+
+def _col(header: str, key: str, get=None, factor: float = 1.0, digits: int | None = None) -> Column:
+    """A column; ``get`` is a candidate's attribute name or a function (default: ``key``)."""
+    if not callable(get):
+        get = partial(_attribute, get or key)
+    scaled = factor != 1.0 or digits is not None
+    return Column(header, key, partial(_scaled, get, factor, digits) if scaled else get, get)
+
+
+def _yearly_cols(series: str, attribute: str, years, unit: str = "", *scale) -> list[Column]:
+    """Columns ``<series>_<year><unit>`` of a yearly series, ``scale`` as for :func:`_col`."""
+    return [
+        _col(
+            f"{series}_{year}{unit}",
+            f"{series}@{year}",
+            partial(_year_value, attribute, year),
+            *scale,
+        )
+        for year in years
+    ]
 
 
 CANDIDATE_COLUMNS = [
-    _col("项目编号", "project_id", lambda c: c.project_id),
-    _col("Project name", "project_name", lambda c: c.name),
-    _col("发起人", "sponsor", lambda c: c.sponsor),
-    _col("省份", "province", lambda c: c.province),
-    _col("City", "city", lambda c: c.city),
-    _col("Hub", "hub", lambda c: c.hub),
-    _col("集群", "cluster", lambda c: c.cluster),
-    _col("设施类型", "facility_type", lambda c: c.facility_type),
-    _col("Project kind", "project_kind", lambda c: c.project_kind),
-    _col("融资用途", "financing_purpose", lambda c: c.financing_purpose),
-    _col("Racks", "racks", lambda c: c.racks),
+    _col("项目编号", "project_id"),
+    _col("Project name", "project_name", "name"),
+    _col("发起人", "sponsor"),
+    _col("省份", "province"),
+    _col("City", "city"),
+    _col("Hub", "hub"),
+    _col("集群", "cluster"),
+    _col("设施类型", "facility_type"),
+    _col("Project kind", "project_kind"),
+    _col("融资用途", "financing_purpose"),
+    _col("Racks", "racks"),
     _col("IT load (kW)", "it_load_mw", lambda c: c.it_load_kw / 1000, 1e-3, 0),
-    _col("上架率(%)", "rack_utilisation", lambda c: c.utilisation, 1e-2, 1),
-    _col("算力(PFLOPS)", "compute_pflops", lambda c: c.compute_pflops),
-    _col("PUE", "pue", lambda c: c.pue),
-    _col("设计PUE", "pue_design", lambda c: c.pue_design),
-    _col("WUE (L/kWh)", "wue_l_per_kwh", lambda c: c.wue),
-    _col("IT年用电量（万千瓦时）", "it_energy_mwh", lambda c: c.it_energy_mwh, 10, 1),
-    _col("Green power share", "green_power_share", lambda c: c.green_share),
-    _col("Total investment (亿元)", "total_investment_cny", lambda c: c.investment, 1e8, 4),
-    _col("资本金(万元)", "equity_cny", lambda c: c.equity, 1e4, 0),
-    _col("Loan amount (CNY million)", "loan_amount_cny", lambda c: c.loan, 1e6, 2),
-    _col("贷款期限(年)", "loan_tenor_years", lambda c: c.tenor),
-    _col("投运日期", "operating_since", lambda c: c.operating_since),
-    _col("Appraised value (亿元)", "appraised_value_cny", lambda c: c.appraised, 1e8, 2),
-    *[_col(f"revenue_cny_{y}", f"revenue_cny@{y}", lambda c, y=y: c.revenue.get(y)) for y in YEARS],
-    *[
-        _col(f"ebitda_cny_{y} (万元)", f"ebitda_cny@{y}", lambda c, y=y: c.ebitda.get(y), 1e4, 1)
-        for y in YEARS[1:]
-    ],
-    *[
-        _col(
-            f"operating_cash_flow_cny_{y}",
-            f"operating_cash_flow_cny@{y}",
-            lambda c, y=y: c.ocf.get(y),
-        )
-        for y in YEARS
-    ],
+    _col("上架率(%)", "rack_utilisation", "utilisation", 1e-2, 1),
+    _col("算力(PFLOPS)", "compute_pflops"),
+    _col("PUE", "pue"),
+    _col("设计PUE", "pue_design"),
+    _col("WUE (L/kWh)", "wue_l_per_kwh", "wue"),
+    _col("IT年用电量（万千瓦时）", "it_energy_mwh", "it_energy_mwh", 10, 1),
+    _col("Green power share", "green_power_share", "green_share"),
+    _col("Total investment (亿元)", "total_investment_cny", "investment", 1e8, 4),
+    _col("资本金(万元)", "equity_cny", "equity", 1e4, 0),
+    _col("Loan amount (CNY million)", "loan_amount_cny", "loan", 1e6, 2),
+    _col("贷款期限(年)", "loan_tenor_years", "tenor"),
+    _col("投运日期", "operating_since"),
+    _col("Appraised value (亿元)", "appraised_value_cny", "appraised", 1e8, 2),
+    *_yearly_cols("revenue_cny", "revenue", YEARS),
+    *_yearly_cols("ebitda_cny", "ebitda", YEARS[1:], " (万元)", 1e4, 1),
+    *_yearly_cols("operating_cash_flow_cny", "ocf", YEARS),
 ]
+
 
 # How choice codes are shown: mostly the Chinese label, sometimes an English label or alias.
 SHOWN = {
@@ -584,6 +702,17 @@ def _full_width(text: str) -> str:
     return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
 
 
+# The choice columns of the candidate list, shown as labels: (choice set, column header).
+LABELLED = (
+    ("province", "省份"),
+    ("hub", "Hub"),
+    ("cluster", "集群"),
+    ("facility_type", "设施类型"),
+    ("project_kind", "Project kind"),
+    ("financing_purpose", "融资用途"),
+)
+
+
 def candidate_cells(
     candidates: list[Candidate], seed: int = 2025
 ) -> tuple[list[str], list[list[object]]]:
@@ -593,22 +722,76 @@ def candidate_cells(
     rows = []
     for candidate in candidates:
         cells = [column.cell(candidate) for column in CANDIDATE_COLUMNS]
-        for set_name, column in (
-            ("province", "省份"),
-            ("hub", "Hub"),
-            ("cluster", "集群"),
-            ("facility_type", "设施类型"),
-            ("project_kind", "Project kind"),
-            ("financing_purpose", "融资用途"),
-        ):
+        for set_name, column in LABELLED:
             index = header.index(column)
             cells[index] = _label(set_name, cells[index], rng)
         rows.append(cells)
     return header, rows
 
 
+class PlantRule(NamedTuple):
+    """Type ``typed(c)`` into column ``header`` of the first candidate ``c`` from index ``after``
+    on that ``fits`` and has no planted cell yet; ``severity`` is the problem the reader must
+    report for it ("": none, the cell must read correctly)."""
+
+    after: int
+    fits: Callable[[Candidate], bool]
+    header: str
+    typed: Callable[[Candidate], object]
+    severity: str = ""
+
+
+def _date_in_chinese(c: Candidate) -> str:
+    return f"{c.operating_since.year}年{c.operating_since.month}月"
+
+
+PLANT_RULES = [
+    PlantRule(
+        5,
+        lambda c: 1000 <= c.racks < 10000 and c.facility_type != "edge",
+        "Racks",
+        lambda c: f"{c.racks:,}",
+    ),
+    PlantRule(12, lambda c: c.operating_since is not None, "投运日期", _date_in_chinese),
+    PlantRule(
+        20,
+        lambda c: c.utilisation is not None,
+        "上架率(%)",
+        lambda c: f"{round(c.utilisation * 100)}%",
+    ),
+    PlantRule(30, lambda c: True, "Green power share", lambda c: f"{round(c.green_share * 100)}%"),
+    PlantRule(
+        40,
+        lambda c: c.investment >= 1e8,
+        "Total investment (亿元)",
+        lambda c: f"{round(c.investment / 1e8, 2)}亿",
+    ),
+    PlantRule(50, lambda c: c.pue is not None, "PUE", lambda c: _full_width(f"{c.pue:.2f}")),
+    PlantRule(
+        60, lambda c: c.facility_type != "edge", "Racks", lambda c: _full_width(str(c.racks))
+    ),
+    *[
+        PlantRule(
+            after,
+            lambda c: c.appraised is None and c.project_kind == "new",
+            "Appraised value (亿元)",
+            lambda c: "—",
+        )
+        for after in (70, 150)
+    ],
+    PlantRule(80, lambda c: c.pue is None, "PUE", lambda c: "N/A"),
+    # the errors: PUE 4.2 meant 1.42, utilisation 128 % meant 82.8 %
+    PlantRule(90, lambda c: c.project_kind == "retrofit", "PUE", lambda c: 4.2, "error"),
+    PlantRule(
+        130, lambda c: c.facility_type == "general", "IT load (kW)", lambda c: "unknown", "error"
+    ),
+    PlantRule(170, lambda c: c.utilisation is not None, "上架率(%)", lambda c: 128.0, "error"),
+]
+BLANK_AFTER = 105  # the blank row in the middle of the list comes after this many candidates
+
+
 def plant_messy_cells(
-    header: list[str], rows: list[list[object]], candidates: list[Candidate]
+    rows: list[list[object]], candidates: list[Candidate]
 ) -> tuple[list[list[object] | None], list[Planted]]:
     """Make a few cells messy the way people type them, and 3 rows wrong.
 
@@ -619,66 +802,27 @@ def plant_messy_cells(
     row in the middle.
     Genuine errors (must be reported): a PUE of 4.2, "unknown" in the IT load column, and a
     utilisation of 128 %.
-    Rows are chosen by rule (the first candidate after a position that fits), so the choice
-    follows the seeded data. Returns the rows (None = the blank row) and the planted cells.
+    Rules (``PLANT_RULES``) choose the rows (the first candidate after a position that fits), so
+    the choice follows the seeded data. Returns the rows (None = the blank row) and the planted
+    cells.
     """
     columns = {column.header: (index, column.key) for index, column in enumerate(CANDIDATE_COLUMNS)}
     used: set[int] = set()
     planted: list[Planted] = []
-
-    def put(after: int, test, header: str, cell, severity: str = "") -> None:
-        index = next(
-            (i for i in range(after, len(candidates)) if i not in used and test(candidates[i])),
-            None,
-        )
-        if index is None:
-            raise SystemExit(f"no candidate fits the planted {header} cell; change the rule")
+    for rule in PLANT_RULES:
+        index = _first_fit(rule, candidates, used)
         used.add(index)
-        column, key = columns[header]
-        rows[index][column] = cell(candidates[index])
-        planted.append(Planted(candidates[index].project_id, key, severity))
+        column, key = columns[rule.header]
+        rows[index][column] = rule.typed(candidates[index])
+        planted.append(Planted(candidates[index].project_id, key, rule.severity))
+    return [*rows[:BLANK_AFTER], None, *rows[BLANK_AFTER:]], planted
 
-    put(
-        5,
-        lambda c: 1000 <= c.racks < 10000 and c.facility_type != "edge",
-        "Racks",
-        lambda c: f"{c.racks:,}",
-    )
-    put(
-        12,
-        lambda c: c.operating_since is not None,
-        "投运日期",
-        lambda c: f"{c.operating_since.year}年{c.operating_since.month}月",
-    )
-    put(
-        20,
-        lambda c: c.utilisation is not None,
-        "上架率(%)",
-        lambda c: f"{round(c.utilisation * 100)}%",
-    )
-    put(30, lambda c: True, "Green power share", lambda c: f"{round(c.green_share * 100)}%")
-    put(
-        40,
-        lambda c: c.investment >= 1e8,
-        "Total investment (亿元)",
-        lambda c: f"{round(c.investment / 1e8, 2)}亿",
-    )
-    put(50, lambda c: c.pue is not None, "PUE", lambda c: _full_width(f"{c.pue:.2f}"))
-    put(60, lambda c: c.facility_type != "edge", "Racks", lambda c: _full_width(str(c.racks)))
-    for after in (70, 150):
-        put(
-            after,
-            lambda c: c.appraised is None and c.project_kind == "new",
-            "Appraised value (亿元)",
-            lambda c: "—",
-        )
-    put(80, lambda c: c.pue is None, "PUE", lambda c: "N/A")
-    put(90, lambda c: c.project_kind == "retrofit", "PUE", lambda c: 4.2, "error")  # meant 1.42
-    put(130, lambda c: c.facility_type == "general", "IT load (kW)", lambda c: "unknown", "error")
-    put(170, lambda c: c.utilisation is not None, "上架率(%)", lambda c: 128.0, "error")  # 82.8
 
-    blank_after = 105
-    return [*rows[:blank_after], None, *rows[blank_after:]], planted
+def _first_fit(rule: PlantRule, candidates: list[Candidate], used: set[int]) -> int:
+    for index in range(rule.after, len(candidates)):
+        if index not in used and rule.fits(candidates[index]):
+            return index
+    raise SystemExit(f"no candidate fits the planted {rule.header} cell; change the rule")
 
 
 TITLE_ROWS = [
@@ -688,53 +832,58 @@ TITLE_ROWS = [
     "column headers; yearly columns are <series>_<year>)",
 ]
 
+HEADER_ROW = len(TITLE_ROWS) + 2  # the title rows, a blank row, then the header
 
-def write_candidate_list(path: Path = CANDIDATE_XLSX) -> list[Planted]:
-    """Write the candidate list and return the planted errors with their Excel rows."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
 
+@dataclass
+class CandidateList:
+    """The candidate list as generated in memory: what the workbook holds and why."""
+
+    candidates: list[Candidate]
+    header: list[str]
+    rows: list[list[object] | None]  # one per candidate, None for the blank row
+    planted: list[Planted]
+
+    def sheet_rows(self) -> list[list[object]]:
+        """Every row of the sheet from row 1, a blank row as []."""
+        titles = [[title] for title in TITLE_ROWS]
+        return [*titles, [], self.header, *(row or [] for row in self.rows)]
+
+
+def candidate_list() -> CandidateList:
+    """Generate the candidate list; the planted cells get their Excel rows."""
     candidates = candidate_projects()
     header, rows = candidate_cells(candidates)
-    rows, planted = plant_messy_cells(header, rows, candidates)
+    rows, planted = plant_messy_cells(rows, candidates)
+    rows_of = {row[0]: number for number, row in enumerate(rows, start=HEADER_ROW + 1) if row}
+    for item in planted:
+        item.row = rows_of[item.project_id]
+    return CandidateList(candidates, header, rows, planted)
+
+
+def write_candidate_list(listing: CandidateList, path: Path = CANDIDATE_XLSX) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = "候选项目"
-    sheet.append([TITLE_ROWS[0]])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([TITLE_ROWS[1]])
-    sheet.append([])
-    sheet.append(header)
-    header_row = sheet.max_row
-    for cell in sheet[header_row]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        if row is None:
-            sheet.append([])  # the blank row: openpyxl still moves on one row
-            continue
-        sheet.append(row)
-        for cell in sheet[sheet.max_row]:
+    for row in listing.sheet_rows():
+        sheet.append(row)  # an empty row still moves on one row
+        for cell in sheet[sheet.max_row] if row else ():
             if isinstance(cell.value, dt.date):
                 cell.number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = sheet.cell(header_row + 1, 3)
-    for index, title in enumerate(header, start=1):
-        sheet.column_dimensions[sheet.cell(header_row, index).column_letter].width = max(
-            10, min(28, len(title) + 4)
-        )
-    rows_of = {
-        row[0]: number
-        for number, row in enumerate(
-            sheet.iter_rows(min_row=header_row + 1, max_col=1, values_only=True),
-            start=header_row + 1,
-        )
-    }
-    for item in planted:
-        item.row = rows_of[item.project_id]
+    _style_candidate_sheet(sheet, listing.header)
     book.properties.creator = "sample_projects/build.py"
     book.properties.created = dt.datetime(2025, 6, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
-    return planted
+
+
+def _style_candidate_sheet(sheet, header: list[str]) -> None:
+    sheet["A1"].font = Font(bold=True, size=14)
+    for cell in sheet[HEADER_ROW]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 3)
+    for index, title in enumerate(header, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, min(28, len(title) + 4))
 
 
 # ============================================================================================
@@ -789,6 +938,13 @@ EDGE_NAMES = [
     "智慧园区边缘数据中心",
 ]
 
+EDGE_CODE_LABELS = {
+    "operating": "已运营",
+    "new": "新建",
+    "refinancing": "再融资",
+    "construction": "建设",
+}
+
 
 def edge_sites(count: int = 20, seed: int = 2026) -> list[dict[str, object]]:
     """Edge sites in base units (CNY, MW, MWh, fractions) with choice codes.
@@ -801,42 +957,42 @@ def edge_sites(count: int = 20, seed: int = 2026) -> list[dict[str, object]]:
     over 3-6 years.
     """
     rng = random.Random(seed)
-    sites = []
-    for number in range(1, count + 1):
-        province, _, city, hub, _ = rng.choice(EDGE_CITIES)
-        racks = rng.randint(8, 90)
-        load_mw = round(racks * 2.5 * rng.uniform(0.95, 1.05)) / 1000
-        operating = rng.random() < 0.5
-        design = round(rng.uniform(1.30, 1.45), 2)
-        investment = round(load_mw * rng.uniform(12, 15) * 1e6 + rng.uniform(0.3, 1.0) * 1e6, -4)
-        equity = round(investment * rng.uniform(0.25, 0.40), -4)
-        sites.append(
-            {
-                "project_id": f"ES-{number:03d}",
-                "project_name": f"{city}{rng.choice(EDGE_NAMES)}",
-                "sponsor": f"{city}{rng.choice(['边缘', '智联', '数联'])}网络科技有限公司",
-                "province": province,
-                "city": city,
-                "hub": hub,
-                "cluster": "none",
-                "facility_type": "edge",
-                "project_kind": "operating" if operating else "new",
-                "financing_purpose": "refinancing" if operating else "construction",
-                "racks": racks,
-                "it_load_mw": load_mw,
-                "rack_utilisation": round(rng.uniform(0.50, 0.92), 3) if operating else None,
-                "pue": round(design * rng.uniform(1.0, 1.08), 2) if operating else None,
-                "pue_design": design,
-                "green_power_share": round(rng.uniform(0.05, 0.30), 2),
-                "it_energy_mwh": round(load_mw * 8760 * rng.uniform(0.5, 0.75), 1),
-                "total_investment_cny": investment,
-                "equity_cny": equity,
-                "loan_amount_cny": round((investment - equity) * rng.uniform(0.6, 0.95), -4),
-                "loan_tenor_years": float(rng.randint(3, 6)),
-                "operating_since": _date(rng, 2021, 2024) if operating else None,
-            }
-        )
-    return sites
+    return [_edge_site(rng, number) for number in range(1, count + 1)]
+
+
+def _edge_site(rng: random.Random, number: int) -> dict[str, object]:
+    """Edge site ``number``; the dict's values are drawn from ``rng`` in their order."""
+    province, _, city, hub, _ = rng.choice(EDGE_CITIES)
+    racks = rng.randint(8, 90)
+    load_mw = round(racks * 2.5 * rng.uniform(0.95, 1.05)) / 1000
+    operating = rng.random() < 0.5
+    design = round(rng.uniform(1.30, 1.45), 2)
+    investment = round(load_mw * rng.uniform(12, 15) * 1e6 + rng.uniform(0.3, 1.0) * 1e6, -4)
+    equity = round(investment * rng.uniform(0.25, 0.40), -4)
+    return {
+        "project_id": f"ES-{number:03d}",
+        "project_name": f"{city}{rng.choice(EDGE_NAMES)}",
+        "sponsor": f"{city}{rng.choice(['边缘', '智联', '数联'])}网络科技有限公司",
+        "province": province,
+        "city": city,
+        "hub": hub,
+        "cluster": "none",
+        "facility_type": "edge",
+        "project_kind": "operating" if operating else "new",
+        "financing_purpose": "refinancing" if operating else "construction",
+        "racks": racks,
+        "it_load_mw": load_mw,
+        "rack_utilisation": round(rng.uniform(0.50, 0.92), 3) if operating else None,
+        "pue": round(design * rng.uniform(1.0, 1.08), 2) if operating else None,
+        "pue_design": design,
+        "green_power_share": round(rng.uniform(0.05, 0.30), 2),
+        "it_energy_mwh": round(load_mw * 8760 * rng.uniform(0.5, 0.75), 1),
+        "total_investment_cny": investment,
+        "equity_cny": equity,
+        "loan_amount_cny": round((investment - equity) * rng.uniform(0.6, 0.95), -4),
+        "loan_tenor_years": float(rng.randint(3, 6)),
+        "operating_since": _date(rng, 2021, 2024) if operating else None,
+    }
 
 
 def _edge_cell(
@@ -846,21 +1002,10 @@ def _edge_cell(
     value = site[field_name]
     if value is None:
         return ""
-    if field_name == "province":
-        return next(row[1] for row in EDGE_CITIES if row[0] == value)
-    if field_name == "hub":
-        return next(row[4] for row in EDGE_CITIES if row[2] == site["city"])
-    if field_name == "cluster":
-        return rng.choice(["无", "非集群"])
-    if field_name == "facility_type":
-        return rng.choice(["边缘数据中心", "边缘节点", "边缘计算中心"])
+    if field_name in ("province", "hub", "cluster", "facility_type"):
+        return _edge_label(site, field_name, rng)
     if field_name in ("project_kind", "financing_purpose"):
-        return {
-            "operating": "已运营",
-            "new": "新建",
-            "refinancing": "再融资",
-            "construction": "建设",
-        }[value]
+        return EDGE_CODE_LABELS[value]
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
@@ -869,18 +1014,30 @@ def _edge_cell(
     return value
 
 
-def write_edge_csv(path: Path = EDGE_CSV) -> list[dict[str, object]]:
+def _edge_label(site: dict[str, object], field_name: str, rng: random.Random) -> str:
+    if field_name == "province":
+        return next(row[1] for row in EDGE_CITIES if row[0] == site["province"])
+    if field_name == "hub":
+        return next(row[4] for row in EDGE_CITIES if row[2] == site["city"])
+    if field_name == "cluster":
+        return rng.choice(["无", "非集群"])
+    return rng.choice(["边缘数据中心", "边缘节点", "边缘计算中心"])
+
+
+def edge_csv_text(sites: list[dict[str, object]]) -> str:
+    """The edge-site CSV as text (its labels drawn from ``random.Random(2027)``)."""
     rng = random.Random(2027)
-    sites = edge_sites()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([header for header, _, _ in EDGE_COLUMNS])
+    for site in sites:
+        writer.writerow([_edge_cell(site, name, factor, rng) for _, name, factor in EDGE_COLUMNS])
+    return buffer.getvalue()
+
+
+def write_edge_csv(text: str, path: Path = EDGE_CSV) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="gbk", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([header for header, _, _ in EDGE_COLUMNS])
-        for site in sites:
-            writer.writerow(
-                [_edge_cell(site, name, factor, rng) for _, name, factor in EDGE_COLUMNS]
-            )
-    return sites
+    path.write_bytes(text.encode("gbk"))  # a Chinese-locale Excel export
 
 
 # ============================================================================================
@@ -899,7 +1056,8 @@ def _expect_text(items: list[str]) -> str:
     return "; ".join(shown) or "none"
 
 
-def update_readme(samples: list[Sample]) -> None:
+def readme_table(samples: list[Sample]) -> str:
+    """The samples table of the README, with its start and end markers."""
     lines = [
         README_START,
         "",
@@ -912,15 +1070,211 @@ def update_readme(samples: list[Sample]) -> None:
             f"| `{sample.file}` | {sample.values.get('project_id', '')} {name} | "
             f"{sample.lang} | {sample.note} | {_expect_text(sample.expect)} |"
         )
-    lines += ["", README_END]
-    text = README.read_text(encoding="utf-8")
+    return "\n".join([*lines, "", README_END])
+
+
+def _with_table(text: str, table: str) -> str:
+    """``text`` with the part between the README markers replaced by ``table``."""
     start, end = text.index(README_START), text.index(README_END) + len(README_END)
-    README.write_text(text[:start] + "\n".join(lines) + text[end:], encoding="utf-8")
+    return text[:start] + table + text[end:]
+
+
+def update_readme(samples: list[Sample]) -> None:
+    text = README.read_text(encoding="utf-8")
+    README.write_text(_with_table(text, readme_table(samples)), encoding="utf-8")
 
 
 # ============================================================================================
-# --check
+# --check and --verify
 # ============================================================================================
+@dataclass
+class Sources:
+    """Everything the folder is generated from, computed in memory (nothing written)."""
+
+    samples: list[Sample]
+    listing: CandidateList
+    sites: list[dict[str, object]]
+    edge_text: str
+
+
+def sources() -> Sources:
+    """Load the TOML and regenerate the lists in memory."""
+    samples = load_samples()
+    sites = edge_sites()
+    return Sources(samples, candidate_list(), sites, edge_csv_text(sites))
+
+
+@dataclass
+class ReadBack:
+    """The folder as :func:`read_applications` returns it, indexed for the comparison."""
+
+    projects: pd.DataFrame
+    yearly: pd.DataFrame
+    problems: pd.DataFrame
+    yearly_values: dict[tuple[str, str, int], float]
+    by_file: dict[str, list[dict]]  # the problem rows of each file name
+
+
+def read_back() -> ReadBack:
+    projects, yearly, problems = read_applications([HERE], as_of=AS_OF)
+    yearly_values = {(r.project_id, r.series, r.year): r.value for r in yearly.itertuples()}
+    by_file: dict[str, list[dict]] = {}
+    for row in problems.to_dict("records"):
+        by_file.setdefault(_file_name(row["file"]), []).append(row)
+    return ReadBack(projects, yearly, problems, yearly_values, by_file)
+
+
+def _file_name(path: str) -> str:
+    return Path(path).name
+
+
+@dataclass
+class Section:
+    """One part of the comparison: its report line (if any) and the differences found."""
+
+    name: str
+    summary: str | None
+    differences: list[str]
+    summary_last: bool = False
+
+    def lines(self) -> list[str]:
+        """The lines of the report: without a summary line, each difference names the part."""
+        if self.summary is None:
+            return [f"{self.name}: {line}" for line in self.differences]
+        if self.summary_last:
+            return [*self.differences, self.summary]
+        return [self.summary, *self.differences]
+
+
+@dataclass
+class Comparison:
+    """The folder read back and the parts of the comparison; each part with differences is
+    one failed check."""
+
+    read: ReadBack
+    sections: list[Section]
+
+    @property
+    def failures(self) -> int:
+        return sum(bool(section.differences) for section in self.sections)
+
+    def differences(self) -> list[str]:
+        return [f"{s.name}: {line}" for s in self.sections for line in s.differences]
+
+
+def compare(src: Sources) -> Comparison:
+    """Read the folder back and compare it with the sources; writes nothing."""
+    read = read_back()
+    known = {sample.file for sample in src.samples} | {CANDIDATE_XLSX.name, EDGE_CSV.name}
+    sections = [
+        *(_sample_section(read, sample) for sample in src.samples),
+        _values_section(read, src.listing, src.sites),
+        _list_section(read, CANDIDATE_XLSX.name, [p for p in src.listing.planted if p.severity]),
+        _list_section(read, EDGE_CSV.name, []),
+        *_unknown_file_sections(read, known),
+        _candidate_cells_section(src.listing),
+        _edge_text_section(src.edge_text),
+        _readme_section(src.samples),
+    ]
+    return Comparison(read, sections)
+
+
+def verify() -> list[str]:
+    """The differences between the files as they are and their sources (empty: all agree)."""
+    return compare(sources()).differences()
+
+
+# --- values and problems read back ----------------------------------------------------------
+def _sample_section(read: ReadBack, sample: Sample) -> Section:
+    found = read.by_file.get(sample.file, [])
+    errors = sum(row["severity"] == "error" for row in found)
+    differences = [
+        *_value_differences(read, sample.values.get("project_id"), _sample_truth(sample)),
+        *_problem_differences(found, sample.expect),
+    ]
+    summary = f"{sample.file}: {len(found)} problems ({errors} errors)"
+    return Section(sample.file, summary, differences)
+
+
+def _values_section(
+    read: ReadBack, listing: CandidateList, sites: list[dict[str, object]]
+) -> Section:
+    differences = []
+    for candidate in listing.candidates:
+        truth, tolerance = _candidate_truth(candidate, listing.planted)
+        differences += _value_differences(read, candidate.project_id, truth, tolerance)
+    for site in sites:
+        truth = {key: value for key, value in site.items() if key != "project_id"}
+        differences += _value_differences(read, site["project_id"], truth, default=1e-6)
+    summary = f"candidate and edge-site values read back: {len(differences)} differences"
+    return Section("candidate and edge-site values", summary, differences, summary_last=True)
+
+
+def _list_section(read: ReadBack, name: str, planted_errors: list[Planted]) -> Section:
+    """The problems of a list against the planted errors: (Excel row, field, severity)."""
+    found = read.by_file.get(name, [])
+    want = {(item.row, item.field, item.severity) for item in planted_errors}
+    got = {
+        (_row_number(row["cell"]), row["field"], _kind(row)[0])
+        for row in found
+        if _kind(row)[0] != "missing"
+    }
+    differences = [
+        *(f"unexpected problem: {key}" for key in sorted(got - want, key=str)),
+        *(f"missing expected problem: {key}" for key in sorted(want - got, key=str)),
+    ]
+    return Section(name, _list_summary(read, name, found), differences)
+
+
+def _list_summary(read: ReadBack, name: str, found: list[dict]) -> str:
+    count = (read.projects["source_file"].map(_file_name) == name).sum()
+    missing = Counter(row["field"] for row in found if _kind(row)[0] == "missing")
+    errors = sum(row["severity"] == "error" for row in found)
+    return (
+        f"{name}: {count} projects, {len(found)} problems ({errors} errors); "
+        f"programme fields missing (rows): {dict(sorted(missing.items()))}"
+    )
+
+
+def _unknown_file_sections(read: ReadBack, known: set[str]) -> list[Section]:
+    """A file read (with projects or problems) that no source generates."""
+    names = dict.fromkeys([*read.by_file, *read.projects["source_file"].map(_file_name)])
+    return [
+        Section(name, None, [f"not a known sample, {len(read.by_file.get(name, []))} problems"])
+        for name in names
+        if name not in known
+    ]
+
+
+def _value_differences(
+    read: ReadBack,
+    project_id: str,
+    truth: dict[str, object],
+    tolerance: dict[str, float] | None = None,
+    default: float = 1e-9,
+) -> list[str]:
+    """The values read for a project that differ from ``truth`` (relative ``tolerance``)."""
+    if project_id not in read.projects.index:
+        return [f"value: {project_id} is not in projects"]
+    tolerance = tolerance or {}
+    differences = []
+    for key, want in truth.items():
+        got = _value_of(read, project_id, key)
+        if not _same(got, want, tolerance.get(key, default)):
+            differences.append(f"value {project_id} {key}: read {got!r}, source {want!r}")
+    return differences
+
+
+def _problem_differences(found: list[dict], expect: list[str]) -> list[str]:
+    """Problems found that the ``expect`` list does not name, and items of it not found."""
+    unexpected = [row for row in found if not any(_matches(i, _kind(row)) for i in expect)]
+    absent = [item for item in expect if not any(_matches(item, _kind(r)) for r in found)]
+    return [
+        *(f"unexpected problem: {_brief(row)}" for row in unexpected),
+        *(f"missing expected problem: {item}" for item in absent),
+    ]
+
+
 def _kind(problem: dict) -> tuple[str, str, str]:
     """(severity-or-'missing', field, check id) of one problem row."""
     check = problem["hint"][len("check ") :] if problem["hint"].startswith("check ") else ""
@@ -937,21 +1291,11 @@ def _matches(item: str, kind: tuple[str, str, str]) -> bool:
     return (severity, name, check[0] if check else "") == kind
 
 
+BRIEF_KEYS = ("sheet", "cell", "field", "year", "value", "message", "expected", "severity", "hint")
+
+
 def _brief(row: dict) -> str:
-    return " | ".join(
-        f"{row.get(k, '')}"
-        for k in (
-            "sheet",
-            "cell",
-            "field",
-            "year",
-            "value",
-            "message",
-            "expected",
-            "severity",
-            "hint",
-        )
-    )
+    return " | ".join(f"{row.get(key, '')}" for key in BRIEF_KEYS)
 
 
 def _row_number(cell: str) -> int | str:
@@ -960,18 +1304,13 @@ def _row_number(cell: str) -> int | str:
     return int(digits) if digits.isdigit() else cell
 
 
-def _value_of(projects, yearly_values: dict, project_id: str, key: str) -> object:
+def _value_of(read: ReadBack, project_id: str, key: str) -> object:
+    """The value read for a field (``series@year`` for a yearly value); None when blank."""
     if "@" in key:
         series, year = key.split("@")
-        return yearly_values.get((project_id, series, int(year)))
-    value = projects.at[project_id, key]
-    return None if value is None or (not isinstance(value, str) and _isna(value)) else value
-
-
-def _isna(value: object) -> bool:
-    import pandas as pd
-
-    return bool(pd.isna(value))
+        return read.yearly_values.get((project_id, series, int(year)))
+    value = read.projects.at[project_id, key]
+    return None if value is None or (not isinstance(value, str) and bool(pd.isna(value))) else value
 
 
 def _same(got: object, want: object, tolerance: float) -> bool:
@@ -993,168 +1332,172 @@ def _same(got: object, want: object, tolerance: float) -> bool:
 def _sample_truth(sample: Sample) -> dict[str, object]:
     """The values of a sample in base units (series as ``name@year``), as the reader should
     return them; a value expected to fail its range check is expected blank."""
-    dictionary = load_dictionary()
-    fx = sample.values.get("fx_usd_cny")
     blanked = {
         item.split(":")[1]
         for item in sample.expect
         if item.startswith("error:") and item.count(":") == 1
     }
-
-    def base(name: str, value: object) -> object:
-        kind = dictionary.fields[name].type
-        if name in blanked:
-            return None
-        if kind == "date":
-            return dt.date.fromisoformat(value)
-        if kind not in ("number", "integer", "fraction", "series"):
-            return value
-        unit = dictionary.unit(sample.units.get(name, dictionary.fields[name].unit) or "")
-        factor = 1.0 if unit is None else unit.factor.numerator / unit.factor.denominator
-        return value * factor * (fx if unit is not None and unit.needs_fx else 1)
-
-    truth = {
-        name: base(name, value) for name, value in sample.values.items() if name != "project_id"
-    }
+    values = {name: value for name, value in sample.values.items() if name != "project_id"}
     for series, by_year in sample.yearly.items():
-        truth.update({f"{series}@{year}": base(series, value) for year, value in by_year.items()})
-    return truth
+        values.update({f"{series}@{year}": value for year, value in by_year.items()})
+    return {
+        key: None if key.split("@")[0] in blanked else _in_base_unit(sample, key, value)
+        for key, value in values.items()
+    }
 
 
-def check(
-    samples: list[Sample],
-    planted: list[Planted],
-    candidates: list[Candidate],
-    sites: list[dict[str, object]],
-) -> int:
-    """Read the folder back; compare values and problems with the sources. Returns 0 or 1."""
-    import pandas as pd
+def _in_base_unit(sample: Sample, key: str, value: object) -> object:
+    """A TOML value (of field or ``series@year`` ``key``) converted from its unit."""
+    dictionary = load_dictionary()
+    name = key.split("@")[0]
+    kind = dictionary.fields[name].type
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    if kind not in ("number", "integer", "fraction", "series"):
+        return value
+    unit = dictionary.unit(sample.units.get(name, dictionary.fields[name].unit) or "")
+    if unit is None:
+        return value * 1.0
+    fx = sample.values.get("fx_usd_cny") if unit.needs_fx else 1
+    return value * (unit.factor.numerator / unit.factor.denominator) * fx
 
-    from assessment import read_applications
 
-    projects, yearly, problems = read_applications([HERE], as_of=AS_OF)
-    yearly_values = {(r.project_id, r.series, r.year): r.value for r in yearly.itertuples()}
-    rows = problems.to_dict("records")
-    by_file: dict[str, list[dict]] = {}
-    for row in rows:
-        by_file.setdefault(Path(row["file"]).name, []).append(row)
-    failures = 0
+def _candidate_truth(
+    candidate: Candidate, planted: list[Planted]
+) -> tuple[dict[str, object], dict[str, float]]:
+    """A candidate's values in base units, and the tolerance of the cells typed messy: a
+    wrong cell is expected blank, a rounded one ("85%", "12.5亿", "2020年6月") within 1 %."""
+    truth = {
+        column.key: column.truth(candidate)
+        for column in CANDIDATE_COLUMNS
+        if column.key != "project_id"
+    }
+    tolerance = {}
+    for item in planted:
+        if item.project_id != candidate.project_id:
+            continue
+        if item.severity:
+            truth[item.key] = None  # unreadable or out of range: blanked
+        else:
+            tolerance[item.key] = 0.01
+    return truth, tolerance
 
-    def compare(
-        label: str,
-        project_id: str,
-        truth: dict[str, object],
-        tolerance: dict[str, float],
-        default: float = 1e-9,
-    ) -> int:
-        if project_id not in projects.index:
-            print(f"     {label}: {project_id} is not in projects")
-            return 1
-        wrong = 0
-        for key, want in truth.items():
-            got = _value_of(projects, yearly_values, project_id, key)
-            if not _same(got, want, tolerance.get(key, default)):
-                print(f"     {label} {project_id} {key}: read {got!r}, source {want!r}")
-                wrong += 1
-        return wrong
 
-    for sample in samples:
-        found = by_file.pop(sample.file, [])
-        unexpected = [r for r in found if not any(_matches(i, _kind(r)) for i in sample.expect)]
-        absent = [i for i in sample.expect if not any(_matches(i, _kind(r)) for r in found)]
-        errors = sum(r["severity"] == "error" for r in found)
-        print(f"     {sample.file}: {len(found)} problems ({errors} errors)")
-        wrong = compare("value", sample.values.get("project_id"), _sample_truth(sample), {})
-        for row in unexpected:
-            print(f"     unexpected problem: {_brief(row)}")
-        for item in absent:
-            print(f"     missing expected problem: {item}")
-        failures += bool(unexpected or absent or wrong)
+# --- the files as generated -----------------------------------------------------------------
+def _candidate_cells_section(listing: CandidateList) -> Section:
+    """The candidate sheet, cell by cell, against the one the generator gives."""
+    if not CANDIDATE_XLSX.exists():
+        return Section(CANDIDATE_XLSX.name, None, ["the file is missing"])
+    book = load_workbook(CANDIDATE_XLSX, read_only=True)
+    try:
+        got = [_trimmed(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    want = [_trimmed(row) for row in listing.sheet_rows()]
+    differences = [
+        f"cell {get_column_letter(column)}{number}: file {cell!r}, source {wanted!r}"
+        for number, (got_row, want_row) in enumerate(zip_longest(got, want, fillvalue=[]), 1)
+        for column, (cell, wanted) in enumerate(zip_longest(got_row, want_row), 1)
+        if cell != wanted
+    ]
+    return Section(CANDIDATE_XLSX.name, None, _first(differences, "cells"))
 
-    messy = {(p.project_id, p.key): p for p in planted}
-    wrong = 0
-    for candidate in candidates:
-        truth = {
-            column.key: column.truth(candidate)
-            for column in CANDIDATE_COLUMNS
-            if column.key != "project_id"
-        }
-        tolerance = {}
-        for (project_id, key), item in messy.items():
-            if project_id == candidate.project_id:
-                if item.severity:
-                    truth[key] = None  # unreadable or out of range: blanked
-                else:
-                    tolerance[key] = 0.01  # typed rounded ("85%", "12.5亿", "2020年6月")
-        wrong += compare("value", candidate.project_id, truth, tolerance)
-    for site in sites:
-        truth = {k: v for k, v in site.items() if k != "project_id"}
-        wrong += compare("value", site["project_id"], truth, {}, 1e-6)
-    print(f"     candidate and edge-site values read back: {wrong} differences")
-    failures += bool(wrong)
 
-    for name, want_rows in (
-        (CANDIDATE_XLSX.name, [p for p in planted if p.severity]),
-        (EDGE_CSV.name, []),
-    ):
-        found = by_file.pop(name, [])
-        count = (projects["source_file"].map(lambda f: Path(f).name) == name).sum()
-        want = {(p.row, p.field, p.severity) for p in want_rows}
-        got = {
-            (_row_number(r["cell"]), r["field"], _kind(r)[0])
-            for r in found
-            if _kind(r)[0] != "missing"
-        }
-        missing_by_field = Counter(r["field"] for r in found if _kind(r)[0] == "missing")
-        errors = sum(r["severity"] == "error" for r in found)
-        print(
-            f"     {name}: {count} projects, {len(found)} problems ({errors} errors); "
-            f"programme fields missing (rows): {dict(sorted(missing_by_field.items()))}"
-        )
-        for key in sorted(got - want, key=str):
-            print(f"     unexpected problem: {key}")
-        for key in sorted(want - got, key=str):
-            print(f"     missing expected problem: {key}")
-        failures += got != want
-    for name, found in by_file.items():
-        failures += 1
-        print(f"     {name}: not a known sample, {len(found)} problems")
+def _trimmed(row) -> list[object]:
+    """A row's values without its trailing blanks, dates as dates."""
+    values = [value.date() if isinstance(value, dt.datetime) else value for value in row]
+    while values and values[-1] is None:
+        values.pop()
+    return values
 
+
+def _edge_text_section(text: str) -> Section:
+    """The edge-site CSV, line by line, against the text the generator gives."""
+    if not EDGE_CSV.exists():
+        return Section(EDGE_CSV.name, None, ["the file is missing"])
+    got = EDGE_CSV.read_bytes().decode("gbk", errors="replace").splitlines()
+    differences = [
+        f"line {number}: file {line!r}, source {wanted!r}"
+        for number, (line, wanted) in enumerate(zip_longest(got, text.splitlines()), 1)
+        if line != wanted
+    ]
+    return Section(EDGE_CSV.name, None, _first(differences, "lines"))
+
+
+def _readme_section(samples: list[Sample]) -> Section:
+    text = README.read_text(encoding="utf-8")
+    same = _with_table(text, readme_table(samples)) == text
+    return Section(README.name, None, [] if same else ["the samples table is not the TOML's"])
+
+
+def _first(differences: list[str], what: str, count: int = 20) -> list[str]:
+    """The first ``count`` differences, and how many more there are."""
+    more = len(differences) - count
+    return differences[:count] + ([f"... and {more} more {what}"] if more > 0 else [])
+
+
+# --- the report -----------------------------------------------------------------------------
+def report(comparison: Comparison) -> int:
+    """Print the comparison (one line per section and difference, then every problem other
+    than a missing programme field); return 0 when all agree, else 1."""
+    for section in comparison.sections:
+        for line in section.lines():
+            print(f"     {line}")
+    read, failures = comparison.read, comparison.failures
+    _print_problems(read.problems)
+    outcome = f"{failures} check(s) FAILED" if failures else "all checks passed"
+    print(
+        f"\n{len(read.projects)} projects, {len(read.yearly)} yearly values, "
+        f"{len(read.problems)} problems; {outcome}"
+    )
+    return 1 if failures else 0
+
+
+def _print_problems(problems: pd.DataFrame) -> None:
     shown = problems[problems["severity"].eq("error") | ~problems["message"].eq("missing")]
     with pd.option_context(
         "display.width", 250, "display.max_colwidth", 60, "display.max_rows", 100
     ):
         print("\nAll problems other than missing programme fields:")
         print(
-            shown.assign(file=shown["file"].map(lambda f: Path(f).name))
+            shown.assign(file=shown["file"].map(_file_name))
             .drop(columns=["project_id"])
             .to_string(index=False)
         )
+
+
+# ============================================================================================
+# Command line
+# ============================================================================================
+def write_all(src: Sources) -> None:
+    write_samples(src.samples)
+    write_candidate_list(src.listing)
+    write_edge_csv(src.edge_text)
+    update_readme(src.samples)
     print(
-        f"\n{len(projects)} projects, {len(yearly)} yearly values, {len(problems)} problems; "
-        f"{'all checks passed' if not failures else f'{failures} check(s) FAILED'}"
+        f"wrote {len(src.samples)} workbooks, {CANDIDATE_XLSX.relative_to(ROOT)} and "
+        f"{EDGE_CSV.relative_to(ROOT)}"
     )
-    return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
         "--check",
         action="store_true",
         help="read the output back and compare the problems with the sources",
     )
-    args = parser.parse_args(argv)
-    samples = load_samples()
-    write_samples(samples)
-    planted = write_candidate_list()
-    sites = write_edge_csv()
-    update_readme(samples)
-    print(
-        f"wrote {len(samples)} workbooks, {CANDIDATE_XLSX.relative_to(ROOT)} and "
-        f"{EDGE_CSV.relative_to(ROOT)}"
+    modes.add_argument(
+        "--verify",
+        action="store_true",
+        help="write nothing: compare the files as they are with the sources (exit 1 if not)",
     )
-    return check(samples, planted, candidate_projects(), sites) if args.check else 0
+    args = parser.parse_args(argv)
+    src = sources()
+    if not args.verify:
+        write_all(src)
+    return report(compare(src)) if args.check or args.verify else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,272 @@
+"""The sample inputs in sample_projects/: the committed files are the ones their sources
+generate, the values read from them match the golden files exactly, and a few facts checked by
+hand against sample_projects/source/projects.toml hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import importlib.util
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from conftest import AS_OF, ROOT
+
+from assessment import read_applications
+
+SAMPLES = ROOT / "sample_projects"
+GOLDEN = ROOT / "tests" / "golden"
+UPDATE = (
+    "run `python -m pytest tests/test_samples.py --update-golden` and review "
+    "`git diff tests/golden`"
+)
+CANDIDATE_LIST = "sample_projects/candidates/candidate_list_2025.xlsx"
+EDGE_SITES = "sample_projects/candidates/edge_sites_gbk.csv"
+
+
+def _load_build():
+    """sample_projects/build.py, a script rather than a module of the package."""
+    spec = importlib.util.spec_from_file_location("sample_projects_build", SAMPLES / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look up the module of their class
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def read():
+    """(projects, yearly, problems) of the whole folder, file paths relative to the repo."""
+    projects, yearly, problems = read_applications([SAMPLES], as_of=AS_OF)
+    projects = projects.assign(source_file=projects["source_file"].map(_relative))
+    return projects, yearly, problems.assign(file=problems["file"].map(_relative))
+
+
+def _relative(path: str) -> str:
+    return Path(path).resolve().relative_to(ROOT).as_posix()
+
+
+# ------------------------------------------------------------------------------------------
+# The committed files are generated from their sources
+# ------------------------------------------------------------------------------------------
+def test_committed_samples_match_their_source():
+    differences = _load_build().verify()
+    assert not differences, "\n".join(
+        ["the sample files differ from their sources (python sample_projects/build.py):"]
+        + differences[:40]
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Golden files: every value and problem read, exactly
+# ------------------------------------------------------------------------------------------
+def _text(value: object) -> str:
+    """A cell of a golden file: floats as repr (exact), dates as ISO, blanks empty."""
+    if not isinstance(value, str) and pd.isna(value):
+        return ""
+    if isinstance(value, float):
+        return repr(float(value))
+    if isinstance(value, dt.datetime) and value == value.replace(hour=0, minute=0, second=0):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _golden_text(read, name: str) -> str:
+    projects, yearly, problems = read
+    frame, index = {
+        "projects": (projects, True),
+        "yearly": (yearly, False),
+        "problems": (problems, False),
+    }[name]
+    text = frame.map(_text).to_csv(index=index, lineterminator="\n")
+    return text.replace(f"{ROOT}/", "")  # an absolute path in a hint
+
+
+@pytest.mark.parametrize("name", ["projects", "yearly", "problems"])
+def test_sample_values_match_the_golden_files(read, name, update_golden):
+    path = GOLDEN / f"samples_{name}.csv"
+    text = _golden_text(read, name)
+    if update_golden:
+        path.write_text(text, encoding="utf-8", newline="\n")
+        return
+    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {UPDATE}"
+    golden = path.read_text(encoding="utf-8")
+    if text != golden:
+        diff = difflib.unified_diff(
+            golden.splitlines(),
+            text.splitlines(),
+            f"tests/golden/{path.name}",
+            "read now",
+            lineterm="",
+        )
+        pytest.fail(
+            f"the values read differ from {path.name}; if intended, {UPDATE}:\n"
+            + "\n".join(list(diff)[:60]),
+            pytrace=False,
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Facts checked by hand against source/projects.toml
+# ------------------------------------------------------------------------------------------
+def _series(yearly: pd.DataFrame, project_id: str, series: str) -> dict[int, float]:
+    rows = yearly[yearly["project_id"].eq(project_id) & yearly["series"].eq(series)]
+    return {
+        int(year): float(value) for year, value in zip(rows["year"], rows["value"], strict=True)
+    }
+
+
+def _values(projects: pd.DataFrame, project_id: str, fields) -> dict[str, float]:
+    return {name: float(projects.at[project_id, name]) for name in fields}
+
+
+def test_reit_ready_sample_has_four_years_of_cash_flow_and_three_forecast_years(read):
+    projects, yearly, _ = read
+    assert _series(yearly, "DC-2025-005", "operating_cash_flow_cny") == {
+        2021: 8.5e7,
+        2022: 9.3e7,
+        2023: 9.9e7,
+        2024: 1.04e8,
+    }
+    assert _series(yearly, "DC-2025-005", "distributable_cash_cny") == {
+        2025: 7.9e7,
+        2026: 8.2e7,
+        2027: 8.5e7,
+    }
+    assert projects.at["DC-2025-005", "financing_purpose"] == "reit"
+    assert projects.at["DC-2025-005", "appraised_value_cny"] == 1.48e9
+    assert pd.isna(projects.at["DC-2025-005", "loan_amount_cny"])  # a REIT borrows nothing
+
+
+# The units demo as the TOML writes it (value and unit in the comment) and in base units.
+UNITS_DEMO = {
+    "it_load_mw": 20.0,  # 20000.0 kW
+    "rack_utilisation": 0.68,  # 68.0 %
+    "it_energy_mwh": 108_624.0,  # 10862.4 万千瓦时
+    "green_power_share": 0.70,  # 70.0 %
+    "total_investment_cny": 2.2e8,  # 2.2 亿元
+    "equity_cny": 6.6e7,  # 6600.0 万元
+    "loan_amount_cny": 1.5e8,  # 1.5 亿元
+    "loan_tenor_years": 10.0,  # 120.0 months
+    "contracted_revenue_share": 0.72,  # 72.0 %
+    "top_tenant_share": 0.45,  # 45.0 %
+    "wale_years": 4.5,  # 54.0 months
+    "appraised_value_cny": 2.6e8,  # 2.6 亿元
+}
+
+
+def _exactly(expected):
+    """Equal but for the last binary digit: a unit's factor multiplies in floating point, so
+    2.2 亿元 reads 220000000.00000003."""
+    return pytest.approx(expected, rel=1e-15, abs=0)
+
+
+def test_units_demo_sample_reads_in_base_units(read):
+    projects, yearly, _ = read
+    assert _values(projects, "DC-2025-011", UNITS_DEMO) == _exactly(UNITS_DEMO)
+    assert _series(yearly, "DC-2025-011", "revenue_cny") == {2023: 1.45e7, 2024: 4.8e7}  # 万元
+    assert _series(yearly, "DC-2025-011", "debt_service_cny") == {2023: 4.5e6, 2024: 1.35e7}
+
+
+def test_usd_sample_converts_at_its_exchange_rate(read):
+    projects, _, _ = read
+    fields = ["fx_usd_cny", "total_investment_cny", "equity_cny", "loan_amount_cny"]
+    # USD million x 7.2: 72.0, 25.0 and 45.0 in the TOML
+    expected = {
+        "fx_usd_cny": 7.2,
+        "total_investment_cny": 518.4e6,
+        "equity_cny": 180e6,
+        "loan_amount_cny": 324e6,
+    }
+    assert _values(projects, "DC-2025-016", fields) == _exactly(expected)
+
+
+def test_edge_sample_reads_kw_and_wan_yuan(read):
+    projects, _, _ = read
+    fields = ["it_load_mw", "total_investment_cny", "equity_cny", "loan_amount_cny"]
+    # 120.0 kW; 224.0, 78.0 and 140.0 万元
+    expected = {
+        "it_load_mw": 0.12,
+        "total_investment_cny": 2.24e6,
+        "equity_cny": 7.8e5,
+        "loan_amount_cny": 1.4e6,
+    }
+    assert _values(projects, "DC-2025-003", fields) == _exactly(expected)
+
+
+def test_candidate_list_and_edge_sites_yield_every_row(read):
+    projects, _, _ = read
+    listed = projects.index[projects["source_file"].eq(CANDIDATE_LIST)]
+    assert len(listed) >= 200
+    assert set(listed) == {f"CL-{n:04d}" for n in range(1, 211)}
+    edge = projects.index[projects["source_file"].eq(EDGE_SITES)]
+    assert set(edge) == {f"ES-{n:03d}" for n in range(1, 21)}
+
+
+# Every problem other than a programme field left blank, by file: (cell, field, severity, check).
+# The cells are the rows of the template's Project sheet (Key column F): province row 6,
+# cluster 9, rack_utilisation 16, pue 19, equity_cny 28, operating_since 37.
+BROKEN = {
+    "12_broken_pue_and_equity.xlsx": {
+        ("B19", "pue", "error", ""),  # 0.95
+        ("B28", "equity_cny", "error", "equity_within_investment"),  # 3.1e8 > 2.8e8
+    },
+    "13_broken_future_date_and_share.xlsx": {
+        ("B16", "rack_utilisation", "error", ""),  # 85.0 as a fraction
+        ("B37", "operating_since", "error", "operating_since_not_future"),  # 2032-03-01
+    },
+    "14_broken_cluster_not_in_hub.xlsx": {
+        ("B9", "cluster", "error", "cluster_in_hub"),  # shaoguan in the YRD hub
+        ("B9", "cluster", "warning", "cluster_in_province"),  # and in Jiangsu
+    },
+    "15_broken_missing_name_bad_province.xlsx": {
+        ("B6", "province", "error", ""),  # "Guizhuo"
+    },
+}
+
+
+def _reported(problems: pd.DataFrame, file: str) -> set[tuple[str, str, str, str]]:
+    found = problems[problems["file"].eq(file) & ~problems["message"].eq("missing")]
+    return {(row.cell, row.field, row.severity, _check(row.hint)) for row in found.itertuples()}
+
+
+def _check(hint: object) -> str:
+    """The cross-field check a problem comes from ("" for a single-value problem)."""
+    return hint.removeprefix("check ") if str(hint).startswith("check ") else ""
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_broken_sample_errors_are_at_the_expected_cells(read, name):
+    _, _, problems = read
+    assert _reported(problems, f"sample_projects/{name}") == BROKEN[name]
+
+
+def test_sound_samples_report_no_error_or_warning(read):
+    _, _, problems = read
+    sound = [path.name for path in sorted(SAMPLES.glob("[0-9][0-9]_*.xlsx"))]
+    sound = [name for name in sound if name not in BROKEN]
+    assert len(sound) == 12
+    for name in sound:
+        assert _reported(problems, f"sample_projects/{name}") == set(), name
+
+
+# The three wrong cells planted in the candidate list, and what each cell holds.
+PLANTED = {
+    ("O112", "pue", "error"): 4.2,  # CL-0107, meant 1.42
+    ("L136", "it_load_mw", "error"): "unknown",  # CL-0131
+    ("M176", "rack_utilisation", "error"): 128,  # CL-0171, 128 %
+}
+
+
+def test_candidate_list_errors_are_the_planted_cells(read):
+    _, _, problems = read
+    found = problems[problems["file"].eq(CANDIDATE_LIST) & problems["severity"].eq("error")]
+    assert set(zip(found["cell"], found["field"], found["severity"], strict=True)) == set(PLANTED)
+    book = openpyxl.load_workbook(ROOT / CANDIDATE_LIST, read_only=True)
+    cells = {key: book.worksheets[0][key[0]].value for key in PLANTED}
+    book.close()
+    assert cells == PLANTED
