@@ -216,11 +216,12 @@ def significant(values: object, digits: int = 15) -> object:
     """Round to ``digits`` significant digits, so that 2.2 亿元 is 220,000,000 and not
     220,000,000.00000003 (binary floats times a decimal factor); arrays or scalars."""
     array = np.asarray(values, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         magnitude = np.floor(np.log10(np.abs(array)))
-        power = 10.0 ** np.where(np.isfinite(magnitude), digits - 1 - magnitude, 0)
-        rounded = np.where(np.isfinite(array) & (array != 0), np.round(array * power) / power,
-                           array)
+        exponent = np.where(np.isfinite(magnitude), digits - 1 - magnitude, 0)
+        power = 10.0 ** np.clip(exponent, -300, 300)
+        scaled = array * power
+        rounded = np.where(np.isfinite(scaled) & (array != 0), np.round(scaled) / power, array)
     return rounded if isinstance(values, np.ndarray | pd.Series) else float(rounded)
 
 
