@@ -2,6 +2,8 @@
 
     assess template -o application.xlsx [--lang zh]
     assess check sample_projects/ [--format json] [--as-of 2025-06-30]
+    assess score sample_projects/ [--as-of 2025-06-30] [--rules rules/] [--format json]
+    assess rules check [rules/]
 
 Each command parses its arguments, calls the library, and formats the result; library errors
 become one line on stderr and a non-zero exit code.
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import sys
 from collections.abc import Sequence
 
@@ -21,8 +22,10 @@ import pandas as pd
 from . import __version__
 from .errors import AssessmentError
 from .ingest import Applications, read_applications
+from .rules import load_rules
+from .scoring import Scored, project_records, score_applications
 from .template import write_template
-from .values import format_number
+from .values import format_number, plain
 
 GROUP_FROM = 5
 SUMMARY_COLUMNS = [
@@ -145,21 +148,117 @@ def to_json(result: Applications) -> dict[str, list[dict]]:
 
 def _records(frame: pd.DataFrame) -> list[dict]:
     return [
-        {key: _plain(value) for key, value in row.items()}
-        for row in frame.to_dict(orient="records")
+        {key: plain(value) for key, value in row.items()} for row in frame.to_dict(orient="records")
     ]
 
 
-def _plain(value: object) -> object:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score applications against the rule packs in force on the as-of date: per project the
+    programme results (eligible, score, grade), key indicators, and each rule's verdict with the
+    observed value, the threshold and its source.
+
+    Example: ``assess score sample_projects/ --as-of 2025-06-30 --format json``
+    """
+    as_of = args.as_of or dt.date.today()
+    scored = score_applications(args.paths, as_of=as_of, rules=args.rules)
+    if args.format == "json":
+        json.dump(score_json(scored), sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        for record in project_records(scored):
+            print("\n".join(score_lines(record, args.all_rules)))
+        _print_problem_summary(scored.applications.problems)
+    return 0
+
+
+def score_json(scored: Scored) -> dict[str, object]:
+    """``{as_of, rule_packs, projects: [...], problems: [...]}``."""
+    return {
+        "as_of": scored.as_of.isoformat(),
+        "rule_packs": scored.evaluation.rules.versions(),
+        "projects": project_records(scored),
+        "problems": _records(scored.applications.problems),
+    }
+
+
+def score_lines(record: dict, all_rules: bool = False) -> list[str]:
+    """A project's result as readable lines: programmes, key indicators, rule verdicts."""
+    lines = [f"{record['project_id']} (as of {record['as_of']})"]
+    for programme, result in record["programmes"].items():
+        eligible = {True: "yes", False: "no", None: "insufficient data"}[result["eligible"]]
+        score = "-" if result["score"] is None else f"{result['score']:g}"
+        lines.append(
+            f"  {programme:<13} eligible: {eligible:<17} score: {score:<6} "
+            f"grade: {result['grade'] or '-'}"
+        )
+    lines.append("  " + _indicator_text(record["indicators"]))
+    hidden = 0
+    for rule in record["rules"]:
+        if rule["verdict"] == "not_applicable" and not all_rules:
+            hidden += 1
+            continue
+        lines.append(f"  {rule['verdict']:<14} {rule['rule_id']:<24} {_rule_text(rule)}")
+    if hidden:
+        lines.append(f"  ({hidden} rules not applicable; --all-rules lists them)")
+    return lines
+
+
+def _indicator_text(found: dict) -> str:
+    factor = found["emission_factor"]
+    parts = [
+        f"energy {_num(found.get('energy_mwh'))} MWh",
+        f"emissions {_num(found.get('emissions_tco2'))} tCO2 (factor {_num(factor['value'])}"
+        f" tCO2/MWh, {factor['area']} {factor['year']} {factor['level']})",
+        f"CUE {_num(found.get('cue'))}",
+        f"operating {_num(found.get('operating_years'))} y",
+        f"DSCR min {_num(found.get('dscr_min'))}",
+        f"yield min {_num(found.get('distribution_yield_min'))}",
+    ]
+    return "; ".join(parts)
+
+
+def _num(value: object) -> str:
+    if value is None:
+        return "-"
+    return format_number(round(value, 4)) if isinstance(value, float) else str(value)
+
+
+def _rule_text(rule: dict) -> str:
+    value = rule["value"]
+    shown = _num(value) if isinstance(value, float) else ("-" if value is None else str(value))
+    threshold = rule["threshold"]
+    if isinstance(threshold, list):
+        threshold = "(" + ", ".join(map(str, threshold)) + ")"
+    unit = f" {rule['unit']}" if rule["unit"] and rule["unit"] != "fraction" else ""
+    limit = "" if threshold is None else f" {rule['operator']} {_num(threshold)}{unit}"
+    return (
+        f"{shown}{limit} [{rule['severity']}; {rule['source']} {rule['clause']}"
+        f"{'; ' + rule['confidence'] if rule['confidence'] != 'verified' else ''}]"
+    )
+
+
+def _print_problem_summary(problems: pd.DataFrame) -> None:
+    errors = int((problems["severity"] == "error").sum())
+    if len(problems):
+        print(
+            f"input problems: {errors} errors, {len(problems) - errors} warnings "
+            "(assess check lists them)"
+        )
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    """Validate a rules folder: every pack, rule row and segment table; all problems are
+    listed with file, row, column and a hint.
+
+    Example: ``assess rules check rules/``
+    """
+    rule_set = load_rules(args.directory)
+    for pack in rule_set.packs:
+        counts = pd.Series([r.severity for r in pack.rules]).value_counts().to_dict()
+        summary = ", ".join(f"{count} {severity}" for severity, count in sorted(counts.items()))
+        print(f"{pack.id} {pack.version}: {len(pack.rules)} rules ({summary})")
+    print(f"ok: {len(rule_set.rules)} rules in {len(rule_set.packs)} packs")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,6 +289,39 @@ def build_parser() -> argparse.ArgumentParser:
         "line per field and file",
     )
     check.set_defaults(run=cmd_check)
+
+    score = commands.add_parser(
+        "score", help="score applications against the rule packs", description=cmd_score.__doc__
+    )
+    score.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")
+    score.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="assessment date: selects the rules in force (default: today)",
+    )
+    score.add_argument("--rules", help="rules folder (default: the packaged rules/)")
+    score.add_argument("--format", choices=("table", "json"), default="table")
+    score.add_argument(
+        "--all-rules", action="store_true", help="also list the rules that do not apply"
+    )
+    score.set_defaults(run=cmd_score)
+
+    rules = commands.add_parser(
+        "rules", help="work with rule packs",
+        description="Work with rule packs. Example: ``assess rules check rules/``")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    rules_check = rules_commands.add_parser(
+        "check", help="validate a rules folder", description=cmd_rules_check.__doc__
+    )
+    rules_check.add_argument(
+        "directory",
+        nargs="?",
+        default=None,
+        metavar="DIR",
+        help="rules folder (default: the packaged rules/)",
+    )
+    rules_check.set_defaults(run=cmd_rules_check)
     return parser
 
 

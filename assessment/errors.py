@@ -4,6 +4,7 @@ Hierarchy::
 
     AssessmentError            base of everything the engine raises on purpose
     ├── DictionaryError        a field, choice, unit or check table is malformed
+    ├── RuleError              rule packs that do not load: every problem, file/row/column
     └── InputError             an input file cannot be used at all (the reader turns it into
                                one problem row naming the file; other files still load)
 
@@ -39,3 +40,32 @@ class DictionaryError(AssessmentError):
 
 class InputError(AssessmentError):
     """An input file cannot be read at all."""
+
+
+class RuleError(AssessmentError):
+    """Rule packs with problems; ``problems`` holds one row per problem (file, row, column,
+    value, message, hint), all collected before raising."""
+
+    def __init__(self, what: str, *, problems: list[dict] | None = None, **details: str) -> None:
+        self.problems = list(problems or [])
+        super().__init__(what, **details)
+
+    @classmethod
+    def from_rows(cls, rows: list[dict]) -> RuleError:
+        lines = [rule_problem_line(row) for row in rows]
+        return cls(f"{len(rows)} problem(s) in the rules:\n" + "\n".join(lines), problems=rows)
+
+
+def rule_problem_line(row: dict) -> str:
+    """``rules/x/rules.csv, row 4, column metric: unknown metric 'dcsr' (hint: ...)``."""
+    where = ", ".join(
+        part
+        for part in (
+            row["file"],
+            row["row"] and f"row {row['row']}",
+            row["column"] and f"column {row['column']}",
+        )
+        if part
+    )
+    hint = f" (hint: {row['hint']})" if row.get("hint") else ""
+    return f"{where}: {row['message']}{hint}"

@@ -83,6 +83,8 @@ FULL_PROJECT = {
     "glp_use_of_proceeds": True,
     "glp_evaluation_process": True,
     "glp_proceeds_management": False,
+    "fund_irr": 0.065,
+    "reinvestment_share": 0.9,
     "glp_reporting": True,
 }
 FULL_YEARLY = {

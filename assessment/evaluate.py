@@ -1,0 +1,248 @@
+"""Evaluate a rule set on a table of projects, vectorised, one rule at a time.
+
+For every project and rule the verdict is one of:
+
+* ``not_applicable``: the rule (or its pack) is not in force on ``as_of``, its ``applies_when``
+  condition is false, or no segment row gives it a threshold;
+* ``insufficient``: a value the rule needs is missing (in the condition, a segment key or the
+  metric): never a silent pass or fail;
+* ``pass`` or ``fail``.
+
+Per programme: ``eligible`` (false when an applicable gate fails, null when none fails but one is
+insufficient, else true), ``score`` (0-100: points of the applicable score rules over their
+weights; an insufficient score rule earns 0) and ``grade`` (from the pack's grade table).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import conditions
+from .dictionary import PROGRAMMES
+from .rules import Rule, RuleSet
+
+VERDICTS = ("not_applicable", "insufficient", "pass", "fail")
+NOT_APPLICABLE, INSUFFICIENT, PASS, FAIL = range(4)
+
+
+@dataclass
+class RuleResult:
+    """Verdict codes, thresholds applied and points of one rule for every project."""
+
+    codes: np.ndarray
+    thresholds: object  # a scalar, a tuple (in / between) or an array from a segment table
+    points: np.ndarray | None = None
+
+
+@dataclass
+class Evaluation:
+    """The project x rule verdict matrix and the programme results."""
+
+    frame: pd.DataFrame
+    rules: RuleSet
+    as_of: dt.date
+    results: dict[str, RuleResult]
+    programmes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def verdicts(self) -> pd.DataFrame:
+        """project x rule_id, categorical verdicts."""
+        return pd.DataFrame(
+            {
+                rule_id: pd.Categorical.from_codes(result.codes, VERDICTS)
+                for rule_id, result in self.results.items()
+            },
+            index=self.frame.index,
+        )
+
+    def table(self) -> pd.DataFrame:
+        """One row per project and rule: verdict, observed value, threshold, unit, source."""
+        return (
+            pd.concat([self._rule_rows(rule) for rule in self.rules.rules], ignore_index=True)
+            if self.rules.rules
+            else pd.DataFrame()
+        )
+
+    def _rule_rows(self, rule: Rule) -> pd.DataFrame:
+        result = self.results[rule.rule_id]
+        count = len(self.frame)
+        thresholds = result.thresholds
+        if not isinstance(thresholds, np.ndarray):
+            thresholds = np.full(count, _shown(thresholds), dtype=object)
+        return pd.DataFrame(
+            {
+                "project_id": self.frame.index,
+                "rule_id": rule.rule_id,
+                "programme": rule.programme,
+                "severity": rule.severity,
+                "verdict": pd.Categorical.from_codes(result.codes, VERDICTS),
+                "value": self.frame[rule.metric].astype(object).to_numpy(),
+                "threshold": thresholds,
+                "operator": rule.operator,
+                "unit": rule.unit,
+                "points": result.points if result.points is not None else np.nan,
+                "weight": rule.weight if rule.severity == "score" else np.nan,
+                "source": rule.source,
+                "clause": rule.clause,
+                "confidence": rule.confidence,
+            }
+        )
+
+
+def _shown(threshold: object) -> object:
+    if isinstance(threshold, tuple):
+        return ";".join(str(part) for part in threshold)
+    return threshold
+
+
+def evaluate_rules(frame: pd.DataFrame, rules: RuleSet, as_of: dt.date) -> Evaluation:
+    """Every rule of ``rules`` on every row of ``frame`` (projects with their indicators)."""
+    forces = {pack.id: pack.in_force(as_of) for pack in rules.packs}
+    results = {
+        rule.rule_id: evaluate_rule(rule, frame, as_of, forces[rule.pack]) for rule in rules.rules
+    }
+    evaluation = Evaluation(frame, rules, as_of, results)
+    evaluation.programmes = programme_results(evaluation)
+    return evaluation
+
+
+def evaluate_rule(
+    rule: Rule, frame: pd.DataFrame, as_of: dt.date, pack_in_force: bool = True
+) -> RuleResult:
+    count = len(frame)
+    if not (pack_in_force and rule.in_force(as_of)):
+        return RuleResult(np.zeros(count, dtype=np.int8), np.nan, _no_points(rule, count))
+    truth, known = conditions.evaluate(rule.condition, frame)
+    threshold, found, undecided = _thresholds(rule, frame)
+    column = frame[rule.metric]
+    has_value = (
+        np.ones(count, dtype=bool)
+        if rule.operator in ("is_blank", "not_blank")
+        else column.notna().to_numpy(dtype=bool)
+    )
+    passed = _passes(rule, column, threshold)
+    codes = np.select(
+        [~known, ~truth, undecided, ~found, ~has_value, passed],
+        [INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, PASS],
+        FAIL,
+    ).astype(np.int8)
+    return RuleResult(codes, threshold, _points(rule, column, threshold, codes))
+
+
+def _no_points(rule: Rule, count: int) -> np.ndarray | None:
+    return np.full(count, np.nan) if rule.severity == "score" else None
+
+
+def _thresholds(rule: Rule, frame: pd.DataFrame) -> tuple[object, np.ndarray, np.ndarray]:
+    """The threshold (scalar, or per row from a segment table), where one was found, and
+    where a missing segment key leaves it undecided."""
+    count = len(frame)
+    if rule.segment is None:
+        ones = np.ones(count, dtype=bool)
+        return rule.threshold, ones, ~ones
+    values = np.full(count, np.nan)
+    found = np.zeros(count, dtype=bool)
+    undecided = np.zeros(count, dtype=bool)
+    for row in rule.segment.to_dict("records"):
+        match, known = _segment_match(row, frame)
+        undecided |= ~found & ~known
+        take = match & known & ~found & ~undecided
+        values[take] = row["threshold"]
+        found |= take
+    return values, found, undecided & ~found
+
+
+def _segment_match(row: dict[str, object], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    match = np.ones(len(frame), dtype=bool)
+    known = np.ones(len(frame), dtype=bool)
+    for key, wanted in row.items():
+        if key == "threshold" or wanted is None:
+            continue
+        truth, key_known = conditions.evaluate_test(
+            conditions.Comparison(key, "==", (wanted,)), frame[key]
+        )
+        match &= truth
+        known &= key_known
+    return match, known
+
+
+def _passes(rule: Rule, column: pd.Series, threshold: object) -> np.ndarray:
+    if isinstance(threshold, np.ndarray):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(conditions.COMPARISONS[rule.operator](values, threshold), dtype=bool)
+    literals = threshold if isinstance(threshold, tuple) else (threshold,)
+    if rule.operator in ("is_blank", "not_blank"):
+        literals = ()
+    truth, _ = conditions.evaluate_test(
+        conditions.Comparison(rule.metric, rule.operator, literals), column
+    )
+    return truth
+
+
+def _points(
+    rule: Rule, column: pd.Series, threshold: object, codes: np.ndarray
+) -> np.ndarray | None:
+    if rule.severity != "score":
+        return None
+    if rule.full_at is None:
+        earned = np.where(codes == PASS, rule.weight, 0.0)
+    else:
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.clip((values - threshold) / (rule.full_at - threshold), 0.0, 1.0)
+        earned = np.where(codes == PASS, np.nan_to_num(share) * rule.weight, 0.0)
+    return np.where(codes == NOT_APPLICABLE, np.nan, earned)
+
+
+def programme_results(evaluation: Evaluation) -> pd.DataFrame:
+    """``<programme>_eligible``, ``<programme>_score`` and ``<programme>_grade`` per project."""
+    columns: dict[str, object] = {}
+    for programme in PROGRAMMES:
+        rules = [r for r in evaluation.rules.rules if r.programme == programme]
+        columns[f"{programme}_eligible"] = _eligible(rules, evaluation)
+        score = _score(rules, evaluation)
+        columns[f"{programme}_score"] = score
+        columns[f"{programme}_grade"] = _grade(score, evaluation.rules.grades(programme))
+    return pd.DataFrame(columns, index=evaluation.frame.index)
+
+
+def _eligible(rules: list[Rule], evaluation: Evaluation) -> pd.api.extensions.ExtensionArray:
+    count = len(evaluation.frame)
+    failed = np.zeros(count, dtype=bool)
+    short = np.zeros(count, dtype=bool)
+    for rule in rules:
+        if rule.severity == "gate":
+            codes = evaluation.results[rule.rule_id].codes
+            failed |= codes == FAIL
+            short |= codes == INSUFFICIENT
+    eligible = pd.array(~failed, dtype="boolean")
+    eligible[short & ~failed] = pd.NA
+    return eligible
+
+
+def _score(rules: list[Rule], evaluation: Evaluation) -> np.ndarray:
+    count = len(evaluation.frame)
+    earned, possible = np.zeros(count), np.zeros(count)
+    for rule in rules:
+        points = evaluation.results[rule.rule_id].points
+        if points is not None:
+            applicable = ~np.isnan(points)
+            earned += np.where(applicable, points, 0.0)
+            possible += np.where(applicable, rule.weight, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(possible > 0, np.round(100 * earned / possible, 1), np.nan)
+
+
+def _grade(score: np.ndarray, grades: list[tuple[str, float]]) -> pd.api.extensions.ExtensionArray:
+    labels = np.full(len(score), None, dtype=object)
+    undecided = ~np.isnan(score)
+    for grade, floor in grades:
+        take = undecided & (score >= floor)
+        labels[take] = grade
+        undecided &= ~take
+    return pd.array(labels, dtype="string")

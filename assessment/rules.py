@@ -1,0 +1,619 @@
+"""Load rule packs from ``rules/`` and validate every cell before anything is evaluated.
+
+``load_rules(path)`` reads a folder of packs (or one pack folder): ``pack.yaml``, ``rules.csv``
+(or ``rules.xlsx``) and ``segments/*.csv``. All problems of all packs are collected and raised
+together as one :class:`~assessment.errors.RuleError`, each naming the file, row and column, the
+bad value, and the nearest valid name ("unknown metric 'dcsr_min'; did you mean 'dscr_min'?").
+Thresholds written in another unit (``60 %``, ``10 亿元``) are converted to the metric's unit
+here, once.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from python_calamine import CalamineWorkbook
+
+from . import conditions
+from ._resources import data_dir
+from .dictionary import PROGRAMMES, Dictionary, load_dictionary
+from .errors import RuleError
+from .indicators import INDICATORS
+
+RULE_COLUMNS = [
+    "rule_id",
+    "programme",
+    "title_en",
+    "title_zh",
+    "applies_when",
+    "metric",
+    "operator",
+    "threshold",
+    "unit",
+    "segment",
+    "full_at",
+    "severity",
+    "weight",
+    "valid_from",
+    "valid_to",
+    "source",
+    "clause",
+    "confidence",
+    "remedy_en",
+    "remedy_zh",
+]
+OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between", "is_blank", "not_blank")
+SEVERITIES = ("gate", "score", "flag")
+CONFIDENCES = ("verified", "verified_secondary", "unverified")
+_ORDERED = ("<", "<=", ">", ">=", "between")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A name a rule may test: a field or an indicator, with its kind and base unit."""
+
+    name: str
+    kind: str  # number, bool, choice, text, date
+    unit: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validated rule row; ``threshold`` is in the metric's unit."""
+
+    rule_id: str
+    pack: str
+    programme: str
+    title_en: str
+    title_zh: str
+    applies_when: str
+    condition: object
+    metric: str
+    operator: str
+    threshold: object
+    unit: str
+    segment: pd.DataFrame | None
+    full_at: float | None
+    severity: str
+    weight: float
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    source: str
+    clause: str
+    confidence: str
+    remedy_en: str
+    remedy_zh: str
+
+    def in_force(self, as_of: dt.date) -> bool:
+        return (self.valid_from is None or self.valid_from <= as_of) and (
+            self.valid_to is None or as_of < self.valid_to
+        )
+
+
+@dataclass
+class Pack:
+    id: str
+    title_en: str
+    title_zh: str
+    version: str
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    sources: dict[str, dict]
+    grades: dict[str, list[tuple[str, float]]]
+    folder: Path
+    rules: list[Rule] = field(default_factory=list)
+
+    def in_force(self, as_of: dt.date) -> bool:
+        return (self.effective_from is None or self.effective_from <= as_of) and (
+            self.effective_to is None or as_of < self.effective_to
+        )
+
+
+@dataclass
+class RuleSet:
+    """Every pack of a rules folder."""
+
+    packs: list[Pack]
+
+    @property
+    def rules(self) -> list[Rule]:
+        """All rules, programme by programme (green, green_credit, reit, credit)."""
+        found = [rule for pack in self.packs for rule in pack.rules]
+        return sorted(found, key=lambda rule: PROGRAMMES.index(rule.programme))
+
+    def grades(self, programme: str) -> list[tuple[str, float]]:
+        for pack in self.packs:
+            if programme in pack.grades:
+                return pack.grades[programme]
+        return []
+
+    def versions(self) -> dict[str, str]:
+        return {pack.id: pack.version for pack in self.packs}
+
+    def table(self) -> pd.DataFrame:
+        """The rules as a readable table, indexed by rule_id."""
+        rows = [
+            {name: getattr(rule, name) for name in RULE_COLUMNS if name != "segment"}
+            | {"pack": rule.pack, "segment": "" if rule.segment is None else "table"}
+            for rule in self.rules
+        ]
+        return pd.DataFrame(rows).set_index("rule_id") if rows else pd.DataFrame()
+
+
+def metric_catalogue(dictionary: Dictionary | None = None) -> dict[str, Metric]:
+    """Fields (not the yearly series) and indicators that rules may name."""
+    dictionary = dictionary or load_dictionary()
+    kinds = {
+        "number": "number",
+        "integer": "number",
+        "fraction": "number",
+        "bool": "bool",
+        "choice": "choice",
+        "text": "text",
+        "date": "date",
+    }
+    found = {
+        f.name: Metric(
+            f.name,
+            kinds[f.type],
+            f.unit,
+            tuple(dictionary.choice_codes(f.choices)) if f.choices else (),
+        )
+        for f in dictionary.fields.values()
+        if f.type != "series"
+    }
+    for indicator in INDICATORS:
+        kind = "number" if indicator.kind in ("number", "integer") else indicator.kind
+        found[indicator.name] = Metric(indicator.name, kind, indicator.unit)
+    return found
+
+
+class _Problems(list):
+    """Collects load problems as rows: file, row, column, value, message, hint."""
+
+    def add(
+        self,
+        file: Path | str,
+        row: object,
+        column: str,
+        value: object,
+        message: str,
+        hint: str = "",
+    ) -> None:
+        self.append(
+            {
+                "file": str(file),
+                "row": row,
+                "column": column,
+                "value": "" if value is None else str(value),
+                "message": message,
+                "hint": hint,
+            }
+        )
+
+
+def load_rules(path: str | Path | None = None, *, dictionary: Dictionary | None = None) -> RuleSet:
+    """Load and validate every pack under ``path`` (default: the packaged ``rules/``)."""
+    root = Path(path) if path else data_dir("rules")
+    catalogue = metric_catalogue(dictionary)
+    problems = _Problems()
+    folders = (
+        [root]
+        if (root / "pack.yaml").exists()
+        else sorted(p.parent for p in root.glob("*/pack.yaml"))
+    )
+    if not folders:
+        problems.add(
+            root,
+            "",
+            "",
+            "",
+            "no rule pack found",
+            "a pack is a folder with pack.yaml and rules.csv",
+        )
+    packs = [
+        _load_pack(folder, catalogue, dictionary or load_dictionary(), problems)
+        for folder in folders
+    ]
+    _check_unique_ids(packs, problems)
+    if problems:
+        raise RuleError.from_rows(problems)
+    return RuleSet(packs)
+
+
+def _check_unique_ids(packs: list[Pack], problems: _Problems) -> None:
+    seen: dict[str, str] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.rule_id in seen:
+                problems.add(
+                    pack.folder / "rules.csv",
+                    rule.rule_id,
+                    "rule_id",
+                    rule.rule_id,
+                    f"rule_id also used in pack {seen[rule.rule_id]}",
+                    "give each rule its own id",
+                )
+            seen[rule.rule_id] = pack.id
+
+
+def _load_pack(
+    folder: Path, catalogue: dict[str, Metric], dictionary: Dictionary, problems: _Problems
+) -> Pack:
+    meta = _read_meta(folder / "pack.yaml", problems)
+    pack = Pack(
+        id=str(meta.get("id", folder.name)),
+        title_en=str(meta.get("title_en", "")),
+        title_zh=str(meta.get("title_zh", "")),
+        version=str(meta.get("version", "")),
+        effective_from=_date(
+            meta.get("effective_from"), folder / "pack.yaml", "", "effective_from", problems
+        ),
+        effective_to=_date(
+            meta.get("effective_to"), folder / "pack.yaml", "", "effective_to", problems
+        ),
+        sources={str(s.get("id")): s for s in meta.get("sources") or []},
+        grades=_grades(meta.get("grades") or {}, folder / "pack.yaml", problems),
+        folder=folder,
+    )
+    rows, source_file = _read_rule_rows(folder, problems)
+    context = _Context(pack, catalogue, dictionary, problems, source_file)
+    pack.rules = [rule for number, row in rows if (rule := context.rule(number, row))]
+    return pack
+
+
+def _read_meta(path: Path, problems: _Problems) -> dict:
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        problems.add(path, "", "", "", f"cannot read pack.yaml: {error}")
+        return {}
+    if not isinstance(meta, dict):
+        problems.add(path, "", "", "", "pack.yaml must be a mapping of keys to values")
+        return {}
+    return meta
+
+
+def _grades(raw: dict, path: Path, problems: _Problems) -> dict[str, list[tuple[str, float]]]:
+    grades = {}
+    for programme, steps in raw.items():
+        if programme not in PROGRAMMES:
+            problems.add(
+                path,
+                "",
+                "grades",
+                programme,
+                "unknown programme",
+                f"one of {', '.join(PROGRAMMES)}",
+            )
+            continue
+        try:
+            grades[programme] = sorted(
+                ((str(s["grade"]), float(s["min_score"])) for s in steps), key=lambda step: -step[1]
+            )
+        except (KeyError, TypeError, ValueError):
+            problems.add(
+                path, "", "grades", programme, "each grade needs 'grade' and a numeric 'min_score'"
+            )
+    return grades
+
+
+def _read_rule_rows(folder: Path, problems: _Problems) -> tuple[list[tuple[int, dict]], Path]:
+    csv_path, xlsx_path = folder / "rules.csv", folder / "rules.xlsx"
+    if csv_path.exists():
+        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = [dict(row) for row in csv.DictReader(handle)]
+        return list(enumerate(rows, start=2)), csv_path
+    if xlsx_path.exists():
+        return list(enumerate(_xlsx_rows(xlsx_path, "rules"), start=2)), xlsx_path
+    problems.add(folder, "", "", "", "no rules.csv or rules.xlsx in the pack")
+    return [], csv_path
+
+
+def _xlsx_rows(path: Path, sheet: str) -> list[dict[str, str]]:
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+    header = [str(cell).strip() for cell in grid[0]]
+    return [
+        {name: _cell_text(cell) for name, cell in zip(header, row, strict=False)}
+        for row in grid[1:]
+        if any(str(cell).strip() for cell in row)
+    ]
+
+
+def _cell_text(cell: object) -> str:
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, dt.datetime | dt.date):
+        return cell.strftime("%Y-%m-%d")
+    return str(cell).strip()
+
+
+def _date(
+    value: object, file: Path, row: object, column: str, problems: _Problems
+) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        problems.add(file, row, column, value, "not a date", "write dates as YYYY-MM-DD")
+        return None
+
+
+def nearest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+@dataclass
+class _Context:
+    """Validates the rows of one pack, collecting problems."""
+
+    pack: Pack
+    catalogue: dict[str, Metric]
+    dictionary: Dictionary
+    problems: _Problems
+    file: Path
+
+    def add(self, row: int, column: str, value: object, message: str, hint: str = "") -> None:
+        self.problems.add(self.file, row, column, value, message, hint)
+
+    def rule(self, number: int, row: dict[str, str]) -> Rule | None:
+        row = {key: (row.get(key) or "").strip() for key in RULE_COLUMNS}
+        before = len(self.problems)
+        metric = self.metric(number, "metric", row["metric"])
+        checked = {
+            "programme": self.choice(number, "programme", row["programme"], PROGRAMMES),
+            "severity": self.choice(number, "severity", row["severity"], SEVERITIES),
+            "confidence": self.choice(number, "confidence", row["confidence"], CONFIDENCES),
+            "operator": self.choice(number, "operator", row["operator"], OPERATORS),
+            "condition": self.condition(number, row["applies_when"]),
+            "valid_from": _date(row["valid_from"], self.file, number, "valid_from", self.problems),
+            "valid_to": _date(row["valid_to"], self.file, number, "valid_to", self.problems),
+            "weight": self.weight(number, row),
+            "full_at": self.number(number, "full_at", row["full_at"], metric, row["unit"]),
+        }
+        self.required(number, row)
+        self.source(number, row["source"])
+        threshold = segment = None
+        if metric and checked["operator"]:
+            threshold, segment = self.threshold(number, row, metric)
+        if len(self.problems) > before:
+            return None
+        return Rule(
+            rule_id=row["rule_id"],
+            pack=self.pack.id,
+            title_en=row["title_en"],
+            title_zh=row["title_zh"],
+            applies_when=row["applies_when"],
+            metric=row["metric"],
+            threshold=threshold,
+            unit=metric.unit,
+            segment=segment,
+            source=row["source"],
+            clause=row["clause"],
+            remedy_en=row["remedy_en"],
+            remedy_zh=row["remedy_zh"],
+            **checked,
+        )
+
+    def required(self, number: int, row: dict[str, str]) -> None:
+        for column in ("rule_id", "title_en", "title_zh", "source"):
+            if not row[column]:
+                self.add(number, column, "", f"{column} is required")
+        if row["valid_from"] and row["valid_to"] and row["valid_from"] >= row["valid_to"]:
+            self.add(number, "valid_to", row["valid_to"], "valid_to must be after valid_from")
+
+    def choice(self, number: int, column: str, value: str, options: tuple[str, ...]) -> str:
+        if value not in options:
+            hint = nearest(value, list(options)) or f"one of {', '.join(options)}"
+            self.add(number, column, value, f"unknown {column} {value!r}", hint)
+        return value
+
+    def source(self, number: int, value: str) -> None:
+        if value and value not in self.pack.sources:
+            hint = (
+                nearest(value, list(self.pack.sources)) or "define it under sources: in pack.yaml"
+            )
+            self.add(number, "source", value, f"source {value!r} is not in pack.yaml", hint)
+
+    def metric(self, number: int, column: str, name: str) -> Metric | None:
+        if name in self.catalogue:
+            return self.catalogue[name]
+        hint = nearest(name, list(self.catalogue)) or "a field of fields.csv or an indicator"
+        self.add(number, column, name, f"unknown {column} {name!r}", hint)
+        return None
+
+    def condition(self, number: int, text: str) -> object:
+        try:
+            tree = conditions.parse(text)
+        except conditions.ConditionError as error:
+            self.add(number, "applies_when", text, f"the condition does not parse: {error}")
+            return None
+        for test in conditions.names(tree):
+            metric = self.metric(number, "applies_when", test.name)
+            if metric:
+                self.literals(number, "applies_when", metric, test.op, test.literals)
+        return tree
+
+    def literals(
+        self, number: int, column: str, metric: Metric, op: str, values: tuple[object, ...]
+    ) -> None:
+        if op in _ORDERED and metric.kind != "number":
+            self.add(
+                number,
+                column,
+                op,
+                f"{op!r} needs a numeric metric; {metric.name} is {metric.kind}",
+                "use == or in",
+            )
+        for value in values:
+            self.literal(number, column, metric, value)
+
+    def literal(self, number: int, column: str, metric: Metric, value: object) -> None:
+        expected = {"number": float, "bool": bool}.get(metric.kind, str)
+        if (
+            metric.kind == "date"
+            or not isinstance(value, expected)
+            or (expected is float and isinstance(value, bool))
+        ):
+            self.add(
+                number,
+                column,
+                value,
+                f"{metric.name} is {metric.kind}; {value!r} is not a value of it",
+            )
+        elif metric.choices and value not in metric.choices:
+            hint = (
+                nearest(str(value), list(metric.choices)) or f"one of {', '.join(metric.choices)}"
+            )
+            self.add(number, column, value, f"unknown code {value!r} for {metric.name}", hint)
+
+    def weight(self, number: int, row: dict[str, str]) -> float:
+        if row["severity"] != "score":
+            if row["weight"] or row["full_at"]:
+                self.add(
+                    number,
+                    "weight" if row["weight"] else "full_at",
+                    row["weight"] or row["full_at"],
+                    "only score rules take a weight or full_at",
+                )
+            return 0.0
+        try:
+            weight = float(row["weight"])
+        except ValueError:
+            weight = -1.0
+        if weight <= 0:
+            self.add(number, "weight", row["weight"], "a score rule needs a positive weight")
+        return weight
+
+    def number(
+        self, number: int, column: str, text: str, metric: Metric | None, unit: str
+    ) -> float | None:
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            self.add(number, column, text, "not a number")
+            return None
+        return self.to_metric_unit(number, value, unit, metric)
+
+    def to_metric_unit(
+        self, number: int, value: float, unit: str, metric: Metric | None
+    ) -> float | None:
+        if not unit or metric is None:
+            return value
+        found = self.dictionary.unit(unit)
+        if found is None or found.dimension != metric.unit or found.needs_fx:
+            names = (
+                ", ".join(u.name for u in self.dictionary.units_of(metric.unit) if not u.needs_fx)
+                or "none (leave unit blank)"
+            )
+            self.add(
+                number,
+                "unit",
+                unit,
+                f"unit {unit!r} does not fit {metric.name} ({metric.unit or 'no unit'})",
+                f"use one of: {names}",
+            )
+            return None
+        return value * found.factor.numerator / found.factor.denominator
+
+    def threshold(
+        self, number: int, row: dict[str, str], metric: Metric
+    ) -> tuple[object, pd.DataFrame | None]:
+        op, text = row["operator"], row["threshold"]
+        if row["segment"]:
+            if text:
+                self.add(number, "threshold", text, "give a threshold or a segment, not both")
+            return None, self.segment(number, row["segment"], metric)
+        if op in ("is_blank", "not_blank"):
+            return None, None
+        if not text:
+            self.add(number, "threshold", "", f"operator {op!r} needs a threshold")
+            return None, None
+        return self.threshold_value(number, op, text, metric, row["unit"]), None
+
+    def threshold_value(self, number: int, op: str, text: str, metric: Metric, unit: str) -> object:
+        parts = [part.strip() for part in text.split(";")]
+        if op == "between" and len(parts) != 2:
+            self.add(number, "threshold", text, "between needs 'low;high'")
+            return None
+        if op not in ("in", "not_in", "between") and len(parts) != 1:
+            self.add(number, "threshold", text, f"{op!r} takes one value")
+            return None
+        values = [self.typed(number, part, metric, unit) for part in parts]
+        self.literals(number, "threshold", metric, op, tuple(v for v in values if v is not None))
+        return tuple(values) if op in ("in", "not_in", "between") else values[0]
+
+    def typed(self, number: int, text: str, metric: Metric, unit: str) -> object:
+        if metric.kind == "number":
+            return self.number(number, "threshold", text, metric, unit)
+        if metric.kind == "bool" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        return text
+
+    def segment(self, number: int, name: str, metric: Metric) -> pd.DataFrame | None:
+        path = self.pack.folder / "segments" / f"{name}.csv"
+        if not path.exists():
+            self.add(number, "segment", name, f"no segment table {path.name} in segments/")
+            return None
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return _Segment(replace(self, file=path), metric).validate(table)
+
+
+@dataclass
+class _Segment:
+    """Validates one segment table; problems name the segment file."""
+
+    context: _Context
+    metric: Metric
+
+    def validate(self, table: pd.DataFrame) -> pd.DataFrame | None:
+        problems = self.context.problems
+        before = len(problems)
+        if "threshold" not in table.columns:
+            self.context.add(1, "threshold", "", "a segment table needs a threshold column")
+            return None
+        keys = [c for c in table.columns if c not in ("threshold", "unit")]
+        rows = [
+            self.row(number, row, keys)
+            for number, row in enumerate(table.to_dict("records"), start=2)
+        ]
+        if len(problems) > before:
+            return None
+        return pd.DataFrame(rows, columns=[*keys, "threshold"])
+
+    def row(self, number: int, row: dict[str, str], keys: list[str]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key in keys:
+            metric = self.context.catalogue.get(key)
+            if metric is None:
+                self.context.add(
+                    1,
+                    key,
+                    key,
+                    f"unknown key column {key!r}",
+                    nearest(key, list(self.context.catalogue)),
+                )
+                continue
+            out[key] = None if row[key] == "" else self.context.typed(number, row[key], metric, "")
+        value = self.context.number(
+            number, "threshold", row["threshold"], self.metric, row.get("unit", "")
+        )
+        if value is None:
+            self.context.add(
+                number, "threshold", row["threshold"], "a segment row needs a numeric threshold"
+            )
+        out["threshold"] = value
+        return out

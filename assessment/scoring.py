@@ -1,0 +1,129 @@
+"""Score applications: ingest -> indicators -> rules, and the per-project result records.
+
+``score_applications(paths, as_of=...)`` runs the stages in order and keeps every table;
+``project_records(scored)`` turns the result into one plain dict per project (the JSON shape of
+``assess score``): ``project_id``, ``as_of``, ``programmes``, ``indicators`` and ``rules``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .dictionary import PROGRAMMES
+from .evaluate import Evaluation, evaluate_rules
+from .indicators import INDICATORS, add_indicators
+from .ingest import Applications, read_applications
+from .rules import RuleSet, load_rules
+from .values import plain
+
+FACTOR_KEYS = {
+    "emission_factor_year": "year",
+    "emission_factor_area": "area",
+    "emission_factor_level": "level",
+    "emission_factor_series": "series",
+}
+
+
+@dataclass
+class Scored:
+    """Everything one scoring run produced."""
+
+    as_of: dt.date
+    applications: Applications
+    frame: pd.DataFrame
+    evaluation: Evaluation
+
+
+def score_applications(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    as_of: dt.date,
+    rules: RuleSet | str | Path | None = None,
+) -> Scored:
+    """Read, add indicators and evaluate the rules in force on ``as_of``."""
+    rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    applications = read_applications(paths, as_of=as_of)
+    frame = add_indicators(applications.projects, applications.yearly, as_of)
+    return Scored(as_of, applications, frame, evaluate_rules(frame, rule_set, as_of))
+
+
+def project_records(scored: Scored) -> list[dict]:
+    """One record per project: programmes, indicators and every rule's verdict."""
+    programmes = scored.evaluation.programmes
+    table = scored.evaluation.table()
+    by_project = (
+        {key: rows for key, rows in table.groupby("project_id", sort=False)} if len(table) else {}
+    )
+    return [
+        {
+            "project_id": project_id,
+            "as_of": scored.as_of.isoformat(),
+            "programmes": _programmes(programmes.loc[project_id]),
+            "indicators": _indicators(scored.frame.loc[project_id]),
+            "rules": _rules(by_project.get(project_id)),
+        }
+        for project_id in scored.frame.index
+    ]
+
+
+def _programmes(row: pd.Series) -> dict[str, dict]:
+    return {
+        programme: {
+            "eligible": plain(row[f"{programme}_eligible"]),
+            "score": plain(row[f"{programme}_score"]),
+            "grade": plain(row[f"{programme}_grade"]),
+        }
+        for programme in PROGRAMMES
+    }
+
+
+def _indicators(row: pd.Series) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for indicator in INDICATORS:
+        if indicator.name not in FACTOR_KEYS:
+            found[indicator.name] = plain(row[indicator.name])
+    found["emission_factor"] = {
+        "value": plain(row["emission_factor"]),
+        **{key: plain(row[name]) for name, key in FACTOR_KEYS.items()},
+    }
+    return found
+
+
+def _rules(rows: pd.DataFrame | None) -> list[dict]:
+    if rows is None:
+        return []
+    return [
+        {
+            "rule_id": row["rule_id"],
+            "programme": row["programme"],
+            "verdict": str(row["verdict"]),
+            "value": plain(row["value"]),
+            "threshold": _threshold(row["threshold"]),
+            "operator": row["operator"],
+            "unit": row["unit"],
+            "severity": row["severity"],
+            "points": plain(row["points"]),
+            "source": row["source"],
+            "clause": row["clause"],
+            "confidence": row["confidence"],
+        }
+        for row in rows.to_dict("records")
+    ]
+
+
+def _threshold(value: object) -> object:
+    if isinstance(value, str) and ";" in value:
+        return [_number_or_text(part) for part in value.split(";")]
+    return plain(value)
+
+
+def _number_or_text(text: str) -> object:
+    try:
+        return float(text)
+    except ValueError:
+        return text
