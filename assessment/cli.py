@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from . import __version__
+from .cases import run_cases
 from .errors import AssessmentError
 from .ingest import Applications, read_applications
 from .rules import load_rules
@@ -261,6 +262,23 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    """Run the test cases shipped with each rule pack (``cases.csv``) and report each failure
+    with the rule, the case, the expected and the actual verdict.
+
+    Example: ``assess rules test rules/``
+    """
+    results = run_cases(load_rules(args.directory))
+    for row in results[~results["ok"]].to_dict("records"):
+        print(
+            f"FAIL {row['pack']} {row['case_id']} {row['rule_id']} as of {row['as_of']}: "
+            f"expected {row['expected']}, got {row['got']} ({row['note']})"
+        )
+    passed = int(results["ok"].sum())
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assess", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"assess {__version__}")
@@ -308,8 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(run=cmd_score)
 
     rules = commands.add_parser(
-        "rules", help="work with rule packs",
-        description="Work with rule packs. Example: ``assess rules check rules/``")
+        "rules",
+        help="work with rule packs",
+        description="Work with rule packs. Example: ``assess rules check rules/``",
+    )
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     rules_check = rules_commands.add_parser(
         "check", help="validate a rules folder", description=cmd_rules_check.__doc__
@@ -322,6 +342,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="rules folder (default: the packaged rules/)",
     )
     rules_check.set_defaults(run=cmd_rules_check)
+    rules_test = rules_commands.add_parser(
+        "test", help="run the rule packs' test cases", description=cmd_rules_test.__doc__
+    )
+    rules_test.add_argument(
+        "directory",
+        nargs="?",
+        default=None,
+        metavar="DIR",
+        help="rules folder (default: the packaged rules/)",
+    )
+    rules_test.set_defaults(run=cmd_rules_test)
     return parser
 
 

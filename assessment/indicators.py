@@ -24,12 +24,14 @@ Conventions:
   market-traded non-fossil electricity, of the same year rule.
 * Cash-flow indicators read ``yearly`` once, as a dense project x series x year array: the
   three last full years are ``as_of.year - 3`` ... ``as_of.year - 1``; the three forecast
-  years ``as_of.year`` ... ``as_of.year + 2``.
+  years ``as_of.year`` ... ``as_of.year + 2``. DSCR and distribution yield take every year
+  that has both terms, actual or forecast.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,8 +55,8 @@ class Indicator:
 
 # name | unit | kind | formula (units as in fields.csv; "" = none)
 _REGISTRY = """\
-pue_assessed | | number | pue if measured, else pue_design
-pue_basis | | choice | measured if pue is given, design if only pue_design is
+pue_assessed | | number | retrofit or no measured pue: pue_design; else pue
+pue_basis | | choice | design or measured: which PUE pue_assessed took
 energy_mwh | MWh | number | it_energy_mwh × pue_assessed
 gb40879_grade | | integer | pue_assessed ≤ 1.20: 1, ≤ 1.30: 2, ≤ 1.50: 3, else 4 (GB 40879-2021)
 size_class | | choice | racks ≤ 100: edge, < 3,000: small, < 10,000: large, else super_large
@@ -92,8 +94,17 @@ INDICATORS: tuple[Indicator, ...] = tuple(
     Indicator(*(cell.strip() for cell in line.split("|"))) for line in _REGISTRY.splitlines()
 )
 
+# The codes a choice indicator takes (rules check their literals against these).
+CHOICE_CODES = {
+    "pue_basis": ("measured", "design"),
+    "size_class": ("edge", "small", "large", "super_large"),
+    "hub_zone": ("east", "west", "none"),
+    "emission_factor_level": ("provincial", "regional", "national"),
+}
+
 PROJECT_COLUMNS = (
     *("province", "hub", "cluster", "racks", "pue", "pue_design", "it_energy_mwh"),
+    "project_kind",
     *("green_power_share", "compute_pflops", "total_investment_cny", "equity_cny"),
     *("loan_amount_cny", "loan_tenor_years", "wale_years", "appraised_value_cny"),
     "operating_since",
@@ -242,8 +253,10 @@ def _choice_column(choice_set: str, column: str) -> pd.Series:
 # -- project indicators ------------------------------------------------------------------------
 def _efficiency(projects: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
     measured, design = projects["pue"], projects["pue_design"]
-    pue = measured.where(measured.notna(), design).astype("float64")
-    basis = np.where(measured.notna(), 0, np.where(design.notna(), 1, -1))
+    retrofit = (projects["project_kind"] == "retrofit").fillna(False).to_numpy(dtype=bool)
+    use_design = (retrofit & design.notna().to_numpy()) | measured.isna().to_numpy()
+    pue = pd.Series(np.where(use_design, design, measured), index=projects.index, dtype="float64")
+    basis = np.where(pue.isna(), -1, np.where(use_design, 1, 0))
     limits = grades["max_pue"].fillna(np.inf).to_numpy()
     grade = np.searchsorted(limits, pue.to_numpy(), side="left")
     grade[np.isnan(pue.to_numpy()) | (grade == len(limits))] = -1
@@ -344,20 +357,20 @@ class _Cube:
 
     @classmethod
     def build(cls, index: pd.Index, yearly: pd.DataFrame) -> _Cube:
-        """Scatter the long rows of known projects and series into one dense array."""
-        rows = index.get_indexer(yearly["project_id"])
+        """Scatter the long rows into one dense array (few temporaries: 35 M rows are usual)."""
+        flat = index.get_indexer(yearly["project_id"])  # becomes the flat position, in place
         series = pd.Index(_SERIES).get_indexer(yearly["series"])
-        known = (rows >= 0) & (series >= 0)
+        other = (flat < 0) | (series < 0)  # another project or series: to the spare last slot
         years, year = _year_codes(yearly["year"].to_numpy(dtype="int64"))
-        cube = np.full((len(index), len(_SERIES), len(years)), np.nan)
-        flat = rows * len(_SERIES)  # position in the flat cube, computed in place
+        shape = (len(index), len(_SERIES), len(years))
+        flat *= len(_SERIES)
         flat += series
         flat *= len(years)
         flat += year
-        cube.ravel()[flat[known]] = yearly["value"].to_numpy(dtype="float64", na_value=np.nan)[
-            known
-        ]
-        return cls(cube, years)
+        flat[other] = math.prod(shape)
+        cube = np.full(math.prod(shape) + 1, np.nan)
+        cube[flat] = yearly["value"].to_numpy(dtype="float64", na_value=np.nan)
+        return cls(cube[:-1].reshape(shape), years)
 
     def series(self, name: str) -> np.ndarray:
         return self.values[:, _SERIES.index(name)]

@@ -24,7 +24,7 @@ from . import conditions
 from ._resources import data_dir
 from .dictionary import PROGRAMMES, Dictionary, load_dictionary
 from .errors import RuleError
-from .indicators import INDICATORS
+from .indicators import CHOICE_CODES, INDICATORS
 
 RULE_COLUMNS = [
     "rule_id",
@@ -171,7 +171,8 @@ def metric_catalogue(dictionary: Dictionary | None = None) -> dict[str, Metric]:
     }
     for indicator in INDICATORS:
         kind = "number" if indicator.kind in ("number", "integer") else indicator.kind
-        found[indicator.name] = Metric(indicator.name, kind, indicator.unit)
+        found[indicator.name] = Metric(indicator.name, kind, indicator.unit,
+                                       CHOICE_CODES.get(indicator.name, ()))
     return found
 
 

@@ -25,6 +25,7 @@ from assessment.indicators import (
 
 TYPES = {"province": "string", "hub": "string", "cluster": "string", "racks": "Int64"}
 TYPES["operating_since"] = "datetime64[ns]"
+TYPES["project_kind"] = "string"
 REFERENCE = ROOT / "rules" / "reference"
 GUIZHOU_2023, TIBET_GRID_2023, NATIONAL_2023, MARKET_2023 = 0.5683, 0.2472, 0.5306, 0.6096
 
@@ -32,7 +33,8 @@ GUIZHOU_2023, TIBET_GRID_2023, NATIONAL_2023, MARKET_2023 = 0.5683, 0.2472, 0.53
 def projects(*rows: dict) -> pd.DataFrame:
     """Projects P1, P2, ... typed as ``read_applications`` types them; unset values missing."""
     ids = pd.Index([f"P{n}" for n in range(1, len(rows) + 1)], dtype="string", name="project_id")
-    table = pd.DataFrame([{name: row.get(name) for name in PROJECT_COLUMNS} for row in rows])
+    values = [[row.get(name) for name in PROJECT_COLUMNS] for row in rows]
+    table = pd.DataFrame(values, columns=list(PROJECT_COLUMNS))
     table = table.set_axis(ids).astype({n: TYPES.get(n, "float64") for n in PROJECT_COLUMNS})
     return table
 
@@ -90,6 +92,13 @@ def test_energy_uses_measured_pue_else_design():
     assert pd.isna(out["energy_mwh"].iloc[2]) and pd.isna(out["gb40879_grade"].iloc[2])
 
 
+def test_a_retrofit_is_assessed_on_its_design_pue():
+    row = one({"project_kind": "retrofit", "pue": 1.61, "pue_design": 1.3, "it_energy_mwh": 1e4})
+    assert (row["pue_assessed"], row["pue_basis"], row["gb40879_grade"]) == (1.3, "design", 2)
+    measured = one({"project_kind": "retrofit", "pue": 1.61, "it_energy_mwh": 1e4})
+    assert (measured["pue_assessed"], measured["pue_basis"]) == (1.61, "measured")
+
+
 @pytest.mark.parametrize(
     ("pue", "grade"), [(1.0, 1), (1.20, 1), (1.2001, 2), (1.30, 2), (1.50, 3), (1.51, 4), (2.5, 4)]
 )
@@ -138,17 +147,12 @@ def test_provincial_factor_of_the_latest_year_and_emissions():
 
 
 def test_market_based_emissions_net_out_green_power():
-    row = one(
-        {"province": "guizhou", "pue": 1.25, "it_energy_mwh": 40_000, "green_power_share": 0.4}
-    )
-    assert (row["emission_factor_market"], row["emission_factor_market_year"]) == (
-        MARKET_2023,
-        2023,
-    )
+    site = {"province": "guizhou", "pue": 1.25, "it_energy_mwh": 40_000}
+    row = one(site | {"green_power_share": 0.4})
+    assert row["emission_factor_market"] == MARKET_2023
+    assert row["emission_factor_market_year"] == 2023
     assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * (1 - 0.4) * 0.6096)
-    assert pd.isna(
-        one({"province": "guizhou", "pue": 1.25, "it_energy_mwh": 1})["emissions_market_tco2"]
-    )
+    assert pd.isna(one(site)["emissions_market_tco2"])  # green-power share missing
 
 
 def test_province_without_provincial_factor_takes_its_grid_region():
@@ -220,12 +224,8 @@ def test_divisions_by_zero_are_missing_never_infinite():
 
 
 # -- cash flow ---------------------------------------------------------------------------------
-OCF, DS, DIST, EBITDA = (
-    "operating_cash_flow_cny",
-    "debt_service_cny",
-    "distributable_cash_cny",
-    "ebitda_cny",
-)
+OCF, DS = "operating_cash_flow_cny", "debt_service_cny"
+DIST, EBITDA = "distributable_cash_cny", "ebitda_cny"
 
 
 def test_dscr_min_and_avg_over_years_with_positive_debt_service():
@@ -276,9 +276,8 @@ def test_ebitda_ratio_needs_three_years_each_and_a_positive_forecast():
     gap = one({}, (("P1", EBITDA, {2022: 100, 2024: 111, 2025: 1, 2026: 1, 2027: 1}),))
     assert pd.isna(gap["ebitda_hist_avg_3y"]) and pd.isna(gap["ebitda_hist_to_forecast"])
     loss = one({}, (("P1", EBITDA, {2022: 1, 2023: 1, 2024: 1, 2025: -5, 2026: 2, 2027: 3}),))
-    assert loss["ebitda_forecast_avg_3y"] == pytest.approx(0) and pd.isna(
-        loss["ebitda_hist_to_forecast"]
-    )
+    assert loss["ebitda_forecast_avg_3y"] == pytest.approx(0)
+    assert pd.isna(loss["ebitda_hist_to_forecast"])
 
 
 def test_yearly_indicators_long_table():
@@ -338,9 +337,8 @@ def test_emission_factor_areas_are_engine_codes():
     by_type = factors.groupby("factor_type")["area"].agg(set)
     assert by_type["provincial"] <= provinces
     assert by_type["regional"] == set(choices["grid_region"].dropna())
-    assert all(
-        by_type[t] == {"national"} for t in by_type.index if t.startswith(("national", "carbon"))
-    )
+    national = [t for t in by_type.index if t not in ("provincial", "regional")]
+    assert all(by_type[t] == {"national"} for t in national)
 
 
 # -- the samples -------------------------------------------------------------------------------
@@ -358,3 +356,11 @@ def test_samples_zhangjiakou_reit():
     assert len(out) == len(found.projects) and out.index.equals(found.projects.index)
     ramping = out.loc["DC-2025-006"]  # Chongqing: actuals for 2023 and 2024 only
     assert pd.isna(ramping["ocf_positive_3y"]) and ramping["ocf_years"] == 2
+
+
+def test_empty_tables_give_typed_empty_columns():
+    out = add_indicators(projects(), NO_YEARLY, AS_OF)
+    assert out.empty and out.columns[-1] == INDICATORS[-1].name
+    assert str(out["gb40879_grade"].dtype) == "Int64"
+    assert str(out["ocf_positive_3y"].dtype) == "boolean"
+    assert yearly_indicators(projects(), NO_YEARLY, AS_OF).empty
