@@ -27,7 +27,7 @@ STAGES = {
     "ingest": 1,
     "template": 1,
     "indicators": 2,
-    "conditions": 3,
+    "conditions": 3, "cases": 3,
     "rules": 3,
     "evaluate": 3,
     "scoring": 3,
