@@ -4,13 +4,21 @@ The public API (pinned by ``tests/test_public_api.py``)::
 
     read_applications(paths) -> (projects, yearly, problems)
     write_template(path, lang="en")
+    add_indicators(projects, yearly, as_of) -> projects with indicator columns
+    load_rules(path) -> RuleSet
+    evaluate_rules(frame, rules, as_of) -> Evaluation (verdicts, programme results)
+    score_applications(paths, as_of=...) -> Scored (all of the above in order)
 
 Data flows one way: ingest -> indicators -> rules -> model -> decision -> report.
 """
 
 from .dictionary import load_dictionary
-from .errors import AssessmentError, DictionaryError, InputError
+from .errors import AssessmentError, DictionaryError, InputError, RuleError
+from .evaluate import Evaluation, evaluate_rules
+from .indicators import add_indicators, yearly_indicators
 from .ingest import Applications, read_applications
+from .rules import RuleSet, load_rules
+from .scoring import Scored, score_applications
 from .template import write_template
 
 __version__ = "0.1.0"
@@ -19,9 +27,18 @@ __all__ = [
     "Applications",
     "AssessmentError",
     "DictionaryError",
+    "Evaluation",
     "InputError",
+    "RuleError",
+    "RuleSet",
+    "Scored",
     "__version__",
+    "add_indicators",
+    "evaluate_rules",
     "load_dictionary",
+    "load_rules",
     "read_applications",
+    "score_applications",
     "write_template",
+    "yearly_indicators",
 ]

@@ -52,6 +52,8 @@ OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between", "is_bl
 SEVERITIES = ("gate", "score", "flag")
 CONFIDENCES = ("verified", "verified_secondary", "unverified")
 _ORDERED = ("<", "<=", ">", ">=", "between")
+# Word spellings, for spreadsheets where a cell starting with "=" would become a formula.
+OPERATOR_WORDS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,9 @@ def metric_catalogue(dictionary: Dictionary | None = None) -> dict[str, Metric]:
     }
     for indicator in INDICATORS:
         kind = "number" if indicator.kind in ("number", "integer") else indicator.kind
-        found[indicator.name] = Metric(indicator.name, kind, indicator.unit,
-                                       CHOICE_CODES.get(indicator.name, ()))
+        found[indicator.name] = Metric(
+            indicator.name, kind, indicator.unit, CHOICE_CODES.get(indicator.name, ())
+        )
     return found
 
 
@@ -328,6 +331,10 @@ def _xlsx_rows(path: Path, sheet: str) -> list[dict[str, str]]:
     ]
 
 
+def _sheet_names(path: Path) -> list[str]:
+    return CalamineWorkbook.from_path(str(path)).sheet_names
+
+
 def _cell_text(cell: object) -> str:
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
@@ -370,6 +377,7 @@ class _Context:
 
     def rule(self, number: int, row: dict[str, str]) -> Rule | None:
         row = {key: (row.get(key) or "").strip() for key in RULE_COLUMNS}
+        row["operator"] = OPERATOR_WORDS.get(row["operator"].lower(), row["operator"])
         before = len(self.problems)
         metric = self.metric(number, "metric", row["metric"])
         checked = {
@@ -566,11 +574,19 @@ class _Context:
 
     def segment(self, number: int, name: str, metric: Metric) -> pd.DataFrame | None:
         path = self.pack.folder / "segments" / f"{name}.csv"
-        if not path.exists():
-            self.add(number, "segment", name, f"no segment table {path.name} in segments/")
+        if path.exists():
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        elif self.file.suffix == ".xlsx" and name in _sheet_names(self.file):
+            table, path = pd.DataFrame(_xlsx_rows(self.file, name), dtype=str), self.file
+        else:
+            self.add(
+                number,
+                "segment",
+                name,
+                f"no segment table segments/{name}.csv (or sheet {name!r} of rules.xlsx)",
+            )
             return None
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        return _Segment(replace(self, file=path), metric).validate(table)
+        return _Segment(replace(self, file=path), metric).validate(table.fillna(""))
 
 
 @dataclass

@@ -8,11 +8,20 @@ def test_public_api_is_pinned():
         "Applications",
         "AssessmentError",
         "DictionaryError",
+        "Evaluation",
         "InputError",
+        "RuleError",
+        "RuleSet",
+        "Scored",
         "__version__",
+        "add_indicators",
+        "evaluate_rules",
         "load_dictionary",
+        "load_rules",
         "read_applications",
+        "score_applications",
         "write_template",
+        "yearly_indicators",
     ]
     for name in assessment.__all__:
         assert hasattr(assessment, name), name

@@ -130,6 +130,7 @@ def test_a_condition_with_an_unknown_code_suggests_the_right_one(tmp_path):
 def test_rules_load_from_xlsx_with_the_same_columns(tmp_path):
     pack = _pack_copy(tmp_path)
     table = pd.read_csv(pack / "rules.csv", dtype=str, keep_default_na=False)
+    table["operator"] = table["operator"].replace({"==": "eq", "!=": "ne"})
     table.to_excel(pack / "rules.xlsx", sheet_name="rules", index=False)
     (pack / "rules.csv").unlink()
     from_xlsx = load_rules(pack).rules
@@ -137,6 +138,22 @@ def test_rules_load_from_xlsx_with_the_same_columns(tmp_path):
     assert [(r.rule_id, r.threshold, r.valid_from) for r in from_xlsx] == [
         (r.rule_id, r.threshold, r.valid_from) for r in from_csv
     ]
+
+
+def test_segment_tables_load_from_xlsx_sheets(tmp_path):
+    pack = _pack_copy(tmp_path, "green_dc_cn")
+    table = pd.read_csv(pack / "rules.csv", dtype=str, keep_default_na=False)
+    table["operator"] = table["operator"].replace({"==": "eq", "!=": "ne"})  # "=..." is a formula
+    segment = pd.read_csv(
+        pack / "segments" / "rack_utilisation.csv", dtype=str, keep_default_na=False
+    )
+    with pd.ExcelWriter(pack / "rules.xlsx") as writer:
+        table.to_excel(writer, sheet_name="rules", index=False)
+        segment.to_excel(writer, sheet_name="rack_utilisation", index=False)
+    (pack / "rules.csv").unlink()
+    shutil.rmtree(pack / "segments")
+    rule = next(r for r in load_rules(pack).rules if r.rule_id == "GRN-RACK-UTIL")
+    assert rule.segment["threshold"].tolist() == pytest.approx([0.65, 0.60])
 
 
 def _reit_frame(**values):
