@@ -283,17 +283,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assess", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"assess {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_template(commands)
+    _add_check(commands)
+    _add_score(commands)
+    _add_rules(commands)
+    return parser
 
-    template = commands.add_parser(
-        "template", help="write the official application workbook", description=cmd_template.__doc__
+
+def _command(commands, name: str, help_text: str, run) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=help_text, description=run.__doc__)
+    command.set_defaults(run=run)
+    return command
+
+
+def _add_template(commands) -> None:
+    template = _command(
+        commands, "template", "write the official application workbook", cmd_template
     )
     template.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
     template.add_argument("--lang", choices=("en", "zh"), default="en")
-    template.set_defaults(run=cmd_template)
 
-    check = commands.add_parser(
-        "check", help="read and validate applications", description=cmd_check.__doc__
-    )
+
+def _add_check(commands) -> None:
+    check = _command(commands, "check", "read and validate applications", cmd_check)
     check.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     check.add_argument("--format", choices=("table", "json"), default="table")
     check.add_argument(
@@ -306,11 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="print each missing-field warning on its own line instead of one "
         "line per field and file",
     )
-    check.set_defaults(run=cmd_check)
 
-    score = commands.add_parser(
-        "score", help="score applications against the rule packs", description=cmd_score.__doc__
-    )
+
+def _add_score(commands) -> None:
+    score = _command(commands, "score", "score applications against the rule packs", cmd_score)
     score.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")
     score.add_argument(
         "--as-of",
@@ -323,37 +334,27 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--all-rules", action="store_true", help="also list the rules that do not apply"
     )
-    score.set_defaults(run=cmd_score)
 
+
+def _add_rules(commands) -> None:
     rules = commands.add_parser(
         "rules",
         help="work with rule packs",
         description="Work with rule packs. Example: ``assess rules check rules/``",
     )
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
-    rules_check = rules_commands.add_parser(
-        "check", help="validate a rules folder", description=cmd_rules_check.__doc__
-    )
-    rules_check.add_argument(
-        "directory",
-        nargs="?",
-        default=None,
-        metavar="DIR",
-        help="rules folder (default: the packaged rules/)",
-    )
-    rules_check.set_defaults(run=cmd_rules_check)
-    rules_test = rules_commands.add_parser(
-        "test", help="run the rule packs' test cases", description=cmd_rules_test.__doc__
-    )
-    rules_test.add_argument(
-        "directory",
-        nargs="?",
-        default=None,
-        metavar="DIR",
-        help="rules folder (default: the packaged rules/)",
-    )
-    rules_test.set_defaults(run=cmd_rules_test)
-    return parser
+    for name, help_text, run in (
+        ("check", "validate a rules folder", cmd_rules_check),
+        ("test", "run the rule packs' test cases", cmd_rules_test),
+    ):
+        command = _command(rules_commands, name, help_text, run)
+        command.add_argument(
+            "directory",
+            nargs="?",
+            default=None,
+            metavar="DIR",
+            help="rules folder (default: the packaged rules/)",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
