@@ -99,3 +99,11 @@ def test_ruff_is_clean():
         check=False,
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_every_indicator_is_documented_in_the_readme():
+    from assessment.indicators import INDICATORS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for indicator in INDICATORS:
+        assert f"| `{indicator.name}` |" in readme, indicator.name
