@@ -20,12 +20,15 @@ from collections.abc import Sequence
 import pandas as pd
 
 from . import __version__
+from .artefact import default_model_path, load_model, save_model
 from .cases import run_cases
 from .errors import AssessmentError
 from .ingest import Applications, read_applications
+from .prediction import drift, predict, prediction_table, write_table
 from .rules import load_rules
 from .scoring import Scored, project_records, score_applications
 from .template import write_template
+from .training import read_features, read_table, train_model
 from .values import format_number, plain
 
 GROUP_FROM = 5
@@ -161,7 +164,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     Example: ``assess score sample_projects/ --as-of 2025-06-30 --format json``
     """
     as_of = args.as_of or dt.date.today()
-    scored = score_applications(args.paths, as_of=as_of, rules=args.rules)
+    model = None if args.no_model else (args.model or default_model_path())
+    scored = score_applications(args.paths, as_of=as_of, rules=args.rules, model=model)
     if args.format == "json":
         json.dump(score_json(scored), sys.stdout, ensure_ascii=False, indent=1)
         print()
@@ -192,6 +196,8 @@ def score_lines(record: dict, all_rules: bool = False) -> list[str]:
             f"  {programme:<13} eligible: {eligible:<17} score: {score:<6} "
             f"grade: {result['grade'] or '-'}"
         )
+    if "pd" in record["programmes"]["credit"]:
+        lines.append("  " + _model_text(record["programmes"]["credit"]))
     lines.append("  " + _indicator_text(record["indicators"]))
     hidden = 0
     for rule in record["rules"]:
@@ -202,6 +208,24 @@ def score_lines(record: dict, all_rules: bool = False) -> list[str]:
     if hidden:
         lines.append(f"  ({hidden} rules not applicable; --all-rules lists them)")
     return lines
+
+
+def _model_text(credit: dict) -> str:
+    """``PD 2.14% (grade 4, gbm 408706040df5); raised by ltv=- (+0.452), ...``."""
+    reasons = (
+        ", ".join(
+            f"{r['feature']}={_num(r['value'])} (+{r['contribution']:.3f})"
+            for r in credit["reasons"]
+        )
+        or "none"
+    )
+    missing = (
+        f"; missing: {', '.join(credit['missing_features'])}" if credit["missing_features"] else ""
+    )
+    return (
+        f"PD {credit['pd']:.2%} (grade {credit['grade']}, {credit['model']['kind']} "
+        f"{credit['model']['sha256'][:12]}); raised by {reasons}{missing}"
+    )
 
 
 def _indicator_text(found: dict) -> str:
@@ -262,6 +286,54 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a risk model on a loan history (one row per past loan, a 0/1 outcome column);
+    write the skops artefact and its model card (.card.json, .card.md) beside it.
+
+    Example: ``assess train sample_projects/history/loan_history.parquet --target defaulted -o
+    model.skops --kind gbm``
+    """
+    data = read_table(args.data)
+    features = read_features(args.features) if args.features else None
+    model = train_model(data, args.target, kind=args.kind, features=features)
+    digest = save_model(model, args.output)
+    holdout = model.card["metrics"]["holdout"]
+    print(
+        f"wrote {args.output} (sha256 {digest[:12]}...): {model.kind}, "
+        f"{len(model.features)} features, {len(data)} rows"
+    )
+    print("hold-out: " + ", ".join(f"{k} {v:.4f}" for k, v in holdout.items()))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Score any table that has the model's features: identifier columns, pd, grade and the
+    reasons, written as CSV or xlsx by the output's extension (printed when no -o).
+
+    Example: ``assess predict model.skops new_loans.csv -o scored.xlsx``
+    """
+    model = load_model(args.model)
+    data = read_table(args.data)
+    table = prediction_table(data, predict(model, data), model)
+    if args.output:
+        write_table(table, args.output)
+        print(f"wrote {args.output}: {len(table)} rows")
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Compare a new batch with the model's training data: population stability index per
+    feature and for the score, banded stable (< 0.1), watch (0.1-0.25) or act (> 0.25).
+
+    Example: ``assess drift model.skops new_batch.parquet``
+    """
+    table = drift(load_model(args.model), read_table(args.data))
+    print(table.to_string(index=False))
+    return 0
+
+
 def cmd_rules_test(args: argparse.Namespace) -> int:
     """Run the test cases shipped with each rule pack (``cases.csv``) and report each failure
     with the rule, the case, the expected and the actual verdict.
@@ -287,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(commands)
     _add_score(commands)
     _add_rules(commands)
+    _add_model_commands(commands)
     return parser
 
 
@@ -334,6 +407,26 @@ def _add_score(commands) -> None:
     score.add_argument(
         "--all-rules", action="store_true", help="also list the rules that do not apply"
     )
+    score.add_argument("--model", help="risk model (default: the packaged model)")
+    score.add_argument("--no-model", action="store_true", help="score without a risk model")
+
+
+def _add_model_commands(commands) -> None:
+    train = _command(commands, "train", "train a risk model on a loan history", cmd_train)
+    train.add_argument("data", help="history table: .csv, .xlsx or .parquet")
+    train.add_argument("--target", required=True, help="the 0/1 outcome column")
+    train.add_argument("-o", "--output", required=True, help="the .skops file to write")
+    train.add_argument("--kind", choices=("logistic", "gbm"), default="gbm")
+    train.add_argument("--features", help="a file naming the features, one per line")
+    predict_command = _command(commands, "predict", "score a table with a model", cmd_predict)
+    predict_command.add_argument("model", help="a .skops model")
+    predict_command.add_argument("data", help="a table with the model's features")
+    predict_command.add_argument("-o", "--output", help="a .csv or .xlsx file to write")
+    drift_command = _command(
+        commands, "drift", "population stability against the training data", cmd_drift
+    )
+    drift_command.add_argument("model", help="a .skops model")
+    drift_command.add_argument("data", help="a new batch with the model's features")
 
 
 def _add_rules(commands) -> None:

@@ -5,6 +5,7 @@ Hierarchy::
     AssessmentError            base of everything the engine raises on purpose
     ├── DictionaryError        a field, choice, unit or check table is malformed
     ├── RuleError              rule packs that do not load: every problem, file/row/column
+    ├── ModelError             a model cannot be trained, loaded (untrusted content) or applied
     └── InputError             an input file cannot be used at all (the reader turns it into
                                one problem row naming the file; other files still load)
 
@@ -36,6 +37,10 @@ class AssessmentError(Exception):
 
 class DictionaryError(AssessmentError):
     """A data table of the field dictionary is malformed."""
+
+
+class ModelError(AssessmentError):
+    """A risk model cannot be trained, loaded or applied."""
 
 
 class InputError(AssessmentError):

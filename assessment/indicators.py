@@ -277,8 +277,8 @@ def _siting(projects: pd.DataFrame, classes: pd.DataFrame) -> dict[str, object]:
     zones["none"] = "none"
     return {
         "size_class": classes["size_class"].array.take(size, allow_fill=True),
-        "in_cluster": projects["cluster"].astype("string").ne("none"),
-        "in_hub": hub.ne("none"),
+        "in_cluster": projects["cluster"].astype("string").ne("none").astype("boolean"),
+        "in_hub": hub.ne("none").astype("boolean"),
         "hub_zone": zones.array.take(zones.index.get_indexer(hub), allow_fill=True),
     }
 

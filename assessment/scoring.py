@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .artefact import load_model
 from .dictionary import PROGRAMMES
 from .evaluate import Evaluation, evaluate_rules
 from .indicators import INDICATORS, add_indicators
 from .ingest import Applications, read_applications
+from .model import RiskModel
+from .prediction import predict
 from .rules import RuleSet, load_rules
 from .values import plain
 
@@ -37,6 +40,8 @@ class Scored:
     applications: Applications
     frame: pd.DataFrame
     evaluation: Evaluation
+    model: RiskModel | None = None
+    predictions: pd.DataFrame | None = None
 
 
 def score_applications(
@@ -44,12 +49,18 @@ def score_applications(
     *,
     as_of: dt.date,
     rules: RuleSet | str | Path | None = None,
+    model: RiskModel | str | Path | None = None,
 ) -> Scored:
-    """Read, add indicators and evaluate the rules in force on ``as_of``."""
+    """Read, add indicators, evaluate the rules in force on ``as_of`` and, with a ``model``
+    (a loaded model or an artefact path), predict each project's PD with reason codes."""
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    risk_model = load_model(model) if isinstance(model, str | Path) else model
     applications = read_applications(paths, as_of=as_of)
     frame = add_indicators(applications.projects, applications.yearly, as_of)
-    return Scored(as_of, applications, frame, evaluate_rules(frame, rule_set, as_of))
+    predictions = predict(risk_model, frame) if risk_model is not None else None
+    return Scored(
+        as_of, applications, frame, evaluate_rules(frame, rule_set, as_of), risk_model, predictions
+    )
 
 
 def project_records(scored: Scored) -> list[dict]:
@@ -63,7 +74,7 @@ def project_records(scored: Scored) -> list[dict]:
         {
             "project_id": project_id,
             "as_of": scored.as_of.isoformat(),
-            "programmes": _programmes(programmes.loc[project_id]),
+            "programmes": _programmes(programmes.loc[project_id], _prediction(scored, project_id)),
             "indicators": _indicators(scored.frame.loc[project_id]),
             "rules": _rules(by_project.get(project_id)),
         }
@@ -71,14 +82,32 @@ def project_records(scored: Scored) -> list[dict]:
     ]
 
 
-def _programmes(row: pd.Series) -> dict[str, dict]:
-    return {
+def _programmes(row: pd.Series, prediction: dict | None) -> dict[str, dict]:
+    found = {
         programme: {
             "eligible": plain(row[f"{programme}_eligible"]),
             "score": plain(row[f"{programme}_score"]),
             "grade": plain(row[f"{programme}_grade"]),
         }
         for programme in PROGRAMMES
+    }
+    if prediction is not None:  # the credit grade is the model's rating grade
+        credit = found["credit"]
+        credit["rule_grade"] = credit["grade"]
+        credit.update(prediction)
+    return found
+
+
+def _prediction(scored: Scored, project_id: str) -> dict | None:
+    if scored.predictions is None:
+        return None
+    row = scored.predictions.loc[project_id]
+    return {
+        "pd": plain(row["pd"]),
+        "grade": str(row["grade"]),
+        "reasons": row["reasons"],
+        "missing_features": row["missing_features"],
+        "model": {"kind": scored.model.kind, "sha256": scored.model.card.get("sha256")},
     }
 
 

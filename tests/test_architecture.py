@@ -30,7 +30,11 @@ STAGES = {
     "conditions": 3, "cases": 3,
     "rules": 3,
     "evaluate": 3,
-    "scoring": 3,
+    "scoring": 8,
+    "model": 4,
+    "training": 4,
+    "artefact": 4,
+    "prediction": 4,
     "cli": 9,
 }
 SHELLS = {"cli"}

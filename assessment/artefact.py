@@ -1,0 +1,171 @@
+"""Save and load risk models with skops: never pickle, and only an explicit list of trusted
+types is ever loaded. A file that holds anything else is refused with the types it holds.
+
+The artefact is one ``.skops`` file; beside it ``<name>.card.json`` and ``<name>.card.md`` hold
+the model card. The artefact's SHA-256 identifies the model version in every result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import skops.io as sio
+
+from ._resources import data_dir
+from .errors import ModelError
+from .model import RiskModel
+
+FORMAT = "assessment-risk-model/1"
+TRUSTED_TYPES = frozenset(
+    {
+        "builtins.slice",
+        "numpy.dtype",
+        "numpy.ndarray",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.bool_",
+        "numpy.random._mt19937.MT19937",
+        "numpy.random._generator.Generator",
+        "numpy.random._pcg64.PCG64",
+        "numpy.random.mtrand.RandomState",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.Interval",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn.impute._base.SimpleImputer",
+        "sklearn.impute._base.MissingIndicator",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._data.StandardScaler",
+    }
+)
+_FIELDS = (
+    "kind",
+    "target",
+    "numeric",
+    "categorical",
+    "slope",
+    "intercept",
+    "directions",
+    "column_means",
+    "reference",
+    "card",
+)
+
+
+def default_model_path() -> Path:
+    return data_dir("rules") / "model" / "default_model.skops"
+
+
+def save_model(model: RiskModel, path: str | Path) -> str:
+    """Write the artefact and its model card; return the artefact's SHA-256."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "pipeline": model.pipeline,
+        **{name: getattr(model, name) for name in _FIELDS if name != "card"},
+        "card": json.dumps(model.card, sort_keys=True),
+    }
+    sio.dump(payload, path)
+    digest = file_hash(path)
+    card = {**model.card, "artefact": {"file": path.name, "sha256": digest, "format": FORMAT}}
+    path.with_suffix(".card.json").write_text(
+        json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    path.with_suffix(".card.md").write_text(card_markdown(card), encoding="utf-8")
+    return digest
+
+
+def load_model(path: str | Path | None = None) -> RiskModel:
+    """Load an artefact written by :func:`save_model`, trusting only ``TRUSTED_TYPES``."""
+    path = Path(path) if path else default_model_path()
+    try:
+        found = set(sio.get_untrusted_types(file=path))
+    except Exception as error:  # skops raises several types for a damaged file
+        raise ModelError(
+            "not a readable model artefact",
+            where=str(path),
+            got=f"{type(error).__name__}: {error}",
+            hint="train one with `assess train`",
+        ) from None
+    untrusted = sorted(found - TRUSTED_TYPES)
+    if untrusted:
+        raise ModelError(
+            "the model file holds types that are not trusted",
+            where=str(path),
+            expected="only scikit-learn pipeline parts and numpy arrays",
+            got=", ".join(untrusted),
+            hint="do not load files of unknown origin",
+        )
+    payload = sio.load(path, trusted=sorted(found))
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelError(
+            "not an assessment risk model",
+            where=str(path),
+            expected=FORMAT,
+            got=repr(
+                payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+            ),
+        )
+    values = {name: payload[name] for name in _FIELDS}
+    values["card"] = json.loads(values["card"]) | {"sha256": file_hash(path)}
+    return RiskModel(pipeline=payload["pipeline"], **values)
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def card_markdown(card: dict) -> str:
+    """The model card as Markdown for people."""
+    holdout, cv = card["metrics"]["holdout"], card["metrics"]["cross_validation"]
+    balance, data = card["class_balance"], card["training_data"]
+    lines = [
+        f"# Risk model card ({card['kind']})",
+        "",
+        f"- artefact: `{card['artefact']['file']}`, sha256 `{card['artefact']['sha256']}`",
+        f"- target: `{card['target']}`; trained on {card['trained_on']}",
+        f"- training data: {data['rows']} rows, {data['columns']} columns, sha256 "
+        f"`{data['sha256']}`",
+        f"- class balance: {balance['defaults']} defaults in {balance['rows']} "
+        f"({balance['default_rate']:.2%}); {balance['train_rows']} train / "
+        f"{balance['test_rows']} hold-out (stratified)",
+        "",
+        "| metric | hold-out | 5-fold CV (train part) |",
+        "| --- | --- | --- |",
+        *[f"| {name} | {holdout[name]:.4f} | {cv[name]:.4f} |" for name in holdout],
+        "",
+        "## Features",
+        "",
+        "| feature | kind | known direction |",
+        "| --- | --- | --- |",
+        *[
+            f"| `{f}` | {'numeric' if f in card['numeric'] else 'category'} | "
+            f"{ {1: 'raises risk', -1: 'lowers risk'}.get(card['directions'].get(f), '-') } |"
+            for f in card["features"]
+        ],
+        "",
+        f"Missing values: {card['missing_values']}",
+        "",
+        f"Reason codes: {card['reasons']}",
+        "",
+        f"Calibration: {card['calibration']['method']}.",
+        "",
+        "| decile | count | mean PD | default rate |",
+        "| --- | --- | --- | --- |",
+        *[
+            f"| {d['decile']} | {d['count']} | {d['mean_pd']:.4f} | {d['default_rate']:.4f} |"
+            for d in card["calibration"]["holdout_deciles"]
+        ],
+        "",
+        "Libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
+        "",
+    ]
+    return "\n".join(lines)

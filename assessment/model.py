@@ -1,0 +1,317 @@
+"""The credit-risk model: train on any loan history, predict a PD with reason codes.
+
+Two kinds, each a scikit-learn ``Pipeline`` of stock parts (no custom estimator):
+
+* ``logistic``: a scorecard. Numbers: median imputation with a missing-value indicator, then
+  standard scaling; categories: a ``missing`` category, then one-hot; ``LogisticRegression``.
+* ``gbm``: numbers pass through (``HistGradientBoostingClassifier`` routes missing values
+  natively); categories: a ``missing`` category, then one-hot; monotonic constraints for the
+  features whose direction is known (``rules/model/feature_directions.csv``).
+
+Calibration: a Platt step (a one-feature ``LogisticRegression``) fitted on out-of-fold raw
+scores of the training part, so ``pd = sigmoid(slope * raw + intercept)``.
+
+Reason codes are contributions to the calibrated log-odds that add up exactly, with a base value,
+to the model's output:
+
+* logistic: ``slope * coef_j * (x_j - mean_j)`` per transformed column (exact);
+* gbm: path attribution (Saabas): along each tree's decision path, the change of the
+  count-weighted mean leaf value at each split goes to the split's feature.
+
+Columns of one feature (one-hot levels, missing indicators) are summed back to that feature.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .errors import ModelError
+
+KINDS = ("logistic", "gbm")
+THREADS = min(os.cpu_count() or 1, 8)
+MISSING = "missing"
+IDENTIFIER_NAMES = frozenset({"id", "project_id", "loan_id", "project_name", "sponsor", "city"})
+MAX_CATEGORIES = 30
+
+
+@dataclass
+class RiskModel:
+    """A trained model: the fitted pipeline, its calibration and what it was trained on."""
+
+    kind: str
+    target: str
+    numeric: list[str]
+    categorical: list[str]
+    pipeline: Pipeline
+    slope: float
+    intercept: float
+    directions: dict[str, int] = field(default_factory=dict)
+    column_means: list[float] = field(default_factory=list)
+    reference: dict = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+    tree_paths: list = field(default_factory=list, repr=False)  # computed once, not saved
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric + self.categorical
+
+    def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.pipeline.decision_function(prepare(frame, self.numeric, self.categorical))
+
+    def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
+        return _sigmoid(self.slope * self.raw_score(frame) + self.intercept)
+
+    def contributions(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Per-feature contributions to the calibrated log-odds, and the base value per row:
+        ``base + contributions.sum(axis=1)`` is the log-odds of ``predict_pd``."""
+        prepared = prepare(frame, self.numeric, self.categorical)
+        transformed = self.pipeline[:-1].transform(prepared)
+        if self.kind == "logistic":
+            columns, base = _linear_contributions(
+                self.pipeline[-1], transformed, np.asarray(self.column_means, dtype=float)
+            )
+        else:
+            if not self.tree_paths:
+                self.tree_paths = [
+                    _tree_paths(predictor, transformed.shape[1])
+                    for (predictor,) in self.pipeline[-1]._predictors
+                ]
+            columns, base = _tree_contributions(self.pipeline[-1], transformed, self.tree_paths)
+        grouped = (
+            pd.DataFrame(columns, index=frame.index)
+            .T.groupby(self._column_features())
+            .sum()
+            .T.reindex(columns=self.features, fill_value=0.0)
+        )
+        return grouped * self.slope, base * self.slope + self.intercept
+
+    def _column_features(self) -> list[str]:
+        names = self.pipeline[0].get_feature_names_out()
+        return [_owner(name, self.numeric, self.categorical) for name in names]
+
+
+def _sigmoid(logit: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _owner(name: str, numeric: list[str], categorical: list[str]) -> str:
+    group, _, rest = name.partition("__")
+    if group == "num":
+        return rest.removeprefix("missingindicator_")
+    return max((c for c in categorical if rest.startswith(f"{c}_")), key=len)
+
+
+def prepare(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+    """The model's input columns: floats (NaN for missing) and object categories (NaN)."""
+    missing = [name for name in numeric + categorical if name not in frame.columns]
+    if missing:
+        raise ModelError(
+            "the data lacks columns the model needs",
+            expected=", ".join(numeric + categorical),
+            got=", ".join(missing),
+            hint="add the columns (blank where unknown)",
+        )
+    out = {
+        name: pd.to_numeric(frame[name].astype("Float64"), errors="coerce").astype(float).to_numpy()
+        for name in numeric
+    }
+    for name in categorical:
+        values = frame[name].astype(object)
+        out[name] = (
+            values.where(values.notna(), np.nan)
+            .astype(str)
+            .where(values.notna(), np.nan)
+            .to_numpy()
+        )
+    return pd.DataFrame(out, index=frame.index)
+
+
+def default_features(data: pd.DataFrame, target: str) -> tuple[list[str], list[str]]:
+    """Numeric and categorical feature columns: everything but the target, identifiers,
+    dates and text with more than 30 distinct values."""
+    numeric, categorical = [], []
+    for name in data.columns:
+        series = data[name]
+        if name == target or name in IDENTIFIER_NAMES or name.endswith(("_id", "_year")):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            numeric.append(name)
+        elif series.nunique(dropna=True) <= MAX_CATEGORIES:
+            categorical.append(name)
+    return numeric, categorical
+
+
+def build_pipeline(
+    kind: str,
+    numeric: list[str],
+    categorical: list[str],
+    directions: dict[str, int],
+    random_state: int,
+) -> Pipeline:
+    if kind not in KINDS:
+        raise ModelError("unknown model kind", expected=" or ".join(KINDS), got=repr(kind))
+    categories = Pipeline(
+        [
+            ("fill", SimpleImputer(strategy="constant", fill_value=MISSING)),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
+    numbers = (
+        Pipeline(
+            [
+                (
+                    "fill",
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                ),
+                ("scale", StandardScaler()),
+            ]
+        )
+        if kind == "logistic"
+        else "passthrough"
+    )
+    prepare_step = ColumnTransformer(
+        [("num", numbers, numeric), ("cat", categories, categorical)],
+        verbose_feature_names_out=True,
+    )
+    if kind == "logistic":
+        return Pipeline(
+            [("prepare", prepare_step), ("model", LogisticRegression(max_iter=2000, C=1.0))]
+        )
+    estimator = HistGradientBoostingClassifier(
+        max_iter=150,
+        learning_rate=0.08,
+        max_depth=4,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=random_state,
+    )
+    return Pipeline([("prepare", prepare_step), ("model", estimator)])
+
+
+def _monotonic(
+    pipeline: Pipeline, numeric: list[str], categorical: list[str], directions: dict[str, int]
+) -> None:
+    """Set the gbm's monotonic constraints once the transformed columns are known."""
+    names = pipeline[0].get_feature_names_out()
+    constraints = [
+        directions.get(_owner(n, numeric, categorical), 0) if n.startswith("num__") else 0
+        for n in names
+    ]
+    pipeline[-1].set_params(monotonic_cst=constraints)
+
+
+def fit(
+    pipeline: Pipeline,
+    kind: str,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    numeric: list[str],
+    categorical: list[str],
+    directions: dict[str, int],
+) -> Pipeline:
+    if kind == "gbm":
+        pipeline[0].fit(x)
+        _monotonic(pipeline, numeric, categorical, directions)
+    return pipeline.fit(x, y)
+
+
+def calibrate(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: slope and intercept of the log-odds on the raw score."""
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def out_of_fold_raw(
+    kind: str,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    numeric: list[str],
+    categorical: list[str],
+    directions: dict[str, int],
+    random_state: int,
+) -> np.ndarray:
+    folds = StratifiedKFold(5, shuffle=True, random_state=random_state)
+    raw = np.zeros(len(y))
+    for train, test in folds.split(x, y):
+        pipeline = build_pipeline(kind, numeric, categorical, directions, random_state)
+        fit(pipeline, kind, x.iloc[train], y[train], numeric, categorical, directions)
+        raw[test] = pipeline.decision_function(x.iloc[test])
+    return raw
+
+
+def split(x: pd.DataFrame, y: np.ndarray, test_size: float, random_state: int):
+    return train_test_split(x, y, test_size=test_size, stratify=y, random_state=random_state)
+
+
+def _linear_contributions(
+    model: LogisticRegression, transformed: np.ndarray, means: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact: coef * (x - training mean) per column; the base is the logit at the means."""
+    coef = model.coef_[0]
+    columns = (np.asarray(transformed, dtype=float) - means) * coef
+    base = np.full(len(transformed), model.intercept_[0] + float(means @ coef))
+    return columns, base
+
+
+def _tree_contributions(
+    model: HistGradientBoostingClassifier, transformed: np.ndarray, trees: list
+) -> tuple[np.ndarray, np.ndarray]:
+    """Path attribution: each tree's leaf carries the per-feature changes along its path, so a
+    row's contributions are the sum of its leaves' path vectors."""
+    x = np.ascontiguousarray(transformed, dtype=np.float64)
+    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    columns = np.zeros_like(x)
+    base = np.full(len(x), float(np.ravel(model._baseline_prediction)[0]))
+    for paths, root, leaf_finder in trees:
+        leaves = leaf_finder.predict(x, known, f_idx_map, THREADS).astype(np.intp)
+        used = np.flatnonzero(np.abs(paths).sum(axis=0))
+        columns[:, used] += paths[np.ix_(leaves, used)] if len(used) else 0.0
+        base += root
+    return columns, base
+
+
+def _tree_paths(predictor: TreePredictor, width: int) -> tuple[np.ndarray, float, TreePredictor]:
+    """Per node: the feature contributions accumulated from the root; the root's mean; and a
+    copy of the tree whose leaves predict their own node index."""
+    nodes = predictor.nodes
+    means = _node_means(nodes)
+    paths = np.zeros((len(nodes), width))
+    for index in range(len(nodes)):
+        if not nodes["is_leaf"][index]:
+            for child in (nodes["left"][index], nodes["right"][index]):
+                paths[child] = paths[index]
+                paths[child, nodes["feature_idx"][index]] += means[child] - means[index]
+    numbered = nodes.copy()
+    numbered["value"] = np.arange(len(nodes), dtype=float)
+    finder = TreePredictor(
+        numbered, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets
+    )
+    return paths, float(means[0]), finder
+
+
+def _node_means(nodes: np.ndarray) -> np.ndarray:
+    """Count-weighted mean leaf value under every node (children come after their parent)."""
+    means = nodes["value"].astype(float).copy()
+    counts = nodes["count"].astype(float)
+    for index in range(len(nodes) - 1, -1, -1):
+        if not nodes["is_leaf"][index]:
+            left, right = nodes["left"][index], nodes["right"][index]
+            means[index] = (means[left] * counts[left] + means[right] * counts[right]) / (
+                counts[left] + counts[right]
+            )
+    return means

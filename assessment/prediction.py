@@ -1,0 +1,160 @@
+"""Apply a risk model: PD, rating grade, reason codes, and drift against the training data.
+
+``predict(model, frame)`` returns, per row, ``pd``, ``grade`` (from the grade table kept as data
+in ``rules/model/rating_grades.csv``), ``reasons`` (up to four features that raise this row's
+risk most: ``{feature, value, contribution}`` in calibrated log-odds) and ``missing_features``
+(model features that were blank for the row: the PD then rests on the model's handling of
+missing values, and the result says so).
+
+``drift(model, frame)`` is the population stability index per feature and for the score, with
+the usual bands: below 0.1 stable, 0.1-0.25 watch, above 0.25 act.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._resources import data_dir
+from .model import RiskModel, prepare
+from .training import bin_shares
+
+MAX_REASONS = 4
+PSI_BANDS = ((0.1, "stable"), (0.25, "watch"), (float("inf"), "act"))
+_FLOOR = 1e-4
+
+
+def load_grades(path: str | Path | None = None) -> pd.DataFrame:
+    path = Path(path) if path else data_dir("rules") / "model" / "rating_grades.csv"
+    return pd.read_csv(path, dtype={"grade": str}).sort_values("max_pd", ignore_index=True)
+
+
+def grade_of(pd_values: np.ndarray, grades: pd.DataFrame) -> np.ndarray:
+    """The first grade whose ``max_pd`` is at least the PD."""
+    position = np.searchsorted(grades["max_pd"].to_numpy(), pd_values, side="left")
+    return grades["grade"].to_numpy()[np.minimum(position, len(grades) - 1)]
+
+
+def predict(
+    model: RiskModel, frame: pd.DataFrame, grades: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``pd``, ``grade``, ``reasons`` and ``missing_features`` per row of ``frame``."""
+    grades = load_grades() if grades is None else grades
+    contributions, base = model.contributions(frame)
+    probability = 1.0 / (1.0 + np.exp(-(base + contributions.to_numpy().sum(axis=1))))
+    inputs = prepare(frame, model.numeric, model.categorical)
+    return pd.DataFrame(
+        {
+            "pd": probability,
+            "grade": grade_of(probability, grades),
+            "reasons": _reasons(contributions, inputs),
+            "missing_features": _missing(inputs),
+        },
+        index=frame.index,
+    )
+
+
+def _reasons(contributions: pd.DataFrame, inputs: pd.DataFrame) -> list[list[dict]]:
+    """Up to four features with the largest positive contributions, largest first."""
+    values = contributions.to_numpy()
+    order = np.argsort(-values, axis=1)[:, :MAX_REASONS]
+    names = [str(name) for name in contributions.columns]
+    raw = inputs[contributions.columns].to_numpy(dtype=object)
+    top = np.take_along_axis(values, order, axis=1).round(6).tolist()
+    return [
+        [
+            {"feature": names[c], "value": _plain(raw[row, c]), "contribution": v}
+            for c, v in zip(columns, top[row], strict=True)
+            if v > 0
+        ]
+        for row, columns in enumerate(order.tolist())
+    ]
+
+
+def _missing(inputs: pd.DataFrame) -> list[list[str]]:
+    blank = inputs.isna().to_numpy()
+    names = inputs.columns.to_numpy()
+    found: list[list[str]] = [[] for _ in range(len(blank))]
+    for row in np.flatnonzero(blank.any(axis=1)):
+        found[row] = names[blank[row]].tolist()
+    return found
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    """Population stability index of two share vectors (empty bins floored at 0.01 %)."""
+    e = np.maximum(np.asarray(expected, dtype=float), _FLOOR)
+    a = np.maximum(np.asarray(actual, dtype=float), _FLOOR)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def band(value: float) -> str:
+    return next(name for limit, name in PSI_BANDS if value < limit)
+
+
+def drift(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """PSI per feature and for the score (``__score__``), with its band, sorted worst first."""
+    inputs = prepare(frame, model.numeric, model.categorical)
+    rows = [
+        _numeric_psi(name, inputs[name].to_numpy(dtype=float), model.reference[name])
+        for name in model.numeric
+    ]
+    rows += [_category_psi(name, inputs[name], model.reference[name]) for name in model.categorical]
+    rows.append(_numeric_psi("__score__", model.predict_pd(frame), model.reference["__score__"]))
+    table = pd.DataFrame(rows, columns=["feature", "psi"])
+    table["band"] = table["psi"].map(band)
+    return table.sort_values("psi", ascending=False, ignore_index=True)
+
+
+def _numeric_psi(name: str, values: np.ndarray, reference: dict) -> tuple[str, float]:
+    actual = bin_shares(values, reference["edges"])
+    return name, round(psi(reference["shares"], actual), 6)
+
+
+def _category_psi(name: str, values: pd.Series, reference: dict) -> tuple[str, float]:
+    levels = reference["levels"]
+    shares = values.fillna("missing").value_counts(normalize=True)
+    keys = sorted(set(levels) | set(map(str, shares.index)))
+    actual = [float(shares.get(key, 0.0)) for key in keys]
+    return name, round(psi([levels.get(key, 0.0) for key in keys], actual), 6)
+
+
+ID_COLUMNS = ("loan_id", "project_id", "id", "project_name", "sponsor")
+
+
+def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
+    """Identifier columns of ``data`` with pd, grade and reasons as flat text columns."""
+    ids = [c for c in data.columns if c in ID_COLUMNS or c.endswith("_id")]
+    table = data[ids].reset_index(drop=True).copy()
+    table["pd"] = predicted["pd"].to_numpy()
+    table["grade"] = predicted["grade"].to_numpy()
+    for rank in range(MAX_REASONS):
+        table[f"reason_{rank + 1}"] = [
+            _reason_text(reasons, rank) for reasons in predicted["reasons"]
+        ]
+    table["missing_features"] = ["; ".join(names) for names in predicted["missing_features"]]
+    table["model_sha256"] = model.card.get("sha256", "")
+    return table
+
+
+def _reason_text(reasons: list[dict], rank: int) -> str:
+    if rank >= len(reasons):
+        return ""
+    reason = reasons[rank]
+    return f"{reason['feature']}={reason['value']} (+{reason['contribution']:.3f})"
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    """CSV or xlsx by the file's extension."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        table.to_excel(path, index=False)
+    else:
+        table.to_csv(path, index=False)

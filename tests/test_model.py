@@ -1,0 +1,184 @@
+"""The risk model: deterministic training, honest metrics, safe persistence, faithful reasons,
+monotonic where the direction is known, drift, and the commands."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from assessment.artefact import load_model, save_model
+from assessment.cli import main
+from assessment.errors import ModelError
+from assessment.prediction import drift, grade_of, load_grades, predict, psi
+from assessment.training import train_model
+
+HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
+
+
+@pytest.fixture(scope="module")
+def history():
+    return pd.read_parquet(HISTORY).iloc[:3000]
+
+
+@pytest.fixture(scope="module", params=["logistic", "gbm"])
+def model(request, history):
+    return train_model(history, "defaulted", kind=request.param)
+
+
+def test_card_reports_honest_metrics(model, history):
+    card = model.card
+    assert card["class_balance"]["rows"] == 3000 and card["class_balance"]["test_rows"] == 900
+    for part in ("holdout", "cross_validation"):
+        metrics = card["metrics"][part]
+        assert 0.7 < metrics["auc"] < 0.95 and metrics["gini"] == pytest.approx(
+            2 * metrics["auc"] - 1, abs=2e-6
+        )
+        assert 0 < metrics["ks"] < 1 and 0 < metrics["brier"] < 0.2
+    assert len(card["calibration"]["holdout_deciles"]) == 10
+    assert "missing" in card["missing_values"] and card["training_data"]["sha256"]
+    assert "loan_id" not in model.features and "defaulted" not in model.features
+
+
+def test_training_twice_gives_identical_figures(history):
+    first = train_model(history, "defaulted", kind="gbm")
+    second = train_model(history, "defaulted", kind="gbm")
+    assert first.card["metrics"] == second.card["metrics"]
+    assert np.array_equal(first.predict_pd(history), second.predict_pd(history))
+
+
+def test_reasons_add_up_to_the_model_output(model, history):
+    contributions, base = model.contributions(history)
+    probability = model.predict_pd(history)
+    logit = np.log(probability / (1 - probability))
+    assert np.allclose(contributions.sum(axis=1).to_numpy() + base, logit, atol=1e-9)
+    result = predict(model, history.head(200))
+    assert np.allclose(result["pd"], probability[:200])
+    for reasons in result["reasons"]:
+        assert len(reasons) <= 4
+        assert all(r["contribution"] > 0 for r in reasons)
+        assert [r["contribution"] for r in reasons] == sorted(
+            (r["contribution"] for r in reasons), reverse=True
+        )
+
+
+def test_gbm_is_monotonic_in_known_directions(history):
+    model = train_model(history, "defaulted", kind="gbm")
+    row = history.iloc[[0]]
+    for feature, lowest, highest in (("dscr_min", 0.6, 3.0), ("leverage", 0.2, 0.95)):
+        grid = pd.concat([row] * 30, ignore_index=True)
+        grid[feature] = np.linspace(lowest, highest, 30)
+        pds = model.predict_pd(grid)
+        steps = np.diff(pds) * model.directions[feature]
+        assert (steps >= -1e-12).all(), feature
+
+
+def test_save_load_round_trip_and_card_files(model, history, tmp_path):
+    path = tmp_path / "m.skops"
+    digest = save_model(model, path)
+    loaded = load_model(path)
+    assert np.array_equal(loaded.predict_pd(history), model.predict_pd(history))
+    assert loaded.card["sha256"] == digest
+    card = json.loads(path.with_suffix(".card.json").read_text(encoding="utf-8"))
+    assert card["artefact"]["sha256"] == digest
+    assert "| auc |" in path.with_suffix(".card.md").read_text(encoding="utf-8")
+
+
+def test_a_tampered_artefact_is_refused(model, tmp_path):
+    path = tmp_path / "m.skops"
+    save_model(model, path)
+    evil = tmp_path / "evil.skops"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(evil, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "schema.json":
+                data = data.replace(b'"sklearn.pipeline"', b'"os"', 1).replace(
+                    b'"Pipeline"', b'"system"', 1
+                )
+            target.writestr(item, data)
+    with pytest.raises(ModelError, match="not trusted"):
+        load_model(evil)
+    (tmp_path / "junk.skops").write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="not a readable model artefact"):
+        load_model(tmp_path / "junk.skops")
+
+
+def test_missing_features_are_named_and_missing_columns_refused(model, history):
+    rows = history.head(3).copy()
+    rows.loc[rows.index[0], "dscr_min"] = np.nan
+    result = predict(model, rows)
+    assert "dscr_min" in result["missing_features"].iloc[0]
+    with pytest.raises(ModelError, match="lacks columns"):
+        predict(model, rows.drop(columns=["dscr_min"]))
+
+
+def test_grades_come_from_the_table():
+    grades = load_grades()
+    assert list(grade_of(np.array([0.001, 0.005, 0.03, 0.5]), grades)) == ["1", "1", "4", "7"]
+
+
+def test_drift_bands(model, history):
+    same = drift(model, history)
+    assert (same["band"] == "stable").all() and "__score__" in set(same["feature"])
+    shifted = history.assign(dscr_min=history["dscr_min"] - 0.6)
+    table = drift(model, shifted).set_index("feature")
+    assert table.loc["dscr_min", "band"] == "act"
+    assert psi([0.5, 0.5], [0.5, 0.5]) == 0
+
+
+def test_the_history_generator_is_deterministic():
+    spec = importlib.util.spec_from_file_location(
+        "generate", ROOT / "sample_projects" / "history" / "generate.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    first, second = module.simulate(n=500), module.simulate(n=500)
+    pd.testing.assert_frame_equal(first, second)
+    shipped = pd.read_parquet(HISTORY)
+    assert len(shipped) >= 5000 and 0.05 < shipped["defaulted"].mean() < 0.1
+
+
+def test_train_predict_drift_commands(tmp_path, history, capsys):
+    data = tmp_path / "history.csv"
+    history.to_csv(data, index=False)
+    model_path = tmp_path / "m.skops"
+    assert (
+        main(
+            [
+                "train",
+                str(data),
+                "--target",
+                "defaulted",
+                "-o",
+                str(model_path),
+                "--kind",
+                "logistic",
+            ]
+        )
+        == 0
+    )
+    assert "hold-out: auc" in capsys.readouterr().out
+    out = tmp_path / "scored.xlsx"
+    assert main(["predict", str(model_path), str(data), "-o", str(out)]) == 0
+    scored = pd.read_excel(out, engine="calamine")
+    assert {"loan_id", "pd", "grade", "reason_1", "model_sha256"} <= set(scored.columns)
+    assert main(["drift", str(model_path), str(data)]) == 0
+    assert "__score__" in capsys.readouterr().out
+    assert main(["train", str(data), "--target", "nope", "-o", str(model_path)]) == 1
+    assert "no such target column" in capsys.readouterr().err
+
+
+def test_score_uses_the_packaged_model_by_default(capsys):
+    sample = str(ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx")
+    assert main(["score", sample, "--as-of", "2025-06-30", "--format", "json"]) == 0
+    credit = json.loads(capsys.readouterr().out)["projects"][0]["programmes"]["credit"]
+    assert 0 < credit["pd"] < 1 and credit["grade"] in list("1234567")
+    assert {"feature", "value", "contribution"} <= set(credit["reasons"][0])
+    assert len(credit["model"]["sha256"]) == 64
+    assert main(["score", sample, "--as-of", "2025-06-30", "--format", "json", "--no-model"]) == 0
+    assert "pd" not in json.loads(capsys.readouterr().out)["projects"][0]["programmes"]["credit"]
