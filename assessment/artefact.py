@@ -8,7 +8,10 @@ the model card. The artefact's SHA-256 identifies the model version in every res
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import skops.io as sio
@@ -73,7 +76,7 @@ def save_model(model: RiskModel, path: str | Path) -> str:
         **{name: getattr(model, name) for name in _FIELDS if name != "card"},
         "card": json.dumps(model.card, sort_keys=True),
     }
-    sio.dump(payload, path)
+    path.write_bytes(_stable_zip(sio.dumps(payload)))
     digest = file_hash(path)
     card = {**model.card, "artefact": {"file": path.name, "sha256": digest, "format": FORMAT}}
     path.with_suffix(".card.json").write_text(
@@ -117,6 +120,42 @@ def load_model(path: str | Path | None = None) -> RiskModel:
     values = {name: payload[name] for name in _FIELDS}
     values["card"] = json.loads(values["card"]) | {"sha256": file_hash(path)}
     return RiskModel(pipeline=payload["pipeline"], **values)
+
+
+_OBJECT_IDS = re.compile(r'("__id__": )(\d+)|("file": ")(\d+)(\.npy")')
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same archive with object ids renumbered in order of appearance and fixed timestamps,
+    so that the same model has the same bytes and hash (skops names entries by ``id()``)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        entries = {item.filename: source.read(item) for item in source.infolist()}
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        old = match.group(2) or match.group(4)
+        new = numbers.setdefault(old, str(len(numbers) + 1))
+        return (
+            f"{match.group(1)}{new}" if match.group(1) else f"{match.group(3)}{new}{match.group(5)}"
+        )
+
+    schema = _OBJECT_IDS.sub(renumber, entries.pop("schema.json").decode("utf-8"))
+    renamed = {
+        f"{numbers.get(name.removesuffix('.npy'), name.removesuffix('.npy'))}.npy"
+        if name.endswith(".npy")
+        else name: body
+        for name, body in entries.items()
+    }
+    renamed["schema.json"] = schema.encode("utf-8")
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(renamed):
+            target.writestr(
+                zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)),
+                renamed[name],
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+    return output.getvalue()
 
 
 def file_hash(path: Path) -> str:

@@ -84,6 +84,7 @@ def test_save_load_round_trip_and_card_files(model, history, tmp_path):
     loaded = load_model(path)
     assert np.array_equal(loaded.predict_pd(history), model.predict_pd(history))
     assert loaded.card["sha256"] == digest
+    assert save_model(loaded, tmp_path / "again.skops") == digest  # same model, same bytes
     card = json.loads(path.with_suffix(".card.json").read_text(encoding="utf-8"))
     assert card["artefact"]["sha256"] == digest
     assert "| auc |" in path.with_suffix(".card.md").read_text(encoding="utf-8")
