@@ -74,11 +74,11 @@ def save_model(model: RiskModel, path: str | Path) -> str:
         "format": FORMAT,
         "pipeline": model.pipeline,
         **{name: getattr(model, name) for name in _FIELDS if name != "card"},
-        "card": json.dumps(model.card, sort_keys=True),
+        "card": json.dumps(_own_card(model.card), sort_keys=True),
     }
     path.write_bytes(_stable_zip(sio.dumps(payload)))
     digest = file_hash(path)
-    card = {**model.card, "artefact": {"file": path.name, "sha256": digest, "format": FORMAT}}
+    card = {**_own_card(model.card), "artefact": {"file": path.name, "sha256": digest, "format": FORMAT}}
     path.with_suffix(".card.json").write_text(
         json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -120,6 +120,11 @@ def load_model(path: str | Path | None = None) -> RiskModel:
     values = {name: payload[name] for name in _FIELDS}
     values["card"] = json.loads(values["card"]) | {"sha256": file_hash(path)}
     return RiskModel(pipeline=payload["pipeline"], **values)
+
+
+def _own_card(card: dict) -> dict:
+    """The card as trained (without the hash that loading adds)."""
+    return {key: value for key, value in card.items() if key != "sha256"}
 
 
 _OBJECT_IDS = re.compile(r'("__id__": )(\d+)|("file": ")(\d+)(\.npy")')
