@@ -78,7 +78,10 @@ def save_model(model: RiskModel, path: str | Path) -> str:
     }
     path.write_bytes(_stable_zip(sio.dumps(payload)))
     digest = file_hash(path)
-    card = {**_own_card(model.card), "artefact": {"file": path.name, "sha256": digest, "format": FORMAT}}
+    card = {
+        **_own_card(model.card),
+        "artefact": {"file": path.name, "sha256": digest, "format": FORMAT},
+    }
     path.with_suffix(".card.json").write_text(
         json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )

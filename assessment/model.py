@@ -155,78 +155,77 @@ def default_features(data: pd.DataFrame, target: str) -> tuple[list[str], list[s
     return numeric, categorical
 
 
-def build_pipeline(
-    kind: str,
-    numeric: list[str],
-    categorical: list[str],
-    directions: dict[str, int],
-    random_state: int,
-) -> Pipeline:
-    if kind not in KINDS:
-        raise ModelError("unknown model kind", expected=" or ".join(KINDS), got=repr(kind))
-    categories = Pipeline(
+@dataclass(frozen=True)
+class Spec:
+    """What to train: the kind, the feature columns, known directions and the seed."""
+
+    kind: str
+    numeric: list[str]
+    categorical: list[str]
+    directions: dict[str, int]
+    random_state: int = 0
+
+
+def build_pipeline(spec: Spec) -> Pipeline:
+    if spec.kind not in KINDS:
+        raise ModelError("unknown model kind", expected=" or ".join(KINDS), got=repr(spec.kind))
+    columns = ColumnTransformer(
+        [("num", _numbers(spec.kind), spec.numeric), ("cat", _categories(), spec.categorical)],
+        verbose_feature_names_out=True,
+    )
+    return Pipeline([("prepare", columns), ("model", _estimator(spec))])
+
+
+def _categories() -> Pipeline:
+    return Pipeline(
         [
             ("fill", SimpleImputer(strategy="constant", fill_value=MISSING)),
             ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
         ]
     )
-    numbers = (
-        Pipeline(
-            [
-                (
-                    "fill",
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                ),
-                ("scale", StandardScaler()),
-            ]
-        )
-        if kind == "logistic"
-        else "passthrough"
+
+
+def _numbers(kind: str) -> Pipeline | str:
+    if kind != "logistic":
+        return "passthrough"  # the trees route missing values themselves
+    return Pipeline(
+        [
+            (
+                "fill",
+                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            ),
+            ("scale", StandardScaler()),
+        ]
     )
-    prepare_step = ColumnTransformer(
-        [("num", numbers, numeric), ("cat", categories, categorical)],
-        verbose_feature_names_out=True,
-    )
-    if kind == "logistic":
-        return Pipeline(
-            [("prepare", prepare_step), ("model", LogisticRegression(max_iter=2000, C=1.0))]
-        )
-    estimator = HistGradientBoostingClassifier(
+
+
+def _estimator(spec: Spec) -> LogisticRegression | HistGradientBoostingClassifier:
+    if spec.kind == "logistic":
+        return LogisticRegression(max_iter=2000, C=1.0)
+    return HistGradientBoostingClassifier(
         max_iter=150,
         learning_rate=0.08,
         max_depth=4,
         min_samples_leaf=40,
         l2_regularization=1.0,
         early_stopping=False,
-        random_state=random_state,
+        random_state=spec.random_state,
     )
-    return Pipeline([("prepare", prepare_step), ("model", estimator)])
 
 
-def _monotonic(
-    pipeline: Pipeline, numeric: list[str], categorical: list[str], directions: dict[str, int]
-) -> None:
-    """Set the gbm's monotonic constraints once the transformed columns are known."""
-    names = pipeline[0].get_feature_names_out()
-    constraints = [
-        directions.get(_owner(n, numeric, categorical), 0) if n.startswith("num__") else 0
-        for n in names
-    ]
-    pipeline[-1].set_params(monotonic_cst=constraints)
-
-
-def fit(
-    pipeline: Pipeline,
-    kind: str,
-    x: pd.DataFrame,
-    y: np.ndarray,
-    numeric: list[str],
-    categorical: list[str],
-    directions: dict[str, int],
-) -> Pipeline:
-    if kind == "gbm":
-        pipeline[0].fit(x)
-        _monotonic(pipeline, numeric, categorical, directions)
+def fit(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
+    """A fitted pipeline; for the gbm, monotonic constraints on the transformed columns."""
+    pipeline = build_pipeline(spec)
+    if spec.kind == "gbm":
+        names = pipeline[0].fit(x).get_feature_names_out()
+        pipeline[-1].set_params(
+            monotonic_cst=[
+                spec.directions.get(_owner(n, spec.numeric, spec.categorical), 0)
+                if n.startswith("num__")
+                else 0
+                for n in names
+            ]
+        )
     return pipeline.fit(x, y)
 
 
@@ -236,21 +235,12 @@ def calibrate(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(platt.coef_[0, 0]), float(platt.intercept_[0])
 
 
-def out_of_fold_raw(
-    kind: str,
-    x: pd.DataFrame,
-    y: np.ndarray,
-    numeric: list[str],
-    categorical: list[str],
-    directions: dict[str, int],
-    random_state: int,
-) -> np.ndarray:
-    folds = StratifiedKFold(5, shuffle=True, random_state=random_state)
+def out_of_fold_raw(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """Raw scores of five-fold cross-validation: each row scored by a model not fitted on it."""
+    folds = StratifiedKFold(5, shuffle=True, random_state=spec.random_state)
     raw = np.zeros(len(y))
     for train, test in folds.split(x, y):
-        pipeline = build_pipeline(kind, numeric, categorical, directions, random_state)
-        fit(pipeline, kind, x.iloc[train], y[train], numeric, categorical, directions)
-        raw[test] = pipeline.decision_function(x.iloc[test])
+        raw[test] = fit(spec, x.iloc[train], y[train]).decision_function(x.iloc[test])
     return raw
 
 

@@ -23,7 +23,7 @@ from .errors import ModelError
 from .model import (
     KINDS,
     RiskModel,
-    build_pipeline,
+    Spec,
     calibrate,
     default_features,
     fit,
@@ -107,21 +107,12 @@ def train_model(
         for k, v in (directions if directions is not None else load_directions()).items()
         if k in numeric
     }
+    spec = Spec(kind, numeric, categorical, directions, random_state)
     x = prepare(data, numeric, categorical)
     x_train, x_test, y_train, y_test = split(x, y, TEST_SIZE, random_state)
-    raw_oof = out_of_fold_raw(
-        kind, x_train, y_train, numeric, categorical, directions, random_state
-    )
+    raw_oof = out_of_fold_raw(spec, x_train, y_train)
     slope, intercept = calibrate(raw_oof, y_train)
-    pipeline = fit(
-        build_pipeline(kind, numeric, categorical, directions, random_state),
-        kind,
-        x_train,
-        y_train,
-        numeric,
-        categorical,
-        directions,
-    )
+    pipeline = fit(spec, x_train, y_train)
     model = RiskModel(
         kind,
         target,
