@@ -170,6 +170,10 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _shown(metrics: dict | None, name: str) -> str:
+    return "-" if metrics is None else f"{metrics[name]:.4f}"
+
+
 def card_markdown(card: dict) -> str:
     """The model card as Markdown for people."""
     holdout, cv = card["metrics"]["holdout"], card["metrics"]["cross_validation"]
@@ -187,7 +191,7 @@ def card_markdown(card: dict) -> str:
         "",
         "| metric | hold-out | 5-fold CV (train part) |",
         "| --- | --- | --- |",
-        *[f"| {name} | {holdout[name]:.4f} | {cv[name]:.4f} |" for name in holdout],
+        *[f"| {name} | {_shown(holdout, name)} | {cv[name]:.4f} |" for name in cv],
         "",
         "## Features",
         "",
@@ -210,6 +214,7 @@ def card_markdown(card: dict) -> str:
         *[
             f"| {d['decile']} | {d['count']} | {d['mean_pd']:.4f} | {d['default_rate']:.4f} |"
             for d in card["calibration"]["holdout_deciles"]
+            or card["calibration"]["cross_validation_deciles"]
         ],
         "",
         "Libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),

@@ -295,14 +295,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     """
     data = read_table(args.data)
     features = read_features(args.features) if args.features else None
-    model = train_model(data, args.target, kind=args.kind, features=features)
+    holdout_share = None if args.no_holdout else args.holdout
+    model = train_model(data, args.target, kind=args.kind, features=features, holdout=holdout_share)
     digest = save_model(model, args.output)
-    holdout = model.card["metrics"]["holdout"]
+    metrics = model.card["metrics"]
+    part = "hold-out" if metrics["holdout"] else "cross-validation"
+    shown = metrics["holdout"] or metrics["cross_validation"]
     print(
         f"wrote {args.output} (sha256 {digest[:12]}...): {model.kind}, "
         f"{len(model.features)} features, {len(data)} rows"
     )
-    print("hold-out: " + ", ".join(f"{k} {v:.4f}" for k, v in holdout.items()))
+    print(f"{part}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
     return 0
 
 
@@ -416,7 +419,23 @@ def _add_model_commands(commands) -> None:
     train.add_argument("data", help="history table: .csv, .xlsx or .parquet")
     train.add_argument("--target", required=True, help="the 0/1 outcome column")
     train.add_argument("-o", "--output", required=True, help="the .skops file to write")
-    train.add_argument("--kind", choices=("logistic", "gbm"), default="gbm")
+    train.add_argument(
+        "--kind",
+        choices=("logistic", "gbm", "auto"),
+        default="gbm",
+        help="auto: the kind with the better cross-validated AUC",
+    )
+    train.add_argument(
+        "--holdout",
+        type=float,
+        default=0.3,
+        help="share kept out for hold-out metrics (default 0.3)",
+    )
+    train.add_argument(
+        "--no-holdout",
+        action="store_true",
+        help="fit on all the data; report cross-validation metrics only",
+    )
     train.add_argument("--features", help="a file naming the features, one per line")
     predict_command = _command(commands, "predict", "score a table with a model", cmd_predict)
     predict_command.add_argument("model", help="a .skops model")

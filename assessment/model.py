@@ -73,33 +73,37 @@ class RiskModel:
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         return _sigmoid(self.slope * self.raw_score(frame) + self.intercept)
 
-    def contributions(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    def contributions(
+        self, frame: pd.DataFrame, prepared: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         """Per-feature contributions to the calibrated log-odds, and the base value per row:
         ``base + contributions.sum(axis=1)`` is the log-odds of ``predict_pd``."""
-        prepared = prepare(frame, self.numeric, self.categorical)
+        if prepared is None:
+            prepared = prepare(frame, self.numeric, self.categorical)
         transformed = self.pipeline[:-1].transform(prepared)
+        mapping = self._feature_map()
         if self.kind == "logistic":
             columns, base = _linear_contributions(
                 self.pipeline[-1], transformed, np.asarray(self.column_means, dtype=float)
             )
+            columns = columns @ mapping
         else:
             if not self.tree_paths:
                 self.tree_paths = [
-                    _tree_paths(predictor, transformed.shape[1])
+                    _tree_paths(predictor, transformed.shape[1], mapping)
                     for (predictor,) in self.pipeline[-1]._predictors
                 ]
             columns, base = _tree_contributions(self.pipeline[-1], transformed, self.tree_paths)
-        grouped = (
-            pd.DataFrame(columns, index=frame.index)
-            .T.groupby(self._column_features())
-            .sum()
-            .T.reindex(columns=self.features, fill_value=0.0)
-        )
-        return grouped * self.slope, base * self.slope + self.intercept
+        grouped = pd.DataFrame(columns * self.slope, index=frame.index, columns=self.features)
+        return grouped, base * self.slope + self.intercept
 
-    def _column_features(self) -> list[str]:
+    def _feature_map(self) -> np.ndarray:
+        """A 0/1 matrix from transformed columns (one-hot levels, indicators) to features."""
         names = self.pipeline[0].get_feature_names_out()
-        return [_owner(name, self.numeric, self.categorical) for name in names]
+        owners = [_owner(name, self.numeric, self.categorical) for name in names]
+        mapping = np.zeros((len(names), len(self.features)))
+        mapping[np.arange(len(names)), [self.features.index(o) for o in owners]] = 1.0
+        return mapping
 
 
 def _sigmoid(logit: np.ndarray) -> np.ndarray:
@@ -265,17 +269,19 @@ def _tree_contributions(
     row's contributions are the sum of its leaves' path vectors."""
     x = np.ascontiguousarray(transformed, dtype=np.float64)
     known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
-    columns = np.zeros_like(x)
+    by_feature = np.zeros((trees[0][0].shape[1] if trees else 0, len(x)))  # rows contiguous
     base = np.full(len(x), float(np.ravel(model._baseline_prediction)[0]))
     for paths, root, leaf_finder in trees:
         leaves = leaf_finder.predict(x, known, f_idx_map, THREADS).astype(np.intp)
-        used = np.flatnonzero(np.abs(paths).sum(axis=0))
-        columns[:, used] += paths[np.ix_(leaves, used)] if len(used) else 0.0
+        for feature in np.flatnonzero(np.abs(paths).sum(axis=0)):
+            by_feature[feature] += paths[:, feature][leaves]
         base += root
-    return columns, base
+    return by_feature.T, base
 
 
-def _tree_paths(predictor: TreePredictor, width: int) -> tuple[np.ndarray, float, TreePredictor]:
+def _tree_paths(
+    predictor: TreePredictor, width: int, mapping: np.ndarray
+) -> tuple[np.ndarray, float, TreePredictor]:
     """Per node: the feature contributions accumulated from the root; the root's mean; and a
     copy of the tree whose leaves predict their own node index."""
     nodes = predictor.nodes
@@ -286,6 +292,7 @@ def _tree_paths(predictor: TreePredictor, width: int) -> tuple[np.ndarray, float
             for child in (nodes["left"][index], nodes["right"][index]):
                 paths[child] = paths[index]
                 paths[child, nodes["feature_idx"][index]] += means[child] - means[index]
+    paths = paths @ mapping  # per feature, not per transformed column
     numbered = nodes.copy()
     numbered["value"] = np.arange(len(nodes), dtype=float)
     finder = TreePredictor(

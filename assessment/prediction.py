@@ -12,6 +12,7 @@ the usual bands: below 0.1 stable, 0.1-0.25 watch, above 0.25 act.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ PSI_BANDS = ((0.1, "stable"), (0.25, "watch"), (float("inf"), "act"))
 _FLOOR = 1e-4
 
 
+@lru_cache(maxsize=8)
 def load_grades(path: str | Path | None = None) -> pd.DataFrame:
+    """The rating scale, PD bounds ascending (read once per path)."""
     path = Path(path) if path else data_dir("rules") / "model" / "rating_grades.csv"
     return pd.read_csv(path, dtype={"grade": str}).sort_values("max_pd", ignore_index=True)
 
@@ -40,37 +43,51 @@ def grade_of(pd_values: np.ndarray, grades: pd.DataFrame) -> np.ndarray:
 def predict(
     model: RiskModel, frame: pd.DataFrame, grades: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """``pd``, ``grade``, ``reasons`` and ``missing_features`` per row of ``frame``."""
+    """``pd``, ``grade``, the reasons as flat columns ``reason_<k>_feature``,
+    ``reason_<k>_value`` and ``reason_<k>_contribution`` (k = 1..4, largest first, only
+    contributions that raise the risk) and ``missing_features`` per row of ``frame``."""
     grades = load_grades() if grades is None else grades
-    contributions, base = model.contributions(frame)
-    probability = 1.0 / (1.0 + np.exp(-(base + contributions.to_numpy().sum(axis=1))))
     inputs = prepare(frame, model.numeric, model.categorical)
-    return pd.DataFrame(
-        {
-            "pd": probability,
-            "grade": grade_of(probability, grades),
-            "reasons": _reasons(contributions, inputs),
-            "missing_features": _missing(inputs),
-        },
-        index=frame.index,
-    )
-
-
-def _reasons(contributions: pd.DataFrame, inputs: pd.DataFrame) -> list[list[dict]]:
-    """Up to four features with the largest positive contributions, largest first."""
+    contributions, base = model.contributions(frame, inputs)
     values = contributions.to_numpy()
+    probability = 1.0 / (1.0 + np.exp(-(base + values.sum(axis=1))))
+    result = {"pd": probability, "grade": grade_of(probability, grades)}
+    result |= _reason_columns(values, inputs)
+    result["missing_features"] = _missing(inputs)
+    return pd.DataFrame(result, index=frame.index)
+
+
+def _reason_columns(values: np.ndarray, inputs: pd.DataFrame) -> dict[str, np.ndarray]:
     order = np.argsort(-values, axis=1)[:, :MAX_REASONS]
-    names = [str(name) for name in contributions.columns]
-    raw = inputs[contributions.columns].to_numpy(dtype=object)
-    top = np.take_along_axis(values, order, axis=1).round(6).tolist()
-    return [
-        [
-            {"feature": names[c], "value": _plain(raw[row, c]), "contribution": v}
-            for c, v in zip(columns, top[row], strict=True)
-            if v > 0
-        ]
-        for row, columns in enumerate(order.tolist())
-    ]
+    top = np.take_along_axis(values, order, axis=1)
+    names = np.asarray(inputs.columns, dtype=object)
+    raw = inputs.to_numpy(dtype=object)
+    columns = {}
+    for rank in range(order.shape[1]):
+        raises = top[:, rank] > 0
+        picked = order[:, rank]
+        columns[f"reason_{rank + 1}_feature"] = np.where(raises, names[picked], None)
+        columns[f"reason_{rank + 1}_value"] = np.where(
+            raises, raw[np.arange(len(raw)), picked], None
+        )
+        columns[f"reason_{rank + 1}_contribution"] = np.where(raises, top[:, rank].round(6), np.nan)
+    return columns
+
+
+def reasons(row: pd.Series | dict) -> list[dict]:
+    """The reasons of one predicted row as ``[{feature, value, contribution}, ...]``."""
+    found = []
+    for rank in range(1, MAX_REASONS + 1):
+        feature = row.get(f"reason_{rank}_feature")
+        if feature is not None and feature == feature:
+            found.append(
+                {
+                    "feature": feature,
+                    "value": _plain(row[f"reason_{rank}_value"]),
+                    "contribution": float(row[f"reason_{rank}_contribution"]),
+                }
+            )
+    return found
 
 
 def _missing(inputs: pd.DataFrame) -> list[list[str]]:
@@ -135,20 +152,24 @@ def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskMod
     table = data[ids].reset_index(drop=True).copy()
     table["pd"] = predicted["pd"].to_numpy()
     table["grade"] = predicted["grade"].to_numpy()
-    for rank in range(MAX_REASONS):
-        table[f"reason_{rank + 1}"] = [
-            _reason_text(reasons, rank) for reasons in predicted["reasons"]
-        ]
+    for rank in range(1, MAX_REASONS + 1):
+        table[f"reason_{rank}"] = _reason_text(predicted, rank)
     table["missing_features"] = ["; ".join(names) for names in predicted["missing_features"]]
     table["model_sha256"] = model.card.get("sha256", "")
     return table
 
 
-def _reason_text(reasons: list[dict], rank: int) -> str:
-    if rank >= len(reasons):
-        return ""
-    reason = reasons[rank]
-    return f"{reason['feature']}={reason['value']} (+{reason['contribution']:.3f})"
+def _reason_text(predicted: pd.DataFrame, rank: int) -> list[str]:
+    """``feature=value (+contribution)`` or blank, for reason ``rank`` of every row."""
+    return [
+        "" if feature is None else f"{feature}={value} (+{contribution:.3f})"
+        for feature, value, contribution in zip(
+            predicted[f"reason_{rank}_feature"],
+            predicted[f"reason_{rank}_value"],
+            predicted[f"reason_{rank}_contribution"],
+            strict=True,
+        )
+    ]
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> None:

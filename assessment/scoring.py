@@ -20,7 +20,7 @@ from .evaluate import Evaluation, evaluate_rules
 from .indicators import INDICATORS, add_indicators
 from .ingest import Applications, read_applications
 from .model import RiskModel
-from .prediction import predict
+from .prediction import predict, reasons
 from .rules import RuleSet, load_rules
 from .values import plain
 
@@ -105,7 +105,7 @@ def _prediction(scored: Scored, project_id: str) -> dict | None:
     return {
         "pd": plain(row["pd"]),
         "grade": str(row["grade"]),
-        "reasons": row["reasons"],
+        "reasons": reasons(row),
         "missing_features": row["missing_features"],
         "model": {"kind": scored.model.kind, "sha256": scored.model.card.get("sha256")},
     }

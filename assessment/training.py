@@ -96,38 +96,60 @@ def train_model(
     features: list[str] | None = None,
     random_state: int = 0,
     directions: dict[str, int] | None = None,
+    holdout: float | None = TEST_SIZE,
 ) -> RiskModel:
-    """Train, evaluate and calibrate a model of ``kind`` on ``data`` (one row per past loan)."""
-    if kind not in KINDS:
-        raise ModelError("unknown model kind", expected=" or ".join(KINDS), got=repr(kind))
+    """Train, evaluate and calibrate a model of ``kind`` on ``data`` (one row per past loan).
+
+    ``kind="auto"`` cross-validates both kinds on the training part and keeps the better.
+    ``holdout`` is the stratified share kept out for the hold-out metrics; ``None`` fits on all
+    the data (then only the cross-validation metrics are reported)."""
+    if kind not in (*KINDS, "auto"):
+        raise ModelError("unknown model kind", expected="logistic, gbm or auto", got=repr(kind))
     y = target_values(data, target)
     numeric, categorical = _features(data, target, features)
-    directions = {
-        k: v
-        for k, v in (directions if directions is not None else load_directions()).items()
-        if k in numeric
-    }
-    spec = Spec(kind, numeric, categorical, directions, random_state)
+    known = directions if directions is not None else load_directions()
+    directions = {k: v for k, v in known.items() if k in numeric}
     x = prepare(data, numeric, categorical)
-    x_train, x_test, y_train, y_test = split(x, y, TEST_SIZE, random_state)
-    raw_oof = out_of_fold_raw(spec, x_train, y_train)
-    slope, intercept = calibrate(raw_oof, y_train)
-    pipeline = fit(spec, x_train, y_train)
-    model = RiskModel(
-        kind,
+    x_train, x_test, y_train, y_test = _split(x, y, holdout, random_state)
+    specs = [
+        Spec(k, numeric, categorical, directions, random_state)
+        for k in (KINDS if kind == "auto" else (kind,))
+    ]
+    scores = {spec.kind: out_of_fold_raw(spec, x_train, y_train) for spec in specs}
+    spec = max(specs, key=lambda s: roc_auc_score(y_train, scores[s.kind]))
+    model = _fitted(spec, target, x_train, y_train, scores[spec.kind])
+    test_pd = model.predict_pd(x_test) if len(y_test) else np.array([])
+    model.reference = drift_reference(x_train, model.predict_pd(x_train), numeric, categorical)
+    model.card = model_card(model, data, y, y_train, y_test, test_pd, scores[spec.kind])
+    if kind == "auto":
+        model.card["selection"] = {
+            k: round(float(roc_auc_score(y_train, raw)), 6) for k, raw in scores.items()
+        }
+    return model
+
+
+def _split(x: pd.DataFrame, y: np.ndarray, holdout: float | None, random_state: int):
+    if holdout is None:
+        return x, x.iloc[:0], y, y[:0]
+    return split(x, y, holdout, random_state)
+
+
+def _fitted(
+    spec: Spec, target: str, x: pd.DataFrame, y: np.ndarray, raw_oof: np.ndarray
+) -> RiskModel:
+    slope, intercept = calibrate(raw_oof, y)
+    pipeline = fit(spec, x, y)
+    return RiskModel(
+        spec.kind,
         target,
-        numeric,
-        categorical,
+        spec.numeric,
+        spec.categorical,
         pipeline,
         slope,
         intercept,
-        directions,
-        _column_means(pipeline, x_train, kind),
+        spec.directions,
+        _column_means(pipeline, x, spec.kind),
     )
-    test_pd = model.predict_pd(x_test)
-    model.reference = drift_reference(x_train, model.predict_pd(x_train), numeric, categorical)
-    model.card = model_card(model, data, y, y_train, y_test, test_pd, raw_oof)
-    return model
 
 
 def _features(
@@ -216,18 +238,19 @@ def model_card(
             "test_rows": int(len(y_test)),
         },
         "metrics": {
-            "holdout": metrics(y_test, test_pd),
+            "holdout": metrics(y_test, test_pd) if len(y_test) else None,
             "cross_validation": metrics(y_train, oof_pd),
         },
         "calibration": {
             "method": "Platt scaling on 5-fold out-of-fold raw scores",
             "slope": model.slope,
             "intercept": model.intercept,
-            "holdout_deciles": calibration_table(y_test, test_pd),
+            "holdout_deciles": calibration_table(y_test, test_pd) if len(y_test) else None,
+            "cross_validation_deciles": calibration_table(y_train, oof_pd),
         },
         "missing_values": MISSING_NOTE[model.kind],
         "reasons": REASON_NOTE[model.kind],
-        "split": {"test_size": TEST_SIZE, "stratified": True, "cv_folds": 5},
+        "split": {"test_size": len(y_test) / len(y), "stratified": True, "cv_folds": 5},
         "libraries": {name: _version(name) for name in LIBRARIES}
         | {"python": platform.python_version()},
         "trained_on": dt.date.today().isoformat(),

@@ -16,6 +16,7 @@ from assessment.artefact import load_model, save_model
 from assessment.cli import main
 from assessment.errors import ModelError
 from assessment.prediction import drift, grade_of, load_grades, predict, psi
+from assessment.prediction import reasons as reasons_of
 from assessment.training import train_model
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
@@ -59,7 +60,8 @@ def test_reasons_add_up_to_the_model_output(model, history):
     assert np.allclose(contributions.sum(axis=1).to_numpy() + base, logit, atol=1e-9)
     result = predict(model, history.head(200))
     assert np.allclose(result["pd"], probability[:200])
-    for reasons in result["reasons"]:
+    for _, row in result.iterrows():
+        reasons = reasons_of(row)
         assert len(reasons) <= 4
         assert all(r["contribution"] > 0 for r in reasons)
         assert [r["contribution"] for r in reasons] == sorted(
@@ -183,3 +185,14 @@ def test_score_uses_the_packaged_model_by_default(capsys):
     assert len(credit["model"]["sha256"]) == 64
     assert main(["score", sample, "--as-of", "2025-06-30", "--format", "json", "--no-model"]) == 0
     assert "pd" not in json.loads(capsys.readouterr().out)["projects"][0]["programmes"]["credit"]
+
+
+def test_auto_keeps_the_better_kind_and_no_holdout_fits_on_everything(history):
+    model = train_model(history, "defaulted", kind="auto", holdout=None)
+    selection = model.card["selection"]
+    assert model.kind == max(selection, key=selection.get)
+    assert model.card["metrics"]["holdout"] is None
+    assert model.card["class_balance"]["train_rows"] == len(history)
+    assert len(model.card["calibration"]["cross_validation_deciles"]) == 10
+    with pytest.raises(ModelError, match="unknown model kind"):
+        train_model(history, "defaulted", kind="forest")
