@@ -321,10 +321,6 @@ class Dictionary:
         seen = {unit.name: unit for unit in self.units.values() if unit.dimension == dimension}
         return list(seen.values())
 
-    def label_keys(self) -> dict[str, str]:
-        """Every matching key and the field it names (for suggestions)."""
-        return dict(self._labels)
-
     def scalar_fields(self) -> list[Field]:
         return [f for f in self.fields.values() if f.type != "series"]
 
