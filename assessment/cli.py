@@ -189,6 +189,8 @@ def score_json(scored: Scored) -> dict[str, object]:
 def score_lines(record: dict, all_rules: bool = False) -> list[str]:
     """A project's result as readable lines: programmes, key indicators, rule verdicts."""
     lines = [f"{record['project_id']} (as of {record['as_of']})"]
+    if record.get("decision"):
+        lines.extend(_decision_lines(record["decision"]))
     for programme, result in record["programmes"].items():
         eligible = {True: "yes", False: "no", None: "insufficient data"}[result["eligible"]]
         score = "-" if result["score"] is None else f"{result['score']:g}"
@@ -207,6 +209,30 @@ def score_lines(record: dict, all_rules: bool = False) -> list[str]:
         lines.append(f"  {rule['verdict']:<14} {rule['rule_id']:<24} {_rule_text(rule)}")
     if hidden:
         lines.append(f"  ({hidden} rules not applicable; --all-rules lists them)")
+    return lines
+
+
+def _decision_lines(decision: dict) -> list[str]:
+    """The recommendation, why, and the conditions attached."""
+    lines = [
+        f"  recommendation: {decision['recommendation'].upper()} "
+        f"({decision['decision_reason']}; data {decision['data_quality']['verdict']})"
+    ]
+    for reason in decision["reasons"]:
+        if reason["kind"] == "rule":
+            lines.append(
+                f"    because {reason['criterion']}: {reason['metric']} "
+                f"{_num(reason['value'])} "
+                f"{'fails' if reason['verdict'] == 'fail' else 'cannot be checked against'} "
+                f"{reason['operator']} "
+                f"{_num(reason['threshold'])} [{reason['source']}]"
+            )
+        else:
+            lines.append(
+                f"    model factor {reason['criterion']}={_num(reason['value'])} "
+                f"(+{reason['contribution']:.3f})"
+            )
+    lines += [f"    condition: {c['text']} ({c['criterion']})" for c in decision["conditions"]]
     return lines
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artefact import load_model
+from .decision import decide
 from .dictionary import PROGRAMMES
 from .evaluate import Evaluation, evaluate_rules
 from .indicators import INDICATORS, add_indicators
@@ -42,6 +43,7 @@ class Scored:
     evaluation: Evaluation
     model: RiskModel | None = None
     predictions: pd.DataFrame | None = None
+    decisions: pd.DataFrame | None = None
 
 
 def score_applications(
@@ -58,9 +60,9 @@ def score_applications(
     applications = read_applications(paths, as_of=as_of)
     frame = add_indicators(applications.projects, applications.yearly, as_of)
     predictions = predict(risk_model, frame) if risk_model is not None else None
-    return Scored(
-        as_of, applications, frame, evaluate_rules(frame, rule_set, as_of), risk_model, predictions
-    )
+    evaluation = evaluate_rules(frame, rule_set, as_of)
+    decisions = decide(evaluation, predictions, applications.problems)
+    return Scored(as_of, applications, frame, evaluation, risk_model, predictions, decisions)
 
 
 def project_records(scored: Scored) -> list[dict]:
@@ -77,6 +79,7 @@ def project_records(scored: Scored) -> list[dict]:
             "programmes": _programmes(programmes.loc[project_id], _prediction(scored, project_id)),
             "indicators": _indicators(scored.frame.loc[project_id]),
             "rules": _rules(by_project.get(project_id)),
+            "decision": _decision(scored, project_id),
         }
         for project_id in scored.frame.index
     ]
@@ -96,6 +99,17 @@ def _programmes(row: pd.Series, prediction: dict | None) -> dict[str, dict]:
         credit["rule_grade"] = credit["grade"]
         credit.update(prediction)
     return found
+
+
+def _decision(scored: Scored, project_id: str) -> dict | None:
+    if scored.decisions is None:
+        return None
+    row = scored.decisions.loc[project_id]
+    found = {
+        key: row[key]
+        for key in ("recommendation", "reasons", "conditions", "data_quality", "decision_reason")
+    }
+    return found | {"decision_row": int(row["decision_row"])}
 
 
 def _prediction(scored: Scored, project_id: str) -> dict | None:

@@ -27,7 +27,8 @@ STAGES = {
     "ingest": 1,
     "template": 1,
     "indicators": 2,
-    "conditions": 3, "cases": 3,
+    "conditions": 3,
+    "cases": 3,
     "rules": 3,
     "evaluate": 3,
     "scoring": 8,
@@ -35,6 +36,7 @@ STAGES = {
     "training": 4,
     "artefact": 4,
     "prediction": 4,
+    "decision": 5,
     "cli": 9,
 }
 SHELLS = {"cli"}

@@ -1,0 +1,91 @@
+"""The decision stage: the table as data, first match wins, reasons, conditions, data quality."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from conftest import ROOT
+
+from assessment.cli import main, score_json
+from assessment.decision import load_decision_table, load_purposes
+from assessment.dictionary import PROGRAMMES
+from assessment.errors import RuleError
+from assessment.scoring import score_applications
+
+
+@pytest.fixture(scope="module")
+def scored():
+    return score_applications(
+        [ROOT / "sample_projects"],
+        as_of=dt.date(2025, 6, 30),
+        model=ROOT / "rules" / "model" / "default_model.skops",
+    )
+
+
+@pytest.fixture(scope="module")
+def decisions(scored):
+    return {p["project_id"]: p for p in score_json(scored)["projects"]}
+
+
+def test_the_shipped_table_loads_and_ends_with_a_catch_all():
+    table = load_decision_table()
+    assert table[-1].when == "" and table[-1].recommendation == "approve"
+    assert [row.order for row in table] == sorted(row.order for row in table)
+
+
+def test_a_broken_table_is_refused_with_row_and_hint(tmp_path):
+    path = tmp_path / "decision_table.csv"
+    text = (ROOT / "rules" / "decision" / "decision_table.csv").read_text(encoding="utf-8")
+    path.write_text(text.replace("pd > 0.10,decline", "pdd > 0.10,declin", 1), encoding="utf-8")
+    with pytest.raises(RuleError) as error:
+        load_decision_table(path)
+    columns = {row["column"]: row for row in error.value.problems}
+    assert columns["when"]["hint"] == "did you mean 'pd'?"
+    assert columns["recommendation"]["value"] == "declin"
+
+
+def test_reit_ready_sample_is_approved(decisions):
+    decision = decisions["DC-2025-005"]["decision"]
+    assert decision["recommendation"] == "approve" and decision["conditions"] == []
+
+
+def test_every_failed_gate_of_the_requested_programmes_is_a_reason(decisions, scored):
+    purposes = load_purposes()
+    for project_id, project in decisions.items():
+        purpose = scored.frame.loc[project_id, "financing_purpose"]
+        wanted = purposes.get(purpose, PROGRAMMES) if isinstance(purpose, str) else PROGRAMMES
+        criteria = {r["criterion"] for r in project["decision"]["reasons"] if r["kind"] == "rule"}
+        for rule in project["rules"]:
+            if (
+                rule["severity"] == "gate"
+                and rule["verdict"] == "fail"
+                and rule["programme"] in wanted
+            ):
+                assert rule["rule_id"] in criteria, (project_id, rule["rule_id"])
+
+
+def test_short_operating_history_declines_a_reit_with_the_reason(decisions):
+    decision = decisions["DC-2025-006"]["decision"]
+    assert decision["recommendation"] == "decline"
+    reason = decision["reasons"][0]
+    assert reason["criterion"] == "REIT-OPERATING-3Y-1014" and reason["threshold"] == 3.0
+    assert reason["value"] < 3 and reason["source"] == "NDRC1014" and reason["clause"]
+
+
+def test_input_errors_refer_and_conditions_are_covenants(decisions):
+    broken = decisions["DC-2025-012"]["decision"]
+    assert broken["recommendation"] == "refer" and broken["decision_row"] == 1
+    assert broken["data_quality"]["verdict"] == "errors"
+    green = decisions["DC-2025-010"]["decision"]
+    assert green["recommendation"] == "approve_with_conditions" and green["conditions"]
+    covenant = green["conditions"][0]
+    assert covenant["text"].startswith("bring ") and covenant["remedy"]
+
+
+def test_score_json_has_the_decision(capsys):
+    sample = str(ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx")
+    assert main(["score", sample, "--as-of", "2025-06-30", "--format", "json"]) == 0
+    decision = json.loads(capsys.readouterr().out)["projects"][0]["decision"]
+    assert {"recommendation", "reasons", "conditions"} <= set(decision)
