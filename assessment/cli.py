@@ -23,6 +23,7 @@ from . import __version__
 from .artefact import default_model_path, load_model, save_model
 from .cases import run_cases
 from .errors import AssessmentError
+from .excel import write_score_workbook
 from .ingest import Applications, read_applications
 from .prediction import drift, predict, prediction_table, write_table
 from .rules import load_rules
@@ -166,6 +167,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     as_of = args.as_of or dt.date.today()
     model = None if args.no_model else (args.model or default_model_path())
     scored = score_applications(args.paths, as_of=as_of, rules=args.rules, model=model)
+    if args.excel:
+        write_score_workbook(scored, args.excel)
     if args.format == "json":
         json.dump(score_json(scored), sys.stdout, ensure_ascii=False, indent=1)
         print()
@@ -438,6 +441,7 @@ def _add_score(commands) -> None:
     )
     score.add_argument("--model", help="risk model (default: the packaged model)")
     score.add_argument("--no-model", action="store_true", help="score without a risk model")
+    score.add_argument("--excel", help="also write the assessment as an .xlsx workbook")
 
 
 def _add_model_commands(commands) -> None:

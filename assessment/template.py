@@ -22,6 +22,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .dictionary import Dictionary, Field, load_dictionary
+from .values import FORMULA_STARTS
 
 SHEETS = {
     "en": ("Guide", "Project", "Yearly", "Lists"),
@@ -185,6 +186,8 @@ def _field_row(
     sheet.cell(row, 5, field.label(other)).font = _GREY
     sheet.cell(row, 6, field.name).font = _GREY
     cell = sheet.cell(row, 2, _display(value, field, lang, dictionary))
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"  # text, never a formula
     cell.fill = _INPUT_FILL
     _format_value(cell, field, unit)
     _validate(sheet, f"B{row}", field, lang, lists)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .dictionary import Dictionary, Field, Unit, canonical_text, match_key
 
+FORMULA_STARTS = ("=", "+", "-", "@")  # text starting so is written as text, never a formula
 MISSING_MARKERS = frozenset(
     {
         "",

@@ -37,6 +37,7 @@ STAGES = {
     "artefact": 4,
     "prediction": 4,
     "decision": 5,
+    "excel": 6,
     "cli": 9,
 }
 SHELLS = {"cli"}

@@ -1,0 +1,141 @@
+"""The assessment as an Excel workbook: inputs, indicators, rule verdicts (coloured, filtered,
+frozen header), model reasons and the decision.
+
+Every text cell is written as text: a value that starts with ``=``, ``+``, ``-`` or ``@`` is
+never turned into a formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .indicators import INDICATORS
+from .values import FORMULA_STARTS, plain
+
+VERDICT_FILLS = {
+    "pass": "C6EFCE",
+    "fail": "FFC7CE",
+    "insufficient": "FFEB9C",
+    "not_applicable": "EDEDED",
+}
+_HEADER = Font(bold=True)
+
+
+def write_score_workbook(scored, path: str | Path) -> Path:
+    """Write the workbook for a scoring run (``assessment.scoring.Scored``) to ``path``,
+    through a temporary file so that an interrupted run never leaves a half-written file."""
+    path = Path(path)
+    book = Workbook()
+    book.remove(book.active)
+    for title, frame in sheets(scored).items():
+        sheet = book.create_sheet(title)
+        write_frame(sheet, frame)
+        if title == "Verdicts":
+            colour_verdicts(sheet, frame)
+    handle, temporary = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    book.save(temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def sheets(scored) -> dict[str, pd.DataFrame]:
+    """The tables of the workbook, by sheet name."""
+    frame = scored.frame
+    indicator_names = [i.name for i in INDICATORS if i.name in frame.columns]
+    inputs = frame.drop(columns=indicator_names).reset_index()
+    verdicts = scored.evaluation.table()
+    titles = {rule.rule_id: rule.title_en for rule in scored.evaluation.rules.rules}
+    verdicts.insert(3, "title", verdicts["rule_id"].map(titles))
+    found = {
+        "Decision": _decision_table(scored),
+        "Inputs": inputs,
+        "Indicators": frame[indicator_names].reset_index(),
+        "Verdicts": verdicts,
+        "Programmes": scored.evaluation.programmes.reset_index(),
+    }
+    if scored.predictions is not None:
+        found["Model"] = scored.predictions.reset_index()
+    found["Problems"] = scored.applications.problems
+    return found
+
+
+def _decision_table(scored) -> pd.DataFrame:
+    decisions = scored.decisions
+    if decisions is None:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "project_id": decisions.index,
+            "recommendation": decisions["recommendation"].to_numpy(),
+            "why": decisions["decision_reason"].to_numpy(),
+            "reasons": ["; ".join(_reason_text(r) for r in rs) for rs in decisions["reasons"]],
+            "conditions": ["; ".join(c["text"] for c in cs) for cs in decisions["conditions"]],
+            "data_quality": [q["verdict"] for q in decisions["data_quality"]],
+        }
+    )
+
+
+def _reason_text(reason: dict) -> str:
+    if reason["kind"] == "model":
+        return f"model: {reason['criterion']}={reason['value']} (+{reason['contribution']:.3f})"
+    return (
+        f"{reason['criterion']}: {reason['metric']} {reason['value']} {reason['verdict']} "
+        f"{reason['operator']} {reason['threshold']} ({reason['source']})"
+    )
+
+
+def write_frame(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    """A table with a bold, frozen, filtered header; text always as text."""
+    columns = [str(c) for c in frame.columns]
+    sheet.append(columns)
+    for cell in sheet[1]:
+        cell.font = _HEADER
+    for row in frame.itertuples(index=False):
+        sheet.append([cell_value(value) for value in row])
+    protect_text(sheet)
+    if len(columns):
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(frame) + 1, 2)}"
+        for index, name in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = min(
+                max(12, len(name) + 2), 40
+            )
+
+
+def cell_value(value: object) -> object:
+    """A value Excel can hold: lists and dicts as text, dates as dates, missing as blank."""
+    if isinstance(value, list | tuple | dict):
+        return str(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    value = plain(value) if not isinstance(value, dt.date) else value
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def protect_text(sheet: Worksheet) -> None:
+    """Text that looks like a formula stays text."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+
+
+def colour_verdicts(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    column = list(frame.columns).index("verdict") + 1
+    fills = {name: PatternFill("solid", fgColor=colour) for name, colour in VERDICT_FILLS.items()}
+    for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+        if cell.value in fills:
+            cell.fill = fills[cell.value]

@@ -1,0 +1,36 @@
+"""The Excel workbook of ``assess score --excel``."""
+
+from __future__ import annotations
+
+import openpyxl
+from conftest import FULL_PROJECT, FULL_YEARLY
+
+from assessment import write_template
+from assessment.cli import main
+
+
+def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):
+    values = {**FULL_PROJECT, "sponsor": '=HYPERLINK("http://x","y")', "city": "+86 city",
+              "project_name": "@risky"}
+    source = write_template(tmp_path / "app.xlsx", "en", values=values, yearly=FULL_YEARLY)
+    target = tmp_path / "out.xlsx"
+    assert main(["score", str(source), "--as-of", "2025-06-30", "--excel", str(target)]) == 0
+    capsys.readouterr()
+    book = openpyxl.load_workbook(target)
+    assert book.sheetnames == ["Decision", "Inputs", "Indicators", "Verdicts", "Programmes",
+                               "Model", "Problems"]
+    verdicts = book["Verdicts"]
+    header = [cell.value for cell in verdicts[1]]
+    assert verdicts.freeze_panes == "A2" and verdicts.auto_filter.ref.startswith("A1:")
+    column = header.index("verdict") + 1
+    colours = {verdicts.cell(row, column).value: verdicts.cell(row, column).fill.fgColor.rgb
+               for row in range(2, verdicts.max_row + 1)}
+    assert colours["pass"].endswith("C6EFCE") and colours["fail"].endswith("FFC7CE")
+    inputs = book["Inputs"]
+    names = [cell.value for cell in inputs[1]]
+    sponsor = inputs.cell(2, names.index("sponsor") + 1)
+    assert sponsor.value == '=HYPERLINK("http://x","y")' and sponsor.data_type == "s"
+    assert inputs.cell(2, names.index("city") + 1).data_type == "s"
+    decision = book["Decision"]
+    assert decision["B2"].value in ("approve", "approve_with_conditions", "refer", "decline")
+    assert not list(tmp_path.glob("tmp*.xlsx")), "no temporary file is left behind"
