@@ -26,6 +26,7 @@ from .errors import AssessmentError
 from .excel import write_score_workbook
 from .ingest import Applications, read_applications
 from .prediction import drift, predict, prediction_table, write_table
+from .report import write_reports
 from .rules import load_rules
 from .scoring import Scored, project_records, score_applications
 from .template import write_template
@@ -169,6 +170,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     scored = score_applications(args.paths, as_of=as_of, rules=args.rules, model=model)
     if args.excel:
         write_score_workbook(scored, args.excel)
+    if args.report:
+        write_reports(scored, args.report, args.lang, args.templates)
     if args.format == "json":
         json.dump(score_json(scored), sys.stdout, ensure_ascii=False, indent=1)
         print()
@@ -442,6 +445,12 @@ def _add_score(commands) -> None:
     score.add_argument("--model", help="risk model (default: the packaged model)")
     score.add_argument("--no-model", action="store_true", help="score without a risk model")
     score.add_argument("--excel", help="also write the assessment as an .xlsx workbook")
+    score.add_argument(
+        "--report",
+        help="also write the PDF memo (several projects: FILE_<project_id>.pdf, or a folder)",
+    )
+    score.add_argument("--lang", choices=("en", "zh"), default="en", help="language of --report")
+    score.add_argument("--templates", help="folder searched first for report templates")
 
 
 def _add_model_commands(commands) -> None:

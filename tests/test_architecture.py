@@ -38,6 +38,7 @@ STAGES = {
     "prediction": 4,
     "decision": 5,
     "excel": 6,
+    "report": 8,
     "cli": 9,
 }
 SHELLS = {"cli"}

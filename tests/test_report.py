@@ -1,0 +1,138 @@
+"""The PDF memo: byte-identical on a second run, the decision and its reasons readable in the
+extracted text (English and Chinese), a golden text file, and a user template that overrides
+the packaged one."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+
+import pytest
+from conftest import AS_OF, ROOT
+
+from assessment.cli import main
+from assessment.report import write_report, write_reports
+from assessment.scoring import project_records, score_applications
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf comes with the test extras")
+
+GOLDEN = ROOT / "tests" / "golden"
+SAMPLE = ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx"
+PROJECT = "DC-2025-005"
+UPDATE = "run `python -m pytest tests/test_report.py --update-golden` and read the diff"
+
+
+@pytest.fixture(scope="module")
+def scored():
+    model = ROOT / "rules" / "model" / "default_model.skops"
+    return score_applications([SAMPLE], as_of=AS_OF, model=model)
+
+
+@pytest.fixture(scope="module")
+def record(scored):
+    return project_records(scored)[0]
+
+
+@pytest.fixture(scope="module")
+def pdfs(scored, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reports")
+    return {
+        lang: write_report(scored, PROJECT, folder / f"{lang}.pdf", lang) for lang in ("en", "zh")
+    }
+
+
+def _text(path) -> str:
+    pages = pypdf.PdfReader(path).pages
+    return "\n".join(page.extract_text() for page in pages)
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_second_run_gives_the_same_bytes(scored, pdfs, tmp_path, lang):
+    again = write_report(scored, PROJECT, tmp_path / "again.pdf", lang)
+    assert again.read_bytes() == pdfs[lang].read_bytes()
+
+
+def test_english_memo_names_the_project_the_recommendation_and_failed_gates(pdfs, record):
+    text = _flat(_text(pdfs["en"]))
+    assert record["decision"]["recommendation"] == "approve"
+    assert "Recommendation:APPROVE" in text
+    assert PROJECT in text
+    gates = [
+        r["rule_id"] for r in record["rules"] if r["verdict"] == "fail" and r["severity"] == "gate"
+    ]
+    assert gates, "the sample should fail at least one gate"
+    for rule_id in gates:
+        assert rule_id in text
+
+
+def test_chinese_memo_keeps_its_characters(pdfs):
+    text = _flat(_text(pdfs["zh"]))
+    for title in ("融资评估备忘录", "评估建议:批准", "各项目类别结论", "关键指标", "评估标准明细"):
+        assert title in text
+    assert "附录：依据来源" in text
+    assert PROJECT in text
+
+
+def test_footer_names_the_input_rules_model_and_engine(pdfs, scored):
+    text = _text(pdfs["en"])
+    digest = hashlib.sha256(SAMPLE.read_bytes()).hexdigest()[:16]
+    assert f"input sha256 {digest}" in text
+    assert "green_dc_cn 2025.1" in text and "rules: credit_policy" in text
+    assert scored.model.card["sha256"][:16] in text
+    assert "engine 0.1.0" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_memo_text_matches_the_golden_file(pdfs, lang, update_golden):
+    path = GOLDEN / f"report_{PROJECT}_{lang}.txt"
+    text = _text(pdfs[lang]).rstrip() + "\n"
+    if update_golden:
+        path.write_text(text, encoding="utf-8", newline="\n")
+        return
+    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {UPDATE}"
+    golden = path.read_text(encoding="utf-8")
+    if text != golden:
+        diff = difflib.unified_diff(
+            golden.splitlines(), text.splitlines(), path.name, "written now", lineterm=""
+        )
+        pytest.fail(f"the memo text differs; if intended, {UPDATE}:\n" + "\n".join(list(diff)[:60]))
+
+
+def test_a_user_template_overrides_one_file(scored, tmp_path):
+    user = tmp_path / "templates" / "report"
+    user.mkdir(parents=True)
+    wording = (ROOT / "templates" / "report" / "en.yaml").read_text(encoding="utf-8")
+    user.joinpath("en.yaml").write_text(
+        wording.replace("title: Financing assessment memo", "title: Credit committee paper"),
+        encoding="utf-8",
+    )
+    path = write_report(scored, PROJECT, tmp_path / "memo.pdf", templates=tmp_path / "templates")
+    text = _text(path)
+    assert "Credit committee paper" in text
+    assert "Financing assessment memo" not in text
+    assert "Key figures" in text  # the rest comes from the packaged files
+
+
+def test_an_unknown_language_is_refused(scored, tmp_path):
+    with pytest.raises(ValueError, match="'lang' parameter"):
+        write_report(scored, PROJECT, tmp_path / "memo.pdf", lang="fr")
+
+
+def test_several_projects_are_named_beside_the_file(tmp_path):
+    samples = [SAMPLE, ROOT / "sample_projects" / "01_guizhou_guian_hyperscale.xlsx"]
+    scored = score_applications(samples, as_of=AS_OF, model=None)
+    paths = write_reports(scored, tmp_path / "memo.pdf")
+    assert len(paths) == len(scored.frame) >= 2
+    assert all(p.name.startswith("memo_") and p.is_file() for p in paths)
+
+
+def test_cli_writes_the_report(tmp_path, capsys):
+    path = tmp_path / "memo.pdf"
+    args = ["score", str(SAMPLE), "--as-of", "2025-06-30", "--report", str(path), "--lang", "zh"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert "评估建议" in _text(path)
