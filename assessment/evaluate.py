@@ -59,32 +59,39 @@ class Evaluation:
             index=self.frame.index,
         )
 
-    def table(self) -> pd.DataFrame:
-        """One row per project and rule: verdict, observed value, threshold, unit, source."""
+    def table(self, project_ids: list[str] | None = None) -> pd.DataFrame:
+        """One row per project (all, or ``project_ids``) and rule: verdict, observed value,
+        threshold, unit, source."""
+        rows = (
+            np.arange(len(self.frame))
+            if project_ids is None
+            else self.frame.index.get_indexer(project_ids)
+        )
         return (
-            pd.concat([self._rule_rows(rule) for rule in self.rules.rules], ignore_index=True)
+            pd.concat([self._rule_rows(rule, rows) for rule in self.rules.rules], ignore_index=True)
             if self.rules.rules
             else pd.DataFrame()
         )
 
-    def _rule_rows(self, rule: Rule) -> pd.DataFrame:
+    def _rule_rows(self, rule: Rule, rows: np.ndarray) -> pd.DataFrame:
         result = self.results[rule.rule_id]
-        count = len(self.frame)
         thresholds = result.thresholds
-        if not isinstance(thresholds, np.ndarray):
-            thresholds = np.full(count, _shown(thresholds), dtype=object)
+        if isinstance(thresholds, np.ndarray):
+            thresholds = thresholds[rows]
+        else:
+            thresholds = np.full(len(rows), _shown(thresholds), dtype=object)
         return pd.DataFrame(
             {
-                "project_id": self.frame.index,
+                "project_id": self.frame.index[rows],
                 "rule_id": rule.rule_id,
                 "programme": rule.programme,
                 "severity": rule.severity,
-                "verdict": pd.Categorical.from_codes(result.codes, VERDICTS),
-                "value": self.frame[rule.metric].astype(object).to_numpy(),
+                "verdict": pd.Categorical.from_codes(result.codes[rows], VERDICTS),
+                "value": self.frame[rule.metric].iloc[rows].astype(object).to_numpy(),
                 "threshold": thresholds,
                 "operator": rule.operator,
                 "unit": rule.unit,
-                "points": result.points if result.points is not None else np.nan,
+                "points": result.points[rows] if result.points is not None else np.nan,
                 "weight": rule.weight if rule.severity == "score" else np.nan,
                 "source": rule.source,
                 "clause": rule.clause,

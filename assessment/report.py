@@ -95,9 +95,8 @@ def _write(scored: Scored, record: dict, path: str | Path, look: Look) -> Path:
 
 
 def _record(scored: Scored, project_id: str) -> dict:
-    for record in project_records(scored):
-        if str(record["project_id"]) == str(project_id):
-            return record
+    if str(project_id) in set(map(str, scored.frame.index)):
+        return project_records(scored, [str(project_id)])[0]
     known = ", ".join(str(i) for i in scored.frame.index)
     raise KeyError(f"project {project_id!r} is not in this scoring run; it holds {known}")
 

@@ -65,10 +65,12 @@ def score_applications(
     return Scored(as_of, applications, frame, evaluation, risk_model, predictions, decisions)
 
 
-def project_records(scored: Scored) -> list[dict]:
-    """One record per project: programmes, indicators and every rule's verdict."""
+def project_records(scored: Scored, project_ids: list[str] | None = None) -> list[dict]:
+    """One record per project (all, or ``project_ids``): programmes, indicators, every rule's
+    verdict and the decision."""
     programmes = scored.evaluation.programmes
-    table = scored.evaluation.table()
+    project_ids = list(scored.frame.index) if project_ids is None else list(project_ids)
+    table = scored.evaluation.table(project_ids)
     by_project = (
         {key: rows for key, rows in table.groupby("project_id", sort=False)} if len(table) else {}
     )
@@ -81,7 +83,7 @@ def project_records(scored: Scored) -> list[dict]:
             "rules": _rules(by_project.get(project_id)),
             "decision": _decision(scored, project_id),
         }
-        for project_id in scored.frame.index
+        for project_id in project_ids
     ]
 
 
