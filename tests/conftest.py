@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 
 import openpyxl
@@ -25,6 +26,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def compare_golden(path: Path, text: str, update: bool, hint: str) -> None:
+    """Compare ``text`` with the golden file (or rewrite it with ``--update-golden``); a
+    difference fails with the first 60 lines of a unified diff."""
+    if update:
+        path.write_text(text, encoding="utf-8", newline="\n")
+        return
+    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {hint}"
+    golden = path.read_text(encoding="utf-8")
+    if text != golden:
+        diff = difflib.unified_diff(
+            golden.splitlines(), text.splitlines(), f"tests/golden/{path.name}", "now", lineterm=""
+        )
+        pytest.fail(
+            f"{path.name} differs; if intended, {hint}:\n" + "\n".join(list(diff)[:60]),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

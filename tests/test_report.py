@@ -4,11 +4,10 @@ the packaged one."""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 
 import pytest
-from conftest import AS_OF, ROOT
+from conftest import AS_OF, ROOT, compare_golden
 
 from assessment.cli import main
 from assessment.report import write_report, write_reports
@@ -88,18 +87,8 @@ def test_footer_names_the_input_rules_model_and_engine(pdfs, scored):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_memo_text_matches_the_golden_file(pdfs, lang, update_golden):
-    path = GOLDEN / f"report_{PROJECT}_{lang}.txt"
     text = _text(pdfs[lang]).rstrip() + "\n"
-    if update_golden:
-        path.write_text(text, encoding="utf-8", newline="\n")
-        return
-    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {UPDATE}"
-    golden = path.read_text(encoding="utf-8")
-    if text != golden:
-        diff = difflib.unified_diff(
-            golden.splitlines(), text.splitlines(), path.name, "written now", lineterm=""
-        )
-        pytest.fail(f"the memo text differs; if intended, {UPDATE}:\n" + "\n".join(list(diff)[:60]))
+    compare_golden(GOLDEN / f"report_{PROJECT}_{lang}.txt", text, update_golden, UPDATE)
 
 
 def test_a_user_template_overrides_one_file(scored, tmp_path):

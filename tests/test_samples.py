@@ -5,7 +5,6 @@ hand against sample_projects/source/projects.toml hold."""
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import importlib.util
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import AS_OF, ROOT
+from conftest import AS_OF, ROOT, compare_golden
 
 from assessment import read_applications
 
@@ -88,26 +87,7 @@ def _golden_text(read, name: str) -> str:
 
 @pytest.mark.parametrize("name", ["projects", "yearly", "problems"])
 def test_sample_values_match_the_golden_files(read, name, update_golden):
-    path = GOLDEN / f"samples_{name}.csv"
-    text = _golden_text(read, name)
-    if update_golden:
-        path.write_text(text, encoding="utf-8", newline="\n")
-        return
-    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {UPDATE}"
-    golden = path.read_text(encoding="utf-8")
-    if text != golden:
-        diff = difflib.unified_diff(
-            golden.splitlines(),
-            text.splitlines(),
-            f"tests/golden/{path.name}",
-            "read now",
-            lineterm="",
-        )
-        pytest.fail(
-            f"the values read differ from {path.name}; if intended, {UPDATE}:\n"
-            + "\n".join(list(diff)[:60]),
-            pytrace=False,
-        )
+    compare_golden(GOLDEN / f"samples_{name}.csv", _golden_text(read, name), update_golden, UPDATE)
 
 
 # ------------------------------------------------------------------------------------------
