@@ -198,13 +198,14 @@ def decide(
     """Per project: recommendation, decisive row and reason, reasons, conditions, data quality."""
     inputs = decision_inputs(evaluation, predictions, problems)
     result = recommend(inputs, table or load_decision_table())
-    verdicts = evaluation.table()
     relevant = relevance(evaluation.frame)
-    position = evaluation.frame.index.get_indexer(verdicts["project_id"])
-    wanted = np.zeros(len(verdicts), dtype=bool)
-    for programme, mask in relevant.items():
-        wanted |= (verdicts["programme"] == programme).to_numpy() & mask[position]
-    flagged = verdicts[wanted & verdicts["verdict"].isin(["fail", "insufficient"]).to_numpy()]
+    flagged = evaluation.table(
+        masks={
+            rule.rule_id: relevant[rule.programme]
+            & np.isin(evaluation.results[rule.rule_id].codes, (FAIL, INSUFFICIENT))
+            for rule in evaluation.rules.rules
+        }
+    )
     by_project = dict(tuple(flagged.groupby("project_id", sort=False)))
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
     result["reasons"] = [

@@ -59,19 +59,22 @@ class Evaluation:
             index=self.frame.index,
         )
 
-    def table(self, project_ids: list[str] | None = None) -> pd.DataFrame:
+    def table(
+        self, project_ids: list[str] | None = None, masks: dict[str, np.ndarray] | None = None
+    ) -> pd.DataFrame:
         """One row per project (all, or ``project_ids``) and rule: verdict, observed value,
-        threshold, unit, source."""
+        threshold, unit, source. ``masks`` (rule_id -> boolean per project) keeps only the
+        rows it marks, so callers that need few rows never build the full table."""
         rows = (
             np.arange(len(self.frame))
             if project_ids is None
             else self.frame.index.get_indexer(project_ids)
         )
-        return (
-            pd.concat([self._rule_rows(rule, rows) for rule in self.rules.rules], ignore_index=True)
-            if self.rules.rules
-            else pd.DataFrame()
-        )
+        parts = [
+            self._rule_rows(rule, rows if masks is None else rows[masks[rule.rule_id][rows]])
+            for rule in self.rules.rules
+        ]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def _rule_rows(self, rule: Rule, rows: np.ndarray) -> pd.DataFrame:
         result = self.results[rule.rule_id]
