@@ -184,6 +184,7 @@ def recommend(inputs: pd.DataFrame, table: list[DecisionRow]) -> pd.DataFrame:
             "recommendation": [table[i].recommendation for i in chosen],
             "decision_row": [table[i].order for i in chosen],
             "decision_reason": [table[i].reason_en for i in chosen],
+            "decision_reason_zh": [table[i].reason_zh for i in chosen],
         },
         index=inputs.index,
     )
@@ -257,6 +258,7 @@ def _rule_reason(row: dict, rules: dict) -> dict:
         "kind": "rule",
         "criterion": rule.rule_id,
         "title": rule.title_en,
+        "title_zh": rule.title_zh,
         "verdict": str(row["verdict"]),
         "metric": rule.metric,
         "value": plain(row["value"]),
@@ -290,6 +292,12 @@ def _covenant(row: dict, rule) -> dict:
     return {
         "criterion": rule.rule_id,
         "title": rule.title_en,
+        "title_zh": rule.title_zh,
+        "metric": rule.metric,
+        "value": value,
+        "operator": rule.operator,
+        "threshold": threshold,
+        "unit": rule.unit,
         "text": text,
         "remedy": rule.remedy_en,
         "remedy_zh": rule.remedy_zh,
@@ -317,13 +325,22 @@ def data_quality(
     }
 
 
-def _assumptions(project: pd.Series) -> list[str]:
+def _assumptions(project: pd.Series) -> list[dict]:
+    """Each assumption as ``code`` (reports word it per language), its facts and ``text``."""
     found = []
     if project.get("pue_basis") == "design":
-        found.append("PUE assessed on the design value (no measured annual PUE used)")
-    if project.get("emission_factor_level") in ("regional", "national"):
         found.append(
-            f"grid emission factor at {project['emission_factor_level']} level "
-            f"({project.get('emission_factor_area')}, {project.get('emission_factor_year')})"
+            {
+                "code": "design_pue",
+                "text": "PUE assessed on the design value (no measured annual PUE used)",
+            }
         )
+    if project.get("emission_factor_level") in ("regional", "national"):
+        facts = {
+            "level": str(project["emission_factor_level"]),
+            "area": str(project.get("emission_factor_area")),
+            "year": plain(project.get("emission_factor_year")),
+        }
+        text = f"grid emission factor at {facts['level']} level ({facts['area']}, {facts['year']})"
+        found.append({"code": "grid_factor_level", **facts, "text": text})
     return found

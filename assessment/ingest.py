@@ -9,6 +9,16 @@
 * ``problems``: one row per problem, ``file, sheet, cell, project_id, field, year, value,
   message, expected, severity, hint`` (``message`` says what is wrong).
 
+The result also keeps where each value was read, so a report can cite its input cell:
+
+* ``addresses``: per source file (the string in ``projects.source_file``), a dict from key (a
+  field such as ``pue_design`` or a yearly ``series@year`` such as ``revenue_cny@2023``) to
+  ``(sheet, cell)``; for an official workbook the cell is a full address (``"C14"``), for a
+  candidate list it is the column letter (``"D"``) and the row is the project's ``source_row``;
+* ``source_cell(project_id, key)``: that address as text, ``"项目信息!C14"`` or
+  ``"Candidates!D27"``, or ``""`` when the key was not read from a cell of that project's input
+  (an indicator, a field the input lacks, an unknown project). A blank cell keeps its address.
+
 Nothing is dropped silently: every input file and every non-empty list row is either in
 ``projects`` or named in ``problems`` (a row without ``project_id`` and the second of two rows
 with one ``project_id`` appear only there).
@@ -18,9 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from itertools import repeat
 from pathlib import Path
 
@@ -51,6 +62,8 @@ SOURCE_COLUMNS = ["source_file", "source_sheet", "source_row"]
 PARALLEL_FROM_FILES = 200
 MAX_JOBS = 8
 
+Address = tuple[str, str]
+
 
 @dataclass(frozen=True)
 class Applications:
@@ -59,6 +72,7 @@ class Applications:
     projects: pd.DataFrame
     yearly: pd.DataFrame
     problems: pd.DataFrame
+    addresses: dict[str, dict[str, Address]] = dataclass_field(default_factory=dict)
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         return iter((self.projects, self.yearly, self.problems))
@@ -66,6 +80,26 @@ class Applications:
     @property
     def has_errors(self) -> bool:
         return bool((self.problems["severity"] == "error").any())
+
+    def source_cell(self, project_id: str, key: str) -> str:
+        """``"Sheet!C14"``: the input cell of ``key`` (a field or ``series@year``) for one
+        project, or ``""`` when the project is unknown or the key was not read from a cell."""
+        return self.cell_finder(project_id)(key)
+
+    def cell_finder(self, project_id: str) -> Callable[[str], str]:
+        """:meth:`source_cell` of one project as a function of the key, for many keys: the
+        project's file, sheet and row are looked up once."""
+        if project_id not in self.projects.index:
+            return lambda key: ""
+        file, sheet, row = (self.projects.at[project_id, c] for c in SOURCE_COLUMNS)
+        table = self.addresses.get(file, {})
+        row = None if pd.isna(row) else int(row)
+
+        def find(key: str) -> str:
+            found = table.get(key)
+            return "" if found is None else _cell_text(found, sheet, row)
+
+        return find
 
 
 def read_applications(
@@ -97,8 +131,44 @@ def read_applications(
     problems += duplicates
     problems += _unaccounted(paths, dictionary, wide, problems)
     return Applications(
-        _projects(wide, dictionary), _yearly(wide, dictionary), _problem_frame(problems)
+        _projects(wide, dictionary),
+        _yearly(wide, dictionary),
+        _problem_frame(problems),
+        _addresses(forms, lists),
     )
+
+
+def _cell_text(found: Address, sheet: str, row: int | None) -> str:
+    """A form's full address, or a list's column letter with the project's row. When one file
+    holds several tables, an address from another table (another sheet, or a form cell for a
+    list row) is not this project's, and gives ``""``."""
+    where, cell = found
+    if row is None:
+        return "" if cell.isalpha() else f"{where}!{cell}"
+    return f"{where}!{cell}{row}" if where == sheet and cell.isalpha() else ""
+
+
+def _addresses(forms: list[FormRecord], lists: list[ListTable]) -> dict[str, dict[str, Address]]:
+    """Per file, key -> (sheet, cell) of a form or (sheet, column letter) of a list; in a file
+    with several tables the first table to name a key keeps it."""
+    addresses: dict[str, dict[str, Address]] = {}
+    tables = [(f.file, _form_addresses(f)) for f in forms]
+    tables += [(t.file, _list_addresses(t)) for t in lists]
+    for file, found in tables:
+        addresses[file] = {**found, **addresses[file]} if file in addresses else found
+    return addresses
+
+
+def _form_addresses(form: FormRecord) -> dict[str, Address]:
+    """The form's own (sheet, cell) tuples, without the yearly column headers that only say
+    where a missing series would go."""
+    if form.cells.keys() <= form.values.keys():
+        return form.cells
+    return {key: where for key, where in form.cells.items() if key in form.values}
+
+
+def _list_addresses(table: ListTable) -> dict[str, Address]:
+    return {key: (table.sheet, letter) for key, letter in table.letters.items()}
 
 
 def _extract_all(

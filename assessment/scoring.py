@@ -25,6 +25,14 @@ from .prediction import predict, reasons
 from .rules import RuleSet, load_rules
 from .values import plain
 
+DECISION_KEYS = (
+    "recommendation",
+    "reasons",
+    "conditions",
+    "data_quality",
+    "decision_reason",
+    "decision_reason_zh",
+)
 FACTOR_KEYS = {
     "emission_factor_year": "year",
     "emission_factor_area": "area",
@@ -107,10 +115,7 @@ def _decision(scored: Scored, project_id: str) -> dict | None:
     if scored.decisions is None:
         return None
     row = scored.decisions.loc[project_id]
-    found = {
-        key: row[key]
-        for key in ("recommendation", "reasons", "conditions", "data_quality", "decision_reason")
-    }
+    found = {key: row[key] for key in DECISION_KEYS}
     return found | {"decision_row": int(row["decision_row"])}
 
 

@@ -38,6 +38,11 @@ STAGES = {
     "prediction": 4,
     "decision": 5,
     "excel": 6,
+    "pdf_look": 6,
+    "pdf_parts": 6,
+    "report_memo": 8,
+    "report_front": 8,
+    "report_detail": 8,
     "report": 8,
     "cli": 9,
 }

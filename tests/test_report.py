@@ -10,6 +10,8 @@ import pytest
 from conftest import AS_OF, ROOT, compare_golden
 
 from assessment.cli import main
+from assessment.decision import load_purposes
+from assessment.errors import AssessmentError
 from assessment.report import write_report, write_reports
 from assessment.scoring import project_records, score_applications
 
@@ -125,3 +127,69 @@ def test_cli_writes_the_report(tmp_path, capsys):
     assert main(args) == 0
     capsys.readouterr()
     assert "评估建议" in _text(path)
+
+
+@pytest.fixture(scope="module")
+def declined(tmp_path_factory):
+    """A declined project with conditions, its record, and its memo in both languages."""
+    samples = ROOT / "sample_projects"
+    files = [samples / "01_guizhou_guian_hyperscale.xlsx"]
+    scored = score_applications(files, as_of=AS_OF, model=ROOT / "rules/model/default_model.skops")
+    folder = tmp_path_factory.mktemp("declined")
+    record = project_records(scored)[0]
+    pdfs = {
+        lang: write_report(scored, record["project_id"], folder / f"{lang}.pdf", lang)
+        for lang in ("en", "zh")
+    }
+    purpose = scored.frame.loc[record["project_id"], "financing_purpose"]
+    return record, pdfs, set(load_purposes()[purpose])
+
+
+def test_every_failed_gate_is_a_principal_reason_on_page_one(declined):
+    record, pdfs, relevant = declined
+    assert record["decision"]["recommendation"] == "decline"
+    page_one = _flat(pypdf.PdfReader(pdfs["en"]).pages[0].extract_text())
+    failed = [
+        r["rule_id"]
+        for r in record["rules"]
+        if r["verdict"] == "fail" and r["severity"] == "gate" and r["programme"] in relevant
+    ]
+    reasons = [r["criterion"] for r in record["decision"]["reasons"] if r["kind"] == "rule"]
+    assert failed and set(failed) <= set(reasons)
+    for rule_id in failed:
+        assert rule_id in page_one
+
+
+def test_chinese_memo_words_the_decision_and_conditions_in_chinese(declined):
+    record, pdfs, _ = declined
+    text = _flat(_text(pdfs["zh"]))
+    assert "评估建议:拒绝" in text
+    assert _flat(record["decision"]["decision_reason_zh"]) in text
+    assert record["decision"]["conditions"], "the sample should carry conditions"
+    assert "调整至" in text  # the covenant wording of zh.yaml
+    assert "bring" not in text and "the application" not in text
+
+
+def test_criteria_name_the_source_cell_of_each_observed_value(pdfs, scored):
+    text = _flat(_text(pdfs["en"]))
+    cell = scored.applications.source_cell(PROJECT, "pue")
+    assert cell and _flat(cell) in text
+    assert "Notapplicabletothisprojectordate" in text
+
+
+def test_a_user_template_that_lacks_keys_is_refused_with_the_keys(scored, tmp_path):
+    user = tmp_path / "report"
+    user.mkdir()
+    wording = (ROOT / "templates" / "report" / "zh.yaml").read_text(encoding="utf-8")
+    user.joinpath("zh.yaml").write_text(wording.replace("  model_summary:", "  summary:"), "utf-8")
+    with pytest.raises(AssessmentError, match=r"lacks 1 key\(s\): words\.model_summary") as error:
+        write_report(scored, PROJECT, tmp_path / "memo.pdf", "zh", templates=tmp_path)
+    assert str(user / "zh.yaml") in str(error.value)
+    assert not (tmp_path / "memo.pdf").exists()
+
+
+def test_a_user_template_that_is_not_yaml_is_refused(scored, tmp_path):
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "style.yaml").write_text("sizes: {title: 17\n", encoding="utf-8")
+    with pytest.raises(AssessmentError, match="not valid YAML"):
+        write_report(scored, PROJECT, tmp_path / "memo.pdf", templates=tmp_path)
