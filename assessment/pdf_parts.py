@@ -126,11 +126,12 @@ class _CellStyles:
         self.size, self.colour, self.made = size, colour, {}
 
     def get(self, font: str, colour: object = None) -> CellStyle:
-        key = (font, colour or self.colour)
+        colour = colour or self.colour
+        key = (font, id(colour))
         if key not in self.made:
             style = CellStyle(repr(key))
             style.fontname, style.fontsize, style.leading = font, self.size, self.size * 1.2
-            style.color, style.valign = key[1], "TOP"
+            style.color, style.valign = colour, "TOP"
             style.topPadding, style.bottomPadding = 1, 1.5
             style.leftPadding = style.rightPadding = _PADDING
             self.made[key] = style

@@ -113,6 +113,7 @@ def _build(run: Run, record: dict, path: str) -> None:
         title=f"{look.words['title']} {record['project_id']}",
         author=f"assessment {__version__}",
         invariant=1,
+        pageCompression=int(bool(look.style["compress_pages"])),
     )
     footer = _footer_text(scored, record, look)
 

@@ -155,8 +155,9 @@ def _model_reasons(memo: Memo, reasons: list[dict]):
 
 def profile(memo: Memo) -> list:
     grid = memo.grid(["field", "value", "cell"], [170, 230, 111])
+    project = memo.project.to_dict()
     for field in load_dictionary().fields.values():
-        value = memo.project.get(field.name)
+        value = project.get(field.name)
         if field.type == "series" or value is None or value is pd.NA or value != value:
             continue
         unit = "fraction" if field.type == "fraction" else field.unit
@@ -175,15 +176,19 @@ def _plain(value: object) -> object:
 
 
 def _yearly(memo: Memo):
-    table = memo.yearly.pivot_table(index="series", columns="year", values="value", aggfunc="first")
-    years = [int(y) for y in table.columns][-7:]
+    """Series by year (the last seven years), in the template's money unit."""
+    rows = memo.yearly
+    keys = zip(rows["series"], rows["year"].astype(int), strict=True)
+    values = dict(zip(keys, rows["value"], strict=True))
+    years = sorted({year for _, year in values})[-7:]
     width = min(60.0, 341.0 / max(1, len(years)))
     money = memo.look.words["money"]
     header = [f"{memo.look.word('columns', 'series')} ({money['unit']})", *map(str, years)]
     grid = Grid(header, [170, *[width] * len(years)])
-    for series, row in table.iterrows():
-        values = [row.get(y) for y in years]
-        grid.add([memo.label(series), *(text(v / float(money["divisor"])) for v in values)])
+    for series in sorted({series for series, _ in values}):
+        found = (values.get((series, year)) for year in years)
+        shown = (text(v / float(money["divisor"]) if v is not None else None) for v in found)
+        grid.add([memo.label(series), *shown])
     return grid.build(memo.look)
 
 

@@ -10,21 +10,34 @@ from assessment.cli import main
 
 
 def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):
-    values = {**FULL_PROJECT, "sponsor": '=HYPERLINK("http://x","y")', "city": "+86 city",
-              "project_name": "@risky"}
+    values = {
+        **FULL_PROJECT,
+        "sponsor": '=HYPERLINK("http://x","y")',
+        "city": "+86 city",
+        "project_name": "@risky",
+    }
     source = write_template(tmp_path / "app.xlsx", "en", values=values, yearly=FULL_YEARLY)
     target = tmp_path / "out.xlsx"
     assert main(["score", str(source), "--as-of", "2025-06-30", "--excel", str(target)]) == 0
     capsys.readouterr()
     book = openpyxl.load_workbook(target)
-    assert book.sheetnames == ["Decision", "Inputs", "Indicators", "Verdicts", "Programmes",
-                               "Model", "Problems"]
+    assert book.sheetnames == [
+        "Decision",
+        "Inputs",
+        "Indicators",
+        "Verdicts",
+        "Programmes",
+        "Model",
+        "Problems",
+    ]
     verdicts = book["Verdicts"]
     header = [cell.value for cell in verdicts[1]]
     assert verdicts.freeze_panes == "A2" and verdicts.auto_filter.ref.startswith("A1:")
     column = header.index("verdict") + 1
-    colours = {verdicts.cell(row, column).value: verdicts.cell(row, column).fill.fgColor.rgb
-               for row in range(2, verdicts.max_row + 1)}
+    colours = {
+        verdicts.cell(row, column).value: verdicts.cell(row, column).fill.fgColor.rgb
+        for row in range(2, verdicts.max_row + 1)
+    }
     assert colours["pass"].endswith("C6EFCE") and colours["fail"].endswith("FFC7CE")
     inputs = book["Inputs"]
     names = [cell.value for cell in inputs[1]]
