@@ -3,6 +3,7 @@
     assess template -o application.xlsx [--lang zh]
     assess check sample_projects/ [--format json] [--as-of 2025-06-30]
     assess score sample_projects/ [--as-of 2025-06-30] [--rules rules/] [--format json]
+    assess screen sample_projects/ -o screening/ [--as-of 2025-06-30] [--reports] [--engine dask]
     assess rules check [rules/]
 
 Each command parses its arguments, calls the library, and formats the result; library errors
@@ -16,11 +17,13 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
 from .artefact import default_model_path, load_model, save_model
+from .batch import screen_inputs, write_outputs
 from .cases import run_cases
 from .errors import AssessmentError
 from .excel import write_score_workbook
@@ -29,6 +32,7 @@ from .prediction import drift, predict, prediction_table, write_table
 from .report import write_reports
 from .rules import load_rules
 from .scoring import Scored, project_records, score_applications
+from .screening import Settings
 from .template import write_template
 from .training import read_features, read_table, train_model
 from .values import format_number, plain
@@ -180,6 +184,71 @@ def cmd_score(args: argparse.Namespace) -> int:
             print("\n".join(score_lines(record, args.all_rules)))
         _print_problem_summary(scored.applications.problems)
     return 0
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Screen everything that came in (folders of workbooks, candidate lists of any length)
+    into OUTDIR: ``screening.xlsx`` (ranked shortlist, Rejected and Summary sheets),
+    ``summary.pdf``, ``manifest.json`` and, with ``--reports``, ``reports/<project_id>.pdf``.
+    Exit code 0 when every input was scored, 2 when some were rejected (the rest is written).
+
+    Example: ``assess screen sample_projects/ -o screening/ --as-of 2025-06-30 --reports``
+    """
+    if args.scheduler and args.engine != "dask":
+        raise AssessmentError(
+            "--scheduler needs --engine dask", hint="add --engine dask or drop --scheduler"
+        )
+    folder = Path(args.output)
+    model = None if args.no_model else (args.model or default_model_path())
+    settings = Settings(
+        as_of=args.as_of or dt.date.today(),
+        rules=args.rules,
+        model=str(model) if model else None,
+        reports=str(folder / "reports") if args.reports else None,
+        lang=args.lang,
+        templates=args.templates,
+    )
+    if settings.reports:
+        Path(settings.reports).mkdir(parents=True, exist_ok=True)
+    bar = ProgressLine(sys.stderr)
+    screening = screen_inputs(
+        args.paths,
+        settings,
+        engine=args.engine,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        rows_per_chunk=args.chunk_rows,
+        progress=bar,
+    )
+    bar.done()
+    written = write_outputs(screening, folder, settings, lang=args.lang, templates=args.templates)
+    counts = screening.manifest["counts"]
+    print(
+        f"{counts['files']} input file(s): {counts['projects_scored']} project(s) scored, "
+        f"{counts['rejected']} rejected; wrote {', '.join(p.name for p in written.values())}"
+        f"{' and reports/' if settings.reports else ''} in {folder}"
+    )
+    return 2 if counts["rejected"] else 0
+
+
+class ProgressLine:
+    """A one-line progress bar on a terminal; silent when the stream is not a terminal."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.rows = stream, 0
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+
+    def __call__(self, done: int, total: int, rows: int) -> None:
+        self.rows += rows
+        if self.live:
+            filled = int(30 * done / max(total, 1))
+            bar = "#" * filled + "." * (30 - filled)
+            self.stream.write(f"\r[{bar}] {done}/{total} chunks, {self.rows:,} rows")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:
+            self.stream.write("\n")
 
 
 def score_json(scored: Scored) -> dict[str, object]:
@@ -386,13 +455,22 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return 0 if passed == len(results) else 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with 1 (2 is ``assess screen``'s "some inputs were rejected")."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assess", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="assess", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"assess {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_template(commands)
     _add_check(commands)
     _add_score(commands)
+    _add_screen(commands)
     _add_rules(commands)
     _add_model_commands(commands)
     return parser
@@ -451,6 +529,42 @@ def _add_score(commands) -> None:
     )
     score.add_argument("--lang", choices=("en", "zh"), default="en", help="language of --report")
     score.add_argument("--templates", help="folder searched first for report templates")
+
+
+def _add_screen(commands) -> None:
+    screen = _command(
+        commands,
+        "screen",
+        "screen a batch into a ranked shortlist, summary and manifest",
+        cmd_screen,
+    )
+    screen.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")
+    screen.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    screen.add_argument(
+        "--as-of", type=_date, default=None, help="assessment date (default: today)"
+    )
+    screen.add_argument("--rules", help="rules folder (default: the packaged rules/)")
+    screen.add_argument("--model", help="risk model (default: the packaged model)")
+    screen.add_argument("--no-model", action="store_true", help="screen without a risk model")
+    screen.add_argument("--reports", action="store_true", help="also one PDF memo per project")
+    screen.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the PDFs")
+    screen.add_argument("--templates", help="folder searched first for report templates")
+    screen.add_argument("--jobs", type=_positive, default=None, help="processes or Dask workers")
+    screen.add_argument("--engine", choices=("local", "dask"), default="local")
+    screen.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler")
+    screen.add_argument(
+        "--chunk-rows", type=_positive, default=100_000, help="list rows per chunk (default 100000)"
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more; got {text!r}")
+    return value
 
 
 def _add_model_commands(commands) -> None:

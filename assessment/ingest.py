@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -109,7 +109,8 @@ def read_applications(
     dictionary: Dictionary | None = None,
     jobs: int | None = None,
 ) -> Applications:
-    """Read files and folders (recursively) of ``.xlsx``, ``.xlsm``, ``.ods`` and ``.csv``.
+    """Read files and folders (recursively) of ``.xlsx``, ``.xlsm``, ``.ods`` and ``.csv``, and
+    ``.parquet`` candidate lists named as files (folders may hold other Parquet data).
 
     ``as_of`` is the assessment date used by date checks (default: today). ``jobs`` is the
     number of processes that read files when there are many (default: the CPU count, at most
@@ -119,6 +120,22 @@ def read_applications(
     as_of = as_of or dt.date.today()
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     forms, lists, problems = _extract_all(paths, dictionary, jobs)
+    return assemble_applications(forms, lists, problems, dictionary, as_of, paths)
+
+
+def assemble_applications(
+    forms: list[FormRecord],
+    lists: list[ListTable],
+    problems: list[dict],
+    dictionary: Dictionary,
+    as_of: dt.date,
+    paths: Sequence[str | Path] = (),
+) -> Applications:
+    """The second half of :func:`read_applications`: normalize and validate extracted forms
+    and lists, drop rows without a usable ``project_id``, and report every file found under
+    ``paths`` that gave neither a project nor a problem (after ``problems``, the ones found
+    while extracting)."""
+    problems = list(problems)
     frames = []
     batches = ([form_batch(forms)] if forms else []) + [list_batch(t) for t in lists]
     for batch in batches:
@@ -176,23 +193,27 @@ def _extract_all(
 ) -> tuple[list[FormRecord], list[ListTable], list[dict]]:
     forms: list[FormRecord] = []
     lists: list[ListTable] = []
-    problems: list[dict] = []
-    for path in paths:
-        if not Path(path).exists():
-            problems.append(
-                problem(
-                    "no such file or folder",
-                    file=str(path),
-                    expected="an existing file or folder",
-                    hint="check the path",
-                )
-            )
+    problems = missing_paths(paths)
     files = find_inputs(p for p in paths if Path(p).exists())
     for found in _extract_files(files, dictionary, jobs):
         forms += found.forms
         lists += found.lists
         problems += found.problems
     return forms, lists, problems
+
+
+def missing_paths(paths: Iterable[str | Path]) -> list[dict]:
+    """One problem row per path that does not exist."""
+    return [
+        problem(
+            "no such file or folder",
+            file=str(path),
+            expected="an existing file or folder",
+            hint="check the path",
+        )
+        for path in paths
+        if not Path(path).exists()
+    ]
 
 
 def _extract_files(files: list[Path], dictionary: Dictionary, jobs: int | None) -> list[Extract]:
@@ -210,11 +231,15 @@ def _extract_file(path: Path, dictionary_folder: Path) -> Extract:
     try:
         sheets = read_sheets(path)
     except InputError as error:
-        found = problem(
-            error.what, file=str(path), value=error.got, expected=error.expected, hint=error.hint
-        )
-        return Extract(problems=[found])
+        return Extract(problems=[file_problem(path, error)])
     return extract(str(path), sheets, load_dictionary(str(dictionary_folder)))
+
+
+def file_problem(path: str | Path, error: InputError) -> dict:
+    """The one problem row of a file that cannot be read at all."""
+    return problem(
+        error.what, file=str(path), value=error.got, expected=error.expected, hint=error.hint
+    )
 
 
 def _with_sources(typed: pd.DataFrame, batch: Batch) -> pd.DataFrame:

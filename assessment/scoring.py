@@ -63,9 +63,20 @@ def score_applications(
 ) -> Scored:
     """Read, add indicators, evaluate the rules in force on ``as_of`` and, with a ``model``
     (a loaded model or an artefact path), predict each project's PD with reason codes."""
+    applications = read_applications(paths, as_of=as_of)
+    return score_read(applications, as_of=as_of, rules=rules, model=model)
+
+
+def score_read(
+    applications: Applications,
+    *,
+    as_of: dt.date,
+    rules: RuleSet | str | Path | None = None,
+    model: RiskModel | str | Path | None = None,
+) -> Scored:
+    """:func:`score_applications` for applications already read (a chunk of a batch)."""
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
     risk_model = load_model(model) if isinstance(model, str | Path) else model
-    applications = read_applications(paths, as_of=as_of)
     frame = add_indicators(applications.projects, applications.yearly, as_of)
     predictions = predict(risk_model, frame) if risk_model is not None else None
     evaluation = evaluate_rules(frame, rule_set, as_of)

@@ -1,5 +1,6 @@
 """Open input files as grids of raw cells: ``.xlsx``, ``.xlsm`` and ``.ods`` through
-python-calamine (macros are never run), ``.csv`` through the standard library.
+python-calamine (macros are never run), ``.csv`` through the standard library, ``.parquet``
+(a candidate list; its column names are the header row) through pyarrow.
 
 A file that cannot be read raises :class:`~assessment.errors.InputError` saying why: empty, not
 a spreadsheet, password-protected, corrupt, or in an unknown text encoding.
@@ -7,8 +8,11 @@ a spreadsheet, password-protected, corrupt, or in an unknown text encoding.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import decimal
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +21,15 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from .errors import InputError
 
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".csv")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".csv", ".parquet")
+# A folder may hold Parquet data that is no candidate list (sample_projects/history holds the
+# loan history the model is trained on), so a Parquet list is read only when named itself.
+NAMED_ONLY_SUFFIXES = (".parquet",)
+CSV_SAMPLE_CHARS = 8192
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+_BLOCK_BYTES = 1 << 24
 
 
 @dataclass
@@ -38,8 +47,8 @@ def find_inputs(paths: Iterable[str | Path]) -> list[Path]:
     """Expand folders recursively into their spreadsheet files, in a stable order.
 
     A file named explicitly is kept whatever its suffix (the reader reports it if foreign);
-    inside folders only spreadsheet suffixes are taken, and Excel lock files (``~$*``) and
-    hidden files are left out.
+    inside folders only spreadsheet suffixes are taken (not ``.parquet``, see
+    ``NAMED_ONLY_SUFFIXES``), and Excel lock files (``~$*``) and hidden files are left out.
     """
     found: list[Path] = []
     for path in map(Path, paths):
@@ -54,6 +63,7 @@ def _is_spreadsheet(path: Path) -> bool:
     return (
         path.is_file()
         and path.suffix.lower() in SPREADSHEET_SUFFIXES
+        and path.suffix.lower() not in NAMED_ONLY_SUFFIXES
         and not path.name.startswith(("~$", "."))
     )
 
@@ -76,6 +86,8 @@ def read_sheets(path: Path) -> list[Sheet]:
         )
     if path.suffix.lower() == ".csv":
         return [Sheet(path.stem, _csv_rows(data, where))]
+    if path.suffix.lower() == ".parquet":
+        return [Sheet(path.stem, _parquet_sheet_rows(data, where))]
     _check_container(data, path)
     return _calamine_sheets(data, where)
 
@@ -138,12 +150,37 @@ def _calamine_sheets(data: bytes, where: str) -> list[Sheet]:
 
 def _csv_rows(data: bytes, where: str) -> list[list[object]]:
     text = _decode(data, where)
-    sample = text[:8192]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = csv_dialect(text[:CSV_SAMPLE_CHARS])
     return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def csv_dialect(sample: str) -> type[csv.Dialect]:
+    """The delimiter and quoting of a CSV file, sniffed from its first characters."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def csv_encoding(path: Path) -> str:
+    """The encoding :func:`read_sheets` decodes a CSV file with, found by reading it in blocks
+    (bounded memory): ``utf-8-sig`` when the whole file is UTF-8, else ``gb18030`` (GBK)."""
+    for encoding in _CSV_ENCODINGS:
+        if _decodes(path, encoding):
+            return encoding
+    raise _unknown_encoding(str(path))
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as stream:
+            while block := stream.read(_BLOCK_BYTES):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -152,9 +189,56 @@ def _decode(data: bytes, where: str) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError(
+    raise _unknown_encoding(where)
+
+
+def _unknown_encoding(where: str) -> InputError:
+    return InputError(
         "unknown text encoding",
         where=where,
         expected="UTF-8 or GBK text",
         hint="save the CSV as UTF-8",
     )
+
+
+def _parquet_sheet_rows(data: bytes, where: str) -> list[list[object]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as error:
+        raise parquet_error(where, error) from None
+    return [list(table.column_names), *parquet_rows(table)]
+
+
+def parquet_error(where: str, error: Exception) -> InputError:
+    return InputError(
+        "the Parquet file is corrupt or unreadable",
+        where=where,
+        expected="a Parquet table with one candidate project per row",
+        got=f"{type(error).__name__}: {error}",
+        hint="write the file again, e.g. with pandas.DataFrame.to_parquet",
+    )
+
+
+def parquet_rows(table: object) -> list[list[object]]:
+    """The rows of a pyarrow table as raw cells like the other readers give: a null (or NaN) is
+    an empty string, a decimal a float; numbers, text, dates and booleans are kept."""
+    columns = [_parquet_cells(column) for column in table.columns]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _parquet_cells(column: object) -> list[object]:
+    import pyarrow as pa
+
+    values = column.to_pylist()
+    if column.null_count == 0 and not pa.types.is_floating(column.type):
+        return values if not pa.types.is_decimal(column.type) else [float(v) for v in values]
+    return [_parquet_cell(value) for value in values]
+
+
+def _parquet_cell(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return float(value) if isinstance(value, decimal.Decimal) else value

@@ -26,6 +26,7 @@ STAGES = {
     "validate": 1,
     "ingest": 1,
     "template": 1,
+    "chunks": 1,
     "indicators": 2,
     "conditions": 3,
     "cases": 3,
@@ -40,6 +41,11 @@ STAGES = {
     "excel": 6,
     "pdf_look": 6,
     "pdf_parts": 6,
+    "screen_excel": 6,
+    "screen_summary": 6,
+    "screening": 8,
+    "runner": 8,
+    "batch": 8,
     "report_memo": 8,
     "report_front": 8,
     "report_detail": 8,
@@ -95,7 +101,7 @@ def test_every_command_is_documented_in_the_readme():
 def test_readme_opens_with_the_two_setup_commands():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     block = lines[lines.index("```bash") + 1 : lines.index("```bash") + 3]
-    assert block[0].endswith("assess check sample_projects/")
+    assert block[0].endswith("assess screen sample_projects/ -o screening/")
     assert block[1].endswith("python3 -m pytest")
     assert "python3 -m pytest" in (ROOT / ".ci" / "run").read_text()
 

@@ -66,4 +66,4 @@ def test_console_script_runs(tmp_path):
     bad = subprocess.run(
         [exe, "check", "--as-of", "someday", "x"], capture_output=True, text=True, check=False
     )
-    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr

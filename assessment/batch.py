@@ -1,0 +1,160 @@
+"""The agency's batch: screen every input and write the shortlist, the portfolio summary, the
+manifest and (on request) one memo per project into one folder.
+
+``screen_inputs`` plans the chunks, runs them on an engine (:mod:`assessment.runner`), ranks
+the results and accounts for every input; ``write_outputs`` writes ``screening.xlsx`` (and,
+above Excel's row limit, ``screening.parquet`` and ``screening.csv``), ``summary.pdf`` and
+``manifest.json``. Every file is written under a temporary name and then renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .chunks import plan_chunks
+from .runner import Progress, run_chunks
+from .screen_excel import write_full_results, write_screening_workbook
+from .screen_summary import summary_tables, write_summary_pdf
+from .screening import (
+    REJECTED_COLUMNS,
+    Screening,
+    Settings,
+    cached_rules,
+    manifest,
+    rank,
+    rejected_of,
+    split_duplicates,
+)
+from .workbooks import find_inputs
+
+EXCEL_ROWS = 1_048_575
+
+
+def screen_inputs(
+    inputs: list[str | Path],
+    settings: Settings,
+    *,
+    engine: str = "local",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    rows_per_chunk: int = 100_000,
+    files_per_chunk: int = 500,
+    progress: Progress | None = None,
+) -> Screening:
+    """Screen files and folders; every input ends up scored or in ``rejected``."""
+    chunks, missing = plan_chunks(
+        inputs, rows_per_chunk=rows_per_chunk, files_per_chunk=files_per_chunk
+    )
+    parts = list(
+        run_chunks(
+            chunks, settings, engine=engine, jobs=jobs, scheduler=scheduler, progress=progress
+        )
+    )
+    screened = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["status"])
+    results = screened[screened["status"] == "scored"].drop(
+        columns=["status", "cell"], errors="ignore"
+    )
+    results, repeated = split_duplicates(results.reset_index(drop=True))
+    rejected = pd.concat(
+        [_missing_rows(missing), rejected_of(screened), repeated], ignore_index=True
+    )
+    ranked = rank(results.drop(columns=["reasons_rejected"], errors="ignore"))
+    files = _input_files(inputs, missing)
+    return Screening(
+        ranked, rejected, manifest(files, ranked, rejected, settings), cached_rules(settings.rules)
+    )
+
+
+def _missing_rows(problems: list[dict]) -> pd.DataFrame:
+    rows = [
+        {
+            "file": p.get("file") or "",
+            "sheet": "",
+            "row": pd.NA,
+            "cell": "",
+            "project_id": "",
+            "reasons": p.get("message") or "no such file or folder",
+        }
+        for p in problems
+    ]
+    return pd.DataFrame(rows, columns=REJECTED_COLUMNS)
+
+
+def _input_files(inputs: list[str | Path], missing: list[dict]) -> list[str]:
+    found = [str(p) for p in find_inputs(p for p in inputs if Path(p).exists())]
+    return found + [str(p.get("file")) for p in missing]
+
+
+def write_outputs(
+    screening: Screening,
+    folder: str | Path,
+    settings: Settings,
+    *,
+    lang: str = "en",
+    templates: str | Path | None = None,
+) -> dict[str, Path]:
+    """``screening.xlsx``, ``summary.pdf`` and ``manifest.json`` (and the full result as
+    Parquet and CSV above Excel's row limit) in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    results, rejected = screening.results, screening.rejected
+    rules = screening.rules.rules
+    titles = {rule.rule_id: getattr(rule, f"title_{lang}") for rule in rules}
+    rule_ids = [rule.rule_id for rule in rules if rule.rule_id in results.columns]
+    tables = summary_tables(results, rejected, rule_ids=rule_ids, titles=titles)
+    gates = [rule.rule_id for rule in rules if rule.severity == "gate" and rule.rule_id in results]
+    written = {}
+    if len(results) > EXCEL_ROWS:
+        for path in write_full_results(results, folder):
+            written[path.suffix.lstrip(".")] = path
+    written["xlsx"] = write_screening_workbook(
+        results,
+        rejected,
+        tables,
+        folder / "screening.xlsx",
+        gate_rules=gates,
+        titles=titles,
+        max_rows=EXCEL_ROWS,
+    )
+    meta = _summary_meta(screening)
+    written["pdf"] = write_summary_pdf(
+        results, rejected, tables, folder / "summary.pdf", lang=lang, templates=templates, meta=meta
+    )
+    written["manifest"] = write_json(screening.manifest, folder / "manifest.json")
+    return written
+
+
+def _summary_meta(screening: Screening) -> dict:
+    found = screening.manifest
+    return {
+        "as_of": found["as_of"],
+        "rule_versions": found["rule_packs"],
+        "model": found["model"],
+        "engine": found["engine"],
+        "inputs": found["counts"]["files"],
+        "projects_scored": found["counts"]["projects_scored"],
+        "rejected": found["counts"]["rejected"],
+    }
+
+
+def write_json(data: dict, path: Path) -> Path:
+    handle, temporary = tempfile.mkstemp(suffix=".json", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False, indent=1, default=_plain_json)
+    os.replace(temporary, path)
+    return path
+
+
+def _plain_json(value: object) -> object:
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

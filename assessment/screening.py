@@ -1,0 +1,439 @@
+"""Batch screening: any number of workbooks and candidate lists -> one ranked result, the list
+of what could not be scored, and a manifest that accounts for every input.
+
+The work is cut into chunks (:mod:`assessment.chunks`: groups of files, or row ranges of a big
+list). Each chunk goes through two functions of plain pandas frames:
+
+* :func:`read_records`: chunk -> records, one row per project (its fields, its yearly values as
+  ``series@year`` columns) and one row per input that cannot be scored (``_reasons`` set);
+* :func:`screen_records`: records -> results, the same rows with programme verdicts, scores,
+  PD, recommendation, principal reasons and one verdict column per rule (``status`` says
+  ``scored`` or ``rejected``).
+
+So the same code runs in this process, in a pool of processes, or on Dask workers
+(``from_map`` + ``map_partitions``, :mod:`assessment.runner`); rules and model are loaded
+once per process. The caller then ranks the results (:func:`rank`), moves projects whose id
+was already scored from another input to the rejected list, and builds the manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .artefact import load_model
+from .chunks import Chunk, read_chunk
+from .decision import relevance
+from .dictionary import PROGRAMMES
+from .evaluate import VERDICTS
+from .ingest import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications
+from .rules import RuleSet, load_rules
+from .scoring import Scored, score_read
+from .values import format_number
+
+FIRST_COLUMNS = [
+    "project_id",
+    "project_name",
+    "source_file",
+    "source_row",
+    "province",
+    "hub",
+    "facility_type",
+    "financing_purpose",
+    "recommendation",
+    "eligible",
+    "score",
+    "pd",
+    "grade",
+]
+PROGRAMME_COLUMNS = [f"{p}_{part}" for p in PROGRAMMES for part in ("eligible", "score", "grade")]
+TEXT_COLUMNS = ["reasons", "decision_reason"]
+REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
+RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "decline")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every chunk is screened with. ``rules``: a rules folder (None: the shipped
+    packs); ``model``: a model artefact (None: no model); ``reports``: a folder to write one
+    PDF memo per scored project into (None: no memos), in ``lang``."""
+
+    as_of: dt.date
+    rules: str | None = None
+    model: str | None = None
+    reports: str | None = None
+    lang: str = "en"
+    templates: str | None = None
+
+
+@dataclass
+class Screening:
+    """The outcome of a batch: ranked ``results``, ``rejected`` inputs and the ``manifest``."""
+
+    results: pd.DataFrame
+    rejected: pd.DataFrame
+    manifest: dict = field(default_factory=dict)
+    rules: RuleSet | None = None
+
+
+@lru_cache(maxsize=4)
+def cached_rules(folder: str | None) -> RuleSet:
+    return load_rules(folder)
+
+
+@lru_cache(maxsize=4)
+def cached_model(path: str | None):
+    return load_model(path) if path else None
+
+
+def read_records(chunk: Chunk, as_of: dt.date) -> pd.DataFrame:
+    """The records of one chunk: scorable projects, then the inputs that cannot be scored."""
+    return records_of(read_chunk(chunk, as_of=as_of))
+
+
+def records_of(applications: Applications) -> pd.DataFrame:
+    """Projects with their yearly values as ``series@year`` columns; then one row with
+    ``_reasons`` set per project with an input error and per input row or file that yielded
+    no project (several problems of one row make one row)."""
+    projects, problems = applications.projects, applications.problems
+    errors = problems[problems["severity"] == "error"]
+    repeats = errors["message"] == DUPLICATE
+    failing = set(errors.loc[~repeats, "project_id"]) & set(projects.index)
+    good = projects.drop(index=sorted(failing))
+    records = good.join(wide_yearly(applications.yearly, good.index))
+    records = records.rename_axis("project_id").reset_index().assign(_reasons="", _cell="")
+    rejected = [_project_rejection(projects, errors, pid) for pid in sorted(failing)]
+    rejected += _unscored_rows(errors[~repeats & ~errors["project_id"].isin(set(projects.index))])
+    rejected += _later_repeats(errors[repeats], projects)
+    columns = ["project_id", *SOURCE_COLUMNS, "_cell", "_reasons"]
+    return pd.concat([records, pd.DataFrame(rejected, columns=columns)], ignore_index=True)
+
+
+DUPLICATE = "duplicate project_id"
+
+
+def _project_rejection(projects: pd.DataFrame, errors: pd.DataFrame, pid: str) -> dict:
+    own = errors[(errors["project_id"] == pid) & (errors["message"] != DUPLICATE)]
+    source = projects.loc[pid, SOURCE_COLUMNS].tolist()
+    reasons = "; ".join(problem_text(p) for p in own.to_dict("records"))
+    return dict(zip(["project_id", *SOURCE_COLUMNS], [pid, *source], strict=True)) | {
+        "_cell": "",
+        "_reasons": reasons,
+    }
+
+
+def _unscored_rows(errors: pd.DataFrame) -> list[dict]:
+    """Problems of rows and files that yielded no project, one row per input row or file."""
+    found: dict[tuple, dict] = {}
+    for problem in errors.to_dict("records"):
+        cell = str(problem.get("cell") or "")
+        key = (problem.get("file"), problem.get("sheet"), _row_of(cell), problem.get("project_id"))
+        if key in found:
+            found[key]["_reasons"] += "; " + problem_text(problem)
+            continue
+        found[key] = {
+            "project_id": problem.get("project_id") or "",
+            "source_file": problem.get("file") or "",
+            "source_sheet": problem.get("sheet") or "",
+            "source_row": key[2],
+            "_cell": cell,
+            "_reasons": problem_text(problem),
+        }
+    return list(found.values())
+
+
+def _later_repeats(repeats: pd.DataFrame, projects: pd.DataFrame) -> list[dict]:
+    """The rows of a repeated id other than the one that was kept (and scored)."""
+    rows = []
+    for problem in repeats.to_dict("records"):
+        kept = (
+            projects.loc[problem["project_id"]] if problem["project_id"] in projects.index else None
+        )
+        row = _row_of(str(problem.get("cell") or ""))
+        if (
+            kept is not None
+            and kept["source_file"] == problem["file"]
+            and _same(kept["source_row"], row)
+        ):
+            continue
+        rows += _unscored_rows(pd.DataFrame([problem]))
+    return rows
+
+
+def _same(source_row: object, row: object) -> bool:
+    if pd.isna(source_row) or row is pd.NA:
+        return pd.isna(source_row) and row is pd.NA
+    return int(source_row) == int(row)
+
+
+def _row_of(cell: str) -> object:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return int(digits) if digits else pd.NA
+
+
+def problem_text(problem: dict) -> str:
+    """One problem as a reason: ``field: message (expected ..., got ...)``."""
+    text = str(problem.get("message") or "")
+    if problem.get("field"):
+        text = f"{problem['field']}: {text}"
+    details = [
+        f"{word} {problem[key]}"
+        for key, word in (("expected", "expected"), ("value", "got"))
+        if problem.get(key) not in (None, "")
+    ]
+    return f"{text} ({', '.join(details)})" if details else text
+
+
+def wide_yearly(yearly: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """The long yearly table as one float column per ``series@year``, rows in ``index``."""
+    rows = yearly[yearly["project_id"].isin(index)]
+    keys = rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)
+    columns = sorted(set(keys))
+    position = pd.Index(columns).get_indexer(keys)
+    at = index.get_indexer(rows["project_id"])
+    values = np.full((len(index), len(columns)), np.nan)
+    values[at, position] = rows["value"].to_numpy(dtype=float)
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+def long_yearly(records: pd.DataFrame) -> pd.DataFrame:
+    """The ``series@year`` columns of ``records`` back as the long yearly table."""
+    columns = [c for c in records.columns if "@" in c]
+    if not columns:
+        return pd.DataFrame(columns=["project_id", "year", "series", "value"])
+    values = records[columns].to_numpy(dtype=float)
+    rows, cols = np.nonzero(~np.isnan(values))
+    series, years = zip(*(c.split("@", 1) for c in columns), strict=True)
+    return pd.DataFrame(
+        {
+            "project_id": records["project_id"].to_numpy()[rows],
+            "year": np.asarray(years, dtype=int)[cols],
+            "series": np.asarray(series, dtype=object)[cols],
+            "value": values[rows, cols],
+        }
+    )
+
+
+def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Score the records of one chunk: one result row per project, then one row per input
+    that could not be scored (``status`` ``rejected``, with its ``reasons``)."""
+    good = records[records["_reasons"] == ""]
+    scored = _score(good, settings) if len(good) else None
+    results = result_rows(scored) if scored is not None else _empty_results(settings)
+    if scored is not None and settings.reports:
+        from .report import write_reports  # a later stage, only when memos are asked for
+
+        write_reports(scored, settings.reports, settings.lang, settings.templates)
+    rejected = records[records["_reasons"] != ""]
+    return pd.concat([results.assign(status="scored"), _rejected_rows(rejected)], ignore_index=True)
+
+
+def _score(records: pd.DataFrame, settings: Settings) -> Scored:
+    fields = [c for c in records.columns if "@" not in c and not c.startswith("_")]
+    projects = records[fields].set_index("project_id")
+    empty = pd.DataFrame(columns=PROBLEM_COLUMNS)
+    applications = Applications(projects, long_yearly(records), empty)
+    return score_read(
+        applications,
+        as_of=settings.as_of,
+        rules=cached_rules(settings.rules),
+        model=cached_model(settings.model),
+    )
+
+
+def _rejected_rows(records: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "status": "rejected",
+            "project_id": records["project_id"].fillna("").astype(str).to_numpy(),
+            "source_file": records["source_file"].to_numpy(),
+            "source_sheet": records["source_sheet"].to_numpy(),
+            "source_row": records["source_row"].to_numpy(),
+            "cell": records["_cell"].fillna("").to_numpy(),
+            "reasons": records["_reasons"].to_numpy(),
+        }
+    )
+
+
+def result_rows(scored: Scored) -> pd.DataFrame:
+    """One row per scored project: identity, recommendation, overall eligibility and score
+    over the programmes applied for, PD and grade, per-programme results, principal reasons,
+    and one verdict column per rule (named by its rule id)."""
+    frame, evaluation = scored.frame, scored.evaluation
+    programmes = evaluation.programmes
+    applied = relevance(frame)
+    out = pd.DataFrame(index=frame.index)
+    for column in ("project_name", *SOURCE_COLUMNS, "province", "hub"):
+        out[column] = frame.get(column)
+    for column in ("facility_type", "financing_purpose"):
+        out[column] = frame.get(column)
+    decisions = scored.decisions
+    out["recommendation"] = decisions["recommendation"]
+    out["eligible"] = _all_eligible(programmes, applied)
+    out["score"] = _mean_score(programmes, applied)
+    predictions = scored.predictions
+    out["pd"] = predictions["pd"] if predictions is not None else np.nan
+    out["grade"] = predictions["grade"].astype("string") if predictions is not None else pd.NA
+    for column in PROGRAMME_COLUMNS:
+        out[column] = programmes[column]
+    out["reasons"] = [reasons_text(r) for r in decisions["reasons"]]
+    out["decision_reason"] = decisions["decision_reason"]
+    for rule in evaluation.rules.rules:
+        codes = evaluation.results[rule.rule_id].codes
+        out[rule.rule_id] = pd.Categorical.from_codes(codes, VERDICTS)
+    return out.rename_axis("project_id").reset_index()
+
+
+def _empty_results(settings: Settings) -> pd.DataFrame:
+    rule_ids = [rule.rule_id for rule in cached_rules(settings.rules).rules]
+    columns = ["project_id", *FIRST_COLUMNS[1:], "source_sheet", *PROGRAMME_COLUMNS]
+    return pd.DataFrame(columns=[*columns, *TEXT_COLUMNS, *rule_ids])
+
+
+def _all_eligible(programmes: pd.DataFrame, applied: dict) -> pd.Series:
+    """True when every programme applied for is eligible; False when one is not; else NA."""
+    verdicts = [programmes[f"{p}_eligible"].where(applied[p], True) for p in PROGRAMMES]
+    stacked = pd.concat(verdicts, axis=1)
+    found = stacked.all(axis=1, skipna=True).astype("boolean")
+    undecided = stacked.isna().any(axis=1) & found
+    return found.mask(undecided, pd.NA)
+
+
+def _mean_score(programmes: pd.DataFrame, applied: dict) -> pd.Series:
+    scores = pd.concat([programmes[f"{p}_score"].where(applied[p]) for p in PROGRAMMES], axis=1)
+    return scores.mean(axis=1, skipna=True)
+
+
+def reasons_text(reasons: list[dict]) -> str:
+    """Principal reasons as one line: ``RULE: observed 1.38 vs <= 1.3 (SOURCE clause)``."""
+    parts = []
+    for reason in reasons or []:
+        if reason.get("kind") == "model":
+            parts.append(f"model: {reason['criterion']} {reason['contribution']:+.2f}")
+            continue
+        value, threshold = (_shown(reason.get(k)) for k in ("value", "threshold"))
+        verdict = "" if reason.get("verdict") == "fail" else f" [{reason.get('verdict')}]"
+        parts.append(
+            f"{reason['criterion']}{verdict}: {value} vs {reason.get('operator', '')} "
+            f"{threshold} ({reason.get('source', '')})"
+        )
+    return "; ".join(parts)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, list):
+        return "/".join(map(_shown, value))
+    return str(value)
+
+
+def rank(results: pd.DataFrame) -> pd.DataFrame:
+    """Eligible first, then by score (high first) and PD (low first), then by id."""
+    order = results.assign(
+        _eligible=results["eligible"].fillna(False).astype(bool),
+        _score=results["score"].fillna(-1.0),
+        _pd=results["pd"].astype(float).fillna(np.inf),
+    ).sort_values(
+        ["_eligible", "_score", "_pd", "project_id"],
+        ascending=[False, False, True, True],
+        kind="stable",
+    )
+    ranked = order.drop(columns=["_eligible", "_score", "_pd"]).reset_index(drop=True)
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    return ranked
+
+
+def split_duplicates(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Results without the second and later rows of one ``project_id`` (inputs in order),
+    and those rows as rejected rows that name where the id was first scored."""
+    repeated = results["project_id"].duplicated(keep="first")
+    if not repeated.any():
+        return results, _rejected_frame([])
+    first = results[~repeated].set_index("project_id")
+    rows = []
+    for row in results[repeated].to_dict("records"):
+        seen = first.loc[row["project_id"]]
+        where = f"{seen['source_file']} row {seen['source_row']}"
+        rows.append(
+            _rejected_row(row, f"duplicate project_id: already scored from {where.strip()}")
+        )
+    return results[~repeated], _rejected_frame(rows)
+
+
+def _rejected_row(row: dict, reasons: str, cell: str = "") -> dict:
+    source_row = row.get("source_row")
+    return {
+        "file": row.get("source_file") or "",
+        "sheet": row.get("source_sheet") or "",
+        "row": source_row if source_row is not None else pd.NA,
+        "cell": cell,
+        "project_id": row.get("project_id") or "",
+        "reasons": reasons,
+    }
+
+
+def _rejected_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=REJECTED_COLUMNS)
+    frame["row"] = pd.array(frame["row"], dtype="Int64")
+    return frame
+
+
+def rejected_of(parts: pd.DataFrame) -> pd.DataFrame:
+    """The rejected rows of screened chunks, in the Rejected sheet's columns."""
+    rows = parts[parts["status"] == "rejected"]
+    return _rejected_frame(
+        [_rejected_row(row, row["reasons"], row["cell"]) for row in rows.to_dict("records")]
+    )
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest(
+    files: list[str], results: pd.DataFrame, rejected: pd.DataFrame, settings: Settings
+) -> dict:
+    """Every input with its hash, the projects scored from it and what was rejected; the
+    counts add up: every rejected row is one input row or one whole file."""
+    scored = results.groupby("source_file", sort=False)["project_id"].agg(list).to_dict()
+    refused = {
+        file: rows.drop(columns="file").to_dict("records")
+        for file, rows in rejected.astype(object).where(rejected.notna(), None).groupby("file")
+    }
+    inputs = [
+        {
+            "path": file,
+            "sha256": file_sha256(file) if Path(file).is_file() else None,
+            "projects": scored.get(file, []),
+            "rejected": refused.get(file, []),
+        }
+        for file in files
+    ]
+    rules = cached_rules(settings.rules)
+    model = cached_model(settings.model)
+    return {
+        "inputs": inputs,
+        "counts": {
+            "files": len(files),
+            "projects_scored": int(len(results)),
+            "rejected": int(len(rejected)),
+        },
+        "rule_packs": rules.versions(),
+        "model": None if model is None else model.card.get("sha256"),
+        "engine": __version__,
+        "as_of": settings.as_of.isoformat(),
+    }

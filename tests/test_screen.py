@@ -1,0 +1,180 @@
+"""Batch screening: the sample projects give a ranked shortlist and a rejected list, the
+manifest accounts for every input, bad inputs are listed and the run goes on, the outputs open
+with openpyxl, an interrupted run leaves no half-written workbook, and a real Dask
+LocalCluster gives the same results as the local run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+
+import pandas as pd
+import pytest
+from conftest import AS_OF, FULL_PROJECT, ROOT, write_rows
+from openpyxl import load_workbook
+
+from assessment import write_template
+from assessment.batch import screen_inputs, write_outputs
+from assessment.cli import main
+from assessment.screening import Settings
+
+SAMPLES = ROOT / "sample_projects"
+MODEL = str(ROOT / "rules" / "model" / "default_model.skops")
+BROKEN = {
+    "12_broken_pue_and_equity.xlsx",
+    "13_broken_future_date_and_share.xlsx",
+    "15_broken_missing_name_bad_province.xlsx",
+}
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return Settings(as_of=AS_OF, model=MODEL)
+
+
+@pytest.fixture(scope="module")
+def screening(settings):
+    return screen_inputs([SAMPLES], settings, jobs=1, rows_per_chunk=80)
+
+
+def _name(path: str) -> str:
+    return str(path).rsplit("/", 1)[-1]
+
+
+def test_the_shortlist_is_ranked_eligible_first_then_by_score_and_pd(screening):
+    results = screening.results
+    assert list(results["rank"]) == list(range(1, len(results) + 1))
+    eligible = results["eligible"].fillna(False).astype(bool).to_numpy()
+    assert not (~eligible[:-1] & eligible[1:]).any(), "an ineligible project ranks above one"
+    for _, group in results.groupby(results["eligible"].fillna(False).astype(bool)):
+        scores = group["score"].fillna(-1).to_numpy()
+        assert (scores[:-1] >= scores[1:]).all()
+    assert results["project_id"].is_unique
+    top = results.iloc[0]
+    assert top["project_id"] == "DC-2025-005" and top["recommendation"] == "approve"
+
+
+def test_broken_samples_are_rejected_with_their_reasons(screening):
+    rejected = screening.rejected
+    files = {_name(f) for f in rejected["file"]}
+    assert files >= BROKEN
+    scored_files = {_name(f) for f in screening.results["source_file"]}
+    assert not BROKEN & scored_files
+    assert (rejected["reasons"].str.len() > 0).all()
+
+
+def test_the_manifest_accounts_for_every_input(screening):
+    manifest = screening.manifest
+    inputs = manifest["inputs"]
+    found = sorted(_name(p) for p in SAMPLES.rglob("*") if p.suffix in {".xlsx", ".csv"})
+    assert sorted(_name(i["path"]) for i in inputs) == found
+    projects = [pid for i in inputs for pid in i["projects"]]
+    assert sorted(projects) == sorted(screening.results["project_id"])
+    assert manifest["counts"]["projects_scored"] == len(projects)
+    assert manifest["counts"]["rejected"] == sum(len(i["rejected"]) for i in inputs)
+    assert manifest["counts"]["files"] == len(inputs)
+    for entry in inputs:
+        assert entry["projects"] or entry["rejected"], entry["path"]
+        assert len(entry["sha256"]) == 64
+    assert manifest["as_of"] == "2025-06-30" and manifest["model"]
+
+
+def test_the_cli_writes_the_outputs_and_exits_2_when_some_were_rejected(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["screen", str(SAMPLES), "-o", str(out), "--as-of", "2025-06-30", "--jobs", "1"]
+    assert main(args) == 2
+    assert "rejected" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"screening.xlsx", "summary.pdf", "manifest.json"}
+    book = load_workbook(out / "screening.xlsx", read_only=False)
+    assert book.sheetnames[:3] == ["Screening", "Rejected", "Summary"]
+    sheet = book["Screening"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    header = [cell.value for cell in sheet[1]]
+    assert header[:3] == ["rank", "project_id", "project_name"]
+    assert "REIT-OPERATING-3Y-1014" in header  # a gate rule column
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["rejected"] == book["Rejected"].max_row - 1
+
+
+def test_a_clean_batch_exits_0_and_writes_one_memo_per_project(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("05_zhangjiakou_reit_ready.xlsx", "01_guizhou_guian_hyperscale.xlsx"):
+        shutil.copy(SAMPLES / name, folder / name)
+    out = tmp_path / "out"
+    args = ["screen", str(folder), "-o", str(out), "--as-of", "2025-06-30", "--reports"]
+    assert main([*args, "--lang", "zh"]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in (out / "reports").iterdir()) == [
+        "DC-2025-001.pdf",
+        "DC-2025-005.pdf",
+    ]
+
+
+def test_a_usage_error_exits_1(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["screen", str(SAMPLES), "--jobs", "0", "-o", "x"])
+    assert stop.value.code == 1
+    capsys.readouterr()
+
+
+def _bad_batch(folder):
+    write_template(folder / "good.xlsx", "en", values=FULL_PROJECT)
+    write_template(folder / "again.xlsx", "en", values=FULL_PROJECT)  # the same project_id
+    (folder / "empty.xlsx").write_bytes(b"")
+    (folder / "report.xlsx").write_bytes(b"%PDF-1.4\n%binary junk")
+    with zipfile.ZipFile(folder / "foreign.ods", "w") as archive:
+        archive.writestr("hello.txt", "a zip that is no workbook")
+    write_rows(
+        folder / "list.xlsx",
+        [
+            ["project_id", "project_name", "pue", "total_investment_cny"],
+            ["L-1", "Fine", 1.3, 1e9],
+            ["L-2", "Bad PUE", "very low", 1e9],
+            ["", "No id", 1.2, 1e9],
+        ],
+    )
+
+
+def test_bad_inputs_land_in_rejected_and_the_run_goes_on(tmp_path, settings):
+    _bad_batch(tmp_path)
+    screening = screen_inputs([tmp_path], settings, jobs=1)
+    assert sorted(screening.results["project_id"]) == ["L-1", "T-001"]
+    rejected = screening.rejected
+    reasons = {(_name(r.file), r.project_id): r.reasons for r in rejected.itertuples()}
+    assert "the file is empty" in reasons[("empty.xlsx", "")]
+    assert "not a spreadsheet" in reasons[("report.xlsx", "")]
+    assert "corrupt" in reasons[("foreign.ods", "")]
+    repeated = [reasons.get((name, "T-001"), "") for name in ("again.xlsx", "good.xlsx")]
+    assert sum("duplicate project_id" in text for text in repeated) == 1
+    assert "pue" in reasons[("list.xlsx", "L-2")]
+    assert any(f == "list.xlsx" and pid == "" for f, pid in reasons)  # the row without an id
+    inputs = {_name(i["path"]): i for i in screening.manifest["inputs"]}
+    assert set(inputs) == {p.name for p in tmp_path.iterdir()}
+    assert all(i["projects"] or i["rejected"] for i in inputs.values())
+
+
+def test_an_interrupted_write_leaves_no_half_written_workbook(tmp_path, screening, monkeypatch):
+    import assessment.screen_excel as screen_excel
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(screen_excel.Workbook, "close", stop)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(screening, tmp_path, Settings(as_of=AS_OF))
+    assert not (tmp_path / "screening.xlsx").exists()
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".xlsx"]
+
+
+def test_dask_gives_the_same_results_as_the_local_run(screening, settings):
+    pytest.importorskip("distributed")
+    on_dask = screen_inputs([SAMPLES], settings, engine="dask", jobs=2, rows_per_chunk=80)
+    pd.testing.assert_frame_equal(
+        on_dask.results.reset_index(drop=True), screening.results.reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(
+        on_dask.rejected.reset_index(drop=True), screening.rejected.reset_index(drop=True)
+    )
+    assert on_dask.manifest == screening.manifest

@@ -1,0 +1,271 @@
+"""The shortlist workbook of ``assess screen`` and the full result beside it, read back."""
+
+from __future__ import annotations
+
+import gc
+import os
+import zipfile
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from assessment import screen_excel
+from assessment.screen_excel import write_full_results, write_screening_workbook
+
+PROGRAMMES = ["green", "green_credit", "reit", "credit"]
+VERDICTS = ["pass", "fail", "insufficient", "not_applicable"]
+RECOMMENDATIONS = ["approve", "approve_with_conditions", "refer", "decline"]
+GATES = ["REIT-OPERATING-3Y-1014", "GREEN-PUE-1.25", "CREDIT-DSCR-1.2"]
+OTHER_RULES = ["GREEN-WUE-1", "CREDIT-LTV-60"]
+
+
+@pytest.fixture(autouse=True, params=["in_memory", "constant_memory"])
+def memory_mode(request, monkeypatch):
+    """Every test runs twice: small sheets built in memory, and the row-by-row mode of
+    results too large for memory (forced here by a zero cell limit)."""
+    if request.param == "constant_memory":
+        monkeypatch.setattr(screen_excel, "_IN_MEMORY_CELLS", 0)
+    return request.param
+
+
+def make_results(n: int, gates: list[str] = GATES, others: list[str] = OTHER_RULES):
+    """``n`` ranked projects with every column of the screening result."""
+    rows = np.arange(n)
+    frame = pd.DataFrame(
+        {
+            "rank": rows + 1,
+            "project_id": [f"P{i:05d}" for i in rows],
+            "project_name": [f"Project {i}" for i in rows],
+            "source_file": [f"batch/app_{i % 7}.xlsx" for i in rows],
+            "source_row": pd.array([i + 2 if i % 5 else None for i in rows], dtype="Int64"),
+            "province": [["Guizhou", "Inner Mongolia", "Ningxia"][i % 3] for i in rows],
+            "hub": [["Gui'an", "Helinger", "Zhongwei"][i % 3] for i in rows],
+            "facility_type": ["hyperscale"] * n,
+            "financing_purpose": ["construction"] * n,
+            "recommendation": [RECOMMENDATIONS[i % 4] for i in rows],
+            "eligible": pd.array([[True, False, None][i % 3] for i in rows], dtype="boolean"),
+            "score": np.linspace(90, 10, n) if n else [],
+            "pd": [0.0123 + i / 10_000 if i % 4 else np.nan for i in rows],
+            "grade": pd.array([["A", "B", None][i % 3] for i in rows], dtype="string"),
+        }
+    )
+    for p in PROGRAMMES:
+        frame[f"{p}_eligible"] = pd.array([i % 2 == 0 for i in rows], dtype="boolean")
+        frame[f"{p}_score"] = np.linspace(80, 20, n) if n else []
+        frame[f"{p}_grade"] = [["AAA", "AA", "B"][i % 3] for i in rows]
+    frame["reasons"] = ["PUE 1.18 <= 1.25; DSCR 1.4 >= 1.2"] * n
+    frame["decision_reason"] = ["all gates pass"] * n
+    for k, rule in enumerate(gates + others):
+        verdicts = [VERDICTS[(i + k) % 4] if (i + k) % 9 else None for i in rows]
+        frame[rule] = pd.Categorical(verdicts, categories=VERDICTS)
+    return frame
+
+
+REJECTED = pd.DataFrame(
+    {
+        "file": ["batch/bad.xlsx"],
+        "sheet": ["Project"],
+        "row": [4],
+        "cell": ["C4"],
+        "project_id": [None],
+        "reasons": ["project_id is missing"],
+    }
+)
+SUMMARY = {
+    "By recommendation": pd.DataFrame({"recommendation": RECOMMENDATIONS, "projects": [3] * 4}),
+    "By province": pd.Series([4, 4, 4], index=["Guizhou", "贵州", "Ningxia"], name="projects")
+    .rename_axis("province")
+    .to_frame(),
+}
+
+
+def write(tmp_path, results, rejected=REJECTED, **options):
+    path = tmp_path / "shortlist.xlsx"
+    options.setdefault("gate_rules", GATES)
+    write_screening_workbook(results, rejected, SUMMARY, path, **options)
+    return openpyxl.load_workbook(path)
+
+
+def rows(sheet) -> list[list]:
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_sheets_in_order_with_frozen_filtered_header(tmp_path):
+    book = write(tmp_path, make_results(12))
+    assert book.sheetnames == ["Screening", "Rejected", "Summary"]
+    for name in ("Screening", "Rejected"):
+        assert book[name].freeze_panes == "A2"
+        assert book[name].auto_filter.ref.startswith("A1:")
+    screening = book["Screening"]
+    assert (
+        screening.auto_filter.ref == f"A1:{screening.cell(1, screening.max_column).column_letter}13"
+    )
+    assert all(cell.font.b for cell in screening[1])
+
+
+def test_gate_rules_shown_in_order_and_other_rules_left_out(tmp_path):
+    titles = {"GREEN-PUE-1.25": "PUE at most 1.25"}
+    screening = write(tmp_path, make_results(12), titles=titles)["Screening"]
+    header = rows(screening)[0]
+    assert header[-4:] == ["decision_reason", *GATES]
+    assert not set(OTHER_RULES) & set(header)
+    assert (
+        screening.cell(1, header.index("GREEN-PUE-1.25") + 1).comment.text
+        == titles["GREEN-PUE-1.25"]
+    )
+
+
+def test_values_round_trip_text_stays_text_and_missing_is_blank(tmp_path, memory_mode):
+    results = make_results(12)
+    results.loc[0, "project_name"] = "贵安数据中心二期"
+    results.loc[1, "project_name"] = "=1+1"
+    results.loc[2, "hub"] = "@hub"
+    results.loc[3, "province"] = "-1"
+    screening = write(tmp_path, results)["Screening"]
+    header, first, second, third, fourth, fifth = rows(screening)[:6]
+    at = {name: i for i, name in enumerate(header)}
+    assert first[at["project_name"]] == "贵安数据中心二期" and first[at["rank"]] == 1
+    assert second[at["project_name"]] == "=1+1"
+    assert screening.cell(3, at["project_name"] + 1).data_type == "s"
+    assert third[at["hub"]] == "@hub" and fourth[at["province"]] == "-1"
+    assert first[at["pd"]] is None and second[at["pd"]] == pytest.approx(0.0124)
+    assert first[at["source_row"]] is None and second[at["source_row"]] == 3
+    assert first[at["eligible"]] is True and second[at["eligible"]] is False
+    assert third[at["eligible"]] is None and third[at["grade"]] is None
+    assert fifth[at["score"]] == pytest.approx(results.loc[4, "score"])
+    assert first[at["green_eligible"]] is True and first[at["reit_grade"]] == "AAA"
+    assert first[at["REIT-OPERATING-3Y-1014"]] is None  # NA verdict
+    assert second[at["REIT-OPERATING-3Y-1014"]] == "fail"
+    assert screening.cell(3, at["pd"] + 1).number_format == "0.00%"
+    assert screening.cell(2, at["score"] + 1).number_format == "0.0"
+    with zipfile.ZipFile(tmp_path / "shortlist.xlsx") as archive:
+        inline = 'inlineStr"' in archive.read("xl/worksheets/sheet1.xml").decode()
+    assert inline == (memory_mode == "constant_memory")
+
+
+def test_columns_sized_to_their_content(tmp_path):
+    results = make_results(12)
+    results.loc[0, "project_name"] = "贵安数据中心二期扩建工程"
+    screening = write(tmp_path, results)["Screening"]
+    width = {screening.cell(1, i).value: d.width for i, d in enumerate(_dimensions(screening), 1)}
+    assert width["project_name"] >= 24 and width["rank"] < width["project_name"]
+    assert width["decision_reason"] >= len("all gates pass")
+
+
+def _dimensions(sheet):
+    letters = [sheet.cell(1, i).column_letter for i in range(1, sheet.max_column + 1)]
+    return [sheet.column_dimensions[letter] for letter in letters]
+
+
+def test_gate_and_recommendation_columns_coloured_by_conditional_formats(tmp_path):
+    screening = write(tmp_path, make_results(12))["Screening"]
+    header = rows(screening)[0]
+    letter = {name: screening.cell(1, i + 1).column_letter for i, name in enumerate(header)}
+    found = {}
+    for ranges in screening.conditional_formatting:
+        for rule in ranges.rules:
+            found[(str(ranges.sqref), rule.formula[0])] = rule.dxf.fill.bgColor.rgb
+    gates = f"{letter[GATES[0]]}2:{letter[GATES[-1]]}13"
+    assert found[(gates, '"pass"')].endswith("C6EFCE")
+    assert found[(gates, '"fail"')].endswith("FFC7CE")
+    assert found[(gates, '"insufficient"')].endswith("FFEB9C")
+    assert found[(gates, '"not_applicable"')].endswith("EDEDED")
+    column = letter["recommendation"]
+    assert found[(f"{column}2:{column}13", '"refer"')].endswith("D9E1F2")
+    assert found[(f"{column}2:{column}13", '"approve_with_conditions"')].endswith("FFEB9C")
+
+
+def test_more_rows_than_max_rows_keeps_the_top_and_says_where_the_rest_is(tmp_path):
+    book = write(tmp_path, make_results(12), max_rows=5)
+    table = rows(book["Screening"])
+    assert len(table) == 6 and [row[0] for row in table[1:]] == [1, 2, 3, 4, 5]
+    assert book["Screening"].auto_filter.ref.endswith("6")
+    note = book["Summary"]["A1"].value
+    assert note.startswith("Screening holds the top 5 of 12 projects")
+    assert "screening.parquet" in note and "screening.csv" in note
+
+
+def test_summary_blocks_one_under_another(tmp_path):
+    summary = rows(write(tmp_path, make_results(12))["Summary"])
+    assert summary[0][:2] == ["By recommendation", None]
+    assert summary[1][:2] == ["recommendation", "projects"]
+    assert summary[2][:2] == ["approve", 3]
+    assert summary[6] == [None, None]
+    assert summary[7][0] == "By province" and summary[8] == ["province", "projects"]
+    assert summary[10] == ["贵州", 4]
+
+
+def test_rejected_rows_and_an_empty_rejected_sheet(tmp_path):
+    book = write(tmp_path, make_results(3))
+    assert rows(book["Rejected"]) == [
+        ["file", "sheet", "row", "cell", "project_id", "reasons"],
+        ["batch/bad.xlsx", "Project", 4, "C4", None, "project_id is missing"],
+    ]
+    empty = write(tmp_path, make_results(3), rejected=REJECTED.iloc[0:0])["Rejected"]
+    assert rows(empty) == [["file", "sheet", "row", "cell", "project_id", "reasons"]]
+    assert empty.freeze_panes == "A2" and empty.auto_filter.ref == "A1:F2"
+    assert rows(write(tmp_path, make_results(3), rejected=pd.DataFrame())["Rejected"])[0][0] == (
+        "file"
+    )
+
+
+def test_no_results_still_writes_a_workbook(tmp_path):
+    book = write(tmp_path, make_results(0))
+    assert len(rows(book["Screening"])) == 1
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("cannot print")
+
+
+def test_a_failure_midway_leaves_neither_workbook_nor_temporary_file(tmp_path):
+    results = make_results(12).astype({"project_name": object})
+    results.loc[7, "project_name"] = Unprintable()
+    with pytest.raises(RuntimeError, match="cannot print"):
+        write(tmp_path, results)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rename_keeps_the_previous_workbook(tmp_path, monkeypatch):
+    write(tmp_path, make_results(2))
+    before = (tmp_path / "shortlist.xlsx").read_bytes()
+
+    def refuse(source, target):
+        raise PermissionError("the workbook is open in Excel")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        write(tmp_path, make_results(12))
+    assert [p.name for p in tmp_path.iterdir()] == ["shortlist.xlsx"]
+    assert (tmp_path / "shortlist.xlsx").read_bytes() == before
+
+
+def test_unknown_gate_rule_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="'gate_rules' parameter.*NO-SUCH-RULE"):
+        write(tmp_path, make_results(2), gate_rules=["NO-SUCH-RULE"])
+    with pytest.raises(ValueError, match="'max_rows' parameter"):
+        write(tmp_path, make_results(2), max_rows=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_full_results_as_parquet_and_csv_with_bom(tmp_path):
+    results = make_results(12)
+    results.loc[0, "project_name"] = "贵安数据中心"
+    paths = write_full_results(results, tmp_path)
+    assert [p.name for p in paths] == ["screening.parquet", "screening.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["screening.csv", "screening.parquet"]
+    back = pd.read_parquet(paths[0])
+    assert list(back.columns) == list(results.columns) and len(back) == 12
+    assert back.loc[0, "project_name"] == "贵安数据中心"
+    assert paths[1].read_bytes().startswith("\ufeffrank,project_id".encode())
+    assert pd.read_csv(paths[1], encoding="utf-8-sig").loc[0, "project_name"] == "贵安数据中心"
+
+
+def test_written_cells_are_freed_without_the_cycle_collector(tmp_path):
+    results = make_results(2_000)
+    gc.collect()
+    write_screening_workbook(results, REJECTED, SUMMARY, tmp_path / "s.xlsx", gate_rules=GATES)
+    assert gc.collect() < 5_000  # 2,000 rows x 43 columns were held as one tuple per cell
