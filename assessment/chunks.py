@@ -99,14 +99,23 @@ def plan_chunks(
 
 
 def read_chunk(
-    chunk: Chunk, *, as_of: dt.date, dictionary: Dictionary | None = None
+    chunk: Chunk,
+    *,
+    as_of: dt.date,
+    dictionary: Dictionary | None = None,
+    missing_warnings: bool = True,
 ) -> Applications:
     """Read one chunk: its files as :func:`read_applications` does, or its part of a list."""
     dictionary = dictionary or load_dictionary()
     if chunk.list_path is None:
-        return read_applications(list(chunk.paths), as_of=as_of, dictionary=dictionary, jobs=1)
+        paths = list(chunk.paths)
+        return read_applications(
+            paths, as_of=as_of, dictionary=dictionary, jobs=1, missing_warnings=missing_warnings
+        )
     lists, problems, unread = _read_part(chunk, dictionary)
-    return assemble_applications([], lists, problems, dictionary, as_of, unread)
+    return assemble_applications(
+        [], lists, problems, dictionary, as_of, unread, missing_warnings=missing_warnings
+    )
 
 
 def _check_positive(name: str, value: object) -> None:

@@ -207,33 +207,65 @@ def decide(
             for rule in evaluation.rules.rules
         }
     )
-    by_project = dict(tuple(flagged.groupby("project_id", sort=False)))
+    by_project = _grouped(_records(flagged, VERDICT_KEYS))
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
+    models = _prediction_rows(predictions, inputs.index)
+    problems_of = _grouped(_records(problems, PROBLEM_KEYS) if problems is not None else [])
+    facts = _assumption_facts(evaluation.frame)
     result["reasons"] = [
-        principal_reasons(by_project.get(pid), rules, _model_row(predictions, pid))
-        for pid in inputs.index
+        principal_reasons(by_project.get(pid, []), rules, models.get(pid)) for pid in inputs.index
     ]
-    result["conditions"] = [covenants(by_project.get(pid), rules) for pid in inputs.index]
+    result["conditions"] = [covenants(by_project.get(pid, []), rules) for pid in inputs.index]
     result["data_quality"] = [
-        data_quality(evaluation.frame.loc[pid], problems, pid, by_project.get(pid))
+        data_quality(facts.get(pid, {}), problems_of.get(pid, []), by_project.get(pid, []))
         for pid in inputs.index
     ]
     return result
 
 
-def _model_row(predictions: pd.DataFrame | None, project_id: str) -> pd.Series | None:
-    return None if predictions is None else predictions.loc[project_id]
+VERDICT_KEYS = ("project_id", "rule_id", "severity", "verdict", "value", "threshold")
+PROBLEM_KEYS = ("project_id", "severity", "message", "field")
 
 
-def principal_reasons(
-    rows: pd.DataFrame | None, rules: dict, prediction: pd.Series | None
-) -> list[dict]:
+def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict]:
+    """Some columns of ``frame`` as one dict per row (column by column: fast on Arrow)."""
+    columns = [frame[key].tolist() for key in keys]
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _grouped(rows: list[dict]) -> dict[object, list[dict]]:
+    """Rows by their ``project_id``, in order (one pass; no per-project frames)."""
+    found: dict[object, list[dict]] = {}
+    for row in rows:
+        found.setdefault(row["project_id"], []).append(row)
+    return found
+
+
+def _prediction_rows(predictions: pd.DataFrame | None, index: pd.Index) -> dict:
+    if predictions is None:
+        return {}
+    columns = [c for c in predictions.columns if c.startswith("reason_")]
+    rows = _records(predictions, tuple(columns))
+    return dict(zip(predictions.index, rows, strict=True))
+
+
+def _assumption_facts(frame: pd.DataFrame) -> dict:
+    columns = [c for c in ASSUMPTION_COLUMNS if c in frame.columns]
+    return dict(zip(frame.index, _records(frame, tuple(columns)), strict=True))
+
+
+ASSUMPTION_COLUMNS = (
+    "pue_basis",
+    "emission_factor_level",
+    "emission_factor_area",
+    "emission_factor_year",
+)
+
+
+def principal_reasons(rows: list[dict], rules: dict, prediction: dict | None) -> list[dict]:
     """Every failed gate, then model factors and undecided gates up to four in all."""
-    rows = rows if rows is not None else pd.DataFrame(columns=["severity", "verdict"])
-    gates = rows[rows["severity"] == "gate"]
-    found = [
-        _rule_reason(row, rules) for row in gates[gates["verdict"] == "fail"].to_dict("records")
-    ]
+    gates = [row for row in rows if row["severity"] == "gate"]
+    found = [_rule_reason(row, rules) for row in gates if row["verdict"] == "fail"]
     if prediction is not None:
         found += [
             {
@@ -245,10 +277,7 @@ def principal_reasons(
             }
             for reason in model_reasons(prediction)
         ][: max(0, MAX_REASONS - len(found))]
-    undecided = [
-        _rule_reason(row, rules)
-        for row in gates[gates["verdict"] == "insufficient"].to_dict("records")
-    ]
+    undecided = [_rule_reason(row, rules) for row in gates if row["verdict"] == "insufficient"]
     return found + undecided[: max(0, MAX_REASONS - len(found))]
 
 
@@ -275,12 +304,13 @@ def _threshold(value: object) -> object:
     return value if isinstance(value, str) else plain(value)
 
 
-def covenants(rows: pd.DataFrame | None, rules: dict) -> list[dict]:
+def covenants(rows: list[dict], rules: dict) -> list[dict]:
     """One condition per failed score rule or raised flag."""
-    if rows is None:
-        return []
-    failed = rows[rows["severity"].isin(["score", "flag"]) & (rows["verdict"] == "fail")]
-    return [_covenant(row, rules[row["rule_id"]]) for row in failed.to_dict("records")]
+    return [
+        _covenant(row, rules[row["rule_id"]])
+        for row in rows
+        if row["severity"] in ("score", "flag") and row["verdict"] == "fail"
+    ]
 
 
 def _covenant(row: dict, rule) -> dict:
@@ -307,25 +337,24 @@ def _covenant(row: dict, rule) -> dict:
     }
 
 
-def data_quality(
-    project: pd.Series, problems: pd.DataFrame | None, project_id: str, rows: pd.DataFrame | None
-) -> dict:
-    """``verdict`` (complete / gaps / errors), the missing fields and the assumptions made."""
-    own = problems[problems["project_id"] == project_id] if problems is not None else None
-    errors = int((own["severity"] == "error").sum()) if own is not None else 0
-    missing = sorted(set(own.loc[own["message"] == "missing", "field"])) if own is not None else []
-    undecided = 0 if rows is None else int((rows["verdict"] == "insufficient").sum())
+def data_quality(facts: dict, problems: list[dict], rows: list[dict]) -> dict:
+    """``verdict`` (complete / gaps / errors), the missing fields and the assumptions made;
+    ``facts`` are the project's PUE basis and emission-factor columns, ``problems`` its input
+    problems and ``rows`` its failed and undecided verdicts."""
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    missing = sorted({p["field"] for p in problems if p["message"] == "missing"})
+    undecided = sum(1 for row in rows if row["verdict"] == "insufficient")
     verdict = "errors" if errors else ("gaps" if missing or undecided else "complete")
     return {
         "verdict": verdict,
         "errors": errors,
         "missing": missing,
         "undecided_rules": undecided,
-        "assumed": _assumptions(project),
+        "assumed": _assumptions(facts),
     }
 
 
-def _assumptions(project: pd.Series) -> list[dict]:
+def _assumptions(project: dict) -> list[dict]:
     """Each assumption as ``code`` (reports word it per language), its facts and ``text``."""
     found = []
     if project.get("pue_basis") == "design":

@@ -108,19 +108,23 @@ def read_applications(
     as_of: dt.date | None = None,
     dictionary: Dictionary | None = None,
     jobs: int | None = None,
+    missing_warnings: bool = True,
 ) -> Applications:
     """Read files and folders (recursively) of ``.xlsx``, ``.xlsm``, ``.ods`` and ``.csv``, and
     ``.parquet`` candidate lists named as files (folders may hold other Parquet data).
 
     ``as_of`` is the assessment date used by date checks (default: today). ``jobs`` is the
     number of processes that read files when there are many (default: the CPU count, at most
-    8; 1 reads in this process).
+    8; 1 reads in this process). ``missing_warnings=False`` leaves out the warnings for
+    missing optional fields (missing required fields are still errors).
     """
     dictionary = dictionary or load_dictionary()
     as_of = as_of or dt.date.today()
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     forms, lists, problems = _extract_all(paths, dictionary, jobs)
-    return assemble_applications(forms, lists, problems, dictionary, as_of, paths)
+    return assemble_applications(
+        forms, lists, problems, dictionary, as_of, paths, missing_warnings=missing_warnings
+    )
 
 
 def assemble_applications(
@@ -130,6 +134,8 @@ def assemble_applications(
     dictionary: Dictionary,
     as_of: dt.date,
     paths: Sequence[str | Path] = (),
+    *,
+    missing_warnings: bool = True,
 ) -> Applications:
     """The second half of :func:`read_applications`: normalize and validate extracted forms
     and lists, drop rows without a usable ``project_id``, and report every file found under
@@ -140,7 +146,7 @@ def assemble_applications(
     batches = ([form_batch(forms)] if forms else []) + [list_batch(t) for t in lists]
     for batch in batches:
         typed, found = normalize_batch(batch, dictionary)
-        typed, checked = validate_batch(typed, batch, dictionary, as_of)
+        typed, checked = validate_batch(typed, batch, dictionary, as_of, missing_warnings)
         problems += found + checked
         frames.append(_with_sources(typed, batch))
     wide = _combine(frames, dictionary)

@@ -126,15 +126,25 @@ def _convert(
     field = field_of(key, dictionary)
     column = batch.raw[key]
     unit = batch.unit(key)
-    if (
-        field.type in _NUMERIC
-        and isinstance(unit, str)
-        and pd.api.types.infer_dtype(column, skipna=True) in _FAST_KINDS
-    ):
-        fast = _fast_numbers(column, unit, field, dictionary, fx)
+    if field.type in _NUMERIC and isinstance(unit, str):
+        kind = pd.api.types.infer_dtype(column, skipna=True)
+        numbers = column if kind in _FAST_KINDS else _plain_numbers(column)
+        fast = None if numbers is None else _fast_numbers(numbers, unit, field, dictionary, fx)
         if fast is not None:
             return _typed(fast, field)
     return _typed(_slow(batch, key, field, dictionary, fx, problems), field)
+
+
+def _plain_numbers(column: pd.Series) -> pd.Series | None:
+    """A text column (a CSV's) whose every written cell is a plain finite number, as numbers
+    (blank cells missing); None when any cell needs the careful path (units, %, separators,
+    words, full-width digits...)."""
+    text = column.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    values = pd.to_numeric(text.mask(blank), errors="coerce").astype(float)
+    if (values.isna() & ~blank).any() or np.isinf(values.to_numpy()).any():
+        return None
+    return values
 
 
 def _fast_numbers(
@@ -168,9 +178,13 @@ def _slow(
     fx: pd.Series | None,
     problems: list[dict],
 ) -> list[object]:
+    units = batch.unit(key)
+    if isinstance(units, str) and (fx is None or field.unit != "CNY"):
+        found = _by_distinct(batch, key, field, dictionary, units, problems)
+        if found is not None:
+            return found
     cache: dict[tuple, object] = {}
     out: list[object] = []
-    units = batch.unit(key)
     rates = (
         [None] * len(batch.raw)
         if fx is None or field.unit != "CNY"
@@ -194,6 +208,38 @@ def _slow(
                 )
             )
     return out
+
+
+def _by_distinct(
+    batch: Batch, key: str, field: Field, dictionary: Dictionary, unit: str, problems: list[dict]
+) -> list[object] | None:
+    """Parse each distinct cell of a column once (a list's column repeats few values); None
+    when the column mixes kinds of values that could compare equal (1, 1.0, True)."""
+    codes, distinct = pd.factorize(batch.raw[key].to_numpy(dtype=object), use_na_sentinel=True)
+    if len({type(value) for value in distinct}) > 1:
+        return None
+    parsed: list[object] = []
+    for code, raw in enumerate(distinct):
+        try:
+            parsed.append(
+                None
+                if is_missing(raw, field.type)
+                else parse_cell(raw, unit, field, dictionary, None)
+            )
+        except BadValue as bad:
+            parsed.append(None)
+            for position in np.flatnonzero(codes == code):
+                problems.append(
+                    batch.problem(
+                        int(position),
+                        key,
+                        "cannot read the value",
+                        value=raw,
+                        expected=bad.expected,
+                        hint=bad.hint,
+                    )
+                )
+    return np.array([*parsed, None], dtype=object)[codes].tolist()
 
 
 def _parse_cached(

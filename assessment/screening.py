@@ -95,7 +95,7 @@ def cached_model(path: str | None):
 
 def read_records(chunk: Chunk, as_of: dt.date) -> pd.DataFrame:
     """The records of one chunk: scorable projects, then the inputs that cannot be scored."""
-    return records_of(read_chunk(chunk, as_of=as_of))
+    return records_of(read_chunk(chunk, as_of=as_of, missing_warnings=False))
 
 
 def records_of(applications: Applications) -> pd.DataFrame:

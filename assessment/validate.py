@@ -26,12 +26,18 @@ _NOT_IN_A_PLACE = ("", "none")
 
 
 def validate_batch(
-    typed: pd.DataFrame, batch: Batch, dictionary: Dictionary, as_of: dt.date
+    typed: pd.DataFrame,
+    batch: Batch,
+    dictionary: Dictionary,
+    as_of: dt.date,
+    missing_warnings: bool = True,
 ) -> tuple[pd.DataFrame, list[dict]]:
     """A copy of ``typed`` with values outside their hard range blanked, and all problems.
 
     A blanked value is reported as an error with the value found, so rules never see an
-    impossible PUE of 0.9 as a pass; an unusual value is only a warning and is kept.
+    impossible PUE of 0.9 as a pass; an unusual value is only a warning and is kept. Without
+    ``missing_warnings`` a missing optional field is not reported (a missing required one
+    still is): a batch screen has no use for them.
     """
     problems: list[dict] = []
     clean = typed.copy()
@@ -42,7 +48,7 @@ def validate_batch(
             clean.loc[bad, key] = None
     for check in dictionary.checks:
         problems += _check_problems(clean, batch, check, dictionary, as_of)
-    problems += _missing_problems(typed, batch, dictionary)
+    problems += _missing_problems(typed, batch, dictionary, missing_warnings)
     return clean, problems
 
 
@@ -178,9 +184,13 @@ def _belongs_bad(
     return (~skip & (expected != rhs)).to_numpy()
 
 
-def _missing_problems(typed: pd.DataFrame, batch: Batch, dictionary: Dictionary) -> list[dict]:
+def _missing_problems(
+    typed: pd.DataFrame, batch: Batch, dictionary: Dictionary, warnings: bool = True
+) -> list[dict]:
     found: list[dict] = []
     for field in dictionary.fields.values():
+        if not (field.required or warnings):
+            continue
         present = _present(typed, batch, field)
         programmes = ", ".join(field.programmes)
         if field.required:
@@ -219,10 +229,9 @@ def _present(typed: pd.DataFrame, batch: Batch, field: Field) -> np.ndarray:
     present = np.zeros(len(typed), dtype=bool)
     for column in columns:
         parsed = typed[column].notna().to_numpy().copy()
-        unread = np.flatnonzero(~parsed & batch.raw[column].notna().to_numpy())
-        written = np.array(
-            [not is_missing(batch.raw[column].iloc[p], field.type) for p in unread], dtype=bool
-        )
+        raw = batch.raw[column].to_numpy()
+        unread = np.flatnonzero(~parsed & pd.notna(raw))
+        written = np.array([not is_missing(raw[p], field.type) for p in unread], dtype=bool)
         parsed[unread[written]] = True
         present |= parsed
     return present
