@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._files import publish
 from .chunks import plan_chunks
 from .runner import Progress, run_chunks
 from .screen_excel import write_full_results, write_screening_workbook
@@ -146,7 +147,7 @@ def write_json(data: dict, path: Path) -> Path:
     handle, temporary = tempfile.mkstemp(suffix=".json", dir=path.parent)
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         json.dump(data, out, ensure_ascii=False, indent=1, default=_plain_json)
-    os.replace(temporary, path)
+    publish(temporary, path)
     return path
 
 

@@ -19,6 +19,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ._files import publish
 from .indicators import INDICATORS
 from .values import FORMULA_STARTS, plain
 
@@ -45,7 +46,7 @@ def write_score_workbook(scored, path: str | Path) -> Path:
     handle, temporary = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
     os.close(handle)
     book.save(temporary)
-    os.replace(temporary, path)
+    publish(temporary, path)
     return path
 
 

@@ -22,6 +22,7 @@ from reportlab.lib import pagesizes
 from reportlab.platypus import SimpleDocTemplate
 
 from . import __version__
+from ._files import publish
 from .pdf_look import Look
 from .report_detail import annex, conditions, criteria, quality
 from .report_front import credit, green, green_credit, page_one, profile, reit
@@ -85,7 +86,7 @@ def _write(run: Run, record: dict, path: str | Path) -> Path:
         raise
     finally:
         rl_config.invariant = saved
-    os.replace(temporary, path)
+    publish(temporary, path)
     return path
 
 

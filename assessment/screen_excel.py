@@ -27,6 +27,7 @@ import pandas as pd
 from xlsxwriter import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from ._files import publish
 from .excel import VERDICT_FILLS
 
 EXCEL_MAX_ROWS = 1_048_575  # Excel's row limit minus the header row
@@ -169,7 +170,7 @@ def _write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
     temporary = Path(name)
     try:
         write(temporary)
-        os.replace(temporary, path)
+        publish(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

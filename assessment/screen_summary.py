@@ -25,6 +25,7 @@ from reportlab import rl_config
 from reportlab.lib import pagesizes
 from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer
 
+from ._files import publish
 from .decision import RECOMMENDATIONS
 from .pdf_look import Look, fill
 from .pdf_parts import Grid, bars
@@ -152,7 +153,7 @@ def write_summary_pdf(
         raise
     finally:
         rl_config.invariant = saved
-    os.replace(temporary, path)
+    publish(temporary, path)
     return path
 
 

@@ -18,6 +18,7 @@ PACKAGE = ROOT / "assessment"
 STAGES = {
     "errors": 0,
     "_resources": 0,
+    "_files": 0,
     "dictionary": 0,
     "workbooks": 1,
     "values": 1,

@@ -6,6 +6,7 @@ LocalCluster gives the same results as the local run."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 
@@ -95,6 +96,10 @@ def test_the_cli_writes_the_outputs_and_exits_2_when_some_were_rejected(tmp_path
     assert "REIT-OPERATING-3Y-1014" in header  # a gate rule column
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["rejected"] == book["Rejected"].max_row - 1
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in out.iterdir():  # written through a private temporary file, then opened up
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path.name
 
 
 def test_a_clean_batch_exits_0_and_writes_one_memo_per_project(tmp_path, capsys):
