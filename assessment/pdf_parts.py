@@ -167,9 +167,14 @@ class TextTable(Table):
         return None
 
 
-def bars(items: list[tuple[str, float, str]], look: Look, marker: float | None = None) -> Drawing:
-    """Horizontal bars ``(label, value, colour key)`` with their values; an optional vertical
-    line at ``marker``."""
+def bars(
+    items: list[tuple[str, float, str]],
+    look: Look,
+    marker: float | None = None,
+    shown: str = "{:.2f}",
+) -> Drawing:
+    """Horizontal bars ``(label, value, colour key)`` with their values written as ``shown``
+    (a format such as ``"{:.0f}"``); an optional vertical line at ``marker``."""
     chart = look.style["chart"]
     height, label_width, width = chart["bar_height"], chart["label_width"], chart["width"]
     top = max(value for _, value, _ in items) or 1.0
@@ -194,7 +199,7 @@ def bars(items: list[tuple[str, float, str]], look: Look, marker: float | None =
             String(
                 label_width + value * scale + 3,
                 y + 2,
-                f"{value:.2f}",
+                shown.format(value),
                 fontName=look.font,
                 fontSize=size,
             )

@@ -223,7 +223,7 @@ class _Summary:
         if not items:
             return []
         charts = [
-            bars(items[i : i + BARS_PER_CHART], self.look)
+            bars(items[i : i + BARS_PER_CHART], self.look, shown="{:.1f}%")
             for i in range(0, len(items), BARS_PER_CHART)
         ]
         return [self.look.para(self.words["notes"]["pass_rates"]), Spacer(1, 3), *charts]
@@ -246,7 +246,8 @@ class _Summary:
 
     def _histogram(self, note: str, labels, counts: np.ndarray) -> list:
         items = [(label, float(n), "bar_project") for label, n in zip(labels, counts, strict=True)]
-        return [self.look.para(self.words["notes"][note]), Spacer(1, 3), bars(items, self.look)]
+        chart = bars(items, self.look, shown="{:,.0f}")
+        return [self.look.para(self.words["notes"][note]), Spacer(1, 3), chart]
 
     def _top(self) -> list:
         columns = ["rank", "project_id", "name", "province", "recommendation", "score", "pd"]
