@@ -5,6 +5,7 @@ LocalCluster gives the same results as the local run."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ from openpyxl import load_workbook
 
 from assessment import write_template
 from assessment.batch import screen_inputs, write_outputs
-from assessment.cli import main
+from assessment.cli import ProgressLine, main
 from assessment.screening import Settings
 
 SAMPLES = ROOT / "sample_projects"
@@ -183,3 +184,20 @@ def test_dask_gives_the_same_results_as_the_local_run(screening, settings):
         on_dask.rejected.reset_index(drop=True), screening.rejected.reset_index(drop=True)
     )
     assert on_dask.manifest == screening.manifest
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_on_a_terminal_only():
+    quiet, terminal = io.StringIO(), _Terminal()
+    for stream in (quiet, terminal):
+        bar = ProgressLine(stream)
+        bar(1, 2, 1500)
+        bar(2, 2, 500)
+        bar.done()
+    assert quiet.getvalue() == ""
+    assert "1/2 chunks, 1,500 rows" in terminal.getvalue()
+    assert terminal.getvalue().endswith("2/2 chunks, 2,000 rows\n")
