@@ -12,18 +12,15 @@ byte-identical PDF (reportlab's invariant mode; the assessment date is an input,
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
-from reportlab import rl_config
 from reportlab.lib import pagesizes
 from reportlab.platypus import SimpleDocTemplate
 
 from . import __version__
-from ._files import publish
 from .pdf_look import Look
+from .pdf_parts import write_pdf
 from .report_detail import annex, conditions, criteria, quality
 from .report_front import credit, green, green_credit, page_one, profile, reit
 from .report_memo import Memo, Run, block
@@ -74,20 +71,7 @@ def write_report(
 
 
 def _write(run: Run, record: dict, path: str | Path) -> Path:
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(suffix=".pdf", dir=path.parent)
-    os.close(handle)
-    saved = rl_config.invariant
-    rl_config.invariant = 1
-    try:
-        _build(run, record, temporary)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    finally:
-        rl_config.invariant = saved
-    publish(temporary, path)
-    return path
+    return write_pdf(lambda temporary: _build(run, record, temporary), path)
 
 
 def _record(scored: Scored, project_id: str) -> dict:

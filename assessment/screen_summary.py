@@ -12,8 +12,6 @@ versions, model, engine and assessment date. The same inputs give a byte-identic
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -21,14 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from reportlab import rl_config
 from reportlab.lib import pagesizes
 from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer
 
-from ._files import publish
 from .decision import RECOMMENDATIONS
 from .pdf_look import Look, fill
-from .pdf_parts import Grid, bars
+from .pdf_parts import Grid, bars, write_pdf
 
 __all__ = ["summary_tables", "write_summary_pdf"]
 
@@ -142,19 +138,7 @@ def write_summary_pdf(
     ``model``, ``engine``, ``inputs``, ``projects_scored`` and ``rejected``."""
     summary = _Summary(results, tables, Look(lang, templates), meta, top)
     story = summary.story()
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(suffix=".pdf", dir=path.parent)
-    os.close(handle)
-    saved, rl_config.invariant = rl_config.invariant, 1
-    try:
-        _build(story, temporary, summary)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    finally:
-        rl_config.invariant = saved
-    publish(temporary, path)
-    return path
+    return write_pdf(lambda temporary: _build(story, temporary, summary), path)
 
 
 @dataclass

@@ -921,9 +921,9 @@ def main(argv: list[str] | None = None) -> None:
                 failed.append(name)
                 summary.add(name, "run", "failed", "", "NOT MET")
     print("\nSummary")
-    print(f"{'scenario':11}{'what':32}{'figure':>34}  {'target':12}verdict")
+    print(f"{'scenario':11}{'what':32}{'figure':>34}  {'target':24}verdict")
     for scenario, what, figure, target, judged in summary:
-        print(f"{scenario:11}{what:32}{figure:>34}  {target:12}{judged}")
+        print(f"{scenario:11}{what:32}{figure:>34}  {target:24}{judged}")
     print(f"load average at the end: {load()}")
     if failed:
         sys.exit(f"bench_screen: failed: {', '.join(failed)}")
