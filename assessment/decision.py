@@ -195,32 +195,43 @@ def decide(
     predictions: pd.DataFrame | None = None,
     problems: pd.DataFrame | None = None,
     table: list[DecisionRow] | None = None,
+    *,
+    details: bool = True,
 ) -> pd.DataFrame:
-    """Per project: recommendation, decisive row and reason, reasons, conditions, data quality."""
+    """Per project: recommendation, decisive row and reason, principal reasons and, with
+    ``details``, conditions and data quality (a screen of many projects leaves them out)."""
     inputs = decision_inputs(evaluation, predictions, problems)
     result = recommend(inputs, table or load_decision_table())
-    relevant = relevance(evaluation.frame)
-    flagged = evaluation.table(
-        masks={
-            rule.rule_id: relevant[rule.programme]
-            & np.isin(evaluation.results[rule.rule_id].codes, (FAIL, INSUFFICIENT))
-            for rule in evaluation.rules.rules
-        }
-    )
-    by_project = _grouped(_records(flagged, VERDICT_KEYS))
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
+    by_project = _flagged(evaluation, gates_only=not details)
     models = _prediction_rows(predictions, inputs.index)
-    problems_of = _grouped(_records(problems, PROBLEM_KEYS) if problems is not None else [])
-    facts = _assumption_facts(evaluation.frame)
+    facts = {rule_id: _reason_facts(rule) for rule_id, rule in rules.items()}
     result["reasons"] = [
-        principal_reasons(by_project.get(pid, []), rules, models.get(pid)) for pid in inputs.index
+        principal_reasons(by_project.get(pid, []), facts, models.get(pid)) for pid in inputs.index
     ]
+    if not details:
+        return result
+    problems_of = _grouped(_records(problems, PROBLEM_KEYS) if problems is not None else [])
+    assumed = _assumption_facts(evaluation.frame)
     result["conditions"] = [covenants(by_project.get(pid, []), rules) for pid in inputs.index]
     result["data_quality"] = [
-        data_quality(facts.get(pid, {}), problems_of.get(pid, []), by_project.get(pid, []))
+        data_quality(assumed.get(pid, {}), problems_of.get(pid, []), by_project.get(pid, []))
         for pid in inputs.index
     ]
     return result
+
+
+def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict]]:
+    """Each project's failed and undecided verdicts of the programmes it applies for (of the
+    gate rules only, with ``gates_only``), as plain dicts."""
+    relevant = relevance(evaluation.frame)
+    masks = {
+        rule.rule_id: relevant[rule.programme]
+        & np.isin(evaluation.results[rule.rule_id].codes, (FAIL, INSUFFICIENT))
+        & (rule.severity == "gate" or not gates_only)
+        for rule in evaluation.rules.rules
+    }
+    return _grouped(_records(evaluation.table(masks=masks), VERDICT_KEYS))
 
 
 VERDICT_KEYS = ("project_id", "rule_id", "severity", "verdict", "value", "threshold")
@@ -262,10 +273,11 @@ ASSUMPTION_COLUMNS = (
 )
 
 
-def principal_reasons(rows: list[dict], rules: dict, prediction: dict | None) -> list[dict]:
-    """Every failed gate, then model factors and undecided gates up to four in all."""
+def principal_reasons(rows: list[dict], facts: dict, prediction: dict | None) -> list[dict]:
+    """Every failed gate, then model factors and undecided gates up to four in all; ``facts``
+    gives what each rule says (``_reason_facts``) by rule id."""
     gates = [row for row in rows if row["severity"] == "gate"]
-    found = [_rule_reason(row, rules) for row in gates if row["verdict"] == "fail"]
+    found = [_rule_reason(row, facts) for row in gates if row["verdict"] == "fail"]
     if prediction is not None:
         found += [
             {
@@ -277,22 +289,31 @@ def principal_reasons(rows: list[dict], rules: dict, prediction: dict | None) ->
             }
             for reason in model_reasons(prediction)
         ][: max(0, MAX_REASONS - len(found))]
-    undecided = [_rule_reason(row, rules) for row in gates if row["verdict"] == "insufficient"]
+    undecided = [_rule_reason(row, facts) for row in gates if row["verdict"] == "insufficient"]
     return found + undecided[: max(0, MAX_REASONS - len(found))]
 
 
-def _rule_reason(row: dict, rules: dict) -> dict:
-    rule = rules[row["rule_id"]]
+def _rule_reason(row: dict, facts: dict) -> dict:
+    reason = dict(facts[row["rule_id"]])
+    reason["verdict"] = str(row["verdict"])
+    reason["value"] = plain(row["value"])
+    reason["threshold"] = _threshold(row["threshold"])
+    return reason
+
+
+def _reason_facts(rule) -> dict:
+    """What a reason says of its rule, in the order of a reason's keys (the verdict, value
+    and threshold are the project's)."""
     return {
         "kind": "rule",
         "criterion": rule.rule_id,
         "title": rule.title_en,
         "title_zh": rule.title_zh,
-        "verdict": str(row["verdict"]),
+        "verdict": None,
         "metric": rule.metric,
-        "value": plain(row["value"]),
+        "value": None,
         "operator": rule.operator,
-        "threshold": _threshold(row["threshold"]),
+        "threshold": None,
         "unit": rule.unit,
         "source": rule.source,
         "clause": rule.clause,

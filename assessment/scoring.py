@@ -73,14 +73,16 @@ def score_read(
     as_of: dt.date,
     rules: RuleSet | str | Path | None = None,
     model: RiskModel | str | Path | None = None,
+    details: bool = True,
 ) -> Scored:
-    """:func:`score_applications` for applications already read (a chunk of a batch)."""
+    """:func:`score_applications` for applications already read (a chunk of a batch); without
+    ``details`` the decisions leave out conditions and data quality (see ``decide``)."""
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
     risk_model = load_model(model) if isinstance(model, str | Path) else model
     frame = add_indicators(applications.projects, applications.yearly, as_of)
     predictions = predict(risk_model, frame) if risk_model is not None else None
     evaluation = evaluate_rules(frame, rule_set, as_of)
-    decisions = decide(evaluation, predictions, applications.problems)
+    decisions = decide(evaluation, predictions, applications.problems, details=details)
     return Scored(as_of, applications, frame, evaluation, risk_model, predictions, decisions)
 
 

@@ -109,7 +109,7 @@ def records_of(applications: Applications) -> pd.DataFrame:
     good = projects.drop(index=sorted(failing))
     records = good.join(wide_yearly(applications.yearly, good.index))
     records = records.rename_axis("project_id").reset_index().assign(_reasons="", _cell="")
-    rejected = [_project_rejection(projects, errors, pid) for pid in sorted(failing)]
+    rejected = _project_rejections(projects, errors[~repeats & errors["project_id"].isin(failing)])
     rejected += _unscored_rows(errors[~repeats & ~errors["project_id"].isin(set(projects.index))])
     rejected += _later_repeats(errors[repeats], projects)
     columns = ["project_id", *SOURCE_COLUMNS, "_cell", "_reasons"]
@@ -119,14 +119,15 @@ def records_of(applications: Applications) -> pd.DataFrame:
 DUPLICATE = "duplicate project_id"
 
 
-def _project_rejection(projects: pd.DataFrame, errors: pd.DataFrame, pid: str) -> dict:
-    own = errors[(errors["project_id"] == pid) & (errors["message"] != DUPLICATE)]
-    source = projects.loc[pid, SOURCE_COLUMNS].tolist()
-    reasons = "; ".join(problem_text(p) for p in own.to_dict("records"))
-    return dict(zip(["project_id", *SOURCE_COLUMNS], [pid, *source], strict=True)) | {
-        "_cell": "",
-        "_reasons": reasons,
-    }
+def _project_rejections(projects: pd.DataFrame, errors: pd.DataFrame) -> list[dict]:
+    """One row per project with input errors (in id order): its source and every error."""
+    if errors.empty:
+        return []
+    texts = [problem_text(problem) for problem in errors.to_dict("records")]
+    reasons = pd.Series(texts).groupby(errors["project_id"].to_numpy(), sort=True).agg("; ".join)
+    rows = projects.loc[reasons.index, SOURCE_COLUMNS].astype(object)
+    rows = rows.assign(_cell="", _reasons=reasons.to_numpy())
+    return rows.rename_axis("project_id").reset_index().to_dict("records")
 
 
 def _unscored_rows(errors: pd.DataFrame) -> list[dict]:
@@ -245,6 +246,7 @@ def _score(records: pd.DataFrame, settings: Settings) -> Scored:
         as_of=settings.as_of,
         rules=cached_rules(settings.rules),
         model=cached_model(settings.model),
+        details=bool(settings.reports),  # memos need conditions and data quality
     )
 
 
