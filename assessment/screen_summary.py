@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from reportlab.lib import pagesizes
-from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
 
 from .decision import RECOMMENDATIONS
 from .pdf_look import Look, fill
@@ -34,7 +34,7 @@ SCORE_EDGES = tuple(range(0, 101, 10))
 PD_EDGES = (0.01, 0.02, 0.05, 0.10, 0.20)  # lower edges of the bins after the first
 PD_LABELS = ("<1%", "1-2%", "2-5%", "5-10%", "10-20%", ">=20%")
 TOP_REASONS = 15
-BARS_PER_CHART = 40  # a chart is one flowable: it must fit on a page
+BARS_PER_CHART = 20  # a chart is one flowable: a third of a page, so none leaves a gap
 GROUPS = (("By province", "province", "provinces"), ("By hub", "hub", "hubs"))
 
 
@@ -176,11 +176,12 @@ class _Summary:
         return story
 
     def block(self, heading: str, content: list) -> list:
-        """A section: its heading kept with the first part of its content."""
+        """A section: its heading kept with its notes and the first table or chart."""
         look = self.look
         content = content or [look.para(self.words["none"])]
         title = look.para(heading, "heading", True, look.colour["heading"])
-        return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), content[0]]), *content[1:]]
+        lead = next((i for i, part in enumerate(content) if not _is_text(part)), 0) + 1
+        return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), *content[:lead]]), *content[lead:]]
 
     def grid(self, columns: list[str], widths: list[float]) -> Grid:
         return Grid([self.words["columns"][c] for c in columns], widths)
@@ -311,6 +312,10 @@ def _build(story: list, path: str, summary: _Summary) -> None:
         canvas.restoreState()
 
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+
+
+def _is_text(part: object) -> bool:
+    return isinstance(part, Paragraph | Spacer)
 
 
 def _missing(value: object) -> bool:
