@@ -289,3 +289,19 @@ def test_a_user_wording_file_without_the_summary_keys_is_refused(tmp_path):
             results, make_rejected([]), tables, tmp_path / "s.pdf", templates=tmp_path, meta=meta
         )
     assert not (tmp_path / "s.pdf").exists()
+
+
+def test_each_heading_shares_its_page_with_its_chart(tmp_path):
+    """No heading is left alone at the foot of a page: with 48 rules (the shipped packs' size)
+    the pass-rate heading is on the page of the first rule's bar, the score heading on the
+    page of its first bin."""
+    results = make_results(200, seed=3)
+    rules = [f"RULE-{i:02d}" for i in range(48)]
+    results = results.assign(**{rule: results[RULES[i % 4]] for i, rule in enumerate(rules)})
+    tables = summary_tables(results, make_rejected([]), rule_ids=rules, titles={})
+    meta = {**META, "projects_scored": len(results), "rejected": 0}
+    path = write_summary_pdf(results, make_rejected([]), tables, tmp_path / "s.pdf", meta=meta)
+    pages = ["".join(page.extract_text().split()) for page in pypdf.PdfReader(path).pages]
+    for heading, first in (("Passrateperrule", rules[0]), ("Distributionofscores", "0-10")):
+        page = next(i for i, text in enumerate(pages) if heading in text)
+        assert first in pages[page].split(heading, 1)[1], heading
