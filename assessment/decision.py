@@ -25,7 +25,7 @@ from . import conditions
 from ._resources import data_dir
 from .dictionary import PROGRAMMES
 from .errors import RuleError
-from .evaluate import FAIL, INSUFFICIENT, Evaluation
+from .evaluate import FAIL, INSUFFICIENT, VERDICTS, Evaluation
 from .prediction import reasons as model_reasons
 from .rules import nearest
 from .values import format_number, plain
@@ -223,18 +223,27 @@ def decide(
 
 def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict]]:
     """Each project's failed and undecided verdicts of the programmes it applies for (of the
-    gate rules only, with ``gates_only``), as plain dicts."""
+    gate rules only, with ``gates_only``), in rule order, as plain dicts."""
     relevant = relevance(evaluation.frame)
-    masks = {
-        rule.rule_id: relevant[rule.programme]
-        & np.isin(evaluation.results[rule.rule_id].codes, (FAIL, INSUFFICIENT))
-        & (rule.severity == "gate" or not gates_only)
-        for rule in evaluation.rules.rules
-    }
-    return _grouped(_records(evaluation.table(masks=masks), VERDICT_KEYS))
+    found: dict[object, list[dict]] = {}
+    for rule in evaluation.rules.rules:
+        codes = evaluation.results[rule.rule_id].codes
+        rows = np.flatnonzero(relevant[rule.programme] & np.isin(codes, (FAIL, INSUFFICIENT)))
+        if not len(rows) or (gates_only and rule.severity != "gate"):
+            continue
+        facts = evaluation.verdict_facts(rule, rows)
+        columns = (
+            evaluation.frame.index[rows].tolist(),
+            np.asarray(VERDICTS, dtype=object)[codes[rows]].tolist(),
+            facts["value"].tolist(),
+            facts["threshold"].tolist(),
+        )
+        for pid, verdict, value, threshold in zip(*columns, strict=True):
+            row = {"rule_id": rule.rule_id, "severity": rule.severity, "verdict": verdict}
+            found.setdefault(pid, []).append(row | {"value": value, "threshold": threshold})
+    return found
 
 
-VERDICT_KEYS = ("project_id", "rule_id", "severity", "verdict", "value", "threshold")
 PROBLEM_KEYS = ("project_id", "severity", "message", "field")
 
 

@@ -78,20 +78,14 @@ class Evaluation:
 
     def _rule_rows(self, rule: Rule, rows: np.ndarray) -> pd.DataFrame:
         result = self.results[rule.rule_id]
-        thresholds = result.thresholds
-        if isinstance(thresholds, np.ndarray):
-            thresholds = thresholds[rows]
-        else:
-            thresholds = np.full(len(rows), _shown(thresholds), dtype=object)
         return pd.DataFrame(
             {
+                **self.verdict_facts(rule, rows),
                 "project_id": self.frame.index[rows],
                 "rule_id": rule.rule_id,
                 "programme": rule.programme,
                 "severity": rule.severity,
                 "verdict": pd.Categorical.from_codes(result.codes[rows], VERDICTS),
-                "value": self.frame[rule.metric].iloc[rows].astype(object).to_numpy(),
-                "threshold": thresholds,
                 "operator": rule.operator,
                 "unit": rule.unit,
                 "points": result.points[rows] if result.points is not None else np.nan,
@@ -100,7 +94,36 @@ class Evaluation:
                 "clause": rule.clause,
                 "confidence": rule.confidence,
             }
-        )
+        )[TABLE_COLUMNS]
+
+    def verdict_facts(self, rule: Rule, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The observed ``value`` and the ``threshold`` applied of one rule at ``rows``
+        (positions), as object arrays."""
+        thresholds = self.results[rule.rule_id].thresholds
+        if isinstance(thresholds, np.ndarray):
+            thresholds = thresholds[rows]
+        else:
+            thresholds = np.full(len(rows), _shown(thresholds), dtype=object)
+        values = self.frame[rule.metric].iloc[rows].astype(object).to_numpy()
+        return {"value": values, "threshold": thresholds}
+
+
+TABLE_COLUMNS = [
+    "project_id",
+    "rule_id",
+    "programme",
+    "severity",
+    "verdict",
+    "value",
+    "threshold",
+    "operator",
+    "unit",
+    "points",
+    "weight",
+    "source",
+    "clause",
+    "confidence",
+]
 
 
 def _shown(threshold: object) -> object:
