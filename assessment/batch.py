@@ -10,6 +10,7 @@ above Excel's row limit, ``screening.parquet`` and ``screening.csv``), ``summary
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -44,12 +45,17 @@ def screen_inputs(
     jobs: int | None = None,
     scheduler: str | None = None,
     rows_per_chunk: int = 100_000,
-    files_per_chunk: int = 500,
+    files_per_chunk: int | None = None,
     progress: Progress | None = None,
 ) -> Screening:
-    """Screen files and folders; every input ends up scored or in ``rejected``."""
+    """Screen files and folders; every input ends up scored or in ``rejected``. Files are
+    screened ``files_per_chunk`` at a time (default: two chunks per process, see
+    :func:`balanced_files_per_chunk`), big lists ``rows_per_chunk`` rows at a time."""
+    jobs = jobs or os.cpu_count() or 1
     chunks, missing = plan_chunks(
-        inputs, rows_per_chunk=rows_per_chunk, files_per_chunk=files_per_chunk
+        inputs,
+        rows_per_chunk=rows_per_chunk,
+        files_per_chunk=files_per_chunk or balanced_files_per_chunk(inputs, jobs),
     )
     parts = list(
         run_chunks(
@@ -69,6 +75,17 @@ def screen_inputs(
     return Screening(
         ranked, rejected, manifest(files, ranked, rejected, settings), cached_rules(settings.rules)
     )
+
+
+FILES_PER_CHUNK = (50, 2000)  # the fewest and the most files screened together
+
+
+def balanced_files_per_chunk(inputs: list[str | Path], jobs: int) -> int:
+    """Two chunks of files per process, so a slow chunk is evened out, within
+    ``FILES_PER_CHUNK``: each chunk pays a fixed cost (frames, rules, model) once."""
+    files = len(find_inputs(p for p in inputs if Path(p).exists()))
+    low, high = FILES_PER_CHUNK
+    return max(low, min(high, math.ceil(files / (2 * jobs))))
 
 
 def _missing_rows(problems: list[dict]) -> pd.DataFrame:

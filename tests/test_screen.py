@@ -17,7 +17,7 @@ from conftest import AS_OF, FULL_PROJECT, ROOT, write_rows
 from openpyxl import load_workbook
 
 from assessment import write_template
-from assessment.batch import screen_inputs, write_outputs
+from assessment.batch import balanced_files_per_chunk, screen_inputs, write_outputs
 from assessment.cli import ProgressLine, main
 from assessment.screening import Settings
 
@@ -201,3 +201,12 @@ def test_the_progress_bar_shows_on_a_terminal_only():
     assert quiet.getvalue() == ""
     assert "1/2 chunks, 1,500 rows" in terminal.getvalue()
     assert terminal.getvalue().endswith("2/2 chunks, 2,000 rows\n")
+
+
+@pytest.mark.parametrize("files, jobs, expected", [(10, 2, 50), (10_000, 2, 2000), (4_000, 4, 500)])
+def test_files_are_screened_two_chunks_per_process_within_bounds(tmp_path, files, jobs, expected):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(files):
+        (folder / f"f{i:05d}.csv").touch()
+    assert balanced_files_per_chunk([folder, tmp_path / "missing"], jobs) == expected
