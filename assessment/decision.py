@@ -238,9 +238,17 @@ def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict
             facts["value"].tolist(),
             facts["threshold"].tolist(),
         )
+        rule_id, severity = rule.rule_id, rule.severity
         for pid, verdict, value, threshold in zip(*columns, strict=True):
-            row = {"rule_id": rule.rule_id, "severity": rule.severity, "verdict": verdict}
-            found.setdefault(pid, []).append(row | {"value": value, "threshold": threshold})
+            found.setdefault(pid, []).append(
+                {
+                    "rule_id": rule_id,
+                    "severity": severity,
+                    "verdict": verdict,
+                    "value": value,
+                    "threshold": threshold,
+                }
+            )
     return found
 
 

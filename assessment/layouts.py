@@ -15,6 +15,7 @@ The output keeps raw values untouched; parsing happens in :mod:`assessment.norma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import pandas as pd
 
@@ -117,15 +118,24 @@ def _header_row(sheet: Sheet, dictionary: Dictionary) -> tuple[int, list[Header 
 def _label_columns(sheet: Sheet, dictionary: Dictionary) -> tuple[list[int], int]:
     """Columns (among the first few) holding at least 3 field labels, and the best count."""
     if sheet.label_columns is None:
-        counts = [0] * LABEL_SCAN_COLUMNS
-        match = dictionary.match_header
-        for row in sheet.rows:
-            for col, cell in enumerate(row[:LABEL_SCAN_COLUMNS]):
-                if cell.__class__ is str and cell:
-                    header = match(cell)
-                    counts[col] += header is not None and header.year is None
+        shortest = min(map(len, sheet.rows), default=0)
+        counts = [
+            _label_count(_column_cells(sheet.rows, col, shortest), dictionary)
+            for col in range(LABEL_SCAN_COLUMNS)
+        ]
         sheet.label_columns = ([col for col, n in enumerate(counts) if n >= 3], max(counts))
     return sheet.label_columns
+
+
+def _label_count(cells: list[object], dictionary: Dictionary) -> int:
+    """How many cells name a field (not a yearly series), each distinct text matched once."""
+    texts = {cell for cell in cells if cell.__class__ is str and cell}
+    labels = [text for text in texts if _is_label(dictionary.match_header(text))]
+    return sum(cells.count(label) for label in labels)
+
+
+def _is_label(header: Header | None) -> bool:
+    return header is not None and header.year is None
 
 
 def classify(sheet: Sheet, dictionary: Dictionary) -> tuple[str, int, list[Header | None]]:
@@ -373,19 +383,33 @@ def _list_body(
     sheet: Sheet, header_at: int, columns: dict[str, int]
 ) -> tuple[pd.DataFrame, list[int]]:
     """The non-empty rows under the header as raw columns, and their Excel row numbers."""
-    numbered = [
-        (number, row)
-        for number, row in enumerate(sheet.rows[header_at + 1 :], start=header_at + 2)
-        if any(not _blank(cell) for cell in row)
-    ]
+    below = sheet.rows[header_at + 1 :]
+    kept = [index for index, row in enumerate(below) if not _blank_row(row)]
+    body = below if len(kept) == len(below) else [below[index] for index in kept]
+    return _raw_columns(body, columns), [index + header_at + 2 for index in kept]
 
-    def cell(row: list[object], col: int) -> object:
-        return row[col] if col < len(row) else ""
 
-    raw = pd.DataFrame(
+def _blank_row(row: list[object]) -> bool:
+    """Every cell blank; a row of text cells is joined and stripped at once."""
+    try:
+        return not "".join(row).strip()
+    except TypeError:  # a cell that is no text: a number, a date, None
+        return all(_blank(cell) for cell in row)
+
+
+def _raw_columns(rows: list[list[object]], columns: dict[str, int]) -> pd.DataFrame:
+    """Key -> the cells of its column, as object columns."""
+    shortest = min(map(len, rows), default=0)
+    return pd.DataFrame(
         {
-            key: pd.Series([cell(row, col) for _, row in numbered], dtype=object)
+            key: pd.Series(_column_cells(rows, col, shortest), dtype=object)
             for key, col in columns.items()
         }
     )
-    return raw, [number for number, _ in numbered]
+
+
+def _column_cells(rows: list[list[object]], col: int, shortest: int) -> list[object]:
+    """Column ``col`` of ``rows``, an empty string where a row is too short to reach it."""
+    if col < shortest:
+        return list(map(itemgetter(col), rows))
+    return [row[col] if col < len(row) else "" for row in rows]

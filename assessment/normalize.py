@@ -10,6 +10,7 @@ go through :func:`assessment.values.parse_cell`, once per distinct (value, unit)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 import pandas as pd
@@ -34,10 +35,21 @@ class Batch:
     sheets: dict[str, object]
     cells: dict[str, object]
     row_numbers: list[int] | None = None
+    _distinct: dict[str, tuple[np.ndarray, np.ndarray]] = dataclass_field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         ids = self.raw["project_id"].tolist() if "project_id" in self.raw.columns else []
         self._ids = ["" if is_missing(v, "text") else parse_text(v) for v in ids]
+
+    def distinct(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize`` of a raw column (codes, distinct cells; -1 for a missing cell),
+        computed once per column."""
+        if key not in self._distinct:
+            cells = self.raw[key].to_numpy(dtype=object)
+            self._distinct[key] = pd.factorize(cells, use_na_sentinel=True)
+        return self._distinct[key]
 
     def project_id(self, position: int) -> str:
         return self._ids[position] if self._ids else ""
@@ -128,17 +140,29 @@ def _convert(
     unit = batch.unit(key)
     if field.type in _NUMERIC and isinstance(unit, str):
         kind = pd.api.types.infer_dtype(column, skipna=True)
-        numbers = column if kind in _FAST_KINDS else _plain_numbers(column)
+        numbers = column if kind in _FAST_KINDS else _plain_numbers(batch, key)
         fast = None if numbers is None else _fast_numbers(numbers, unit, field, dictionary, fx)
         if fast is not None:
             return _typed(fast, field)
-    return _typed(_slow(batch, key, field, dictionary, fx, problems), field)
+    return _slow(batch, key, field, dictionary, fx, problems)
 
 
-def _plain_numbers(column: pd.Series) -> pd.Series | None:
+def _plain_numbers(batch: Batch, key: str) -> pd.Series | None:
     """A text column (a CSV's) whose every written cell is a plain finite number, as numbers
     (blank cells missing); None when any cell needs the careful path (units, %, separators,
-    words, full-width digits...)."""
+    words, full-width digits...). A column of text is read one distinct cell at a time."""
+    column = batch.raw[key]
+    codes, distinct = batch.distinct(key)
+    if not all(value.__class__ is str for value in distinct):
+        return _plain_number_cells(column)
+    numbers = _plain_number_cells(pd.Series(distinct, dtype=object))
+    if numbers is None:
+        return None
+    return pd.Series(np.append(numbers.to_numpy(), np.nan)[codes], index=column.index)
+
+
+def _plain_number_cells(column: pd.Series) -> pd.Series | None:
+    """:func:`_plain_numbers` cell by cell."""
     text = column.astype("string").str.strip()
     blank = text.isna() | (text == "")
     values = pd.to_numeric(text.mask(blank), errors="coerce").astype(float)
@@ -177,7 +201,7 @@ def _slow(
     dictionary: Dictionary,
     fx: pd.Series | None,
     problems: list[dict],
-) -> list[object]:
+) -> pd.Series:
     units = batch.unit(key)
     if isinstance(units, str) and (fx is None or field.unit != "CNY"):
         found = _by_distinct(batch, key, field, dictionary, units, problems)
@@ -207,15 +231,15 @@ def _slow(
                     hint=bad.hint,
                 )
             )
-    return out
+    return _typed(out, field)
 
 
 def _by_distinct(
     batch: Batch, key: str, field: Field, dictionary: Dictionary, unit: str, problems: list[dict]
-) -> list[object] | None:
+) -> pd.Series | None:
     """Parse each distinct cell of a column once (a list's column repeats few values); None
     when the column mixes kinds of values that could compare equal (1, 1.0, True)."""
-    codes, distinct = pd.factorize(batch.raw[key].to_numpy(dtype=object), use_na_sentinel=True)
+    codes, distinct = batch.distinct(key)
     if len({type(value) for value in distinct}) > 1:
         return None
     parsed: list[object] = []
@@ -239,7 +263,14 @@ def _by_distinct(
                         hint=bad.hint,
                     )
                 )
-    return np.array([*parsed, None], dtype=object)[codes].tolist()
+    return _spread(_typed([*parsed, None], field), codes)
+
+
+def _spread(typed_distinct: pd.Series, codes: np.ndarray) -> pd.Series:
+    """The typed value of each row from the typed distinct values (the last one, missing,
+    for the rows whose code is -1)."""
+    positions = np.where(codes < 0, len(typed_distinct) - 1, codes)
+    return typed_distinct.iloc[positions].reset_index(drop=True)
 
 
 def _parse_cached(
