@@ -105,18 +105,25 @@ def records_of(applications: Applications) -> pd.DataFrame:
     projects, problems = applications.projects, applications.problems
     errors = problems[problems["severity"] == "error"]
     repeats = errors["message"] == DUPLICATE
-    failing = set(errors.loc[~repeats, "project_id"]) & set(projects.index)
+    known = _within(errors["project_id"], projects.index)
+    failing = set(errors.loc[~repeats & known, "project_id"])
     good = projects.drop(index=sorted(failing))
     records = good.join(wide_yearly(applications.yearly, good.index))
     records = records.rename_axis("project_id").reset_index().assign(_reasons="", _cell="")
     rejected = _project_rejections(projects, errors[~repeats & errors["project_id"].isin(failing)])
-    rejected += _unscored_rows(errors[~repeats & ~errors["project_id"].isin(set(projects.index))])
+    rejected += _unscored_rows(errors[~repeats & ~known])
     rejected += _later_repeats(errors[repeats], projects)
     columns = ["project_id", *SOURCE_COLUMNS, "_cell", "_reasons"]
     return pd.concat([records, pd.DataFrame(rejected, columns=columns)], ignore_index=True)
 
 
 DUPLICATE = "duplicate project_id"
+
+
+def _within(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Whether each value is in the (unique) index: a hash lookup, where ``isin`` on Arrow
+    strings walks the index in Python."""
+    return index.get_indexer(values.astype(object)) >= 0
 
 
 def _project_rejections(projects: pd.DataFrame, errors: pd.DataFrame) -> list[dict]:
@@ -194,7 +201,7 @@ def problem_text(problem: dict) -> str:
 
 def wide_yearly(yearly: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """The long yearly table as one float column per ``series@year``, rows in ``index``."""
-    rows = yearly[yearly["project_id"].isin(index)]
+    rows = yearly[_within(yearly["project_id"], index)]
     keys = rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)
     columns = sorted(set(keys))
     position = pd.Index(columns).get_indexer(keys)
