@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain, islice
+from dataclasses import field as dataclass_field
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
+from typing import BinaryIO
 
 from .dictionary import Dictionary, load_dictionary
 from .errors import InputError
@@ -38,13 +43,16 @@ from .workbooks import (
     Sheet,
     csv_dialect,
     csv_encoding,
+    csv_sheet,
     find_inputs,
     parquet_error,
     parquet_rows,
+    parquet_sheet,
 )
 
 LIST_SUFFIXES = (".csv", ".parquet")
 PARQUET_BATCH_ROWS = 65_536
+SETTLED_SECONDS = 2.0  # a CSV file unchanged for this long keeps its encoding and record starts
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -157,11 +165,11 @@ def _read_part(chunk: Chunk, dictionary: Dictionary) -> tuple[list[ListTable], l
         kind, header_at, headers = classify(head, dictionary)
         if kind != "list":
             return [], [], [path] if first else []
-        body = source.records(header_at + 1 + chunk.start, chunk.rows or None)
+        above = head.rows[: header_at + 1]
+        sheet = source.sheet(head.name, above, header_at + 1 + chunk.start, chunk.rows or None)
     except InputError as error:
         return [], [file_problem(path, error)] if first else [], []
     problems: list[dict] = []
-    sheet = Sheet(head.name, head.rows[: header_at + 1] + body)
     table = _read_list(str(path), sheet, header_at, headers, problems)
     table.row_numbers = [number + chunk.start for number in table.row_numbers]
     return [table] if len(table.raw) else [], problems if first else [], []
@@ -211,51 +219,139 @@ def _cannot_open(path: Path, error: OSError) -> InputError:
 @dataclass(frozen=True)
 class _CsvList:
     """A CSV file read as :func:`~assessment.workbooks.read_sheets` reads it (same encoding,
-    dialect and line splitting), a range of records at a time."""
+    dialect and line splitting), a range of records at a time. The encoding of a file, and
+    where the records read so far begin (``starts``), are kept for its later parts: a process
+    reads many parts of one file."""
 
     path: Path
     encoding: str
     dialect: type[csv.Dialect]
+    starts: dict[int, int] = dataclass_field(compare=False)  # record number -> byte offset
 
     @classmethod
     def open(cls, path: Path) -> _CsvList:
         try:
-            encoding = csv_encoding(path)
+            version = _settled_version(path)
+            encoding = _encoding(version) if version else csv_encoding(path)
+            starts = _record_starts(version) if version else {}
             with path.open(encoding=encoding, newline="\n") as text:
-                return cls(path, encoding, csv_dialect(text.read(CSV_SAMPLE_CHARS)))
+                return cls(path, encoding, csv_dialect(text.read(CSV_SAMPLE_CHARS)), starts)
         except OSError as error:
             raise _cannot_open(path, error) from None
 
     def records(self, first: int, count: int | None) -> list[list[object]]:
         """Records ``first`` to ``first + count - 1`` (``None``: to the end); record 0 is the
         first line. Only the lines up to the last record wanted are read."""
+        return [list(row) for row in csv.reader(io.StringIO(self.text(first, count)), self.dialect)]
+
+    def sheet(self, name: str, rows: list[list[object]], first: int, count: int | None) -> Sheet:
+        """A sheet of ``rows`` followed by the records :meth:`records` gives."""
+        return csv_sheet(name, rows, self.text(first, count), self.dialect)
+
+    def text(self, first: int, count: int | None) -> str:
+        """The text of the records :meth:`records` gives."""
         try:
             with self.path.open("rb") as stream:
-                if self.encoding != "utf-8-sig" or stream.read(len(_BOM)) != _BOM:
-                    stream.seek(0)
-                encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
-                lines = iter(stream)
-                _skip_records(lines, first, self.dialect, encoding)
-                records = csv.reader((line.decode(encoding) for line in lines), self.dialect)
-                return list(islice(records, count))
+                lines = self._lines_from(stream, first)
+                if count is None:
+                    return b"".join(lines).decode(self._line_encoding)
+                taken: list[bytes] = []
+                self._pass(stream, lines, first, count, taken.append)
+                return b"".join(taken).decode(self._line_encoding)
         except OSError as error:
             raise _cannot_open(self.path, error) from None
 
+    @property
+    def _line_encoding(self) -> str:
+        return "utf-8" if self.encoding == "utf-8-sig" else self.encoding
 
-def _skip_records(
-    lines: Iterator[bytes], count: int, dialect: type[csv.Dialect], encoding: str
-) -> None:
-    """Advance ``lines`` past ``count`` CSV records. A line without a quote or escape
-    character is one record; a line with one is parsed by the csv module, which takes as many
-    further lines as its record spans (a quoted cell may hold line breaks)."""
+    def _lines_from(self, stream: BinaryIO, first: int) -> Iterator[bytes]:
+        """The lines of ``stream`` from the one that begins record ``first``, found from the
+        nearest record before it whose place is known."""
+        if not self.starts:
+            has_bom = self.encoding == "utf-8-sig" and stream.read(len(_BOM)) == _BOM
+            self.starts[0] = len(_BOM) if has_bom else 0
+        start = max(record for record in self.starts if record <= first)
+        stream.seek(self.starts[start])
+        lines = iter(stream)
+        self._pass(stream, lines, start, first - start, lambda _: None)
+        return lines
+
+    def _pass(
+        self,
+        stream: BinaryIO,
+        lines: Iterator[bytes],
+        first: int,
+        count: int,
+        keep: Callable[[bytes], object],
+    ) -> None:
+        """Pass ``count`` records from record ``first`` on (see :func:`_pass_records`), and
+        note where the next one begins."""
+        if _pass_records(lines, count, self.dialect, self._line_encoding, keep) == count:
+            self.starts[first + count] = stream.tell()
+
+
+def _settled_version(path: Path) -> tuple[str, int, int, int] | None:
+    """Path, size, modification time and inode of a file, which tell its versions apart; None
+    for a file changed in the last ``SETTLED_SECONDS`` (a file rewritten at the same size
+    within the granularity of the clock would look unchanged)."""
+    stat = path.stat()
+    if time.time() - stat.st_mtime < SETTLED_SECONDS:
+        return None
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+@lru_cache(maxsize=64)
+def _encoding(version: tuple[str, int, int, int]) -> str:
+    """The encoding of one version of a CSV file (see :func:`_settled_version`)."""
+    return csv_encoding(Path(version[0]))
+
+
+@lru_cache(maxsize=64)
+def _record_starts(version: tuple[str, int, int, int]) -> dict[int, int]:
+    """Record number -> the byte offset where it begins, as found so far, in one version of
+    a CSV file (see :func:`_settled_version`)."""
+    return {}
+
+
+def _pass_records(
+    lines: Iterator[bytes],
+    count: int,
+    dialect: type[csv.Dialect],
+    encoding: str,
+    keep: Callable[[bytes], object],
+) -> int:
+    """Advance ``lines`` past up to ``count`` CSV records, passing each line to ``keep``, and
+    say how many records were passed. A line without a quote or escape character is one
+    record; a line with one is parsed by the csv module, which takes as many further lines as
+    its record spans (a quoted cell may hold line breaks)."""
     special = _special_bytes(dialect, encoding)
-    for _ in range(count):
+    for passed in range(count):
         line = next(lines, None)
         if line is None:
-            return
+            return passed
+        keep(line)
         if special is not None and special.search(line):
-            rest = (following.decode(encoding) for following in lines)
-            next(csv.reader(chain([line.decode(encoding)], rest), dialect), None)
+            _finish_record(line, lines, dialect, encoding, keep)
+    return count
+
+
+def _finish_record(
+    line: bytes,
+    lines: Iterator[bytes],
+    dialect: type[csv.Dialect],
+    encoding: str,
+    keep: Callable[[bytes], object],
+) -> None:
+    """Take from ``lines`` (each passed to ``keep``) the further lines of the record that
+    starts with ``line``: the csv module takes as many as the record spans."""
+
+    def following() -> Iterator[str]:
+        for further in lines:
+            keep(further)
+            yield further.decode(encoding)
+
+    next(csv.reader(chain([line.decode(encoding)], following()), dialect), None)
 
 
 def _special_bytes(dialect: type[csv.Dialect], encoding: str) -> re.Pattern[bytes] | None:
@@ -281,6 +377,18 @@ class _ParquetList:
 
         try:
             return pq.read_metadata(self.path).num_rows
+        except (pa.ArrowException, OSError) as error:
+            raise parquet_error(str(self.path), error) from None
+
+    def sheet(self, name: str, rows: list[list[object]], first: int, count: int | None) -> Sheet:
+        """A sheet of ``rows`` followed by data rows ``first - 1`` to ``first + count - 2``
+        (record ``first`` on; ``first`` is at least 1)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            with pq.ParquetFile(self.path) as file:
+                return parquet_sheet(name, rows, _parquet_slice(file, first - 1, count))
         except (pa.ArrowException, OSError) as error:
             raise parquet_error(str(self.path), error) from None
 

@@ -35,7 +35,9 @@ from dataclasses import field as dataclass_field
 from itertools import repeat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .dictionary import Dictionary, load_dictionary
 from .errors import InputError
@@ -251,14 +253,21 @@ def file_problem(path: str | Path, error: InputError) -> dict:
 def _with_sources(typed: pd.DataFrame, batch: Batch) -> pd.DataFrame:
     sources = pd.DataFrame(
         {
-            "source_file": batch.files,
-            "source_sheet": _sheet_of_id(batch),
+            "source_file": _object_column(batch.files, len(typed)),
+            "source_sheet": _object_column(_sheet_of_id(batch), len(typed)),
             "source_row": batch.row_numbers if batch.row_numbers is not None else None,
         },
         index=typed.index,
     )
     sources["source_row"] = sources["source_row"].astype("Int64")
     return pd.concat([typed, sources], axis=1)
+
+
+def _object_column(values: object, length: int) -> np.ndarray:
+    """One value per row (a list) or the same value for every row, as Python objects."""
+    column = np.empty(length, dtype=object)
+    column[:] = values
+    return column
 
 
 def _sheet_of_id(batch: Batch) -> object:
@@ -361,10 +370,11 @@ def _projects(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 
 
 def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
-    series_cols = [c for c in wide.columns if "@" in c]
-    long = wide[["project_id", *series_cols]].melt("project_id", var_name="key")
-    long = long[long["value"].notna()]
-    if long.empty:
+    order = {f.name: i for i, f in enumerate(dictionary.series_fields())}
+    ids = wide["project_id"].astype("string")
+    parts = [_yearly_values(ids, wide[key], key, order) for key in wide.columns if "@" in key]
+    parts = [part for part in parts if len(part)]
+    if not parts:
         return pd.DataFrame(
             {
                 c: pd.Series(dtype=t)
@@ -373,20 +383,29 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
                 )
             }
         )
-    parts = long["key"].str.split("@", n=1, expand=True)
-    yearly = pd.DataFrame(
-        {
-            "project_id": long["project_id"].astype("string"),
-            "year": parts[1].astype("int64"),
-            "series": parts[0].astype("string"),
-            "value": long["value"].astype(float),
-        }
-    )
-    order = {f.name: i for i, f in enumerate(dictionary.series_fields())}
-    yearly = yearly.assign(_o=yearly["series"].map(order)).sort_values(
+    yearly = pd.concat(parts, ignore_index=True).sort_values(
         ["project_id", "_o", "year"], kind="stable"
     )
     return yearly.drop(columns="_o").reset_index(drop=True)
+
+
+def _yearly_values(
+    ids: pd.Series, values: pd.Series, key: str, order: dict[str, int]
+) -> pd.DataFrame:
+    """The given values of one ``series@year`` column as yearly rows, with the series' rank
+    in the dictionary (``_o``) to sort by."""
+    given = values.notna().to_numpy()
+    series, year = key.split("@", 1)
+    count = int(given.sum())
+    return pd.DataFrame(
+        {
+            "project_id": ids[given].reset_index(drop=True),
+            "year": np.full(count, int(year), dtype="int64"),
+            "series": pd.Series(pd.arrays.ArrowStringArray(pa.repeat(series, count))),
+            "value": values[given].astype(float).reset_index(drop=True),
+            "_o": np.full(count, order.get(series, np.nan), dtype=float),
+        }
+    )
 
 
 def _problem_frame(problems: list[dict]) -> pd.DataFrame:

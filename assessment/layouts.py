@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import numpy as np
 import pandas as pd
 
 from .dictionary import Dictionary, Header, match_key
 from .values import parse_text
-from .workbooks import Sheet
+from .workbooks import HEAD_RECORDS, Sheet
 
-HEADER_SCAN_ROWS = 20
+HEADER_SCAN_ROWS = HEAD_RECORDS  # a long list keeps these as rows, the rest column-wise
 LABEL_SCAN_COLUMNS = 8
 _VALUE_HEADERS = frozenset(
     map(match_key, ("value", "values", "数值", "值", "填报值", "填写", "取值", "填报内容"))
@@ -118,23 +119,41 @@ def _header_row(sheet: Sheet, dictionary: Dictionary) -> tuple[int, list[Header 
 def _label_columns(sheet: Sheet, dictionary: Dictionary) -> tuple[list[int], int]:
     """Columns (among the first few) holding at least 3 field labels, and the best count."""
     if sheet.label_columns is None:
-        shortest = min(map(len, sheet.rows), default=0)
-        counts = [
-            _label_count(_column_cells(sheet.rows, col, shortest), dictionary)
-            for col in range(LABEL_SCAN_COLUMNS)
-        ]
+        counts = _row_label_counts(sheet.rows, dictionary)
+        for col, column in enumerate((sheet.below or [])[:LABEL_SCAN_COLUMNS]):
+            counts[col] += _column_label_count(column, dictionary)
         sheet.label_columns = ([col for col, n in enumerate(counts) if n >= 3], max(counts))
     return sheet.label_columns
 
 
-def _label_count(cells: list[object], dictionary: Dictionary) -> int:
-    """How many cells name a field (not a yearly series), each distinct text matched once."""
-    texts = {cell for cell in cells if cell.__class__ is str and cell}
-    labels = [text for text in texts if _is_label(dictionary.match_header(text))]
-    return sum(cells.count(label) for label in labels)
+def _row_label_counts(rows: list[list[object]], dictionary: Dictionary) -> list[int]:
+    """Per column among the first few, how many cells of ``rows`` name a field (not a yearly
+    series)."""
+    counts = [0] * LABEL_SCAN_COLUMNS
+    match = dictionary.match_header
+    for row in rows:
+        for col, cell in enumerate(row[:LABEL_SCAN_COLUMNS]):
+            if cell.__class__ is str and cell:
+                header = match(cell)
+                counts[col] += header is not None and header.year is None
+    return counts
 
 
-def _is_label(header: Header | None) -> bool:
+def _column_label_count(column: pd.Series, dictionary: Dictionary) -> int:
+    """How many cells of a column name a field (not a yearly series); a text column is
+    looked at one distinct text at a time."""
+    if not isinstance(column.dtype, pd.StringDtype):
+        return sum(_is_label(cell, dictionary) for cell in column.tolist())
+    codes, texts = column.array.factorize(use_na_sentinel=True)
+    counts = np.bincount(codes[codes >= 0], minlength=len(texts)).tolist()
+    found = zip(texts.to_numpy(dtype=object), counts, strict=True)
+    return sum(count for text, count in found if _is_label(text, dictionary))
+
+
+def _is_label(cell: object, dictionary: Dictionary) -> bool:
+    if cell.__class__ is not str or not cell:
+        return False
+    header = dictionary.match_header(cell)
     return header is not None and header.year is None
 
 
@@ -226,7 +245,7 @@ def _read_form(file: str, sheet: Sheet, dictionary: Dictionary, problems: list) 
         value_col = label_cols[0] + 1
     label_cols = [col for col in label_cols if col not in (value_col, unit_col)]
     record = FormRecord(file)
-    for number, row in enumerate(sheet.rows, start=1):
+    for number, row in enumerate(sheet.all_rows(), start=1):
         header = _row_header(row, label_cols, dictionary)
         if header is None or header.year is not None:
             continue
@@ -288,7 +307,7 @@ def _read_yearly(
     series = [(col, h) for col, h in enumerate(headers) if h is not None and h.year is None]
     for col, header in series:  # where a missing series is pointed at: its column header
         record.cells.setdefault(header.field, (sheet.name, f"{column_letter(col)}{header_at + 1}"))
-    for number, row in enumerate(sheet.rows[header_at + 1 :], start=header_at + 2):
+    for number, row in enumerate(sheet.all_rows()[header_at + 1 :], start=header_at + 2):
         values = [
             (col, h, row[col]) for col, h in series if col < len(row) and not _blank(row[col])
         ]
@@ -383,10 +402,18 @@ def _list_body(
     sheet: Sheet, header_at: int, columns: dict[str, int]
 ) -> tuple[pd.DataFrame, list[int]]:
     """The non-empty rows under the header as raw columns, and their Excel row numbers."""
-    below = sheet.rows[header_at + 1 :]
-    kept = [index for index, row in enumerate(below) if not _blank_row(row)]
-    body = below if len(kept) == len(below) else [below[index] for index in kept]
-    return _raw_columns(body, columns), [index + header_at + 2 for index in kept]
+    top = sheet.rows[header_at + 1 :]
+    if not sheet.below:
+        kept = [index for index, row in enumerate(top) if not _blank_row(row)]
+        body = top if len(kept) == len(top) else [top[index] for index in kept]
+        return _raw_columns(body, columns), [index + header_at + 2 for index in kept]
+    top_blank = np.array([_blank_row(row) for row in top], dtype=bool)
+    blank = np.concatenate([top_blank, _blank_rows(sheet.below)])
+    kept = np.flatnonzero(~blank)
+    raw = pd.DataFrame({key: _joined_column(top, sheet.below, col) for key, col in columns.items()})
+    if len(kept) < len(raw):
+        raw = raw.iloc[kept].reset_index(drop=True)
+    return raw, (kept + header_at + 2).tolist()
 
 
 def _blank_row(row: list[object]) -> bool:
@@ -395,6 +422,36 @@ def _blank_row(row: list[object]) -> bool:
         return not "".join(row).strip()
     except TypeError:  # a cell that is no text: a number, a date, None
         return all(_blank(cell) for cell in row)
+
+
+def _blank_rows(columns: list[pd.Series]) -> np.ndarray:
+    """The rows whose every cell is blank; each column is looked at in the rows still blank."""
+    blank = np.ones(len(columns[0]), dtype=bool)
+    for column in columns:
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        blank[rows] = _blank_cells(column if len(rows) == len(column) else column.iloc[rows])
+    return blank
+
+
+def _blank_cells(column: pd.Series) -> np.ndarray:
+    """Which cells are blank; a text column is looked at one distinct text at a time."""
+    if not isinstance(column.dtype, pd.StringDtype):
+        return np.fromiter(map(_blank, column.tolist()), dtype=bool, count=len(column))
+    codes, texts = column.array.factorize(use_na_sentinel=True)
+    blank = [_blank(text) for text in texts.to_numpy(dtype=object)]
+    return np.array([*blank, False], dtype=bool)[codes]
+
+
+def _joined_column(top: list[list[object]], below: list[pd.Series], col: int) -> pd.Series:
+    """Column ``col`` of the rows ``top`` followed by the column-wise records ``below`` (an
+    empty string where a record is too short to reach it); text stays of the string dtype."""
+    cells = _column_cells(top, col, min(map(len, top), default=0))
+    text = isinstance(below[0].dtype, pd.StringDtype)
+    dtype = "string" if text and all(cell.__class__ is str for cell in cells) else object
+    under = below[col] if col < len(below) else pd.Series([""] * len(below[0]), dtype=dtype)
+    return pd.concat([pd.Series(cells, dtype=dtype), under.astype(dtype)], ignore_index=True)
 
 
 def _raw_columns(rows: list[list[object]], columns: dict[str, int]) -> pd.DataFrame:

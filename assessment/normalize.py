@@ -3,12 +3,14 @@
 A :class:`Batch` is a wide frame of raw cells (one row per project, one column per field or
 ``series@year``) with each column's unit and a way to name the file, sheet and cell of any
 value. All official workbooks of a run form one batch; each candidate list is its own batch.
-Numeric columns that are already numbers are converted in one vectorised step; other cells
-go through :func:`assessment.values.parse_cell`, once per distinct (value, unit).
+Numeric columns that are already numbers are converted in one vectorised step, and so are
+columns of text (a CSV's) whose every cell is a plain number, checked once per distinct cell;
+other cells go through :func:`assessment.values.parse_cell`, once per distinct (value, unit).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
@@ -38,21 +40,26 @@ class Batch:
     _distinct: dict[str, tuple[np.ndarray, np.ndarray]] = dataclass_field(
         default_factory=dict, init=False, repr=False
     )
-
-    def __post_init__(self) -> None:
-        ids = self.raw["project_id"].tolist() if "project_id" in self.raw.columns else []
-        self._ids = ["" if is_missing(v, "text") else parse_text(v) for v in ids]
+    _ids: dict[int, str] = dataclass_field(default_factory=dict, init=False, repr=False)
+    _raw_ids: list[object] | None = dataclass_field(default=None, init=False, repr=False)
 
     def distinct(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """``pd.factorize`` of a raw column (codes, distinct cells; -1 for a missing cell),
         computed once per column."""
         if key not in self._distinct:
-            cells = self.raw[key].to_numpy(dtype=object)
-            self._distinct[key] = pd.factorize(cells, use_na_sentinel=True)
+            self._distinct[key] = _factorize(self.raw[key])
         return self._distinct[key]
 
     def project_id(self, position: int) -> str:
-        return self._ids[position] if self._ids else ""
+        """The ``project_id`` of a row as text (read when first asked for)."""
+        if "project_id" not in self.raw.columns:
+            return ""
+        if self._raw_ids is None:
+            self._raw_ids = self.raw["project_id"].tolist()
+        if position not in self._ids:
+            raw = self._raw_ids[position]
+            self._ids[position] = "" if is_missing(raw, "text") else parse_text(raw)
+        return self._ids[position]
 
     def unit(self, key: str) -> object:
         return self.units.get(key, "")
@@ -78,6 +85,15 @@ class Batch:
         if "@" in key:
             found["year"] = int(key.split("@", 1)[1])
         return found
+
+
+def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct cells in order of first appearance; a text column (a CSV's, of the
+    string dtype) is factorized without making a Python string of every cell."""
+    if isinstance(column.dtype, pd.StringDtype):
+        codes, distinct = column.array.factorize(use_na_sentinel=True)
+        return codes, distinct.to_numpy(dtype=object)
+    return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
 
 
 def _at(value: object, position: int) -> str:
@@ -242,28 +258,50 @@ def _by_distinct(
     codes, distinct = batch.distinct(key)
     if len({type(value) for value in distinct}) > 1:
         return None
+    parsed, unreadable = _parse_distinct(distinct, unit, field, dictionary)
+    rows = _rows_by_code(codes) if unreadable else None
+    for code, bad in unreadable:
+        problems += [
+            batch.problem(
+                int(position),
+                key,
+                "cannot read the value",
+                value=distinct[code],
+                expected=bad.expected,
+                hint=bad.hint,
+            )
+            for position in rows(code)
+        ]
+    return _spread(_typed([*parsed, None], field), codes)
+
+
+def _parse_distinct(
+    distinct: np.ndarray, unit: str, field: Field, dictionary: Dictionary
+) -> tuple[list[object], list[tuple[int, BadValue]]]:
+    """The parsed distinct cells (None where missing or unreadable), and (code, why) of each
+    unreadable one."""
     parsed: list[object] = []
+    unreadable: list[tuple[int, BadValue]] = []
     for code, raw in enumerate(distinct):
         try:
-            parsed.append(
-                None
-                if is_missing(raw, field.type)
-                else parse_cell(raw, unit, field, dictionary, None)
-            )
+            missing = is_missing(raw, field.type)
+            parsed.append(None if missing else parse_cell(raw, unit, field, dictionary, None))
         except BadValue as bad:
             parsed.append(None)
-            for position in np.flatnonzero(codes == code):
-                problems.append(
-                    batch.problem(
-                        int(position),
-                        key,
-                        "cannot read the value",
-                        value=raw,
-                        expected=bad.expected,
-                        hint=bad.hint,
-                    )
-                )
-    return _spread(_typed([*parsed, None], field), codes)
+            unreadable.append((code, bad))
+    return parsed, unreadable
+
+
+def _rows_by_code(codes: np.ndarray) -> Callable[[int], np.ndarray]:
+    """The rows (in order) holding each code, found with one sort of the codes."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+
+    def rows(code: int) -> np.ndarray:
+        low, high = np.searchsorted(ordered, [code, code + 1])
+        return order[low:high]
+
+    return rows
 
 
 def _spread(typed_distinct: pd.Series, codes: np.ndarray) -> pd.Series:

@@ -179,7 +179,11 @@ def _belongs_bad(
     parents = {row["code"]: row.get(attribute, "") for row in dictionary.choice_rows(choice_set)}
     lhs = typed[left].astype(object).where(typed[left].notna(), "")
     rhs = typed[right].astype(object).where(typed[right].notna(), "")
-    expected = lhs.map(lambda code: parents.get(code, ""))
+    codes, distinct = pd.factorize(lhs.to_numpy(dtype=object), use_na_sentinel=True)
+    expected = pd.Series(
+        np.array([parents.get(code, "") for code in distinct] + [""], dtype=object)[codes],
+        index=lhs.index,
+    )
     skip = lhs.isin(_NOT_IN_A_PLACE) | rhs.isin(_NOT_IN_A_PLACE) | (expected == "")
     return (~skip & (expected != rhs)).to_numpy()
 
