@@ -77,7 +77,7 @@ def screen_inputs(
     )
 
 
-FILES_PER_CHUNK = (50, 2000)  # the fewest and the most files screened together
+FILES_PER_CHUNK = (50, 4000)  # the fewest and the most files screened together
 
 
 def balanced_files_per_chunk(inputs: list[str | Path], jobs: int) -> int:

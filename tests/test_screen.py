@@ -203,7 +203,9 @@ def test_the_progress_bar_shows_on_a_terminal_only():
     assert terminal.getvalue().endswith("2/2 chunks, 2,000 rows\n")
 
 
-@pytest.mark.parametrize("files, jobs, expected", [(10, 2, 50), (10_000, 2, 2000), (4_000, 4, 500)])
+@pytest.mark.parametrize(
+    "files, jobs, expected", [(10, 2, 50), (10_000, 2, 2500), (10_000, 1, 4000), (4_000, 4, 500)]
+)
 def test_files_are_screened_two_chunks_per_process_within_bounds(tmp_path, files, jobs, expected):
     folder = tmp_path / "in"
     folder.mkdir()
