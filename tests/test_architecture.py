@@ -43,6 +43,7 @@ STAGES = {
     "pdf_look": 6,
     "pdf_parts": 6,
     "screen_excel": 6,
+    "xlsx_rows": 6,
     "screen_summary": 6,
     "screening": 8,
     "runner": 8,

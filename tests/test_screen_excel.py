@@ -10,8 +10,9 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import python_calamine
 
-from assessment import screen_excel
+from assessment import screen_excel, xlsx_rows
 from assessment.screen_excel import write_full_results, write_screening_workbook
 
 PROGRAMMES = ["green", "green_credit", "reit", "credit"]
@@ -21,12 +22,16 @@ GATES = ["REIT-OPERATING-3Y-1014", "GREEN-PUE-1.25", "CREDIT-DSCR-1.2"]
 OTHER_RULES = ["GREEN-WUE-1", "CREDIT-LTV-60"]
 
 
-@pytest.fixture(autouse=True, params=["in_memory", "constant_memory"])
+@pytest.fixture(autouse=True, params=["in_memory", "constant_memory", "fast"])
 def memory_mode(request, monkeypatch):
-    """Every test runs twice: small sheets built in memory, and the row-by-row mode of
-    results too large for memory (forced here by a zero cell limit)."""
+    """Every test runs three times: xlsxwriter alone with the sheets in memory, xlsxwriter alone
+    row by row in its constant-memory mode (forced by a zero cell limit), and the rows of large
+    results made by xlsx_rows (forced by a one-row threshold), in blocks of a few hundred rows."""
+    monkeypatch.setattr(screen_excel, "_FAST_ROWS", 1 if request.param == "fast" else 10**9)
     if request.param == "constant_memory":
         monkeypatch.setattr(screen_excel, "_IN_MEMORY_CELLS", 0)
+    monkeypatch.setattr(xlsx_rows, "_FIRST_BLOCK_ROWS", 300)
+    monkeypatch.setattr(xlsx_rows, "_BLOCK_BYTES", 200_000)
     return request.param
 
 
@@ -141,8 +146,11 @@ def test_values_round_trip_text_stays_text_and_missing_is_blank(tmp_path, memory
     assert screening.cell(3, at["pd"] + 1).number_format == "0.00%"
     assert screening.cell(2, at["score"] + 1).number_format == "0.0"
     with zipfile.ZipFile(tmp_path / "shortlist.xlsx") as archive:
-        inline = 'inlineStr"' in archive.read("xl/worksheets/sheet1.xml").decode()
-    assert inline == (memory_mode == "constant_memory")
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    if memory_mode == "fast":  # no cell references after the header row
+        assert '<c r="B1"' in sheet and '<c r="B2"' not in sheet
+    else:
+        assert ('inlineStr"' in sheet) == (memory_mode == "constant_memory")
 
 
 def test_columns_sized_to_their_content(tmp_path):
@@ -269,3 +277,204 @@ def test_written_cells_are_freed_without_the_cycle_collector(tmp_path):
     gc.collect()
     write_screening_workbook(results, REJECTED, SUMMARY, tmp_path / "s.xlsx", gate_rules=GATES)
     assert gc.collect() < 5_000  # 2,000 rows x 43 columns were held as one tuple per cell
+
+
+# The rows that xlsx_rows makes: read back by every reader the project meets, equal to the
+# frame written and to what xlsxwriter alone writes.
+
+SPECIAL_TEXTS = [
+    "贵安数据中心（二期）",
+    "R&D <lab> & co",
+    "=1+1",
+    "@hub",
+    "-1",
+    "  padded  ",
+    "tab\tinside",
+    "line\nbreak",
+    "_x0041_ looks escaped",
+    "ideographic space\u3000",
+    "\u00a0no-break first",
+    "emoji 😀 four bytes",
+    "plain",
+]
+CONTROL_TEXTS = ["ctrl\x01\x1f", "carriage\rreturn", "non-character \ufffe"]
+
+
+def make_mixed(n: int) -> pd.DataFrame:
+    """Every kind of column, with missing, non-finite and awkward values, ending with gates."""
+    rows = np.arange(n)
+    texts = np.array(SPECIAL_TEXTS, dtype=object)
+    names = [t if i < 400 else f"{t} {i}" for i, t in enumerate(texts[rows % len(texts)])]
+    names[5] = "长" * 40_000  # over Excel's 32,767 characters: cut there
+    mixed = [[7, 2.5, "text", True, None, -3, " R&D _x0041_"][i % 7] for i in rows]
+    frame = pd.DataFrame(
+        {
+            "rank": rows + 1,
+            "project_id": [f"P{i:05d}&{i % 3}" for i in rows],
+            "project_name": pd.array(
+                [None if i % 11 == 3 else t for i, t in enumerate(names)],
+                dtype=pd.StringDtype("python"),
+            ),
+            "province": pd.array([["贵州", None, "Ningxia"][i % 3] for i in rows], dtype="str"),
+            "note": np.array(texts[(rows * 7) % len(texts)], dtype=object),
+            "controls": np.array([CONTROL_TEXTS[i % 3] for i in rows], dtype=object),
+            "recommendation": pd.Categorical(
+                [RECOMMENDATIONS[i % 4] if i % 5 else None for i in rows],
+                categories=RECOMMENDATIONS,
+            ),
+            "eligible": pd.array([[True, False, None][i % 3] for i in rows], dtype="boolean"),
+            "flag": rows % 2 == 0,
+            "score": [[np.nan, np.inf, -np.inf, 12.5, 60.0, 99.5][i % 6] for i in rows],
+            "pd": np.random.default_rng(1).random(n) / 3,
+            "source_row": pd.array([i + 2 if i % 4 else None for i in rows], dtype="Int64"),
+            "amount": pd.array([i * 1.25 if i % 6 else None for i in rows], dtype="Float64"),
+            "mixed": pd.Series(mixed, dtype=object),
+            "nothing": pd.Series([None] * n, dtype=object),
+            "as_of": pd.to_datetime(["2025-06-30" if i % 8 else None for i in rows]),
+            "reasons": [f"PUE {i / 100:.2f} <= 1.25; DSCR {i % 9} >= 1.2" for i in rows],
+            "decision_reason": ["all gates pass", "a gate fails"] * (n // 2) + [""] * (n % 2),
+        }
+    )
+    for k, rule in enumerate(GATES):
+        verdicts = [VERDICTS[(i + k) % 4] if (i + k) % 9 else None for i in rows]
+        frame[rule] = pd.Categorical(verdicts, categories=VERDICTS)
+    return frame
+
+
+def normal(value: object) -> object:
+    """A cell's value as readers and frames can agree on: blanks None, booleans tagged,
+    numbers as floats, text cut at Excel's limit."""
+    if isinstance(value, str):
+        return value[:32_767] or None
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return ("bool", bool(value))
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return str(value)
+
+
+def normal_rows(rows) -> list[list]:
+    return [[normal(v) for v in row] for row in rows]
+
+
+def untagged(table: list[list]) -> list[list]:
+    """Booleans as numbers: pandas reads a column of booleans and blanks as 1.0, 0.0, NaN."""
+    return [[float(v[1]) if isinstance(v, tuple) else v for v in row] for row in table]
+
+
+def pandas_rows(path, **options) -> list[list]:
+    found = pd.read_excel(path, sheet_name="Screening", **options)
+    return untagged(normal_rows(found.astype(object).itertuples(index=False)))
+
+
+def frame_rows(frame: pd.DataFrame) -> list[list]:
+    return normal_rows(frame.astype(object).itertuples(index=False))
+
+
+TITLES = {rule: f"title of {rule}" for rule in GATES}
+
+
+@pytest.fixture(scope="module")
+def mixed_books(tmp_path_factory):
+    """The mixed frame written by xlsx_rows (in blocks of a few hundred rows) and by
+    xlsxwriter alone."""
+    folder = tmp_path_factory.mktemp("mixed")
+    frame = make_mixed(1_500)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xlsx_rows, "_FIRST_BLOCK_ROWS", 300)
+        patch.setattr(xlsx_rows, "_BLOCK_BYTES", 100_000)
+        for name, fast_rows in (("fast", 1), ("plain", 10**9)):
+            patch.setattr(screen_excel, "_FAST_ROWS", fast_rows)
+            write_screening_workbook(
+                frame, REJECTED, SUMMARY, folder / f"{name}.xlsx", gate_rules=GATES, titles=TITLES
+            )
+    return frame, folder / "fast.xlsx", folder / "plain.xlsx"
+
+
+@pytest.mark.parametrize("memory_mode", ["fast"], indirect=True)
+def test_fast_rows_read_back_as_the_frame_with_calamine_openpyxl_and_pandas(mixed_books):
+    frame, fast, _ = mixed_books
+    # calamine reads control characters back from their "_xHHHH_" escapes but leaves the
+    # escape of a non-character as it is, in xlsxwriter's own workbooks too
+    expected = frame_rows(frame.replace("non-character \ufffe", "non-character _xFFFE_"))
+    book = python_calamine.CalamineWorkbook.from_path(str(fast))
+    calamine = book.get_sheet_by_name("Screening").to_python()
+    assert calamine[0] == list(frame.columns)
+    assert normal_rows(calamine[1:]) == expected
+    assert pandas_rows(fast, engine="calamine") == untagged(expected)
+    # openpyxl leaves the "_xHHHH_" escapes of control characters as they are (in xlsxwriter's
+    # own workbooks too): that column is compared with xlsxwriter's workbook below
+    readable = frame_rows(frame.drop(columns="controls"))
+    kept = [i for i, name in enumerate(frame.columns) if name != "controls"]
+    sheet = openpyxl.load_workbook(fast)["Screening"]
+    by_openpyxl = normal_rows(sheet.iter_rows(min_row=2, values_only=True))
+    assert [[row[i] for i in kept] for row in by_openpyxl] == readable
+    by_pandas = pandas_rows(fast, engine="openpyxl")
+    assert [[row[i] for i in kept] for row in by_pandas] == untagged(readable)
+
+
+@pytest.mark.parametrize("memory_mode", ["fast"], indirect=True)
+def test_fast_and_xlsxwriter_workbooks_have_the_same_cells_and_formats(mixed_books):
+    frame, fast, plain = mixed_books
+    books = [openpyxl.load_workbook(path) for path in (fast, plain)]
+    sheets = [book["Screening"] for book in books]
+    values = [normal_rows(sheet.iter_rows(values_only=True)) for sheet in sheets]
+    at = list(frame.columns).index("pd")
+    for row in values[1][1:]:  # xlsxwriter keeps 16 digits (%.16G), xlsx_rows all 17
+        row[at] = pytest.approx(row[at], rel=1e-15) if row[at] is not None else None
+    assert values[0] == values[1]
+    formats = [[[c.number_format for c in row] for row in sheet.iter_rows()] for sheet in sheets]
+    assert formats[0] == formats[1]
+    assert {f for row in formats[0] for f in row} == {"General", "0.0", "0.00%"}
+    for name in ("Rejected", "Summary"):
+        assert rows(books[0][name]) == rows(books[1][name])
+    calamine = [
+        python_calamine.CalamineWorkbook.from_path(str(p)).get_sheet_by_name("Screening")
+        for p in (fast, plain)
+    ]
+    texts = [[[v for v in row if isinstance(v, str)] for row in c.to_python()] for c in calamine]
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("memory_mode", ["fast"], indirect=True)
+def test_fast_workbook_is_a_sound_zip_with_the_full_dimension_filter_and_colours(mixed_books):
+    frame, fast, _ = mixed_books
+    with zipfile.ZipFile(fast) as archive:
+        assert archive.testzip() is None
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+        assert '<c r="A2"' not in sheet and sheet.count("<row ") == len(frame) + 1
+        shared = archive.read("xl/sharedStrings.xml").decode()
+        assert "<si><t>pass</t></si>" in shared and "<t>R&amp;D &lt;lab&gt; &amp; co</t>" in shared
+        assert '<t xml:space="preserve">  padded  ' in shared + sheet
+        assert '<t xml:space="preserve">ideographic space\u3000' in shared + sheet
+    last = openpyxl.utils.get_column_letter(len(frame.columns))
+    streamed = openpyxl.load_workbook(fast, read_only=True)["Screening"]
+    assert streamed.calculate_dimension() == f"A1:{last}{len(frame) + 1}"
+    screening = openpyxl.load_workbook(fast)["Screening"]
+    assert screening.freeze_panes == "A2"
+    assert screening.auto_filter.ref == f"A1:{last}{len(frame) + 1}"
+    ranges = {str(r.sqref) for r in screening.conditional_formatting}
+    first, end = (
+        screening.cell(1, list(frame.columns).index(g) + 1).column_letter
+        for g in (GATES[0], GATES[-1])
+    )
+    assert f"{first}2:{end}{len(frame) + 1}" in ranges
+    comments = {c.value: c.comment.text for c in screening[1] if c.comment}
+    assert comments == TITLES
+    assert screening.cell(5, list(frame.columns).index("score") + 1).number_format == "0.0"
+    assert screening.cell(5, list(frame.columns).index("pd") + 1).number_format == "0.00%"
+
+
+def test_a_failure_in_the_fast_rows_leaves_neither_workbook_nor_draft(tmp_path, memory_mode):
+    results = make_results(700).astype({"project_name": object})
+    results.loc[650, "project_name"] = Unprintable()  # past the rows that size the columns
+    with pytest.raises(RuntimeError, match="cannot print"):
+        write(tmp_path, results)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_whitespace_that_needs_preserving_is_pythons():
+    spaces = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(xlsx_rows.WHITESPACE) == spaces
