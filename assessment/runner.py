@@ -16,7 +16,7 @@ from itertools import repeat
 import pandas as pd
 
 from .chunks import Chunk
-from .screening import Settings, read_records, screen_records
+from .screening import Settings, cached_model, cached_rules, read_records, screen_records
 
 ENGINES = ("local", "dask")
 Progress = Callable[[int, int, int], None]  # (chunks done, chunks in all, rows in the chunk)
@@ -55,6 +55,8 @@ def run_chunks(
 
 
 def _in_pool(chunks: list[Chunk], settings: Settings, jobs: int) -> Iterator[pd.DataFrame]:
+    cached_rules(settings.rules)  # loaded before the workers fork, so they inherit them
+    cached_model(settings.model)
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
         yield from pool.map(screen_chunk, chunks, repeat(settings))
 
