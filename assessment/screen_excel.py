@@ -112,14 +112,41 @@ def write_screening_workbook(
 
 
 def write_full_results(results: pd.DataFrame, folder: str | Path) -> list[Path]:
-    """Write every row and column of ``results`` to ``screening.parquet`` and
-    ``screening.csv`` (UTF-8 with a byte-order mark, so Excel reads Chinese) in ``folder``."""
+    """Write every row and column of ``results`` to ``screening.parquet`` (values as they are)
+    and ``screening.csv`` (UTF-8 with a byte-order mark, so Excel reads Chinese; text that a
+    spreadsheet would run as a formula starts with an apostrophe) in ``folder``."""
     folder = Path(folder)
     parquet, csv = (folder / name for name in FULL_RESULT_FILES)
+    safe = csv_safe(results)
     return [
         _write_atomically(parquet, lambda t: results.to_parquet(t, engine="pyarrow", index=False)),
-        _write_atomically(csv, lambda t: results.to_csv(t, index=False, encoding="utf-8-sig")),
+        _write_atomically(csv, lambda t: safe.to_csv(t, index=False, encoding="utf-8-sig")),
     ]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a formula
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with an apostrophe before each text value that starts like a formula (the
+    OWASP advice against CSV injection); numbers and other values are left as they are."""
+    safe = frame.copy(deep=False)
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        text = _text_only(values)
+        risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            safe[column] = values.astype(object).where(~risky, "'" + text.astype(object))
+    return safe
+
+
+def _text_only(values: pd.Series) -> pd.Series:
+    """The text values of a column as strings, anything else missing."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values.astype("string")
+    return values.map(lambda v: v if isinstance(v, str) else None).astype("string")
 
 
 def screening_columns(results: pd.DataFrame, gate_rules: list[str]) -> list[str]:

@@ -272,6 +272,20 @@ def test_full_results_as_parquet_and_csv_with_bom(tmp_path):
     assert pd.read_csv(paths[1], encoding="utf-8-sig").loc[0, "project_name"] == "贵安数据中心"
 
 
+def test_csv_text_that_would_run_as_a_formula_starts_with_an_apostrophe(tmp_path):
+    results = make_results(6)
+    results["project_name"] = ["=1+1", "+SUM(A1)", "-2 of 3", "@cmd", "plain", None]
+    results["score"] = [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    paths = write_full_results(results, tmp_path)
+    back = pd.read_csv(paths[1], encoding="utf-8-sig")
+    assert back["project_name"].tolist()[:5] == ["'=1+1", "'+SUM(A1)", "'-2 of 3", "'@cmd", "plain"]
+    assert back["score"].tolist() == [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert (
+        pd.read_parquet(paths[0])["project_name"].tolist()[:5]
+        == results["project_name"][:5].tolist()
+    )
+
+
 def test_written_cells_are_freed_without_the_cycle_collector(tmp_path):
     results = make_results(2_000)
     gc.collect()
