@@ -23,6 +23,7 @@ from .runner import Progress, run_chunks
 from .screen_excel import write_full_results, write_screening_workbook
 from .screen_summary import summary_tables, write_summary_pdf
 from .screening import (
+    FIRST_COLUMNS,
     REJECTED_COLUMNS,
     Screening,
     Settings,
@@ -44,7 +45,7 @@ def screen_inputs(
     engine: str = "local",
     jobs: int | None = None,
     scheduler: str | None = None,
-    rows_per_chunk: int = 100_000,
+    rows_per_chunk: int = 50_000,
     files_per_chunk: int | None = None,
     progress: Progress | None = None,
 ) -> Screening:
@@ -57,20 +58,17 @@ def screen_inputs(
         rows_per_chunk=rows_per_chunk,
         files_per_chunk=files_per_chunk or balanced_files_per_chunk(inputs, jobs),
     )
-    parts = list(
-        run_chunks(
-            chunks, settings, engine=engine, jobs=jobs, scheduler=scheduler, progress=progress
-        )
-    )
-    screened = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["status"])
-    results = screened[screened["status"] == "scored"].drop(
-        columns=["status", "cell"], errors="ignore"
-    )
-    results, repeated = split_duplicates(results.reset_index(drop=True))
-    rejected = pd.concat(
-        [_missing_rows(missing), rejected_of(screened), repeated], ignore_index=True
-    )
-    ranked = rank(results.drop(columns=["reasons_rejected"], errors="ignore"))
+    scored, refused = [], []
+    for part in run_chunks(
+        chunks, settings, engine=engine, jobs=jobs, scheduler=scheduler, progress=progress
+    ):
+        done = part["status"] == "scored"
+        scored.append(part[done].drop(columns=["status", "cell"], errors="ignore"))
+        refused.append(rejected_of(part[~done]))
+    results, repeated = split_duplicates(_concatenated(scored))
+    rejected = pd.concat([_missing_rows(missing), *refused, repeated], ignore_index=True)
+    ranked = rank(results)
+    del results
     files = _input_files(inputs, missing)
     return Screening(
         ranked, rejected, manifest(files, ranked, rejected, settings), cached_rules(settings.rules)
@@ -86,6 +84,15 @@ def balanced_files_per_chunk(inputs: list[str | Path], jobs: int) -> int:
     files = len(find_inputs(p for p in inputs if Path(p).exists()))
     low, high = FILES_PER_CHUNK
     return max(low, min(high, math.ceil(files / (2 * jobs))))
+
+
+def _concatenated(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts as one frame; the list is emptied as it goes, so only one copy is held."""
+    if not parts:
+        return pd.DataFrame(columns=FIRST_COLUMNS)
+    whole = pd.concat(parts, ignore_index=True)
+    parts.clear()
+    return whole
 
 
 def _missing_rows(problems: list[dict]) -> pd.DataFrame:

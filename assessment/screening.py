@@ -347,17 +347,19 @@ def _shown(value: object) -> str:
 
 
 def rank(results: pd.DataFrame) -> pd.DataFrame:
-    """Eligible first, then by score (high first) and PD (low first), then by id."""
-    order = results.assign(
-        _eligible=results["eligible"].fillna(False).astype(bool),
-        _score=results["score"].fillna(-1.0),
-        _pd=results["pd"].astype(float).fillna(np.inf),
-    ).sort_values(
-        ["_eligible", "_score", "_pd", "project_id"],
-        ascending=[False, False, True, True],
-        kind="stable",
+    """Eligible first, then by score (high first) and PD (low first), then by id; the rows are
+    taken once in that order (one copy, whatever the size)."""
+    ids, _ = pd.factorize(results["project_id"].astype(object), sort=True)
+    order = np.lexsort(
+        (
+            ids,
+            results["pd"].astype(float).fillna(np.inf).to_numpy(),
+            -results["score"].astype(float).fillna(-1.0).to_numpy(),
+            ~results["eligible"].fillna(False).astype(bool).to_numpy(),
+        )
     )
-    ranked = order.drop(columns=["_eligible", "_score", "_pd"]).reset_index(drop=True)
+    ranked = results.take(order)
+    ranked.index = pd.RangeIndex(len(ranked))
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     return ranked
 
