@@ -145,6 +145,8 @@ def finance(rng: random.Random, load_mw: float) -> dict[str, float]:
         "wale_years": round(rng.uniform(1, 10), 1),
         "appraised_value_cny": cny(investment * rng.uniform(0.9, 1.4)),
         "fx_usd_cny": round(rng.uniform(6.8, 7.3), 4),
+        "fund_irr": round(rng.uniform(0.04, 0.09), 4),
+        "reinvestment_share": round(rng.uniform(0.5, 1.0), 3),
     }
 
 
