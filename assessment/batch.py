@@ -45,7 +45,7 @@ def screen_inputs(
     engine: str = "local",
     jobs: int | None = None,
     scheduler: str | None = None,
-    rows_per_chunk: int = 50_000,
+    rows_per_chunk: int = 25_000,
     files_per_chunk: int | None = None,
     progress: Progress | None = None,
 ) -> Screening:

@@ -553,7 +553,7 @@ def _add_screen(commands) -> None:
     screen.add_argument("--engine", choices=("local", "dask"), default="local")
     screen.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler")
     screen.add_argument(
-        "--chunk-rows", type=_positive, default=50_000, help="list rows per chunk (default 50000)"
+        "--chunk-rows", type=_positive, default=25_000, help="list rows per chunk (default 25000)"
     )
 
 
