@@ -14,11 +14,11 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import yaml
-from reportlab.lib import colors
+from reportlab.lib import colors, pagesizes
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph
+from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from ._resources import data_dir
 from .errors import AssessmentError
@@ -131,6 +131,23 @@ class Look:
         if self.font == CJK_FONT or WIDE.search(text):
             return CJK_FONT
         return self.bold if bold else self.font
+
+    def document(self, path: str, title: str, author: str) -> SimpleDocTemplate:
+        """A document in this look's page size and margins, written deterministically
+        (``invariant``), its pages compressed as ``compress_pages`` says."""
+        margins = self.style["margins"]
+        return SimpleDocTemplate(
+            path,
+            pagesize=getattr(pagesizes, self.style["page_size"]),
+            leftMargin=margins["left"],
+            rightMargin=margins["right"],
+            topMargin=margins["top"],
+            bottomMargin=margins["bottom"],
+            title=title,
+            author=author,
+            invariant=1,
+            pageCompression=int(bool(self.style["compress_pages"])),
+        )
 
     def para(self, text: object, kind: str = "body", bold: bool = False, colour=None) -> Paragraph:
         return Paragraph(self.markup(text), self.paragraph_style(kind, bold, colour))

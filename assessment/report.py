@@ -15,9 +15,6 @@ import hashlib
 import re
 from pathlib import Path
 
-from reportlab.lib import pagesizes
-from reportlab.platypus import SimpleDocTemplate
-
 from . import __version__
 from .pdf_look import Look
 from .pdf_parts import write_pdf
@@ -87,18 +84,8 @@ def _safe(text: str) -> str:
 
 def _build(run: Run, record: dict, path: str) -> None:
     scored, look = run.scored, run.look
-    margins = look.style["margins"]
-    doc = SimpleDocTemplate(
-        path,
-        pagesize=getattr(pagesizes, look.style["page_size"]),
-        leftMargin=margins["left"],
-        rightMargin=margins["right"],
-        topMargin=margins["top"],
-        bottomMargin=margins["bottom"],
-        title=f"{look.words['title']} {record['project_id']}",
-        author=f"assessment {__version__}",
-        invariant=1,
-        pageCompression=int(bool(look.style["compress_pages"])),
+    doc = look.document(
+        path, f"{look.words['title']} {record['project_id']}", f"assessment {__version__}"
     )
     footer = _footer_text(scored, record, look)
 
@@ -107,10 +94,10 @@ def _build(run: Run, record: dict, path: str) -> None:
         canvas.setFont(look.font, look.style["sizes"]["footer"])
         canvas.setFillColor(look.colour["footer"])
         page = f"{look.words['words']['page']} {document.page}"
-        low = margins["bottom"] / 2
+        low = document.bottomMargin / 2
         for offset, line in zip((9, 0), footer, strict=True):
-            canvas.drawString(margins["left"], low + offset, look.plain(line))
-        canvas.drawRightString(document.pagesize[0] - margins["right"], low + 9, page)
+            canvas.drawString(document.leftMargin, low + offset, look.plain(line))
+        canvas.drawRightString(document.pagesize[0] - document.rightMargin, low + 9, page)
         canvas.restoreState()
 
     doc.build(_story(run, record), onFirstPage=on_page, onLaterPages=on_page)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from reportlab.lib import pagesizes
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from .decision import RECOMMENDATIONS
 from .pdf_look import Look, fill
@@ -285,29 +284,17 @@ class _Summary:
 
 def _build(story: list, path: str, summary: _Summary) -> None:
     look = summary.look
-    margins = look.style["margins"]
-    doc = SimpleDocTemplate(
-        path,
-        pagesize=getattr(pagesizes, look.style["page_size"]),
-        leftMargin=margins["left"],
-        rightMargin=margins["right"],
-        topMargin=margins["top"],
-        bottomMargin=margins["bottom"],
-        title=summary.words["title"],
-        author=f"assessment {summary.meta['engine']}",
-        invariant=1,
-        pageCompression=int(bool(look.style["compress_pages"])),
-    )
+    doc = look.document(path, summary.words["title"], f"assessment {summary.meta['engine']}")
     footer, page_word = summary.footer(), summary.words["footer"]["page"]
 
     def on_page(canvas, document) -> None:
         canvas.saveState()
         canvas.setFont(look.font, look.size["footer"])
         canvas.setFillColor(look.colour["footer"])
-        low = margins["bottom"] / 2
+        low = document.bottomMargin / 2
         for offset, line in zip((9, 0), footer, strict=True):
-            canvas.drawString(margins["left"], low + offset, look.plain(line))
-        right = document.pagesize[0] - margins["right"]
+            canvas.drawString(document.leftMargin, low + offset, look.plain(line))
+        right = document.pagesize[0] - document.rightMargin
         canvas.drawRightString(right, low + 9, fill(page_word, page=document.page))
         canvas.restoreState()
 
