@@ -5,6 +5,7 @@
     assess score sample_projects/ [--as-of 2025-06-30] [--rules rules/] [--format json]
     assess screen sample_projects/ -o screening/ [--as-of 2025-06-30] [--reports] [--engine dask]
     assess rules check [rules/]
+    assess sweep RULE_ID --from A --to B --steps N --portfolio INPUT... [-o PREFIX]
 
 Each command parses its arguments, calls the library, and formats the result; library errors
 become one line on stderr and a non-zero exit code.
@@ -31,8 +32,12 @@ from .ingest import Applications, read_applications
 from .prediction import drift, predict, prediction_table, write_table
 from .report import write_reports
 from .rules import load_rules
+from .rules_diff import RulesDiff, diff_rules, write_diff_workbook
+from .rules_diff_report import write_diff_pdf
 from .scoring import Scored, project_records, score_applications
 from .screening import Settings
+from .sweep import sweep_lines, sweep_rule, thresholds
+from .sweep import write_outputs as write_sweep_outputs
 from .template import write_template
 from .training import read_features, read_table, train_model
 from .values import format_number, plain
@@ -455,6 +460,80 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return 0 if passed == len(results) else 1
 
 
+def cmd_rules_diff(args: argparse.Namespace) -> int:
+    """Compare two rules folders: rules added, removed and changed (column, old and new value)
+    and, with ``--portfolio``, the projects whose eligibility, grade or recommendation flips,
+    with the rules responsible. ``-o FILE.xlsx`` also writes the tables as a workbook,
+    ``-o FILE.pdf`` a short PDF.
+
+    Example: ``assess rules diff rules/ new_rules/ --portfolio sample_projects/ -o diff.xlsx``
+    """
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    if args.output and suffix not in (".xlsx", ".pdf"):
+        raise AssessmentError(
+            f"cannot write {args.output!r}", hint="-o takes an .xlsx or .pdf file"
+        )
+    as_of = args.as_of or dt.date.today()
+    old, new = load_rules(args.old), load_rules(args.new)
+    applications = read_applications(args.portfolio, as_of=as_of) if args.portfolio else None
+    model = load_model(args.model) if args.model else None
+    diff = diff_rules(old, new, applications, as_of=as_of, model=model)
+    print("\n".join(diff_lines(diff, bool(args.portfolio))))
+    if suffix == ".xlsx":
+        write_diff_workbook(diff, args.output)
+    elif suffix == ".pdf":
+        write_diff_pdf(diff, args.output, as_of=as_of.isoformat())
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0
+
+
+def diff_lines(diff: RulesDiff, portfolio: bool) -> list[str]:
+    """The printed diff: rule changes, then project flips and the summary per programme."""
+    if diff.changes.empty:
+        lines = ["no changes in the rule tables"]
+    else:
+        lines = [f"{len(diff.changes)} rule change(s):"]
+        for row in diff.changes.itertuples(index=False):
+            detail = f"{row.column}: {row.old} -> {row.new}" if row.column else row.old or row.new
+            lines.append(f"  {row.change:<8} {row.rule_id} {detail}")
+    if portfolio:
+        projects = diff.flips["project_id"].nunique()
+        lines.append(f"{projects} project(s) flip:" if projects else "no project flips")
+        for row in diff.flips.itertuples(index=False):
+            lines.append(f"  {row.project_id} {row.outcome}: {row.old} -> {row.new} ({row.rules})")
+        lines += [_summary_line(row) for row in diff.summary.itertuples(index=False)]
+    return lines
+
+
+def _summary_line(row) -> str:
+    if row.programme == "all":
+        return f"  recommendation changed for {row.recommendation_changed} project(s)"
+    return (
+        f"  {row.programme}: {row.became_eligible} became eligible, {row.became_ineligible} "
+        f"ineligible, {row.eligibility_unknown} unknown; {row.grade_changed} grade(s) changed"
+    )
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Sweep one rule's threshold from A to B in N steps over a portfolio: the rule's pass rate
+    (pass / applicable) and its programme's eligibility rate (eligible / all projects) at each
+    step; printed, and with -o written as PREFIX.csv (or .xlsx), PREFIX.png and PREFIX.pdf.
+    Thresholds are in the metric's base unit (PUE a plain number, shares as fractions 0-1).
+
+    Example: ``assess sweep GRN-GB40879-LIMIT --from 1.1 --to 1.8 --steps 8 --portfolio
+    sample_projects/ --as-of 2025-06-30 -o sweep/pue``
+    """
+    values = thresholds(args.start, args.stop, args.steps)
+    as_of = args.as_of or dt.date.today()
+    sweep = sweep_rule(args.portfolio, args.rule_id, values, as_of=as_of, rules=args.rules)
+    print("\n".join(sweep_lines(sweep)))
+    if args.output:
+        for path in write_sweep_outputs(sweep, args.output, args.table_format):
+            print(f"wrote {path}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit with 1 (2 is ``assess screen``'s "some inputs were rejected")."""
 
@@ -473,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_screen(commands)
     _add_rules(commands)
     _add_model_commands(commands)
+    _add_sweep_command(commands)
     return parser
 
 
@@ -557,6 +637,28 @@ def _add_screen(commands) -> None:
     )
 
 
+def _add_sweep_command(commands) -> None:
+    sweep = _command(
+        commands, "sweep", "pass and eligibility rates as a rule's threshold moves", cmd_sweep
+    )
+    sweep.add_argument("rule_id", metavar="RULE_ID", help="a rule with one numeric threshold")
+    unit = "in the metric's base unit (PUE a plain number, shares as fractions 0-1)"
+    sweep.add_argument("--from", dest="start", type=float, required=True, help=f"first, {unit}")
+    sweep.add_argument("--to", dest="stop", type=float, required=True, help=f"last, {unit}")
+    sweep.add_argument("--steps", type=_positive, required=True, help="thresholds, 2 or more")
+    sweep.add_argument(
+        "--portfolio", nargs="+", required=True, metavar="INPUT", help="files or folders"
+    )
+    sweep.add_argument("--as-of", type=_date, default=None, help="assessment date (default: today)")
+    sweep.add_argument("--rules", help="rules folder (default: the packaged rules/)")
+    sweep.add_argument(
+        "-o", "--output", metavar="OUTPREFIX", help="write OUTPREFIX.csv, .png and .pdf"
+    )
+    sweep.add_argument(
+        "--table-format", choices=("csv", "xlsx"), default="csv", help="format of the table file"
+    )
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -620,6 +722,21 @@ def _add_rules(commands) -> None:
             metavar="DIR",
             help="rules folder (default: the packaged rules/)",
         )
+    _add_rules_diff(rules_commands)
+
+
+def _add_rules_diff(rules_commands) -> None:
+    diff = _command(rules_commands, "diff", "compare two rules folders", cmd_rules_diff)
+    diff.add_argument("old", metavar="OLD_DIR", help="the rules folder in force")
+    diff.add_argument("new", metavar="NEW_DIR", help="the proposed rules folder")
+    diff.add_argument(
+        "--portfolio", nargs="+", metavar="INPUT", help="re-score these files or folders"
+    )
+    diff.add_argument("--as-of", type=_date, default=None, help="assessment date (default: today)")
+    diff.add_argument("--model", help="risk model (default: none; the rules are what changes)")
+    diff.add_argument(
+        "-o", "--output", metavar="FILE", help="also write an .xlsx workbook or a .pdf"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

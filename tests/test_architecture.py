@@ -52,6 +52,9 @@ STAGES = {
     "report_front": 8,
     "report_detail": 8,
     "report": 8,
+    "sweep": 8,
+    "rules_diff": 8,
+    "rules_diff_report": 8,
     "cli": 9,
 }
 SHELLS = {"cli"}

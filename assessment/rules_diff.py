@@ -1,0 +1,232 @@
+"""Compare two rules folders: what changed in the tables, and what it does to a portfolio.
+
+:func:`rule_changes` compares the rule tables as data, rule by rule and column by column (a
+segment table counts as one column: "segment table changed" with its row counts).
+:func:`project_flips` scores the same applications under both rule sets and lists each project
+whose eligibility, grade (per programme) or recommendation changes, with the rules whose verdict
+differs for it; :func:`flip_summary` counts the flips per programme. :func:`write_diff_workbook`
+writes the three tables as the sheets "Rule changes", "Project flips" and "Summary".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+
+from ._files import publish
+from .dictionary import PROGRAMMES
+from .evaluate import VERDICTS
+from .excel import write_frame
+from .ingest import Applications
+from .rules import RULE_COLUMNS, Rule, RuleSet
+from .scoring import Scored, score_read
+
+__all__ = [
+    "RulesDiff",
+    "diff_rules",
+    "flip_summary",
+    "project_flips",
+    "rule_changes",
+    "write_diff_workbook",
+]
+
+COMPARED = [c for c in RULE_COLUMNS if c != "rule_id"] + ["pack"]
+CHANGE_COLUMNS = ["rule_id", "change", "column", "old", "new"]
+FLIP_COLUMNS = ["project_id", "outcome", "old", "new", "rules"]
+SUMMARY_COLUMNS = [
+    "programme",
+    "became_eligible",
+    "became_ineligible",
+    "eligibility_unknown",
+    "grade_changed",
+    "recommendation_changed",
+]
+
+
+@dataclass
+class RulesDiff:
+    """Everything one diff produced; the flips are empty without a portfolio."""
+
+    changes: pd.DataFrame
+    flips: pd.DataFrame
+    summary: pd.DataFrame
+    versions: dict[str, dict[str, str]]
+
+
+def diff_rules(
+    old: RuleSet,
+    new: RuleSet,
+    applications: Applications | None = None,
+    *,
+    as_of: dt.date,
+    model=None,
+) -> RulesDiff:
+    """The table diff and, with ``applications``, the project flips and their summary."""
+    flips = pd.DataFrame(columns=FLIP_COLUMNS)
+    if applications is not None:
+        before = score_read(applications, as_of=as_of, rules=old, model=model)
+        after = score_read(applications, as_of=as_of, rules=new, model=model)
+        flips = project_flips(before, after)
+    versions = {"old": old.versions(), "new": new.versions()}
+    return RulesDiff(rule_changes(old, new), flips, flip_summary(flips), versions)
+
+
+def rule_changes(old: RuleSet, new: RuleSet) -> pd.DataFrame:
+    """One row per added or removed rule and per changed column of a kept rule."""
+    before = {rule.rule_id: rule for rule in old.rules}
+    after = {rule.rule_id: rule for rule in new.rules}
+    rows = [_whole(rule, "removed") for rule_id, rule in before.items() if rule_id not in after]
+    rows += [_whole(rule, "added") for rule_id, rule in after.items() if rule_id not in before]
+    for rule_id in [r for r in before if r in after]:
+        rows += _column_changes(before[rule_id], after[rule_id])
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+
+
+def _whole(rule: Rule, change: str) -> dict:
+    shown = f"{rule.metric} {rule.operator} {_text(rule.threshold)} ({rule.title_en})"
+    old, new = (shown, "") if change == "removed" else ("", shown)
+    return {"rule_id": rule.rule_id, "change": change, "column": "", "old": old, "new": new}
+
+
+def _column_changes(old: Rule, new: Rule) -> list[dict]:
+    rows = []
+    for column in COMPARED:
+        before, after = getattr(old, column), getattr(new, column)
+        if column == "segment":
+            if not _same_segment(before, after):
+                rows.append(_changed(old.rule_id, column, _rows(before), _rows(after)))
+        elif not _same(before, after):
+            rows.append(_changed(old.rule_id, column, _text(before), _text(after)))
+    return rows
+
+
+def _changed(rule_id: str, column: str, old: str, new: str) -> dict:
+    return {"rule_id": rule_id, "change": "changed", "column": column, "old": old, "new": new}
+
+
+def _same(old: object, new: object) -> bool:
+    if _blank(old) or _blank(new):
+        return _blank(old) and _blank(new)
+    return bool(old == new)
+
+
+def _same_segment(old: pd.DataFrame | None, new: pd.DataFrame | None) -> bool:
+    if old is None or new is None:
+        return old is None and new is None
+    return old.reset_index(drop=True).equals(new.reset_index(drop=True))
+
+
+def _rows(table: pd.DataFrame | None) -> str:
+    return "no segment table" if table is None else f"segment table changed: {len(table)} rows"
+
+
+def _blank(value: object) -> bool:
+    if value is None or isinstance(value, str) and value == "":
+        return True
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _text(value: object) -> str:
+    if _blank(value):
+        return ""
+    if isinstance(value, tuple | list):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.1f}"
+    return str(value)
+
+
+def project_flips(before: Scored, after: Scored) -> pd.DataFrame:
+    """Per project and changed outcome (``{programme}_eligible``, ``{programme}_grade``,
+    ``recommendation``): old and new value and the rules whose verdict differs."""
+    old, new = _outcomes(before), _outcomes(after)
+    responsible = _responsible(before, after)
+    rows = []
+    for outcome in old.columns:
+        differs = ~_equal(old[outcome], new[outcome])
+        for project_id in old.index[differs]:
+            rows.append(
+                {
+                    "project_id": project_id,
+                    "outcome": outcome,
+                    "old": _text(old.at[project_id, outcome]),
+                    "new": _text(new.at[project_id, outcome]),
+                    "rules": ", ".join(responsible.get(project_id, [])),
+                }
+            )
+    return pd.DataFrame(rows, columns=FLIP_COLUMNS)
+
+
+def _outcomes(scored: Scored) -> pd.DataFrame:
+    columns = [f"{p}_{kind}" for p in PROGRAMMES for kind in ("eligible", "grade")]
+    frame = scored.evaluation.programmes[columns].astype(object)
+    frame.index = scored.frame.index
+    frame["recommendation"] = scored.decisions["recommendation"].to_numpy()
+    return frame
+
+
+def _equal(old: pd.Series, new: pd.Series) -> np.ndarray:
+    both_missing = old.isna().to_numpy() & new.isna().to_numpy()
+    same = (old.fillna("-").astype(str) == new.fillna("-").astype(str)).to_numpy()
+    return both_missing | same
+
+
+def _responsible(before: Scored, after: Scored) -> dict[str, list[str]]:
+    """Project -> the rules whose verdict differs (a rule in one set only counts when it
+    applies to the project there)."""
+    found: dict[str, list[str]] = {}
+    old, new = before.evaluation.results, after.evaluation.results
+    absent = np.full(len(before.frame), VERDICTS.index("not_applicable"))
+    for rule_id in list(old) + [r for r in new if r not in old]:
+        codes_old = old[rule_id].codes if rule_id in old else absent
+        codes_new = new[rule_id].codes if rule_id in new else absent
+        for project_id in before.frame.index[codes_old != codes_new]:
+            found.setdefault(project_id, []).append(rule_id)
+    return found
+
+
+def flip_summary(flips: pd.DataFrame) -> pd.DataFrame:
+    """Per programme: projects that became eligible, ineligible, or changed grade."""
+    rows = []
+    for programme in PROGRAMMES:
+        eligible = flips[flips["outcome"] == f"{programme}_eligible"]
+        grades = flips[flips["outcome"] == f"{programme}_grade"]
+        rows.append(
+            {
+                "programme": programme,
+                "became_eligible": int((eligible["new"] == "True").sum()),
+                "became_ineligible": int((eligible["new"] == "False").sum()),
+                "eligibility_unknown": int((eligible["new"] == "").sum()),
+                "grade_changed": len(grades),
+            }
+        )
+    changed = flips[flips["outcome"] == "recommendation"]
+    rows.append({"programme": "all", "recommendation_changed": len(changed)})
+    return (
+        pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+        .fillna(0)
+        .astype({c: "int64" for c in SUMMARY_COLUMNS[1:]})
+    )
+
+
+def write_diff_workbook(diff: RulesDiff, path: str | Path) -> Path:
+    """Write the sheets "Rule changes", "Project flips" and "Summary" to ``path`` through a
+    temporary file beside it."""
+    path = Path(path)
+    book = Workbook()
+    book.remove(book.active)
+    sheets = {"Rule changes": diff.changes, "Project flips": diff.flips, "Summary": diff.summary}
+    for title, frame in sheets.items():
+        write_frame(book.create_sheet(title), frame)
+    handle, temporary = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    book.save(temporary)
+    publish(temporary, path)
+    return path

@@ -1,0 +1,259 @@
+"""Threshold sweep: how one rule's pass rate and its programme's eligibility rate move as the
+rule's threshold goes from A to B.
+
+The portfolio is read and its indicators computed once; then, for each threshold, every rule
+is evaluated with that one rule's threshold replaced. Thresholds are in the metric's base unit
+(PUE a plain number, shares as fractions 0-1).
+
+* pass rate = pass / (pass + fail + insufficient) over the projects where the rule applies;
+* eligibility rate = eligible / (eligible + ineligible + undecided) over *all* projects of the
+  portfolio (every project is evaluated for every programme; an undecided project counts as
+  not eligible).
+
+The table is written as CSV or xlsx; the chart (both rates against the threshold) as PNG and
+PDF, drawn with reportlab.graphics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import numbers
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from reportlab.graphics import renderPDF, renderPM
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.utils import RenderPMError
+from reportlab.lib import colors
+
+from .errors import AssessmentError
+from .evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
+from .indicators import add_indicators
+from .ingest import read_applications
+from .rules import Rule, RuleSet, load_rules, nearest
+
+TABLE_COLUMNS = ["threshold", "applicable", "passed", "pass_rate", "eligible", "eligible_rate"]
+PASS_COLOUR = colors.HexColor("#1f4e79")
+ELIGIBLE_COLOUR = colors.HexColor("#c55a11")
+
+
+@dataclass
+class Sweep:
+    """The sweep of one rule: the rule and one table row per threshold."""
+
+    rule: Rule
+    table: pd.DataFrame
+
+
+def find_rule(rule_set: RuleSet, rule_id: str) -> Rule:
+    """The rule ``rule_id``; refuses unknown ids and rules without a single numeric threshold."""
+    rules = {rule.rule_id: rule for rule in rule_set.rules}
+    if rule_id not in rules:
+        raise AssessmentError(
+            f"unknown rule {rule_id!r}", hint=nearest(rule_id, list(rules)) or "see assess rules"
+        )
+    rule = rules[rule_id]
+    if not _single_number(rule):
+        raise AssessmentError(
+            f"cannot sweep rule {rule_id!r}",
+            expected="a rule with one numeric threshold (operator <, <=, >, >=, ==, !=)",
+            got=f"operator {rule.operator!r}, threshold {_shown(rule)}",
+        )
+    return rule
+
+
+def _single_number(rule: Rule) -> bool:
+    return (
+        rule.segment is None
+        and rule.operator in ("<", "<=", ">", ">=", "==", "!=")
+        and isinstance(rule.threshold, numbers.Real)
+        and not isinstance(rule.threshold, bool)
+    )
+
+
+def _shown(rule: Rule) -> str:
+    return "a segment table" if rule.segment is not None else repr(rule.threshold)
+
+
+def thresholds(start: float, stop: float, steps: int) -> list[float]:
+    """``steps`` evenly spaced thresholds from ``start`` to ``stop`` (both included)."""
+    if steps < 2:
+        raise AssessmentError("too few steps", expected="--steps of 2 or more", got=str(steps))
+    return [round(float(value), 10) for value in np.linspace(start, stop, steps)]
+
+
+def with_threshold(rule_set: RuleSet, rule_id: str, value: float) -> RuleSet:
+    """A copy of ``rule_set`` in which rule ``rule_id`` has threshold ``value``."""
+    packs = [
+        replace(pack, rules=[_changed(rule, rule_id, value) for rule in pack.rules])
+        for pack in rule_set.packs
+    ]
+    return RuleSet(packs)
+
+
+def _changed(rule: Rule, rule_id: str, value: float) -> Rule:
+    return replace(rule, threshold=value) if rule.rule_id == rule_id else rule
+
+
+def sweep_rule(
+    paths: list[str | Path],
+    rule_id: str,
+    values: list[float],
+    *,
+    as_of: dt.date,
+    rules: str | Path | None = None,
+) -> Sweep:
+    """Sweep ``rule_id`` over ``values`` on the portfolio read from ``paths``."""
+    rule_set = load_rules(rules)
+    rule = find_rule(rule_set, rule_id)
+    applications = read_applications(paths, as_of=as_of)
+    frame = add_indicators(applications.projects, applications.yearly, as_of)
+    return sweep_frame(frame, rule_set, rule, values, as_of)
+
+
+def sweep_frame(
+    frame: pd.DataFrame, rule_set: RuleSet, rule: Rule, values: list[float], as_of: dt.date
+) -> Sweep:
+    """Sweep ``rule`` over ``values`` on projects that already have their indicators."""
+    rows = [
+        _row(frame, with_threshold(rule_set, rule.rule_id, value), rule, value, as_of)
+        for value in values
+    ]
+    return Sweep(rule, pd.DataFrame(rows, columns=TABLE_COLUMNS))
+
+
+def _row(frame: pd.DataFrame, rule_set: RuleSet, rule: Rule, value: float, as_of: dt.date):
+    evaluation = evaluate_rules(frame, rule_set, as_of)
+    codes = evaluation.results[rule.rule_id].codes
+    applicable = int(np.isin(codes, (PASS, FAIL, INSUFFICIENT)).sum())
+    passed = int((codes == PASS).sum())
+    eligible_column = evaluation.programmes[f"{rule.programme}_eligible"]
+    eligible = int(eligible_column.fillna(False).astype(bool).sum())
+    return {
+        "threshold": value,
+        "applicable": applicable,
+        "passed": passed,
+        "pass_rate": _rate(passed, applicable),
+        "eligible": eligible,
+        "eligible_rate": _rate(eligible, len(frame)),
+    }
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else float("nan")
+
+
+def sweep_lines(sweep: Sweep) -> list[str]:
+    """The printed table."""
+    rule = sweep.rule
+    lines = [
+        f"{rule.rule_id} ({rule.programme}, {rule.metric} {rule.operator} threshold"
+        f"{' ' + rule.unit if rule.unit else ''}; as loaded: {rule.threshold})",
+        f"{'threshold':>10} {'applicable':>10} {'passed':>7} {'pass rate':>10} "
+        f"{'eligible':>9} {'eligible rate':>14}",
+    ]
+    for row in sweep.table.itertuples(index=False):
+        lines.append(
+            f"{row.threshold:>10g} {row.applicable:>10} {row.passed:>7} {row.pass_rate:>10.1%} "
+            f"{row.eligible:>9} {row.eligible_rate:>14.1%}"
+        )
+    return lines
+
+
+def write_table(sweep: Sweep, path: str | Path) -> Path:
+    """The table as ``.csv`` or ``.xlsx`` (by the suffix of ``path``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".xlsx":
+        sweep.table.to_excel(path, index=False, sheet_name="sweep")
+    elif path.suffix.lower() == ".csv":
+        sweep.table.to_csv(path, index=False)
+    else:
+        raise AssessmentError(f"cannot write {str(path)!r}", expected=".csv or .xlsx")
+    return path
+
+
+def chart(sweep: Sweep, width: int = 520, height: int = 320) -> Drawing:
+    """Pass rate and eligibility rate (in %) against the threshold."""
+    drawing = Drawing(width, height)
+    drawing.add(_plot(sweep, width, height))
+    drawing.add(_title(sweep, width, height))
+    drawing.add(_legend(sweep, width))
+    return drawing
+
+
+def _plot(sweep: Sweep, width: int, height: int) -> LinePlot:
+    table = sweep.table.fillna(0.0)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 50, 60, width - 80, height - 110
+    plot.data = [
+        list(zip(table["threshold"], 100 * table["pass_rate"], strict=True)),
+        list(zip(table["threshold"], 100 * table["eligible_rate"], strict=True)),
+    ]
+    for index, colour in enumerate((PASS_COLOUR, ELIGIBLE_COLOUR)):
+        plot.lines[index].strokeColor = colour
+        plot.lines[index].strokeWidth = 2
+    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0, 100, 20
+    for axis in (plot.xValueAxis, plot.yValueAxis):
+        axis.labels.fontName, axis.labels.fontSize = "Helvetica", 8
+    return plot
+
+
+def _title(sweep: Sweep, width: int, height: int) -> String:
+    rule = sweep.rule
+    text = f"{rule.rule_id}: {rule.metric} {rule.operator} threshold (rates in %)"
+    return String(
+        width / 2, height - 25, text, fontName="Helvetica-Bold", fontSize=10, textAnchor="middle"
+    )
+
+
+def _legend(sweep: Sweep, width: int) -> Legend:
+    legend = Legend()
+    legend.x, legend.y, legend.fontName, legend.fontSize = 50, 25, "Helvetica", 8
+    legend.alignment, legend.columnMaximum, legend.dx = "right", 1, 10
+    legend.colorNamePairs = [
+        (PASS_COLOUR, f"pass rate of {sweep.rule.rule_id}"),
+        (ELIGIBLE_COLOUR, f"{sweep.rule.programme} eligibility rate"),
+    ]
+    return legend
+
+
+def write_outputs(sweep: Sweep, prefix: str | Path, table_format: str = "csv") -> list[Path]:
+    """``PREFIX.csv`` (or ``.xlsx``), ``PREFIX.png`` and ``PREFIX.pdf``."""
+    prefix = Path(prefix)
+    table = write_table(sweep, prefix.with_name(f"{prefix.name}.{table_format}"))
+    drawing = chart(sweep)
+    png, pdf = prefix.with_name(f"{prefix.name}.png"), prefix.with_name(f"{prefix.name}.pdf")
+    renderPDF.drawToFile(drawing, str(pdf), msg=f"threshold sweep of {sweep.rule.rule_id}")
+    write_png(drawing, pdf, png)
+    return [table, png, pdf]
+
+
+def write_png(drawing: Drawing, pdf: Path, png: Path) -> None:
+    """The chart as PNG: with renderPM when it has a backend (rlPyCairo or rl_renderPM), else
+    by rasterising the chart's PDF with pypdfium2."""
+    try:
+        renderPM.drawToFile(drawing, str(png), fmt="PNG", dpi=144)
+    except RenderPMError:
+        _rasterise(pdf, png)
+
+
+def _rasterise(pdf: Path, png: Path) -> None:
+    try:
+        import pypdfium2
+    except ImportError:
+        raise AssessmentError(
+            "cannot write the PNG chart",
+            expected="a renderPM backend or pypdfium2",
+            got="neither is installed",
+            hint="pip install rlPyCairo (or pypdfium2); the PDF chart is written",
+        ) from None
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        document[0].render(scale=2).to_pil().save(png)
+    finally:
+        document.close()

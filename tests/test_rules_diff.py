@@ -1,0 +1,140 @@
+"""``assess rules diff``: the rule-table diff and the projects that flip under the new rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+from conftest import ROOT
+from openpyxl import load_workbook
+
+from assessment.cli import main
+from assessment.evaluate import VERDICTS
+from assessment.ingest import read_applications
+from assessment.rules import load_rules
+from assessment.rules_diff import diff_rules, rule_changes
+from assessment.scoring import score_read
+
+AS_OF = dt.date(2025, 6, 30)
+RULE = "GRN-GB40879-LIMIT"
+OLD_LIMIT, NEW_LIMIT = 1.50, 1.25
+
+
+def _set_limit(folder, rule_id: str, old: str, new: str) -> None:
+    path = folder / "green_dc_cn" / "rules.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    edited = [
+        line.replace(f",{old},", f",{new},", 1) if line.startswith(f"{rule_id},") else line
+        for line in lines
+    ]
+    assert edited != lines
+    path.write_text("".join(edited), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rules_diff")
+    old, new = root / "old", root / "new"
+    shutil.copytree(ROOT / "rules", old)
+    shutil.copytree(ROOT / "rules", new)
+    _set_limit(new, RULE, "1.50", "1.25")
+    return old, new
+
+
+@pytest.fixture(scope="module")
+def applications():
+    return read_applications(ROOT / "sample_projects", as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def diff(folders, applications):
+    old, new = (load_rules(folder) for folder in folders)
+    return diff_rules(old, new, applications, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def expected(folders, applications):
+    """Projects the rule applies to (old run) whose assessed PUE lies in (1.25, 1.50]."""
+    before = score_read(applications, as_of=AS_OF, rules=load_rules(folders[0]))
+    codes = before.evaluation.results[RULE].codes
+    pue = before.frame["pue_assessed"].to_numpy(dtype=float, na_value=float("nan"))
+    applies = codes != VERDICTS.index("not_applicable")
+    moved = applies & (pue > NEW_LIMIT) & (pue <= OLD_LIMIT)
+    eligible = before.evaluation.programmes["green_eligible"].eq(True).fillna(False).to_numpy()
+    index = before.frame.index
+    return set(index[moved]), set(index[moved & eligible])
+
+
+def test_the_table_diff_names_the_rule_column_and_values(diff):
+    rows = diff.changes.to_dict("records")
+    assert rows == [
+        {"rule_id": RULE, "change": "changed", "column": "threshold", "old": "1.5", "new": "1.25"}
+    ]
+
+
+def test_exactly_the_projects_between_the_limits_flip(diff, expected):
+    moved, were_eligible = expected
+    assert were_eligible, "the samples should hold projects between the two limits"
+    flips = diff.flips
+    assert set(flips["project_id"]) == were_eligible
+    assert set(flips["outcome"]) == {"green_eligible"}
+    assert set(flips["old"]) == {"True"} and set(flips["new"]) == {"False"}
+    assert set(flips["rules"]) == {RULE}
+    green = diff.summary.set_index("programme").loc["green"]
+    assert green["became_ineligible"] == len(were_eligible)
+    assert green["became_eligible"] == 0
+
+
+def test_added_and_removed_rules_are_reported(folders, tmp_path):
+    old = load_rules(folders[0])
+    changed = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", changed)
+    path = changed / "green_dc_cn" / "rules.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    row = next(line for line in lines if line.startswith(f"{RULE},"))
+    lines.remove(row)
+    lines.append(row.replace(f"{RULE},", "GRN-NEW-LIMIT,", 1))
+    path.write_text("".join(lines), encoding="utf-8")
+    changes = rule_changes(old, load_rules(changed))
+    assert changes[["rule_id", "change"]].values.tolist() == [
+        [RULE, "removed"],
+        ["GRN-NEW-LIMIT", "added"],
+    ]
+
+
+def test_the_cli_writes_a_workbook_with_three_sheets(folders, tmp_path, capsys):
+    output = tmp_path / "diff.xlsx"
+    old, new = (str(folder) for folder in folders)
+    portfolio = str(ROOT / "sample_projects")
+    code = main(
+        ["rules", "diff", old, new, "--portfolio", portfolio, "--as-of", "2025-06-30"]
+        + ["-o", str(output)]
+    )
+    assert code == 0
+    assert f"{RULE} threshold: 1.5 -> 1.25" in capsys.readouterr().out
+    book = load_workbook(output, read_only=True)
+    assert book.sheetnames == ["Rule changes", "Project flips", "Summary"]
+
+
+def test_identical_folders_give_no_changes(folders, capsys):
+    assert main(["rules", "diff", str(folders[0]), str(folders[0])]) == 0
+    assert "no changes" in capsys.readouterr().out
+
+
+def test_a_missing_folder_is_an_error(folders, tmp_path, capsys):
+    assert main(["rules", "diff", str(folders[0]), str(tmp_path / "none")]) == 1
+    assert "no rule pack found" in capsys.readouterr().err
+
+
+def test_the_cli_writes_a_pdf(folders, tmp_path):
+    output = tmp_path / "diff.pdf"
+    old, new = (str(folder) for folder in folders)
+    assert main(["rules", "diff", old, new, "--as-of", "2025-06-30", "-o", str(output)]) == 0
+    assert output.read_bytes().startswith(b"%PDF")
+
+
+def test_another_output_format_is_an_error(folders, tmp_path, capsys):
+    output = str(tmp_path / "diff.txt")
+    assert main(["rules", "diff", str(folders[0]), str(folders[0]), "-o", output]) == 1
+    assert ".xlsx or .pdf" in capsys.readouterr().err
