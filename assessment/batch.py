@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from ._files import publish
+from ._files import write_atomically
 from .chunks import plan_chunks
 from .runner import Progress, run_chunks
 from .screen_excel import write_full_results, write_screening_workbook
@@ -168,11 +167,11 @@ def _summary_meta(screening: Screening) -> dict:
 
 
 def write_json(data: dict, path: Path) -> Path:
-    handle, temporary = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False, indent=1, default=_plain_json)
-    publish(temporary, path)
-    return path
+    def dump(temporary: Path) -> None:
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False, indent=1, default=_plain_json)
+
+    return write_atomically(path, dump)
 
 
 def _plain_json(value: object) -> object:

@@ -8,8 +8,6 @@ never turned into a formula.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ._files import publish
+from ._files import write_atomically
 from .indicators import INDICATORS
 from .values import FORMULA_STARTS, plain
 
@@ -43,11 +41,7 @@ def write_score_workbook(scored, path: str | Path) -> Path:
         write_frame(sheet, frame)
         if title == "Verdicts":
             colour_verdicts(sheet, frame)
-    handle, temporary = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    book.save(temporary)
-    publish(temporary, path)
-    return path
+    return write_atomically(path, book.save)
 
 
 def sheets(scored) -> dict[str, pd.DataFrame]:

@@ -9,9 +9,7 @@ text between words (a word wider than its column breaks between characters).
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +21,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Table, TableStyle
 from reportlab.platypus.tables import CellStyle
 
-from ._files import publish
+from ._files import write_atomically
 from .pdf_look import Look
 
 # A CJK character, a word with its trailing spaces, or a run of spaces.
@@ -177,18 +175,11 @@ def write_pdf(build: Callable[[str], None], path: str | Path) -> Path:
     """Run ``build(temporary_path)`` in reportlab's invariant mode (no clock, no random ids:
     the same inputs give the same bytes) and rename the result onto ``path``; an interrupted
     build leaves nothing behind."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(suffix=".pdf", dir=path.parent)
-    os.close(handle)
     saved, rl_config.invariant = rl_config.invariant, 1
     try:
-        build(temporary)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        return write_atomically(path, lambda temporary: build(str(temporary)))
     finally:
         rl_config.invariant = saved
-    return publish(temporary, path)
 
 
 def bars(

@@ -11,8 +11,6 @@ writes the three tables as the sheets "Rule changes", "Project flips" and "Summa
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from ._files import publish
+from ._files import write_atomically
 from .dictionary import PROGRAMMES
 from .evaluate import VERDICTS
 from .excel import write_frame
@@ -225,8 +223,4 @@ def write_diff_workbook(diff: RulesDiff, path: str | Path) -> Path:
     sheets = {"Rule changes": diff.changes, "Project flips": diff.flips, "Summary": diff.summary}
     for title, frame in sheets.items():
         write_frame(book.create_sheet(title), frame)
-    handle, temporary = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    book.save(temporary)
-    publish(temporary, path)
-    return path
+    return write_atomically(path, book.save)

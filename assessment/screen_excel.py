@@ -21,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -32,7 +30,7 @@ import pandas as pd
 from xlsxwriter import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ._files import publish
+from ._files import write_atomically
 from .excel import VERDICT_FILLS
 from .xlsx_rows import write_rows
 
@@ -108,7 +106,7 @@ def write_screening_workbook(
         finally:
             draft.unlink(missing_ok=True)
 
-    return _write_atomically(path, fill)
+    return write_atomically(path, fill)
 
 
 def write_full_results(results: pd.DataFrame, folder: str | Path) -> list[Path]:
@@ -119,8 +117,8 @@ def write_full_results(results: pd.DataFrame, folder: str | Path) -> list[Path]:
     parquet, csv = (folder / name for name in FULL_RESULT_FILES)
     safe = csv_safe(results)
     return [
-        _write_atomically(parquet, lambda t: results.to_parquet(t, engine="pyarrow", index=False)),
-        _write_atomically(csv, lambda t: safe.to_csv(t, index=False, encoding="utf-8-sig")),
+        write_atomically(parquet, lambda t: results.to_parquet(t, engine="pyarrow", index=False)),
+        write_atomically(csv, lambda t: safe.to_csv(t, index=False, encoding="utf-8-sig")),
     ]
 
 
@@ -205,21 +203,6 @@ def _release_cells(book: Workbook) -> None:
         cells = getattr(sheet, "table", None)
         if isinstance(cells, dict):
             cells.clear()
-
-
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, then rename it onto ``path``; on any
-    failure the temporary file is removed and ``path`` is left as it was."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        publish(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
 
 
 class _Formats:

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from reportlab.graphics import renderPDF, renderPM
+from reportlab.graphics import renderPDF
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
-from reportlab.graphics.utils import RenderPMError
 from reportlab.lib import colors
 
 from .errors import AssessmentError
@@ -229,29 +228,15 @@ def write_outputs(sweep: Sweep, prefix: str | Path, table_format: str = "csv") -
     drawing = chart(sweep)
     png, pdf = prefix.with_name(f"{prefix.name}.png"), prefix.with_name(f"{prefix.name}.pdf")
     renderPDF.drawToFile(drawing, str(pdf), msg=f"threshold sweep of {sweep.rule.rule_id}")
-    write_png(drawing, pdf, png)
+    write_png(pdf, png)
     return [table, png, pdf]
 
 
-def write_png(drawing: Drawing, pdf: Path, png: Path) -> None:
-    """The chart as PNG: with renderPM when it has a backend (rlPyCairo or rl_renderPM), else
-    by rasterising the chart's PDF with pypdfium2."""
-    try:
-        renderPM.drawToFile(drawing, str(png), fmt="PNG", dpi=144)
-    except RenderPMError:
-        _rasterise(pdf, png)
+def write_png(pdf: Path, png: Path) -> None:
+    """The chart as PNG, rasterised from its PDF with pypdfium2 (reportlab's own PNG renderer
+    needs a backend that is not a dependency)."""
+    import pypdfium2
 
-
-def _rasterise(pdf: Path, png: Path) -> None:
-    try:
-        import pypdfium2
-    except ImportError:
-        raise AssessmentError(
-            "cannot write the PNG chart",
-            expected="a renderPM backend or pypdfium2",
-            got="neither is installed",
-            hint="pip install rlPyCairo (or pypdfium2); the PDF chart is written",
-        ) from None
     document = pypdfium2.PdfDocument(str(pdf))
     try:
         document[0].render(scale=2).to_pil().save(png)
