@@ -9,9 +9,11 @@ from pathlib import Path
 
 
 def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, then :func:`publish` it onto
-    ``path``; on any failure the temporary file is removed and ``path`` is left as it was."""
+    """Call ``write`` on a temporary file beside ``path`` (its folder made if need be), then
+    :func:`publish` it onto ``path``; on any failure the temporary file is removed and
+    ``path`` is left as it was."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     temporary = Path(name)

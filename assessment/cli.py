@@ -313,7 +313,15 @@ def _decision_lines(decision: dict) -> list[str]:
                 f"(+{reason['contribution']:.3f})"
             )
     lines += [f"    condition: {c['text']} ({c['criterion']})" for c in decision["conditions"]]
+    lines += [_path_line(path) for path in decision.get("path_to_eligibility", [])]
     return lines
+
+
+def _path_line(path: dict) -> str:
+    """``to be eligible for green: pue_assessed 1.38 -> 1.3``, with a warning when the
+    changes alone were not found to be enough."""
+    enough = "" if path["eligible_when_applied"] else " (not enough alone: see the undecided rules)"
+    return f"    to be eligible for {path['programme']}: {path['text']}{enough}"
 
 
 def _model_text(credit: dict) -> str:

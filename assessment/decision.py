@@ -9,7 +9,9 @@ row by row; the first row whose condition holds gives ``approve``, ``approve_wit
   the threshold and the source clause;
 * ``conditions``: one covenant per failed score rule or raised flag ("raise green_power_share
   from 0.55 to >= 0.8"), with the rule's remedy;
-* ``data_quality``: what was missing, wrong or assumed.
+* ``data_quality``: what was missing, wrong or assumed;
+* ``path_to_eligibility``: per programme applied for and not won, the smallest changes to the
+  failing criteria that would win it (``counterfactual.paths_to_eligibility``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import conditions
+from .counterfactual import paths_to_eligibility
 from ._resources import data_dir
 from .dictionary import PROGRAMMES
 from .errors import RuleError
@@ -199,7 +202,8 @@ def decide(
     details: bool = True,
 ) -> pd.DataFrame:
     """Per project: recommendation, decisive row and reason, principal reasons and, with
-    ``details``, conditions and data quality (a screen of many projects leaves them out)."""
+    ``details``, conditions, data quality and paths to eligibility (a screen of many
+    projects leaves them out)."""
     inputs = decision_inputs(evaluation, predictions, problems)
     result = recommend(inputs, table or load_decision_table())
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
@@ -218,6 +222,8 @@ def decide(
         data_quality(assumed.get(pid, {}), problems_of.get(pid, []), by_project.get(pid, []))
         for pid in inputs.index
     ]
+    paths = paths_to_eligibility(evaluation, relevance(evaluation.frame))
+    result["path_to_eligibility"] = [paths.get(pid, []) for pid in inputs.index]
     return result
 
 

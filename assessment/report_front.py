@@ -67,7 +67,42 @@ def page_one(memo: Memo) -> list:
     story += block(look, "programmes", [_programmes(memo)])
     story += block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
     story += block(look, "reasons", _reasons(memo, decision))
+    if decision.get("path_to_eligibility"):
+        story += block(look, "path", [_paths(memo, decision["path_to_eligibility"])])
     return [*story, PageBreak()]
+
+
+def _paths(memo: Memo, paths: list[dict]):
+    """Per programme not won, the smallest changes that would win it."""
+    grid = memo.grid(["programme", "change", "criterion"], [110, 250, 151])
+    for path in paths:
+        changes = [_change(memo, change) for change in path["changes"]]
+        if not path["eligible_when_applied"]:
+            changes.append(memo.look.words["words"]["path_not_enough"])
+        criteria = sorted({c for change in path["changes"] for c in change["criteria"]})
+        grid.add(
+            [
+                memo.look.word("programmes", path["programme"]),
+                "\n".join(changes),
+                ", ".join(criteria),
+            ]
+        )
+    return grid.build(memo.look)
+
+
+def _change(memo: Memo, change: dict) -> str:
+    """One change in words: ``PUE assessed: 1.38 -> 1.3``, ``DSCR: to be provided (>= 1.2)``."""
+    words, unit = memo.look.words["words"], memo.unit_of(change["metric"].split(", ")[0])
+    metric = ", ".join(memo.label(name) for name in change["metric"].split(", "))
+    facts = {
+        "metric": metric,
+        "value": memo.shown(change["from"], unit),
+        "target": memo.shown(change["to"], unit),
+        "operator": change["operator"],
+    }
+    if change["kind"] != "provide":
+        return fill(words["path_change"], **facts)
+    return fill(words["path_provide" if change["to"] is not None else "path_provide_any"], **facts)
 
 
 def _programmes(memo: Memo):

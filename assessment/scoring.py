@@ -30,6 +30,7 @@ DECISION_KEYS = (
     "reasons",
     "conditions",
     "data_quality",
+    "path_to_eligibility",
     "decision_reason",
     "decision_reason_zh",
 )

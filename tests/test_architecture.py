@@ -38,6 +38,7 @@ STAGES = {
     "training": 4,
     "artefact": 4,
     "prediction": 4,
+    "counterfactual": 5,
     "decision": 5,
     "excel": 6,
     "pdf_look": 6,

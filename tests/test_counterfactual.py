@@ -1,0 +1,143 @@
+"""Paths to eligibility: applying a path's changes wins the programme, and each change is the
+least that does (a change stopped short of its target leaves the project ineligible)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+from pypdf import PdfReader
+
+from assessment import evaluate_rules, score_applications
+from assessment.cli import main
+from assessment.counterfactual import _limits, paths_to_eligibility
+from assessment.decision import relevance
+from assessment.report import write_reports
+from assessment.scoring import project_records
+
+AS_OF = dt.date(2025, 6, 30)
+SAMPLES = ROOT / "sample_projects"
+
+
+@pytest.fixture(scope="module")
+def scored():
+    return score_applications(SAMPLES, as_of=AS_OF, model=None)
+
+
+def _paths(scored) -> list[tuple[str, dict]]:
+    column = scored.decisions["path_to_eligibility"]
+    return [(pid, path) for pid, paths in column.items() for path in paths]
+
+
+def _applied(scored, pid: str, changes: list[dict], shortfall: float = 0.0):
+    """The project's row with every change applied (numeric targets stopped ``shortfall``
+    short of where they go), evaluated again: its programme results."""
+    frame = scored.frame.loc[[pid]].copy()
+    for change in changes:
+        target = change["to"]
+        target = target[0] if isinstance(target, list) else target
+        if isinstance(change["from"], float) and not isinstance(target, bool):
+            target -= shortfall * (1 if change["kind"] == "raise" else -1)
+        frame[change["metric"]] = frame[change["metric"]].astype(object)
+        frame.loc[pid, change["metric"]] = target
+    return evaluate_rules(frame, scored.evaluation.rules, AS_OF).programmes.loc[pid]
+
+
+def _won(result, programme: str) -> bool:
+    eligible = result[f"{programme}_eligible"]
+    return eligible is not pd.NA and bool(eligible)
+
+
+def test_every_path_that_says_so_makes_the_project_eligible(scored):
+    paths = [(pid, p) for pid, p in _paths(scored) if p["eligible_when_applied"]]
+    assert len(paths) > 100
+    for pid, path in paths:
+        result = _applied(scored, pid, path["changes"])
+        assert _won(result, path["programme"]), (pid, path["text"])
+
+
+def test_each_numeric_change_is_the_least_that_wins(scored):
+    moved = [
+        (pid, p)
+        for pid, p in _paths(scored)
+        if p["eligible_when_applied"] and any(c["kind"] in ("raise", "lower") for c in p["changes"])
+    ]
+    assert moved
+    for pid, path in moved:
+        result = _applied(scored, pid, path["changes"], shortfall=0.001)
+        assert not _won(result, path["programme"]), (pid, path["text"])
+
+
+def test_only_programmes_applied_for_and_not_won_have_a_path(scored):
+    relevant = relevance(scored.frame)
+    programmes = scored.evaluation.programmes
+    for position, pid in enumerate(scored.frame.index):
+        named = {p["programme"] for p in scored.decisions.at[pid, "path_to_eligibility"]}
+        wanted = {
+            name
+            for name in relevant
+            if relevant[name][position] and not _won(programmes.loc[pid], name)
+        }
+        assert named == wanted, pid
+
+
+def test_a_sample_project_path_in_numbers(scored):
+    paths = {p["programme"]: p for p in scored.decisions.at["DC-2025-003", "path_to_eligibility"]}
+    green = paths["green"]["changes"]
+    assert [(c["metric"], c["from"], c["to"], c["criteria"]) for c in green] == [
+        ("pue_assessed", 1.35, 1.2, ["GRN-PUE-2024-HUB-NEW"])
+    ]
+    assert paths["credit"]["text"] == "dscr_min 0.6667 -> 1.2"
+    reit = scored.decisions.at["DC-2025-006", "path_to_eligibility"][0]
+    assert reit["programme"] == "reit"
+    assert reit["text"] == (
+        "operating_years 2.4695 years -> 3 years"
+        " and provide ebitda_hist_to_forecast of at least 70%"
+    )
+
+
+def test_the_tightest_gate_on_a_metric_sets_the_target(scored):
+    frame = scored.frame.loc[["DC-2025-002"]].copy()
+    frame["pue_assessed"] = 1.62  # fails the 1.50 limit, the 1.25 and the 1.2 new-build limits
+    evaluation = evaluate_rules(frame, scored.evaluation.rules, AS_OF)
+    green = paths_to_eligibility(evaluation, relevance(frame))["DC-2025-002"][0]
+    (change,) = green["changes"]
+    assert (change["from"], change["to"], change["kind"]) == (1.62, 1.2, "lower")
+    assert change["criteria"] == [
+        "GRN-GB40879-LIMIT",
+        "GRN-PUE-2024-LARGE-NEW",
+        "GRN-PUE-2024-HUB-NEW",
+    ]
+    assert green["eligible_when_applied"] is True
+
+
+@pytest.mark.parametrize(
+    ("operator", "threshold", "limits"),
+    [
+        ("<=", 1.3, (float("-inf"), 1.3)),
+        ("<", 1.3, (float("-inf"), 1.29)),
+        (">", 3.0, (3.1, float("inf"))),
+    ],
+)
+def test_strict_bounds_step_inside_the_threshold(operator, threshold, limits):
+    assert _limits(operator, threshold) == pytest.approx(limits)
+
+
+def test_json_cli_and_memo_show_the_path(scored, tmp_path, capsys):
+    sample = SAMPLES / "03_shenzhen_edge_site.xlsx"
+    assert main(["score", str(sample), "--as-of", "2025-06-30", "--format", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)["projects"]
+    texts = [p["text"] for p in record["decision"]["path_to_eligibility"]]
+    assert "pue_assessed 1.35 -> 1.2" in texts
+    assert main(["score", str(sample), "--as-of", "2025-06-30"]) == 0
+    assert "to be eligible for green: pue_assessed 1.35 -> 1.2" in capsys.readouterr().out
+    one = score_applications(sample, as_of=AS_OF, model=None)
+    assert project_records(one)[0]["decision"]["path_to_eligibility"]
+    for lang, words in (("en", "What would make it eligible"), ("zh", "达到合格条件的最小调整")):
+        (pdf,) = write_reports(one, tmp_path / f"{lang}.pdf", lang)
+        page = PdfReader(pdf).pages[0].extract_text()
+        assert words in page
+        assert "1.35" in page[page.index(words) :]
