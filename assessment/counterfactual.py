@@ -12,8 +12,8 @@ gate's condition lacks an input (which value to provide is then unknown). A miss
 provided at the gate's threshold.
 
 Each change: ``metric``, ``kind`` (lower, raise, set, provide), ``from``, ``to``, the binding
-``operator`` and ``threshold``, ``unit``, the ``criteria`` (rule ids) it answers and ``text``
-("pue_assessed 1.38 -> 1.3").
+``operator`` and ``threshold``, ``unit``, the ``criteria`` (rule ids) it answers, what a grade
+target ``means`` in a measured value, and ``text`` ("pue_assessed 1.38 -> 1.3").
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ import pandas as pd
 from . import conditions
 from .dictionary import PROGRAMMES
 from .evaluate import FAIL, INSUFFICIENT, NOT_APPLICABLE, Evaluation, evaluate_rules
+from .indicators import grade_pue_limits
 from .rules import Rule, metric_catalogue
 from .values import format_number, plain
 
@@ -58,8 +60,17 @@ class Change:
             "threshold": plain(self.threshold),
             "unit": self.unit,
             "criteria": self.criteria,
+            "means": self.means(),
             "text": change_text(self),
         }
+
+    def means(self) -> dict | None:
+        """What the target means in a measured value, where the metric is a grade of one
+        (``gb40879_grade`` 2 means ``pue_assessed <= 1.3``)."""
+        if self.metric != "gb40879_grade" or not isinstance(self.after, int | float):
+            return None
+        limit = _pue_limits().get(int(self.after))
+        return None if limit is None else {"metric": "pue_assessed", "operator": "<=", "to": limit}
 
 
 def paths_to_eligibility(
@@ -247,6 +258,11 @@ def _blank(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+@cache
+def _pue_limits() -> dict[int, float]:
+    return grade_pue_limits()
+
+
 def _unit(metric: str) -> str:
     found = metric_catalogue().get(metric)
     return found.unit if found is not None else ""
@@ -260,7 +276,9 @@ def change_text(change: Change) -> str:
     if change.kind == "provide":
         bound = PROVIDED.get(change.operator, ":")
         return f"provide {change.metric}{bound} {after}"
-    return f"{change.metric} {shown(change.before, change.unit)} -> {after}"
+    means = change.means()
+    meaning = f" ({means['metric']} {means['operator']} {shown(means['to'], '')})" if means else ""
+    return f"{change.metric} {shown(change.before, change.unit)} -> {after}{meaning}"
 
 
 def shown(value: object, unit: str) -> str:

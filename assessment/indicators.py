@@ -199,6 +199,13 @@ def _check_projects(projects: pd.DataFrame) -> None:
         )
 
 
+def grade_pue_limits(folder: str | Path | None = None) -> dict[int, float]:
+    """GB 40879 grade -> the highest PUE it allows (the worst grade, beyond the limit value,
+    has none)."""
+    grades = _load_reference(folder)["gb40879_grades.csv"].dropna(subset=["max_pue"])
+    return dict(zip(grades["grade"].astype(int), grades["max_pue"].astype(float), strict=True))
+
+
 def _load_reference(folder: str | Path | None) -> dict[str, pd.DataFrame]:
     folder = Path(folder) if folder else data_dir("rules") / "reference"
     tables = {name: _read_reference(folder / name, types) for name, types in _REFERENCE.items()}

@@ -101,7 +101,12 @@ def _change(memo: Memo, change: dict) -> str:
         "operator": change["operator"],
     }
     if change["kind"] != "provide":
-        return fill(words["path_change"], **facts)
+        means = change.get("means")
+        shown = fill(words["path_change"], **facts)
+        if means:
+            target = memo.shown(means["to"], memo.unit_of(means["metric"]))
+            shown += f" ({memo.label(means['metric'])} {means['operator']} {target})"
+        return shown
     return fill(words["path_provide" if change["to"] is not None else "path_provide_any"], **facts)
 
 

@@ -1,7 +1,8 @@
 """Compare two rules folders: what changed in the tables, and what it does to a portfolio.
 
-:func:`rule_changes` compares the rule tables as data, rule by rule and column by column (a
-segment table counts as one column: "segment table changed" with its row counts).
+:func:`rule_changes` compares the rule tables as data, rule by rule and column by column; a
+segment table row by row, keyed by its segment columns (``segment[in_cluster=true]``: the
+threshold moved, a row added or removed, the rows reordered).
 :func:`project_flips` scores the same applications under both rule sets and lists each project
 whose eligibility, grade (per programme) or recommendation changes, with the rules whose verdict
 differs for it; :func:`flip_summary` counts the flips per programme. :func:`write_diff_workbook`
@@ -98,8 +99,7 @@ def _column_changes(old: Rule, new: Rule) -> list[dict]:
     for column in COMPARED:
         before, after = getattr(old, column), getattr(new, column)
         if column == "segment":
-            if not _same_segment(before, after):
-                rows.append(_changed(old.rule_id, column, _rows(before), _rows(after)))
+            rows += _segment_changes(old.rule_id, before, after)
         elif not _same(before, after):
             rows.append(_changed(old.rule_id, column, _text(before), _text(after)))
     return rows
@@ -115,14 +115,38 @@ def _same(old: object, new: object) -> bool:
     return bool(old == new)
 
 
-def _same_segment(old: pd.DataFrame | None, new: pd.DataFrame | None) -> bool:
+def _segment_changes(rule_id: str, old: pd.DataFrame | None, new: pd.DataFrame | None) -> list:
+    """One row per segment whose threshold moved, was added or removed; the row order counts
+    (the first matching row gives the threshold)."""
     if old is None or new is None:
-        return old is None and new is None
-    return old.reset_index(drop=True).equals(new.reset_index(drop=True))
+        if old is None and new is None:
+            return []
+        return [_changed(rule_id, "segment", _rows(old), _rows(new))]
+    before, after = _segments(old), _segments(new)
+    rows = [
+        _changed(rule_id, f"segment[{key}]", _text(before.get(key)), _text(after.get(key)))
+        for key in [*before, *(k for k in after if k not in before)]
+        if not _same(before.get(key), after.get(key))
+    ]
+    common = [k for k in before if k in after]
+    if not rows and common != [k for k in after if k in before]:
+        rows.append(_changed(rule_id, "segment", "; ".join(before), "; ".join(after)))
+    return rows
+
+
+def _segments(table: pd.DataFrame) -> dict[str, object]:
+    """Segment key (``in_cluster=true, hub_zone=east``; ``any`` for a catch-all row) -> its
+    threshold, in table order."""
+    keys = [c for c in table.columns if c not in ("threshold", "unit")]
+    found = {}
+    for row in table.to_dict("records"):
+        parts = [f"{k}={_text(row[k]).lower()}" for k in keys if not _blank(row[k])]
+        found[", ".join(parts) or "any"] = row["threshold"]
+    return found
 
 
 def _rows(table: pd.DataFrame | None) -> str:
-    return "no segment table" if table is None else f"segment table changed: {len(table)} rows"
+    return "no segment table" if table is None else f"segment table of {len(table)} rows"
 
 
 def _blank(value: object) -> bool:

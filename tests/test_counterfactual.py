@@ -141,3 +141,18 @@ def test_json_cli_and_memo_show_the_path(scored, tmp_path, capsys):
         page = PdfReader(pdf).pages[0].extract_text()
         assert words in page
         assert "1.35" in page[page.index(words) :]
+
+
+def test_a_grade_target_says_what_it_means_in_pue(scored):
+    paths = {p["programme"]: p for p in scored.decisions.at["DC-2025-003", "path_to_eligibility"]}
+    grade = next(c for c in paths["green_credit"]["changes"] if c["metric"] == "gb40879_grade")
+    assert (grade["from"], grade["to"]) == (3, 2)
+    assert grade["means"] == {"metric": "pue_assessed", "operator": "<=", "to": 1.3}
+    assert grade["text"] == "gb40879_grade 3 -> 2 (pue_assessed <= 1.3)"
+    frame = scored.frame.dropna(subset=["pue_assessed"])
+    graded = frame["gb40879_grade"].astype(int)
+    assert (
+        frame.loc[graded <= 2, "pue_assessed"].max()
+        <= 1.3
+        < frame.loc[graded == 3, "pue_assessed"].min()
+    )

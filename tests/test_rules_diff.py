@@ -103,6 +103,27 @@ def test_added_and_removed_rules_are_reported(folders, tmp_path):
     ]
 
 
+def test_a_moved_segment_threshold_is_named_by_its_segment(folders, tmp_path):
+    changed = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", changed)
+    table = changed / "green_dc_cn" / "segments" / "rack_utilisation.csv"
+    table.write_text("in_cluster,threshold,unit\ntrue,70,%\nfalse,62,%\n,60,%\n", "utf-8")
+    changes = rule_changes(load_rules(folders[0]), load_rules(changed))
+    assert changes.values.tolist() == [
+        ["GRN-RACK-UTIL", "changed", "segment[in_cluster=true]", "0.65", "0.7"],
+        ["GRN-RACK-UTIL", "changed", "segment[in_cluster=false]", "", "0.62"],
+    ]
+    table.write_text("in_cluster,threshold,unit\n,60,%\ntrue,65,%\n", "utf-8")
+    (reordered,) = rule_changes(load_rules(folders[0]), load_rules(changed)).values.tolist()
+    assert reordered == [
+        "GRN-RACK-UTIL",
+        "changed",
+        "segment",
+        "in_cluster=true; any",
+        "any; in_cluster=true",
+    ]
+
+
 def test_the_cli_writes_a_workbook_with_three_sheets(folders, tmp_path, capsys):
     output = tmp_path / "diff.xlsx"
     old, new = (str(folder) for folder in folders)
