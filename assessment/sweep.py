@@ -8,7 +8,7 @@ is evaluated with that one rule's threshold replaced. Thresholds are in the metr
 * pass rate = pass / (pass + fail + insufficient) over the projects where the rule applies;
 * eligibility rate = eligible / (eligible + ineligible + undecided) over *all* projects of the
   portfolio (every project is evaluated for every programme; an undecided project counts as
-  not eligible).
+  not eligible, and the ``undecided`` column counts them).
 
 The table is written as CSV or xlsx; the chart (both rates against the threshold) as PNG and
 PDF, drawn with reportlab.graphics.
@@ -23,19 +23,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pypdfium2
 from reportlab.graphics import renderPDF
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 
+from ._files import write_atomically
 from .errors import AssessmentError
 from .evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
 from .indicators import add_indicators
 from .ingest import read_applications
 from .rules import Rule, RuleSet, load_rules, nearest
 
-TABLE_COLUMNS = ["threshold", "applicable", "passed", "pass_rate", "eligible", "eligible_rate"]
+TABLE_COLUMNS = [
+    "threshold",
+    "applicable",
+    "passed",
+    "pass_rate",
+    "eligible",
+    "undecided",
+    "eligible_rate",
+]
+ENGINE = "openpyxl"  # named: the temporary file's suffix does not tell pandas
 PASS_COLOUR = colors.HexColor("#1f4e79")
 ELIGIBLE_COLOUR = colors.HexColor("#c55a11")
 
@@ -132,12 +143,14 @@ def _row(frame: pd.DataFrame, rule_set: RuleSet, rule: Rule, value: float, as_of
     passed = int((codes == PASS).sum())
     eligible_column = evaluation.programmes[f"{rule.programme}_eligible"]
     eligible = int(eligible_column.fillna(False).astype(bool).sum())
+    undecided = int(eligible_column.isna().sum())
     return {
         "threshold": value,
         "applicable": applicable,
         "passed": passed,
         "pass_rate": _rate(passed, applicable),
         "eligible": eligible,
+        "undecided": undecided,
         "eligible_rate": _rate(eligible, len(frame)),
     }
 
@@ -153,12 +166,12 @@ def sweep_lines(sweep: Sweep) -> list[str]:
         f"{rule.rule_id} ({rule.programme}, {rule.metric} {rule.operator} threshold"
         f"{' ' + rule.unit if rule.unit else ''}; as loaded: {rule.threshold})",
         f"{'threshold':>10} {'applicable':>10} {'passed':>7} {'pass rate':>10} "
-        f"{'eligible':>9} {'eligible rate':>14}",
+        f"{'eligible':>9} {'undecided':>9} {'eligible rate':>14}",
     ]
     for row in sweep.table.itertuples(index=False):
         lines.append(
             f"{row.threshold:>10g} {row.applicable:>10} {row.passed:>7} {row.pass_rate:>10.1%} "
-            f"{row.eligible:>9} {row.eligible_rate:>14.1%}"
+            f"{row.eligible:>9} {row.undecided:>9} {row.eligible_rate:>14.1%}"
         )
     return lines
 
@@ -166,14 +179,15 @@ def sweep_lines(sweep: Sweep) -> list[str]:
 def write_table(sweep: Sweep, path: str | Path) -> Path:
     """The table as ``.csv`` or ``.xlsx`` (by the suffix of ``path``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".xlsx":
-        sweep.table.to_excel(path, index=False, sheet_name="sweep")
-    elif path.suffix.lower() == ".csv":
-        sweep.table.to_csv(path, index=False)
-    else:
+    writers = {
+        ".xlsx": lambda t: sweep.table.to_excel(
+            t, index=False, sheet_name="sweep", engine="openpyxl"
+        ),
+        ".csv": lambda t: sweep.table.to_csv(t, index=False),
+    }
+    if path.suffix.lower() not in writers:
         raise AssessmentError(f"cannot write {str(path)!r}", expected=".csv or .xlsx")
-    return path
+    return write_atomically(path, writers[path.suffix.lower()])
 
 
 def chart(sweep: Sweep, width: int = 520, height: int = 320) -> Drawing:
@@ -227,18 +241,17 @@ def write_outputs(sweep: Sweep, prefix: str | Path, table_format: str = "csv") -
     table = write_table(sweep, prefix.with_name(f"{prefix.name}.{table_format}"))
     drawing = chart(sweep)
     png, pdf = prefix.with_name(f"{prefix.name}.png"), prefix.with_name(f"{prefix.name}.pdf")
-    renderPDF.drawToFile(drawing, str(pdf), msg=f"threshold sweep of {sweep.rule.rule_id}")
-    write_png(pdf, png)
+    title = f"threshold sweep of {sweep.rule.rule_id}"
+    write_atomically(pdf, lambda t: renderPDF.drawToFile(drawing, str(t), msg=title))
+    write_atomically(png, lambda t: _rasterised(pdf, t))
     return [table, png, pdf]
 
 
-def write_png(pdf: Path, png: Path) -> None:
+def _rasterised(pdf: Path, png: Path) -> None:
     """The chart as PNG, rasterised from its PDF with pypdfium2 (reportlab's own PNG renderer
     needs a backend that is not a dependency)."""
-    import pypdfium2
-
     document = pypdfium2.PdfDocument(str(pdf))
     try:
-        document[0].render(scale=2).to_pil().save(png)
+        document[0].render(scale=2).to_pil().save(png, format="PNG")
     finally:
         document.close()

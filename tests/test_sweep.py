@@ -5,6 +5,7 @@ command."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import AS_OF, ROOT
 from PIL import Image, ImageStat
@@ -15,7 +16,14 @@ from assessment.errors import AssessmentError
 from assessment.indicators import add_indicators
 from assessment.ingest import read_applications
 from assessment.rules import load_rules
-from assessment.sweep import find_rule, sweep_frame, thresholds, with_threshold, write_outputs
+from assessment.sweep import (
+    TABLE_COLUMNS,
+    find_rule,
+    sweep_frame,
+    thresholds,
+    with_threshold,
+    write_outputs,
+)
 
 SAMPLES = ROOT / "sample_projects"
 RULE_ID = "GRN-GB40879-LIMIT"  # pue_assessed <= 1.50, not for edge sites of <= 100 racks
@@ -107,6 +115,9 @@ def test_cli_prints_the_table_and_writes_three_files(tmp_path, capsys):
     assert "pass rate" in out and "eligible rate" in out and "100.0%" in out
     for suffix in (".xlsx", ".png", ".pdf"):
         assert prefix.with_name(f"pue{suffix}").stat().st_size > 0
+    table = pd.read_excel(prefix.with_name("pue.xlsx"), engine="openpyxl")
+    assert list(table.columns) == TABLE_COLUMNS
+    assert table["threshold"].tolist() == pytest.approx([1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8])
 
 
 def test_cli_refuses_an_unknown_rule_with_a_message(capsys):
