@@ -29,6 +29,12 @@ def run_cases(rule_set: RuleSet) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
 
 
+def uncovered(rule_set: RuleSet, results: pd.DataFrame) -> list[str]:
+    """The rules that no case tests (in rule order)."""
+    tested = set(results["rule_id"])
+    return [rule.rule_id for rule in rule_set.rules if rule.rule_id not in tested]
+
+
 def _run_pack(pack: Pack, rule_set: RuleSet, catalogue: dict[str, Metric]) -> pd.DataFrame:
     path = pack.folder / "cases.csv"
     if not path.exists():

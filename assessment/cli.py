@@ -24,11 +24,15 @@ import pandas as pd
 
 from . import __version__
 from .artefact import default_model_path, load_model, save_model
+from .backtest import run_backtest
+from .backtest_report import summary_lines, write_backtest_pdf, write_backtest_workbook
 from .batch import screen_inputs, write_outputs
-from .cases import run_cases
+from .cases import run_cases, uncovered
 from .errors import AssessmentError
 from .excel import write_score_workbook
 from .ingest import Applications, read_applications
+from .monitor import monitor_outputs
+from .monitor_report import monitor_lines, write_monitor_pdf, write_monitor_workbook
 from .prediction import drift, predict, prediction_table, write_table
 from .report import write_reports
 from .rules import load_rules
@@ -457,15 +461,20 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 
     Example: ``assess rules test rules/``
     """
-    results = run_cases(load_rules(args.directory))
+    rule_set = load_rules(args.directory)
+    results = run_cases(rule_set)
     for row in results[~results["ok"]].to_dict("records"):
         print(
             f"FAIL {row['pack']} {row['case_id']} {row['rule_id']} as of {row['as_of']}: "
             f"expected {row['expected']}, got {row['got']} ({row['note']})"
         )
+    untested = uncovered(rule_set, results)
+    for rule_id in untested:
+        print(f"NO CASE {rule_id}: add rows for it to its pack's cases.csv")
     passed = int(results["ok"].sum())
-    print(f"{passed} passed, {len(results) - passed} failed")
-    return 0 if passed == len(results) else 1
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed, {len(untested)} rule(s) without a case")
+    return 0 if not failed and not untested else 1
 
 
 def cmd_rules_diff(args: argparse.Namespace) -> int:

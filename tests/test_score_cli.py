@@ -83,6 +83,14 @@ def test_rules_check_and_test_commands(tmp_path, capsys):
     assert (
         "FAIL credit_policy CR-DSCR-MIN-01 CR-DSCR-MIN" in out and "expected fail, got pass" in out
     )
+    rules = tmp_path / "credit_policy" / "rules.csv"
+    row = next(
+        line for line in rules.read_text(encoding="utf-8").splitlines() if "CR-DSCR-MIN," in line
+    )
+    with rules.open("a", encoding="utf-8") as handle:
+        handle.write(row.replace("CR-DSCR-MIN,", "CR-DSCR-MIN-NEW,", 1) + "\n")
+    assert main(["rules", "test", str(tmp_path)]) == 1
+    assert "NO CASE CR-DSCR-MIN-NEW" in capsys.readouterr().out
 
 
 def test_rules_check_reports_errors_and_exits_one(tmp_path, capsys):
