@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from . import conditions
-from .counterfactual import paths_to_eligibility
 from ._resources import data_dir
+from .counterfactual import paths_to_eligibility
 from .dictionary import PROGRAMMES
 from .errors import RuleError
 from .evaluate import FAIL, INSUFFICIENT, VERDICTS, Evaluation
