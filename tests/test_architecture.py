@@ -56,6 +56,9 @@ STAGES = {
     "sweep": 8,
     "rules_diff": 8,
     "rules_diff_report": 8,
+    "backtest": 8,
+    "backtest_history": 8,
+    "backtest_report": 8,
     "cli": 9,
 }
 SHELLS = {"cli"}

@@ -1,0 +1,379 @@
+"""A backtest (:mod:`assessment.backtest`) as printed lines, an Excel workbook with native
+charts and a PDF in the memo's look (:mod:`assessment.pdf_look`).
+
+Workbook sheets: Summary (facts and notes), By recommendation (with a column chart of the
+outcome rate), By programme, Rules (with a bar chart of the information value), AUC, Not
+assessable and, with an alternative rule set, Comparison and Changed loans. Every table has a
+leading ``rule_set`` column (``current``, ``alternative``). The PDF holds the same tables (the
+rules that applied to at least one loan) with two bar charts; the same backtest gives the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from reportlab.platypus import KeepTogether, Spacer
+from xlsxwriter import Workbook
+
+from ._files import write_atomically
+from .backtest import Backtest
+from .pdf_look import Look
+from .pdf_parts import Grid, bars, write_pdf
+
+__all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
+
+TITLE = "Backtest"
+RATE_COLUMNS = ("rate", "share", "difference")
+_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+MAX_CHART_RULES = 30
+
+
+# -- printed ---------------------------------------------------------------------------------
+def summary_lines(backtest: Backtest, top: int = 10) -> list[str]:
+    """A readable summary: facts, outcome rates, AUCs, the strongest rules, the comparison."""
+    facts = backtest.facts
+    lines = [
+        f"{facts['loans']:,} loans, {facts['outcomes']:,} with {facts['target']} = 1 "
+        f"({facts['outcome_rate']:.2%}); as of {facts['as_of']}; model {facts['model']}",
+        *(f"note: {note}" for note in backtest.notes),
+    ]
+    for side in backtest.sides:
+        lines += [
+            f"[{side.name} rules: {_versions(side.versions)}]",
+            "outcome rate by recommendation:",
+        ]
+        lines += [
+            _rate_line(row.recommendation, row) for row in side.by_recommendation.itertuples()
+        ]
+        lines += ["AUC:"] + [_auc_line(row) for row in side.auc.itertuples()]
+        lines += [f"rules by information value (top {top}):"]
+        lines += [_rule_line(row) for row in side.rules.head(top).to_dict("records")]
+        lines.append(f"not assessable on this history: {_ids(side.not_assessable)}")
+    if backtest.alternative is not None:
+        lines += ["comparison:"] + [_compare_line(row) for row in backtest.comparison.itertuples()]
+    return lines
+
+
+def _versions(versions: dict[str, str]) -> str:
+    return ", ".join(f"{pack} {version}" for pack, version in sorted(versions.items()))
+
+
+def _rate_line(name: str, row) -> str:
+    return (
+        f"  {name:<24} {row.loans:>7,} loans {row.outcomes:>6,} outcomes  {_pct(row.outcome_rate)}"
+    )
+
+
+def _auc_line(row) -> str:
+    note = f"  ({row.note})" if row.note else ""
+    return f"  {row.score:<30} AUC {_num(row.auc, '{:.4f}')}  Gini {_num(row.gini, '{:.4f}')}{note}"
+
+
+def _rule_line(row: dict) -> str:
+    verdicts = "  ".join(
+        f"{verdict} {_pct(row[f'{verdict}_rate'])} ({row[verdict]:,})"
+        for verdict in ("pass", "fail", "insufficient")
+    )
+    return f"  {row['rule_id']:<26} IV {_num(row['iv'], '{:.4f}')}  {verdicts}"
+
+
+def _compare_line(row) -> str:
+    return (
+        f"  {row.rule_set:<12} approved {row.approved:,} ({_pct(row.approved_outcome_rate)}), "
+        f"referred {row.referred:,} ({_pct(row.referred_outcome_rate)}), declined "
+        f"{row.declined:,} ({_pct(row.declined_outcome_rate)}); combined AUC "
+        f"{_num(row.combined_auc, '{:.4f}')}; {row.changed:,} loans change recommendation "
+        f"({_pct(row.changed_outcome_rate)} outcomes)"
+    )
+
+
+def _ids(table: pd.DataFrame) -> str:
+    return ", ".join(table["rule_id"]) if len(table) else "none"
+
+
+def _num(value: object, spec: str) -> str:
+    missing = value is None or (isinstance(value, float) and not math.isfinite(value))
+    return "-" if missing else spec.format(value)
+
+
+def _pct(value: object) -> str:
+    return _num(value, "{:.2%}")
+
+
+# -- the workbook ----------------------------------------------------------------------------
+def sheets(backtest: Backtest) -> dict[str, pd.DataFrame]:
+    """The workbook's tables by sheet name."""
+    found = {
+        "Summary": summary_table(backtest),
+        "By recommendation": backtest.table("by_recommendation"),
+        "By programme": backtest.table("by_programme"),
+        "Rules": backtest.table("rules"),
+        "AUC": backtest.table("auc"),
+        "Not assessable": backtest.table("not_assessable"),
+    }
+    if backtest.alternative is not None:
+        found["Comparison"] = backtest.comparison
+        found["Changed loans"] = backtest.changed
+    return found
+
+
+def summary_table(backtest: Backtest) -> pd.DataFrame:
+    """Facts, rule packs and notes as ``item, value`` rows of text."""
+    rows = [(key.replace("_", " "), _fact(key, value)) for key, value in backtest.facts.items()]
+    rows += [(f"{side.name} rules", _versions(side.versions)) for side in backtest.sides]
+    rows += [("note", note) for note in backtest.notes]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _fact(key: str, value: object) -> str:
+    if key.endswith("rate"):
+        return _pct(value)
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
+    """Write the workbook to ``path`` through a temporary file beside it."""
+
+    def write(temporary: Path) -> None:
+        book = Workbook(str(temporary), _OPTIONS)
+        formats = {"header": book.add_format({"bold": True}), "rate": book.add_format()}
+        formats["rate"].set_num_format("0.00%")
+        for title, frame in sheets(backtest).items():
+            sheet = book.add_worksheet(title)
+            write_table(sheet, frame, formats)
+            if title == "By recommendation":
+                sheet.insert_chart("H2", rate_chart(book, frame))
+            if title == "Rules" and len(frame):
+                sheet.insert_chart("R2", iv_chart(book, frame))
+        book.close()
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_atomically(path, write)
+
+
+def write_table(sheet, frame: pd.DataFrame, formats: dict) -> None:
+    """``frame`` from A1 with a bold header, rates as percentages, missing values blank."""
+    for column, name in enumerate(frame.columns):
+        sheet.write_string(0, column, str(name), formats["header"])
+        rate = str(name).endswith(RATE_COLUMNS)
+        cell_format = formats["rate"] if rate else None
+        for row, value in enumerate(frame[name].tolist(), start=1):
+            _write_cell(sheet, row, column, value, cell_format)
+        sheet.set_column(column, column, max(10, min(48, len(str(name)) + 4)))
+    sheet.freeze_panes(1, 0)
+    if len(frame.columns):
+        sheet.autofilter(0, 0, len(frame), len(frame.columns) - 1)
+
+
+def _write_cell(sheet, row: int, column: int, value: object, cell_format) -> None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return
+    if isinstance(value, bool | np.bool_):
+        sheet.write_boolean(row, column, bool(value))
+    elif isinstance(value, int | float | np.integer | np.floating):
+        sheet.write_number(row, column, float(value), cell_format)
+    else:
+        sheet.write_string(row, column, str(value))
+
+
+def rate_chart(book: Workbook, frame: pd.DataFrame):
+    """Columns: the outcome rate per recommendation, one series per rule set."""
+    chart = book.add_chart({"type": "column"})
+    title = "By recommendation"
+    rate = list(frame.columns).index("outcome_rate")
+    for name, rows in frame.groupby("rule_set", sort=False):
+        first, last = _span(frame, rows)
+        chart.add_series(
+            {
+                "name": f"{name} rules",
+                "categories": [title, first, 1, last, 1],
+                "values": [title, first, rate, last, rate],
+            }
+        )
+    chart.set_title({"name": "Outcome rate by recommendation"})
+    chart.set_y_axis({"num_format": "0%", "name": "outcome rate"})
+    return chart
+
+
+def iv_chart(book: Workbook, frame: pd.DataFrame):
+    """Bars: the information value of the current rules (sorted by IV; the first rules)."""
+    chart = book.add_chart({"type": "bar"})
+    rows = frame[(frame["rule_set"] == "current") & frame["iv"].notna()].head(MAX_CHART_RULES)
+    if len(rows):
+        first, last = _span(frame, rows)
+        column = list(frame.columns).index("iv")
+        rule = list(frame.columns).index("rule_id")
+        chart.add_series(
+            {
+                "name": "information value",
+                "categories": ["Rules", first, rule, last, rule],
+                "values": ["Rules", first, column, last, column],
+            }
+        )
+    chart.set_title({"name": "Information value per rule (current rules)"})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 620, "height": 80 + 18 * max(len(rows), 1)})
+    return chart
+
+
+def _span(frame: pd.DataFrame, rows: pd.DataFrame) -> tuple[int, int]:
+    """The sheet rows (0-based, after the header) of a contiguous block of ``frame``."""
+    positions = frame.index.get_indexer(rows.index)
+    return int(positions.min()) + 1, int(positions.max()) + 1
+
+
+# -- the PDF -----------------------------------------------------------------------------------
+def write_backtest_pdf(backtest: Backtest, path: str | Path) -> Path:
+    """Write the backtest (A4) to ``path`` through a temporary file beside it."""
+    look = Look("en")
+    story = [look.para(TITLE, "title", True, look.colour["heading"])]
+    facts = summary_table(backtest).itertuples(index=False)
+    story += [look.para(f"{row.item}: {row.value}") for row in facts]
+    for side in backtest.sides:
+        story += _side_story(look, side, len(backtest.sides) > 1)
+    if backtest.alternative is not None:
+        story += _section(look, "Comparison of the rule sets", [_comparison(look, backtest)])
+        story += _section(look, "Loans whose recommendation changes", [_changes(look, backtest)])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_pdf(lambda temporary: _build(look, story, temporary), path)
+
+
+def _build(look: Look, story: list, path: str) -> None:
+    look.document(path, TITLE, "assessment backtest").build(story)
+
+
+def _section(look: Look, heading: str, parts: list) -> list:
+    title = look.para(heading, "heading", True, look.colour["heading"])
+    return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), parts[0]]), *parts[1:]]
+
+
+def _side_story(look: Look, side, named: bool) -> list:
+    prefix = f"{side.name} rules: " if named else ""
+    sections = [
+        ("Outcome rate by recommendation", _recommendation_parts(look, side)),
+        ("Outcome rate by programme verdict", [_programmes(look, side)]),
+        ("Discriminating power (AUC)", [_aucs(look, side.auc)]),
+        ("Rules by information value", _rule_parts(look, side.rules)),
+        ("Not assessable on this history", [_unassessable(look, side)]),
+    ]
+    return [part for title, parts in sections for part in _section(look, prefix + title, parts)]
+
+
+def _recommendation_parts(look: Look, side) -> list:
+    table = side.by_recommendation
+    items = [
+        (row.recommendation, 100 * row.outcome_rate, _colour(look, row.recommendation))
+        for row in table.itertuples()
+        if row.loans and row.recommendation != "all"
+    ]
+    chart = [look.para("Outcome rate (%) per recommendation:"), bars(items, look, shown="{:.1f}%")]
+    return [_rates(look, table, "recommendation"), Spacer(1, 4), *(chart if items else [])]
+
+
+def _rule_parts(look: Look, table: pd.DataFrame) -> list:
+    rules = table[table["applicable"] > 0]
+    items = [(r.rule_id, r.iv, "bar_project") for r in rules.head(MAX_CHART_RULES).itertuples()]
+    chart = [look.para("Information value per rule:"), bars(items, look, shown="{:.3f}")]
+    parts = [_rules(look, rules), Spacer(1, 4), look.para(_unapplied(table))]
+    return parts + (chart if items else [])
+
+
+def _unapplied(rules: pd.DataFrame) -> str:
+    idle = rules.loc[rules["applicable"] == 0, "rule_id"]
+    listed = ", ".join(idle) if len(idle) else "none"
+    return f"In force on no loan's date, or applicable to no loan (not shown): {listed}."
+
+
+def _colour(look: Look, recommendation: str) -> str:
+    return recommendation if recommendation in look.colour else "bar_project"
+
+
+def _rates(look: Look, table: pd.DataFrame, key: str):
+    grid = Grid([key, "loans", "outcomes", "outcome rate"], [200, 90, 90, 90])
+    for row in table.itertuples(index=False):
+        grid.add([getattr(row, key), f"{row.loans:,}", f"{row.outcomes:,}", _pct(row.outcome_rate)])
+    return grid.build(look)
+
+
+def _programmes(look: Look, side) -> object:
+    grid = Grid(
+        ["programme", "verdict", "loans", "outcomes", "outcome rate"], [110, 100, 90, 90, 90]
+    )
+    for row in side.by_programme.itertuples(index=False):
+        grid.add(
+            [
+                row.programme,
+                row.verdict,
+                f"{row.loans:,}",
+                f"{row.outcomes:,}",
+                _pct(row.outcome_rate),
+            ]
+        )
+    return grid.build(look)
+
+
+def _aucs(look: Look, table: pd.DataFrame):
+    grid = Grid(["score", "loans", "outcomes", "AUC", "Gini", "note"], [130, 50, 50, 45, 45, 191])
+    for row in table.itertuples(index=False):
+        auc, gini = _num(row.auc, "{:.4f}"), _num(row.gini, "{:.4f}")
+        grid.add([row.score, f"{row.loans:,}", f"{row.outcomes:,}", auc, gini, row.note])
+    return grid.build(look)
+
+
+def _rules(look: Look, rules: pd.DataFrame):
+    header = [
+        "rule",
+        "severity",
+        "applied",
+        "pass rate",
+        "fail rate",
+        "insuff. rate",
+        "diff.",
+        "IV",
+    ]
+    grid = Grid(header, [125, 45, 50, 55, 55, 55, 55, 50])
+    for row in rules.itertuples(index=False):
+        rates = [_pct(row.pass_rate), _pct(row.fail_rate), _pct(row.insufficient_rate)]
+        difference, iv = _num(row.difference, "{:+.2%}"), _num(row.iv, "{:.4f}")
+        grid.add([row.rule_id, row.severity, f"{row.applicable:,}", *rates, difference, iv])
+    return grid.build(look)
+
+
+def _unassessable(look: Look, side):
+    if not len(side.not_assessable):
+        return look.para("Every rule could be assessed.")
+    grid = Grid(["rule", "programme", "severity", "missing columns"], [150, 80, 60, 200])
+    for row in side.not_assessable.itertuples(index=False):
+        grid.add([row.rule_id, row.programme, row.severity, row.missing_columns])
+    return grid.build(look)
+
+
+def _comparison(look: Look, backtest: Backtest):
+    table = backtest.comparison.set_index("rule_set").T
+    grid = Grid(["measure", *table.columns], [200, 140, 140])
+    for name, values in table.iterrows():
+        spec = (
+            "{:.2%}"
+            if name.endswith("rate")
+            else ("{:.4f}" if "auc" in name or "gini" in name else "{:,.0f}")
+        )
+        grid.add([name.replace("_", " "), *(_num(float(v), spec) for v in values)])
+    return grid.build(look)
+
+
+def _changes(look: Look, backtest: Backtest):
+    changed = backtest.changed
+    if not len(changed):
+        return look.para("No loan changes recommendation.")
+    moves = changed.groupby(["current", "alternative"], sort=True)["outcome"].agg(["size", "sum"])
+    grid = Grid(
+        ["current", "alternative", "loans", "outcomes", "outcome rate"], [120, 120, 80, 80, 80]
+    )
+    for (old, new), row in moves.iterrows():
+        grid.add([old, new, f"{row['size']:,}", f"{row['sum']:,}", _pct(row["sum"] / row["size"])])
+    return grid.build(look)

@@ -1,0 +1,254 @@
+"""``assess backtest`` on the example loan history: every number recomputed here from the raw
+columns (pandas, sklearn), the alternative rule set with one moved threshold, and the files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import numpy as np
+import pandas as pd
+import pypdf
+import pypdfium2
+import pytest
+from conftest import ROOT
+from openpyxl import load_workbook
+from sklearn.metrics import roc_auc_score
+
+from assessment.artefact import load_model
+from assessment.backtest import SMOOTHING, as_of_dates, run_backtest
+from assessment.cli import main
+from assessment.errors import AssessmentError
+from assessment.prediction import predict
+from assessment.training import read_table
+
+HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
+RULE = "CR-DSCR-MIN"  # credit gate dscr_min >= 1.20, pack in force from 2015-09-09
+OLD_LIMIT, NEW_LIMIT = 1.20, 1.30
+
+
+@pytest.fixture(scope="module")
+def history() -> pd.DataFrame:
+    return read_table(HISTORY)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def backtest(history, model):
+    return run_backtest(history, "defaulted", model=model)
+
+
+@pytest.fixture(scope="module")
+def raw(history) -> pd.DataFrame:
+    """The history by loan id, with the year from which the credit pack is in force."""
+    frame = history.set_index("loan_id")
+    frame["credit_in_force"] = frame["origination_year"] >= 2015
+    return frame
+
+
+@pytest.fixture(scope="module")
+def moved_rules(tmp_path_factory):
+    """A copy of rules/ in which CR-DSCR-MIN asks for 1.30 instead of 1.20."""
+    folder = tmp_path_factory.mktemp("backtest") / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    path = folder / "credit_policy" / "rules.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    edited = [
+        line.replace(",dscr_min,>=,1.20,", ",dscr_min,>=,1.30,") if line.startswith(RULE) else line
+        for line in lines
+    ]
+    assert edited != lines
+    path.write_text("".join(edited), encoding="utf-8")
+    return folder
+
+
+def test_the_history_totals(backtest):
+    assert backtest.facts["loans"] == 6500
+    assert backtest.facts["outcomes"] == 489
+    table = backtest.current.by_recommendation.set_index("recommendation")
+    assert table.loc["all", "loans"] == 6500 and table.loc["all", "outcomes"] == 489
+    assert table.loc["decline", "outcome_rate"] > 5 * table.loc["approve", "outcome_rate"]
+
+
+def test_outcome_rate_by_recommendation_is_a_groupby(backtest, raw):
+    y = raw["defaulted"]
+    grouped = y.groupby(backtest.current.recommendation).agg(["size", "sum", "mean"])
+    table = backtest.current.by_recommendation.set_index("recommendation").drop(index="all")
+    table = table[table["loans"] > 0]
+    assert table["loans"].to_dict() == grouped["size"].to_dict()
+    assert table["outcomes"].to_dict() == grouped["sum"].to_dict()
+    assert np.allclose(table["outcome_rate"], grouped["mean"].reindex(table.index))
+
+
+def test_every_loan_failing_a_credit_gate_is_declined(backtest, raw):
+    gate_fails = raw["credit_in_force"] & (
+        (raw["dscr_min"] < OLD_LIMIT) | (raw["equity_ratio"] < 0.2) | (raw["leverage"] > 0.8)
+    )
+    assert gate_fails.sum() > 1000
+    assert (backtest.current.recommendation[gate_fails[gate_fails].index] == "decline").all()
+
+
+def test_credit_verdicts_count_the_gate_failures(backtest, raw):
+    table = backtest.current.by_programme.set_index(["programme", "verdict"])
+    fails = raw["credit_in_force"] & (
+        (raw["dscr_min"] < OLD_LIMIT) | (raw["equity_ratio"] < 0.2) | (raw["leverage"] > 0.8)
+    )
+    assert table.loc[("credit", "no"), "loans"] == fails.sum()
+    assert table.loc[("credit", "no"), "outcomes"] == raw.loc[fails, "defaulted"].sum()
+    assert table.loc[("credit", "not_assessed"), "loans"] == (~raw["credit_in_force"]).sum()
+
+
+def _verdict_counts(raw: pd.DataFrame) -> pd.DataFrame:
+    """CR-DSCR-MIN by hand: pass, fail, insufficient over the loans of 2015 on."""
+    applied = raw[raw["credit_in_force"]]
+    dscr = applied["dscr_min"]
+    verdict = np.where(dscr.isna(), "insufficient", np.where(dscr >= OLD_LIMIT, "pass", "fail"))
+    return applied["defaulted"].groupby(verdict).agg(["size", "sum"])
+
+
+def test_the_rates_of_one_rule_by_hand(backtest, raw):
+    row = backtest.current.rules.set_index("rule_id").loc[RULE]
+    counts = _verdict_counts(raw)
+    assert row["applicable"] == counts["size"].sum()
+    for verdict in ("pass", "fail", "insufficient"):
+        assert row[verdict] == counts.loc[verdict, "size"]
+        expected = counts.loc[verdict, "sum"] / counts.loc[verdict, "size"]
+        assert row[f"{verdict}_rate"] == pytest.approx(expected)
+    assert row["difference"] == pytest.approx(row["fail_rate"] - row["pass_rate"])
+
+
+def test_the_information_value_of_one_rule_by_hand(backtest, raw):
+    counts = _verdict_counts(raw)
+    bad = counts["sum"] + SMOOTHING
+    good = counts["size"] - counts["sum"] + SMOOTHING
+    b, g = bad / bad.sum(), good / good.sum()
+    expected = float(((b - g) * np.log(b / g)).sum())
+    rules = backtest.current.rules
+    assert rules.set_index("rule_id").loc[RULE, "iv"] == pytest.approx(expected)
+    assert expected > 0.3  # DSCR is the history's strongest driver
+    ivs = rules["iv"].dropna().to_numpy()
+    assert (np.diff(ivs) <= 0).all()  # sorted by IV
+
+
+def test_aucs_equal_roc_auc_score(backtest, history, model, raw):
+    auc = backtest.current.auc.set_index("score")
+    y = raw["defaulted"].to_numpy()
+    pd_values = predict(model, history)["pd"].to_numpy()
+    assert auc.loc["model PD", "auc"] == pytest.approx(roc_auc_score(y, pd_values))
+    rank = backtest.current.recommendation.map(
+        {"approve": 0, "approve_with_conditions": 1, "refer": 2, "decline": 3}
+    )
+    combined = roc_auc_score(y, rank.to_numpy() + pd_values)
+    assert auc.loc["combined score", "auc"] == pytest.approx(combined)
+    assert auc.loc["combined score", "gini"] == pytest.approx(2 * combined - 1)
+
+
+def test_the_packaged_model_is_flagged_in_sample(backtest, model):
+    auc = backtest.current.auc.set_index("score")
+    assert auc.loc["model PD", "note"].startswith("in-sample")
+    assert any("in-sample" in note.lower() for note in backtest.notes)
+    held = auc.loc["model PD, hold-out rows"]
+    assert held["loans"] == model.card["class_balance"]["test_rows"]
+    assert held["auc"] == pytest.approx(model.card["metrics"]["holdout"]["auc"], abs=1e-6)
+
+
+def test_rules_the_history_cannot_assess_are_listed(backtest, history):
+    listed = backtest.current.not_assessable.set_index("rule_id")
+    assert {"GC-GLP-REPORTING", "REIT-TITLE-CLEAR", "GRN-WUE"} <= set(listed.index)
+    assert RULE not in listed.index
+    for columns in listed["missing_columns"]:
+        assert all(column not in history.columns for column in columns.split(", "))
+    assert not set(listed.index) & set(backtest.current.rules["rule_id"])
+
+
+def test_a_moved_threshold_changes_exactly_the_expected_loans(history, raw, moved_rules):
+    result = run_backtest(history, "defaulted", against=moved_rules)
+    before = result.current.recommendation
+    between = raw["credit_in_force"] & raw["dscr_min"].between(OLD_LIMIT, NEW_LIMIT, "left")
+    expected = set(raw.index[between & (before != "decline")])
+    changed = result.changed
+    assert set(changed["loan_id"]) == expected and len(expected) > 100
+    assert (changed["alternative"] == "decline").all()
+    assert changed["outcome"].sum() == raw.loc[list(expected), "defaulted"].sum()
+    rows = result.comparison.set_index("rule_set")
+    declined = (before == "decline").sum()
+    assert rows.loc["current", "declined"] == declined
+    assert rows.loc["alternative", "declined"] == declined + len(expected)
+    assert rows.loc["alternative", "changed_outcome_rate"] == pytest.approx(
+        raw.loc[list(expected), "defaulted"].mean()
+    )
+
+
+def test_one_as_of_date_evaluates_every_loan_with_those_rules(history):
+    sample = history.head(400)
+    result = run_backtest(sample, "defaulted", as_of=dt.date(2025, 12, 31))
+    rules = result.current.rules.set_index("rule_id")
+    assert rules.loc[RULE, "applicable"] == 400  # in force on that date for every loan
+    assert rules.loc["GRN-NGDC-PUE", "applicable"] > 0  # a 2025 rule
+    assert "model PD" not in set(result.current.auc["score"])
+
+
+def test_a_history_without_dates_needs_as_of(history):
+    with pytest.raises(AssessmentError, match="origination_year"):
+        as_of_dates(history.head(5).drop(columns="origination_year"), None)
+    assert set(as_of_dates(history.head(5), None)) <= {
+        dt.date(y, 12, 31) for y in range(2012, 2023)
+    }
+    with pytest.raises(AssessmentError, match="--as-of"):
+        run_backtest(history.head(50).drop(columns="origination_year"), "defaulted")
+
+
+@pytest.fixture(scope="module")
+def small_csv(history, tmp_path_factory):
+    path = tmp_path_factory.mktemp("backtest_cli") / "history.csv"
+    history.head(1500).to_csv(path, index=False)
+    return path
+
+
+def test_the_cli_writes_a_workbook_with_charts_and_a_pdf(small_csv, moved_rules, tmp_path, capsys):
+    xlsx, pdf = tmp_path / "out" / "backtest.xlsx", tmp_path / "out" / "backtest.pdf"
+    argv = ["backtest", str(small_csv), "--target", "defaulted", "--no-model"]
+    assert main([*argv, "--against", str(moved_rules), "-o", str(xlsx), "-o", str(pdf)]) == 0
+    assert f"wrote {xlsx}" in capsys.readouterr().out
+    book = load_workbook(xlsx)
+    assert {"Summary", "By recommendation", "Rules", "Comparison", "Changed loans"} <= set(
+        book.sheetnames
+    )
+    assert len(book["By recommendation"]._charts) == 1 and len(book["Rules"]._charts) == 1
+    header = [cell.value for cell in book["Rules"][1]]
+    assert header[:2] == ["rule_set", "rule_id"] and "iv" in header
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    for phrase in ("Backtest", "Outcome rate by recommendation", "Not assessable", "Comparison"):
+        assert phrase in text
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        pixels = np.asarray(document[0].render(scale=0.5).to_pil().convert("L"))
+    finally:
+        document.close()
+    assert (pixels < 128).mean() > 0.005  # ink on page 1
+
+
+def test_the_cli_prints_a_summary_without_output(small_csv, capsys):
+    assert main(["backtest", str(small_csv), "--target", "defaulted", "--no-model"]) == 0
+    out = capsys.readouterr().out
+    assert "1,500 loans" in out and "outcome rate by recommendation:" in out
+    assert "not assessable on this history: " in out and "REIT-TITLE-CLEAR" in out
+
+
+def test_a_bad_target_is_a_clear_error(small_csv, capsys):
+    assert main(["backtest", str(small_csv), "--target", "default", "--no-model"]) == 1
+    error = capsys.readouterr().err
+    assert "no such target column" in error and "'default'" in error
+    assert "Traceback" not in error
+
+
+def test_an_output_of_another_kind_is_refused(small_csv, tmp_path, capsys):
+    argv = ["backtest", str(small_csv), "--target", "defaulted", "--no-model"]
+    assert main([*argv, "-o", str(tmp_path / "x.csv")]) == 1
+    assert main([*argv, "-o", str(tmp_path / "a.pdf"), "-o", str(tmp_path / "b.pdf")]) == 1
+    assert "-o FILE.xlsx and/or -o FILE.pdf" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
