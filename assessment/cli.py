@@ -635,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_screen(commands)
     _add_rules(commands)
     _add_model_commands(commands)
+    _add_monitor(commands)
     _add_sweep_command(commands)
     _add_backtest(commands)
     return parser
@@ -821,6 +822,52 @@ def _add_rules_diff(rules_commands) -> None:
     diff.add_argument(
         "-o", "--output", metavar="FILE", help="also write an .xlsx workbook or a .pdf"
     )
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Compare two screening outputs (a baseline period and a new batch): the shift in each
+    rule's pass rate (pass / (pass + fail)) and share insufficient, with a two-proportion z,
+    the population stability index of key fields and of the model score (pd, score), the
+    recommendation shares and eligibility rates; each banded stable, watch or act (limits in
+    rules/monitor/). Prints the tables worst first; ``-o FILE.xlsx`` and/or ``-o FILE.pdf``
+    also write them. Always exits 0 when the comparison ran.
+
+    Example: ``assess monitor screening_2025q1/ screening/ -o monitor.xlsx -o monitor.pdf``
+    """
+    outputs = [Path(path) for path in args.output or []]
+    for path in outputs:
+        if path.suffix.lower() not in (".xlsx", ".pdf"):
+            raise AssessmentError(
+                f"cannot write {str(path)!r}",
+                expected=".xlsx or .pdf",
+                hint="-o FILE.xlsx -o FILE.pdf",
+            )
+    monitoring = monitor_outputs(args.baseline, args.current)
+    if args.format == "json":
+        tables = {"rules": monitoring.rules, "fields": monitoring.fields}
+        data = {"sources": monitoring.sources, "worst_band": monitoring.worst_band()}
+        data |= {name: _records(table) for name, table in tables.items()}
+        data["population"] = _records(monitoring.population)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(monitor_lines(monitoring)))
+    for path in outputs:
+        write = write_monitor_workbook if path.suffix.lower() == ".xlsx" else write_monitor_pdf
+        stream = sys.stderr if args.format == "json" else sys.stdout
+        print(f"wrote {write(monitoring, path)}", file=stream)
+    return 0
+
+
+def _add_monitor(commands) -> None:
+    monitor = _command(
+        commands, "monitor", "rule pass-rate shifts and population stability", cmd_monitor
+    )
+    monitor.add_argument("baseline", metavar="BASELINE", help="a screening output folder or file")
+    monitor.add_argument("current", metavar="CURRENT", help="a screening output folder or file")
+    monitor.add_argument(
+        "-o", "--output", action="append", metavar="FILE", help="an .xlsx or .pdf (repeatable)"
+    )
+    monitor.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

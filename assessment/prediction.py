@@ -7,7 +7,8 @@ risk most: ``{feature, value, contribution}`` in calibrated log-odds) and ``miss
 missing values, and the result says so).
 
 ``drift(model, frame)`` is the population stability index per feature and for the score, with
-the usual bands: below 0.1 stable, 0.1-0.25 watch, above 0.25 act.
+the usual bands (data: ``rules/monitor/bands.csv``): below 0.1 stable, 0.1-0.25 watch, above
+0.25 act.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ._resources import data_dir
+from .bands import banded
 from .model import RiskModel, prepare
 from .training import bin_shares
 
 MAX_REASONS = 4
-PSI_BANDS = ((0.1, "stable"), (0.25, "watch"), (float("inf"), "act"))
 _FLOOR = 1e-4
 
 
@@ -113,7 +114,8 @@ def psi(expected: list[float], actual: list[float]) -> float:
 
 
 def band(value: float) -> str:
-    return next(name for limit, name in PSI_BANDS if value < limit)
+    """The PSI band of ``value`` (limits in ``rules/monitor/bands.csv``, measure ``psi``)."""
+    return str(banded([value], "psi")[0])
 
 
 def drift(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:

@@ -205,6 +205,9 @@ def _release_cells(book: Workbook) -> None:
             cells.clear()
 
 
+SCORE_LIKE = ("score", "it_load_mw", "operating_years")  # shown with one decimal
+
+
 class _Formats:
     """The workbook's cell formats and conditional-format fills, made once per workbook."""
 
@@ -213,6 +216,7 @@ class _Formats:
         self.title = book.add_format({"bold": True, "font_size": 12})
         self.score = book.add_format({"num_format": "0.0"})
         self.percent = book.add_format({"num_format": "0.00%"})
+        self.ratio = book.add_format({"num_format": "0.00"})
         self.verdicts = {
             k: book.add_format({"bg_color": f"#{c}"}) for k, c in VERDICT_FILLS.items()
         }
@@ -221,9 +225,11 @@ class _Formats:
         }
 
     def number_format(self, column: str) -> object:
-        if column == "pd":
+        if column in ("pd", "green_power_share"):
             return self.percent
-        return self.score if column == "score" or column.endswith("_score") else None
+        if column in ("pue_assessed", "dscr_min"):
+            return self.ratio
+        return self.score if column in SCORE_LIKE or column.endswith("_score") else None
 
 
 def _write_screening(

@@ -54,6 +54,8 @@ FIRST_COLUMNS = [
     "grade",
 ]
 PROGRAMME_COLUMNS = [f"{p}_{part}" for p in PROGRAMMES for part in ("eligible", "score", "grade")]
+# Key indicators shown beside the verdicts (and watched by ``assess monitor``).
+KEY_COLUMNS = ["pue_assessed", "green_power_share", "it_load_mw", "dscr_min", "operating_years"]
 TEXT_COLUMNS = ["reasons", "decision_reason"]
 REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
 RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "decline")
@@ -292,6 +294,8 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     out["grade"] = predictions["grade"].astype("string") if predictions is not None else pd.NA
     for column in PROGRAMME_COLUMNS:
         out[column] = programmes[column]
+    for column in KEY_COLUMNS:
+        out[column] = frame[column].astype(float) if column in frame else np.nan
     out["reasons"] = [reasons_text(r) for r in decisions["reasons"]]
     out["decision_reason"] = decisions["decision_reason"]
     for rule in evaluation.rules.rules:
@@ -303,7 +307,7 @@ def result_rows(scored: Scored) -> pd.DataFrame:
 def _empty_results(settings: Settings) -> pd.DataFrame:
     rule_ids = [rule.rule_id for rule in cached_rules(settings.rules).rules]
     columns = ["project_id", *FIRST_COLUMNS[1:], "source_sheet", *PROGRAMME_COLUMNS]
-    return pd.DataFrame(columns=[*columns, *TEXT_COLUMNS, *rule_ids])
+    return pd.DataFrame(columns=[*columns, *KEY_COLUMNS, *TEXT_COLUMNS, *rule_ids])
 
 
 def _all_eligible(programmes: pd.DataFrame, applied: dict) -> pd.Series:
