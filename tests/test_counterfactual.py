@@ -32,18 +32,29 @@ def _paths(scored) -> list[tuple[str, dict]]:
     return [(pid, path) for pid, paths in column.items() for path in paths]
 
 
-def _applied(scored, pid: str, changes: list[dict], shortfall: float = 0.0):
-    """The project's row with every change applied (numeric targets stopped ``shortfall``
-    short of where they go), evaluated again: its programme results."""
-    frame = scored.frame.loc[[pid]].copy()
-    for change in changes:
-        target = change["to"]
-        target = target[0] if isinstance(target, list) else target
-        if isinstance(change["from"], float) and not isinstance(target, bool):
-            target -= shortfall * (1 if change["kind"] == "raise" else -1)
-        frame[change["metric"]] = frame[change["metric"]].astype(object)
-        frame.loc[pid, change["metric"]] = target
-    return evaluate_rules(frame, scored.evaluation.rules, AS_OF).programmes.loc[pid]
+def _applied(scored, paths: list[tuple[str, dict]], shortfall: float = 0.0) -> list[bool]:
+    """Whether each project wins its path's programme once the path's changes are applied
+    to its row (numeric targets stopped ``shortfall`` short) and the rules evaluated again;
+    one evaluation per programme, each project on its own row."""
+    won = {}
+    for programme in {path["programme"] for _, path in paths}:
+        chosen = [(pid, path) for pid, path in paths if path["programme"] == programme]
+        frame = scored.frame.loc[[pid for pid, _ in chosen]].copy()
+        for pid, path in chosen:
+            for change in path["changes"]:
+                _set(frame, pid, change, shortfall)
+        results = evaluate_rules(frame, scored.evaluation.rules, AS_OF).programmes
+        won |= {(pid, programme): _won(results.loc[pid], programme) for pid, _ in chosen}
+    return [won[(pid, path["programme"])] for pid, path in paths]
+
+
+def _set(frame: pd.DataFrame, pid: str, change: dict, shortfall: float) -> None:
+    target = change["to"]
+    target = target[0] if isinstance(target, list) else target
+    if isinstance(change["from"], float) and not isinstance(target, bool):
+        target -= shortfall * (1 if change["kind"] == "raise" else -1)
+    frame[change["metric"]] = frame[change["metric"]].astype(object)
+    frame.loc[pid, change["metric"]] = target
 
 
 def _won(result, programme: str) -> bool:
@@ -54,9 +65,8 @@ def _won(result, programme: str) -> bool:
 def test_every_path_that_says_so_makes_the_project_eligible(scored):
     paths = [(pid, p) for pid, p in _paths(scored) if p["eligible_when_applied"]]
     assert len(paths) > 100
-    for pid, path in paths:
-        result = _applied(scored, pid, path["changes"])
-        assert _won(result, path["programme"]), (pid, path["text"])
+    for (pid, path), won in zip(paths, _applied(scored, paths), strict=True):
+        assert won, (pid, path["text"])
 
 
 def test_each_numeric_change_is_the_least_that_wins(scored):
@@ -66,9 +76,8 @@ def test_each_numeric_change_is_the_least_that_wins(scored):
         if p["eligible_when_applied"] and any(c["kind"] in ("raise", "lower") for c in p["changes"])
     ]
     assert moved
-    for pid, path in moved:
-        result = _applied(scored, pid, path["changes"], shortfall=0.001)
-        assert not _won(result, path["programme"]), (pid, path["text"])
+    for (pid, path), won in zip(moved, _applied(scored, moved, shortfall=0.001), strict=True):
+        assert not won, (pid, path["text"])
 
 
 def test_only_programmes_applied_for_and_not_won_have_a_path(scored):
