@@ -19,7 +19,7 @@ target ``means`` in a measured value, and ``text`` ("pue_assessed 1.38 -> 1.3").
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 
@@ -30,7 +30,7 @@ from . import conditions
 from .dictionary import PROGRAMMES
 from .evaluate import FAIL, INSUFFICIENT, NOT_APPLICABLE, Evaluation, evaluate_rules
 from .indicators import grade_pue_limits
-from .rules import Rule, metric_catalogue
+from .rules import Rule, RuleSet, metric_catalogue
 from .values import format_number, plain
 
 ROUNDS = 3
@@ -91,21 +91,31 @@ def paths_to_eligibility(
 def _programme_paths(evaluation: Evaluation, programme: str, rows: np.ndarray) -> dict:
     """The paths of one programme for the projects at ``rows`` (positions)."""
     frame = evaluation.frame.iloc[rows].copy()
-    gates = [r for r in evaluation.rules.rules if r.programme == programme and r.severity == "gate"]
+    rules = _programme_rules(evaluation.rules, programme)
+    gates = [r for r in rules.rules if r.severity == "gate"]
     changes: list[dict[str, Change]] = [{} for _ in rows]
     open_rows = np.arange(len(rows))
     for _ in range(ROUNDS):
-        current = evaluate_rules(frame, evaluation.rules, evaluation.as_of)
+        current = evaluate_rules(frame, rules, evaluation.as_of)
         open_rows = open_rows[~_eligible(current, programme)[open_rows]]
         open_rows = np.array([i for i in open_rows if _round(current, gates, i, changes[i])])
         if not len(open_rows):
             break
         _apply(frame, open_rows, changes)
-    final = _eligible(evaluate_rules(frame, evaluation.rules, evaluation.as_of), programme)
+    final = _eligible(evaluate_rules(frame, rules, evaluation.as_of), programme)
     return {
         frame.index[i]: _path(programme, list(changes[i].values()), bool(final[i]))
         for i in range(len(rows))
     }
+
+
+def _programme_rules(rule_set: RuleSet, programme: str) -> RuleSet:
+    """The rules of one programme (all its eligibility depends on)."""
+    packs = [
+        replace(pack, rules=[r for r in pack.rules if r.programme == programme])
+        for pack in rule_set.packs
+    ]
+    return RuleSet(packs)
 
 
 def _eligible(evaluation: Evaluation, programme: str) -> np.ndarray:
@@ -128,22 +138,22 @@ def _round(evaluation: Evaluation, gates: list[Rule], row: int, found: dict[str,
     codes = {g.rule_id: evaluation.results[g.rule_id].codes[row] for g in gates}
     applicable = [g for g in gates if codes[g.rule_id] != NOT_APPLICABLE]
     failing = [g for g in applicable if codes[g.rule_id] in (FAIL, INSUFFICIENT)]
-    value_of = evaluation.frame.iloc[row]
+    frame = evaluation.frame
     new = False
     for metric in dict.fromkeys(g.metric for g in failing):
         on_metric = [g for g in applicable if g.metric == metric]
-        missing = _missing_inputs(failing, metric, value_of)
+        missing = _missing_inputs(failing, metric, frame, row)
         change = (
             _provide(missing)
             if missing
-            else _move(metric, value_of[metric], on_metric, evaluation, row)
+            else _move(metric, frame[metric].iat[row], on_metric, evaluation, row)
         )
         criteria = [g.rule_id for g in failing if g.metric == metric]
         new |= _merge(found, change, criteria)
     return new
 
 
-def _missing_inputs(failing: list[Rule], metric: str, row: pd.Series) -> list[str]:
+def _missing_inputs(failing: list[Rule], metric: str, frame: pd.DataFrame, row: int) -> list[str]:
     """The condition and segment inputs, other than the metric, that a failing gate on
     ``metric`` lacks (the gate cannot be decided without them)."""
     names: list[str] = []
@@ -153,7 +163,8 @@ def _missing_inputs(failing: list[Rule], metric: str, row: pd.Series) -> list[st
         needed = [test.name for test in conditions.names(rule.condition)]
         if rule.segment is not None:
             needed += [c for c in rule.segment.columns if c != "threshold"]
-        names += [n for n in needed if n != metric and _blank(row.get(n)) and n not in names]
+        blank = [n for n in needed if n in frame.columns and _blank(frame[n].iat[row])]
+        names += [n for n in blank if n != metric and n not in names]
     return names
 
 
@@ -238,20 +249,22 @@ def _merge(found: dict[str, Change], change: Change, criteria: list[str]) -> boo
 
 
 def _apply(frame: pd.DataFrame, rows: np.ndarray, changes: list[dict[str, Change]]) -> None:
+    """Set every applicable change's target, one column at a time."""
+    targets: dict[str, dict[int, object]] = {}
     for i in rows:
         for change in changes[i].values():
             if change.after is not None and change.metric in frame.columns:
-                _set(frame, i, change.metric, change.after)
-
-
-def _set(frame: pd.DataFrame, row: int, column: str, value: object) -> None:
-    value = value[0] if isinstance(value, list) else value
-    position = frame.columns.get_loc(column)
-    try:
-        frame.iloc[row, position] = value
-    except (TypeError, ValueError):
-        frame[column] = frame[column].astype(object)
-        frame.iloc[row, position] = value
+                after = change.after[0] if isinstance(change.after, list) else change.after
+                targets.setdefault(change.metric, {})[i] = after
+    for column, values in targets.items():
+        positions, new = list(values), list(values.values())
+        try:
+            updated = frame[column].copy()
+            updated.iloc[positions] = new
+        except (TypeError, ValueError):
+            updated = frame[column].astype(object)
+            updated.iloc[positions] = new
+        frame[column] = updated
 
 
 def _blank(value: object) -> bool:
