@@ -570,7 +570,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     Example: ``assess backtest sample_projects/history/loan_history.parquet --target defaulted
     --against new_rules/ -o backtest.xlsx -o backtest.pdf``
     """
-    outputs = _backtest_outputs(args.output or [])
+    outputs = _xlsx_and_pdf(args.output or [])
     model = None if args.no_model else load_model(args.model or default_model_path())
     backtest = run_backtest(
         read_table(args.history),
@@ -588,7 +588,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backtest_outputs(paths: list[str]) -> dict[str, str]:
+def _xlsx_and_pdf(paths: list[str]) -> dict[str, str]:
     """``-o`` files by suffix: at most one .xlsx and one .pdf."""
     found: dict[str, str] = {}
     for path in paths:
@@ -834,14 +834,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     Example: ``assess monitor screening_2025q1/ screening/ -o monitor.xlsx -o monitor.pdf``
     """
-    outputs = [Path(path) for path in args.output or []]
-    for path in outputs:
-        if path.suffix.lower() not in (".xlsx", ".pdf"):
-            raise AssessmentError(
-                f"cannot write {str(path)!r}",
-                expected=".xlsx or .pdf",
-                hint="-o FILE.xlsx -o FILE.pdf",
-            )
+    outputs = _xlsx_and_pdf(args.output or [])
     monitoring = monitor_outputs(args.baseline, args.current)
     if args.format == "json":
         tables = {"rules": monitoring.rules, "fields": monitoring.fields}
@@ -851,8 +844,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print("\n".join(monitor_lines(monitoring)))
-    for path in outputs:
-        write = write_monitor_workbook if path.suffix.lower() == ".xlsx" else write_monitor_pdf
+    for suffix, path in outputs.items():
+        write = write_monitor_workbook if suffix == ".xlsx" else write_monitor_pdf
         stream = sys.stderr if args.format == "json" else sys.stdout
         print(f"wrote {write(monitoring, path)}", file=stream)
     return 0
