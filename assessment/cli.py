@@ -4,8 +4,12 @@
     assess check sample_projects/ [--format json] [--as-of 2025-06-30]
     assess score sample_projects/ [--as-of 2025-06-30] [--rules rules/] [--format json]
     assess screen sample_projects/ -o screening/ [--as-of 2025-06-30] [--reports] [--engine dask]
-    assess rules check [rules/]
+    assess rules check|test [rules/]
+    assess rules diff OLD_DIR NEW_DIR [--portfolio INPUT...] [-o diff.xlsx]
     assess sweep RULE_ID --from A --to B --steps N --portfolio INPUT... [-o PREFIX]
+    assess backtest HISTORY --target COLUMN [--against DIR] [-o backtest.xlsx -o backtest.pdf]
+    assess monitor BASELINE CURRENT [-o monitor.xlsx -o monitor.pdf]
+    assess train|predict|drift ...
 
 Each command parses its arguments, calls the library, and formats the result; library errors
 become one line on stderr and a non-zero exit code.

@@ -267,8 +267,12 @@ def rule_shifts(
     table["z"] = two_proportion_z(
         passed[0], table["baseline_decided"], passed[1], table["current_decided"]
     )
-    table["band"] = banded(table["shift_pp"], SHIFT_MEASURE, limits)
-    table["note"] = [_undecided(row) for row in table.itertuples()]
+    table["band"] = _worse(
+        banded(table["shift_pp"], SHIFT_MEASURE, limits),
+        banded(table["insufficient_shift_pp"], SHIFT_MEASURE, limits),
+    )
+    stable = float(limits["below"].iloc[0])
+    table["note"] = [_rule_note(row, stable) for row in table.itertuples()]
     parts = [part for part in (table, _one_sided(before, after, "rule_id")) if len(part)]
     table = pd.concat(parts, ignore_index=True) if parts else table
     return worst_first(table.reindex(columns=RULE_COLUMNS), "shift_pp")
@@ -279,9 +283,22 @@ def _share(part: pd.Series, whole: pd.Series) -> np.ndarray:
     return np.divide(part, whole, out=np.full(len(part), np.nan), where=whole > 0)
 
 
-def _undecided(row) -> str:
+def _worse(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per row the worse of two bands (a band that was compared beats ``not compared``)."""
+    rank = {band: i for i, band in enumerate(BAND_ORDER)}
+    better = np.array([rank[a] <= rank[b] for a, b in zip(first, second, strict=True)], bool)
+    return np.where(better, first, second)
+
+
+def _rule_note(row, stable: float) -> str:
+    """Why a rule's pass rate is not compared, and a shift in its share insufficient (data
+    that went missing, or came in) beyond the ``stable`` limit that sets the band."""
     sides = [s for s in ("baseline", "current") if getattr(row, f"{s}_decided") == 0]
-    return f"no pass or fail in the {' and the '.join(sides)}" if sides else ""
+    notes = [f"no pass or fail in the {' and the '.join(sides)}"] if sides else []
+    shift = row.insufficient_shift_pp
+    if abs(shift) >= stable and abs(shift) > abs(np.nan_to_num(row.shift_pp)):
+        notes.append(f"share insufficient {shift:+.1f} pp")
+    return "; ".join(notes)
 
 
 def _one_sided(before: list[str], after: list[str], key: str) -> pd.DataFrame:

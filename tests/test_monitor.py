@@ -24,7 +24,13 @@ from assessment.bands import NOT_COMPARED, banded, load_bands
 from assessment.batch import screen_inputs, write_outputs
 from assessment.cli import main
 from assessment.errors import AssessmentError, InputError
-from assessment.monitor import monitor, monitor_outputs, read_screening, two_proportion_z
+from assessment.monitor import (
+    monitor,
+    monitor_outputs,
+    read_screening,
+    rule_shifts,
+    two_proportion_z,
+)
 from assessment.monitor_report import write_monitor_pdf, write_monitor_workbook
 from assessment.prediction import band, psi
 from assessment.screen_excel import write_full_results
@@ -271,3 +277,25 @@ def test_pdf_is_the_same_bytes_for_the_same_comparison(edge, tmp_path):
     rows = {row[0].value: row for row in book["Summary"].iter_rows(min_row=2)}
     assert rows["share decline"][1].number_format == "0.0%"
     assert rows["rules act"][2].value == 1 and rows["projects"][2].value == 20
+
+
+def _verdicts(verdicts: list[str]) -> pd.DataFrame:
+    count = len(verdicts)
+    return pd.DataFrame(
+        {
+            "project_id": [f"P{i}" for i in range(count)],
+            "recommendation": ["refer"] * count,
+            "decision_reason": [""] * count,
+            "RULE-A": verdicts,
+        }
+    )
+
+
+def test_data_going_missing_bands_a_rule_by_its_share_insufficient():
+    baseline = _verdicts(["pass"] * 18 + ["fail"] * 2)  # 90 % pass, none insufficient
+    current = _verdicts(["pass"] * 9 + ["fail"] + ["insufficient"] * 10)  # 90 % pass, half missing
+    (row,) = rule_shifts(baseline, current).to_dict("records")
+    assert row["shift_pp"] == pytest.approx(0.0)
+    assert row["insufficient_shift_pp"] == pytest.approx(50.0)
+    assert row["band"] == "act"
+    assert row["note"] == "share insufficient +50.0 pp"
