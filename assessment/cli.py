@@ -485,27 +485,21 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
     """Compare two rules folders: rules added, removed and changed (column, old and new value)
     and, with ``--portfolio``, the projects whose eligibility, grade or recommendation flips,
     with the rules responsible. ``-o FILE.xlsx`` also writes the tables as a workbook,
-    ``-o FILE.pdf`` a short PDF.
+    ``-o FILE.pdf`` a short PDF (give ``-o`` twice for both).
 
     Example: ``assess rules diff rules/ new_rules/ --portfolio sample_projects/ -o diff.xlsx``
     """
-    suffix = Path(args.output).suffix.lower() if args.output else ""
-    if args.output and suffix not in (".xlsx", ".pdf"):
-        raise AssessmentError(
-            f"cannot write {args.output!r}", hint="-o takes an .xlsx or .pdf file"
-        )
+    outputs = _xlsx_and_pdf(args.output or [])
     as_of = args.as_of or dt.date.today()
     old, new = load_rules(args.old), load_rules(args.new)
     applications = read_applications(args.portfolio, as_of=as_of) if args.portfolio else None
     model = load_model(args.model) if args.model else None
     diff = diff_rules(old, new, applications, as_of=as_of, model=model)
     print("\n".join(diff_lines(diff, bool(args.portfolio))))
-    if suffix == ".xlsx":
-        write_diff_workbook(diff, args.output)
-    elif suffix == ".pdf":
-        write_diff_pdf(diff, args.output, as_of=as_of.isoformat())
-    if args.output:
-        print(f"wrote {args.output}")
+    if ".xlsx" in outputs:
+        print(f"wrote {write_diff_workbook(diff, outputs['.xlsx'])}")
+    if ".pdf" in outputs:
+        print(f"wrote {write_diff_pdf(diff, outputs['.pdf'], as_of=as_of.isoformat())}")
     return 0
 
 
@@ -824,7 +818,7 @@ def _add_rules_diff(rules_commands) -> None:
     diff.add_argument("--as-of", type=_date, default=None, help="assessment date (default: today)")
     diff.add_argument("--model", help="risk model (default: none; the rules are what changes)")
     diff.add_argument(
-        "-o", "--output", metavar="FILE", help="also write an .xlsx workbook or a .pdf"
+        "-o", "--output", action="append", metavar="FILE", help="an .xlsx or .pdf (repeatable)"
     )
 
 

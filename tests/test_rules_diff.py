@@ -148,14 +148,16 @@ def test_a_missing_folder_is_an_error(folders, tmp_path, capsys):
     assert "no rule pack found" in capsys.readouterr().err
 
 
-def test_the_cli_writes_a_pdf(folders, tmp_path):
-    output = tmp_path / "diff.pdf"
+def test_the_cli_writes_a_pdf_and_a_workbook_at_once(folders, tmp_path):
+    pdf, book = tmp_path / "diff.pdf", tmp_path / "diff.xlsx"
     old, new = (str(folder) for folder in folders)
-    assert main(["rules", "diff", old, new, "--as-of", "2025-06-30", "-o", str(output)]) == 0
-    assert output.read_bytes().startswith(b"%PDF")
+    argv = ["rules", "diff", old, new, "--as-of", "2025-06-30", "-o", str(pdf), "-o", str(book)]
+    assert main(argv) == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert "Rule changes" in load_workbook(book, read_only=True).sheetnames
 
 
 def test_another_output_format_is_an_error(folders, tmp_path, capsys):
     output = str(tmp_path / "diff.txt")
     assert main(["rules", "diff", str(folders[0]), str(folders[0]), "-o", output]) == 1
-    assert ".xlsx or .pdf" in capsys.readouterr().err
+    assert "-o FILE.xlsx and/or -o FILE.pdf" in capsys.readouterr().err
