@@ -35,7 +35,7 @@ from .cases import run_cases, uncovered
 from .errors import AssessmentError
 from .excel import write_score_workbook
 from .ingest import Applications, read_applications
-from .monitor import monitor_outputs
+from .monitor import monitor_batch, monitor_outputs
 from .monitor_report import monitor_lines, write_monitor_pdf, write_monitor_workbook
 from .prediction import drift, predict, prediction_table, write_table
 from .report import write_reports
@@ -828,12 +828,15 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     the population stability index of key fields and of the model score (pd, score), the
     recommendation shares and eligibility rates; each banded stable, watch or act (limits in
     rules/monitor/). Prints the tables worst first; ``-o FILE.xlsx`` and/or ``-o FILE.pdf``
-    also write them. Always exits 0 when the comparison ran.
+    also write them. With ``--batch`` CURRENT is a new batch of applications (files and
+    folders), screened now as ``assess screen`` would (``--as-of``, ``--rules``, ``--model``),
+    nothing written. Always exits 0 when the comparison ran.
 
     Example: ``assess monitor screening_2025q1/ screening/ -o monitor.xlsx -o monitor.pdf``
+    or ``assess monitor screening_2025q1/ inbox/ --batch --as-of 2025-06-30``
     """
     outputs = _xlsx_and_pdf(args.output or [])
-    monitoring = monitor_outputs(args.baseline, args.current)
+    monitoring = _monitoring(args)
     if args.format == "json":
         tables = {"rules": monitoring.rules, "fields": monitoring.fields}
         data = {"sources": monitoring.sources, "worst_band": monitoring.worst_band()}
@@ -849,12 +852,46 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitoring(args: argparse.Namespace):
+    """Two screening outputs compared, or (``--batch``) a baseline output and a new batch
+    screened now with the rules, model and date given."""
+    if args.batch:
+        model = None if args.no_model else (args.model or default_model_path())
+        settings = Settings(
+            as_of=args.as_of or dt.date.today(),
+            rules=args.rules,
+            model=str(model) if model else None,
+        )
+        return monitor_batch(args.baseline, args.current, settings, jobs=args.jobs)
+    if len(args.current) != 1 or args.as_of or args.rules or args.model or args.no_model:
+        raise AssessmentError(
+            "CURRENT must be one screening output unless --batch is given",
+            got=" ".join(args.current),
+            hint="add --batch to screen applications now (with --as-of, --rules, --model)",
+        )
+    return monitor_outputs(args.baseline, args.current[0])
+
+
 def _add_monitor(commands) -> None:
     monitor = _command(
         commands, "monitor", "rule pass-rate shifts and population stability", cmd_monitor
     )
     monitor.add_argument("baseline", metavar="BASELINE", help="a screening output folder or file")
-    monitor.add_argument("current", metavar="CURRENT", help="a screening output folder or file")
+    monitor.add_argument(
+        "current",
+        metavar="CURRENT",
+        nargs="+",
+        help="a screening output folder or file; with --batch, applications to screen now",
+    )
+    monitor.add_argument(
+        "--batch", action="store_true", help="CURRENT is a new batch: screen it now, write nothing"
+    )
+    monitor.add_argument("--as-of", type=_date, default=None, help="with --batch (default: today)")
+    monitor.add_argument("--rules", metavar="DIR", help="with --batch: rules folder")
+    models = monitor.add_mutually_exclusive_group()
+    models.add_argument("--model", metavar="FILE", help="with --batch: risk model")
+    models.add_argument("--no-model", action="store_true", help="with --batch: no risk model")
+    monitor.add_argument("--jobs", type=_positive, default=None, help="with --batch: processes")
     monitor.add_argument(
         "-o", "--output", action="append", metavar="FILE", help="an .xlsx or .pdf (repeatable)"
     )

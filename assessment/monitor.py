@@ -3,7 +3,8 @@ model.
 
 :func:`read_screening` reads one screening output: a folder written by ``assess screen``
 (``screening.parquet`` when there, else the Screening sheet of ``screening.xlsx``) or one of
-those files, or ``screening.csv``. :func:`monitor` compares two of them:
+those files, or ``screening.csv``. :func:`monitor` compares two of them (and
+:func:`monitor_batch` a baseline output with a new batch of applications, screened now):
 
 * :func:`rule_shifts`: per rule column both hold, the pass rate among decided rows
   (pass / (pass + fail)) and the share insufficient among rows where the rule applies
@@ -31,11 +32,12 @@ import pandas as pd
 
 from ._resources import data_dir
 from .bands import NOT_COMPARED, banded, data_table, load_bands
+from .batch import screen_inputs
 from .dictionary import PROGRAMMES
 from .errors import AssessmentError, InputError
 from .evaluate import VERDICTS
 from .prediction import band, psi
-from .screening import RECOMMENDATIONS
+from .screening import RECOMMENDATIONS, Settings
 from .training import _numeric_reference, bin_shares
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "field_stability",
     "load_fields",
     "monitor",
+    "monitor_batch",
     "monitor_outputs",
     "population_shifts",
     "read_screening",
@@ -116,6 +119,18 @@ def monitor_outputs(
     before, after = read_screening(baseline), read_screening(current)
     sources = {"baseline": str(screening_file(baseline)), "current": str(screening_file(current))}
     return monitor(before, after, fields=fields, limits=limits, sources=sources)
+
+
+def monitor_batch(
+    baseline: str | Path, inputs: list[str | Path], settings: Settings, *, jobs: int | None = None
+) -> Monitoring:
+    """Compare a baseline screening output with a new batch of applications, screened now
+    with ``settings`` (rules, model, as-of date) and nothing written."""
+    before = read_screening(baseline)
+    screening = screen_inputs(inputs, settings, jobs=jobs)
+    batch = f"{len(inputs)} input(s) screened as of {settings.as_of.isoformat()}"
+    sources = {"baseline": str(screening_file(baseline)), "current": batch}
+    return monitor(before, screening.results, sources=sources)
 
 
 def monitor(

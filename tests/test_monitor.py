@@ -299,3 +299,19 @@ def test_data_going_missing_bands_a_rule_by_its_share_insufficient():
     assert row["insufficient_shift_pp"] == pytest.approx(50.0)
     assert row["band"] == "act"
     assert row["note"] == "share insufficient +50.0 pp"
+
+
+def test_a_new_batch_screened_now_equals_its_screening_output(edge, capsys):
+    """``--batch`` screens CURRENT in the process: the same figures as comparing the
+    written output of the same inputs."""
+    argv = ["monitor", str(edge["baseline"]), str(EDGE_SITES), "--batch", "--format", "json"]
+    assert main([*argv, "--as-of", AS_OF.isoformat()]) == 0
+    batch = json.loads(capsys.readouterr().out)
+    assert batch["sources"]["current"] == f"1 input(s) screened as of {AS_OF.isoformat()}"
+    shared = {r["rule_id"]: r for r in batch["rules"] if r["band"] != "not compared"}
+    assert shared and {r["band"] for r in shared.values()} == {"stable"}
+    assert {r["shift_pp"] for r in shared.values()} <= {0.0, None}  # None: nothing decided
+    assert {r["insufficient_shift_pp"] for r in shared.values()} == {0.0}
+    assert {f["psi"] for f in batch["fields"]} == {0.0}
+    assert main(["monitor", str(edge["baseline"]), str(EDGE_SITES), "--as-of", "2025-06-30"]) == 1
+    assert "unless --batch is given" in capsys.readouterr().err
