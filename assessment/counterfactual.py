@@ -285,6 +285,9 @@ def change_text(change: Change) -> str:
     """``pue_assessed 1.38 -> 1.3``, ``green_power_share 55% -> 80%``, ``provide dscr_min``."""
     if change.kind == "provide" and change.after is None:
         return f"provide {change.metric}"
+    if change.after is None:  # != and not_in name what is refused
+        refused = shown(change.threshold, change.unit)
+        return f"{change.metric} {shown(change.before, change.unit)} -> other than {refused}"
     after = shown(change.after, change.unit)
     if change.kind == "provide":
         bound = PROVIDED.get(change.operator, ":")
@@ -296,8 +299,9 @@ def change_text(change: Change) -> str:
 
 def shown(value: object, unit: str) -> str:
     """A value in words: fractions as per cent, money with its unit, lists as 'one of'."""
-    if isinstance(value, list):
-        return "one of (" + ", ".join(map(str, value)) + ")"
+    if isinstance(value, list | tuple):  # a list to pick from; a tuple of refused values
+        listed = "(" + ", ".join(map(str, value)) + ")"
+        return f"one of {listed}" if isinstance(value, list) else listed
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         return str(value)
     if unit == "fraction":

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from assessment import evaluate_rules, score_applications
 from assessment.cli import main
-from assessment.counterfactual import _limits, paths_to_eligibility
+from assessment.counterfactual import Change, _limits, change_text, paths_to_eligibility
 from assessment.decision import relevance
 from assessment.report import write_reports
 from assessment.scoring import project_records
@@ -165,3 +165,34 @@ def test_a_grade_target_says_what_it_means_in_pue(scored):
         <= 1.3
         < frame.loc[graded == 3, "pue_assessed"].min()
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "text"),
+    [
+        (
+            Change("green_power_share", "raise", 0.55, 0.8, ">=", 0.8, "fraction"),
+            "green_power_share 55% -> 80%",
+        ),
+        (
+            Change(
+                "facility_type", "set", "other", ["general", "edge"], "in", ("general", "edge"), ""
+            ),
+            "facility_type other -> one of (general, edge)",
+        ),
+        (
+            Change("facility_type", "set", "edge", None, "not_in", ("edge", "other"), ""),
+            "facility_type edge -> other than (edge, other)",
+        ),
+        (
+            Change("dscr_min", "provide", None, 1.2, ">=", 1.2, ""),
+            "provide dscr_min of at least 1.2",
+        ),
+        (
+            Change("racks, hub_zone", "provide", None, None, "not_blank", None, ""),
+            "provide racks, hub_zone",
+        ),
+    ],
+)
+def test_each_kind_of_change_in_words(change, text):
+    assert change_text(change) == text
