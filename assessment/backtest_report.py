@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from reportlab.platypus import KeepTogether, Spacer
+from reportlab.platypus import Spacer
 from xlsxwriter import Workbook
 
 from ._files import write_atomically
 from .backtest import Backtest
 from .pdf_look import Look
-from .pdf_parts import Grid, bars, write_pdf
+from .pdf_parts import Grid, bars, section, write_story
 
 __all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
 
@@ -151,7 +151,6 @@ def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
                 sheet.insert_chart("R2", iv_chart(book, frame))
         book.close()
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     return write_atomically(path, write)
 
 
@@ -237,19 +236,9 @@ def write_backtest_pdf(backtest: Backtest, path: str | Path) -> Path:
     for side in backtest.sides:
         story += _side_story(look, side, len(backtest.sides) > 1)
     if backtest.alternative is not None:
-        story += _section(look, "Comparison of the rule sets", [_comparison(look, backtest)])
-        story += _section(look, "Loans whose recommendation changes", [_changes(look, backtest)])
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return write_pdf(lambda temporary: _build(look, story, temporary), path)
-
-
-def _build(look: Look, story: list, path: str) -> None:
-    look.document(path, TITLE, "assessment backtest").build(story)
-
-
-def _section(look: Look, heading: str, parts: list) -> list:
-    title = look.para(heading, "heading", True, look.colour["heading"])
-    return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), parts[0]]), *parts[1:]]
+        story += section(look, "Comparison of the rule sets", [_comparison(look, backtest)])
+        story += section(look, "Loans whose recommendation changes", [_changes(look, backtest)])
+    return write_story(look, story, path, TITLE, "assessment backtest")
 
 
 def _side_story(look: Look, side, named: bool) -> list:
@@ -261,7 +250,7 @@ def _side_story(look: Look, side, named: bool) -> list:
         ("Rules by information value", _rule_parts(look, side.rules)),
         ("Not assessable on this history", [_unassessable(look, side)]),
     ]
-    return [part for title, parts in sections for part in _section(look, prefix + title, parts)]
+    return [part for title, parts in sections for part in section(look, prefix + title, parts)]
 
 
 def _recommendation_parts(look: Look, side) -> list:

@@ -15,14 +15,13 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import PatternFill
-from reportlab.platypus import KeepTogether, Spacer
 
 from ._files import write_atomically
 from .bands import NOT_COMPARED, limits_text
 from .excel import VERDICT_FILLS, write_frame
 from .monitor import Monitoring
 from .pdf_look import Look
-from .pdf_parts import Grid, bars, write_pdf
+from .pdf_parts import Grid, bars, section, write_story
 
 __all__ = ["monitor_lines", "summary_table", "write_monitor_pdf", "write_monitor_workbook"]
 
@@ -173,7 +172,6 @@ def write_monitor_workbook(monitoring: Monitoring, path: str | Path) -> Path:
         write_frame(sheet, frame)
         _format_columns(sheet, frame)
     _format_rates(book["Summary"])
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     return write_atomically(path, book.save)
 
 
@@ -221,12 +219,7 @@ def write_monitor_pdf(monitoring: Monitoring, path: str | Path) -> Path:
     story += _section(look, "Rules", [_rules_grid(look, monitoring.rules).build(look)])
     population = _population_grid(look, monitoring.population.iloc[1:])
     story += _section(look, "Recommendations and eligibility", [population.build(look)])
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return write_pdf(lambda temporary: _build(look, story, temporary), path)
-
-
-def _build(look: Look, story: list, path: str) -> None:
-    look.document(path, TITLE, "assessment monitor").build(story)
+    return write_story(look, story, path, TITLE, "assessment monitor")
 
 
 def _headline(look: Look, monitoring: Monitoring) -> list:
@@ -238,9 +231,7 @@ def _headline(look: Look, monitoring: Monitoring) -> list:
 
 
 def _section(look: Look, heading: str, content: list) -> list:
-    title = look.para(heading, "heading", True, look.colour["heading"])
-    content = content or [look.para("Nothing to compare.")]
-    return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), content[0]]), *content[1:]]
+    return section(look, heading, content, "Nothing to compare.")
 
 
 def _psi_chart(look: Look, monitoring: Monitoring) -> list:

@@ -18,7 +18,7 @@ from pathlib import Path
 from reportlab import rl_config
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Table, TableStyle
+from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.tables import CellStyle
 
 from ._files import write_atomically
@@ -180,6 +180,20 @@ def write_pdf(build: Callable[[str], None], path: str | Path) -> Path:
         return write_atomically(path, lambda temporary: build(str(temporary)))
     finally:
         rl_config.invariant = saved
+
+
+def write_story(look: Look, story: list, path: str | Path, title: str, author: str) -> Path:
+    """``story`` as an A4 document of ``look`` (:meth:`Look.document`), written as
+    :func:`write_pdf` writes."""
+    return write_pdf(lambda temporary: look.document(temporary, title, author).build(story), path)
+
+
+def section(look: Look, heading: str, content: list, empty: str = "Nothing to show.") -> list:
+    """A heading kept on one page with the first item of ``content`` (or ``empty``), then the
+    rest."""
+    title = look.para(heading, "heading", True, look.colour["heading"])
+    content = content or [look.para(empty)]
+    return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), content[0]]), *content[1:]]
 
 
 def bars(

@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from reportlab.platypus import Spacer
 
 from .pdf_look import Look
-from .pdf_parts import Grid, write_pdf
+from .pdf_parts import Grid, section, write_story
 from .rules_diff import RulesDiff
 
 __all__ = ["write_diff_pdf"]
@@ -30,11 +29,7 @@ def write_diff_pdf(diff: RulesDiff, path: str | Path, *, as_of: str) -> Path:
     if len(diff.flips):
         story += _section(look, "Flips per programme", _summary(diff.summary))
         story += _section(look, "Project flips", _flips(diff.flips.head(MAX_FLIPS)))
-    return write_pdf(lambda temporary: _build(look, story, temporary), path)
-
-
-def _build(look: Look, story: list, path: str) -> None:
-    look.document(path, TITLE, "assessment rules diff").build(story)
+    return write_story(look, story, path, TITLE, "assessment rules diff")
 
 
 def _versions(diff: RulesDiff) -> str:
@@ -44,9 +39,8 @@ def _versions(diff: RulesDiff) -> str:
     )
 
 
-def _section(look: Look, heading: str, grid: Grid | None) -> list:
-    body = grid.build(look) if grid and grid.rows else look.para("No changes.")
-    return [Spacer(1, 8), look.para(heading, "heading", True, look.colour["heading"]), body]
+def _section(look: Look, heading: str, grid: Grid) -> list:
+    return section(look, heading, [grid.build(look)] if grid.rows else [], "No changes.")
 
 
 def _changes(changes: pd.DataFrame) -> Grid:
