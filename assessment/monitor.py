@@ -38,7 +38,7 @@ from .errors import AssessmentError, InputError
 from .evaluate import VERDICTS
 from .prediction import band, psi
 from .screening import RECOMMENDATIONS, Settings
-from .training import _numeric_reference, bin_shares
+from .training import bin_shares, numeric_reference
 
 __all__ = [
     "Monitoring",
@@ -374,7 +374,7 @@ def _field_row(spec, baseline: pd.DataFrame, current: pd.DataFrame) -> dict:
 
 def numeric_shares(before: pd.Series, after: pd.Series) -> tuple[list[str], list, list]:
     """Bin labels and shares of both sides in the baseline's decile bins (plus missing)."""
-    reference = _numeric_reference(_numbers(before))
+    reference = numeric_reference(_numbers(before))
     edges = reference["edges"]
     return _bin_labels(edges), reference["shares"], bin_shares(_numbers(after), edges)
 

@@ -290,15 +290,15 @@ def drift_reference(
 ) -> dict:
     """Training distributions for the population stability index: decile edges and shares
     for numbers and the score, level shares for categories."""
-    reference = {name: _numeric_reference(x[name].to_numpy(dtype=float)) for name in numeric}
+    reference = {name: numeric_reference(x[name].to_numpy(dtype=float)) for name in numeric}
     for name in categorical:
         shares = x[name].fillna("missing").value_counts(normalize=True)
         reference[name] = {"levels": {str(k): float(v) for k, v in shares.items()}}
-    reference["__score__"] = _numeric_reference(np.asarray(pd_values, dtype=float))
+    reference["__score__"] = numeric_reference(np.asarray(pd_values, dtype=float))
     return reference
 
 
-def _numeric_reference(values: np.ndarray) -> dict:
+def numeric_reference(values: np.ndarray) -> dict:
     present = values[~np.isnan(values)]
     edges = np.unique(np.quantile(present, np.linspace(0, 1, 11))) if len(present) else []
     counts = bin_shares(values, list(edges))
