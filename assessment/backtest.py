@@ -298,15 +298,19 @@ class _Run:
 
 
 def holdout_rows(model: RiskModel, y: pd.Series, pd_values: pd.Series) -> np.ndarray | None:
-    """The rows ``train_model`` held out (its stratified split, random_state 0), when they
-    reproduce the card's hold-out AUC (to 1e-6); else None."""
+    """The rows ``train_model`` held out (its stratified split, with the card's random_state;
+    0, the default, on cards older than that field), when they reproduce the card's hold-out
+    AUC (to 1e-6); else None."""
     split = model.card.get("split", {})
     expected = (model.card.get("metrics", {}).get("holdout") or {}).get("auc")
     if not split.get("test_size") or expected is None:
         return None
     positions = np.arange(len(y))
     _, test = train_test_split(
-        positions, test_size=split["test_size"], stratify=y.to_numpy(), random_state=0
+        positions,
+        test_size=split["test_size"],
+        stratify=y.to_numpy(),
+        random_state=split.get("random_state", 0),
     )
     held = np.isin(positions, test)
     found = roc_auc_score(y.to_numpy()[held], pd_values.to_numpy()[held])

@@ -121,6 +121,7 @@ def train_model(
     test_pd = model.predict_pd(x_test) if len(y_test) else np.array([])
     model.reference = drift_reference(x_train, model.predict_pd(x_train), numeric, categorical)
     model.card = model_card(model, data, y, y_train, y_test, test_pd, scores[spec.kind])
+    model.card["split"]["random_state"] = random_state
     if kind == "auto":
         model.card["selection"] = {
             k: round(float(roc_auc_score(y_train, raw)), 6) for k, raw in scores.items()
