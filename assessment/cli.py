@@ -504,7 +504,8 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
 
 
 def diff_lines(diff: RulesDiff, portfolio: bool) -> list[str]:
-    """The printed diff: rule changes, then project flips and the summary per programme."""
+    """The printed diff: rule changes, then project flips, the summary per programme and the
+    verdict changes per rule."""
     if diff.changes.empty:
         lines = ["no changes in the rule tables"]
     else:
@@ -518,6 +519,10 @@ def diff_lines(diff: RulesDiff, portfolio: bool) -> list[str]:
         for row in diff.flips.itertuples(index=False):
             lines.append(f"  {row.project_id} {row.outcome}: {row.old} -> {row.new} ({row.rules})")
         lines += [_summary_line(row) for row in diff.summary.itertuples(index=False)]
+        lines += [
+            f"  {row.rule_id}: {row.old} -> {row.new} for {row.projects} project(s)"
+            for row in diff.verdicts.itertuples(index=False)
+        ]
     return lines
 
 

@@ -5,14 +5,16 @@ segment table row by row, keyed by its segment columns (``segment[in_cluster=tru
 threshold moved, a row added or removed, the rows reordered).
 :func:`project_flips` scores the same applications under both rule sets and lists each project
 whose eligibility, grade (per programme) or recommendation changes, with the rules whose verdict
-differs for it; :func:`flip_summary` counts the flips per programme. :func:`write_diff_workbook`
-writes the three tables as the sheets "Rule changes", "Project flips" and "Summary".
+differs for it; :func:`flip_summary` counts the flips per programme; :func:`verdict_changes`
+counts, per rule, the projects whose verdict changes (``pass -> fail`` ...), outcome or not.
+:func:`write_diff_workbook` writes the tables as the sheets "Rule changes", "Project flips",
+"Verdict changes" and "Summary".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +35,14 @@ __all__ = [
     "flip_summary",
     "project_flips",
     "rule_changes",
+    "verdict_changes",
     "write_diff_workbook",
 ]
 
 COMPARED = [c for c in RULE_COLUMNS if c != "rule_id"] + ["pack"]
 CHANGE_COLUMNS = ["rule_id", "change", "column", "old", "new"]
 FLIP_COLUMNS = ["project_id", "outcome", "old", "new", "rules"]
+VERDICT_CHANGE_COLUMNS = ["rule_id", "old", "new", "projects"]
 SUMMARY_COLUMNS = [
     "programme",
     "became_eligible",
@@ -57,6 +61,9 @@ class RulesDiff:
     flips: pd.DataFrame
     summary: pd.DataFrame
     versions: dict[str, dict[str, str]]
+    verdicts: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=VERDICT_CHANGE_COLUMNS)
+    )
 
 
 def diff_rules(
@@ -68,13 +75,15 @@ def diff_rules(
     model=None,
 ) -> RulesDiff:
     """The table diff and, with ``applications``, the project flips and their summary."""
-    flips = pd.DataFrame(columns=FLIP_COLUMNS)
-    if applications is not None:
-        before = score_read(applications, as_of=as_of, rules=old, model=model)
-        after = score_read(applications, as_of=as_of, rules=new, model=model)
-        flips = project_flips(before, after)
     versions = {"old": old.versions(), "new": new.versions()}
-    return RulesDiff(rule_changes(old, new), flips, flip_summary(flips), versions)
+    if applications is None:
+        flips = pd.DataFrame(columns=FLIP_COLUMNS)
+        return RulesDiff(rule_changes(old, new), flips, flip_summary(flips), versions)
+    before = score_read(applications, as_of=as_of, rules=old, model=model)
+    after = score_read(applications, as_of=as_of, rules=new, model=model)
+    flips = project_flips(before, after)
+    verdicts = verdict_changes(before, after)
+    return RulesDiff(rule_changes(old, new), flips, flip_summary(flips), versions, verdicts)
 
 
 def rule_changes(old: RuleSet, new: RuleSet) -> pd.DataFrame:
@@ -201,17 +210,35 @@ def _equal(old: pd.Series, new: pd.Series) -> np.ndarray:
 
 
 def _responsible(before: Scored, after: Scored) -> dict[str, list[str]]:
-    """Project -> the rules whose verdict differs (a rule in one set only counts when it
-    applies to the project there)."""
+    """Project -> the rules whose verdict differs."""
     found: dict[str, list[str]] = {}
+    for rule_id, codes_old, codes_new in _verdict_codes(before, after):
+        for project_id in before.frame.index[codes_old != codes_new]:
+            found.setdefault(project_id, []).append(rule_id)
+    return found
+
+
+def verdict_changes(before: Scored, after: Scored) -> pd.DataFrame:
+    """Per rule and change of verdict (``pass`` -> ``fail`` ...), the number of projects,
+    whether or not an outcome changes with it."""
+    names = np.asarray(VERDICTS, dtype=object)
+    rows = []
+    for rule_id, codes_old, codes_new in _verdict_codes(before, after):
+        moved = codes_old != codes_new
+        pairs = pd.Series(zip(names[codes_old[moved]], names[codes_new[moved]], strict=True))
+        for (was, now), count in pairs.value_counts(sort=False).items():
+            rows.append({"rule_id": rule_id, "old": was, "new": now, "projects": int(count)})
+    return pd.DataFrame(rows, columns=VERDICT_CHANGE_COLUMNS)
+
+
+def _verdict_codes(before: Scored, after: Scored):
+    """Each rule of either set with its verdict codes under both (``not_applicable`` in the
+    set that lacks it), in rule order."""
     old, new = before.evaluation.results, after.evaluation.results
     absent = np.full(len(before.frame), VERDICTS.index("not_applicable"))
     for rule_id in list(old) + [r for r in new if r not in old]:
         codes_old = old[rule_id].codes if rule_id in old else absent
-        codes_new = new[rule_id].codes if rule_id in new else absent
-        for project_id in before.frame.index[codes_old != codes_new]:
-            found.setdefault(project_id, []).append(rule_id)
-    return found
+        yield rule_id, codes_old, new[rule_id].codes if rule_id in new else absent
 
 
 def flip_summary(flips: pd.DataFrame) -> pd.DataFrame:
@@ -239,12 +266,17 @@ def flip_summary(flips: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_diff_workbook(diff: RulesDiff, path: str | Path) -> Path:
-    """Write the sheets "Rule changes", "Project flips" and "Summary" to ``path`` through a
-    temporary file beside it."""
+    """Write the sheets "Rule changes", "Project flips", "Verdict changes" and "Summary" to
+    ``path`` through a temporary file beside it."""
     path = Path(path)
     book = Workbook()
     book.remove(book.active)
-    sheets = {"Rule changes": diff.changes, "Project flips": diff.flips, "Summary": diff.summary}
+    sheets = {
+        "Rule changes": diff.changes,
+        "Project flips": diff.flips,
+        "Verdict changes": diff.verdicts,
+        "Summary": diff.summary,
+    }
     for title, frame in sheets.items():
         write_frame(book.create_sheet(title), frame)
     return write_atomically(path, book.save)

@@ -1,5 +1,6 @@
-"""The short PDF of a rules diff: rule changes, the flip summary and the flipped projects, in
-the memo's look (:mod:`assessment.pdf_look`). English labels; the same diff gives the same bytes.
+"""The short PDF of a rules diff: rule changes, the flip summary, the flipped projects and the
+verdict changes per rule, in the memo's look (:mod:`assessment.pdf_look`). English labels; the
+same diff gives the same bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def write_diff_pdf(diff: RulesDiff, path: str | Path, *, as_of: str) -> Path:
     if len(diff.flips):
         story += _section(look, "Flips per programme", _summary(diff.summary))
         story += _section(look, "Project flips", _flips(diff.flips.head(MAX_FLIPS)))
+    if len(diff.verdicts):
+        story += _section(look, "Verdict changes per rule", _verdicts(diff.verdicts))
     return write_story(look, story, path, TITLE, "assessment rules diff")
 
 
@@ -62,4 +65,11 @@ def _flips(flips: pd.DataFrame) -> Grid:
     grid = Grid(["project", "outcome", "old", "new", "rules"], [80, 110, 60, 60, 205])
     for row in flips.itertuples(index=False):
         grid.add([row.project_id, row.outcome, row.old, row.new, row.rules])
+    return grid
+
+
+def _verdicts(verdicts: pd.DataFrame) -> Grid:
+    grid = Grid(["rule", "old verdict", "new verdict", "projects"], [160, 100, 100, 80])
+    for row in verdicts.itertuples(index=False):
+        grid.add([row.rule_id, row.old, row.new, row.projects])
     return grid

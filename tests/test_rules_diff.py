@@ -86,6 +86,12 @@ def test_exactly_the_projects_between_the_limits_flip(diff, expected):
     assert green["became_eligible"] == 0
 
 
+def test_verdict_changes_count_every_project_between_the_limits(diff, expected):
+    moved, _ = expected
+    assert diff.verdicts.values.tolist() == [[RULE, "pass", "fail", len(moved)]]
+    assert len(moved) > 56  # one project in range was ineligible already: no flip, a change
+
+
 def test_added_and_removed_rules_are_reported(folders, tmp_path):
     old = load_rules(folders[0])
     changed = tmp_path / "rules"
@@ -135,7 +141,7 @@ def test_the_cli_writes_a_workbook_with_three_sheets(folders, tmp_path, capsys):
     assert code == 0
     assert f"{RULE} threshold: 1.5 -> 1.25" in capsys.readouterr().out
     book = load_workbook(output, read_only=True)
-    assert book.sheetnames == ["Rule changes", "Project flips", "Summary"]
+    assert book.sheetnames == ["Rule changes", "Project flips", "Verdict changes", "Summary"]
 
 
 def test_identical_folders_give_no_changes(folders, capsys):
