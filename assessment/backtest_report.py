@@ -5,13 +5,15 @@ Workbook sheets: Summary (facts and notes), By recommendation (with a column cha
 outcome rate), By programme, Rules (with a bar chart of the information value), AUC, Not
 assessable and, with an alternative rule set, Comparison and Changed loans. Every table has a
 leading ``rule_set`` column (``current``, ``alternative``). The PDF holds the same tables (the
-rules that applied to at least one loan) with two bar charts; the same backtest gives the same
-bytes.
+rules that applied to at least one loan) with two bar charts, worded by the ``backtest`` section
+of ``templates/report/<lang>.yaml`` (the workbook and printed lines stay English); the same
+backtest gives the same bytes.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +23,19 @@ from xlsxwriter import Workbook
 
 from ._files import write_atomically
 from .backtest import Backtest
-from .pdf_look import Look
-from .pdf_parts import Grid, bars, section, write_story
+from .pdf_look import Look, fill
+from .pdf_parts import Grid, bars, phrased, section, worded_grid, worded_section, write_story
 
 __all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
 
-TITLE = "Backtest"
 RATE_COLUMNS = ("rate", "share", "difference")
 _OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 MAX_CHART_RULES = 30
+
+
+_section = partial(worded_section, group="backtest")
+_grid = partial(worded_grid, group="backtest")
+_phrase = partial(phrased, group="backtest")
 
 
 # -- printed ---------------------------------------------------------------------------------
@@ -226,143 +232,182 @@ def _span(frame: pd.DataFrame, rows: pd.DataFrame) -> tuple[int, int]:
     return int(positions.min()) + 1, int(positions.max()) + 1
 
 
-# -- the PDF -----------------------------------------------------------------------------------
-def write_backtest_pdf(backtest: Backtest, path: str | Path) -> Path:
-    """Write the backtest (A4) to ``path`` through a temporary file beside it."""
-    look = Look("en")
-    story = [look.para(TITLE, "title", True, look.colour["heading"])]
-    facts = summary_table(backtest).itertuples(index=False)
-    story += [look.para(f"{row.item}: {row.value}") for row in facts]
+# -- the PDF ---------------------------------------------------------------------------------
+def write_backtest_pdf(
+    backtest: Backtest,
+    path: str | Path,
+    lang: str = "en",
+    templates: str | Path | None = None,
+) -> Path:
+    """Write the backtest (A4) in ``lang`` to ``path`` through a temporary file beside it; the
+    wording is the ``backtest`` section of ``templates/report/<lang>.yaml`` (a ``templates``
+    folder is searched first)."""
+    look = Look(lang, templates)
+    words = look.words["backtest"]
+    story = [look.para(words["title"], "title", True, look.colour["heading"])]
+    story += [look.para(line) for line in _fact_lines(look, backtest)]
     for side in backtest.sides:
         story += _side_story(look, side, len(backtest.sides) > 1)
     if backtest.alternative is not None:
-        story += section(look, "Comparison of the rule sets", [_comparison(look, backtest)])
-        story += section(look, "Loans whose recommendation changes", [_changes(look, backtest)])
-    return write_story(look, story, path, TITLE, "assessment backtest")
+        story += _section(look, "comparison", [_comparison(look, backtest)])
+        story += _section(look, "changed", [_changes(look, backtest)])
+    return write_story(look, story, path, words["title"], words["author"])
+
+
+def _fact_lines(look: Look, backtest: Backtest) -> list[str]:
+    """Facts, rule packs and notes (the workbook's Summary sheet) in the look's words."""
+    words = look.words["backtest"]
+    rows = [
+        (words["facts"].get(key, key), _phrase(look, _fact(key, value)))
+        for key, value in backtest.facts.items()
+    ]
+    rows += [
+        (fill(words["rules_of"], rule_set=_rule_set(look, side.name)), _versions(side.versions))
+        for side in backtest.sides
+    ]
+    rows += [(words["note"], _phrase(look, note)) for note in backtest.notes]
+    return [fill(words["fact"], item=item, value=value) for item, value in rows]
+
+
+def _rule_set(look: Look, name: str) -> str:
+    return str(look.words["backtest"]["rule_sets"].get(name, name))
 
 
 def _side_story(look: Look, side, named: bool) -> list:
-    prefix = f"{side.name} rules: " if named else ""
+    words = look.words["backtest"]
     sections = [
-        ("Outcome rate by recommendation", _recommendation_parts(look, side)),
-        ("Outcome rate by programme verdict", [_programmes(look, side)]),
-        ("Discriminating power (AUC)", [_aucs(look, side.auc)]),
-        ("Rules by information value", _rule_parts(look, side.rules)),
-        ("Not assessable on this history", [_unassessable(look, side)]),
+        ("by_recommendation", _recommendation_parts(look, side)),
+        ("by_programme", [_programmes(look, side)]),
+        ("auc", [_aucs(look, side.auc)]),
+        ("rules", _rule_parts(look, side.rules)),
+        ("not_assessable", [_unassessable(look, side)]),
     ]
-    return [part for title, parts in sections for part in section(look, prefix + title, parts)]
+    story = []
+    for key, parts in sections:
+        heading = words["sections"][key]
+        if named:
+            heading = fill(words["side"], rule_set=_rule_set(look, side.name), heading=heading)
+        story += section(look, heading, parts, words["empty"])
+    return story
+
+
+def _recommendation(look: Look, recommendation: str) -> str:
+    if recommendation == "all":
+        return look.words["backtest"]["all"]
+    return look.word("recommendations", recommendation)
 
 
 def _recommendation_parts(look: Look, side) -> list:
     table = side.by_recommendation
     items = [
-        (row.recommendation, 100 * row.outcome_rate, _colour(look, row.recommendation))
+        (
+            _recommendation(look, row.recommendation),
+            100 * row.outcome_rate,
+            _colour(look, row.recommendation),
+        )
         for row in table.itertuples()
         if row.loans and row.recommendation != "all"
     ]
-    chart = [look.para("Outcome rate (%) per recommendation:"), bars(items, look, shown="{:.1f}%")]
-    return [_rates(look, table, "recommendation"), Spacer(1, 4), *(chart if items else [])]
+    words = look.words["backtest"]
+    chart = [look.para(words["rate_chart"]), bars(items, look, shown="{:.1f}%")]
+    return [_rates(look, table), Spacer(1, 4), *(chart if items else [])]
 
 
 def _rule_parts(look: Look, table: pd.DataFrame) -> list:
     rules = table[table["applicable"] > 0]
     items = [(r.rule_id, r.iv, "bar_project") for r in rules.head(MAX_CHART_RULES).itertuples()]
-    chart = [look.para("Information value per rule:"), bars(items, look, shown="{:.3f}")]
-    parts = [_rules(look, rules), Spacer(1, 4), look.para(_unapplied(table))]
+    chart = [look.para(look.words["backtest"]["iv_chart"]), bars(items, look, shown="{:.3f}")]
+    parts = [_rules(look, rules), Spacer(1, 4), look.para(_unapplied(look, table))]
     return parts + (chart if items else [])
 
 
-def _unapplied(rules: pd.DataFrame) -> str:
+def _unapplied(look: Look, rules: pd.DataFrame) -> str:
+    words = look.words["backtest"]
     idle = rules.loc[rules["applicable"] == 0, "rule_id"]
-    listed = ", ".join(idle) if len(idle) else "none"
-    return f"In force on no loan's date, or applicable to no loan (not shown): {listed}."
+    return fill(words["unapplied"], rules=", ".join(idle) if len(idle) else words["none"])
 
 
 def _colour(look: Look, recommendation: str) -> str:
     return recommendation if recommendation in look.colour else "bar_project"
 
 
-def _rates(look: Look, table: pd.DataFrame, key: str):
-    grid = Grid([key, "loans", "outcomes", "outcome rate"], [200, 90, 90, 90])
+def _rates(look: Look, table: pd.DataFrame):
+    columns = ["recommendation", "loans", "outcomes", "outcome_rate"]
+    grid = _grid(look, columns, [200, 90, 90, 90])
     for row in table.itertuples(index=False):
-        grid.add([getattr(row, key), f"{row.loans:,}", f"{row.outcomes:,}", _pct(row.outcome_rate)])
+        counts = [f"{row.loans:,}", f"{row.outcomes:,}", _pct(row.outcome_rate)]
+        grid.add([_recommendation(look, row.recommendation), *counts])
     return grid.build(look)
 
 
 def _programmes(look: Look, side) -> object:
-    grid = Grid(
-        ["programme", "verdict", "loans", "outcomes", "outcome rate"], [110, 100, 90, 90, 90]
-    )
+    columns = ["programme", "verdict", "loans", "outcomes", "outcome_rate"]
+    grid = _grid(look, columns, [110, 100, 90, 90, 90])
+    verdicts = look.words["backtest"]["programme_verdicts"]
     for row in side.by_programme.itertuples(index=False):
-        grid.add(
-            [
-                row.programme,
-                row.verdict,
-                f"{row.loans:,}",
-                f"{row.outcomes:,}",
-                _pct(row.outcome_rate),
-            ]
-        )
+        names = [look.word("programmes", row.programme), verdicts.get(row.verdict, row.verdict)]
+        counts = [f"{row.loans:,}", f"{row.outcomes:,}", _pct(row.outcome_rate)]
+        grid.add([*names, *counts])
     return grid.build(look)
 
 
 def _aucs(look: Look, table: pd.DataFrame):
-    grid = Grid(["score", "loans", "outcomes", "AUC", "Gini", "note"], [130, 50, 50, 45, 45, 191])
+    columns = ["score", "loans", "outcomes", "auc", "gini", "note"]
+    grid = _grid(look, columns, [130, 50, 50, 45, 45, 191])
     for row in table.itertuples(index=False):
         auc, gini = _num(row.auc, "{:.4f}"), _num(row.gini, "{:.4f}")
-        grid.add([row.score, f"{row.loans:,}", f"{row.outcomes:,}", auc, gini, row.note])
+        counts = [f"{row.loans:,}", f"{row.outcomes:,}"]
+        grid.add([_phrase(look, row.score), *counts, auc, gini, _phrase(look, row.note)])
     return grid.build(look)
 
 
 def _rules(look: Look, rules: pd.DataFrame):
-    header = [
-        "rule",
-        "severity",
-        "applied",
-        "pass rate",
-        "fail rate",
-        "insuff. rate",
-        "diff.",
-        "IV",
-    ]
-    grid = Grid(header, [125, 45, 50, 55, 55, 55, 55, 50])
+    columns = ["rule", "severity", "applied", "pass_rate", "fail_rate", "insufficient_rate"]
+    grid = _grid(look, [*columns, "difference", "iv"], [125, 45, 50, 55, 55, 55, 55, 50])
     for row in rules.itertuples(index=False):
         rates = [_pct(row.pass_rate), _pct(row.fail_rate), _pct(row.insufficient_rate)]
         difference, iv = _num(row.difference, "{:+.2%}"), _num(row.iv, "{:.4f}")
-        grid.add([row.rule_id, row.severity, f"{row.applicable:,}", *rates, difference, iv])
+        severity = look.word("severities", row.severity)
+        grid.add([row.rule_id, severity, f"{row.applicable:,}", *rates, difference, iv])
     return grid.build(look)
 
 
 def _unassessable(look: Look, side):
     if not len(side.not_assessable):
-        return look.para("Every rule could be assessed.")
-    grid = Grid(["rule", "programme", "severity", "missing columns"], [150, 80, 60, 200])
+        return look.para(look.words["backtest"]["all_assessable"])
+    columns = ["rule", "programme", "severity", "missing_columns"]
+    grid = _grid(look, columns, [150, 80, 60, 200])
     for row in side.not_assessable.itertuples(index=False):
-        grid.add([row.rule_id, row.programme, row.severity, row.missing_columns])
+        names = [look.word("programmes", row.programme), look.word("severities", row.severity)]
+        grid.add([row.rule_id, *names, row.missing_columns])
     return grid.build(look)
 
 
 def _comparison(look: Look, backtest: Backtest):
     table = backtest.comparison.set_index("rule_set").T
-    grid = Grid(["measure", *table.columns], [200, 140, 140])
+    measures = look.words["backtest"]["measures"]
+    header = [look.words["backtest"]["columns"]["measure"]]
+    grid = Grid(header + [_rule_set(look, name) for name in table.columns], [200, 140, 140])
     for name, values in table.iterrows():
         spec = (
             "{:.2%}"
             if name.endswith("rate")
             else ("{:.4f}" if "auc" in name or "gini" in name else "{:,.0f}")
         )
-        grid.add([name.replace("_", " "), *(_num(float(v), spec) for v in values)])
+        shown = measures.get(name, name.replace("_", " "))
+        grid.add([shown, *(_num(float(v), spec) for v in values)])
     return grid.build(look)
 
 
 def _changes(look: Look, backtest: Backtest):
     changed = backtest.changed
     if not len(changed):
-        return look.para("No loan changes recommendation.")
+        return look.para(look.words["backtest"]["no_changes"])
     moves = changed.groupby(["current", "alternative"], sort=True)["outcome"].agg(["size", "sum"])
-    grid = Grid(
-        ["current", "alternative", "loans", "outcomes", "outcome rate"], [120, 120, 80, 80, 80]
-    )
+    columns = ["current", "alternative", "loans", "outcomes", "outcome_rate"]
+    grid = _grid(look, columns, [120, 120, 80, 80, 80])
     for (old, new), row in moves.iterrows():
-        grid.add([old, new, f"{row['size']:,}", f"{row['sum']:,}", _pct(row["sum"] / row["size"])])
+        names = [_recommendation(look, old), _recommendation(look, new)]
+        counts = [f"{row['size']:,}", f"{row['sum']:,}", _pct(row["sum"] / row["size"])]
+        grid.add([*names, *counts])
     return grid.build(look)

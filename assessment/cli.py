@@ -499,7 +499,14 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
     if ".xlsx" in outputs:
         print(f"wrote {write_diff_workbook(diff, outputs['.xlsx'])}")
     if ".pdf" in outputs:
-        print(f"wrote {write_diff_pdf(diff, outputs['.pdf'], as_of=as_of.isoformat())}")
+        pdf = write_diff_pdf(
+            diff,
+            outputs[".pdf"],
+            as_of=as_of.isoformat(),
+            lang=args.lang,
+            templates=args.templates,
+        )
+        print(f"wrote {pdf}")
     return 0
 
 
@@ -586,8 +593,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not outputs:
         print("\n".join(summary_lines(backtest)))
     for suffix, path in outputs.items():
-        writer = write_backtest_workbook if suffix == ".xlsx" else write_backtest_pdf
-        print(f"wrote {writer(backtest, path)}")
+        if suffix == ".xlsx":
+            print(f"wrote {write_backtest_workbook(backtest, path)}")
+        else:
+            print(f"wrote {write_backtest_pdf(backtest, path, args.lang, args.templates)}")
     return 0
 
 
@@ -626,6 +635,7 @@ def _add_backtest(commands) -> None:
     backtest.add_argument(
         "-o", "--output", action="append", metavar="FILE", help="an .xlsx or .pdf (repeatable)"
     )
+    _add_pdf_language(backtest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -825,6 +835,7 @@ def _add_rules_diff(rules_commands) -> None:
     diff.add_argument(
         "-o", "--output", action="append", metavar="FILE", help="an .xlsx or .pdf (repeatable)"
     )
+    _add_pdf_language(diff)
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
@@ -851,9 +862,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     else:
         print("\n".join(monitor_lines(monitoring)))
     for suffix, path in outputs.items():
-        write = write_monitor_workbook if suffix == ".xlsx" else write_monitor_pdf
-        stream = sys.stderr if args.format == "json" else sys.stdout
-        print(f"wrote {write(monitoring, path)}", file=stream)
+        if suffix == ".xlsx":
+            written = write_monitor_workbook(monitoring, path)
+        else:
+            written = write_monitor_pdf(monitoring, path, args.lang, args.templates)
+        print(f"wrote {written}", file=sys.stderr if args.format == "json" else sys.stdout)
     return 0
 
 
@@ -901,6 +914,13 @@ def _add_monitor(commands) -> None:
         "-o", "--output", action="append", metavar="FILE", help="an .xlsx or .pdf (repeatable)"
     )
     monitor.add_argument("--format", choices=("text", "json"), default="text")
+    _add_pdf_language(monitor)
+
+
+def _add_pdf_language(command: argparse.ArgumentParser) -> None:
+    """``--lang`` and ``--templates`` of an analyst PDF (the workbook stays in English)."""
+    command.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the PDF")
+    command.add_argument("--templates", help="folder searched first for report templates")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

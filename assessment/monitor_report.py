@@ -5,11 +5,13 @@
   verdicts are (stable green, watch amber, act red, not compared grey);
 * :func:`write_monitor_pdf`: the headline, a bar chart of PSI per field and one of the pass-rate
   shift per rule, coloured by band, then the tables; in the memo's look
-  (:mod:`assessment.pdf_look`), English labels; the same comparison gives the same bytes.
+  (:mod:`assessment.pdf_look`), worded by the ``monitor`` section of
+  ``templates/report/<lang>.yaml``; the same comparison gives the same bytes.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -17,15 +19,14 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 
 from ._files import write_atomically
-from .bands import NOT_COMPARED, limits_text
+from .bands import NOT_COMPARED, load_bands
 from .excel import VERDICT_FILLS, write_frame
 from .monitor import Monitoring
-from .pdf_look import Look
-from .pdf_parts import Grid, bars, section, write_story
+from .pdf_look import Look, fill
+from .pdf_parts import Grid, bars, phrased, worded_grid, worded_section, write_story
 
 __all__ = ["monitor_lines", "summary_table", "write_monitor_pdf", "write_monitor_workbook"]
 
-TITLE = "Monitoring: rules and model drift"
 # A band shown as the verdict it resembles: the workbook's fills, the PDF style's colours.
 BAND_AS_VERDICT = {
     "stable": "pass",
@@ -35,6 +36,11 @@ BAND_AS_VERDICT = {
 }
 BARS_PER_CHART = 40
 PERCENT_COLUMNS = ("_pass_rate", "_insufficient_share", "_missing_share")
+LIMITS = {"shift": "pass_rate_shift_pp", "psi": "psi"}  # placeholder -> bands.csv measure
+
+_section = partial(worded_section, group="monitor")
+_grid = partial(worded_grid, group="monitor")
+_phrase = partial(phrased, group="monitor")
 
 
 def summary_table(monitoring: Monitoring) -> pd.DataFrame:
@@ -209,29 +215,67 @@ def _number_format(column: str) -> str | None:
 # PDF -------------------------------------------------------------------------------------
 
 
-def write_monitor_pdf(monitoring: Monitoring, path: str | Path) -> Path:
-    """Write the comparison (A4) to ``path`` through a temporary file beside it."""
-    look = Look("en")
-    story = [look.para(TITLE, "title", True, look.colour["heading"]), *_headline(look, monitoring)]
-    story += _section(look, "Population stability of the key fields", _psi_chart(look, monitoring))
-    story += _section(look, "Pass-rate shift per rule", _shift_charts(look, monitoring))
-    story += _section(look, "Fields", [_fields_grid(look, monitoring.fields).build(look)])
-    story += _section(look, "Rules", [_rules_grid(look, monitoring.rules).build(look)])
+def write_monitor_pdf(
+    monitoring: Monitoring,
+    path: str | Path,
+    lang: str = "en",
+    templates: str | Path | None = None,
+) -> Path:
+    """Write the comparison (A4) in ``lang`` to ``path`` through a temporary file beside it;
+    the wording is the ``monitor`` section of ``templates/report/<lang>.yaml`` (a
+    ``templates`` folder is searched first)."""
+    look = Look(lang, templates)
+    words = look.words["monitor"]
+    story = [look.para(words["title"], "title", True, look.colour["heading"])]
+    story += [look.para(line) for line in _headline(look, monitoring)]
+    story += _section(look, "psi", _psi_chart(look, monitoring))
+    story += _section(look, "shifts", _shift_charts(look, monitoring))
+    story += _section(look, "fields", [_fields_grid(look, monitoring.fields).build(look)])
+    story += _section(look, "rules", [_rules_grid(look, monitoring.rules).build(look)])
     population = _population_grid(look, monitoring.population.iloc[1:])
-    story += _section(look, "Recommendations and eligibility", [population.build(look)])
-    return write_story(look, story, path, TITLE, "assessment monitor")
+    story += _section(look, "population", [population.build(look)])
+    return write_story(look, story, path, words["title"], words["author"])
 
 
-def _headline(look: Look, monitoring: Monitoring) -> list:
-    lines = monitor_lines(monitoring)[:3] + [
-        "Bands (rules/monitor/bands.csv): absolute pass-rate shift in percentage points, "
-        f"{limits_text('pass_rate_shift_pp')}; PSI {limits_text('psi')}."
+def _headline(look: Look, monitoring: Monitoring) -> list[str]:
+    """The two sources with their projects, the worst band and band counts, the limits."""
+    words, sources = look.words["monitor"], monitoring.sources
+    projects = monitoring.population.iloc[0]
+    lines = [
+        fill(words[side], source=sources.get(side, "-"), projects=f"{projects[side]:.0f}")
+        for side in ("baseline", "current")
     ]
-    return [look.para(line) for line in lines]
+    worst = _band(look, monitoring.worst_band())
+    lines.append(fill(words["worst"], band=worst, counts=_counts(look, monitoring)))
+    limits = {key: _limits(look, measure) for key, measure in LIMITS.items()}
+    return [*lines, fill(words["bands_note"], **limits)]
 
 
-def _section(look: Look, heading: str, content: list) -> list:
-    return section(look, heading, content, "Nothing to compare.")
+def _counts(look: Look, monitoring: Monitoring) -> str:
+    words = look.words["monitor"]
+    separators = words["separators"]
+    parts = []
+    for table, counts in monitoring.band_counts().items():
+        shown = [fill(words["count"], n=n, band=_band(look, b)) for b, n in counts.items()]
+        name = words["tables"].get(table, table)
+        parts.append(fill(words["table_counts"], table=name, counts=separators["list"].join(shown)))
+    return separators["group"].join(parts)
+
+
+def _limits(look: Look, measure: str) -> str:
+    """``stable below 0.1, watch below 0.25, act above`` in the look's words."""
+    words = look.words["monitor"]
+    rows = load_bands(measure).to_dict("records")
+    shown = [
+        fill(words["limit"], band=_band(look, row["band"]), below=f"{row['below']:g}")
+        for row in rows[:-1]
+    ]
+    last = fill(words["limit_last"], band=_band(look, rows[-1]["band"]))
+    return words["separators"]["list"].join([*shown, last])
+
+
+def _band(look: Look, band: object) -> str:
+    return str(look.words["monitor"]["bands"].get(band, band))
 
 
 def _psi_chart(look: Look, monitoring: Monitoring) -> list:
@@ -244,9 +288,15 @@ def _psi_chart(look: Look, monitoring: Monitoring) -> list:
 
 
 def _shift_charts(look: Look, monitoring: Monitoring) -> list:
-    rules = monitoring.rules[monitoring.rules["band"] != NOT_COMPARED]
+    rules = monitoring.rules
+    rules = rules[(rules["band"] != NOT_COMPARED) & rules["shift_pp"].notna()]
+    label = look.words["monitor"]["shift_label"]
     items = [
-        (f"{row.rule_id} ({row.shift_pp:+.1f} pp)", abs(row.shift_pp), BAND_AS_VERDICT[row.band])
+        (
+            fill(label, rule=row.rule_id, shift=f"{row.shift_pp:+.1f}"),
+            abs(row.shift_pp),
+            BAND_AS_VERDICT[row.band],
+        )
         for row in rules.itertuples(index=False)
     ]
     return [
@@ -256,26 +306,33 @@ def _shift_charts(look: Look, monitoring: Monitoring) -> list:
 
 
 def _fields_grid(look: Look, fields: pd.DataFrame) -> Grid:
-    header = ["field", "kind", "PSI", "band", "largest move", "note"]
-    grid = Grid(header, [85, 50, 45, 55, 160, 116])
+    columns = ["field", "kind", "psi", "band", "largest_move", "note"]
+    grid = _grid(look, columns, [85, 50, 45, 55, 160, 116])
+    kinds = look.words["monitor"]["kinds"]
     for row in _fields_text(fields).itertuples(index=False):
-        grid.add(list(row), fill=_fill(look, 3, row.band))
+        shown = [kinds.get(row.kind, row.kind), row.psi, _band(look, row.band)]
+        cells = [row.field, *shown, _phrase(look, row[4]), _phrase(look, row.note)]
+        grid.add(cells, fill=_fill(look, 3, row.band))
     return grid
 
 
 def _rules_grid(look: Look, rules: pd.DataFrame) -> Grid:
-    header = ["rule", "pass before", "pass now", "shift pp", "z", "insufficient", "band", "note"]
-    grid = Grid(header, [110, 45, 45, 40, 35, 75, 50, 111])
+    columns = ["rule", "pass_before", "pass_now", "shift_pp", "z", "insufficient", "band", "note"]
+    grid = _grid(look, columns, [110, 45, 45, 40, 35, 75, 50, 111])
     for row in _rules_text(rules).itertuples(index=False):
-        grid.add(list(row), fill=_fill(look, 6, row.band))
+        cells = [*row[:6], _band(look, row.band), _phrase(look, row.note)]
+        grid.add(cells, fill=_fill(look, 6, row.band))
     return grid
 
 
 def _population_grid(look: Look, population: pd.DataFrame) -> Grid:
-    header = ["measure", "baseline", "current", "shift pp", "band", "note"]
-    grid = Grid(header, [150, 60, 60, 50, 55, 136])
+    columns = ["measure", "baseline", "current", "shift_pp", "band", "note"]
+    grid = _grid(look, columns, [150, 60, 60, 50, 55, 136])
+    measures = look.words["monitor"]["measures"]
     for row in _population_text(population).itertuples(index=False):
-        grid.add(list(row), fill=_fill(look, 4, row.band))
+        measure = measures.get(row.measure, row.measure)
+        cells = [measure, *row[1:4], _band(look, row.band), _phrase(look, row.note)]
+        grid.add(cells, fill=_fill(look, 4, row.band))
     return grid
 
 

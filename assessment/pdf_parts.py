@@ -196,6 +196,26 @@ def section(look: Look, heading: str, content: list, empty: str = "Nothing to sh
     return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), content[0]]), *content[1:]]
 
 
+def worded_section(look: Look, key: str, content: list, *, group: str) -> list:
+    """:func:`section` of a document worded by the template's ``group``: the heading
+    ``group.sections.<key>``, and ``group.empty`` when there is no content."""
+    words = look.words[group]
+    return section(look, words["sections"][key], content, words["empty"])
+
+
+def worded_grid(look: Look, columns: list[str], widths: list[float], *, group: str) -> Grid:
+    """A :class:`Grid` headed by ``group.columns``."""
+    names = look.words[group]["columns"]
+    return Grid([names[column] for column in columns], widths)
+
+
+def phrased(look: Look, text: object, *, group: str) -> str:
+    """Text a computation wrote (parts joined by ``; ``), each part in the look's language
+    where ``group.phrases`` has it."""
+    phrases = look.words[group].get("phrases") or {}
+    return "; ".join(str(phrases.get(part, part)) for part in str(text).split("; "))
+
+
 def bars(
     items: list[tuple[str, float, str]],
     look: Look,

@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from assessment.artefact import load_model
 from assessment.backtest import SMOOTHING, as_of_dates, run_backtest
+from assessment.backtest_report import write_backtest_pdf
 from assessment.cli import main
 from assessment.errors import AssessmentError
 from assessment.prediction import predict
@@ -252,3 +253,11 @@ def test_an_output_of_another_kind_is_refused(small_csv, tmp_path, capsys):
     assert main([*argv, "-o", str(tmp_path / "a.pdf"), "-o", str(tmp_path / "b.pdf")]) == 1
     assert "-o FILE.xlsx and/or -o FILE.pdf" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_the_chinese_pdf_takes_its_words_from_zh_yaml(backtest, tmp_path):
+    pdf = write_backtest_pdf(backtest, tmp_path / "backtest.pdf", lang="zh")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    assert "回测" in text and "按评估建议的坏样本率" in text and "区分能力（AUC）" in text
+    assert "附条件批准" in text and "信息值 IV" in text
+    assert "Outcome rate by recommendation" not in text and "Not assessable" not in text

@@ -315,3 +315,14 @@ def test_a_new_batch_screened_now_equals_its_screening_output(edge, capsys):
     assert {f["psi"] for f in batch["fields"]} == {0.0}
     assert main(["monitor", str(edge["baseline"]), str(EDGE_SITES), "--as-of", "2025-06-30"]) == 1
     assert "unless --batch is given" in capsys.readouterr().err
+
+
+def test_the_chinese_pdf_takes_its_words_from_zh_yaml(edge, tmp_path, capsys):
+    pdf = tmp_path / "monitor.pdf"
+    args = ["monitor", str(edge["baseline"]), str(edge["current"]), "-o", str(pdf)]
+    assert main([*args, "--lang", "zh"]) == 0
+    assert "worst band: act" in capsys.readouterr().out  # the printed text stays English
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "监测：规则与模型漂移" in text and "各规则通过率变化" in text and "行动" in text
+    assert f"{RULE}（-25.0 个百分点）" in text and "pue_assessed" in text
+    assert "Pass-rate shift per rule" not in text and "Recommendations and eligibility" not in text

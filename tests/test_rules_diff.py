@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+import pypdf
 import pytest
 from conftest import ROOT
 from openpyxl import load_workbook
 
 from assessment.cli import main
+from assessment.errors import AssessmentError
 from assessment.evaluate import VERDICTS
 from assessment.ingest import read_applications
 from assessment.rules import load_rules
 from assessment.rules_diff import diff_rules, rule_changes
+from assessment.rules_diff_report import write_diff_pdf
 from assessment.scoring import score_read
 
 AS_OF = dt.date(2025, 6, 30)
@@ -167,3 +170,28 @@ def test_another_output_format_is_an_error(folders, tmp_path, capsys):
     output = str(tmp_path / "diff.txt")
     assert main(["rules", "diff", str(folders[0]), str(folders[0]), "-o", output]) == 1
     assert "-o FILE.xlsx and/or -o FILE.pdf" in capsys.readouterr().err
+
+
+def _pdf_text(path) -> str:
+    return "".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+
+
+def test_the_pdf_is_worded_by_the_language_template(diff, tmp_path):
+    chinese = _pdf_text(write_diff_pdf(diff, tmp_path / "zh.pdf", as_of="2025-06-30", lang="zh"))
+    assert "规则变更对比" in chinese and "结论发生变化的项目" in chinese
+    assert "绿色评级：是否合格" in chinese and "不通过" in chinese  # programme and verdict words
+    assert "Project flips" not in chinese and "Rule changes" not in chinese
+    english = _pdf_text(write_diff_pdf(diff, tmp_path / "en.pdf", as_of="2025-06-30"))
+    for heading in ("Rules diff", "Rule changes", "Flips per programme", "Project flips"):
+        assert heading in english
+
+
+def test_a_user_wording_file_without_a_diff_key_is_refused(diff, tmp_path):
+    wording = (ROOT / "templates" / "report" / "zh.yaml").read_text(encoding="utf-8")
+    (tmp_path / "report").mkdir()
+    lacking = wording.replace("    flips: 结论发生变化的项目\n", "")
+    assert lacking != wording
+    (tmp_path / "report" / "zh.yaml").write_text(lacking, encoding="utf-8")
+    with pytest.raises(AssessmentError, match=r"lacks 1 key\(s\): rules_diff\.sections\.flips"):
+        write_diff_pdf(diff, tmp_path / "d.pdf", as_of="2025-06-30", lang="zh", templates=tmp_path)
+    assert not (tmp_path / "d.pdf").exists()
