@@ -556,7 +556,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = sweep_rule(args.portfolio, args.rule_id, values, as_of=as_of, rules=args.rules)
     print("\n".join(sweep_lines(sweep)))
     if args.output:
-        for path in write_sweep_outputs(sweep, args.output, args.table_format):
+        written = write_sweep_outputs(
+            sweep, args.output, args.table_format, args.lang, args.templates
+        )
+        for path in written:
             print(f"wrote {path}")
     return 0
 
@@ -755,6 +758,7 @@ def _add_sweep_command(commands) -> None:
     sweep.add_argument(
         "--table-format", choices=("csv", "xlsx"), default="csv", help="format of the table file"
     )
+    _add_pdf_language(sweep)
 
 
 def _positive(text: str) -> int:

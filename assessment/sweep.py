@@ -35,6 +35,7 @@ from .errors import AssessmentError
 from .evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
 from .indicators import add_indicators
 from .ingest import read_applications
+from .pdf_look import Look, fill
 from .rules import Rule, RuleSet, load_rules, nearest
 
 TABLE_COLUMNS = [
@@ -190,12 +191,14 @@ def write_table(sweep: Sweep, path: str | Path) -> Path:
     return write_atomically(path, writers[path.suffix.lower()])
 
 
-def chart(sweep: Sweep, width: int = 520, height: int = 320) -> Drawing:
-    """Pass rate and eligibility rate (in %) against the threshold."""
+def chart(sweep: Sweep, look: Look | None = None, width: int = 520, height: int = 320) -> Drawing:
+    """Pass rate and eligibility rate (in %) against the threshold, worded by ``look``
+    (default English; ``templates/report/<lang>.yaml``, section ``sweep``)."""
+    look = look or Look("en")
     drawing = Drawing(width, height)
     drawing.add(_plot(sweep, width, height))
-    drawing.add(_title(sweep, width, height))
-    drawing.add(_legend(sweep, width))
+    drawing.add(_title(sweep, look, width, height))
+    drawing.add(_legend(sweep, look))
     return drawing
 
 
@@ -216,32 +219,51 @@ def _plot(sweep: Sweep, width: int, height: int) -> LinePlot:
     return plot
 
 
-def _title(sweep: Sweep, width: int, height: int) -> String:
+def _words(sweep: Sweep, look: Look) -> dict[str, str]:
     rule = sweep.rule
-    text = f"{rule.rule_id}: {rule.metric} {rule.operator} threshold (rates in %)"
-    return String(
-        width / 2, height - 25, text, fontName="Helvetica-Bold", fontSize=10, textAnchor="middle"
-    )
+    facts = {
+        "rule_id": rule.rule_id,
+        "metric": rule.metric,
+        "operator": rule.operator,
+        "programme": look.word("programmes", rule.programme),
+    }
+    return {key: fill(phrase, **facts) for key, phrase in look.words["sweep"].items()}
 
 
-def _legend(sweep: Sweep, width: int) -> Legend:
+def _title(sweep: Sweep, look: Look, width: int, height: int) -> String:
+    text = _words(sweep, look)["title"]
+    font = look.font_for(text, bold=True)
+    return String(width / 2, height - 25, text, fontName=font, fontSize=10, textAnchor="middle")
+
+
+def _legend(sweep: Sweep, look: Look) -> Legend:
+    words = _words(sweep, look)
     legend = Legend()
-    legend.x, legend.y, legend.fontName, legend.fontSize = 50, 25, "Helvetica", 8
-    legend.alignment, legend.columnMaximum, legend.dx = "right", 1, 10
+    legend.x, legend.y, legend.fontSize = 50, 25, 8
+    legend.fontName = look.font_for(words["pass_rate"] + words["eligible_rate"])
+    legend.alignment, legend.columnMaximum, legend.dx, legend.deltax = "right", 1, 10, 200
     legend.colorNamePairs = [
-        (PASS_COLOUR, f"pass rate of {sweep.rule.rule_id}"),
-        (ELIGIBLE_COLOUR, f"{sweep.rule.programme} eligibility rate"),
+        (PASS_COLOUR, words["pass_rate"]),
+        (ELIGIBLE_COLOUR, words["eligible_rate"]),
     ]
     return legend
 
 
-def write_outputs(sweep: Sweep, prefix: str | Path, table_format: str = "csv") -> list[Path]:
-    """``PREFIX.csv`` (or ``.xlsx``), ``PREFIX.png`` and ``PREFIX.pdf``."""
+def write_outputs(
+    sweep: Sweep,
+    prefix: str | Path,
+    table_format: str = "csv",
+    lang: str = "en",
+    templates: str | Path | None = None,
+) -> list[Path]:
+    """``PREFIX.csv`` (or ``.xlsx``), ``PREFIX.png`` and ``PREFIX.pdf`` (the chart in
+    ``lang``)."""
     prefix = Path(prefix)
     table = write_table(sweep, prefix.with_name(f"{prefix.name}.{table_format}"))
-    drawing = chart(sweep)
+    look = Look(lang, templates)
+    drawing = chart(sweep, look)
     png, pdf = prefix.with_name(f"{prefix.name}.png"), prefix.with_name(f"{prefix.name}.pdf")
-    title = f"threshold sweep of {sweep.rule.rule_id}"
+    title = _words(sweep, look)["document"]
     write_atomically(pdf, lambda t: renderPDF.drawToFile(drawing, str(t), msg=title))
     write_atomically(png, lambda t: _rasterised(pdf, t))
     return [table, png, pdf]

@@ -124,3 +124,11 @@ def test_cli_refuses_an_unknown_rule_with_a_message(capsys):
     argv = ["sweep", "NO-SUCH-RULE", "--from", "1", "--to", "2", "--steps", "3"]
     assert main([*argv, "--portfolio", str(SAMPLES)]) != 0
     assert "unknown rule 'NO-SUCH-RULE'" in capsys.readouterr().err
+
+
+def test_the_chart_is_worded_in_chinese_with_lang_zh(sweep, tmp_path):
+    paths = write_outputs(sweep, tmp_path / "zh", "csv", "zh")
+    pdf = next(path for path in paths if path.suffix == ".pdf")
+    text = PdfReader(pdf).pages[0].extract_text()
+    assert f"{RULE_ID} 通过率" in text and "绿色评级：合格率" in text
+    assert "pass rate" not in text
