@@ -24,7 +24,16 @@ from xlsxwriter import Workbook
 from ._files import write_atomically
 from .backtest import Backtest
 from .pdf_look import Look, fill
-from .pdf_parts import Grid, bars, phrased, section, worded_grid, worded_section, write_story
+from .pdf_parts import (
+    Grid,
+    bars,
+    formatted,
+    phrased,
+    section,
+    worded_grid,
+    worded_section,
+    write_story,
+)
 
 __all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
 
@@ -76,7 +85,8 @@ def _rate_line(name: str, row) -> str:
 
 def _auc_line(row) -> str:
     note = f"  ({row.note})" if row.note else ""
-    return f"  {row.score:<30} AUC {_num(row.auc, '{:.4f}')}  Gini {_num(row.gini, '{:.4f}')}{note}"
+    auc, gini = formatted(row.auc, "{:.4f}"), formatted(row.gini, "{:.4f}")
+    return f"  {row.score:<30} AUC {auc}  Gini {gini}{note}"
 
 
 def _rule_line(row: dict) -> str:
@@ -84,7 +94,7 @@ def _rule_line(row: dict) -> str:
         f"{verdict} {_pct(row[f'{verdict}_rate'])} ({row[verdict]:,})"
         for verdict in ("pass", "fail", "insufficient")
     )
-    return f"  {row['rule_id']:<26} IV {_num(row['iv'], '{:.4f}')}  {verdicts}"
+    return f"  {row['rule_id']:<26} IV {formatted(row['iv'], '{:.4f}')}  {verdicts}"
 
 
 def _compare_line(row) -> str:
@@ -92,7 +102,7 @@ def _compare_line(row) -> str:
         f"  {row.rule_set:<12} approved {row.approved:,} ({_pct(row.approved_outcome_rate)}), "
         f"referred {row.referred:,} ({_pct(row.referred_outcome_rate)}), declined "
         f"{row.declined:,} ({_pct(row.declined_outcome_rate)}); combined AUC "
-        f"{_num(row.combined_auc, '{:.4f}')}; {row.changed:,} loans change recommendation "
+        f"{formatted(row.combined_auc, '{:.4f}')}; {row.changed:,} loans change recommendation "
         f"({_pct(row.changed_outcome_rate)} outcomes)"
     )
 
@@ -101,13 +111,8 @@ def _ids(table: pd.DataFrame) -> str:
     return ", ".join(table["rule_id"]) if len(table) else "none"
 
 
-def _num(value: object, spec: str) -> str:
-    missing = value is None or (isinstance(value, float) and not math.isfinite(value))
-    return "-" if missing else spec.format(value)
-
-
 def _pct(value: object) -> str:
-    return _num(value, "{:.2%}")
+    return formatted(value, "{:.2%}")
 
 
 # -- the workbook ----------------------------------------------------------------------------
@@ -355,7 +360,7 @@ def _aucs(look: Look, table: pd.DataFrame):
     columns = ["score", "loans", "outcomes", "auc", "gini", "note"]
     grid = _grid(look, columns, [130, 50, 50, 45, 45, 191])
     for row in table.itertuples(index=False):
-        auc, gini = _num(row.auc, "{:.4f}"), _num(row.gini, "{:.4f}")
+        auc, gini = formatted(row.auc, "{:.4f}"), formatted(row.gini, "{:.4f}")
         counts = [f"{row.loans:,}", f"{row.outcomes:,}"]
         grid.add([_phrase(look, row.score), *counts, auc, gini, _phrase(look, row.note)])
     return grid.build(look)
@@ -366,7 +371,7 @@ def _rules(look: Look, rules: pd.DataFrame):
     grid = _grid(look, [*columns, "difference", "iv"], [125, 45, 50, 55, 55, 55, 55, 50])
     for row in rules.itertuples(index=False):
         rates = [_pct(row.pass_rate), _pct(row.fail_rate), _pct(row.insufficient_rate)]
-        difference, iv = _num(row.difference, "{:+.2%}"), _num(row.iv, "{:.4f}")
+        difference, iv = formatted(row.difference, "{:+.2%}"), formatted(row.iv, "{:.4f}")
         severity = look.word("severities", row.severity)
         grid.add([row.rule_id, severity, f"{row.applicable:,}", *rates, difference, iv])
     return grid.build(look)
@@ -395,7 +400,7 @@ def _comparison(look: Look, backtest: Backtest):
             else ("{:.4f}" if "auc" in name or "gini" in name else "{:,.0f}")
         )
         shown = measures.get(name, name.replace("_", " "))
-        grid.add([shown, *(_num(float(v), spec) for v in values)])
+        grid.add([shown, *(formatted(float(v), spec) for v in values)])
     return grid.build(look)
 
 

@@ -23,7 +23,7 @@ from .bands import NOT_COMPARED, load_bands
 from .excel import VERDICT_FILLS, write_frame
 from .monitor import Monitoring
 from .pdf_look import Look, fill
-from .pdf_parts import Grid, bars, phrased, worded_grid, worded_section, write_story
+from .pdf_parts import Grid, bars, formatted, phrased, worded_grid, worded_section, write_story
 
 __all__ = ["monitor_lines", "summary_table", "write_monitor_pdf", "write_monitor_workbook"]
 
@@ -104,7 +104,7 @@ def _rules_text(rules: pd.DataFrame) -> pd.DataFrame:
             "pass baseline": rules["baseline_pass_rate"].map(_pct),
             "pass current": rules["current_pass_rate"].map(_pct),
             "shift pp": rules["shift_pp"].map(_pp),
-            "z": rules["z"].map(lambda v: _number(v, "{:+.2f}")),
+            "z": rules["z"].map(lambda v: formatted(v, "{:+.2f}")),
             "insufficient": [
                 f"{_pct(b)} -> {_pct(c)}"
                 for b, c in zip(
@@ -124,7 +124,7 @@ def _fields_text(fields: pd.DataFrame) -> pd.DataFrame:
         {
             "field": fields["field"],
             "kind": fields["kind"],
-            "psi": fields["psi"].map(lambda v: _number(v, "{:.4f}")),
+            "psi": fields["psi"].map(lambda v: formatted(v, "{:.4f}")),
             "band": fields["band"],
             "largest move": fields["largest_move"].fillna(""),
             "note": fields["note"].fillna(""),
@@ -145,20 +145,12 @@ def _population_text(population: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _missing(value: object) -> bool:
-    return value is None or bool(pd.isna(value))
-
-
-def _number(value: object, spec: str) -> str:
-    return "-" if _missing(value) else spec.format(float(value))
-
-
 def _pct(value: object) -> str:
-    return _number(value, "{:.1%}")
+    return formatted(value, "{:.1%}")
 
 
 def _pp(value: object) -> str:
-    return _number(value, "{:+.1f}")
+    return formatted(value, "{:+.1f}")
 
 
 # Workbook --------------------------------------------------------------------------------

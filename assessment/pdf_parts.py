@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
 from reportlab import rl_config
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -77,6 +78,14 @@ def text(value: object) -> str:
     if isinstance(value, list | tuple):
         return "; ".join(map(text, value))
     return str(value)
+
+
+def formatted(value: object, spec: str) -> str:
+    """``value`` in the format ``spec`` (``"{:.1%}"``); missing or not finite as '-'."""
+    missing = (
+        value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value))
+    )
+    return "-" if missing else spec.format(float(value))
 
 
 @dataclass
