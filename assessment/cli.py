@@ -32,7 +32,7 @@ from .backtest import run_backtest
 from .backtest_report import summary_lines, write_backtest_pdf, write_backtest_workbook
 from .batch import screen_inputs, write_outputs
 from .cases import run_cases, uncovered
-from .errors import AssessmentError
+from .errors import AssessmentError, InputError
 from .excel import write_score_workbook
 from .ingest import Applications, read_applications
 from .monitor import monitor_batch, monitor_outputs
@@ -196,7 +196,24 @@ def cmd_score(args: argparse.Namespace) -> int:
         for record in project_records(scored):
             print("\n".join(score_lines(record, args.all_rules)))
         _print_problem_summary(scored.applications.problems)
-    return 0
+    return _unread_inputs_status(scored.applications)
+
+
+def _unread_inputs_status(applications: Applications) -> int:
+    """Inputs that gave no project (missing, unreadable, foreign) are listed on stderr, one line
+    each. With no project at all that is an error; with some, exit 2 as ``assess screen``."""
+    problems = applications.problems
+    unread = problems[(problems["severity"] == "error") & (problems["project_id"].fillna("") == "")]
+    for row in unread.to_dict("records"):
+        print(problem_line(row), file=sys.stderr)
+    if applications.projects.empty:
+        raise InputError(
+            "no project could be scored",
+            expected="an application workbook or candidate list with at least one project",
+            got=f"{len(unread)} input(s) unread" if len(unread) else "no project rows",
+            hint="assess check INPUT lists what is wrong with each input",
+        )
+    return 2 if len(unread) else 0
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
@@ -641,9 +658,13 @@ def _add_backtest(commands) -> None:
     _add_pdf_language(backtest)
 
 
+DEBUG = "show the Python traceback of an error"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="assess", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"assess {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG)
     commands = parser.add_subparsers(dest="command", required=True)
     _add_template(commands)
     _add_check(commands)
@@ -660,6 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _command(commands, name: str, help_text: str, run) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=help_text, description=run.__doc__)
     command.set_defaults(run=run)
+    command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG)
     return command
 
 
@@ -928,14 +950,41 @@ def _add_pdf_language(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. The error boundary: the engine's errors and OS errors become one line
+    ``assess <command>: error: ...`` and exit 1; Ctrl-C prints ``interrupted`` and exits 130;
+    anything else is a bug, reported in one line with exit 70 (``--debug`` shows tracebacks)."""
     args = build_parser().parse_args(argv)
+    name = " ".join(filter(None, ("assess", args.command, getattr(args, "rules_command", None))))
     try:
         return args.run(args)
-    except AssessmentError as error:
-        print(f"assess: {error}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"{name}: {error_line(error)}", file=sys.stderr)
+        return 1 if isinstance(error, AssessmentError | OSError) else INTERNAL_ERROR
+
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE: an exception the engine did not expect
+
+
+def error_line(error: BaseException) -> str:
+    """The one line shown for an error: the engine's own rendering, an OS error's reason and
+    path, or, for anything else, its type and message marked as an internal error."""
+    if isinstance(error, AssessmentError):
+        return f"error: {error}"
+    if isinstance(error, OSError):
+        where = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+        reason = error.strerror or str(error)
+        return f"error: {where}: {reason}" if where else f"error: {reason}"
+    return (
+        f"internal error: {type(error).__name__}: {error} (this is a bug; "
+        "run again with --debug for the traceback and report it)"
+    )
 
 
 if __name__ == "__main__":

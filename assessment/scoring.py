@@ -81,7 +81,7 @@ def score_read(
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
     risk_model = load_model(model) if isinstance(model, str | Path) else model
     frame = add_indicators(applications.projects, applications.yearly, as_of)
-    predictions = predict(risk_model, frame) if risk_model is not None else None
+    predictions = predict(risk_model, frame) if risk_model is not None and len(frame) else None
     evaluation = evaluate_rules(frame, rule_set, as_of)
     decisions = decide(evaluation, predictions, applications.problems, details=details)
     return Scored(as_of, applications, frame, evaluation, risk_model, predictions, decisions)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 from conftest import FULL_PROJECT, FULL_YEARLY
 
@@ -54,8 +55,8 @@ def test_problem_line_says_what_where_expected_and_got(tmp_path, capsys):
 
 
 def test_console_script_runs(tmp_path):
-    exe = shutil.which("assess")
-    assert exe, "the console script is installed with the package"
+    exe = Path(sys.executable).parent / "assess"
+    assert exe.is_file(), "the console script is installed beside this interpreter"
     done = subprocess.run(
         [exe, "check", str(_app(tmp_path)), "--as-of", "2025-06-30"],
         capture_output=True,

@@ -1,0 +1,103 @@
+"""The CLI's one error boundary: engine and OS errors as one line (exit 1), Ctrl-C as
+``interrupted`` (exit 130), anything else as an internal error (exit 70); ``--debug`` shows the
+traceback. Run through the real console script, as a user would."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+import assessment.cli as cli
+
+ASSESS = Path(sys.executable).parent / "assess"
+SAMPLE = ROOT / "sample_projects" / "03_shenzhen_edge_site.xlsx"
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(ASSESS), *args], capture_output=True, text=True, check=False, cwd=cwd, timeout=120
+    )
+
+
+def test_python_dash_m_runs_the_same_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "assessment", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.startswith("assess ")
+
+
+def test_a_missing_input_is_one_line_naming_it(tmp_path):
+    done = _run("score", str(tmp_path / "nowhere.xlsx"), "--as-of", "2025-06-30")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"{tmp_path / 'nowhere.xlsx'} [error] file: no such file or folder" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("assess score: error: no project could be")
+
+
+def test_a_text_file_is_refused_and_a_good_one_beside_it_is_scored(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a workbook", encoding="utf-8")
+    done = _run("score", str(text), str(SAMPLE), "--as-of", "2025-06-30", "--no-model")
+    assert done.returncode == 2, done.stderr
+    assert "DC-2025-003" in done.stdout
+    assert f"{text} [error] file: not a supported spreadsheet type" in done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    missing = str(tmp_path / "nowhere.xlsx")
+    quiet = _run("score", missing)
+    loud = _run("score", missing, "--debug")
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback" in loud.stderr and "InputError" in loud.stderr
+    assert "Traceback" in _run("--debug", "score", missing).stderr
+
+
+def test_an_os_error_is_one_line(tmp_path, monkeypatch, capsys):
+    def fails(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "out.xlsx"))
+
+    monkeypatch.setattr(cli, "cmd_template", fails)
+    assert cli.main(["template", "-o", "x.xlsx"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"assess template: error: {tmp_path / 'out.xlsx'}: Permission denied\n"
+
+
+def test_an_unexpected_exception_is_an_internal_error_with_exit_70(monkeypatch, capsys):
+    def breaks(args):
+        raise ValueError("boolean value of NA is ambiguous")
+
+    monkeypatch.setattr(cli, "cmd_rules_check", breaks)
+    assert cli.main(["rules", "check"]) == cli.INTERNAL_ERROR == 70
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("assess rules check: internal error: ValueError: boolean value of NA")
+    assert "--debug" in err and "\n" not in err
+    with pytest.raises(ValueError):
+        cli.main(["rules", "check", "--debug"])
+
+
+def test_interrupt_prints_interrupted_and_exits_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_check", interrupted)
+    assert cli.main(["check", "x"]) == 130
+    assert capsys.readouterr().err == "assess check: interrupted\n"
+
+
+@pytest.mark.parametrize("seconds", [0.3, 5.0], ids=["while-loading", "while-screening"])
+def test_ctrl_c_on_a_running_process_exits_130_without_a_traceback(tmp_path, seconds):
+    command = ["screen", str(ROOT / "sample_projects"), "-o", str(tmp_path / "out"), "--reports"]
+    process = subprocess.Popen(
+        [str(ASSESS), *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(seconds)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.rstrip().endswith("interrupted") and "Traceback" not in err
