@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 from pathlib import Path
+
+# One BLAS / OpenMP thread per process: the suite's timings stay steady on a two-core machine.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 import openpyxl
 import pytest
