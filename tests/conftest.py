@@ -7,14 +7,14 @@ import difflib
 import os
 from pathlib import Path
 
-# One BLAS / OpenMP thread per process: the suite's timings stay steady on a two-core machine.
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
-
 import openpyxl
 import pytest
 
 from assessment import load_dictionary
+
+# One BLAS / OpenMP thread per process: the suite's timings stay steady on a two-core machine.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 AS_OF = dt.date(2025, 6, 30)
 ROOT = Path(__file__).resolve().parent.parent
