@@ -21,7 +21,7 @@ import pandas as pd
 from reportlab.platypus import Spacer
 from xlsxwriter import Workbook
 
-from ._files import write_atomically
+from ._files import XLSXWRITER_OPTIONS, write_atomically
 from .backtest import Backtest
 from .pdf_look import Look, fill
 from .pdf_parts import (
@@ -38,7 +38,6 @@ from .pdf_parts import (
 __all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
 
 RATE_COLUMNS = ("rate", "share", "difference")
-_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 MAX_CHART_RULES = 30
 
 
@@ -150,7 +149,7 @@ def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
     """Write the workbook to ``path`` through a temporary file beside it."""
 
     def write(temporary: Path) -> None:
-        book = Workbook(str(temporary), _OPTIONS)
+        book = Workbook(str(temporary), XLSXWRITER_OPTIONS)
         formats = {"header": book.add_format({"bold": True}), "rate": book.add_format()}
         formats["rate"].set_num_format("0.00%")
         for title, frame in sheets(backtest).items():

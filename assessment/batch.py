@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ._files import write_atomically
+from ._files import output_set, shown_path, write_atomically
 from .chunks import plan_chunks
 from .runner import Progress, run_chunks
-from .screen_excel import write_full_results, write_screening_workbook
+from .screen_excel import FULL_RESULT_FILES, write_full_results, write_screening_workbook
 from .screen_summary import summary_tables, write_summary_pdf
 from .screening import (
     FIRST_COLUMNS,
@@ -35,6 +37,34 @@ from .screening import (
 from .workbooks import find_inputs
 
 EXCEL_ROWS = 1_048_575
+# The files of one run, replaced together by the next run into the same folder.
+OUTPUT_NAMES = (*FULL_RESULT_FILES, "screening.xlsx", "summary.pdf", "reports", "manifest.json")
+
+
+def screen_to_folder(
+    inputs: list[str | Path],
+    folder: str | Path,
+    settings: Settings,
+    *,
+    reports: bool = False,
+    **options,
+) -> tuple[Screening, dict[str, Path]]:
+    """Screen ``inputs`` (``options`` as :func:`screen_inputs` takes them) and write the
+    outputs (:func:`write_outputs`, and with ``reports`` one memo per project in
+    ``reports/``) into ``folder`` as one set: built in a folder beside it, then swapped in
+    with the manifest last, replacing the previous run's set. An error or Ctrl-C leaves
+    ``folder`` as it was."""
+    folder = Path(folder)
+    lang, templates = settings.lang, settings.templates
+    with output_set(folder, OUTPUT_NAMES, last="manifest.json") as staging:
+        if reports:
+            (staging / "reports").mkdir()
+        settings = replace(settings, reports=str(staging / "reports") if reports else None)
+        screening = screen_inputs(inputs, settings, **options)
+        written = write_outputs(screening, staging, settings, lang=lang, templates=templates)
+        if reports:
+            written["reports"] = staging / "reports"
+    return screening, {key: folder / path.name for key, path in written.items()}
 
 
 def screen_inputs(
@@ -69,9 +99,23 @@ def screen_inputs(
     ranked = rank(results)
     del results
     files = _input_files(inputs, missing)
-    return Screening(
-        ranked, rejected, manifest(files, ranked, rejected, settings), cached_rules(settings.rules)
-    )
+    found = manifest(files, ranked, rejected, settings)
+    _name_inputs(found, ranked, rejected, inputs)
+    return Screening(ranked, rejected, found, cached_rules(settings.rules))
+
+
+def _name_inputs(found: dict, results: pd.DataFrame, rejected: pd.DataFrame, inputs) -> None:
+    """Inputs named relative to the arguments they were found through, never by absolute
+    local paths, in the results, the rejected rows and the manifest."""
+    for item in found["inputs"]:
+        item["path"] = shown_path(item["path"], inputs)
+    for frame, column in ((results, "source_file"), (rejected, "file")):
+        if column not in frame or frame.empty:
+            continue
+        codes, paths = pd.factorize(frame[column])
+        names = [shown_path(p, inputs) if isinstance(p, str) and p else p for p in paths]
+        shown = np.asarray([*names, None], dtype=object)[codes]  # code -1 (missing): None
+        frame[column] = pd.Series(shown, index=frame.index).astype(frame[column].dtype)
 
 
 FILES_PER_CHUNK = (50, 4000)  # the fewest and the most files screened together

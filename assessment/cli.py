@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,10 +28,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from ._files import check_destination, missing_folders
 from .artefact import default_model_path, load_model, save_model
 from .backtest import run_backtest
 from .backtest_report import summary_lines, write_backtest_pdf, write_backtest_workbook
-from .batch import screen_inputs, write_outputs
+from .batch import screen_to_folder
 from .cases import run_cases, uncovered
 from .errors import AssessmentError, InputError
 from .excel import write_score_workbook
@@ -77,8 +79,9 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     Example: ``assess template --lang zh -o 申请表.xlsx``
     """
-    path = write_template(args.output, args.lang)
-    print(f"wrote {path}")
+    target = check_destination(args.output, (".xlsx",), "the application workbook")
+    made = missing_folders(target)
+    _wrote([write_template(target, args.lang)], made)
     return 0
 
 
@@ -182,13 +185,18 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     Example: ``assess score sample_projects/ --as-of 2025-06-30 --format json``
     """
+    excel = args.excel and _file(args.excel, (".xlsx",), "--excel workbook", args.paths)
+    report = args.report and _report_target(args.report, args.paths)
     as_of = args.as_of or dt.date.today()
     model = None if args.no_model else (args.model or default_model_path())
     scored = score_applications(args.paths, as_of=as_of, rules=args.rules, model=model)
-    if args.excel:
-        write_score_workbook(scored, args.excel)
-    if args.report:
-        write_reports(scored, args.report, args.lang, args.templates)
+    stream = sys.stderr if args.format == "json" else sys.stdout
+    if excel:
+        made = missing_folders(excel)
+        _wrote([write_score_workbook(scored, excel, given=args.paths)], made, stream)
+    if report:
+        made = missing_folders(Path(report) / "memo.pdf" if _is_folder(report) else report)
+        _wrote(write_reports(scored, report, args.lang, args.templates), made, stream)
     if args.format == "json":
         json.dump(score_json(scored), sys.stdout, ensure_ascii=False, indent=1)
         print()
@@ -216,6 +224,33 @@ def _unread_inputs_status(applications: Applications) -> int:
     return 2 if len(unread) else 0
 
 
+def _file(path: str, suffixes: tuple[str, ...], kind: str, inputs: Sequence[str] = ()) -> Path:
+    """An output file's path, checked before the work starts."""
+    return check_destination(path, suffixes, kind, inputs=inputs)
+
+
+def _is_folder(path: str) -> bool:
+    """``--report``'s target is a folder: it exists as one, ends with a slash or has no
+    suffix (``reports/`` or ``reports``); then each project's memo is written into it."""
+    return path.endswith(("/", os.sep)) or Path(path).is_dir() or not Path(path).suffix
+
+
+def _report_target(path: str, inputs: Sequence[str]) -> str:
+    if _is_folder(path):
+        check_destination(path, (), "--report folder", folder=True, inputs=inputs)
+    else:
+        check_destination(path, (".pdf",), "--report memo", inputs=inputs)
+    return path
+
+
+def _wrote(paths: Sequence[Path], made: Sequence[Path], stream=None) -> None:
+    """Say which folders were made and which files were written, one line each."""
+    for folder in made:
+        print(f"made folder {folder}", file=stream or sys.stdout)
+    for path in paths:
+        print(f"wrote {path}", file=stream or sys.stdout)
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen everything that came in (folders of workbooks, candidate lists of any length)
     into OUTDIR: ``screening.xlsx`` (ranked shortlist, Rejected and Summary sheets),
@@ -228,22 +263,22 @@ def cmd_screen(args: argparse.Namespace) -> int:
         raise AssessmentError(
             "--scheduler needs --engine dask", hint="add --engine dask or drop --scheduler"
         )
-    folder = Path(args.output)
+    folder = check_destination(args.output, (), "output folder", folder=True, inputs=args.paths)
+    made = missing_folders(folder / "manifest.json")
     model = None if args.no_model else (args.model or default_model_path())
     settings = Settings(
         as_of=args.as_of or dt.date.today(),
         rules=args.rules,
         model=str(model) if model else None,
-        reports=str(folder / "reports") if args.reports else None,
         lang=args.lang,
         templates=args.templates,
     )
-    if settings.reports:
-        Path(settings.reports).mkdir(parents=True, exist_ok=True)
     bar = ProgressLine(sys.stderr)
-    screening = screen_inputs(
+    screening, written = screen_to_folder(
         args.paths,
+        folder,
         settings,
+        reports=args.reports,
         engine=args.engine,
         jobs=args.jobs,
         scheduler=args.scheduler,
@@ -251,12 +286,12 @@ def cmd_screen(args: argparse.Namespace) -> int:
         progress=bar,
     )
     bar.done()
-    written = write_outputs(screening, folder, settings, lang=args.lang, templates=args.templates)
     counts = screening.manifest["counts"]
+    names = [p.name + ("/" if key == "reports" else "") for key, p in written.items()]
+    _wrote([], made)
     print(
         f"{counts['files']} input file(s): {counts['projects_scored']} project(s) scored, "
-        f"{counts['rejected']} rejected; wrote {', '.join(p.name for p in written.values())}"
-        f"{' and reports/' if settings.reports else ''} in {folder}"
+        f"{counts['rejected']} rejected; wrote {', '.join(names)} in {folder}"
     )
     return 2 if counts["rejected"] else 0
 
@@ -432,6 +467,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     Example: ``assess train sample_projects/history/loan_history.parquet --target defaulted -o
     model.skops --kind gbm``
     """
+    _file(args.output, (".skops",), "-o model", [args.data])
     data = read_table(args.data)
     features = read_features(args.features) if args.features else None
     holdout_share = None if args.no_holdout else args.holdout
@@ -454,12 +490,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     Example: ``assess predict model.skops new_loans.csv -o scored.xlsx``
     """
+    output = args.output and _file(args.output, (".csv", ".xlsx"), "-o table", [args.data])
     model = load_model(args.model)
     data = read_table(args.data)
     table = prediction_table(data, predict(model, data), model)
-    if args.output:
-        write_table(table, args.output)
-        print(f"wrote {args.output}: {len(table)} rows")
+    if output:
+        made = missing_folders(output)
+        _wrote([], made)
+        print(f"wrote {write_table(table, output)}: {len(table)} rows")
     else:
         print(table.to_string(index=False))
     return 0
@@ -506,7 +544,7 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
 
     Example: ``assess rules diff rules/ new_rules/ --portfolio sample_projects/ -o diff.xlsx``
     """
-    outputs = _xlsx_and_pdf(args.output or [])
+    outputs = _xlsx_and_pdf(args.output or [], [args.old, args.new, *(args.portfolio or [])])
     as_of = args.as_of or dt.date.today()
     old, new = load_rules(args.old), load_rules(args.new)
     applications = read_applications(args.portfolio, as_of=as_of) if args.portfolio else None
@@ -568,6 +606,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     Example: ``assess sweep GRN-GB40879-LIMIT --from 1.1 --to 1.8 --steps 8 --portfolio
     sample_projects/ --as-of 2025-06-30 -o sweep/pue``
     """
+    if args.output:
+        table = f"{args.output}.{args.table_format}"
+        for name in (table, f"{args.output}.pdf", f"{args.output}.png"):
+            _file(name, (Path(name).suffix,), "-o output", args.portfolio)
     values = thresholds(args.start, args.stop, args.steps)
     as_of = args.as_of or dt.date.today()
     sweep = sweep_rule(args.portfolio, args.rule_id, values, as_of=as_of, rules=args.rules)
@@ -600,7 +642,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     Example: ``assess backtest sample_projects/history/loan_history.parquet --target defaulted
     --against new_rules/ -o backtest.xlsx -o backtest.pdf``
     """
-    outputs = _xlsx_and_pdf(args.output or [])
+    outputs = _xlsx_and_pdf(args.output or [], [args.history])
     model = None if args.no_model else load_model(args.model or default_model_path())
     backtest = run_backtest(
         read_table(args.history),
@@ -620,8 +662,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _xlsx_and_pdf(paths: list[str]) -> dict[str, str]:
-    """``-o`` files by suffix: at most one .xlsx and one .pdf."""
+def _xlsx_and_pdf(paths: list[str], inputs: Sequence[str] = ()) -> dict[str, str]:
+    """``-o`` files by suffix: at most one .xlsx and one .pdf, each checked before the work
+    starts (a file, not a folder; a folder that can be written; outside the inputs)."""
     found: dict[str, str] = {}
     for path in paths:
         suffix = Path(path).suffix.lower()
@@ -631,7 +674,7 @@ def _xlsx_and_pdf(paths: list[str]) -> dict[str, str]:
                 expected="-o FILE.xlsx and/or -o FILE.pdf, each at most once",
                 got=", ".join(paths),
             )
-        found[suffix] = path
+        found[suffix] = str(_file(path, (suffix,), f"-o {suffix[1:]}", inputs))
     return found
 
 
@@ -877,7 +920,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     Example: ``assess monitor screening_2025q1/ screening/ -o monitor.xlsx -o monitor.pdf``
     or ``assess monitor screening_2025q1/ inbox/ --batch --as-of 2025-06-30``
     """
-    outputs = _xlsx_and_pdf(args.output or [])
+    outputs = _xlsx_and_pdf(args.output or [], [args.baseline, *args.current])
     monitoring = _monitoring(args)
     if args.format == "json":
         tables = {"rules": monitoring.rules, "fields": monitoring.fields}

@@ -6,6 +6,8 @@ Hierarchy::
     ├── DictionaryError        a field, choice, unit or check table is malformed
     ├── RuleError              rule packs that do not load: every problem, file/row/column
     ├── ModelError             a model cannot be trained, loaded (untrusted content) or applied
+    ├── OutputError            an output cannot be written where it was asked for (checked
+    │                          before the work starts: suffix, folder, permissions, inputs)
     └── InputError             an input file cannot be used at all (the reader turns it into
                                one problem row naming the file; other files still load)
 
@@ -41,6 +43,10 @@ class DictionaryError(AssessmentError):
 
 class ModelError(AssessmentError):
     """A risk model cannot be trained, loaded or applied."""
+
+
+class OutputError(AssessmentError):
+    """An output file or folder cannot be written where it was asked for."""
 
 
 class InputError(AssessmentError):

@@ -1,8 +1,8 @@
 """The assessment as an Excel workbook: inputs, indicators, rule verdicts (coloured, filtered,
 frozen header), model reasons and the decision.
 
-Every text cell is written as text: a value that starts with ``=``, ``+``, ``-`` or ``@`` is
-never turned into a formula.
+Every text cell is written as text (:func:`assessment._files.save_workbook`): a value that
+starts with ``=``, ``+``, ``-`` or ``@`` is never turned into a formula.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ._files import write_atomically
+from ._files import save_workbook, shown_path
 from .indicators import INDICATORS
-from .values import FORMULA_STARTS, plain
+from .values import plain
 
 VERDICT_FILLS = {
     "pass": "C6EFCE",
@@ -30,18 +30,34 @@ VERDICT_FILLS = {
 _HEADER = Font(bold=True)
 
 
-def write_score_workbook(scored, path: str | Path) -> Path:
+def write_score_workbook(scored, path: str | Path, given: list | None = None) -> Path:
     """Write the workbook for a scoring run (``assessment.scoring.Scored``) to ``path``,
-    through a temporary file so that an interrupted run never leaves a half-written file."""
+    through a temporary file so that an interrupted run never leaves a half-written file.
+    With ``given`` (the inputs as named on the command line) input files are named relative
+    to them, never by absolute local paths."""
     path = Path(path)
     book = Workbook()
     book.remove(book.active)
     for title, frame in sheets(scored).items():
+        if given is not None:
+            frame = _named_inputs(frame, given)
         sheet = book.create_sheet(title)
         write_frame(sheet, frame)
         if title == "Verdicts":
             colour_verdicts(sheet, frame)
-    return write_atomically(path, book.save)
+    return save_workbook(book, path)
+
+
+def _named_inputs(frame: pd.DataFrame, given: list) -> pd.DataFrame:
+    """``frame`` with its ``source_file`` / ``file`` columns named as :func:`shown_path` does."""
+    found = [c for c in ("source_file", "file") if c in frame.columns]
+    if not found:
+        return frame
+    named = {
+        c: frame[c].map(lambda p: shown_path(p, given) if isinstance(p, str) and p else p)
+        for c in found
+    }
+    return frame.assign(**named)
 
 
 def sheets(scored) -> dict[str, pd.DataFrame]:
@@ -98,7 +114,6 @@ def write_frame(sheet: Worksheet, frame: pd.DataFrame) -> None:
         cell.font = _HEADER
     for row in frame.itertuples(index=False):
         sheet.append([cell_value(value) for value in row])
-    protect_text(sheet)
     if len(columns):
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(frame) + 1, 2)}"
@@ -118,14 +133,6 @@ def cell_value(value: object) -> object:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
-
-
-def protect_text(sheet: Worksheet) -> None:
-    """Text that looks like a formula stays text."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
-                cell.data_type = "s"
 
 
 def colour_verdicts(sheet: Worksheet, frame: pd.DataFrame) -> None:

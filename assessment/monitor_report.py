@@ -18,7 +18,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 
-from ._files import write_atomically
+from ._files import save_workbook
 from .bands import NOT_COMPARED, load_bands
 from .excel import VERDICT_FILLS, write_frame
 from .monitor import Monitoring
@@ -170,7 +170,7 @@ def write_monitor_workbook(monitoring: Monitoring, path: str | Path) -> Path:
         write_frame(sheet, frame)
         _format_columns(sheet, frame)
     _format_rates(book["Summary"])
-    return write_atomically(path, book.save)
+    return save_workbook(book, path)
 
 
 def _format_rates(sheet) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import write_table as write_rows
 from ._resources import data_dir
 from .bands import banded
 from .model import RiskModel, prepare
@@ -174,10 +175,7 @@ def _reason_text(predicted: pd.DataFrame, rank: int) -> list[str]:
     ]
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> None:
-    """CSV or xlsx by the file's extension."""
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        table.to_excel(path, index=False)
-    else:
-        table.to_csv(path, index=False)
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """CSV or xlsx by the file's extension, through the one writer path (text that starts
+    like a formula stays text)."""
+    return write_rows(table, path)

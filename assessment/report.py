@@ -12,10 +12,11 @@ byte-identical PDF (reportlab's invariant mode; the assessment date is an input,
 from __future__ import annotations
 
 import hashlib
-import re
+import os
 from pathlib import Path
 
 from . import __version__
+from ._files import file_stem
 from .pdf_look import Look
 from .pdf_parts import write_pdf
 from .report_detail import annex, conditions, criteria, quality
@@ -40,17 +41,20 @@ def write_reports(
     scored: Scored, target: str | Path, lang: str = "en", templates: str | Path | None = None
 ) -> list[Path]:
     """One memo per project. A single project goes to ``target``; with several, or when
-    ``target`` is a folder (exists, or has no suffix), each project goes to
-    ``<folder>/<project_id>.pdf`` or beside ``target`` as ``<stem>_<project_id>.pdf``."""
+    ``target`` is a folder (exists, ends with a slash, or has no suffix), each project goes to
+    ``<folder>/<project_id>.pdf`` or beside ``target`` as ``<stem>_<project_id>.pdf`` (an id
+    that is not a plain, short file name is cleaned and given a short hash:
+    :func:`assessment._files.file_stem`)."""
+    folder = str(target).endswith(("/", os.sep))
     target = Path(target)
     ids = [str(i) for i in scored.frame.index]
-    if target.is_dir() or not target.suffix:
+    if folder or target.is_dir() or not target.suffix:
         target.mkdir(parents=True, exist_ok=True)
-        paths = [target / f"{_safe(i)}.pdf" for i in ids]
+        paths = [target / f"{file_stem(i)}.pdf" for i in ids]
     elif len(ids) == 1:
         paths = [target]
     else:
-        paths = [target.with_name(f"{target.stem}_{_safe(i)}{target.suffix}") for i in ids]
+        paths = [target.with_name(f"{target.stem}_{file_stem(i)}{target.suffix}") for i in ids]
     run = Run(scored, Look(lang, templates), len(paths))
     records = project_records(scored)
     return [_write(run, r, p) for r, p in zip(records, paths, strict=True)]
@@ -76,10 +80,6 @@ def _record(scored: Scored, project_id: str) -> dict:
         return project_records(scored, [str(project_id)])[0]
     known = ", ".join(str(i) for i in scored.frame.index)
     raise KeyError(f"project {project_id!r} is not in this scoring run; it holds {known}")
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text)
 
 
 def _build(run: Run, record: dict, path: str) -> None:

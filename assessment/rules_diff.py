@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from ._files import write_atomically
+from ._files import save_workbook
 from .dictionary import PROGRAMMES
 from .evaluate import VERDICTS
 from .excel import write_frame
@@ -279,4 +279,4 @@ def write_diff_workbook(diff: RulesDiff, path: str | Path) -> Path:
     }
     for title, frame in sheets.items():
         write_frame(book.create_sheet(title), frame)
-    return write_atomically(path, book.save)
+    return save_workbook(book, path)

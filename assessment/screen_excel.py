@@ -30,7 +30,7 @@ import pandas as pd
 from xlsxwriter import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ._files import write_atomically
+from ._files import XLSXWRITER_OPTIONS, write_atomically, write_csv
 from .excel import VERDICT_FILLS
 from .xlsx_rows import write_rows
 
@@ -48,11 +48,6 @@ _CHUNK_ROWS = 20_000  # rows converted to Python values at a time: bounds memory
 _WIDTH_SAMPLE = 500  # rows looked at to size a column
 _IN_MEMORY_CELLS = 1_000_000  # above this, write row by row in constant-memory mode (slower)
 _FAST_ROWS = 1_000  # from this many Screening rows on, xlsx_rows writes them
-_OPTIONS = {
-    "strings_to_formulas": False,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-}
 
 # A writer puts one non-missing value in one cell: (row, column, value, format).
 Writer = Callable[[int, int, object, object], object]
@@ -82,7 +77,7 @@ def write_screening_workbook(
 
     top = shown.iloc[:max_rows]
     fast = len(top) >= _FAST_ROWS
-    options = {**_OPTIONS, "constant_memory": fast or top.size > _IN_MEMORY_CELLS}
+    options = {**XLSXWRITER_OPTIONS, "constant_memory": fast or top.size > _IN_MEMORY_CELLS}
 
     def write_book(target: Path) -> None:
         with _gc_paused():
@@ -115,36 +110,10 @@ def write_full_results(results: pd.DataFrame, folder: str | Path) -> list[Path]:
     spreadsheet would run as a formula starts with an apostrophe) in ``folder``."""
     folder = Path(folder)
     parquet, csv = (folder / name for name in FULL_RESULT_FILES)
-    safe = csv_safe(results)
     return [
         write_atomically(parquet, lambda t: results.to_parquet(t, engine="pyarrow", index=False)),
-        write_atomically(csv, lambda t: safe.to_csv(t, index=False, encoding="utf-8-sig")),
+        write_csv(results, csv, encoding="utf-8-sig"),
     ]
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a formula
-
-
-def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with an apostrophe before each text value that starts like a formula (the
-    OWASP advice against CSV injection); numbers and other values are left as they are."""
-    safe = frame.copy(deep=False)
-    for column in frame.columns:
-        values = frame[column]
-        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
-            continue
-        text = _text_only(values)
-        risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
-        if risky.any():
-            safe[column] = values.astype(object).where(~risky, "'" + text.astype(object))
-    return safe
-
-
-def _text_only(values: pd.Series) -> pd.Series:
-    """The text values of a column as strings, anything else missing."""
-    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        return values.astype("string")
-    return values.map(lambda v: v if isinstance(v, str) else None).astype("string")
 
 
 def screening_columns(results: pd.DataFrame, gate_rules: list[str]) -> list[str]:

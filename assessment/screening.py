@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from ._files import file_stem
 from .artefact import load_model
 from .chunks import Chunk, read_chunk
 from .decision import relevance
@@ -419,11 +420,17 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def report_files(project_ids: pd.Series) -> dict[str, str]:
+    """Each project's memo, relative to the output folder: ``reports/<file name>.pdf``."""
+    return {str(i): f"reports/{file_stem(str(i))}.pdf" for i in project_ids}
+
+
 def manifest(
     files: list[str], results: pd.DataFrame, rejected: pd.DataFrame, settings: Settings
 ) -> dict:
-    """Every input with its hash, the projects scored from it and what was rejected; the
-    counts add up: every rejected row is one input row or one whole file."""
+    """Every input with its hash, the projects scored from it and what was rejected (and,
+    when memos are written, each project's memo file); the counts add up: every rejected row
+    is one input row or one whole file."""
     scored = results.groupby("source_file", sort=False)["project_id"].agg(list).to_dict()
     refused = {
         file: rows.drop(columns="file").to_dict("records")
@@ -442,6 +449,7 @@ def manifest(
     model = cached_model(settings.model)
     return {
         "inputs": inputs,
+        **({"reports": report_files(results["project_id"])} if settings.reports else {}),
         "counts": {
             "files": len(files),
             "projects_scored": int(len(results)),

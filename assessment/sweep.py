@@ -31,6 +31,7 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 
 from ._files import write_atomically
+from ._files import write_table as write_rows
 from .errors import AssessmentError
 from .evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
 from .indicators import add_indicators
@@ -180,15 +181,9 @@ def sweep_lines(sweep: Sweep) -> list[str]:
 def write_table(sweep: Sweep, path: str | Path) -> Path:
     """The table as ``.csv`` or ``.xlsx`` (by the suffix of ``path``)."""
     path = Path(path)
-    writers = {
-        ".xlsx": lambda t: sweep.table.to_excel(
-            t, index=False, sheet_name="sweep", engine="openpyxl"
-        ),
-        ".csv": lambda t: sweep.table.to_csv(t, index=False),
-    }
-    if path.suffix.lower() not in writers:
+    if path.suffix.lower() not in (".csv", ".xlsx"):
         raise AssessmentError(f"cannot write {str(path)!r}", expected=".csv or .xlsx")
-    return write_atomically(path, writers[path.suffix.lower()])
+    return write_rows(sweep.table, path, sheet="sweep")
 
 
 def chart(sweep: Sweep, look: Look | None = None, width: int = 520, height: int = 320) -> Drawing:

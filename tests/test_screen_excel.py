@@ -13,6 +13,7 @@ import pytest
 import python_calamine
 
 from assessment import screen_excel, xlsx_rows
+from assessment.errors import OutputError
 from assessment.screen_excel import write_full_results, write_screening_workbook
 
 PROGRAMMES = ["green", "green_credit", "reit", "credit"]
@@ -245,7 +246,7 @@ def test_a_failed_rename_keeps_the_previous_workbook(tmp_path, monkeypatch):
         raise PermissionError("the workbook is open in Excel")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(PermissionError):
+    with pytest.raises(OutputError, match="shortlist.xlsx: cannot write.*open in Excel"):
         write(tmp_path, make_results(12))
     assert [p.name for p in tmp_path.iterdir()] == ["shortlist.xlsx"]
     assert (tmp_path / "shortlist.xlsx").read_bytes() == before
