@@ -14,13 +14,18 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import skops.io as sio
 
 from ._resources import data_dir
 from .errors import ModelError
-from .model import RiskModel
+from .model import KINDS, RiskModel
 
 FORMAT = "assessment-risk-model/1"
+# Limits: a model file past them is refused before skops reads it (the packaged model is
+# 0.2 MB, 1.3 MB unpacked).
+MAX_MODEL_BYTES = 100 * 2**20
+MAX_MODEL_UNPACKED_BYTES = 500 * 2**20
 TRUSTED_TYPES = frozenset(
     {
         "builtins.slice",
@@ -90,16 +95,76 @@ def save_model(model: RiskModel, path: str | Path) -> str:
 
 
 def load_model(path: str | Path | None = None) -> RiskModel:
-    """Load an artefact written by :func:`save_model`, trusting only ``TRUSTED_TYPES``."""
+    """Load an artefact written by :func:`save_model`, trusting only ``TRUSTED_TYPES``.
+
+    Anything else is refused with one :class:`ModelError` naming the file and the reason: a
+    missing, empty, oversized or damaged file, another kind of file, untrusted types, an
+    archive that is not an assessment risk model, parts of the wrong type, a non-finite
+    calibration or coefficient, or a pipeline that cannot score a row."""
     path = Path(path) if path else default_model_path()
-    try:
-        found = set(sio.get_untrusted_types(file=path))
-    except Exception as error:  # skops raises several types for a damaged file
+    check_archive(path)
+    payload = _payload(path)
+    values = _checked_parts(payload, path)
+    model = RiskModel(**values)
+    problem = model.problem()
+    if problem:
+        raise ModelError("the model is not usable", where=str(path), got=problem, hint=_HINT)
+    return model
+
+
+_HINT = "train one with `assess train`; do not load files of unknown origin"
+
+
+def check_archive(path: Path) -> None:
+    """Refuse, before skops reads it, a path that is not a bounded, intact zip archive."""
+    if not path.is_file():
+        what = "not a file" if path.exists() else "no such model file"
+        raise ModelError(what, where=str(path), expected="a .skops model artefact", hint=_HINT)
+    size = path.stat().st_size
+    if not size:
+        raise ModelError("the model file is empty", where=str(path), got="0 bytes", hint=_HINT)
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(
+            "the model file is too large",
+            where=str(path),
+            expected=f"at most {MAX_MODEL_BYTES:,} bytes (artefact.MAX_MODEL_BYTES)",
+            got=f"{size:,} bytes",
+            hint=_HINT,
+        )
+    problem = _archive_problem(path)
+    if problem:
         raise ModelError(
             "not a readable model artefact",
             where=str(path),
-            got=f"{type(error).__name__}: {error}",
-            hint="train one with `assess train`",
+            expected="a skops zip archive written by `assess train`",
+            got=problem,
+            hint=_HINT,
+        )
+
+
+def _archive_problem(path: Path) -> str:
+    """What is wrong with the zip archive at ``path``, or "" when it is intact and bounded."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            unpacked = sum(entry.file_size for entry in entries)
+            if unpacked > MAX_MODEL_UNPACKED_BYTES:
+                return f"{unpacked:,} bytes unpacked, over {MAX_MODEL_UNPACKED_BYTES:,}"
+            if "schema.json" not in archive.namelist():
+                return "a zip archive without schema.json (not a skops file)"
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        return f"not a zip archive or a truncated one ({error})"
+    return f"a damaged entry {damaged!r}" if damaged else ""
+
+
+def _payload(path: Path) -> dict:
+    """The archive's content, loaded with the trusted types only."""
+    try:
+        found = set(sio.get_untrusted_types(file=path))
+    except Exception as error:  # skops raises many types for a malformed schema
+        raise ModelError(
+            "not a readable model artefact", where=str(path), got=_error_text(error), hint=_HINT
         ) from None
     untrusted = sorted(found - TRUSTED_TYPES)
     if untrusted:
@@ -110,19 +175,141 @@ def load_model(path: str | Path | None = None) -> RiskModel:
             got=", ".join(untrusted),
             hint="do not load files of unknown origin",
         )
-    payload = sio.load(path, trusted=sorted(found))
+    try:
+        payload = sio.load(path, trusted=sorted(found))
+    except Exception as error:  # e.g. an array that needs pickle, a malformed entry
+        raise ModelError(
+            "the model file cannot be loaded", where=str(path), got=_error_text(error), hint=_HINT
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ModelError(
             "not an assessment risk model",
             where=str(path),
             expected=FORMAT,
-            got=repr(
-                payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-            ),
+            got=_shown_value(got),
+            hint=_HINT,
         )
-    values = {name: payload[name] for name in _FIELDS}
-    values["card"] = json.loads(values["card"]) | {"sha256": file_hash(path)}
-    return RiskModel(pipeline=payload["pipeline"], **values)
+    return payload
+
+
+def _error_text(error: BaseException) -> str:
+    return _shown_value(f"{type(error).__name__}: {error}", quote=False)
+
+
+def _shown_value(value: object, quote: bool = True) -> str:
+    """A value in one short line."""
+    text = " ".join((repr(value) if quote else str(value)).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _checked_parts(payload: dict, path: Path) -> dict:
+    """The payload's parts for :class:`RiskModel`, each of the type it must have."""
+    missing = [name for name in ("pipeline", *_FIELDS) if name not in payload]
+    if missing:
+        raise ModelError(
+            "the model file lacks parts",
+            where=str(path),
+            expected=", ".join(("pipeline", *_FIELDS)),
+            got="no " + ", ".join(missing),
+            hint=_HINT,
+        )
+    values = {name: payload[name] for name in ("pipeline", *_FIELDS)}
+    values["card"] = _card(values["card"], path)
+    for name, (valid, expected) in _PART_CHECKS.items():
+        if not valid(values[name]):
+            raise ModelError(
+                f"the model's {name} is not valid",
+                where=str(path),
+                expected=expected,
+                got=_shown_value(values[name]),
+                hint=_HINT,
+            )
+    values["card"] |= {"sha256": file_hash(path)}
+    return values
+
+
+def _card(text: object, path: Path) -> dict:
+    """The model card stored in the artefact: JSON text of an object with the known sections."""
+    try:
+        card = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        card = None
+    problem = _card_problem(card)
+    if problem:
+        raise ModelError(
+            "the model card is not valid",
+            where=str(path),
+            expected="JSON text of an object with the sections `assess train` writes",
+            got=problem if card is not None else _shown_value(text),
+            hint=_HINT,
+        )
+    return card
+
+
+_CARD_SECTIONS = {
+    "kind": str,
+    "target": str,
+    "trained_on": str,
+    "features": list,
+    "metrics": dict,
+    "class_balance": dict,
+    "training_data": dict,
+    "calibration": dict,
+    "split": dict,
+}
+
+
+def _card_problem(card: object) -> str:
+    if not isinstance(card, dict):
+        return "not an object"
+    wrong = [
+        f"{name} is {type(card[name]).__name__}"
+        for name, kind in _CARD_SECTIONS.items()
+        if name in card and not isinstance(card[name], kind)
+    ]
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    wrong += [
+        f"metrics.{part} is {type(metrics[part]).__name__}"
+        for part in ("holdout", "cross_validation")
+        if metrics.get(part) is not None and not isinstance(metrics[part], dict)
+    ]
+    return "; ".join(wrong)
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) and name for name in value)
+
+
+def _is_finite(value: object) -> bool:
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool | np.bool_)
+        and bool(np.isfinite(value))
+    )
+
+
+def _is_directions(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and step in (-1, 0, 1) and not isinstance(step, bool)
+        for name, step in value.items()
+    )
+
+
+_PART_CHECKS = {
+    "kind": (lambda value: value in KINDS, " or ".join(KINDS)),
+    "target": (lambda value: isinstance(value, str) and bool(value), "a column name"),
+    "numeric": (_is_names, "a list of column names"),
+    "categorical": (_is_names, "a list of column names"),
+    "slope": (_is_finite, "a finite calibration slope"),
+    "intercept": (_is_finite, "a finite calibration intercept"),
+    "directions": (_is_directions, "a mapping of feature names to -1, 0 or 1"),
+    "column_means": (
+        lambda value: isinstance(value, list) and all(_is_finite(v) for v in value),
+        "a list of finite numbers",
+    ),
+    "reference": (lambda value: isinstance(value, dict), "a mapping of features to shares"),
+}
 
 
 def _own_card(card: dict) -> dict:

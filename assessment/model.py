@@ -97,6 +97,60 @@ class RiskModel:
         grouped = pd.DataFrame(columns * self.slope, index=frame.index, columns=self.features)
         return grouped, base * self.slope + self.intercept
 
+    def problem(self) -> str:
+        """What makes this model unusable, or "" when it is sound: a pipeline of another kind,
+        a coefficient that is not finite, a drift reference that does not fit its features,
+        or a row of missing values that it cannot score to a finite PD."""
+        try:
+            return self._pipeline_problem() or self._reference_problem() or self._probe_problem()
+        except Exception as error:  # parts of a loaded file may be of any trusted type
+            return f"its parts cannot be checked ({type(error).__name__}: {error})"
+
+    def _pipeline_problem(self) -> str:
+        wanted = LogisticRegression if self.kind == "logistic" else HistGradientBoostingClassifier
+        steps = self.pipeline.steps if isinstance(self.pipeline, Pipeline) else []
+        kinds = [type(step).__name__ for _, step in steps] or [type(self.pipeline).__name__]
+        if [type(step) for _, step in steps] != [ColumnTransformer, wanted]:
+            return (
+                f"a {self.kind} model needs a Pipeline of ColumnTransformer and "
+                f"{wanted.__name__}; this one is {' + '.join(kinds)}"
+            )
+        fitted_on = list(getattr(self.pipeline[0], "feature_names_in_", []))
+        if fitted_on != self.features:
+            return "the pipeline was fitted on other columns than the model's features"
+        if len(getattr(self.pipeline[-1], "classes_", [])) != 2:
+            return "the classifier is not fitted on two classes"
+        learned = _learned_numbers(self.pipeline[-1])
+        if not all(np.isfinite(np.asarray(part, dtype=float)).all() for part in learned):
+            return "a learned coefficient is not finite"
+        if self.kind == "logistic" and len(self.column_means) != learned[0].size:
+            return "the column means do not match the coefficients"
+        return ""
+
+    def _reference_problem(self) -> str:
+        for name in [*self.numeric, "__score__"]:
+            part = self.reference.get(name)
+            if not (
+                isinstance(part, dict) and _finite_lists(part.get("edges"), part.get("shares"))
+            ):
+                return f"the drift reference of {name!r} lacks its edges and shares"
+        for name in self.categorical:
+            part = self.reference.get(name)
+            levels = part.get("levels") if isinstance(part, dict) else None
+            if not (isinstance(levels, dict) and _finite_lists(list(levels.values()))):
+                return f"the drift reference of {name!r} lacks its level shares"
+        return ""
+
+    def _probe_problem(self) -> str:
+        probe = pd.DataFrame({name: [np.nan] for name in self.features})
+        try:
+            probability = self.predict_pd(probe)
+        except Exception as error:  # a pipeline of the wrong shape fails in many ways
+            return f"it cannot score a row ({type(error).__name__}: {error})"
+        if not np.isfinite(np.asarray(probability, dtype=float)).all():
+            return "it gives a non-finite PD for a row of missing values"
+        return ""
+
     def _feature_map(self) -> np.ndarray:
         """A 0/1 matrix from transformed columns (one-hot levels, indicators) to features."""
         names = self.pipeline[0].get_feature_names_out()
@@ -104,6 +158,24 @@ class RiskModel:
         mapping = np.zeros((len(names), len(self.features)))
         mapping[np.arange(len(names)), [self.features.index(o) for o in owners]] = 1.0
         return mapping
+
+
+def _learned_numbers(estimator: object) -> list[np.ndarray]:
+    """The fitted numbers of the classifier: coefficients, or baseline and leaf values."""
+    if isinstance(estimator, LogisticRegression):
+        return [np.ravel(estimator.coef_), np.ravel(estimator.intercept_)]
+    trees = [predictor.nodes["value"] for (predictor,) in estimator._predictors]
+    return [np.ravel(estimator._baseline_prediction), *trees]
+
+
+def _finite_lists(*parts: object) -> bool:
+    """Every part is a list of finite numbers."""
+    return all(
+        isinstance(part, list)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in part)
+        and bool(np.isfinite(np.asarray(part, dtype=float)).all())
+        for part in parts
+    )
 
 
 def _sigmoid(logit: np.ndarray) -> np.ndarray:
@@ -118,7 +190,8 @@ def _owner(name: str, numeric: list[str], categorical: list[str]) -> str:
 
 
 def prepare(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
-    """The model's input columns: floats (NaN for missing) and object categories (NaN)."""
+    """The model's input columns: floats (NaN for missing or infinite) and object categories
+    (NaN for missing)."""
     missing = [name for name in numeric + categorical if name not in frame.columns]
     if missing:
         raise ModelError(
@@ -127,10 +200,7 @@ def prepare(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> 
             got=", ".join(missing),
             hint="add the columns (blank where unknown)",
         )
-    out = {
-        name: pd.to_numeric(frame[name].astype("Float64"), errors="coerce").astype(float).to_numpy()
-        for name in numeric
-    }
+    out = {name: _finite(frame[name]) for name in numeric}
     for name in categorical:
         values = frame[name].astype(object)
         out[name] = (
@@ -140,6 +210,13 @@ def prepare(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> 
             .to_numpy()
         )
     return pd.DataFrame(out, index=frame.index)
+
+
+def _finite(column: pd.Series) -> np.ndarray:
+    """A numeric column as floats; missing, text and infinite values become NaN (missing), so
+    the model treats them as unknown and the prediction lists them as missing features."""
+    values = pd.to_numeric(column.astype("Float64"), errors="coerce").astype(float).to_numpy()
+    return np.where(np.isfinite(values), values, np.nan)
 
 
 def default_features(data: pd.DataFrame, target: str) -> tuple[list[str], list[str]]:
