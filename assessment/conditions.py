@@ -42,6 +42,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {"and", "or", "not", "in", "not_in", "between", "is_blank", "not_blank"}
+MAX_DEPTH = 50  # brackets and 'not's nested in one condition; deeper is refused
 
 
 class ConditionError(ValueError):
@@ -99,7 +100,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 
 class _Parser:
     def __init__(self, tokens: list[tuple[str, str, int]]) -> None:
-        self.tokens, self.index = tokens, 0
+        self.tokens, self.index, self.depth = tokens, 0, 0
 
     def peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -133,13 +134,23 @@ class _Parser:
         return parts[0] if len(parts) == 1 else Logic("and", tuple(parts))
 
     def factor(self) -> Comparison | Logic:
+        token = self.peek()
         if self.accept("keyword", "not"):
-            return Logic("not", (self.factor(),))
+            return Logic("not", (self.nested(token, self.factor),))
         if self.accept("punct", "("):
-            inner = self.expr()
+            inner = self.nested(token, self.expr)
             self.take("punct", ")")
             return inner
         return self.comparison()
+
+    def nested(self, token: tuple[str, str, int], part):
+        """``part()`` one level deeper; past ``MAX_DEPTH`` levels the condition is refused."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ConditionError(f"nested deeper than {MAX_DEPTH} levels", token[2])
+        found = part()
+        self.depth -= 1
+        return found
 
     def comparison(self) -> Comparison:
         name = self.take("name", expected="a field or indicator name")

@@ -10,21 +10,25 @@ here, once.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import difflib
+import io
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 import yaml
-from python_calamine import CalamineWorkbook
 
 from . import conditions
 from ._resources import data_dir
 from .dictionary import PROGRAMMES, Dictionary, load_dictionary
-from .errors import RuleError
+from .errors import AssessmentError, RuleError
 from .indicators import CHOICE_CODES, INDICATORS
+from .workbooks import read_sheets
 
 RULE_COLUMNS = [
     "rule_id",
@@ -208,11 +212,7 @@ def load_rules(path: str | Path | None = None, *, dictionary: Dictionary | None 
     root = Path(path) if path else data_dir("rules")
     catalogue = metric_catalogue(dictionary)
     problems = _Problems()
-    folders = (
-        [root]
-        if (root / "pack.yaml").exists()
-        else sorted(p.parent for p in root.glob("*/pack.yaml"))
-    )
+    folders = _pack_folders(root)
     if not folders:
         problems.add(
             root,
@@ -230,6 +230,23 @@ def load_rules(path: str | Path | None = None, *, dictionary: Dictionary | None 
     if problems:
         raise RuleError.from_rows(problems)
     return RuleSet(packs)
+
+
+PACK_FILES = ("pack.yaml", "rules.csv", "rules.xlsx")
+
+
+def _pack_folders(root: Path) -> list[Path]:
+    """``root`` when it is a pack, else its sub-folders that hold any file of a pack (a pack
+    that lacks pack.yaml or its rules is then reported, not skipped)."""
+    if any((root / name).exists() for name in PACK_FILES):
+        return [root]
+    if not root.is_dir():
+        return []
+    return sorted(
+        folder
+        for folder in root.iterdir()
+        if folder.is_dir() and any((folder / name).exists() for name in PACK_FILES)
+    )
 
 
 def _check_unique_ids(packs: list[Pack], problems: _Problems) -> None:
@@ -251,7 +268,11 @@ def _check_unique_ids(packs: list[Pack], problems: _Problems) -> None:
 def _load_pack(
     folder: Path, catalogue: dict[str, Metric], dictionary: Dictionary, problems: _Problems
 ) -> Pack:
+    before = len(problems)
     meta = _read_meta(folder / "pack.yaml", problems)
+    sources_unread = any(  # then a rule's source is not reported missing as well
+        row["row"] or row["column"] in ("", "sources") for row in problems[before:]
+    )
     pack = Pack(
         id=str(meta.get("id", folder.name)),
         title_en=str(meta.get("title_en", "")),
@@ -268,21 +289,104 @@ def _load_pack(
         folder=folder,
     )
     rows, source_file = _read_rule_rows(folder, problems)
-    context = _Context(pack, catalogue, dictionary, problems, source_file)
+    context = _Context(pack, catalogue, dictionary, problems, source_file, not sources_unread)
     pack.rules = [rule for number, row in rows if (rule := context.rule(number, row))]
     return pack
 
 
-def _read_meta(path: Path, problems: _Problems) -> dict:
+class _PackLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases (``&a``/``*a``: a few lines of aliases
+    expand to billions of nodes) and with at most ``MAX_YAML_DEPTH`` nested levels; an
+    impossible date stays text, so that it is reported where it is used."""
+
+    def compose_node(self, parent: object, index: object) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed", event.start_mark
+            )
+        self.depth = getattr(self, "depth", 0) + 1
+        if self.depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark
+            )
+        node = super().compose_node(parent, index)
+        self.depth -= 1
+        return node
+
+    def date_or_text(self, node: yaml.Node) -> object:
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_PackLoader.add_constructor("tag:yaml.org,2002:timestamp", _PackLoader.date_or_text)
+MAX_YAML_DEPTH = 20
+# Limits of the files of a rule pack: larger files are refused unread, longer cells named.
+MAX_RULE_FILE_BYTES = 2 * 2**20
+MAX_CELL_CHARS = 10_000
+
+
+def read_yaml(path: Path, problems: _Problems) -> object:
+    """The content of a YAML file of a rule pack (None with a problem when it cannot be used)."""
+    text = read_text(path, problems)
+    if text is None:
+        return None
     try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        problems.add(path, "", "", "", f"cannot read pack.yaml: {error}")
-        return {}
-    if not isinstance(meta, dict):
+        return yaml.load(text, Loader=_PackLoader)  # noqa: S506 - a SafeLoader, stricter still
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = (mark.line + 1, str(mark.column + 1)) if mark else ("", "")
+        problems.add(path, *where, "", f"not valid YAML: {error.problem or error.context}")
+    except (yaml.YAMLError, RecursionError) as error:
+        problems.add(path, "", "", "", f"not valid YAML: {type(error).__name__}")
+    return None
+
+
+def _read_meta(path: Path, problems: _Problems) -> dict:
+    before = len(problems)
+    meta = read_yaml(path, problems)
+    if meta is None and len(problems) == before:
+        meta = {}
+    if meta is not None and not isinstance(meta, dict):
         problems.add(path, "", "", "", "pack.yaml must be a mapping of keys to values")
+    if not isinstance(meta, dict):
         return {}
-    return meta
+    return _checked_meta(meta, path, problems)
+
+
+_META_KINDS = {
+    "id": (str, int, float),
+    "title_en": (str,),
+    "title_zh": (str,),
+    "version": (str, int, float),
+    "effective_from": (str, dt.date),
+    "effective_to": (str, dt.date),
+    "sources": (list,),
+    "grades": (dict,),
+}
+
+
+def _checked_meta(meta: dict, path: Path, problems: _Problems) -> dict:
+    """The keys of pack.yaml that have the kind they need (the others reported and dropped)."""
+    kept = dict(meta)
+    for key, kinds in _META_KINDS.items():
+        value = meta.get(key)
+        if value is not None and not isinstance(value, kinds):
+            expected = " or ".join("text" if k is str else k.__name__ for k in kinds)
+            problems.add(path, "", key, _short(value), f"{key} must be {expected}")
+            kept.pop(key)
+    sources = kept.get("sources") or []
+    if not all(isinstance(s, dict) and s.get("id") is not None for s in sources):
+        problems.add(path, "", "sources", "", "each source needs an 'id' (a list of mappings)")
+        kept.pop("sources")
+    return kept
+
+
+def _short(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _grades(raw: dict, path: Path, problems: _Problems) -> dict[str, list[tuple[str, float]]]:
@@ -300,42 +404,207 @@ def _grades(raw: dict, path: Path, problems: _Problems) -> dict[str, list[tuple[
             continue
         try:
             grades[programme] = sorted(
-                ((str(s["grade"]), float(s["min_score"])) for s in steps), key=lambda step: -step[1]
+                ((str(s["grade"]), _finite(s["min_score"])) for s in steps),
+                key=lambda step: -step[1],
             )
         except (KeyError, TypeError, ValueError):
             problems.add(
-                path, "", "grades", programme, "each grade needs 'grade' and a numeric 'min_score'"
+                path,
+                "",
+                "grades",
+                programme,
+                "each grade needs 'grade' and a finite numeric 'min_score'",
             )
     return grades
 
 
+def _finite(value: object) -> float:
+    """``value`` as a finite float; ValueError for nan, inf and numbers past the float range."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
 def _read_rule_rows(folder: Path, problems: _Problems) -> tuple[list[tuple[int, dict]], Path]:
     csv_path, xlsx_path = folder / "rules.csv", folder / "rules.xlsx"
-    if csv_path.exists():
-        with csv_path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = [dict(row) for row in csv.DictReader(handle)]
-        return list(enumerate(rows, start=2)), csv_path
-    if xlsx_path.exists():
-        return list(enumerate(_xlsx_rows(xlsx_path, "rules"), start=2)), xlsx_path
-    problems.add(folder, "", "", "", "no rules.csv or rules.xlsx in the pack")
-    return [], csv_path
+    if not csv_path.exists() and not xlsx_path.exists():
+        problems.add(folder, "", "", "", "no rules.csv or rules.xlsx in the pack")
+        return [], csv_path
+    path = csv_path if csv_path.exists() else xlsx_path
+    before = len(problems)
+    _, rows = read_table(path, problems, RULE_COLUMNS, sheet="rules")
+    if not rows and len(problems) == before:
+        problems.add(
+            path,
+            2,
+            "",
+            "",
+            "no rule rows: a pack without rules would pass every project",
+            "add rules below the header, or remove the pack",
+        )
+    return rows, path
 
 
-def _xlsx_rows(path: Path, sheet: str) -> list[dict[str, str]]:
-    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
-    header = [str(cell).strip() for cell in grid[0]]
-    return [
-        {name: _cell_text(cell) for name, cell in zip(header, row, strict=False)}
-        for row in grid[1:]
-        if any(str(cell).strip() for cell in row)
+def read_table(
+    path: Path, problems: _Problems, required: list[str], sheet: str = ""
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the filled rows ``(row number, {column: text})`` of a table of a rule
+    pack: a UTF-8 CSV file, or the sheet ``sheet`` of an .xlsx workbook. A file that cannot be
+    used, a header that lacks ``required`` columns, and rows with over-long or surplus cells
+    are reported in ``problems`` (with file, row and column) and left out."""
+    grid = (
+        _sheet_grid(path, sheet, problems) if path.suffix == ".xlsx" else _csv_grid(path, problems)
+    )
+    if grid is None:
+        return [], []
+    if not any(any(_cell_text(cell) for cell in record) for record in grid):
+        problems.add(path, 1, "", "", "the table is empty", "a header row, then one row per entry")
+        return [], []
+    header = [_cell_text(cell) for cell in grid[0]]
+    if not _header_ok(header, required, path, problems):
+        return header, []
+    rows = [
+        (number, row)
+        for number, record in enumerate(grid[1:], start=2)
+        if (row := _record(record, header, path, number, problems)) is not None
     ]
+    return header, rows
+
+
+def _header_ok(header: list[str], required: list[str], path: Path, problems: _Problems) -> bool:
+    before = len(problems)
+    others = [name for name in header if name not in required]
+    for name in required:
+        if name not in header:
+            hint = nearest(name, others) or f"the header needs {', '.join(required)}"
+            problems.add(path, 1, name, "", f"the header lacks column {name!r}", hint)
+    for name in sorted({name for name in header if header.count(name) > 1}):
+        problems.add(path, 1, name, name, f"column {name!r} appears twice in the header")
+    return len(problems) == before
+
+
+def _record(
+    record: list[object], header: list[str], path: Path, number: int, problems: _Problems
+) -> dict[str, str] | None:
+    """One row as ``{column: text}``; None for a blank row or one with a cell to report."""
+    cells = [_cell_text(cell) for cell in record]
+    if not any(cells):
+        return None
+    for index, cell in enumerate(cells):
+        name = header[index] if index < len(header) else f"{index + 1} (no header)"
+        if index >= len(header) and cell:
+            problems.add(path, number, name, _short(cell), "a cell beyond the last header column")
+            return None
+        if len(cell) > MAX_CELL_CHARS:
+            problems.add(
+                path,
+                number,
+                name,
+                _short(cell),
+                f"a cell of {len(cell):,} characters, over {MAX_CELL_CHARS:,}",
+                "rules.MAX_CELL_CHARS; shorten the text",
+            )
+            return None
+    return dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
+
+
+def read_text(path: Path, problems: _Problems) -> str | None:
+    """A UTF-8 text file of a rule pack (a BOM is dropped), or None with a problem: missing,
+    not a file, larger than ``MAX_RULE_FILE_BYTES``, binary, or another encoding."""
+    data = _bounded_bytes(path, problems)
+    if data is None:
+        return None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        problems.add(path, line, "", "", "a binary file, not text (it holds NUL bytes)")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start : error.start + 1].hex()
+        problems.add(
+            path,
+            line,
+            "",
+            "",
+            f"not UTF-8 text (byte 0x{byte} at line {line})",
+            "save the file as UTF-8 (Excel: CSV UTF-8)",
+        )
+        return None
+
+
+def _bounded_bytes(path: Path, problems: _Problems) -> bytes | None:
+    if not path.is_file():
+        message = "not a file" if path.exists() else f"no {path.name} in the pack"
+        problems.add(path, "", "", "", message)
+        return None
+    size = path.stat().st_size
+    if size > MAX_RULE_FILE_BYTES:
+        problems.add(
+            path,
+            "",
+            "",
+            "",
+            f"the file has {size:,} bytes, over {MAX_RULE_FILE_BYTES:,}",
+            "rules.MAX_RULE_FILE_BYTES; split the pack",
+        )
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        problems.add(path, "", "", "", f"cannot read the file: {error.strerror or error}")
+        return None
+
+
+def _csv_grid(path: Path, problems: _Problems) -> list[list[str]] | None:
+    text = read_text(path, problems)
+    if text is None:
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    with _field_limit(len(text)):  # cells are bounded by MAX_CELL_CHARS, with their place
+        try:
+            return list(reader)
+        except csv.Error as error:
+            problems.add(path, reader.line_num, "", "", f"not a readable CSV record: {error}")
+            return None
+
+
+@contextlib.contextmanager
+def _field_limit(size: int) -> Iterator[None]:
+    """The csv module's field limit (131,072 characters) raised to ``size`` for one read."""
+    old = csv.field_size_limit(max(size, csv.field_size_limit()))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _sheet_grid(path: Path, sheet: str, problems: _Problems) -> list[list[object]] | None:
+    if _bounded_bytes(path, problems) is None:
+        return None
+    try:
+        sheets = {found.name: found for found in read_sheets(path)}
+    except AssessmentError as error:
+        problems.add(path, "", "", "", f"cannot read the workbook: {error.what}; {error.got}")
+        return None
+    if sheet not in sheets:
+        problems.add(path, "", "", sheet, f"no sheet {sheet!r} in the workbook")
+        return None
+    return sheets[sheet].all_rows()
 
 
 def _sheet_names(path: Path) -> list[str]:
-    return CalamineWorkbook.from_path(str(path)).sheet_names
+    try:
+        return [sheet.name for sheet in read_sheets(path)]
+    except AssessmentError:
+        return []
 
 
 def _cell_text(cell: object) -> str:
+    if cell is None:
+        return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     if isinstance(cell, dt.datetime | dt.date):
@@ -371,6 +640,7 @@ class _Context:
     dictionary: Dictionary
     problems: _Problems
     file: Path
+    check_sources: bool = True
 
     def add(self, row: int, column: str, value: object, message: str, hint: str = "") -> None:
         self.problems.add(self.file, row, column, value, message, hint)
@@ -429,7 +699,7 @@ class _Context:
         return value
 
     def source(self, number: int, value: str) -> None:
-        if value and value not in self.pack.sources:
+        if value and self.check_sources and value not in self.pack.sources:
             hint = (
                 nearest(value, list(self.pack.sources)) or "define it under sources: in pack.yaml"
             )
@@ -470,7 +740,9 @@ class _Context:
 
     def literal(self, number: int, column: str, metric: Metric, value: object) -> None:
         expected = {"number": float, "bool": bool}.get(metric.kind, str)
-        if (
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(number, column, value, f"{value!r} is not a finite number")
+        elif (
             metric.kind == "date"
             or not isinstance(value, expected)
             or (expected is float and isinstance(value, bool))
@@ -498,11 +770,11 @@ class _Context:
                 )
             return 0.0
         try:
-            weight = float(row["weight"])
+            weight = _finite(row["weight"])
         except ValueError:
             weight = -1.0
         if weight <= 0:
-            self.add(number, "weight", row["weight"], "a score rule needs a positive weight")
+            self.add(number, "weight", row["weight"], "a score rule needs a finite positive weight")
         return weight
 
     def number(
@@ -511,9 +783,9 @@ class _Context:
         if not text:
             return None
         try:
-            value = float(text)
+            value = _finite(text)
         except ValueError:
-            self.add(number, column, text, "not a number")
+            self.add(number, column, text, "not a finite number", "write a number such as 1.2")
             return None
         return self.to_metric_unit(number, value, unit, metric)
 
@@ -574,11 +846,10 @@ class _Context:
 
     def segment(self, number: int, name: str, metric: Metric) -> pd.DataFrame | None:
         path = self.pack.folder / "segments" / f"{name}.csv"
-        if path.exists():
-            table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        elif self.file.suffix == ".xlsx" and name in _sheet_names(self.file):
-            table, path = pd.DataFrame(_xlsx_rows(self.file, name), dtype=str), self.file
-        else:
+        sheet = ""
+        if not path.exists() and self.file.suffix == ".xlsx" and name in _sheet_names(self.file):
+            path, sheet = self.file, name
+        elif not path.exists():
             self.add(
                 number,
                 "segment",
@@ -586,7 +857,11 @@ class _Context:
                 f"no segment table segments/{name}.csv (or sheet {name!r} of rules.xlsx)",
             )
             return None
-        return _Segment(replace(self, file=path), metric).validate(table.fillna(""))
+        before = len(self.problems)
+        header, rows = read_table(path, self.problems, ["threshold"], sheet=sheet)
+        if len(self.problems) > before:
+            return None
+        return _Segment(replace(self, file=path), metric).validate(header, rows)
 
 
 @dataclass
@@ -596,34 +871,30 @@ class _Segment:
     context: _Context
     metric: Metric
 
-    def validate(self, table: pd.DataFrame) -> pd.DataFrame | None:
+    def validate(
+        self, header: list[str], rows: list[tuple[int, dict[str, str]]]
+    ) -> pd.DataFrame | None:
         problems = self.context.problems
         before = len(problems)
-        if "threshold" not in table.columns:
-            self.context.add(1, "threshold", "", "a segment table needs a threshold column")
+        if not rows:
+            self.context.add(2, "threshold", "", "a segment table needs at least one row")
             return None
-        keys = [c for c in table.columns if c not in ("threshold", "unit")]
-        rows = [
-            self.row(number, row, keys)
-            for number, row in enumerate(table.to_dict("records"), start=2)
-        ]
+        keys = [c for c in header if c not in ("threshold", "unit")]
+        for key in keys:
+            if key not in self.context.catalogue:
+                hint = nearest(key, list(self.context.catalogue))
+                self.context.add(1, key, key, f"unknown key column {key!r}", hint)
         if len(problems) > before:
             return None
-        return pd.DataFrame(rows, columns=[*keys, "threshold"])
+        found = [self.row(number, row, keys) for number, row in rows]
+        if len(problems) > before:
+            return None
+        return pd.DataFrame(found, columns=[*keys, "threshold"])
 
     def row(self, number: int, row: dict[str, str], keys: list[str]) -> dict[str, object]:
         out: dict[str, object] = {}
         for key in keys:
-            metric = self.context.catalogue.get(key)
-            if metric is None:
-                self.context.add(
-                    1,
-                    key,
-                    key,
-                    f"unknown key column {key!r}",
-                    nearest(key, list(self.context.catalogue)),
-                )
-                continue
+            metric = self.context.catalogue[key]
             out[key] = None if row[key] == "" else self.context.typed(number, row[key], metric, "")
         value = self.context.number(
             number, "threshold", row["threshold"], self.metric, row.get("unit", "")
