@@ -80,7 +80,7 @@ def check_destination(
 def missing_folders(path: str | Path) -> list[Path]:
     """The folders above ``path`` that do not exist yet (outermost first): what writing it
     will make."""
-    missing = [p for p in Path(path).absolute().parents if not p.exists()]
+    missing = [p for p in Path(path).parents if not p.exists()]
     return missing[::-1]
 
 

@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ._files import write_atomically
 from .dictionary import Dictionary, Field, load_dictionary
 from .values import FORMULA_STARTS
 
@@ -101,9 +102,7 @@ def write_template(
         book.create_sheet(SHEETS[lang][2], 2), dictionary, lang, yearly or {}, units or {}
     )
     book.active = 1
-    path = Path(path)
-    book.save(path)
-    return path
+    return write_atomically(path, book.save)
 
 
 def _write_guide(sheet: Worksheet, lang: str) -> None:
