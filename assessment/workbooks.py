@@ -68,15 +68,51 @@ def find_inputs(paths: Iterable[str | Path]) -> list[Path]:
 
     A file named explicitly is kept whatever its suffix (the reader reports it if foreign);
     inside folders only spreadsheet suffixes are taken (not ``.parquet``, see
-    ``NAMED_ONLY_SUFFIXES``), and Excel lock files (``~$*``) and hidden files are left out.
+    ``NAMED_ONLY_SUFFIXES``), and Excel lock files (``~$*``), hidden files and what an
+    ``.assessignore`` file lists (see :func:`_walk`) are left out.
     """
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if _is_spreadsheet(p)))
+            found.extend(sorted(p for p in _walk(path, []) if _is_spreadsheet(p)))
         else:
             found.append(path)
     return found
+
+
+IGNORE_FILE = ".assessignore"
+
+
+def _walk(folder: Path, ignore: list[tuple[Path, str]]) -> Iterator[Path]:
+    """Every path below ``folder`` (symlinked folders not entered, as ``rglob``), leaving out
+    what an ``IGNORE_FILE`` in ``folder`` or a folder on the way down lists: one glob pattern
+    a line, relative to the folder holding the file (``broken/``: a folder, ``*.tmp``: a name
+    at any depth, ``a/*.csv``: anchored there); ``#`` starts a comment."""
+    listing = folder / IGNORE_FILE
+    if listing.is_file():
+        lines = listing.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        patterns = [line.strip() for line in lines]
+        ignore = [*ignore, *((folder, p) for p in patterns if p and not p.startswith("#"))]
+    for entry in folder.iterdir():
+        if any(_listed(entry, base, pattern) for base, pattern in ignore):
+            continue
+        yield entry
+        if entry.is_dir() and not entry.is_symlink():
+            yield from _walk(entry, ignore)
+
+
+def _listed(path: Path, base: Path, pattern: str) -> bool:
+    """Does an ignore ``pattern`` of the folder ``base`` match ``path``? A pattern ending in
+    ``/`` matches folders only; one with another ``/`` is anchored at ``base``."""
+    if pattern.endswith("/") and not path.is_dir():
+        return False
+    anchored, pattern = "/" in pattern.rstrip("/"), pattern.strip("/")
+    relative = path.relative_to(base)
+    return (
+        bool(pattern)
+        and relative.match(pattern)
+        and (not anchored or len(relative.parts) == len(Path(pattern).parts))
+    )
 
 
 def _is_spreadsheet(path: Path) -> bool:

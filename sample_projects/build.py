@@ -9,25 +9,30 @@ Run from anywhere::
 What it writes:
 
 * one official application workbook per ``[[project]]`` of ``source/projects.toml``, through
-  the engine's own template writer (:func:`assessment.write_template`);
-* ``candidates/candidate_list_2025.xlsx``: a plain spreadsheet of 210 candidate projects, made by
-  :func:`candidate_projects` (seeded, see its docstring for the assumptions), with the messy
-  and wrong cells of :func:`plant_messy_cells`;
+  the engine's own template writer (:func:`assessment.write_template`); a project that
+  ``expect``s an error is broken on purpose and goes to ``broken/``;
+* ``candidates/candidate_list_2025.xlsx``: a plain spreadsheet of the 210 candidate projects
+  made by :func:`candidate_projects` (seeded, see its docstring for the assumptions), with the
+  messy cells of :func:`plant_messy_cells`, less the rows it makes wrong on purpose, which go
+  to ``broken/candidate_rows_with_errors.xlsx`` (same layout) instead;
 * ``candidates/edge_sites_gbk.csv``: 20 edge sites in a GBK-encoded CSV with Chinese headers;
 * the sample table of ``README.md`` (between the ``samples:start``/``samples:end`` markers).
 
-A workbook ``NN_*.xlsx`` left over from a project no longer in the TOML is deleted.
+So everything outside ``broken/`` reads without an error, and ``.assessignore`` leaves
+``broken/`` out of a walk of the folder. A workbook ``NN_*.xlsx`` left over from a project no
+longer in the TOML (or now in the other folder) is deleted.
 
 The output is deterministic: the same sources give the same cell contents (openpyxl stamps the
 save time into ``docProps/core.xml`` and the zip entries, so the bytes still differ).
 
-``--check`` reads the whole folder with :func:`assessment.read_applications` (as of 2025-06-30)
-and compares (1) every value read back, in base units, with the source (the TOML values
-converted from their units; the generated candidates and edge sites), and (2) the problems
-with what the sources say to expect: the ``expect`` list of each project, and the cells made
-wrong on purpose in the candidate list. It also compares the candidate sheet cell by cell, the
-edge-site CSV text and the README table with what the sources generate. It exits with status 1
-on any difference.
+``--check`` reads the folder (``.assessignore`` leaves ``broken/`` out) and ``broken/`` with
+:func:`assessment.read_applications` (as of 2025-06-30) and compares (1) every value read back,
+in base units, with the source (the TOML values converted from their units; the generated
+candidates and edge sites), and (2) the problems with what the sources say to expect: the
+``expect`` list of each project, and the cells made wrong on purpose in the candidate list
+(none outside ``broken/``). It also compares the two candidate sheets cell by cell, the
+edge-site CSV text and the README table with what the sources generate. It exits with status
+1 on any difference.
 
 ``--verify`` makes the same comparison without writing anything: the candidate list and the
 edge sites are regenerated in memory only, so it checks that the committed files are the ones
@@ -45,7 +50,7 @@ import sys
 import tomllib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import zip_longest
 from pathlib import Path
@@ -65,6 +70,8 @@ from assessment import load_dictionary, read_applications, write_template  # noq
 SOURCE = HERE / "source" / "projects.toml"
 CANDIDATES = HERE / "candidates"
 CANDIDATE_XLSX = CANDIDATES / "candidate_list_2025.xlsx"
+BROKEN = HERE / "broken"  # the inputs wrong on purpose; sample_projects/.assessignore lists it
+ERROR_ROWS_XLSX = BROKEN / "candidate_rows_with_errors.xlsx"
 EDGE_CSV = CANDIDATES / "edge_sites_gbk.csv"
 README = HERE / "README.md"
 AS_OF = dt.date(2025, 6, 30)
@@ -87,6 +94,13 @@ class Sample:
     values: dict[str, object]
     units: dict[str, str]
     yearly: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        """The workbook's path under ``sample_projects/``: in ``broken/`` when an error is
+        expected."""
+        broken = any(item.startswith("error:") for item in self.expect)
+        return f"{BROKEN.name}/{self.file}" if broken else self.file
 
 
 def load_samples(path: Path = SOURCE) -> list[Sample]:
@@ -161,13 +175,15 @@ def _same_name(sample: Sample, other: Sample) -> bool:
 
 
 def write_samples(samples: list[Sample]) -> None:
-    wanted = {sample.file for sample in samples}
-    for stale in sorted(HERE.glob("[0-9][0-9]_*.xlsx")):
-        if stale.name not in wanted:
-            stale.unlink()
+    wanted = {HERE / sample.path for sample in samples}
+    for folder in (HERE, BROKEN):
+        for stale in sorted(folder.glob("[0-9][0-9]_*.xlsx")):
+            if stale not in wanted:
+                stale.unlink()
+    BROKEN.mkdir(exist_ok=True)
     for sample in samples:
         write_template(
-            HERE / sample.file,
+            HERE / sample.path,
             sample.lang,
             values=sample.values,
             yearly=sample.yearly,
@@ -832,13 +848,22 @@ TITLE_ROWS = [
     "column headers; yearly columns are <series>_<year>)",
 ]
 
+ERROR_TITLE_ROWS = [
+    "2025年度算力基础设施项目融资候选清单：有错误的行 / Candidate list of computing-"
+    "infrastructure projects, 2025: the rows with errors",
+    "故意出错的行，用于演示拒绝原因 (typed wrong on purpose, to show the rejected list; "
+    "same columns as candidates/candidate_list_2025.xlsx)",
+]
+
 HEADER_ROW = len(TITLE_ROWS) + 2  # the title rows, a blank row, then the header
 
 
 @dataclass
 class CandidateList:
-    """The candidate list as generated in memory: what the workbook holds and why."""
+    """A candidate list as generated in memory: what the workbook holds and why."""
 
+    path: Path
+    titles: list[str]  # as many as TITLE_ROWS, so the header is on HEADER_ROW
     candidates: list[Candidate]
     header: list[str]
     rows: list[list[object] | None]  # one per candidate, None for the blank row
@@ -846,22 +871,41 @@ class CandidateList:
 
     def sheet_rows(self) -> list[list[object]]:
         """Every row of the sheet from row 1, a blank row as []."""
-        titles = [[title] for title in TITLE_ROWS]
+        titles = [[title] for title in self.titles]
         return [*titles, [], self.header, *(row or [] for row in self.rows)]
 
 
-def candidate_list() -> CandidateList:
-    """Generate the candidate list; the planted cells get their Excel rows."""
+def candidate_lists() -> tuple[CandidateList, CandidateList]:
+    """Generate the candidate list, and split off the rows planted wrong (for ``broken/``)."""
     candidates = candidate_projects()
     header, rows = candidate_cells(candidates)
     rows, planted = plant_messy_cells(rows, candidates)
+    wrong = {item.project_id for item in planted if item.severity}
+    listed = [row for row in rows if row is None or row[0] not in wrong]  # the blank row stays
+    errors = [row for row in rows if row is not None and row[0] in wrong]
+    return (
+        _listing(CANDIDATE_XLSX, TITLE_ROWS, header, listed, candidates, planted),
+        _listing(ERROR_ROWS_XLSX, ERROR_TITLE_ROWS, header, errors, candidates, planted),
+    )
+
+
+def _listing(
+    path: Path,
+    titles: list[str],
+    header: list[str],
+    rows: list[list[object] | None],
+    candidates: list[Candidate],
+    planted: list[Planted],
+) -> CandidateList:
+    """The list of ``rows`` with their candidates and planted cells, these at their Excel
+    rows."""
     rows_of = {row[0]: number for number, row in enumerate(rows, start=HEADER_ROW + 1) if row}
-    for item in planted:
-        item.row = rows_of[item.project_id]
-    return CandidateList(candidates, header, rows, planted)
+    planted = [replace(p, row=rows_of[p.project_id]) for p in planted if p.project_id in rows_of]
+    listed = [candidate for candidate in candidates if candidate.project_id in rows_of]
+    return CandidateList(path, titles, listed, header, rows, planted)
 
 
-def write_candidate_list(listing: CandidateList, path: Path = CANDIDATE_XLSX) -> None:
+def write_candidate_list(listing: CandidateList) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = "候选项目"
@@ -873,8 +917,8 @@ def write_candidate_list(listing: CandidateList, path: Path = CANDIDATE_XLSX) ->
     _style_candidate_sheet(sheet, listing.header)
     book.properties.creator = "sample_projects/build.py"
     book.properties.created = dt.datetime(2025, 6, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    listing.path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(listing.path)
 
 
 def _style_candidate_sheet(sheet, header: list[str]) -> None:
@@ -1067,7 +1111,7 @@ def readme_table(samples: list[Sample]) -> str:
     for sample in samples:
         name = sample.values.get("project_name", "*(blank)*")
         lines.append(
-            f"| `{sample.file}` | {sample.values.get('project_id', '')} {name} | "
+            f"| `{sample.path}` | {sample.values.get('project_id', '')} {name} | "
             f"{sample.lang} | {sample.note} | {_expect_text(sample.expect)} |"
         )
     return "\n".join([*lines, "", README_END])
@@ -1092,7 +1136,7 @@ class Sources:
     """Everything the folder is generated from, computed in memory (nothing written)."""
 
     samples: list[Sample]
-    listing: CandidateList
+    lists: tuple[CandidateList, CandidateList]  # the candidate list, its rows with errors
     sites: list[dict[str, object]]
     edge_text: str
 
@@ -1101,7 +1145,7 @@ def sources() -> Sources:
     """Load the TOML and regenerate the lists in memory."""
     samples = load_samples()
     sites = edge_sites()
-    return Sources(samples, candidate_list(), sites, edge_csv_text(sites))
+    return Sources(samples, candidate_lists(), sites, edge_csv_text(sites))
 
 
 @dataclass
@@ -1112,20 +1156,26 @@ class ReadBack:
     yearly: pd.DataFrame
     problems: pd.DataFrame
     yearly_values: dict[tuple[str, str, int], float]
-    by_file: dict[str, list[dict]]  # the problem rows of each file name
+    by_file: dict[str, list[dict]]  # the problem rows of each file, by its _relative path
 
 
 def read_back() -> ReadBack:
-    projects, yearly, problems = read_applications([HERE], as_of=AS_OF)
+    """The folder as a walk reads it (``.assessignore`` leaves ``broken/`` out), and
+    ``broken/`` named."""
+    projects, yearly, problems = read_applications([HERE, BROKEN], as_of=AS_OF)
     yearly_values = {(r.project_id, r.series, r.year): r.value for r in yearly.itertuples()}
     by_file: dict[str, list[dict]] = {}
     for row in problems.to_dict("records"):
-        by_file.setdefault(_file_name(row["file"]), []).append(row)
+        by_file.setdefault(_relative(row["file"]), []).append(row)
     return ReadBack(projects, yearly, problems, yearly_values, by_file)
 
 
-def _file_name(path: str) -> str:
-    return Path(path).name
+def _relative(path: str | Path) -> str:
+    """A file's path under ``sample_projects/`` (as given when it is not under it)."""
+    try:
+        return Path(path).resolve().relative_to(HERE).as_posix()
+    except ValueError:
+        return str(path)
 
 
 @dataclass
@@ -1165,14 +1215,15 @@ class Comparison:
 def compare(src: Sources) -> Comparison:
     """Read the folder back and compare it with the sources; writes nothing."""
     read = read_back()
-    known = {sample.file for sample in src.samples} | {CANDIDATE_XLSX.name, EDGE_CSV.name}
+    lists = [_relative(listing.path) for listing in src.lists]
+    known = {sample.path for sample in src.samples} | {*lists, _relative(EDGE_CSV)}
     sections = [
         *(_sample_section(read, sample) for sample in src.samples),
-        _values_section(read, src.listing, src.sites),
-        _list_section(read, CANDIDATE_XLSX.name, [p for p in src.listing.planted if p.severity]),
-        _list_section(read, EDGE_CSV.name, []),
+        _values_section(read, src.lists, src.sites),
+        *(_list_section(read, listing) for listing in src.lists),
+        _list_section(read, None),
         *_unknown_file_sections(read, known),
-        _candidate_cells_section(src.listing),
+        *(_candidate_cells_section(listing) for listing in src.lists),
         _edge_text_section(src.edge_text),
         _readme_section(src.samples),
     ]
@@ -1186,23 +1237,24 @@ def verify() -> list[str]:
 
 # --- values and problems read back ----------------------------------------------------------
 def _sample_section(read: ReadBack, sample: Sample) -> Section:
-    found = read.by_file.get(sample.file, [])
+    found = read.by_file.get(sample.path, [])
     errors = sum(row["severity"] == "error" for row in found)
     differences = [
         *_value_differences(read, sample.values.get("project_id"), _sample_truth(sample)),
         *_problem_differences(found, sample.expect),
     ]
-    summary = f"{sample.file}: {len(found)} problems ({errors} errors)"
-    return Section(sample.file, summary, differences)
+    summary = f"{sample.path}: {len(found)} problems ({errors} errors)"
+    return Section(sample.path, summary, differences)
 
 
 def _values_section(
-    read: ReadBack, listing: CandidateList, sites: list[dict[str, object]]
+    read: ReadBack, lists: tuple[CandidateList, ...], sites: list[dict[str, object]]
 ) -> Section:
     differences = []
-    for candidate in listing.candidates:
-        truth, tolerance = _candidate_truth(candidate, listing.planted)
-        differences += _value_differences(read, candidate.project_id, truth, tolerance)
+    for listing in lists:
+        for candidate in listing.candidates:
+            truth, tolerance = _candidate_truth(candidate, listing.planted)
+            differences += _value_differences(read, candidate.project_id, truth, tolerance)
     for site in sites:
         truth = {key: value for key, value in site.items() if key != "project_id"}
         differences += _value_differences(read, site["project_id"], truth, default=1e-6)
@@ -1210,10 +1262,13 @@ def _values_section(
     return Section("candidate and edge-site values", summary, differences, summary_last=True)
 
 
-def _list_section(read: ReadBack, name: str, planted_errors: list[Planted]) -> Section:
-    """The problems of a list against the planted errors: (Excel row, field, severity)."""
+def _list_section(read: ReadBack, listing: CandidateList | None) -> Section:
+    """The problems of a candidate list (None: the edge sites, with none) against its planted
+    errors: (Excel row, field, severity)."""
+    name = _relative(listing.path if listing else EDGE_CSV)
     found = read.by_file.get(name, [])
-    want = {(item.row, item.field, item.severity) for item in planted_errors}
+    planted = listing.planted if listing else []
+    want = {(item.row, item.field, item.severity) for item in planted if item.severity}
     got = {
         (_row_number(row["cell"]), row["field"], _kind(row)[0])
         for row in found
@@ -1227,7 +1282,7 @@ def _list_section(read: ReadBack, name: str, planted_errors: list[Planted]) -> S
 
 
 def _list_summary(read: ReadBack, name: str, found: list[dict]) -> str:
-    count = (read.projects["source_file"].map(_file_name) == name).sum()
+    count = (read.projects["source_file"].map(_relative) == name).sum()
     missing = Counter(row["field"] for row in found if _kind(row)[0] == "missing")
     errors = sum(row["severity"] == "error" for row in found)
     return (
@@ -1238,7 +1293,7 @@ def _list_summary(read: ReadBack, name: str, found: list[dict]) -> str:
 
 def _unknown_file_sections(read: ReadBack, known: set[str]) -> list[Section]:
     """A file read (with projects or problems) that no source generates."""
-    names = dict.fromkeys([*read.by_file, *read.projects["source_file"].map(_file_name)])
+    names = dict.fromkeys([*read.by_file, *read.projects["source_file"].map(_relative)])
     return [
         Section(name, None, [f"not a known sample, {len(read.by_file.get(name, []))} problems"])
         for name in names
@@ -1385,10 +1440,11 @@ def _candidate_truth(
 
 # --- the files as generated -----------------------------------------------------------------
 def _candidate_cells_section(listing: CandidateList) -> Section:
-    """The candidate sheet, cell by cell, against the one the generator gives."""
-    if not CANDIDATE_XLSX.exists():
-        return Section(CANDIDATE_XLSX.name, None, ["the file is missing"])
-    book = load_workbook(CANDIDATE_XLSX, read_only=True)
+    """A candidate sheet, cell by cell, against the one the generator gives."""
+    name = _relative(listing.path)
+    if not listing.path.exists():
+        return Section(name, None, ["the file is missing"])
+    book = load_workbook(listing.path, read_only=True)
     try:
         got = [_trimmed(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     finally:
@@ -1400,7 +1456,7 @@ def _candidate_cells_section(listing: CandidateList) -> Section:
         for column, (cell, wanted) in enumerate(zip_longest(got_row, want_row), 1)
         if cell != wanted
     ]
-    return Section(CANDIDATE_XLSX.name, None, _first(differences, "cells"))
+    return Section(name, None, _first(differences, "cells"))
 
 
 def _trimmed(row) -> list[object]:
@@ -1460,7 +1516,7 @@ def _print_problems(problems: pd.DataFrame) -> None:
     ):
         print("\nAll problems other than missing programme fields:")
         print(
-            shown.assign(file=shown["file"].map(_file_name))
+            shown.assign(file=shown["file"].map(_relative))
             .drop(columns=["project_id"])
             .to_string(index=False)
         )
@@ -1471,13 +1527,12 @@ def _print_problems(problems: pd.DataFrame) -> None:
 # ============================================================================================
 def write_all(src: Sources) -> None:
     write_samples(src.samples)
-    write_candidate_list(src.listing)
+    for listing in src.lists:
+        write_candidate_list(listing)
     write_edge_csv(src.edge_text)
     update_readme(src.samples)
-    print(
-        f"wrote {len(src.samples)} workbooks, {CANDIDATE_XLSX.relative_to(ROOT)} and "
-        f"{EDGE_CSV.relative_to(ROOT)}"
-    )
+    lists = ", ".join(str(listing.path.relative_to(ROOT)) for listing in src.lists)
+    print(f"wrote {len(src.samples)} workbooks, {lists} and {EDGE_CSV.relative_to(ROOT)}")
 
 
 def main(argv: list[str] | None = None) -> int:

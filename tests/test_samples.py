@@ -1,11 +1,15 @@
 """The sample inputs in sample_projects/: the committed files are the ones their sources
-generate, the values read from them match the golden files exactly, and a few facts checked by
-hand against sample_projects/source/projects.toml hold."""
+generate, the values read from them match the golden files exactly, a few facts checked by
+hand against sample_projects/source/projects.toml hold, the README's first command screens
+them with exit 0, and the inputs broken on purpose (sample_projects/broken/) are rejected."""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
+import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,14 +19,17 @@ import pytest
 from conftest import AS_OF, ROOT, compare_golden
 
 from assessment import read_applications
+from assessment.cli import main
 
 SAMPLES = ROOT / "sample_projects"
+BROKEN_DIR = SAMPLES / "broken"
 GOLDEN = ROOT / "tests" / "golden"
 UPDATE = (
     "run `python -m pytest tests/test_samples.py --update-golden` and review "
     "`git diff tests/golden`"
 )
 CANDIDATE_LIST = "sample_projects/candidates/candidate_list_2025.xlsx"
+ERROR_ROWS = "sample_projects/broken/candidate_rows_with_errors.xlsx"
 EDGE_SITES = "sample_projects/candidates/edge_sites_gbk.csv"
 
 
@@ -37,8 +44,9 @@ def _load_build():
 
 @pytest.fixture(scope="module")
 def read():
-    """(projects, yearly, problems) of the whole folder, file paths relative to the repo."""
-    projects, yearly, problems = read_applications([SAMPLES], as_of=AS_OF)
+    """(projects, yearly, problems) of the whole folder and broken/ (which a walk of the folder
+    leaves out), file paths relative to the repo."""
+    projects, yearly, problems = read_applications([SAMPLES, BROKEN_DIR], as_of=AS_OF)
     projects = projects.assign(source_file=projects["source_file"].map(_relative))
     return projects, yearly, problems.assign(file=problems["file"].map(_relative))
 
@@ -181,8 +189,10 @@ def test_edge_sample_reads_kw_and_wan_yuan(read):
 def test_candidate_list_and_edge_sites_yield_every_row(read):
     projects, _, _ = read
     listed = projects.index[projects["source_file"].eq(CANDIDATE_LIST)]
-    assert len(listed) >= 200
-    assert set(listed) == {f"CL-{n:04d}" for n in range(1, 211)}
+    wrong = {"CL-0107", "CL-0131", "CL-0171"}  # in broken/candidate_rows_with_errors.xlsx
+    assert len(listed) == 207
+    assert set(listed) == {f"CL-{n:04d}" for n in range(1, 211)} - wrong
+    assert set(projects.index[projects["source_file"].eq(ERROR_ROWS)]) == wrong
     edge = projects.index[projects["source_file"].eq(EDGE_SITES)]
     assert set(edge) == {f"ES-{n:03d}" for n in range(1, 21)}
 
@@ -222,31 +232,111 @@ def _check(hint: object) -> str:
 @pytest.mark.parametrize("name", list(BROKEN))
 def test_broken_sample_errors_are_at_the_expected_cells(read, name):
     _, _, problems = read
-    assert _reported(problems, f"sample_projects/{name}") == BROKEN[name]
+    assert _reported(problems, f"sample_projects/broken/{name}") == BROKEN[name]
 
 
 def test_sound_samples_report_no_error_or_warning(read):
     _, _, problems = read
+    assert sorted(path.name for path in BROKEN_DIR.glob("[0-9][0-9]_*.xlsx")) == list(BROKEN)
     sound = [path.name for path in sorted(SAMPLES.glob("[0-9][0-9]_*.xlsx"))]
-    sound = [name for name in sound if name not in BROKEN]
-    assert len(sound) == 12
+    assert len(sound) == 12 and not set(sound) & set(BROKEN)
     for name in sound:
         assert _reported(problems, f"sample_projects/{name}") == set(), name
 
 
-# The three wrong cells planted in the candidate list, and what each cell holds.
+# The three wrong cells planted in the candidate list, moved with their rows to
+# broken/candidate_rows_with_errors.xlsx (header on row 4 as in the list), and what each holds.
 PLANTED = {
-    ("O112", "pue", "error"): 4.2,  # CL-0107, meant 1.42
-    ("L136", "it_load_mw", "error"): "unknown",  # CL-0131
-    ("M176", "rack_utilisation", "error"): 128,  # CL-0171, 128 %
+    ("O5", "pue", "error"): 4.2,  # CL-0107, meant 1.42
+    ("L6", "it_load_mw", "error"): "unknown",  # CL-0131
+    ("M7", "rack_utilisation", "error"): 128,  # CL-0171, 128 %
 }
 
 
-def test_candidate_list_errors_are_the_planted_cells(read):
+def test_candidate_list_errors_are_the_planted_cells_in_broken(read):
     _, _, problems = read
-    found = problems[problems["file"].eq(CANDIDATE_LIST) & problems["severity"].eq("error")]
+    errors = problems[problems["severity"].eq("error")]
+    assert not errors["file"].eq(CANDIDATE_LIST).any()
+    found = errors[errors["file"].eq(ERROR_ROWS)]
     assert set(zip(found["cell"], found["field"], found["severity"], strict=True)) == set(PLANTED)
-    book = openpyxl.load_workbook(ROOT / CANDIDATE_LIST, read_only=True)
-    cells = {key: book.worksheets[0][key[0]].value for key in PLANTED}
+    book = openpyxl.load_workbook(ROOT / ERROR_ROWS, read_only=True)
+    sheet = book.worksheets[0]
+    cells = {key: sheet[key[0]].value for key in PLANTED}
+    header = [cell.value for cell in sheet[4]]
     book.close()
     assert cells == PLANTED
+    book = openpyxl.load_workbook(ROOT / CANDIDATE_LIST, read_only=True)
+    assert [cell.value for cell in book.worksheets[0][4]] == header  # the list's layout
+    book.close()
+
+
+def test_only_broken_inputs_report_errors(read):
+    _, _, problems = read
+    erring = set(problems.loc[problems["severity"].eq("error"), "file"])
+    assert erring and all(file.startswith("sample_projects/broken/") for file in erring)
+
+
+# ------------------------------------------------------------------------------------------
+# The README's first command, and the broken samples screened
+# ------------------------------------------------------------------------------------------
+def _readme_screen_command() -> list[str]:
+    """The ``assess screen`` part of the first command of README.md's first bash block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    first = block.splitlines()[0]
+    words = shlex.split(first[first.index("assess screen") :])
+    assert words[:3] == ["assess", "screen", "sample_projects/"], first
+    return words[1:]
+
+
+def _rejected(out: Path) -> list[dict[str, object]]:
+    book = openpyxl.load_workbook(out / "screening.xlsx", read_only=True)
+    header, *rows = book["Rejected"].iter_rows(values_only=True)
+    book.close()
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def test_the_readme_first_command_scores_every_sample_and_exits_0(tmp_path, monkeypatch, capsys):
+    args = _readme_screen_command()
+    out = tmp_path / "screening"
+    args[args.index("-o") + 1] = str(out)
+    monkeypatch.chdir(ROOT)  # the README runs it from the project folder
+    assert main(args) == 0, capsys.readouterr()
+    assert "239 project(s) scored, 0 rejected" in capsys.readouterr().out
+    assert _rejected(out) == []
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["projects_scored"] == 239
+    assert not [i["path"] for i in manifest["inputs"] if "broken" in i["path"]]
+
+
+# project id: (file under broken/, the start of each reason, in order)
+REJECTED = {
+    "DC-2025-012": (
+        "12_broken_pue_and_equity.xlsx",
+        ["pue: out of range", "equity_cny: inconsistent with total_investment_cny"],
+    ),
+    "DC-2025-013": (
+        "13_broken_future_date_and_share.xlsx",
+        ["rack_utilisation: out of range", "operating_since: inconsistent with as_of"],
+    ),
+    "DC-2025-014": ("14_broken_cluster_not_in_hub.xlsx", ["cluster: inconsistent with hub"]),
+    "DC-2025-015": ("15_broken_missing_name_bad_province.xlsx", ["province: cannot read"]),
+    "CL-0107": ("candidate_rows_with_errors.xlsx", ["pue: out of range"]),
+    "CL-0131": ("candidate_rows_with_errors.xlsx", ["it_load_mw: cannot read the value"]),
+    "CL-0171": ("candidate_rows_with_errors.xlsx", ["rack_utilisation: out of range"]),
+}
+
+
+def test_screening_the_broken_samples_rejects_each_with_its_reasons(tmp_path, capsys):
+    out = tmp_path / "broken_screening"
+    assert main(["screen", str(BROKEN_DIR), "-o", str(out), "--as-of", "2025-06-30"]) == 2
+    assert "0 project(s) scored, 7 rejected" in capsys.readouterr().out
+    rejected = {row["project_id"]: row for row in _rejected(out)}
+    assert set(rejected) == set(REJECTED)
+    for project_id, (file, reasons) in REJECTED.items():
+        row = rejected[project_id]
+        assert Path(row["file"]).name == file, project_id
+        found = row["reasons"].split("; ")
+        assert len(found) == len(reasons), row["reasons"]
+        starts = [got[: len(want)] for got, want in zip(found, reasons, strict=True)]
+        assert starts == reasons, row["reasons"]
