@@ -37,7 +37,8 @@ from .ingest import (
     missing_paths,
     read_applications,
 )
-from .layouts import HEADER_SCAN_ROWS, ListTable, _read_list, classify
+from .layouts import HEADER_SCAN_ROWS, ListTable, _read_list, classify, problem
+from .limits import Limits, check_path
 from .workbooks import (
     CSV_SAMPLE_CHARS,
     Sheet,
@@ -45,6 +46,7 @@ from .workbooks import (
     csv_encoding,
     csv_sheet,
     find_inputs,
+    malformed_csv,
     parquet_error,
     parquet_rows,
     parquet_sheet,
@@ -139,9 +141,11 @@ def _list_parts(path: Path, rows_per_chunk: int, dictionary: Dictionary) -> list
     is read whole (a small file, a workbook, or one the reader will report as unreadable)."""
     if path.suffix.lower() not in LIST_SUFFIXES:
         return []
+    limits = Limits.from_env()
     try:
+        check_path(path, limits)  # a FIFO or device is never opened; the reader refuses it
         records = _record_count(path)
-        if records - 1 <= rows_per_chunk:
+        if records - 1 <= rows_per_chunk or records > limits.rows:
             return []
         data_rows = records - _header_at(path, dictionary) - 1
     except InputError:
@@ -169,10 +173,17 @@ def _read_part(chunk: Chunk, dictionary: Dictionary) -> tuple[list[ListTable], l
         sheet = source.sheet(head.name, above, header_at + 1 + chunk.start, chunk.rows or None)
     except InputError as error:
         return [], [file_problem(path, error)] if first else [], []
-    problems: list[dict] = []
+    except csv.Error as error:
+        return [], [file_problem(path, malformed_csv(str(path), error, Limits()))], []
+    problems: list[dict] = _remarks(path, source) if first else []
     table = _read_list(str(path), sheet, header_at, headers, problems)
     table.row_numbers = [number + chunk.start for number in table.row_numbers]
     return [table] if len(table.raw) else [], problems if first else [], []
+
+
+def _remarks(path: Path, source: _CsvList | _ParquetList) -> list[dict]:
+    remark = getattr(source, "remark", None)
+    return [problem(severity="warning", file=str(path), **remark)] if remark else []
 
 
 def _header_at(path: Path, dictionary: Dictionary) -> int:
@@ -227,15 +238,17 @@ class _CsvList:
     encoding: str
     dialect: type[csv.Dialect]
     starts: dict[int, int] = dataclass_field(compare=False)  # record number -> byte offset
+    remark: dict | None = dataclass_field(default=None, compare=False)  # a guessed encoding
 
     @classmethod
     def open(cls, path: Path) -> _CsvList:
         try:
             version = _settled_version(path)
-            encoding = _encoding(version) if version else csv_encoding(path)
+            encoding, remark = _encoding(version) if version else csv_encoding(path)
             starts = _record_starts(version) if version else {}
             with path.open(encoding=encoding, newline="\n") as text:
-                return cls(path, encoding, csv_dialect(text.read(CSV_SAMPLE_CHARS)), starts)
+                dialect = csv_dialect(text.read(CSV_SAMPLE_CHARS))
+                return cls(path, encoding, dialect, starts, remark)
         except OSError as error:
             raise _cannot_open(path, error) from None
 
@@ -302,8 +315,9 @@ def _settled_version(path: Path) -> tuple[str, int, int, int] | None:
 
 
 @lru_cache(maxsize=64)
-def _encoding(version: tuple[str, int, int, int]) -> str:
-    """The encoding of one version of a CSV file (see :func:`_settled_version`)."""
+def _encoding(version: tuple[str, int, int, int]) -> tuple[str, dict | None]:
+    """The encoding of one version of a CSV file (see :func:`_settled_version`), and the
+    warning when it was guessed."""
     return csv_encoding(Path(version[0]))
 
 

@@ -145,11 +145,12 @@ def assemble_applications(
     while extracting)."""
     problems = list(problems)
     frames = []
-    batches = ([form_batch(forms)] if forms else []) + [list_batch(t) for t in lists]
-    for batch in batches:
+    batches = [(form_batch(forms), _form_notes(forms))] if forms else []
+    batches += [(list_batch(t), t.notes) for t in lists]
+    for batch, notes in batches:
         typed, found = normalize_batch(batch, dictionary)
         typed, checked = validate_batch(typed, batch, dictionary, as_of, missing_warnings)
-        problems += found + checked
+        problems += noted_problems(batch, notes, found + checked)
         frames.append(_with_sources(typed, batch))
     wide = _combine(frames, dictionary)
     wide, duplicates = _drop_unusable(wide)
@@ -161,6 +162,61 @@ def assemble_applications(
         _problem_frame(problems),
         _addresses(forms, lists),
     )
+
+
+NOTE_PROBLEMS = {
+    "error": (
+        "formula error {detail}",
+        "a value (the cell's formula gives an Excel error)",
+        "correct the formula or the cells it uses, then save the file again",
+    ),
+    "uncached": (
+        "formula without a cached value",
+        "a value stored with the formula",
+        "open and save the file in Excel (it stores the value of each formula)",
+    ),
+    "external": (
+        "the cached value of an external link is used",
+        "a value of this workbook",
+        "the value came from another workbook when this one was last saved; check it or "
+        "paste it as a value",
+    ),
+}
+
+
+def _form_notes(forms: list[FormRecord]) -> dict[tuple[int, str], tuple[str, str]]:
+    return {(i, key): note for i, form in enumerate(forms) for key, note in form.notes.items()}
+
+
+def noted_problems(
+    batch: Batch, notes: dict[tuple[int, str], tuple[str, str]], problems: list[dict]
+) -> list[dict]:
+    """The problems of a batch with each noted cell reported as what it is: an Excel error
+    or an uncached formula replaces the problems of its cell (such as "missing") and keeps
+    their severity (a warning when there were none); an external link's value is a warning."""
+    if not notes:
+        return problems
+    found = {}
+    for (position, key), (kind, detail) in notes.items():
+        what, expected, hint = NOTE_PROBLEMS[kind]
+        value = detail if kind == "error" else f"={detail}"
+        found[batch.where(position, key)] = batch.problem(
+            position,
+            key,
+            what.format(detail=detail),
+            value=value,
+            expected=expected,
+            hint=hint,
+            severity="warning",
+        )
+    kept = []
+    for row in problems:
+        note = found.get((row["file"], row["sheet"], row["cell"]))
+        if note is None or note["message"] == NOTE_PROBLEMS["external"][0]:
+            kept.append(row)
+        elif row["severity"] == "error":
+            note["severity"] = "error"
+    return kept + list(found.values())
 
 
 def _cell_text(found: Address, sheet: str, row: int | None) -> str:

@@ -9,7 +9,10 @@ Two layouts are detected from the content, never from sheet names:
   rows, yearly values as columns named ``<series>_<YYYY>``.
 
 Headers and labels are matched through the field dictionary (:meth:`Dictionary.match_header`).
-The output keeps raw values untouched; parsing happens in :mod:`assessment.normalize`.
+The output keeps raw values untouched; parsing happens in :mod:`assessment.normalize`. Value
+cells the reader noted (an Excel error, a formula without a cached value, an external link's
+cached value: see :mod:`assessment.zipped`) are kept in ``notes`` of the form or list, for
+:mod:`assessment.ingest` to report as what they are.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class FormRecord:
     values: dict[str, object] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
+    notes: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (kind, detail)
 
 
 @dataclass
@@ -67,6 +71,7 @@ class ListTable:
     units: dict[str, str]
     letters: dict[str, str]
     row_numbers: list[int]
+    notes: dict[tuple[int, str], tuple[str, str]] = field(default_factory=dict)  # (row, key)
 
 
 @dataclass
@@ -192,6 +197,7 @@ def _has_year_column(row: list[object]) -> bool:
 def extract(file: str, sheets: list[Sheet], dictionary: Dictionary) -> Extract:
     """Find the form, yearly and list sheets of one file and pull their cells."""
     result = Extract()
+    result.problems += remark_problems(file, sheets)
     kinds = [(sheet, *classify(sheet, dictionary)) for sheet in sheets]
     forms = [sheet for sheet, kind, _, _ in kinds if kind == "form"]
     for sheet in forms[1:]:
@@ -229,6 +235,22 @@ def extract(file: str, sheets: list[Sheet], dictionary: Dictionary) -> Extract:
     return result
 
 
+def remark_problems(file: str, sheets: list[Sheet]) -> list[dict[str, object]]:
+    """The reader's warnings about a whole file (such as a guessed text encoding)."""
+    return [
+        problem(severity="warning", file=file, **remark)
+        for sheet in sheets
+        for remark in sheet.remarks or ()
+    ]
+
+
+def _noted(record: FormRecord, sheet: Sheet, key: str, row: int, col: int) -> None:
+    """Keep the reader's note on the cell a value of ``key`` was read from (0-based)."""
+    here = (sheet.name, f"{column_letter(col)}{row + 1}")
+    if sheet.notes and (row, col) in sheet.notes and record.cells.get(key) == here:
+        record.notes[key] = sheet.notes[(row, col)]
+
+
 def _find_header_col(sheet: Sheet, wanted: frozenset[str]) -> int | None:
     for row in sheet.rows[:10]:
         for col, cell in enumerate(row):
@@ -261,6 +283,7 @@ def _read_form(file: str, sheet: Sheet, dictionary: Dictionary, problems: list) 
             (sheet.name, f"{column_letter(value_col)}{number}"),
             problems,
         )
+        _noted(record, sheet, header.field, number - 1, value_col)
     return record
 
 
@@ -337,6 +360,7 @@ def _read_yearly(
                 (sheet.name, f"{column_letter(col)}{number}"),
                 problems,
             )
+            _noted(record, sheet, series_key(header.field, year), number - 1, col)
 
 
 def _year(cell: object) -> int | None:
@@ -352,7 +376,23 @@ def _read_list(
     columns, units = _list_columns(file, sheet, header_at, headers, problems)
     raw, numbers = _list_body(sheet, header_at, columns)
     letters = {key: column_letter(col) for key, col in columns.items()}
-    return ListTable(file, sheet.name, raw, units, letters, numbers)
+    notes = _list_notes(sheet, columns, numbers)
+    return ListTable(file, sheet.name, raw, units, letters, numbers, notes)
+
+
+def _list_notes(
+    sheet: Sheet, columns: dict[str, int], numbers: list[int]
+) -> dict[tuple[int, str], tuple[str, str]]:
+    """The reader's notes on the list's cells, by (row position, key)."""
+    if not sheet.notes:
+        return {}
+    positions = {number: position for position, number in enumerate(numbers)}
+    keys = {col: key for key, col in columns.items()}
+    return {
+        (positions[row + 1], keys[col]): note
+        for (row, col), note in sheet.notes.items()
+        if row + 1 in positions and col in keys
+    }
 
 
 def _list_columns(

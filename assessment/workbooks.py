@@ -7,8 +7,15 @@ A long CSV or Parquet list keeps its first records as rows and the rest column-w
 splits it into exactly the cells the csv module gives (same dialect, every record as wide as
 the first, no blank line or lone carriage return); anything else is read by the csv module.
 
-A file that cannot be read raises :class:`~assessment.errors.InputError` saying why: empty, not
-a spreadsheet, password-protected, corrupt, or in an unknown text encoding.
+A file that cannot be read raises :class:`~assessment.errors.InputError` saying why: not a
+regular file (a FIFO or device is never read from), empty, not a spreadsheet,
+password-protected, corrupt, malformed CSV, in an unknown text encoding, or past one of the
+:class:`~assessment.limits.Limits` (checked before a spreadsheet library sees the file, see
+:mod:`assessment.zipped`).
+
+A CSV file is decoded as UTF-8 when it is valid UTF-8; else as GBK (GB18030) when its
+non-ASCII bytes pair up as Chinese text does; else as Windows-1252, with a warning that the
+encoding was guessed (:attr:`Sheet.remarks`).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ import pandas as pd
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from .errors import InputError
+from .limits import Deadline, Limits, read_regular_file
+from .zipped import Notes, inspect_zip
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".csv", ".parquet")
 # A folder may hold Parquet data that is no candidate list (sample_projects/history holds the
@@ -36,7 +45,7 @@ NAMED_ONLY_SUFFIXES = (".parquet",)
 CSV_SAMPLE_CHARS = 8192
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-_CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+_ODD_RUNS_FOR_GBK = 0.1  # GBK text has few runs of an odd number of non-ASCII bytes
 _BLOCK_BYTES = 1 << 24
 HEAD_RECORDS = 20  # records a long list keeps as rows: the header is looked for among them
 
@@ -54,6 +63,8 @@ class Sheet:
     rows: list[list[object]]
     label_columns: tuple[list[int], int] | None = None  # cached by layouts._label_columns
     below: list[pd.Series] | None = None
+    notes: Notes | None = None  # (row, column) -> (kind, detail): see assessment.zipped
+    remarks: list[dict] | None = None  # warnings about the whole file: {message, value, hint}
 
     def all_rows(self) -> list[list[object]]:
         """Every record as a row, those of ``below`` included."""
@@ -116,36 +127,68 @@ def _listed(path: Path, base: Path, pattern: str) -> bool:
 
 
 def _is_spreadsheet(path: Path) -> bool:
+    """A spreadsheet name on anything but a folder: a FIFO or device so named is kept, for
+    the reader to refuse with its reason (nothing in a folder is left out silently)."""
     return (
-        path.is_file()
+        not path.is_dir()
         and path.suffix.lower() in SPREADSHEET_SUFFIXES
         and path.suffix.lower() not in NAMED_ONLY_SUFFIXES
         and not path.name.startswith(("~$", "."))
     )
 
 
-def read_sheets(path: Path) -> list[Sheet]:
-    """All sheets of one file as grids; raises InputError when the file cannot be read."""
+def read_sheets(path: Path, limits: Limits | None = None) -> list[Sheet]:
+    """All sheets of one file as grids; raises InputError when the file cannot be read or is
+    past a limit (default: :meth:`Limits.from_env`)."""
+    limits = limits or Limits.from_env()
     where = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(
-            "cannot open the file",
-            where=where,
-            got=error.strerror or str(error),
-            hint="check the path and permissions",
-        ) from None
-    if not data.strip():
+    deadline = Deadline(limits, where)
+    data = read_regular_file(path, limits)
+    if not data or data.isspace():
         raise InputError(
             "the file is empty", where=where, expected="a filled workbook", got="0 bytes of data"
         )
     if path.suffix.lower() == ".csv":
-        return [_csv_file_sheet(path.stem, data, where)]
-    if path.suffix.lower() == ".parquet":
-        return [_parquet_file_sheet(path.stem, data, where)]
-    _check_container(data, path)
-    return _calamine_sheets(data, where)
+        sheets = [_csv_file_sheet(path.stem, data, where, limits)]
+    elif path.suffix.lower() == ".parquet":
+        sheets = [_parquet_file_sheet(path.stem, data, where)]
+    else:
+        _check_container(data, path)
+        notes = inspect_zip(data, where, limits, deadline) if data.startswith(_ZIP_MAGIC) else {}
+        sheets = _calamine_sheets(data, where, deadline)
+        for sheet in sheets:
+            sheet.notes = notes.get(sheet.name)
+    for sheet in sheets:
+        check_grid(sheet, where, limits)
+    deadline.check()
+    return sheets
+
+
+def check_grid(sheet: Sheet, where: str, limits: Limits) -> None:
+    """Refuse a sheet with more rows, columns or characters in a cell than the limits allow."""
+    where = f"{where}, sheet {sheet.name}"
+    rows = len(sheet.rows) + (len(sheet.below[0]) if sheet.below else 0)
+    if rows > limits.rows:
+        raise limits.exceeded("rows", where, rows)
+    columns = max(max(map(len, sheet.rows), default=0), len(sheet.below or ()))
+    if columns > limits.columns:
+        raise limits.exceeded("columns", where, columns)
+    longest = max([_longest_text(sheet.rows), *map(_longest_in_column, sheet.below or ())])
+    if longest > limits.cell_chars:
+        raise limits.exceeded("cell_chars", where, f"a cell of {longest:,} characters")
+
+
+def _longest_text(rows: list[list[object]]) -> int:
+    return max((len(cell) for row in rows for cell in row if cell.__class__ is str), default=0)
+
+
+def _longest_in_column(column: pd.Series) -> int:
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.max(pc.utf8_length(pa.array(column.array))).as_py() or 0
+    return _longest_text([column.tolist()])
 
 
 def _check_container(data: bytes, path: Path) -> None:
@@ -187,15 +230,27 @@ def _describe(data: bytes) -> str:
     return "bytes that are neither a zip container nor an OLE workbook"
 
 
-def _calamine_sheets(data: bytes, where: str) -> list[Sheet]:
+def _calamine_sheets(data: bytes, where: str, deadline: Deadline) -> list[Sheet]:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return [
-            Sheet(meta.name, book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False))
-            for meta in book.sheets_metadata
-            if meta.visible == SheetVisibleEnum.Visible
-        ]
-    except Exception as error:  # calamine raises several unrelated types for broken files
+        sheets = []
+        for meta in book.sheets_metadata:
+            if meta.visible == SheetVisibleEnum.Visible:
+                grid = book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+                sheets.append(Sheet(meta.name, grid))
+                deadline.check()
+        if not sheets and book.sheets_metadata:
+            raise InputError(
+                "the workbook has only hidden sheets",
+                where=where,
+                expected="a visible sheet with the application or list",
+                got=f"{len(book.sheets_metadata)} hidden sheet(s)",
+                hint="unhide the sheet (right-click a sheet tab > Unhide) and save",
+            )
+        return sheets
+    except (InputError, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # broken files raise several types, a Rust panic included
         raise InputError(
             "the workbook is corrupt or unreadable",
             where=where,
@@ -204,11 +259,36 @@ def _calamine_sheets(data: bytes, where: str) -> list[Sheet]:
         ) from None
 
 
-def _csv_file_sheet(name: str, data: bytes, where: str) -> Sheet:
-    text = _decode(data, where)
+def _csv_file_sheet(name: str, data: bytes, where: str, limits: Limits) -> Sheet:
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if lines > limits.rows:
+        raise limits.exceeded("rows", where, f"{lines:,} lines")
+    encoding, remark = encoding_of([data])
+    if encoding is None:
+        raise _unknown_encoding(where)
+    text = data.decode(encoding)
     dialect = csv_dialect(text[:CSV_SAMPLE_CHARS])
-    head, consumed = _head_records(text, dialect)
-    return csv_sheet(name, head, text[consumed:], dialect)
+    try:
+        head, consumed = _head_records(text, dialect)
+        sheet = csv_sheet(name, head, text[consumed:], dialect)
+    except csv.Error as error:
+        raise malformed_csv(where, error, limits) from None
+    sheet.remarks = [remark] if remark else None
+    return sheet
+
+
+def malformed_csv(where: str, error: csv.Error, limits: Limits) -> InputError:
+    """The error of a CSV text the csv module cannot split (a line break inside an unquoted
+    cell, a cell past the csv module's length limit)."""
+    if "field larger than field limit" in str(error):
+        return limits.exceeded("cell_chars", where, f"a cell over {csv.field_size_limit():,}")
+    return InputError(
+        "the CSV file is malformed",
+        where=where,
+        expected="cells holding line breaks in double quotes",
+        got=str(error),
+        hint="export the CSV again from the spreadsheet (it quotes such cells)",
+    )
 
 
 def _head_records(text: str, dialect: type[csv.Dialect]) -> tuple[list[list[object]], int]:
@@ -319,41 +399,79 @@ def csv_dialect(sample: str) -> type[csv.Dialect]:
         return csv.excel
 
 
-def csv_encoding(path: Path) -> str:
-    """The encoding :func:`read_sheets` decodes a CSV file with, found by reading it in blocks
-    (bounded memory): ``utf-8-sig`` when the whole file is UTF-8, else ``gb18030`` (GBK)."""
-    for encoding in _CSV_ENCODINGS:
-        if _decodes(path, encoding):
-            return encoding
-    raise _unknown_encoding(str(path))
+def csv_encoding(path: Path) -> tuple[str, dict | None]:
+    """The encoding :func:`read_sheets` decodes a CSV file with (see the module notes), found
+    by reading it in blocks (bounded memory), and the warning when it was guessed."""
 
-
-def _decodes(path: Path, encoding: str) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
+    def blocks() -> Iterator[bytes]:
         with path.open("rb") as stream:
             while block := stream.read(_BLOCK_BYTES):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+                yield block
+
+    encoding, remark = encoding_of(blocks())
+    if encoding is None:
+        raise _unknown_encoding(str(path))
+    return encoding, remark
 
 
-def _decode(data: bytes, where: str) -> str:
-    for encoding in _CSV_ENCODINGS:
+_ENCODINGS = ("utf-8-sig", "gb18030", "cp1252")
+
+
+def encoding_of(blocks: Iterable[bytes]) -> tuple[str | None, dict | None]:
+    """``utf-8-sig``, ``gb18030`` or ``cp1252`` for the bytes of a CSV file (None: none of
+    them decodes it), and a warning when the choice is a guess."""
+    decoders = {name: codecs.getincrementaldecoder(name)() for name in _ENCODINGS}
+    runs = odd = 0
+    for block in blocks:
+        _feed(decoders, block)
+        found, uneven = _high_runs(block)
+        runs, odd = runs + found, odd + uneven
+    _feed(decoders, b"", final=True)
+    return _chosen(set(decoders), odd / runs if runs else 0.0)
+
+
+def _feed(decoders: dict, block: bytes, *, final: bool = False) -> None:
+    """Decode a block with each decoder; those that fail are dropped."""
+    for name, decoder in list(decoders.items()):
         try:
-            return data.decode(encoding)
+            decoder.decode(block, final=final)
         except UnicodeDecodeError:
-            continue
-    raise _unknown_encoding(where)
+            del decoders[name]
+
+
+def _chosen(decodes: set[str], odd_share: float) -> tuple[str | None, dict | None]:
+    if "utf-8-sig" in decodes:
+        return "utf-8-sig", None
+    if "gb18030" in decodes and (odd_share <= _ODD_RUNS_FOR_GBK or "cp1252" not in decodes):
+        return "gb18030", None if odd_share <= _ODD_RUNS_FOR_GBK else _guessed("GBK")
+    if "cp1252" in decodes:
+        return "cp1252", _guessed("Windows-1252 (Western European)")
+    return None, None
+
+
+def _guessed(name: str) -> dict:
+    return {
+        "message": "the text encoding was guessed",
+        "value": name,
+        "expected": "UTF-8 text",
+        "hint": f"read as {name}: check the accented or Chinese characters, or save as UTF-8",
+    }
+
+
+def _high_runs(block: bytes) -> tuple[int, int]:
+    """Runs of non-ASCII bytes, and how many have an odd length (GBK's common characters are
+    two non-ASCII bytes each; a Western European accented letter is one)."""
+    high = np.frombuffer(block, np.uint8) >= 0x80
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], high, [False]]).astype(np.int8)))
+    lengths = edges[1::2] - edges[::2]
+    return len(lengths), int((lengths % 2).sum())
 
 
 def _unknown_encoding(where: str) -> InputError:
     return InputError(
         "unknown text encoding",
         where=where,
-        expected="UTF-8 or GBK text",
+        expected="UTF-8, GBK or Windows-1252 text",
         hint="save the CSV as UTF-8",
     )
 

@@ -17,10 +17,12 @@ PACKAGE = ROOT / "assessment"
 # Stages in data-flow order; a module may import only modules of its own stage or earlier.
 STAGES = {
     "errors": 0,
+    "limits": 0,
     "_resources": 0,
     "_files": 0,
     "bands": 0,
     "dictionary": 0,
+    "zipped": 1,
     "workbooks": 1,
     "values": 1,
     "layouts": 1,

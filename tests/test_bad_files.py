@@ -30,9 +30,7 @@ def _bad_files(folder):
         archive.writestr("hello.txt", "a zip that is no workbook")
     _encrypted(good, folder / "locked.xlsx")
     write_rows(folder / "unrelated.xlsx", [["colour", "size"], ["red", 3]])
-    (folder / "latin1.csv").write_bytes(
-        "project_id,city\nX-1,Z\xfcrich\xff\xfe\x80\n".encode("latin-1")
-    )
+    (folder / "undecodable.csv").write_bytes(b"project_id,city\nX-1,Z\x81rich \x8d\n")
     return good
 
 
@@ -63,9 +61,9 @@ def test_every_bad_file_is_named_and_the_good_one_still_loads(tmp_path):
     )
 
 
-def test_text_that_is_neither_utf8_nor_gbk_is_reported(tmp_path):
+def test_text_that_is_neither_utf8_gbk_nor_cp1252_is_reported(tmp_path):
     _bad_files(tmp_path)
-    projects, _, problems = read_applications([tmp_path / "latin1.csv"], as_of=AS_OF)
+    projects, _, problems = read_applications([tmp_path / "undecodable.csv"], as_of=AS_OF)
     assert projects.empty and problems["message"].tolist() == ["unknown text encoding"]
 
 
