@@ -109,18 +109,32 @@ def records_of(applications: Applications) -> pd.DataFrame:
     errors = problems[problems["severity"] == "error"]
     repeats = errors["message"] == DUPLICATE
     known = _within(errors["project_id"], projects.index)
-    failing = set(errors.loc[~repeats & known, "project_id"])
+    own = _of_kept_row(errors, projects)  # a problem stays with the file and row it came from
+    failing = set(errors.loc[~repeats & own, "project_id"])
     good = projects.drop(index=sorted(failing))
     records = good.join(wide_yearly(applications.yearly, good.index))
     records = records.rename_axis("project_id").reset_index().assign(_reasons="", _cell="")
-    rejected = _project_rejections(projects, errors[~repeats & errors["project_id"].isin(failing)])
+    rejected = _project_rejections(projects, errors[~repeats & own])
     rejected += _unscored_rows(errors[~repeats & ~known])
-    rejected += _later_repeats(errors[repeats], projects)
+    rejected += _later_repeats(errors[repeats | (known & ~own)], projects)
     columns = ["project_id", *SOURCE_COLUMNS, "_cell", "_reasons"]
     return pd.concat([records, pd.DataFrame(rejected, columns=columns)], ignore_index=True)
 
 
 DUPLICATE = "duplicate project_id"
+
+
+def _of_kept_row(errors: pd.DataFrame, projects: pd.DataFrame) -> np.ndarray:
+    """Whether each problem is of a kept project's own input: its file and, for a list, its
+    row (not another row or file that repeats the id)."""
+    at = projects.index.get_indexer(errors["project_id"].astype(object))
+    if not len(projects):
+        return np.zeros(len(errors), dtype=bool)
+    files = projects["source_file"].to_numpy(dtype=object)[at]
+    rows = projects["source_row"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[at]
+    numbers = pd.to_numeric(errors["cell"].astype(str).str.extract(r"(\d+)", expand=False))
+    same_row = np.isnan(rows) | (rows == numbers.to_numpy(dtype=float, na_value=np.nan))
+    return (at >= 0) & (files == errors["file"].to_numpy(dtype=object)) & same_row
 
 
 def _within(values: pd.Series, index: pd.Index) -> np.ndarray:
@@ -161,7 +175,8 @@ def _unscored_rows(errors: pd.DataFrame) -> list[dict]:
 
 
 def _later_repeats(repeats: pd.DataFrame, projects: pd.DataFrame) -> list[dict]:
-    """The rows of a repeated id other than the one that was kept (and scored)."""
+    """The rows of a repeated id other than the one that was kept (and scored), each with
+    its own problems (one rejected row per input row)."""
     rows = []
     for problem in repeats.to_dict("records"):
         kept = (
@@ -174,8 +189,8 @@ def _later_repeats(repeats: pd.DataFrame, projects: pd.DataFrame) -> list[dict]:
             and _same(kept["source_row"], row)
         ):
             continue
-        rows += _unscored_rows(pd.DataFrame([problem]))
-    return rows
+        rows.append(problem)
+    return _unscored_rows(pd.DataFrame(rows, columns=repeats.columns))
 
 
 def _same(source_row: object, row: object) -> bool:

@@ -245,3 +245,18 @@ def test_a_line_break_in_an_unquoted_cell_is_a_malformed_csv(tmp_path):
     with pytest.raises(InputError, match="the CSV file is malformed") as error:
         read_sheets(path)
     assert "double quotes" in error.value.expected
+
+
+@pytest.mark.parametrize("bad_first", [False, True])
+def test_a_failing_row_stays_with_its_file(tmp_path, bad_first):
+    good, bad = ("b.csv", "a.csv") if bad_first else ("a.csv", "b.csv")
+    write_csv(tmp_path / good, [project("P-1")])
+    write_csv(tmp_path / bad, [project("P-1", pue="abc")])
+    screening = screen_inputs([tmp_path], Settings(as_of=AS_OF), jobs=1)
+    rejected = screening.rejected.assign(name=screening.rejected["file"].map(_name))
+    reasons = dict(zip(rejected["name"], rejected["reasons"], strict=True))
+    assert len(rejected) == 2 - len(screening.results) and "pue" in reasons[bad]
+    if bad_first:  # the first row of an id is kept: rejected for its own value
+        assert "duplicate" in reasons[good] and "pue" not in reasons[good]
+    else:
+        assert screening.results["source_file"].map(_name).tolist() == [good]
