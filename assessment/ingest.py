@@ -392,6 +392,20 @@ def _drop_unusable(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     return wide[~wide["project_id"].duplicated(keep="first")], problems
 
 
+def of_kept_rows(problems: pd.DataFrame, projects: pd.DataFrame) -> np.ndarray:
+    """Whether each problem is of a kept project's own input: its
+    file and, for a list, its row; not of another row or file that repeats the id. Count a
+    project's problems with this, so that they stay with the file and row they came from."""
+    at = projects.index.get_indexer(problems["project_id"].astype(object))
+    if not len(projects):
+        return np.zeros(len(problems), dtype=bool)
+    files = projects["source_file"].to_numpy(dtype=object)[at]
+    rows = projects["source_row"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[at]
+    numbers = pd.to_numeric(problems["cell"].astype(str).str.extract(r"(\d+)", expand=False))
+    same_row = np.isnan(rows) | (rows == numbers.to_numpy(dtype=float, na_value=np.nan))
+    return (at >= 0) & (files == problems["file"].to_numpy(dtype=object)) & same_row
+
+
 def _row_cell(row: pd.Series) -> str:
     return f"row {row['source_row']}" if pd.notna(row["source_row"]) else ""
 

@@ -34,7 +34,7 @@ from .chunks import Chunk, read_chunk
 from .decision import relevance
 from .dictionary import PROGRAMMES
 from .evaluate import VERDICTS
-from .ingest import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications
+from .ingest import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
 from .rules import RuleSet, load_rules
 from .scoring import Scored, score_read
 from .values import format_number
@@ -109,7 +109,7 @@ def records_of(applications: Applications) -> pd.DataFrame:
     errors = problems[problems["severity"] == "error"]
     repeats = errors["message"] == DUPLICATE
     known = _within(errors["project_id"], projects.index)
-    own = _of_kept_row(errors, projects)  # a problem stays with the file and row it came from
+    own = of_kept_rows(errors, projects)  # a problem stays with the file and row it came from
     failing = set(errors.loc[~repeats & own, "project_id"])
     good = projects.drop(index=sorted(failing))
     records = good.join(wide_yearly(applications.yearly, good.index))
@@ -122,19 +122,6 @@ def records_of(applications: Applications) -> pd.DataFrame:
 
 
 DUPLICATE = "duplicate project_id"
-
-
-def _of_kept_row(errors: pd.DataFrame, projects: pd.DataFrame) -> np.ndarray:
-    """Whether each problem is of a kept project's own input: its file and, for a list, its
-    row (not another row or file that repeats the id)."""
-    at = projects.index.get_indexer(errors["project_id"].astype(object))
-    if not len(projects):
-        return np.zeros(len(errors), dtype=bool)
-    files = projects["source_file"].to_numpy(dtype=object)[at]
-    rows = projects["source_row"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[at]
-    numbers = pd.to_numeric(errors["cell"].astype(str).str.extract(r"(\d+)", expand=False))
-    same_row = np.isnan(rows) | (rows == numbers.to_numpy(dtype=float, na_value=np.nan))
-    return (at >= 0) & (files == errors["file"].to_numpy(dtype=object)) & same_row
 
 
 def _within(values: pd.Series, index: pd.Index) -> np.ndarray:
