@@ -1,4 +1,10 @@
-"""The look of the engine's PDFs: wording per language, page and type styles, the CJK font.
+"""The look of the engine's PDFs: wording per language, page and type styles, the fonts.
+
+Every font is a TrueType file shipped in ``templates/fonts/`` and embedded (as a subset) in
+every PDF: Liberation Sans for Latin text (the same widths as Helvetica, which a PDF viewer
+would otherwise substitute), WenQuanYi Micro Hei for Chinese. The PDF standard names
+``Helvetica`` and ``Helvetica-Bold`` in a user's ``style.yaml`` stand for the shipped
+Liberation Sans files, so no PDF the engine writes references a font it does not carry.
 
 Wording and styles are data: ``templates/report/<lang>.yaml`` and ``style.yaml``. A templates
 folder given by the user is searched first, file by file, then the packaged one. A user's
@@ -25,6 +31,11 @@ from .errors import AssessmentError
 
 LANGS = ("en", "zh")
 CJK_FONT = "AssessCJK"
+# The PDF standard fonts are never embedded: a style naming them gets these files instead.
+_STANDARD_FONTS = {
+    "Helvetica": "fonts/LiberationSans-Regular.ttf",
+    "Helvetica-Bold": "fonts/LiberationSans-Bold.ttf",
+}
 # Characters the standard PDF fonts cannot draw: set in the CJK font instead.
 WIDE = re.compile(r"[^\x00-\xff]")
 _WIDE_RUN = re.compile(r"[^\x00-\xff]+")
@@ -117,7 +128,7 @@ class Look:
         if lang == "zh":
             self.font = self.bold = CJK_FONT
         else:
-            self.font, self.bold = fonts["en"], fonts["en_bold"]
+            self.font, self.bold = (latin_font(fonts[key], templates) for key in ("en", "en_bold"))
         self.colour = {k: colors.HexColor(v) for k, v in self.style["colours"].items()}
         self.size = self.style["sizes"]
         self._styles: dict[tuple, ParagraphStyle] = {}
@@ -147,6 +158,7 @@ class Look:
             author=author,
             invariant=1,
             pageCompression=int(bool(self.style["compress_pages"])),
+            initialFontName=self.font,  # the page's first font too is an embedded one
         )
 
     def para(self, text: object, kind: str = "body", bold: bool = False, colour=None) -> Paragraph:
@@ -184,6 +196,24 @@ class Look:
 
     def section(self, key: str) -> Paragraph:
         return self.para(self.words["sections"][key], "heading", True, self.colour["heading"])
+
+
+def latin_font(name: str, templates: str | Path | None = None) -> str:
+    """The registered name of the TrueType file ``name`` (relative to the templates folder;
+    ``Helvetica`` and ``Helvetica-Bold`` stand for the shipped Liberation Sans)."""
+    path = find_template(_STANDARD_FONTS.get(name, name), templates)
+    if path.suffix.lower() != ".ttf":
+        raise AssessmentError(
+            "a PDF font must be a TrueType file, to be embedded",
+            where=str(path),
+            expected="a .ttf file in the templates folder",
+            got=name,
+            hint="name a .ttf file under fonts/ in style.yaml",
+        )
+    registered = f"Assess-{path.stem}"
+    if registered not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(registered, str(path)))
+    return registered
 
 
 def register_cjk(path: Path, index: int) -> None:

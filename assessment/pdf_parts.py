@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 from reportlab import rl_config
+from reportlab.graphics import renderPDF
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.tables import CellStyle
 
@@ -80,6 +82,16 @@ def text(value: object) -> str:
     return str(value)
 
 
+CELL_CHARS = 400  # a table cell shows at most this many characters (then "...")
+_LABEL_CHARS = 60  # a chart label likewise
+
+
+def clipped(text: str, limit: int = CELL_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with "...": a name tens of
+    thousands of characters long still fits its table cell on one page."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def formatted(value: object, spec: str) -> str:
     """``value`` in the format ``spec`` (``"{:.1%}"``); missing or not finite as '-'."""
     missing = (
@@ -113,7 +125,7 @@ class Grid:
         for r, row in enumerate([self.header, *self.rows]):
             line, line_styles = [], []
             for c, value in enumerate(row):
-                shown = look.plain(text(value))
+                shown = look.plain(clipped(text(value)))
                 font = look.font_for(shown, bold=r == 0)
                 line.append(wrap(shown, font, size, self.widths[c] - 2 * _PADDING))
                 line_styles.append(styles.get(font, colours.get((r, c))))
@@ -197,6 +209,22 @@ def write_story(look: Look, story: list, path: str | Path, title: str, author: s
     return write_pdf(lambda temporary: look.document(temporary, title, author).build(story), path)
 
 
+def write_drawing(drawing: Drawing, path: str | Path, title: str, look: Look) -> Path:
+    """``drawing`` as a one-page PDF of its own size, titled ``title``, its first font the
+    look's (embedded) one, written as :func:`write_pdf` writes."""
+
+    def build(temporary: str) -> None:
+        page = Canvas(
+            temporary, pagesize=(drawing.width, drawing.height), initialFontName=look.font
+        )
+        page.setTitle(title)
+        renderPDF.draw(drawing, page, 0, 0)
+        page.showPage()
+        page.save()
+
+    return write_pdf(build, path)
+
+
 def section(look: Look, heading: str, content: list, empty: str = "Nothing to show.") -> list:
     """A heading kept on one page with the first item of ``content`` (or ``empty``), then the
     rest."""
@@ -238,10 +266,11 @@ def bars(
     top = max(value for _, value, _ in items) or 1.0
     scale = (width - label_width - 40) / top
     drawing = Drawing(width, (height + 4) * len(items) + 4)
+    drawing.initialFontName = look.font  # the state's first font, embedded like the rest
     size = look.size["table"]
     for index, (label, value, colour) in enumerate(items):
         y = drawing.height - (index + 1) * (height + 4)
-        label = look.plain(label)
+        label = look.plain(clipped(label, _LABEL_CHARS))
         drawing.add(String(0, y + 2, label, fontName=look.font_for(label), fontSize=size))
         drawing.add(
             Rect(

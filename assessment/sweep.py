@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pypdfium2
-from reportlab.graphics import renderPDF
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
@@ -37,6 +36,7 @@ from .evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
 from .indicators import add_indicators
 from .ingest import read_applications
 from .pdf_look import Look, fill
+from .pdf_parts import write_drawing
 from .rules import Rule, RuleSet, load_rules, nearest
 
 TABLE_COLUMNS = [
@@ -191,13 +191,14 @@ def chart(sweep: Sweep, look: Look | None = None, width: int = 520, height: int 
     (default English; ``templates/report/<lang>.yaml``, section ``sweep``)."""
     look = look or Look("en")
     drawing = Drawing(width, height)
-    drawing.add(_plot(sweep, width, height))
+    drawing.initialFontName = look.font  # the state's first font, embedded like the rest
+    drawing.add(_plot(sweep, width, height, look.font))
     drawing.add(_title(sweep, look, width, height))
     drawing.add(_legend(sweep, look))
     return drawing
 
 
-def _plot(sweep: Sweep, width: int, height: int) -> LinePlot:
+def _plot(sweep: Sweep, width: int, height: int, font: str) -> LinePlot:
     table = sweep.table.fillna(0.0)
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 50, 60, width - 80, height - 110
@@ -210,7 +211,7 @@ def _plot(sweep: Sweep, width: int, height: int) -> LinePlot:
         plot.lines[index].strokeWidth = 2
     plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0, 100, 20
     for axis in (plot.xValueAxis, plot.yValueAxis):
-        axis.labels.fontName, axis.labels.fontSize = "Helvetica", 8
+        axis.labels.fontName, axis.labels.fontSize = font, 8
     return plot
 
 
@@ -259,7 +260,7 @@ def write_outputs(
     drawing = chart(sweep, look)
     png, pdf = prefix.with_name(f"{prefix.name}.png"), prefix.with_name(f"{prefix.name}.pdf")
     title = _words(sweep, look)["document"]
-    write_atomically(pdf, lambda t: renderPDF.drawToFile(drawing, str(t), msg=title))
+    write_drawing(drawing, pdf, title, look)
     write_atomically(png, lambda t: _rasterised(pdf, t))
     return [table, png, pdf]
 
