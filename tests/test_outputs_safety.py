@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import resource
 import shutil
 import signal
@@ -21,6 +22,7 @@ import pandas as pd
 import pytest
 from conftest import FULL_PROJECT, ROOT, write_rows
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from assessment import batch, write_template
 from assessment._files import check_destination, csv_safe, file_stem, shown_path
@@ -359,3 +361,96 @@ def test_outputs_name_inputs_relative_to_the_arguments_with_their_hash(tmp_path,
     shown = {c.value for row in load_workbook(out / "screening.xlsx").worksheets[0] for c in row}
     assert str(tmp_path) not in " ".join(str(v) for v in shown)
     assert shown_path(inbox / "2025" / ONE.name, [inbox]) == f"inbox/2025/{ONE.name}"
+
+
+# -- PDFs: user text printed literally, huge names, every font embedded -------------------
+
+MARKUP = '<font color="red">X</font> & <b>bold</b> <br/> &amp; <para>'
+HUGE = "Very long name " * 3000  # 45,000 characters
+
+
+@pytest.fixture(scope="module")
+def pdf_run(tmp_path_factory):
+    """One screening (memos in English and Chinese, summary), a monitor, a rules diff, a
+    backtest and a sweep PDF, from projects whose names are markup and huge."""
+    base = tmp_path_factory.mktemp("pdfs")
+    rows = [["project_id", "project_name", "pue", "total_investment_cny"]]
+    rows += [["M-1", MARKUP, 1.3, 1e9], ["H-1", HUGE, 1.3, 1e9]]
+    (base / "inbox").mkdir()
+    write_rows(base / "inbox" / "list.xlsx", rows)
+    history = pd.read_parquet(SAMPLES / "history" / "loan_history.parquet").head(300)
+    history.to_csv(base / "history.csv", index=False)
+    rules = str(ROOT / "rules")
+    runs = [
+        ["screen", "inbox", "-o", "out", *DATE, "--jobs", "1", "--reports", "--no-model"],
+        ["score", "inbox", *DATE, "--no-model", "--report", "zh/", "--lang", "zh"],
+        ["monitor", "out", "out", "-o", "monitor.pdf"],
+        ["rules", "diff", rules, rules, "-o", "diff.pdf"],
+        ["backtest", "history.csv", "--target", "defaulted", "--no-model", "-o", "bt.pdf"],
+        ["sweep", "GRN-GB40879-LIMIT", "--from", "1.2", "--to", "1.5", "--steps", "2"]
+        + ["--portfolio", "inbox", *DATE, "-o", "sweep/pue"],
+    ]
+    here = Path.cwd()
+    os.chdir(base)
+    try:
+        codes = [main(run) for run in runs]
+    finally:
+        os.chdir(here)
+    assert codes == [0] * len(runs)
+    return base
+
+
+def _text(path: Path) -> str:
+    return "".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def _fonts(path: Path) -> dict[str, bool]:
+    """Every font resource of every page and form: whether its file is embedded."""
+    found: dict[str, bool] = {}
+
+    def walk(resources) -> None:
+        resources = resources.get_object() if resources is not None else {}
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            parts = [font, *(d.get_object() for d in font.get("/DescendantFonts", []))]
+            descriptors = [
+                p["/FontDescriptor"].get_object() for p in parts if "/FontDescriptor" in p
+            ]
+            embedded = any(k in d for d in descriptors for k in EMBEDDED)
+            found[str(font.get("/BaseFont"))] = embedded
+        for form in (resources.get("/XObject") or {}).values():
+            walk(form.get_object().get("/Resources"))
+
+    for page in PdfReader(path).pages:
+        walk(page.get("/Resources"))
+    return found
+
+
+EMBEDDED = ("/FontFile", "/FontFile2", "/FontFile3")
+
+
+def test_every_font_of_every_pdf_is_embedded(pdf_run):
+    pdfs = sorted(pdf_run.rglob("*.pdf"))
+    names = {p.relative_to(pdf_run).as_posix() for p in pdfs}
+    expected = {"out/summary.pdf", "monitor.pdf", "diff.pdf", "bt.pdf", "sweep/pue.pdf"}
+    assert (
+        expected <= names and len([n for n in names if n.startswith(("out/reports/", "zh/"))]) == 4
+    )
+    for pdf in pdfs:
+        fonts = _fonts(pdf)
+        assert fonts and all(fonts.values()), f"{pdf.name}: {fonts}"
+
+
+def test_pdfs_print_markup_in_names_literally(pdf_run):
+    manifest = json.loads((pdf_run / "out" / "manifest.json").read_text(encoding="utf-8"))
+    for memo in (pdf_run / "out" / manifest["reports"]["M-1"], pdf_run / "zh" / "M-1.pdf"):
+        assert MARKUP in _text(memo).replace("\n", " "), memo
+
+
+def test_a_huge_name_is_clipped_in_table_cells_and_the_pdfs_lay_out(pdf_run):
+    summary = _text(pdf_run / "out" / "summary.pdf")
+    assert MARKUP in summary.replace("\n", " ")  # the top-candidates table, literally
+    assert "Very long name" in summary and "..." in summary and len(summary) < 20_000
+    memo = _text(pdf_run / "out" / "reports" / "H-1.pdf")
+    assert "Very long name Very long name" in memo and "..." in memo
+    assert len(PdfReader(pdf_run / "out" / "reports" / "H-1.pdf").pages) < 40
