@@ -44,6 +44,7 @@ from typing import NamedTuple
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SAMPLE_LIST = ROOT / "sample_projects" / "candidates" / "candidate_list_2025.xlsx"
+SAMPLE_ERROR_ROWS = ROOT / "sample_projects" / "broken" / "candidate_rows_with_errors.xlsx"
 AS_OF = dt.date(2025, 6, 30)
 SCENARIOS = ("list10k", "forms10k", "reports1k", "list1m", "dask1m")
 GIB = 2**30
@@ -211,11 +212,18 @@ class SampleList(NamedTuple):
 
 
 def sample_list() -> SampleList:
-    """The sample candidate list as written by sample_projects/build.py (210 rows, 3 of them
-    wrong on purpose and a few messy cells), read with openpyxl."""
+    """The sample candidate list as written by sample_projects/build.py (207 rows with a few
+    messy cells) and, after them, its 3 rows wrong on purpose (kept apart in
+    ``sample_projects/broken/``, same columns), read with openpyxl."""
+    titles, header, rows = _sample_sheet(SAMPLE_LIST)
+    return SampleList(titles, header, rows + _sample_sheet(SAMPLE_ERROR_ROWS)[2])
+
+
+def _sample_sheet(path: Path) -> tuple[list[list[object]], list[str], list[list[object]]]:
+    """(title rows, header, data rows without blank ones) of a sample list."""
     from openpyxl import load_workbook
 
-    book = load_workbook(SAMPLE_LIST, read_only=True)
+    book = load_workbook(path, read_only=True)
     try:
         cells = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     finally:
@@ -224,7 +232,7 @@ def sample_list() -> SampleList:
     width = max(i for i, c in enumerate(cells[at]) if c is not None) + 1
     rows = [r[:width] for r in cells[at + 1 :] if any(c not in (None, "") for c in r)]
     titles = [[c for c in row if c is not None] for row in cells[:at]]
-    return SampleList(titles, [str(c) for c in cells[at][:width]], rows)
+    return titles, [str(c) for c in cells[at][:width]], rows
 
 
 def id_width(count: int) -> int:

@@ -18,7 +18,7 @@ from assessment.scoring import score_applications
 @pytest.fixture(scope="module")
 def scored():
     return score_applications(
-        [ROOT / "sample_projects"],
+        [ROOT / "sample_projects", ROOT / "sample_projects" / "broken"],
         as_of=dt.date(2025, 6, 30),
         model=ROOT / "rules" / "model" / "default_model.skops",
     )

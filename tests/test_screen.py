@@ -22,6 +22,7 @@ from assessment.cli import ProgressLine, main
 from assessment.screening import Settings
 
 SAMPLES = ROOT / "sample_projects"
+BROKEN_DIR = SAMPLES / "broken"  # named: sample_projects/.assessignore leaves it out of a walk
 MODEL = str(ROOT / "rules" / "model" / "default_model.skops")
 BROKEN = {
     "12_broken_pue_and_equity.xlsx",
@@ -37,7 +38,7 @@ def settings():
 
 @pytest.fixture(scope="module")
 def screening(settings):
-    return screen_inputs([SAMPLES], settings, jobs=1, rows_per_chunk=80)
+    return screen_inputs([SAMPLES, BROKEN_DIR], settings, jobs=1, rows_per_chunk=80)
 
 
 def _name(path: str) -> str:
@@ -84,7 +85,8 @@ def test_the_manifest_accounts_for_every_input(screening):
 
 def test_the_cli_writes_the_outputs_and_exits_2_when_some_were_rejected(tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["screen", str(SAMPLES), "-o", str(out), "--as-of", "2025-06-30", "--jobs", "1"]
+    args = ["screen", str(SAMPLES), str(BROKEN_DIR), "-o", str(out), "--as-of", "2025-06-30"]
+    args += ["--jobs", "1"]
     assert main(args) == 2
     assert "rejected" in capsys.readouterr().out
     assert {p.name for p in out.iterdir()} == {"screening.xlsx", "summary.pdf", "manifest.json"}
@@ -176,7 +178,8 @@ def test_an_interrupted_write_leaves_no_half_written_workbook(tmp_path, screenin
 
 def test_dask_gives_the_same_results_as_the_local_run(screening, settings):
     pytest.importorskip("distributed")
-    on_dask = screen_inputs([SAMPLES], settings, engine="dask", jobs=2, rows_per_chunk=80)
+    inputs = [SAMPLES, BROKEN_DIR]
+    on_dask = screen_inputs(inputs, settings, engine="dask", jobs=2, rows_per_chunk=80)
     pd.testing.assert_frame_equal(
         on_dask.results.reset_index(drop=True), screening.results.reset_index(drop=True)
     )
