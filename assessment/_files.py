@@ -73,6 +73,8 @@ def check_destination(
             hint=f"give the {meant} to write, or move {path} away",
         )
     _check_parent(path, kind)
+    if folder and path.is_dir():
+        _check_writable(path, path, kind)
     _check_outside(path, inputs, kind)
     return path
 
@@ -94,11 +96,15 @@ def _check_parent(path: Path, kind: str) -> None:
             got=f"{existing} is a file",
             hint="choose another place to write to",
         )
-    if not os.access(existing, os.W_OK | os.X_OK):
+    _check_writable(path, existing, kind)
+
+
+def _check_writable(path: Path, folder: Path, kind: str) -> None:
+    if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(
             f"{kind} cannot be written: the folder is read-only",
             where=str(path),
-            got=f"no write permission on {existing}",
+            got=f"no write permission on {folder}",
             hint="choose a folder you can write to",
         )
 

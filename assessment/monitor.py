@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import shown_path
 from ._resources import data_dir
 from .bands import NOT_COMPARED, banded, data_table, load_bands
 from .batch import screen_inputs
@@ -37,7 +38,7 @@ from .dictionary import PROGRAMMES
 from .errors import AssessmentError, InputError
 from .evaluate import VERDICTS
 from .prediction import band, psi
-from .screening import RECOMMENDATIONS, Settings
+from .screening import RECOMMENDATIONS, Settings, file_sha256
 from .training import bin_shares, numeric_reference
 
 __all__ = [
@@ -117,8 +118,14 @@ def monitor_outputs(
 ) -> Monitoring:
     """Read two screening outputs (:func:`read_screening`) and compare them."""
     before, after = read_screening(baseline), read_screening(current)
-    sources = {"baseline": str(screening_file(baseline)), "current": str(screening_file(current))}
+    sources = {"baseline": _source(baseline), "current": _source(current)}
     return monitor(before, after, fields=fields, limits=limits, sources=sources)
+
+
+def _source(given: str | Path) -> str:
+    """A screening output named as given (never an absolute local path), with its sha256."""
+    path = screening_file(given)
+    return f"{shown_path(path, [given])} (sha256 {file_sha256(path)[:16]})"
 
 
 def monitor_batch(
@@ -129,7 +136,7 @@ def monitor_batch(
     before = read_screening(baseline)
     screening = screen_inputs(inputs, settings, jobs=jobs)
     batch = f"{len(inputs)} input(s) screened as of {settings.as_of.isoformat()}"
-    sources = {"baseline": str(screening_file(baseline)), "current": batch}
+    sources = {"baseline": _source(baseline), "current": batch}
     return monitor(before, screening.results, sources=sources)
 
 
