@@ -114,6 +114,13 @@ def _check_outside(path: Path, inputs: Iterable[str | Path], kind: str) -> None:
     target = path.resolve()
     for given in inputs:
         folder = Path(given).resolve()
+        if target == folder and not folder.is_dir():
+            raise OutputError(
+                f"{kind} would overwrite the input {given}",
+                where=str(path),
+                expected="a file other than the inputs",
+                hint="give the output another name",
+            )
         if folder.is_dir() and (target == folder or folder in target.parents):
             raise OutputError(
                 f"{kind} is inside the input folder {given}",

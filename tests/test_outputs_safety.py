@@ -64,19 +64,21 @@ def _assess(*args: str, cwd: Path, limit: int | None = None):
         ("a_file.txt", (), True, "is a file"),
         ("a_file.txt/out.xlsx", (".xlsx",), False, "cannot be written under a file"),
         ("inbox/out.xlsx", (".xlsx",), False, "inside the input folder"),
+        ("input.xlsx", (".xlsx",), False, "would overwrite the input"),
     ],
 )
 def test_a_bad_destination_is_refused_with_what_and_hint(tmp_path, name, suffixes, folder, message):
     (tmp_path / "a_folder").mkdir()
     (tmp_path / "inbox").mkdir()
     (tmp_path / "a_file.txt").write_text("x")
+    (tmp_path / "input.xlsx").write_text("x")
     with pytest.raises(OutputError, match=message) as caught:
         check_destination(
             tmp_path / name,
             suffixes,
             "--excel workbook",
             folder=folder,
-            inputs=[tmp_path / "inbox"],
+            inputs=[tmp_path / "inbox", tmp_path / "input.xlsx"],
         )
     assert str(tmp_path / name) in str(caught.value) and caught.value.hint
 
@@ -211,11 +213,13 @@ def test_sigint_during_a_batch_exits_130_and_leaves_nothing(tmp_path):
         shutil.copy(path, inbox / path.name)
     command = [sys.executable, "-m", "assessment", "screen", str(inbox), "-o", "out", *DATE]
     command += ["--reports", "--jobs", "1"]
-    process = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(tmp_path.glob(".out.new-*/reports/*.pdf")):
         time.sleep(0.05)  # wait until the first memo is being written
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: the whole process group
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
