@@ -771,7 +771,8 @@ def _add_score(commands) -> None:
     score.add_argument("--excel", help="also write the assessment as an .xlsx workbook")
     score.add_argument(
         "--report",
-        help="also write the PDF memo (several projects: FILE_<project_id>.pdf, or a folder)",
+        help="also write the PDF memo (several projects: FILE_<project_id>.pdf; into a folder "
+        "when it exists, ends with / or has no suffix)",
     )
     score.add_argument("--lang", choices=("en", "zh"), default="en", help="language of --report")
     score.add_argument("--templates", help="folder searched first for report templates")
