@@ -315,6 +315,15 @@ def file_stem(text: str) -> str:
     return f"{head}~{digest}"
 
 
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 of a file, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def shown_path(path: str | Path, given: Iterable[str | Path]) -> str:
     """``path`` named relative to the command-line argument it was found through: a file
     given by name as its name, a file found in a folder as the folder's name and the rest

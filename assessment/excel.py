@@ -17,7 +17,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ._files import save_workbook, shown_path
+from ._files import save_workbook, sha256_of, shown_path
 from .indicators import INDICATORS
 from .values import plain
 
@@ -78,7 +78,15 @@ def sheets(scored) -> dict[str, pd.DataFrame]:
     if scored.predictions is not None:
         found["Model"] = scored.predictions.reset_index()
     found["Problems"] = scored.applications.problems
+    found["Files"] = _files_table(frame)
     return found
+
+
+def _files_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each input file the projects came from, with its SHA-256."""
+    files = frame["source_file"].dropna().unique() if "source_file" in frame else []
+    rows = [{"file": f, "sha256": sha256_of(f) if Path(f).is_file() else ""} for f in files]
+    return pd.DataFrame(rows, columns=["file", "sha256"])
 
 
 def _decision_table(scored) -> pd.DataFrame:

@@ -19,7 +19,6 @@ was already scored from another input to the rejected list, and builds the manif
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._files import file_stem
+from ._files import file_stem, sha256_of
 from .artefact import load_model
 from .chunks import Chunk, read_chunk
 from .decision import relevance
@@ -415,11 +414,7 @@ def rejected_of(parts: pd.DataFrame) -> pd.DataFrame:
 
 
 def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(path)
 
 
 def report_files(project_ids: pd.Series) -> dict[str, str]:

@@ -29,7 +29,11 @@ def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):
         "Programmes",
         "Model",
         "Problems",
+        "Files",
     ]
+    files = [[cell.value for cell in row] for row in book["Files"].iter_rows()]
+    assert files[0] == ["file", "sha256"] and files[1][0] == "app.xlsx"  # named as given
+    assert len(files[1][1]) == 64
     verdicts = book["Verdicts"]
     header = [cell.value for cell in verdicts[1]]
     assert verdicts.freeze_panes == "A2" and verdicts.auto_filter.ref.startswith("A1:")
