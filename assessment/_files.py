@@ -238,6 +238,17 @@ def cell_text(value: object) -> object:
     return value
 
 
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML 1.0 cannot hold
+
+
+def xlsx_value(value: object) -> object:
+    """``value`` for an openpyxl cell: control characters that a workbook cannot hold (XML
+    1.0) shown as U+FFFD instead of failing the whole file; other values as they are."""
+    if isinstance(value, str) and _NOT_IN_XML.search(value):
+        return _NOT_IN_XML.sub("\ufffd", value)
+    return value
+
+
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with :func:`cell_text` applied to its text values and column names (numbers
     and other values are left as they are)."""
@@ -288,7 +299,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, sheet: str = "Sheet1") ->
     book.active.title = sheet
     book.active.append([str(c) for c in frame.columns])
     for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False):
-        book.active.append(list(row))
+        book.active.append([xlsx_value(value) for value in row])
     return save_workbook(book, path)
 
 

@@ -17,7 +17,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ._files import save_workbook, sha256_of, shown_path
+from ._files import save_workbook, sha256_of, shown_path, xlsx_value
 from .indicators import INDICATORS
 from .values import plain
 
@@ -140,7 +140,7 @@ def cell_value(value: object) -> object:
     value = plain(value) if not isinstance(value, dt.date) else value
     if isinstance(value, float) and not np.isfinite(value):
         return None
-    return value
+    return xlsx_value(value)
 
 
 def colour_verdicts(sheet: Worksheet, frame: pd.DataFrame) -> None:

@@ -458,3 +458,20 @@ def test_a_huge_name_is_clipped_in_table_cells_and_the_pdfs_lay_out(pdf_run):
     memo = _text(pdf_run / "out" / "reports" / "H-1.pdf")
     assert "Very long name Very long name" in memo and "..." in memo
     assert len(PdfReader(pdf_run / "out" / "reports" / "H-1.pdf").pages) < 40
+
+
+def test_control_characters_in_a_name_do_not_break_the_workbook_or_memo(tmp_path, capsys):
+    name = "bell\x07 escape\x1b[31m rtl\u202eabc"
+    source = tmp_path / "list.csv"
+    source.write_text(
+        f'project_id,project_name,pue,total_investment_cny\nC-1,"{name}",1.3,1e9\n',
+        encoding="utf-8",
+    )
+    excel, memo = tmp_path / "s.xlsx", tmp_path / "m.pdf"
+    args = ["score", str(source), *DATE, "--no-model", "--excel", str(excel), "--report", str(memo)]
+    assert main(args) == 0
+    capsys.readouterr()
+    inputs = load_workbook(excel)["Inputs"]
+    names = [row[1] for row in inputs.iter_rows(min_row=1, values_only=True)]
+    assert "bell\ufffd escape\ufffd[31m rtl\u202eabc" in names
+    assert "escape" in _text(memo)
