@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from . import __version__
-from ._files import file_stem
+from ._files import file_stem, output_set
 from .pdf_look import Look
 from .pdf_parts import write_pdf
 from .report_detail import annex, conditions, criteria, quality
@@ -38,26 +38,40 @@ SECTIONS = (
 
 
 def write_reports(
-    scored: Scored, target: str | Path, lang: str = "en", templates: str | Path | None = None
+    scored: Scored,
+    target: str | Path,
+    lang: str = "en",
+    templates: str | Path | None = None,
+    *,
+    as_set: bool = True,
 ) -> list[Path]:
     """One memo per project. A single project goes to ``target``; with several, or when
     ``target`` is a folder (exists, ends with a slash, or has no suffix), each project goes to
     ``<folder>/<project_id>.pdf`` or beside ``target`` as ``<stem>_<project_id>.pdf`` (an id
     that is not a plain, short file name is cleaned and given a short hash:
-    :func:`assessment._files.file_stem`)."""
-    folder = str(target).endswith(("/", os.sep))
-    target = Path(target)
-    ids = [str(i) for i in scored.frame.index]
-    if folder or target.is_dir() or not target.suffix:
-        target.mkdir(parents=True, exist_ok=True)
-        paths = [target / f"{file_stem(i)}.pdf" for i in ids]
-    elif len(ids) == 1:
-        paths = [target]
-    else:
-        paths = [target.with_name(f"{target.stem}_{file_stem(i)}{target.suffix}") for i in ids]
+    :func:`assessment._files.file_stem`). Several memos are written as a set (``as_set``):
+    built beside their folder and moved in together, so an error or Ctrl-C leaves none."""
+    paths = report_paths([str(i) for i in scored.frame.index], target)
     run = Run(scored, Look(lang, templates), len(paths))
     records = project_records(scored)
-    return [_write(run, r, p) for r, p in zip(records, paths, strict=True)]
+    if len(paths) < 2 or not as_set:
+        return [_write(run, r, p) for r, p in zip(records, paths, strict=True)]
+    names = [p.name for p in paths]
+    with output_set(paths[0].parent, names, last=names[-1]) as staging:
+        for record, name in zip(records, names, strict=True):
+            _write(run, record, staging / name)
+    return paths
+
+
+def report_paths(ids: list[str], target: str | Path) -> list[Path]:
+    """Where :func:`write_reports` puts the memo of each of ``ids``."""
+    folder = str(target).endswith(("/", os.sep))
+    target = Path(target)
+    if folder or target.is_dir() or not target.suffix:
+        return [target / f"{file_stem(i)}.pdf" for i in ids]
+    if len(ids) == 1:
+        return [target]
+    return [target.with_name(f"{target.stem}_{file_stem(i)}{target.suffix}") for i in ids]
 
 
 def write_report(

@@ -242,7 +242,7 @@ def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     if scored is not None and settings.reports:
         from .report import write_reports  # a later stage, only when memos are asked for
 
-        write_reports(scored, settings.reports, settings.lang, settings.templates)
+        write_reports(scored, settings.reports, settings.lang, settings.templates, as_set=False)
     rejected = records[records["_reasons"] != ""]
     return pd.concat([results.assign(status="scored"), _rejected_rows(rejected)], ignore_index=True)
 

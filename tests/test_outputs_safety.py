@@ -475,3 +475,23 @@ def test_control_characters_in_a_name_do_not_break_the_workbook_or_memo(tmp_path
     names = [row[1] for row in inputs.iter_rows(min_row=1, values_only=True)]
     assert "bell\ufffd escape\ufffd[31m rtl\u202eabc" in names
     assert "escape" in _text(memo)
+
+
+def test_ctrl_c_during_score_memos_leaves_none(tmp_path, capsys, monkeypatch):
+    from assessment import report
+
+    built = []
+    real = report._build
+
+    def second_interrupted(run, record, path):
+        built.append(record["project_id"])
+        if len(built) == 2:
+            raise KeyboardInterrupt
+        real(run, record, path)
+
+    monkeypatch.setattr(report, "_build", second_interrupted)
+    memos = tmp_path / "memos"
+    args = ["score", str(ONE), str(TWO), *DATE, "--no-model", "--report", f"{memos}/"]
+    assert main(args) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert len(built) == 2 and sorted(p.name for p in tmp_path.iterdir()) == []
