@@ -420,7 +420,11 @@ _ENCODINGS = ("utf-8-sig", "gb18030", "cp1252")
 def encoding_of(blocks: Iterable[bytes]) -> tuple[str | None, dict | None]:
     """``utf-8-sig``, ``gb18030`` or ``cp1252`` for the bytes of a CSV file (None: none of
     them decodes it), and a warning when the choice is a guess."""
-    decoders = {name: codecs.getincrementaldecoder(name)() for name in _ENCODINGS}
+    # utf-8 checks what utf-8-sig decodes (its decoder lets a cut-off BOM pass at the end)
+    checked = {"utf-8-sig": "utf-8"}
+    decoders = {
+        name: codecs.getincrementaldecoder(checked.get(name, name))() for name in _ENCODINGS
+    }
     runs = odd = 0
     for block in blocks:
         _feed(decoders, block)

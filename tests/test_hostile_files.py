@@ -260,3 +260,14 @@ def test_a_failing_row_stays_with_its_file(tmp_path, bad_first):
         assert "duplicate" in reasons[good] and "pue" not in reasons[good]
     else:
         assert screening.results["source_file"].map(_name).tolist() == [good]
+
+
+def test_the_fuzz_harness_runs_without_atheris(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import fuzz_readers
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in fuzz_readers.LIMITS.items():
+        monkeypatch.setenv(name, value)
+    assert fuzz_readers.plain(12, 3) == 0
+    assert fuzz_readers.build_input(b"\x02\x05\x00<x>", fuzz_readers.seeds(tmp_path))[0] == ".xlsx"
