@@ -147,7 +147,7 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
         write(temporary)
         publish(temporary, path)
     except Exception as error:
-        cause = error if isinstance(error, OSError) else error.__context__
+        cause = error if isinstance(error, OSError) else _wrapped_os_error(error)
         if not isinstance(cause, OSError):
             raise
         raise OutputError(
@@ -160,6 +160,13 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
         if temporary is not None:
             temporary.unlink(missing_ok=True)
     return path
+
+
+def _wrapped_os_error(error: Exception) -> OSError | None:
+    """The OS error that a writing library (xlsxwriter's ``FileCreateError``) wrapped."""
+    if type(error).__module__.startswith("xlsxwriter") and isinstance(error.__context__, OSError):
+        return error.__context__
+    return None
 
 
 def publish(temporary: str | Path, path: str | Path) -> Path:
