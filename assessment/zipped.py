@@ -7,8 +7,10 @@ failure kills the process).
 
 * a zip bomb: parts whose declared unzipped size (or unzipped / zipped ratio) is past the
   limits; a part that inflates past its declared size fails its CRC check and is refused;
-* XML with a document type (``<!DOCTYPE``, ``<!ENTITY``): entity expansion ("billion laughs")
-  and external entities (XXE) are never processed; no workbook writer declares them;
+* XML with a document type (``<!DOCTYPE``, ``<!ENTITY``) in a sheet, the shared strings or a
+  large part: entity expansion ("billion laughs") and external entities (XXE) are never
+  processed; no workbook writer declares them (small parts such as styles are not read
+  here: python-calamine's XML reader does not expand entities either);
 * a sheet whose declared (``<dimension>``) or actual used range (cell references) is past the
   row, column or cell limits ("far-corner" sheets);
 * text of one cell past the length limit.
@@ -38,6 +40,12 @@ from .limits import RATIO_FROM_BYTES, Deadline, Limits
 BLOCK_BYTES = 4 << 20
 _MAX_CARRY = 64 << 20
 _SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
+SMALL_BLOCK = 1 << 20
+SMALL_ZIPPED = 64 << 10
+_REFERENCES = re.compile(rb' r="([A-Z]{0,5})(\d{0,10})"')
+_UNCOMMON = (b'\nr="', b'\tr="', b'\rr="', b":c", b":row")
+_NOTE_MARKS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b't="e"')  # formulas, errors
+_CELL_OR_ROW = re.compile(rb"<(c|row)[\s>/]")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]*\d*:)?([A-Z]*)(\d*)"')
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c(?=[\s>/])([^>]*)>")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
@@ -81,11 +89,23 @@ def inspect_zip(data: bytes, where: str, limits: Limits, deadline: Deadline) -> 
     _check_sizes(members, where, limits)
     notes = {}
     for info in members:
-        if not info.is_dir():
+        if _worth_reading(info):
             found = _scan_member(archive, info, where, limits, deadline)
             if found is not None:
                 notes[info.filename] = found
     return _by_sheet_name(archive, notes)
+
+
+def _worth_reading(info: zipfile.ZipInfo) -> bool:
+    """Sheets and shared strings (what holds cells), and any part too big to be harmless
+    (under ``SMALL_ZIPPED`` zipped, a part cannot inflate past about 66 MiB whatever its
+    header says; workbook, style and property parts are that small)."""
+    name = info.filename
+    return not info.is_dir() and (
+        _SHEET_PART.fullmatch(name) is not None
+        or name.endswith("sharedStrings.xml")
+        or info.compress_size > SMALL_ZIPPED
+    )
 
 
 def _corrupt(where: str, error: Exception) -> InputError:
@@ -131,11 +151,13 @@ def _scan_member(
     extent = _Extent()
     for number, block in enumerate(_blocks(archive, info, where, deadline)):
         _check_doctype(block, where, info.filename)
-        _check_text_length(block, where, limits)
+        if len(block) > limits.cell_chars:  # else no text in it can be longer
+            _check_text_length(block, where, limits)
         if sheet:
             if number == 0:
                 _check_dimension(block, where, info.filename, limits)
-            _scan_cells(block, extent)
+            scan = _scan_small if len(block) < SMALL_BLOCK else _scan_cells
+            scan(block, extent)
             _check_extent(extent, where, info.filename, limits)
     return extent.notes if sheet else None
 
@@ -232,6 +254,29 @@ def _check_extent(extent: _Extent, where: str, part: str, limits: Limits) -> Non
     _check_range(rows, extent.columns + widest, f"{where}, part {part}", limits)
 
 
+def _scan_small(block: bytes, extent: _Extent) -> None:
+    """:func:`_scan_cells` for a small block, with regular expressions (numpy's fixed cost
+    per call is larger than the work there); cells without a reference go the numpy way."""
+    if any(odd in block for odd in _UNCOMMON):  # other spacing, or namespace prefixes
+        _scan_cells(block, extent)
+        return
+    references = _REFERENCES.findall(block)
+    letters = {found for found, _ in references if found}
+    numbers = [int(digits) for _, digits in references if digits]
+    cells = sum(1 for found, _ in references if found)
+    names = _CELL_OR_ROW.findall(block)
+    tags = names.count(b"c")
+    rows = len(names) - tags
+    if tags > cells or rows > len(references) - cells:
+        _scan_cells(block, extent)  # exact widths of unreferenced cells
+        return
+    columns = max((_column_number(found.decode()) for found in letters), default=0)
+    extent.columns = max(extent.columns, columns)
+    extent.rows = max(extent.rows, max(numbers, default=0))
+    if any(mark in block for mark in _NOTE_MARKS):
+        _note_cells(block, extent.notes)
+
+
 def _scan_cells(block: bytes, extent: _Extent) -> None:
     """Raise the extent by the references of one block, and note its formula cells."""
     data = np.frombuffer(block, np.uint8)
@@ -246,7 +291,7 @@ def _scan_cells(block: bytes, extent: _Extent) -> None:
     if len(cell_tags) > int(cells.sum()):
         extent.unreferenced_cells = True
     _count_widths(row_tags, cell_tags, extent)
-    if b"<f" in block or b":f" in block or b't="e"' in block:
+    if any(mark in block for mark in _NOTE_MARKS):
         _note_cells(block, extent.notes)
 
 
@@ -348,9 +393,11 @@ def _by_sheet_name(archive: zipfile.ZipFile, notes: dict[str, Notes]) -> dict[st
     if not any(notes.values()):
         return {}
     try:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
+        parts = [archive.read(name) for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")]
+        if any(b"<!DOCTYPE" in part or b"<!ENTITY" in part for part in parts):
+            return {}  # never parsed with entities
+        book, links = map(ElementTree.fromstring, parts)
+    except (KeyError, ElementTree.ParseError, *_BROKEN):
         return {}
     targets = {
         link.get("Id"): posixpath.normpath(posixpath.join("xl", link.get("Target", "")))

@@ -73,7 +73,7 @@ def with_parts(source: Path, target: Path, parts: dict[str, bytes]) -> Path:
     return target
 
 
-def bomb(source: Path, target: Path, unzipped: int) -> Path:
+def bomb(source: Path, target: Path, unzipped: int, part: str = "xl/media/padding.xml") -> Path:
     """The workbook ``source`` with an extra part of ``unzipped`` zero bytes, deflated by
     repeating one fully flushed block (identical compressed bytes each time)."""
     block = 1 << 20
@@ -92,7 +92,7 @@ def bomb(source: Path, target: Path, unzipped: int) -> Path:
             deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
             packed = deflate.compress(data) + deflate.flush()
             entries.append((info.filename, packed, zlib.crc32(data), len(data)))
-    entries.append(("xl/media/padding.xml", body, crc, count * block))
+    entries.append((part, body, crc, count * block))
     target.write_bytes(_zip(entries))
     return target
 
