@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.metadata
+import io
 import platform
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 from ._resources import data_dir
 from .errors import ModelError
+from .limits import Deadline, Limits, read_regular_file
 from .model import (
     KINDS,
     RiskModel,
@@ -31,30 +33,49 @@ from .model import (
     prepare,
     split,
 )
+from .zipped import inspect_zip
 
 TEST_SIZE = 0.3
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops")
 
 
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".ods", ".parquet")
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """A history or data table from ``.csv``, ``.xlsx``/``.xlsm``/``.ods`` or ``.parquet``."""
+    """A history or data table from ``.csv``, ``.xlsx``/``.xlsm``/``.ods`` or ``.parquet``,
+    under the same input limits as applications (regular files only, sizes, zip bombs)."""
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix, where = path.suffix.lower(), str(path)
+    if suffix not in TABLE_SUFFIXES:
+        raise ModelError(
+            "unsupported table type",
+            where=where,
+            expected=", ".join(TABLE_SUFFIXES),
+            got=repr(suffix),
+        )
+    limits = Limits.from_env()
+    data = read_regular_file(path, limits)
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        inspect_zip(data, where, limits, Deadline(limits, where))
     try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in (".xlsx", ".xlsm", ".ods"):
-            return pd.read_excel(path, engine="calamine")
-        if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8-sig")
-    except (OSError, ValueError) as error:
-        raise ModelError("cannot read the table", where=str(path), got=str(error)) from None
-    raise ModelError(
-        "unsupported table type",
-        where=str(path),
-        expected=".csv, .xlsx, .xlsm, .ods or .parquet",
-        got=repr(suffix),
-    )
+        return _parsed_table(io.BytesIO(data), suffix)
+    except Exception as error:  # pandas, pyarrow and calamine raise many types on bad files
+        raise ModelError(
+            "cannot read the table",
+            where=where,
+            expected=f"a {suffix} table with a header row",
+            got=f"{type(error).__name__}: {error}"[:300],
+            hint="open the file and save it again, or export it as .csv",
+        ) from None
+
+
+def _parsed_table(data: io.BytesIO, suffix: str) -> pd.DataFrame:
+    if suffix == ".parquet":
+        return pd.read_parquet(data)
+    if suffix == ".csv":
+        return pd.read_csv(data, encoding="utf-8-sig")
+    return pd.read_excel(data, engine="calamine")
 
 
 def read_features(path: str | Path) -> list[str]:
