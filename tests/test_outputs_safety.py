@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -33,24 +32,6 @@ SAMPLES = ROOT / "sample_projects"
 ONE = SAMPLES / "05_zhangjiakou_reit_ready.xlsx"
 TWO = SAMPLES / "01_guizhou_guian_hyperscale.xlsx"
 DATE = ["--as-of", "2025-06-30"]
-
-
-def _assess(*args: str, cwd: Path, limit: int | None = None):
-    """``python -m assessment ARGS`` in a fresh process, optionally under a file-size limit."""
-
-    def limited() -> None:
-        if limit is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return subprocess.run(
-        [sys.executable, "-m", "assessment", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=limited,
-        check=False,
-    )
 
 
 # -- destinations -------------------------------------------------------------------------
@@ -120,43 +101,46 @@ def test_output_inside_an_input_folder_is_refused_for_screen_and_score(tmp_path,
     assert sorted(p.name for p in inbox.iterdir()) == [ONE.name]
 
 
-def test_a_file_size_limit_ends_in_one_line_and_leaves_no_file(tmp_path):
-    done = _assess(
-        "score", str(ONE), *DATE, "--no-model", "--excel", "out.xlsx", cwd=tmp_path, limit=4096
-    )
-    assert done.returncode == 1, done.stderr
-    assert "out.xlsx: cannot write the file" in done.stderr and "Traceback" not in done.stderr
-    assert "File too large" in done.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
-DROP_TO_NOBODY = """
-import os, sys
+LIMITED_RUNS = """
+import os, resource, sys
 from assessment.cli import main
-if os.geteuid() == 0:  # root writes anywhere: run the command as "nobody"
-    os.setgid(65534)
-    os.setuid(65534)
-sys.exit(main(sys.argv[1:]))
+source, limited, locked = sys.argv[1:]
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # as `ulimit -f 4`
+code = main(["score", source, "--as-of", "2025-06-30", "--no-model", "--excel", limited])
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+print("exit", code, file=sys.stderr, flush=True)
+child = os.fork()  # the next command in a child, without this process's exit handlers
+if child == 0:
+    if os.geteuid() == 0:  # root writes anywhere: run the next command as "nobody"
+        os.setgid(65534)
+        os.setuid(65534)
+    code = main(["template", "-o", locked])
+    sys.stderr.flush()
+    os._exit(code)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
 """
 
 
-def test_a_read_only_folder_is_refused_before_the_work():
-    base = Path(tempfile.mkdtemp(prefix="assess-ro-"))  # traversable by another user
+def test_a_file_size_limit_or_a_read_only_folder_end_in_one_line_and_no_file():
+    """Run in one process (as "nobody" for the read-only folder when the suite runs as root:
+    root writes anywhere)."""
+    base = Path(tempfile.mkdtemp(prefix="assess-limits-"))  # traversable by another user
     try:
         base.chmod(0o755)
         locked = base / "locked"
         locked.mkdir()
         locked.chmod(0o555)
+        command = [sys.executable, "-c", LIMITED_RUNS, str(ONE), "out.xlsx"]
+        command.append(str(locked / "app.xlsx"))
         done = subprocess.run(
-            [sys.executable, "-c", DROP_TO_NOBODY, "template", "-o", str(locked / "app.xlsx")],
-            cwd=base,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+            command, cwd=base, capture_output=True, text=True, timeout=120, check=False
         )
-        assert done.returncode == 1, done.stderr
-        assert "the folder is read-only" in done.stderr and "Traceback" not in done.stderr
+        lines = done.stderr.splitlines()
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "out.xlsx: cannot write the file; got File too large" in lines[0]
+        assert lines[1] == "exit 1" and "the folder is read-only" in lines[2]
+        assert sorted(p.name for p in base.iterdir()) == ["locked"]
         assert list(locked.iterdir()) == []
     finally:
         shutil.rmtree(base, ignore_errors=True)
