@@ -467,12 +467,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     Example: ``assess train sample_projects/history/loan_history.parquet --target defaulted -o
     model.skops --kind gbm``
     """
-    _file(args.output, (".skops",), "-o model", [args.data])
+    output = _file(args.output, (".skops",), "-o model", [args.data])
     data = read_table(args.data)
     features = read_features(args.features) if args.features else None
     holdout_share = None if args.no_holdout else args.holdout
     model = train_model(data, args.target, kind=args.kind, features=features, holdout=holdout_share)
-    digest = save_model(model, args.output)
+    made = missing_folders(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _wrote([], made)
+    digest = save_model(model, output)
     metrics = model.card["metrics"]
     part = "hold-out" if metrics["holdout"] else "cross-validation"
     shown = metrics["holdout"] or metrics["cross_validation"]
