@@ -555,8 +555,10 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
     diff = diff_rules(old, new, applications, as_of=as_of, model=model)
     print("\n".join(diff_lines(diff, bool(args.portfolio))))
     if ".xlsx" in outputs:
-        print(f"wrote {write_diff_workbook(diff, outputs['.xlsx'])}")
+        made = missing_folders(outputs[".xlsx"])
+        _wrote([write_diff_workbook(diff, outputs[".xlsx"])], made)
     if ".pdf" in outputs:
+        made = missing_folders(outputs[".pdf"])
         pdf = write_diff_pdf(
             diff,
             outputs[".pdf"],
@@ -564,7 +566,7 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
             lang=args.lang,
             templates=args.templates,
         )
-        print(f"wrote {pdf}")
+        _wrote([pdf], made)
     return 0
 
 
@@ -618,11 +620,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = sweep_rule(args.portfolio, args.rule_id, values, as_of=as_of, rules=args.rules)
     print("\n".join(sweep_lines(sweep)))
     if args.output:
+        made = missing_folders(args.output)
         written = write_sweep_outputs(
             sweep, args.output, args.table_format, args.lang, args.templates
         )
-        for path in written:
-            print(f"wrote {path}")
+        _wrote(written, made)
     return 0
 
 
@@ -658,10 +660,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not outputs:
         print("\n".join(summary_lines(backtest)))
     for suffix, path in outputs.items():
+        made = missing_folders(path)
         if suffix == ".xlsx":
-            print(f"wrote {write_backtest_workbook(backtest, path)}")
+            _wrote([write_backtest_workbook(backtest, path)], made)
         else:
-            print(f"wrote {write_backtest_pdf(backtest, path, args.lang, args.templates)}")
+            _wrote([write_backtest_pdf(backtest, path, args.lang, args.templates)], made)
     return 0
 
 
@@ -935,11 +938,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     else:
         print("\n".join(monitor_lines(monitoring)))
     for suffix, path in outputs.items():
+        made = missing_folders(path)
         if suffix == ".xlsx":
             written = write_monitor_workbook(monitoring, path)
         else:
             written = write_monitor_pdf(monitoring, path, args.lang, args.templates)
-        print(f"wrote {written}", file=sys.stderr if args.format == "json" else sys.stdout)
+        _wrote([written], made, sys.stderr if args.format == "json" else sys.stdout)
     return 0
 
 
