@@ -300,9 +300,16 @@ def _extract_file(path: Path, dictionary_folder: Path) -> Extract:
 
 
 def file_problem(path: str | Path, error: InputError) -> dict:
-    """The one problem row of a file that cannot be read at all."""
+    """The one problem row of a file that cannot be read at all; a place inside the file that
+    the error names (``sheet Lists``, ``part xl/worksheets/sheet1.xml``) goes in ``sheet``."""
+    inside = error.where.removeprefix(str(path)).removeprefix(", ")
     return problem(
-        error.what, file=str(path), value=error.got, expected=error.expected, hint=error.hint
+        error.what,
+        file=str(path),
+        sheet=inside if inside != error.where else "",
+        value=error.got,
+        expected=error.expected,
+        hint=error.hint,
     )
 
 
