@@ -4,7 +4,9 @@ manifest and (on request) one memo per project into one folder.
 ``screen_inputs`` plans the chunks, runs them on an engine (:mod:`assessment.runner`), ranks
 the results and accounts for every input; ``write_outputs`` writes ``screening.xlsx`` (and,
 above Excel's row limit, ``screening.parquet`` and ``screening.csv``), ``summary.pdf`` and
-``manifest.json``. Every file is written under a temporary name and then renamed.
+``manifest.json``. Every file is written under a temporary name and then renamed;
+``screen_to_folder`` does both and writes the files of one run (memos included) as a set,
+swapped into the folder with the manifest last (:func:`assessment._files.output_set`).
 """
 
 from __future__ import annotations
