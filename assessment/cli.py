@@ -547,7 +547,7 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
 
     Example: ``assess rules diff rules/ new_rules/ --portfolio sample_projects/ -o diff.xlsx``
     """
-    outputs = _xlsx_and_pdf(args.output or [], [args.old, args.new, *(args.portfolio or [])])
+    outputs = _xlsx_and_pdf(args.output or [], args.portfolio or [])
     as_of = args.as_of or dt.date.today()
     old, new = load_rules(args.old), load_rules(args.new)
     applications = read_applications(args.portfolio, as_of=as_of) if args.portfolio else None
@@ -927,7 +927,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     Example: ``assess monitor screening_2025q1/ screening/ -o monitor.xlsx -o monitor.pdf``
     or ``assess monitor screening_2025q1/ inbox/ --batch --as-of 2025-06-30``
     """
-    outputs = _xlsx_and_pdf(args.output or [], [args.baseline, *args.current])
+    outputs = _xlsx_and_pdf(args.output or [], args.current if args.batch else [])
     monitoring = _monitoring(args)
     if args.format == "json":
         tables = {"rules": monitoring.rules, "fields": monitoring.fields}
