@@ -43,8 +43,6 @@ _SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 SMALL_BLOCK = 1 << 20
 SMALL_ZIPPED = 64 << 10
 _REFERENCES = re.compile(rb' r="([A-Z]{0,5})(\d{0,10})"')
-_UNCOMMON = (b'\nr="', b'\tr="', b'\rr="', b":c", b":row")
-_NOTE_MARKS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b't="e"')  # formulas, errors
 _CELL_OR_ROW = re.compile(rb"<(c|row)[\s>/]")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]*\d*:)?([A-Z]*)(\d*)"')
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c(?=[\s>/])([^>]*)>")
@@ -191,7 +189,7 @@ def _cut(block: bytes) -> int:
 
 
 def _check_doctype(block: bytes, where: str, part: str) -> None:
-    if b"<!DOCTYPE" in block or b"<!ENTITY" in block:
+    if b"!" in block and (b"<!DOCTYPE" in block or b"<!ENTITY" in block):
         raise InputError(
             "the workbook declares XML entities",
             where=f"{where}, part {part}",
@@ -254,10 +252,42 @@ def _check_extent(extent: _Extent, where: str, part: str, limits: Limits) -> Non
     _check_range(rows, extent.columns + widest, f"{where}, part {part}", limits)
 
 
+def _uncommon(block: bytes) -> bool:
+    """Whether a block may have attributes after other whitespace than a space, or tags with
+    a namespace prefix (``<x:c``): looked for by single bytes first, which is fast."""
+    if any(space in block for space in (b"\t", b"\n", b"\r")) and any(
+        odd in block for odd in (b'\nr="', b'\tr="', b'\rr="')
+    ):
+        return True
+    return any(_prefixed(block[at + 1 : at + 5]) for at in _each(block, b":"))
+
+
+def _prefixed(tail: bytes) -> bool:
+    """Whether the bytes after a colon name a cell, row or formula tag (``x:c>``)."""
+    name = tail[:3] if tail.startswith(b"row") else tail[:1]
+    return name in (b"c", b"f", b"row") and tail[len(name) : len(name) + 1] in _TAG_END
+
+
+_TAG_END = (b" ", b">", b"/", b"\t", b"\n", b"\r")
+
+
+def _may_have_notes(block: bytes) -> bool:
+    """Whether a block may hold a formula (``<f>``, not ``<formula1>``) or an error cell."""
+    formula = any(block[at + 2 : at + 3] in (b">", b" ", b"/") for at in _each(block, b"<f"))
+    return formula or (b"#" in block and b't="e"' in block) or _uncommon(block)
+
+
+def _each(block: bytes, mark: bytes) -> Iterator[int]:
+    at = block.find(mark)
+    while at >= 0:
+        yield at
+        at = block.find(mark, at + 1)
+
+
 def _scan_small(block: bytes, extent: _Extent) -> None:
     """:func:`_scan_cells` for a small block, with regular expressions (numpy's fixed cost
     per call is larger than the work there); cells without a reference go the numpy way."""
-    if any(odd in block for odd in _UNCOMMON):  # other spacing, or namespace prefixes
+    if _uncommon(block):
         _scan_cells(block, extent)
         return
     references = _REFERENCES.findall(block)
@@ -273,7 +303,7 @@ def _scan_small(block: bytes, extent: _Extent) -> None:
     columns = max((_column_number(found.decode()) for found in letters), default=0)
     extent.columns = max(extent.columns, columns)
     extent.rows = max(extent.rows, max(numbers, default=0))
-    if any(mark in block for mark in _NOTE_MARKS):
+    if _may_have_notes(block):
         _note_cells(block, extent.notes)
 
 
@@ -291,7 +321,7 @@ def _scan_cells(block: bytes, extent: _Extent) -> None:
     if len(cell_tags) > int(cells.sum()):
         extent.unreferenced_cells = True
     _count_widths(row_tags, cell_tags, extent)
-    if any(mark in block for mark in _NOTE_MARKS):
+    if _may_have_notes(block):
         _note_cells(block, extent.notes)
 
 
