@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import RuleError
 from .evaluate import VERDICTS, evaluate_rule
-from .rules import Metric, Pack, RuleSet, metric_catalogue
+from .rules import Metric, Pack, RuleSet, metric_catalogue, read_table
 
 CASE_COLUMNS = ["case_id", "rule_id", "as_of", "expected", "note"]
 RESULT_COLUMNS = ["pack", "case_id", "rule_id", "as_of", "expected", "got", "ok", "note"]
@@ -39,7 +40,7 @@ def _run_pack(pack: Pack, rule_set: RuleSet, catalogue: dict[str, Metric]) -> pd
     path = pack.folder / "cases.csv"
     if not path.exists():
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    cases = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cases = _read_cases(path)
     _check_cases(cases, path, pack, catalogue)
     rules = {rule.rule_id: rule for rule in rule_set.rules}
     inputs = _typed_inputs(cases.drop(columns=CASE_COLUMNS, errors="ignore"), catalogue)
@@ -66,10 +67,20 @@ def _run_pack(pack: Pack, rule_set: RuleSet, catalogue: dict[str, Metric]) -> pd
     )
 
 
+def _read_cases(path: Path) -> pd.DataFrame:
+    """The cases of a pack, indexed by their row in the file; the file's problems raised."""
+    problems: list[dict] = []
+    header, rows = read_table(path, problems, ["case_id", "rule_id", "as_of", "expected"])
+    if problems:
+        raise RuleError.from_rows(problems)
+    numbers = [number for number, _ in rows]
+    return pd.DataFrame([row for _, row in rows], index=numbers, columns=header, dtype=object)
+
+
 def _check_cases(cases: pd.DataFrame, path: Path, pack: Pack, catalogue: dict[str, Metric]) -> None:
     ids = {rule.rule_id for rule in pack.rules}
     problems = []
-    for number, row in enumerate(cases.to_dict("records"), start=2):
+    for number, row in cases.iterrows():
         if row.get("rule_id") not in ids:
             problems.append(
                 _problem(path, number, "rule_id", row.get("rule_id"), "not a rule of this pack")
@@ -87,8 +98,28 @@ def _check_cases(cases: pd.DataFrame, path: Path, pack: Pack, catalogue: dict[st
     for column in cases.columns:
         if column not in CASE_COLUMNS and column not in catalogue:
             problems.append(_problem(path, 1, column, column, "unknown input column"))
+        elif column in catalogue:
+            problems += _bad_inputs(cases[column], catalogue[column], path)
     if problems:
         raise RuleError.from_rows(problems)
+
+
+def _bad_inputs(column: pd.Series, metric: Metric, path: Path) -> list[dict]:
+    """Problems of the cells of an input column that are not values of its metric."""
+    text = column.str.strip()
+    if metric.kind == "number":
+        numbers = pd.to_numeric(text.replace("", None), errors="coerce").astype(float)
+        bad = (text != "") & ~np.isfinite(numbers)
+        expected = "a finite number"
+    elif metric.kind == "bool":
+        bad = ~text.str.lower().isin(["", "true", "false"])
+        expected = "true or false"
+    else:
+        return []
+    return [
+        _problem(path, number, column.name, value, expected)
+        for number, value in column[bad].items()
+    ]
 
 
 def _problem(path: Path, row: int, column: str, value: object, message: str) -> dict:
@@ -108,7 +139,7 @@ def _typed_inputs(raw: pd.DataFrame, catalogue: dict[str, Metric]) -> pd.DataFra
         text = raw[column].str.strip()
         kind = catalogue[column].kind
         if kind == "number":
-            typed[column] = pd.to_numeric(text.replace("", None), errors="raise")
+            typed[column] = pd.to_numeric(text.replace("", None), errors="raise").astype(float)
         elif kind == "bool":
             typed[column] = text.str.lower().map({"true": True, "false": False}).astype("boolean")
         else:

@@ -84,3 +84,10 @@ def test_errors_say_what_and_where(text, message):
 def test_no_eval_of_text():
     with pytest.raises(ConditionError):
         parse("__import__('os').system('true')")
+
+
+@pytest.mark.parametrize("text", ["(" * 51 + "a > 1" + ")" * 51, "not " * 51 + "a > 1"])
+def test_nesting_past_the_limit_is_refused_not_a_recursion_error(text):
+    with pytest.raises(ConditionError, match="nested deeper than 50 levels"):
+        parse(text)
+    assert parse("(" * 50 + "a > 1" + ")" * 50) == Comparison("a", ">", (1.0,))
