@@ -398,8 +398,11 @@ def data_quality(facts: dict, problems: list[dict], rows: list[dict]) -> dict:
     }
 
 
-def _assumptions(project: dict) -> list[dict]:
-    """Each assumption as ``code`` (reports word it per language), its facts and ``text``."""
+def _assumptions(row: dict) -> list[dict]:
+    """Each assumption as ``code`` (reports word it per language), its facts and ``text``; a
+    missing fact (NA: no PUE at all, no emission factor before the first data year) makes
+    no assumption."""
+    project = {key: plain(value) for key, value in row.items()}
     found = []
     if project.get("pue_basis") == "design":
         found.append(

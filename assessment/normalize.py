@@ -19,7 +19,17 @@ import pandas as pd
 
 from .dictionary import Dictionary, Field
 from .layouts import FormRecord, ListTable, problem
-from .values import BadValue, is_missing, parse_cell, parse_text, resolve_unit, significant
+from .values import (
+    MAX_WHOLE,
+    BadValue,
+    clean_id,
+    is_missing,
+    parse_cell,
+    parse_text,
+    resolve_unit,
+    shown_invisible,
+    significant,
+)
 
 _NUMERIC = ("number", "integer", "fraction", "series")
 _FAST_KINDS = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
@@ -58,7 +68,7 @@ class Batch:
             self._raw_ids = self.raw["project_id"].tolist()
         if position not in self._ids:
             raw = self._raw_ids[position]
-            self._ids[position] = "" if is_missing(raw, "text") else parse_text(raw)
+            self._ids[position] = "" if is_missing(raw, "text") else clean_id(parse_text(raw))
         return self._ids[position]
 
     def unit(self, key: str) -> object:
@@ -145,7 +155,70 @@ def normalize_batch(batch: Batch, dictionary: Dictionary) -> tuple[pd.DataFrame,
     for key in batch.raw.columns:
         if key not in typed:
             typed[key] = _convert(batch, key, dictionary, fx, problems)
+    if "project_id" in typed:
+        typed["project_id"] = _clean_ids(batch, typed["project_id"], problems)
     return pd.DataFrame(typed, index=batch.raw.index), problems
+
+
+ID_DIGITS = 15  # a spreadsheet number keeps 15 significant digits; a longer id loses some
+
+
+def _clean_ids(batch: Batch, ids: pd.Series, problems: list[dict]) -> pd.Series:
+    """The ids with invisible and control characters removed (:func:`clean_id`), each
+    change a warning (an id left empty, an error: the row is garbage); an id stored as a
+    number of more than ``ID_DIGITS`` digits is an error (its last digits are lost)."""
+    ids = ids.copy()
+    unusual = ids.str.contains(r"[^\x20-\x7e]", regex=True).fillna(False).to_numpy(dtype=bool)
+    for position in np.flatnonzero(unusual):
+        written = ids.iat[position]
+        ids.iat[position] = clean = clean_id(written)
+        if clean != written:
+            problems.append(_id_problem(batch, position, written, clean))
+    problems += [_long_number_id(batch, p) for p in _long_number_ids(batch)]
+    return ids
+
+
+def _id_problem(batch: Batch, position: int, written: str, clean: str) -> dict:
+    if clean:
+        message, severity = "project_id had invisible or control characters: removed", "warning"
+    else:
+        message, severity = "project_id holds only invisible or control characters", "error"
+    return batch.problem(
+        position,
+        "project_id",
+        message,
+        value=shown_invisible(written),
+        expected="an id of visible characters",
+        severity=severity,
+        hint=f"read as {clean!r}" if clean else "an empty or garbage row (NUL bytes?): remove it",
+    )
+
+
+def _long_number_ids(batch: Batch) -> np.ndarray:
+    """Rows whose id is a number (a spreadsheet's number cell) of more than ``ID_DIGITS``
+    digits; a column of an integer type (a Parquet int64) holds its ids exactly."""
+    column = batch.raw["project_id"]
+    if not (column.dtype == object or pd.api.types.is_float_dtype(column.dtype)):
+        return np.array([], dtype=int)
+    codes, distinct = batch.distinct("project_id")
+    long = [
+        isinstance(value, float | np.floating | int | np.integer)
+        and not isinstance(value, bool)
+        and abs(value) >= 10**ID_DIGITS
+        for value in distinct
+    ]
+    return np.flatnonzero(np.isin(codes, np.flatnonzero(long)))
+
+
+def _long_number_id(batch: Batch, position: int) -> dict:
+    return batch.problem(
+        position,
+        "project_id",
+        f"a numeric project_id of more than {ID_DIGITS} digits: its last digits are lost",
+        value=batch.project_id(position),
+        expected=f"an id written as text (a number keeps {ID_DIGITS} significant digits)",
+        hint="format the id column as Text and type the ids again",
+    )
 
 
 def _convert(
@@ -205,9 +278,16 @@ def _fast_numbers(
         values = pd.Series(significant(values.to_numpy() * factor), index=values.index)
     if unit.needs_fx:
         values = values * fx.to_numpy(dtype=float)
-    if field.type == "integer" and not np.all(np.isnan(values) | (values == np.round(values))):
+    if field.type == "integer" and not _whole(values.to_numpy()):
         return None
     return values
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every value is missing or a whole number an integer column holds exactly."""
+    with np.errstate(invalid="ignore"):
+        exact = (values == np.round(values)) & (np.abs(values) <= MAX_WHOLE)
+    return bool(np.all(np.isnan(values) | exact))
 
 
 def _slow(

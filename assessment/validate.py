@@ -58,17 +58,24 @@ def _numbers(series: pd.Series) -> np.ndarray | None:
     return None
 
 
+def _ranged(series: pd.Series) -> np.ndarray | None:
+    """The values a range applies to: numbers, or the year of a date (a date field's range
+    is in years: ``min`` 1990 refuses 1989-12-31)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    return _numbers(series)
+
+
 def _range_problems(
     typed: pd.DataFrame, batch: Batch, key: str, field: Field
 ) -> tuple[list[dict], np.ndarray]:
     """Problems outside the hard range (errors) and the plausible range (warnings), and the
     mask of hard-range failures."""
-    values = _numbers(typed[key])
+    values = _ranged(typed[key])
     if values is None:
         return [], np.zeros(len(typed), dtype=bool)
     found = []
     hard = _outside(values, field.min, field.max)
-    unit = f" {field.unit}" if field.unit and field.unit != "fraction" else ""
     for low, high, severity, word, message in (
         (field.min, field.max, "error", "between", "out of range"),
         (
@@ -87,9 +94,9 @@ def _range_problems(
                     key,
                     message,
                     value=_shown(batch, key, position),
-                    expected=f"{word} {_fmt(low)} and {_fmt(high)}{unit}",
+                    expected=_range_text(field, word, low, high),
                     severity=severity,
-                    hint=_range_hint(field, values[position]),
+                    hint=_range_hint(field, typed[key].iloc[position]),
                 )
             )
     return found, hard
@@ -105,15 +112,30 @@ def _outside(values: np.ndarray, low: float | None, high: float | None) -> np.nd
     return bad
 
 
-def _range_hint(field: Field, value: float) -> str:
+def _range_text(field: Field, word: str, low: float | None, high: float | None) -> str:
+    """``between 1 and 3``, ``usually between 0.01 and 1,500 MW``; for a date, years:
+    ``a date in 1990 or later``."""
+    if field.type == "date":
+        years = [f"in {low:.0f} or later" if low is not None else ""]
+        years.append(f"in {high:.0f} or earlier" if high is not None else "")
+        usually = "usually " if word.startswith("usually") else ""
+        return f"{usually}a date " + " and ".join(part for part in years if part)
+    unit = f" {field.unit}" if field.unit and field.unit != "fraction" else ""
+    return f"{word} {_fmt(low, '-inf')} and {_fmt(high, 'inf')}{unit}"
+
+
+def _range_hint(field: Field, value: object) -> str:
     if field.type == "fraction":
         return "shares are fractions: 0.85 or 85%"
+    if field.type == "date":
+        early = "a small number in a date cell reads as 1900"
+        return f"read as {value:%Y-%m-%d}; check the year ({early})"
     unit = f" {field.unit}" if field.unit else ""
-    return f"read as {format_number(value)}{unit}; check the value and its unit"
+    return f"read as {format_number(float(value))}{unit}; check the value and its unit"
 
 
-def _fmt(number: float | None) -> str:
-    return "-inf" if number is None else format_number(number)
+def _fmt(number: float | None, unbounded: str) -> str:
+    return unbounded if number is None else format_number(number)
 
 
 def _shown(batch: Batch, key: str, position: int) -> object:

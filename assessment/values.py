@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import unicodedata
 from fractions import Fraction
 
 import numpy as np
@@ -93,6 +94,33 @@ def parse_text(raw: object) -> str:
     if isinstance(raw, dt.date | dt.datetime):
         return raw.isoformat()
     return str(raw).strip()
+
+
+def clean_id(text: str) -> str:
+    """An identifier as people read it: NFKC (full-width letters and digits become ASCII),
+    each space, tab or line break of any kind as a plain space, control and invisible
+    characters (NUL, zero-width space, byte-order mark, direction marks) removed, stripped."""
+    if text.isascii() and text.isprintable():
+        return text.strip()
+    kept = (_id_char(ch) for ch in unicodedata.normalize("NFKC", text))
+    return "".join(kept).strip()
+
+
+def _id_char(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category[0] == "Z" or ch in "\t\n\r\v\f":
+        return " "
+    return "" if category[0] == "C" else ch
+
+
+def shown_invisible(text: str) -> str:
+    """``text`` with each control, invisible or unusual space character written as
+    ``<U+200B>``."""
+    return "".join(f"<U+{ord(ch):04X}>" if _unseen(ch) else ch for ch in text)
+
+
+def _unseen(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "CZ" and ch != " "
 
 
 def parse_bool(raw: object) -> bool:
@@ -254,9 +282,25 @@ def parse_cell(
     if kind == "choice":
         return parse_choice(raw, field, dictionary)
     value = parse_number(raw, column_unit, field, dictionary, fx)
-    if kind == "integer" and not float(value).is_integer():
-        raise BadValue("a whole number")
+    if kind == "integer":
+        _check_whole(value, field)
     return value
+
+
+MAX_WHOLE = 2**53  # the largest whole number a float (an Excel cell, a CSV number) holds exactly
+
+
+def _check_whole(value: float, field: Field) -> None:
+    """A whole number an integer column can hold; one too large for it fails on its range."""
+    if abs(value) > MAX_WHOLE:
+        low = format_number(-MAX_WHOLE if field.min is None else field.min)
+        high = format_number(MAX_WHOLE if field.max is None else field.max)
+        raise BadValue(
+            f"a whole number between {low} and {high}",
+            f"read as {value:.6g}, too large for a count; check the value and its unit",
+        )
+    if not float(value).is_integer():
+        raise BadValue("a whole number")
 
 
 def plain(value: object) -> object:

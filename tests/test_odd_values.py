@@ -1,0 +1,203 @@
+"""Every odd value gets an answer: a decision, or a problem row / rejection with its reason.
+
+Each case goes through the library pipeline (read -> indicators -> rules -> model -> decision)
+with ``score_applications`` and, where the two could differ, through the batch screen.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, write_rows
+
+from assessment import read_applications
+from assessment.artefact import default_model_path, load_model
+from assessment.batch import screen_inputs
+from assessment.scoring import Scored, project_records, score_applications
+from assessment.screening import RECOMMENDATIONS, Settings
+
+COLUMNS = [
+    *FULL_PROJECT,
+    *(f"{series}_{year}" for series, years in FULL_YEARLY.items() for year in years),
+]
+
+
+def full_row(**changes: object) -> dict[str, object]:
+    """The complete test project as one list row (yearly values as ``series_year``)."""
+    row = dict(FULL_PROJECT)
+    for series, years in FULL_YEARLY.items():
+        row |= {f"{series}_{year}": value for year, value in years.items()}
+    return row | changes
+
+
+def write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(default_model_path())
+
+
+def score(path: Path, model, as_of: dt.date = AS_OF) -> tuple[dict[str, dict], Scored]:
+    """Each scored project's record by id (the JSON shape of ``assess score``), and the run."""
+    scored = score_applications([path], as_of=as_of, model=model)
+    return {record["project_id"]: record for record in project_records(scored)}, scored
+
+
+def errors_of(scored, field: str) -> list[dict]:
+    problems = scored.applications.problems
+    found = problems[(problems["field"] == field) & (problems["severity"] == "error")]
+    return found.to_dict("records")
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, dt.date(1990, 1, 1)])
+def test_no_pue_at_all_still_gets_a_decision(tmp_path, model, as_of):
+    """Blank measured and design PUE left the PUE basis NA, which the decision's data
+    quality tested for truth ("boolean value of NA is ambiguous")."""
+    path = write_csv(tmp_path / "list.csv", [full_row(pue="", pue_design="")])
+    records, _ = score(path, model, as_of)
+    decision = records["T-001"]["decision"]
+    assert decision["recommendation"] in RECOMMENDATIONS
+    assert not any(a["code"] == "design_pue" for a in decision["data_quality"]["assumed"])
+
+
+def test_an_as_of_date_before_any_data_gets_a_decision(tmp_path, model):
+    """In 1990 there is no grid emission factor yet: the factor level is NA, no assumption."""
+    path = write_csv(tmp_path / "list.csv", [full_row(operating_since="1995-01-01")])
+    records, scored = score(path, model, dt.date(1990, 1, 1))
+    record = records["T-001"]
+    assert record["decision"]["recommendation"] in RECOMMENDATIONS
+    assert record["indicators"]["emission_factor"]["value"] is None
+    assumed = record["decision"]["data_quality"]["assumed"]
+    assert all(assumption["code"] != "grid_factor_level" for assumption in assumed)
+    assert errors_of(scored, "operating_since"), "a start after the as-of date is an error"
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("0.5", "out of range"),
+        ("40", "out of range"),
+        ("-1", "out of range"),
+        ("nan", None),  # a 'not available' marker: missing
+        ("inf", "cannot read the value"),
+        ("-inf", "cannot read the value"),
+        ("1e400", "cannot read the value"),
+        ("about 1.3", "cannot read the value"),
+        ("2021-06-30", "cannot read the value"),
+    ],
+)
+def test_odd_pue_values_get_a_decision_and_a_problem(tmp_path, model, value, problem):
+    path = write_csv(tmp_path / "list.csv", [full_row(pue=value)])
+    records, scored = score(path, model)
+    assert records["T-001"]["decision"]["recommendation"] in RECOMMENDATIONS
+    found = [row["message"] for row in errors_of(scored, "pue")]
+    assert found == ([problem] if problem else [])
+    if problem:
+        assert records["T-001"]["decision"]["recommendation"] == "refer"
+
+
+@pytest.mark.parametrize("value", ["1e30", "99999999999999999999", "-1e30"])
+def test_a_count_too_large_for_its_column_is_a_problem_not_a_crash(tmp_path, model, value):
+    """``racks`` is a whole-number column: 1e30 failed with 'cannot safely cast
+    non-equivalent float64 to int64' and stopped the batch."""
+    good = full_row(project_id="T-002")
+    path = write_csv(tmp_path / "list.csv", [full_row(racks=value), good])
+    records, scored = score(path, model)
+    assert set(records) == {"T-001", "T-002"}
+    assert records["T-001"]["decision"]["recommendation"] == "refer"
+    (found,) = errors_of(scored, "racks")
+    assert found["project_id"] == "T-001" and found["cell"]
+    assert "whole number between 0 and 1,000,000" in found["expected"]
+    assert "too large" in found["hint"]
+
+
+def test_a_huge_count_in_a_workbook_number_cell_is_a_problem(tmp_path):
+    """The same from a real number cell of a workbook (the vectorised path)."""
+    path = write_rows(tmp_path / "list.xlsx", [["project_id", "racks"], ["A", 1e30], ["B", 40]])
+    projects, _, problems = read_applications([path], as_of=AS_OF)
+    assert projects.loc["B", "racks"] == 40 and projects["racks"].isna().sum() == 1
+    bad = problems[problems["field"] == "racks"]
+    assert bad[["project_id", "cell", "severity"]].values.tolist() == [["A", "B2", "error"]]
+
+
+def test_a_twenty_digit_id_in_a_csv_stays_exactly_as_written(tmp_path, model):
+    path = write_csv(tmp_path / "list.csv", [full_row(project_id="12345678901234567890")])
+    records, scored = score(path, model)
+    assert list(records) == ["12345678901234567890"]
+    assert not errors_of(scored, "project_id")
+
+
+def test_a_twenty_digit_numeric_id_in_a_workbook_is_flagged(tmp_path):
+    """A number cell keeps 15 significant digits: the id read back is not the one typed."""
+    rows = [["project_id", "pue"], [12345678901234567890, 1.3], [123456789012345, 1.3]]
+    path = write_rows(tmp_path / "list.xlsx", rows)
+    projects, _, problems = read_applications([path], as_of=AS_OF)
+    assert "123456789012345" in projects.index  # 15 digits are exact
+    bad = problems[problems["field"] == "project_id"]
+    assert bad["cell"].tolist() == ["A2"] and bad["severity"].tolist() == ["error"]
+    assert "15 digits" in bad["message"].iat[0] and "as Text" in bad["hint"].iat[0]
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\ufeff", "\u200d", "\x07", "\u2060", "\u202e"])
+def test_an_id_with_an_invisible_character_is_caught_as_a_duplicate(tmp_path, model, hidden):
+    """``T-001`` and ``T-001`` + a zero-width space were two projects."""
+    rows = [full_row(), full_row(project_id=f"T-0{hidden}01", project_name="twin")]
+    path = write_csv(tmp_path / "list.csv", rows)
+    records, scored = score(path, model)
+    assert list(records) == ["T-001"]
+    assert records["T-001"]["indicators"] is not None
+    problems = scored.applications.problems
+    ids = problems[problems["field"] == "project_id"]
+    assert "duplicate project_id" in set(ids["message"])
+    cleaned = ids[ids["message"].str.contains("invisible")]
+    assert cleaned["value"].tolist() == [f"T-0<U+{ord(hidden):04X}>01"]
+    assert cleaned["severity"].tolist() == ["warning"]
+
+
+def test_full_width_ids_are_the_same_id(tmp_path):
+    rows = [["project_id", "pue"], ["DC-001", 1.3], ["ＤＣ－００１", 1.4]]
+    path = write_rows(tmp_path / "list.xlsx", rows)
+    projects, _, problems = read_applications([path], as_of=AS_OF)
+    assert list(projects.index) == ["DC-001"]
+    assert "duplicate project_id" in set(problems["message"])
+
+
+def test_a_row_of_nul_bytes_is_rejected_not_a_project(tmp_path, model):
+    path = write_csv(tmp_path / "list.csv", [full_row()])
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        handle.write(",".join(["\x00\x00"] * len(COLUMNS)) + "\n")
+    records, scored = score(path, model)
+    assert list(records) == ["T-001"]
+    (garbage,) = errors_of(scored, "project_id")
+    assert garbage["project_id"] == "" and garbage["cell"] == "A3"
+    assert "only invisible or control characters" in garbage["message"]
+    screening = screen_inputs([path], Settings(as_of=AS_OF), jobs=1)
+    assert screening.results["project_id"].tolist() == ["T-001"]
+    (reasons,) = screening.rejected["reasons"]
+    assert "only invisible or control characters" in reasons
+
+
+@pytest.mark.parametrize("since", ["1900-01-01", "1989-12-31"])
+def test_an_implausibly_early_operating_start_is_an_error(tmp_path, model, since):
+    path = write_csv(tmp_path / "list.csv", [full_row(operating_since=since)])
+    records, scored = score(path, model)
+    (found,) = errors_of(scored, "operating_since")
+    assert found["message"] == "out of range" and found["value"] == since
+    assert found["expected"] == "a date in 1990 or later"
+    assert records["T-001"]["indicators"]["operating_years"] is None
+    assert records["T-001"]["decision"]["recommendation"] == "refer"
+
+
+def test_operating_since_1990_is_accepted(tmp_path, model):
+    path = write_csv(tmp_path / "list.csv", [full_row(operating_since="1990-01-01")])
+    _, scored = score(path, model)
+    assert not errors_of(scored, "operating_since")
