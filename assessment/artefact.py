@@ -73,8 +73,12 @@ def default_model_path() -> Path:
 
 
 def save_model(model: RiskModel, path: str | Path) -> str:
-    """Write the artefact and its model card; return the artefact's SHA-256."""
+    """Write the artefact and its model card; return the artefact's SHA-256. A model that
+    :func:`load_model` would refuse (e.g. a calibration that is not finite) is not written."""
     path = Path(path)
+    problem = model.problem()
+    if problem:
+        raise ModelError("the model is not usable", where=str(path), got=problem)
     payload = {
         "format": FORMAT,
         "pipeline": model.pipeline,

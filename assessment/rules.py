@@ -290,8 +290,22 @@ def _load_pack(
     )
     rows, source_file = _read_rule_rows(folder, problems)
     context = _Context(pack, catalogue, dictionary, problems, source_file, not sources_unread)
-    pack.rules = [rule for number, row in rows if (rule := context.rule(number, row))]
+    pack.rules = _valid_rules(context, rows)
     return pack
+
+
+MAX_PROBLEMS = 500  # a table with more stops being checked (a wrong file lists thousands)
+
+
+def _valid_rules(context: _Context, rows: list[tuple[int, dict]]) -> list[Rule]:
+    found = []
+    for number, row in rows:
+        if len(context.problems) >= MAX_PROBLEMS:
+            context.add(number, "", "", f"checking stopped after {MAX_PROBLEMS:,} problems")
+            break
+        rule = context.rule(number, row)
+        found += [rule] if rule else []
+    return found
 
 
 class _PackLoader(yaml.SafeLoader):

@@ -194,3 +194,11 @@ def test_an_infinite_input_is_a_missing_feature_not_a_silent_decline():
     prepared = prepare(rows, model.numeric, model.categorical)
     assert prepared.loc[0, ["dscr_min", "leverage"]].isna().all()  # listed as missing features
     assert np.isfinite(model.predict_pd(rows)).all()
+
+
+def test_an_unusable_model_is_not_saved(tmp_path):
+    model = load_model()
+    model.slope = float("nan")
+    with pytest.raises(ModelError, match="non-finite PD"):
+        artefact.save_model(model, tmp_path / "m.skops")
+    assert not (tmp_path / "m.skops").exists()

@@ -269,3 +269,26 @@ def test_rules_check_and_score_list_the_same_lines(name, tmp_path, capsys):
     assert main(argv) == 1
     scored = capsys.readouterr().err.splitlines()
     assert scored[1:] == checked[1:] and len(checked) == 2
+
+
+def test_a_table_of_junk_stops_being_checked_after_the_limit(tmp_path):
+    pack = _copy(tmp_path)
+    junk = "\n".join(",".join(f"x{row}c{col}" for col in range(20)) for row in range(400))
+    header = ",".join(rules_module.RULE_COLUMNS)
+    (pack / "rules.csv").write_text(f"{header}\n{junk}\n", encoding="utf-8")
+    with pytest.raises(RuleError) as error:
+        load_rules(pack)
+    problems = error.value.problems
+    assert len(problems) <= rules_module.MAX_PROBLEMS + len(rules_module.RULE_COLUMNS)  # a row
+    assert problems[-1]["message"] == "checking stopped after 500 problems"
+
+
+def test_a_text_file_named_rules_xlsx_is_named(tmp_path):
+    pack = _copy(tmp_path)
+    (pack / "rules.csv").unlink()
+    (pack / "rules.xlsx").write_text("rule_id,programme\n", encoding="utf-8")
+    with pytest.raises(RuleError) as error:
+        load_rules(pack)
+    [problem] = error.value.problems
+    assert problem["file"] == str(pack / "rules.xlsx")
+    assert problem["message"].startswith("cannot read the workbook")
