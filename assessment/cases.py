@@ -15,7 +15,7 @@ import pandas as pd
 
 from .errors import RuleError
 from .evaluate import VERDICTS, evaluate_rule
-from .rules import Metric, Pack, RuleSet, metric_catalogue, read_table
+from .rules import Metric, Pack, Problems, RuleSet, metric_catalogue, read_table
 
 CASE_COLUMNS = ["case_id", "rule_id", "as_of", "expected", "note"]
 RESULT_COLUMNS = ["pack", "case_id", "rule_id", "as_of", "expected", "got", "ok", "note"]
@@ -69,7 +69,7 @@ def _run_pack(pack: Pack, rule_set: RuleSet, catalogue: dict[str, Metric]) -> pd
 
 def _read_cases(path: Path) -> pd.DataFrame:
     """The cases of a pack, indexed by their row in the file; the file's problems raised."""
-    problems: list[dict] = []
+    problems = Problems()
     header, rows = read_table(path, problems, ["case_id", "rule_id", "as_of", "expected"])
     if problems:
         raise RuleError.from_rows(problems)

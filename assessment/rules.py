@@ -183,7 +183,7 @@ def metric_catalogue(dictionary: Dictionary | None = None) -> dict[str, Metric]:
     return found
 
 
-class _Problems(list):
+class Problems(list):
     """Collects load problems as rows: file, row, column, value, message, hint."""
 
     def add(
@@ -211,7 +211,7 @@ def load_rules(path: str | Path | None = None, *, dictionary: Dictionary | None 
     """Load and validate every pack under ``path`` (default: the packaged ``rules/``)."""
     root = Path(path) if path else data_dir("rules")
     catalogue = metric_catalogue(dictionary)
-    problems = _Problems()
+    problems = Problems()
     folders = _pack_folders(root)
     if not folders:
         problems.add(
@@ -249,7 +249,7 @@ def _pack_folders(root: Path) -> list[Path]:
     )
 
 
-def _check_unique_ids(packs: list[Pack], problems: _Problems) -> None:
+def _check_unique_ids(packs: list[Pack], problems: Problems) -> None:
     seen: dict[str, str] = {}
     for pack in packs:
         for rule in pack.rules:
@@ -266,7 +266,7 @@ def _check_unique_ids(packs: list[Pack], problems: _Problems) -> None:
 
 
 def _load_pack(
-    folder: Path, catalogue: dict[str, Metric], dictionary: Dictionary, problems: _Problems
+    folder: Path, catalogue: dict[str, Metric], dictionary: Dictionary, problems: Problems
 ) -> Pack:
     before = len(problems)
     meta = _read_meta(folder / "pack.yaml", problems)
@@ -308,10 +308,11 @@ def _valid_rules(context: _Context, rows: list[tuple[int, dict]]) -> list[Rule]:
     return found
 
 
-class _PackLoader(yaml.SafeLoader):
-    """YAML's safe loader without anchors and aliases (``&a``/``*a``: a few lines of aliases
-    expand to billions of nodes) and with at most ``MAX_YAML_DEPTH`` nested levels; an
-    impossible date stays text, so that it is reported where it is used."""
+class StrictYamlLoader(yaml.SafeLoader):
+    """YAML's safe loader for files of unknown origin: without anchors and aliases
+    (``&a``/``*a``: a few lines of aliases expand to billions of nodes) and with at most
+    ``MAX_YAML_DEPTH`` nested levels; an impossible date stays text, so that it is reported
+    where it is used."""
 
     def compose_node(self, parent: object, index: object) -> yaml.Node:
         event = self.peek_event()
@@ -335,20 +336,20 @@ class _PackLoader(yaml.SafeLoader):
             return self.construct_scalar(node)
 
 
-_PackLoader.add_constructor("tag:yaml.org,2002:timestamp", _PackLoader.date_or_text)
+StrictYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictYamlLoader.date_or_text)
 MAX_YAML_DEPTH = 20
 # Limits of the files of a rule pack: larger files are refused unread, longer cells named.
 MAX_RULE_FILE_BYTES = 2 * 2**20
 MAX_CELL_CHARS = 10_000
 
 
-def read_yaml(path: Path, problems: _Problems) -> object:
+def read_yaml(path: Path, problems: Problems) -> object:
     """The content of a YAML file of a rule pack (None with a problem when it cannot be used)."""
     text = read_text(path, problems)
     if text is None:
         return None
     try:
-        return yaml.load(text, Loader=_PackLoader)  # noqa: S506 - a SafeLoader, stricter still
+        return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = (mark.line + 1, str(mark.column + 1)) if mark else ("", "")
@@ -358,7 +359,7 @@ def read_yaml(path: Path, problems: _Problems) -> object:
     return None
 
 
-def _read_meta(path: Path, problems: _Problems) -> dict:
+def _read_meta(path: Path, problems: Problems) -> dict:
     before = len(problems)
     meta = read_yaml(path, problems)
     if meta is None and len(problems) == before:
@@ -372,8 +373,8 @@ def _read_meta(path: Path, problems: _Problems) -> dict:
 
 _META_KINDS = {
     "id": (str, int, float),
-    "title_en": (str,),
-    "title_zh": (str,),
+    "title_en": (str, int, float),
+    "title_zh": (str, int, float),
     "version": (str, int, float),
     "effective_from": (str, dt.date),
     "effective_to": (str, dt.date),
@@ -382,7 +383,7 @@ _META_KINDS = {
 }
 
 
-def _checked_meta(meta: dict, path: Path, problems: _Problems) -> dict:
+def _checked_meta(meta: dict, path: Path, problems: Problems) -> dict:
     """The keys of pack.yaml that have the kind they need (the others reported and dropped)."""
     kept = dict(meta)
     for key, kinds in _META_KINDS.items():
@@ -403,7 +404,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _grades(raw: dict, path: Path, problems: _Problems) -> dict[str, list[tuple[str, float]]]:
+def _grades(raw: dict, path: Path, problems: Problems) -> dict[str, list[tuple[str, float]]]:
     grades = {}
     for programme, steps in raw.items():
         if programme not in PROGRAMMES:
@@ -440,7 +441,7 @@ def _finite(value: object) -> float:
     return number
 
 
-def _read_rule_rows(folder: Path, problems: _Problems) -> tuple[list[tuple[int, dict]], Path]:
+def _read_rule_rows(folder: Path, problems: Problems) -> tuple[list[tuple[int, dict]], Path]:
     csv_path, xlsx_path = folder / "rules.csv", folder / "rules.xlsx"
     if not csv_path.exists() and not xlsx_path.exists():
         problems.add(folder, "", "", "", "no rules.csv or rules.xlsx in the pack")
@@ -461,7 +462,7 @@ def _read_rule_rows(folder: Path, problems: _Problems) -> tuple[list[tuple[int, 
 
 
 def read_table(
-    path: Path, problems: _Problems, required: list[str], sheet: str = ""
+    path: Path, problems: Problems, required: list[str], sheet: str = ""
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The header and the filled rows ``(row number, {column: text})`` of a table of a rule
     pack: a UTF-8 CSV file, or the sheet ``sheet`` of an .xlsx workbook. A file that cannot be
@@ -486,7 +487,7 @@ def read_table(
     return header, rows
 
 
-def _header_ok(header: list[str], required: list[str], path: Path, problems: _Problems) -> bool:
+def _header_ok(header: list[str], required: list[str], path: Path, problems: Problems) -> bool:
     before = len(problems)
     others = [name for name in header if name not in required]
     for name in required:
@@ -499,7 +500,7 @@ def _header_ok(header: list[str], required: list[str], path: Path, problems: _Pr
 
 
 def _record(
-    record: list[object], header: list[str], path: Path, number: int, problems: _Problems
+    record: list[object], header: list[str], path: Path, number: int, problems: Problems
 ) -> dict[str, str] | None:
     """One row as ``{column: text}``; None for a blank row or one with a cell to report."""
     cells = [_cell_text(cell) for cell in record]
@@ -523,7 +524,7 @@ def _record(
     return dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
 
 
-def read_text(path: Path, problems: _Problems) -> str | None:
+def read_text(path: Path, problems: Problems) -> str | None:
     """A UTF-8 text file of a rule pack (a BOM is dropped), or None with a problem: missing,
     not a file, larger than ``MAX_RULE_FILE_BYTES``, binary, or another encoding."""
     data = _bounded_bytes(path, problems)
@@ -549,7 +550,7 @@ def read_text(path: Path, problems: _Problems) -> str | None:
         return None
 
 
-def _bounded_bytes(path: Path, problems: _Problems) -> bytes | None:
+def _bounded_bytes(path: Path, problems: Problems) -> bytes | None:
     if not path.is_file():
         message = "not a file" if path.exists() else f"no {path.name} in the pack"
         problems.add(path, "", "", "", message)
@@ -572,7 +573,7 @@ def _bounded_bytes(path: Path, problems: _Problems) -> bytes | None:
         return None
 
 
-def _csv_grid(path: Path, problems: _Problems) -> list[list[str]] | None:
+def _csv_grid(path: Path, problems: Problems) -> list[list[str]] | None:
     text = read_text(path, problems)
     if text is None:
         return None
@@ -595,7 +596,7 @@ def _field_limit(size: int) -> Iterator[None]:
         csv.field_size_limit(old)
 
 
-def _sheet_grid(path: Path, sheet: str, problems: _Problems) -> list[list[object]] | None:
+def _sheet_grid(path: Path, sheet: str, problems: Problems) -> list[list[object]] | None:
     if _bounded_bytes(path, problems) is None:
         return None
     try:
@@ -627,7 +628,7 @@ def _cell_text(cell: object) -> str:
 
 
 def _date(
-    value: object, file: Path, row: object, column: str, problems: _Problems
+    value: object, file: Path, row: object, column: str, problems: Problems
 ) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -652,7 +653,7 @@ class _Context:
     pack: Pack
     catalogue: dict[str, Metric]
     dictionary: Dictionary
-    problems: _Problems
+    problems: Problems
     file: Path
     check_sources: bool = True
 

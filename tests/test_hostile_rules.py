@@ -292,3 +292,17 @@ def test_a_text_file_named_rules_xlsx_is_named(tmp_path):
     [problem] = error.value.problems
     assert problem["file"] == str(pack / "rules.xlsx")
     assert problem["message"].startswith("cannot read the workbook")
+
+
+@pytest.mark.parametrize(
+    ("data", "row", "words"),
+    [(b"", 1, "the table is empty"), (b"\xff\xfe\x00c\x00a", 1, "a binary file")],
+)
+def test_a_hostile_cases_csv_is_named(data, row, words, tmp_path):
+    pack = _copy(tmp_path)
+    (pack / "cases.csv").write_bytes(data)
+    with pytest.raises(RuleError) as error:
+        run_cases(load_rules(pack))
+    [problem] = error.value.problems
+    assert problem["file"] == str(pack / "cases.csv") and problem["row"] == row
+    assert words in problem["message"]
