@@ -860,6 +860,9 @@ class _Context:
         return text
 
     def segment(self, number: int, name: str, metric: Metric) -> pd.DataFrame | None:
+        if Path(name).name != name or name.startswith("."):
+            self.add(number, "segment", name, "a segment is named, not a path", "e.g. rack_use")
+            return None
         path = self.pack.folder / "segments" / f"{name}.csv"
         sheet = ""
         if not path.exists() and self.file.suffix == ".xlsx" and name in _sheet_names(self.file):

@@ -306,3 +306,12 @@ def test_a_hostile_cases_csv_is_named(data, row, words, tmp_path):
     [problem] = error.value.problems
     assert problem["file"] == str(pack / "cases.csv") and problem["row"] == row
     assert words in problem["message"]
+
+
+def test_a_segment_name_cannot_leave_the_pack(tmp_path):
+    pack = _copy(tmp_path, "green_dc_cn")
+    _edit(pack / "rules.csv", ">=,,,rack_utilisation,", ">=,,,../../credit_policy/rules,")
+    with pytest.raises(RuleError) as error:
+        load_rules(pack)
+    [problem] = error.value.problems
+    assert problem["column"] == "segment" and "not a path" in problem["message"]
