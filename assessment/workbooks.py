@@ -273,8 +273,26 @@ def _csv_file_sheet(name: str, data: bytes, where: str, limits: Limits) -> Sheet
         sheet = csv_sheet(name, head, text[consumed:], dialect)
     except csv.Error as error:
         raise malformed_csv(where, error, limits) from None
+    _check_split_records(sheet.rows, where)
     sheet.remarks = [remark] if remark else None
     return sheet
+
+
+def _check_split_records(rows: list[list[object]], where: str) -> None:
+    """Refuse two short records in a row whose cells add up to one full record and one: a
+    record cut in two by a line break inside an unquoted cell (the second half would
+    otherwise be read as a project of its own)."""
+    lengths = list(map(len, rows))
+    width = max(lengths, default=0)
+    for number, (first, second) in enumerate(zip(lengths, lengths[1:], strict=False), start=1):
+        if 1 < first < width and 1 < second < width and first + second - 1 == width:
+            raise InputError(
+                "a line break inside an unquoted cell",
+                where=f"{where}, records {number} and {number + 1}",
+                expected=f"records of {width} cells",
+                got=f"{first} and {second} cells",
+                hint="put the cell in double quotes, or export the CSV again",
+            )
 
 
 def malformed_csv(where: str, error: csv.Error, limits: Limits) -> InputError:

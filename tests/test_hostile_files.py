@@ -272,3 +272,14 @@ def test_the_fuzz_harness_runs_without_atheris(tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     assert fuzz_readers.plain(12, 3) == 0
     assert fuzz_readers.build_input(b"\x02\x05\x00<x>", fuzz_readers.seeds(tmp_path))[0] == ".xlsx"
+
+
+def test_a_record_cut_by_a_line_break_in_an_unquoted_cell_is_refused(tmp_path):
+    rows = [project("CUT-1"), project("CUT-2")]
+    path = write_csv(tmp_path / "cut.csv", rows)
+    path.write_text(path.read_text().replace("Gui'an hydro DC", "Gui'an\nhydro DC", 1))
+    with pytest.raises(InputError, match="a line break inside an unquoted cell") as error:
+        read_sheets(path)
+    assert error.value.where.endswith("records 2 and 3")
+    _, _, problems = read_applications([path], as_of=AS_OF)
+    assert problems["message"].tolist() == ["a line break inside an unquoted cell"]
