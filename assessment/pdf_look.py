@@ -28,6 +28,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from ._resources import data_dir
 from .errors import AssessmentError
+from .strict_yaml import MAX_YAML_BYTES, StrictYamlLoader
 
 LANGS = ("en", "zh")
 CJK_FONT = "AssessCJK"
@@ -89,16 +90,25 @@ def missing_keys(reference: dict, found: object, prefix: str = "") -> list[str]:
 
 
 def _yaml(path: Path) -> dict:
+    """A report template, read strictly (:mod:`assessment.strict_yaml`): a user's file is of
+    unknown origin."""
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise AssessmentError(
+            "report template is too large",
+            where=str(path),
+            expected=f"at most {MAX_YAML_BYTES:,} bytes",
+            got=f"{path.stat().st_size:,} bytes",
+        )
     try:
-        with open(path, encoding="utf-8") as handle:
-            found = yaml.safe_load(handle)
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+        found = yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
         raise AssessmentError(
             "report template is not valid YAML",
             where=str(path),
-            got=str(error).splitlines()[0],
+            got=(str(error).splitlines() or [type(error).__name__])[0],
             hint="check the indentation and quoting near the line named",
-        ) from error
+        ) from None
     if not isinstance(found, dict):
         raise AssessmentError(
             "report template is not a mapping of keys",

@@ -28,6 +28,7 @@ from ._resources import data_dir
 from .dictionary import PROGRAMMES, Dictionary, load_dictionary
 from .errors import AssessmentError, RuleError
 from .indicators import CHOICE_CODES, INDICATORS
+from .strict_yaml import StrictYamlLoader
 from .workbooks import read_sheets
 
 RULE_COLUMNS = [
@@ -308,36 +309,6 @@ def _valid_rules(context: _Context, rows: list[tuple[int, dict]]) -> list[Rule]:
     return found
 
 
-class StrictYamlLoader(yaml.SafeLoader):
-    """YAML's safe loader for files of unknown origin: without anchors and aliases
-    (``&a``/``*a``: a few lines of aliases expand to billions of nodes) and with at most
-    ``MAX_YAML_DEPTH`` nested levels; an impossible date stays text, so that it is reported
-    where it is used."""
-
-    def compose_node(self, parent: object, index: object) -> yaml.Node:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(
-                None, None, "anchors and aliases (&name, *name) are not allowed", event.start_mark
-            )
-        self.depth = getattr(self, "depth", 0) + 1
-        if self.depth > MAX_YAML_DEPTH:
-            raise yaml.composer.ComposerError(
-                None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark
-            )
-        node = super().compose_node(parent, index)
-        self.depth -= 1
-        return node
-
-    def date_or_text(self, node: yaml.Node) -> object:
-        try:
-            return self.construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-StrictYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictYamlLoader.date_or_text)
-MAX_YAML_DEPTH = 20
 # Limits of the files of a rule pack: larger files are refused unread, longer cells named.
 MAX_RULE_FILE_BYTES = 2 * 2**20
 MAX_CELL_CHARS = 10_000

@@ -17,6 +17,7 @@ PACKAGE = ROOT / "assessment"
 # Stages in data-flow order; a module may import only modules of its own stage or earlier.
 STAGES = {
     "errors": 0,
+    "strict_yaml": 0,
     "limits": 0,
     "_resources": 0,
     "_files": 0,

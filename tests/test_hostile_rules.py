@@ -315,3 +315,19 @@ def test_a_segment_name_cannot_leave_the_pack(tmp_path):
         load_rules(pack)
     [problem] = error.value.problems
     assert problem["column"] == "segment" and "not a path" in problem["message"]
+
+
+def test_a_report_template_with_an_alias_bomb_is_refused_quickly(tmp_path):
+    from assessment.errors import AssessmentError
+    from assessment.pdf_look import load_template
+
+    (tmp_path / "report").mkdir()
+    letters = "abcdefghi"
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for this, before in zip(letters[1:], letters, strict=False):
+        lines.append(f"{this}: &{this} [{', '.join(['*' + before] * 9)}]")
+    (tmp_path / "report" / "en.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(AssessmentError, match="anchors and aliases"):
+        load_template("en.yaml", tmp_path)
+    assert time.monotonic() - started < 5
