@@ -42,6 +42,7 @@ from .limits import Limits, check_path
 from .workbooks import (
     CSV_SAMPLE_CHARS,
     Sheet,
+    check_grid,
     csv_dialect,
     csv_encoding,
     csv_sheet,
@@ -175,6 +176,10 @@ def _read_part(chunk: Chunk, dictionary: Dictionary) -> tuple[list[ListTable], l
         return [], [file_problem(path, error)] if first else [], []
     except csv.Error as error:
         return [], [file_problem(path, malformed_csv(str(path), error, Limits()))], []
+    try:  # each part is checked: a part past a limit is refused whole, with its reason
+        check_grid(sheet, str(path), Limits.from_env())
+    except InputError as error:
+        return [], [file_problem(path, error)], []
     problems: list[dict] = _remarks(path, source) if first else []
     table = _read_list(str(path), sheet, header_at, headers, problems)
     table.row_numbers = [number + chunk.start for number in table.row_numbers]

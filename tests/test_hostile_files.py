@@ -24,6 +24,7 @@ from assessment.workbooks import encoding_of, read_sheets
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 from make_corpus import (  # noqa: E402
+    FIELDS,
     GIB,
     _far_cell,
     bomb,
@@ -283,3 +284,13 @@ def test_a_record_cut_by_a_line_break_in_an_unquoted_cell_is_refused(tmp_path):
     assert error.value.where.endswith("records 2 and 3")
     _, _, problems = read_applications([path], as_of=AS_OF)
     assert problems["message"].tolist() == ["a line break inside an unquoted cell"]
+
+
+def test_a_part_of_a_big_list_past_a_limit_is_refused_not_lost(tmp_path, monkeypatch):
+    rows = [project(f"PART-{i:03d}") for i in range(30)]
+    rows[25][FIELDS.index("project_name")] = "x" * 500  # in the second part
+    write_csv(tmp_path / "big.csv", rows)
+    monkeypatch.setenv("ASSESS_MAX_CELL_CHARS", "400")
+    screening = screen_inputs([tmp_path], Settings(as_of=AS_OF), jobs=1, rows_per_chunk=20)
+    assert len(screening.results) == 20  # the first part
+    assert screening.rejected["reasons"].str.contains("cell chars limit").tolist() == [True]
