@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import fields
 
 import pytest
 from conftest import ROOT
@@ -77,3 +78,13 @@ def test_the_whole_corpus_at_once_scores_the_good_files(command, corpus, tmp_pat
     if command == "score":
         scored = {p["project_id"] for p in json.loads(out)["projects"]}
         assert {"GOOD-1", "MERGED-1", "UNI-1", "CP-1", "DUP-1"} <= scored
+
+
+def test_security_md_states_the_corpus_size_and_every_limit(corpus):
+    from assessment.limits import ENV_PREFIX, Limits, env_name
+
+    text = (ROOT / "SECURITY.md").read_text(encoding="utf-8")
+    names, _ = corpus
+    assert f"committed binaries): {len(names)} files" in text
+    for item in fields(Limits):
+        assert f"`{env_name(item.name)}`" in text and env_name(item.name).startswith(ENV_PREFIX)
