@@ -29,6 +29,7 @@ from .counterfactual import paths_to_eligibility
 from .dictionary import PROGRAMMES
 from .errors import RuleError
 from .evaluate import FAIL, INSUFFICIENT, VERDICTS, Evaluation
+from .ingest import of_kept_rows
 from .prediction import reasons as model_reasons
 from .rules import nearest
 from .values import format_number, plain
@@ -204,6 +205,7 @@ def decide(
     """Per project: recommendation, decisive row and reason, principal reasons and, with
     ``details``, conditions, data quality and paths to eligibility (a screen of many
     projects leaves them out)."""
+    problems = own_problems(problems, evaluation.frame)
     inputs = decision_inputs(evaluation, predictions, problems)
     result = recommend(inputs, table or load_decision_table())
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
@@ -225,6 +227,17 @@ def decide(
     paths = paths_to_eligibility(evaluation, relevance(evaluation.frame))
     result["path_to_eligibility"] = [paths.get(pid, []) for pid in inputs.index]
     return result
+
+
+DUPLICATE = "duplicate project_id"
+
+
+def own_problems(problems: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The problems of each project's own file and row (:func:`ingest.of_kept_rows`), not
+    those of another input repeating its id: what the screen rejects a project for."""
+    if problems is None or problems.empty or "source_file" not in frame.columns:
+        return problems
+    return problems[of_kept_rows(problems, frame) & (problems["message"] != DUPLICATE)]
 
 
 def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict]]:

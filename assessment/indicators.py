@@ -350,8 +350,10 @@ def _finance(projects: pd.DataFrame, as_of: dt.date) -> dict[str, object]:
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """``numerator / denominator``, missing where the denominator is zero."""
-    return numerator / denominator.where(denominator != 0)
+    """``numerator / denominator``, missing where the denominator is zero or the quotient
+    overflows (a huge amount over a tiny one)."""
+    quotient = numerator / denominator.where(denominator != 0)
+    return quotient.where(np.isfinite(quotient.to_numpy(dtype=float, na_value=np.nan)))
 
 
 # -- cash-flow indicators ----------------------------------------------------------------------
@@ -409,9 +411,13 @@ def _yearly_ratios(cube: _Cube, projects: pd.DataFrame) -> dict[str, np.ndarray]
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """``numerator / denominator`` where the denominator is positive, NaN elsewhere."""
+    """``numerator / denominator`` where the denominator is positive, NaN elsewhere and
+    where the quotient overflows."""
     out = np.full(np.broadcast_shapes(numerator.shape, denominator.shape), np.nan)
-    return np.divide(numerator, denominator, out=out, where=denominator > 0)
+    with np.errstate(over="ignore"):
+        np.divide(numerator, denominator, out=out, where=denominator > 0)
+    out[np.isinf(out)] = np.nan
+    return out
 
 
 def _min_and_mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,15 +10,20 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, write_rows
+from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
 
 from assessment import read_applications
 from assessment.artefact import default_model_path, load_model
 from assessment.batch import screen_inputs
+from assessment.dictionary import PROGRAMMES
 from assessment.scoring import Scored, project_records, score_applications
 from assessment.screening import RECOMMENDATIONS, Settings
+from assessment.values import plain
 
+SAMPLES = ROOT / "sample_projects"
+MODEL_PATH = str(default_model_path())
 COLUMNS = [
     *FULL_PROJECT,
     *(f"{series}_{year}" for series, years in FULL_YEARLY.items() for year in years),
@@ -201,3 +206,54 @@ def test_operating_since_1990_is_accepted(tmp_path, model):
     path = write_csv(tmp_path / "list.csv", [full_row(operating_since="1990-01-01")])
     _, scored = score(path, model)
     assert not errors_of(scored, "operating_since")
+
+
+def test_a_ratio_that_overflows_is_missing_never_infinite(tmp_path, model):
+    """A huge amount over a tiny one overflowed to inf (and warned) in DSCR and leverage."""
+    row = full_row(debt_service_cny_2024="1e-300", total_investment_cny="1e-300")
+    records, scored = score(write_csv(tmp_path / "list.csv", [row]), model)
+    numbers = scored.frame.select_dtypes("number").to_numpy(dtype=float, na_value=np.nan)
+    assert not np.isinf(numbers).any()
+    assert records["T-001"]["indicators"]["leverage"] is None
+    assert records["T-001"]["indicators"]["dscr_min"] is not None  # the other years' DSCR
+    assert records["T-001"]["decision"]["recommendation"] in RECOMMENDATIONS
+
+
+def score_and_screen_agree(scored: Scored, screening) -> None:
+    """A screened project has the score's recommendation and programme eligibility; one the
+    screen rejects for its input errors, the score refers."""
+    screened = screening.results.set_index("project_id")
+    decisions = scored.decisions["recommendation"]
+    programmes = scored.evaluation.programmes.astype(object)
+    for project_id, recommendation in decisions.items():
+        if project_id not in screened.index:
+            assert project_id in set(screening.rejected["project_id"]), project_id
+            assert recommendation == "refer", project_id
+            continue
+        assert screened.at[project_id, "recommendation"] == recommendation, project_id
+        for programme in PROGRAMMES:
+            column = f"{programme}_eligible"
+            assert plain(screened.at[project_id, column]) == plain(
+                programmes.at[project_id, column]
+            ), (project_id, column)
+    assert set(screened.index) <= set(decisions.index)
+
+
+def test_every_sample_gets_the_same_decision_from_score_and_screen(model):
+    inputs = [SAMPLES, SAMPLES / "broken"]
+    scored = score_applications(inputs, as_of=AS_OF, model=model)
+    screening = screen_inputs(inputs, Settings(as_of=AS_OF, model=MODEL_PATH), jobs=1)
+    assert len(scored.decisions) > 200 and len(screening.rejected) > 0
+    score_and_screen_agree(scored, screening)
+
+
+def test_a_failing_repeat_in_another_file_does_not_refer_the_kept_project(tmp_path, model):
+    """The problems of a second row with the same id stay with that row: the score referred
+    the kept project for them, the screen did not."""
+    first = write_csv(tmp_path / "a.csv", [full_row()])
+    second = write_csv(tmp_path / "b.csv", [full_row(pue="0.5")])
+    scored = score_applications([first, second], as_of=AS_OF, model=model)
+    screening = screen_inputs([first, second], Settings(as_of=AS_OF, model=MODEL_PATH), jobs=1)
+    assert scored.decisions.at["T-001", "decision_row"] != 1  # row 1: input errors
+    assert scored.decisions.at["T-001", "data_quality"]["errors"] == 0
+    score_and_screen_agree(scored, screening)
