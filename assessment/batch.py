@@ -26,11 +26,11 @@ from .runner import Progress, run_chunks
 from .screen_excel import FULL_RESULT_FILES, write_full_results, write_screening_workbook
 from .screen_summary import summary_tables, write_summary_pdf
 from .screening import (
-    FIRST_COLUMNS,
     REJECTED_COLUMNS,
     Screening,
     Settings,
     cached_rules,
+    empty_results,
     manifest,
     rank,
     rejected_of,
@@ -96,7 +96,9 @@ def screen_inputs(
         done = part["status"] == "scored"
         scored.append(part[done].drop(columns=["status", "cell"], errors="ignore"))
         refused.append(rejected_of(part[~done]))
-    results, repeated = split_duplicates(_concatenated(scored))
+    results, repeated = split_duplicates(
+        _concatenated(scored) if scored else empty_results(settings)
+    )
     rejected = pd.concat([_missing_rows(missing), *refused, repeated], ignore_index=True)
     ranked = rank(results)
     del results
@@ -133,8 +135,6 @@ def balanced_files_per_chunk(inputs: list[str | Path], jobs: int) -> int:
 
 def _concatenated(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The parts as one frame; the list is emptied as it goes, so only one copy is held."""
-    if not parts:
-        return pd.DataFrame(columns=FIRST_COLUMNS)
     whole = pd.concat(parts, ignore_index=True)
     parts.clear()
     return whole

@@ -51,6 +51,7 @@ from .sweep import write_outputs as write_sweep_outputs
 from .template import write_template
 from .training import read_features, read_table, train_model
 from .values import format_number, plain
+from .workbooks import find_inputs
 
 GROUP_FROM = 5
 SUMMARY_COLUMNS = [
@@ -110,11 +111,12 @@ def _print_table(result: Applications, columns: str | None, every_problem: bool)
     with pd.option_context(
         "display.width", 200, "display.max_columns", None, "display.max_rows", None
     ):
-        print(
-            projects[[c for c in chosen if c in projects.columns]].to_string(
-                float_format=format_number
+        if len(projects):
+            print(
+                projects[[c for c in chosen if c in projects.columns]].to_string(
+                    float_format=format_number
+                )
             )
-        )
     listed, grouped = _split_missing(problems, every_problem)
     for row in listed.itertuples(index=False):
         print(problem_line(row._asdict()))
@@ -264,6 +266,14 @@ def cmd_screen(args: argparse.Namespace) -> int:
             "--scheduler needs --engine dask", hint="add --engine dask or drop --scheduler"
         )
     folder = check_destination(args.output, (), "output folder", folder=True, inputs=args.paths)
+    if not find_inputs(args.paths):
+        raise InputError(
+            "nothing to screen",
+            where=", ".join(args.paths),
+            expected="application workbooks or candidate lists (.xlsx .xlsm .ods .csv)",
+            got="no such file in the folder(s)",
+            hint="name the files, or check the folder and its .assessignore",
+        )
     made = missing_folders(folder / "manifest.json")
     model = None if args.no_model else (args.model or default_model_path())
     settings = Settings(

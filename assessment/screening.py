@@ -238,7 +238,7 @@ def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     that could not be scored (``status`` ``rejected``, with its ``reasons``)."""
     good = records[records["_reasons"] == ""]
     scored = _score(good, settings) if len(good) else None
-    results = result_rows(scored) if scored is not None else _empty_results(settings)
+    results = result_rows(scored) if scored is not None else empty_results(settings)
     if scored is not None and settings.reports:
         from .report import write_reports  # a later stage, only when memos are asked for
 
@@ -306,7 +306,8 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     return out.rename_axis("project_id").reset_index()
 
 
-def _empty_results(settings: Settings) -> pd.DataFrame:
+def empty_results(settings: Settings) -> pd.DataFrame:
+    """The results frame of no project: every column, no row."""
     rule_ids = [rule.rule_id for rule in cached_rules(settings.rules).rules]
     columns = ["project_id", *FIRST_COLUMNS[1:], "source_sheet", *PROGRAMME_COLUMNS]
     return pd.DataFrame(columns=[*columns, *KEY_COLUMNS, *TEXT_COLUMNS, *rule_ids])

@@ -101,3 +101,15 @@ def test_ctrl_c_on_a_running_process_exits_130_without_a_traceback(tmp_path, sec
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert err.rstrip().endswith("interrupted") and "Traceback" not in err
+
+
+def test_screen_of_an_empty_folder_or_a_missing_file_answers(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["screen", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 1
+    assert "nothing to screen" in capsys.readouterr().err
+    missing = str(tmp_path / "nowhere.xlsx")
+    assert cli.main(["screen", missing, "-o", str(tmp_path / "out"), "--no-model"]) == 2
+    assert "0 project(s) scored, 1 rejected" in capsys.readouterr().out
+    assert cli.main(["check", missing]) == 1
+    out = capsys.readouterr().out
+    assert "Index" not in out and out.rstrip().endswith("0 projects; 1 errors, 0 warnings")
