@@ -41,6 +41,7 @@ import pandas as pd
 from ._resources import data_dir
 from .dictionary import load_dictionary
 from .errors import AssessmentError, RuleError
+from .values import check_as_of
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def add_indicators(
     ``as_of.year``); ``reference_dir`` replaces the packaged ``rules/reference/`` folder.
     """
     _check_projects(projects)
+    check_as_of(as_of)
     reference = _load_reference(reference_dir)
     columns = _efficiency(projects, reference["gb40879_grades.csv"])
     columns |= _siting(projects, reference["size_classes.csv"])

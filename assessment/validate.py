@@ -13,7 +13,7 @@ import pandas as pd
 
 from .dictionary import Dictionary, Field
 from .normalize import Batch, field_of
-from .values import format_number, is_missing
+from .values import check_as_of, format_number, is_missing
 
 _COMPARE = {
     "<=": operator.le,
@@ -39,6 +39,7 @@ def validate_batch(
     ``missing_warnings`` a missing optional field is not reported (a missing required one
     still is): a batch screen has no use for them.
     """
+    check_as_of(as_of)
     problems: list[dict] = []
     clean = typed.copy()
     for key in typed.columns:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .dictionary import Dictionary, Field, Unit, canonical_text, match_key
+from .errors import AssessmentError
 
 FORMULA_STARTS = ("=", "+", "-", "@")  # text starting so is written as text, never a formula
 MISSING_MARKERS = frozenset(
@@ -136,12 +137,27 @@ def parse_bool(raw: object) -> bool:
     raise BadValue("yes or no (是/否, Y/N, TRUE/FALSE, 1/0)")
 
 
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)  # the dates read or used
+
+
 def parse_date(raw: object) -> dt.date:
     """A calendar date between 1900 and 2100 from a date cell, an Excel serial or text."""
     date = _any_date(raw)
-    if not dt.date(1900, 1, 1) <= date <= dt.date(2100, 12, 31):
+    if not FIRST_DATE <= date <= LAST_DATE:
         raise BadValue("a date between 1900 and 2100", "check the year")
     return date
+
+
+def check_as_of(as_of: dt.date) -> dt.date:
+    """The assessment date, refused outside the dates the engine reads (1900-2100)."""
+    if not FIRST_DATE <= as_of <= LAST_DATE:
+        raise AssessmentError(
+            "the assessment date is out of range",
+            expected=f"a date between {FIRST_DATE} and {LAST_DATE}",
+            got=str(as_of),
+            hint="pass --as-of YYYY-MM-DD within that range",
+        )
+    return as_of
 
 
 def _any_date(raw: object) -> dt.date:

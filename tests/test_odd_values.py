@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from assessment import read_applications
 from assessment.artefact import default_model_path, load_model
 from assessment.batch import screen_inputs
 from assessment.dictionary import PROGRAMMES
+from assessment.errors import AssessmentError
+from assessment.indicators import PROJECT_COLUMNS
 from assessment.scoring import Scored, project_records, score_applications
 from assessment.screening import RECOMMENDATIONS, Settings
 from assessment.values import plain
@@ -256,4 +259,41 @@ def test_a_failing_repeat_in_another_file_does_not_refer_the_kept_project(tmp_pa
     screening = screen_inputs([first, second], Settings(as_of=AS_OF, model=MODEL_PATH), jobs=1)
     assert scored.decisions.at["T-001", "decision_row"] != 1  # row 1: input errors
     assert scored.decisions.at["T-001", "data_quality"]["errors"] == 0
+    score_and_screen_agree(scored, screening)
+
+
+@pytest.mark.parametrize("as_of", [dt.date(1, 1, 1), dt.date(1677, 1, 1), dt.date(2300, 1, 1)])
+def test_an_assessment_date_pandas_cannot_hold_is_refused_with_one_error(tmp_path, as_of):
+    """An as-of date outside pandas' datetime range gave OutOfBoundsDatetime."""
+    path = write_csv(tmp_path / "list.csv", [full_row()])
+    with pytest.raises(AssessmentError, match="assessment date is out of range") as refused:
+        score_applications([path], as_of=as_of)
+    assert str(as_of) in str(refused.value) and "--as-of" in str(refused.value)
+    with pytest.raises(AssessmentError, match="assessment date is out of range"):
+        screen_inputs([path], Settings(as_of=as_of), jobs=1)
+
+
+def test_the_first_and_last_assessment_dates_decide(tmp_path, model):
+    path = write_csv(tmp_path / "list.csv", [full_row()])
+    for as_of in (dt.date(1900, 1, 1), dt.date(2100, 12, 31)):
+        records, _ = score(path, model, as_of)
+        assert records["T-001"]["decision"]["recommendation"] in RECOMMENDATIONS
+
+
+def test_fields_blanked_one_by_one_and_in_pairs_all_get_a_decision(tmp_path, model):
+    """Every field blanked alone, and every pair of the fields the indicators read, for a
+    REIT and a new build; blank ``pue`` with ``pue_design`` failed in the decision."""
+    bases = [full_row(), full_row(financing_purpose="construction", project_kind="new")]
+    blanks = [(field, field) for field in COLUMNS[1:]]
+    blanks += list(itertools.combinations(PROJECT_COLUMNS, 2))
+    rows = [
+        base | {"project_id": f"B-{n}-{i}", first: "", second: ""}
+        for n, base in enumerate(bases)
+        for i, (first, second) in enumerate(blanks)
+    ]
+    path = write_csv(tmp_path / "blanks.csv", rows)
+    scored = score_applications([path], as_of=AS_OF, model=model)
+    assert len(scored.decisions) == len(rows)
+    assert scored.decisions["recommendation"].isin(RECOMMENDATIONS).all()
+    screening = screen_inputs([path], Settings(as_of=AS_OF, model=MODEL_PATH), jobs=1)
     score_and_screen_agree(scored, screening)

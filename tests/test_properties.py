@@ -20,7 +20,7 @@ from assessment.artefact import default_model_path, load_model
 from assessment.batch import screen_inputs
 from assessment.dictionary import PROGRAMMES
 from assessment.errors import AssessmentError
-from assessment.scoring import score_applications
+from assessment.scoring import project_records, score_applications
 from assessment.screening import RECOMMENDATIONS, Settings, cached_rules
 from assessment.values import BadValue, parse_cell, plain
 
@@ -106,7 +106,7 @@ ODD_CELLS = [
     *("1900-01-01", "2999-12-31", "13/13/2020", "\x00", "\u200b", "TRUE", "none"),
 ]
 ODD_IDS = ["", "\x00\x00", "P-1\u200b", "Ｐ－１", "12345678901234567890", "=cmd", "P 1"]
-AS_OF_DATES = [AS_OF, dt.date(1990, 1, 1), dt.date(2040, 12, 31)]
+AS_OF_DATES = [AS_OF, dt.date(1900, 1, 1), dt.date(1990, 1, 1), dt.date(2100, 12, 31)]
 
 
 def odd_value(column: str) -> st.SearchStrategy:
@@ -161,6 +161,8 @@ def rows_with_errors(problems: pd.DataFrame) -> set[object]:
 def assert_score_answers_every_row(scored, rows: list[int]) -> None:
     decisions = scored.decisions["recommendation"]
     assert decisions.isin(RECOMMENDATIONS).all()
+    records = project_records(scored)  # the JSON of assess score
+    assert [r["decision"]["recommendation"] for r in records] == decisions.tolist()
     kept = set(scored.applications.projects["source_row"].dropna().astype(int))
     refused = rows_with_errors(scored.applications.problems)
     lost = [n for n in rows if n not in kept and n not in refused and "file" not in refused]
