@@ -180,9 +180,9 @@ def _clean_ids(batch: Batch, ids: pd.Series, problems: list[dict]) -> pd.Series:
 
 def _id_problem(batch: Batch, position: int, written: str, clean: str) -> dict:
     if clean:
-        message, severity = "project_id had invisible or control characters: removed", "warning"
+        message, severity = "had invisible or control characters: removed", "warning"
     else:
-        message, severity = "project_id holds only invisible or control characters", "error"
+        message, severity = "holds only invisible or control characters", "error"
     return batch.problem(
         position,
         "project_id",
