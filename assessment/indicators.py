@@ -425,8 +425,10 @@ def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def _min_and_mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise minimum and mean over the non-missing values (NaN for a row with none)."""
     count = (~np.isnan(values)).sum(axis=1)
-    total = np.where(np.isnan(values), 0.0, values).sum(axis=1)
+    with np.errstate(over="ignore"):  # ratios near the float limit: their mean is missing
+        total = np.where(np.isnan(values), 0.0, values).sum(axis=1)
     mean = np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
+    mean[np.isinf(mean)] = np.nan
     return np.fmin.reduce(values, axis=1, initial=np.nan), mean
 
 

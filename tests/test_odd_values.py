@@ -222,11 +222,14 @@ def test_operating_since_1990_is_accepted(tmp_path, model):
 
 def test_a_ratio_that_overflows_is_missing_never_infinite(tmp_path, model):
     """A huge amount over a tiny one overflowed to inf (and warned) in DSCR and leverage."""
-    row = full_row(debt_service_cny_2024="1e-300", total_investment_cny="1e-300")
+    row = full_row(
+        debt_service_cny_2024="1e-300", total_investment_cny="1e-300", appraised_value_cny="1e-300"
+    )
     records, scored = score(write_csv(tmp_path / "list.csv", [row]), model)
     numbers = scored.frame.select_dtypes("number").to_numpy(dtype=float, na_value=np.nan)
     assert not np.isinf(numbers).any()
     assert records["T-001"]["indicators"]["leverage"] is None
+    assert records["T-001"]["indicators"]["distribution_yield_avg"] is None  # sum overflows
     assert records["T-001"]["indicators"]["dscr_min"] is not None  # the other years' DSCR
     assert records["T-001"]["decision"]["recommendation"] in RECOMMENDATIONS
 
