@@ -21,10 +21,13 @@ encoding was guessed (:attr:`Sheet.remarks`).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import decimal
 import io
 import math
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -230,7 +233,32 @@ def _describe(data: bytes) -> str:
     return "bytes that are neither a zip container nor an OLE workbook"
 
 
+@contextlib.contextmanager
+def _native_stderr_muted() -> Iterator[None]:
+    """Drop what native code writes to file descriptor 2 meanwhile: a panic inside the Rust
+    reader prints its message (and, with RUST_BACKTRACE set, a backtrace) there before Python
+    sees it as an exception, which the reader reports as one problem row instead."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable descriptor 2: nothing to mute
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _calamine_sheets(data: bytes, where: str, deadline: Deadline) -> list[Sheet]:
+    with _native_stderr_muted():
+        return _calamine_grids(data, where, deadline)
+
+
+def _calamine_grids(data: bytes, where: str, deadline: Deadline) -> list[Sheet]:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []

@@ -294,3 +294,21 @@ def test_a_part_of_a_big_list_past_a_limit_is_refused_not_lost(tmp_path, monkeyp
     screening = screen_inputs([tmp_path], Settings(as_of=AS_OF), jobs=1, rows_per_chunk=20)
     assert len(screening.results) == 20  # the first part
     assert screening.rejected["reasons"].str.contains("cell chars limit").tolist() == [True]
+
+
+def test_a_panic_inside_the_reader_is_one_problem_and_prints_nothing(tmp_path, capfd, monkeypatch):
+    """A date cell of -1e30 makes calamine panic (a Rust backtrace on stderr with
+    RUST_BACKTRACE set): the file is one problem row and nothing reaches the terminal."""
+    import openpyxl
+
+    monkeypatch.setenv("RUST_BACKTRACE", "1")
+    book = openpyxl.Workbook()
+    book.active.append(["project_id", "operating_since"])
+    book.active.append(["P-1", -1e30])
+    book.active["B2"].number_format = "yyyy-mm-dd"
+    book.save(tmp_path / "panic.xlsx")
+    _, _, problems = read_applications([tmp_path / "panic.xlsx"], as_of=AS_OF)
+    assert problems["message"].tolist() == ["the workbook is corrupt or unreadable"]
+    assert "PanicException" in problems["value"].iloc[0]
+    captured = capfd.readouterr()
+    assert "panicked" not in captured.err and "backtrace" not in captured.err.lower()
