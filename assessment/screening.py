@@ -143,9 +143,14 @@ def _project_rejections(projects: pd.DataFrame, errors: pd.DataFrame) -> list[di
 def _unscored_rows(errors: pd.DataFrame) -> list[dict]:
     """Problems of rows and files that yielded no project, one row per input row or file."""
     found: dict[tuple, dict] = {}
-    for problem in errors.to_dict("records"):
+    problems = errors.to_dict("records")
+    record_of = _records_without_id(problems)
+    for problem in problems:
         cell = str(problem.get("cell") or "")
-        key = (problem.get("file"), problem.get("sheet"), _row_of(cell), problem.get("project_id"))
+        key = record_of.get(
+            _place(problem),
+            (problem.get("file"), problem.get("sheet"), _row_of(cell), problem.get("project_id")),
+        )
         if key in found:
             found[key]["_reasons"] += "; " + problem_text(problem)
             continue
@@ -158,6 +163,30 @@ def _unscored_rows(errors: pd.DataFrame) -> list[dict]:
             "_reasons": problem_text(problem),
         }
     return list(found.values())
+
+
+def _place(problem: dict) -> tuple:
+    return (problem.get("file"), problem.get("sheet"), _row_of(str(problem.get("cell") or "")))
+
+
+def _records_without_id(problems: list[dict]) -> dict[tuple, tuple]:
+    """Which record each problem of a record without an id belongs to. A list row's problems
+    share the row of its missing ``project_id``; an official workbook (one record over many
+    rows and sheets) has one missing ``project_id``, and all of the file's problems without an
+    id are that record's."""
+    missing_ids: dict[object, list[tuple]] = {}
+    for problem in problems:
+        if problem.get("field") == "project_id" and not problem.get("project_id"):
+            missing_ids.setdefault(problem.get("file"), []).append(_place(problem))
+    record_of = {}
+    for problem in problems:
+        places = missing_ids.get(problem.get("file"), [])
+        place = _place(problem)
+        if not problem.get("project_id") and place not in places and len(places) == 1:
+            record_of[place] = (*places[0], "")
+    for places in missing_ids.values():
+        record_of.update({place: (*place, "") for place in places})
+    return record_of
 
 
 def _later_repeats(repeats: pd.DataFrame, projects: pd.DataFrame) -> list[dict]:

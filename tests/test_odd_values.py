@@ -311,11 +311,6 @@ def test_fields_blanked_one_by_one_and_in_pairs_all_get_a_decision(tmp_path, mod
     score_and_screen_agree(scored, screening)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screening._unscored_rows keys a form's problems by the row of each cell (C14, "
-    "C40): a workbook without an id is rejected once per problem, not once",
-)
 def test_a_workbook_without_an_id_is_one_rejected_input(tmp_path):
     book = openpyxl.load_workbook(SAMPLES / "04_beijing_retrofit_high_pue.xlsx")
     sheet = book.worksheets[1]
@@ -326,3 +321,13 @@ def test_a_workbook_without_an_id_is_one_rejected_input(tmp_path):
     screening = screen_inputs([tmp_path / "form.xlsx"], Settings(as_of=AS_OF), jobs=1)
     assert screening.results.empty
     assert len(screening.rejected) == 1
+
+
+def test_list_rows_without_an_id_are_one_rejected_row_each(tmp_path):
+    path = tmp_path / "noid.csv"
+    path.write_text("project_id,project_name,pue\n,a,1.2\n,b,0.5\nX1,c,1.3\n", encoding="utf-8")
+    screening = screen_inputs([path], Settings(as_of=AS_OF), jobs=1)
+    rejected = screening.rejected.sort_values("row")
+    assert rejected["row"].tolist() == [2, 3]
+    assert "pue: out of range" in rejected["reasons"].iloc[1]
+    assert "pue" not in rejected["reasons"].iloc[0]
