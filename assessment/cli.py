@@ -937,7 +937,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     Example: ``assess monitor screening_2025q1/ screening/ -o monitor.xlsx -o monitor.pdf``
     or ``assess monitor screening_2025q1/ inbox/ --batch --as-of 2025-06-30``
     """
-    outputs = _xlsx_and_pdf(args.output or [], args.current if args.batch else [])
+    outputs = _xlsx_and_pdf(args.output or [], [args.baseline, *args.current])
     monitoring = _monitoring(args)
     if args.format == "json":
         tables = {"rules": monitoring.rules, "fields": monitoring.fields}

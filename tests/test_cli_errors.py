@@ -112,3 +112,12 @@ def test_screen_of_an_empty_folder_or_a_missing_file_answers(tmp_path, capsys):
     assert cli.main(["check", missing]) == 1
     out = capsys.readouterr().out
     assert "Index" not in out and out.rstrip().endswith("0 projects; 1 errors, 0 warnings")
+
+
+def test_monitor_never_writes_over_or_into_what_it_compares(tmp_path, capsys):
+    base = tmp_path / "base"
+    assert cli.main(["screen", str(SAMPLE), "-o", str(base), "--as-of", "2025-06-30"]) == 0
+    before = (base / "screening.xlsx").read_bytes()
+    assert cli.main(["monitor", str(base), str(base), "-o", str(base / "screening.xlsx")]) == 1
+    assert "inside the input folder" in capsys.readouterr().err
+    assert (base / "screening.xlsx").read_bytes() == before
