@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import skops.io as sio
 
+from ._files import write_atomically
 from ._resources import data_dir
 from .errors import ModelError
 from .model import KINDS, RiskModel
@@ -85,16 +86,16 @@ def save_model(model: RiskModel, path: str | Path) -> str:
         **{name: getattr(model, name) for name in _FIELDS if name != "card"},
         "card": json.dumps(_own_card(model.card), sort_keys=True),
     }
-    path.write_bytes(_stable_zip(sio.dumps(payload)))
+    data = _stable_zip(sio.dumps(payload))
+    write_atomically(path, lambda temporary: temporary.write_bytes(data))
     digest = file_hash(path)
     card = {
         **_own_card(model.card),
         "artefact": {"file": path.name, "sha256": digest, "format": FORMAT},
     }
-    path.with_suffix(".card.json").write_text(
-        json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    path.with_suffix(".card.md").write_text(card_markdown(card), encoding="utf-8")
+    card_json = json.dumps(card, indent=1, ensure_ascii=False) + "\n"
+    for suffix, text in ((".card.json", card_json), (".card.md", card_markdown(card))):
+        write_atomically(path.with_suffix(suffix), lambda t, x=text: t.write_text(x, "utf-8"))
     return digest
 
 
