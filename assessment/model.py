@@ -36,6 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from .errors import ModelError
 
@@ -144,7 +145,10 @@ class RiskModel:
     def _probe_problem(self) -> str:
         probe = pd.DataFrame({name: [np.nan] for name in self.features})
         try:
-            probability = self.predict_pd(probe)
+            # One thread: an OpenMP pool started here would deadlock the processes that a
+            # batch forks after loading the model (GNU OpenMP does not survive a fork).
+            with threadpool_limits(limits=1, user_api="openmp"):
+                probability = self.predict_pd(probe)
         except Exception as error:  # a pipeline of the wrong shape fails in many ways
             return f"it cannot score a row ({type(error).__name__}: {error})"
         if not np.isfinite(np.asarray(probability, dtype=float)).all():

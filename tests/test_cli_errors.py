@@ -4,6 +4,8 @@ traceback. Run through the real console script, as a user would."""
 
 from __future__ import annotations
 
+import csv
+import os
 import signal
 import subprocess
 import sys
@@ -121,3 +123,28 @@ def test_monitor_never_writes_over_or_into_what_it_compares(tmp_path, capsys):
     assert cli.main(["monitor", str(base), str(base), "-o", str(base / "screening.xlsx")]) == 1
     assert "inside the input folder" in capsys.readouterr().err
     assert (base / "screening.xlsx").read_bytes() == before
+
+
+def test_a_pool_of_processes_with_the_tree_model_finishes(tmp_path):
+    """The model is loaded (and checked by scoring one row) before the workers fork: with
+    OpenMP threads free to start (no OMP_NUM_THREADS, as on a user's machine) the workers
+    once deadlocked inside the trees' predict (400 rows in two chunks were enough)."""
+    edge = ROOT / "sample_projects" / "candidates" / "edge_sites_gbk.csv"
+    header, *body = list(csv.reader(edge.read_text(encoding="gbk").splitlines()))
+    listing = tmp_path / "edge_400.csv"
+    with listing.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows([f"E-{i:04d}", *body[i % len(body)][1:]] for i in range(400))
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    command = [str(ASSESS), "screen", str(listing), "-o", str(tmp_path / "out"), "--jobs", "2"]
+    done = subprocess.run(
+        [*command, "--chunk-rows", "200", "--as-of", "2025-06-30"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "400 project(s) scored" in done.stdout
