@@ -65,9 +65,33 @@ def history_frame(data: pd.DataFrame, dates: np.ndarray) -> pd.DataFrame:
     """The history with the packaged indicators, computed per assessment date; the history's
     own columns win; ``in_hub`` and ``financing_purpose`` derived where missing."""
     data = data.set_axis(loan_index(data))
+    _check_numbers(data)
     parts = [_with_indicators(data[dates == date], date) for date in sorted(set(dates))]
     frame = pd.concat(parts).reindex(data.index)
     return _derived(frame)
+
+
+def _check_numbers(data: pd.DataFrame) -> None:
+    """A history column of a numeric field holds numbers (or blanks): text there is refused
+    with the column, the loan and the value, never guessed."""
+    types = {f.name: f.type for f in load_dictionary().scalar_fields()}
+    for column in data.columns:
+        if _BLANK_TYPES.get(types.get(column, "")) != "float64" or _is_numeric(data[column]):
+            continue
+        text = data[column].astype(object)
+        bad = text.notna() & pd.to_numeric(text, errors="coerce").isna()
+        if bad.any():
+            raise AssessmentError(
+                "text where the history needs numbers",
+                where=f"column {column}, loan {bad.idxmax()}",
+                expected="numbers or blanks",
+                got=repr(text[bad].iloc[0])[:80],
+                hint="blank the cell where the value is unknown",
+            )
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 
 
 def _with_indicators(data: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:

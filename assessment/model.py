@@ -219,7 +219,8 @@ def prepare(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> 
 def _finite(column: pd.Series) -> np.ndarray:
     """A numeric column as floats; missing, text and infinite values become NaN (missing), so
     the model treats them as unknown and the prediction lists them as missing features."""
-    values = pd.to_numeric(column.astype("Float64"), errors="coerce").astype(float).to_numpy()
+    numbers = pd.to_numeric(column.astype(object), errors="coerce")
+    values = pd.Series(numbers).astype("Float64").astype(float).to_numpy()
     return np.where(np.isfinite(values), values, np.nan)
 
 

@@ -49,6 +49,9 @@ def predict(
     ``reason_<k>_value`` and ``reason_<k>_contribution`` (k = 1..4, largest first, only
     contributions that raise the risk) and ``missing_features`` per row of ``frame``."""
     grades = load_grades() if grades is None else grades
+    if frame.empty:  # the estimators refuse zero rows: the columns of one unknown row, no row
+        probe = pd.DataFrame({name: [np.nan] for name in model.features})
+        return predict(model, probe, grades).iloc[:0].set_axis(frame.index[:0])
     inputs = prepare(frame, model.numeric, model.categorical)
     contributions, base = model.contributions(frame, inputs)
     values = contributions.to_numpy()
@@ -163,7 +166,10 @@ def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskMod
 
 
 def _reason_text(predicted: pd.DataFrame, rank: int) -> list[str]:
-    """``feature=value (+contribution)`` or blank, for reason ``rank`` of every row."""
+    """``feature=value (+contribution)`` or blank, for reason ``rank`` of every row (a model
+    of fewer features than reasons has no such column: blank)."""
+    if f"reason_{rank}_feature" not in predicted:
+        return [""] * len(predicted)
     return [
         "" if feature is None else f"{feature}={value} (+{contribution:.3f})"
         for feature, value, contribution in zip(

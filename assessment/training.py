@@ -59,7 +59,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if suffix in (".xlsx", ".xlsm", ".ods"):
         inspect_zip(data, where, limits, Deadline(limits, where))
     try:
-        return _parsed_table(io.BytesIO(data), suffix)
+        table = _parsed_table(io.BytesIO(data), suffix)
     except Exception as error:  # pandas, pyarrow and calamine raise many types on bad files
         raise ModelError(
             "cannot read the table",
@@ -68,6 +68,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
             got=f"{type(error).__name__}: {error}"[:300],
             hint="open the file and save it again, or export it as .csv",
         ) from None
+    if table.empty:
+        raise ModelError(
+            "the table has no rows",
+            where=where,
+            expected="one row per loan or project under the header",
+            got=f"{len(table.columns)} column(s), 0 rows",
+        )
+    return table
 
 
 def _parsed_table(data: io.BytesIO, suffix: str) -> pd.DataFrame:
@@ -80,7 +88,13 @@ def _parsed_table(data: io.BytesIO, suffix: str) -> pd.DataFrame:
 
 def read_features(path: str | Path) -> list[str]:
     """Feature names, one per line (blank lines and ``#`` comments ignored)."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    data = read_regular_file(path, Limits.from_env())
+    try:
+        lines = data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise ModelError(
+            "the features file is not UTF-8 text", where=str(path), expected="one name a line"
+        ) from None
     return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
 
 
@@ -130,8 +144,11 @@ def train_model(
     numeric, categorical = _features(data, target, features)
     known = directions if directions is not None else load_directions()
     directions = {k: v for k, v in known.items() if k in numeric}
+    _check_plan(y, numeric + categorical, holdout)
     x = prepare(data, numeric, categorical)
     x_train, x_test, y_train, y_test = _split(x, y, holdout, random_state)
+    _check_classes(y_train, "the training part", FOLDS)
+    _check_classes(y_test, "the hold-out part", 1 if holdout is not None else 0)
     specs = [
         Spec(k, numeric, categorical, directions, random_state)
         for k in (KINDS if kind == "auto" else (kind,))
@@ -148,6 +165,44 @@ def train_model(
             k: round(float(roc_auc_score(y_train, raw)), 6) for k, raw in scores.items()
         }
     return model
+
+
+FOLDS = 5  # cross-validation folds: each class needs a loan in every fold
+
+
+def _check_plan(y: np.ndarray, features: list[str], holdout: float | None) -> None:
+    """Refuse what cannot be trained before any fitting: no features, features named twice,
+    a hold-out share outside (0, 1)."""
+    if not features:
+        raise ModelError(
+            "no feature to train on",
+            expected="numeric or text columns besides the target and identifiers",
+            got="none",
+            hint="name the features in a --features file, one per line",
+        )
+    repeated = sorted({name for name in features if features.count(name) > 1})
+    if repeated:
+        raise ModelError("features named twice", got=", ".join(repeated), hint="name each once")
+    if holdout is not None and not 0 < holdout < 1:
+        raise ModelError(
+            "the hold-out share is out of range",
+            expected="a share between 0 and 1 (0.3 keeps 30 % of the loans out)",
+            got=f"{holdout:g}",
+            hint="or give --no-holdout to fit on every loan",
+        )
+    _check_classes(y, "the history", 2)
+
+
+def _check_classes(y: np.ndarray, part: str, least: int) -> None:
+    """Each outcome (0 and 1) at least ``least`` times in ``part``."""
+    counts = {int(v): int((y == v).sum()) for v in (0, 1)}
+    if least and min(counts.values()) < least:
+        raise ModelError(
+            f"too few loans of one outcome in {part}",
+            expected=f"at least {least} loans with each outcome (0 and 1)",
+            got=f"{counts[0]} with 0 and {counts[1]} with 1",
+            hint="train on a longer history, or lower --holdout",
+        )
 
 
 def _split(x: pd.DataFrame, y: np.ndarray, holdout: float | None, random_state: int):

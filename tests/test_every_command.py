@@ -88,3 +88,69 @@ def test_security_md_states_the_corpus_size_and_every_limit(corpus):
     assert f"committed binaries): {len(names)} files" in text
     for item in fields(Limits):
         assert f"`{env_name(item.name)}`" in text and env_name(item.name).startswith(ENV_PREFIX)
+
+
+HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
+
+
+@pytest.fixture(scope="module")
+def odd_tables(tmp_path_factory):
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("tables")
+    history = pd.read_parquet(HISTORY)
+    history.head(0).to_csv(folder / "header_only.csv", index=False)
+    text = history.head(30).astype(object)
+    text.loc[3, "racks"] = "abc"
+    text.to_csv(folder / "text_in_numbers.csv", index=False)
+    few = history.head(20).assign(defaulted=0)
+    few.loc[0, "defaulted"] = 1
+    few.to_csv(folder / "one_default.csv", index=False)
+    (folder / "no_features.txt").write_text("# nothing\n", encoding="utf-8")
+    (folder / "twice.txt").write_text("racks\nracks\n", encoding="utf-8")
+    history[["racks", "defaulted"]].to_csv(folder / "one_feature.csv", index=False)
+    return folder
+
+
+TRAIN = ["train", str(HISTORY), "--target", "defaulted"]
+ODD_TABLE_RUNS = {
+    "predict header only": (["predict", MODEL, "{d}/header_only.csv"], "the table has no rows"),
+    "drift header only": (["drift", MODEL, "{d}/header_only.csv"], "the table has no rows"),
+    "backtest text": (
+        ["backtest", "{d}/text_in_numbers.csv", "--target", "defaulted", "--no-model"],
+        "text where the history needs numbers",
+    ),
+    "train holdout 0": ([*TRAIN, "--holdout", "0"], "the hold-out share is out of range"),
+    "train holdout nan": ([*TRAIN, "--holdout", "nan"], "the hold-out share is out of range"),
+    "train holdout 0.999": ([*TRAIN, "--holdout", "0.999"], "too few loans of one outcome"),
+    "train no features": ([*TRAIN, "--features", "{d}/no_features.txt"], "no feature to train"),
+    "train twice": ([*TRAIN, "--features", "{d}/twice.txt"], "features named twice"),
+    "train one default": (
+        ["train", "{d}/one_default.csv", "--target", "defaulted"],
+        "too few loans of one outcome in the history",
+    ),
+}
+
+
+@pytest.mark.parametrize("run", sorted(ODD_TABLE_RUNS))
+def test_odd_tables_and_options_of_the_model_commands_are_one_line(
+    run, odd_tables, tmp_path, capsys
+):
+    argv, message = ODD_TABLE_RUNS[run]
+    argv = [a.format(d=odd_tables) for a in argv]
+    if argv[0] == "train":
+        argv += ["-o", str(tmp_path / "m.skops")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_text_in_a_number_column_is_missing_for_predict_and_a_small_model_predicts(
+    odd_tables, tmp_path, capsys
+):
+    assert main(["predict", MODEL, str(odd_tables / "text_in_numbers.csv")]) == 0
+    model = str(tmp_path / "one.skops")
+    data = str(odd_tables / "one_feature.csv")
+    assert main(["train", data, "--target", "defaulted", "-o", model, "--kind", "logistic"]) == 0
+    assert main(["predict", model, data, "-o", str(tmp_path / "p.csv")]) == 0
+    assert "internal error" not in capsys.readouterr().err
