@@ -561,6 +561,7 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
     as_of = args.as_of or dt.date.today()
     old, new = load_rules(args.old), load_rules(args.new)
     applications = read_applications(args.portfolio, as_of=as_of) if args.portfolio else None
+    status = _unread_inputs_status(applications) if applications is not None else 0
     model = load_model(args.model) if args.model else None
     diff = diff_rules(old, new, applications, as_of=as_of, model=model)
     print("\n".join(diff_lines(diff, bool(args.portfolio))))
@@ -577,7 +578,7 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
             templates=args.templates,
         )
         _wrote([pdf], made)
-    return 0
+    return status
 
 
 def diff_lines(diff: RulesDiff, portfolio: bool) -> list[str]:
@@ -627,7 +628,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             _file(name, (Path(name).suffix,), "-o output", args.portfolio)
     values = thresholds(args.start, args.stop, args.steps)
     as_of = args.as_of or dt.date.today()
-    sweep = sweep_rule(args.portfolio, args.rule_id, values, as_of=as_of, rules=args.rules)
+    portfolio = read_applications(args.portfolio, as_of=as_of)
+    status = _unread_inputs_status(portfolio)
+    sweep = sweep_rule(portfolio, args.rule_id, values, as_of=as_of, rules=args.rules)
     print("\n".join(sweep_lines(sweep)))
     if args.output:
         made = missing_folders(args.output)
@@ -635,7 +638,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             sweep, args.output, args.table_format, args.lang, args.templates
         )
         _wrote(written, made)
-    return 0
+    return status
 
 
 class _Parser(argparse.ArgumentParser):

@@ -34,7 +34,7 @@ from ._files import write_table as write_rows
 from .errors import AssessmentError
 from .evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
 from .indicators import add_indicators
-from .ingest import read_applications
+from .ingest import Applications, read_applications
 from .pdf_look import Look, fill
 from .pdf_parts import write_drawing
 from .rules import Rule, RuleSet, load_rules, nearest
@@ -91,10 +91,23 @@ def _shown(rule: Rule) -> str:
     return "a segment table" if rule.segment is not None else repr(rule.threshold)
 
 
+MAX_STEPS = 1_000  # each step scores the whole portfolio once
+
+
 def thresholds(start: float, stop: float, steps: int) -> list[float]:
     """``steps`` evenly spaced thresholds from ``start`` to ``stop`` (both included)."""
-    if steps < 2:
-        raise AssessmentError("too few steps", expected="--steps of 2 or more", got=str(steps))
+    if not 2 <= steps <= MAX_STEPS:
+        raise AssessmentError(
+            "the number of steps is out of range",
+            expected=f"--steps from 2 to {MAX_STEPS}",
+            got=str(steps),
+        )
+    if not (np.isfinite(start) and np.isfinite(stop)):
+        raise AssessmentError(
+            "the threshold range is not finite",
+            expected="--from and --to as finite numbers in the metric's base unit",
+            got=f"{start:g} to {stop:g}",
+        )
     return [round(float(value), 10) for value in np.linspace(start, stop, steps)]
 
 
@@ -112,17 +125,20 @@ def _changed(rule: Rule, rule_id: str, value: float) -> Rule:
 
 
 def sweep_rule(
-    paths: list[str | Path],
+    paths: list[str | Path] | Applications,
     rule_id: str,
     values: list[float],
     *,
     as_of: dt.date,
     rules: str | Path | None = None,
 ) -> Sweep:
-    """Sweep ``rule_id`` over ``values`` on the portfolio read from ``paths``."""
+    """Sweep ``rule_id`` over ``values`` on the portfolio read from ``paths`` (or already read:
+    :class:`~assessment.ingest.Applications`)."""
     rule_set = load_rules(rules)
     rule = find_rule(rule_set, rule_id)
-    applications = read_applications(paths, as_of=as_of)
+    applications = (
+        paths if isinstance(paths, Applications) else read_applications(paths, as_of=as_of)
+    )
     frame = add_indicators(applications.projects, applications.yearly, as_of)
     return sweep_frame(frame, rule_set, rule, values, as_of)
 

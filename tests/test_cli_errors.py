@@ -148,3 +148,28 @@ def test_a_pool_of_processes_with_the_tree_model_finishes(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "400 project(s) scored" in done.stdout
+
+
+SWEEP = ["sweep", "GRN-GB40879-LIMIT", "--as-of", "2025-06-30", "--portfolio"]
+
+
+@pytest.mark.parametrize(
+    "argv, code, message",
+    [
+        ([*SWEEP, "{h}", "--from", "1.2", "--to", "1.5", "--steps", "2"], 1, "no project could"),
+        ([*SWEEP, "{h}", str(SAMPLE), "--from", "1.2", "--to", "1.5", "--steps", "2"], 2, "{h}"),
+        ([*SWEEP, str(SAMPLE), "--from", "nan", "--to", "1.5", "--steps", "2"], 1, "not finite"),
+        ([*SWEEP, str(SAMPLE), "--from", "1", "--to", "2", "--steps", "99999"], 1, "steps"),
+        (["rules", "diff", "{r}", "{r}", "--portfolio", "{h}"], 1, "no project could"),
+        (["rules", "diff", "{r}", "{r}", "--portfolio", "{h}", str(SAMPLE)], 2, "{h}"),
+    ],
+    ids=["sweep-empty", "sweep-one-unread", "sweep-nan", "sweep-steps", "diff-empty", "diff-one"],
+)
+def test_portfolio_commands_name_unread_inputs_and_refuse_odd_ranges(
+    tmp_path, capsys, argv, code, message
+):
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("project_id,pue\n", encoding="utf-8")
+    fill = {"h": str(header_only), "r": str(ROOT / "rules")}
+    assert cli.main([a.format(**fill) for a in argv]) == code
+    assert message.format(**fill) in capsys.readouterr().err

@@ -101,7 +101,7 @@ def test_rule_without_one_numeric_threshold_is_refused(rule_set, rule_id):
 
 
 def test_too_few_steps_are_refused():
-    with pytest.raises(AssessmentError, match="2 or more"):
+    with pytest.raises(AssessmentError, match="from 2 to 1000"):
         thresholds(1.1, 1.8, 1)
 
 
