@@ -36,11 +36,13 @@ from .screening import (
     rejected_of,
     split_duplicates,
 )
-from .workbooks import find_inputs
+from .workbooks import IGNORE_FILE, find_inputs
 
 EXCEL_ROWS = 1_048_575
 # The files of one run, replaced together by the next run into the same folder.
 OUTPUT_NAMES = (*FULL_RESULT_FILES, "screening.xlsx", "summary.pdf", "reports", "manifest.json")
+# Written beside the outputs, so that a later run given this folder never reads them back.
+OUTPUT_IGNORE = "".join(f"{name}{'/' if name == 'reports' else ''}\n" for name in OUTPUT_NAMES)
 
 
 def screen_to_folder(
@@ -58,7 +60,12 @@ def screen_to_folder(
     ``folder`` as it was."""
     folder = Path(folder)
     lang, templates = settings.lang, settings.templates
-    with output_set(folder, OUTPUT_NAMES, last="manifest.json") as staging:
+    names = (*OUTPUT_NAMES, IGNORE_FILE)
+    with output_set(folder, names, last="manifest.json") as staging:
+        (staging / IGNORE_FILE).write_text(
+            "# the outputs of assess screen: never read back as inputs\n" + OUTPUT_IGNORE,
+            encoding="utf-8",
+        )
         if reports:
             (staging / "reports").mkdir()
         settings = replace(settings, reports=str(staging / "reports") if reports else None)

@@ -91,7 +91,20 @@ def find_inputs(paths: Iterable[str | Path]) -> list[Path]:
             found.extend(sorted(p for p in _walk(path, []) if _is_spreadsheet(p)))
         else:
             found.append(path)
-    return found
+    return _once_each(found)
+
+
+def _once_each(paths: list[Path]) -> list[Path]:
+    """Each file once, however often it was reached (named twice, through ``./`` or a link,
+    or in a folder given twice): the first way it was reached names it."""
+    seen: set[str] = set()
+    kept = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            kept.append(path)
+    return kept
 
 
 IGNORE_FILE = ".assessignore"

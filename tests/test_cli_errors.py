@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -173,3 +174,16 @@ def test_portfolio_commands_name_unread_inputs_and_refuse_odd_ranges(
     fill = {"h": str(header_only), "r": str(ROOT / "rules")}
     assert cli.main([a.format(**fill) for a in argv]) == code
     assert message.format(**fill) in capsys.readouterr().err
+
+
+def test_a_file_reached_twice_is_read_once_and_outputs_are_never_read_back(tmp_path, capsys):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLE, inbox / SAMPLE.name)
+    again = [str(inbox / SAMPLE.name), str(inbox / "." / SAMPLE.name), str(inbox), str(inbox)]
+    assert cli.main(["screen", *again, "-o", str(tmp_path / "a"), "--no-model"]) == 0
+    assert "1 input file(s): 1 project(s) scored, 0 rejected" in capsys.readouterr().out
+    assert cli.main(["screen", str(SAMPLE), "-o", str(inbox), "--no-model"]) == 0
+    assert (inbox / ".assessignore").read_text(encoding="utf-8").count("screening") == 3
+    assert cli.main(["screen", str(inbox), "-o", str(tmp_path / "b"), "--no-model"]) == 0
+    assert "1 input file(s): 1 project(s) scored, 0 rejected" in capsys.readouterr().out

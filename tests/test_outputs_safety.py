@@ -162,6 +162,7 @@ def test_a_rerun_replaces_the_previous_set_and_keeps_other_files(tmp_path, capsy
     assert _screen([ONE], out) == 0
     capsys.readouterr()
     assert sorted(p.name for p in out.iterdir()) == [
+        ".assessignore",
         "manifest.json",
         "notes.txt",
         "screening.xlsx",

@@ -89,7 +89,8 @@ def test_the_cli_writes_the_outputs_and_exits_2_when_some_were_rejected(tmp_path
     args += ["--jobs", "1"]
     assert main(args) == 2
     assert "rejected" in capsys.readouterr().out
-    assert {p.name for p in out.iterdir()} == {"screening.xlsx", "summary.pdf", "manifest.json"}
+    written = {p.name for p in out.iterdir()}
+    assert written == {"screening.xlsx", "summary.pdf", "manifest.json", ".assessignore"}
     book = load_workbook(out / "screening.xlsx", read_only=False)
     assert book.sheetnames[:3] == ["Screening", "Rejected", "Summary"]
     sheet = book["Screening"]
