@@ -18,11 +18,13 @@ become one line on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -1020,12 +1022,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = " ".join(filter(None, ("assess", args.command, getattr(args, "rules_command", None))))
     try:
-        return args.run(args)
+        with _terminate_as_interrupt():
+            return args.run(args)
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print(f"{name}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
     except Exception as error:
         if args.debug:
             raise
@@ -1034,6 +1038,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: an exception the engine did not expect
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler's stop) handled as Ctrl-C is: the outputs of the run
+    are left out, the previous ones stay."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    def stop(signum, frame):
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (an embedding application): leave it alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def error_line(error: BaseException) -> str:

@@ -187,3 +187,22 @@ def test_a_file_reached_twice_is_read_once_and_outputs_are_never_read_back(tmp_p
     assert (inbox / ".assessignore").read_text(encoding="utf-8").count("screening") == 3
     assert cli.main(["screen", str(inbox), "-o", str(tmp_path / "b"), "--no-model"]) == 0
     assert "1 input file(s): 1 project(s) scored, 0 rejected" in capsys.readouterr().out
+
+
+def test_sigterm_during_a_batch_exits_143_and_leaves_nothing(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in sorted((ROOT / "sample_projects").glob("0*.xlsx"))[:3]:
+        shutil.copy(path, inbox / path.name)
+    command = [str(ASSESS), "screen", str(inbox), "-o", "out", "--as-of", "2025-06-30"]
+    process = subprocess.Popen(
+        [*command, "--reports", "--jobs", "1"], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(tmp_path.glob(".out.new-*/reports/*.pdf")):
+        time.sleep(0.05)  # wait until the first memo is being written
+    process.terminate()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert err.rstrip().endswith("assess screen: terminated") and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inbox"]
