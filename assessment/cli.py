@@ -83,6 +83,13 @@ def cmd_template(args: argparse.Namespace) -> int:
     Example: ``assess template --lang zh -o 申请表.xlsx``
     """
     target = check_destination(args.output, (".xlsx",), "the application workbook")
+    if target.exists() and not args.force:
+        raise AssessmentError(
+            "the file exists (it may be a filled-in application)",
+            where=str(target),
+            expected="a new file name",
+            hint="choose another name, or add --force to replace it with a blank template",
+        )
     made = missing_folders(target)
     _wrote([write_template(target, args.lang)], made)
     return 0
@@ -755,6 +762,7 @@ def _add_template(commands) -> None:
     )
     template.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
     template.add_argument("--lang", choices=("en", "zh"), default="en")
+    template.add_argument("--force", action="store_true", help="replace an existing file")
 
 
 def _add_check(commands) -> None:

@@ -99,3 +99,13 @@ def test_assess_template_command(tmp_path, capsys):
     assert target.exists() and "wrote" in capsys.readouterr().out
     with pytest.raises(ValueError, match="'lang' parameter"):
         write_template(tmp_path / "x.xlsx", "fr")
+
+
+def test_the_template_never_replaces_an_existing_file_without_force(tmp_path, capsys):
+    target = tmp_path / "filled.xlsx"
+    target.write_bytes(b"an officer's filled-in application")
+    assert main(["template", "-o", str(target)]) == 1
+    assert "the file exists" in capsys.readouterr().err
+    assert target.read_bytes() == b"an officer's filled-in application"
+    assert main(["template", "-o", str(target), "--force"]) == 0
+    assert target.read_bytes().startswith(b"PK")
