@@ -46,7 +46,15 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def find_template(name: str, templates: str | Path | None = None) -> Path:
-    """``name`` in the user's templates folder if it is there, else the packaged one."""
+    """``name`` in the user's templates folder if it is there, else the packaged one; a
+    templates folder that does not exist is refused (a mistyped path is not silently ignored)."""
+    if templates and not Path(templates).is_dir():
+        raise AssessmentError(
+            "the templates folder does not exist",
+            where=str(templates),
+            expected="a folder holding report/<file> to use instead of the packaged one",
+            hint="check the path given to --templates",
+        )
     for folder in ([Path(templates)] if templates else []) + [data_dir("templates")]:
         for candidate in (folder / "report" / name, folder / name):
             if candidate.is_file():

@@ -206,3 +206,10 @@ def test_sigterm_during_a_batch_exits_143_and_leaves_nothing(tmp_path):
     assert process.returncode == 143, err
     assert err.rstrip().endswith("assess screen: terminated") and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inbox"]
+
+
+def test_a_missing_templates_folder_is_refused(tmp_path, capsys):
+    report = str(tmp_path / "memo.pdf")
+    argv = ["score", str(SAMPLE), "--as-of", "2025-06-30", "--no-model", "--report", report]
+    assert cli.main([*argv, "--templates", str(tmp_path / "nowhere")]) == 1
+    assert "the templates folder does not exist" in capsys.readouterr().err
