@@ -22,6 +22,7 @@ import pandas as pd
 
 from ._files import output_set, shown_path, write_atomically
 from .chunks import plan_chunks
+from .errors import InputError
 from .runner import Progress, run_chunks
 from .screen_excel import FULL_RESULT_FILES, write_full_results, write_screening_workbook
 from .screen_summary import summary_tables, write_summary_pdf
@@ -70,6 +71,14 @@ def screen_to_folder(
             (staging / "reports").mkdir()
         settings = replace(settings, reports=str(staging / "reports") if reports else None)
         screening = screen_inputs(inputs, settings, **options)
+        if not screening.manifest["counts"]["files"]:
+            raise InputError(
+                "nothing to screen",
+                where=", ".join(map(str, inputs)),
+                expected="application workbooks or candidate lists (.xlsx .xlsm .ods .csv)",
+                got="no such file in the folder(s)",
+                hint="name the files, or check the folder and its .assessignore",
+            )
         written = write_outputs(screening, staging, settings, lang=lang, templates=templates)
         if reports:
             written["reports"] = staging / "reports"

@@ -53,7 +53,6 @@ from .sweep import write_outputs as write_sweep_outputs
 from .template import write_template
 from .training import read_features, read_table, train_model
 from .values import format_number, plain
-from .workbooks import find_inputs
 
 GROUP_FROM = 5
 SUMMARY_COLUMNS = [
@@ -275,14 +274,6 @@ def cmd_screen(args: argparse.Namespace) -> int:
             "--scheduler needs --engine dask", hint="add --engine dask or drop --scheduler"
         )
     folder = check_destination(args.output, (), "output folder", folder=True, inputs=args.paths)
-    if not find_inputs(args.paths):
-        raise InputError(
-            "nothing to screen",
-            where=", ".join(args.paths),
-            expected="application workbooks or candidate lists (.xlsx .xlsm .ods .csv)",
-            got="no such file in the folder(s)",
-            hint="name the files, or check the folder and its .assessignore",
-        )
     made = missing_folders(folder / "manifest.json")
     model = None if args.no_model else (args.model or default_model_path())
     settings = Settings(
