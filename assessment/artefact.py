@@ -7,7 +7,6 @@ the model card. The artefact's SHA-256 identifies the model version in every res
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import skops.io as sio
 
-from ._files import write_atomically
+from ._files import sha256_of, write_atomically
 from ._resources import data_dir
 from .errors import ModelError
 from .model import KINDS, RiskModel
@@ -359,7 +358,8 @@ def _stable_zip(data: bytes) -> bytes:
 
 
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """The artefact's SHA-256, which identifies the model in every result."""
+    return sha256_of(path)
 
 
 def _shown(metrics: dict | None, name: str) -> str:

@@ -11,12 +11,11 @@ byte-identical PDF (reportlab's invariant mode; the assessment date is an input,
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from . import __version__
-from ._files import file_stem, output_set
+from ._files import file_stem, output_set, sha256_of
 from .pdf_look import Look
 from .pdf_parts import write_pdf
 from .report_detail import annex, conditions, criteria, quality
@@ -134,7 +133,7 @@ def _input_sha256(scored: Scored, project_id: str) -> str:
     source = scored.frame.loc[project_id].get("source_file")
     if not isinstance(source, str) or not Path(source).is_file():
         return "-"
-    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    return sha256_of(source)
 
 
 def _story(run: Run, record: dict) -> list:
