@@ -19,7 +19,7 @@ import skops.io as sio
 from ._files import sha256_of, write_atomically
 from ._resources import data_dir
 from .errors import ModelError
-from .model import KINDS, RiskModel
+from .model import KINDS, OUTCOMES, RiskModel
 
 FORMAT = "assessment-risk-model/1"
 # Limits: a model file past them is refused before skops reads it (the packaged model is
@@ -278,6 +278,8 @@ def _card_problem(card: object) -> str:
         for part in ("holdout", "cross_validation")
         if metrics.get(part) is not None and not isinstance(metrics[part], dict)
     ]
+    if "outcomes" in card and card["outcomes"] not in OUTCOMES:
+        wrong.append(f"outcomes is {_shown_value(card['outcomes'])}, not {' or '.join(OUTCOMES)}")
     return "; ".join(wrong)
 
 
@@ -366,6 +368,14 @@ def _shown(metrics: dict | None, name: str) -> str:
     return "-" if metrics is None else f"{metrics[name]:.4f}"
 
 
+def _outcomes_line(card: dict) -> str:
+    """What the model was calibrated on, and what its PD may therefore decide."""
+    if card.get("outcomes") == "real":
+        return "real (a lender's own loan outcomes): the PD may decide, a decline included"
+    stated = "synthetic" if card.get("outcomes") == "synthetic" else "not stated, read as synthetic"
+    return f"{stated} (the PD is advisory: it can move a case to refer, never decline it)"
+
+
 def card_markdown(card: dict) -> str:
     """The model card as Markdown for people."""
     holdout, cv = card["metrics"]["holdout"], card["metrics"]["cross_validation"]
@@ -375,6 +385,7 @@ def card_markdown(card: dict) -> str:
         "",
         f"- artefact: `{card['artefact']['file']}`, sha256 `{card['artefact']['sha256']}`",
         f"- target: `{card['target']}`; trained on {card['trained_on']}",
+        f"- outcomes: {_outcomes_line(card)}",
         f"- training data: {data['rows']} rows, {data['columns']} columns, sha256 "
         f"`{data['sha256']}`",
         f"- class balance: {balance['defaults']} defaults in {balance['rows']} "

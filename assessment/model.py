@@ -41,6 +41,9 @@ from threadpoolctl import threadpool_limits
 from .errors import ModelError
 
 KINDS = ("logistic", "gbm")
+# What the model was calibrated on (card field ``outcomes``): only a model trained on a
+# lender's real loan outcomes gives a binding PD; a card without the field is read as synthetic.
+OUTCOMES = ("real", "synthetic")
 THREADS = min(os.cpu_count() or 1, 8)
 MISSING = "missing"
 IDENTIFIER_NAMES = frozenset({"id", "project_id", "loan_id", "project_name", "sponsor", "city"})
@@ -67,6 +70,13 @@ class RiskModel:
     @property
     def features(self) -> list[str]:
         return self.numeric + self.categorical
+
+    @property
+    def pd_is_binding(self) -> bool:
+        """True only when the card says the model was calibrated on real outcomes; otherwise
+        (``synthetic``, or a card from before the field existed) the PD is advisory: it may
+        move a case to a person (refer), never decline it."""
+        return self.card.get("outcomes") == "real"
 
     def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
         return self.pipeline.decision_function(prepare(frame, self.numeric, self.categorical))

@@ -2,9 +2,22 @@
 
 ``predict(model, frame)`` returns, per row, ``pd``, ``grade`` (from the grade table kept as data
 in ``rules/model/rating_grades.csv``), ``reasons`` (up to four features that raise this row's
-risk most: ``{feature, value, contribution}`` in calibrated log-odds) and ``missing_features``
+risk most: ``{feature, value, contribution}`` in calibrated log-odds), ``missing_features``
 (model features that were blank for the row: the PD then rests on the model's handling of
-missing values, and the result says so).
+missing values, and the result says so), ``absent_features`` and ``pd_advisory``.
+
+Structurally absent features (``rules/model/structural_absence.csv``): a feature that cannot
+exist for a project (the LTV of a construction loan: nothing is appraised before completion) is
+not missing. Where a row's condition holds and the feature is blank, the feature is given a
+neutral value: of its training deciles (the model's drift reference; the levels for a category),
+the one whose contribution is closest to zero without being above it (if every one raises the
+risk, the one that raises it least). The PD is the model's at that value, so the feature cannot
+raise it; its contribution is shown as 0, it is never a reason and never listed as missing,
+and ``absent_features`` names it.
+
+``pd_advisory`` is True on every row unless the model card says the model was calibrated on
+real outcomes (``RiskModel.pd_is_binding``): an advisory PD may send a case to a person
+(refer), never decline it.
 
 ``drift(model, frame)`` is the population stability index per feature and for the score, with
 the usual bands (data: ``rules/monitor/bands.csv``): below 0.1 stable, 0.1-0.25 watch, above
@@ -13,16 +26,20 @@ the usual bands (data: ``rules/monitor/bands.csv``): below 0.1 stable, 0.1-0.25 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import conditions
 from ._files import write_table as write_rows
 from ._resources import data_dir
 from .bands import banded
-from .model import RiskModel, prepare
+from .errors import RuleError
+from .model import MISSING, RiskModel, prepare
+from .rules import Metric, Problems, metric_catalogue, nearest, read_table
 from .training import bin_shares
 
 MAX_REASONS = 4
@@ -43,23 +60,165 @@ def grade_of(pd_values: np.ndarray, grades: pd.DataFrame) -> np.ndarray:
 
 
 def predict(
-    model: RiskModel, frame: pd.DataFrame, grades: pd.DataFrame | None = None
+    model: RiskModel,
+    frame: pd.DataFrame,
+    grades: pd.DataFrame | None = None,
+    absence: tuple[Absence, ...] | None = None,
 ) -> pd.DataFrame:
     """``pd``, ``grade``, the reasons as flat columns ``reason_<k>_feature``,
     ``reason_<k>_value`` and ``reason_<k>_contribution`` (k = 1..4, largest first, only
-    contributions that raise the risk) and ``missing_features`` per row of ``frame``."""
+    contributions that raise the risk), ``missing_features``, ``absent_features`` (lists of
+    names) and ``pd_advisory`` (bool) per row of ``frame``. ``absence`` defaults to the
+    packaged ``rules/model/structural_absence.csv``."""
     grades = load_grades() if grades is None else grades
+    absence = load_absence() if absence is None else absence
     if frame.empty:  # the estimators refuse zero rows: the columns of one unknown row, no row
         probe = pd.DataFrame({name: [np.nan] for name in model.features})
-        return predict(model, probe, grades).iloc[:0].set_axis(frame.index[:0])
+        return predict(model, probe, grades, absence).iloc[:0].set_axis(frame.index[:0])
     inputs = prepare(frame, model.numeric, model.categorical)
-    contributions, base = model.contributions(frame, inputs)
+    absent = absent_mask(model, absence, frame, inputs)
+    filled = neutral_inputs(model, inputs, absent)
+    contributions, base = model.contributions(filled, filled)
     values = contributions.to_numpy()
     probability = 1.0 / (1.0 + np.exp(-(base + values.sum(axis=1))))
     result = {"pd": probability, "grade": grade_of(probability, grades)}
-    result |= _reason_columns(values, inputs)
-    result["missing_features"] = _missing(inputs)
+    result |= _reason_columns(np.where(absent.to_numpy(), 0.0, values), inputs)
+    result["missing_features"] = _names(inputs.isna() & ~absent)
+    result["absent_features"] = _names(absent)
+    result["pd_advisory"] = np.full(len(frame), not model.pd_is_binding)
     return pd.DataFrame(result, index=frame.index)
+
+
+ABSENCE_COLUMNS = ["feature", "when", "reason_en", "reason_zh", "source"]
+
+
+@dataclass(frozen=True)
+class Absence:
+    """One row of ``structural_absence.csv``: ``feature`` cannot exist where ``when`` holds."""
+
+    feature: str
+    when: str
+    condition: object
+    reason_en: str
+    reason_zh: str
+    source: str
+
+
+@lru_cache(maxsize=8)
+def load_absence(path: str | Path | None = None) -> tuple[Absence, ...]:
+    """The structural-absence table, validated: every problem (an unknown feature or name in a
+    condition, a condition that does not parse, an unknown code, a blank reason or source) is
+    reported together in one :class:`RuleError` naming the file, row and column."""
+    path = Path(path) if path else data_dir("rules") / "model" / "structural_absence.csv"
+    problems = Problems()
+    _, rows = read_table(path, problems, ABSENCE_COLUMNS)
+    catalogue = metric_catalogue()
+    found = tuple(_absence(path, number, row, catalogue, problems) for number, row in rows)
+    if problems:
+        raise RuleError.from_rows(problems)
+    return found
+
+
+def _absence(
+    path: Path, number: int, row: dict, catalogue: dict[str, Metric], problems: Problems
+) -> Absence:
+    row = {key: row[key].strip() for key in ABSENCE_COLUMNS}
+    _known_name(path, number, "feature", row["feature"], catalogue, problems)
+    for column in ("when", "reason_en", "reason_zh", "source"):
+        if not row[column]:
+            problems.add(path, number, column, "", f"{column} is required")
+    return Absence(**row, condition=_condition(path, number, row["when"], catalogue, problems))
+
+
+def _known_name(
+    path: Path, number: int, column: str, name: str, catalogue: dict, problems: Problems
+) -> bool:
+    if name in catalogue:
+        return True
+    expected = "expected a field of fields.csv or an indicator"
+    hint = nearest(name, list(catalogue)) or "see README section Indicators"
+    problems.add(path, number, column, name, f"unknown name {name!r}; {expected}", hint)
+    return False
+
+
+def _condition(
+    path: Path, number: int, text: str, catalogue: dict[str, Metric], problems: Problems
+) -> object:
+    """The parsed ``when``; its names must be known and its codes valid for choice fields."""
+    try:
+        tree = conditions.parse(text)
+    except conditions.ConditionError as error:
+        problems.add(path, number, "when", text, f"the condition does not parse: {error}")
+        return None
+    for test in conditions.names(tree):
+        if _known_name(path, number, "when", test.name, catalogue, problems):
+            _check_codes(path, number, test, catalogue[test.name].choices, problems)
+    return tree
+
+
+def _check_codes(
+    path: Path, number: int, test: conditions.Comparison, choices: tuple, problems: Problems
+) -> None:
+    """Every value a test compares a choice field with is one of its codes."""
+    for code in (value for value in test.literals if choices and value not in choices):
+        hint = nearest(str(code), list(choices)) or f"one of {', '.join(choices)}"
+        problems.add(path, number, "when", code, f"unknown code {code!r} of {test.name}", hint)
+
+
+def absent_mask(
+    model: RiskModel, absence: tuple[Absence, ...], frame: pd.DataFrame, inputs: pd.DataFrame
+) -> pd.DataFrame:
+    """Per row and model feature: True where a row of ``absence`` holds and the feature is
+    blank. A row whose condition names a column ``frame`` lacks does not apply (nothing is
+    known of it), nor one for a feature without training values to stand in for it: the
+    feature stays missing."""
+    mask = pd.DataFrame(False, index=inputs.index, columns=inputs.columns)
+    for row in (row for row in absence if _applies(model, row, frame)):
+        truth, known = conditions.evaluate(row.condition, frame)
+        mask[row.feature] |= truth & known & inputs[row.feature].isna().to_numpy()
+    return mask
+
+
+def _applies(model: RiskModel, row: Absence, frame: pd.DataFrame) -> bool:
+    """The model has the feature and values to stand in for it, and ``frame`` has every
+    column the condition names."""
+    names = {test.name for test in conditions.names(row.condition)}
+    return (
+        row.feature in model.features
+        and names <= set(frame.columns)
+        and bool(_candidates(model, row.feature))
+    )
+
+
+def neutral_inputs(model: RiskModel, inputs: pd.DataFrame, absent: pd.DataFrame) -> pd.DataFrame:
+    """``inputs`` with every absent feature set to its neutral value for the row (module
+    docstring), feature by feature in the model's order."""
+    filled = inputs.copy()
+    for feature in absent.columns[absent.any().to_numpy()]:
+        rows = absent[feature].to_numpy()
+        filled.loc[rows, feature] = _neutral_values(model, filled[rows], feature)
+    return filled
+
+
+def _candidates(model: RiskModel, feature: str) -> list:
+    """The values that may stand in for ``feature``: its training deciles, or its levels."""
+    reference = model.reference.get(feature, {})
+    if feature in model.categorical:
+        return [level for level in reference.get("levels", {}) if level != MISSING]
+    return list(reference.get("edges", []))
+
+
+def _neutral_values(model: RiskModel, rows: pd.DataFrame, feature: str) -> np.ndarray:
+    """Per row, the candidate whose contribution is the largest not above zero (else the
+    smallest)."""
+    candidates = _candidates(model, feature)
+    trial = pd.concat([rows.assign(**{feature: value}) for value in candidates])
+    effect, _ = model.contributions(trial, trial)
+    effect = effect[feature].to_numpy().reshape(len(candidates), len(rows))
+    lowering = effect <= 0
+    best = np.argmax(np.where(lowering, effect, -np.inf), axis=0)
+    best = np.where(lowering.any(axis=0), best, np.argmin(effect, axis=0))
+    return pd.Series(candidates).to_numpy()[best]
 
 
 def _reason_columns(values: np.ndarray, inputs: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -95,9 +254,10 @@ def reasons(row: pd.Series | dict) -> list[dict]:
     return found
 
 
-def _missing(inputs: pd.DataFrame) -> list[list[str]]:
-    blank = inputs.isna().to_numpy()
-    names = inputs.columns.to_numpy()
+def _names(mask: pd.DataFrame) -> list[list[str]]:
+    """Per row, the names of the columns where ``mask`` is True."""
+    blank = mask.to_numpy(dtype=bool)
+    names = mask.columns.to_numpy()
     found: list[list[str]] = [[] for _ in range(len(blank))]
     for row in np.flatnonzero(blank.any(axis=1)):
         found[row] = names[blank[row]].tolist()
@@ -153,7 +313,8 @@ ID_COLUMNS = ("loan_id", "project_id", "id", "project_name", "sponsor")
 
 
 def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
-    """Identifier columns of ``data`` with pd, grade and reasons as flat text columns."""
+    """Identifier columns of ``data`` with pd, grade, reasons, missing and absent features as
+    flat text columns, and ``pd_advisory``."""
     ids = [c for c in data.columns if c in ID_COLUMNS or c.endswith("_id")]
     table = data[ids].reset_index(drop=True).copy()
     table["pd"] = predicted["pd"].to_numpy()
@@ -161,6 +322,8 @@ def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskMod
     for rank in range(1, MAX_REASONS + 1):
         table[f"reason_{rank}"] = _reason_text(predicted, rank)
     table["missing_features"] = ["; ".join(names) for names in predicted["missing_features"]]
+    table["absent_features"] = ["; ".join(names) for names in predicted["absent_features"]]
+    table["pd_advisory"] = predicted["pd_advisory"].to_numpy()
     table["model_sha256"] = model.card.get("sha256", "")
     return table
 

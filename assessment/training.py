@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 from ._resources import data_dir
@@ -24,6 +25,7 @@ from .errors import ModelError
 from .limits import Deadline, Limits, read_regular_file
 from .model import (
     KINDS,
+    OUTCOMES,
     RiskModel,
     Spec,
     calibrate,
@@ -80,10 +82,20 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def _parsed_table(data: io.BytesIO, suffix: str) -> pd.DataFrame:
     if suffix == ".parquet":
-        return pd.read_parquet(data)
+        table = pd.read_parquet(data)
+        if _marked_synthetic(data):
+            table.attrs["outcomes"] = "synthetic"
+        return table
     if suffix == ".csv":
         return pd.read_csv(data, encoding="utf-8-sig")
     return pd.read_excel(data, engine="calamine")
+
+
+def _marked_synthetic(data: io.BytesIO) -> bool:
+    """The parquet file's schema metadata says ``synthetic: true`` (as the example history's
+    does), so a model trained on it is carded as trained on synthetic outcomes."""
+    metadata = pq.read_schema(data).metadata or {}
+    return metadata.get(b"synthetic", b"").strip().lower() == b"true"
 
 
 def read_features(path: str | Path) -> list[str]:
@@ -132,14 +144,20 @@ def train_model(
     random_state: int = 0,
     directions: dict[str, int] | None = None,
     holdout: float | None = TEST_SIZE,
+    outcomes: str | None = None,
 ) -> RiskModel:
     """Train, evaluate and calibrate a model of ``kind`` on ``data`` (one row per past loan).
 
     ``kind="auto"`` cross-validates both kinds on the training part and keeps the better.
     ``holdout`` is the stratified share kept out for the hold-out metrics; ``None`` fits on all
-    the data (then only the cross-validation metrics are reported)."""
+    the data (then only the cross-validation metrics are reported). ``outcomes`` says what the
+    history's outcomes are, written to the card: ``real`` (a lender's own loans: the PD may
+    decide) or ``synthetic`` (an invented history: the PD is advisory, see
+    ``RiskModel.pd_is_binding``); by default ``real``, unless the table says ``synthetic``
+    (``data.attrs["outcomes"]``, set by :func:`read_table` for a parquet file marked so)."""
     if kind not in (*KINDS, "auto"):
         raise ModelError("unknown model kind", expected="logistic, gbm or auto", got=repr(kind))
+    outcomes = _outcomes(data, outcomes)
     y = target_values(data, target)
     numeric, categorical = _features(data, target, features)
     known = directions if directions is not None else load_directions()
@@ -160,11 +178,25 @@ def train_model(
     model.reference = drift_reference(x_train, model.predict_pd(x_train), numeric, categorical)
     model.card = model_card(model, data, y, y_train, y_test, test_pd, scores[spec.kind])
     model.card["split"]["random_state"] = random_state
+    model.card["outcomes"] = outcomes
     if kind == "auto":
         model.card["selection"] = {
             k: round(float(roc_auc_score(y_train, raw)), 6) for k, raw in scores.items()
         }
     return model
+
+
+def _outcomes(data: pd.DataFrame, outcomes: str | None) -> str:
+    """``outcomes`` as given, else what the table says, else ``real``; one of ``OUTCOMES``."""
+    found = outcomes or data.attrs.get("outcomes") or "real"
+    if found not in OUTCOMES:
+        raise ModelError(
+            "unknown kind of outcomes",
+            expected=" or ".join(OUTCOMES),
+            got=repr(found),
+            hint="real for a lender's own loan history, synthetic for an invented one",
+        )
+    return found
 
 
 FOLDS = 5  # cross-validation folds: each class needs a loan in every fold
