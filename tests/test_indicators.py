@@ -1,7 +1,9 @@
 """Indicator formulas against hand-computed values, on small in-code frames and the samples.
 
 Emission factors are those of the packaged ``rules/reference/grid_emission_factors.csv``
-(MEE/NBS; tCO2/MWh): with an assessment date in 2025 the latest data year is 2023.
+(MEE/NBS; tCO2/MWh): as of 2025-06-30 the latest factors published are those of data year
+2022 (published 2024-12-20; the 2023 factors came out on 2025-12-31). The issue-14 meanings
+are pinned boundary by boundary in ``test_indicators_issue14.py``.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from assessment.indicators import (
 
 TYPES = {"province": "string", "hub": "string", "cluster": "string", "racks": "Int64"}
 TYPES["operating_since"] = "datetime64[ns]"
-TYPES["project_kind"] = "string"
+TYPES["project_kind"] = TYPES["facility_type"] = "string"
 REFERENCE = ROOT / "rules" / "reference"
-GUIZHOU_2023, TIBET_GRID_2023, NATIONAL_2023, MARKET_2023 = 0.5683, 0.2472, 0.5306, 0.6096
+GUIZHOU_2022, TIBET_GRID_2022, NATIONAL_2022 = 0.4989, 0.2268, 0.5366
 
 
 def projects(*rows: dict) -> pd.DataFrame:
@@ -78,11 +80,11 @@ def test_registry_kinds_and_units_are_known():
 
 
 # -- energy and efficiency ---------------------------------------------------------------------
-def test_energy_uses_measured_pue_else_design():
+def test_energy_uses_the_measured_pue_of_an_operating_site_and_the_design_of_a_new_build():
     frame = projects(
         {"pue": 1.25, "pue_design": 1.2, "it_energy_mwh": 40_000},
-        {"pue_design": 1.3, "it_energy_mwh": 40_000},
-        {"it_energy_mwh": 40_000},
+        {"project_kind": "new", "pue_design": 1.3, "it_energy_mwh": 40_000},
+        {"pue_design": 1.3, "it_energy_mwh": 40_000},  # blank kind: operating, nothing measured
     )
     out = add_indicators(frame, NO_YEARLY, AS_OF)
     assert out["pue_assessed"].tolist()[:2] == [1.25, 1.3]
@@ -96,7 +98,7 @@ def test_a_retrofit_is_assessed_on_its_design_pue():
     row = one({"project_kind": "retrofit", "pue": 1.61, "pue_design": 1.3, "it_energy_mwh": 1e4})
     assert (row["pue_assessed"], row["pue_basis"], row["gb40879_grade"]) == (1.3, "design", 2)
     measured = one({"project_kind": "retrofit", "pue": 1.61, "it_energy_mwh": 1e4})
-    assert (measured["pue_assessed"], measured["pue_basis"]) == (1.61, "measured")
+    assert pd.isna(measured["pue_assessed"]) and pd.isna(measured["pue_basis"])
 
 
 @pytest.mark.parametrize(
@@ -104,6 +106,7 @@ def test_a_retrofit_is_assessed_on_its_design_pue():
 )
 def test_gb40879_grade_boundaries(pue, grade):
     assert one({"pue": pue})["gb40879_grade"] == grade
+    assert one({"project_kind": "new", "pue_design": pue})["gb40879_grade"] == grade
 
 
 @pytest.mark.parametrize(
@@ -137,48 +140,57 @@ def test_siting_flags_and_hub_zone():
 # -- emission factors and carbon ---------------------------------------------------------------
 def test_provincial_factor_of_the_latest_year_and_emissions():
     row = one({"province": "guizhou", "pue": 1.25, "it_energy_mwh": 40_000, "compute_pflops": 50})
-    assert row["emission_factor"] == GUIZHOU_2023
-    assert (row["emission_factor_year"], row["emission_factor_area"]) == (2023, "guizhou")
-    assert row["emission_factor_level"] == "provincial"
-    assert row["emission_factor_series"].startswith("MEE & NBS 2023")
-    assert row["emissions_tco2"] == pytest.approx(1.25 * 40_000 * 0.5683)
-    assert row["cue"] == pytest.approx(1.25 * 0.5683)
-    assert row["carbon_per_pflops"] == pytest.approx(1.25 * 40_000 * 0.5683 / 50)
+    assert row["emission_factor"] == GUIZHOU_2022
+    assert (row["emission_factor_year"], row["emission_factor_area"]) == (2022, "guizhou")
+    assert (row["emission_factor_level"], row["emission_factor_status"]) == (
+        "provincial",
+        "official",
+    )
+    assert row["emission_factor_series"].startswith("MEE & NBS announcement on 2022")
+    assert row["emissions_tco2"] == pytest.approx(1.25 * 40_000 * 0.4989)
+    assert row["cue"] == pytest.approx(1.25 * 0.4989)
+    assert row["carbon_per_pflops"] == pytest.approx(1.25 * 40_000 * 0.4989 / 50)
 
 
 def test_market_based_emissions_net_out_green_power():
     site = {"province": "guizhou", "pue": 1.25, "it_energy_mwh": 40_000}
     row = one(site | {"green_power_share": 0.4})
-    assert row["emission_factor_market"] == MARKET_2023
-    assert row["emission_factor_market_year"] == 2023
-    assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * (1 - 0.4) * 0.6096)
+    assert row["emission_factor_market"] == GUIZHOU_2022  # the location factor: no residual mix
+    assert row["emission_factor_market_year"] == 2022
+    assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * (1 - 0.4) * 0.4989)
     assert pd.isna(one(site)["emissions_market_tco2"])  # green-power share missing
 
 
 def test_province_without_provincial_factor_takes_its_grid_region():
     row = one({"province": "tibet", "pue": 1.4, "it_energy_mwh": 1_000})  # southwest grid
-    assert row["emission_factor"] == TIBET_GRID_2023
+    assert row["emission_factor"] == TIBET_GRID_2022
     assert (row["emission_factor_level"], row["emission_factor_area"]) == ("regional", "southwest")
-    assert row["emissions_tco2"] == pytest.approx(1.4 * 1_000 * 0.2472)
+    assert row["emissions_tco2"] == pytest.approx(1.4 * 1_000 * 0.2268)
 
 
-@pytest.mark.parametrize("province", ["atlantis", None, "hong_kong"])
-def test_unknown_or_missing_province_takes_the_national_factor(province):
-    row = one({"province": province, "pue": 1.3, "it_energy_mwh": 2_000})
-    assert row["emission_factor"] == NATIONAL_2023
+def test_a_known_province_without_a_grid_region_takes_the_national_factor():
+    row = one({"province": "hong_kong", "pue": 1.3, "it_energy_mwh": 2_000})
+    assert row["emission_factor"] == NATIONAL_2022
     assert (row["emission_factor_level"], row["emission_factor_area"]) == ("national", "national")
-    assert row["emissions_tco2"] == pytest.approx(1.3 * 2_000 * 0.5306)
+    assert row["emissions_tco2"] == pytest.approx(1.3 * 2_000 * 0.5366)
+
+
+@pytest.mark.parametrize("province", ["atlantis", None])
+def test_unknown_or_missing_province_without_a_clue_has_no_factor(province):
+    row = one({"province": province, "hub": "none", "pue": 1.3, "it_energy_mwh": 2_000})
+    assert row["province_basis"] == "none" and pd.isna(row["province_assessed"])
+    assert pd.isna(row["emission_factor"]) and pd.isna(row["emissions_tco2"])
 
 
 def test_factor_year_pins_the_data_year():
     row = one({"province": "guizhou", "pue": 1.25, "it_energy_mwh": 40_000}, factor_year=2021)
     assert (row["emission_factor"], row["emission_factor_year"]) == (0.5182, 2021)
-    assert (row["emission_factor_market"], row["emission_factor_market_year"]) == (0.5942, 2021)
+    assert (row["emission_factor_market"], row["emission_factor_market_year"]) == (0.5182, 2021)
     assert row["emissions_tco2"] == pytest.approx(1.25 * 40_000 * 0.5182)
 
 
-def test_assessment_year_limits_the_factor_year():
-    row = one({"province": "tibet", "pue": 1.25, "it_energy_mwh": 1}, as_of=dt.date(2022, 12, 31))
+def test_assessment_date_limits_the_factor_to_those_published():
+    row = one({"province": "tibet", "pue": 1.25, "it_energy_mwh": 1}, as_of=dt.date(2024, 12, 31))
     assert (row["emission_factor"], row["emission_factor_year"]) == (0.2268, 2022)
 
 
@@ -190,7 +202,8 @@ def test_a_year_without_factors_gives_missing_factors():
 
 
 def test_carbon_ratios_are_missing_on_zero_denominators():
-    row = one({"province": "guizhou", "pue_design": 1.2, "it_energy_mwh": 0, "compute_pflops": 0})
+    site = {"project_kind": "new", "pue_design": 1.2, "it_energy_mwh": 0, "compute_pflops": 0}
+    row = one({"province": "guizhou"} | site)
     assert row["emissions_tco2"] == 0
     assert pd.isna(row["cue"]) and pd.isna(row["carbon_per_pflops"])
 
@@ -351,7 +364,7 @@ def test_samples_zhangjiakou_reit():
     assert row["dscr_min"] == pytest.approx(8.5e7 / 6.2e7)  # 2021
     assert row["ebitda_hist_avg_3y"] == pytest.approx((1.00e8 + 1.06e8 + 1.11e8) / 3)
     assert row["distribution_yield_min"] == pytest.approx(7.9e7 / 1.48e9)
-    assert row["emissions_tco2"] == pytest.approx(693_800 * 1.26 * 0.6516)  # Hebei 2023
+    assert row["emissions_tco2"] == pytest.approx(693_800 * 1.26 * 0.7252)  # Hebei 2022
     assert (row["size_class"], row["gb40879_grade"], row["hub_zone"]) == ("super_large", 2, "east")
     assert len(out) == len(found.projects) and out.index.equals(found.projects.index)
     ramping = out.loc["DC-2025-006"]  # Chongqing: actuals for 2023 and 2024 only
