@@ -3,18 +3,27 @@
 The history is a flat table, one row per loan, of the engine's field and indicator names and a
 0/1 ``target`` column (``sample_projects/history/``). :func:`history_frame` turns it into the
 frame the rules read: the packaged indicators are computed from it (``pue`` is taken from
-``pue_assessed`` when the history has no ``pue``), the history's own columns win over computed
-ones, ``in_hub`` is ``hub_zone != none`` and a missing ``financing_purpose`` is derived from
-``project_kind`` (:data:`PURPOSE_BY_KIND`). A rule that needs a column (metric, condition or
-segment key) that the history lacks or leaves blank throughout is *not assessable*: it is
-listed, and left out of the rule set whose verdicts and decisions are backtested (kept, it
-would make every loan undecided).
+``pue_assessed`` when the history has no ``pue``, ``dscr_forecast_min`` from ``dscr_min``, the
+base case at origination, when it has no ``dscr_forecast_min``), the history's own columns win
+over computed ones, ``in_hub`` is ``hub_zone != none`` and a missing ``financing_purpose`` is
+derived from ``project_kind`` (:data:`PURPOSE_BY_KIND`). A rule that needs a column (metric,
+condition or segment key) that the history lacks or leaves blank throughout is *not
+assessable*: it is listed, and left out of the rule set whose verdicts and decisions are
+backtested (kept, it would make every loan undecided).
+
+The model's PD decides as it does for an application (``rules/decision``): from a model whose
+card does not say it was calibrated on real outcomes it is advisory, and can refer a loan,
+never decline it.
 
 Point in time: each loan is evaluated with the rules in force on 31 December of its
 ``origination_year``, or every loan on one ``as_of`` date when given. Per rule set:
 
-* outcome rate = outcomes / loans, by recommendation and by programme verdict (``yes``,
-  ``no``, ``undecided``, or ``not_assessed`` when none of the programme's rules applied);
+* outcome rate = outcomes / loans, by recommendation and by programme verdict: the
+  programme's status (``eligible``, ``not_eligible``, ``unverified``: only a gate marked
+  unverified fails, ``insufficient``, ``not_applicable``: no gate applied), or
+  ``not_requested`` where the loan's financing purpose does not ask for the programme
+  (:func:`assessment.decision.requested_programmes`; a history without
+  ``green_label_requested`` asks for no green label);
 * per rule, over the loans where it applied: loans and outcome rate when it passed, failed
   or was insufficient; ``difference`` = fail rate - pass rate; information value
   IV = sum over the verdicts b of (B_b/B - G_b/G) x ln((B_b/B) / (G_b/G)), with B_b the
@@ -23,7 +32,8 @@ Point in time: each loan is evaluated with the rules in force on 31 December of 
 * AUC (``sklearn.metrics.roc_auc_score``) and Gini = 2 AUC - 1 of the model PD, of each
   programme's rule score (riskier = lower score, so the AUC is of -score) and of the combined
   score = rank of the recommendation (approve 0, approve_with_conditions 1, refer 2,
-  decline 3) + PD (0 without a model), so PD orders loans within a recommendation.
+  incomplete 3, decline 4) + PD (0 without a model), so PD orders loans within a
+  recommendation.
 
 With an alternative rule set the same is computed under it, and :func:`compare` adds the
 counts and outcome rates of both sets side by side and the loans whose recommendation changes.
@@ -50,9 +60,9 @@ from .backtest_history import (
     score_history,
     split_assessable,
 )
-from .decision import RECOMMENDATIONS, load_decision_table
+from .decision import RECOMMENDATIONS, load_decision_table, requested_programmes
 from .dictionary import PROGRAMMES
-from .evaluate import FAIL, INSUFFICIENT, NOT_APPLICABLE, PASS
+from .evaluate import FAIL, INSUFFICIENT, PASS
 from .model import RiskModel
 from .prediction import predict
 from .rules import Rule, load_rules
@@ -61,8 +71,16 @@ from .training import data_hash, target_values
 __all__ = ["Backtest", "Side", "compare", "history_frame", "run_backtest"]
 
 RANK = {name: rank for rank, name in enumerate(RECOMMENDATIONS)}
-PROGRAMME_VERDICTS = ("yes", "no", "undecided", "not_assessed")
+PROGRAMME_VERDICTS = (
+    "eligible",
+    "not_eligible",
+    "unverified",
+    "insufficient",
+    "not_applicable",
+    "not_requested",
+)
 SMOOTHING = 0.5
+PREDICTED = ["pd", "pd_advisory"]  # what a decision reads of a prediction
 
 
 @dataclass
@@ -167,22 +185,23 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def programme_verdicts(scored: ScoredHistory) -> pd.DataFrame:
-    """Per loan and programme: yes, no, undecided, or not_assessed (no rule applied)."""
-    found = {}
-    for programme in PROGRAMMES:
-        ids = [r.rule_id for r in scored.rules.rules if r.programme == programme]
-        eligible = scored.programmes[f"{programme}_eligible"]
-        labels = np.where(
-            eligible.isna(), "undecided", np.where(eligible.fillna(False), "yes", "no")
+def programme_verdicts(scored: ScoredHistory, frame: pd.DataFrame) -> pd.DataFrame:
+    """Per loan and programme: its status, or not_requested where the loan does not ask for
+    the programme (:data:`PROGRAMME_VERDICTS`)."""
+    asked = requested_programmes(frame.loc[scored.codes.index])
+    found = {
+        programme: np.where(
+            asked[programme],
+            scored.programmes[f"{programme}_status"].astype(object).to_numpy(),
+            "not_requested",
         )
-        unapplied = (scored.codes[ids] == NOT_APPLICABLE).all(axis=1).to_numpy()
-        found[programme] = np.where(unapplied, "not_assessed", labels)
+        for programme in PROGRAMMES
+    }
     return pd.DataFrame(found, index=scored.codes.index)
 
 
-def by_programme(scored: ScoredHistory, y: pd.Series) -> pd.DataFrame:
-    verdicts = programme_verdicts(scored)
+def by_programme(scored: ScoredHistory, frame: pd.DataFrame, y: pd.Series) -> pd.DataFrame:
+    verdicts = programme_verdicts(scored, frame)
     parts = [
         outcome_rates(verdicts[p], y, list(PROGRAMME_VERDICTS)).assign(programme=p)
         for p in PROGRAMMES
@@ -207,7 +226,7 @@ def auc_row(name: str, y: pd.Series, risk: pd.Series, note: str = "") -> dict[st
 
 
 def combined_score(recommendation: pd.Series, pd_values: pd.Series | None) -> pd.Series:
-    """Rank of the recommendation (approve 0 ... decline 3) + PD (0 without a model)."""
+    """Rank of the recommendation (approve 0 ... decline 4) + PD (0 without a model)."""
     rank = recommendation.map(RANK).astype(float)
     return rank + (0.0 if pd_values is None else pd_values.reindex(rank.index).fillna(0.0))
 
@@ -244,10 +263,13 @@ def run_backtest(
     y = pd.Series(target_values(history, target), index=loan_index(history), name=target)
     dates = as_of_dates(history, as_of)
     frame = history_frame(history, dates)
-    pd_values = None if model is None else predict(model, frame)["pd"]
+    # the history is scored as the model was trained on it (no structural absence), so the
+    # card's hold-out AUC can be reproduced
+    predictions = None if model is None else predict(model, frame, absence=())
+    pd_values = None if predictions is None else predictions["pd"]
     model_note = in_sample_note(model, history)
     held = holdout_rows(model, y, pd_values) if model_note else None
-    run = _Run(frame, y, dates, pd_values, model_note, held)
+    run = _Run(frame, y, dates, predictions, model_note, held)
     result = Backtest(_facts(history, target, y, as_of, model), run.side("current", rules))
     result.notes = _notes(as_of, history, model_note)
     if against is not None:
@@ -261,14 +283,19 @@ class _Run:
     frame: pd.DataFrame
     y: pd.Series
     dates: np.ndarray
-    pd_values: pd.Series | None
+    predictions: pd.DataFrame | None  # pd and pd_advisory by loan
     model_note: str
     held: np.ndarray | None = None
+
+    @property
+    def pd_values(self) -> pd.Series | None:
+        return None if self.predictions is None else self.predictions["pd"]
 
     def side(self, name: str, folder: str | Path | None) -> Side:
         assessable, unassessable = split_assessable(load_rules(folder), self.frame)
         table = load_decision_table(decision_table_path(folder))
-        scored = score_history(self.frame, assessable, self.dates, self.pd_values, table)
+        predictions = None if self.predictions is None else self.predictions[PREDICTED]
+        scored = score_history(self.frame, assessable, self.dates, predictions, table)
         combined = combined_score(scored.recommendation, self.pd_values)
         order = list(RECOMMENDATIONS)
         by_recommendation = outcome_rates(scored.recommendation, self.y, order)
@@ -276,7 +303,7 @@ class _Run:
             name,
             assessable.versions(),
             by_recommendation.rename(columns={"group": "recommendation"}),
-            by_programme(scored, self.y),
+            by_programme(scored, self.frame, self.y),
             rule_table(scored, self.y),
             self.aucs(scored, combined),
             unassessable,
@@ -368,8 +395,9 @@ def _notes(as_of, history, model_note: str) -> list[str]:
 
 def compare(current: Side, alternative: Side, y: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Side by side per rule set: counts and outcome rates of approved (with or without
-    conditions), referred and declined loans, AUC of the combined score, and the loans whose
-    recommendation changes; and those loans (``loan_id, current, alternative, outcome``)."""
+    conditions), referred, incomplete and declined loans, AUC of the combined score, and the
+    loans whose recommendation changes; and those loans (``loan_id, current, alternative,
+    outcome``)."""
     differs = current.recommendation != alternative.recommendation
     changed = (
         pd.DataFrame(
@@ -389,6 +417,7 @@ def compare(current: Side, alternative: Side, y: pd.Series) -> tuple[pd.DataFram
 GROUPS = {
     "approved": ("approve", "approve_with_conditions"),
     "referred": ("refer",),
+    "incomplete": ("incomplete",),
     "declined": ("decline",),
 }
 

@@ -24,6 +24,9 @@ PURPOSE_BY_KIND = {
     "retrofit": "retrofit",
     "operating": "refinancing",
 }
+# A history column that is, at origination, the indicator a rule reads: the base case's
+# minimum DSCR was the forecast under the loan being decided (the rules test the forecast).
+AT_ORIGINATION = {"dscr_forecast_min": "dscr_min"}
 ID_COLUMNS = ("loan_id", "project_id")
 _BLANK_TYPES = {"number": "float64", "fraction": "float64", "integer": "float64"}
 _BLANK_TYPES |= {"bool": "boolean", "date": "datetime64[ns]"}
@@ -102,6 +105,9 @@ def _with_indicators(data: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     if "pue" not in data and "pue_assessed" in data:
         projects["pue"] = data["pue_assessed"].astype("float64")
     computed = add_indicators(projects, _no_yearly(), as_of)
+    for indicator, column in AT_ORIGINATION.items():
+        if indicator not in data and column in data:
+            computed[indicator] = data[column].astype("float64")
     return computed.drop(columns=[c for c in computed if c in data]).join(data)
 
 
@@ -170,11 +176,17 @@ class ScoredHistory:
 
 
 def score_history(
-    frame: pd.DataFrame, rule_set: RuleSet, dates: np.ndarray, pd_values: pd.Series | None, table
+    frame: pd.DataFrame,
+    rule_set: RuleSet,
+    dates: np.ndarray,
+    predictions: pd.DataFrame | None,
+    table,
 ) -> ScoredHistory:
-    """Verdicts, programme results and recommendations, each loan on its own date."""
+    """Verdicts, programme results and recommendations, each loan on its own date;
+    ``predictions`` (``pd`` and ``pd_advisory`` by loan, from :func:`~assessment.prediction.
+    predict`) decide as they do for an application: an advisory PD can refer, never decline."""
     parts = [
-        _score_date(frame[dates == date], rule_set, date, pd_values, table)
+        _score_date(frame[dates == date], rule_set, date, predictions, table)
         for date in sorted(set(dates))
     ]
     codes, programmes, recommendation = (
@@ -184,7 +196,7 @@ def score_history(
 
 
 def _score_date(
-    frame: pd.DataFrame, rule_set: RuleSet, as_of: dt.date, pd_values: pd.Series | None, table
+    frame: pd.DataFrame, rule_set: RuleSet, as_of: dt.date, predictions: pd.DataFrame | None, table
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Verdict codes, programme results and recommendations of the loans dated ``as_of``."""
     evaluation = evaluate_rules(frame, rule_set, as_of)
@@ -193,6 +205,6 @@ def _score_date(
         index=frame.index,
         columns=[rule.rule_id for rule in rule_set.rules],
     )
-    predictions = None if pd_values is None else pd.DataFrame({"pd": pd_values[frame.index]})
-    inputs = decision_inputs(evaluation, predictions, None)
+    dated = None if predictions is None else predictions.loc[frame.index]
+    inputs = decision_inputs(evaluation, dated, None)
     return codes, evaluation.programmes, recommend(inputs, table)["recommendation"]

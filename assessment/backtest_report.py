@@ -99,7 +99,8 @@ def _rule_line(row: dict) -> str:
 def _compare_line(row) -> str:
     return (
         f"  {row.rule_set:<12} approved {row.approved:,} ({_pct(row.approved_outcome_rate)}), "
-        f"referred {row.referred:,} ({_pct(row.referred_outcome_rate)}), declined "
+        f"referred {row.referred:,} ({_pct(row.referred_outcome_rate)}), incomplete "
+        f"{row.incomplete:,} ({_pct(row.incomplete_outcome_rate)}), declined "
         f"{row.declined:,} ({_pct(row.declined_outcome_rate)}); combined AUC "
         f"{formatted(row.combined_auc, '{:.4f}')}; {row.changed:,} loans change recommendation "
         f"({_pct(row.changed_outcome_rate)} outcomes)"

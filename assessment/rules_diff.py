@@ -4,8 +4,11 @@
 segment table row by row, keyed by its segment columns (``segment[in_cluster=true]``: the
 threshold moved, a row added or removed, the rows reordered).
 :func:`project_flips` scores the same applications under both rule sets and lists each project
-whose eligibility, grade (per programme) or recommendation changes, with the rules whose verdict
-differs for it; :func:`flip_summary` counts the flips per programme; :func:`verdict_changes`
+whose status (``eligible``, ``not_eligible``, ``insufficient``, ``unverified``,
+``not_applicable``), grade (per programme) or recommendation changes, with the rules whose
+verdict differs for it; :func:`flip_summary` counts the flips per programme by the new status
+(became eligible; became ineligible; eligibility unknown: insufficient or unverified, a gate
+that awaits data or a person); :func:`verdict_changes`
 counts, per rule, the projects whose verdict changes (``pass -> fail`` ...), outcome or not.
 :func:`write_diff_workbook` writes the tables as the sheets "Rule changes", "Project flips",
 "Verdict changes" and "Summary".
@@ -43,6 +46,7 @@ COMPARED = [c for c in RULE_COLUMNS if c != "rule_id"] + ["pack"]
 CHANGE_COLUMNS = ["rule_id", "change", "column", "old", "new"]
 FLIP_COLUMNS = ["project_id", "outcome", "old", "new", "rules"]
 VERDICT_CHANGE_COLUMNS = ["rule_id", "old", "new", "projects"]
+UNDECIDED = ("insufficient", "unverified")  # statuses that await data or a person
 SUMMARY_COLUMNS = [
     "programme",
     "became_eligible",
@@ -175,7 +179,7 @@ def _text(value: object) -> str:
 
 
 def project_flips(before: Scored, after: Scored) -> pd.DataFrame:
-    """Per project and changed outcome (``{programme}_eligible``, ``{programme}_grade``,
+    """Per project and changed outcome (``{programme}_status``, ``{programme}_grade``,
     ``recommendation``): old and new value and the rules whose verdict differs."""
     old, new = _outcomes(before), _outcomes(after)
     responsible = _responsible(before, after)
@@ -196,7 +200,7 @@ def project_flips(before: Scored, after: Scored) -> pd.DataFrame:
 
 
 def _outcomes(scored: Scored) -> pd.DataFrame:
-    columns = [f"{p}_{kind}" for p in PROGRAMMES for kind in ("eligible", "grade")]
+    columns = [f"{p}_{kind}" for p in PROGRAMMES for kind in ("status", "grade")]
     frame = scored.evaluation.programmes[columns].astype(object)
     frame.index = scored.frame.index
     frame["recommendation"] = scored.decisions["recommendation"].to_numpy()
@@ -242,17 +246,18 @@ def _verdict_codes(before: Scored, after: Scored):
 
 
 def flip_summary(flips: pd.DataFrame) -> pd.DataFrame:
-    """Per programme: projects that became eligible, ineligible, or changed grade."""
+    """Per programme: projects whose status became eligible, not eligible, or undecided
+    (:data:`UNDECIDED`), and projects whose grade changed."""
     rows = []
     for programme in PROGRAMMES:
-        eligible = flips[flips["outcome"] == f"{programme}_eligible"]
+        status = flips.loc[flips["outcome"] == f"{programme}_status", "new"]
         grades = flips[flips["outcome"] == f"{programme}_grade"]
         rows.append(
             {
                 "programme": programme,
-                "became_eligible": int((eligible["new"] == "True").sum()),
-                "became_ineligible": int((eligible["new"] == "False").sum()),
-                "eligibility_unknown": int((eligible["new"] == "").sum()),
+                "became_eligible": int((status == "eligible").sum()),
+                "became_ineligible": int((status == "not_eligible").sum()),
+                "eligibility_unknown": int(status.isin(UNDECIDED).sum()),
                 "grade_changed": len(grades),
             }
         )

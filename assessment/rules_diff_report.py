@@ -92,10 +92,10 @@ def _flips(look: Look, flips: pd.DataFrame) -> Grid:
 
 
 def _outcome(look: Look, outcome: str) -> str:
-    """``green_eligible`` -> the programme's eligibility, ``green_grade`` -> its grade."""
+    """``green_status`` -> the programme's status, ``green_grade`` -> its grade."""
     phrases = look.words["rules_diff"]["outcomes"]
     programme, _, kind = outcome.rpartition("_")
-    if programme and kind in ("eligible", "grade"):
+    if programme and kind in ("status", "grade"):
         return fill(phrases[kind], programme=look.word("programmes", programme))
     return str(phrases.get(outcome, outcome))
 
@@ -103,8 +103,8 @@ def _outcome(look: Look, outcome: str) -> str:
 def _flip_value(look: Look, outcome: str, value: str) -> str:
     if outcome == "recommendation":
         return look.word("recommendations", value)
-    if outcome.endswith("_eligible"):
-        return look.word("eligible", str(value).lower() or "none")
+    if outcome.endswith("_status"):
+        return look.word("statuses", value)
     return value
 
 

@@ -6,9 +6,10 @@ is evaluated with that one rule's threshold replaced. Thresholds are in the metr
 (PUE a plain number, shares as fractions 0-1).
 
 * pass rate = pass / (pass + fail + insufficient) over the projects where the rule applies;
-* eligibility rate = eligible / (eligible + ineligible + undecided) over *all* projects of the
-  portfolio (every project is evaluated for every programme; an undecided project counts as
-  not eligible, and the ``undecided`` column counts them).
+* eligibility rate = projects of status ``eligible`` / *all* projects of the portfolio (every
+  project is evaluated for every programme; a project whose status is ``insufficient`` or
+  ``unverified`` counts as not eligible, and the ``undecided`` column counts them; one to which
+  no gate of the programme applies, ``not_applicable``, is neither).
 
 The table is written as CSV or xlsx; the chart (both rates against the threshold) as PNG and
 PDF, drawn with reportlab.graphics.
@@ -48,6 +49,7 @@ TABLE_COLUMNS = [
     "undecided",
     "eligible_rate",
 ]
+UNDECIDED = ("insufficient", "unverified")  # programme statuses that await data or a person
 ENGINE = "openpyxl"  # named: the temporary file's suffix does not tell pandas
 PASS_COLOUR = colors.HexColor("#1f4e79")
 ELIGIBLE_COLOUR = colors.HexColor("#c55a11")
@@ -159,9 +161,9 @@ def _row(frame: pd.DataFrame, rule_set: RuleSet, rule: Rule, value: float, as_of
     codes = evaluation.results[rule.rule_id].codes
     applicable = int(np.isin(codes, (PASS, FAIL, INSUFFICIENT)).sum())
     passed = int((codes == PASS).sum())
-    eligible_column = evaluation.programmes[f"{rule.programme}_eligible"]
-    eligible = int(eligible_column.fillna(False).astype(bool).sum())
-    undecided = int(eligible_column.isna().sum())
+    status = evaluation.programmes[f"{rule.programme}_status"].astype(object)
+    eligible = int((status == "eligible").sum())
+    undecided = int(status.isin(UNDECIDED).sum())
     return {
         "threshold": value,
         "applicable": applicable,

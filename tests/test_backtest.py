@@ -24,7 +24,7 @@ from assessment.prediction import predict
 from assessment.training import read_table
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
-RULE = "CR-DSCR-MIN"  # credit gate dscr_min >= 1.20, pack in force from 2015-09-09
+RULE = "CR-DSCR-MIN"  # credit gate dscr_forecast_min >= 1.20 (unverified), pack from 2015-09-09
 OLD_LIMIT, NEW_LIMIT = 1.20, 1.30
 
 
@@ -45,9 +45,19 @@ def backtest(history, model):
 
 @pytest.fixture(scope="module")
 def raw(history) -> pd.DataFrame:
-    """The history by loan id, with the year from which the credit pack is in force."""
+    """The history by loan id, with the year from which the credit pack is in force, the
+    verified credit gates that fail (equity, leverage: they decline), and the loans whose
+    legal floor (GB 40879, in force 2022-11-01, not for edge sites of <= 100 racks) cannot be
+    decided for a missing PUE or fails."""
     frame = history.set_index("loan_id")
     frame["credit_in_force"] = frame["origination_year"] >= 2015
+    frame["verified_fails"] = frame["credit_in_force"] & (
+        (frame["equity_ratio"] < 0.2) | (frame["leverage"] > 0.8)
+    )
+    small_edge = (frame["facility_type"] == "edge") & (frame["racks"] <= 100)
+    floor = (frame["origination_year"] >= 2022) & ~small_edge
+    frame["floor_missing"] = floor & frame["pue_assessed"].isna()
+    frame["floor_fails"] = floor & (frame["pue_assessed"] > 1.5)
     return frame
 
 
@@ -59,7 +69,9 @@ def moved_rules(tmp_path_factory):
     path = folder / "credit_policy" / "rules.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     edited = [
-        line.replace(",dscr_min,>=,1.20,", ",dscr_min,>=,1.30,") if line.startswith(RULE) else line
+        line.replace(",dscr_forecast_min,>=,1.20,", ",dscr_forecast_min,>=,1.30,")
+        if line.startswith(f"{RULE},")
+        else line
         for line in lines
     ]
     assert edited != lines
@@ -85,22 +97,45 @@ def test_outcome_rate_by_recommendation_is_a_groupby(backtest, raw):
     assert np.allclose(table["outcome_rate"], grouped["mean"].reindex(table.index))
 
 
-def test_every_loan_failing_a_credit_gate_is_declined(backtest, raw):
-    gate_fails = raw["credit_in_force"] & (
-        (raw["dscr_min"] < OLD_LIMIT) | (raw["equity_ratio"] < 0.2) | (raw["leverage"] > 0.8)
-    )
-    assert gate_fails.sum() > 1000
-    assert (backtest.current.recommendation[gate_fails[gate_fails].index] == "decline").all()
+def test_every_loan_failing_a_verified_credit_gate_is_declined(backtest, raw):
+    fails = raw["verified_fails"]
+    assert fails.sum() > 50
+    assert (backtest.current.recommendation[fails[fails].index] == "decline").all()
+    declined = backtest.current.recommendation == "decline"
+    assert set(raw.index[declined]) == set(raw.index[fails | raw["floor_fails"]])
+
+
+def test_failing_only_the_unverified_dscr_gate_is_referred_never_declined(backtest, raw):
+    """CR-DSCR-MIN is an engine default (unverified): it never declines alone. The loan is
+    referred, or incomplete where another gate (the legal floor's PUE) cannot be decided."""
+    dscr_only = raw["credit_in_force"] & (raw["dscr_min"] < OLD_LIMIT) & ~raw["verified_fails"]
+    dscr_only &= ~raw["floor_fails"]
+    assert dscr_only.sum() > 1000
+    found = backtest.current.recommendation[dscr_only[dscr_only].index]
+    missing = raw.loc[found.index, "floor_missing"]
+    assert (found[missing] == "incomplete").all() and missing.any()
+    assert (found[~missing] == "refer").all()
 
 
 def test_credit_verdicts_count_the_gate_failures(backtest, raw):
     table = backtest.current.by_programme.set_index(["programme", "verdict"])
-    fails = raw["credit_in_force"] & (
-        (raw["dscr_min"] < OLD_LIMIT) | (raw["equity_ratio"] < 0.2) | (raw["leverage"] > 0.8)
-    )
-    assert table.loc[("credit", "no"), "loans"] == fails.sum()
-    assert table.loc[("credit", "no"), "outcomes"] == raw.loc[fails, "defaulted"].sum()
-    assert table.loc[("credit", "not_assessed"), "loans"] == (~raw["credit_in_force"]).sum()
+    in_force, fails = raw["credit_in_force"], raw["verified_fails"]
+    unverified = in_force & ~fails & (raw["dscr_min"] < OLD_LIMIT)
+    insufficient = in_force & ~fails & raw["dscr_min"].isna()
+    expected = {
+        "not_eligible": fails,
+        "unverified": unverified,
+        "insufficient": insufficient,
+        "eligible": in_force & ~fails & (raw["dscr_min"] >= OLD_LIMIT),
+        "not_applicable": ~in_force,
+        "not_requested": raw["credit_in_force"] & False,  # every loan asks for credit
+    }
+    for verdict, chosen in expected.items():
+        assert table.loc[("credit", verdict), "loans"] == chosen.sum(), verdict
+        assert table.loc[("credit", verdict), "outcomes"] == raw.loc[chosen, "defaulted"].sum()
+    # no application in the history asks for a green label or a REIT
+    for programme in ("green", "green_credit", "ngdc", "reit"):
+        assert table.loc[(programme, "not_requested"), "loans"] == len(raw)
 
 
 def _verdict_counts(raw: pd.DataFrame) -> pd.DataFrame:
@@ -141,7 +176,7 @@ def test_aucs_equal_roc_auc_score(backtest, history, model, raw):
     pd_values = predict(model, history)["pd"].to_numpy()
     assert auc.loc["model PD", "auc"] == pytest.approx(roc_auc_score(y, pd_values))
     rank = backtest.current.recommendation.map(
-        {"approve": 0, "approve_with_conditions": 1, "refer": 2, "decline": 3}
+        {"approve": 0, "approve_with_conditions": 1, "refer": 2, "incomplete": 3, "decline": 4}
     )
     combined = roc_auc_score(y, rank.to_numpy() + pd_values)
     assert auc.loc["combined score", "auc"] == pytest.approx(combined)
@@ -167,18 +202,24 @@ def test_rules_the_history_cannot_assess_are_listed(backtest, history):
 
 
 def test_a_moved_threshold_changes_exactly_the_expected_loans(history, raw, moved_rules):
+    """DSCR in [1.20, 1.30) now fails the unverified gate: an approved loan (with or without
+    conditions: no gate undecided) is referred; refer, incomplete and decline stay."""
     result = run_backtest(history, "defaulted", against=moved_rules)
     before = result.current.recommendation
     between = raw["credit_in_force"] & raw["dscr_min"].between(OLD_LIMIT, NEW_LIMIT, "left")
-    expected = set(raw.index[between & (before != "decline")])
+    approved = before.isin(["approve", "approve_with_conditions"])
+    expected = set(raw.index[between & approved])
     changed = result.changed
     assert set(changed["loan_id"]) == expected and len(expected) > 100
-    assert (changed["alternative"] == "decline").all()
+    assert (changed["alternative"] == "refer").all()
     assert changed["outcome"].sum() == raw.loc[list(expected), "defaulted"].sum()
     rows = result.comparison.set_index("rule_set")
-    declined = (before == "decline").sum()
-    assert rows.loc["current", "declined"] == declined
-    assert rows.loc["alternative", "declined"] == declined + len(expected)
+    referred, declined = (before == "refer").sum(), (before == "decline").sum()
+    assert rows.loc["current", "referred"] == referred
+    assert rows.loc["alternative", "referred"] == referred + len(expected)
+    assert rows.loc["alternative", "declined"] == rows.loc["current", "declined"] == declined
+    incomplete = (before == "incomplete").sum()
+    assert rows.loc["alternative", "incomplete"] == rows.loc["current", "incomplete"] == incomplete
     assert rows.loc["alternative", "changed_outcome_rate"] == pytest.approx(
         raw.loc[list(expected), "defaulted"].mean()
     )
@@ -189,7 +230,7 @@ def test_one_as_of_date_evaluates_every_loan_with_those_rules(history):
     result = run_backtest(sample, "defaulted", as_of=dt.date(2025, 12, 31))
     rules = result.current.rules.set_index("rule_id")
     assert rules.loc[RULE, "applicable"] == 400  # in force on that date for every loan
-    assert rules.loc["GRN-NGDC-PUE", "applicable"] > 0  # a 2025 rule
+    assert rules.loc["NGDC-PUE", "applicable"] > 0  # a rule of 2025-07-07
     assert "model PD" not in set(result.current.auc["score"])
 
 

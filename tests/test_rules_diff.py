@@ -11,6 +11,7 @@ from conftest import ROOT
 from openpyxl import load_workbook
 
 from assessment.cli import main
+from assessment.decision import load_decision_table
 from assessment.errors import AssessmentError
 from assessment.evaluate import VERDICTS
 from assessment.ingest import read_applications
@@ -20,12 +21,13 @@ from assessment.rules_diff_report import write_diff_pdf
 from assessment.scoring import score_read
 
 AS_OF = dt.date(2025, 6, 30)
-RULE = "GRN-GB40879-LIMIT"
+RULE = "CMP-GB40879-LIMIT"  # the legal floor: pue_assessed <= 1.50, every purpose
+PACK = "compliance_cn"
 OLD_LIMIT, NEW_LIMIT = 1.50, 1.25
 
 
-def _set_limit(folder, rule_id: str, old: str, new: str) -> None:
-    path = folder / "green_dc_cn" / "rules.csv"
+def _set_limit(folder, rule_id: str, old: str, new: str, pack: str = PACK) -> None:
+    path = folder / pack / "rules.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     edited = [
         line.replace(f",{old},", f",{new},", 1) if line.startswith(f"{rule_id},") else line
@@ -58,15 +60,21 @@ def diff(folders, applications):
 
 @pytest.fixture(scope="module")
 def expected(folders, applications):
-    """Projects the rule applies to (old run) whose assessed PUE lies in (1.25, 1.50]."""
+    """Projects the rule applies to (old run) whose assessed PUE lies in (1.25, 1.50]; those
+    of them that passed the legal floor; and those whose recommendation the floor cannot
+    change (declined already, or decided by a decision row tried before the floor's)."""
     before = score_read(applications, as_of=AS_OF, rules=load_rules(folders[0]))
     codes = before.evaluation.results[RULE].codes
     pue = before.frame["pue_assessed"].to_numpy(dtype=float, na_value=float("nan"))
     applies = codes != VERDICTS.index("not_applicable")
     moved = applies & (pue > NEW_LIMIT) & (pue <= OLD_LIMIT)
-    eligible = before.evaluation.programmes["green_eligible"].eq(True).fillna(False).to_numpy()
+    programmes = before.evaluation.programmes
+    eligible = programmes["compliance_eligible"].eq(True).fillna(False).to_numpy()
+    floor_row = next(r.order for r in load_decision_table() if "compliance_status" in r.when)
+    decisions = before.decisions
+    kept = (decisions["recommendation"] == "decline") | (decisions["decision_row"] < floor_row)
     index = before.frame.index
-    return set(index[moved]), set(index[moved & eligible])
+    return set(index[moved]), set(index[moved & eligible]), set(index[kept.to_numpy()])
 
 
 def test_the_table_diff_names_the_rule_column_and_values(diff):
@@ -77,38 +85,66 @@ def test_the_table_diff_names_the_rule_column_and_values(diff):
 
 
 def test_exactly_the_projects_between_the_limits_flip(diff, expected):
-    moved, were_eligible = expected
+    moved, were_eligible, kept = expected
     assert were_eligible, "the samples should hold projects between the two limits"
     flips = diff.flips
-    assert set(flips["project_id"]) == were_eligible
-    assert set(flips["outcome"]) == {"green_eligible"}
-    assert set(flips["old"]) == {"True"} and set(flips["new"]) == {"False"}
+    assert set(flips["outcome"]) == {"compliance_status", "recommendation"}
     assert set(flips["rules"]) == {RULE}
-    green = diff.summary.set_index("programme").loc["green"]
-    assert green["became_ineligible"] == len(were_eligible)
-    assert green["became_eligible"] == 0
+    status = flips[flips["outcome"] == "compliance_status"]
+    assert set(status["project_id"]) == were_eligible
+    assert set(status["old"]) == {"eligible"} and set(status["new"]) == {"not_eligible"}
+    # failing the legal floor declines, whatever the purpose (rules/decision/README.md)
+    recommendation = flips[flips["outcome"] == "recommendation"]
+    assert set(recommendation["project_id"]) == were_eligible - kept
+    assert set(recommendation["new"]) == {"decline"}
+    assert len(were_eligible & kept) >= 1  # one was declined already: no flip
+    summary = diff.summary.set_index("programme")
+    assert summary.loc["compliance", "became_ineligible"] == len(were_eligible)
+    assert summary.loc["compliance", "became_eligible"] == 0
+    assert summary.loc["compliance", "eligibility_unknown"] == 0
+    assert summary.loc["all", "recommendation_changed"] == len(recommendation)
 
 
 def test_verdict_changes_count_every_project_between_the_limits(diff, expected):
-    moved, _ = expected
+    moved, _, _ = expected
     assert diff.verdicts.values.tolist() == [[RULE, "pass", "fail", len(moved)]]
-    assert len(moved) > 56  # one project in range was ineligible already: no flip, a change
+    assert len(moved) > 80
+
+
+def test_an_unverified_gate_that_fails_makes_eligibility_unknown(folders, applications, tmp_path):
+    """CR-DSCR-MIN (an engine default, unverified) moved from 1.20 to 1.60: a credit-eligible
+    project with a forecast DSCR in [1.20, 1.60) becomes ``unverified`` (a person must judge),
+    not ineligible."""
+    moved = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", moved)
+    _set_limit(moved, "CR-DSCR-MIN", "1.20", "1.60", pack="credit_policy")
+    old, new = load_rules(folders[0]), load_rules(moved)
+    before = score_read(applications, as_of=AS_OF, rules=old)
+    dscr = before.frame["dscr_forecast_min"].to_numpy(dtype=float, na_value=float("nan"))
+    eligible = before.evaluation.programmes["credit_status"].eq("eligible").to_numpy()
+    expected = set(before.frame.index[eligible & (dscr >= 1.20) & (dscr < 1.60)])
+    diff = diff_rules(old, new, applications, as_of=AS_OF)
+    status = diff.flips[diff.flips["outcome"] == "credit_status"]
+    assert set(status["project_id"]) == expected and expected
+    assert set(status["new"]) == {"unverified"}
+    credit = diff.summary.set_index("programme").loc["credit"]
+    assert credit["eligibility_unknown"] == len(expected) and credit["became_ineligible"] == 0
 
 
 def test_added_and_removed_rules_are_reported(folders, tmp_path):
     old = load_rules(folders[0])
     changed = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", changed)
-    path = changed / "green_dc_cn" / "rules.csv"
+    path = changed / PACK / "rules.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     row = next(line for line in lines if line.startswith(f"{RULE},"))
     lines.remove(row)
-    lines.append(row.replace(f"{RULE},", "GRN-NEW-LIMIT,", 1))
+    lines.append(row.replace(f"{RULE},", "CMP-NEW-LIMIT,", 1))
     path.write_text("".join(lines), encoding="utf-8")
     changes = rule_changes(old, load_rules(changed))
     assert changes[["rule_id", "change"]].values.tolist() == [
         [RULE, "removed"],
-        ["GRN-NEW-LIMIT", "added"],
+        ["CMP-NEW-LIMIT", "added"],
     ]
 
 
@@ -179,7 +215,8 @@ def _pdf_text(path) -> str:
 def test_the_pdf_is_worded_by_the_language_template(diff, tmp_path):
     chinese = _pdf_text(write_diff_pdf(diff, tmp_path / "zh.pdf", as_of="2025-06-30", lang="zh"))
     assert "规则变更对比" in chinese and "结论发生变化的项目" in chinese
-    assert "绿色评级：是否合格" in chinese and "不通过" in chinese  # programme and verdict words
+    assert "合规底线：状态" in chinese and "不合格" in chinese  # programme and status words
+    assert "不通过" in chinese  # verdict words
     assert "Project flips" not in chinese and "Rule changes" not in chinese
     english = _pdf_text(write_diff_pdf(diff, tmp_path / "en.pdf", as_of="2025-06-30"))
     for heading in ("Rules diff", "Rule changes", "Flips per programme", "Project flips"):

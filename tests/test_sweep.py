@@ -26,7 +26,7 @@ from assessment.sweep import (
 )
 
 SAMPLES = ROOT / "sample_projects"
-RULE_ID = "GRN-GB40879-LIMIT"  # pue_assessed <= 1.50, not for edge sites of <= 100 racks
+RULE_ID = "CMP-GB40879-LIMIT"  # pue_assessed <= 1.50, not for edge sites of <= 100 racks
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,18 @@ def test_pass_rate_equals_an_independent_count_from_the_indicator(frame, sweep):
         assert row.pass_rate == pytest.approx(expected / in_scope.sum(), abs=1e-6)
 
 
+def test_edge_sites_out_of_scope_are_neither_eligible_nor_undecided(frame, sweep):
+    """The legal floor does not apply to small edge sites: not_applicable, not undecided; the
+    rest are eligible where they pass, undecided only when the PUE is missing."""
+    in_scope = _in_scope(frame)
+    assert 0 < (~in_scope).sum() < len(frame)
+    pue = frame["pue_assessed"].to_numpy(dtype=float)
+    for row in sweep.table.itertuples(index=False):
+        assert row.eligible == int((in_scope & (pue <= row.threshold)).sum()), row.threshold
+        assert row.undecided == int((in_scope & np.isnan(pue)).sum())
+        assert row.eligible_rate == pytest.approx(row.eligible / len(frame), abs=1e-6)
+
+
 def test_rates_do_not_fall_as_the_limit_loosens(sweep):
     table = sweep.table
     assert table["pass_rate"].is_monotonic_increasing
@@ -90,8 +102,8 @@ def test_chart_png_is_drawn_and_pdf_has_one_page(sweep, tmp_path):
 
 
 def test_unknown_rule_is_refused_with_the_nearest_id(rule_set):
-    with pytest.raises(AssessmentError, match="did you mean 'GRN-GB40879-LIMIT'"):
-        find_rule(rule_set, "GRN-GB40879-LIMT")
+    with pytest.raises(AssessmentError, match="did you mean 'CMP-GB40879-LIMIT'"):
+        find_rule(rule_set, "CMP-GB40879-LIMT")
 
 
 @pytest.mark.parametrize("rule_id", ["REIT-ASSET-CLASS", "GRN-RACK-UTIL"])
@@ -130,5 +142,5 @@ def test_the_chart_is_worded_in_chinese_with_lang_zh(sweep, tmp_path):
     paths = write_outputs(sweep, tmp_path / "zh", "csv", "zh")
     pdf = next(path for path in paths if path.suffix == ".pdf")
     text = PdfReader(pdf).pages[0].extract_text()
-    assert f"{RULE_ID} 通过率" in text and "绿色评级：合格率" in text
+    assert f"{RULE_ID} 通过率" in text and "合规底线：合格率" in text
     assert "pass rate" not in text
