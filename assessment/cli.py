@@ -342,11 +342,10 @@ def score_lines(record: dict, all_rules: bool = False) -> list[str]:
     if record.get("decision"):
         lines.extend(_decision_lines(record["decision"]))
     for programme, result in record["programmes"].items():
-        eligible = {True: "yes", False: "no", None: "insufficient data"}[result["eligible"]]
+        status = result["status"].replace("_", " ")
         score = "-" if result["score"] is None else f"{result['score']:g}"
         lines.append(
-            f"  {programme:<13} eligible: {eligible:<17} score: {score:<6} "
-            f"grade: {result['grade'] or '-'}"
+            f"  {programme:<13} {status:<15} score: {score:<6} grade: {result['grade'] or '-'}"
         )
     if "pd" in record["programmes"]["credit"]:
         lines.append("  " + _model_text(record["programmes"]["credit"]))
@@ -368,15 +367,15 @@ def _decision_lines(decision: dict) -> list[str]:
         f"  recommendation: {decision['recommendation'].upper()} "
         f"({decision['decision_reason']}; data {decision['data_quality']['verdict']})"
     ]
+    label = decision.get("green_label") or {}
+    if label.get("status", "not_requested") != "not_requested":
+        lines.append(f"  green label: {label['status'].replace('_', ' ')}")
+        lines += [f"    {_reason_line(r)}" for r in label.get("reasons", [])]
+    if decision.get("missing_for_decision"):
+        lines.append(f"  needed to decide: {', '.join(decision['missing_for_decision'])}")
     for reason in decision["reasons"]:
         if reason["kind"] == "rule":
-            lines.append(
-                f"    because {reason['criterion']}: {reason['metric']} "
-                f"{_num(reason['value'])} "
-                f"{'fails' if reason['verdict'] == 'fail' else 'cannot be checked against'} "
-                f"{reason['operator']} "
-                f"{_num(reason['threshold'])} [{reason['source']}]"
-            )
+            lines.append(f"    because {_reason_line(reason)}")
         else:
             lines.append(
                 f"    model factor {reason['criterion']}={_num(reason['value'])} "
@@ -385,6 +384,16 @@ def _decision_lines(decision: dict) -> list[str]:
     lines += [f"    condition: {c['text']} ({c['criterion']})" for c in decision["conditions"]]
     lines += [_path_line(path) for path in decision.get("path_to_eligibility", [])]
     return lines
+
+
+def _reason_line(reason: dict) -> str:
+    """``GRN-PUE-GRADE2: pue_assessed 1.35 fails <= 1.3 [GB40879]``."""
+    verb = "fails" if reason["verdict"] == "fail" else "cannot be checked against"
+    unverified = " (unverified)" if reason.get("confidence") == "unverified" else ""
+    return (
+        f"{reason['criterion']}{unverified}: {reason['metric']} {_num(reason['value'])} {verb} "
+        f"{reason['operator']} {_num(reason['threshold'])} [{reason['source']}]"
+    )
 
 
 def _path_line(path: dict) -> str:
@@ -406,9 +415,12 @@ def _model_text(credit: dict) -> str:
     missing = (
         f"; missing: {', '.join(credit['missing_features'])}" if credit["missing_features"] else ""
     )
+    advisory = " advisory: not calibrated on real outcomes, never declines;" * bool(
+        credit.get("pd_advisory", True)
+    )
     return (
         f"PD {credit['pd']:.2%} (grade {credit['grade']}, {credit['model']['kind']} "
-        f"{credit['model']['sha256'][:12]}); raised by {reasons}{missing}"
+        f"{credit['model']['sha256'][:12]});{advisory} raised by {reasons}{missing}"
     )
 
 
@@ -420,7 +432,8 @@ def _indicator_text(found: dict) -> str:
         f" tCO2/MWh, {factor['area']} {factor['year']} {factor['level']})",
         f"CUE {_num(found.get('cue'))}",
         f"operating {_num(found.get('operating_years'))} y",
-        f"DSCR min {_num(found.get('dscr_min'))}",
+        f"DSCR forecast min {_num(found.get('dscr_forecast_min'))}",
+        f"DSCR history min {_num(found.get('dscr_hist_min'))}",
         f"yield min {_num(found.get('distribution_yield_min'))}",
     ]
     return "; ".join(parts)
@@ -619,7 +632,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     step; printed, and with -o written as PREFIX.csv (or .xlsx), PREFIX.png and PREFIX.pdf.
     Thresholds are in the metric's base unit (PUE a plain number, shares as fractions 0-1).
 
-    Example: ``assess sweep GRN-GB40879-LIMIT --from 1.1 --to 1.8 --steps 8 --portfolio
+    Example: ``assess sweep CMP-GB40879-LIMIT --from 1.1 --to 1.8 --steps 8 --portfolio
     sample_projects/ --as-of 2025-06-30 -o sweep/pue``
     """
     if args.output:

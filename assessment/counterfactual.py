@@ -77,11 +77,13 @@ def paths_to_eligibility(
     evaluation: Evaluation, relevant: dict[str, np.ndarray]
 ) -> dict[object, list[dict]]:
     """Per project id, one path per programme it applies for (``relevant``) and is not
-    eligible for: ``programme``, ``changes``, ``eligible_when_applied`` and ``text``."""
+    eligible for (a programme none of whose gates applies has no path): ``programme``,
+    ``changes``, ``eligible_when_applied`` and ``text``."""
     found: dict[object, list[dict]] = {}
     for programme in PROGRAMMES:
-        eligible = evaluation.programmes[f"{programme}_eligible"]
-        rows = np.flatnonzero(relevant[programme] & ~eligible.fillna(False).to_numpy(dtype=bool))
+        status = evaluation.programmes[f"{programme}_status"].astype(object).to_numpy()
+        open_ = ~np.isin(status, ("eligible", "not_applicable"))
+        rows = np.flatnonzero(relevant[programme] & open_)
         if len(rows):
             for pid, path in _programme_paths(evaluation, programme, rows).items():
                 found.setdefault(pid, []).append(path)

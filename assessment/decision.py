@@ -1,15 +1,21 @@
 """One recommendation per project from the programme results and the risk model.
 
-The decision table (``rules/decision/decision_table.csv``, data that analysts change) is tried
-row by row; the first row whose condition holds gives ``approve``, ``approve_with_conditions``,
-``refer`` or ``decline``. With it come:
+Which programmes an application is judged on is data (``rules/decision/purpose_programmes.csv``
+and ``programme_roles.csv``): the legal floor for every purpose, the financing route of its
+purpose, and the green label programmes where ``green_label_requested`` says so. The decision
+table (``rules/decision/decision_table.csv``) is tried row by row; the first row whose condition
+holds gives ``approve``, ``approve_with_conditions``, ``refer``, ``incomplete`` or ``decline``
+(``rules/decision/README.md`` says what each means). With it come:
 
-* ``reasons``: every failed gate, then (up to four in all) the model factors that raise the risk
-  most and the gates that could not be decided; each names the criterion, the observed value,
-  the threshold and the source clause;
-* ``conditions``: one covenant per failed score rule or raised flag ("raise green_power_share
-  from 0.55 to >= 0.8"), with the rule's remedy;
-* ``data_quality``: what was missing, wrong or assumed;
+* ``reasons``: every failed gate, raised flag and undecided gate of the legal floor and the
+  financing route (and of a green label still open), then (up to four in all) the model
+  factors that raise the risk most; each names the criterion, the observed value, the
+  threshold and the source clause;
+* ``green_label``: the label asked for (granted, refused, ...) and why;
+* ``conditions``: one covenant per failed score rule and per condition rule not met or not
+  shown ("bring contracted_revenue_share from 0.55 to >= 0.7"), with the rule's remedy;
+* ``data_quality``: what was missing, wrong or assumed; ``missing_for_decision``: the fields
+  that would decide the undecided gates;
 * ``path_to_eligibility``: per programme applied for and not won, the smallest changes to the
   failing criteria that would win it (``counterfactual.paths_to_eligibility``).
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,21 +35,39 @@ from ._resources import data_dir
 from .counterfactual import paths_to_eligibility
 from .dictionary import PROGRAMMES
 from .errors import RuleError
-from .evaluate import FAIL, INSUFFICIENT, VERDICTS, Evaluation
+from .evaluate import DECISIVE, FAIL, INSUFFICIENT, VERDICTS, Evaluation
+from .indicators import input_fields
 from .ingest import of_kept_rows
 from .prediction import reasons as model_reasons
 from .rules import nearest
 from .values import format_number, plain
 
-RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "decline")
+RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "incomplete", "decline")
+RANKING = (
+    "Ranked by recommendation (approve, approve with conditions, refer, incomplete, decline); "
+    "within each, loans by PD (lowest first), then projects without a PD (REIT issues, or no "
+    "model) by score (highest first); then by project id."
+)
 MAX_REASONS = 4
-CONTEXT_COLUMNS = ("financing_purpose", "facility_type", "project_kind")
+CONTEXT_COLUMNS = (
+    "financing_purpose",
+    "facility_type",
+    "project_kind",
+    "green_label_requested",
+)
 INPUT_NAMES = (
-    *(f"{p}_{part}" for p in PROGRAMMES for part in ("eligible", "score")),
-    "pd",
+    *(f"{p}_{part}" for p in PROGRAMMES for part in ("eligible", "score", "status")),
     *CONTEXT_COLUMNS,
+    "compliance_status",
+    "route_status",
+    "label_status",
+    "pd",
+    "pd_binding",
+    "credit_route",
     "gates_failed",
+    "gates_unverified",
     "gates_insufficient",
+    "flags",
     "conditions",
     "input_errors",
 )
@@ -114,54 +139,221 @@ def _row(path: Path, number: int, row: dict, problems: list[dict]) -> DecisionRo
     )
 
 
-def load_purposes(path: str | Path | None = None) -> dict[str, tuple[str, ...]]:
-    """The programmes an application is assessed for, by financing purpose (data)."""
-    path = Path(path) if path else data_dir("rules") / "decision" / "purpose_programmes.csv"
-    table = pd.read_csv(path, dtype=str)
-    return {row.financing_purpose: tuple(row.programmes.split(";")) for row in table.itertuples()}
+ROLES = ("floor", "route", "label", "informative")
+STATUS_ORDER = ("not_eligible", "insufficient", "unverified", "eligible", "not_applicable")
 
 
-def relevance(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per programme, the projects whose financing purpose asks for it (all when unknown)."""
-    purposes = load_purposes()
-    purpose = frame.get("financing_purpose", pd.Series(pd.NA, index=frame.index))
-    wanted = [
-        purposes.get(p, PROGRAMMES) if isinstance(p, str) else PROGRAMMES for p in purpose.tolist()
-    ]
-    return {
-        programme: np.array([programme in ps for ps in wanted], dtype=bool)
+@dataclass(frozen=True)
+class Routing:
+    """Which programmes an application is judged on (``rules/decision``, data): per financing
+    purpose the ``programmes`` always judged and the ``labels`` judged when a green label is
+    requested; each programme's ``role`` (floor, route, label, informative)."""
+
+    programmes: dict[str, tuple[str, ...]]
+    labels: dict[str, tuple[str, ...]]
+    roles: dict[str, str]
+
+    def of_role(self, *roles: str) -> tuple[str, ...]:
+        return tuple(p for p in PROGRAMMES if self.roles.get(p) in roles)
+
+
+@lru_cache(maxsize=4)
+def load_routing(folder: str | Path | None = None) -> Routing:
+    """The purpose and role tables of ``rules/decision``, validated."""
+    folder = Path(folder) if folder else data_dir("rules") / "decision"
+    purposes = _read_csv(folder / "purpose_programmes.csv")
+    roles = {row["programme"]: row["role"] for row in _read_csv(folder / "programme_roles.csv")}
+    routing = Routing(
+        {row["financing_purpose"]: _split(row["programmes"]) for row in purposes},
+        {row["financing_purpose"]: _split(row.get("label_programmes")) for row in purposes},
+        roles,
+    )
+    _check_routing(routing, folder)
+    return routing
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(";") if part.strip())
+
+
+def _check_routing(routing: Routing, folder: Path) -> None:
+    problems = [
+        {
+            "file": str(folder / "programme_roles.csv"),
+            "row": "",
+            "column": "role",
+            "value": f"{programme}: {routing.roles.get(programme)}",
+            "message": "every programme needs a known role",
+            "hint": ", ".join(ROLES),
+        }
         for programme in PROGRAMMES
-    }
+        if routing.roles.get(programme) not in ROLES
+    ]
+    named = {p for ps in (*routing.programmes.values(), *routing.labels.values()) for p in ps}
+    problems += [
+        {
+            "file": str(folder / "purpose_programmes.csv"),
+            "row": "",
+            "column": "programmes",
+            "value": name,
+            "message": "unknown programme",
+            "hint": ", ".join(PROGRAMMES),
+        }
+        for name in sorted(named - set(PROGRAMMES))
+    ]
+    if problems:
+        raise RuleError.from_rows(problems)
+
+
+def requested_programmes(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per programme, the projects that ask for it: the purpose's programmes, plus its label
+    programmes where ``green_label_requested`` is yes. A missing or unknown purpose asks for
+    the floor only (the decision then asks for the purpose)."""
+    routing = load_routing()
+    purpose = _column(frame, "financing_purpose").astype(object).to_numpy()
+    label = _column(frame, "green_label_requested").fillna(False).to_numpy(dtype=bool)
+    floor = routing.of_role("floor")
+    found = {}
+    for programme in PROGRAMMES:
+        wanted = {p: programme in ps for p, ps in routing.programmes.items()}
+        labelled = {p: programme in ps for p, ps in routing.labels.items()}
+        found[programme] = np.array(
+            [
+                wanted.get(p, programme in floor) if isinstance(p, str) else programme in floor
+                for p in purpose
+            ],
+            dtype=bool,
+        ) | (label & np.array([labelled.get(p, False) for p in purpose], dtype=bool))
+    return found
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
 
 
 def decision_inputs(
     evaluation: Evaluation, predictions: pd.DataFrame | None, problems: pd.DataFrame | None
 ) -> pd.DataFrame:
-    """The names a decision row may test, one row per project; the rule counts cover the
-    programmes that the application's financing purpose asks for."""
-    frame = evaluation.frame
-    relevant = relevance(frame)
-    inputs = evaluation.programmes[
-        [c for c in evaluation.programmes.columns if c.endswith(("_eligible", "_score"))]
-    ].copy()
-    inputs["pd"] = predictions["pd"] if predictions is not None else np.nan
+    """The names a decision row may test, one row per project (``rules/decision/README.md``)."""
+    frame, routing = evaluation.frame, load_routing()
+    asked = requested_programmes(frame)
+    programmes = evaluation.programmes
+    inputs = programmes[[c for c in programmes.columns if c.endswith(INPUT_PARTS)]].copy()
     for column in CONTEXT_COLUMNS:
-        inputs[column] = frame[column] if column in frame.columns else pd.NA
-    inputs["gates_failed"] = _count(evaluation, ("gate",), FAIL, relevant)
-    inputs["gates_insufficient"] = _count(evaluation, ("gate",), INSUFFICIENT, relevant)
-    inputs["conditions"] = _count(evaluation, ("score", "flag"), FAIL, relevant)
+        inputs[column] = _column(frame, column)
+    inputs["compliance_status"] = _worst(programmes, routing.of_role("floor"), asked)
+    inputs["route_status"] = _worst(programmes, routing.of_role("route"), asked)
+    inputs["label_status"] = label_status(programmes, routing, asked)
+    for name, values in _model_inputs(predictions, asked, len(frame)).items():
+        inputs[name] = values
+    counted = _decisive(asked, routing, inputs["label_status"].to_numpy())
+    for name, (severities, codes, decisive, roles) in COUNTS.items():
+        inputs[name] = _count(evaluation, (severities, codes, decisive, roles), counted)
     inputs["input_errors"] = _input_errors(frame.index, problems)
     return inputs
 
 
-def _count(
-    evaluation: Evaluation, severities: tuple[str, ...], code: int, relevant: dict
-) -> np.ndarray:
+INPUT_PARTS = ("_eligible", "_score", "_status")
+# name -> (severities, verdict codes, confidence: True decisive only, False unverified only,
+# None any; roles counted)
+COUNTS = {
+    "gates_failed": (("gate",), (FAIL,), True, ("floor", "route")),
+    "gates_unverified": (("gate",), (FAIL,), False, ("floor", "route", "label")),
+    "gates_insufficient": (("gate",), (INSUFFICIENT,), None, ("floor", "route", "label")),
+    "flags": (("flag",), (FAIL,), None, ("floor", "route", "label")),
+    "conditions": (("score", "condition"), (FAIL,), None, ("floor", "route", "label")),
+}
+
+
+def _worst(programmes: pd.DataFrame, names: tuple[str, ...], asked: dict) -> np.ndarray:
+    """The worst status (:data:`STATUS_ORDER`) of the programmes asked for among ``names``;
+    ``not_requested`` when none is."""
+    rank = np.full(len(programmes), len(STATUS_ORDER))
+    for name in names:
+        status = programmes[f"{name}_status"].astype(object).to_numpy()
+        here = np.array([STATUS_ORDER.index(s) for s in status], dtype=int)
+        rank = np.where(asked[name], np.minimum(rank, here), rank)
+    return np.asarray([*STATUS_ORDER, "not_requested"], dtype=object)[rank]
+
+
+LABEL_WORDS = {
+    "not_eligible": "refused",
+    "insufficient": "insufficient",
+    "unverified": "unverified",
+    "eligible": "granted",
+    "not_applicable": "not_applicable",
+    "not_requested": "not_requested",
+}
+
+
+def label_status(programmes: pd.DataFrame, routing: Routing, asked: dict) -> np.ndarray:
+    """The green label asked for: granted, refused, insufficient, unverified, not_applicable
+    (no label test applies) or not_requested, from the worst of the label programmes."""
+    worst = _worst(programmes, routing.of_role("label"), asked)
+    return np.asarray([LABEL_WORDS[w] for w in worst], dtype=object)
+
+
+def _model_inputs(predictions, asked: dict, count: int) -> dict:
+    """``pd``, ``pd_binding`` (the model card says it was calibrated on real outcomes) and
+    ``credit_route`` (a loan is asked for: a REIT issue carries no credit decision)."""
+    credit = asked.get("credit", np.zeros(count, dtype=bool))
+    if predictions is None:
+        return {
+            "pd": np.full(count, np.nan),
+            "pd_binding": np.zeros(count, dtype=bool),
+            "credit_route": credit,
+        }
+    advisory = predictions.get("pd_advisory", pd.Series(True, index=predictions.index))
+    return {
+        "pd": predictions["pd"].to_numpy(dtype=float),
+        "pd_binding": ~advisory.fillna(True).to_numpy(dtype=bool),
+        "credit_route": credit,
+    }
+
+
+def _decisive(asked: dict, routing: Routing, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Per programme, the projects whose verdicts count for the decision: the floor and
+    route asked for; the labels asked for, their gates while the label is undecided and their
+    other rules once it is granted (a refused label's shortfalls decide nothing)."""
+    found = {}
+    for programme in PROGRAMMES:
+        role = routing.roles.get(programme)
+        found[programme] = asked[programme] & (role in ("floor", "route", "label"))
+    found["label_granted"] = labels == "granted"
+    found["label_open"] = np.isin(labels, ("insufficient", "unverified"))
+    return found
+
+
+def _count(evaluation: Evaluation, what: tuple, counted: dict) -> np.ndarray:
+    """How many verdicts of one :data:`COUNTS` kind each project has, over the programmes
+    that count for it (``counted``, :func:`_decisive`)."""
+    severities, codes, decisive, roles = what
     total = np.zeros(len(evaluation.frame), dtype=int)
+    routing = load_routing()
     for rule in evaluation.rules.rules:
-        if rule.severity in severities:
-            total += (evaluation.results[rule.rule_id].codes == code) & relevant[rule.programme]
+        role = routing.roles.get(rule.programme)
+        if rule.severity not in severities or role not in roles:
+            continue
+        if not _confidence_matches(rule, decisive):
+            continue
+        rows = counted[rule.programme]
+        if role == "label":  # a refused label's verdicts do not decide the loan
+            rows = rows & counted["label_open" if rule.severity == "gate" else "label_granted"]
+        verdicts = evaluation.results[rule.rule_id].codes
+        hit = np.isin(verdicts, codes)
+        if rule.severity == "condition":  # a commitment not shown is a condition too
+            hit |= verdicts == INSUFFICIENT
+        total += hit & rows
     return total
+
+
+def _confidence_matches(rule, decisive: bool | None) -> bool:
+    return decisive is None or (rule.confidence in DECISIVE) == decisive
 
 
 def _input_errors(index: pd.Index, problems: pd.DataFrame | None) -> np.ndarray:
@@ -202,31 +394,64 @@ def decide(
     *,
     details: bool = True,
 ) -> pd.DataFrame:
-    """Per project: recommendation, decisive row and reason, principal reasons and, with
-    ``details``, conditions, data quality and paths to eligibility (a screen of many
-    projects leaves them out)."""
+    """Per project: recommendation, decisive row and reason, principal reasons, the green
+    label asked for and, with ``details``, conditions, data quality, the fields that would
+    decide an undecided gate and paths to eligibility (a screen of many projects leaves them
+    out)."""
     problems = own_problems(problems, evaluation.frame)
     inputs = decision_inputs(evaluation, predictions, problems)
     result = recommend(inputs, table or load_decision_table())
+    result["label_status"] = inputs["label_status"].to_numpy()
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
     by_project = _flagged(evaluation, gates_only=not details)
+    labels = dict(zip(inputs.index, result["label_status"], strict=True))
+    split = {pid: _split_rows(by_project.get(pid, []), labels[pid]) for pid in inputs.index}
     models = _prediction_rows(predictions, inputs.index)
     facts = {rule_id: _reason_facts(rule) for rule_id, rule in rules.items()}
     result["reasons"] = [
-        principal_reasons(by_project.get(pid, []), facts, models.get(pid)) for pid in inputs.index
+        principal_reasons(split[pid][0], facts, models.get(pid)) for pid in inputs.index
     ]
+    result["green_label"] = [green_label(labels[pid], split[pid][1], facts) for pid in inputs.index]
     if not details:
         return result
+    return _details(result, evaluation, problems, split, rules)
+
+
+def _details(result, evaluation: Evaluation, problems, split: dict, rules: dict) -> pd.DataFrame:
     problems_of = _grouped(_records(problems, PROBLEM_KEYS) if problems is not None else [])
     assumed = _assumption_facts(evaluation.frame)
-    result["conditions"] = [covenants(by_project.get(pid, []), rules) for pid in inputs.index]
+    ids = result.index
+    result["conditions"] = [covenants(split[pid][0], rules) for pid in ids]
     result["data_quality"] = [
-        data_quality(assumed.get(pid, {}), problems_of.get(pid, []), by_project.get(pid, []))
-        for pid in inputs.index
+        data_quality(assumed.get(pid, {}), problems_of.get(pid, []), split[pid][0]) for pid in ids
     ]
-    paths = paths_to_eligibility(evaluation, relevance(evaluation.frame))
-    result["path_to_eligibility"] = [paths.get(pid, []) for pid in inputs.index]
+    frame = evaluation.frame
+    result["missing_for_decision"] = [
+        deciding_fields(split[pid][0], rules, frame.loc[pid]) for pid in ids
+    ]
+    paths = paths_to_eligibility(evaluation, _path_programmes(evaluation.frame))
+    result["path_to_eligibility"] = [paths.get(pid, []) for pid in ids]
     return result
+
+
+def _path_programmes(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The programmes a path to eligibility is sought for: those asked for, but not the
+    informative ones."""
+    routing, asked = load_routing(), requested_programmes(frame)
+    return {p: rows & (routing.roles.get(p) != "informative") for p, rows in asked.items()}
+
+
+def _split_rows(rows: list[dict], label: str) -> tuple[list[dict], list[dict]]:
+    """A project's flagged verdicts as (those that count for the decision, those of the
+    label programmes). A refused label's verdicts explain the refusal only; a label not yet
+    granted counts with its gates only."""
+    label_rows = [row for row in rows if row["role"] == "label"]
+    main = [row for row in rows if row["role"] in ("floor", "route")]
+    if label == "granted":
+        main += label_rows
+    elif label in ("insufficient", "unverified"):
+        main += [row for row in label_rows if row["severity"] == "gate"]
+    return main, label_rows
 
 
 DUPLICATE = "duplicate project_id"
@@ -241,14 +466,17 @@ def own_problems(problems: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataF
 
 
 def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict]]:
-    """Each project's failed and undecided verdicts of the programmes it applies for (of the
-    gate rules only, with ``gates_only``), in rule order, as plain dicts."""
-    relevant = relevance(evaluation.frame)
+    """Each project's failed and undecided verdicts of the programmes it asks for (of the
+    gate and flag rules only, with ``gates_only``), in rule order, as plain dicts with the
+    programme's role; informative programmes are left out."""
+    asked, roles = requested_programmes(evaluation.frame), load_routing().roles
     found: dict[object, list[dict]] = {}
     for rule in evaluation.rules.rules:
         codes = evaluation.results[rule.rule_id].codes
-        rows = np.flatnonzero(relevant[rule.programme] & np.isin(codes, (FAIL, INSUFFICIENT)))
-        if not len(rows) or (gates_only and rule.severity != "gate"):
+        rows = np.flatnonzero(asked[rule.programme] & np.isin(codes, (FAIL, INSUFFICIENT)))
+        role = roles.get(rule.programme)
+        skip = gates_only and rule.severity not in ("gate", "flag")
+        if not len(rows) or skip or role == "informative":
             continue
         facts = evaluation.verdict_facts(rule, rows)
         columns = (
@@ -257,12 +485,14 @@ def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict
             facts["value"].tolist(),
             facts["threshold"].tolist(),
         )
-        rule_id, severity = rule.rule_id, rule.severity
         for pid, verdict, value, threshold in zip(*columns, strict=True):
             found.setdefault(pid, []).append(
                 {
-                    "rule_id": rule_id,
-                    "severity": severity,
+                    "rule_id": rule.rule_id,
+                    "programme": rule.programme,
+                    "role": role,
+                    "severity": rule.severity,
+                    "metric": rule.metric,
                     "verdict": verdict,
                     "value": value,
                     "threshold": threshold,
@@ -310,23 +540,28 @@ ASSUMPTION_COLUMNS = (
 
 
 def principal_reasons(rows: list[dict], facts: dict, prediction: dict | None) -> list[dict]:
-    """Every failed gate, then model factors and undecided gates up to four in all; ``facts``
-    gives what each rule says (``_reason_facts``) by rule id."""
-    gates = [row for row in rows if row["severity"] == "gate"]
-    found = [_rule_reason(row, facts) for row in gates if row["verdict"] == "fail"]
-    if prediction is not None:
-        found += [
-            {
-                "kind": "model",
-                "criterion": reason["feature"],
-                "value": reason["value"],
-                "contribution": reason["contribution"],
-                "source": "risk model (see the model card)",
-            }
-            for reason in model_reasons(prediction)
-        ][: max(0, MAX_REASONS - len(found))]
-    undecided = [_rule_reason(row, facts) for row in gates if row["verdict"] == "insufficient"]
-    return found + undecided[: max(0, MAX_REASONS - len(found))]
+    """Every failed gate, raised flag and undecided gate (what the decision rests on), then
+    model factors up to four reasons in all; ``facts`` gives what each rule says
+    (``_reason_facts``) by rule id."""
+    found = [
+        _rule_reason(row, facts)
+        for wanted in (("gate", "fail"), ("flag", "fail"), ("gate", "insufficient"))
+        for row in rows
+        if (row["severity"], row["verdict"]) == wanted
+    ]
+    if prediction is None:
+        return found
+    model = [
+        {
+            "kind": "model",
+            "criterion": reason["feature"],
+            "value": reason["value"],
+            "contribution": reason["contribution"],
+            "source": "risk model (see the model card)",
+        }
+        for reason in model_reasons(prediction)
+    ]
+    return found + model[: max(0, MAX_REASONS - len(found))]
 
 
 def _rule_reason(row: dict, facts: dict) -> dict:
@@ -361,12 +596,49 @@ def _threshold(value: object) -> object:
     return value if isinstance(value, str) else plain(value)
 
 
+def deciding_fields(rows: list[dict], rules: dict, project: pd.Series) -> list[str]:
+    """The missing inputs that would decide the project's undecided gates: each gate's
+    metric, condition and segment names, indicators traced to the fields they come from,
+    kept where the project has no value (the name itself when none is blank)."""
+    found: list[str] = []
+    for row in rows:
+        if row["severity"] != "gate" or row["verdict"] != "insufficient":
+            continue
+        names = _rule_names(rules[row["rule_id"]])
+        blank = [f for n in names for f in input_fields(n) if _is_blank(project.get(f, pd.NA))]
+        for name in blank or [row["metric"]]:
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def _rule_names(rule) -> list[str]:
+    keys = [] if rule.segment is None else [c for c in rule.segment.columns if c != "threshold"]
+    return [*(test.name for test in conditions.names(rule.condition)), *keys, rule.metric]
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (not isinstance(value, str | list | tuple) and bool(pd.isna(value)))
+
+
+def green_label(status: str, rows: list[dict], facts: dict) -> dict:
+    """The green label asked for: its ``status`` and, unless granted, the label gates that
+    fail or cannot be decided (why it is refused or undecided)."""
+    reasons = [
+        _rule_reason(row, facts)
+        for row in rows
+        if row["severity"] == "gate" and status not in ("granted", "not_requested")
+    ]
+    return {"status": status, "reasons": reasons}
+
+
 def covenants(rows: list[dict], rules: dict) -> list[dict]:
-    """One condition per failed score rule or raised flag."""
+    """One condition per failed score rule and per condition rule not met or not shown."""
     return [
         _covenant(row, rules[row["rule_id"]])
         for row in rows
-        if row["severity"] in ("score", "flag") and row["verdict"] == "fail"
+        if (row["severity"] == "score" and row["verdict"] == "fail")
+        or row["severity"] == "condition"
     ]
 
 
@@ -376,6 +648,8 @@ def _covenant(row: dict, rule) -> dict:
     threshold = _threshold(row["threshold"])
     target = format_number(threshold) if isinstance(threshold, float) else threshold
     text = f"bring {rule.metric} from {shown} to {rule.operator} {target}"
+    if rule.severity == "condition" and rule.remedy_en:  # a covenant says what it asks
+        text = rule.remedy_en
     return {
         "criterion": rule.rule_id,
         "title": rule.title_en,

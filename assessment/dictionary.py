@@ -19,7 +19,7 @@ from pathlib import Path
 from ._resources import data_dir
 from .errors import DictionaryError
 
-PROGRAMMES = ("green", "green_credit", "reit", "credit")
+PROGRAMMES = ("compliance", "green", "green_credit", "ngdc", "reit", "credit")
 FIELD_TYPES = ("text", "number", "integer", "fraction", "bool", "date", "choice", "series")
 _UNIT_SUFFIXES = ("_cny", "_mw", "_mwh", "_years", "_l_per_kwh", "_pflops")
 _BRACKET_UNIT = re.compile(r"[(\[]([^()\[\]]*)[)\]]\s*$")

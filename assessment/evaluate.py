@@ -8,9 +8,10 @@ For every project and rule the verdict is one of:
   metric): never a silent pass or fail;
 * ``pass`` or ``fail``.
 
-Per programme: ``eligible`` (false when an applicable gate fails, null when none fails but one is
-insufficient, else true), ``score`` (0-100: points of the applicable score rules over their
-weights; an insufficient score rule earns 0) and ``grade`` (from the pack's grade table).
+Per programme (:func:`programme_results`): ``status`` (a gate marked unverified never decides
+alone), ``eligible``, ``score`` (0-100: points of the applicable score rules over their weights;
+an insufficient score rule earns 0), ``coverage`` and ``grade`` (from the pack's grade table,
+only when enough of the score weight applies).
 """
 
 from __future__ import annotations
@@ -232,43 +233,73 @@ def _points(
     return np.where(codes == NOT_APPLICABLE, np.nan, earned)
 
 
+STATUSES = ("eligible", "not_eligible", "insufficient", "unverified", "not_applicable")
+DECISIVE = ("verified", "verified_secondary")  # confidences that may decide an outcome alone
+
+
 def programme_results(evaluation: Evaluation) -> pd.DataFrame:
-    """``<programme>_eligible``, ``<programme>_score`` and ``<programme>_grade`` per project."""
+    """Per project and programme: ``<p>_status`` (:data:`STATUSES`), ``<p>_eligible`` (true /
+    false, NA unless the status is eligible or not_eligible), ``<p>_score`` (0-100),
+    ``<p>_coverage`` (share of the score weight in force that applies) and ``<p>_grade`` (none
+    when the coverage is below the pack's ``min_coverage``)."""
     columns: dict[str, object] = {}
     for programme in PROGRAMMES:
         rules = [r for r in evaluation.rules.rules if r.programme == programme]
-        columns[f"{programme}_eligible"] = _eligible(rules, evaluation)
-        score = _score(rules, evaluation)
+        status = _status(rules, evaluation)
+        columns[f"{programme}_status"] = pd.array(status, dtype="string")
+        columns[f"{programme}_eligible"] = _eligible(status)
+        score, coverage = _score(rules, evaluation)
         columns[f"{programme}_score"] = score
-        columns[f"{programme}_grade"] = _grade(score, evaluation.rules.grades(programme))
+        columns[f"{programme}_coverage"] = coverage
+        enough = coverage >= evaluation.rules.min_coverage(programme)
+        columns[f"{programme}_grade"] = _grade(
+            np.where(enough, score, np.nan), evaluation.rules.grades(programme)
+        )
     return pd.DataFrame(columns, index=evaluation.frame.index)
 
 
-def _eligible(rules: list[Rule], evaluation: Evaluation) -> pd.api.extensions.ExtensionArray:
+def _status(rules: list[Rule], evaluation: Evaluation) -> np.ndarray:
+    """``not_eligible`` when a gate that may decide alone fails; else ``insufficient`` when a
+    gate cannot be decided; else ``unverified`` when only an unverified gate fails (it never
+    decides alone: a person must); else ``eligible``; ``not_applicable`` when no gate applies."""
     count = len(evaluation.frame)
-    failed = np.zeros(count, dtype=bool)
-    short = np.zeros(count, dtype=bool)
-    for rule in rules:
-        if rule.severity == "gate":
-            codes = evaluation.results[rule.rule_id].codes
-            failed |= codes == FAIL
-            short |= codes == INSUFFICIENT
-    eligible = pd.array(~failed, dtype="boolean")
-    eligible[short & ~failed] = pd.NA
+    failed, short, unverified, applies = (np.zeros(count, dtype=bool) for _ in range(4))
+    for rule in (r for r in rules if r.severity == "gate"):
+        codes = evaluation.results[rule.rule_id].codes
+        decisive = rule.confidence in DECISIVE
+        failed |= (codes == FAIL) & decisive
+        unverified |= (codes == FAIL) & (not decisive)
+        short |= codes == INSUFFICIENT
+        applies |= codes != NOT_APPLICABLE
+    return np.select(
+        [failed, short, unverified, applies],
+        ["not_eligible", "insufficient", "unverified", "eligible"],
+        "not_applicable",
+    ).astype(object)
+
+
+def _eligible(status: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    eligible = pd.array(status == "eligible", dtype="boolean")
+    eligible[~np.isin(status, ("eligible", "not_eligible"))] = pd.NA
     return eligible
 
 
-def _score(rules: list[Rule], evaluation: Evaluation) -> np.ndarray:
+def _score(rules: list[Rule], evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+    """The score (points over the weights that apply) and the coverage (the weights that
+    apply over the weights of the score rules in force)."""
     count = len(evaluation.frame)
     earned, possible = np.zeros(count), np.zeros(count)
-    for rule in rules:
+    in_force = 0.0
+    for rule in (r for r in rules if r.severity == "score"):
         points = evaluation.results[rule.rule_id].points
-        if points is not None:
-            applicable = ~np.isnan(points)
-            earned += np.where(applicable, points, 0.0)
-            possible += np.where(applicable, rule.weight, 0.0)
+        applicable = ~np.isnan(points)
+        earned += np.where(applicable, points, 0.0)
+        possible += np.where(applicable, rule.weight, 0.0)
+        in_force += rule.weight if rule.in_force(evaluation.as_of) else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(possible > 0, np.round(100 * earned / possible, 1), np.nan)
+        score = np.where(possible > 0, np.round(100 * earned / possible, 1), np.nan)
+        coverage = np.where(in_force > 0, np.round(possible / in_force, 3), np.nan)
+    return score, coverage
 
 
 def _grade(score: np.ndarray, grades: list[tuple[str, float]]) -> pd.api.extensions.ExtensionArray:

@@ -8,10 +8,11 @@ missing values, and the result says so), ``absent_features`` and ``pd_advisory``
 
 Structurally absent features (``rules/model/structural_absence.csv``): a feature that cannot
 exist for a project (the LTV of a construction loan: nothing is appraised before completion) is
-not missing. Where a row's condition holds and the feature is blank, the feature is given a
-neutral value: of its training deciles (the model's drift reference; the levels for a category),
-the one whose contribution is closest to zero without being above it (if every one raises the
-risk, the one that raises it least). The PD is the model's at that value, so the feature cannot
+not missing. Where a row's condition holds, the feature is given a neutral value (whatever
+value the indicators gave it: a new build's 0 years in operation included): of its training
+deciles (the model's drift reference; the levels for a category), the one whose contribution
+is closest to zero without being above it (if every one raises the risk, the one that raises
+it least). The PD is the model's at that value, so the feature cannot
 raise it; its contribution is shown as 0, it is never a reason and never listed as missing,
 and ``absent_features`` names it.
 
@@ -168,14 +169,15 @@ def _check_codes(
 def absent_mask(
     model: RiskModel, absence: tuple[Absence, ...], frame: pd.DataFrame, inputs: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per row and model feature: True where a row of ``absence`` holds and the feature is
-    blank. A row whose condition names a column ``frame`` lacks does not apply (nothing is
+    """Per row and model feature: True where a row of ``absence`` holds (its condition says
+    when the feature cannot exist). A row whose condition names a column ``frame`` lacks does
+    not apply (nothing is
     known of it), nor one for a feature without training values to stand in for it: the
     feature stays missing."""
     mask = pd.DataFrame(False, index=inputs.index, columns=inputs.columns)
     for row in (row for row in absence if _applies(model, row, frame)):
         truth, known = conditions.evaluate(row.condition, frame)
-        mask[row.feature] |= truth & known & inputs[row.feature].isna().to_numpy()
+        mask[row.feature] |= truth & known
     return mask
 
 

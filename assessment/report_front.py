@@ -4,17 +4,15 @@ credit, REIT gates and credit risk with the model card."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pandas as pd
 from reportlab.platypus import PageBreak, Spacer
 
-from .decision import load_purposes
 from .dictionary import load_dictionary
 from .pdf_look import fill
 from .pdf_parts import Grid, bars, text
 from .report_memo import Memo, block
 
+FALLBACK = "fallback_before_publication"
 KEY_FIGURES = (
     ("pue_assessed", ""),
     ("green_power_share", "fraction"),
@@ -22,8 +20,8 @@ KEY_FIGURES = (
     ("emissions_tco2", "tCO2"),
     ("emissions_market_tco2", "tCO2"),
     ("cue", "tCO2/MWh"),
-    ("dscr_min", ""),
-    ("distribution_yield_min", "fraction"),
+    ("dscr_forecast_min", ""),
+    ("distribution_yield_forecast_min", "fraction"),
     ("operating_years", "years"),
     ("total_investment_cny", "CNY"),
 )
@@ -63,6 +61,7 @@ def page_one(memo: Memo) -> list:
             look.colour.get(key, look.colour["text"]),
         ),
         look.para(reason or ""),
+        *_label_and_needs(memo, decision),
     ]
     story += block(look, "programmes", [_programmes(memo)])
     story += block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
@@ -110,39 +109,44 @@ def _change(memo: Memo, change: dict) -> str:
     return fill(words["path_provide" if change["to"] is not None else "path_provide_any"], **facts)
 
 
+def _label_and_needs(memo: Memo, decision: dict) -> list:
+    """The green label asked for (with why it is refused or undecided) and the fields that
+    would decide what is undecided."""
+    look, found = memo.look, []
+    label = decision.get("green_label") or {}
+    if label.get("status") not in (None, "not_requested"):
+        status = look.word("label_statuses", label["status"])
+        why = "; ".join(memo.title(r["criterion"]) for r in label.get("reasons", []))
+        found.append(look.para(fill(look.words["words"]["green_label"], status=status)))
+        found += [look.para(why, "table")] if why else []
+    needed = decision.get("missing_for_decision") or []
+    if needed:
+        fields = ", ".join(memo.label(name) for name in needed)
+        found.append(look.para(fill(look.words["words"]["needed"], fields=fields)))
+    return found
+
+
 def _programmes(memo: Memo):
     look = memo.look
     grid = memo.grid(
-        ["programme", "relevant", "eligible", "score", "grade", "pd"], [130, 60, 60, 50, 150, 60]
+        ["programme", "relevant", "status", "score", "grade", "pd"], [130, 55, 115, 45, 110, 56]
     )
-    relevant = _relevant(memo)
     for key, result in memo.record["programmes"].items():
         grade = text(result.get("grade"))
         if result.get("rule_grade") is not None:
             grade += f" ({look.words['words']['rule_grade']} {result['rule_grade']})"
         pd_text = f"{result['pd']:.2%}" if result.get("pd") is not None else "-"
-        eligible = look.word("eligible", str(result.get("eligible")).lower())
         grid.add(
             [
                 look.word("programmes", key),
-                look.word("yes_no", str(key in relevant).lower()),
-                eligible,
+                look.word("yes_no", str(bool(result.get("requested"))).lower()),
+                look.word("statuses", result.get("status")),
                 result.get("score"),
                 grade,
                 pd_text,
             ]
         )
     return grid.build(look)
-
-
-def _relevant(memo: Memo) -> set[str]:
-    purpose = memo.project.get("financing_purpose")
-    return set(_purposes().get(purpose, memo.record["programmes"]))
-
-
-@lru_cache(maxsize=1)
-def _purposes() -> dict[str, tuple[str, ...]]:
-    return load_purposes()
 
 
 def _figures(memo: Memo, figures: tuple, pairs: int = 1):
@@ -263,7 +267,7 @@ def _programme_rules(memo: Memo, programme: str, gates_only: bool = False) -> li
     words = memo.look.words["words"]
     summary = fill(
         words["programme_summary"],
-        eligible=memo.look.word("eligible", str(result.get("eligible")).lower()),
+        status=memo.look.word("statuses", result.get("status")),
         score=text(result.get("score")),
         grade=text(result.get("grade")),
     )
@@ -289,8 +293,9 @@ def green(memo: Memo) -> list:
 
 def _factor_note(memo: Memo) -> str:
     factor = memo.record["indicators"].get("emission_factor") or {}
-    return fill(
-        memo.look.words["words"]["factor_note"],
+    words = memo.look.words["words"]
+    note = fill(
+        words["factor_note"],
         value=text(factor.get("value")),
         year=factor.get("year"),
         area=memo.code(factor.get("area")),
@@ -298,6 +303,9 @@ def _factor_note(memo: Memo) -> str:
         series=factor.get("series"),
         market_year=text(memo.record["indicators"].get("emission_factor_market_year")),
     )
+    if factor.get("status") == FALLBACK:
+        note += " " + words["factor_fallback"]
+    return note
 
 
 def _pue_chart(memo: Memo):
@@ -338,6 +346,8 @@ def credit(memo: Memo) -> list:
     reasons = [dict(criterion=r["feature"], **r) for r in result.get("reasons", [])]
     found += [Spacer(1, 4), look.para(summary)]
     found += [_model_reasons(memo, reasons)] if reasons else []
+    if result.get("pd_advisory", True):
+        found += [Spacer(1, 3), look.para(look.words["words"]["pd_advisory"])]
     return found + [Spacer(1, 4), _card(memo)]
 
 

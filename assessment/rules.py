@@ -54,7 +54,7 @@ RULE_COLUMNS = [
     "remedy_zh",
 ]
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between", "is_blank", "not_blank")
-SEVERITIES = ("gate", "score", "flag")
+SEVERITIES = ("gate", "score", "flag", "condition")
 CONFIDENCES = ("verified", "verified_secondary", "unverified")
 _ORDERED = ("<", "<=", ">", ">=", "between")
 # Word spellings, for spreadsheets where a cell starting with "=" would become a formula.
@@ -116,6 +116,7 @@ class Pack:
     grades: dict[str, list[tuple[str, float]]]
     folder: Path
     rules: list[Rule] = field(default_factory=list)
+    min_coverage: float = 0.0
 
     def in_force(self, as_of: dt.date) -> bool:
         return (self.effective_from is None or self.effective_from <= as_of) and (
@@ -140,6 +141,14 @@ class RuleSet:
             if programme in pack.grades:
                 return pack.grades[programme]
         return []
+
+    def min_coverage(self, programme: str) -> float:
+        """The least share of a programme's score weight in force that must apply to the
+        project for a grade (``min_coverage`` of the packs holding its rules; the highest)."""
+        return max(
+            (p.min_coverage for p in self.packs if any(r.programme == programme for r in p.rules)),
+            default=0.0,
+        )
 
     def versions(self) -> dict[str, str]:
         return {pack.id: pack.version for pack in self.packs}
@@ -288,6 +297,7 @@ def _load_pack(
         sources={str(s.get("id")): s for s in meta.get("sources") or []},
         grades=_grades(meta.get("grades") or {}, folder / "pack.yaml", problems),
         folder=folder,
+        min_coverage=_coverage(meta.get("min_coverage"), folder / "pack.yaml", problems),
     )
     rows, source_file = _read_rule_rows(folder, problems)
     context = _Context(pack, catalogue, dictionary, problems, source_file, not sources_unread)
@@ -351,6 +361,7 @@ _META_KINDS = {
     "effective_to": (str, dt.date),
     "sources": (list,),
     "grades": (dict,),
+    "min_coverage": (int, float),
 }
 
 
@@ -402,6 +413,20 @@ def _grades(raw: dict, path: Path, problems: Problems) -> dict[str, list[tuple[s
                 "each grade needs 'grade' and a finite numeric 'min_score'",
             )
     return grades
+
+
+def _coverage(value: object, path: Path, problems: Problems) -> float:
+    """``min_coverage`` of pack.yaml: a share from 0 to 1 (blank: 0, every grade given)."""
+    if value is None:
+        return 0.0
+    try:
+        share = -1.0 if isinstance(value, bool) else _finite(value)
+    except (TypeError, ValueError):
+        share = -1.0
+    if not 0 <= share <= 1:
+        problems.add(path, "", "min_coverage", _short(value), "min_coverage must be from 0 to 1")
+        return 0.0
+    return share
 
 
 def _finite(value: object) -> float:

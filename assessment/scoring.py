@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artefact import load_model
-from .decision import decide
+from .decision import decide, requested_programmes
 from .dictionary import PROGRAMMES
 from .evaluate import Evaluation, evaluate_rules
 from .indicators import INDICATORS, add_indicators
@@ -28,8 +28,10 @@ from .values import plain
 DECISION_KEYS = (
     "recommendation",
     "reasons",
+    "green_label",
     "conditions",
     "data_quality",
+    "missing_for_decision",
     "path_to_eligibility",
     "decision_reason",
     "decision_reason_zh",
@@ -39,6 +41,7 @@ FACTOR_KEYS = {
     "emission_factor_area": "area",
     "emission_factor_level": "level",
     "emission_factor_series": "series",
+    "emission_factor_status": "status",
 }
 
 
@@ -92,6 +95,7 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     verdict and the decision."""
     programmes = scored.evaluation.programmes
     project_ids = list(scored.frame.index) if project_ids is None else list(project_ids)
+    asked = _asked(scored.frame.loc[project_ids])
     table = scored.evaluation.table(project_ids)
     by_project = (
         {key: rows for key, rows in table.groupby("project_id", sort=False)} if len(table) else {}
@@ -100,7 +104,9 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
         {
             "project_id": project_id,
             "as_of": scored.as_of.isoformat(),
-            "programmes": _programmes(programmes.loc[project_id], _prediction(scored, project_id)),
+            "programmes": _programmes(
+                programmes.loc[project_id], asked[project_id], _prediction(scored, project_id)
+            ),
             "indicators": _indicators(scored.frame.loc[project_id]),
             "rules": _rules(by_project.get(project_id)),
             "decision": _decision(scored, project_id),
@@ -109,11 +115,26 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     ]
 
 
-def _programmes(row: pd.Series, prediction: dict | None) -> dict[str, dict]:
+def _asked(frame: pd.DataFrame) -> dict[object, set[str]]:
+    """Per project, the programmes it asks for (:func:`decision.requested_programmes`)."""
+    asked = requested_programmes(frame)
+    return {
+        pid: {p for p in PROGRAMMES if asked[p][position]}
+        for position, pid in enumerate(frame.index)
+    }
+
+
+def _programmes(row: pd.Series, asked: set[str], prediction: dict | None) -> dict[str, dict]:
+    """Each programme's result; ``status`` reads ``not_requested`` where the application
+    does not ask for it (the rule verdicts stay, as ``assessed_status``)."""
     found = {
         programme: {
+            "requested": programme in asked,
+            "status": row[f"{programme}_status"] if programme in asked else "not_requested",
+            "assessed_status": row[f"{programme}_status"],
             "eligible": plain(row[f"{programme}_eligible"]),
             "score": plain(row[f"{programme}_score"]),
+            "coverage": plain(row[f"{programme}_coverage"]),
             "grade": plain(row[f"{programme}_grade"]),
         }
         for programme in PROGRAMMES
@@ -142,6 +163,8 @@ def _prediction(scored: Scored, project_id: str) -> dict | None:
         "grade": str(row["grade"]),
         "reasons": reasons(row),
         "missing_features": row["missing_features"],
+        "absent_features": row["absent_features"],
+        "pd_advisory": bool(row["pd_advisory"]),
         "model": {"kind": scored.model.kind, "sha256": scored.model.card.get("sha256")},
     }
 

@@ -31,6 +31,7 @@ from xlsxwriter import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from ._files import XLSXWRITER_OPTIONS, write_atomically, write_csv
+from .decision import RANKING
 from .excel import VERDICT_FILLS
 from .xlsx_rows import write_rows
 
@@ -39,6 +40,7 @@ RECOMMENDATION_FILLS = {
     "approve": "C6EFCE",
     "approve_with_conditions": "FFEB9C",
     "refer": "D9E1F2",
+    "incomplete": "EDEDED",
     "decline": "FFC7CE",
 }
 REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
@@ -239,10 +241,11 @@ def _rejected_table(rejected: pd.DataFrame) -> pd.DataFrame:
 def _write_summary(
     sheet: Worksheet, formats: _Formats, summary: dict[str, pd.DataFrame], note: str | None
 ) -> None:
-    row, widths = 0, {}
+    sheet.write_string(0, 0, RANKING, formats.title)
+    row, widths = 2, {}
     if note:
-        sheet.write_string(0, 0, note, formats.title)
-        row = 2
+        sheet.write_string(row, 0, note, formats.title)
+        row += 2
     for title, block in summary.items():
         sheet.write_string(row, 0, str(title), formats.title)
         named = any(name is not None for name in block.index.names)

@@ -250,7 +250,8 @@ class _Summary:
                     _text(row.grade),
                 ]
             )
-        return [grid.build(self.look)] if grid.rows else []
+        ranking = self.look.para(self.words["notes"]["ranking"])
+        return [ranking, Spacer(1, 3), grid.build(self.look)] if grid.rows else [ranking]
 
     def _rejections(self) -> list:
         reasons = self.tables["Rejection reasons"].head(TOP_REASONS)

@@ -30,7 +30,7 @@ from . import __version__
 from ._files import file_stem, sha256_of
 from .artefact import load_model
 from .chunks import Chunk, read_chunk
-from .decision import relevance
+from .decision import RECOMMENDATIONS, load_routing, requested_programmes
 from .dictionary import PROGRAMMES
 from .evaluate import VERDICTS
 from .ingest import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
@@ -48,17 +48,19 @@ FIRST_COLUMNS = [
     "facility_type",
     "financing_purpose",
     "recommendation",
+    "green_label",
     "eligible",
     "score",
     "pd",
     "grade",
 ]
-PROGRAMME_COLUMNS = [f"{p}_{part}" for p in PROGRAMMES for part in ("eligible", "score", "grade")]
+PROGRAMME_COLUMNS = [
+    f"{p}_{part}" for p in PROGRAMMES for part in ("status", "eligible", "score", "grade")
+]
 # Key indicators shown beside the verdicts (and watched by ``assess monitor``).
 KEY_COLUMNS = ["pue_assessed", "green_power_share", "it_load_mw", "dscr_min", "operating_years"]
 TEXT_COLUMNS = ["reasons", "decision_reason"]
 REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
-RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "decline")
 
 
 @dataclass(frozen=True)
@@ -305,26 +307,27 @@ def _rejected_rows(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def result_rows(scored: Scored) -> pd.DataFrame:
-    """One row per scored project: identity, recommendation, overall eligibility and score
-    over the programmes applied for, PD and grade, per-programme results, principal reasons,
-    and one verdict column per rule (named by its rule id)."""
-    frame, evaluation = scored.frame, scored.evaluation
-    programmes = evaluation.programmes
-    applied = relevance(frame)
-    out = pd.DataFrame(index=frame.index)
-    for column in ("project_name", *SOURCE_COLUMNS, "province", "hub"):
-        out[column] = frame.get(column)
-    for column in ("facility_type", "financing_purpose"):
-        out[column] = frame.get(column)
-    decisions = scored.decisions
+    """One row per scored project: identity, recommendation, the green label asked for,
+    eligibility and score over the floor and route asked for, PD and grade, per-programme
+    results (``not_requested`` where not asked for), principal reasons, and one verdict column
+    per rule (named by its rule id). Built in one go (no fragmented frame)."""
+    frame, evaluation, decisions = scored.frame, scored.evaluation, scored.decisions
+    programmes, applied = evaluation.programmes, requested_programmes(frame)
+    predictions = scored.predictions
+    out: dict[str, object] = {
+        column: frame.get(column) for column in ("project_name", *SOURCE_COLUMNS, "province", "hub")
+    }
+    out |= {column: frame.get(column) for column in ("facility_type", "financing_purpose")}
     out["recommendation"] = decisions["recommendation"]
+    out["green_label"] = decisions["label_status"]
     out["eligible"] = _all_eligible(programmes, applied)
     out["score"] = _mean_score(programmes, applied)
-    predictions = scored.predictions
     out["pd"] = predictions["pd"] if predictions is not None else np.nan
     out["grade"] = predictions["grade"].astype("string") if predictions is not None else pd.NA
-    for column in PROGRAMME_COLUMNS:
-        out[column] = programmes[column]
+    out |= {column: programmes[column] for column in PROGRAMME_COLUMNS}
+    for programme in PROGRAMMES:  # what the application does not ask for reads so
+        status = programmes[f"{programme}_status"].astype(object)
+        out[f"{programme}_status"] = status.where(applied[programme], "not_requested")
     for column in KEY_COLUMNS:
         out[column] = frame[column].astype(float) if column in frame else np.nan
     out["reasons"] = [reasons_text(r) for r in decisions["reasons"]]
@@ -332,7 +335,7 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     for rule in evaluation.rules.rules:
         codes = evaluation.results[rule.rule_id].codes
         out[rule.rule_id] = pd.Categorical.from_codes(codes, VERDICTS)
-    return out.rename_axis("project_id").reset_index()
+    return pd.DataFrame(out, index=frame.index).rename_axis("project_id").reset_index()
 
 
 def empty_results(settings: Settings) -> pd.DataFrame:
@@ -343,8 +346,10 @@ def empty_results(settings: Settings) -> pd.DataFrame:
 
 
 def _all_eligible(programmes: pd.DataFrame, applied: dict) -> pd.Series:
-    """True when every programme applied for is eligible; False when one is not; else NA."""
-    verdicts = [programmes[f"{p}_eligible"].where(applied[p], True) for p in PROGRAMMES]
+    """True when the legal floor and the financing route asked for are eligible; False when
+    one is not; else NA (a green label is its own column, ``green_label``)."""
+    decisive = load_routing().of_role("floor", "route")
+    verdicts = [programmes[f"{p}_eligible"].where(applied[p], True) for p in decisive]
     stacked = pd.concat(verdicts, axis=1)
     found = stacked.all(axis=1, skipna=True).astype("boolean")
     undecided = stacked.isna().any(axis=1) & found
@@ -383,21 +388,24 @@ def _shown(value: object) -> str:
 
 
 def rank(results: pd.DataFrame) -> pd.DataFrame:
-    """Eligible first, then by score (high first) and PD (low first), then by id; the rows are
-    taken once in that order (one copy, whatever the size)."""
+    """In the order :data:`RANKING` says; the rows are taken once in that order (one copy,
+    whatever the size)."""
     ids, _ = pd.factorize(results["project_id"].astype(object), sort=True)
+    recommendation = pd.Categorical(results["recommendation"], categories=RECOMMENDATIONS)
+    loan = results["financing_purpose"].astype(object).ne("reit").to_numpy()
+    pd_key = np.where(loan, results["pd"].astype(float).to_numpy(), np.nan)
     order = np.lexsort(
         (
             ids,
-            results["pd"].astype(float).fillna(np.inf).to_numpy(),
             -results["score"].astype(float).fillna(-1.0).to_numpy(),
-            ~results["eligible"].fillna(False).astype(bool).to_numpy(),
+            np.nan_to_num(pd_key, nan=np.inf),
+            np.where(recommendation.codes < 0, len(RECOMMENDATIONS), recommendation.codes),
         )
     )
     ranked = results.take(order)
     ranked.index = pd.RangeIndex(len(ranked))
-    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
-    return ranked
+    rank_column = pd.DataFrame({"rank": np.arange(1, len(ranked) + 1)}, index=ranked.index)
+    return pd.concat([rank_column, ranked], axis=1)  # one block per categorical: no insert
 
 
 def split_duplicates(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

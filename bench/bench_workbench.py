@@ -1,7 +1,7 @@
 """The analyst's workbench at portfolio size: a threshold sweep and a backtest, each against the
 obvious way of doing the same, measured in the same run.
 
-* sweep: ``assess sweep GRN-GB40879-LIMIT --from 1.1 --to 1.8 --steps 8`` on a candidate list
+* sweep: ``assess sweep CMP-GB40879-LIMIT --from 1.1 --to 1.8 --steps 8`` on a candidate list
   of N rows (the sample list repeated; CSV). The engine reads the list and computes the
   indicators once, then re-evaluates the rules per step (``sweep.sweep_rule``). Baseline: what
   an analyst would do without it, ``score_applications`` (read, indicators, rules, model,
@@ -39,7 +39,7 @@ from assessment.sweep import sweep_rule, thresholds, with_threshold  # noqa: E40
 from assessment.training import read_table  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
-RULE_ID = "GRN-GB40879-LIMIT"
+RULE_ID = "CMP-GB40879-LIMIT"
 HISTORY = HERE.parent / "sample_projects" / "history" / "loan_history.parquet"
 LOOP_LOANS = 200
 

@@ -373,6 +373,11 @@ def candidate_projects(count: int = 210, seed: int = 2025) -> list[Candidate]:
       38-50 % (10 points less in the first year); operating cash flow 80-95 % of EBITDA.
     * Appraised value: REIT candidates 2024 EBITDA / U(6.5 %, 8 %); acquisitions 1.0-1.3 x the
       price; none for the others.
+    * Green label (column 申请绿色认定, no draw): every third loan candidate by number asks for
+      one; a REIT issue never does.
+    * Forecasts (no draw): operating cash flow 2025-2027 of every loan candidate
+      (``_forecast_ocf``) and the loan rate ``LOAN_RATE``; the engine prices the proposed loan's
+      debt service from the amount, tenor and rate.
     """
     rng = random.Random(seed)
     return [_candidate(rng, number) for number in range(1, count + 1)]
@@ -606,6 +611,38 @@ def _scaled(get, factor: float, digits: int | None, candidate: Candidate) -> obj
     return round(value, digits) if digits is not None else value
 
 
+_YES_NO = {True: "是", False: "否"}
+
+
+def _green_label(candidate: Candidate) -> bool:
+    """Every third loan candidate (by number) asks for a green label; a REIT issue never does.
+    Drawn from no random stream, so the other columns stay as they were."""
+    loan = candidate.financing_purpose != "reit"
+    return loan and int(candidate.project_id[-4:]) % 3 == 0
+
+
+FORECAST_YEARS = (2025, 2026, 2027)
+LOAN_RATE = 0.042  # a 5-year LPR of 3.6 % (2025) plus a 0.6-point spread: an assumption
+
+
+def _forecast_ocf(year: int, candidate: Candidate) -> float | None:
+    """A loan candidate's forecast operating cash flow (no draw): an operating asset's last
+    actual grown 3 % a year; a new build or expansion stabilises at investment x 20 % revenue x
+    44 % margin x 87.5 % cash conversion, none in 2025 (construction), 55 % of it in 2026 and
+    70 % in 2027; a REIT candidate's forecast is its distributable cash (not in the list)."""
+    if candidate.financing_purpose == "reit":
+        return None
+    if candidate.ocf:
+        last = max(candidate.ocf)
+        return round(candidate.ocf[last] * 1.03 ** (year - last), -4)
+    ramp = {2026: 0.55, 2027: 0.70}.get(year)
+    return None if ramp is None else round(candidate.investment * 0.077 * ramp, -4)
+
+
+def _loan_rate(candidate: Candidate) -> float | None:
+    return None if candidate.loan is None else LOAN_RATE
+
+
 def _attribute(name: str, candidate: Candidate) -> object:
     return getattr(candidate, name)
 
@@ -646,6 +683,7 @@ CANDIDATE_COLUMNS = [
     _col("设施类型", "facility_type"),
     _col("Project kind", "project_kind"),
     _col("融资用途", "financing_purpose"),
+    Column("申请绿色认定", "green_label_requested", lambda c: _YES_NO[_green_label(c)], _green_label),
     _col("Racks", "racks"),
     _col("IT load (kW)", "it_load_mw", lambda c: c.it_load_kw / 1000, 1e-3, 0),
     _col("上架率(%)", "rack_utilisation", "utilisation", 1e-2, 1),
@@ -664,6 +702,11 @@ CANDIDATE_COLUMNS = [
     *_yearly_cols("revenue_cny", "revenue", YEARS),
     *_yearly_cols("ebitda_cny", "ebitda", YEARS[1:], " (万元)", 1e4, 1),
     *_yearly_cols("operating_cash_flow_cny", "ocf", YEARS),
+    *[
+        _col(f"operating_cash_flow_cny_{year}", f"operating_cash_flow_cny@{year}", get)
+        for year, get in ((y, partial(_forecast_ocf, y)) for y in FORECAST_YEARS)
+    ],
+    _col("贷款利率(%)", "loan_interest_rate", _loan_rate, 1e-2, 2),
 ]
 
 
@@ -945,6 +988,7 @@ EDGE_COLUMNS = [
     ("设施类型", "facility_type", 1),
     ("项目性质", "project_kind", 1),
     ("融资用途", "financing_purpose", 1),
+    ("申请绿色认定", "green_label_requested", 1),
     ("机架数", "racks", 1),
     ("IT负载(kW)", "it_load_mw", 1e-3),
     ("上架率(%)", "rack_utilisation", 1e-2),
@@ -998,7 +1042,7 @@ def edge_sites(count: int = 20, seed: int = 2026) -> list[dict[str, object]]:
     utilisation 50-92 % and a measured PUE 0-8 % above design), half new builds (construction);
     design PUE 1.30-1.45; IT energy at a 0.50-0.75 load factor; green power 5-30 %; investment
     CNY 12-15 m per MW plus a CNY 0.3-1.0 m fit-out; equity 25-40 %; loan 60-95 % of the rest
-    over 3-6 years.
+    over 3-6 years; every fourth site asks for a green label (no draw).
     """
     rng = random.Random(seed)
     return [_edge_site(rng, number) for number in range(1, count + 1)]
@@ -1036,6 +1080,7 @@ def _edge_site(rng: random.Random, number: int) -> dict[str, object]:
         "loan_amount_cny": round((investment - equity) * rng.uniform(0.6, 0.95), -4),
         "loan_tenor_years": float(rng.randint(3, 6)),
         "operating_since": _date(rng, 2021, 2024) if operating else None,
+        "green_label_requested": number % 4 == 0,  # no draw: the other values stay as they were
     }
 
 
@@ -1050,6 +1095,8 @@ def _edge_cell(
         return _edge_label(site, field_name, rng)
     if field_name in ("project_kind", "financing_purpose"):
         return EDGE_CODE_LABELS[value]
+    if isinstance(value, bool):
+        return _YES_NO[value]
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):

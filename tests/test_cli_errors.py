@@ -151,7 +151,7 @@ def test_a_pool_of_processes_with_the_tree_model_finishes(tmp_path):
     assert "400 project(s) scored" in done.stdout
 
 
-SWEEP = ["sweep", "GRN-GB40879-LIMIT", "--as-of", "2025-06-30", "--portfolio"]
+SWEEP = ["sweep", "CMP-GB40879-LIMIT", "--as-of", "2025-06-30", "--portfolio"]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from assessment import evaluate_rules, score_applications
 from assessment.cli import main
 from assessment.counterfactual import Change, _limits, change_text, paths_to_eligibility
-from assessment.decision import relevance
+from assessment.decision import load_routing, requested_programmes
 from assessment.report import write_reports
 from assessment.scoring import project_records
 
@@ -80,26 +80,30 @@ def test_each_numeric_change_is_the_least_that_wins(scored):
         assert not won, (pid, path["text"])
 
 
-def test_only_programmes_applied_for_and_not_won_have_a_path(scored):
-    relevant = relevance(scored.frame)
+def test_only_programmes_asked_for_and_not_won_have_a_path(scored):
+    """Not the informative ones, and not one none of whose gates applies."""
+    asked, roles = requested_programmes(scored.frame), load_routing().roles
     programmes = scored.evaluation.programmes
     for position, pid in enumerate(scored.frame.index):
         named = {p["programme"] for p in scored.decisions.at[pid, "path_to_eligibility"]}
         wanted = {
             name
-            for name in relevant
-            if relevant[name][position] and not _won(programmes.loc[pid], name)
+            for name in asked
+            if asked[name][position]
+            and roles[name] != "informative"
+            and programmes.at[pid, f"{name}_status"] not in ("eligible", "not_applicable")
         }
         assert named == wanted, pid
 
 
 def test_a_sample_project_path_in_numbers(scored):
-    paths = {p["programme"]: p for p in scored.decisions.at["DC-2025-003", "path_to_eligibility"]}
+    paths = {p["programme"]: p for p in scored.decisions.at["DC-2025-002", "path_to_eligibility"]}
     green = paths["green"]["changes"]
     assert [(c["metric"], c["from"], c["to"], c["criteria"]) for c in green] == [
-        ("pue_assessed", 1.35, 1.2, ["GRN-PUE-2024-HUB-NEW"])
+        ("pue_assessed", 1.25, 1.2, ["GRN-PUE-2024-HUB-NEW"])
     ]
-    assert paths["credit"]["text"] == "dscr_min 0.6667 -> 1.2"
+    paths = {p["programme"]: p for p in scored.decisions.at["DC-2025-003", "path_to_eligibility"]}
+    assert paths["credit"]["text"] == "dscr_forecast_min 0.6667 -> 1.2"
     reit = scored.decisions.at["DC-2025-006", "path_to_eligibility"][0]
     assert reit["programme"] == "reit"
     assert reit["text"] == (
@@ -110,17 +114,22 @@ def test_a_sample_project_path_in_numbers(scored):
 
 def test_the_tightest_gate_on_a_metric_sets_the_target(scored):
     frame = scored.frame.loc[["DC-2025-002"]].copy()
-    frame["pue_assessed"] = 1.62  # fails the 1.50 limit, the 1.25 and the 1.2 new-build limits
+    frame["pue_assessed"] = 1.62  # fails the 1.50 floor, grade 2 and the new-build limits
+    frame["gb40879_grade"] = 4
     evaluation = evaluate_rules(frame, scored.evaluation.rules, AS_OF)
-    green = paths_to_eligibility(evaluation, relevance(frame))["DC-2025-002"][0]
-    (change,) = green["changes"]
+    found = paths_to_eligibility(evaluation, requested_programmes(frame))["DC-2025-002"]
+    paths = {path["programme"]: path for path in found}
+    (change,) = paths["green"]["changes"]
     assert (change["from"], change["to"], change["kind"]) == (1.62, 1.2, "lower")
     assert change["criteria"] == [
-        "GRN-GB40879-LIMIT",
+        "GRN-PUE-GRADE2",
+        "GRN-PUE-CLUSTER-EAST",
         "GRN-PUE-2024-LARGE-NEW",
         "GRN-PUE-2024-HUB-NEW",
     ]
-    assert green["eligible_when_applied"] is True
+    assert paths["green"]["eligible_when_applied"] is True
+    (floor,) = paths["compliance"]["changes"]
+    assert (floor["to"], floor["criteria"]) == (1.5, ["CMP-GB40879-LIMIT"])
 
 
 @pytest.mark.parametrize(
@@ -136,25 +145,31 @@ def test_strict_bounds_step_inside_the_threshold(operator, threshold, limits):
 
 
 def test_json_cli_and_memo_show_the_path(scored, tmp_path, capsys):
-    sample = SAMPLES / "03_shenzhen_edge_site.xlsx"
+    sample = SAMPLES / "02_wuhu_ai_computing_centre.xlsx"
     assert main(["score", str(sample), "--as-of", "2025-06-30", "--format", "json"]) == 0
     (record,) = json.loads(capsys.readouterr().out)["projects"]
     texts = [p["text"] for p in record["decision"]["path_to_eligibility"]]
-    assert "pue_assessed 1.35 -> 1.2" in texts
+    assert "pue_assessed 1.25 -> 1.2" in texts
     assert main(["score", str(sample), "--as-of", "2025-06-30"]) == 0
-    assert "to be eligible for green: pue_assessed 1.35 -> 1.2" in capsys.readouterr().out
+    assert "to be eligible for green: pue_assessed 1.25 -> 1.2" in capsys.readouterr().out
     one = score_applications(sample, as_of=AS_OF, model=None)
     assert project_records(one)[0]["decision"]["path_to_eligibility"]
     for lang, words in (("en", "What would make it eligible"), ("zh", "达到合格条件的最小调整")):
         (pdf,) = write_reports(one, tmp_path / f"{lang}.pdf", lang)
         page = PdfReader(pdf).pages[0].extract_text()
         assert words in page
-        assert "1.35" in page[page.index(words) :]
+        assert "1.25" in page[page.index(words) :]
 
 
 def test_a_grade_target_says_what_it_means_in_pue(scored):
-    paths = {p["programme"]: p for p in scored.decisions.at["DC-2025-003", "path_to_eligibility"]}
-    grade = next(c for c in paths["green_credit"]["changes"] if c["metric"] == "gb40879_grade")
+    grades = [
+        change
+        for _, path in _paths(scored)
+        for change in path["changes"]
+        if change["metric"] == "gb40879_grade" and change["from"] == 3
+    ]
+    assert grades, "no sample asks for a green label on a grade 3 PUE"
+    grade = grades[0]
     assert (grade["from"], grade["to"]) == (3, 2)
     assert grade["means"] == {"metric": "pue_assessed", "operator": "<=", "to": 1.3}
     assert grade["text"] == "gb40879_grade 3 -> 2 (pue_assessed <= 1.3)"

@@ -9,8 +9,7 @@ import pytest
 from conftest import ROOT
 
 from assessment.cli import main, score_json
-from assessment.decision import load_decision_table, load_purposes
-from assessment.dictionary import PROGRAMMES
+from assessment.decision import load_decision_table, load_routing, requested_programmes
 from assessment.errors import RuleError
 from assessment.scoring import score_applications
 
@@ -38,7 +37,14 @@ def test_the_shipped_table_loads_and_ends_with_a_catch_all():
 def test_a_broken_table_is_refused_with_row_and_hint(tmp_path):
     path = tmp_path / "decision_table.csv"
     text = (ROOT / "rules" / "decision" / "decision_table.csv").read_text(encoding="utf-8")
-    path.write_text(text.replace("pd > 0.10,decline", "pdd > 0.10,declin", 1), encoding="utf-8")
+    path.write_text(
+        text.replace(
+            "pd > 0.10 and credit_route == true and pd_binding == true,decline",
+            "pdd > 0.10,declin",
+            1,
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(RuleError) as error:
         load_decision_table(path)
     columns = {row["column"]: row for row in error.value.problems}
@@ -51,11 +57,11 @@ def test_reit_ready_sample_is_approved(decisions):
     assert decision["recommendation"] == "approve" and decision["conditions"] == []
 
 
-def test_every_failed_gate_of_the_requested_programmes_is_a_reason(decisions, scored):
-    purposes = load_purposes()
-    for project_id, project in decisions.items():
-        purpose = scored.frame.loc[project_id, "financing_purpose"]
-        wanted = purposes.get(purpose, PROGRAMMES) if isinstance(purpose, str) else PROGRAMMES
+def test_every_failed_gate_of_the_floor_and_route_asked_for_is_a_reason(decisions, scored):
+    asked, roles = requested_programmes(scored.frame), load_routing().roles
+    for position, (project_id, project) in enumerate(decisions.items()):
+        assert scored.frame.index[position] == project_id
+        wanted = {p for p in asked if asked[p][position] and roles[p] in ("floor", "route")}
         criteria = {r["criterion"] for r in project["decision"]["reasons"] if r["kind"] == "rule"}
         for rule in project["rules"]:
             if (
@@ -74,14 +80,17 @@ def test_short_operating_history_declines_a_reit_with_the_reason(decisions):
     assert reason["value"] < 3 and reason["source"] == "NDRC1014" and reason["clause"]
 
 
-def test_input_errors_refer_and_conditions_are_covenants(decisions):
+def test_input_errors_are_incomplete_and_conditions_are_covenants(decisions):
     broken = decisions["DC-2025-012"]["decision"]
-    assert broken["recommendation"] == "refer" and broken["decision_row"] == 1
+    assert broken["recommendation"] == "incomplete" and broken["decision_row"] == 1
     assert broken["data_quality"]["verdict"] == "errors"
     green = decisions["DC-2025-010"]["decision"]
-    assert green["recommendation"] == "approve_with_conditions" and green["conditions"]
-    covenant = green["conditions"][0]
-    assert covenant["text"].startswith("bring ") and covenant["remedy"]
+    assert green["recommendation"] == "approve_with_conditions"
+    assert green["green_label"] == {"status": "granted", "reasons": []}
+    texts = {c["criterion"]: c["text"] for c in green["conditions"]}
+    assert texts["CR-CONTRACTED-REVENUE"] == "bring contracted_revenue_share from 0.65 to >= 0.7"
+    assert texts["GRN-PUE-METERING"].startswith("Covenant: meter the annual PUE")
+    assert all(c["remedy"] for c in green["conditions"])
 
 
 def test_score_json_has_the_decision(capsys):

@@ -35,6 +35,7 @@ CONTRACT = [
     "equity_cny",
     "loan_amount_cny",
     "loan_tenor_years",
+    "loan_interest_rate",
     "contracted_revenue_share",
     "top_tenant_share",
     "wale_years",
@@ -46,17 +47,19 @@ CONTRACT = [
     "transferable",
     "approvals_complete",
     "major_violations_3y",
+    "green_label_requested",
     "revenue_cny",
     "ebitda_cny",
     "operating_cash_flow_cny",
     "debt_service_cny",
     "distributable_cash_cny",
+    "net_profit_cny",
 ]
 
 
 def test_canonical_names_other_tools_rely_on(dictionary):
     assert set(CONTRACT) <= set(dictionary.fields)
-    assert [f.name for f in dictionary.series_fields()] == CONTRACT[-5:]
+    assert [f.name for f in dictionary.series_fields()] == CONTRACT[-6:]
 
 
 def test_enumerations(dictionary):

@@ -35,7 +35,7 @@ WHOLE_FOLDER = {
     "score": lambda f, out: ["score", f, *DATE, "--format", "json"],
     "screen": lambda f, out: ["screen", f, "-o", str(out), *DATE, "--no-model"],
     "sweep": lambda f, out: [
-        "sweep", "GRN-GB40879-LIMIT", "--from", "1.2", "--to", "1.5", "--steps", "2",
+        "sweep", "CMP-GB40879-LIMIT", "--from", "1.2", "--to", "1.5", "--steps", "2",
         "--portfolio", f, *DATE,
     ],
 }  # fmt: skip

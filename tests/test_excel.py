@@ -7,6 +7,7 @@ from conftest import FULL_PROJECT, FULL_YEARLY
 
 from assessment import write_template
 from assessment.cli import main
+from assessment.decision import RECOMMENDATIONS
 
 
 def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):
@@ -49,5 +50,5 @@ def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):
     assert sponsor.value == '=HYPERLINK("http://x","y")' and sponsor.data_type == "s"
     assert inputs.cell(2, names.index("city") + 1).data_type == "s"
     decision = book["Decision"]
-    assert decision["B2"].value in ("approve", "approve_with_conditions", "refer", "decline")
+    assert decision["B2"].value in RECOMMENDATIONS
     assert not list(tmp_path.glob("tmp*.xlsx")), "no temporary file is left behind"

@@ -252,10 +252,10 @@ def test_a_pack_without_pack_yaml_is_reported_not_skipped(tmp_path):
 
 def test_a_case_with_text_for_a_number_is_named(tmp_path):
     pack = _copy(tmp_path)
-    _set_cell(pack / "cases.csv", 2, "dscr_min", "lots")
+    _set_cell(pack / "cases.csv", 2, "dscr_forecast_min", "lots")
     with pytest.raises(RuleError) as error:
         run_cases(load_rules(pack))
-    assert [(p["row"], p["column"]) for p in error.value.problems] == [(2, "dscr_min")]
+    assert [(p["row"], p["column"]) for p in error.value.problems] == [(2, "dscr_forecast_min")]
 
 
 @pytest.mark.parametrize("name", ["threshold nan", "a YAML alias bomb", "an empty rules.csv"])

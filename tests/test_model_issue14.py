@@ -68,12 +68,14 @@ def test_the_packaged_table_names_ltv_of_a_construction_loan():
         "leverage",
         "loan_amount_cny",
         "loan_tenor_years",
+        "operating_years",
     }
     construction = [row for row in rows if "construction" in row.when]
     assert [row.feature for row in construction] == ["ltv"]
     assert all(row.reason_en and row.reason_zh and row.source for row in rows)
-    # not operating_years (a new build has zero years) and not dscr_min (a forecast exists)
-    assert not {"operating_years", "dscr_min"} & {row.feature for row in rows}
+    # not dscr_min (a construction loan has a forecast); a new build's operating years are
+    # absent for the model, whatever value (0) the rules count
+    assert "dscr_min" not in {row.feature for row in rows}
 
 
 def test_a_bad_table_is_refused_with_every_problem_named(tmp_path):
@@ -280,3 +282,17 @@ def test_empty_data_and_the_prediction_table_carry_the_new_columns(packaged, new
     table = prediction_table(frame, predict(packaged, frame), packaged)
     assert list(table["absent_features"]) == ["ltv"] * 3
     assert table["pd_advisory"].all()
+
+
+def test_a_new_builds_zero_operating_years_is_absent_for_the_model(packaged, history):
+    row = history.head(1)
+    frame = pd.concat([row, row, row], ignore_index=True).assign(
+        project_kind=["new", "new", "operating"],
+        operating_since=[pd.NaT, pd.NaT, pd.Timestamp("2024-06-01")],
+        operating_years=[0.0, np.nan, 1.0],
+    )
+    predicted = predict(packaged, frame)
+    assert predicted["absent_features"].tolist()[:2] == [["operating_years"], ["operating_years"]]
+    assert predicted["pd"].iloc[0] == predicted["pd"].iloc[1]
+    assert "operating_years" not in predicted["absent_features"].iloc[2]
+    assert "operating_years" not in reason_names(predicted.iloc[:2])

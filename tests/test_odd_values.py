@@ -79,14 +79,14 @@ def test_no_pue_at_all_still_gets_a_decision(tmp_path, model, as_of):
 
 
 def test_an_as_of_date_before_any_data_gets_a_decision(tmp_path, model):
-    """In 1990 there is no grid emission factor yet: the factor level is NA, no assumption."""
+    """In 1990 no official grid emission factor was published yet: the documented fallback
+    (the earliest published set, 2021) is used and marked as such."""
     path = write_csv(tmp_path / "list.csv", [full_row(operating_since="1995-01-01")])
     records, scored = score(path, model, dt.date(1990, 1, 1))
     record = records["T-001"]
     assert record["decision"]["recommendation"] in RECOMMENDATIONS
-    assert record["indicators"]["emission_factor"]["value"] is None
-    assumed = record["decision"]["data_quality"]["assumed"]
-    assert all(assumption["code"] != "grid_factor_level" for assumption in assumed)
+    assert record["indicators"]["emission_factor"]["year"] == 2021
+    assert record["indicators"]["emission_factor"]["status"] == "fallback_before_publication"
     assert errors_of(scored, "operating_since"), "a start after the as-of date is an error"
 
 
@@ -111,7 +111,7 @@ def test_odd_pue_values_get_a_decision_and_a_problem(tmp_path, model):
         decision = records[f"P-{n}"]["decision"]["recommendation"]
         assert decision in RECOMMENDATIONS
         assert errors.get(f"P-{n}") == problem
-        assert decision == "refer" or problem is None
+        assert decision == "incomplete" or problem is None
 
 
 def test_a_count_too_large_for_its_column_is_a_problem_not_a_crash(tmp_path, model):
@@ -211,7 +211,7 @@ def test_an_implausibly_early_operating_start_is_an_error(tmp_path, model):
         assert row["message"] == "out of range" and row["expected"] == "a date in 1990 or later"
         record = records[row["project_id"]]
         assert record["indicators"]["operating_years"] is None
-        assert record["decision"]["recommendation"] == "refer"
+        assert record["decision"]["recommendation"] == "incomplete"
 
 
 def test_operating_since_1990_is_accepted(tmp_path, model):
@@ -236,14 +236,14 @@ def test_a_ratio_that_overflows_is_missing_never_infinite(tmp_path, model):
 
 def score_and_screen_agree(scored: Scored, screening) -> None:
     """A screened project has the score's recommendation and programme eligibility; one the
-    screen rejects for its input errors, the score refers."""
+    screen rejects for its input errors, the score finds incomplete."""
     screened = screening.results.set_index("project_id")
     decisions = scored.decisions["recommendation"]
     programmes = scored.evaluation.programmes.astype(object)
     for project_id, recommendation in decisions.items():
         if project_id not in screened.index:
             assert project_id in set(screening.rejected["project_id"]), project_id
-            assert recommendation == "refer", project_id
+            assert recommendation == "incomplete", project_id
             continue
         assert screened.at[project_id, "recommendation"] == recommendation, project_id
         for programme in PROGRAMMES:

@@ -376,7 +376,7 @@ def pdf_run(tmp_path_factory):
         ["monitor", "out", "out", "-o", "monitor.pdf"],
         ["rules", "diff", rules, rules, "-o", "diff.pdf"],
         ["backtest", "history.csv", "--target", "defaulted", "--no-model", "-o", "bt.pdf"],
-        ["sweep", "GRN-GB40879-LIMIT", "--from", "1.2", "--to", "1.5", "--steps", "2"]
+        ["sweep", "CMP-GB40879-LIMIT", "--from", "1.2", "--to", "1.5", "--steps", "2"]
         + ["--portfolio", "inbox", *DATE, "-o", "sweep/pue"],
     ]
     here = Path.cwd()

@@ -182,14 +182,14 @@ def assert_screen_answers_every_row(screening, rows: list[int]) -> None:
 
 def assert_same_decisions(scored, screening) -> None:
     """A project screened gets the score's recommendation and programme eligibility; one the
-    screen rejects for its input errors is referred by the score."""
+    screen rejects for its input errors is incomplete in the score."""
     screened = screening.results.set_index("project_id")
     decisions = scored.decisions["recommendation"]
     programmes = scored.evaluation.programmes
     for project_id in decisions.index:
         if project_id not in screened.index:
             assert project_id in set(screening.rejected["project_id"])
-            assert decisions[project_id] == "refer", project_id
+            assert decisions[project_id] == "incomplete", project_id
             continue
         assert screened.at[project_id, "recommendation"] == decisions[project_id], project_id
         for programme in PROGRAMMES:

@@ -4,13 +4,15 @@ the packaged one."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 
 import pytest
 from conftest import AS_OF, ROOT, compare_golden
+from test_verdicts import BASE
 
 from assessment.cli import main
-from assessment.decision import load_purposes
+from assessment.decision import load_routing
 from assessment.errors import AssessmentError
 from assessment.report import write_report, write_reports
 from assessment.scoring import project_records, score_applications
@@ -82,7 +84,7 @@ def test_footer_names_the_input_rules_model_and_engine(pdfs, scored):
     text = _text(pdfs["en"])
     digest = hashlib.sha256(SAMPLE.read_bytes()).hexdigest()[:16]
     assert f"input sha256 {digest}" in text
-    assert "green_dc_cn 2025.1" in text and "rules: credit_policy" in text
+    assert "green_dc_cn 2025.1" in text and "rules: compliance_cn" in text
     assert scored.model.card["sha256"][:16] in text
     assert "engine 0.1.0" in text
 
@@ -131,18 +133,28 @@ def test_cli_writes_the_report(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def declined(tmp_path_factory):
-    """A declined project with conditions, its record, and its memo in both languages."""
-    samples = ROOT / "sample_projects"
-    files = [samples / "01_guizhou_guian_hyperscale.xlsx"]
-    scored = score_applications(files, as_of=AS_OF, model=ROOT / "rules/model/default_model.skops")
+    """A declined project with conditions (equity below the 20 % floor, contracted revenue
+    below its score threshold), its record, and its memo in both languages."""
     folder = tmp_path_factory.mktemp("declined")
+    row = BASE | {"equity_cny": 150_000_000, "contracted_revenue_share": 0.5}
+    path = folder / "declined.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+    scored = score_applications(path, as_of=AS_OF, model=ROOT / "rules/model/default_model.skops")
     record = project_records(scored)[0]
     pdfs = {
         lang: write_report(scored, record["project_id"], folder / f"{lang}.pdf", lang)
         for lang in ("en", "zh")
     }
-    purpose = scored.frame.loc[record["project_id"], "financing_purpose"]
-    return record, pdfs, set(load_purposes()[purpose])
+    routing = load_routing()
+    asked = {
+        name
+        for name, result in record["programmes"].items()
+        if result["requested"] and routing.roles[name] in ("floor", "route")
+    }
+    return record, pdfs, asked
 
 
 def test_every_failed_gate_is_a_principal_reason_on_page_one(declined):

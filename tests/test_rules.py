@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from assessment import conditions
 from assessment.cases import run_cases
 from assessment.errors import RuleError
 from assessment.evaluate import evaluate_rules
@@ -38,12 +39,20 @@ def _edit(path, old, new):
 
 def test_shipped_packs_load(rule_set):
     assert {p.id for p in rule_set.packs} == {
+        "compliance_cn",
         "green_dc_cn",
         "green_credit_cn",
         "creit_cn",
         "credit_policy",
     }
-    assert {r.programme for r in rule_set.rules} == {"green", "green_credit", "reit", "credit"}
+    assert {r.programme for r in rule_set.rules} == {
+        "compliance",
+        "green",
+        "green_credit",
+        "ngdc",
+        "reit",
+        "credit",
+    }
     assert len({r.rule_id for r in rule_set.rules}) == len(rule_set.rules) >= 40
 
 
@@ -61,9 +70,11 @@ def test_every_rule_has_cases_around_its_threshold(rule_set):
             rule.operator == "in"
             and set(rule.threshold) == set(metric_catalogue()[rule.metric].choices)
         )  # e.g. every facility type is eligible
-        assert {"pass", "insufficient"} | ({"fail"} if can_fail else set()) <= verdicts, (
-            rule.rule_id
-        )
+        # a rule whose condition fixes its own metric can only fail where it applies (the
+        # metering covenant of a design PUE, the edge site outside GB 40879)
+        can_pass = rule.metric not in {t.name for t in conditions.names(rule.condition)}
+        wanted = {"insufficient"} | ({"pass"} if can_pass else set())
+        assert wanted | ({"fail"} if can_fail else set()) <= verdicts, rule.rule_id
         if rule.valid_from or rule.valid_to or rule.applies_when:
             assert "not_applicable" in verdicts, rule.rule_id
 
@@ -90,15 +101,15 @@ def test_threshold_units_are_converted_when_loaded(rule_set):
 def test_all_problems_are_reported_together_with_file_row_column_and_hint(tmp_path):
     pack = _pack_copy(tmp_path)
     rules = pack / "rules.csv"
-    _edit(rules, ",dscr_min,", ",dcsr_min,")
+    _edit(rules, ",dscr_forecast_min,", ",dscr_forcast_min,")
     _edit(rules, ",gate,", ",must,")
     _edit(rules, ">=,1.20,", "~,1.20,")
     with pytest.raises(RuleError) as error:
         load_rules(tmp_path)
     rows = error.value.problems
     by_column = {row["column"]: row for row in rows}
-    assert by_column["metric"]["message"] == "unknown metric 'dcsr_min'"
-    assert by_column["metric"]["hint"] == "did you mean 'dscr_min'?"
+    assert by_column["metric"]["message"] == "unknown metric 'dscr_forcast_min'"
+    assert by_column["metric"]["hint"] == "did you mean 'dscr_forecast_min'?"
     assert by_column["severity"]["value"] == "must" and by_column["operator"]["value"] == "~"
     assert all(row["file"].endswith("rules.csv") and row["row"] for row in rows)
     assert "row 2, column metric" in str(error.value)
@@ -107,7 +118,12 @@ def test_all_problems_are_reported_together_with_file_row_column_and_hint(tmp_pa
 @pytest.mark.parametrize(
     ("old", "new", "column", "message"),
     [
-        (",dscr_min,>=,1.20,,", ",dscr_min,>=,1.20,亿元,", "unit", "does not fit"),
+        (
+            ",dscr_forecast_min,>=,1.20,,",
+            ",dscr_forecast_min,>=,1.20,亿元,",
+            "unit",
+            "does not fit",
+        ),
         (",ENGINE-CREDIT,", ",ENGINE-CRDIT,", "source", "is not in pack.yaml"),
         ("2015-09-09", "2015-13-09", "valid_from", "not a date"),
     ],
@@ -157,7 +173,7 @@ def test_segment_tables_load_from_xlsx_sheets(tmp_path):
 
 
 def _reit_frame(**values):
-    base = {"distribution_yield_min": 0.035, "asset_rights": "ownership"}
+    base = {"distribution_yield_forecast_min": 0.035, "asset_rights": "ownership"}
     frame = pd.DataFrame([{**base, **values}], index=pd.Index(["P1"], name="project_id"))
     frame["asset_rights"] = frame["asset_rights"].astype("string")
     return frame
@@ -192,7 +208,7 @@ def test_programme_results_from_gates_and_scores(rule_set):
         rule_set,
         pd.DataFrame(
             {
-                "dscr_min": [1.5, 1.1, np.nan],
+                "dscr_forecast_min": [1.5, 1.1, np.nan],
                 "equity_ratio": [0.3, 0.3, 0.3],
                 "leverage": [0.6, 0.6, 0.6],
                 "loan_tenor_years": [10.0, 20.0, 10.0],
@@ -202,7 +218,10 @@ def test_programme_results_from_gates_and_scores(rule_set):
         ),
     )
     results = evaluate_rules(frame, rule_set, dt.date(2025, 6, 30)).programmes
-    assert results["credit_eligible"].tolist() == [True, False, pd.NA]
+    # CR-DSCR-MIN is an engine default (unverified): failing alone it does not make the
+    # project ineligible, it leaves the outcome to a person
+    assert results["credit_status"].tolist() == ["eligible", "unverified", "insufficient"]
+    assert results["credit_eligible"].tolist() == [True, pd.NA, pd.NA]
     assert results.loc["good", "credit_score"] == 100.0
     assert results.loc["weak", "credit_score"] == 60.0  # tenor (weight 40) fails
     assert results.loc["unknown", "credit_score"] == 40.0  # contracted share fails
@@ -215,10 +234,10 @@ def test_evaluation_is_vectorised_over_many_projects(rule_set):
     frame = _all_metric_columns(
         rule_set,
         pd.DataFrame(
-            {"dscr_min": rng.uniform(0.8, 2.0, count)},
+            {"dscr_forecast_min": rng.uniform(0.8, 2.0, count)},
             index=pd.Index([f"P{i}" for i in range(count)], name="project_id"),
         ),
     )
     verdicts = evaluate_rules(frame, rule_set, dt.date(2025, 6, 30)).verdicts["CR-DSCR-MIN"]
-    expected = np.where(frame["dscr_min"] >= 1.2, "pass", "fail")
+    expected = np.where(frame["dscr_forecast_min"] >= 1.2, "pass", "fail")
     assert (verdicts.astype(str).to_numpy() == expected).all()

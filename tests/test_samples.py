@@ -207,7 +207,7 @@ BROKEN = {
     },
     "13_broken_future_date_and_share.xlsx": {
         ("B16", "rack_utilisation", "error", ""),  # 85.0 as a fraction
-        ("B37", "operating_since", "error", "operating_since_not_future"),  # 2032-03-01
+        ("B38", "operating_since", "error", "operating_since_not_future"),  # 2032-03-01
     },
     "14_broken_cluster_not_in_hub.xlsx": {
         ("B9", "cluster", "error", "cluster_in_hub"),  # shaoguan in the YRD hub
@@ -247,9 +247,9 @@ def test_sound_samples_report_no_error_or_warning(read):
 # The three wrong cells planted in the candidate list, moved with their rows to
 # broken/candidate_rows_with_errors.xlsx (header on row 4 as in the list), and what each holds.
 PLANTED = {
-    ("O5", "pue", "error"): 4.2,  # CL-0107, meant 1.42
-    ("L6", "it_load_mw", "error"): "unknown",  # CL-0131
-    ("M7", "rack_utilisation", "error"): 128,  # CL-0171, 128 %
+    ("P5", "pue", "error"): 4.2,  # CL-0107, meant 1.42
+    ("M6", "it_load_mw", "error"): "unknown",  # CL-0131
+    ("N7", "rack_utilisation", "error"): 128,  # CL-0171, 128 %
 }
 
 

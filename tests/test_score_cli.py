@@ -18,11 +18,27 @@ def test_score_json_shape(capsys):
     assert set(data) == {"as_of", "rule_packs", "projects", "problems"}
     project = data["projects"][0]
     assert project["project_id"] == "DC-2025-005" and project["as_of"] == "2025-06-30"
-    assert set(project["programmes"]) == {"green", "green_credit", "reit", "credit"}
+    assert set(project["programmes"]) == {
+        "compliance",
+        "green",
+        "green_credit",
+        "ngdc",
+        "reit",
+        "credit",
+    }
     for name, result in project["programmes"].items():
-        keys = {"eligible", "score", "grade"}
+        keys = {"requested", "status", "assessed_status", "eligible", "score", "coverage", "grade"}
         assert keys <= set(result) if name == "credit" else keys == set(result)
-    assert project["programmes"]["reit"] == {"eligible": True, "score": 100.0, "grade": "A"}
+    assert project["programmes"]["reit"] == {
+        "requested": True,
+        "status": "eligible",
+        "assessed_status": "eligible",
+        "eligible": True,
+        "score": 100.0,
+        "coverage": 0.5,  # the yield reference applies, the IRR one (operating rights) not
+        "grade": "A",
+    }
+    assert project["programmes"]["credit"]["status"] == "not_requested"
     indicators = project["indicators"]
     for name in (
         "energy_mwh",
@@ -30,15 +46,19 @@ def test_score_json_shape(capsys):
         "cue",
         "operating_years",
         "dscr_min",
+        "dscr_forecast_min",
+        "dscr_hist_min",
         "distribution_yield_min",
+        "distribution_yield_forecast_min",
     ):
         assert name in indicators
-    assert indicators["emission_factor"] == {
-        "value": 0.6516,
-        "year": 2023,
+    assert indicators["emission_factor"] == {  # the 2023 factors came out on 2025-12-31
+        "value": 0.7252,
+        "year": 2022,
         "area": "hebei",
         "level": "provincial",
         "series": indicators["emission_factor"]["series"],
+        "status": "official",
     }
     rule = next(r for r in project["rules"] if r["rule_id"] == "REIT-SIZE-1014")
     assert {"rule_id", "programme", "verdict", "value", "threshold", "severity", "source"} <= set(
@@ -59,14 +79,14 @@ def test_score_as_of_changes_the_rules_in_force(capsys):
 def test_score_table_names_value_threshold_and_source(capsys):
     assert main(["score", REIT_READY, "--as-of", "2025-06-30"]) == 0
     out = capsys.readouterr().out
-    assert "reit          eligible: yes" in out
+    assert "reit          eligible" in out and "credit        not requested" in out
     line = next(x for x in out.splitlines() if "GRN-PUE-CLUSTER-EAST" in x)
     assert line.split()[0] == "fail" and "1.26 <= 1.25" in line and "HUB-EAST" in line
 
 
 def test_rules_check_and_test_commands(tmp_path, capsys):
     assert main(["rules", "check"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("rules in 4 packs")
+    assert capsys.readouterr().out.rstrip().endswith("rules in 5 packs")
     assert main(["rules", "test"]) == 0
     assert " passed, 0 failed" in capsys.readouterr().out
     shutil.copytree(ROOT / "rules" / "credit_policy", tmp_path / "credit_policy")
@@ -97,8 +117,12 @@ def test_rules_check_reports_errors_and_exits_one(tmp_path, capsys):
     shutil.copytree(ROOT / "rules" / "credit_policy", tmp_path / "credit_policy")
     rules = tmp_path / "credit_policy" / "rules.csv"
     rules.write_text(
-        rules.read_text(encoding="utf-8").replace(",dscr_min,", ",dcsr_min,", 1), encoding="utf-8"
+        rules.read_text(encoding="utf-8").replace(",dscr_forecast_min,", ",dcsr_forecast_min,", 1),
+        encoding="utf-8",
     )
     assert main(["rules", "check", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "column metric: unknown metric 'dcsr_min' (hint: did you mean 'dscr_min'?)" in err
+    assert (
+        "column metric: unknown metric 'dcsr_forecast_min' (hint: did you mean "
+        "'dscr_forecast_min'?)" in err
+    )

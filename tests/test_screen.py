@@ -11,14 +11,17 @@ import os
 import shutil
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import AS_OF, FULL_PROJECT, ROOT, write_rows
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from assessment import write_template
 from assessment.batch import balanced_files_per_chunk, screen_inputs, write_outputs
 from assessment.cli import ProgressLine, main
+from assessment.decision import RANKING, RECOMMENDATIONS
 from assessment.screening import Settings
 
 SAMPLES = ROOT / "sample_projects"
@@ -45,17 +48,32 @@ def _name(path: str) -> str:
     return str(path).rsplit("/", 1)[-1]
 
 
-def test_the_shortlist_is_ranked_eligible_first_then_by_score_and_pd(screening):
+def test_the_shortlist_is_ranked_by_recommendation_then_pd_or_score(screening):
     results = screening.results
     assert list(results["rank"]) == list(range(1, len(results) + 1))
-    eligible = results["eligible"].fillna(False).astype(bool).to_numpy()
-    assert not (~eligible[:-1] & eligible[1:]).any(), "an ineligible project ranks above one"
-    for _, group in results.groupby(results["eligible"].fillna(False).astype(bool)):
-        scores = group["score"].fillna(-1).to_numpy()
-        assert (scores[:-1] >= scores[1:]).all()
+    order = list(RECOMMENDATIONS)  # approve ... refer, incomplete, decline
+    ranks = results["recommendation"].map(order.index).to_numpy()
+    assert (ranks[:-1] <= ranks[1:]).all(), "a recommendation ranks above a better one"
+    assert {"refer", "decline"} <= set(results["recommendation"])  # a decline below every refer
+    for _, group in results.groupby("recommendation"):
+        loans = group[group["financing_purpose"].ne("reit") & group["pd"].notna()]
+        others = group.drop(loans.index)
+        assert (np.diff(loans["pd"].to_numpy()) >= 0).all()
+        assert (np.diff(others["score"].fillna(-1).to_numpy()) <= 0).all()
+        if len(loans) and len(others):
+            assert loans.index.max() < others.index.min()
     assert results["project_id"].is_unique
     top = results.iloc[0]
-    assert top["project_id"] == "DC-2025-005" and top["recommendation"] == "approve"
+    assert top["recommendation"] == "approve"
+
+
+def test_the_workbook_and_summary_say_what_the_ranking_is_by(screening, tmp_path):
+    out = tmp_path / "shortlist"
+    assert main(["screen", str(SAMPLES), "-o", str(out), "--as-of", "2025-06-30"]) == 0
+    book = load_workbook(out / "screening.xlsx", read_only=True)
+    assert book["Summary"]["A1"].value == RANKING
+    summary = " ".join(page.extract_text() for page in PdfReader(out / "summary.pdf").pages)
+    assert "Ranked by recommendation" in " ".join(summary.split())
 
 
 def test_broken_samples_are_rejected_with_their_reasons(screening):

@@ -13,6 +13,7 @@ import pytest
 import python_calamine
 
 from assessment import screen_excel, xlsx_rows
+from assessment.decision import RANKING
 from assessment.errors import OutputError
 from assessment.screen_excel import write_full_results, write_screening_workbook
 
@@ -191,13 +192,16 @@ def test_more_rows_than_max_rows_keeps_the_top_and_says_where_the_rest_is(tmp_pa
     table = rows(book["Screening"])
     assert len(table) == 6 and [row[0] for row in table[1:]] == [1, 2, 3, 4, 5]
     assert book["Screening"].auto_filter.ref.endswith("6")
-    note = book["Summary"]["A1"].value
+    assert book["Summary"]["A1"].value == RANKING
+    note = book["Summary"]["A3"].value
     assert note.startswith("Screening holds the top 5 of 12 projects")
     assert "screening.parquet" in note and "screening.csv" in note
 
 
 def test_summary_blocks_one_under_another(tmp_path):
     summary = rows(write(tmp_path, make_results(12))["Summary"])
+    assert summary[0][0] == RANKING and summary[1][0] is None
+    summary = summary[2:]
     assert summary[0][:2] == ["By recommendation", None]
     assert summary[1][:2] == ["recommendation", "projects"]
     assert summary[2][:2] == ["approve", 3]
