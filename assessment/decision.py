@@ -213,23 +213,26 @@ def _check_routing(routing: Routing, folder: Path) -> None:
 def requested_programmes(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per programme, the projects that ask for it: the purpose's programmes, plus its label
     programmes where ``green_label_requested`` is yes. A missing or unknown purpose asks for
-    the floor only (the decision then asks for the purpose)."""
+    the floor only (the decision then asks for the purpose). Vectorised: one lookup per
+    distinct purpose."""
     routing = load_routing()
-    purpose = _column(frame, "financing_purpose").astype(object).to_numpy()
+    purpose = pd.Categorical(_column(frame, "financing_purpose").astype(object))
     label = _column(frame, "green_label_requested").fillna(False).to_numpy(dtype=bool)
     floor = routing.of_role("floor")
     found = {}
     for programme in PROGRAMMES:
-        wanted = {p: programme in ps for p, ps in routing.programmes.items()}
-        labelled = {p: programme in ps for p, ps in routing.labels.items()}
-        found[programme] = np.array(
-            [
-                wanted.get(p, programme in floor) if isinstance(p, str) else programme in floor
-                for p in purpose
-            ],
-            dtype=bool,
-        ) | (label & np.array([labelled.get(p, False) for p in purpose], dtype=bool))
+        wanted = [programme in routing.programmes.get(p, floor) for p in purpose.categories]
+        labelled = [programme in routing.labels.get(p, ()) for p in purpose.categories]
+        found[programme] = _per_row(purpose, wanted, programme in floor) | (
+            label & _per_row(purpose, labelled, False)
+        )
     return found
+
+
+def _per_row(codes: pd.Categorical, per_code: list[bool], missing: bool) -> np.ndarray:
+    """``per_code`` (one flag per category) spread over the rows; ``missing`` for a blank."""
+    table = np.array([*per_code, missing], dtype=bool)
+    return table[np.where(codes.codes < 0, len(per_code), codes.codes)]
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -275,8 +278,7 @@ def _worst(programmes: pd.DataFrame, names: tuple[str, ...], asked: dict) -> np.
     ``not_requested`` when none is."""
     rank = np.full(len(programmes), len(STATUS_ORDER))
     for name in names:
-        status = programmes[f"{name}_status"].astype(object).to_numpy()
-        here = np.array([STATUS_ORDER.index(s) for s in status], dtype=int)
+        here = pd.Categorical(programmes[f"{name}_status"], categories=STATUS_ORDER).codes
         rank = np.where(asked[name], np.minimum(rank, here), rank)
     return np.asarray([*STATUS_ORDER, "not_requested"], dtype=object)[rank]
 
@@ -295,7 +297,7 @@ def label_status(programmes: pd.DataFrame, routing: Routing, asked: dict) -> np.
     """The green label asked for: granted, refused, insufficient, unverified, not_applicable
     (no label test applies) or not_requested, from the worst of the label programmes."""
     worst = _worst(programmes, routing.of_role("label"), asked)
-    return np.asarray([LABEL_WORDS[w] for w in worst], dtype=object)
+    return pd.Series(worst, dtype=object).map(LABEL_WORDS).to_numpy(dtype=object)
 
 
 def _model_inputs(predictions, asked: dict, count: int) -> dict:

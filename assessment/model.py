@@ -66,6 +66,18 @@ class RiskModel:
     reference: dict = field(default_factory=dict)
     card: dict = field(default_factory=dict)
     tree_paths: list = field(default_factory=list, repr=False)  # computed once, not saved
+    neutral: dict = field(default_factory=dict, repr=False)  # per feature, computed once
+
+    def typical_row(self) -> pd.DataFrame:
+        """One row at the training population's middle: each number at its median decile
+        edge, each category at its most frequent level (the model's drift reference)."""
+        values = {}
+        for name in self.features:
+            reference = self.reference.get(name, {})
+            edges, levels = reference.get("edges") or [], reference.get("levels") or {}
+            middle = edges[len(edges) // 2] if edges else np.nan
+            values[name] = [max(levels, key=levels.get) if levels else middle]
+        return pd.DataFrame(values)
 
     @property
     def features(self) -> list[str]:
@@ -84,6 +96,34 @@ class RiskModel:
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         return _sigmoid(self.slope * self.raw_score(frame) + self.intercept)
 
+    def feature_effects(self, frame: pd.DataFrame, feature: str, values: list) -> np.ndarray:
+        """The contribution of ``feature`` (calibrated log-odds) had it taken each of
+        ``values``: one row per value, one column per row of ``frame``. For trees and a
+        number fed to them as it is, the frame is transformed once and only the trees that
+        split on the feature are walked; otherwise every variant is scored in full."""
+        column = np.flatnonzero(self._feature_map()[:, self.features.index(feature)])
+        if self.kind == "logistic" or feature not in self.numeric or len(column) != 1:
+            trial = pd.concat([frame.assign(**{feature: value}) for value in values])
+            effect, _ = self.contributions(trial, trial)
+            return effect[feature].to_numpy().reshape(len(values), len(frame))
+        prepared = prepare(frame, self.numeric, self.categorical)
+        once = np.ascontiguousarray(self.pipeline[:-1].transform(prepared), dtype=np.float64)
+        trial = np.tile(once, (len(values), 1))
+        trial[:, column[0]] = np.repeat(np.asarray(values, dtype=np.float64), len(frame))
+        trees = self._attribution(once)
+        effect = _tree_feature(self.pipeline[-1], trial, trees, self.features.index(feature))
+        return (effect * self.slope).reshape(len(values), len(frame))
+
+    def _attribution(self, transformed: np.ndarray) -> list:
+        """The trees' path attributions (made once, on first use)."""
+        if not self.tree_paths:
+            mapping = self._feature_map()
+            self.tree_paths = [
+                _tree_paths(predictor, transformed.shape[1], mapping)
+                for (predictor,) in self.pipeline[-1]._predictors
+            ]
+        return self.tree_paths
+
     def contributions(
         self, frame: pd.DataFrame, prepared: pd.DataFrame | None = None
     ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -99,12 +139,8 @@ class RiskModel:
             )
             columns = columns @ mapping
         else:
-            if not self.tree_paths:
-                self.tree_paths = [
-                    _tree_paths(predictor, transformed.shape[1], mapping)
-                    for (predictor,) in self.pipeline[-1]._predictors
-                ]
-            columns, base = _tree_contributions(self.pipeline[-1], transformed, self.tree_paths)
+            trees = self._attribution(transformed)
+            columns, base = _tree_contributions(self.pipeline[-1], transformed, trees)
         grouped = pd.DataFrame(columns * self.slope, index=frame.index, columns=self.features)
         return grouped, base * self.slope + self.intercept
 
@@ -369,6 +405,21 @@ def _tree_contributions(
             by_feature[feature] += paths[:, feature][leaves]
         base += root
     return by_feature.T, base
+
+
+def _tree_feature(
+    model: HistGradientBoostingClassifier, transformed: np.ndarray, trees: list, feature: int
+) -> np.ndarray:
+    """One feature's path attribution per row (raw log-odds), from the trees whose paths
+    move it (the others add nothing to it)."""
+    x = np.ascontiguousarray(transformed, dtype=np.float64)
+    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    total = np.zeros(len(x))
+    for paths, _, leaf_finder in trees:
+        if paths[:, feature].any():
+            leaves = leaf_finder.predict(x, known, f_idx_map, THREADS).astype(np.intp)
+            total += paths[leaves, feature]
+    return total
 
 
 def _tree_paths(

@@ -10,10 +10,11 @@ Structurally absent features (``rules/model/structural_absence.csv``): a feature
 exist for a project (the LTV of a construction loan: nothing is appraised before completion) is
 not missing. Where a row's condition holds, the feature is given a neutral value (whatever
 value the indicators gave it: a new build's 0 years in operation included): of its training
-deciles (the model's drift reference; the levels for a category), the one whose contribution
-is closest to zero without being above it (if every one raises the risk, the one that raises
-it least). The PD is the model's at that value, so the feature cannot
-raise it; its contribution is shown as 0, it is never a reason and never listed as missing,
+deciles (the model's drift reference; the levels for a category): the one chosen, once per
+model, for the training population's typical row, where it does not raise the row's risk;
+otherwise the row's own candidate whose contribution is closest to zero without being above it
+(if every one raises the risk, the one that raises it least). The PD is the model's at that
+value, so the feature cannot raise it; its contribution is shown as 0, it is never a reason and never listed as missing,
 and ``absent_features`` names it.
 
 ``pd_advisory`` is True on every row unless the model card says the model was calibrated on
@@ -211,12 +212,30 @@ def _candidates(model: RiskModel, feature: str) -> list:
 
 
 def _neutral_values(model: RiskModel, rows: pd.DataFrame, feature: str) -> np.ndarray:
+    """Per row, a candidate whose contribution is not above zero: the model's usual one for
+    the feature (:func:`_usual_neutral`) where it does not raise the row's risk, else the
+    row's own best (:func:`_searched`). Scoring one value for most rows keeps a million-row
+    screen fast; every row still gets a value that cannot raise its PD where one exists."""
+    usual = _usual_neutral(model, feature)
+    chosen = pd.Series([usual] * len(rows))  # floats for a number, objects for a category
+    raised = model.feature_effects(rows, feature, [usual])[0] > 0
+    if raised.any():
+        chosen[raised] = _searched(model, rows[raised], feature)
+    return chosen.to_numpy()
+
+
+def _usual_neutral(model: RiskModel, feature: str) -> object:
+    """The candidate chosen for the model's typical row (cached on the model)."""
+    if feature not in model.neutral:
+        model.neutral[feature] = _searched(model, model.typical_row(), feature)[0]
+    return model.neutral[feature]
+
+
+def _searched(model: RiskModel, rows: pd.DataFrame, feature: str) -> np.ndarray:
     """Per row, the candidate whose contribution is the largest not above zero (else the
     smallest)."""
     candidates = _candidates(model, feature)
-    trial = pd.concat([rows.assign(**{feature: value}) for value in candidates])
-    effect, _ = model.contributions(trial, trial)
-    effect = effect[feature].to_numpy().reshape(len(candidates), len(rows))
+    effect = model.feature_effects(rows, feature, candidates)
     lowering = effect <= 0
     best = np.argmax(np.where(lowering, effect, -np.inf), axis=0)
     best = np.where(lowering.any(axis=0), best, np.argmin(effect, axis=0))

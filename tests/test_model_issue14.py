@@ -14,7 +14,7 @@ from conftest import AS_OF, ROOT
 from assessment import add_indicators, read_applications
 from assessment.artefact import load_model, save_model
 from assessment.errors import ModelError, RuleError
-from assessment.model import prepare
+from assessment.model import MISSING, prepare
 from assessment.prediction import (
     absent_mask,
     load_absence,
@@ -133,17 +133,30 @@ def test_its_pd_is_the_pd_at_the_neutral_ltv(packaged, new_builds):
     assert (effect["ltv"] <= 0).all()  # the stand-in value does not raise the PD
 
 
-def test_the_neutral_value_is_the_decile_closest_to_zero_from_below(packaged, new_builds):
-    frame = construction_without_appraisal(new_builds.head(8))
+def test_the_neutral_value_never_raises_the_risk_and_is_the_usual_one_where_it_can(
+    packaged, new_builds
+):
+    """The model's usual neutral LTV (chosen once, for its typical row) where it lowers or
+    keeps the row's risk; else the row's decile closest to zero from below."""
+    frame = construction_without_appraisal(new_builds.head(40))
     inputs = prepare(frame, packaged.numeric, packaged.categorical)
     chosen = neutral_inputs(packaged, inputs, absent_mask(packaged, load_absence(), frame, inputs))
+    usual = packaged.neutral["ltv"]
+    assert usual in packaged.reference["ltv"]["edges"]
+    kinds = set()
     for edge_effects, value in zip(
         _effects_per_decile(packaged, frame), chosen["ltv"], strict=True
     ):
         not_raising = [effect for effect in edge_effects.values() if effect <= 0]
-        assert not_raising  # some decile lowers the risk, so the largest of those is chosen
-        assert edge_effects[value] == max(not_raising)
-        assert any(effect > 0 for effect in edge_effects.values())  # and some would raise it
+        assert not_raising and edge_effects[value] <= 0
+        if edge_effects[usual] <= 0:
+            assert value == usual
+            kinds.add("usual")
+        else:
+            assert edge_effects[value] == max(not_raising)
+            kinds.add("searched")
+        assert any(effect > 0 for effect in edge_effects.values())  # some decile would raise it
+    assert "usual" in kinds
 
 
 def _effects_per_decile(model, frame: pd.DataFrame) -> list[dict[float, float]]:
@@ -296,3 +309,20 @@ def test_a_new_builds_zero_operating_years_is_absent_for_the_model(packaged, his
     assert predicted["pd"].iloc[0] == predicted["pd"].iloc[1]
     assert "operating_years" not in predicted["absent_features"].iloc[2]
     assert "operating_years" not in reason_names(predicted.iloc[:2])
+
+
+@pytest.mark.parametrize("feature", ["ltv", "operating_years", "facility_type"])
+def test_feature_effects_equal_the_full_attribution(packaged, history, feature):
+    """The fast path (one transform, only the trees that split on the feature) gives the
+    same contributions as scoring every variant in full; a category takes the full path."""
+    rows = history.head(200)
+    values = (
+        packaged.reference[feature]["edges"]
+        if feature in packaged.numeric
+        else [level for level in packaged.reference[feature]["levels"] if level != MISSING]
+    )
+    fast = packaged.feature_effects(rows, feature, values)
+    trial = pd.concat([rows.assign(**{feature: value}) for value in values])
+    full, _ = packaged.contributions(trial, trial)
+    assert fast.shape == (len(values), len(rows))
+    np.testing.assert_allclose(fast, full[feature].to_numpy().reshape(fast.shape), atol=1e-12)
