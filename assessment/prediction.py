@@ -14,8 +14,8 @@ deciles (the model's drift reference; the levels for a category): the one chosen
 model, for the training population's typical row, where it does not raise the row's risk;
 otherwise the row's own candidate whose contribution is closest to zero without being above it
 (if every one raises the risk, the one that raises it least). The PD is the model's at that
-value, so the feature cannot raise it; its contribution is shown as 0, it is never a reason and never listed as missing,
-and ``absent_features`` names it.
+value, so the feature cannot raise it; its contribution is shown as 0, it is never a reason
+and never listed as missing, and ``absent_features`` names it.
 
 ``pd_advisory`` is True on every row unless the model card says the model was calibrated on
 real outcomes (``RiskModel.pd_is_binding``): an advisory PD may send a case to a person
