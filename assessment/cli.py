@@ -388,7 +388,9 @@ def _decision_lines(decision: dict) -> list[str]:
 
 def _reason_line(reason: dict) -> str:
     """``GRN-PUE-GRADE2: pue_assessed 1.35 fails <= 1.3 [GB40879]``."""
-    verb = "fails" if reason["verdict"] == "fail" else "cannot be checked against"
+    verb = {"fail": "fails", "borderline": "passes only narrowly"}.get(
+        reason["verdict"], "cannot be checked against"
+    )
     unverified = " (unverified)" if reason.get("confidence") == "unverified" else ""
     return (
         f"{reason['criterion']}{unverified}: {reason['metric']} {_num(reason['value'])} {verb} "

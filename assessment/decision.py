@@ -23,6 +23,7 @@ holds gives ``approve``, ``approve_with_conditions``, ``refer``, ``incomplete`` 
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +36,7 @@ from ._resources import data_dir
 from .counterfactual import paths_to_eligibility
 from .dictionary import PROGRAMMES
 from .errors import RuleError
-from .evaluate import DECISIVE, FAIL, INSUFFICIENT, VERDICTS, Evaluation
+from .evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, VERDICTS, Evaluation
 from .indicators import input_fields
 from .ingest import of_kept_rows
 from .prediction import reasons as model_reasons
@@ -68,6 +69,7 @@ INPUT_NAMES = (
     "gates_unverified",
     "gates_insufficient",
     "flags",
+    "gates_borderline",
     "conditions",
     "input_errors",
 )
@@ -257,8 +259,60 @@ def decision_inputs(
     counted = _decisive(asked, routing, inputs["label_status"].to_numpy())
     for name, (severities, codes, decisive, roles) in COUNTS.items():
         inputs[name] = _count(evaluation, (severities, codes, decisive, roles), counted)
+    inputs["gates_borderline"] = sum(
+        (hits for _, hits in borderline_passes(evaluation, counted)),
+        np.zeros(len(frame), dtype=int),
+    )
     inputs["input_errors"] = _input_errors(frame.index, problems)
     return inputs
+
+
+@lru_cache(maxsize=4)
+def load_borderline(path: str | Path | None = None) -> dict[str, float]:
+    """Metric -> the margin within which a passed gate on it is borderline (data:
+    ``rules/decision/borderline.csv``), each margin a finite number of at least 0."""
+    path = Path(path) if path else data_dir("rules") / "decision" / "borderline.csv"
+    found, problems = {}, []
+    for number, row in enumerate(_read_csv(path), start=2):
+        try:
+            margin = float(row.get("margin") or "")
+        except ValueError:
+            margin = math.nan
+        if not (math.isfinite(margin) and margin >= 0):
+            problems.append(
+                {
+                    "file": str(path),
+                    "row": number,
+                    "column": "margin",
+                    "value": str(row.get("margin")),
+                    "message": "not a margin",
+                    "hint": "a number of at least 0, in the metric's unit",
+                }
+            )
+        found[str(row.get("metric"))] = margin
+    if problems:
+        raise RuleError.from_rows(problems)
+    return found
+
+
+def borderline_passes(evaluation: Evaluation, counted: dict) -> list[tuple[object, np.ndarray]]:
+    """Per gate on a metric of :func:`load_borderline` that counts for the decision (the
+    floor, the route, a granted label): the rule and where it passes within the margin of
+    its threshold."""
+    margins, routing, found = load_borderline(), load_routing(), []
+    for rule in evaluation.rules.rules:
+        role = routing.roles.get(rule.programme)
+        usable = rule.operator in ("<", "<=", ">", ">=") and rule.metric in margins
+        if rule.severity != "gate" or not usable or role not in ("floor", "route", "label"):
+            continue
+        rows = counted[rule.programme] & (counted["label_granted"] if role == "label" else True)
+        result = evaluation.results[rule.rule_id]
+        value = evaluation.frame[rule.metric].to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            near = np.abs(value - np.asarray(result.thresholds, dtype=float))
+            near = near <= margins[rule.metric] + 1e-9
+        found.append((rule, rows & near & (result.codes == PASS)))
+    return found
 
 
 INPUT_PARTS = ("_eligible", "_score", "_status")
@@ -406,6 +460,7 @@ def decide(
     result["label_status"] = inputs["label_status"].to_numpy()
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
     by_project = _flagged(evaluation, gates_only=not details)
+    _add_borderline(by_project, evaluation, result["label_status"].to_numpy())
     labels = dict(zip(inputs.index, result["label_status"], strict=True))
     split = {pid: _split_rows(by_project.get(pid, []), labels[pid]) for pid in inputs.index}
     models = _prediction_rows(predictions, inputs.index)
@@ -441,6 +496,31 @@ def _path_programmes(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     informative ones."""
     routing, asked = load_routing(), requested_programmes(frame)
     return {p: rows & (routing.roles.get(p) != "informative") for p, rows in asked.items()}
+
+
+def _add_borderline(by_project: dict, evaluation: Evaluation, labels: np.ndarray) -> None:
+    """Each gate passed within its borderline margin, as a verdict ``borderline`` among the
+    project's flagged verdicts (a person judges it)."""
+    routing = load_routing()
+    counted = _decisive(requested_programmes(evaluation.frame), routing, labels)
+    for rule, hits in borderline_passes(evaluation, counted):
+        rows = np.flatnonzero(hits)
+        facts = evaluation.verdict_facts(rule, rows)
+        for pid, value, threshold in zip(
+            evaluation.frame.index[rows], facts["value"], facts["threshold"], strict=True
+        ):
+            by_project.setdefault(pid, []).append(
+                {
+                    "rule_id": rule.rule_id,
+                    "programme": rule.programme,
+                    "role": routing.roles.get(rule.programme),
+                    "severity": "gate",
+                    "metric": rule.metric,
+                    "verdict": "borderline",
+                    "value": value,
+                    "threshold": threshold,
+                }
+            )
 
 
 def _split_rows(rows: list[dict], label: str) -> tuple[list[dict], list[dict]]:
@@ -542,12 +622,17 @@ ASSUMPTION_COLUMNS = (
 
 
 def principal_reasons(rows: list[dict], facts: dict, prediction: dict | None) -> list[dict]:
-    """Every failed gate, raised flag and undecided gate (what the decision rests on), then
-    model factors up to four reasons in all; ``facts`` gives what each rule says
+    """Every failed gate, raised flag, borderline pass and undecided gate (what the decision
+    rests on), then model factors up to four reasons in all; ``facts`` gives what each rule says
     (``_reason_facts``) by rule id."""
     found = [
         _rule_reason(row, facts)
-        for wanted in (("gate", "fail"), ("flag", "fail"), ("gate", "insufficient"))
+        for wanted in (
+            ("gate", "fail"),
+            ("flag", "fail"),
+            ("gate", "borderline"),
+            ("gate", "insufficient"),
+        )
         for row in rows
         if (row["severity"], row["verdict"]) == wanted
     ]

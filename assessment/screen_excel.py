@@ -198,7 +198,7 @@ class _Formats:
     def number_format(self, column: str) -> object:
         if column in ("pd", "green_power_share"):
             return self.percent
-        if column in ("pue_assessed", "dscr_min"):
+        if column in ("pue_assessed", "dscr_forecast_min"):
             return self.ratio
         return self.score if column in SCORE_LIKE or column.endswith("_score") else None
 

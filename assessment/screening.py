@@ -58,7 +58,13 @@ PROGRAMME_COLUMNS = [
     f"{p}_{part}" for p in PROGRAMMES for part in ("status", "eligible", "score", "grade")
 ]
 # Key indicators shown beside the verdicts (and watched by ``assess monitor``).
-KEY_COLUMNS = ["pue_assessed", "green_power_share", "it_load_mw", "dscr_min", "operating_years"]
+KEY_COLUMNS = [
+    "pue_assessed",
+    "green_power_share",
+    "it_load_mw",
+    "dscr_forecast_min",
+    "operating_years",
+]
 TEXT_COLUMNS = ["reasons", "decision_reason"]
 REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
 

@@ -9,7 +9,12 @@ import pytest
 from conftest import ROOT
 
 from assessment.cli import main, score_json
-from assessment.decision import load_decision_table, load_routing, requested_programmes
+from assessment.decision import (
+    load_borderline,
+    load_decision_table,
+    load_routing,
+    requested_programmes,
+)
 from assessment.errors import RuleError
 from assessment.scoring import score_applications
 
@@ -98,3 +103,12 @@ def test_score_json_has_the_decision(capsys):
     assert main(["score", sample, "--as-of", "2025-06-30", "--format", "json"]) == 0
     decision = json.loads(capsys.readouterr().out)["projects"][0]["decision"]
     assert {"recommendation", "reasons", "conditions"} <= set(decision)
+
+
+def test_a_bad_borderline_margin_is_refused_with_row_and_hint(tmp_path):
+    path = tmp_path / "borderline.csv"
+    path.write_text("metric,margin,basis\npue_assessed,-0.01,x\ndscr_forecast_min,lots,y\n")
+    with pytest.raises(RuleError) as error:
+        load_borderline(path)
+    assert [(p["row"], p["value"]) for p in error.value.problems] == [(2, "-0.01"), (3, "lots")]
+    assert load_borderline() == {"pue_assessed": 0.01, "dscr_forecast_min": 0.05}

@@ -107,6 +107,8 @@ def _claims_hold(record: dict) -> str | None:
             return f"approved with {[r['rule_id'] for r in failed + undecided + flags]}"
         if label in ("insufficient", "unverified"):
             return f"approved with the green label {label}"
+        if any(r.get("verdict") == "borderline" for r in decision["reasons"]):
+            return "approved with a borderline pass"
         if (kind == "approve") != (not decision["conditions"]):
             return f"{kind} with conditions {decision['conditions']}"
     if kind == "decline":
@@ -118,7 +120,10 @@ def _claims_hold(record: dict) -> str | None:
         return "incomplete without the fields that would decide it"
     if kind == "refer":
         unverified = {r["rule_id"] for r in failed if r["confidence"] not in DECISIVE}
-        judged = unverified | {r["rule_id"] for r in flags}
+        borderline = {
+            r["criterion"] for r in decision["reasons"] if r.get("verdict") == "borderline"
+        }
+        judged = unverified | {r["rule_id"] for r in flags} | borderline
         pd = record["programmes"]["credit"].get("pd")
         if label == "unverified":
             return None

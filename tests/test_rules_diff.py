@@ -84,11 +84,19 @@ def test_the_table_diff_names_the_rule_column_and_values(diff):
     ]
 
 
-def test_exactly_the_projects_between_the_limits_flip(diff, expected):
+def test_exactly_the_projects_between_the_limits_flip(diff, expected, applications):
     moved, were_eligible, kept = expected
     assert were_eligible, "the samples should hold projects between the two limits"
     flips = diff.flips
     assert set(flips["outcome"]) == {"compliance_status", "recommendation"}
+    # a project just inside the new limit passes it only within the borderline margin
+    # (rules/decision/borderline.csv): referred, though no verdict changed
+    narrow = flips[flips["rules"] == ""]
+    frame = score_read(applications, as_of=AS_OF).frame
+    pue = frame.loc[list(narrow["project_id"]), "pue_assessed"].astype(float)
+    assert set(narrow["outcome"]) <= {"recommendation"} and set(narrow["new"]) <= {"refer"}
+    assert ((pue <= NEW_LIMIT) & (pue >= NEW_LIMIT - 0.01 - 1e-9)).all()
+    flips = flips[flips["rules"] != ""]
     assert set(flips["rules"]) == {RULE}
     status = flips[flips["outcome"] == "compliance_status"]
     assert set(status["project_id"]) == were_eligible
@@ -102,7 +110,7 @@ def test_exactly_the_projects_between_the_limits_flip(diff, expected):
     assert summary.loc["compliance", "became_ineligible"] == len(were_eligible)
     assert summary.loc["compliance", "became_eligible"] == 0
     assert summary.loc["compliance", "eligibility_unknown"] == 0
-    assert summary.loc["all", "recommendation_changed"] == len(recommendation)
+    assert summary.loc["all", "recommendation_changed"] == len(recommendation) + len(narrow)
 
 
 def test_verdict_changes_count_every_project_between_the_limits(diff, expected):

@@ -116,19 +116,26 @@ def test_the_base_case_is_approved_with_only_its_covenants(tmp_path):
 
 # -- a failed gate is never "all gates pass" -----------------------------------------------------
 @pytest.mark.parametrize("purpose", ["reit", "refinancing", "acquisition", "construction"])
-@pytest.mark.parametrize(("pue", "floor"), [(1.49, "eligible"), (1.5, "eligible"), (1.51, "no")])
+@pytest.mark.parametrize(
+    ("pue", "floor"), [(1.48, "pass"), (1.49, "borderline"), (1.5, "borderline"), (1.51, "fail")]
+)
 def test_the_legal_floor_applies_to_every_purpose(tmp_path, purpose, pue, floor):
     extra = REIT if purpose == "reit" else {"project_kind": "operating", "rack_utilisation": 0.8}
     row = extra | {"financing_purpose": purpose, "pue": pue, "operating_since": "2019-06-01"}
     record = one(tmp_path, row)
-    if floor == "no":
+    named = {r["criterion"]: r["verdict"] for r in record["decision"]["reasons"]}
+    if floor == "fail":
         assert status(record, "compliance") == "not_eligible"
         assert recommendation(record) == "decline"
-        assert "CMP-GB40879-LIMIT" in reason_ids(record)
+        assert named["CMP-GB40879-LIMIT"] == "fail"
         assert "legal floor" in record["decision"]["decision_reason"]
+        return
+    assert status(record, "compliance") == "eligible"
+    if floor == "borderline":  # within 0.01 of the limit (rules/decision/borderline.csv)
+        assert named["CMP-GB40879-LIMIT"] == "borderline"
+        assert recommendation(record) == "refer"
     else:
-        assert status(record, "compliance") == "eligible"
-        assert "CMP-GB40879-LIMIT" not in reason_ids(record)
+        assert "CMP-GB40879-LIMIT" not in named
 
 
 def test_a_grade_four_reit_is_declined_not_approved(tmp_path):
@@ -214,13 +221,13 @@ def test_a_retrofit_is_judged_on_design_with_a_metering_covenant(tmp_path):
         "project_kind": "retrofit",
         "financing_purpose": "retrofit",
         "pue": 1.61,
-        "pue_design": 1.3,
+        "pue_design": 1.28,
         "cluster": "none",
         "hub": "none",
         "green_label_requested": "yes",
     }
     record = one(tmp_path, row)
-    assert record["indicators"]["pue_assessed"] == 1.3
+    assert record["indicators"]["pue_assessed"] == 1.28
     assert status(record, "compliance") == "eligible" and status(record, "green") == "eligible"
     assert record["decision"]["green_label"]["status"] == "granted"
     covenants = {c["criterion"] for c in record["decision"]["conditions"]}
@@ -273,7 +280,7 @@ def test_the_national_green_dc_label_reads_its_conditions_as_gates(tmp_path):
     row = {
         "project_kind": "operating",
         "financing_purpose": "refinancing",
-        "pue": 1.25,
+        "pue": 1.22,
         "operating_since": "2019-06-01",
         "rack_utilisation": 0.7,
         "green_power_share": 0.15,
@@ -310,6 +317,23 @@ def test_a_verified_gate_declines(tmp_path):
     record = one(tmp_path, {"equity_cny": 150_000_000})
     assert verdict(record, "CR-EQUITY-MIN") == "fail"
     assert recommendation(record) == "decline" and "CR-EQUITY-MIN" in reason_ids(record)
+
+
+@pytest.mark.parametrize(
+    ("dscr", "expected"),
+    [(1.19, "refer"), (1.2, "borderline"), (1.25, "borderline"), (1.26, "pass")],
+)
+def test_a_pass_within_the_borderline_margin_is_referred(tmp_path, dscr, expected):
+    cash = {f"operating_cash_flow_cny_{y}": dscr * 80_000_000 for y in (2025, 2026, 2027)}
+    record = one(tmp_path, cash)
+    named = {r["criterion"]: r["verdict"] for r in record["decision"]["reasons"]}
+    if expected == "pass":
+        assert "CR-DSCR-MIN" not in named and recommendation(record) != "refer"
+    elif expected == "borderline":
+        assert named["CR-DSCR-MIN"] == "borderline" and recommendation(record) == "refer"
+        assert "borderline" in record["decision"]["decision_reason"]
+    else:
+        assert named["CR-DSCR-MIN"] == "fail" and recommendation(record) == "refer"
 
 
 def test_a_flag_is_referred_to_a_person(tmp_path):
