@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import difflib
 import os
@@ -63,6 +64,16 @@ def write_rows(path: Path, rows: list[list[object]], sheet: str = "Candidates") 
     for row in rows:
         book.active.append(row)
     book.save(path)
+    return path
+
+
+def write_list(path: Path, rows: list[dict[str, object]]) -> Path:
+    """A CSV candidate list of ``rows``, headed by every key the rows use (in order)."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(rows)
     return path
 
 

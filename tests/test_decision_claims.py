@@ -7,12 +7,11 @@ the decision code's own inputs."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_list
 from test_verdicts import BASE, REIT
 
 from assessment.cli import score_json
@@ -64,13 +63,7 @@ def _records(paths, model) -> list[dict]:
 @pytest.fixture(scope="module")
 def records(tmp_path_factory) -> list[dict]:
     folder = tmp_path_factory.mktemp("claims")
-    rows = [BASE | row for row in _generated()]
-    names = list(dict.fromkeys(name for row in rows for name in row))
-    path = folder / "generated.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(rows)
+    path = write_list(folder / "generated.csv", [BASE | row for row in _generated()])
     samples = [ROOT / "sample_projects", ROOT / "sample_projects" / "broken"]
     return _records(samples, MODEL) + _records(path, MODEL) + _records(path, None)
 

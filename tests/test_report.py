@@ -4,11 +4,10 @@ the packaged one."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 
 import pytest
-from conftest import AS_OF, ROOT, compare_golden
+from conftest import AS_OF, ROOT, compare_golden, write_list
 from test_verdicts import BASE
 
 from assessment.cli import main
@@ -137,11 +136,7 @@ def declined(tmp_path_factory):
     below its score threshold), its record, and its memo in both languages."""
     folder = tmp_path_factory.mktemp("declined")
     row = BASE | {"equity_cny": 150_000_000, "contracted_revenue_share": 0.5}
-    path = folder / "declined.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
+    path = write_list(folder / "declined.csv", [row])
     scored = score_applications(path, as_of=AS_OF, model=ROOT / "rules/model/default_model.skops")
     record = project_records(scored)[0]
     pdfs = {

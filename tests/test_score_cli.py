@@ -8,6 +8,7 @@ import shutil
 from conftest import ROOT
 
 from assessment.cli import main
+from assessment.dictionary import PROGRAMMES
 
 REIT_READY = str(ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx")
 
@@ -18,14 +19,7 @@ def test_score_json_shape(capsys):
     assert set(data) == {"as_of", "rule_packs", "projects", "problems"}
     project = data["projects"][0]
     assert project["project_id"] == "DC-2025-005" and project["as_of"] == "2025-06-30"
-    assert set(project["programmes"]) == {
-        "compliance",
-        "green",
-        "green_credit",
-        "ngdc",
-        "reit",
-        "credit",
-    }
+    assert list(project["programmes"]) == list(PROGRAMMES)
     for name, result in project["programmes"].items():
         keys = {"requested", "status", "assessed_status", "eligible", "score", "coverage", "grade"}
         assert keys <= set(result) if name == "credit" else keys == set(result)

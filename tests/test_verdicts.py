@@ -5,11 +5,10 @@ a CSV list, reads it with the real reader and scores it with the shipped rules."
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_list
 
 from assessment.cli import score_json
 from assessment.scoring import score_applications
@@ -77,12 +76,7 @@ REIT = {
 def scored_rows(tmp_path, rows: list[dict], as_of: dt.date = AS_OF, model=None) -> dict:
     """Each row (changes to :data:`BASE`) scored: project id -> its JSON record."""
     full = [BASE | {"project_id": f"T-{i}"} | row for i, row in enumerate(rows, start=1)]
-    names = list(dict.fromkeys(name for row in full for name in row))
-    path = tmp_path / "applications.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(full)
+    path = write_list(tmp_path / "applications.csv", full)
     scored = score_applications(path, as_of=as_of, model=model)
     assert scored.applications.problems.query("severity == 'error'").empty
     return {p["project_id"]: p for p in score_json(scored)["projects"]}
