@@ -36,8 +36,10 @@ from .backtest import run_backtest
 from .backtest_report import summary_lines, write_backtest_pdf, write_backtest_workbook
 from .batch import screen_to_folder
 from .cases import run_cases, uncovered
+from .decision import check_decision_tables
 from .errors import AssessmentError, InputError
 from .excel import write_score_workbook
+from .indicators import FALLBACK
 from .ingest import Applications, read_applications
 from .monitor import monitor_batch, monitor_outputs
 from .monitor_report import monitor_lines, write_monitor_pdf, write_monitor_workbook
@@ -428,10 +430,16 @@ def _model_text(credit: dict) -> str:
 
 def _indicator_text(found: dict) -> str:
     factor = found["emission_factor"]
+    source = (
+        f"factor {_num(factor['value'])} tCO2/MWh, {factor['area']} {factor['year']} "
+        f"{factor['level']}"
+        + (", fallback: none published yet" if factor["status"] == FALLBACK else "")
+        if factor["value"] is not None
+        else "no emission factor: province unknown"
+    )
     parts = [
         f"energy {_num(found.get('energy_mwh'))} MWh",
-        f"emissions {_num(found.get('emissions_tco2'))} tCO2 (factor {_num(factor['value'])}"
-        f" tCO2/MWh, {factor['area']} {factor['year']} {factor['level']})",
+        f"emissions {_num(found.get('emissions_tco2'))} tCO2 ({source})",
         f"CUE {_num(found.get('cue'))}",
         f"operating {_num(found.get('operating_years'))} y",
         f"DSCR forecast min {_num(found.get('dscr_forecast_min'))}",
@@ -471,8 +479,8 @@ def _print_problem_summary(problems: pd.DataFrame) -> None:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    """Validate a rules folder: every pack, rule row and segment table; all problems are
-    listed with file, row, column and a hint.
+    """Validate a rules folder: every pack, rule row and segment table, and the decision
+    tables it decides with; all problems are listed with file, row, column and a hint.
 
     Example: ``assess rules check rules/``
     """
@@ -481,6 +489,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         counts = pd.Series([r.severity for r in pack.rules]).value_counts().to_dict()
         summary = ", ".join(f"{count} {severity}" for severity, count in sorted(counts.items()))
         print(f"{pack.id} {pack.version}: {len(pack.rules)} rules ({summary})")
+    print(check_decision_tables(rule_set))
     print(f"ok: {len(rule_set.rules)} rules in {len(rule_set.packs)} packs")
     return 0
 

@@ -37,10 +37,10 @@ from .counterfactual import paths_to_eligibility
 from .dictionary import PROGRAMMES
 from .errors import RuleError
 from .evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, VERDICTS, Evaluation
-from .indicators import input_fields
+from .indicators import FALLBACK, input_fields
 from .ingest import of_kept_rows
 from .prediction import reasons as model_reasons
-from .rules import nearest
+from .rules import RuleSet, nearest
 from .values import format_number, plain
 
 RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "incomplete", "decline")
@@ -86,8 +86,9 @@ class DecisionRow:
 
 
 def load_decision_table(path: str | Path | None = None) -> list[DecisionRow]:
-    """The decision table, validated: every problem is reported together."""
-    path = Path(path) if path else data_dir("rules") / "decision" / "decision_table.csv"
+    """The decision table (default: the packaged one), validated: every problem is reported
+    together."""
+    path = Path(path) if path else decision_file(None, "decision_table.csv")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     problems: list[dict] = []
@@ -161,17 +162,48 @@ class Routing:
 
 @lru_cache(maxsize=4)
 def load_routing(folder: str | Path | None = None) -> Routing:
-    """The purpose and role tables of ``rules/decision``, validated."""
-    folder = Path(folder) if folder else data_dir("rules") / "decision"
-    purposes = _read_csv(folder / "purpose_programmes.csv")
-    roles = {row["programme"]: row["role"] for row in _read_csv(folder / "programme_roles.csv")}
+    """The purpose and role tables of ``folder`` (default: the packaged ``rules/decision``;
+    a table the folder lacks is the packaged one), validated."""
+    purposes = _read_csv(decision_file(folder, "purpose_programmes.csv"))
+    roles_path = decision_file(folder, "programme_roles.csv")
+    roles = {row["programme"]: row["role"] for row in _read_csv(roles_path)}
     routing = Routing(
         {row["financing_purpose"]: _split(row["programmes"]) for row in purposes},
         {row["financing_purpose"]: _split(row.get("label_programmes")) for row in purposes},
         roles,
     )
-    _check_routing(routing, folder)
+    _check_routing(routing, roles_path.parent)
     return routing
+
+
+def decision_file(folder: str | Path | None, name: str) -> Path:
+    """``folder / name`` when it exists, else the packaged ``rules/decision/<name>``."""
+    own = Path(folder) / name if folder else None
+    return own if own is not None and own.is_file() else data_dir("rules") / "decision" / name
+
+
+def decision_folder(rules: RuleSet | None) -> Path | None:
+    """The ``decision`` folder of the rules folder ``rules`` came from, when it has one."""
+    root = getattr(rules, "root", None)
+    folder = Path(root) / "decision" if root else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def routing_of(rules: RuleSet | None) -> Routing:
+    return load_routing(decision_folder(rules))
+
+
+def check_decision_tables(rules: RuleSet | None) -> str:
+    """Load and validate the decision tables ``rules`` decides with (its folder's own, or the
+    packaged ones); a summary line, or a RuleError listing every problem."""
+    folder = decision_folder(rules)
+    table = load_decision_table(decision_file(folder, "decision_table.csv"))
+    routing, margins = load_routing(folder), load_borderline(folder)
+    where = str(folder) if folder else "packaged"
+    return (
+        f"decision: {len(table)} rows, {len(routing.programmes)} purposes, "
+        f"{len(margins)} borderline margins ({where})"
+    )
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -212,12 +244,14 @@ def _check_routing(routing: Routing, folder: Path) -> None:
         raise RuleError.from_rows(problems)
 
 
-def requested_programmes(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def requested_programmes(
+    frame: pd.DataFrame, routing: Routing | None = None
+) -> dict[str, np.ndarray]:
     """Per programme, the projects that ask for it: the purpose's programmes, plus its label
     programmes where ``green_label_requested`` is yes. A missing or unknown purpose asks for
     the floor only (the decision then asks for the purpose). Vectorised: one lookup per
-    distinct purpose."""
-    routing = load_routing()
+    distinct purpose. ``routing``: the tables to read (default: the packaged ones)."""
+    routing = routing or load_routing()
     purpose = pd.Categorical(_column(frame, "financing_purpose").astype(object))
     label = _column(frame, "green_label_requested").fillna(False).to_numpy(dtype=bool)
     floor = routing.of_role("floor")
@@ -237,6 +271,17 @@ def _per_row(codes: pd.Categorical, per_code: list[bool], missing: bool) -> np.n
     return table[np.where(codes.codes < 0, len(per_code), codes.codes)]
 
 
+def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
+    """The programme results with each ``<p>_status`` reading ``not_requested`` where the
+    application does not ask for the programme (what every output shows)."""
+    asked = requested_programmes(evaluation.frame, routing_of(evaluation.rules))
+    shown = evaluation.programmes.copy()
+    for programme in PROGRAMMES:
+        status = shown[f"{programme}_status"].astype(object)
+        shown[f"{programme}_status"] = status.where(asked[programme], "not_requested")
+    return shown
+
+
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
 
@@ -245,8 +290,8 @@ def decision_inputs(
     evaluation: Evaluation, predictions: pd.DataFrame | None, problems: pd.DataFrame | None
 ) -> pd.DataFrame:
     """The names a decision row may test, one row per project (``rules/decision/README.md``)."""
-    frame, routing = evaluation.frame, load_routing()
-    asked = requested_programmes(frame)
+    frame, routing = evaluation.frame, routing_of(evaluation.rules)
+    asked = requested_programmes(frame, routing)
     programmes = evaluation.programmes
     inputs = programmes[[c for c in programmes.columns if c.endswith(INPUT_PARTS)]].copy()
     for column in CONTEXT_COLUMNS:
@@ -268,10 +313,11 @@ def decision_inputs(
 
 
 @lru_cache(maxsize=4)
-def load_borderline(path: str | Path | None = None) -> dict[str, float]:
+def load_borderline(folder: str | Path | None = None) -> dict[str, float]:
     """Metric -> the margin within which a passed gate on it is borderline (data:
-    ``rules/decision/borderline.csv``), each margin a finite number of at least 0."""
-    path = Path(path) if path else data_dir("rules") / "decision" / "borderline.csv"
+    ``borderline.csv`` of ``folder``, default the packaged ``rules/decision``), each margin a
+    finite number of at least 0."""
+    path = decision_file(folder, "borderline.csv")
     found, problems = {}, []
     for number, row in enumerate(_read_csv(path), start=2):
         try:
@@ -299,7 +345,8 @@ def borderline_passes(evaluation: Evaluation, counted: dict) -> list[tuple[objec
     """Per gate on a metric of :func:`load_borderline` that counts for the decision (the
     floor, the route, a granted label): the rule and where it passes within the margin of
     its threshold."""
-    margins, routing, found = load_borderline(), load_routing(), []
+    folder = decision_folder(evaluation.rules)
+    margins, routing, found = load_borderline(folder), load_routing(folder), []
     for rule in evaluation.rules.rules:
         role = routing.roles.get(rule.programme)
         usable = rule.operator in ("<", "<=", ">", ">=") and rule.metric in margins
@@ -390,7 +437,7 @@ def _count(evaluation: Evaluation, what: tuple, counted: dict) -> np.ndarray:
     that count for it (``counted``, :func:`_decisive`)."""
     severities, codes, decisive, roles = what
     total = np.zeros(len(evaluation.frame), dtype=int)
-    routing = load_routing()
+    routing = routing_of(evaluation.rules)
     for rule in evaluation.rules.rules:
         role = routing.roles.get(rule.programme)
         if rule.severity not in severities or role not in roles:
@@ -456,14 +503,17 @@ def decide(
     out)."""
     problems = own_problems(problems, evaluation.frame)
     inputs = decision_inputs(evaluation, predictions, problems)
-    result = recommend(inputs, table or load_decision_table())
+    folder = decision_folder(evaluation.rules)
+    table = table or load_decision_table(decision_file(folder, "decision_table.csv"))
+    result = recommend(inputs, table)
     result["label_status"] = inputs["label_status"].to_numpy()
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
     by_project = _flagged(evaluation, gates_only=not details)
     _add_borderline(by_project, evaluation, result["label_status"].to_numpy())
     labels = dict(zip(inputs.index, result["label_status"], strict=True))
     split = {pid: _split_rows(by_project.get(pid, []), labels[pid]) for pid in inputs.index}
-    models = _prediction_rows(predictions, inputs.index)
+    models = _prediction_rows(predictions, inputs.index)  # the PD speaks for loans only
+    models = {pid: row for pid, row in models.items() if inputs.at[pid, "credit_route"]}
     facts = {rule_id: _reason_facts(rule) for rule_id, rule in rules.items()}
     result["reasons"] = [
         principal_reasons(split[pid][0], facts, models.get(pid)) for pid in inputs.index
@@ -477,32 +527,41 @@ def decide(
 def _details(result, evaluation: Evaluation, problems, split: dict, rules: dict) -> pd.DataFrame:
     problems_of = _grouped(_records(problems, PROBLEM_KEYS) if problems is not None else [])
     assumed = _assumption_facts(evaluation.frame)
-    ids = result.index
-    result["conditions"] = [covenants(split[pid][0], rules) for pid in ids]
+    ids, frame = result.index, evaluation.frame
+    declined = dict(zip(ids, result["recommendation"] == "decline", strict=True))
+    result["conditions"] = [  # a declined loan has no conditions
+        [] if declined[pid] else covenants(split[pid][0], rules) for pid in ids
+    ]
     result["data_quality"] = [
         data_quality(assumed.get(pid, {}), problems_of.get(pid, []), split[pid][0]) for pid in ids
     ]
-    frame = evaluation.frame
     result["missing_for_decision"] = [
-        deciding_fields(split[pid][0], rules, frame.loc[pid]) for pid in ids
+        list(
+            dict.fromkeys(
+                _to_correct(problems_of.get(pid, []), frame.loc[pid])
+                + deciding_fields(split[pid][0], rules, frame.loc[pid])
+            )
+        )
+        for pid in ids
     ]
-    paths = paths_to_eligibility(evaluation, _path_programmes(evaluation.frame))
+    paths = paths_to_eligibility(evaluation, _path_programmes(evaluation))
     result["path_to_eligibility"] = [paths.get(pid, []) for pid in ids]
     return result
 
 
-def _path_programmes(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def _path_programmes(evaluation: Evaluation) -> dict[str, np.ndarray]:
     """The programmes a path to eligibility is sought for: those asked for, but not the
     informative ones."""
-    routing, asked = load_routing(), requested_programmes(frame)
+    routing = routing_of(evaluation.rules)
+    asked = requested_programmes(evaluation.frame, routing)
     return {p: rows & (routing.roles.get(p) != "informative") for p, rows in asked.items()}
 
 
 def _add_borderline(by_project: dict, evaluation: Evaluation, labels: np.ndarray) -> None:
     """Each gate passed within its borderline margin, as a verdict ``borderline`` among the
     project's flagged verdicts (a person judges it)."""
-    routing = load_routing()
-    counted = _decisive(requested_programmes(evaluation.frame), routing, labels)
+    routing = routing_of(evaluation.rules)
+    counted = _decisive(requested_programmes(evaluation.frame, routing), routing, labels)
     for rule, hits in borderline_passes(evaluation, counted):
         rows = np.flatnonzero(hits)
         facts = evaluation.verdict_facts(rule, rows)
@@ -551,7 +610,8 @@ def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict
     """Each project's failed and undecided verdicts of the programmes it asks for (of the
     gate and flag rules only, with ``gates_only``), in rule order, as plain dicts with the
     programme's role; informative programmes are left out."""
-    asked, roles = requested_programmes(evaluation.frame), load_routing().roles
+    routing = routing_of(evaluation.rules)
+    asked, roles = requested_programmes(evaluation.frame, routing), routing.roles
     found: dict[object, list[dict]] = {}
     for rule in evaluation.rules.rules:
         codes = evaluation.results[rule.rule_id].codes
@@ -618,6 +678,7 @@ ASSUMPTION_COLUMNS = (
     "emission_factor_level",
     "emission_factor_area",
     "emission_factor_year",
+    "emission_factor_status",
 )
 
 
@@ -697,6 +758,15 @@ def deciding_fields(rows: list[dict], rules: dict, project: pd.Series) -> list[s
             if name not in found:
                 found.append(name)
     return found
+
+
+def _to_correct(problems: list[dict], project: pd.Series) -> list[str]:
+    """The fields an input error makes wrong, and a missing financing purpose: to correct or
+    give before anything else can be decided."""
+    wrong = [p["field"] for p in problems if p["severity"] == "error" and p["field"]]
+    if _is_blank(project.get("financing_purpose", pd.NA)):
+        wrong.append("financing_purpose")
+    return list(dict.fromkeys(wrong))
 
 
 def _rule_names(rule) -> list[str]:
@@ -793,4 +863,7 @@ def _assumptions(row: dict) -> list[dict]:
         }
         text = f"grid emission factor at {facts['level']} level ({facts['area']}, {facts['year']})"
         found.append({"code": "grid_factor_level", **facts, "text": text})
+    if project.get("emission_factor_status") == FALLBACK:
+        text = "no official grid emission factor published by the assessment date: fallback used"
+        found.append({"code": "factor_fallback", "text": text})
     return found

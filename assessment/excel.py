@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ._files import save_workbook, sha256_of, shown_path, xlsx_value
+from .decision import programmes_as_asked
 from .indicators import INDICATORS
 from .values import plain
 
@@ -73,7 +74,7 @@ def sheets(scored) -> dict[str, pd.DataFrame]:
         "Inputs": inputs,
         "Indicators": frame[indicator_names].reset_index(),
         "Verdicts": verdicts,
-        "Programmes": scored.evaluation.programmes.reset_index(),
+        "Programmes": programmes_as_asked(scored.evaluation).reset_index(),
     }
     if scored.predictions is not None:
         found["Model"] = scored.predictions.reset_index()
@@ -98,6 +99,8 @@ def _decision_table(scored) -> pd.DataFrame:
             "project_id": decisions.index,
             "recommendation": decisions["recommendation"].to_numpy(),
             "why": decisions["decision_reason"].to_numpy(),
+            "green_label": [label["status"] for label in decisions["green_label"]],
+            "missing_for_decision": ["; ".join(f) for f in decisions["missing_for_decision"]],
             "reasons": ["; ".join(_reason_text(r) for r in rs) for rs in decisions["reasons"]],
             "conditions": ["; ".join(c["text"] for c in cs) for cs in decisions["conditions"]],
             "data_quality": [q["verdict"] for q in decisions["data_quality"]],

@@ -46,9 +46,10 @@ Conventions:
   three last full years are ``as_of.year - 3`` ... ``as_of.year - 1``; the three forecast
   years ``as_of.year`` ... ``as_of.year + 2``. ``dscr_min`` / ``dscr_avg`` and the
   ``distribution_yield_min`` / ``_avg`` take every year that has both terms, actual or
-  forecast; ``dscr_forecast_min`` takes the years from ``as_of.year`` on, each year's
-  ``debt_service_cny`` or, where none (missing or not positive), the proposed loan's level
-  annuity ``debt_service_proposed_cny``; ``dscr_hist_min`` the years before. The loan's
+  forecast; ``dscr_forecast_min`` takes the years from ``as_of.year`` on under the proposed
+  loan's level annuity ``debt_service_proposed_cny`` where amount, tenor and rate price it,
+  else each year's reported ``debt_service_cny`` (positive); ``dscr_hist_min`` the years
+  before, on their own debt service (an old loan's: evidence). The loan's
   ``loan_interest_rate`` is optional (:data:`OPTIONAL_COLUMNS`): a frame without it has no
   proposed debt service.
 """
@@ -114,7 +115,7 @@ tenor_minus_wale | years | number | loan_tenor_years − wale_years
 debt_service_proposed_cny | CNY | number | annuity of loan over tenor at loan_interest_rate
 dscr_min | | number | yearly min of operating_cash_flow_cny / debt_service_cny (debt service > 0)
 dscr_avg | | number | yearly mean of operating_cash_flow_cny / debt_service_cny (debt service > 0)
-dscr_forecast_min | | number | min OCF / (debt service, else proposed), years ≥ as_of
+dscr_forecast_min | | number | min OCF / (proposed loan, else debt service), years ≥ as_of
 dscr_hist_min | | number | min OCF / debt_service_cny (> 0), years < as_of year
 distribution_yield_min | fraction | number | min of distributable_cash_cny / appraised_value_cny
 distribution_yield_avg | fraction | number | mean of distributable_cash_cny / appraised_value_cny
@@ -585,12 +586,14 @@ def _any_sum_positive(*windows: np.ndarray) -> pd.arrays.BooleanArray:
 
 
 def _dscr_split(cube: _Cube, year: int, proposed: pd.Series) -> dict[str, np.ndarray]:
-    """Minimum DSCR of the forecast years (from ``year``: that year's debt service, or the
-    proposed loan's where it has none) and of the years before (their debt service)."""
+    """Minimum DSCR of the forecast years (from ``year``: the proposed loan's debt service
+    where it can be priced, else that year's reported debt service) and of the years before
+    (their debt service)."""
     ocf, service = cube.series("operating_cash_flow_cny"), cube.series("debt_service_cny")
     forecast = cube.years >= year
     planned = proposed.to_numpy(dtype="float64", na_value=np.nan)[:, None]
-    planned = np.where(service > 0, service, planned)[:, forecast]
+    planned = np.where(planned > 0, planned, np.where(service > 0, service, np.nan))
+    planned = np.broadcast_to(planned, service.shape)[:, forecast]
     past = _divide(ocf[:, ~forecast], service[:, ~forecast])
     return {
         "dscr_forecast_min": np.fmin.reduce(

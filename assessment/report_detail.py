@@ -135,7 +135,7 @@ def _methods(memo: Memo):
         for p in evaluation.rules.packs
     ]
     factor = memo.record["indicators"].get("emission_factor") or {}
-    rows.append(("emission_factors", f"{factor.get('series', '-')}"))
+    rows.append(("emission_factors", f"{factor.get('series') or '-'}"))
     if memo.scored.model is not None:
         card = memo.scored.model.card
         rows.append(

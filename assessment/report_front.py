@@ -8,11 +8,11 @@ import pandas as pd
 from reportlab.platypus import PageBreak, Spacer
 
 from .dictionary import load_dictionary
+from .indicators import FALLBACK
 from .pdf_look import fill
 from .pdf_parts import Grid, bars, text
 from .report_memo import Memo, block
 
-FALLBACK = "fallback_before_publication"
 KEY_FIGURES = (
     ("pue_assessed", ""),
     ("green_power_share", "fraction"),
@@ -294,6 +294,8 @@ def green(memo: Memo) -> list:
 def _factor_note(memo: Memo) -> str:
     factor = memo.record["indicators"].get("emission_factor") or {}
     words = memo.look.words["words"]
+    if factor.get("value") is None:  # no province to take a factor for
+        return words["factor_none"]
     note = fill(
         words["factor_note"],
         value=text(factor.get("value")),
@@ -301,7 +303,7 @@ def _factor_note(memo: Memo) -> str:
         area=memo.code(factor.get("area")),
         level=memo.code(factor.get("level")),
         series=factor.get("series"),
-        market_year=text(memo.record["indicators"].get("emission_factor_market_year")),
+        market_year=str(memo.record["indicators"].get("emission_factor_market_year")),
     )
     if factor.get("status") == FALLBACK:
         note += " " + words["factor_fallback"]

@@ -126,9 +126,11 @@ class Pack:
 
 @dataclass
 class RuleSet:
-    """Every pack of a rules folder."""
+    """Every pack of a rules folder (``root``: the folder, None for packs put together in
+    code); ``root / "decision"`` may hold the folder's own decision tables."""
 
     packs: list[Pack]
+    root: Path | None = None
 
     @property
     def rules(self) -> list[Rule]:
@@ -239,7 +241,7 @@ def load_rules(path: str | Path | None = None, *, dictionary: Dictionary | None 
     _check_unique_ids(packs, problems)
     if problems:
         raise RuleError.from_rows(problems)
-    return RuleSet(packs)
+    return RuleSet(packs, root)
 
 
 PACK_FILES = ("pack.yaml", "rules.csv", "rules.xlsx")

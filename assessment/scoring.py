@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artefact import load_model
-from .decision import decide, requested_programmes
+from .decision import decide, requested_programmes, routing_of
 from .dictionary import PROGRAMMES
 from .evaluate import Evaluation, evaluate_rules
 from .indicators import INDICATORS, add_indicators
@@ -95,7 +95,7 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     verdict and the decision."""
     programmes = scored.evaluation.programmes
     project_ids = list(scored.frame.index) if project_ids is None else list(project_ids)
-    asked = _asked(scored.frame.loc[project_ids])
+    asked = _asked(scored.frame.loc[project_ids], routing_of(scored.evaluation.rules))
     table = scored.evaluation.table(project_ids)
     by_project = (
         {key: rows for key, rows in table.groupby("project_id", sort=False)} if len(table) else {}
@@ -115,9 +115,9 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     ]
 
 
-def _asked(frame: pd.DataFrame) -> dict[object, set[str]]:
+def _asked(frame: pd.DataFrame, routing) -> dict[object, set[str]]:
     """Per project, the programmes it asks for (:func:`decision.requested_programmes`)."""
-    asked = requested_programmes(frame)
+    asked = requested_programmes(frame, routing)
     return {
         pid: {p for p in PROGRAMMES if asked[p][position]}
         for position, pid in enumerate(frame.index)

@@ -30,7 +30,7 @@ from . import __version__
 from ._files import file_stem, sha256_of
 from .artefact import load_model
 from .chunks import Chunk, read_chunk
-from .decision import RECOMMENDATIONS, load_routing, requested_programmes
+from .decision import RECOMMENDATIONS, programmes_as_asked, requested_programmes, routing_of
 from .dictionary import PROGRAMMES
 from .evaluate import VERDICTS
 from .ingest import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
@@ -318,7 +318,8 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     results (``not_requested`` where not asked for), principal reasons, and one verdict column
     per rule (named by its rule id). Built in one go (no fragmented frame)."""
     frame, evaluation, decisions = scored.frame, scored.evaluation, scored.decisions
-    programmes, applied = evaluation.programmes, requested_programmes(frame)
+    routing = routing_of(evaluation.rules)
+    programmes, applied = evaluation.programmes, requested_programmes(frame, routing)
     predictions = scored.predictions
     out: dict[str, object] = {
         column: frame.get(column) for column in ("project_name", *SOURCE_COLUMNS, "province", "hub")
@@ -326,14 +327,15 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     out |= {column: frame.get(column) for column in ("facility_type", "financing_purpose")}
     out["recommendation"] = decisions["recommendation"]
     out["green_label"] = decisions["label_status"]
-    out["eligible"] = _all_eligible(programmes, applied)
+    out["eligible"] = _all_eligible(programmes, applied, routing)
     out["score"] = _mean_score(programmes, applied)
-    out["pd"] = predictions["pd"] if predictions is not None else np.nan
-    out["grade"] = predictions["grade"].astype("string") if predictions is not None else pd.NA
-    out |= {column: programmes[column] for column in PROGRAMME_COLUMNS}
-    for programme in PROGRAMMES:  # what the application does not ask for reads so
-        status = programmes[f"{programme}_status"].astype(object)
-        out[f"{programme}_status"] = status.where(applied[programme], "not_requested")
+    loan = applied["credit"]  # the PD speaks for loans only: none for a REIT issue
+    out["pd"] = predictions["pd"].where(loan) if predictions is not None else np.nan
+    out["grade"] = (
+        predictions["grade"].astype("string").where(loan) if predictions is not None else pd.NA
+    )
+    shown = programmes_as_asked(evaluation)
+    out |= {column: shown[column] for column in PROGRAMME_COLUMNS}
     for column in KEY_COLUMNS:
         out[column] = frame[column].astype(float) if column in frame else np.nan
     out["reasons"] = [reasons_text(r) for r in decisions["reasons"]]
@@ -351,10 +353,10 @@ def empty_results(settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(columns=[*columns, *KEY_COLUMNS, *TEXT_COLUMNS, *rule_ids])
 
 
-def _all_eligible(programmes: pd.DataFrame, applied: dict) -> pd.Series:
+def _all_eligible(programmes: pd.DataFrame, applied: dict, routing) -> pd.Series:
     """True when the legal floor and the financing route asked for are eligible; False when
     one is not; else NA (a green label is its own column, ``green_label``)."""
-    decisive = load_routing().of_role("floor", "route")
+    decisive = routing.of_role("floor", "route")
     verdicts = [programmes[f"{p}_eligible"].where(applied[p], True) for p in decisive]
     stacked = pd.concat(verdicts, axis=1)
     found = stacked.all(axis=1, skipna=True).astype("boolean")
@@ -398,8 +400,7 @@ def rank(results: pd.DataFrame) -> pd.DataFrame:
     whatever the size)."""
     ids, _ = pd.factorize(results["project_id"].astype(object), sort=True)
     recommendation = pd.Categorical(results["recommendation"], categories=RECOMMENDATIONS)
-    loan = results["financing_purpose"].astype(object).ne("reit").to_numpy()
-    pd_key = np.where(loan, results["pd"].astype(float).to_numpy(), np.nan)
+    pd_key = results["pd"].astype(float).to_numpy()  # blank for a REIT issue
     order = np.lexsort(
         (
             ids,

@@ -94,7 +94,7 @@ def test_input_errors_are_incomplete_and_conditions_are_covenants(decisions):
     assert green["green_label"] == {"status": "granted", "reasons": []}
     texts = {c["criterion"]: c["text"] for c in green["conditions"]}
     assert texts["CR-CONTRACTED-REVENUE"] == "bring contracted_revenue_share from 0.65 to >= 0.7"
-    assert texts["GRN-PUE-METERING"].startswith("Covenant: meter the annual PUE")
+    assert texts["CMP-PUE-METERING"].startswith("Covenant: meter the annual PUE")
     assert all(c["remedy"] for c in green["conditions"])
 
 
@@ -109,6 +109,6 @@ def test_a_bad_borderline_margin_is_refused_with_row_and_hint(tmp_path):
     path = tmp_path / "borderline.csv"
     path.write_text("metric,margin,basis\npue_assessed,-0.01,x\ndscr_forecast_min,lots,y\n")
     with pytest.raises(RuleError) as error:
-        load_borderline(path)
+        load_borderline(tmp_path)
     assert [(p["row"], p["value"]) for p in error.value.problems] == [(2, "-0.01"), (3, "lots")]
     assert load_borderline() == {"pue_assessed": 0.01, "dscr_forecast_min": 0.05}

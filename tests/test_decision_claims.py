@@ -108,9 +108,8 @@ def _claims_hold(record: dict) -> str | None:
         decisive_failed = {r["rule_id"] for r in failed if r["confidence"] in DECISIVE}
         if not decisive_failed & named and "probability" not in decision["decision_reason"]:
             return f"declined without a decisive failed gate named: {named}"
-    missing = decision["missing_for_decision"]
-    if kind == "incomplete" and decision["decision_row"] > 2 and not missing:
-        return "incomplete without the fields that would decide it"
+    if kind == "incomplete" and not decision["missing_for_decision"]:
+        return "incomplete without the fields to correct or give"
     if kind == "refer":
         unverified = {r["rule_id"] for r in failed if r["confidence"] not in DECISIVE}
         borderline = {

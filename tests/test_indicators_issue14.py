@@ -366,19 +366,20 @@ def test_a_frame_without_the_optional_rate_has_no_proposed_debt_service(tmp_path
     assert pd.isna(out["debt_service_proposed_cny"].iloc[0])
 
 
-def test_forecast_dscr_uses_the_proposed_loan_where_a_year_has_no_debt_service(tmp_path):
+def test_forecast_dscr_is_under_the_proposed_loan_whatever_the_years_report(tmp_path):
     terms = {"loan_amount_cny": 1.0e8, "loan_tenor_years": 10, "loan_interest_rate": 0.05}
     ocf = {2023: 90, 2024: 50, 2025: 15e6, 2026: 20e6, 2027: 30e6}
-    service = {2023: 100, 2024: 100, 2026: 1e7, 2027: 0}  # 2025 none, 2027 zero: the new loan
+    service = {2023: 100, 2024: 100, 2026: 1e7, 2027: 0}  # an old loan's service: evidence
     row = assess(tmp_path, terms | series(OCF, ocf) | series("debt_service_cny", service))
     row = row.iloc[0]
     assert row["dscr_forecast_min"] == pytest.approx(15e6 / ANNUITY)
     assert row["dscr_hist_min"] == pytest.approx(50 / 100)  # 2024, the year before as_of
     assert row["dscr_min"] == pytest.approx(50 / 100)  # unchanged: every reported year
+    unpriced = {"loan_amount_cny": 1.0e8, "loan_tenor_years": 10}  # no rate: not priced
     reported = assess(
-        tmp_path, terms | series(OCF, {2025: 15e6}) | series("debt_service_cny", {2025: 1})
+        tmp_path, unpriced | series(OCF, {2025: 15e6}) | series("debt_service_cny", {2025: 1e6})
     )
-    assert reported.iloc[0]["dscr_forecast_min"] == pytest.approx(15e6)  # its own service wins
+    assert reported.iloc[0]["dscr_forecast_min"] == pytest.approx(15.0)  # the year's own
 
 
 def test_forecast_dscr_without_a_loan_or_forecast_is_missing(tmp_path):

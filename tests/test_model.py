@@ -58,7 +58,7 @@ def test_reasons_add_up_to_the_model_output(model, history):
     probability = model.predict_pd(history)
     logit = np.log(probability / (1 - probability))
     assert np.allclose(contributions.sum(axis=1).to_numpy() + base, logit, atol=1e-9)
-    result = predict(model, history.head(200))
+    result = predict(model, history.head(200), absence=())  # the model as trained
     assert np.allclose(result["pd"], probability[:200])
     for _, row in result.iterrows():
         reasons = reasons_of(row)

@@ -47,6 +47,8 @@ def new_builds(history):
     return rows.assign(
         financing_purpose="construction",
         appraised_value_cny=rows["loan_amount_cny"] / rows["ltv"],
+        rack_utilisation=rows["rack_utilisation"].fillna(0.7),  # given: only LTV is absent
+        wale_years=rows["wale_years"].fillna(5.0),
     )
 
 
@@ -69,6 +71,8 @@ def test_the_packaged_table_names_ltv_of_a_construction_loan():
         "loan_amount_cny",
         "loan_tenor_years",
         "operating_years",
+        "rack_utilisation",
+        "wale_years",
     }
     construction = [row for row in rows if "construction" in row.when]
     assert [row.feature for row in construction] == ["ltv"]
@@ -197,7 +201,8 @@ def test_an_empty_absence_table_scores_the_model_as_trained(packaged, new_builds
 
 
 def test_data_without_the_condition_columns_is_scored_as_before(packaged, history):
-    rows = history.head(300)  # no financing_purpose, no appraised_value_cny
+    rows = history[history["project_kind"] != "new"].head(300)  # no financing_purpose,
+    # no appraised_value_cny, no new build (whose utilisation and WALE cannot exist)
     predicted = predict(packaged, rows)
     assert not any(predicted["absent_features"].map(len))
     assert np.allclose(predicted["pd"], packaged.predict_pd(rows), rtol=0, atol=1e-12)

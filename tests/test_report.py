@@ -132,30 +132,42 @@ def test_cli_writes_the_report(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def declined(tmp_path_factory):
-    """A declined project with conditions (equity below the 20 % floor, contracted revenue
-    below its score threshold), its record, and its memo in both languages."""
+    """A declined project (equity below the 20 % floor), its record, and its memo in both
+    languages; and a referred one with conditions (the unverified DSCR floor fails, contracted
+    revenue is below its score threshold)."""
     folder = tmp_path_factory.mktemp("declined")
-    row = BASE | {"equity_cny": 150_000_000, "contracted_revenue_share": 0.5}
-    path = write_list(folder / "declined.csv", [row])
+    rows = [
+        BASE | {"project_id": "D-1", "equity_cny": 150_000_000},
+        BASE
+        | {
+            "project_id": "R-1",
+            "contracted_revenue_share": 0.5,
+            **{f"operating_cash_flow_cny_{y}": 60_000_000 for y in (2025, 2026, 2027)},
+        },
+    ]
+    path = write_list(folder / "declined.csv", rows)
     scored = score_applications(path, as_of=AS_OF, model=ROOT / "rules/model/default_model.skops")
-    record = project_records(scored)[0]
+    records = {record["project_id"]: record for record in project_records(scored)}
     pdfs = {
-        lang: write_report(scored, record["project_id"], folder / f"{lang}.pdf", lang)
+        (pid, lang): write_report(scored, pid, folder / f"{pid}_{lang}.pdf", lang)
+        for pid in records
         for lang in ("en", "zh")
     }
     routing = load_routing()
     asked = {
         name
-        for name, result in record["programmes"].items()
+        for name, result in records["D-1"]["programmes"].items()
         if result["requested"] and routing.roles[name] in ("floor", "route")
     }
-    return record, pdfs, asked
+    return records, pdfs, asked
 
 
 def test_every_failed_gate_is_a_principal_reason_on_page_one(declined):
-    record, pdfs, relevant = declined
+    records, pdfs, relevant = declined
+    record = records["D-1"]
     assert record["decision"]["recommendation"] == "decline"
-    page_one = _flat(pypdf.PdfReader(pdfs["en"]).pages[0].extract_text())
+    assert record["decision"]["conditions"] == []  # a declined loan carries none
+    page_one = _flat(pypdf.PdfReader(pdfs["D-1", "en"]).pages[0].extract_text())
     failed = [
         r["rule_id"]
         for r in record["rules"]
@@ -168,11 +180,15 @@ def test_every_failed_gate_is_a_principal_reason_on_page_one(declined):
 
 
 def test_chinese_memo_words_the_decision_and_conditions_in_chinese(declined):
-    record, pdfs, _ = declined
-    text = _flat(_text(pdfs["zh"]))
-    assert "评估建议:拒绝" in text
-    assert _flat(record["decision"]["decision_reason_zh"]) in text
-    assert record["decision"]["conditions"], "the sample should carry conditions"
+    records, pdfs, _ = declined
+    declined_text = _flat(_text(pdfs["D-1", "zh"]))
+    assert "评估建议:拒绝" in declined_text
+    assert _flat(records["D-1"]["decision"]["decision_reason_zh"]) in declined_text
+    record = records["R-1"]
+    assert record["decision"]["recommendation"] == "refer"
+    assert record["decision"]["conditions"], "the referred case should carry conditions"
+    text = _flat(_text(pdfs["R-1", "zh"]))
+    assert "评估建议:提交复议" in text
     assert "调整至" in text  # the covenant wording of zh.yaml
     assert "bring" not in text and "the application" not in text
 

@@ -14,6 +14,8 @@ from assessment.cli import score_json
 from assessment.scoring import score_applications
 
 AS_OF = dt.date(2025, 6, 30)
+# the proposed loan's level annuity: CNY 700 m over 12 years at 4 %, priced by hand
+ANNUITY = 700_000_000 * 0.04 / (1 - 1.04**-12)
 MODEL = ROOT / "rules" / "model" / "default_model.skops"
 
 # A sound construction loan for a new large general DC in the Zhangjiakou cluster: every gate in
@@ -104,8 +106,13 @@ def verdict(record: dict, rule_id: str) -> str:
 
 def test_the_base_case_is_approved_with_only_its_covenants(tmp_path):
     record = one(tmp_path, {})
-    assert recommendation(record) == "approve", record["decision"]
+    assert recommendation(record) == "approve_with_conditions", record["decision"]
+    # a new build is judged on its design PUE: meter it after completion
+    assert [c["criterion"] for c in record["decision"]["conditions"]] == ["CMP-PUE-METERING"]
     assert status(record, "compliance") == "eligible" and status(record, "credit") == "eligible"
+    operating = {"project_kind": "operating", "pue": 1.2, "operating_since": "2019-06-01"}
+    record = one(tmp_path, operating | {"financing_purpose": "refinancing"})
+    assert recommendation(record) == "approve", record["decision"]
 
 
 # -- a failed gate is never "all gates pass" -----------------------------------------------------
@@ -225,7 +232,7 @@ def test_a_retrofit_is_judged_on_design_with_a_metering_covenant(tmp_path):
     assert status(record, "compliance") == "eligible" and status(record, "green") == "eligible"
     assert record["decision"]["green_label"]["status"] == "granted"
     covenants = {c["criterion"] for c in record["decision"]["conditions"]}
-    assert "GRN-PUE-METERING" in covenants
+    assert "CMP-PUE-METERING" in covenants
     assert recommendation(record) == "approve_with_conditions"
 
 
@@ -299,7 +306,7 @@ def test_a_missing_field_is_incomplete_with_the_field_named(tmp_path):
 
 
 def test_an_unverified_rule_never_declines_alone(tmp_path):
-    record = one(tmp_path, {f"operating_cash_flow_cny_{y}": 90_000_000 for y in (2025, 2026)})
+    record = one(tmp_path, {f"operating_cash_flow_cny_{y}": ANNUITY * 1.1 for y in (2025, 2026)})
     assert verdict(record, "CR-DSCR-MIN") == "fail"
     assert status(record, "credit") == "unverified"
     assert recommendation(record) == "refer"
@@ -318,7 +325,7 @@ def test_a_verified_gate_declines(tmp_path):
     [(1.19, "refer"), (1.2, "borderline"), (1.25, "borderline"), (1.26, "pass")],
 )
 def test_a_pass_within_the_borderline_margin_is_referred(tmp_path, dscr, expected):
-    cash = {f"operating_cash_flow_cny_{y}": dscr * 80_000_000 for y in (2025, 2026, 2027)}
+    cash = {f"operating_cash_flow_cny_{y}": dscr * ANNUITY for y in (2025, 2026, 2027)}
     record = one(tmp_path, cash)
     named = {r["criterion"]: r["verdict"] for r in record["decision"]["reasons"]}
     if expected == "pass":
@@ -369,7 +376,7 @@ def test_a_conventional_loan_failing_the_green_test_is_not_referred(tmp_path):
     assert verdict(record, "GRN-PUE-GRADE2") == "fail"
     assert status(record, "green") == "not_requested"
     assert record["decision"]["green_label"]["status"] == "not_requested"
-    assert recommendation(record) == "approve"
+    assert recommendation(record) == "approve_with_conditions"  # the metering covenant only
 
 
 def test_a_requested_label_that_fails_is_refused_and_the_loan_decided_on_credit(tmp_path):
@@ -379,7 +386,7 @@ def test_a_requested_label_that_fails_is_refused_and_the_loan_decided_on_credit(
     assert "GRN-PUE-GRADE2" in {
         r["criterion"] for r in record["decision"]["green_label"]["reasons"]
     }
-    assert recommendation(record) == "approve"
+    assert recommendation(record) == "approve_with_conditions"  # the metering covenant only
 
 
 def test_refinancing_an_eligible_green_dc_can_be_green_with_glp_as_conditions(tmp_path):
@@ -424,7 +431,8 @@ def test_dscr_is_the_forecast_under_the_proposed_loan_not_the_old_one(tmp_path):
     }
     record = one(tmp_path, row)
     assert record["indicators"]["dscr_hist_min"] < 1.2
-    assert record["indicators"]["dscr_forecast_min"] == pytest.approx(1.5)
+    # the reported forecast debt service (80 m a year) is not the proposed loan's
+    assert record["indicators"]["dscr_forecast_min"] == pytest.approx(120_000_000 / ANNUITY)
     assert verdict(record, "CR-DSCR-MIN") == "pass"
 
 
