@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import pytest
 from conftest import ROOT
@@ -112,3 +113,18 @@ def test_a_bad_borderline_margin_is_refused_with_row_and_hint(tmp_path):
         load_borderline(tmp_path)
     assert [(p["row"], p["value"]) for p in error.value.problems] == [(2, "-0.01"), (3, "lots")]
     assert load_borderline() == {"pue_assessed": 0.01, "dscr_forecast_min": 0.05}
+
+
+def test_a_rules_folder_decides_with_its_own_decision_tables(tmp_path, capsys):
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    table = tmp_path / "rules" / "decision" / "decision_table.csv"
+    text = table.read_text(encoding="utf-8")
+    table.write_text(text.replace("no condition is needed,", "MY OWN WORDS,", 1), "utf-8")
+    sample = str(ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx")
+    args = ["score", sample, "--as-of", "2025-06-30", "--format", "json", "--no-model"]
+    assert main([*args, "--rules", str(tmp_path / "rules")]) == 0
+    decision = json.loads(capsys.readouterr().out)["projects"][0]["decision"]
+    assert decision["decision_reason"].endswith("MY OWN WORDS")
+    table.write_text(text.replace("compliance_status ==", "compliance_statu ==", 1), "utf-8")
+    assert main(["rules", "check", str(tmp_path / "rules")]) == 1
+    assert "unknown name 'compliance_statu'" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT, write_list
 
 from assessment.cli import score_json
+from assessment.excel import sheets
 from assessment.scoring import score_applications
 
 AS_OF = dt.date(2025, 6, 30)
@@ -491,3 +492,24 @@ def test_a_missing_province_comes_from_the_cluster_or_leaves_carbon_undecided(tm
 def test_market_emissions_stay_between_zero_and_location(tmp_path, share):
     indicators = one(tmp_path, {"green_power_share": share})["indicators"]
     assert 0 <= indicators["emissions_market_tco2"] <= indicators["emissions_tco2"]
+
+
+def test_a_missing_purpose_does_not_hide_a_failed_legal_floor(tmp_path):
+    base = {"project_kind": "operating", "operating_since": "2019-06-01"}
+    record = one(tmp_path, base | {"financing_purpose": "", "pue": 1.62})
+    assert recommendation(record) == "decline" and "CMP-GB40879-LIMIT" in reason_ids(record)
+    record = one(tmp_path, base | {"financing_purpose": "", "pue": 1.2})
+    assert recommendation(record) == "incomplete"
+    assert record["decision"]["missing_for_decision"] == ["financing_purpose"]
+
+
+def test_the_workbook_shows_what_was_asked_for(tmp_path):
+    path = write_list(tmp_path / "list.csv", [BASE | {"green_label_requested": "no"}])
+    scored = score_applications(path, as_of=AS_OF)
+    book = sheets(scored)
+    programmes = book["Programmes"].set_index("project_id")
+    assert programmes.at["T-1", "green_status"] == "not_requested"
+    assert programmes.at["T-1", "credit_status"] == "eligible"
+    decision = book["Decision"].set_index("project_id")
+    assert decision.at["T-1", "green_label"] == "not_requested"
+    assert "missing_for_decision" in decision.columns
