@@ -77,16 +77,29 @@ def paths_to_eligibility(
     evaluation: Evaluation, relevant: dict[str, np.ndarray]
 ) -> dict[object, list[dict]]:
     """Per project id, one path per programme it applies for (``relevant``) and is not
-    eligible for (a programme none of whose gates applies has no path): ``programme``,
+    eligible for (none where no gate applies, or where a gate no change can pass fails):
+    ``programme``,
     ``changes``, ``eligible_when_applied`` and ``text``."""
     found: dict[object, list[dict]] = {}
     for programme in PROGRAMMES:
         status = evaluation.programmes[f"{programme}_status"].astype(object).to_numpy()
         open_ = ~np.isin(status, ("eligible", "not_applicable"))
-        rows = np.flatnonzero(relevant[programme] & open_)
+        rows = np.flatnonzero(relevant[programme] & open_ & ~_unreachable(evaluation, programme))
         if len(rows):
             for pid, path in _programme_paths(evaluation, programme, rows).items():
                 found.setdefault(pid, []).append(path)
+    return found
+
+
+def _unreachable(evaluation: Evaluation, programme: str) -> np.ndarray:
+    """Projects failing a gate of ``programme`` whose condition fixes its own metric (an edge
+    site outside GB 40879 for catalogue item 6.6.2): no change an applicant can make passes
+    it, so no path is offered."""
+    found = np.zeros(len(evaluation.frame), dtype=bool)
+    for rule in evaluation.rules.rules:
+        fixed = rule.metric in {test.name for test in conditions.names(rule.condition)}
+        if rule.programme == programme and rule.severity == "gate" and fixed:
+            found |= evaluation.results[rule.rule_id].codes == FAIL
     return found
 
 

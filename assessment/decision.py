@@ -513,7 +513,8 @@ def decide(
     labels = dict(zip(inputs.index, result["label_status"], strict=True))
     split = {pid: _split_rows(by_project.get(pid, []), labels[pid]) for pid in inputs.index}
     models = _prediction_rows(predictions, inputs.index)  # the PD speaks for loans only
-    models = {pid: row for pid, row in models.items() if inputs.at[pid, "credit_route"]}
+    loans = dict(zip(inputs.index, inputs["credit_route"], strict=True))
+    models = {pid: row for pid, row in models.items() if loans[pid]}
     facts = {rule_id: _reason_facts(rule) for rule_id, rule in rules.items()}
     result["reasons"] = [
         principal_reasons(split[pid][0], facts, models.get(pid)) for pid in inputs.index

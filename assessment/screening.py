@@ -30,7 +30,17 @@ from . import __version__
 from ._files import file_stem, sha256_of
 from .artefact import load_model
 from .chunks import Chunk, read_chunk
-from .decision import RECOMMENDATIONS, programmes_as_asked, requested_programmes, routing_of
+from .decision import (
+    LABEL_WORDS,
+    RECOMMENDATIONS,
+    STATUS_ORDER,
+    decision_file,
+    decision_folder,
+    load_decision_table,
+    programmes_as_asked,
+    requested_programmes,
+    routing_of,
+)
 from .dictionary import PROGRAMMES
 from .evaluate import VERDICTS
 from .ingest import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
@@ -325,8 +335,8 @@ def result_rows(scored: Scored) -> pd.DataFrame:
         column: frame.get(column) for column in ("project_name", *SOURCE_COLUMNS, "province", "hub")
     }
     out |= {column: frame.get(column) for column in ("facility_type", "financing_purpose")}
-    out["recommendation"] = decisions["recommendation"]
-    out["green_label"] = decisions["label_status"]
+    out["recommendation"] = _coded(decisions["recommendation"], RECOMMENDATIONS)
+    out["green_label"] = _coded(decisions["label_status"], tuple(LABEL_WORDS.values()))
     out["eligible"] = _all_eligible(programmes, applied, routing)
     out["score"] = _mean_score(programmes, applied)
     loan = applied["credit"]  # the PD speaks for loans only: none for a REIT issue
@@ -336,14 +346,32 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     )
     shown = programmes_as_asked(evaluation)
     out |= {column: shown[column] for column in PROGRAMME_COLUMNS}
+    for programme in PROGRAMMES:  # a few codes each: categorical, not a million strings
+        out[f"{programme}_status"] = _coded(shown[f"{programme}_status"], SHOWN_STATUSES)
     for column in KEY_COLUMNS:
         out[column] = frame[column].astype(float) if column in frame else np.nan
     out["reasons"] = [reasons_text(r) for r in decisions["reasons"]]
-    out["decision_reason"] = decisions["decision_reason"]
+    out["decision_reason"] = _coded(decisions["decision_reason"], _reasons(evaluation))
     for rule in evaluation.rules.rules:
         codes = evaluation.results[rule.rule_id].codes
         out[rule.rule_id] = pd.Categorical.from_codes(codes, VERDICTS)
     return pd.DataFrame(out, index=frame.index).rename_axis("project_id").reset_index()
+
+
+SHOWN_STATUSES = (*STATUS_ORDER, "not_requested")
+
+
+def _coded(values: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
+    """``values`` as a categorical of fixed ``categories`` (every chunk alike, so the chunks
+    concatenate into one categorical column)."""
+    return pd.Categorical(values.to_numpy(dtype=object), categories=list(categories))
+
+
+def _reasons(evaluation) -> tuple[str, ...]:
+    """The reasons of the decision table the projects were decided with."""
+    folder = decision_folder(evaluation.rules)
+    table = load_decision_table(decision_file(folder, "decision_table.csv"))
+    return tuple(dict.fromkeys(row.reason_en for row in table))
 
 
 def empty_results(settings: Settings) -> pd.DataFrame:
