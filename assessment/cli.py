@@ -378,6 +378,8 @@ def _decision_lines(decision: dict) -> list[str]:
     for reason in decision["reasons"]:
         if reason["kind"] == "rule":
             lines.append(f"    because {_reason_line(reason)}")
+            if "{" not in reason.get("remedy", "{") and reason["verdict"] == "fail":
+                lines.append(f"      {reason['remedy']}")
         else:
             lines.append(
                 f"    model factor {reason['criterion']}={_num(reason['value'])} "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -519,6 +520,9 @@ def decide(
     result["reasons"] = [
         principal_reasons(split[pid][0], facts, models.get(pid)) for pid in inputs.index
     ]
+    result["reasons"] = [
+        _filled(reasons, evaluation.frame, pid) for pid, reasons in result["reasons"].items()
+    ]
     result["green_label"] = [green_label(labels[pid], split[pid][1], facts) for pid in inputs.index]
     if not details:
         return result
@@ -713,6 +717,26 @@ def principal_reasons(rows: list[dict], facts: dict, prediction: dict | None) ->
     return found + model[: max(0, MAX_REASONS - len(found))]
 
 
+PLACEHOLDER = re.compile(r"\{([a-z_0-9]+)\}")
+
+
+def _filled(reasons: list[dict], frame: pd.DataFrame, pid: object) -> list[dict]:
+    """The reasons with each ``{field}`` of a rule's remedy replaced by the project's value
+    (``-`` where it has none): "not yet eligible: operating from 2023-09-01"."""
+    for reason in reasons:
+        remedy = reason.get("remedy") or ""
+        if "{" in remedy:
+            reason["remedy"] = PLACEHOLDER.sub(lambda m: _field_text(frame, pid, m[1]), remedy)
+    return reasons
+
+
+def _field_text(frame: pd.DataFrame, pid: object, name: str) -> str:
+    value = frame.at[pid, name] if name in frame.columns else None
+    if _is_blank(value):
+        return "-"
+    return value.date().isoformat() if isinstance(value, pd.Timestamp) else str(plain(value))
+
+
 def _rule_reason(row: dict, facts: dict) -> dict:
     reason = dict(facts[row["rule_id"]])
     reason["verdict"] = str(row["verdict"])
@@ -738,6 +762,7 @@ def _reason_facts(rule) -> dict:
         "source": rule.source,
         "clause": rule.clause,
         "confidence": rule.confidence,
+        "remedy": rule.remedy_en,
     }
 
 

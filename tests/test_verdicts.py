@@ -472,6 +472,11 @@ def test_a_new_build_without_an_operating_date_is_not_yet_a_reit(tmp_path):
     assert record["indicators"]["operating_years"] == 0
     assert verdict(record, "REIT-OPERATING-3Y-1014") == "fail"
     assert recommendation(record) == "decline"
+    reason = next(r for r in record["decision"]["reasons"] if r["criterion"].startswith("REIT-OP"))
+    assert reason["remedy"].startswith("Not yet eligible: operating from - ")
+    record = one(tmp_path, REIT | {"operating_since": "2023-09-01"})
+    reason = next(r for r in record["decision"]["reasons"] if r["criterion"].startswith("REIT-OP"))
+    assert reason["remedy"].startswith("Not yet eligible: operating from 2023-09-01 ")
 
 
 def test_the_emission_factor_is_the_one_published_by_the_as_of_date(tmp_path):
