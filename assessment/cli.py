@@ -345,11 +345,11 @@ def score_lines(record: dict, all_rules: bool = False) -> list[str]:
         lines.extend(_decision_lines(record["decision"]))
     for programme, result in record["programmes"].items():
         status = result["status"].replace("_", " ")
-        score = "-" if result["score"] is None else f"{result['score']:g}"
-        lines.append(
-            f"  {programme:<13} {status:<15} score: {score:<6} grade: {result['grade'] or '-'}"
-        )
-    if "pd" in record["programmes"]["credit"]:
+        asked = result["requested"]  # nothing asked for: no score or grade to read
+        score = "-" if result["score"] is None or not asked else f"{result['score']:g}"
+        grade = (result["grade"] if asked else None) or "-"
+        lines.append(f"  {programme:<13} {status:<15} score: {score:<6} grade: {grade}")
+    if "pd" in record["programmes"]["credit"] and record["programmes"]["credit"]["requested"]:
         lines.append("  " + _model_text(record["programmes"]["credit"]))
     lines.append("  " + _indicator_text(record["indicators"]))
     hidden = 0

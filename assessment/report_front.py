@@ -132,6 +132,8 @@ def _programmes(memo: Memo):
         ["programme", "relevant", "status", "score", "grade", "pd"], [130, 55, 115, 45, 110, 56]
     )
     for key, result in memo.record["programmes"].items():
+        if not result.get("requested"):  # nothing asked for: no score, grade or PD to read
+            result = {k: v for k, v in result.items() if k in ("requested", "status")}
         grade = text(result.get("grade"))
         if result.get("rule_grade") is not None:
             grade += f" ({look.words['words']['rule_grade']} {result['rule_grade']})"
