@@ -77,7 +77,7 @@ class RiskModel:
             edges, levels = reference.get("edges") or [], reference.get("levels") or {}
             middle = edges[len(edges) // 2] if edges else np.nan
             values[name] = [max(levels, key=levels.get) if levels else middle]
-        return pd.DataFrame(values)
+        return prepare(pd.DataFrame(values), self.numeric, self.categorical)
 
     @property
     def features(self) -> list[str]:
@@ -98,16 +98,16 @@ class RiskModel:
 
     def feature_effects(self, frame: pd.DataFrame, feature: str, values: list) -> np.ndarray:
         """The contribution of ``feature`` (calibrated log-odds) had it taken each of
-        ``values``: one row per value, one column per row of ``frame``. For trees and a
-        number fed to them as it is, the frame is transformed once and only the trees that
-        split on the feature are walked; otherwise every variant is scored in full."""
+        ``values``: one row per value, one column per row of ``frame`` (the model's prepared
+        inputs, :func:`prepare`). For trees and a number fed to them as it is, the frame is
+        transformed once and only the trees that split on the feature are walked; otherwise
+        every variant is scored in full."""
         column = np.flatnonzero(self._feature_map()[:, self.features.index(feature)])
         if self.kind == "logistic" or feature not in self.numeric or len(column) != 1:
             trial = pd.concat([frame.assign(**{feature: value}) for value in values])
             effect, _ = self.contributions(trial, trial)
             return effect[feature].to_numpy().reshape(len(values), len(frame))
-        prepared = prepare(frame, self.numeric, self.categorical)
-        once = np.ascontiguousarray(self.pipeline[:-1].transform(prepared), dtype=np.float64)
+        once = np.ascontiguousarray(self.pipeline[:-1].transform(frame), dtype=np.float64)
         trial = np.tile(once, (len(values), 1))
         trial[:, column[0]] = np.repeat(np.asarray(values, dtype=np.float64), len(frame))
         trees = self._attribution(once)

@@ -320,7 +320,7 @@ def test_a_new_builds_zero_operating_years_is_absent_for_the_model(packaged, his
 def test_feature_effects_equal_the_full_attribution(packaged, history, feature):
     """The fast path (one transform, only the trees that split on the feature) gives the
     same contributions as scoring every variant in full; a category takes the full path."""
-    rows = history.head(200)
+    rows = prepare(history.head(200), packaged.numeric, packaged.categorical)
     values = (
         packaged.reference[feature]["edges"]
         if feature in packaged.numeric
