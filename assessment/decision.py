@@ -37,7 +37,7 @@ from ._resources import data_dir
 from .counterfactual import paths_to_eligibility
 from .dictionary import PROGRAMMES
 from .errors import RuleError
-from .evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, VERDICTS, Evaluation
+from .evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, STATUSES, VERDICTS, Evaluation
 from .indicators import FALLBACK, input_fields
 from .ingest import of_kept_rows
 from .prediction import reasons as model_reasons
@@ -144,7 +144,7 @@ def _row(path: Path, number: int, row: dict, problems: list[dict]) -> DecisionRo
 
 
 ROLES = ("floor", "route", "label", "informative")
-STATUS_ORDER = ("not_eligible", "insufficient", "unverified", "eligible", "not_applicable")
+SHOWN_STATUSES = (*STATUSES, "not_requested")  # what an output shows
 
 
 @dataclass(frozen=True)
@@ -376,13 +376,13 @@ COUNTS = {
 
 
 def _worst(programmes: pd.DataFrame, names: tuple[str, ...], asked: dict) -> np.ndarray:
-    """The worst status (:data:`STATUS_ORDER`) of the programmes asked for among ``names``;
-    ``not_requested`` when none is."""
-    rank = np.full(len(programmes), len(STATUS_ORDER))
+    """The worst status (:data:`evaluate.STATUSES`, worst first) of the programmes asked
+    for among ``names``; ``not_requested`` when none is."""
+    rank = np.full(len(programmes), len(STATUSES))
     for name in names:
-        here = pd.Categorical(programmes[f"{name}_status"], categories=STATUS_ORDER).codes
+        here = pd.Categorical(programmes[f"{name}_status"], categories=STATUSES).codes
         rank = np.where(asked[name], np.minimum(rank, here), rank)
-    return np.asarray([*STATUS_ORDER, "not_requested"], dtype=object)[rank]
+    return np.asarray(SHOWN_STATUSES, dtype=object)[rank]
 
 
 LABEL_WORDS = {
@@ -412,10 +412,9 @@ def _model_inputs(predictions, asked: dict, count: int) -> dict:
             "pd_binding": np.zeros(count, dtype=bool),
             "credit_route": credit,
         }
-    advisory = predictions.get("pd_advisory", pd.Series(True, index=predictions.index))
     return {
         "pd": predictions["pd"].to_numpy(dtype=float),
-        "pd_binding": ~advisory.fillna(True).to_numpy(dtype=bool),
+        "pd_binding": ~predictions["pd_advisory"].fillna(True).to_numpy(dtype=bool),
         "credit_route": credit,
     }
 

@@ -233,7 +233,8 @@ def _points(
     return np.where(codes == NOT_APPLICABLE, np.nan, earned)
 
 
-STATUSES = ("eligible", "not_eligible", "insufficient", "unverified", "not_applicable")
+# worst first: the order the decision reads a group of programmes in
+STATUSES = ("not_eligible", "insufficient", "unverified", "eligible", "not_applicable")
 DECISIVE = ("verified", "verified_secondary")  # confidences that may decide an outcome alone
 
 

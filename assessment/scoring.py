@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artefact import load_model
-from .decision import decide, requested_programmes, routing_of
+from .decision import decide, programmes_as_asked
 from .dictionary import PROGRAMMES
 from .evaluate import Evaluation, evaluate_rules
 from .indicators import INDICATORS, add_indicators
@@ -94,8 +94,8 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     """One record per project (all, or ``project_ids``): programmes, indicators, every rule's
     verdict and the decision."""
     programmes = scored.evaluation.programmes
+    shown = programmes_as_asked(scored.evaluation)
     project_ids = list(scored.frame.index) if project_ids is None else list(project_ids)
-    asked = _asked(scored.frame.loc[project_ids], routing_of(scored.evaluation.rules))
     table = scored.evaluation.table(project_ids)
     by_project = (
         {key: rows for key, rows in table.groupby("project_id", sort=False)} if len(table) else {}
@@ -105,7 +105,7 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
             "project_id": project_id,
             "as_of": scored.as_of.isoformat(),
             "programmes": _programmes(
-                programmes.loc[project_id], asked[project_id], _prediction(scored, project_id)
+                programmes.loc[project_id], shown.loc[project_id], _prediction(scored, project_id)
             ),
             "indicators": _indicators(scored.frame.loc[project_id]),
             "rules": _rules(by_project.get(project_id)),
@@ -115,22 +115,14 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     ]
 
 
-def _asked(frame: pd.DataFrame, routing) -> dict[object, set[str]]:
-    """Per project, the programmes it asks for (:func:`decision.requested_programmes`)."""
-    asked = requested_programmes(frame, routing)
-    return {
-        pid: {p for p in PROGRAMMES if asked[p][position]}
-        for position, pid in enumerate(frame.index)
-    }
-
-
-def _programmes(row: pd.Series, asked: set[str], prediction: dict | None) -> dict[str, dict]:
-    """Each programme's result; ``status`` reads ``not_requested`` where the application
-    does not ask for it (the rule verdicts stay, as ``assessed_status``)."""
+def _programmes(row: pd.Series, shown: pd.Series, prediction: dict | None) -> dict[str, dict]:
+    """Each programme's result; ``status`` as the outputs show it (``not_requested`` where
+    the application does not ask for it, :func:`decision.programmes_as_asked`), the rules'
+    own status as ``assessed_status``."""
     found = {
         programme: {
-            "requested": programme in asked,
-            "status": row[f"{programme}_status"] if programme in asked else "not_requested",
+            "requested": shown[f"{programme}_status"] != "not_requested",
+            "status": shown[f"{programme}_status"],
             "assessed_status": row[f"{programme}_status"],
             "eligible": plain(row[f"{programme}_eligible"]),
             "score": plain(row[f"{programme}_score"]),

@@ -33,7 +33,7 @@ from .chunks import Chunk, read_chunk
 from .decision import (
     LABEL_WORDS,
     RECOMMENDATIONS,
-    STATUS_ORDER,
+    SHOWN_STATUSES,
     decision_file,
     decision_folder,
     load_decision_table,
@@ -356,9 +356,6 @@ def result_rows(scored: Scored) -> pd.DataFrame:
         codes = evaluation.results[rule.rule_id].codes
         out[rule.rule_id] = pd.Categorical.from_codes(codes, VERDICTS)
     return pd.DataFrame(out, index=frame.index).rename_axis("project_id").reset_index()
-
-
-SHOWN_STATUSES = (*STATUS_ORDER, "not_requested")
 
 
 def _coded(values: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
