@@ -291,6 +291,23 @@ def decision_inputs(
     evaluation: Evaluation, predictions: pd.DataFrame | None, problems: pd.DataFrame | None
 ) -> pd.DataFrame:
     """The names a decision row may test, one row per project (``rules/decision/README.md``)."""
+    return _basis(evaluation, predictions, problems).inputs
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """What a decision rests on, worked out once: the routing tables, the programmes each
+    project asks for, the decision inputs and the borderline passes."""
+
+    routing: Routing
+    asked: dict[str, np.ndarray]
+    inputs: pd.DataFrame
+    borderline: list[tuple[object, np.ndarray]]
+
+
+def _basis(
+    evaluation: Evaluation, predictions: pd.DataFrame | None, problems: pd.DataFrame | None
+) -> _Basis:
     frame, routing = evaluation.frame, routing_of(evaluation.rules)
     asked = requested_programmes(frame, routing)
     programmes = evaluation.programmes
@@ -305,12 +322,12 @@ def decision_inputs(
     counted = _decisive(asked, routing, inputs["label_status"].to_numpy())
     for name, (severities, codes, decisive, roles) in COUNTS.items():
         inputs[name] = _count(evaluation, (severities, codes, decisive, roles), counted)
+    borderline = borderline_passes(evaluation, counted, routing)
     inputs["gates_borderline"] = sum(
-        (hits for _, hits in borderline_passes(evaluation, counted)),
-        np.zeros(len(frame), dtype=int),
+        (hits for _, hits in borderline), np.zeros(len(frame), dtype=int)
     )
     inputs["input_errors"] = _input_errors(frame.index, problems)
-    return inputs
+    return _Basis(routing, asked, inputs, borderline)
 
 
 @lru_cache(maxsize=4)
@@ -342,12 +359,13 @@ def load_borderline(folder: str | Path | None = None) -> dict[str, float]:
     return found
 
 
-def borderline_passes(evaluation: Evaluation, counted: dict) -> list[tuple[object, np.ndarray]]:
+def borderline_passes(
+    evaluation: Evaluation, counted: dict, routing: Routing
+) -> list[tuple[object, np.ndarray]]:
     """Per gate on a metric of :func:`load_borderline` that counts for the decision (the
     floor, the route, a granted label): the rule and where it passes within the margin of
     its threshold."""
-    folder = decision_folder(evaluation.rules)
-    margins, routing, found = load_borderline(folder), load_routing(folder), []
+    margins, found = load_borderline(decision_folder(evaluation.rules)), []
     for rule in evaluation.rules.rules:
         role = routing.roles.get(rule.programme)
         usable = rule.operator in ("<", "<=", ">", ">=") and rule.metric in margins
@@ -502,14 +520,15 @@ def decide(
     decide an undecided gate and paths to eligibility (a screen of many projects leaves them
     out)."""
     problems = own_problems(problems, evaluation.frame)
-    inputs = decision_inputs(evaluation, predictions, problems)
+    basis = _basis(evaluation, predictions, problems)
+    inputs = basis.inputs
     folder = decision_folder(evaluation.rules)
     table = table or load_decision_table(decision_file(folder, "decision_table.csv"))
     result = recommend(inputs, table)
     result["label_status"] = inputs["label_status"].to_numpy()
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
-    by_project = _flagged(evaluation, gates_only=not details)
-    _add_borderline(by_project, evaluation, result["label_status"].to_numpy())
+    by_project = _flagged(evaluation, basis, gates_only=not details)
+    _add_borderline(by_project, evaluation, basis)
     labels = dict(zip(inputs.index, result["label_status"], strict=True))
     split = {pid: _split_rows(by_project.get(pid, []), labels[pid]) for pid in inputs.index}
     models = _prediction_rows(predictions, inputs.index)  # the PD speaks for loans only
@@ -517,18 +536,18 @@ def decide(
     models = {pid: row for pid, row in models.items() if loans[pid]}
     facts = {rule_id: _reason_facts(rule) for rule_id, rule in rules.items()}
     result["reasons"] = [
-        principal_reasons(split[pid][0], facts, models.get(pid)) for pid in inputs.index
-    ]
-    result["reasons"] = [
-        _filled(reasons, evaluation.frame, pid) for pid, reasons in result["reasons"].items()
+        _filled(principal_reasons(split[pid][0], facts, models.get(pid)), evaluation.frame, pid)
+        for pid in inputs.index
     ]
     result["green_label"] = [green_label(labels[pid], split[pid][1], facts) for pid in inputs.index]
     if not details:
         return result
-    return _details(result, evaluation, problems, split, rules)
+    return _details(result, evaluation, problems, split, rules, basis)
 
 
-def _details(result, evaluation: Evaluation, problems, split: dict, rules: dict) -> pd.DataFrame:
+def _details(
+    result, evaluation: Evaluation, problems, split: dict, rules: dict, basis: _Basis
+) -> pd.DataFrame:
     problems_of = _grouped(_records(problems, PROBLEM_KEYS) if problems is not None else [])
     assumed = _assumption_facts(evaluation.frame)
     ids, frame = result.index, evaluation.frame
@@ -548,25 +567,23 @@ def _details(result, evaluation: Evaluation, problems, split: dict, rules: dict)
         )
         for pid in ids
     ]
-    paths = paths_to_eligibility(evaluation, _path_programmes(evaluation))
+    paths = paths_to_eligibility(evaluation, _path_programmes(basis))
     result["path_to_eligibility"] = [paths.get(pid, []) for pid in ids]
     return result
 
 
-def _path_programmes(evaluation: Evaluation) -> dict[str, np.ndarray]:
+def _path_programmes(basis: _Basis) -> dict[str, np.ndarray]:
     """The programmes a path to eligibility is sought for: those asked for, but not the
     informative ones."""
-    routing = routing_of(evaluation.rules)
-    asked = requested_programmes(evaluation.frame, routing)
-    return {p: rows & (routing.roles.get(p) != "informative") for p, rows in asked.items()}
+    roles = basis.routing.roles
+    return {p: rows & (roles.get(p) != "informative") for p, rows in basis.asked.items()}
 
 
-def _add_borderline(by_project: dict, evaluation: Evaluation, labels: np.ndarray) -> None:
+def _add_borderline(by_project: dict, evaluation: Evaluation, basis: _Basis) -> None:
     """Each gate passed within its borderline margin, as a verdict ``borderline`` among the
     project's flagged verdicts (a person judges it)."""
-    routing = routing_of(evaluation.rules)
-    counted = _decisive(requested_programmes(evaluation.frame, routing), routing, labels)
-    for rule, hits in borderline_passes(evaluation, counted):
+    routing = basis.routing
+    for rule, hits in basis.borderline:
         rows = np.flatnonzero(hits)
         facts = evaluation.verdict_facts(rule, rows)
         for pid, value, threshold in zip(
@@ -610,12 +627,11 @@ def own_problems(problems: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataF
     return problems[of_kept_rows(problems, frame) & (problems["message"] != DUPLICATE)]
 
 
-def _flagged(evaluation: Evaluation, gates_only: bool) -> dict[object, list[dict]]:
+def _flagged(evaluation: Evaluation, basis: _Basis, gates_only: bool) -> dict[object, list[dict]]:
     """Each project's failed and undecided verdicts of the programmes it asks for (of the
     gate and flag rules only, with ``gates_only``), in rule order, as plain dicts with the
     programme's role; informative programmes are left out."""
-    routing = routing_of(evaluation.rules)
-    asked, roles = requested_programmes(evaluation.frame, routing), routing.roles
+    asked, roles = basis.asked, basis.routing.roles
     found: dict[object, list[dict]] = {}
     for rule in evaluation.rules.rules:
         codes = evaluation.results[rule.rule_id].codes
