@@ -16,34 +16,34 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .dictionary import load_dictionary
+    from .criteria.evaluate import Evaluation, evaluate_rules
+    from .criteria.indicators import add_indicators, yearly_indicators
+    from .criteria.rules import RuleSet, load_rules
     from .errors import AssessmentError, DictionaryError, InputError, RuleError
-    from .evaluate import Evaluation, evaluate_rules
-    from .indicators import add_indicators, yearly_indicators
-    from .ingest import Applications, read_applications
-    from .rules import RuleSet, load_rules
-    from .scoring import Scored, score_applications
-    from .template import write_template
+    from .intake.dictionary import load_dictionary
+    from .intake.read import Applications, read_applications
+    from .intake.template import write_template
+    from .pipeline import Scored, score_applications
 
 # Loaded on first use (PEP 562), so that ``import assessment`` and ``python -m assessment``
 # start without pandas and scikit-learn, and Ctrl-C while they load is handled by the CLI.
 _HOMES = {
-    "load_dictionary": "dictionary",
+    "load_dictionary": "intake.dictionary",
     "AssessmentError": "errors",
     "DictionaryError": "errors",
     "InputError": "errors",
     "RuleError": "errors",
-    "Evaluation": "evaluate",
-    "evaluate_rules": "evaluate",
-    "add_indicators": "indicators",
-    "yearly_indicators": "indicators",
-    "Applications": "ingest",
-    "read_applications": "ingest",
-    "RuleSet": "rules",
-    "load_rules": "rules",
-    "Scored": "scoring",
-    "score_applications": "scoring",
-    "write_template": "template",
+    "Evaluation": "criteria.evaluate",
+    "evaluate_rules": "criteria.evaluate",
+    "add_indicators": "criteria.indicators",
+    "yearly_indicators": "criteria.indicators",
+    "Applications": "intake.read",
+    "read_applications": "intake.read",
+    "RuleSet": "criteria.rules",
+    "load_rules": "criteria.rules",
+    "Scored": "pipeline",
+    "score_applications": "pipeline",
+    "write_template": "intake.template",
 }
 
 

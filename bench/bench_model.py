@@ -11,7 +11,7 @@ What is measured, in one script run:
   1 = bad), one stratified 70/30 split (``random_state=0``).
   - baseline: ``ColumnTransformer`` (one-hot categories, numbers passed through) +
     ``LogisticRegression(max_iter=5000)`` fitted on the 70 %, AUC on the 30 %.
-  - engine: ``assessment.training.train_model`` (kinds ``logistic``, ``gbm`` and ``auto``,
+  - engine: ``assessment.model.training.train_model`` (kinds ``logistic``, ``gbm`` and ``auto``,
     which keeps the kind with the better cross-validated AUC on the training part) on the same
     70 % with ``holdout=None`` (fitted on all of it, like the baseline), its ``predict_pd``
     scored on the same 30 %. The headline uses ``random_state=0`` (the default); the spread over
@@ -54,10 +54,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from assessment.artefact import default_model_path, file_hash, load_model
-from assessment.model import RiskModel
-from assessment.prediction import predict
-from assessment.training import train_model
+from assessment.model.estimator import RiskModel
+from assessment.model.persist import default_model_path, file_hash, load_model
+from assessment.model.predict import predict
+from assessment.model.training import train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CREDIT = ROOT / "bench" / "data" / "germancredit.csv"

@@ -7,7 +7,8 @@ What is measured, in one script run, on the same scored projects (``score_applic
 ``sample_projects/`` with ``as_of`` 2025-06-30 and the shipped model, done once before any
 timing and reported apart):
 
-* engine: ``assessment.report.write_reports(scored, folder, lang)``: one memo per project
+* engine: ``assessment.reports.memo.write.write_reports(scored, folder, lang)``: one memo per
+  project
   (records, layout, fonts, writing the files), in this one process: reports per second per
   core. Checked: one PDF per project.
 * engine pool: a ``multiprocessing`` pool (spawn) of ``os.cpu_count()`` workers. The project
@@ -68,8 +69,8 @@ def timed_import() -> float:
     start = time.perf_counter()
     import reportlab.platypus  # noqa: F401
 
-    import assessment.report  # noqa: F401
-    import assessment.scoring  # noqa: F401
+    import assessment.pipeline  # noqa: F401
+    import assessment.reports.memo.write  # noqa: F401
 
     return time.perf_counter() - start
 
@@ -79,7 +80,7 @@ def timed_import() -> float:
 
 def score() -> tuple[object, float]:
     """Every sample project scored once: (scored, seconds)."""
-    from assessment.scoring import score_applications
+    from assessment.pipeline import score_applications
 
     start = time.perf_counter()
     scored = score_applications([SAMPLES], as_of=AS_OF, model=MODEL)
@@ -89,8 +90,8 @@ def score() -> tuple[object, float]:
 def subset(scored, ids: list[str]):
     """The scored result of the projects ``ids`` only: every table cut to them, the rules and
     the decision table evaluated again on those rows (the per-project records do not change)."""
-    from assessment.decision import decide
-    from assessment.evaluate import evaluate_rules
+    from assessment.criteria.evaluate import evaluate_rules
+    from assessment.decision.decide import decide
 
     if ids == [str(i) for i in scored.frame.index]:
         return scored
@@ -125,7 +126,7 @@ def project_ids(scored) -> list[str]:
 
 def run_engine(scored, folder: Path, lang: str) -> None:
     """write_reports over every project; checked: one existing PDF per project."""
-    from assessment.report import write_reports
+    from assessment.reports.memo.write import write_reports
 
     paths = write_reports(scored, folder, lang)
     if len(paths) != len(scored.frame) or not all(Path(p).is_file() for p in paths):
@@ -138,7 +139,7 @@ def _file_name(project_id: str) -> str:
 
 
 def _init_worker(scored, shares: list) -> None:
-    import assessment.report  # noqa: F401  (imported before timing, as in the parent)
+    import assessment.reports.memo.write  # noqa: F401  (imported before timing, as in the parent)
 
     _WORKER.update(scored=scored, shares=shares)
 
@@ -150,7 +151,7 @@ def _ready(_: int) -> int:
 
 def _write_share(task: tuple[int, str, str]) -> int:
     """In a worker: write_reports on share ``k``; returns how many memos it wrote."""
-    from assessment.report import write_reports
+    from assessment.reports.memo.write import write_reports
 
     k, lang, folder = task
     return len(write_reports(_WORKER["shares"][k], folder, lang))
@@ -158,7 +159,7 @@ def _write_share(task: tuple[int, str, str]) -> int:
 
 def _write_share_per_id(task: tuple[int, str, str]) -> int:
     """In a worker: write_report (whole scored result) for each project id of share ``k``."""
-    from assessment.report import write_report
+    from assessment.reports.memo.write import write_report
 
     k, lang, folder = task
     ids = project_ids(_WORKER["shares"][k])
@@ -208,7 +209,7 @@ def run_baseline(scored, folder: Path, lang: str) -> None:
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-    from assessment.scoring import project_records
+    from assessment.pipeline import project_records
 
     styles = getSampleStyleSheet()
     title_style, cell_style = styles["Title"], styles["BodyText"].clone("cell", fontSize=7)

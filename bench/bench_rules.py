@@ -7,12 +7,12 @@ a single project, in a running process, take under 25 ms.
 
 What is measured, in one script run, on the same seeded data and the same rules:
 
-* rules: ``assessment.rules.load_rules()`` (all shipped packs); when they hold fewer than
+* rules: ``assessment.criteria.rules.load_rules()`` (all shipped packs); when they hold fewer than
   ``--min-rules`` (40) rules, synthetic ones are added from a temporary pack folder.
 * data: N projects with every field and indicator the rules name (float64 numbers spread
   around the rules' thresholds, pandas ``boolean``, ``string`` codes from the catalogue,
   datetime64 dates), about 5 % missing per column, index ``project_id``.
-* vectorised: ``assessment.evaluate.evaluate_rules(frame, rules, 2025-06-30)`` on all N,
+* vectorised: ``assessment.criteria.evaluate.evaluate_rules(frame, rules, 2025-06-30)`` on all N,
   programme results included, best of 3, in a child process (this script with ``--child``)
   whose peak resident memory (``ru_maxrss``, data generation included) is reported.
 * baseline: a per-record Python loop (one dict per project, a scalar three-valued evaluator of
@@ -44,11 +44,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from assessment import conditions
-from assessment.dictionary import load_dictionary
-from assessment.evaluate import VERDICTS, evaluate_rules
-from assessment.indicators import INDICATORS
-from assessment.rules import RULE_COLUMNS, RuleSet, load_rules, metric_catalogue
+from assessment.criteria import conditions
+from assessment.criteria.evaluate import VERDICTS, evaluate_rules
+from assessment.criteria.indicators import INDICATORS
+from assessment.criteria.rules import RULE_COLUMNS, RuleSet, load_rules, metric_catalogue
+from assessment.intake.dictionary import load_dictionary
 
 TARGET_PROJECTS = 1_000_000
 TARGET_SECONDS = 3.0

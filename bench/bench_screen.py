@@ -414,9 +414,9 @@ def row_loop(head: Path) -> Loop:
     from threadpoolctl import threadpool_limits
 
     from assessment import load_rules, read_applications
-    from assessment.artefact import default_model_path, load_model
-    from assessment.ingest import Applications
-    from assessment.scoring import score_read
+    from assessment.intake.read import Applications
+    from assessment.model.persist import default_model_path, load_model
+    from assessment.pipeline import score_read
 
     projects, yearly, problems = read_applications([head], as_of=AS_OF)
     errors = set(problems.loc[problems["severity"] == "error", "project_id"])
@@ -482,9 +482,9 @@ def stages(inputs: list[str], out: Path) -> dict[str, float]:
 
 
 def child_stages(out: str, *inputs: str) -> dict[str, float]:
-    from assessment.artefact import default_model_path
-    from assessment.batch import screen_inputs, write_outputs
-    from assessment.screening import Settings
+    from assessment.model.persist import default_model_path
+    from assessment.screening.batch import screen_inputs, write_outputs
+    from assessment.screening.records import Settings
 
     settings = Settings(as_of=AS_OF, model=str(default_model_path()))
     start = time.perf_counter()
@@ -502,9 +502,9 @@ def child_dask(path: str) -> dict:
     frames compared with ``assert_frame_equal(check_exact=True)``, the manifests with ==."""
     import pandas as pd
 
-    from assessment.artefact import default_model_path
-    from assessment.batch import screen_inputs
-    from assessment.screening import Settings
+    from assessment.model.persist import default_model_path
+    from assessment.screening.batch import screen_inputs
+    from assessment.screening.records import Settings
 
     settings = Settings(as_of=AS_OF, model=str(default_model_path()))
     screened, seconds = {}, {}

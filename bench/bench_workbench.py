@@ -30,13 +30,13 @@ sys.path.insert(0, str(HERE))
 import bench_screen  # noqa: E402  (the candidate-list generator of the screening benchmark)
 
 from assessment import score_applications  # noqa: E402
-from assessment.artefact import default_model_path, load_model  # noqa: E402
-from assessment.backtest import run_backtest  # noqa: E402
-from assessment.backtest_history import as_of_dates, history_frame, split_assessable  # noqa: E402
-from assessment.evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules  # noqa: E402
-from assessment.rules import load_rules  # noqa: E402
-from assessment.sweep import sweep_rule, thresholds, with_threshold  # noqa: E402
-from assessment.training import read_table  # noqa: E402
+from assessment.criteria.evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules  # noqa: E402
+from assessment.criteria.rules import load_rules  # noqa: E402
+from assessment.model.persist import default_model_path, load_model  # noqa: E402
+from assessment.model.training import read_table  # noqa: E402
+from assessment.workbench.backtest import run_backtest  # noqa: E402
+from assessment.workbench.backtest_history import as_of_dates, history_frame, split_assessable  # noqa: E402
+from assessment.workbench.sweep import sweep_rule, thresholds, with_threshold  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
 RULE_ID = "CMP-GB40879-LIMIT"

@@ -4,8 +4,8 @@ problem rows naming the file, never in another exception, a hang or a crash of t
 Each input is turned into a file (see :func:`build_input`): raw bytes as ``.xlsx`` or
 ``.csv``, or a seed workbook / CSV list with the fuzzer's bytes spliced into its sheet XML or
 text, so that most inputs get past the zip container into the XML checks and python-calamine.
-The file goes through :func:`assessment.ingest.read_applications` with low
-:class:`~assessment.limits.Limits`, so that every run stays small.
+The file goes through :func:`assessment.intake.read.read_applications` with low
+:class:`~assessment.intake.limits.Limits`, so that every run stays small.
 
 Usage (bounded runs)::
 
@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from assessment.ingest import read_applications  # noqa: E402
-from assessment.limits import Limits  # noqa: E402
+from assessment.intake.limits import Limits  # noqa: E402
+from assessment.intake.read import read_applications  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
 LIMITS = {

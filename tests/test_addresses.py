@@ -125,7 +125,7 @@ def test_a_process_pool_keeps_the_addresses(tmp_path, monkeypatch):
         values = {**FULL_PROJECT, "project_id": f"P-{number}"}
         write_template(tmp_path / f"p{number}.xlsx", "en", values=values, yearly=FULL_YEARLY)
     write_rows(tmp_path / "list.xlsx", [["project_id", "pue"], ["L-1", 1.3], ["L-2", 1.4]])
-    monkeypatch.setattr("assessment.ingest.PARALLEL_FROM_FILES", 2)
+    monkeypatch.setattr("assessment.intake.read.PARALLEL_FROM_FILES", 2)
     one = read_applications([tmp_path], as_of=AS_OF, jobs=1)
     two = read_applications([tmp_path], as_of=AS_OF, jobs=2)
     assert two.addresses == one.addresses and len(two.addresses) == 4

@@ -14,89 +14,104 @@ from conftest import ROOT
 from assessment.cli import build_parser
 
 PACKAGE = ROOT / "assessment"
-# Stages in data-flow order; a module may import only modules of its own stage or earlier.
-STAGES = {
-    "errors": 0,
-    "strict_yaml": 0,
-    "limits": 0,
-    "_resources": 0,
-    "_files": 0,
-    "bands": 0,
-    "dictionary": 0,
-    "zipped": 1,
-    "workbooks": 1,
-    "values": 1,
-    "layouts": 1,
-    "normalize": 1,
-    "validate": 1,
-    "ingest": 1,
-    "template": 1,
-    "chunks": 1,
-    "indicators": 2,
-    "conditions": 3,
-    "cases": 3,
-    "rules": 3,
-    "evaluate": 3,
-    "scoring": 8,
-    "model": 4,
-    "training": 4,
-    "artefact": 4,
-    "prediction": 4,
-    "counterfactual": 5,
-    "decision": 5,
-    "excel": 6,
-    "pdf_look": 6,
-    "pdf_parts": 6,
-    "screen_excel": 6,
-    "xlsx_rows": 6,
-    "screen_summary": 6,
-    "screening": 8,
-    "runner": 8,
-    "batch": 8,
-    "report_memo": 8,
-    "report_front": 8,
-    "report_detail": 8,
-    "report": 8,
-    "sweep": 8,
-    "monitor": 8,
-    "monitor_report": 8,
-    "rules_diff": 8,
-    "rules_diff_report": 8,
-    "backtest": 8,
-    "backtest_history": 8,
-    "backtest_report": 8,
-    "cli": 9,
-    "__main__": 9,
-}
+# The layers in data-flow order: a module imports only from its own part of the tree or from
+# an earlier layer. ``criteria`` and ``model`` share a layer and never import each other.
+LAYERS = (
+    ("errors", "_shared"),
+    ("intake",),
+    ("criteria", "model"),
+    ("decision",),
+    ("pipeline",),
+    ("reports",),
+    ("screening",),
+    ("workbench",),
+    ("cli", "__main__"),
+)
+LAYER_OF = {part: level for level, parts in enumerate(LAYERS) for part in parts}
 SHELLS = {"cli", "__main__"}
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            found.add(node.module.split(".")[0])
+def _modules() -> list[Path]:
+    return sorted(
+        p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE
+    )
+
+
+def _dotted(path: Path) -> list[str]:
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def _part(path: Path) -> str:
+    """The top-level part of the tree a module belongs to (``intake``, ``pipeline``...)."""
+    return _dotted(path)[0]
+
+
+def _targets(path: Path) -> list[tuple[list[str], list[str]]]:
+    """Every import of the package by ``path``, as (module parts under ``assessment``, names)."""
+    package = _dotted(path) if path.name == "__init__.py" else _dotted(path)[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = (
+            [a.name for a in node.names] if isinstance(node, ast.Import | ast.ImportFrom) else []
+        )
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - node.level + 1]
+            found.append((base + (node.module.split(".") if node.module else []), names))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("assessment."):
+            found.append((node.module.split(".")[1:], names))
+        elif isinstance(node, ast.Import):
+            found += [(n.split(".")[1:], []) for n in names if n.startswith("assessment.")]
     return found
 
 
-def _modules() -> list[Path]:
-    return [p for p in PACKAGE.glob("*.py") if p.stem != "__init__"]
+def _layer_problems(path: Path) -> list[str]:
+    own = _part(path)
+    problems = []
+    for target, names in _targets(path):
+        if not target:  # the package root: only its public API
+            continue
+        part = target[0]
+        if part != own and LAYER_OF[part] > LAYER_OF[own]:
+            problems.append(f"imports the later layer {'.'.join(target)}")
+        if {part, own} == {"criteria", "model"}:
+            problems.append(f"imports {'.'.join(target)}: criteria and model are kept apart")
+        private = [n for n in names if n.startswith("_") and n != "__version__"]
+        private_module = [t for t in target[1:] if t.startswith("_")]
+        if part != own and part != "_shared" and (private or private_module):
+            problems.append(f"uses private {private or private_module} of {'.'.join(target)}")
+    return problems
 
 
-def test_every_module_has_a_stage():
-    assert {p.stem for p in _modules()} == set(STAGES)
+def test_every_part_of_the_tree_has_a_layer():
+    assert {_part(p) for p in _modules()} <= set(LAYER_OF)
+    assert {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or p.is_dir()} - {
+        "__init__",
+        "__pycache__",
+    } == set(LAYER_OF), "a new top-level part needs a layer"
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.stem)
-def test_no_stage_imports_a_later_stage(path):
-    for name in _imports(path):
-        assert STAGES[name] <= STAGES[path.stem], f"{path.stem} imports later stage {name}"
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: ".".join(_dotted(p)))
+def test_no_layer_imports_a_later_one(path):
+    assert _layer_problems(path) == []
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.stem)
+def test_the_layer_test_catches_an_upward_import(tmp_path):
+    """The check itself fails on a module of ``intake`` that imports the decision layer."""
+    bad = PACKAGE / "intake" / "read.py"
+    text = "from ..decision.decide import decide\nfrom ..errors import _hidden\n"
+    original = bad.read_text(encoding="utf-8")
+    assert _layer_problems(bad) == []
+    try:
+        bad.write_text(original + text, encoding="utf-8")
+        assert len(_layer_problems(bad)) == 2
+    finally:
+        bad.write_text(original, encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: ".".join(_dotted(p)))
 def test_only_shells_print_or_exit(path):
-    if path.stem in SHELLS:
+    if _part(path) in SHELLS:
         return
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
@@ -136,7 +151,7 @@ def test_ruff_is_clean():
 
 
 def test_every_indicator_is_documented_in_the_readme():
-    from assessment.indicators import INDICATORS
+    from assessment.criteria.indicators import INDICATORS
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for indicator in INDICATORS:

@@ -15,14 +15,14 @@ from conftest import ROOT
 from openpyxl import load_workbook
 from sklearn.metrics import roc_auc_score
 
-from assessment.artefact import load_model
-from assessment.backtest import SMOOTHING, as_of_dates, run_backtest
-from assessment.backtest_report import write_backtest_pdf
 from assessment.cli import main
-from assessment.decision import load_borderline
+from assessment.decision.decide import load_borderline
 from assessment.errors import AssessmentError
-from assessment.prediction import predict
-from assessment.training import read_table
+from assessment.model.persist import load_model
+from assessment.model.predict import predict
+from assessment.model.training import read_table
+from assessment.workbench.backtest import SMOOTHING, as_of_dates, run_backtest
+from assessment.workbench.backtest_report import write_backtest_pdf
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
 RULE = "CR-DSCR-MIN"  # credit gate dscr_forecast_min >= 1.20 (unverified), pack from 2015-09-09
@@ -174,7 +174,7 @@ def test_the_information_value_of_one_rule_by_hand(backtest, raw):
 def test_aucs_equal_roc_auc_score(backtest, history, model, raw):
     auc = backtest.current.auc.set_index("score")
     y = raw["defaulted"].to_numpy()
-    pd_values = predict(model, history, absence=())["pd"].to_numpy()  # as the backtest scores
+    pd_values = predict(model, history)["pd"].to_numpy()  # as the backtest scores
     assert auc.loc["model PD", "auc"] == pytest.approx(roc_auc_score(y, pd_values))
     rank = backtest.current.recommendation.map(
         {"approve": 0, "approve_with_conditions": 1, "refer": 2, "incomplete": 3, "decline": 4}

@@ -14,8 +14,8 @@ import pytest
 from conftest import AS_OF, ROOT
 
 from assessment import read_applications
-from assessment.chunks import Chunk, plan_chunks, read_chunk
-from assessment.workbooks import find_inputs
+from assessment.intake.chunks import Chunk, plan_chunks, read_chunk
+from assessment.intake.workbooks import find_inputs
 
 SAMPLES = ROOT / "sample_projects"
 LIST = SAMPLES / "candidates" / "candidate_list_2025.xlsx"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assessment.conditions import Comparison, ConditionError, Logic, evaluate, parse
+from assessment.criteria.conditions import Comparison, ConditionError, Logic, evaluate, parse
 
 FRAME = pd.DataFrame(
     {

@@ -11,12 +11,13 @@ import pytest
 from conftest import ROOT
 from pypdf import PdfReader
 
-from assessment import conditions, evaluate_rules, score_applications
+from assessment import evaluate_rules, score_applications
 from assessment.cli import main
-from assessment.counterfactual import Change, _limits, change_text, paths_to_eligibility
-from assessment.decision import load_routing, requested_programmes
-from assessment.report import write_reports
-from assessment.scoring import project_records
+from assessment.criteria import conditions
+from assessment.decision.decide import load_routing, requested_programmes
+from assessment.decision.paths import Change, _limits, change_text, paths_to_eligibility
+from assessment.pipeline import project_records
+from assessment.reports.memo.write import write_reports
 
 AS_OF = dt.date(2025, 6, 30)
 SAMPLES = ROOT / "sample_projects"

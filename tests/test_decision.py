@@ -10,14 +10,14 @@ import pytest
 from conftest import ROOT
 
 from assessment.cli import main, score_json
-from assessment.decision import (
+from assessment.decision.decide import (
     load_borderline,
     load_decision_table,
     load_routing,
     requested_programmes,
 )
 from assessment.errors import RuleError
-from assessment.scoring import score_applications
+from assessment.pipeline import score_applications
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from conftest import ROOT, write_list
 from test_verdicts import BASE, REIT
 
 from assessment.cli import score_json
-from assessment.decision import load_routing
-from assessment.scoring import score_applications
+from assessment.decision.decide import load_routing
+from assessment.pipeline import score_applications
 
 AS_OF = dt.date(2025, 6, 30)
 MODEL = ROOT / "rules" / "model" / "default_model.skops"

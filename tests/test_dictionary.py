@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from assessment import DictionaryError
-from assessment.dictionary import Dictionary
+from assessment.intake.dictionary import Dictionary
 
 CONTRACT = [
     "project_id",

@@ -81,7 +81,7 @@ def test_the_whole_corpus_at_once_scores_the_good_files(command, corpus, tmp_pat
 
 
 def test_security_md_states_the_corpus_size_and_every_limit(corpus):
-    from assessment.limits import ENV_PREFIX, Limits, env_name
+    from assessment.intake.limits import ENV_PREFIX, Limits, env_name
 
     text = (ROOT / "SECURITY.md").read_text(encoding="utf-8")
     names, _ = corpus

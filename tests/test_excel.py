@@ -7,7 +7,7 @@ from conftest import FULL_PROJECT, FULL_YEARLY
 
 from assessment import write_template
 from assessment.cli import main
-from assessment.decision import RECOMMENDATIONS
+from assessment.decision.decide import RECOMMENDATIONS
 
 
 def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from conftest import AS_OF, ROOT
 
-from assessment.batch import screen_inputs
-from assessment.chunks import plan_chunks
 from assessment.errors import AssessmentError, InputError
-from assessment.ingest import read_applications
-from assessment.limits import Limits
-from assessment.screening import Settings
-from assessment.workbooks import encoding_of, read_sheets
+from assessment.intake.chunks import plan_chunks
+from assessment.intake.limits import Limits
+from assessment.intake.read import read_applications
+from assessment.intake.workbooks import encoding_of, read_sheets
+from assessment.screening.batch import screen_inputs
+from assessment.screening.records import Settings
 
 sys.path.insert(0, str(ROOT / "tests" / "corpus"))
 from make_corpus import (  # noqa: E402

@@ -14,11 +14,11 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from assessment import artefact
-from assessment.artefact import default_model_path, load_model
 from assessment.cli import main
 from assessment.errors import ModelError
-from assessment.model import prepare
+from assessment.model import persist as artefact
+from assessment.model.estimator import prepare
+from assessment.model.persist import default_model_path, load_model
 
 GOOD = default_model_path().read_bytes()
 

@@ -12,11 +12,11 @@ import time
 import pytest
 from conftest import ROOT
 
-from assessment import rules as rules_module
-from assessment.cases import run_cases
 from assessment.cli import main
+from assessment.criteria import rules as rules_module
+from assessment.criteria.cases import run_cases
+from assessment.criteria.rules import load_rules
 from assessment.errors import RuleError
-from assessment.rules import load_rules
 
 RULES = ROOT / "rules"
 SAMPLE = ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx"
@@ -319,7 +319,7 @@ def test_a_segment_name_cannot_leave_the_pack(tmp_path):
 
 def test_a_report_template_with_an_alias_bomb_is_refused_quickly(tmp_path):
     from assessment.errors import AssessmentError
-    from assessment.pdf_look import load_template
+    from assessment.reports.pdf.style import load_template
 
     (tmp_path / "report").mkdir()
     letters = "abcdefghi"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from conftest import AS_OF, ROOT, write_rows
 
 from assessment import read_applications
-from assessment.workbooks import find_inputs
+from assessment.intake.workbooks import find_inputs
 
 SAMPLES = ROOT / "sample_projects"
 

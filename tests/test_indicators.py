@@ -16,14 +16,14 @@ import pytest
 from conftest import AS_OF, ROOT
 
 from assessment import read_applications
-from assessment.errors import AssessmentError, RuleError
-from assessment.indicators import (
+from assessment.criteria.indicators import (
     INDICATORS,
     PROJECT_COLUMNS,
     add_indicators,
     indicator_table,
     yearly_indicators,
 )
+from assessment.errors import AssessmentError, RuleError
 
 TYPES = {"province": "string", "hub": "string", "cluster": "string", "racks": "Int64"}
 TYPES["operating_since"] = "datetime64[ns]"

@@ -17,8 +17,8 @@ import pytest
 from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT
 
 from assessment import read_applications, write_template
+from assessment.criteria.indicators import CHOICE_CODES, INDICATORS, add_indicators
 from assessment.errors import RuleError
-from assessment.indicators import CHOICE_CODES, INDICATORS, add_indicators
 
 REFERENCE = ROOT / "rules" / "reference"
 HEBEI = {2021: 0.7901, 2022: 0.7252, 2023: 0.6516}  # provincial factors by data year

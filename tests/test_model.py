@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from assessment.artefact import load_model, save_model
 from assessment.cli import main
 from assessment.errors import ModelError
-from assessment.prediction import drift, grade_of, load_grades, predict, psi
-from assessment.prediction import reasons as reasons_of
-from assessment.training import train_model
+from assessment.model.persist import load_model, save_model
+from assessment.model.predict import drift, grade_of, load_grades, predict, psi
+from assessment.model.predict import reasons as reasons_of
+from assessment.model.training import train_model
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
 
@@ -58,7 +58,7 @@ def test_reasons_add_up_to_the_model_output(model, history):
     probability = model.predict_pd(history)
     logit = np.log(probability / (1 - probability))
     assert np.allclose(contributions.sum(axis=1).to_numpy() + base, logit, atol=1e-9)
-    result = predict(model, history.head(200), absence=())  # the model as trained
+    result = predict(model, history.head(200))  # the model as trained
     assert np.allclose(result["pd"], probability[:200])
     for _, row in result.iterrows():
         reasons = reasons_of(row)

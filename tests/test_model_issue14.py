@@ -12,22 +12,27 @@ import pytest
 from conftest import AS_OF, ROOT
 
 from assessment import add_indicators, read_applications
-from assessment.artefact import load_model, save_model
+from assessment.criteria.absence import load_absence, structural_absence
 from assessment.errors import ModelError, RuleError
-from assessment.model import MISSING, prepare
-from assessment.prediction import (
+from assessment.model.estimator import MISSING, prepare
+from assessment.model.persist import load_model, save_model
+from assessment.model.predict import (
     absent_mask,
-    load_absence,
     neutral_inputs,
     predict,
     prediction_table,
     reasons,
 )
-from assessment.training import read_table, train_model
+from assessment.model.training import read_table, train_model
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
 REASON_FEATURES = [f"reason_{k}_feature" for k in range(1, 5)]
 HEADER = "feature,when,reason_en,reason_zh,source\n"
+
+
+def predict_as_scoring(model, frame):
+    """The model's prediction with the packaged structural-absence table, as scoring does."""
+    return predict(model, frame, absent=structural_absence(frame))
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +121,7 @@ def test_a_table_without_a_column_is_refused(tmp_path):
 
 
 def test_a_construction_loan_without_appraisal_has_ltv_absent_not_missing(packaged, new_builds):
-    predicted = predict(packaged, construction_without_appraisal(new_builds))
+    predicted = predict_as_scoring(packaged, construction_without_appraisal(new_builds))
     assert all("ltv" in names for names in predicted["absent_features"])
     assert not any("ltv" in names for names in predicted["missing_features"])
     assert "ltv" not in reason_names(predicted)
@@ -126,13 +131,17 @@ def test_a_construction_loan_without_appraisal_has_ltv_absent_not_missing(packag
 def test_its_pd_is_the_pd_at_the_neutral_ltv(packaged, new_builds):
     frame = construction_without_appraisal(new_builds)
     inputs = prepare(frame, packaged.numeric, packaged.categorical)
-    neutral = neutral_inputs(packaged, inputs, absent_mask(packaged, load_absence(), frame, inputs))
+    neutral = neutral_inputs(
+        packaged, inputs, absent_mask(packaged, structural_absence(frame), inputs)
+    )
     ltv = neutral["ltv"].to_numpy(dtype=float)
     assert set(ltv) <= set(packaged.reference["ltv"]["edges"])  # a training decile
     appraised = frame.assign(ltv=ltv, appraised_value_cny=frame["loan_amount_cny"] / ltv)
-    at_neutral = predict(packaged, appraised)
+    at_neutral = predict_as_scoring(packaged, appraised)
     assert not any(at_neutral["absent_features"].map(len))  # given values: nothing absent
-    assert np.allclose(predict(packaged, frame)["pd"], at_neutral["pd"], rtol=0, atol=1e-12)
+    assert np.allclose(
+        predict_as_scoring(packaged, frame)["pd"], at_neutral["pd"], rtol=0, atol=1e-12
+    )
     effect, _ = packaged.contributions(appraised)
     assert (effect["ltv"] <= 0).all()  # the stand-in value does not raise the PD
 
@@ -144,7 +153,9 @@ def test_the_neutral_value_never_raises_the_risk_and_is_the_usual_one_where_it_c
     keeps the row's risk; else the row's decile closest to zero from below."""
     frame = construction_without_appraisal(new_builds.head(40))
     inputs = prepare(frame, packaged.numeric, packaged.categorical)
-    chosen = neutral_inputs(packaged, inputs, absent_mask(packaged, load_absence(), frame, inputs))
+    chosen = neutral_inputs(
+        packaged, inputs, absent_mask(packaged, structural_absence(frame), inputs)
+    )
     usual = packaged.neutral["ltv"]
     assert usual in packaged.reference["ltv"]["edges"]
     kinds = set()
@@ -171,7 +182,7 @@ def _effects_per_decile(model, frame: pd.DataFrame) -> list[dict[float, float]]:
 
 
 def test_an_appraised_construction_loan_keeps_its_own_ltv(packaged, new_builds):
-    predicted = predict(packaged, new_builds)
+    predicted = predict_as_scoring(packaged, new_builds)
     assert not any(predicted["absent_features"].map(len))
     assert np.allclose(predicted["pd"], packaged.predict_pd(new_builds), rtol=0, atol=1e-12)
 
@@ -179,7 +190,7 @@ def test_an_appraised_construction_loan_keeps_its_own_ltv(packaged, new_builds):
 def test_a_refinancing_with_blank_ltv_still_lists_it_as_missing(packaged, history):
     rows = history[history["project_kind"] == "operating"].head(40)
     frame = rows.assign(financing_purpose="refinancing", appraised_value_cny=np.nan, ltv=np.nan)
-    predicted = predict(packaged, frame)
+    predicted = predict_as_scoring(packaged, frame)
     assert all("ltv" in names for names in predicted["missing_features"])
     assert not any(predicted["absent_features"].map(len))
     assert np.allclose(predicted["pd"], packaged.predict_pd(frame), rtol=0, atol=1e-12)
@@ -188,14 +199,16 @@ def test_a_refinancing_with_blank_ltv_still_lists_it_as_missing(packaged, histor
 
 def test_a_new_build_without_purpose_or_appraisal_has_ltv_absent(packaged, new_builds):
     frame = construction_without_appraisal(new_builds).assign(financing_purpose=None)
-    assert all("ltv" in names for names in predict(packaged, frame)["absent_features"])
+    assert all("ltv" in names for names in predict_as_scoring(packaged, frame)["absent_features"])
     unknown_kind = frame.assign(project_kind=None)  # nothing says it is a construction loan
-    assert all("ltv" in names for names in predict(packaged, unknown_kind)["missing_features"])
+    assert all(
+        "ltv" in names for names in predict_as_scoring(packaged, unknown_kind)["missing_features"]
+    )
 
 
 def test_an_empty_absence_table_scores_the_model_as_trained(packaged, new_builds):
     frame = construction_without_appraisal(new_builds)
-    predicted = predict(packaged, frame, absence=())
+    predicted = predict(packaged, frame)
     assert all("ltv" in names for names in predicted["missing_features"])
     assert np.allclose(predicted["pd"], packaged.predict_pd(frame), rtol=0, atol=1e-12)
 
@@ -203,7 +216,7 @@ def test_an_empty_absence_table_scores_the_model_as_trained(packaged, new_builds
 def test_data_without_the_condition_columns_is_scored_as_before(packaged, history):
     rows = history[history["project_kind"] != "new"].head(300)  # no financing_purpose,
     # no appraised_value_cny, no new build (whose utilisation and WALE cannot exist)
-    predicted = predict(packaged, rows)
+    predicted = predict_as_scoring(packaged, rows)
     assert not any(predicted["absent_features"].map(len))
     assert np.allclose(predicted["pd"], packaged.predict_pd(rows), rtol=0, atol=1e-12)
 
@@ -211,7 +224,7 @@ def test_data_without_the_condition_columns_is_scored_as_before(packaged, histor
 def test_a_reit_without_a_loan_has_its_loan_features_absent(packaged, history):
     rows = history[history["project_kind"] == "operating"].head(10)
     blank = dict.fromkeys(["loan_amount_cny", "leverage", "ltv", "loan_tenor_years"], np.nan)
-    predicted = predict(packaged, rows.assign(financing_purpose="reit", **blank))
+    predicted = predict_as_scoring(packaged, rows.assign(financing_purpose="reit", **blank))
     loan = {"loan_amount_cny", "leverage", "ltv", "loan_tenor_years"}
     assert all(set(names) == loan for names in predicted["absent_features"])
     assert not loan & reason_names(predicted)
@@ -221,10 +234,10 @@ def test_a_reit_without_a_loan_has_its_loan_features_absent(packaged, history):
 def test_a_logistic_model_treats_absence_the_same_way(history, new_builds):
     model = train_model(history.iloc[:3000], "defaulted", kind="logistic")
     frame = construction_without_appraisal(new_builds)
-    predicted = predict(model, frame)
+    predicted = predict_as_scoring(model, frame)
     assert all("ltv" in names for names in predicted["absent_features"])
     inputs = prepare(frame, model.numeric, model.categorical)
-    neutral = neutral_inputs(model, inputs, absent_mask(model, load_absence(), frame, inputs))
+    neutral = neutral_inputs(model, inputs, absent_mask(model, structural_absence(frame), inputs))
     assert np.allclose(predicted["pd"], model.predict_pd(neutral), rtol=0, atol=1e-12)
     assert (model.contributions(neutral)[0]["ltv"] <= 0).all()
 
@@ -232,7 +245,7 @@ def test_a_logistic_model_treats_absence_the_same_way(history, new_builds):
 def test_no_construction_loan_of_the_samples_has_ltv_as_a_reason(packaged):
     applications = read_applications([ROOT / "sample_projects"], as_of=AS_OF)
     frame = add_indicators(applications.projects, applications.yearly, AS_OF)
-    predicted = predict(packaged, frame)
+    predicted = predict_as_scoring(packaged, frame)
     construction = frame["financing_purpose"] == "construction"
     assert construction.sum() > 100
     rows = predicted[construction.to_numpy()]
@@ -250,7 +263,7 @@ def test_no_construction_loan_of_the_samples_has_ltv_as_a_reason(packaged):
 def test_the_packaged_model_gives_an_advisory_pd(packaged, new_builds):
     assert "outcomes" not in packaged.card  # trained before the field: read as synthetic
     assert not packaged.pd_is_binding
-    assert predict(packaged, new_builds)["pd_advisory"].all()
+    assert predict_as_scoring(packaged, new_builds)["pd_advisory"].all()
     card = json.loads((ROOT / "rules/model/default_model.card.json").read_text("utf-8"))
     assert card["outcomes"] == "synthetic"
     assert "advisory" in (ROOT / "rules/model/default_model.card.md").read_text("utf-8")
@@ -263,10 +276,10 @@ def real_model(history):
 
 def test_only_a_model_on_real_outcomes_gives_a_binding_pd(real_model, history):
     assert real_model.card["outcomes"] == "real" and real_model.pd_is_binding
-    assert not predict(real_model, history.head(5))["pd_advisory"].any()
+    assert not predict_as_scoring(real_model, history.head(5))["pd_advisory"].any()
     synthetic = train_model(history.iloc[:3000], "defaulted", kind="logistic", outcomes="synthetic")
     assert synthetic.card["outcomes"] == "synthetic" and not synthetic.pd_is_binding
-    assert predict(synthetic, history.head(5))["pd_advisory"].all()
+    assert predict_as_scoring(synthetic, history.head(5))["pd_advisory"].all()
     with pytest.raises(ModelError, match="unknown kind of outcomes"):
         train_model(history.iloc[:3000], "defaulted", kind="logistic", outcomes="REAL")
 
@@ -294,10 +307,10 @@ def test_outcomes_survive_save_and_load_and_a_wrong_value_is_refused(real_model,
 
 
 def test_empty_data_and_the_prediction_table_carry_the_new_columns(packaged, new_builds):
-    empty = predict(packaged, new_builds.iloc[:0])
+    empty = predict_as_scoring(packaged, new_builds.iloc[:0])
     assert {"absent_features", "pd_advisory"} <= set(empty.columns) and empty.empty
     frame = construction_without_appraisal(new_builds.head(3))
-    table = prediction_table(frame, predict(packaged, frame), packaged)
+    table = prediction_table(frame, predict_as_scoring(packaged, frame), packaged)
     assert list(table["absent_features"]) == ["ltv"] * 3
     assert table["pd_advisory"].all()
 
@@ -309,7 +322,7 @@ def test_a_new_builds_zero_operating_years_is_absent_for_the_model(packaged, his
         operating_since=[pd.NaT, pd.NaT, pd.Timestamp("2024-06-01")],
         operating_years=[0.0, np.nan, 1.0],
     )
-    predicted = predict(packaged, frame)
+    predicted = predict_as_scoring(packaged, frame)
     assert predicted["absent_features"].tolist()[:2] == [["operating_years"], ["operating_years"]]
     assert predicted["pd"].iloc[0] == predicted["pd"].iloc[1]
     assert "operating_years" not in predicted["absent_features"].iloc[2]

@@ -19,23 +19,23 @@ import pytest
 from conftest import AS_OF, ROOT
 from pypdf import PdfReader
 
-from assessment.artefact import default_model_path
-from assessment.bands import NOT_COMPARED, banded, load_bands
-from assessment.batch import screen_inputs, write_outputs
 from assessment.cli import main
+from assessment.criteria.rules import load_rules
 from assessment.errors import AssessmentError, InputError
-from assessment.monitor import (
+from assessment.model.drift import NOT_COMPARED, banded, load_bands
+from assessment.model.persist import default_model_path
+from assessment.model.predict import band, psi
+from assessment.screening.batch import screen_inputs, write_outputs
+from assessment.screening.records import Settings
+from assessment.screening.shortlist import write_full_results
+from assessment.workbench.monitor import (
     monitor,
     monitor_outputs,
     read_screening,
     rule_shifts,
     two_proportion_z,
 )
-from assessment.monitor_report import write_monitor_pdf, write_monitor_workbook
-from assessment.prediction import band, psi
-from assessment.rules import load_rules
-from assessment.screen_excel import write_full_results
-from assessment.screening import Settings
+from assessment.workbench.monitor_report import write_monitor_pdf, write_monitor_workbook
 
 EDGE_SITES = ROOT / "sample_projects" / "candidates" / "edge_sites_gbk.csv"
 CHANGED = ["ES-001", "ES-002", "ES-003", "ES-004", "ES-005"]

@@ -17,14 +17,14 @@ import pytest
 from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
 
 from assessment import read_applications
-from assessment.artefact import default_model_path, load_model
-from assessment.batch import screen_inputs
-from assessment.dictionary import PROGRAMMES
+from assessment.criteria.indicators import PROJECT_COLUMNS
 from assessment.errors import AssessmentError
-from assessment.indicators import PROJECT_COLUMNS
-from assessment.scoring import Scored, project_records, score_applications
-from assessment.screening import RECOMMENDATIONS, Settings, cached_rules
-from assessment.values import plain
+from assessment.intake.cells import plain
+from assessment.intake.dictionary import PROGRAMMES
+from assessment.model.persist import default_model_path, load_model
+from assessment.pipeline import Scored, project_records, score_applications
+from assessment.screening.batch import screen_inputs
+from assessment.screening.records import RECOMMENDATIONS, Settings, cached_rules
 
 SAMPLES = ROOT / "sample_projects"
 MODEL_PATH = str(default_model_path())

@@ -23,10 +23,11 @@ from conftest import FULL_PROJECT, ROOT, write_rows
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from assessment import batch, write_template
-from assessment._files import check_destination, csv_safe, file_stem, shown_path
+from assessment import write_template
+from assessment._shared.files import check_destination, csv_safe, file_stem, shown_path
 from assessment.cli import main
 from assessment.errors import OutputError
+from assessment.screening import batch
 
 SAMPLES = ROOT / "sample_projects"
 ONE = SAMPLES / "05_zhangjiakou_reit_ready.xlsx"
@@ -463,7 +464,7 @@ def test_control_characters_in_a_name_do_not_break_the_workbook_or_memo(tmp_path
 
 
 def test_ctrl_c_during_score_memos_leaves_none(tmp_path, capsys, monkeypatch):
-    from assessment import report
+    from assessment.reports.memo import write as report
 
     built = []
     real = report._build

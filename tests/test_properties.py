@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from assessment import read_applications
-from assessment.artefact import default_model_path, load_model
-from assessment.batch import screen_inputs
-from assessment.dictionary import PROGRAMMES
 from assessment.errors import AssessmentError
-from assessment.scoring import project_records, score_applications
-from assessment.screening import RECOMMENDATIONS, Settings, cached_rules
-from assessment.values import BadValue, parse_cell, plain
+from assessment.intake.cells import BadValue, parse_cell, plain
+from assessment.intake.dictionary import PROGRAMMES
+from assessment.model.persist import default_model_path, load_model
+from assessment.pipeline import project_records, score_applications
+from assessment.screening.batch import screen_inputs
+from assessment.screening.records import RECOMMENDATIONS, Settings, cached_rules
 
 EXCEL_CELLS = st.one_of(
     st.none(),

@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 from conftest import AS_OF
 
-from assessment import ingest, layouts, normalize, workbooks
-from assessment.chunks import plan_chunks, read_chunk
-from assessment.ingest import read_applications
-from assessment.workbooks import csv_columns, csv_dialect, read_sheets
+from assessment.intake import layouts, normalize, workbooks
+from assessment.intake import read as ingest
+from assessment.intake.chunks import plan_chunks, read_chunk
+from assessment.intake.read import read_applications
+from assessment.intake.workbooks import csv_columns, csv_dialect, read_sheets
 
 HEADER = [
     "项目编号",

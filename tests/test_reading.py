@@ -154,7 +154,7 @@ def test_a_process_pool_reads_the_same_as_one_process(tmp_path, monkeypatch):
         values = {**FULL_PROJECT, "project_id": f"P-{number}", "pue": 1.2 + number / 100}
         write_template(tmp_path / f"p{number}.xlsx", "en", values=values, yearly=FULL_YEARLY)
     (tmp_path / "broken.xlsx").write_bytes(b"junk")
-    monkeypatch.setattr("assessment.ingest.PARALLEL_FROM_FILES", 2)
+    monkeypatch.setattr("assessment.intake.read.PARALLEL_FROM_FILES", 2)
     one = read_applications([tmp_path], as_of=AS_OF, jobs=1)
     two = read_applications([tmp_path], as_of=AS_OF, jobs=2)
     for mine, theirs in zip(one, two, strict=True):

@@ -11,10 +11,10 @@ from conftest import AS_OF, ROOT, compare_golden, write_list
 from test_verdicts import BASE
 
 from assessment.cli import main
-from assessment.decision import load_routing
+from assessment.decision.decide import load_routing
 from assessment.errors import AssessmentError
-from assessment.report import write_report, write_reports
-from assessment.scoring import project_records, score_applications
+from assessment.pipeline import project_records, score_applications
+from assessment.reports.memo.write import write_report, write_reports
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf comes with the test extras")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import AS_OF, ROOT
 
-from assessment.report import write_reports
-from assessment.scoring import score_applications
+from assessment.pipeline import score_applications
+from assessment.reports.memo.write import write_reports
 
 pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 comes with the test extras")
 pypdf = pytest.importorskip("pypdf", reason="pypdf comes with the test extras")

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from assessment import conditions
-from assessment.cases import run_cases
-from assessment.dictionary import PROGRAMMES
+from assessment.criteria import conditions
+from assessment.criteria.cases import run_cases
+from assessment.criteria.evaluate import evaluate_rules
+from assessment.criteria.rules import load_rules, metric_catalogue
 from assessment.errors import RuleError
-from assessment.evaluate import evaluate_rules
-from assessment.rules import load_rules, metric_catalogue
+from assessment.intake.dictionary import PROGRAMMES
 
 RULES = ROOT / "rules"
 

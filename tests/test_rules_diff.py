@@ -11,14 +11,14 @@ from conftest import ROOT
 from openpyxl import load_workbook
 
 from assessment.cli import main
-from assessment.decision import load_decision_table
+from assessment.criteria.evaluate import VERDICTS
+from assessment.criteria.rules import load_rules
+from assessment.decision.decide import load_decision_table
 from assessment.errors import AssessmentError
-from assessment.evaluate import VERDICTS
-from assessment.ingest import read_applications
-from assessment.rules import load_rules
-from assessment.rules_diff import diff_rules, rule_changes
-from assessment.rules_diff_report import write_diff_pdf
-from assessment.scoring import score_read
+from assessment.intake.read import read_applications
+from assessment.pipeline import score_read
+from assessment.workbench.rules_diff import diff_rules, rule_changes
+from assessment.workbench.rules_diff_report import write_diff_pdf
 
 AS_OF = dt.date(2025, 6, 30)
 RULE = "CMP-GB40879-LIMIT"  # the legal floor: pue_assessed <= 1.50, every purpose

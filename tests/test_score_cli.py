@@ -8,7 +8,7 @@ import shutil
 from conftest import ROOT
 
 from assessment.cli import main
-from assessment.dictionary import PROGRAMMES
+from assessment.intake.dictionary import PROGRAMMES
 
 REIT_READY = str(ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx")
 

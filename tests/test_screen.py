@@ -19,10 +19,10 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from assessment import write_template
-from assessment.batch import balanced_files_per_chunk, screen_inputs, write_outputs
 from assessment.cli import ProgressLine, main
-from assessment.decision import RANKING, RECOMMENDATIONS
-from assessment.screening import Settings
+from assessment.decision.decide import RANKING, RECOMMENDATIONS
+from assessment.screening.batch import balanced_files_per_chunk, screen_inputs, write_outputs
+from assessment.screening.records import Settings
 
 SAMPLES = ROOT / "sample_projects"
 BROKEN_DIR = SAMPLES / "broken"  # named: sample_projects/.assessignore leaves it out of a walk
@@ -183,7 +183,7 @@ def test_bad_inputs_land_in_rejected_and_the_run_goes_on(tmp_path, settings):
 
 
 def test_an_interrupted_write_leaves_no_half_written_workbook(tmp_path, screening, monkeypatch):
-    import assessment.screen_excel as screen_excel
+    import assessment.screening.shortlist as screen_excel
 
     def stop(*args, **kwargs):
         raise KeyboardInterrupt

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 import python_calamine
 
-from assessment import screen_excel, xlsx_rows
-from assessment.decision import RANKING
+from assessment.decision.decide import RANKING
 from assessment.errors import OutputError
-from assessment.screen_excel import write_full_results, write_screening_workbook
+from assessment.screening import _rows as xlsx_rows
+from assessment.screening import shortlist as screen_excel
+from assessment.screening.shortlist import write_full_results, write_screening_workbook
 
 PROGRAMMES = ["green", "green_credit", "reit", "credit"]
 VERDICTS = ["pass", "fail", "insufficient", "not_applicable"]

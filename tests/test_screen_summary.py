@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from assessment import decision
+from assessment.decision import decide as decision
 from assessment.errors import AssessmentError
-from assessment.screen_summary import summary_tables, write_summary_pdf
+from assessment.screening.summary import summary_tables, write_summary_pdf
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf comes with the test extras")
 pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 comes with the test extras")

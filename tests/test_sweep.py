@@ -12,11 +12,11 @@ from PIL import Image, ImageStat
 from pypdf import PdfReader
 
 from assessment.cli import main
+from assessment.criteria.indicators import add_indicators
+from assessment.criteria.rules import load_rules
 from assessment.errors import AssessmentError
-from assessment.indicators import add_indicators
-from assessment.ingest import read_applications
-from assessment.rules import load_rules
-from assessment.sweep import (
+from assessment.intake.read import read_applications
+from assessment.workbench.sweep import (
     TABLE_COLUMNS,
     find_rule,
     sweep_frame,

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from assessment.values import BadValue, is_missing, parse_cell
+from assessment.intake.cells import BadValue, is_missing, parse_cell
 
 
 def parse(dictionary, name: str, raw: object, unit: str = "", fx: float | None = None):

@@ -11,8 +11,8 @@ import pytest
 from conftest import ROOT, write_list
 
 from assessment.cli import score_json
-from assessment.excel import sheets
-from assessment.scoring import score_applications
+from assessment.pipeline import score_applications
+from assessment.reports.workbook import sheets
 
 AS_OF = dt.date(2025, 6, 30)
 # the proposed loan's level annuity: CNY 700 m over 12 years at 4 %, priced by hand

@@ -1,0 +1,1 @@
+"""Shared plumbing of every layer: safe file writing, packaged data, strict YAML."""

@@ -1,0 +1,1 @@
+"""Criteria: derived indicators, the rule tables, their condition language and their evaluation."""

@@ -1,0 +1,313 @@
+"""Evaluate a rule set on a table of projects, vectorised, one rule at a time.
+
+For every project and rule the verdict is one of:
+
+* ``not_applicable``: the rule (or its pack) is not in force on ``as_of``, its ``applies_when``
+  condition is false, or no segment row gives it a threshold;
+* ``insufficient``: a value the rule needs is missing (in the condition, a segment key or the
+  metric): never a silent pass or fail;
+* ``pass`` or ``fail``.
+
+Per programme (:func:`programme_results`): ``status`` (a gate marked unverified never decides
+alone), ``eligible``, ``score`` (0-100: points of the applicable score rules over their weights;
+an insufficient score rule earns 0), ``coverage`` and ``grade`` (from the pack's grade table,
+only when enough of the score weight applies).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..intake.dictionary import PROGRAMMES
+from . import conditions
+from .rules import Rule, RuleSet
+
+VERDICTS = ("not_applicable", "insufficient", "pass", "fail")
+NOT_APPLICABLE, INSUFFICIENT, PASS, FAIL = range(4)
+
+
+@dataclass
+class RuleResult:
+    """Verdict codes, thresholds applied and points of one rule for every project."""
+
+    codes: np.ndarray
+    thresholds: object  # a scalar, a tuple (in / between) or an array from a segment table
+    points: np.ndarray | None = None
+
+
+@dataclass
+class Evaluation:
+    """The project x rule verdict matrix and the programme results."""
+
+    frame: pd.DataFrame
+    rules: RuleSet
+    as_of: dt.date
+    results: dict[str, RuleResult]
+    programmes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def verdicts(self) -> pd.DataFrame:
+        """project x rule_id, categorical verdicts."""
+        return pd.DataFrame(
+            {
+                rule_id: pd.Categorical.from_codes(result.codes, VERDICTS)
+                for rule_id, result in self.results.items()
+            },
+            index=self.frame.index,
+        )
+
+    def table(
+        self, project_ids: list[str] | None = None, masks: dict[str, np.ndarray] | None = None
+    ) -> pd.DataFrame:
+        """One row per project (all, or ``project_ids``) and rule: verdict, observed value,
+        threshold, unit, source. ``masks`` (rule_id -> boolean per project) keeps only the
+        rows it marks, so callers that need few rows never build the full table."""
+        rows = (
+            np.arange(len(self.frame))
+            if project_ids is None
+            else self.frame.index.get_indexer(project_ids)
+        )
+        parts = [
+            self._rule_rows(rule, rows if masks is None else rows[masks[rule.rule_id][rows]])
+            for rule in self.rules.rules
+        ]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def _rule_rows(self, rule: Rule, rows: np.ndarray) -> pd.DataFrame:
+        result = self.results[rule.rule_id]
+        return pd.DataFrame(
+            {
+                **self.verdict_facts(rule, rows),
+                "project_id": self.frame.index[rows],
+                "rule_id": rule.rule_id,
+                "programme": rule.programme,
+                "severity": rule.severity,
+                "verdict": pd.Categorical.from_codes(result.codes[rows], VERDICTS),
+                "operator": rule.operator,
+                "unit": rule.unit,
+                "points": result.points[rows] if result.points is not None else np.nan,
+                "weight": rule.weight if rule.severity == "score" else np.nan,
+                "source": rule.source,
+                "clause": rule.clause,
+                "confidence": rule.confidence,
+            }
+        )[TABLE_COLUMNS]
+
+    def verdict_facts(self, rule: Rule, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The observed ``value`` and the ``threshold`` applied of one rule at ``rows``
+        (positions), as object arrays."""
+        thresholds = self.results[rule.rule_id].thresholds
+        if isinstance(thresholds, np.ndarray):
+            thresholds = thresholds[rows]
+        else:
+            thresholds = np.full(len(rows), _shown(thresholds), dtype=object)
+        values = self.frame[rule.metric].iloc[rows].astype(object).to_numpy()
+        return {"value": values, "threshold": thresholds}
+
+
+TABLE_COLUMNS = [
+    "project_id",
+    "rule_id",
+    "programme",
+    "severity",
+    "verdict",
+    "value",
+    "threshold",
+    "operator",
+    "unit",
+    "points",
+    "weight",
+    "source",
+    "clause",
+    "confidence",
+]
+
+
+def _shown(threshold: object) -> object:
+    if isinstance(threshold, tuple):
+        return ";".join(str(part) for part in threshold)
+    return threshold
+
+
+def evaluate_rules(frame: pd.DataFrame, rules: RuleSet, as_of: dt.date) -> Evaluation:
+    """Every rule of ``rules`` on every row of ``frame`` (projects with their indicators)."""
+    forces = {pack.id: pack.in_force(as_of) for pack in rules.packs}
+    results = {
+        rule.rule_id: evaluate_rule(rule, frame, as_of, forces[rule.pack]) for rule in rules.rules
+    }
+    evaluation = Evaluation(frame, rules, as_of, results)
+    evaluation.programmes = programme_results(evaluation)
+    return evaluation
+
+
+def evaluate_rule(
+    rule: Rule, frame: pd.DataFrame, as_of: dt.date, pack_in_force: bool = True
+) -> RuleResult:
+    count = len(frame)
+    if not (pack_in_force and rule.in_force(as_of)):
+        return RuleResult(np.zeros(count, dtype=np.int8), np.nan, _no_points(rule, count))
+    truth, known = conditions.evaluate(rule.condition, frame)
+    threshold, found, undecided = _thresholds(rule, frame)
+    column = frame[rule.metric]
+    has_value = (
+        np.ones(count, dtype=bool)
+        if rule.operator in ("is_blank", "not_blank")
+        else column.notna().to_numpy(dtype=bool)
+    )
+    passed = _passes(rule, column, threshold)
+    codes = np.select(
+        [~known, ~truth, undecided, ~found, ~has_value, passed],
+        [INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, PASS],
+        FAIL,
+    ).astype(np.int8)
+    return RuleResult(codes, threshold, _points(rule, column, threshold, codes))
+
+
+def _no_points(rule: Rule, count: int) -> np.ndarray | None:
+    return np.full(count, np.nan) if rule.severity == "score" else None
+
+
+def _thresholds(rule: Rule, frame: pd.DataFrame) -> tuple[object, np.ndarray, np.ndarray]:
+    """The threshold (scalar, or per row from a segment table), where one was found, and
+    where a missing segment key leaves it undecided."""
+    count = len(frame)
+    if rule.segment is None:
+        ones = np.ones(count, dtype=bool)
+        return rule.threshold, ones, ~ones
+    values = np.full(count, np.nan)
+    found = np.zeros(count, dtype=bool)
+    undecided = np.zeros(count, dtype=bool)
+    for row in rule.segment.to_dict("records"):
+        match, known = _segment_match(row, frame)
+        undecided |= ~found & ~known
+        take = match & known & ~found & ~undecided
+        values[take] = row["threshold"]
+        found |= take
+    return values, found, undecided & ~found
+
+
+def _segment_match(row: dict[str, object], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    match = np.ones(len(frame), dtype=bool)
+    known = np.ones(len(frame), dtype=bool)
+    for key, wanted in row.items():
+        if key == "threshold" or wanted is None:
+            continue
+        truth, key_known = conditions.evaluate_test(
+            conditions.Comparison(key, "==", (wanted,)), frame[key]
+        )
+        match &= truth
+        known &= key_known
+    return match, known
+
+
+def _passes(rule: Rule, column: pd.Series, threshold: object) -> np.ndarray:
+    if isinstance(threshold, np.ndarray):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(conditions.COMPARISONS[rule.operator](values, threshold), dtype=bool)
+    literals = threshold if isinstance(threshold, tuple) else (threshold,)
+    if rule.operator in ("is_blank", "not_blank"):
+        literals = ()
+    truth, _ = conditions.evaluate_test(
+        conditions.Comparison(rule.metric, rule.operator, literals), column
+    )
+    return truth
+
+
+def _points(
+    rule: Rule, column: pd.Series, threshold: object, codes: np.ndarray
+) -> np.ndarray | None:
+    if rule.severity != "score":
+        return None
+    if rule.full_at is None:
+        earned = np.where(codes == PASS, rule.weight, 0.0)
+    else:
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.clip((values - threshold) / (rule.full_at - threshold), 0.0, 1.0)
+        earned = np.where(codes == PASS, np.nan_to_num(share) * rule.weight, 0.0)
+    return np.where(codes == NOT_APPLICABLE, np.nan, earned)
+
+
+# worst first: the order the decision reads a group of programmes in
+STATUSES = ("not_eligible", "insufficient", "unverified", "eligible", "not_applicable")
+DECISIVE = ("verified", "verified_secondary")  # confidences that may decide an outcome alone
+
+
+def programme_results(evaluation: Evaluation) -> pd.DataFrame:
+    """Per project and programme: ``<p>_status`` (:data:`STATUSES`), ``<p>_eligible`` (true /
+    false, NA unless the status is eligible or not_eligible), ``<p>_score`` (0-100),
+    ``<p>_coverage`` (share of the score weight in force that applies) and ``<p>_grade`` (none
+    when the coverage is below the pack's ``min_coverage``)."""
+    columns: dict[str, object] = {}
+    for programme in PROGRAMMES:
+        rules = [r for r in evaluation.rules.rules if r.programme == programme]
+        status = _status(rules, evaluation)
+        columns[f"{programme}_status"] = pd.array(status, dtype="string")
+        columns[f"{programme}_eligible"] = _eligible(status)
+        score, coverage = _score(rules, evaluation)
+        columns[f"{programme}_score"] = score
+        columns[f"{programme}_coverage"] = coverage
+        enough = coverage >= evaluation.rules.min_coverage(programme)
+        columns[f"{programme}_grade"] = _grade(
+            np.where(enough, score, np.nan), evaluation.rules.grades(programme)
+        )
+    return pd.DataFrame(columns, index=evaluation.frame.index)
+
+
+def _status(rules: list[Rule], evaluation: Evaluation) -> np.ndarray:
+    """``not_eligible`` when a gate that may decide alone fails; else ``insufficient`` when a
+    gate cannot be decided; else ``unverified`` when only an unverified gate fails (it never
+    decides alone: a person must); else ``eligible``; ``not_applicable`` when no gate applies."""
+    count = len(evaluation.frame)
+    failed, short, unverified, applies = (np.zeros(count, dtype=bool) for _ in range(4))
+    for rule in (r for r in rules if r.severity == "gate"):
+        codes = evaluation.results[rule.rule_id].codes
+        decisive = rule.confidence in DECISIVE
+        failed |= (codes == FAIL) & decisive
+        unverified |= (codes == FAIL) & (not decisive)
+        short |= codes == INSUFFICIENT
+        applies |= codes != NOT_APPLICABLE
+    return np.select(
+        [failed, short, unverified, applies],
+        ["not_eligible", "insufficient", "unverified", "eligible"],
+        "not_applicable",
+    ).astype(object)
+
+
+def _eligible(status: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    eligible = pd.array(status == "eligible", dtype="boolean")
+    eligible[~np.isin(status, ("eligible", "not_eligible"))] = pd.NA
+    return eligible
+
+
+def _score(rules: list[Rule], evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+    """The score (points over the weights that apply) and the coverage (the weights that
+    apply over the weights of the score rules in force)."""
+    count = len(evaluation.frame)
+    earned, possible = np.zeros(count), np.zeros(count)
+    in_force = 0.0
+    for rule in (r for r in rules if r.severity == "score"):
+        points = evaluation.results[rule.rule_id].points
+        applicable = ~np.isnan(points)
+        earned += np.where(applicable, points, 0.0)
+        possible += np.where(applicable, rule.weight, 0.0)
+        in_force += rule.weight if rule.in_force(evaluation.as_of) else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(possible > 0, np.round(100 * earned / possible, 1), np.nan)
+        coverage = np.where(in_force > 0, np.round(possible / in_force, 3), np.nan)
+    return score, coverage
+
+
+def _grade(score: np.ndarray, grades: list[tuple[str, float]]) -> pd.api.extensions.ExtensionArray:
+    labels = np.full(len(score), None, dtype=object)
+    undecided = ~np.isnan(score)
+    for grade, floor in grades:
+        take = undecided & (score >= floor)
+        labels[take] = grade
+        undecided &= ~take
+    return pd.array(labels, dtype="string")

@@ -1,0 +1,669 @@
+"""Derived indicators: energy, carbon, siting, finance and cash-flow metrics per project.
+
+``add_indicators(projects, yearly, as_of)`` returns a new frame: ``projects`` plus one column
+per entry of :data:`INDICATORS` (name, base unit, kind and a one-line formula;
+``indicator_table()`` lists them). ``yearly_indicators(projects, yearly, as_of)`` gives the
+per-year ratios (``dscr``, ``distribution_yield``) as a long table. Everything is computed on
+whole columns: a million projects take the same code path as one.
+
+Conventions:
+
+* A missing input gives a missing indicator (NaN, or NA for integer, boolean and code
+  columns); a ratio whose denominator is zero (or not positive, where said) is missing, never
+  infinite.
+* ``pue_assessed`` depends on ``project_kind``: an operating site (kind ``operating`` or
+  blank) is judged on its measured annual ``pue`` only (none measured: missing, never the
+  design value); a ``new`` build, the new capacity of an ``expansion`` and a ``retrofit`` on
+  their ``pue_design``. ``pue_basis`` says which (missing where ``pue_assessed`` is).
+* ``gb40879_in_scope``: False for an ``edge`` facility of at most 100 standard racks (GB 40879
+  excludes them); missing when the facility type, or an edge site's racks, is missing.
+* Reference data comes only from the ``rules/reference/`` folder (or ``reference_dir``):
+  GB 40879 grades, size classes, grid emission factors and renewable-consumption weights,
+  each with its source.
+* ``province_assessed``: the ``province`` when it is a known code; else the province of the
+  ``cluster`` (``choices.csv``); else the province of the ``hub`` when exactly one province
+  has that hub; else missing (``province_basis`` given / cluster / hub / none). The carbon
+  indicators and ``re_weight_province`` use it; without it they are missing.
+* Location-based emission factor: among the MEE/NBS factors *published* on or before
+  ``as_of`` (column ``published``), the ``provincial`` factor of ``province_assessed`` of the
+  latest data year; if the province has none (Tibet, Hong Kong, Macau, Taiwan), the latest
+  ``regional`` factor of its grid region (``templates/application/choices.csv``); else the
+  latest ``national`` one. Before the first publication there is no official factor: the
+  earliest published set is used and ``emission_factor_status`` says
+  ``fallback_before_publication`` (else ``official``). ``factor_year`` picks that data year
+  among the same usable factors (a year not yet published gives missing factors). The
+  carbon-market grid factor is never used. The factor's value, year, area, level,
+  publication and status are recorded.
+* Market-based emissions net out the green-power share (clipped to [0, 1]) at the same
+  location factor: no provincial residual mix is published, and the national factor
+  excluding market-traded non-fossil power against a provincial location factor could put
+  market-based above location-based emissions. So 0 <= market <= location.
+* ``re_weight_province``: the total renewable-electricity consumption responsibility weight
+  of ``province_assessed`` of the latest year no later than ``as_of.year``;
+  ``green_power_over_weight`` is ``green_power_share`` minus that weight.
+* ``operating_years`` of a ``new`` build with no ``operating_since`` is 0.
+* Cash-flow indicators read ``yearly`` once, as a dense project x series x year array: the
+  three last full years are ``as_of.year - 3`` ... ``as_of.year - 1``; the three forecast
+  years ``as_of.year`` ... ``as_of.year + 2``. ``dscr_min`` / ``dscr_avg`` and the
+  ``distribution_yield_min`` / ``_avg`` take every year that has both terms, actual or
+  forecast; ``dscr_forecast_min`` takes the years from ``as_of.year`` on under the proposed
+  loan's level annuity ``debt_service_proposed_cny`` where amount, tenor and rate price it,
+  else each year's reported ``debt_service_cny`` (positive); ``dscr_hist_min`` the years
+  before, on their own debt service (an old loan's: evidence). The loan's
+  ``loan_interest_rate`` is optional (:data:`OPTIONAL_COLUMNS`): a frame without it has no
+  proposed debt service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._shared.resources import data_dir
+from ..errors import AssessmentError, RuleError
+from ..intake.cells import check_as_of
+from ..intake.dictionary import load_dictionary
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator column: base unit ("" if none), kind and formula."""
+
+    name: str
+    unit: str
+    kind: str
+    formula: str
+
+
+# name | unit | kind | formula (units as in fields.csv; "" = none)
+_REGISTRY = """\
+pue_assessed | | number | project_kind new, expansion, retrofit: pue_design; else pue only
+pue_basis | | choice | design (new, expansion, retrofit) or measured; NA with pue_assessed
+energy_mwh | MWh | number | it_energy_mwh × pue_assessed
+gb40879_grade | | integer | pue_assessed ≤ 1.20: 1, ≤ 1.30: 2, ≤ 1.50: 3, else 4 (GB 40879-2021)
+gb40879_in_scope | | bool | not (facility_type edge and racks ≤ 100); NA if unknown
+size_class | | choice | racks ≤ 100: edge, < 3,000: small, < 10,000: large, else super_large
+in_cluster | | bool | cluster ≠ none
+in_hub | | bool | hub ≠ none
+hub_zone | | choice | zone of the hub in choices.csv (east / west); none outside the hubs
+province_assessed | | choice | known province, else the cluster's, else the hub's only one
+province_basis | | choice | given, cluster, hub or none: where province_assessed came from
+emission_factor | tCO2/MWh | number | MEE/NBS published by as_of: provincial, regional, national
+emission_factor_year | | integer | data year: latest published by as_of, or factor_year
+emission_factor_area | | choice | province, grid region or national: where emission_factor applies
+emission_factor_level | | choice | provincial, regional or national
+emission_factor_series | | text | publication of emission_factor
+emission_factor_status | | choice | official, or fallback_before_publication (earliest set)
+emission_factor_market | tCO2/MWh | number | = emission_factor (no residual mix published)
+emission_factor_market_year | | integer | = emission_factor_year
+emissions_tco2 | tCO2 | number | energy_mwh × emission_factor
+emissions_market_tco2 | tCO2 | number | energy_mwh × (1 − green_power_share in [0, 1]) × factor
+cue | tCO2/MWh | number | emissions_tco2 / it_energy_mwh (= pue_assessed × emission_factor)
+carbon_per_pflops | tCO2/PFLOPS | number | emissions_tco2 / compute_pflops (per year)
+re_weight_province | fraction | number | province's RE consumption weight, latest year ≤ as_of
+green_power_over_weight | fraction | number | green_power_share − re_weight_province
+operating_years | years | number | (as_of − operating_since) days / 365.25; new build: 0
+leverage | fraction | number | loan_amount_cny / total_investment_cny
+equity_ratio | fraction | number | equity_cny / total_investment_cny
+ltv | fraction | number | loan_amount_cny / appraised_value_cny
+tenor_minus_wale | years | number | loan_tenor_years − wale_years
+debt_service_proposed_cny | CNY | number | annuity of loan over tenor at loan_interest_rate
+dscr_min | | number | yearly min of operating_cash_flow_cny / debt_service_cny (debt service > 0)
+dscr_avg | | number | yearly mean of operating_cash_flow_cny / debt_service_cny (debt service > 0)
+dscr_forecast_min | | number | min OCF / (proposed loan, else debt service), years ≥ as_of
+dscr_hist_min | | number | min OCF / debt_service_cny (> 0), years < as_of year
+distribution_yield_min | fraction | number | min of distributable_cash_cny / appraised_value_cny
+distribution_yield_avg | fraction | number | mean of distributable_cash_cny / appraised_value_cny
+distribution_yield_forecast_min | fraction | number | min distribution yield, as_of year … +2
+last_full_year | | integer | as_of year − 1
+ocf_positive_3y | | bool | operating_cash_flow_cny > 0 in each of the 3 last full years
+profit_or_ocf_positive_3y | | bool | 3-year sum of OCF > 0 or of net_profit_cny > 0 (all 3)
+ocf_years | | integer | how many of the 3 last full years report operating_cash_flow_cny
+ebitda_hist_avg_3y | CNY | number | mean ebitda_cny of the 3 last full years (all 3)
+ebitda_forecast_avg_3y | CNY | number | mean ebitda_cny of as_of year … as_of year + 2 (all 3)
+ebitda_hist_to_forecast | fraction | number | ebitda_hist_avg_3y / ebitda_forecast_avg_3y (> 0)
+"""
+INDICATORS: tuple[Indicator, ...] = tuple(
+    Indicator(*(cell.strip() for cell in line.split("|"))) for line in _REGISTRY.splitlines()
+)
+
+# The codes a choice indicator takes (rules check their literals against these).
+CHOICE_CODES = {
+    "pue_basis": ("measured", "design"),
+    "size_class": ("edge", "small", "large", "super_large"),
+    "hub_zone": ("east", "west", "none"),
+    "emission_factor_level": ("provincial", "regional", "national"),
+    "emission_factor_status": ("official", "fallback_before_publication"),
+    "province_basis": ("given", "cluster", "hub", "none"),
+}
+
+PROJECT_COLUMNS = (
+    *("province", "hub", "cluster", "racks", "pue", "pue_design", "it_energy_mwh"),
+    *("project_kind", "facility_type"),
+    *("green_power_share", "compute_pflops", "total_investment_cny", "equity_cny"),
+    *("loan_amount_cny", "loan_tenor_years", "wale_years", "appraised_value_cny"),
+    "operating_since",
+)
+# Read when present (read_applications always gives them); absent: missing values.
+OPTIONAL_COLUMNS = ("loan_interest_rate",)
+FACTOR_LEVELS = ("provincial", "regional", "national")
+DESIGN_PUE_KINDS = ("new", "expansion", "retrofit")  # judged on pue_design, the rest on pue
+FALLBACK = "fallback_before_publication"
+_SERIES = (
+    *("ebitda_cny", "operating_cash_flow_cny", "debt_service_cny", "distributable_cash_cny"),
+    "net_profit_cny",
+)
+_FACTOR_COLUMNS = {
+    "emission_factor": "tco2_per_mwh",
+    "emission_factor_year": "data_year",
+    "emission_factor_area": "area",
+    "emission_factor_level": "factor_type",
+    "emission_factor_series": "publication",
+    "emission_factor_status": "status",
+}
+_REFERENCE = {  # file -> the columns the indicators read, with their types
+    "gb40879_grades.csv": {"grade": "Int64", "max_pue": "float64"},
+    "size_classes.csv": {"size_class": "string", "min_racks": "float64", "max_racks": "float64"},
+    "grid_emission_factors.csv": {
+        "data_year": "Int64",
+        "factor_type": "string",
+        "area": "string",
+        "tco2_per_mwh": "float64",
+        "publication": "string",
+        "published": "datetime64[ns]",
+    },
+    "renewable_consumption_weights.csv": {
+        "year": "Int64",
+        "province": "string",
+        "total_weight": "float64",
+    },
+}
+
+
+def indicator_table() -> pd.DataFrame:
+    """The registry as a table: ``name, unit, kind, formula``, one row per indicator."""
+    return pd.DataFrame([asdict(indicator) for indicator in INDICATORS])
+
+
+def add_indicators(
+    projects: pd.DataFrame,
+    yearly: pd.DataFrame,
+    as_of: dt.date,
+    *,
+    factor_year: int | None = None,
+    reference_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """``projects`` plus the :data:`INDICATORS` columns, as a new frame (the input is untouched).
+
+    ``factor_year`` pins the emission-factor data year (default: the latest published by
+    ``as_of``); ``reference_dir`` replaces the packaged ``rules/reference/`` folder.
+    """
+    _check_projects(projects)
+    check_as_of(as_of)
+    reference = _load_reference(reference_dir)
+    columns = _efficiency(projects, reference["gb40879_grades.csv"])
+    columns |= _siting(projects, reference["size_classes.csv"])
+    columns |= _province(projects)
+    factors = _usable_factors(reference["grid_emission_factors.csv"], as_of, factor_year)
+    columns |= _carbon(projects, columns, factors)
+    weights = reference["renewable_consumption_weights.csv"]
+    columns["re_weight_province"] = _re_weight(columns["province_assessed"], weights, as_of.year)
+    columns["green_power_over_weight"] = (
+        projects["green_power_share"] - columns["re_weight_province"]
+    )
+    columns |= _finance(projects, as_of)
+    columns |= _cash_flow(projects, yearly, as_of, columns["debt_service_proposed_cny"])
+    return projects.assign(**{indicator.name: columns[indicator.name] for indicator in INDICATORS})
+
+
+def yearly_indicators(projects: pd.DataFrame, yearly: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Per project and year: ``dscr`` and ``distribution_yield`` (``project_id, year,
+    indicator, value``), where computable. ``as_of`` keeps the stage signature; the ratios do
+    not depend on it."""
+    _check_projects(projects)
+    cube = _Cube.build(projects.index, yearly)
+    ratios = _yearly_ratios(cube, projects)
+    stacked = np.stack(list(ratios.values()), axis=-1)  # project, year, indicator
+    row, year, kind = np.nonzero(~np.isnan(stacked))
+    return pd.DataFrame(
+        {
+            "project_id": projects.index.array.take(row),
+            "year": cube.years[year],
+            "indicator": pd.array(list(ratios), dtype="string").take(kind),
+            "value": stacked[row, year, kind],
+        }
+    )
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def _check_projects(projects: pd.DataFrame) -> None:
+    missing = [name for name in PROJECT_COLUMNS if name not in projects.columns]
+    if missing:
+        raise AssessmentError(
+            "the projects table lacks columns the indicators need",
+            expected="the projects frame of read_applications",
+            got="no " + ", ".join(missing),
+            hint="pass the projects table returned by read_applications",
+        )
+    if not projects.index.is_unique:
+        raise AssessmentError(
+            "project ids are not unique",
+            got=", ".join(map(str, projects.index[projects.index.duplicated()][:5])),
+            hint="read_applications keeps the first of duplicate ids; deduplicate first",
+        )
+
+
+def grade_pue_limits(folder: str | Path | None = None) -> dict[int, float]:
+    """GB 40879 grade -> the highest PUE it allows (the worst grade, beyond the limit value,
+    has none)."""
+    grades = _load_reference(folder)["gb40879_grades.csv"].dropna(subset=["max_pue"])
+    return dict(zip(grades["grade"].astype(int), grades["max_pue"].astype(float), strict=True))
+
+
+def _load_reference(folder: str | Path | None) -> dict[str, pd.DataFrame]:
+    folder = Path(folder) if folder else data_dir("rules") / "reference"
+    tables = {name: _read_reference(folder / name, types) for name, types in _REFERENCE.items()}
+    tables["gb40879_grades.csv"] = tables["gb40879_grades.csv"].sort_values(
+        "max_pue", na_position="last"
+    )
+    tables["size_classes.csv"] = _contiguous(tables["size_classes.csv"], folder)
+    return tables
+
+
+def _read_reference(path: Path, types: dict[str, str]) -> pd.DataFrame:
+    if not path.is_file():
+        raise RuleError(
+            "reference table not found",
+            where=str(path),
+            hint="pass reference_dir= a folder holding " + ", ".join(_REFERENCE),
+        )
+    table = pd.read_csv(path, encoding="utf-8")
+    missing = [column for column in types if column not in table.columns]
+    if missing:
+        raise RuleError(
+            "reference table lacks columns",
+            where=str(path),
+            expected=", ".join(types),
+            got="no " + ", ".join(missing),
+            hint="restore the header row (see rules/reference/README.md)",
+        )
+    return table.astype(types)
+
+
+def _contiguous(classes: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """Size classes sorted by ``min_racks``; each must start one rack above the previous."""
+    classes = classes.sort_values("min_racks", ignore_index=True)
+    lows, highs = classes["min_racks"].to_numpy(), classes["max_racks"].to_numpy()
+    if not (np.array_equal(highs[:-1] + 1, lows[1:]) and np.isnan(highs[-1])):
+        raise RuleError(
+            "size classes are not contiguous",
+            where=str(folder / "size_classes.csv"),
+            expected="each min_racks = the previous max_racks + 1, the last max_racks blank",
+            got=f"min_racks {lows.tolist()}, max_racks {highs.tolist()}",
+        )
+    return classes
+
+
+def _choice_column(choice_set: str, column: str) -> pd.Series:
+    """``column`` of ``choices.csv`` for the codes of ``choice_set`` (blank -> NA)."""
+    rows = [row for row in load_dictionary().choices if row["set"] == choice_set]
+    codes = [row["code"] for row in rows]
+    return pd.Series([row[column] or pd.NA for row in rows], index=codes, dtype="string")
+
+
+# -- project indicators ------------------------------------------------------------------------
+def _efficiency(projects: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
+    use_design = projects["project_kind"].isin(DESIGN_PUE_KINDS).to_numpy(dtype=bool)
+    pue = projects["pue_design"].where(use_design, projects["pue"]).astype("float64")
+    basis = np.where(pue.isna(), -1, use_design.astype(int))
+    limits = grades["max_pue"].fillna(np.inf).to_numpy()
+    grade = np.searchsorted(limits, pue.to_numpy(), side="left")
+    grade[np.isnan(pue.to_numpy()) | (grade == len(limits))] = -1
+    return {
+        "pue_assessed": pue,
+        "pue_basis": pd.array(["measured", "design"], dtype="string").take(basis, allow_fill=True),
+        "energy_mwh": projects["it_energy_mwh"] * pue,
+        "gb40879_grade": grades["grade"].array.take(grade, allow_fill=True),
+    }
+
+
+def _siting(projects: pd.DataFrame, classes: pd.DataFrame) -> dict[str, object]:
+    racks = projects["racks"].to_numpy(dtype="float64", na_value=np.nan)
+    size = np.searchsorted(classes["min_racks"].to_numpy(), racks, side="right") - 1
+    size[np.isnan(racks)] = -1
+    hub = projects["hub"].astype("string")
+    zones = _choice_column("hub", "zone")
+    zones["none"] = "none"
+    return {
+        "gb40879_in_scope": _gb40879_in_scope(projects, classes),
+        "size_class": classes["size_class"].array.take(size, allow_fill=True),
+        "in_cluster": projects["cluster"].astype("string").ne("none").astype("boolean"),
+        "in_hub": hub.ne("none").astype("boolean"),
+        "hub_zone": zones.array.take(zones.index.get_indexer(hub), allow_fill=True),
+    }
+
+
+def _gb40879_in_scope(projects: pd.DataFrame, classes: pd.DataFrame) -> pd.Series:
+    """False for an ``edge`` facility within the ``edge`` size class (GB 40879 excludes edge
+    data centres of at most 100 racks); NA without its facility type, or an edge site's racks."""
+    limit = classes["max_racks"].where(classes["size_class"].eq("edge")).max()
+    edge = projects["facility_type"].astype("string").eq("edge")
+    small = projects["racks"].astype("Float64").le(limit)
+    return (~(edge & small)).mask(edge.isna()).astype("boolean")
+
+
+def _province(projects: pd.DataFrame) -> dict[str, object]:
+    """``province_assessed``: the given code if known, else the cluster's, else the hub's
+    only province; ``province_basis`` says which (none: no province)."""
+    provinces = _choice_column("province", "hub")
+    given = projects["province"].astype("string")
+    sources = {
+        "given": given.where(given.isin(provinces.index)),
+        "cluster": _lookup(projects["cluster"], _choice_column("cluster", "province")),
+        "hub": _lookup(projects["hub"], _only_province_of_hub(provinces)),
+    }
+    found = [source.notna().to_numpy() for source in sources.values()]
+    assessed = sources["given"].fillna(sources["cluster"]).fillna(sources["hub"])
+    basis = np.select(found, list(sources), "none")
+    return {"province_assessed": assessed, "province_basis": pd.array(basis, dtype="string")}
+
+
+def _only_province_of_hub(hub_of_province: pd.Series) -> pd.Series:
+    """Hub code -> its province, for the hubs that exactly one province has."""
+    counts = hub_of_province.value_counts()
+    single = hub_of_province[hub_of_province.isin(counts.index[counts == 1])]
+    return pd.Series(single.index, index=single.array, dtype="string")
+
+
+def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``table[key]`` for each key (missing or unknown key: NA), indexed like ``keys``."""
+    positions = table.index.get_indexer(keys.astype("string"))
+    return pd.Series(table.array.take(positions, allow_fill=True), keys.index, dtype="string")
+
+
+def _usable_factors(factors: pd.DataFrame, as_of: dt.date, factor_year: int | None) -> pd.DataFrame:
+    """The location factors usable at ``as_of``, with their ``status``: those published on or
+    before it (``official``), or before the first publication the earliest published set
+    (``fallback_before_publication``); the latest data year of each (type, area), or
+    ``factor_year`` only."""
+    rows = factors[factors["factor_type"].isin(FACTOR_LEVELS)]
+    published = rows["published"]
+    official = rows[published.le(pd.Timestamp(as_of))].assign(status="official")
+    if len(official) or rows.empty:
+        rows = official
+    else:
+        rows = rows[published.eq(published.min())].assign(status=FALLBACK)
+    if factor_year is not None:
+        rows = rows[rows["data_year"].eq(int(factor_year))]
+    latest = rows.astype({"status": "string"}).sort_values(["data_year", "published"])
+    return latest.drop_duplicates(["factor_type", "area"], keep="last").reset_index(drop=True)
+
+
+def _carbon(projects: pd.DataFrame, columns: dict, factors: pd.DataFrame) -> dict[str, object]:
+    location = _location_factors(columns["province_assessed"], factors)
+    factor, energy = np.asarray(location["emission_factor"]), columns["energy_mwh"]
+    emissions = energy * factor
+    green = projects["green_power_share"].clip(0, 1)
+    return location | {
+        "emission_factor_market": factor,
+        "emission_factor_market_year": location["emission_factor_year"],
+        "emissions_tco2": emissions,
+        "emissions_market_tco2": energy * (1 - green) * factor,
+        "cue": _ratio(emissions, projects["it_energy_mwh"]),
+        "carbon_per_pflops": _ratio(emissions, projects["compute_pflops"]),
+    }
+
+
+def _location_factors(province: pd.Series, latest: pd.DataFrame) -> dict[str, object]:
+    """The emission-factor columns of each project, chosen once per province code: its
+    provincial factor, else its grid region's, else the national one; NA for no province."""
+    regions = _choice_column("province", "grid_region")
+    keys = pd.Index(latest["factor_type"] + "/" + latest["area"])
+    chosen = np.full(len(regions), -1)
+    national = ["national/national"] * len(regions)
+    grids = ["regional/" + grid for grid in regions.fillna("")]
+    for wanted in (national, grids, ["provincial/" + code for code in regions.index]):
+        found = keys.get_indexer(wanted)
+        chosen = np.where(found >= 0, found, chosen)
+    position = regions.index.get_indexer(province)
+    rows = np.where(position >= 0, chosen[position], -1)
+    return {
+        name: latest[source].array.take(rows, allow_fill=True)
+        for name, source in _FACTOR_COLUMNS.items()
+    }
+
+
+def _re_weight(province: pd.Series, weights: pd.DataFrame, year: int) -> np.ndarray:
+    """The total renewable-consumption weight of each province, of the latest year ≤ ``year``
+    (NaN before the first year, or for a province without one)."""
+    rows = weights[weights["year"].le(year)].sort_values("year", kind="stable")
+    rows = rows.drop_duplicates("province", keep="last")
+    positions = pd.Index(rows["province"]).get_indexer(province)
+    weight = rows["total_weight"].array.take(positions, allow_fill=True)
+    return np.asarray(weight, dtype="float64")
+
+
+def _finance(projects: pd.DataFrame, as_of: dt.date) -> dict[str, object]:
+    loan, total = projects["loan_amount_cny"], projects["total_investment_cny"]
+    tenor = projects["loan_tenor_years"]
+    return {
+        "operating_years": _operating_years(projects, as_of),
+        "leverage": _ratio(loan, total),
+        "equity_ratio": _ratio(projects["equity_cny"], total),
+        "ltv": _ratio(loan, projects["appraised_value_cny"]),
+        "tenor_minus_wale": tenor - projects["wale_years"],
+        "debt_service_proposed_cny": _annuity(
+            loan, tenor, _optional(projects, "loan_interest_rate")
+        ),
+    }
+
+
+def _optional(projects: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` of :data:`OPTIONAL_COLUMNS` as numbers, all missing when absent."""
+    if name not in projects.columns:
+        return pd.Series(np.nan, index=projects.index)
+    return projects[name].astype("float64")
+
+
+def _operating_years(projects: pd.DataFrame, as_of: dt.date) -> pd.Series:
+    """Years since ``operating_since``; 0 for a new build that has not started operating."""
+    since = pd.to_datetime(projects["operating_since"])
+    new_build = projects["project_kind"].eq("new").fillna(False).to_numpy(dtype=bool)
+    years = (pd.Timestamp(as_of) - since).dt.days / 365.25
+    return years.mask(new_build & since.isna().to_numpy(), 0.0)
+
+
+def _annuity(amount: pd.Series, tenor: pd.Series, rate: pd.Series) -> pd.Series:
+    """The level yearly payment repaying ``amount`` over ``tenor`` years at ``rate``:
+    amount × rate / (1 − (1 + rate)^−tenor), or amount / tenor at rate 0; missing for a
+    tenor that is not positive."""
+    tenor = tenor.where(tenor > 0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        discount = 1 - (1 + rate) ** -tenor
+    level = _ratio(amount * rate, discount.where(rate != 0))
+    return level.where(rate != 0, _ratio(amount, tenor))
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """``numerator / denominator``, missing where the denominator is zero or the quotient
+    overflows (a huge amount over a tiny one)."""
+    quotient = numerator / denominator.where(denominator != 0)
+    return quotient.where(np.isfinite(quotient.to_numpy(dtype=float, na_value=np.nan)))
+
+
+# -- cash-flow indicators ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Cube:
+    """``values[project, series, year]`` of the yearly series (NaN: not reported)."""
+
+    values: np.ndarray
+    years: np.ndarray
+
+    @classmethod
+    def build(cls, index: pd.Index, yearly: pd.DataFrame) -> _Cube:
+        """Scatter the long rows into one dense array (few temporaries: 35 M rows are usual)."""
+        flat = index.get_indexer(yearly["project_id"])  # becomes the flat position, in place
+        series = pd.Index(_SERIES).get_indexer(yearly["series"])
+        other = (flat < 0) | (series < 0)  # another project or series: to the spare last slot
+        years, year = _year_codes(yearly["year"].to_numpy(dtype="int64"))
+        shape = (len(index), len(_SERIES), len(years))
+        flat *= len(_SERIES)
+        flat += series
+        flat *= len(years)
+        flat += year
+        flat[other] = math.prod(shape)
+        cube = np.full(math.prod(shape) + 1, np.nan)
+        cube[flat] = yearly["value"].to_numpy(dtype="float64", na_value=np.nan)
+        return cls(cube[:-1].reshape(shape), years)
+
+    def series(self, name: str) -> np.ndarray:
+        return self.values[:, _SERIES.index(name)]
+
+    def window(self, name: str, first: int) -> np.ndarray:
+        """``name`` for the three years from ``first`` (NaN where not reported)."""
+        where = pd.Index(self.years).get_indexer(range(first, first + 3))
+        window = np.full((len(self.values), 3), np.nan)
+        window[:, where >= 0] = self.series(name)[:, where[where >= 0]]
+        return window
+
+
+def _year_codes(years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct years (sorted) and each value's position among them, without sorting."""
+    if years.size == 0:
+        return years, years
+    first = years.min()
+    offset = years - first
+    present = np.bincount(offset) > 0
+    return np.flatnonzero(present) + first, (np.cumsum(present) - 1)[offset]
+
+
+def _yearly_ratios(cube: _Cube, projects: pd.DataFrame) -> dict[str, np.ndarray]:
+    appraised = projects["appraised_value_cny"].to_numpy(dtype="float64", na_value=np.nan)
+    return {
+        "dscr": _divide(cube.series("operating_cash_flow_cny"), cube.series("debt_service_cny")),
+        "distribution_yield": _divide(cube.series("distributable_cash_cny"), appraised[:, None]),
+    }
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` where the denominator is positive, NaN elsewhere and
+    where the quotient overflows."""
+    out = np.full(np.broadcast_shapes(numerator.shape, denominator.shape), np.nan)
+    with np.errstate(over="ignore"):
+        np.divide(numerator, denominator, out=out, where=denominator > 0)
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+def _min_and_mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise minimum and mean over the non-missing values (NaN for a row with none)."""
+    count = (~np.isnan(values)).sum(axis=1)
+    with np.errstate(over="ignore"):  # ratios near the float limit: their mean is missing
+        total = np.where(np.isnan(values), 0.0, values).sum(axis=1)
+    mean = np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
+    mean[np.isinf(mean)] = np.nan
+    return np.fmin.reduce(values, axis=1, initial=np.nan), mean
+
+
+def _all_positive(values: np.ndarray) -> pd.arrays.BooleanArray:
+    """True when every value is > 0, False when one is ≤ 0, else NA (one missing)."""
+    failed = (values <= 0).any(axis=1)
+    return pd.arrays.BooleanArray(~failed, ~failed & np.isnan(values).any(axis=1))
+
+
+def _any_sum_positive(*windows: np.ndarray) -> pd.arrays.BooleanArray:
+    """True when a window's row sum is > 0; False when a complete window's sum is ≤ 0 and
+    no other is positive; NA when no window is complete (a year missing in each)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = np.stack([window.sum(axis=1) for window in windows])
+    positive = (sums > 0).any(axis=0)
+    return pd.arrays.BooleanArray(positive, np.isnan(sums).all(axis=0))
+
+
+def _dscr_split(cube: _Cube, year: int, proposed: pd.Series) -> dict[str, np.ndarray]:
+    """Minimum DSCR of the forecast years (from ``year``: the proposed loan's debt service
+    where it can be priced, else that year's reported debt service) and of the years before
+    (their debt service)."""
+    ocf, service = cube.series("operating_cash_flow_cny"), cube.series("debt_service_cny")
+    forecast = cube.years >= year
+    planned = proposed.to_numpy(dtype="float64", na_value=np.nan)[:, None]
+    planned = np.where(planned > 0, planned, np.where(service > 0, service, np.nan))
+    planned = np.broadcast_to(planned, service.shape)[:, forecast]
+    past = _divide(ocf[:, ~forecast], service[:, ~forecast])
+    return {
+        "dscr_forecast_min": np.fmin.reduce(
+            _divide(ocf[:, forecast], planned), axis=1, initial=np.nan
+        ),
+        "dscr_hist_min": np.fmin.reduce(past, axis=1, initial=np.nan),
+    }
+
+
+def _cash_flow(
+    projects: pd.DataFrame, yearly: pd.DataFrame, as_of: dt.date, proposed: pd.Series
+) -> dict[str, object]:
+    cube = _Cube.build(projects.index, yearly)
+    ratios = _yearly_ratios(cube, projects)
+    dscr_min, dscr_avg = _min_and_mean(ratios["dscr"])
+    yield_min, yield_avg = _min_and_mean(ratios["distribution_yield"])
+    appraised = projects["appraised_value_cny"].to_numpy(dtype="float64", na_value=np.nan)
+    forecast_yield = _divide(cube.window("distributable_cash_cny", as_of.year), appraised[:, None])
+    ocf = cube.window("operating_cash_flow_cny", as_of.year - 3)
+    profit = cube.window("net_profit_cny", as_of.year - 3)
+    history = cube.window("ebitda_cny", as_of.year - 3).mean(axis=1)
+    forecast = cube.window("ebitda_cny", as_of.year).mean(axis=1)
+    return _dscr_split(cube, as_of.year, proposed) | {
+        "dscr_min": dscr_min,
+        "dscr_avg": dscr_avg,
+        "distribution_yield_min": yield_min,
+        "distribution_yield_avg": yield_avg,
+        "distribution_yield_forecast_min": np.fmin.reduce(forecast_yield, axis=1, initial=np.nan),
+        "last_full_year": pd.array(np.full(len(projects), as_of.year - 1), dtype="Int64"),
+        "ocf_positive_3y": _all_positive(ocf),
+        "profit_or_ocf_positive_3y": _any_sum_positive(ocf, profit),
+        "ocf_years": pd.array((~np.isnan(ocf)).sum(axis=1), dtype="Int64"),
+        "ebitda_hist_avg_3y": history,
+        "ebitda_forecast_avg_3y": forecast,
+        "ebitda_hist_to_forecast": _divide(history, forecast),
+    }
+
+
+# The application fields each indicator is computed from (for "which fields would decide it").
+_INPUTS = {
+    "pue_assessed": ("pue", "pue_design", "project_kind"),
+    "pue_basis": ("pue", "pue_design", "project_kind"),
+    "energy_mwh": ("it_energy_mwh", "pue", "pue_design"),
+    "gb40879_grade": ("pue", "pue_design", "project_kind"),
+    "gb40879_in_scope": ("facility_type", "racks"),
+    "size_class": ("racks",),
+    "in_cluster": ("cluster",),
+    "in_hub": ("hub",),
+    "hub_zone": ("hub",),
+    "province_assessed": ("province", "cluster", "hub"),
+    "re_weight_province": ("province",),
+    "green_power_over_weight": ("green_power_share", "province"),
+    "operating_years": ("operating_since", "project_kind"),
+    "leverage": ("loan_amount_cny", "total_investment_cny"),
+    "equity_ratio": ("equity_cny", "total_investment_cny"),
+    "ltv": ("loan_amount_cny", "appraised_value_cny"),
+    "tenor_minus_wale": ("loan_tenor_years", "wale_years"),
+    "debt_service_proposed_cny": ("loan_amount_cny", "loan_tenor_years", "loan_interest_rate"),
+    "dscr_forecast_min": ("operating_cash_flow_cny", "debt_service_cny", "loan_interest_rate"),
+    "dscr_hist_min": ("operating_cash_flow_cny", "debt_service_cny"),
+    "dscr_min": ("operating_cash_flow_cny", "debt_service_cny"),
+    "distribution_yield_forecast_min": ("distributable_cash_cny", "appraised_value_cny"),
+    "distribution_yield_min": ("distributable_cash_cny", "appraised_value_cny"),
+    "ocf_positive_3y": ("operating_cash_flow_cny",),
+    "profit_or_ocf_positive_3y": ("operating_cash_flow_cny", "net_profit_cny"),
+    "ebitda_hist_to_forecast": ("ebitda_cny",),
+}
+
+
+def input_fields(name: str) -> tuple[str, ...]:
+    """The application fields ``name`` comes from: itself for a field, its inputs for an
+    indicator (the emission-factor and other indicators not listed: the indicator itself)."""
+    return _INPUTS.get(name, (name,))

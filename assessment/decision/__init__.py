@@ -1,0 +1,1 @@
+"""One recommendation per project, and the paths to eligibility."""

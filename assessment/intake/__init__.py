@@ -1,0 +1,1 @@
+"""Intake: open workbooks and candidate lists, read their cells into typed, validated tables."""

@@ -1,0 +1,427 @@
+"""Parse raw cells into typed columns in base units, column by column.
+
+A :class:`Batch` is a wide frame of raw cells (one row per project, one column per field or
+``series@year``) with each column's unit and a way to name the file, sheet and cell of any
+value. All official workbooks of a run form one batch; each candidate list is its own batch.
+Numeric columns that are already numbers are converted in one vectorised step, and so are
+columns of text (a CSV's) whose every cell is a plain number, checked once per distinct cell;
+other cells go through :func:`assessment.intake.cells.parse_cell`, once per distinct (value, unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+import numpy as np
+import pandas as pd
+
+from .cells import (
+    MAX_WHOLE,
+    BadValue,
+    clean_id,
+    is_missing,
+    parse_cell,
+    parse_text,
+    resolve_unit,
+    shown_invisible,
+    significant,
+)
+from .dictionary import Dictionary, Field
+from .layouts import FormRecord, ListTable, problem
+
+_NUMERIC = ("number", "integer", "fraction", "series")
+_FAST_KINDS = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
+
+
+@dataclass
+class Batch:
+    """Raw cells with units and addresses. ``units``, ``sheets`` and ``cells`` map a column to
+    a string (the same for every row) or a list with one entry per row; ``files`` likewise.
+    For a list, ``cells`` holds column letters and ``row_numbers`` the Excel row of each row."""
+
+    raw: pd.DataFrame
+    units: dict[str, object]
+    files: object
+    sheets: dict[str, object]
+    cells: dict[str, object]
+    row_numbers: list[int] | None = None
+    _distinct: dict[str, tuple[np.ndarray, np.ndarray]] = dataclass_field(
+        default_factory=dict, init=False, repr=False
+    )
+    _ids: dict[int, str] = dataclass_field(default_factory=dict, init=False, repr=False)
+    _raw_ids: list[object] | None = dataclass_field(default=None, init=False, repr=False)
+
+    def distinct(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize`` of a raw column (codes, distinct cells; -1 for a missing cell),
+        computed once per column."""
+        if key not in self._distinct:
+            self._distinct[key] = _factorize(self.raw[key])
+        return self._distinct[key]
+
+    def project_id(self, position: int) -> str:
+        """The ``project_id`` of a row as text (read when first asked for)."""
+        if "project_id" not in self.raw.columns:
+            return ""
+        if self._raw_ids is None:
+            self._raw_ids = self.raw["project_id"].tolist()
+        if position not in self._ids:
+            raw = self._raw_ids[position]
+            self._ids[position] = "" if is_missing(raw, "text") else clean_id(parse_text(raw))
+        return self._ids[position]
+
+    def unit(self, key: str) -> object:
+        return self.units.get(key, "")
+
+    def where(self, position: int, key: str) -> tuple[str, str, str]:
+        """(file, sheet, cell) of one value; for an absent field the row, if any."""
+        file = _at(self.files, position)
+        row = "" if self.row_numbers is None else str(self.row_numbers[position])
+        if key not in self.cells:
+            sheet = _at(next(iter(self.sheets.values()), ""), position) if row else ""
+            return file, sheet, f"row {row}" if row else ""
+        return file, _at(self.sheets[key], position), _at(self.cells[key], position) + row
+
+    def problem(
+        self, position: int, key: str, message: str, **details: object
+    ) -> dict[str, object]:
+        """A problem row for the value of ``key`` in row ``position``."""
+        file, sheet, cell = self.where(position, key)
+        found = problem(
+            message, file=file, sheet=sheet, cell=cell, field=key.split("@", 1)[0], **details
+        )
+        found["project_id"] = self.project_id(position)
+        if "@" in key:
+            found["year"] = int(key.split("@", 1)[1])
+        return found
+
+
+def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct cells in order of first appearance; a text column (a CSV's, of the
+    string dtype) is factorized without making a Python string of every cell."""
+    if isinstance(column.dtype, pd.StringDtype):
+        codes, distinct = column.array.factorize(use_na_sentinel=True)
+        return codes, distinct.to_numpy(dtype=object)
+    return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+
+
+def _at(value: object, position: int) -> str:
+    return str(value[position]) if isinstance(value, list) else str(value)
+
+
+def _column_of(records: list[dict[str, object]], key: str) -> object:
+    values = [record.get(key, "") for record in records]
+    first = values[0] if values else ""
+    return first if all(v == first for v in values) else values
+
+
+def form_batch(forms: list[FormRecord]) -> Batch:
+    """Stack official workbooks into one batch."""
+    raw = pd.DataFrame.from_records([form.values for form in forms]).astype(object)
+    raw = raw.where(raw.notna(), None)
+    keys = list(dict.fromkeys([*raw.columns, *(k for f in forms for k in f.cells)]))
+    units = {k: _column_of([f.units for f in forms], k) for k in keys}
+    sheets = {k: _column_of([{k: f.cells.get(k, ("", ""))[0]} for f in forms], k) for k in keys}
+    cells = {k: _column_of([{k: f.cells.get(k, ("", ""))[1]} for f in forms], k) for k in keys}
+    files = [form.file for form in forms]
+    return Batch(raw, units, files, sheets, cells)
+
+
+def list_batch(table: ListTable) -> Batch:
+    sheets = {key: table.sheet for key in table.raw.columns}
+    return Batch(
+        table.raw,
+        dict(table.units),
+        table.file,
+        sheets,
+        dict(table.letters),
+        list(table.row_numbers),
+    )
+
+
+def field_of(key: str, dictionary: Dictionary) -> Field:
+    return dictionary.fields[key.split("@", 1)[0]]
+
+
+def normalize_batch(batch: Batch, dictionary: Dictionary) -> tuple[pd.DataFrame, list[dict]]:
+    """Typed frame (same shape as ``batch.raw``) and the problems found while parsing."""
+    problems: list[dict] = []
+    typed: dict[str, pd.Series] = {}
+    fx = None
+    if "fx_usd_cny" in batch.raw.columns:
+        typed["fx_usd_cny"] = _convert(batch, "fx_usd_cny", dictionary, None, problems)
+        fx = typed["fx_usd_cny"]
+    for key in batch.raw.columns:
+        if key not in typed:
+            typed[key] = _convert(batch, key, dictionary, fx, problems)
+    if "project_id" in typed:
+        typed["project_id"] = _clean_ids(batch, typed["project_id"], problems)
+    return pd.DataFrame(typed, index=batch.raw.index), problems
+
+
+ID_DIGITS = 15  # a spreadsheet number keeps 15 significant digits; a longer id loses some
+
+
+def _clean_ids(batch: Batch, ids: pd.Series, problems: list[dict]) -> pd.Series:
+    """The ids with invisible and control characters removed (:func:`clean_id`), each
+    change a warning (an id left empty, an error: the row is garbage); an id stored as a
+    number of more than ``ID_DIGITS`` digits is an error (its last digits are lost)."""
+    ids = ids.copy()
+    unusual = ids.str.contains(r"[^\x20-\x7e]", regex=True).fillna(False).to_numpy(dtype=bool)
+    for position in np.flatnonzero(unusual):
+        written = ids.iat[position]
+        ids.iat[position] = clean = clean_id(written)
+        if clean != written:
+            problems.append(_id_problem(batch, position, written, clean))
+    problems += [_long_number_id(batch, p) for p in _long_number_ids(batch)]
+    return ids
+
+
+def _id_problem(batch: Batch, position: int, written: str, clean: str) -> dict:
+    if clean:
+        message, severity = "had invisible or control characters: removed", "warning"
+    else:
+        message, severity = "holds only invisible or control characters", "error"
+    return batch.problem(
+        position,
+        "project_id",
+        message,
+        value=shown_invisible(written),
+        expected="an id of visible characters",
+        severity=severity,
+        hint=f"read as {clean!r}" if clean else "an empty or garbage row (NUL bytes?): remove it",
+    )
+
+
+def _long_number_ids(batch: Batch) -> np.ndarray:
+    """Rows whose id is a number (a spreadsheet's number cell) of more than ``ID_DIGITS``
+    digits; a column of an integer type (a Parquet int64) holds its ids exactly."""
+    column = batch.raw["project_id"]
+    if not (column.dtype == object or pd.api.types.is_float_dtype(column.dtype)):
+        return np.array([], dtype=int)
+    codes, distinct = batch.distinct("project_id")
+    long = [
+        isinstance(value, float | np.floating | int | np.integer)
+        and not isinstance(value, bool)
+        and abs(value) >= 10**ID_DIGITS
+        for value in distinct
+    ]
+    return np.flatnonzero(np.isin(codes, np.flatnonzero(long)))
+
+
+def _long_number_id(batch: Batch, position: int) -> dict:
+    return batch.problem(
+        position,
+        "project_id",
+        f"a numeric project_id of more than {ID_DIGITS} digits: its last digits are lost",
+        value=batch.project_id(position),
+        expected=f"an id written as text (a number keeps {ID_DIGITS} significant digits)",
+        hint="format the id column as Text and type the ids again",
+    )
+
+
+def _convert(
+    batch: Batch, key: str, dictionary: Dictionary, fx: pd.Series | None, problems: list[dict]
+) -> pd.Series:
+    field = field_of(key, dictionary)
+    column = batch.raw[key]
+    unit = batch.unit(key)
+    if field.type in _NUMERIC and isinstance(unit, str):
+        kind = pd.api.types.infer_dtype(column, skipna=True)
+        numbers = column if kind in _FAST_KINDS else _plain_numbers(batch, key)
+        fast = None if numbers is None else _fast_numbers(numbers, unit, field, dictionary, fx)
+        if fast is not None:
+            return _typed(fast, field)
+    return _slow(batch, key, field, dictionary, fx, problems)
+
+
+def _plain_numbers(batch: Batch, key: str) -> pd.Series | None:
+    """A text column (a CSV's) whose every written cell is a plain finite number, as numbers
+    (blank cells missing); None when any cell needs the careful path (units, %, separators,
+    words, full-width digits...). A column of text is read one distinct cell at a time."""
+    column = batch.raw[key]
+    codes, distinct = batch.distinct(key)
+    if not all(value.__class__ is str for value in distinct):
+        return _plain_number_cells(column)
+    numbers = _plain_number_cells(pd.Series(distinct, dtype=object))
+    if numbers is None:
+        return None
+    return pd.Series(np.append(numbers.to_numpy(), np.nan)[codes], index=column.index)
+
+
+def _plain_number_cells(column: pd.Series) -> pd.Series | None:
+    """:func:`_plain_numbers` cell by cell."""
+    text = column.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    values = pd.to_numeric(text.mask(blank), errors="coerce").astype(float)
+    if (values.isna() & ~blank).any() or np.isinf(values.to_numpy()).any():
+        return None
+    return values
+
+
+def _fast_numbers(
+    column: pd.Series, unit_text: str, field: Field, dictionary: Dictionary, fx: pd.Series | None
+) -> pd.Series | None:
+    """Vectorised conversion of a numeric column; None when a cell needs the careful path."""
+    values = pd.to_numeric(column, errors="coerce").astype(float)
+    try:
+        unit = resolve_unit("", unit_text, field, dictionary)
+    except BadValue:
+        return None
+    if field.type == "fraction" and not unit_text and (values > 1).any():
+        return None
+    if unit.needs_fx and (fx is None or (fx.isna() & values.notna()).any()):
+        return None
+    factor = unit.factor.numerator / unit.factor.denominator
+    if factor != 1:
+        values = pd.Series(significant(values.to_numpy() * factor), index=values.index)
+    if unit.needs_fx:
+        values = values * fx.to_numpy(dtype=float)
+    if field.type == "integer" and not _whole(values.to_numpy()):
+        return None
+    return values
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every value is missing or a whole number an integer column holds exactly."""
+    with np.errstate(invalid="ignore"):
+        exact = (values == np.round(values)) & (np.abs(values) <= MAX_WHOLE)
+    return bool(np.all(np.isnan(values) | exact))
+
+
+def _slow(
+    batch: Batch,
+    key: str,
+    field: Field,
+    dictionary: Dictionary,
+    fx: pd.Series | None,
+    problems: list[dict],
+) -> pd.Series:
+    units = batch.unit(key)
+    if isinstance(units, str) and (fx is None or field.unit != "CNY"):
+        found = _by_distinct(batch, key, field, dictionary, units, problems)
+        if found is not None:
+            return found
+    cache: dict[tuple, object] = {}
+    out: list[object] = []
+    rates = (
+        [None] * len(batch.raw)
+        if fx is None or field.unit != "CNY"
+        else [None if pd.isna(rate) else float(rate) for rate in fx.tolist()]
+    )
+    for position, raw in enumerate(batch.raw[key].tolist()):
+        try:
+            out.append(
+                _parse_cached(cache, raw, _at(units, position), field, dictionary, rates[position])
+            )
+        except BadValue as bad:
+            out.append(None)
+            problems.append(
+                batch.problem(
+                    position,
+                    key,
+                    "cannot read the value",
+                    value=raw,
+                    expected=bad.expected,
+                    hint=bad.hint,
+                )
+            )
+    return _typed(out, field)
+
+
+def _by_distinct(
+    batch: Batch, key: str, field: Field, dictionary: Dictionary, unit: str, problems: list[dict]
+) -> pd.Series | None:
+    """Parse each distinct cell of a column once (a list's column repeats few values); None
+    when the column mixes kinds of values that could compare equal (1, 1.0, True)."""
+    codes, distinct = batch.distinct(key)
+    if len({type(value) for value in distinct}) > 1:
+        return None
+    parsed, unreadable = _parse_distinct(distinct, unit, field, dictionary)
+    rows = _rows_by_code(codes) if unreadable else None
+    for code, bad in unreadable:
+        problems += [
+            batch.problem(
+                int(position),
+                key,
+                "cannot read the value",
+                value=distinct[code],
+                expected=bad.expected,
+                hint=bad.hint,
+            )
+            for position in rows(code)
+        ]
+    return _spread(_typed([*parsed, None], field), codes)
+
+
+def _parse_distinct(
+    distinct: np.ndarray, unit: str, field: Field, dictionary: Dictionary
+) -> tuple[list[object], list[tuple[int, BadValue]]]:
+    """The parsed distinct cells (None where missing or unreadable), and (code, why) of each
+    unreadable one."""
+    parsed: list[object] = []
+    unreadable: list[tuple[int, BadValue]] = []
+    for code, raw in enumerate(distinct):
+        try:
+            missing = is_missing(raw, field.type)
+            parsed.append(None if missing else parse_cell(raw, unit, field, dictionary, None))
+        except BadValue as bad:
+            parsed.append(None)
+            unreadable.append((code, bad))
+    return parsed, unreadable
+
+
+def _rows_by_code(codes: np.ndarray) -> Callable[[int], np.ndarray]:
+    """The rows (in order) holding each code, found with one sort of the codes."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+
+    def rows(code: int) -> np.ndarray:
+        low, high = np.searchsorted(ordered, [code, code + 1])
+        return order[low:high]
+
+    return rows
+
+
+def _spread(typed_distinct: pd.Series, codes: np.ndarray) -> pd.Series:
+    """The typed value of each row from the typed distinct values (the last one, missing,
+    for the rows whose code is -1)."""
+    positions = np.where(codes < 0, len(typed_distinct) - 1, codes)
+    return typed_distinct.iloc[positions].reset_index(drop=True)
+
+
+def _parse_cached(
+    cache: dict, raw: object, unit: str, field: Field, dictionary: Dictionary, rate: float | None
+) -> object:
+    if is_missing(raw, field.type):
+        return None
+    try:
+        token = (type(raw), raw, unit, rate)
+        hash(token)
+    except TypeError:
+        return parse_cell(raw, unit, field, dictionary, rate)
+    if token not in cache:
+        try:
+            cache[token] = parse_cell(raw, unit, field, dictionary, rate)
+        except BadValue as bad:
+            cache[token] = bad
+    result = cache[token]
+    if isinstance(result, BadValue):
+        raise result
+    return result
+
+
+def _typed(values: object, field: Field) -> pd.Series:
+    kind = field.type
+    if kind in ("number", "fraction", "series"):
+        return pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else values
+    if kind == "integer":
+        return pd.Series(values, dtype=float).astype("Int64")
+    if kind == "bool":
+        return pd.Series(values, dtype="boolean")
+    if kind == "date":
+        return pd.to_datetime(pd.Series(values, dtype=object), errors="coerce").astype(
+            "datetime64[ns]"
+        )
+    return pd.Series(values, dtype="string")

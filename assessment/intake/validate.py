@@ -1,0 +1,264 @@
+"""Checks on typed values: ranges, plausibility, cross-field checks from ``checks.csv``, and
+fields that a programme needs. Each check is vectorised over a batch; only failing cells are
+turned into problem rows (with file, sheet and cell).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+
+import numpy as np
+import pandas as pd
+
+from .cells import check_as_of, format_number, is_missing
+from .dictionary import Dictionary, Field
+from .normalize import Batch, field_of
+
+_COMPARE = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+}
+_NOT_IN_A_PLACE = ("", "none")
+
+
+def validate_batch(
+    typed: pd.DataFrame,
+    batch: Batch,
+    dictionary: Dictionary,
+    as_of: dt.date,
+    missing_warnings: bool = True,
+) -> tuple[pd.DataFrame, list[dict]]:
+    """A copy of ``typed`` with values outside their hard range blanked, and all problems.
+
+    A blanked value is reported as an error with the value found, so rules never see an
+    impossible PUE of 0.9 as a pass; an unusual value is only a warning and is kept. Without
+    ``missing_warnings`` a missing optional field is not reported (a missing required one
+    still is): a batch screen has no use for them.
+    """
+    check_as_of(as_of)
+    problems: list[dict] = []
+    clean = typed.copy()
+    for key in typed.columns:
+        found, bad = _range_problems(typed, batch, key, field_of(key, dictionary))
+        problems += found
+        if bad.any():
+            clean.loc[bad, key] = None
+    for check in dictionary.checks:
+        problems += _check_problems(clean, batch, check, dictionary, as_of)
+    problems += _missing_problems(typed, batch, dictionary, missing_warnings)
+    return clean, problems
+
+
+def _numbers(series: pd.Series) -> np.ndarray | None:
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    return None
+
+
+def _ranged(series: pd.Series) -> np.ndarray | None:
+    """The values a range applies to: numbers, or the year of a date (a date field's range
+    is in years: ``min`` 1990 refuses 1989-12-31)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    return _numbers(series)
+
+
+def _range_problems(
+    typed: pd.DataFrame, batch: Batch, key: str, field: Field
+) -> tuple[list[dict], np.ndarray]:
+    """Problems outside the hard range (errors) and the plausible range (warnings), and the
+    mask of hard-range failures."""
+    values = _ranged(typed[key])
+    if values is None:
+        return [], np.zeros(len(typed), dtype=bool)
+    found = []
+    hard = _outside(values, field.min, field.max)
+    for low, high, severity, word, message in (
+        (field.min, field.max, "error", "between", "out of range"),
+        (
+            field.plausible_min,
+            field.plausible_max,
+            "warning",
+            "usually between",
+            "an unusual value",
+        ),
+    ):
+        bad = _outside(values, low, high) if severity == "warning" else hard
+        for position in np.flatnonzero(bad & ~hard if severity == "warning" else bad):
+            found.append(
+                batch.problem(
+                    position,
+                    key,
+                    message,
+                    value=_shown(batch, key, position),
+                    expected=_range_text(field, word, low, high),
+                    severity=severity,
+                    hint=_range_hint(field, typed[key].iloc[position]),
+                )
+            )
+    return found, hard
+
+
+def _outside(values: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+    bad = np.zeros(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if low is not None:
+            bad |= values < low
+        if high is not None:
+            bad |= values > high
+    return bad
+
+
+def _range_text(field: Field, word: str, low: float | None, high: float | None) -> str:
+    """``between 1 and 3``, ``usually between 0.01 and 1,500 MW``; for a date, years:
+    ``a date in 1990 or later``."""
+    if field.type == "date":
+        years = [f"in {low:.0f} or later" if low is not None else ""]
+        years.append(f"in {high:.0f} or earlier" if high is not None else "")
+        usually = "usually " if word.startswith("usually") else ""
+        return f"{usually}a date " + " and ".join(part for part in years if part)
+    unit = f" {field.unit}" if field.unit and field.unit != "fraction" else ""
+    return f"{word} {_fmt(low, '-inf')} and {_fmt(high, 'inf')}{unit}"
+
+
+def _range_hint(field: Field, value: object) -> str:
+    if field.type == "fraction":
+        return "shares are fractions: 0.85 or 85%"
+    if field.type == "date":
+        early = "a small number in a date cell reads as 1900"
+        return f"read as {value:%Y-%m-%d}; check the year ({early})"
+    unit = f" {field.unit}" if field.unit else ""
+    return f"read as {format_number(float(value))}{unit}; check the value and its unit"
+
+
+def _fmt(number: float | None, unbounded: str) -> str:
+    return unbounded if number is None else format_number(number)
+
+
+def _shown(batch: Batch, key: str, position: int) -> object:
+    raw = batch.raw[key].iloc[position] if key in batch.raw.columns else None
+    return "" if raw is None else raw
+
+
+def _check_problems(
+    typed: pd.DataFrame, batch: Batch, check: dict[str, str], dictionary: Dictionary, as_of: dt.date
+) -> list[dict]:
+    left, right = check["left"], check["right"]
+    if left not in typed.columns or (right != "@as_of" and right not in typed.columns):
+        return []
+    if check["operator"] == "belongs_to":
+        bad = _belongs_bad(typed, left, right, check["attribute"], dictionary)
+        right_values = typed[right]
+    else:
+        bad, right_values = _compare_bad(typed, left, right, check, as_of)
+    return [
+        batch.problem(
+            p,
+            left,
+            f"inconsistent with {right.lstrip('@')}",
+            value=_shown(batch, left, p),
+            expected=f"{check['expected_en']} ({right.lstrip('@')} = {_plain(right_values, p)})",
+            severity=check["severity"],
+            hint=f"check {check['check_id']}",
+        )
+        for p in np.flatnonzero(bad)
+    ]
+
+
+def _plain(values: object, position: int) -> str:
+    value = values.iloc[position] if isinstance(values, pd.Series) else values
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value)
+
+
+def _compare_bad(
+    typed: pd.DataFrame, left: str, right: str, check: dict[str, str], as_of: dt.date
+) -> tuple[np.ndarray, object]:
+    compare = _COMPARE[check["operator"]]
+    if right == "@as_of":
+        right_values: object = pd.Timestamp(as_of)
+        ok = compare(typed[left], right_values)
+        return (~ok.fillna(True).astype(bool)).to_numpy() & typed[
+            left
+        ].notna().to_numpy(), right_values
+    factor = float(check["factor"] or 1)
+    lhs, rhs = _numbers(typed[left]), _numbers(typed[right])
+    with np.errstate(invalid="ignore"):
+        bad = ~compare(lhs, rhs * factor) & ~np.isnan(lhs) & ~np.isnan(rhs)
+    return bad, typed[right] * factor
+
+
+def _belongs_bad(
+    typed: pd.DataFrame, left: str, right: str, attribute: str, dictionary: Dictionary
+) -> np.ndarray:
+    choice_set = dictionary.fields[left].choices
+    parents = {row["code"]: row.get(attribute, "") for row in dictionary.choice_rows(choice_set)}
+    lhs = typed[left].astype(object).where(typed[left].notna(), "")
+    rhs = typed[right].astype(object).where(typed[right].notna(), "")
+    codes, distinct = pd.factorize(lhs.to_numpy(dtype=object), use_na_sentinel=True)
+    expected = pd.Series(
+        np.array([parents.get(code, "") for code in distinct] + [""], dtype=object)[codes],
+        index=lhs.index,
+    )
+    skip = lhs.isin(_NOT_IN_A_PLACE) | rhs.isin(_NOT_IN_A_PLACE) | (expected == "")
+    return (~skip & (expected != rhs)).to_numpy()
+
+
+def _missing_problems(
+    typed: pd.DataFrame, batch: Batch, dictionary: Dictionary, warnings: bool = True
+) -> list[dict]:
+    found: list[dict] = []
+    for field in dictionary.fields.values():
+        if not (field.required or warnings):
+            continue
+        present = _present(typed, batch, field)
+        programmes = ", ".join(field.programmes)
+        if field.required:
+            expected, severity, hint = (
+                f"a {field.label_en} for every project",
+                "error",
+                "fill it in; a row without it cannot be assessed",
+            )
+        elif programmes:
+            expected, severity, hint = (
+                f"a value (needed for {programmes})",
+                "warning",
+                "fill it in, or these programmes are scored as insufficient",
+            )
+        else:
+            continue
+        for position in np.flatnonzero(~present & _needed(typed, field)):
+            found.append(
+                batch.problem(
+                    position, field.name, "missing", expected=expected, severity=severity, hint=hint
+                )
+            )
+    return found
+
+
+def _needed(typed: pd.DataFrame, field: Field) -> np.ndarray:
+    """Rows whose project kind needs the field (a new build has no measured PUE yet)."""
+    if not field.not_needed_for or "project_kind" not in typed.columns:
+        return np.ones(len(typed), dtype=bool)
+    return ~typed["project_kind"].isin(field.not_needed_for).to_numpy(dtype=bool)
+
+
+def _present(typed: pd.DataFrame, batch: Batch, field: Field) -> np.ndarray:
+    """Rows where the field was given: parsed, or written but unreadable (already an error)."""
+    columns = [c for c in typed.columns if c.split("@", 1)[0] == field.name]
+    present = np.zeros(len(typed), dtype=bool)
+    for column in columns:
+        parsed = typed[column].notna().to_numpy().copy()
+        raw = batch.raw[column].to_numpy()
+        unread = np.flatnonzero(~parsed & pd.notna(raw))
+        written = np.array([not is_missing(raw[p], field.type) for p in unread], dtype=bool)
+        parsed[unread[written]] = True
+        present |= parsed
+    return present

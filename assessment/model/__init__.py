@@ -1,0 +1,1 @@
+"""The credit-risk model: the estimator, its training, persistence, prediction and drift bands."""

@@ -1,0 +1,92 @@
+"""Stable / watch / act bands as data: ``rules/monitor/bands.csv`` holds, per measure, the
+limit below which each band applies (``psi``: population stability index, used by ``assess
+drift`` and ``assess monitor``; ``pass_rate_shift_pp``: the absolute change of a rate in
+percentage points)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._shared.resources import data_dir
+from ..errors import AssessmentError
+
+BANDS = ("stable", "watch", "act")
+NOT_COMPARED = "not compared"
+HINTS = {
+    "psi": "PSI limits, e.g. 0.1 and 0.25",
+    "pass_rate_shift_pp": "limits are absolute shifts in percentage points, e.g. 5 and 10",
+}
+
+
+def bands_path() -> Path:
+    return data_dir("rules") / "monitor" / "bands.csv"
+
+
+@lru_cache(maxsize=8)
+def load_bands(measure: str, path: str | Path | None = None) -> pd.DataFrame:
+    """The bands of ``measure``: ``band`` and ``below`` (infinite on the last), checked."""
+    path = Path(path) if path else bands_path()
+    table = data_table(path, ("measure", "band", "below"))
+    rows = table[table["measure"] == measure]
+    limits = pd.to_numeric(rows["below"], errors="coerce").to_numpy()
+    if list(rows["band"]) != list(BANDS) or not _rising(limits):
+        raise AssessmentError(
+            f"bad {measure} bands",
+            where=str(path),
+            expected="rows stable, watch, act with rising limits in 'below', the last blank",
+            got="; ".join(
+                f"{b} below {v}" for b, v in zip(rows["band"], rows["below"], strict=True)
+            )
+            or "no rows",
+            hint=HINTS.get(measure, ""),
+        )
+    rows = rows.assign(below=np.where(np.isnan(limits), np.inf, limits))
+    return rows[["band", "below"]].reset_index(drop=True)
+
+
+def _shown(rows: pd.DataFrame) -> str:
+    return "; ".join(f"{b} below {v}" for b, v in zip(rows["band"], rows["below"], strict=True))
+
+
+def _rising(limits: np.ndarray) -> bool:
+    inner = limits[:-1]
+    return bool(np.isnan(limits[-1]) and np.all(np.diff(inner) > 0) and np.all(inner > 0))
+
+
+def banded(values, measure: str, limits: pd.DataFrame | None = None) -> np.ndarray:
+    """The band of each value's size: the first whose ``below`` it is under; NaN is
+    ``not compared``."""
+    limits = load_bands(measure) if limits is None else limits
+    size = np.abs(np.asarray(values, dtype=float))
+    edges, names = limits["below"].to_numpy(dtype=float), limits["band"].to_numpy(dtype=object)
+    found = names[np.minimum(np.searchsorted(edges, size, side="right"), len(names) - 1)]
+    return np.where(np.isnan(size), NOT_COMPARED, found)
+
+
+def limits_text(measure: str) -> str:
+    """``stable below 0.1, watch below 0.25, act above``."""
+    rows = load_bands(measure).to_dict("records")
+    shown = [f"{row['band']} below {row['below']:g}" for row in rows[:-1]]
+    return ", ".join([*shown, f"{rows[-1]['band']} above"])
+
+
+def data_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A small CSV table of text, stripped, with ``columns`` checked to be there."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError) as error:
+        raise AssessmentError("cannot read the table", where=str(path), got=str(error)) from error
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise AssessmentError(
+            "the table lacks columns",
+            where=str(path),
+            expected=", ".join(columns),
+            got=", ".join(table.columns),
+            hint=f"add the column(s) {', '.join(missing)}",
+        )
+    return table[list(columns)].apply(lambda c: c.str.strip())

@@ -1,0 +1,457 @@
+"""The credit-risk model: train on any loan history, predict a PD with reason codes.
+
+Two kinds, each a scikit-learn ``Pipeline`` of stock parts (no custom estimator):
+
+* ``logistic``: a scorecard. Numbers: median imputation with a missing-value indicator, then
+  standard scaling; categories: a ``missing`` category, then one-hot; ``LogisticRegression``.
+* ``gbm``: numbers pass through (``HistGradientBoostingClassifier`` routes missing values
+  natively); categories: a ``missing`` category, then one-hot; monotonic constraints for the
+  features whose direction is known (``rules/model/feature_directions.csv``).
+
+Calibration: a Platt step (a one-feature ``LogisticRegression``) fitted on out-of-fold raw
+scores of the training part, so ``pd = sigmoid(slope * raw + intercept)``.
+
+Reason codes are contributions to the calibrated log-odds that add up exactly, with a base value,
+to the model's output:
+
+* logistic: ``slope * coef_j * (x_j - mean_j)`` per transformed column (exact);
+* gbm: path attribution (Saabas): along each tree's decision path, the change of the
+  count-weighted mean leaf value at each split goes to the split's feature.
+
+Columns of one feature (one-hot levels, missing indicators) are summed back to that feature.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from ..errors import ModelError
+
+KINDS = ("logistic", "gbm")
+# What the model was calibrated on (card field ``outcomes``): only a model trained on a
+# lender's real loan outcomes gives a binding PD; a card without the field is read as synthetic.
+OUTCOMES = ("real", "synthetic")
+THREADS = min(os.cpu_count() or 1, 8)
+MISSING = "missing"
+IDENTIFIER_NAMES = frozenset({"id", "project_id", "loan_id", "project_name", "sponsor", "city"})
+MAX_CATEGORIES = 30
+
+
+@dataclass
+class RiskModel:
+    """A trained model: the fitted pipeline, its calibration and what it was trained on."""
+
+    kind: str
+    target: str
+    numeric: list[str]
+    categorical: list[str]
+    pipeline: Pipeline
+    slope: float
+    intercept: float
+    directions: dict[str, int] = field(default_factory=dict)
+    column_means: list[float] = field(default_factory=list)
+    reference: dict = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+    tree_paths: list = field(default_factory=list, repr=False)  # computed once, not saved
+    neutral: dict = field(default_factory=dict, repr=False)  # per feature, computed once
+
+    def typical_row(self) -> pd.DataFrame:
+        """One row at the training population's middle: each number at its median decile
+        edge, each category at its most frequent level (the model's drift reference)."""
+        values = {}
+        for name in self.features:
+            reference = self.reference.get(name, {})
+            edges, levels = reference.get("edges") or [], reference.get("levels") or {}
+            middle = edges[len(edges) // 2] if edges else np.nan
+            values[name] = [max(levels, key=levels.get) if levels else middle]
+        return prepare(pd.DataFrame(values), self.numeric, self.categorical)
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric + self.categorical
+
+    @property
+    def pd_is_binding(self) -> bool:
+        """True only when the card says the model was calibrated on real outcomes; otherwise
+        (``synthetic``, or a card from before the field existed) the PD is advisory: it may
+        move a case to a person (refer), never decline it."""
+        return self.card.get("outcomes") == "real"
+
+    def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.pipeline.decision_function(prepare(frame, self.numeric, self.categorical))
+
+    def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
+        return _sigmoid(self.slope * self.raw_score(frame) + self.intercept)
+
+    def feature_effects(self, frame: pd.DataFrame, feature: str, values: list) -> np.ndarray:
+        """The contribution of ``feature`` (calibrated log-odds) had it taken each of
+        ``values``: one row per value, one column per row of ``frame`` (the model's prepared
+        inputs, :func:`prepare`). For trees and a number fed to them as it is, the frame is
+        transformed once and only the trees that split on the feature are walked; otherwise
+        every variant is scored in full."""
+        column = np.flatnonzero(self._feature_map()[:, self.features.index(feature)])
+        if self.kind == "logistic" or feature not in self.numeric or len(column) != 1:
+            trial = pd.concat([frame.assign(**{feature: value}) for value in values])
+            effect, _ = self.contributions(trial, trial)
+            return effect[feature].to_numpy().reshape(len(values), len(frame))
+        once = np.ascontiguousarray(self.pipeline[:-1].transform(frame), dtype=np.float64)
+        trial = np.tile(once, (len(values), 1))
+        trial[:, column[0]] = np.repeat(np.asarray(values, dtype=np.float64), len(frame))
+        trees = self._attribution(once)
+        effect = _tree_feature(self.pipeline[-1], trial, trees, self.features.index(feature))
+        return (effect * self.slope).reshape(len(values), len(frame))
+
+    def _attribution(self, transformed: np.ndarray) -> list:
+        """The trees' path attributions (made once, on first use)."""
+        if not self.tree_paths:
+            mapping = self._feature_map()
+            self.tree_paths = [
+                _tree_paths(predictor, transformed.shape[1], mapping)
+                for (predictor,) in self.pipeline[-1]._predictors
+            ]
+        return self.tree_paths
+
+    def contributions(
+        self, frame: pd.DataFrame, prepared: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Per-feature contributions to the calibrated log-odds, and the base value per row:
+        ``base + contributions.sum(axis=1)`` is the log-odds of ``predict_pd``."""
+        if prepared is None:
+            prepared = prepare(frame, self.numeric, self.categorical)
+        transformed = self.pipeline[:-1].transform(prepared)
+        mapping = self._feature_map()
+        if self.kind == "logistic":
+            columns, base = _linear_contributions(
+                self.pipeline[-1], transformed, np.asarray(self.column_means, dtype=float)
+            )
+            columns = columns @ mapping
+        else:
+            trees = self._attribution(transformed)
+            columns, base = _tree_contributions(self.pipeline[-1], transformed, trees)
+        grouped = pd.DataFrame(columns * self.slope, index=frame.index, columns=self.features)
+        return grouped, base * self.slope + self.intercept
+
+    def problem(self) -> str:
+        """What makes this model unusable, or "" when it is sound: a pipeline of another kind,
+        a coefficient that is not finite, a drift reference that does not fit its features,
+        or a row of missing values that it cannot score to a finite PD."""
+        try:
+            return self._pipeline_problem() or self._reference_problem() or self._probe_problem()
+        except Exception as error:  # parts of a loaded file may be of any trusted type
+            return f"its parts cannot be checked ({type(error).__name__}: {error})"
+
+    def _pipeline_problem(self) -> str:
+        wanted = LogisticRegression if self.kind == "logistic" else HistGradientBoostingClassifier
+        steps = self.pipeline.steps if isinstance(self.pipeline, Pipeline) else []
+        kinds = [type(step).__name__ for _, step in steps] or [type(self.pipeline).__name__]
+        if [type(step) for _, step in steps] != [ColumnTransformer, wanted]:
+            return (
+                f"a {self.kind} model needs a Pipeline of ColumnTransformer and "
+                f"{wanted.__name__}; this one is {' + '.join(kinds)}"
+            )
+        fitted_on = list(getattr(self.pipeline[0], "feature_names_in_", []))
+        if fitted_on != self.features:
+            return "the pipeline was fitted on other columns than the model's features"
+        if len(getattr(self.pipeline[-1], "classes_", [])) != 2:
+            return "the classifier is not fitted on two classes"
+        learned = _learned_numbers(self.pipeline[-1])
+        if not all(np.isfinite(np.asarray(part, dtype=float)).all() for part in learned):
+            return "a learned coefficient is not finite"
+        if self.kind == "logistic" and len(self.column_means) != learned[0].size:
+            return "the column means do not match the coefficients"
+        return ""
+
+    def _reference_problem(self) -> str:
+        for name in [*self.numeric, "__score__"]:
+            part = self.reference.get(name)
+            if not (
+                isinstance(part, dict) and _finite_lists(part.get("edges"), part.get("shares"))
+            ):
+                return f"the drift reference of {name!r} lacks its edges and shares"
+        for name in self.categorical:
+            part = self.reference.get(name)
+            levels = part.get("levels") if isinstance(part, dict) else None
+            if not (isinstance(levels, dict) and _finite_lists(list(levels.values()))):
+                return f"the drift reference of {name!r} lacks its level shares"
+        return ""
+
+    def _probe_problem(self) -> str:
+        probe = pd.DataFrame({name: [np.nan] for name in self.features})
+        try:
+            # One thread: an OpenMP pool started here would deadlock the processes that a
+            # batch forks after loading the model (GNU OpenMP does not survive a fork).
+            with threadpool_limits(limits=1, user_api="openmp"):
+                probability = self.predict_pd(probe)
+        except Exception as error:  # a pipeline of the wrong shape fails in many ways
+            return f"it cannot score a row ({type(error).__name__}: {error})"
+        if not np.isfinite(np.asarray(probability, dtype=float)).all():
+            return "it gives a non-finite PD for a row of missing values"
+        return ""
+
+    def _feature_map(self) -> np.ndarray:
+        """A 0/1 matrix from transformed columns (one-hot levels, indicators) to features."""
+        names = self.pipeline[0].get_feature_names_out()
+        owners = [_owner(name, self.numeric, self.categorical) for name in names]
+        mapping = np.zeros((len(names), len(self.features)))
+        mapping[np.arange(len(names)), [self.features.index(o) for o in owners]] = 1.0
+        return mapping
+
+
+def _learned_numbers(estimator: object) -> list[np.ndarray]:
+    """The fitted numbers of the classifier: coefficients, or baseline and leaf values."""
+    if isinstance(estimator, LogisticRegression):
+        return [np.ravel(estimator.coef_), np.ravel(estimator.intercept_)]
+    trees = [predictor.nodes["value"] for (predictor,) in estimator._predictors]
+    return [np.ravel(estimator._baseline_prediction), *trees]
+
+
+def _finite_lists(*parts: object) -> bool:
+    """Every part is a list of finite numbers."""
+    return all(
+        isinstance(part, list)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in part)
+        and bool(np.isfinite(np.asarray(part, dtype=float)).all())
+        for part in parts
+    )
+
+
+def _sigmoid(logit: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _owner(name: str, numeric: list[str], categorical: list[str]) -> str:
+    group, _, rest = name.partition("__")
+    if group == "num":
+        return rest.removeprefix("missingindicator_")
+    return max((c for c in categorical if rest.startswith(f"{c}_")), key=len)
+
+
+def prepare(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+    """The model's input columns: floats (NaN for missing or infinite) and object categories
+    (NaN for missing)."""
+    missing = [name for name in numeric + categorical if name not in frame.columns]
+    if missing:
+        raise ModelError(
+            "the data lacks columns the model needs",
+            expected=", ".join(numeric + categorical),
+            got=", ".join(missing),
+            hint="add the columns (blank where unknown)",
+        )
+    out = {name: _finite(frame[name]) for name in numeric}
+    for name in categorical:
+        values = frame[name].astype(object)
+        out[name] = (
+            values.where(values.notna(), np.nan)
+            .astype(str)
+            .where(values.notna(), np.nan)
+            .to_numpy()
+        )
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _finite(column: pd.Series) -> np.ndarray:
+    """A numeric column as floats; missing, text and infinite values become NaN (missing), so
+    the model treats them as unknown and the prediction lists them as missing features."""
+    numbers = pd.to_numeric(column.astype(object), errors="coerce")
+    values = pd.Series(numbers).astype("Float64").astype(float).to_numpy()
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def default_features(data: pd.DataFrame, target: str) -> tuple[list[str], list[str]]:
+    """Numeric and categorical feature columns: everything but the target, identifiers,
+    dates and text with more than 30 distinct values."""
+    numeric, categorical = [], []
+    for name in data.columns:
+        series = data[name]
+        if name == target or name in IDENTIFIER_NAMES or name.endswith(("_id", "_year")):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            numeric.append(name)
+        elif series.nunique(dropna=True) <= MAX_CATEGORIES:
+            categorical.append(name)
+    return numeric, categorical
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to train: the kind, the feature columns, known directions and the seed."""
+
+    kind: str
+    numeric: list[str]
+    categorical: list[str]
+    directions: dict[str, int]
+    random_state: int = 0
+
+
+def build_pipeline(spec: Spec) -> Pipeline:
+    if spec.kind not in KINDS:
+        raise ModelError("unknown model kind", expected=" or ".join(KINDS), got=repr(spec.kind))
+    columns = ColumnTransformer(
+        [("num", _numbers(spec.kind), spec.numeric), ("cat", _categories(), spec.categorical)],
+        verbose_feature_names_out=True,
+    )
+    return Pipeline([("prepare", columns), ("model", _estimator(spec))])
+
+
+def _categories() -> Pipeline:
+    return Pipeline(
+        [
+            ("fill", SimpleImputer(strategy="constant", fill_value=MISSING)),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
+
+
+def _numbers(kind: str) -> Pipeline | str:
+    if kind != "logistic":
+        return "passthrough"  # the trees route missing values themselves
+    return Pipeline(
+        [
+            (
+                "fill",
+                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            ),
+            ("scale", StandardScaler()),
+        ]
+    )
+
+
+def _estimator(spec: Spec) -> LogisticRegression | HistGradientBoostingClassifier:
+    if spec.kind == "logistic":
+        return LogisticRegression(max_iter=2000, C=1.0)
+    return HistGradientBoostingClassifier(
+        max_iter=150,
+        learning_rate=0.08,
+        max_depth=4,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=spec.random_state,
+    )
+
+
+def fit(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
+    """A fitted pipeline; for the gbm, monotonic constraints on the transformed columns."""
+    pipeline = build_pipeline(spec)
+    if spec.kind == "gbm":
+        names = pipeline[0].fit(x).get_feature_names_out()
+        pipeline[-1].set_params(
+            monotonic_cst=[
+                spec.directions.get(_owner(n, spec.numeric, spec.categorical), 0)
+                if n.startswith("num__")
+                else 0
+                for n in names
+            ]
+        )
+    return pipeline.fit(x, y)
+
+
+def calibrate(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: slope and intercept of the log-odds on the raw score."""
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def out_of_fold_raw(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+    """Raw scores of five-fold cross-validation: each row scored by a model not fitted on it."""
+    folds = StratifiedKFold(5, shuffle=True, random_state=spec.random_state)
+    raw = np.zeros(len(y))
+    for train, test in folds.split(x, y):
+        raw[test] = fit(spec, x.iloc[train], y[train]).decision_function(x.iloc[test])
+    return raw
+
+
+def split(x: pd.DataFrame, y: np.ndarray, test_size: float, random_state: int):
+    return train_test_split(x, y, test_size=test_size, stratify=y, random_state=random_state)
+
+
+def _linear_contributions(
+    model: LogisticRegression, transformed: np.ndarray, means: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact: coef * (x - training mean) per column; the base is the logit at the means."""
+    coef = model.coef_[0]
+    columns = (np.asarray(transformed, dtype=float) - means) * coef
+    base = np.full(len(transformed), model.intercept_[0] + float(means @ coef))
+    return columns, base
+
+
+def _tree_contributions(
+    model: HistGradientBoostingClassifier, transformed: np.ndarray, trees: list
+) -> tuple[np.ndarray, np.ndarray]:
+    """Path attribution: each tree's leaf carries the per-feature changes along its path, so a
+    row's contributions are the sum of its leaves' path vectors."""
+    x = np.ascontiguousarray(transformed, dtype=np.float64)
+    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    by_feature = np.zeros((trees[0][0].shape[1] if trees else 0, len(x)))  # rows contiguous
+    base = np.full(len(x), float(np.ravel(model._baseline_prediction)[0]))
+    for paths, root, leaf_finder in trees:
+        leaves = leaf_finder.predict(x, known, f_idx_map, THREADS).astype(np.intp)
+        for feature in np.flatnonzero(np.abs(paths).sum(axis=0)):
+            by_feature[feature] += paths[:, feature][leaves]
+        base += root
+    return by_feature.T, base
+
+
+def _tree_feature(
+    model: HistGradientBoostingClassifier, transformed: np.ndarray, trees: list, feature: int
+) -> np.ndarray:
+    """One feature's path attribution per row (raw log-odds), from the trees whose paths
+    move it (the others add nothing to it)."""
+    x = np.ascontiguousarray(transformed, dtype=np.float64)
+    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    total = np.zeros(len(x))
+    for paths, _, leaf_finder in trees:
+        if paths[:, feature].any():
+            leaves = leaf_finder.predict(x, known, f_idx_map, THREADS).astype(np.intp)
+            total += paths[leaves, feature]
+    return total
+
+
+def _tree_paths(
+    predictor: TreePredictor, width: int, mapping: np.ndarray
+) -> tuple[np.ndarray, float, TreePredictor]:
+    """Per node: the feature contributions accumulated from the root; the root's mean; and a
+    copy of the tree whose leaves predict their own node index."""
+    nodes = predictor.nodes
+    means = _node_means(nodes)
+    paths = np.zeros((len(nodes), width))
+    for index in range(len(nodes)):
+        if not nodes["is_leaf"][index]:
+            for child in (nodes["left"][index], nodes["right"][index]):
+                paths[child] = paths[index]
+                paths[child, nodes["feature_idx"][index]] += means[child] - means[index]
+    paths = paths @ mapping  # per feature, not per transformed column
+    numbered = nodes.copy()
+    numbered["value"] = np.arange(len(nodes), dtype=float)
+    finder = TreePredictor(
+        numbered, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets
+    )
+    return paths, float(means[0]), finder
+
+
+def _node_means(nodes: np.ndarray) -> np.ndarray:
+    """Count-weighted mean leaf value under every node (children come after their parent)."""
+    means = nodes["value"].astype(float).copy()
+    counts = nodes["count"].astype(float)
+    for index in range(len(nodes) - 1, -1, -1):
+        if not nodes["is_leaf"][index]:
+            left, right = nodes["left"][index], nodes["right"][index]
+            means[index] = (means[left] * counts[left] + means[right] * counts[right]) / (
+                counts[left] + counts[right]
+            )
+    return means

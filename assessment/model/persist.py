@@ -1,0 +1,426 @@
+"""Save and load risk models with skops: never pickle, and only an explicit list of trusted
+types is ever loaded. A file that holds anything else is refused with the types it holds.
+
+The artefact is one ``.skops`` file; beside it ``<name>.card.json`` and ``<name>.card.md`` hold
+the model card. The artefact's SHA-256 identifies the model version in every result.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import skops.io as sio
+
+from .._shared.files import sha256_of, write_atomically
+from .._shared.resources import data_dir
+from ..errors import ModelError
+from .estimator import KINDS, OUTCOMES, RiskModel
+
+FORMAT = "assessment-risk-model/1"
+# Limits: a model file past them is refused before skops reads it (the packaged model is
+# 0.2 MB, 1.3 MB unpacked).
+MAX_MODEL_BYTES = 100 * 2**20
+MAX_MODEL_UNPACKED_BYTES = 500 * 2**20
+TRUSTED_TYPES = frozenset(
+    {
+        "builtins.slice",
+        "numpy.dtype",
+        "numpy.ndarray",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.bool_",
+        "numpy.random._mt19937.MT19937",
+        "numpy.random._generator.Generator",
+        "numpy.random._pcg64.PCG64",
+        "numpy.random.mtrand.RandomState",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.Interval",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn.impute._base.SimpleImputer",
+        "sklearn.impute._base.MissingIndicator",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._data.StandardScaler",
+    }
+)
+_FIELDS = (
+    "kind",
+    "target",
+    "numeric",
+    "categorical",
+    "slope",
+    "intercept",
+    "directions",
+    "column_means",
+    "reference",
+    "card",
+)
+
+
+def default_model_path() -> Path:
+    return data_dir("rules") / "model" / "default_model.skops"
+
+
+def save_model(model: RiskModel, path: str | Path) -> str:
+    """Write the artefact and its model card; return the artefact's SHA-256. A model that
+    :func:`load_model` would refuse (e.g. a calibration that is not finite) is not written."""
+    path = Path(path)
+    problem = model.problem()
+    if problem:
+        raise ModelError("the model is not usable", where=str(path), got=problem)
+    payload = {
+        "format": FORMAT,
+        "pipeline": model.pipeline,
+        **{name: getattr(model, name) for name in _FIELDS if name != "card"},
+        "card": json.dumps(_own_card(model.card), sort_keys=True),
+    }
+    data = _stable_zip(sio.dumps(payload))
+    write_atomically(path, lambda temporary: temporary.write_bytes(data))
+    digest = file_hash(path)
+    card = {
+        **_own_card(model.card),
+        "artefact": {"file": path.name, "sha256": digest, "format": FORMAT},
+    }
+    card_json = json.dumps(card, indent=1, ensure_ascii=False) + "\n"
+    for suffix, text in ((".card.json", card_json), (".card.md", card_markdown(card))):
+        write_atomically(path.with_suffix(suffix), lambda t, x=text: t.write_text(x, "utf-8"))
+    return digest
+
+
+def load_model(path: str | Path | None = None) -> RiskModel:
+    """Load an artefact written by :func:`save_model`, trusting only ``TRUSTED_TYPES``.
+
+    Anything else is refused with one :class:`ModelError` naming the file and the reason: a
+    missing, empty, oversized or damaged file, another kind of file, untrusted types, an
+    archive that is not an assessment risk model, parts of the wrong type, a non-finite
+    calibration or coefficient, or a pipeline that cannot score a row."""
+    path = Path(path) if path else default_model_path()
+    check_archive(path)
+    payload = _payload(path)
+    values = _checked_parts(payload, path)
+    model = RiskModel(**values)
+    problem = model.problem()
+    if problem:
+        raise ModelError("the model is not usable", where=str(path), got=problem, hint=_HINT)
+    return model
+
+
+_HINT = "train one with `assess train`; do not load files of unknown origin"
+
+
+def check_archive(path: Path) -> None:
+    """Refuse, before skops reads it, a path that is not a bounded, intact zip archive."""
+    if not path.is_file():
+        what = "not a file" if path.exists() else "no such model file"
+        raise ModelError(what, where=str(path), expected="a .skops model artefact", hint=_HINT)
+    size = path.stat().st_size
+    if not size:
+        raise ModelError("the model file is empty", where=str(path), got="0 bytes", hint=_HINT)
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(
+            "the model file is too large",
+            where=str(path),
+            expected=f"at most {MAX_MODEL_BYTES:,} bytes (artefact.MAX_MODEL_BYTES)",
+            got=f"{size:,} bytes",
+            hint=_HINT,
+        )
+    problem = _archive_problem(path)
+    if problem:
+        raise ModelError(
+            "not a readable model artefact",
+            where=str(path),
+            expected="a skops zip archive written by `assess train`",
+            got=problem,
+            hint=_HINT,
+        )
+
+
+def _archive_problem(path: Path) -> str:
+    """What is wrong with the zip archive at ``path``, or "" when it is intact and bounded."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            unpacked = sum(entry.file_size for entry in entries)
+            if unpacked > MAX_MODEL_UNPACKED_BYTES:
+                return f"{unpacked:,} bytes unpacked, over {MAX_MODEL_UNPACKED_BYTES:,}"
+            if "schema.json" not in archive.namelist():
+                return "a zip archive without schema.json (not a skops file)"
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        return f"not a zip archive or a truncated one ({error})"
+    return f"a damaged entry {damaged!r}" if damaged else ""
+
+
+def _payload(path: Path) -> dict:
+    """The archive's content, loaded with the trusted types only."""
+    try:
+        found = set(sio.get_untrusted_types(file=path))
+    except Exception as error:  # skops raises many types for a malformed schema
+        raise ModelError(
+            "not a readable model artefact", where=str(path), got=_error_text(error), hint=_HINT
+        ) from None
+    untrusted = sorted(found - TRUSTED_TYPES)
+    if untrusted:
+        raise ModelError(
+            "the model file holds types that are not trusted",
+            where=str(path),
+            expected="only scikit-learn pipeline parts and numpy arrays",
+            got=", ".join(untrusted),
+            hint="do not load files of unknown origin",
+        )
+    try:
+        payload = sio.load(path, trusted=sorted(found))
+    except Exception as error:  # e.g. an array that needs pickle, a malformed entry
+        raise ModelError(
+            "the model file cannot be loaded", where=str(path), got=_error_text(error), hint=_HINT
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise ModelError(
+            "not an assessment risk model",
+            where=str(path),
+            expected=FORMAT,
+            got=_shown_value(got),
+            hint=_HINT,
+        )
+    return payload
+
+
+def _error_text(error: BaseException) -> str:
+    return _shown_value(f"{type(error).__name__}: {error}", quote=False)
+
+
+def _shown_value(value: object, quote: bool = True) -> str:
+    """A value in one short line."""
+    text = " ".join((repr(value) if quote else str(value)).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _checked_parts(payload: dict, path: Path) -> dict:
+    """The payload's parts for :class:`RiskModel`, each of the type it must have."""
+    missing = [name for name in ("pipeline", *_FIELDS) if name not in payload]
+    if missing:
+        raise ModelError(
+            "the model file lacks parts",
+            where=str(path),
+            expected=", ".join(("pipeline", *_FIELDS)),
+            got="no " + ", ".join(missing),
+            hint=_HINT,
+        )
+    values = {name: payload[name] for name in ("pipeline", *_FIELDS)}
+    values["card"] = _card(values["card"], path)
+    for name, (valid, expected) in _PART_CHECKS.items():
+        if not valid(values[name]):
+            raise ModelError(
+                f"the model's {name} is not valid",
+                where=str(path),
+                expected=expected,
+                got=_shown_value(values[name]),
+                hint=_HINT,
+            )
+    values["card"] |= {"sha256": file_hash(path)}
+    return values
+
+
+def _card(text: object, path: Path) -> dict:
+    """The model card stored in the artefact: JSON text of an object with the known sections."""
+    try:
+        card = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        card = None
+    problem = _card_problem(card)
+    if problem:
+        raise ModelError(
+            "the model card is not valid",
+            where=str(path),
+            expected="JSON text of an object with the sections `assess train` writes",
+            got=problem if card is not None else _shown_value(text),
+            hint=_HINT,
+        )
+    return card
+
+
+_CARD_SECTIONS = {
+    "kind": str,
+    "target": str,
+    "trained_on": str,
+    "features": list,
+    "metrics": dict,
+    "class_balance": dict,
+    "training_data": dict,
+    "calibration": dict,
+    "split": dict,
+}
+
+
+def _card_problem(card: object) -> str:
+    if not isinstance(card, dict):
+        return "not an object"
+    wrong = [
+        f"{name} is {type(card[name]).__name__}"
+        for name, kind in _CARD_SECTIONS.items()
+        if name in card and not isinstance(card[name], kind)
+    ]
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    wrong += [
+        f"metrics.{part} is {type(metrics[part]).__name__}"
+        for part in ("holdout", "cross_validation")
+        if metrics.get(part) is not None and not isinstance(metrics[part], dict)
+    ]
+    if "outcomes" in card and card["outcomes"] not in OUTCOMES:
+        wrong.append(f"outcomes is {_shown_value(card['outcomes'])}, not {' or '.join(OUTCOMES)}")
+    return "; ".join(wrong)
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) and name for name in value)
+
+
+def _is_finite(value: object) -> bool:
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool | np.bool_)
+        and bool(np.isfinite(value))
+    )
+
+
+def _is_directions(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and step in (-1, 0, 1) and not isinstance(step, bool)
+        for name, step in value.items()
+    )
+
+
+_PART_CHECKS = {
+    "kind": (lambda value: value in KINDS, " or ".join(KINDS)),
+    "target": (lambda value: isinstance(value, str) and bool(value), "a column name"),
+    "numeric": (_is_names, "a list of column names"),
+    "categorical": (_is_names, "a list of column names"),
+    "slope": (_is_finite, "a finite calibration slope"),
+    "intercept": (_is_finite, "a finite calibration intercept"),
+    "directions": (_is_directions, "a mapping of feature names to -1, 0 or 1"),
+    "column_means": (
+        lambda value: isinstance(value, list) and all(_is_finite(v) for v in value),
+        "a list of finite numbers",
+    ),
+    "reference": (lambda value: isinstance(value, dict), "a mapping of features to shares"),
+}
+
+
+def _own_card(card: dict) -> dict:
+    """The card as trained (without the hash that loading adds)."""
+    return {key: value for key, value in card.items() if key != "sha256"}
+
+
+_OBJECT_IDS = re.compile(r'("__id__": )(\d+)|("file": ")(\d+)(\.npy")')
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same archive with object ids renumbered in order of appearance and fixed timestamps,
+    so that the same model has the same bytes and hash (skops names entries by ``id()``)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        entries = {item.filename: source.read(item) for item in source.infolist()}
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        old = match.group(2) or match.group(4)
+        new = numbers.setdefault(old, str(len(numbers) + 1))
+        return (
+            f"{match.group(1)}{new}" if match.group(1) else f"{match.group(3)}{new}{match.group(5)}"
+        )
+
+    schema = _OBJECT_IDS.sub(renumber, entries.pop("schema.json").decode("utf-8"))
+    renamed = {
+        f"{numbers.get(name.removesuffix('.npy'), name.removesuffix('.npy'))}.npy"
+        if name.endswith(".npy")
+        else name: body
+        for name, body in entries.items()
+    }
+    renamed["schema.json"] = schema.encode("utf-8")
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(renamed):
+            target.writestr(
+                zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)),
+                renamed[name],
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
+    return output.getvalue()
+
+
+def file_hash(path: Path) -> str:
+    """The artefact's SHA-256, which identifies the model in every result."""
+    return sha256_of(path)
+
+
+def _shown(metrics: dict | None, name: str) -> str:
+    return "-" if metrics is None else f"{metrics[name]:.4f}"
+
+
+def _outcomes_line(card: dict) -> str:
+    """What the model was calibrated on, and what its PD may therefore decide."""
+    if card.get("outcomes") == "real":
+        return "real (a lender's own loan outcomes): the PD may decide, a decline included"
+    stated = "synthetic" if card.get("outcomes") == "synthetic" else "not stated, read as synthetic"
+    return f"{stated} (the PD is advisory: it can move a case to refer, never decline it)"
+
+
+def card_markdown(card: dict) -> str:
+    """The model card as Markdown for people."""
+    holdout, cv = card["metrics"]["holdout"], card["metrics"]["cross_validation"]
+    balance, data = card["class_balance"], card["training_data"]
+    lines = [
+        f"# Risk model card ({card['kind']})",
+        "",
+        f"- artefact: `{card['artefact']['file']}`, sha256 `{card['artefact']['sha256']}`",
+        f"- target: `{card['target']}`; trained on {card['trained_on']}",
+        f"- outcomes: {_outcomes_line(card)}",
+        f"- training data: {data['rows']} rows, {data['columns']} columns, sha256 "
+        f"`{data['sha256']}`",
+        f"- class balance: {balance['defaults']} defaults in {balance['rows']} "
+        f"({balance['default_rate']:.2%}); {balance['train_rows']} train / "
+        f"{balance['test_rows']} hold-out (stratified)",
+        "",
+        "| metric | hold-out | 5-fold CV (train part) |",
+        "| --- | --- | --- |",
+        *[f"| {name} | {_shown(holdout, name)} | {cv[name]:.4f} |" for name in cv],
+        "",
+        "## Features",
+        "",
+        "| feature | kind | known direction |",
+        "| --- | --- | --- |",
+        *[
+            f"| `{f}` | {'numeric' if f in card['numeric'] else 'category'} | "
+            f"{ {1: 'raises risk', -1: 'lowers risk'}.get(card['directions'].get(f), '-') } |"
+            for f in card["features"]
+        ],
+        "",
+        f"Missing values: {card['missing_values']}",
+        "",
+        f"Reason codes: {card['reasons']}",
+        "",
+        f"Calibration: {card['calibration']['method']}.",
+        "",
+        "| decile | count | mean PD | default rate |",
+        "| --- | --- | --- | --- |",
+        *[
+            f"| {d['decile']} | {d['count']} | {d['mean_pd']:.4f} | {d['default_rate']:.4f} |"
+            for d in card["calibration"]["holdout_deciles"]
+            or card["calibration"]["cross_validation_deciles"]
+        ],
+        "",
+        "Libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,279 @@
+"""Apply a risk model: PD, rating grade, reason codes, and drift against the training data.
+
+``predict(model, frame)`` returns, per row, ``pd``, ``grade`` (from the grade table kept as data
+in ``rules/model/rating_grades.csv``), ``reasons`` (up to four features that raise this row's
+risk most: ``{feature, value, contribution}`` in calibrated log-odds), ``missing_features``
+(model features that were blank for the row: the PD then rests on the model's handling of
+missing values, and the result says so), ``absent_features`` and ``pd_advisory``.
+
+Structurally absent features (``rules/model/structural_absence.csv``): a feature that cannot
+exist for a project (the LTV of a construction loan: nothing is appraised before completion) is
+not missing. Where a row's condition holds, the feature is given a neutral value (whatever
+value the indicators gave it: a new build's 0 years in operation included): of its training
+deciles (the model's drift reference; the levels for a category): the one chosen, once per
+model, for the training population's typical row, where it does not raise the row's risk;
+otherwise the row's own candidate whose contribution is closest to zero without being above it
+(if every one raises the risk, the one that raises it least). The PD is the model's at that
+value, so the feature cannot raise it; its contribution is shown as 0, it is never a reason
+and never listed as missing, and ``absent_features`` names it.
+
+``pd_advisory`` is True on every row unless the model card says the model was calibrated on
+real outcomes (``RiskModel.pd_is_binding``): an advisory PD may send a case to a person
+(refer), never decline it.
+
+``drift(model, frame)`` is the population stability index per feature and for the score, with
+the usual bands (data: ``rules/monitor/bands.csv``): below 0.1 stable, 0.1-0.25 watch, above
+0.25 act.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._shared.files import write_table as write_rows
+from .._shared.resources import data_dir
+from .drift import banded
+from .estimator import MISSING, RiskModel, prepare
+from .training import bin_shares
+
+MAX_REASONS = 4
+_FLOOR = 1e-4
+
+
+@lru_cache(maxsize=8)
+def load_grades(path: str | Path | None = None) -> pd.DataFrame:
+    """The rating scale, PD bounds ascending (read once per path)."""
+    path = Path(path) if path else data_dir("rules") / "model" / "rating_grades.csv"
+    return pd.read_csv(path, dtype={"grade": str}).sort_values("max_pd", ignore_index=True)
+
+
+def grade_of(pd_values: np.ndarray, grades: pd.DataFrame) -> np.ndarray:
+    """The first grade whose ``max_pd`` is at least the PD."""
+    position = np.searchsorted(grades["max_pd"].to_numpy(), pd_values, side="left")
+    return grades["grade"].to_numpy()[np.minimum(position, len(grades) - 1)]
+
+
+def predict(
+    model: RiskModel,
+    frame: pd.DataFrame,
+    grades: pd.DataFrame | None = None,
+    absent: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """``pd``, ``grade``, the reasons as flat columns ``reason_<k>_feature``,
+    ``reason_<k>_value`` and ``reason_<k>_contribution`` (k = 1..4, largest first, only
+    contributions that raise the risk), ``missing_features``, ``absent_features`` (lists of
+    names) and ``pd_advisory`` (bool) per row of ``frame``. ``absent`` holds, per row, the
+    features that cannot exist for it (module docstring); by default none is absent."""
+    grades = load_grades() if grades is None else grades
+    if frame.empty:  # the estimators refuse zero rows: the columns of one unknown row, no row
+        probe = pd.DataFrame({name: [np.nan] for name in model.features})
+        return predict(model, probe, grades).iloc[:0].set_axis(frame.index[:0])
+    inputs = prepare(frame, model.numeric, model.categorical)
+    absent = absent_mask(model, absent, inputs)
+    filled = neutral_inputs(model, inputs, absent)
+    contributions, base = model.contributions(filled, filled)
+    values = contributions.to_numpy()
+    probability = 1.0 / (1.0 + np.exp(-(base + values.sum(axis=1))))
+    result = {"pd": probability, "grade": grade_of(probability, grades)}
+    result |= _reason_columns(np.where(absent.to_numpy(), 0.0, values), inputs)
+    result["missing_features"] = _names(inputs.isna() & ~absent)
+    result["absent_features"] = _names(absent)
+    result["pd_advisory"] = np.full(len(frame), not model.pd_is_binding)
+    return pd.DataFrame(result, index=frame.index)
+
+
+def absent_mask(
+    model: RiskModel, absent: pd.DataFrame | None, inputs: pd.DataFrame
+) -> pd.DataFrame:
+    """Per row and model feature: True where ``absent`` (one boolean column per feature that
+    cannot exist for the row, e.g. :func:`assessment.criteria.absence.structural_absence`)
+    says so. A column for a feature the model lacks, or without training values to stand in
+    for it, is left out: the feature stays missing."""
+    mask = pd.DataFrame(False, index=inputs.index, columns=inputs.columns)
+    if absent is None:
+        return mask
+    for feature in (f for f in absent.columns if f in mask.columns and _candidates(model, f)):
+        mask[feature] = absent[feature].to_numpy(dtype=bool)
+    return mask
+
+
+def neutral_inputs(model: RiskModel, inputs: pd.DataFrame, absent: pd.DataFrame) -> pd.DataFrame:
+    """``inputs`` with every absent feature set to its neutral value for the row (module
+    docstring), feature by feature in the model's order."""
+    filled = inputs.copy()
+    for feature in absent.columns[absent.any().to_numpy()]:
+        rows = absent[feature].to_numpy()
+        filled.loc[rows, feature] = _neutral_values(model, filled[rows], feature)
+    return filled
+
+
+def _candidates(model: RiskModel, feature: str) -> list:
+    """The values that may stand in for ``feature``: its training deciles, or its levels."""
+    reference = model.reference.get(feature, {})
+    if feature in model.categorical:
+        return [level for level in reference.get("levels", {}) if level != MISSING]
+    return list(reference.get("edges", []))
+
+
+def _neutral_values(model: RiskModel, rows: pd.DataFrame, feature: str) -> np.ndarray:
+    """Per row, a candidate whose contribution is not above zero: the model's usual one for
+    the feature (:func:`_usual_neutral`) where it does not raise the row's risk, else the
+    row's own best (:func:`_searched`). Scoring one value for most rows keeps a million-row
+    screen fast; every row still gets a value that cannot raise its PD where one exists."""
+    usual = _usual_neutral(model, feature)
+    chosen = pd.Series([usual] * len(rows))  # floats for a number, objects for a category
+    raised = model.feature_effects(rows, feature, [usual])[0] > 0
+    if raised.any():
+        chosen[raised] = _searched(model, rows[raised], feature)
+    return chosen.to_numpy()
+
+
+def _usual_neutral(model: RiskModel, feature: str) -> object:
+    """The candidate chosen for the model's typical row (cached on the model)."""
+    if feature not in model.neutral:
+        model.neutral[feature] = _searched(model, model.typical_row(), feature)[0]
+    return model.neutral[feature]
+
+
+def _searched(model: RiskModel, rows: pd.DataFrame, feature: str) -> np.ndarray:
+    """Per row, the candidate whose contribution is the largest not above zero (else the
+    smallest)."""
+    candidates = _candidates(model, feature)
+    effect = model.feature_effects(rows, feature, candidates)
+    lowering = effect <= 0
+    best = np.argmax(np.where(lowering, effect, -np.inf), axis=0)
+    best = np.where(lowering.any(axis=0), best, np.argmin(effect, axis=0))
+    return pd.Series(candidates).to_numpy()[best]
+
+
+def _reason_columns(values: np.ndarray, inputs: pd.DataFrame) -> dict[str, np.ndarray]:
+    order = np.argsort(-values, axis=1)[:, :MAX_REASONS]
+    top = np.take_along_axis(values, order, axis=1)
+    names = np.asarray(inputs.columns, dtype=object)
+    raw = inputs.to_numpy(dtype=object)
+    columns = {}
+    for rank in range(order.shape[1]):
+        raises = top[:, rank] > 0
+        picked = order[:, rank]
+        columns[f"reason_{rank + 1}_feature"] = np.where(raises, names[picked], None)
+        columns[f"reason_{rank + 1}_value"] = np.where(
+            raises, raw[np.arange(len(raw)), picked], None
+        )
+        columns[f"reason_{rank + 1}_contribution"] = np.where(raises, top[:, rank].round(6), np.nan)
+    return columns
+
+
+def reasons(row: pd.Series | dict) -> list[dict]:
+    """The reasons of one predicted row as ``[{feature, value, contribution}, ...]``."""
+    found = []
+    for rank in range(1, MAX_REASONS + 1):
+        feature = row.get(f"reason_{rank}_feature")
+        if feature is not None and feature == feature:
+            found.append(
+                {
+                    "feature": feature,
+                    "value": _plain(row[f"reason_{rank}_value"]),
+                    "contribution": float(row[f"reason_{rank}_contribution"]),
+                }
+            )
+    return found
+
+
+def _names(mask: pd.DataFrame) -> list[list[str]]:
+    """Per row, the names of the columns where ``mask`` is True."""
+    blank = mask.to_numpy(dtype=bool)
+    names = mask.columns.to_numpy()
+    found: list[list[str]] = [[] for _ in range(len(blank))]
+    for row in np.flatnonzero(blank.any(axis=1)):
+        found[row] = names[blank[row]].tolist()
+    return found
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def psi(expected: list[float], actual: list[float]) -> float:
+    """Population stability index of two share vectors (empty bins floored at 0.01 %)."""
+    e = np.maximum(np.asarray(expected, dtype=float), _FLOOR)
+    a = np.maximum(np.asarray(actual, dtype=float), _FLOOR)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def band(value: float) -> str:
+    """The PSI band of ``value`` (limits in ``rules/monitor/bands.csv``, measure ``psi``)."""
+    return str(banded([value], "psi")[0])
+
+
+def drift(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """PSI per feature and for the score (``__score__``), with its band, sorted worst first."""
+    inputs = prepare(frame, model.numeric, model.categorical)
+    rows = [
+        _numeric_psi(name, inputs[name].to_numpy(dtype=float), model.reference[name])
+        for name in model.numeric
+    ]
+    rows += [_category_psi(name, inputs[name], model.reference[name]) for name in model.categorical]
+    rows.append(_numeric_psi("__score__", model.predict_pd(frame), model.reference["__score__"]))
+    table = pd.DataFrame(rows, columns=["feature", "psi"])
+    table["band"] = table["psi"].map(band)
+    return table.sort_values("psi", ascending=False, ignore_index=True)
+
+
+def _numeric_psi(name: str, values: np.ndarray, reference: dict) -> tuple[str, float]:
+    actual = bin_shares(values, reference["edges"])
+    return name, round(psi(reference["shares"], actual), 6)
+
+
+def _category_psi(name: str, values: pd.Series, reference: dict) -> tuple[str, float]:
+    levels = reference["levels"]
+    shares = values.fillna("missing").value_counts(normalize=True)
+    keys = sorted(set(levels) | set(map(str, shares.index)))
+    actual = [float(shares.get(key, 0.0)) for key in keys]
+    return name, round(psi([levels.get(key, 0.0) for key in keys], actual), 6)
+
+
+ID_COLUMNS = ("loan_id", "project_id", "id", "project_name", "sponsor")
+
+
+def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
+    """Identifier columns of ``data`` with pd, grade, reasons, missing and absent features as
+    flat text columns, and ``pd_advisory``."""
+    ids = [c for c in data.columns if c in ID_COLUMNS or c.endswith("_id")]
+    table = data[ids].reset_index(drop=True).copy()
+    table["pd"] = predicted["pd"].to_numpy()
+    table["grade"] = predicted["grade"].to_numpy()
+    for rank in range(1, MAX_REASONS + 1):
+        table[f"reason_{rank}"] = _reason_text(predicted, rank)
+    table["missing_features"] = ["; ".join(names) for names in predicted["missing_features"]]
+    table["absent_features"] = ["; ".join(names) for names in predicted["absent_features"]]
+    table["pd_advisory"] = predicted["pd_advisory"].to_numpy()
+    table["model_sha256"] = model.card.get("sha256", "")
+    return table
+
+
+def _reason_text(predicted: pd.DataFrame, rank: int) -> list[str]:
+    """``feature=value (+contribution)`` or blank, for reason ``rank`` of every row (a model
+    of fewer features than reasons has no such column: blank)."""
+    if f"reason_{rank}_feature" not in predicted:
+        return [""] * len(predicted)
+    return [
+        "" if feature is None else f"{feature}={value} (+{contribution:.3f})"
+        for feature, value, contribution in zip(
+            predicted[f"reason_{rank}_feature"],
+            predicted[f"reason_{rank}_value"],
+            predicted[f"reason_{rank}_contribution"],
+            strict=True,
+        )
+    ]
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """CSV or xlsx by the file's extension, through the one writer path (text that starts
+    like a formula stays text)."""
+    return write_rows(table, path)

@@ -1,0 +1,423 @@
+"""Train a risk model honestly and describe it in a model card.
+
+``train_model(data, target)``: a stratified hold-out split (30 %), five-fold cross-validation
+on the training part (AUC), Platt calibration on out-of-fold scores, the final pipeline fitted on
+the training part, and hold-out metrics: AUC, Gini, KS, Brier score, a calibration table by
+decile, the class balance. Fixed ``random_state``: the same data give the same model and figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import io
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+
+from .._shared.resources import data_dir
+from ..errors import ModelError
+from ..intake.limits import Deadline, Limits, read_regular_file
+from ..intake.zipped import inspect_zip
+from .estimator import (
+    KINDS,
+    OUTCOMES,
+    RiskModel,
+    Spec,
+    calibrate,
+    default_features,
+    fit,
+    out_of_fold_raw,
+    prepare,
+    split,
+)
+
+TEST_SIZE = 0.3
+LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops")
+
+
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".ods", ".parquet")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A history or data table from ``.csv``, ``.xlsx``/``.xlsm``/``.ods`` or ``.parquet``,
+    under the same input limits as applications (regular files only, sizes, zip bombs)."""
+    path = Path(path)
+    suffix, where = path.suffix.lower(), str(path)
+    if suffix not in TABLE_SUFFIXES:
+        raise ModelError(
+            "unsupported table type",
+            where=where,
+            expected=", ".join(TABLE_SUFFIXES),
+            got=repr(suffix),
+        )
+    limits = Limits.from_env()
+    data = read_regular_file(path, limits)
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        inspect_zip(data, where, limits, Deadline(limits, where))
+    try:
+        table = _parsed_table(io.BytesIO(data), suffix)
+    except Exception as error:  # pandas, pyarrow and calamine raise many types on bad files
+        raise ModelError(
+            "cannot read the table",
+            where=where,
+            expected=f"a {suffix} table with a header row",
+            got=f"{type(error).__name__}: {error}"[:300],
+            hint="open the file and save it again, or export it as .csv",
+        ) from None
+    if table.empty:
+        raise ModelError(
+            "the table has no rows",
+            where=where,
+            expected="one row per loan or project under the header",
+            got=f"{len(table.columns)} column(s), 0 rows",
+        )
+    return table
+
+
+def _parsed_table(data: io.BytesIO, suffix: str) -> pd.DataFrame:
+    if suffix == ".parquet":
+        table = pd.read_parquet(data)
+        if _marked_synthetic(data):
+            table.attrs["outcomes"] = "synthetic"
+        return table
+    if suffix == ".csv":
+        return pd.read_csv(data, encoding="utf-8-sig")
+    return pd.read_excel(data, engine="calamine")
+
+
+def _marked_synthetic(data: io.BytesIO) -> bool:
+    """The parquet file's schema metadata says ``synthetic: true`` (as the example history's
+    does), so a model trained on it is carded as trained on synthetic outcomes."""
+    metadata = pq.read_schema(data).metadata or {}
+    return metadata.get(b"synthetic", b"").strip().lower() == b"true"
+
+
+def read_features(path: str | Path) -> list[str]:
+    """Feature names, one per line (blank lines and ``#`` comments ignored)."""
+    data = read_regular_file(path, Limits.from_env())
+    try:
+        lines = data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise ModelError(
+            "the features file is not UTF-8 text", where=str(path), expected="one name a line"
+        ) from None
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+
+def load_directions(path: str | Path | None = None) -> dict[str, int]:
+    """Known risk directions: +1 raises risk, -1 lowers it (``feature_directions.csv``)."""
+    path = Path(path) if path else data_dir("rules") / "model" / "feature_directions.csv"
+    table = pd.read_csv(path, dtype={"feature": str, "direction": int})
+    return dict(zip(table["feature"], table["direction"], strict=True))
+
+
+def target_values(data: pd.DataFrame, target: str) -> np.ndarray:
+    if target not in data.columns:
+        raise ModelError(
+            "no such target column",
+            expected="one of " + ", ".join(map(str, data.columns[:20])),
+            got=repr(target),
+        )
+    values = pd.to_numeric(data[target], errors="coerce")
+    if values.isna().any() or not values.isin([0, 1]).all() or values.nunique() < 2:
+        raise ModelError(
+            "the target must be a 0/1 outcome with both values present",
+            where=f"column {target}",
+            got=f"{values.isna().sum()} blank or "
+            f"non-numeric, values {sorted(values.dropna().unique())[:5]}",
+        )
+    return values.to_numpy(dtype=int)
+
+
+def train_model(
+    data: pd.DataFrame,
+    target: str,
+    *,
+    kind: str = "gbm",
+    features: list[str] | None = None,
+    random_state: int = 0,
+    directions: dict[str, int] | None = None,
+    holdout: float | None = TEST_SIZE,
+    outcomes: str | None = None,
+) -> RiskModel:
+    """Train, evaluate and calibrate a model of ``kind`` on ``data`` (one row per past loan).
+
+    ``kind="auto"`` cross-validates both kinds on the training part and keeps the better.
+    ``holdout`` is the stratified share kept out for the hold-out metrics; ``None`` fits on all
+    the data (then only the cross-validation metrics are reported). ``outcomes`` says what the
+    history's outcomes are, written to the card: ``real`` (a lender's own loans: the PD may
+    decide) or ``synthetic`` (an invented history: the PD is advisory, see
+    ``RiskModel.pd_is_binding``); by default ``real``, unless the table says ``synthetic``
+    (``data.attrs["outcomes"]``, set by :func:`read_table` for a parquet file marked so)."""
+    if kind not in (*KINDS, "auto"):
+        raise ModelError("unknown model kind", expected="logistic, gbm or auto", got=repr(kind))
+    outcomes = _outcomes(data, outcomes)
+    y = target_values(data, target)
+    numeric, categorical = _features(data, target, features)
+    known = directions if directions is not None else load_directions()
+    directions = {k: v for k, v in known.items() if k in numeric}
+    _check_plan(y, numeric + categorical, holdout)
+    x = prepare(data, numeric, categorical)
+    x_train, x_test, y_train, y_test = _split(x, y, holdout, random_state)
+    _check_classes(y_train, "the training part", FOLDS)
+    _check_classes(y_test, "the hold-out part", 1 if holdout is not None else 0)
+    specs = [
+        Spec(k, numeric, categorical, directions, random_state)
+        for k in (KINDS if kind == "auto" else (kind,))
+    ]
+    scores = {spec.kind: out_of_fold_raw(spec, x_train, y_train) for spec in specs}
+    spec = max(specs, key=lambda s: roc_auc_score(y_train, scores[s.kind]))
+    model = _fitted(spec, target, x_train, y_train, scores[spec.kind])
+    test_pd = model.predict_pd(x_test) if len(y_test) else np.array([])
+    model.reference = drift_reference(x_train, model.predict_pd(x_train), numeric, categorical)
+    model.card = model_card(model, data, y, y_train, y_test, test_pd, scores[spec.kind])
+    model.card["split"]["random_state"] = random_state
+    model.card["outcomes"] = outcomes
+    if kind == "auto":
+        model.card["selection"] = {
+            k: round(float(roc_auc_score(y_train, raw)), 6) for k, raw in scores.items()
+        }
+    return model
+
+
+def _outcomes(data: pd.DataFrame, outcomes: str | None) -> str:
+    """``outcomes`` as given, else what the table says, else ``real``; one of ``OUTCOMES``."""
+    found = outcomes or data.attrs.get("outcomes") or "real"
+    if found not in OUTCOMES:
+        raise ModelError(
+            "unknown kind of outcomes",
+            expected=" or ".join(OUTCOMES),
+            got=repr(found),
+            hint="real for a lender's own loan history, synthetic for an invented one",
+        )
+    return found
+
+
+FOLDS = 5  # cross-validation folds: each class needs a loan in every fold
+
+
+def _check_plan(y: np.ndarray, features: list[str], holdout: float | None) -> None:
+    """Refuse what cannot be trained before any fitting: no features, features named twice,
+    a hold-out share outside (0, 1)."""
+    if not features:
+        raise ModelError(
+            "no feature to train on",
+            expected="numeric or text columns besides the target and identifiers",
+            got="none",
+            hint="name the features in a --features file, one per line",
+        )
+    repeated = sorted({name for name in features if features.count(name) > 1})
+    if repeated:
+        raise ModelError("features named twice", got=", ".join(repeated), hint="name each once")
+    if holdout is not None and not 0 < holdout < 1:
+        raise ModelError(
+            "the hold-out share is out of range",
+            expected="a share between 0 and 1 (0.3 keeps 30 % of the loans out)",
+            got=f"{holdout:g}",
+            hint="or give --no-holdout to fit on every loan",
+        )
+    _check_classes(y, "the history", 2)
+
+
+def _check_classes(y: np.ndarray, part: str, least: int) -> None:
+    """Each outcome (0 and 1) at least ``least`` times in ``part``."""
+    counts = {int(v): int((y == v).sum()) for v in (0, 1)}
+    if least and min(counts.values()) < least:
+        raise ModelError(
+            f"too few loans of one outcome in {part}",
+            expected=f"at least {least} loans with each outcome (0 and 1)",
+            got=f"{counts[0]} with 0 and {counts[1]} with 1",
+            hint="train on a longer history, or lower --holdout",
+        )
+
+
+def _split(x: pd.DataFrame, y: np.ndarray, holdout: float | None, random_state: int):
+    if holdout is None:
+        return x, x.iloc[:0], y, y[:0]
+    return split(x, y, holdout, random_state)
+
+
+def _fitted(
+    spec: Spec, target: str, x: pd.DataFrame, y: np.ndarray, raw_oof: np.ndarray
+) -> RiskModel:
+    slope, intercept = calibrate(raw_oof, y)
+    pipeline = fit(spec, x, y)
+    return RiskModel(
+        spec.kind,
+        target,
+        spec.numeric,
+        spec.categorical,
+        pipeline,
+        slope,
+        intercept,
+        spec.directions,
+        _column_means(pipeline, x, spec.kind),
+    )
+
+
+def _features(
+    data: pd.DataFrame, target: str, features: list[str] | None
+) -> tuple[list[str], list[str]]:
+    numeric, categorical = default_features(data, target)
+    if features is None:
+        return numeric, categorical
+    unknown = [name for name in features if name not in data.columns]
+    if unknown:
+        raise ModelError(
+            "features not in the data",
+            got=", ".join(unknown),
+            hint="check the features file against the data's columns",
+        )
+    return (
+        [f for f in features if f not in categorical and _is_number(data[f])],
+        [f for f in features if f in categorical or not _is_number(data[f])],
+    )
+
+
+def _is_number(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def _column_means(pipeline, x_train: pd.DataFrame, kind: str) -> list[float]:
+    if kind != "logistic":
+        return []
+    return np.asarray(pipeline[:-1].transform(x_train), dtype=float).mean(axis=0).tolist()
+
+
+def metrics(y: np.ndarray, pd_values: np.ndarray) -> dict[str, float]:
+    """AUC, Gini, KS and Brier score of predicted PDs against outcomes."""
+    auc = float(roc_auc_score(y, pd_values))
+    false_positive, true_positive, _ = roc_curve(y, pd_values)
+    return {
+        "auc": round(auc, 6),
+        "gini": round(2 * auc - 1, 6),
+        "ks": round(float(np.max(true_positive - false_positive)), 6),
+        "brier": round(float(brier_score_loss(y, pd_values)), 6),
+    }
+
+
+def calibration_table(y: np.ndarray, pd_values: np.ndarray) -> list[dict[str, float]]:
+    """By decile of predicted PD: count, mean predicted PD, observed default rate."""
+    deciles = pd.qcut(pd.Series(pd_values).rank(method="first"), 10, labels=False)
+    table = pd.DataFrame({"decile": deciles + 1, "pd": pd_values, "y": y}).groupby("decile")
+    return [
+        {
+            "decile": int(decile),
+            "count": int(len(group)),
+            "mean_pd": round(float(group["pd"].mean()), 6),
+            "default_rate": round(float(group["y"].mean()), 6),
+        }
+        for decile, group in table
+    ]
+
+
+def model_card(
+    model: RiskModel,
+    data: pd.DataFrame,
+    y: np.ndarray,
+    y_train: np.ndarray,
+    y_test: np.ndarray,
+    test_pd: np.ndarray,
+    raw_oof: np.ndarray,
+) -> dict:
+    oof_pd = 1 / (1 + np.exp(-(model.slope * raw_oof + model.intercept)))
+    return {
+        "kind": model.kind,
+        "target": model.target,
+        "features": model.features,
+        "numeric": model.numeric,
+        "categorical": model.categorical,
+        "directions": model.directions,
+        "training_data": {
+            "sha256": data_hash(data),
+            "rows": int(len(data)),
+            "columns": int(data.shape[1]),
+        },
+        "class_balance": {
+            "rows": int(len(y)),
+            "defaults": int(y.sum()),
+            "default_rate": round(float(y.mean()), 6),
+            "train_rows": int(len(y_train)),
+            "test_rows": int(len(y_test)),
+        },
+        "metrics": {
+            "holdout": metrics(y_test, test_pd) if len(y_test) else None,
+            "cross_validation": metrics(y_train, oof_pd),
+        },
+        "calibration": {
+            "method": "Platt scaling on 5-fold out-of-fold raw scores",
+            "slope": model.slope,
+            "intercept": model.intercept,
+            "holdout_deciles": calibration_table(y_test, test_pd) if len(y_test) else None,
+            "cross_validation_deciles": calibration_table(y_train, oof_pd),
+        },
+        "missing_values": MISSING_NOTE[model.kind],
+        "reasons": REASON_NOTE[model.kind],
+        "split": {"test_size": len(y_test) / len(y), "stratified": True, "cv_folds": 5},
+        "libraries": {name: _version(name) for name in LIBRARIES}
+        | {"python": platform.python_version()},
+        "trained_on": dt.date.today().isoformat(),
+    }
+
+
+MISSING_NOTE = {
+    "logistic": "numbers: median of the training part plus a 0/1 missing indicator per "
+    "feature; categories: a 'missing' category. No row is dropped.",
+    "gbm": "numbers: left missing; the trees learn which side missing values go; categories: "
+    "a 'missing' category. No row is dropped.",
+}
+REASON_NOTE = {
+    "logistic": "exact: slope x coefficient x (value - training mean), per feature, in "
+    "calibrated log-odds; base = log-odds at the training means",
+    "gbm": "path attribution (Saabas): change of the count-weighted mean leaf value at each "
+    "split, per feature, times the calibration slope; adds up exactly to the "
+    "calibrated log-odds with the base",
+}
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def data_hash(data: pd.DataFrame) -> str:
+    """SHA-256 of the data as canonical CSV (column order and values)."""
+    text = data.to_csv(index=False, lineterminator="\n", float_format="%.17g")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def drift_reference(
+    x: pd.DataFrame, pd_values: np.ndarray, numeric: list[str], categorical: list[str]
+) -> dict:
+    """Training distributions for the population stability index: decile edges and shares
+    for numbers and the score, level shares for categories."""
+    reference = {name: numeric_reference(x[name].to_numpy(dtype=float)) for name in numeric}
+    for name in categorical:
+        shares = x[name].fillna("missing").value_counts(normalize=True)
+        reference[name] = {"levels": {str(k): float(v) for k, v in shares.items()}}
+    reference["__score__"] = numeric_reference(np.asarray(pd_values, dtype=float))
+    return reference
+
+
+def numeric_reference(values: np.ndarray) -> dict:
+    present = values[~np.isnan(values)]
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, 11))) if len(present) else []
+    counts = bin_shares(values, list(edges))
+    return {"edges": [float(e) for e in edges], "shares": counts}
+
+
+def bin_shares(values: np.ndarray, edges: list[float]) -> list[float]:
+    """Shares of values in the inner bins of ``edges`` (open-ended) plus a missing bin."""
+    values = np.asarray(values, dtype=float)
+    inner = np.asarray(edges[1:-1], dtype=float)
+    bins = np.where(np.isnan(values), len(inner) + 1, np.searchsorted(inner, values, "right"))
+    counts = np.bincount(bins.astype(int), minlength=len(inner) + 2)
+    return (counts / max(len(values), 1)).tolist()

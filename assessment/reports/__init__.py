@@ -1,0 +1,1 @@
+"""What people read: the PDF memo, the assessment workbook, the PDF house style."""

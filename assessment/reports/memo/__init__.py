@@ -1,0 +1,1 @@
+"""The PDF assessment memo of each project."""

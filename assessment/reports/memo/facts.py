@@ -1,0 +1,177 @@
+"""What a PDF memo is made from: the scoring run's shared facts (:class:`Run`) and one
+project's record with helpers that put values in words and find their source cells
+(:class:`Memo`).
+
+Values are shown in the units of the field dictionary (fractions as per cent, money in the
+template's unit); enumerated codes in the words of the template or the dictionary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from functools import cache, cached_property, lru_cache
+
+import pandas as pd
+from reportlab.platypus import Spacer
+
+from ...criteria.indicators import INDICATORS
+from ...intake.dictionary import load_dictionary
+from ...pipeline import Scored
+from ..pdf.flowables import Grid, text
+from ..pdf.style import Look
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Run:
+    """What the memos of one scoring run share, worked out once: rule titles and metrics,
+    and each project's input problems and yearly rows."""
+
+    def __init__(self, scored: Scored, look: Look, memos: int = 1) -> None:
+        self.scored, self.look = scored, look
+        rules = scored.evaluation.rules.table()
+        self.titles = rules[f"title_{look.lang}"].to_dict()
+        self.metrics = rules["metric"].to_dict()
+        self._many = memos > 8
+        self._groups: dict[str, dict] = {}
+
+    def rows_of(self, name: str, project_id: str) -> pd.DataFrame:
+        """The project's rows of ``applications.<name>`` (``problems`` or ``yearly``)."""
+        frame = getattr(self.scored.applications, name)
+        if not self._many:
+            return frame[frame["project_id"].astype(str) == project_id]
+        if name not in self._groups:
+            self._groups[name] = frame.groupby(frame["project_id"].astype(str)).indices
+        return frame.iloc[self._groups[name].get(project_id, [])]
+
+
+@dataclass
+class Memo:
+    """One project's memo in the making: the run and the project's record."""
+
+    run: Run
+    record: dict
+
+    @property
+    def look(self) -> Look:
+        return self.run.look
+
+    @property
+    def scored(self) -> Scored:
+        return self.run.scored
+
+    @cached_property
+    def project(self) -> pd.Series:
+        return self.scored.frame.loc[self.record["project_id"]]
+
+    @cached_property
+    def yearly(self) -> pd.DataFrame:
+        return self.run.rows_of("yearly", str(self.record["project_id"]))
+
+    def title(self, rule_id: str) -> str:
+        return f"{rule_id}: {self.run.titles[rule_id]}"
+
+    def unit_of(self, name: str) -> str:
+        """The unit a field or indicator is shown in (``fraction`` shows as per cent)."""
+        field = load_dictionary().fields.get(name)
+        if field is not None:
+            return "fraction" if field.type == "fraction" else field.unit
+        return _indicator_units().get(name, "")
+
+    def label(self, name: str) -> str:
+        """A field or indicator name in words."""
+        field = load_dictionary().fields.get(name)
+        if field is not None:
+            return field.label(self.look.lang)
+        return self.look.word("figures", name)
+
+    def shown(self, value: object, unit: str = "") -> str:
+        """A value in words with its unit: fractions as per cent, money in the template unit."""
+        if isinstance(value, list):
+            return "; ".join(self.shown(v, unit) for v in value)
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "-"
+        if isinstance(value, bool):
+            return self.look.word("yes_no", str(value).lower())
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, int | float) and unit == "fraction":
+            return f"{value * 100:.4g}%"
+        if isinstance(value, int | float) and unit == "CNY":
+            money = self.look.words["money"]
+            return f"{text(value / float(money['divisor']))} {money['unit']}"
+        if isinstance(value, str):
+            value = self.code(value)
+        return f"{text(value)} {self.look.words['units'].get(unit, unit)}".strip()
+
+    def code(self, value: object) -> str:
+        """An enumerated code in words: the template's wording, else the dictionary label."""
+        value = "" if value is None else str(value)
+        if value in self.look.words["codes"]:
+            return self.look.word("codes", value)
+        return _choice_labels(self.look.lang).get(value, value)
+
+    @cached_property
+    def find_cell(self):
+        return self.scored.applications.cell_finder(self.record["project_id"])
+
+    def source_cell(self, metric: str) -> str:
+        """Where the inputs of ``metric`` were read: ``Sheet!C14``; a yearly series as the
+        range of its cells; several inputs joined by ', '."""
+        cells = []
+        for name in inputs_of(metric):
+            cell = self.find_cell(name)
+            if not cell and name in _series():
+                years = sorted(self.yearly.loc[self.yearly["series"] == name, "year"])
+                found = [c for c in (self.find_cell(f"{name}@{y}") for y in years) if c]
+                cell = f"{found[0]}…{found[-1].split('!')[-1]}" if found else ""
+            if cell:
+                cells.append(cell)
+        return ", ".join(cells) or "-"
+
+    def grid(self, columns: list[str], widths: list[float]) -> Grid:
+        return Grid([self.look.word("columns", c) for c in columns], widths)
+
+    def verdict(self, verdict: str) -> tuple[str, object]:
+        return self.look.word("verdicts", verdict), self.look.colour[verdict]
+
+
+@cache
+def inputs_of(metric: str) -> tuple[str, ...]:
+    """The input fields a field or indicator rests on (an indicator's formula, expanded)."""
+    fields = load_dictionary().fields
+    if metric in fields:
+        return (metric,)
+    formulas = {i.name: i.formula for i in INDICATORS}
+    found: list[str] = []
+    for name in _NAME.findall(formulas.get(metric, "")):
+        if name != metric and (name in fields or name in formulas):
+            found += [n for n in inputs_of(name) if n not in found]
+    return tuple(found)
+
+
+@cache
+def _choice_labels(lang: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for row in load_dictionary().choices:
+        labels.setdefault(row["code"], row[f"label_{lang}"] or row["code"])
+    return labels
+
+
+@cache
+def _indicator_units() -> dict[str, str]:
+    return {i.name: i.unit for i in INDICATORS}
+
+
+@lru_cache(maxsize=1)
+def _series() -> frozenset[str]:
+    return frozenset(f.name for f in load_dictionary().fields.values() if f.type == "series")
+
+
+def block(look: Look, key: str, content: list) -> list:
+    """A section: its heading and content (or the word for 'none')."""
+    content = content or [look.para(look.words["words"]["none"])]
+    return [Spacer(1, 7), look.section(key), Spacer(1, 3), *content]

@@ -1,0 +1,380 @@
+"""The front of the PDF memo: page one (recommendation, programme verdicts, key figures,
+principal reasons), then the project profile, green and carbon with the PUE chart, green
+credit, REIT gates and credit risk with the model card."""
+
+from __future__ import annotations
+
+import pandas as pd
+from reportlab.platypus import PageBreak, Spacer
+
+from ...criteria.indicators import FALLBACK
+from ...intake.dictionary import load_dictionary
+from ..pdf.flowables import Grid, bars, text
+from ..pdf.style import fill
+from .facts import Memo, block
+
+KEY_FIGURES = (
+    ("pue_assessed", ""),
+    ("green_power_share", "fraction"),
+    ("energy_mwh", "MWh"),
+    ("emissions_tco2", "tCO2"),
+    ("emissions_market_tco2", "tCO2"),
+    ("cue", "tCO2/MWh"),
+    ("dscr_forecast_min", ""),
+    ("distribution_yield_forecast_min", "fraction"),
+    ("operating_years", "years"),
+    ("total_investment_cny", "CNY"),
+)
+CARBON_FIGURES = (
+    ("energy_mwh", "MWh"),
+    ("emission_factor", "tCO2/MWh"),
+    ("emissions_tco2", "tCO2"),
+    ("emission_factor_market", "tCO2/MWh"),
+    ("emissions_market_tco2", "tCO2"),
+    ("cue", "tCO2/MWh"),
+    ("carbon_per_pflops", "tCO2/PFLOPS"),
+    ("green_power_share", "fraction"),
+    ("wue_l_per_kwh", "L/kWh"),
+)
+
+
+def page_one(memo: Memo) -> list:
+    look, record = memo.look, memo.record
+    words, decision = look.words, memo.record.get("decision") or {}
+    key = decision.get("recommendation") or "none"
+    reason = decision.get("decision_reason_zh" if look.lang == "zh" else "decision_reason")
+    purpose = memo.shown(memo.project.get("financing_purpose"))
+    story = [
+        look.para(words["title"], "title", True, look.colour["heading"]),
+        look.para(
+            f"{words['project']}: {record['project_id']} {text(memo.project.get('project_name'))}",
+            bold=True,
+        ),
+        look.para(
+            f"{words['as_of']}: {record['as_of']}    {memo.label('financing_purpose')}: {purpose}"
+        ),
+        Spacer(1, 6),
+        look.para(
+            f"{words['recommendation']}: {look.word('recommendations', key)}",
+            "recommendation",
+            True,
+            look.colour.get(key, look.colour["text"]),
+        ),
+        look.para(reason or ""),
+        *_label_and_needs(memo, decision),
+    ]
+    story += block(look, "programmes", [_programmes(memo)])
+    story += block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
+    story += block(look, "reasons", _reasons(memo, decision))
+    if decision.get("path_to_eligibility"):
+        story += block(look, "path", [_paths(memo, decision["path_to_eligibility"])])
+    return [*story, PageBreak()]
+
+
+def _paths(memo: Memo, paths: list[dict]):
+    """Per programme not won, the smallest changes that would win it."""
+    grid = memo.grid(["programme", "change", "criterion"], [110, 250, 151])
+    for path in paths:
+        changes = [_change(memo, change) for change in path["changes"]]
+        if not path["eligible_when_applied"]:
+            changes.append(memo.look.words["words"]["path_not_enough"])
+        criteria = sorted({c for change in path["changes"] for c in change["criteria"]})
+        grid.add(
+            [
+                memo.look.word("programmes", path["programme"]),
+                "\n".join(changes),
+                ", ".join(criteria),
+            ]
+        )
+    return grid.build(memo.look)
+
+
+def _change(memo: Memo, change: dict) -> str:
+    """One change in words: ``PUE assessed: 1.38 -> 1.3``, ``DSCR: to be provided (>= 1.2)``."""
+    words, unit = memo.look.words["words"], memo.unit_of(change["metric"].split(", ")[0])
+    metric = ", ".join(memo.label(name) for name in change["metric"].split(", "))
+    facts = {
+        "metric": metric,
+        "value": memo.shown(change["from"], unit),
+        "target": memo.shown(change["to"], unit),
+        "operator": change["operator"],
+    }
+    if change["kind"] != "provide":
+        means = change.get("means")
+        shown = fill(words["path_change"], **facts)
+        if means:
+            target = memo.shown(means["to"], memo.unit_of(means["metric"]))
+            shown += f" ({memo.label(means['metric'])} {means['operator']} {target})"
+        return shown
+    return fill(words["path_provide" if change["to"] is not None else "path_provide_any"], **facts)
+
+
+def _label_and_needs(memo: Memo, decision: dict) -> list:
+    """The green label asked for (with why it is refused or undecided) and the fields that
+    would decide what is undecided."""
+    look, found = memo.look, []
+    label = decision.get("green_label") or {}
+    if label.get("status") not in (None, "not_requested"):
+        status = look.word("label_statuses", label["status"])
+        why = "; ".join(memo.title(r["criterion"]) for r in label.get("reasons", []))
+        found.append(look.para(fill(look.words["words"]["green_label"], status=status)))
+        found += [look.para(why, "table")] if why else []
+    needed = decision.get("missing_for_decision") or []
+    if needed:
+        fields = ", ".join(memo.label(name) for name in needed)
+        found.append(look.para(fill(look.words["words"]["needed"], fields=fields)))
+    return found
+
+
+def _programmes(memo: Memo):
+    look = memo.look
+    grid = memo.grid(
+        ["programme", "relevant", "status", "score", "grade", "pd"], [130, 55, 115, 45, 110, 56]
+    )
+    for key, result in memo.record["programmes"].items():
+        if not result.get("requested"):  # nothing asked for: no score, grade or PD to read
+            result = {k: v for k, v in result.items() if k in ("requested", "status")}
+        grade = text(result.get("grade"))
+        if result.get("rule_grade") is not None:
+            grade += f" ({look.words['words']['rule_grade']} {result['rule_grade']})"
+        pd_text = f"{result['pd']:.2%}" if result.get("pd") is not None else "-"
+        grid.add(
+            [
+                look.word("programmes", key),
+                look.word("yes_no", str(bool(result.get("requested"))).lower()),
+                look.word("statuses", result.get("status")),
+                result.get("score"),
+                grade,
+                pd_text,
+            ]
+        )
+    return grid.build(look)
+
+
+def _figures(memo: Memo, figures: tuple, pairs: int = 1):
+    """Label and value, ``pairs`` of them per row."""
+    grid = memo.grid(["figure", "value"] * pairs, [140, 117.5] * pairs)
+    values = [(memo.label(name), memo.shown(_value(memo, name), unit)) for name, unit in figures]
+    for start in range(0, len(values), pairs):
+        row = [cell for pair in values[start : start + pairs] for cell in pair]
+        grid.add(row + [""] * (2 * pairs - len(row)))
+    return grid.build(memo.look)
+
+
+def _value(memo: Memo, name: str) -> object:
+    value = memo.record["indicators"].get(name, memo.project.get(name))
+    if isinstance(value, dict):  # the emission factor with its provenance
+        return value.get("value")
+    return None if value is pd.NA else value
+
+
+def _reasons(memo: Memo, decision: dict) -> list:
+    reasons = decision.get("reasons", [])
+    rules = [r for r in reasons if r["kind"] == "rule"]
+    found = []
+    if rules:
+        grid = memo.grid(["criterion", "observed", "threshold", "source"], [150, 60, 60, 241])
+        for r in rules:
+            grid.add(
+                [
+                    memo.title(r["criterion"]),
+                    memo.shown(r.get("value"), r.get("unit", "")),
+                    f"{r.get('operator', '')} {memo.shown(r.get('threshold'), r.get('unit', ''))}",
+                    f"{r.get('source', '')}: {r.get('clause', '')}",
+                ],
+                (1, memo.look.colour[r.get("verdict", "fail")]),
+            )
+        found.append(grid.build(memo.look))
+    model = [r for r in reasons if r["kind"] == "model"]
+    if model:
+        found += [Spacer(1, 3), _model_reasons(memo, model)]
+    return found
+
+
+def _model_reasons(memo: Memo, reasons: list[dict]):
+    grid = memo.grid(["feature", "value", "contribution"], [180, 120, 120])
+    for r in reasons:
+        value = memo.shown(r["value"], memo.unit_of(r["criterion"]))
+        grid.add([memo.label(r["criterion"]), value, f"{r['contribution']:+.3f}"])
+    return grid.build(memo.look)
+
+
+def profile(memo: Memo) -> list:
+    grid = memo.grid(["field", "value", "cell"], [170, 230, 111])
+    project = memo.project.to_dict()
+    for field in load_dictionary().fields.values():
+        value = project.get(field.name)
+        if field.type == "series" or value is None or value is pd.NA or value != value:
+            continue
+        unit = "fraction" if field.type == "fraction" else field.unit
+        cell = memo.find_cell(field.name) or "-"
+        grid.add([field.label(memo.look.lang), memo.shown(_plain(value), unit), cell])
+    found = [grid.build(memo.look)]
+    if not memo.yearly.empty:
+        found += [Spacer(1, 4), _yearly(memo)]
+    return found
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value.item() if hasattr(value, "item") else value
+
+
+def _yearly(memo: Memo):
+    """Series by year (the last seven years), in the template's money unit."""
+    rows = memo.yearly
+    keys = zip(rows["series"], rows["year"].astype(int), strict=True)
+    values = dict(zip(keys, rows["value"], strict=True))
+    years = sorted({year for _, year in values})[-7:]
+    width = min(60.0, 341.0 / max(1, len(years)))
+    money = memo.look.words["money"]
+    header = [f"{memo.look.word('columns', 'series')} ({money['unit']})", *map(str, years)]
+    grid = Grid(header, [170, *[width] * len(years)])
+    for series in sorted({series for series, _ in values}):
+        found = (values.get((series, year)) for year in years)
+        shown = (text(v / float(money["divisor"]) if v is not None else None) for v in found)
+        grid.add([memo.label(series), *shown])
+    return grid.build(memo.look)
+
+
+def _rule_grid(memo: Memo, rules: list[dict]):
+    """Criterion, verdict, observed and threshold of some rules."""
+    grid = memo.grid(
+        ["criterion", "verdict", "observed", "threshold", "severity"], [230, 60, 80, 85, 56]
+    )
+    for rule in rules:
+        grid.add(
+            [
+                memo.title(rule["rule_id"]),
+                memo.look.word("verdicts", rule["verdict"]),
+                memo.shown(rule["value"], rule["unit"]),
+                f"{rule['operator']} {memo.shown(rule['threshold'], rule['unit'])}",
+                memo.look.word("severities", rule["severity"]),
+            ],
+            (1, memo.look.colour[rule["verdict"]]),
+        )
+    return grid.build(memo.look)
+
+
+def _programme_rules(memo: Memo, programme: str, gates_only: bool = False) -> list:
+    rules = [
+        r
+        for r in memo.record["rules"]
+        if r["programme"] == programme
+        and r["verdict"] != "not_applicable"
+        and (r["severity"] == "gate" or not gates_only)
+    ]
+    result = memo.record["programmes"].get(programme, {})
+    words = memo.look.words["words"]
+    summary = fill(
+        words["programme_summary"],
+        status=memo.look.word("statuses", result.get("status")),
+        score=text(result.get("score")),
+        grade=text(result.get("grade")),
+    )
+    return (
+        [memo.look.para(summary), Spacer(1, 3), _rule_grid(memo, rules)]
+        if rules
+        else [memo.look.para(summary)]
+    )
+
+
+def green(memo: Memo) -> list:
+    found = []
+    chart = _pue_chart(memo)
+    if chart is not None:
+        found += [memo.look.para(memo.look.words["words"]["pue_chart"]), chart, Spacer(1, 4)]
+    found += [
+        _figures(memo, CARBON_FIGURES),
+        Spacer(1, 3),
+        memo.look.para(_factor_note(memo), "table"),
+    ]
+    return found + [Spacer(1, 4), *_programme_rules(memo, "green")]
+
+
+def _factor_note(memo: Memo) -> str:
+    factor = memo.record["indicators"].get("emission_factor") or {}
+    words = memo.look.words["words"]
+    if factor.get("value") is None:  # no province to take a factor for
+        return words["factor_none"]
+    note = fill(
+        words["factor_note"],
+        value=text(factor.get("value")),
+        year=factor.get("year"),
+        area=memo.code(factor.get("area")),
+        level=memo.code(factor.get("level")),
+        series=factor.get("series"),
+        market_year=str(memo.record["indicators"].get("emission_factor_market_year")),
+    )
+    if factor.get("status") == FALLBACK:
+        note += " " + words["factor_fallback"]
+    return note
+
+
+def _pue_chart(memo: Memo):
+    """The project's PUE and each applicable PUE limit, as horizontal bars."""
+    metrics = memo.run.metrics
+    limits = [
+        (r["rule_id"], float(r["threshold"]), "bar_limit")
+        for r in memo.record["rules"]
+        if metrics.get(r["rule_id"]) == "pue_assessed"
+        and r["verdict"] != "not_applicable"
+        and isinstance(r["threshold"], int | float)
+    ]
+    pue = memo.record["indicators"].get("pue_assessed")
+    if pue is None or not limits:
+        return None
+    return bars(
+        [(memo.label("pue_assessed"), float(pue), "bar_project"), *limits], memo.look, float(pue)
+    )
+
+
+def green_credit(memo: Memo) -> list:
+    return _programme_rules(memo, "green_credit")
+
+
+def reit(memo: Memo) -> list:
+    return _programme_rules(memo, "reit", gates_only=True)
+
+
+def credit(memo: Memo) -> list:
+    look = memo.look
+    found = _programme_rules(memo, "credit")
+    result = memo.record["programmes"].get("credit", {})
+    if result.get("pd") is None:
+        return found + [Spacer(1, 3), look.para(look.words["words"]["no_model"])]
+    summary = fill(
+        look.words["words"]["model_summary"], pd=f"{result['pd']:.2%}", grade=result.get("grade")
+    )
+    reasons = [dict(criterion=r["feature"], **r) for r in result.get("reasons", [])]
+    found += [Spacer(1, 4), look.para(summary)]
+    found += [_model_reasons(memo, reasons)] if reasons else []
+    if result.get("pd_advisory", True):
+        found += [Spacer(1, 3), look.para(look.words["words"]["pd_advisory"])]
+    return found + [Spacer(1, 4), _card(memo)]
+
+
+def _card(memo: Memo):
+    card = memo.scored.model.card
+    holdout = card.get("metrics", {}).get("holdout") or card.get("metrics", {}).get(
+        "cross_validation", {}
+    )
+    balance = card.get("class_balance", {})
+    rows = [
+        ("kind", card.get("kind")),
+        ("target", card.get("target")),
+        ("trained_on", card.get("trained_on")),
+        ("training_rows", balance.get("rows")),
+        ("default_rate", memo.shown(balance.get("default_rate"), "fraction")),
+        ("auc", text(holdout.get("auc"))),
+        ("gini", text(holdout.get("gini"))),
+        ("ks", text(holdout.get("ks"))),
+        ("calibration", (card.get("calibration") or {}).get("method")),
+        ("features", len(card.get("features", []))),
+        ("sha256", card.get("sha256")),
+    ]
+    grid = memo.grid(["card", "value"], [140, 371])
+    for key, value in rows:
+        grid.add([memo.look.word("card", key), text(value)])
+    return grid.build(memo.look)

@@ -1,0 +1,1 @@
+"""The engine's PDFs: their look (style) and building blocks (flowables)."""

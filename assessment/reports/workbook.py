@@ -1,0 +1,154 @@
+"""The assessment as an Excel workbook: inputs, indicators, rule verdicts (coloured, filtered,
+frozen header), model reasons and the decision.
+
+Every text cell is written as text (:func:`assessment._shared.files.save_workbook`): a value that
+starts with ``=``, ``+``, ``-`` or ``@`` is never turned into a formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .._shared.files import save_workbook, sha256_of, shown_path, xlsx_value
+from ..criteria.indicators import INDICATORS
+from ..decision.decide import programmes_as_asked
+from ..intake.cells import plain
+
+VERDICT_FILLS = {
+    "pass": "C6EFCE",
+    "fail": "FFC7CE",
+    "insufficient": "FFEB9C",
+    "not_applicable": "EDEDED",
+}
+_HEADER = Font(bold=True)
+
+
+def write_score_workbook(scored, path: str | Path, given: list | None = None) -> Path:
+    """Write the workbook for a scoring run (``assessment.pipeline.Scored``) to ``path``,
+    through a temporary file so that an interrupted run never leaves a half-written file.
+    With ``given`` (the inputs as named on the command line) input files are named relative
+    to them, never by absolute local paths."""
+    path = Path(path)
+    book = Workbook()
+    book.remove(book.active)
+    for title, frame in sheets(scored).items():
+        if given is not None:
+            frame = _named_inputs(frame, given)
+        sheet = book.create_sheet(title)
+        write_frame(sheet, frame)
+        if title == "Verdicts":
+            colour_verdicts(sheet, frame)
+    return save_workbook(book, path)
+
+
+def _named_inputs(frame: pd.DataFrame, given: list) -> pd.DataFrame:
+    """``frame`` with its ``source_file`` / ``file`` columns named as :func:`shown_path` does."""
+    found = [c for c in ("source_file", "file") if c in frame.columns]
+    if not found:
+        return frame
+    named = {
+        c: frame[c].map(lambda p: shown_path(p, given) if isinstance(p, str) and p else p)
+        for c in found
+    }
+    return frame.assign(**named)
+
+
+def sheets(scored) -> dict[str, pd.DataFrame]:
+    """The tables of the workbook, by sheet name."""
+    frame = scored.frame
+    indicator_names = [i.name for i in INDICATORS if i.name in frame.columns]
+    inputs = frame.drop(columns=indicator_names).reset_index()
+    verdicts = scored.evaluation.table()
+    titles = {rule.rule_id: rule.title_en for rule in scored.evaluation.rules.rules}
+    verdicts.insert(3, "title", verdicts["rule_id"].map(titles))
+    found = {
+        "Decision": _decision_table(scored),
+        "Inputs": inputs,
+        "Indicators": frame[indicator_names].reset_index(),
+        "Verdicts": verdicts,
+        "Programmes": programmes_as_asked(scored.evaluation).reset_index(),
+    }
+    if scored.predictions is not None:
+        found["Model"] = scored.predictions.reset_index()
+    found["Problems"] = scored.applications.problems
+    found["Files"] = _files_table(frame)
+    return found
+
+
+def _files_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each input file the projects came from, with its SHA-256."""
+    files = frame["source_file"].dropna().unique() if "source_file" in frame else []
+    rows = [{"file": f, "sha256": sha256_of(f) if Path(f).is_file() else ""} for f in files]
+    return pd.DataFrame(rows, columns=["file", "sha256"])
+
+
+def _decision_table(scored) -> pd.DataFrame:
+    decisions = scored.decisions
+    if decisions is None:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "project_id": decisions.index,
+            "recommendation": decisions["recommendation"].to_numpy(),
+            "why": decisions["decision_reason"].to_numpy(),
+            "green_label": [label["status"] for label in decisions["green_label"]],
+            "missing_for_decision": ["; ".join(f) for f in decisions["missing_for_decision"]],
+            "reasons": ["; ".join(_reason_text(r) for r in rs) for rs in decisions["reasons"]],
+            "conditions": ["; ".join(c["text"] for c in cs) for cs in decisions["conditions"]],
+            "data_quality": [q["verdict"] for q in decisions["data_quality"]],
+        }
+    )
+
+
+def _reason_text(reason: dict) -> str:
+    if reason["kind"] == "model":
+        return f"model: {reason['criterion']}={reason['value']} (+{reason['contribution']:.3f})"
+    return (
+        f"{reason['criterion']}: {reason['metric']} {reason['value']} {reason['verdict']} "
+        f"{reason['operator']} {reason['threshold']} ({reason['source']})"
+    )
+
+
+def write_frame(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    """A table with a bold, frozen, filtered header; text always as text."""
+    columns = [str(c) for c in frame.columns]
+    sheet.append(columns)
+    for cell in sheet[1]:
+        cell.font = _HEADER
+    for row in frame.itertuples(index=False):
+        sheet.append([cell_value(value) for value in row])
+    if len(columns):
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(frame) + 1, 2)}"
+        for index, name in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = min(
+                max(12, len(name) + 2), 40
+            )
+
+
+def cell_value(value: object) -> object:
+    """A value Excel can hold: lists and dicts as text, dates as dates, missing as blank."""
+    if isinstance(value, list | tuple | dict):
+        return str(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    value = plain(value) if not isinstance(value, dt.date) else value
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return xlsx_value(value)
+
+
+def colour_verdicts(sheet: Worksheet, frame: pd.DataFrame) -> None:
+    column = list(frame.columns).index("verdict") + 1
+    fills = {name: PatternFill("solid", fgColor=colour) for name, colour in VERDICT_FILLS.items()}
+    for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+        if cell.value in fills:
+            cell.fill = fills[cell.value]

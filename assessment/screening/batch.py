@@ -1,0 +1,246 @@
+"""The agency's batch: screen every input and write the shortlist, the portfolio summary, the
+manifest and (on request) one memo per project into one folder.
+
+``screen_inputs`` plans the chunks, runs them on an engine (:mod:`assessment.screening.run`), ranks
+the results and accounts for every input; ``write_outputs`` writes ``screening.xlsx`` (and,
+above Excel's row limit, ``screening.parquet`` and ``screening.csv``), ``summary.pdf`` and
+``manifest.json``. Every file is written under a temporary name and then renamed;
+``screen_to_folder`` does both and writes the files of one run (memos included) as a set,
+swapped into the folder with the manifest last (:func:`assessment._shared.files.output_set`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._shared.files import output_set, shown_path, write_atomically
+from ..errors import InputError
+from ..intake.chunks import plan_chunks
+from ..intake.workbooks import IGNORE_FILE, find_inputs
+from .records import (
+    REJECTED_COLUMNS,
+    Screening,
+    Settings,
+    cached_rules,
+    empty_results,
+    manifest,
+    rank,
+    rejected_of,
+    split_duplicates,
+)
+from .run import Progress, run_chunks
+from .shortlist import FULL_RESULT_FILES, write_full_results, write_screening_workbook
+from .summary import summary_tables, write_summary_pdf
+
+EXCEL_ROWS = 1_048_575
+# The files of one run, replaced together by the next run into the same folder.
+OUTPUT_NAMES = (*FULL_RESULT_FILES, "screening.xlsx", "summary.pdf", "reports", "manifest.json")
+# Written beside the outputs, so that a later run given this folder never reads them back.
+OUTPUT_IGNORE = "".join(f"{name}{'/' if name == 'reports' else ''}\n" for name in OUTPUT_NAMES)
+
+
+def screen_to_folder(
+    inputs: list[str | Path],
+    folder: str | Path,
+    settings: Settings,
+    *,
+    reports: bool = False,
+    **options,
+) -> tuple[Screening, dict[str, Path]]:
+    """Screen ``inputs`` (``options`` as :func:`screen_inputs` takes them) and write the
+    outputs (:func:`write_outputs`, and with ``reports`` one memo per project in
+    ``reports/``) into ``folder`` as one set: built in a folder beside it, then swapped in
+    with the manifest last, replacing the previous run's set. An error or Ctrl-C leaves
+    ``folder`` as it was."""
+    folder = Path(folder)
+    lang, templates = settings.lang, settings.templates
+    names = (*OUTPUT_NAMES, IGNORE_FILE)
+    with output_set(folder, names, last="manifest.json") as staging:
+        (staging / IGNORE_FILE).write_text(
+            "# the outputs of assess screen: never read back as inputs\n" + OUTPUT_IGNORE,
+            encoding="utf-8",
+        )
+        if reports:
+            (staging / "reports").mkdir()
+        settings = replace(settings, reports=str(staging / "reports") if reports else None)
+        screening = screen_inputs(inputs, settings, **options)
+        if not screening.manifest["counts"]["files"]:
+            raise InputError(
+                "nothing to screen",
+                where=", ".join(map(str, inputs)),
+                expected="application workbooks or candidate lists (.xlsx .xlsm .ods .csv)",
+                got="no such file in the folder(s)",
+                hint="name the files, or check the folder and its .assessignore",
+            )
+        written = write_outputs(screening, staging, settings, lang=lang, templates=templates)
+        if reports:
+            written["reports"] = staging / "reports"
+    return screening, {key: folder / path.name for key, path in written.items()}
+
+
+def screen_inputs(
+    inputs: list[str | Path],
+    settings: Settings,
+    *,
+    engine: str = "local",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    rows_per_chunk: int = 25_000,
+    files_per_chunk: int | None = None,
+    progress: Progress | None = None,
+) -> Screening:
+    """Screen files and folders; every input ends up scored or in ``rejected``. Files are
+    screened ``files_per_chunk`` at a time (default: two chunks per process, see
+    :func:`balanced_files_per_chunk`), big lists ``rows_per_chunk`` rows at a time."""
+    jobs = jobs or os.cpu_count() or 1
+    chunks, missing = plan_chunks(
+        inputs,
+        rows_per_chunk=rows_per_chunk,
+        files_per_chunk=files_per_chunk or balanced_files_per_chunk(inputs, jobs),
+    )
+    scored, refused = [], []
+    for part in run_chunks(
+        chunks, settings, engine=engine, jobs=jobs, scheduler=scheduler, progress=progress
+    ):
+        done = part["status"] == "scored"
+        scored.append(part[done].drop(columns=["status", "cell"], errors="ignore"))
+        refused.append(rejected_of(part[~done]))
+    results, repeated = split_duplicates(
+        _concatenated(scored) if scored else empty_results(settings)
+    )
+    rejected = pd.concat([_missing_rows(missing), *refused, repeated], ignore_index=True)
+    ranked = rank(results)
+    del results
+    files = _input_files(inputs, missing)
+    found = manifest(files, ranked, rejected, settings)
+    _name_inputs(found, ranked, rejected, inputs)
+    return Screening(ranked, rejected, found, cached_rules(settings.rules))
+
+
+def _name_inputs(found: dict, results: pd.DataFrame, rejected: pd.DataFrame, inputs) -> None:
+    """Inputs named relative to the arguments they were found through, never by absolute
+    local paths, in the results, the rejected rows and the manifest."""
+    for item in found["inputs"]:
+        item["path"] = shown_path(item["path"], inputs)
+    for frame, column in ((results, "source_file"), (rejected, "file")):
+        if column not in frame or frame.empty:
+            continue
+        codes, paths = pd.factorize(frame[column])
+        names = [shown_path(p, inputs) if isinstance(p, str) and p else p for p in paths]
+        shown = np.asarray([*names, None], dtype=object)[codes]  # code -1 (missing): None
+        frame[column] = pd.Series(shown, index=frame.index).astype(frame[column].dtype)
+
+
+FILES_PER_CHUNK = (50, 4000)  # the fewest and the most files screened together
+
+
+def balanced_files_per_chunk(inputs: list[str | Path], jobs: int) -> int:
+    """Two chunks of files per process, so a slow chunk is evened out, within
+    ``FILES_PER_CHUNK``: each chunk pays a fixed cost (frames, rules, model) once."""
+    files = len(find_inputs(p for p in inputs if Path(p).exists()))
+    low, high = FILES_PER_CHUNK
+    return max(low, min(high, math.ceil(files / (2 * jobs))))
+
+
+def _concatenated(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts as one frame; the list is emptied as it goes, so only one copy is held."""
+    whole = pd.concat(parts, ignore_index=True)
+    parts.clear()
+    return whole
+
+
+def _missing_rows(problems: list[dict]) -> pd.DataFrame:
+    rows = [
+        {
+            "file": p.get("file") or "",
+            "sheet": "",
+            "row": pd.NA,
+            "cell": "",
+            "project_id": "",
+            "reasons": p.get("message") or "no such file or folder",
+        }
+        for p in problems
+    ]
+    return pd.DataFrame(rows, columns=REJECTED_COLUMNS)
+
+
+def _input_files(inputs: list[str | Path], missing: list[dict]) -> list[str]:
+    found = [str(p) for p in find_inputs(p for p in inputs if Path(p).exists())]
+    return found + [str(p.get("file")) for p in missing]
+
+
+def write_outputs(
+    screening: Screening,
+    folder: str | Path,
+    settings: Settings,
+    *,
+    lang: str = "en",
+    templates: str | Path | None = None,
+) -> dict[str, Path]:
+    """``screening.xlsx``, ``summary.pdf`` and ``manifest.json`` (and the full result as
+    Parquet and CSV above Excel's row limit) in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    results, rejected = screening.results, screening.rejected
+    rules = screening.rules.rules
+    titles = {rule.rule_id: getattr(rule, f"title_{lang}") for rule in rules}
+    rule_ids = [rule.rule_id for rule in rules if rule.rule_id in results.columns]
+    tables = summary_tables(results, rejected, rule_ids=rule_ids, titles=titles)
+    gates = [rule.rule_id for rule in rules if rule.severity == "gate" and rule.rule_id in results]
+    written = {}
+    if len(results) > EXCEL_ROWS:
+        for path in write_full_results(results, folder):
+            written[path.suffix.lstrip(".")] = path
+    written["xlsx"] = write_screening_workbook(
+        results,
+        rejected,
+        tables,
+        folder / "screening.xlsx",
+        gate_rules=gates,
+        titles=titles,
+        max_rows=EXCEL_ROWS,
+    )
+    meta = _summary_meta(screening)
+    written["pdf"] = write_summary_pdf(
+        results, rejected, tables, folder / "summary.pdf", lang=lang, templates=templates, meta=meta
+    )
+    written["manifest"] = write_json(screening.manifest, folder / "manifest.json")
+    return written
+
+
+def _summary_meta(screening: Screening) -> dict:
+    found = screening.manifest
+    return {
+        "as_of": found["as_of"],
+        "rule_versions": found["rule_packs"],
+        "model": found["model"],
+        "engine": found["engine"],
+        "inputs": found["counts"]["files"],
+        "projects_scored": found["counts"]["projects_scored"],
+        "rejected": found["counts"]["rejected"],
+    }
+
+
+def write_json(data: dict, path: Path) -> Path:
+    def dump(temporary: Path) -> None:
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False, indent=1, default=_plain_json)
+
+    return write_atomically(path, dump)
+
+
+def _plain_json(value: object) -> object:
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,531 @@
+"""Batch screening: any number of workbooks and candidate lists -> one ranked result, the list
+of what could not be scored, and a manifest that accounts for every input.
+
+The work is cut into chunks (:mod:`assessment.intake.chunks`: groups of files, or row ranges
+of a big list). Each chunk goes through two functions of plain pandas frames:
+
+* :func:`read_records`: chunk -> records, one row per project (its fields, its yearly values as
+  ``series@year`` columns) and one row per input that cannot be scored (``_reasons`` set);
+* :func:`screen_records`: records -> results, the same rows with programme verdicts, scores,
+  PD, recommendation, principal reasons and one verdict column per rule (``status`` says
+  ``scored`` or ``rejected``).
+
+So the same code runs in this process, in a pool of processes, or on Dask workers
+(``from_map`` + ``map_partitions``, :mod:`assessment.screening.run`); rules and model are loaded
+once per process. The caller then ranks the results (:func:`rank`), moves projects whose id
+was already scored from another input to the rejected list, and builds the manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .._shared.files import file_stem, sha256_of
+from ..criteria.evaluate import VERDICTS
+from ..criteria.rules import RuleSet, load_rules
+from ..decision.decide import (
+    LABEL_WORDS,
+    RECOMMENDATIONS,
+    SHOWN_STATUSES,
+    decision_file,
+    decision_folder,
+    load_decision_table,
+    programmes_as_asked,
+    requested_programmes,
+    routing_of,
+)
+from ..intake.cells import format_number
+from ..intake.chunks import Chunk, read_chunk
+from ..intake.dictionary import PROGRAMMES
+from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
+from ..model.persist import load_model
+from ..pipeline import Scored, score_read
+
+FIRST_COLUMNS = [
+    "project_id",
+    "project_name",
+    "source_file",
+    "source_row",
+    "province",
+    "hub",
+    "facility_type",
+    "financing_purpose",
+    "recommendation",
+    "green_label",
+    "eligible",
+    "score",
+    "pd",
+    "grade",
+]
+PROGRAMME_COLUMNS = [
+    f"{p}_{part}" for p in PROGRAMMES for part in ("status", "eligible", "score", "grade")
+]
+# Key indicators shown beside the verdicts (and watched by ``assess monitor``).
+KEY_COLUMNS = [
+    "pue_assessed",
+    "green_power_share",
+    "it_load_mw",
+    "dscr_forecast_min",
+    "operating_years",
+]
+TEXT_COLUMNS = ["reasons", "decision_reason"]
+REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every chunk is screened with. ``rules``: a rules folder (None: the shipped
+    packs); ``model``: a model artefact (None: no model); ``reports``: a folder to write one
+    PDF memo per scored project into (None: no memos), in ``lang``."""
+
+    as_of: dt.date
+    rules: str | None = None
+    model: str | None = None
+    reports: str | None = None
+    lang: str = "en"
+    templates: str | None = None
+
+
+@dataclass
+class Screening:
+    """The outcome of a batch: ranked ``results``, ``rejected`` inputs and the ``manifest``."""
+
+    results: pd.DataFrame
+    rejected: pd.DataFrame
+    manifest: dict = field(default_factory=dict)
+    rules: RuleSet | None = None
+
+
+@lru_cache(maxsize=4)
+def cached_rules(folder: str | None) -> RuleSet:
+    return load_rules(folder)
+
+
+@lru_cache(maxsize=4)
+def cached_model(path: str | None):
+    return load_model(path) if path else None
+
+
+def read_records(chunk: Chunk, as_of: dt.date) -> pd.DataFrame:
+    """The records of one chunk: scorable projects, then the inputs that cannot be scored."""
+    return records_of(read_chunk(chunk, as_of=as_of, missing_warnings=False))
+
+
+def records_of(applications: Applications) -> pd.DataFrame:
+    """Projects with their yearly values as ``series@year`` columns; then one row with
+    ``_reasons`` set per project with an input error and per input row or file that yielded
+    no project (several problems of one row make one row)."""
+    projects, problems = applications.projects, applications.problems
+    errors = problems[problems["severity"] == "error"]
+    repeats = errors["message"] == DUPLICATE
+    known = _within(errors["project_id"], projects.index)
+    own = of_kept_rows(errors, projects)  # a problem stays with the file and row it came from
+    failing = set(errors.loc[~repeats & own, "project_id"])
+    good = projects.drop(index=sorted(failing))
+    records = good.join(wide_yearly(applications.yearly, good.index))
+    records = records.rename_axis("project_id").reset_index().assign(_reasons="", _cell="")
+    rejected = _project_rejections(projects, errors[~repeats & own])
+    rejected += _unscored_rows(errors[~repeats & ~known])
+    rejected += _later_repeats(errors[repeats | (known & ~own)], projects)
+    columns = ["project_id", *SOURCE_COLUMNS, "_cell", "_reasons"]
+    return pd.concat([records, pd.DataFrame(rejected, columns=columns)], ignore_index=True)
+
+
+DUPLICATE = "duplicate project_id"
+
+
+def _within(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Whether each value is in the (unique) index: a hash lookup, where ``isin`` on Arrow
+    strings walks the index in Python."""
+    return index.get_indexer(values.astype(object)) >= 0
+
+
+def _project_rejections(projects: pd.DataFrame, errors: pd.DataFrame) -> list[dict]:
+    """One row per project with input errors (in id order): its source and every error."""
+    if errors.empty:
+        return []
+    texts = [problem_text(problem) for problem in errors.to_dict("records")]
+    reasons = pd.Series(texts).groupby(errors["project_id"].to_numpy(), sort=True).agg("; ".join)
+    rows = projects.loc[reasons.index, SOURCE_COLUMNS].astype(object)
+    rows = rows.assign(_cell="", _reasons=reasons.to_numpy())
+    return rows.rename_axis("project_id").reset_index().to_dict("records")
+
+
+def _unscored_rows(errors: pd.DataFrame) -> list[dict]:
+    """Problems of rows and files that yielded no project, one row per input row or file."""
+    found: dict[tuple, dict] = {}
+    problems = errors.to_dict("records")
+    record_of = _records_without_id(problems)
+    for problem in problems:
+        cell = str(problem.get("cell") or "")
+        key = record_of.get(
+            _place(problem),
+            (problem.get("file"), problem.get("sheet"), _row_of(cell), problem.get("project_id")),
+        )
+        if key in found:
+            found[key]["_reasons"] += "; " + problem_text(problem)
+            continue
+        found[key] = {
+            "project_id": problem.get("project_id") or "",
+            "source_file": problem.get("file") or "",
+            "source_sheet": problem.get("sheet") or "",
+            "source_row": key[2],
+            "_cell": cell,
+            "_reasons": problem_text(problem),
+        }
+    return list(found.values())
+
+
+def _place(problem: dict) -> tuple:
+    return (problem.get("file"), problem.get("sheet"), _row_of(str(problem.get("cell") or "")))
+
+
+def _records_without_id(problems: list[dict]) -> dict[tuple, tuple]:
+    """Which record each problem of a record without an id belongs to. A list row's problems
+    share the row of its missing ``project_id``; an official workbook (one record over many
+    rows and sheets) has one missing ``project_id``, and all of the file's problems without an
+    id are that record's."""
+    missing_ids: dict[object, list[tuple]] = {}
+    for problem in problems:
+        if problem.get("field") == "project_id" and not problem.get("project_id"):
+            missing_ids.setdefault(problem.get("file"), []).append(_place(problem))
+    record_of = {}
+    for problem in problems:
+        places = missing_ids.get(problem.get("file"), [])
+        place = _place(problem)
+        if not problem.get("project_id") and place not in places and len(places) == 1:
+            record_of[place] = (*places[0], "")
+    for places in missing_ids.values():
+        record_of.update({place: (*place, "") for place in places})
+    return record_of
+
+
+def _later_repeats(repeats: pd.DataFrame, projects: pd.DataFrame) -> list[dict]:
+    """The rows of a repeated id other than the one that was kept (and scored), each with
+    its own problems (one rejected row per input row)."""
+    rows = []
+    for problem in repeats.to_dict("records"):
+        kept = (
+            projects.loc[problem["project_id"]] if problem["project_id"] in projects.index else None
+        )
+        row = _row_of(str(problem.get("cell") or ""))
+        if (
+            kept is not None
+            and kept["source_file"] == problem["file"]
+            and _same(kept["source_row"], row)
+        ):
+            continue
+        rows.append(problem)
+    return _unscored_rows(pd.DataFrame(rows, columns=repeats.columns))
+
+
+def _same(source_row: object, row: object) -> bool:
+    if pd.isna(source_row) or row is pd.NA:
+        return pd.isna(source_row) and row is pd.NA
+    return int(source_row) == int(row)
+
+
+def _row_of(cell: str) -> object:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return int(digits) if digits else pd.NA
+
+
+def problem_text(problem: dict) -> str:
+    """One problem as a reason: ``field: message (expected ..., got ...)``."""
+    text = str(problem.get("message") or "")
+    if problem.get("field"):
+        text = f"{problem['field']}: {text}"
+    details = [
+        f"{word} {problem[key]}"
+        for key, word in (("expected", "expected"), ("value", "got"))
+        if problem.get(key) not in (None, "")
+    ]
+    return f"{text} ({', '.join(details)})" if details else text
+
+
+def wide_yearly(yearly: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """The long yearly table as one float column per ``series@year``, rows in ``index``."""
+    rows = yearly[_within(yearly["project_id"], index)]
+    keys = rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)
+    columns = sorted(set(keys))
+    position = pd.Index(columns).get_indexer(keys)
+    at = index.get_indexer(rows["project_id"])
+    values = np.full((len(index), len(columns)), np.nan)
+    values[at, position] = rows["value"].to_numpy(dtype=float)
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+def long_yearly(records: pd.DataFrame) -> pd.DataFrame:
+    """The ``series@year`` columns of ``records`` back as the long yearly table."""
+    columns = [c for c in records.columns if "@" in c]
+    if not columns:
+        return pd.DataFrame(columns=["project_id", "year", "series", "value"])
+    values = records[columns].to_numpy(dtype=float)
+    rows, cols = np.nonzero(~np.isnan(values))
+    series, years = zip(*(c.split("@", 1) for c in columns), strict=True)
+    return pd.DataFrame(
+        {
+            "project_id": records["project_id"].to_numpy()[rows],
+            "year": np.asarray(years, dtype=int)[cols],
+            "series": np.asarray(series, dtype=object)[cols],
+            "value": values[rows, cols],
+        }
+    )
+
+
+def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Score the records of one chunk: one result row per project, then one row per input
+    that could not be scored (``status`` ``rejected``, with its ``reasons``)."""
+    good = records[records["_reasons"] == ""]
+    scored = _score(good, settings) if len(good) else None
+    results = result_rows(scored) if scored is not None else empty_results(settings)
+    if scored is not None and settings.reports:
+        from ..reports.memo.write import (
+            write_reports,  # a later stage, only when memos are asked for
+        )
+
+        write_reports(scored, settings.reports, settings.lang, settings.templates, as_set=False)
+    rejected = records[records["_reasons"] != ""]
+    return pd.concat([results.assign(status="scored"), _rejected_rows(rejected)], ignore_index=True)
+
+
+def _score(records: pd.DataFrame, settings: Settings) -> Scored:
+    fields = [c for c in records.columns if "@" not in c and not c.startswith("_")]
+    projects = records[fields].set_index("project_id")
+    empty = pd.DataFrame(columns=PROBLEM_COLUMNS)
+    applications = Applications(projects, long_yearly(records), empty)
+    return score_read(
+        applications,
+        as_of=settings.as_of,
+        rules=cached_rules(settings.rules),
+        model=cached_model(settings.model),
+        details=bool(settings.reports),  # memos need conditions and data quality
+    )
+
+
+def _rejected_rows(records: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "status": "rejected",
+            "project_id": records["project_id"].fillna("").astype(str).to_numpy(),
+            "source_file": records["source_file"].to_numpy(),
+            "source_sheet": records["source_sheet"].to_numpy(),
+            "source_row": records["source_row"].to_numpy(),
+            "cell": records["_cell"].fillna("").to_numpy(),
+            "reasons": records["_reasons"].to_numpy(),
+        }
+    )
+
+
+def result_rows(scored: Scored) -> pd.DataFrame:
+    """One row per scored project: identity, recommendation, the green label asked for,
+    eligibility and score over the floor and route asked for, PD and grade, per-programme
+    results (``not_requested`` where not asked for), principal reasons, and one verdict column
+    per rule (named by its rule id). Built in one go (no fragmented frame)."""
+    frame, evaluation, decisions = scored.frame, scored.evaluation, scored.decisions
+    routing = routing_of(evaluation.rules)
+    programmes, applied = evaluation.programmes, requested_programmes(frame, routing)
+    predictions = scored.predictions
+    out: dict[str, object] = {
+        column: frame.get(column) for column in ("project_name", *SOURCE_COLUMNS, "province", "hub")
+    }
+    out |= {column: frame.get(column) for column in ("facility_type", "financing_purpose")}
+    out["recommendation"] = _coded(decisions["recommendation"], RECOMMENDATIONS)
+    out["green_label"] = _coded(decisions["label_status"], tuple(LABEL_WORDS.values()))
+    out["eligible"] = _all_eligible(programmes, applied, routing)
+    out["score"] = _mean_score(programmes, applied)
+    loan = applied["credit"]  # the PD speaks for loans only: none for a REIT issue
+    out["pd"] = predictions["pd"].where(loan) if predictions is not None else np.nan
+    out["grade"] = (
+        predictions["grade"].astype("string").where(loan) if predictions is not None else pd.NA
+    )
+    shown = programmes_as_asked(evaluation)
+    out |= {column: shown[column] for column in PROGRAMME_COLUMNS}
+    for programme in PROGRAMMES:  # a few codes each: categorical, not a million strings
+        out[f"{programme}_status"] = _coded(shown[f"{programme}_status"], SHOWN_STATUSES)
+    for column in KEY_COLUMNS:
+        out[column] = frame[column].astype(float) if column in frame else np.nan
+    out["reasons"] = [reasons_text(r) for r in decisions["reasons"]]
+    out["decision_reason"] = _coded(decisions["decision_reason"], _reasons(evaluation))
+    for rule in evaluation.rules.rules:
+        codes = evaluation.results[rule.rule_id].codes
+        out[rule.rule_id] = pd.Categorical.from_codes(codes, VERDICTS)
+    return pd.DataFrame(out, index=frame.index).rename_axis("project_id").reset_index()
+
+
+def _coded(values: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
+    """``values`` as a categorical of fixed ``categories`` (every chunk alike, so the chunks
+    concatenate into one categorical column)."""
+    return pd.Categorical(values.to_numpy(dtype=object), categories=list(categories))
+
+
+def _reasons(evaluation) -> tuple[str, ...]:
+    """The reasons of the decision table the projects were decided with."""
+    folder = decision_folder(evaluation.rules)
+    table = load_decision_table(decision_file(folder, "decision_table.csv"))
+    return tuple(dict.fromkeys(row.reason_en for row in table))
+
+
+def empty_results(settings: Settings) -> pd.DataFrame:
+    """The results frame of no project: every column, no row."""
+    rule_ids = [rule.rule_id for rule in cached_rules(settings.rules).rules]
+    columns = ["project_id", *FIRST_COLUMNS[1:], "source_sheet", *PROGRAMME_COLUMNS]
+    return pd.DataFrame(columns=[*columns, *KEY_COLUMNS, *TEXT_COLUMNS, *rule_ids])
+
+
+def _all_eligible(programmes: pd.DataFrame, applied: dict, routing) -> pd.Series:
+    """True when the legal floor and the financing route asked for are eligible; False when
+    one is not; else NA (a green label is its own column, ``green_label``)."""
+    decisive = routing.of_role("floor", "route")
+    verdicts = [programmes[f"{p}_eligible"].where(applied[p], True) for p in decisive]
+    stacked = pd.concat(verdicts, axis=1)
+    found = stacked.all(axis=1, skipna=True).astype("boolean")
+    undecided = stacked.isna().any(axis=1) & found
+    return found.mask(undecided, pd.NA)
+
+
+def _mean_score(programmes: pd.DataFrame, applied: dict) -> pd.Series:
+    scores = pd.concat([programmes[f"{p}_score"].where(applied[p]) for p in PROGRAMMES], axis=1)
+    return scores.mean(axis=1, skipna=True)
+
+
+def reasons_text(reasons: list[dict]) -> str:
+    """Principal reasons as one line: ``RULE: observed 1.38 vs <= 1.3 (SOURCE clause)``."""
+    parts = []
+    for reason in reasons or []:
+        if reason.get("kind") == "model":
+            parts.append(f"model: {reason['criterion']} {reason['contribution']:+.2f}")
+            continue
+        value, threshold = (_shown(reason.get(k)) for k in ("value", "threshold"))
+        verdict = "" if reason.get("verdict") == "fail" else f" [{reason.get('verdict')}]"
+        parts.append(
+            f"{reason['criterion']}{verdict}: {value} vs {reason.get('operator', '')} "
+            f"{threshold} ({reason.get('source', '')})"
+        )
+    return "; ".join(parts)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, list):
+        return "/".join(map(_shown, value))
+    return str(value)
+
+
+def rank(results: pd.DataFrame) -> pd.DataFrame:
+    """In the order :data:`RANKING` says; the rows are taken once in that order (one copy,
+    whatever the size)."""
+    ids, _ = pd.factorize(results["project_id"].astype(object), sort=True)
+    recommendation = pd.Categorical(results["recommendation"], categories=RECOMMENDATIONS)
+    pd_key = results["pd"].astype(float).to_numpy()  # blank for a REIT issue
+    order = np.lexsort(
+        (
+            ids,
+            -results["score"].astype(float).fillna(-1.0).to_numpy(),
+            np.nan_to_num(pd_key, nan=np.inf),
+            np.where(recommendation.codes < 0, len(RECOMMENDATIONS), recommendation.codes),
+        )
+    )
+    ranked = results.take(order)
+    ranked.index = pd.RangeIndex(len(ranked))
+    rank_column = pd.DataFrame({"rank": np.arange(1, len(ranked) + 1)}, index=ranked.index)
+    return pd.concat([rank_column, ranked], axis=1)  # one block per categorical: no insert
+
+
+def split_duplicates(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Results without the second and later rows of one ``project_id`` (inputs in order),
+    and those rows as rejected rows that name where the id was first scored."""
+    repeated = results["project_id"].duplicated(keep="first")
+    if not repeated.any():
+        return results, _rejected_frame([])
+    first = results[~repeated].set_index("project_id")
+    rows = []
+    for row in results[repeated].to_dict("records"):
+        seen = first.loc[row["project_id"]]
+        where = f"{seen['source_file']} row {seen['source_row']}"
+        rows.append(
+            _rejected_row(row, f"duplicate project_id: already scored from {where.strip()}")
+        )
+    return results[~repeated], _rejected_frame(rows)
+
+
+def _rejected_row(row: dict, reasons: str, cell: str = "") -> dict:
+    source_row = row.get("source_row")
+    return {
+        "file": row.get("source_file") or "",
+        "sheet": row.get("source_sheet") or "",
+        "row": source_row if source_row is not None else pd.NA,
+        "cell": cell,
+        "project_id": row.get("project_id") or "",
+        "reasons": reasons,
+    }
+
+
+def _rejected_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=REJECTED_COLUMNS)
+    frame["row"] = pd.array(frame["row"], dtype="Int64")
+    return frame
+
+
+def rejected_of(parts: pd.DataFrame) -> pd.DataFrame:
+    """The rejected rows of screened chunks, in the Rejected sheet's columns."""
+    rows = parts[parts["status"] == "rejected"]
+    return _rejected_frame(
+        [_rejected_row(row, row["reasons"], row["cell"]) for row in rows.to_dict("records")]
+    )
+
+
+def file_sha256(path: str | Path) -> str:
+    return sha256_of(path)
+
+
+def report_files(project_ids: pd.Series) -> dict[str, str]:
+    """Each project's memo, relative to the output folder: ``reports/<file name>.pdf``."""
+    return {str(i): f"reports/{file_stem(str(i))}.pdf" for i in project_ids}
+
+
+def manifest(
+    files: list[str], results: pd.DataFrame, rejected: pd.DataFrame, settings: Settings
+) -> dict:
+    """Every input with its hash, the projects scored from it and what was rejected (and,
+    when memos are written, each project's memo file); the counts add up: every rejected row
+    is one input row or one whole file."""
+    scored = results.groupby("source_file", sort=False)["project_id"].agg(list).to_dict()
+    refused = {
+        file: rows.drop(columns="file").to_dict("records")
+        for file, rows in rejected.astype(object).where(rejected.notna(), None).groupby("file")
+    }
+    inputs = [
+        {
+            "path": file,
+            "sha256": file_sha256(file) if Path(file).is_file() else None,
+            "projects": scored.get(file, []),
+            "rejected": refused.get(file, []),
+        }
+        for file in files
+    ]
+    rules = cached_rules(settings.rules)
+    model = cached_model(settings.model)
+    return {
+        "inputs": inputs,
+        **({"reports": report_files(results["project_id"])} if settings.reports else {}),
+        "counts": {
+            "files": len(files),
+            "projects_scored": int(len(results)),
+            "rejected": int(len(rejected)),
+        },
+        "rule_packs": rules.versions(),
+        "model": None if model is None else model.card.get("sha256"),
+        "engine": __version__,
+        "as_of": settings.as_of.isoformat(),
+    }

@@ -1,0 +1,98 @@
+"""Run the screening of chunks here, in a pool of processes, or on a Dask cluster.
+
+Every engine calls the same two functions of :mod:`assessment.screening.records` on each chunk
+(``read_records`` then ``screen_records``) and yields the screened chunks in input order, so
+the results do not depend on the engine. On Dask the records are a ``dask.dataframe`` built
+with ``from_map`` (each worker reads its own chunk) and scored with ``map_partitions``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
+
+import pandas as pd
+
+from ..intake.chunks import Chunk
+from .records import Settings, cached_model, cached_rules, read_records, screen_records
+
+ENGINES = ("local", "dask")
+Progress = Callable[[int, int, int], None]  # (chunks done, chunks in all, rows in the chunk)
+
+
+def screen_chunk(chunk: Chunk, settings: Settings) -> pd.DataFrame:
+    """Read and screen one chunk (what one process does with it)."""
+    return screen_records(read_records(chunk, settings.as_of), settings)
+
+
+def run_chunks(
+    chunks: list[Chunk],
+    settings: Settings,
+    *,
+    engine: str = "local",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The screened chunks in input order. ``local`` uses ``jobs`` processes (default: the CPU
+    count; 1: this process); ``dask`` starts a ``LocalCluster`` of ``jobs`` workers or joins
+    the cluster at ``scheduler``."""
+    if engine not in ENGINES:
+        raise ValueError(f"the 'engine' parameter must be one of {ENGINES}; got {engine!r}")
+    jobs = jobs or os.cpu_count() or 1
+    if engine == "dask":
+        parts = _on_dask(chunks, settings, jobs, scheduler)
+    elif jobs == 1 or len(chunks) < 2:
+        parts = (screen_chunk(chunk, settings) for chunk in chunks)
+    else:
+        parts = _in_pool(chunks, settings, jobs)
+    for done, part in enumerate(parts, start=1):
+        if progress is not None:
+            progress(done, len(chunks), len(part))
+        yield part
+
+
+def _in_pool(chunks: list[Chunk], settings: Settings, jobs: int) -> Iterator[pd.DataFrame]:
+    cached_rules(settings.rules)  # loaded before the workers fork, so they inherit them
+    cached_model(settings.model)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
+        yield from pool.map(screen_chunk, chunks, repeat(settings))
+
+
+def _on_dask(
+    chunks: list[Chunk], settings: Settings, jobs: int, scheduler: str | None
+) -> Iterator[pd.DataFrame]:
+    import dask
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    try:
+        with dask.config.set({"dataframe.convert-string": False}):  # keep pandas' own types
+            yield from _map_partitions(client, chunks, settings)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _map_partitions(client, chunks: list[Chunk], settings: Settings) -> Iterator[pd.DataFrame]:
+    """Records read on the workers (``from_map``), screened there (``map_partitions``); the
+    partitions come back in order. Meta is not enforced: partitions differ in their columns."""
+    from dask import dataframe as dd
+
+    empty = pd.DataFrame({"project_id": pd.Series(dtype=object)})
+    records = dd.from_map(
+        read_records, chunks, as_of=settings.as_of, meta=empty, enforce_metadata=False
+    )
+    screened = records.map_partitions(screen_records, settings, meta=empty, enforce_metadata=False)
+    for future in client.compute(screened.to_delayed()):
+        yield future.result()

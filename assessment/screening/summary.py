@@ -1,0 +1,335 @@
+"""The portfolio summary of a screening run: the summary tables (also the blocks of the Excel
+Summary sheet) and ``summary.pdf``.
+
+:func:`summary_tables` counts a ranked results frame of any size with group-bys and value counts
+(no loop over projects): projects by recommendation, the pass rate of each rule, projects by
+province and by hub, and the reasons input rows were rejected. :func:`write_summary_pdf` prints
+them in the memo's look (:mod:`assessment.reports.pdf.style`) with a bar chart of the pass rates,
+histograms of score and PD and the top candidates; every page carries a stamp of rule pack
+versions, model, engine and assessment date. The same inputs give a byte-identical PDF.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from reportlab.platypus import KeepTogether, Paragraph, Spacer
+
+from ..decision.decide import RECOMMENDATIONS
+from ..reports.pdf.flowables import Grid, bars, write_pdf
+from ..reports.pdf.style import Look, fill
+
+__all__ = ["summary_tables", "write_summary_pdf"]
+
+VERDICT_COLUMNS = ("pass", "fail", "insufficient", "not_applicable")
+APPROVALS = ("approve", "approve_with_conditions")
+SCORE_EDGES = tuple(range(0, 101, 10))
+PD_EDGES = (0.01, 0.02, 0.05, 0.10, 0.20)  # lower edges of the bins after the first
+PD_LABELS = ("<1%", "1-2%", "2-5%", "5-10%", "10-20%", ">=20%")
+TOP_REASONS = 15
+BARS_PER_CHART = 20  # a chart is one flowable: a third of a page, so none leaves a gap
+GROUPS = (("By province", "province", "provinces"), ("By hub", "hub", "hubs"))
+
+
+def summary_tables(
+    results: pd.DataFrame,
+    rejected: pd.DataFrame,
+    *,
+    rule_ids: list[str],
+    titles: dict[str, str],
+) -> dict[str, pd.DataFrame]:
+    """The summary blocks by title, in order: "By recommendation", "Pass rate per rule",
+    "By province", "By hub", "Rejection reasons" (see the module docstring)."""
+    return {
+        "By recommendation": _by_recommendation(results),
+        "Pass rate per rule": _pass_rates(results, rule_ids, titles),
+        "By province": _by_group(results, "province"),
+        "By hub": _by_group(results, "hub"),
+        "Rejection reasons": _rejection_reasons(rejected),
+    }
+
+
+def _by_recommendation(results: pd.DataFrame) -> pd.DataFrame:
+    counts = results["recommendation"].value_counts()
+    order = list(RECOMMENDATIONS) + sorted(map(str, set(counts.index) - set(RECOMMENDATIONS)))
+    counts = counts.reindex(order, fill_value=0).astype("int64")
+    total = int(counts.sum())
+    return pd.DataFrame(
+        {
+            "recommendation": order,
+            "projects": counts.to_numpy(),
+            "share": counts.to_numpy() / total if total else np.nan,
+        }
+    )
+
+
+def _pass_rates(results: pd.DataFrame, rule_ids: list[str], titles: dict[str, str]) -> pd.DataFrame:
+    """Verdicts counted per rule (value counts: fast on the categorical verdict columns)."""
+    counts = pd.DataFrame(
+        [results[rule].value_counts().reindex(VERDICT_COLUMNS, fill_value=0) for rule in rule_ids],
+        columns=list(VERDICT_COLUMNS),
+    ).astype("int64")
+    judged = counts["pass"] + counts["fail"] + counts["insufficient"]
+    table = pd.DataFrame(
+        {"rule_id": list(rule_ids), "title": [titles.get(r, "") for r in rule_ids]}
+    )
+    table[list(VERDICT_COLUMNS)] = counts.to_numpy()
+    table["pass_rate"] = (counts["pass"] / judged.where(judged > 0)).to_numpy(dtype=float)
+    return table
+
+
+def _by_group(results: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Projects, eligible, approved and mean score and PD per value of ``key``, the largest
+    groups first (ties by name); a missing value is a group of its own."""
+    frame = pd.DataFrame(
+        {
+            key: results[key],
+            "eligible": results["eligible"].eq(True).fillna(False).astype(bool),
+            "approve": results["recommendation"].isin(APPROVALS),
+            "score": pd.to_numeric(results["score"]).astype(float),
+            "pd": pd.to_numeric(results["pd"]).astype(float),
+        }
+    )
+    grouped = frame.groupby(key, dropna=False, sort=True, observed=True).agg(
+        projects=("eligible", "size"),
+        eligible=("eligible", "sum"),
+        approve=("approve", "sum"),
+        mean_score=("score", "mean"),
+        mean_pd=("pd", "mean"),
+    )
+    grouped = grouped.sort_values("projects", ascending=False, kind="stable")
+    grouped = grouped.astype({"projects": "int64", "eligible": "int64", "approve": "int64"})
+    return grouped.reset_index()
+
+
+def _rejection_reasons(rejected: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows per reason (a row's ``reasons`` split on "; "; a reason named twice in
+    one row counts once), the most frequent first, ties by reason."""
+    reasons = rejected["reasons"].dropna().astype(str).reset_index(drop=True)
+    split = reasons.str.split("; ").explode().str.strip()
+    split = split[split != ""]
+    pairs = pd.DataFrame({"row": split.index, "reason": split.to_numpy()}).drop_duplicates()
+    counts = pairs["reason"].value_counts()
+    table = pd.DataFrame({"reason": counts.index.astype(str), "inputs": counts.to_numpy()})
+    table = table.sort_values(["inputs", "reason"], ascending=[False, True], kind="stable")
+    return table.astype({"inputs": "int64"}).reset_index(drop=True)
+
+
+def write_summary_pdf(
+    results: pd.DataFrame,
+    rejected: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    lang: str = "en",
+    templates: str | Path | None = None,
+    meta: dict,
+    top: int = 25,
+) -> Path:
+    """Write the portfolio summary (A4) to ``path`` through a temporary file beside it.
+    ``tables`` are :func:`summary_tables`; ``meta`` holds ``as_of``, ``rule_versions``,
+    ``model``, ``engine``, ``inputs``, ``projects_scored`` and ``rejected``."""
+    summary = _Summary(results, tables, Look(lang, templates), meta, top)
+    story = summary.story()
+    return write_pdf(lambda temporary: _build(story, temporary, summary), path)
+
+
+@dataclass
+class _Summary:
+    """The summary PDF in the making: what it prints and the look it prints it in."""
+
+    results: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    look: Look
+    meta: dict
+    top: int
+
+    @property
+    def words(self) -> dict:
+        return self.look.words["summary"]
+
+    def story(self) -> list:
+        look, words = self.look, self.words
+        story = [
+            look.para(words["title"], "title", True, look.colour["heading"]),
+            look.para(fill(words["as_of"], as_of=self.meta["as_of"])),
+        ]
+        parts = [
+            ("counts", self._counts),
+            ("pass_rates", self._pass_rates),
+            ("scores", self._scores),
+            ("pd", self._pd),
+            ("top", self._top),
+            ("rejections", self._rejections),
+        ]
+        parts += [(key, partial(self._group, title, column)) for title, column, key in GROUPS]
+        tops = {"top": self.top, "rejections": TOP_REASONS}
+        for key, part in parts:
+            story += self.block(fill(words["sections"][key], top=tops.get(key, "")), part())
+        return story
+
+    def block(self, heading: str, content: list) -> list:
+        """A section: its heading kept with its notes and the first table or chart."""
+        look = self.look
+        content = content or [look.para(self.words["none"])]
+        title = look.para(heading, "heading", True, look.colour["heading"])
+        lead = next((i for i, part in enumerate(content) if not _is_text(part)), 0) + 1
+        return [Spacer(1, 8), KeepTogether([title, Spacer(1, 3), *content[:lead]]), *content[lead:]]
+
+    def grid(self, columns: list[str], widths: list[float]) -> Grid:
+        return Grid([self.words["columns"][c] for c in columns], widths)
+
+    def recommendation(self, value: object) -> str:
+        return "-" if _missing(value) else str(self.words["recommendations"].get(value, value))
+
+    def _counts(self) -> list:
+        grid, words = self.grid(["figure", "count", "share"], [220, 90, 90]), self.words["counts"]
+        for key in ("inputs", "projects_scored", "rejected"):
+            grid.add([words[key], _count(self.meta[key]), ""])
+        for row in self.tables["By recommendation"].itertuples(index=False):
+            grid.add(
+                [self.recommendation(row.recommendation), _count(row.projects), _pct(row.share)]
+            )
+        return [grid.build(self.look)]
+
+    def _pass_rates(self) -> list:
+        rates = self.tables["Pass rate per rule"].dropna(subset=["pass_rate"])
+        items = [
+            (r, 100 * v, "bar_project")
+            for r, v in zip(rates["rule_id"], rates["pass_rate"], strict=True)
+        ]
+        if not items:
+            return []
+        charts = [
+            bars(items[i : i + BARS_PER_CHART], self.look, shown="{:.1f}%")
+            for i in range(0, len(items), BARS_PER_CHART)
+        ]
+        return [self.look.para(self.words["notes"]["pass_rates"]), Spacer(1, 3), *charts]
+
+    def _scores(self) -> list:
+        scores = _floats(self.results["score"])
+        if not len(scores):
+            return [self.look.para(self.words["notes"]["no_scores"])]
+        bins = np.clip(np.floor(np.clip(scores, 0, 100) / 10).astype(int), 0, 9)
+        counts = np.bincount(bins, minlength=10)
+        labels = [f"{low}-{high}" for low, high in pairwise(SCORE_EDGES)]
+        return self._histogram("scores", labels, counts)
+
+    def _pd(self) -> list:
+        pds = _floats(self.results["pd"])
+        if not len(pds):
+            return [self.look.para(self.words["notes"]["no_pd"])]
+        counts = np.bincount(np.searchsorted(PD_EDGES, pds, side="right"), minlength=6)
+        return self._histogram("pd", PD_LABELS, counts)
+
+    def _histogram(self, note: str, labels, counts: np.ndarray) -> list:
+        items = [(label, float(n), "bar_project") for label, n in zip(labels, counts, strict=True)]
+        chart = bars(items, self.look, shown="{:,.0f}")
+        return [self.look.para(self.words["notes"][note]), Spacer(1, 3), chart]
+
+    def _top(self) -> list:
+        columns = ["rank", "project_id", "name", "province", "recommendation", "score", "pd"]
+        grid = self.grid([*columns, "grade"], [30, 75, 140, 60, 95, 35, 42, 34])
+        best = self.results.nsmallest(self.top, "rank") if self.top > 0 else self.results[:0]
+        for row in best.itertuples(index=False):
+            grid.add(
+                [
+                    _text(row.rank),
+                    _text(row.project_id),
+                    _text(row.project_name),
+                    _text(row.province),
+                    self.recommendation(row.recommendation),
+                    _number(row.score, "{:.1f}"),
+                    _number(row.pd, "{:.2%}"),
+                    _text(row.grade),
+                ]
+            )
+        ranking = self.look.para(self.words["notes"]["ranking"])
+        return [ranking, Spacer(1, 3), grid.build(self.look)] if grid.rows else [ranking]
+
+    def _rejections(self) -> list:
+        reasons = self.tables["Rejection reasons"].head(TOP_REASONS)
+        grid = self.grid(["reason", "rows"], [451, 60])
+        for reason, count in zip(reasons["reason"], reasons["inputs"], strict=True):
+            grid.add([reason, _count(count)])
+        return [grid.build(self.look)] if grid.rows else []
+
+    def _group(self, title: str, column: str) -> list:
+        table = self.tables[title]
+        columns = [column, "projects", "eligible", "approve", "mean_score", "mean_pd"]
+        grid = self.grid(columns, [171, 60, 60, 70, 70, 80])
+        for row in table.itertuples(index=False):
+            name, projects, eligible, approve, score, pd_ = row[:6]
+            counts = [_count(projects), _count(eligible), _count(approve)]
+            grid.add([_text(name), *counts, _number(score, "{:.1f}"), _number(pd_, "{:.2%}")])
+        if not grid.rows:
+            return []
+        return [grid.build(self.look), Spacer(1, 2), self.look.para(self.words["notes"]["groups"])]
+
+    def footer(self) -> tuple[str, str]:
+        """Two lines: model, engine and date; then the rule packs."""
+        words, meta = self.words["footer"], self.meta
+        packs = ", ".join(f"{k} {v}" for k, v in sorted(meta["rule_versions"].items()))
+        first = (
+            f"{words['model']} {(meta.get('model') or '-')[:16]} | "
+            f"{words['engine']} {meta['engine']} | {words['as_of']} {meta['as_of']}"
+        )
+        return first, f"{words['rules']}: {packs}"
+
+
+def _build(story: list, path: str, summary: _Summary) -> None:
+    look = summary.look
+    doc = look.document(path, summary.words["title"], f"assessment {summary.meta['engine']}")
+    footer, page_word = summary.footer(), summary.words["footer"]["page"]
+
+    def on_page(canvas, document) -> None:
+        canvas.saveState()
+        canvas.setFont(look.font, look.size["footer"])
+        canvas.setFillColor(look.colour["footer"])
+        low = document.bottomMargin / 2
+        for offset, line in zip((9, 0), footer, strict=True):
+            canvas.drawString(document.leftMargin, low + offset, look.plain(line))
+        right = document.pagesize[0] - document.rightMargin
+        canvas.drawRightString(right, low + 9, fill(page_word, page=document.page))
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+
+
+def _is_text(part: object) -> bool:
+    return isinstance(part, Paragraph | Spacer)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, list | tuple | dict) and bool(pd.isna(value)))
+
+
+def _text(value: object) -> str:
+    if _missing(value):
+        return "-"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _count(value: object) -> str:
+    return "-" if _missing(value) else f"{int(value):,}"
+
+
+def _number(value: object, spec: str) -> str:
+    return "-" if _missing(value) or not math.isfinite(float(value)) else spec.format(float(value))
+
+
+def _pct(value: object) -> str:
+    return _number(value, "{:.1%}")
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(column).to_numpy(dtype=float, na_value=np.nan)
+    return values[np.isfinite(values)]

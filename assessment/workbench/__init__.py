@@ -1,0 +1,1 @@
+"""The analyst's workbench: threshold sweep, backtest, rules diff and monitoring."""

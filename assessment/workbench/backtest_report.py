@@ -1,0 +1,418 @@
+"""A backtest (:mod:`assessment.workbench.backtest`) as printed lines, an Excel workbook with native
+charts and a PDF in the memo's look (:mod:`assessment.reports.pdf.style`).
+
+Workbook sheets: Summary (facts and notes), By recommendation (with a column chart of the
+outcome rate), By programme, Rules (with a bar chart of the information value), AUC, Not
+assessable and, with an alternative rule set, Comparison and Changed loans. Every table has a
+leading ``rule_set`` column (``current``, ``alternative``). The PDF holds the same tables (the
+rules that applied to at least one loan) with two bar charts, worded by the ``backtest`` section
+of ``templates/report/<lang>.yaml`` (the workbook and printed lines stay English); the same
+backtest gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from reportlab.platypus import Spacer
+from xlsxwriter import Workbook
+
+from .._shared.files import XLSXWRITER_OPTIONS, write_atomically
+from ..reports.pdf.flowables import (
+    Grid,
+    bars,
+    formatted,
+    phrased,
+    section,
+    worded_grid,
+    worded_section,
+    write_story,
+)
+from ..reports.pdf.style import Look, fill
+from .backtest import Backtest
+
+__all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
+
+RATE_COLUMNS = ("rate", "share", "difference")
+MAX_CHART_RULES = 30
+
+
+_section = partial(worded_section, group="backtest")
+_grid = partial(worded_grid, group="backtest")
+_phrase = partial(phrased, group="backtest")
+
+
+# -- printed ---------------------------------------------------------------------------------
+def summary_lines(backtest: Backtest, top: int = 10) -> list[str]:
+    """A readable summary: facts, outcome rates, AUCs, the strongest rules, the comparison."""
+    facts = backtest.facts
+    lines = [
+        f"{facts['loans']:,} loans, {facts['outcomes']:,} with {facts['target']} = 1 "
+        f"({facts['outcome_rate']:.2%}); as of {facts['as_of']}; model {facts['model']}",
+        *(f"note: {note}" for note in backtest.notes),
+    ]
+    for side in backtest.sides:
+        lines += [
+            f"[{side.name} rules: {_versions(side.versions)}]",
+            "outcome rate by recommendation:",
+        ]
+        lines += [
+            _rate_line(row.recommendation, row) for row in side.by_recommendation.itertuples()
+        ]
+        lines += ["AUC:"] + [_auc_line(row) for row in side.auc.itertuples()]
+        lines += [f"rules by information value (top {top}):"]
+        lines += [_rule_line(row) for row in side.rules.head(top).to_dict("records")]
+        lines.append(f"not assessable on this history: {_ids(side.not_assessable)}")
+    if backtest.alternative is not None:
+        lines += ["comparison:"] + [_compare_line(row) for row in backtest.comparison.itertuples()]
+    return lines
+
+
+def _versions(versions: dict[str, str]) -> str:
+    return ", ".join(f"{pack} {version}" for pack, version in sorted(versions.items()))
+
+
+def _rate_line(name: str, row) -> str:
+    return (
+        f"  {name:<24} {row.loans:>7,} loans {row.outcomes:>6,} outcomes  {_pct(row.outcome_rate)}"
+    )
+
+
+def _auc_line(row) -> str:
+    note = f"  ({row.note})" if row.note else ""
+    auc, gini = formatted(row.auc, "{:.4f}"), formatted(row.gini, "{:.4f}")
+    return f"  {row.score:<30} AUC {auc}  Gini {gini}{note}"
+
+
+def _rule_line(row: dict) -> str:
+    verdicts = "  ".join(
+        f"{verdict} {_pct(row[f'{verdict}_rate'])} ({row[verdict]:,})"
+        for verdict in ("pass", "fail", "insufficient")
+    )
+    return f"  {row['rule_id']:<26} IV {formatted(row['iv'], '{:.4f}')}  {verdicts}"
+
+
+def _compare_line(row) -> str:
+    return (
+        f"  {row.rule_set:<12} approved {row.approved:,} ({_pct(row.approved_outcome_rate)}), "
+        f"referred {row.referred:,} ({_pct(row.referred_outcome_rate)}), incomplete "
+        f"{row.incomplete:,} ({_pct(row.incomplete_outcome_rate)}), declined "
+        f"{row.declined:,} ({_pct(row.declined_outcome_rate)}); combined AUC "
+        f"{formatted(row.combined_auc, '{:.4f}')}; {row.changed:,} loans change recommendation "
+        f"({_pct(row.changed_outcome_rate)} outcomes)"
+    )
+
+
+def _ids(table: pd.DataFrame) -> str:
+    return ", ".join(table["rule_id"]) if len(table) else "none"
+
+
+def _pct(value: object) -> str:
+    return formatted(value, "{:.2%}")
+
+
+# -- the workbook ----------------------------------------------------------------------------
+def sheets(backtest: Backtest) -> dict[str, pd.DataFrame]:
+    """The workbook's tables by sheet name."""
+    found = {
+        "Summary": summary_table(backtest),
+        "By recommendation": backtest.table("by_recommendation"),
+        "By programme": backtest.table("by_programme"),
+        "Rules": backtest.table("rules"),
+        "AUC": backtest.table("auc"),
+        "Not assessable": backtest.table("not_assessable"),
+    }
+    if backtest.alternative is not None:
+        found["Comparison"] = backtest.comparison
+        found["Changed loans"] = backtest.changed
+    return found
+
+
+def summary_table(backtest: Backtest) -> pd.DataFrame:
+    """Facts, rule packs and notes as ``item, value`` rows of text."""
+    rows = [(key.replace("_", " "), _fact(key, value)) for key, value in backtest.facts.items()]
+    rows += [(f"{side.name} rules", _versions(side.versions)) for side in backtest.sides]
+    rows += [("note", note) for note in backtest.notes]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _fact(key: str, value: object) -> str:
+    if key.endswith("rate"):
+        return _pct(value)
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
+    """Write the workbook to ``path`` through a temporary file beside it."""
+
+    def write(temporary: Path) -> None:
+        book = Workbook(str(temporary), XLSXWRITER_OPTIONS)
+        formats = {"header": book.add_format({"bold": True}), "rate": book.add_format()}
+        formats["rate"].set_num_format("0.00%")
+        for title, frame in sheets(backtest).items():
+            sheet = book.add_worksheet(title)
+            write_table(sheet, frame, formats)
+            if title == "By recommendation":
+                sheet.insert_chart("H2", rate_chart(book, frame))
+            if title == "Rules" and len(frame):
+                sheet.insert_chart("R2", iv_chart(book, frame))
+        book.close()
+
+    return write_atomically(path, write)
+
+
+def write_table(sheet, frame: pd.DataFrame, formats: dict) -> None:
+    """``frame`` from A1 with a bold header, rates as percentages, missing values blank."""
+    for column, name in enumerate(frame.columns):
+        sheet.write_string(0, column, str(name), formats["header"])
+        rate = str(name).endswith(RATE_COLUMNS)
+        cell_format = formats["rate"] if rate else None
+        for row, value in enumerate(frame[name].tolist(), start=1):
+            _write_cell(sheet, row, column, value, cell_format)
+        sheet.set_column(column, column, max(10, min(48, len(str(name)) + 4)))
+    sheet.freeze_panes(1, 0)
+    if len(frame.columns):
+        sheet.autofilter(0, 0, len(frame), len(frame.columns) - 1)
+
+
+def _write_cell(sheet, row: int, column: int, value: object, cell_format) -> None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return
+    if isinstance(value, bool | np.bool_):
+        sheet.write_boolean(row, column, bool(value))
+    elif isinstance(value, int | float | np.integer | np.floating):
+        sheet.write_number(row, column, float(value), cell_format)
+    else:
+        sheet.write_string(row, column, str(value))
+
+
+def rate_chart(book: Workbook, frame: pd.DataFrame):
+    """Columns: the outcome rate per recommendation, one series per rule set."""
+    chart = book.add_chart({"type": "column"})
+    title = "By recommendation"
+    rate = list(frame.columns).index("outcome_rate")
+    for name, rows in frame.groupby("rule_set", sort=False):
+        first, last = _span(frame, rows)
+        chart.add_series(
+            {
+                "name": f"{name} rules",
+                "categories": [title, first, 1, last, 1],
+                "values": [title, first, rate, last, rate],
+            }
+        )
+    chart.set_title({"name": "Outcome rate by recommendation"})
+    chart.set_y_axis({"num_format": "0%", "name": "outcome rate"})
+    return chart
+
+
+def iv_chart(book: Workbook, frame: pd.DataFrame):
+    """Bars: the information value of the current rules (sorted by IV; the first rules)."""
+    chart = book.add_chart({"type": "bar"})
+    rows = frame[(frame["rule_set"] == "current") & frame["iv"].notna()].head(MAX_CHART_RULES)
+    if len(rows):
+        first, last = _span(frame, rows)
+        column = list(frame.columns).index("iv")
+        rule = list(frame.columns).index("rule_id")
+        chart.add_series(
+            {
+                "name": "information value",
+                "categories": ["Rules", first, rule, last, rule],
+                "values": ["Rules", first, column, last, column],
+            }
+        )
+    chart.set_title({"name": "Information value per rule (current rules)"})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 620, "height": 80 + 18 * max(len(rows), 1)})
+    return chart
+
+
+def _span(frame: pd.DataFrame, rows: pd.DataFrame) -> tuple[int, int]:
+    """The sheet rows (0-based, after the header) of a contiguous block of ``frame``."""
+    positions = frame.index.get_indexer(rows.index)
+    return int(positions.min()) + 1, int(positions.max()) + 1
+
+
+# -- the PDF ---------------------------------------------------------------------------------
+def write_backtest_pdf(
+    backtest: Backtest,
+    path: str | Path,
+    lang: str = "en",
+    templates: str | Path | None = None,
+) -> Path:
+    """Write the backtest (A4) in ``lang`` to ``path`` through a temporary file beside it; the
+    wording is the ``backtest`` section of ``templates/report/<lang>.yaml`` (a ``templates``
+    folder is searched first)."""
+    look = Look(lang, templates)
+    words = look.words["backtest"]
+    story = [look.para(words["title"], "title", True, look.colour["heading"])]
+    story += [look.para(line) for line in _fact_lines(look, backtest)]
+    for side in backtest.sides:
+        story += _side_story(look, side, len(backtest.sides) > 1)
+    if backtest.alternative is not None:
+        story += _section(look, "comparison", [_comparison(look, backtest)])
+        story += _section(look, "changed", [_changes(look, backtest)])
+    return write_story(look, story, path, words["title"], words["author"])
+
+
+def _fact_lines(look: Look, backtest: Backtest) -> list[str]:
+    """Facts, rule packs and notes (the workbook's Summary sheet) in the look's words."""
+    words = look.words["backtest"]
+    rows = [
+        (words["facts"].get(key, key), _phrase(look, _fact(key, value)))
+        for key, value in backtest.facts.items()
+    ]
+    rows += [
+        (fill(words["rules_of"], rule_set=_rule_set(look, side.name)), _versions(side.versions))
+        for side in backtest.sides
+    ]
+    rows += [(words["note"], _phrase(look, note)) for note in backtest.notes]
+    return [fill(words["fact"], item=item, value=value) for item, value in rows]
+
+
+def _rule_set(look: Look, name: str) -> str:
+    return str(look.words["backtest"]["rule_sets"].get(name, name))
+
+
+def _side_story(look: Look, side, named: bool) -> list:
+    words = look.words["backtest"]
+    sections = [
+        ("by_recommendation", _recommendation_parts(look, side)),
+        ("by_programme", [_programmes(look, side)]),
+        ("auc", [_aucs(look, side.auc)]),
+        ("rules", _rule_parts(look, side.rules)),
+        ("not_assessable", [_unassessable(look, side)]),
+    ]
+    story = []
+    for key, parts in sections:
+        heading = words["sections"][key]
+        if named:
+            heading = fill(words["side"], rule_set=_rule_set(look, side.name), heading=heading)
+        story += section(look, heading, parts, words["empty"])
+    return story
+
+
+def _recommendation(look: Look, recommendation: str) -> str:
+    if recommendation == "all":
+        return look.words["backtest"]["all"]
+    return look.word("recommendations", recommendation)
+
+
+def _recommendation_parts(look: Look, side) -> list:
+    table = side.by_recommendation
+    items = [
+        (
+            _recommendation(look, row.recommendation),
+            100 * row.outcome_rate,
+            _colour(look, row.recommendation),
+        )
+        for row in table.itertuples()
+        if row.loans and row.recommendation != "all"
+    ]
+    words = look.words["backtest"]
+    chart = [look.para(words["rate_chart"]), bars(items, look, shown="{:.1f}%")]
+    return [_rates(look, table), Spacer(1, 4), *(chart if items else [])]
+
+
+def _rule_parts(look: Look, table: pd.DataFrame) -> list:
+    rules = table[table["applicable"] > 0]
+    items = [(r.rule_id, r.iv, "bar_project") for r in rules.head(MAX_CHART_RULES).itertuples()]
+    chart = [look.para(look.words["backtest"]["iv_chart"]), bars(items, look, shown="{:.3f}")]
+    parts = [_rules(look, rules), Spacer(1, 4), look.para(_unapplied(look, table))]
+    return parts + (chart if items else [])
+
+
+def _unapplied(look: Look, rules: pd.DataFrame) -> str:
+    words = look.words["backtest"]
+    idle = rules.loc[rules["applicable"] == 0, "rule_id"]
+    return fill(words["unapplied"], rules=", ".join(idle) if len(idle) else words["none"])
+
+
+def _colour(look: Look, recommendation: str) -> str:
+    return recommendation if recommendation in look.colour else "bar_project"
+
+
+def _rates(look: Look, table: pd.DataFrame):
+    columns = ["recommendation", "loans", "outcomes", "outcome_rate"]
+    grid = _grid(look, columns, [200, 90, 90, 90])
+    for row in table.itertuples(index=False):
+        counts = [f"{row.loans:,}", f"{row.outcomes:,}", _pct(row.outcome_rate)]
+        grid.add([_recommendation(look, row.recommendation), *counts])
+    return grid.build(look)
+
+
+def _programmes(look: Look, side) -> object:
+    columns = ["programme", "verdict", "loans", "outcomes", "outcome_rate"]
+    grid = _grid(look, columns, [110, 100, 90, 90, 90])
+    verdicts = look.words["backtest"]["programme_verdicts"]
+    for row in side.by_programme.itertuples(index=False):
+        names = [look.word("programmes", row.programme), verdicts.get(row.verdict, row.verdict)]
+        counts = [f"{row.loans:,}", f"{row.outcomes:,}", _pct(row.outcome_rate)]
+        grid.add([*names, *counts])
+    return grid.build(look)
+
+
+def _aucs(look: Look, table: pd.DataFrame):
+    columns = ["score", "loans", "outcomes", "auc", "gini", "note"]
+    grid = _grid(look, columns, [130, 50, 50, 45, 45, 191])
+    for row in table.itertuples(index=False):
+        auc, gini = formatted(row.auc, "{:.4f}"), formatted(row.gini, "{:.4f}")
+        counts = [f"{row.loans:,}", f"{row.outcomes:,}"]
+        grid.add([_phrase(look, row.score), *counts, auc, gini, _phrase(look, row.note)])
+    return grid.build(look)
+
+
+def _rules(look: Look, rules: pd.DataFrame):
+    columns = ["rule", "severity", "applied", "pass_rate", "fail_rate", "insufficient_rate"]
+    grid = _grid(look, [*columns, "difference", "iv"], [125, 45, 50, 55, 55, 55, 55, 50])
+    for row in rules.itertuples(index=False):
+        rates = [_pct(row.pass_rate), _pct(row.fail_rate), _pct(row.insufficient_rate)]
+        difference, iv = formatted(row.difference, "{:+.2%}"), formatted(row.iv, "{:.4f}")
+        severity = look.word("severities", row.severity)
+        grid.add([row.rule_id, severity, f"{row.applicable:,}", *rates, difference, iv])
+    return grid.build(look)
+
+
+def _unassessable(look: Look, side):
+    if not len(side.not_assessable):
+        return look.para(look.words["backtest"]["all_assessable"])
+    columns = ["rule", "programme", "severity", "missing_columns"]
+    grid = _grid(look, columns, [150, 80, 60, 200])
+    for row in side.not_assessable.itertuples(index=False):
+        names = [look.word("programmes", row.programme), look.word("severities", row.severity)]
+        grid.add([row.rule_id, *names, row.missing_columns])
+    return grid.build(look)
+
+
+def _comparison(look: Look, backtest: Backtest):
+    table = backtest.comparison.set_index("rule_set").T
+    measures = look.words["backtest"]["measures"]
+    header = [look.words["backtest"]["columns"]["measure"]]
+    grid = Grid(header + [_rule_set(look, name) for name in table.columns], [200, 140, 140])
+    for name, values in table.iterrows():
+        spec = (
+            "{:.2%}"
+            if name.endswith("rate")
+            else ("{:.4f}" if "auc" in name or "gini" in name else "{:,.0f}")
+        )
+        shown = measures.get(name, name.replace("_", " "))
+        grid.add([shown, *(formatted(float(v), spec) for v in values)])
+    return grid.build(look)
+
+
+def _changes(look: Look, backtest: Backtest):
+    changed = backtest.changed
+    if not len(changed):
+        return look.para(look.words["backtest"]["no_changes"])
+    moves = changed.groupby(["current", "alternative"], sort=True)["outcome"].agg(["size", "sum"])
+    columns = ["current", "alternative", "loans", "outcomes", "outcome_rate"]
+    grid = _grid(look, columns, [120, 120, 80, 80, 80])
+    for (old, new), row in moves.iterrows():
+        names = [_recommendation(look, old), _recommendation(look, new)]
+        counts = [f"{row['size']:,}", f"{row['sum']:,}", _pct(row["sum"] / row["size"])]
+        grid.add([*names, *counts])
+    return grid.build(look)

@@ -1,0 +1,343 @@
+"""A monitoring comparison (:mod:`assessment.workbench.monitor`) as text, an Excel workbook
+and a short PDF.
+
+* :func:`monitor_lines`: the printed tables, worst first;
+* :func:`write_monitor_workbook`: sheets Summary, Rules and Fields, band cells filled as the
+  verdicts are (stable green, watch amber, act red, not compared grey);
+* :func:`write_monitor_pdf`: the headline, a bar chart of PSI per field and one of the pass-rate
+  shift per rule, coloured by band, then the tables; in the memo's look
+  (:mod:`assessment.reports.pdf.style`), worded by the ``monitor`` section of
+  ``templates/report/<lang>.yaml``; the same comparison gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import PatternFill
+
+from .._shared.files import save_workbook
+from ..model.drift import NOT_COMPARED, load_bands
+from ..reports.pdf.flowables import (
+    Grid,
+    bars,
+    formatted,
+    phrased,
+    worded_grid,
+    worded_section,
+    write_story,
+)
+from ..reports.pdf.style import Look, fill
+from ..reports.workbook import VERDICT_FILLS, write_frame
+from .monitor import Monitoring
+
+__all__ = ["monitor_lines", "summary_table", "write_monitor_pdf", "write_monitor_workbook"]
+
+# A band shown as the verdict it resembles: the workbook's fills, the PDF style's colours.
+BAND_AS_VERDICT = {
+    "stable": "pass",
+    "watch": "insufficient",
+    "act": "fail",
+    NOT_COMPARED: "not_applicable",
+}
+BARS_PER_CHART = 40
+PERCENT_COLUMNS = ("_pass_rate", "_insufficient_share", "_missing_share")
+LIMITS = {"shift": "pass_rate_shift_pp", "psi": "psi"}  # placeholder -> bands.csv measure
+
+_section = partial(worded_section, group="monitor")
+_grid = partial(worded_grid, group="monitor")
+_phrase = partial(phrased, group="monitor")
+
+
+def summary_table(monitoring: Monitoring) -> pd.DataFrame:
+    """The Summary sheet: the two sources, band counts, then the population measures."""
+    sources = monitoring.sources
+    rows = [
+        {
+            "measure": "source",
+            "baseline": sources.get("baseline"),
+            "current": sources.get("current"),
+        }
+    ]
+    for table, counts in monitoring.band_counts().items():
+        for name, count in counts.items():
+            rows.append({"measure": f"{table} {name}", "current": count})
+    head = pd.DataFrame(rows, columns=monitoring.population.columns)
+    return pd.concat([head.astype(object), monitoring.population.astype(object)], ignore_index=True)
+
+
+# Text ------------------------------------------------------------------------------------
+
+
+def monitor_lines(monitoring: Monitoring) -> list[str]:
+    """The comparison as printed lines: sources, band counts, then rules, fields and
+    population, each worst first."""
+    sources = monitoring.sources
+    projects = monitoring.population.iloc[0]
+    lines = [
+        f"baseline: {sources.get('baseline', '-')} ({projects['baseline']:.0f} projects)",
+        f"current:  {sources.get('current', '-')} ({projects['current']:.0f} projects)",
+        _counts_line(monitoring),
+        "",
+        "Rules: pass rate = pass / (pass + fail); insufficient = share of rows the rule applies to",
+        _shown(_rules_text(monitoring.rules)),
+        "",
+        "Fields: population stability index on the baseline's deciles (numbers) or levels",
+        _shown(_fields_text(monitoring.fields)),
+        "",
+        "Population",
+        _shown(_population_text(monitoring.population.iloc[1:])),
+    ]
+    return lines
+
+
+def _counts_line(monitoring: Monitoring) -> str:
+    parts = [
+        f"{table} " + ", ".join(f"{n} {band}" for band, n in counts.items())
+        for table, counts in monitoring.band_counts().items()
+    ]
+    return f"worst band: {monitoring.worst_band()}; " + "; ".join(parts)
+
+
+def _shown(frame: pd.DataFrame) -> str:
+    return frame.to_string(index=False) if len(frame) else "  (none)"
+
+
+def _rules_text(rules: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rule": rules["rule_id"],
+            "pass baseline": rules["baseline_pass_rate"].map(_pct),
+            "pass current": rules["current_pass_rate"].map(_pct),
+            "shift pp": rules["shift_pp"].map(_pp),
+            "z": rules["z"].map(lambda v: formatted(v, "{:+.2f}")),
+            "insufficient": [
+                f"{_pct(b)} -> {_pct(c)}"
+                for b, c in zip(
+                    rules["baseline_insufficient_share"],
+                    rules["current_insufficient_share"],
+                    strict=True,
+                )
+            ],
+            "band": rules["band"],
+            "note": rules["note"].fillna(""),
+        }
+    )
+
+
+def _fields_text(fields: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "field": fields["field"],
+            "kind": fields["kind"],
+            "psi": fields["psi"].map(lambda v: formatted(v, "{:.4f}")),
+            "band": fields["band"],
+            "largest move": fields["largest_move"].fillna(""),
+            "note": fields["note"].fillna(""),
+        }
+    )
+
+
+def _population_text(population: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "measure": population["measure"],
+            "baseline": population["baseline"].map(_pct),
+            "current": population["current"].map(_pct),
+            "shift pp": population["shift_pp"].map(_pp),
+            "band": population["band"],
+            "note": population["note"].fillna(""),
+        }
+    )
+
+
+def _pct(value: object) -> str:
+    return formatted(value, "{:.1%}")
+
+
+def _pp(value: object) -> str:
+    return formatted(value, "{:+.1f}")
+
+
+# Workbook --------------------------------------------------------------------------------
+
+
+def write_monitor_workbook(monitoring: Monitoring, path: str | Path) -> Path:
+    """Write the sheets Summary, Rules and Fields to ``path`` through a temporary file."""
+    book = Workbook()
+    book.remove(book.active)
+    sheets = {
+        "Summary": summary_table(monitoring),
+        "Rules": monitoring.rules,
+        "Fields": monitoring.fields,
+    }
+    for title, frame in sheets.items():
+        sheet = book.create_sheet(title)
+        write_frame(sheet, frame)
+        _format_columns(sheet, frame)
+    _format_rates(book["Summary"])
+    return save_workbook(book, path)
+
+
+def _format_rates(sheet) -> None:
+    """Shares and rates of the Summary sheet (columns baseline and current) as percentages."""
+    for measure, *values in sheet.iter_rows(min_row=2, max_col=3):
+        if str(measure.value).startswith("share ") or str(measure.value).endswith(" rate"):
+            for cell in values:
+                cell.number_format = "0.0%"
+
+
+def _format_columns(sheet, frame: pd.DataFrame) -> None:
+    """Band cells filled by band; rates as percentages, shifts and PSI as decimals."""
+    fills = {
+        band: PatternFill("solid", start_color=VERDICT_FILLS[verdict])
+        for band, verdict in BAND_AS_VERDICT.items()
+    }
+    for index, column in enumerate(frame.columns, start=1):
+        number = _number_format(str(column))
+        for cell in list(sheet.iter_cols(min_col=index, max_col=index, min_row=2))[0]:
+            if column == "band" and cell.value in fills:
+                cell.fill = fills[cell.value]
+            elif number and isinstance(cell.value, int | float):
+                cell.number_format = number
+
+
+def _number_format(column: str) -> str | None:
+    if column.endswith(PERCENT_COLUMNS):
+        return "0.0%"
+    if column.endswith("_pp") or column == "z":
+        return "+0.0;-0.0;0.0"
+    return "0.0000" if column == "psi" else None
+
+
+# PDF -------------------------------------------------------------------------------------
+
+
+def write_monitor_pdf(
+    monitoring: Monitoring,
+    path: str | Path,
+    lang: str = "en",
+    templates: str | Path | None = None,
+) -> Path:
+    """Write the comparison (A4) in ``lang`` to ``path`` through a temporary file beside it;
+    the wording is the ``monitor`` section of ``templates/report/<lang>.yaml`` (a
+    ``templates`` folder is searched first)."""
+    look = Look(lang, templates)
+    words = look.words["monitor"]
+    story = [look.para(words["title"], "title", True, look.colour["heading"])]
+    story += [look.para(line) for line in _headline(look, monitoring)]
+    story += _section(look, "psi", _psi_chart(look, monitoring))
+    story += _section(look, "shifts", _shift_charts(look, monitoring))
+    story += _section(look, "fields", [_fields_grid(look, monitoring.fields).build(look)])
+    story += _section(look, "rules", [_rules_grid(look, monitoring.rules).build(look)])
+    population = _population_grid(look, monitoring.population.iloc[1:])
+    story += _section(look, "population", [population.build(look)])
+    return write_story(look, story, path, words["title"], words["author"])
+
+
+def _headline(look: Look, monitoring: Monitoring) -> list[str]:
+    """The two sources with their projects, the worst band and band counts, the limits."""
+    words, sources = look.words["monitor"], monitoring.sources
+    projects = monitoring.population.iloc[0]
+    lines = [
+        fill(words[side], source=sources.get(side, "-"), projects=f"{projects[side]:.0f}")
+        for side in ("baseline", "current")
+    ]
+    worst = _band(look, monitoring.worst_band())
+    lines.append(fill(words["worst"], band=worst, counts=_counts(look, monitoring)))
+    limits = {key: _limits(look, measure) for key, measure in LIMITS.items()}
+    return [*lines, fill(words["bands_note"], **limits)]
+
+
+def _counts(look: Look, monitoring: Monitoring) -> str:
+    words = look.words["monitor"]
+    separators = words["separators"]
+    parts = []
+    for table, counts in monitoring.band_counts().items():
+        shown = [fill(words["count"], n=n, band=_band(look, b)) for b, n in counts.items()]
+        name = words["tables"].get(table, table)
+        parts.append(fill(words["table_counts"], table=name, counts=separators["list"].join(shown)))
+    return separators["group"].join(parts)
+
+
+def _limits(look: Look, measure: str) -> str:
+    """``stable below 0.1, watch below 0.25, act above`` in the look's words."""
+    words = look.words["monitor"]
+    rows = load_bands(measure).to_dict("records")
+    shown = [
+        fill(words["limit"], band=_band(look, row["band"]), below=f"{row['below']:g}")
+        for row in rows[:-1]
+    ]
+    last = fill(words["limit_last"], band=_band(look, rows[-1]["band"]))
+    return words["separators"]["list"].join([*shown, last])
+
+
+def _band(look: Look, band: object) -> str:
+    return str(look.words["monitor"]["bands"].get(band, band))
+
+
+def _psi_chart(look: Look, monitoring: Monitoring) -> list:
+    fields = monitoring.fields[monitoring.fields["band"] != NOT_COMPARED]
+    items = [
+        (row.field, float(row.psi), BAND_AS_VERDICT[row.band])
+        for row in fields.itertuples(index=False)
+    ]
+    return [bars(items, look, shown="{:.3f}")] if items else []
+
+
+def _shift_charts(look: Look, monitoring: Monitoring) -> list:
+    rules = monitoring.rules
+    rules = rules[(rules["band"] != NOT_COMPARED) & rules["shift_pp"].notna()]
+    label = look.words["monitor"]["shift_label"]
+    items = [
+        (
+            fill(label, rule=row.rule_id, shift=f"{row.shift_pp:+.1f}"),
+            abs(row.shift_pp),
+            BAND_AS_VERDICT[row.band],
+        )
+        for row in rules.itertuples(index=False)
+    ]
+    return [
+        bars(items[i : i + BARS_PER_CHART], look, shown="{:.1f}")
+        for i in range(0, len(items), BARS_PER_CHART)
+    ]
+
+
+def _fields_grid(look: Look, fields: pd.DataFrame) -> Grid:
+    columns = ["field", "kind", "psi", "band", "largest_move", "note"]
+    grid = _grid(look, columns, [85, 50, 45, 55, 160, 116])
+    kinds = look.words["monitor"]["kinds"]
+    for row in _fields_text(fields).itertuples(index=False):
+        shown = [kinds.get(row.kind, row.kind), row.psi, _band(look, row.band)]
+        cells = [row.field, *shown, _phrase(look, row[4]), _phrase(look, row.note)]
+        grid.add(cells, fill=_fill(look, 3, row.band))
+    return grid
+
+
+def _rules_grid(look: Look, rules: pd.DataFrame) -> Grid:
+    columns = ["rule", "pass_before", "pass_now", "shift_pp", "z", "insufficient", "band", "note"]
+    grid = _grid(look, columns, [110, 45, 45, 40, 35, 75, 50, 111])
+    for row in _rules_text(rules).itertuples(index=False):
+        cells = [*row[:6], _band(look, row.band), _phrase(look, row.note)]
+        grid.add(cells, fill=_fill(look, 6, row.band))
+    return grid
+
+
+def _population_grid(look: Look, population: pd.DataFrame) -> Grid:
+    columns = ["measure", "baseline", "current", "shift_pp", "band", "note"]
+    grid = _grid(look, columns, [150, 60, 60, 50, 55, 136])
+    measures = look.words["monitor"]["measures"]
+    for row in _population_text(population).itertuples(index=False):
+        measure = measures.get(row.measure, row.measure)
+        cells = [measure, *row[1:4], _band(look, row.band), _phrase(look, row.note)]
+        grid.add(cells, fill=_fill(look, 4, row.band))
+    return grid
+
+
+def _fill(look: Look, column: int, band: str) -> tuple[int, object] | None:
+    """The band cell's fill: the style's colour of the verdict the band resembles."""
+    verdict = BAND_AS_VERDICT.get(band)
+    return (column, look.colour[verdict]) if verdict else None
