@@ -1,13 +1,21 @@
-"""Score applications: ingest -> indicators -> rules, and the per-project result records.
+"""Score applications: ingest -> indicators -> rules -> model -> decision, and the results.
 
-``score_applications(paths, as_of=...)`` runs the stages in order and keeps every table;
-``project_records(scored)`` turns the result into one plain dict per project (the JSON shape of
-``assess score``): ``project_id``, ``as_of``, ``programmes``, ``indicators`` and ``rules``.
+``score_applications(paths, as_of=...)`` runs the stages in order and keeps every table in a
+:class:`Scored`; ``scored.to_frame()`` is one row per project (decision, programmes, PD, key
+indicators). ``project_records(scored)`` turns the result into one plain dict per project (the
+JSON shape of ``assess score``): ``project_id``, ``as_of``, ``programmes``, ``indicators``,
+``rules`` and ``decision``.
+
+``as_of`` is a date, a datetime, a pandas Timestamp or an ISO string (``"2025-06-30"``). The
+risk model is the packaged one unless ``model`` says otherwise (a loaded model, an artefact
+path, or ``None`` to score with the rules alone), as ``assess score`` does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +26,18 @@ from .criteria.absence import structural_absence
 from .criteria.evaluate import Evaluation, evaluate_rules
 from .criteria.indicators import INDICATORS, add_indicators
 from .criteria.rules import RuleSet, load_rules
-from .decision.decide import decide, programmes_as_asked
-from .intake.cells import plain
+from .decision.decide import (
+    RECOMMENDATIONS,
+    decide,
+    programmes_as_asked,
+    requested_programmes,
+    routing_of,
+)
+from .intake.cells import as_of_date, plain
 from .intake.dictionary import PROGRAMMES
 from .intake.read import Applications, read_applications
 from .model.estimator import RiskModel
-from .model.persist import load_model
+from .model.persist import default_model_path, load_model
 from .model.predict import predict, reasons
 
 DECISION_KEYS = (
@@ -37,6 +51,15 @@ DECISION_KEYS = (
     "decision_reason",
     "decision_reason_zh",
 )
+# Indicators shown beside the decision in ``Scored.to_frame()`` (the screening's key columns).
+KEY_INDICATORS = (
+    "pue_assessed",
+    "green_power_share",
+    "it_load_mw",
+    "dscr_forecast_min",
+    "operating_years",
+)
+FRAME_PARTS = ("status", "score", "grade")  # per programme, in ``Scored.to_frame()``
 FACTOR_KEYS = {
     "emission_factor_year": "year",
     "emission_factor_area": "area",
@@ -46,9 +69,20 @@ FACTOR_KEYS = {
 }
 
 
-@dataclass
+class _PackagedModel:
+    """The default of ``score_applications(model=...)``: the model packaged with the rules."""
+
+    def __repr__(self) -> str:
+        return "PACKAGED_MODEL"
+
+
+PACKAGED_MODEL = _PackagedModel()
+
+
+@dataclass(repr=False)
 class Scored:
-    """Everything one scoring run produced."""
+    """Everything one scoring run produced: the tables of every stage. ``to_frame()`` gives
+    one row per project; the repr is a short summary (counts, rules, model)."""
 
     as_of: dt.date
     applications: Applications
@@ -58,16 +92,110 @@ class Scored:
     predictions: pd.DataFrame | None = None
     decisions: pd.DataFrame | None = None
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per project (index ``project_id``): its name; the recommendation, green
+        label and decision reason; each programme's status (``not_requested`` where the
+        application does not ask for it), score and grade; ``pd`` and ``pd_grade`` where the
+        model speaks (a loan, with a model; blank otherwise); the :data:`KEY_INDICATORS`."""
+        shown = programmes_as_asked(self.evaluation)
+        columns = {"project_name": self.frame["project_name"]} | self._decision_columns()
+        columns |= {
+            f"{programme}_{part}": shown[f"{programme}_{part}"]
+            for programme in PROGRAMMES
+            for part in FRAME_PARTS
+        }
+        columns |= self._pd_columns()
+        columns |= {name: self.frame[name] for name in KEY_INDICATORS}
+        return pd.DataFrame(columns, index=self.frame.index).rename_axis("project_id")
+
+    def _decision_columns(self) -> dict[str, pd.Series]:
+        decisions = self.decisions
+        if decisions is None:
+            return {
+                name: pd.Series(pd.NA, index=self.frame.index, dtype=object)
+                for name in ("recommendation", "green_label", "decision_reason")
+            }
+        return {
+            "recommendation": decisions["recommendation"],
+            "green_label": decisions["label_status"],
+            "decision_reason": decisions["decision_reason"],
+        }
+
+    def _pd_columns(self) -> dict[str, pd.Series]:
+        index = self.frame.index
+        if self.predictions is None:
+            return {
+                "pd": pd.Series(float("nan"), index=index),
+                "pd_grade": pd.Series(pd.NA, index=index, dtype=object),
+            }
+        loan = requested_programmes(self.frame, routing_of(self.evaluation.rules))["credit"]
+        return {
+            "pd": self.predictions["pd"].where(loan),
+            "pd_grade": self.predictions["grade"].astype(object).where(loan),
+        }
+
+    def summary_lines(self) -> list[tuple[str, str]]:
+        """The repr's facts as (label, text) pairs: projects, rules, model, recommendations,
+        input problems."""
+        counts = _recommendation_counts(self.decisions)
+        severity = Counter(self.applications.problems["severity"])
+        return [
+            ("projects", f"{len(self.frame)} as of {self.as_of.isoformat()}"),
+            (
+                "rules",
+                ", ".join(
+                    f"{pack} {version}"
+                    for pack, version in self.evaluation.rules.versions().items()
+                ),
+            ),
+            ("model", _model_text(self.model)),
+            ("recommendations", ", ".join(f"{name} {count}" for name, count in counts) or "none"),
+            ("input problems", f"{severity['error']} error(s), {severity['warning']} warning(s)"),
+        ]
+
+    def __repr__(self) -> str:
+        lines = [f"  {label}: {text}" for label, text in self.summary_lines()]
+        return "\n".join(["<Scored", *lines, "  to_frame(): one row per project>"])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+            for label, text in self.summary_lines()
+        )
+        return f"<table><caption>Scored</caption>{rows}</table>"
+
+
+def _recommendation_counts(decisions: pd.DataFrame | None) -> list[tuple[str, int]]:
+    """Counts by recommendation, in the order of :data:`RECOMMENDATIONS`, none left out."""
+    if decisions is None:
+        return []
+    found = Counter(decisions["recommendation"])
+    return [(name, found[name]) for name in RECOMMENDATIONS if found[name]]
+
+
+def _model_text(model: RiskModel | None) -> str:
+    if model is None:
+        return "none (rules alone)"
+    return f"{model.kind}, sha256 {str(model.card.get('sha256'))[:12]}"
+
 
 def score_applications(
     paths: str | Path | Iterable[str | Path],
     *,
-    as_of: dt.date,
+    as_of: dt.date | str,
     rules: RuleSet | str | Path | None = None,
-    model: RiskModel | str | Path | None = None,
+    model: RiskModel | str | Path | _PackagedModel | None = PACKAGED_MODEL,
 ) -> Scored:
-    """Read, add indicators, evaluate the rules in force on ``as_of`` and, with a ``model``
-    (a loaded model or an artefact path), predict each project's PD with reason codes."""
+    """Read, add indicators, evaluate the rules in force on ``as_of`` (a date, datetime,
+    pandas Timestamp or ISO string) and predict each project's PD with reason codes.
+
+    ``rules``: a loaded rule set or a rules folder (default: the packaged rules). ``model``: a
+    loaded model or an artefact path; by default the packaged model, as ``assess score``
+    uses; ``model=None`` scores with the rules alone (no PD), as ``--no-model`` does.
+    """
+    as_of = as_of_date(as_of)
+    model = default_model_path() if model is PACKAGED_MODEL else model
     applications = read_applications(paths, as_of=as_of)
     return score_read(applications, as_of=as_of, rules=rules, model=model)
 
@@ -75,13 +203,15 @@ def score_applications(
 def score_read(
     applications: Applications,
     *,
-    as_of: dt.date,
+    as_of: dt.date | str,
     rules: RuleSet | str | Path | None = None,
     model: RiskModel | str | Path | None = None,
     details: bool = True,
 ) -> Scored:
     """:func:`score_applications` for applications already read (a chunk of a batch); without
-    ``details`` the decisions leave out conditions and data quality (see ``decide``)."""
+    ``details`` the decisions leave out conditions and data quality (see ``decide``). Here
+    ``model=None`` (the default) is the rules alone."""
+    as_of = as_of_date(as_of)
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
     risk_model = load_model(model) if isinstance(model, str | Path) else model
     frame = add_indicators(applications.projects, applications.yearly, as_of)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..intake.cells import as_of_date
 from ..intake.dictionary import PROGRAMMES
 from . import conditions
 from .rules import Rule, RuleSet
@@ -135,6 +136,7 @@ def _shown(threshold: object) -> object:
 
 def evaluate_rules(frame: pd.DataFrame, rules: RuleSet, as_of: dt.date) -> Evaluation:
     """Every rule of ``rules`` on every row of ``frame`` (projects with their indicators)."""
+    as_of = as_of_date(as_of)
     forces = {pack.id: pack.in_force(as_of) for pack in rules.packs}
     results = {
         rule.rule_id: evaluate_rule(rule, frame, as_of, forces[rule.pack]) for rule in rules.rules

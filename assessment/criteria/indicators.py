@@ -66,7 +66,7 @@ import pandas as pd
 
 from .._shared.resources import data_dir
 from ..errors import AssessmentError, RuleError
-from ..intake.cells import check_as_of
+from ..intake.cells import as_of_date
 from ..intake.dictionary import load_dictionary
 
 
@@ -203,8 +203,8 @@ def add_indicators(
     ``factor_year`` pins the emission-factor data year (default: the latest published by
     ``as_of``); ``reference_dir`` replaces the packaged ``rules/reference/`` folder.
     """
+    as_of = as_of_date(as_of)
     _check_projects(projects)
-    check_as_of(as_of)
     reference = _load_reference(reference_dir)
     columns = _efficiency(projects, reference["gb40879_grades.csv"])
     columns |= _siting(projects, reference["size_classes.csv"])
@@ -225,6 +225,7 @@ def yearly_indicators(projects: pd.DataFrame, yearly: pd.DataFrame, as_of: dt.da
     """Per project and year: ``dscr`` and ``distribution_yield`` (``project_id, year,
     indicator, value``), where computable. ``as_of`` keeps the stage signature; the ratios do
     not depend on it."""
+    as_of_date(as_of)  # refused as every stage refuses it
     _check_projects(projects)
     cube = _Cube.build(projects.index, yearly)
     ratios = _yearly_ratios(cube, projects)

@@ -153,11 +153,52 @@ def check_as_of(as_of: dt.date) -> dt.date:
     if not FIRST_DATE <= as_of <= LAST_DATE:
         raise AssessmentError(
             "the assessment date is out of range",
+            where="as_of",
             expected=f"a date between {FIRST_DATE} and {LAST_DATE}",
             got=str(as_of),
-            hint="pass --as-of YYYY-MM-DD within that range",
+            hint="pass --as-of YYYY-MM-DD (as_of= in Python) within that range",
         )
     return as_of
+
+
+def as_of_date(value: object, *, default: dt.date | None = None) -> dt.date:
+    """The assessment date from a date, a datetime, a pandas Timestamp, a numpy datetime64 or
+    an ISO string (``"2025-06-30"``); ``default`` stands for a missing one where the caller
+    has one. Anything else, or a date outside 1900-2100, raises :class:`AssessmentError`."""
+    if value is None and default is not None:
+        return check_as_of(default)
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if value is pd.NaT or value is None:
+        raise _not_a_date(value, "the assessment date is missing")
+    if isinstance(value, dt.datetime):
+        return check_as_of(value.date())
+    if isinstance(value, dt.date):
+        return check_as_of(value)
+    if isinstance(value, str):
+        return check_as_of(_iso_date(value))
+    raise _not_a_date(value, "the assessment date is not a date")
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text.strip()).date()
+    except ValueError:
+        raise _not_a_date(text, "the assessment date is not a valid ISO date") from None
+
+
+def _not_a_date(value: object, what: str) -> AssessmentError:
+    return AssessmentError(
+        what,
+        where="as_of",
+        expected="a date, a datetime, a pandas Timestamp or an ISO date string (YYYY-MM-DD)",
+        got=f"{value!r} ({type(value).__name__})",
+        hint="pass --as-of YYYY-MM-DD (as_of='2025-06-30' or a datetime.date in Python)",
+    )
 
 
 def _any_date(raw: object) -> dt.date:

@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import InputError
+from .cells import as_of_date
 from .dictionary import Dictionary, load_dictionary
 from .layouts import Extract, FormRecord, ListTable, extract, problem
 from .normalize import Batch, form_batch, list_batch, normalize_batch
@@ -121,7 +122,7 @@ def read_applications(
     missing optional fields (missing required fields are still errors).
     """
     dictionary = dictionary or load_dictionary()
-    as_of = as_of or dt.date.today()
+    as_of = as_of_date(as_of, default=dt.date.today())
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     forms, lists, problems = _extract_all(paths, dictionary, jobs)
     return assemble_applications(
