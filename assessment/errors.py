@@ -12,29 +12,126 @@ Hierarchy::
                                one problem row naming the file; other files still load)
 
 Each carries *what* went wrong, *where* (file, sheet, cell or row), what was *expected*, what
-was *got*, and a *hint* on what to do, and renders them as one line.
+was *got*, and a *hint* on what to do, as a :class:`Problem`. :meth:`Problem.render` is the one
+way a problem becomes a line of text: an exception's message, a rule pack's problem rows, an
+input's problem rows and the command line's error lines all go through it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: *what* went wrong, *where* (file, sheet, cell, row, column), about which
+    *subject* (project and field), what was *expected*, what was *got*, and a *hint*."""
+
+    what: str
+    file: str = ""
+    sheet: str = ""
+    cell: str = ""
+    row: object = ""
+    column: str = ""
+    expected: str = ""
+    got: str = ""
+    hint: str = ""
+    severity: str = ""
+    subject: str = ""
+
+    @classmethod
+    def from_row(cls, row: Mapping) -> Problem:
+        """A problem row of a table (rule packs: file, row, column, value, message, hint;
+        inputs: file, sheet, cell, project_id, field, year, severity, message, value, expected,
+        hint) as a :class:`Problem`; an input row names its subject, the file when no project
+        or field."""
+        value = row.get("value", "")
+        got = row.get("got", "")
+        if "project_id" in row:  # an input problem: the value read is what was got
+            got = "" if _blank(value) else repr(value)
+        return cls(
+            what=str(row.get("message", row.get("what", ""))),
+            **{key: _text(row.get(key)) for key in ("file", "sheet", "cell", "column")},
+            row=_text(row.get("row")),
+            expected=_text(row.get("expected")),
+            got=_text(got),
+            hint=_text(row.get("hint")),
+            severity=_text(row.get("severity")),
+            subject=_subject(row) if "project_id" in row else _text(row.get("subject")),
+        )
+
+    @classmethod
+    def of(cls, error: BaseException) -> Problem:
+        """The problem an engine error or an OS error (its reason and paths) describes."""
+        if isinstance(error, AssessmentError):
+            return error.problem
+        if isinstance(error, OSError):
+            paths = (error.filename, error.filename2)
+            where = " -> ".join(str(p) for p in paths if p is not None)
+            return cls(error.strerror or str(error), file=where)
+        return cls(f"{type(error).__name__}: {error}")
+
+    def where(self) -> str:
+        """``file:Sheet!B7, row 4, column metric`` (the parts that are known)."""
+        place = self.file + (f":{self.sheet}" if self.sheet else "")
+        place += f"!{self.cell}" if self.cell else ""
+        parts = (
+            place,
+            self.row != "" and f"row {self.row}",
+            self.column and f"column {self.column}",
+        )
+        return ", ".join(str(part) for part in parts if part)
+
+    def render(self) -> str:
+        """The problem as one line:
+        ``where [severity] subject: what; expected ...; got ... (hint: ...)``."""
+        head = " ".join(
+            part
+            for part in (self.where(), self.severity and f"[{self.severity}]", self.subject)
+            if part
+        )
+        details = [self.what]
+        details += [f"expected {self.expected}"] if self.expected else []
+        details += [f"got {self.got}"] if self.got else []
+        text = "; ".join(details)
+        text = f"{head}: {text}" if head else text
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+def _blank(value: object) -> bool:
+    """None, empty text, NaN, or a missing marker of pandas (NA, NaT)."""
+    if value is None or (isinstance(value, str) and value == ""):
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas' NA refuses to be a truth value
+        return True
+
+
+def _text(value: object) -> str:
+    return "" if _blank(value) else str(value)
+
+
+def _subject(row: Mapping) -> str:
+    year = row.get("year")
+    field = _text(row.get("field")) + ("" if _blank(year) else f"[{year}]")
+    return " ".join(part for part in (_text(row.get("project_id")), field) if part) or "file"
+
 
 class AssessmentError(Exception):
-    """Base class: a message built from what, where, expected, got and hint."""
+    """Base class: a message built from what, where, expected, got and hint (its
+    :class:`Problem`, rendered)."""
 
     def __init__(
         self, what: str, *, where: str = "", expected: str = "", got: str = "", hint: str = ""
     ) -> None:
         self.what, self.where, self.expected, self.got, self.hint = what, where, expected, got, hint
+        self.problem = Problem(what, file=where, expected=expected, got=got, hint=hint)
         super().__init__(self.render())
 
     def render(self) -> str:
-        parts = [f"{self.where}: {self.what}" if self.where else self.what]
-        if self.expected:
-            parts.append(f"expected {self.expected}")
-        if self.got:
-            parts.append(f"got {self.got}")
-        text = "; ".join(parts)
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        return self.problem.render()
 
 
 class DictionaryError(AssessmentError):
@@ -63,20 +160,5 @@ class RuleError(AssessmentError):
 
     @classmethod
     def from_rows(cls, rows: list[dict]) -> RuleError:
-        lines = [rule_problem_line(row) for row in rows]
+        lines = [Problem.from_row(row).render() for row in rows]
         return cls(f"{len(rows)} problem(s) in the rules:\n" + "\n".join(lines), problems=rows)
-
-
-def rule_problem_line(row: dict) -> str:
-    """``rules/x/rules.csv, row 4, column metric: unknown metric 'dcsr' (hint: ...)``."""
-    where = ", ".join(
-        part
-        for part in (
-            row["file"],
-            row["row"] and f"row {row['row']}",
-            row["column"] and f"column {row['column']}",
-        )
-        if part
-    )
-    hint = f" (hint: {row['hint']})" if row.get("hint") else ""
-    return f"{where}: {row['message']}{hint}"
