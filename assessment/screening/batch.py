@@ -35,7 +35,7 @@ from .records import (
     rejected_of,
     split_duplicates,
 )
-from .run import Progress, run_chunks
+from .run import Progress, check_engine, run_chunks
 from .shortlist import FULL_RESULT_FILES, write_full_results, write_screening_workbook
 from .summary import summary_tables, write_summary_pdf
 
@@ -59,6 +59,7 @@ def screen_to_folder(
     ``reports/``) into ``folder`` as one set: built in a folder beside it, then swapped in
     with the manifest last, replacing the previous run's set. An error or Ctrl-C leaves
     ``folder`` as it was."""
+    check_engine(options.get("engine", "local"))  # e.g. dask not installed: before any work
     folder = Path(folder)
     lang, templates = settings.lang, settings.templates
     names = (*OUTPUT_NAMES, IGNORE_FILE)
@@ -99,6 +100,7 @@ def screen_inputs(
     """Screen files and folders; every input ends up scored or in ``rejected``. Files are
     screened ``files_per_chunk`` at a time (default: two chunks per process, see
     :func:`balanced_files_per_chunk`), big lists ``rows_per_chunk`` rows at a time."""
+    check_engine(engine)
     jobs = jobs or os.cpu_count() or 1
     chunks, missing = plan_chunks(
         inputs,

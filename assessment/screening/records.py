@@ -41,7 +41,7 @@ from ..decision.decide import (
     requested_programmes,
     routing_of,
 )
-from ..intake.cells import format_number
+from ..intake.cells import as_of_date, format_number
 from ..intake.chunks import Chunk, read_chunk
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
@@ -91,6 +91,9 @@ class Settings:
     reports: str | None = None
     lang: str = "en"
     templates: str | None = None
+
+    def __post_init__(self) -> None:  # as_of as every entry point takes it (as_of_date)
+        object.__setattr__(self, "as_of", as_of_date(self.as_of))
 
 
 @dataclass
