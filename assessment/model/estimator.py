@@ -30,15 +30,15 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
+from . import _sklearn_trees
 
 KINDS = ("logistic", "gbm")
 # What the model was calibrated on (card field ``outcomes``): only a model trained on a
@@ -120,7 +120,7 @@ class RiskModel:
             mapping = self._feature_map()
             self.tree_paths = [
                 _tree_paths(predictor, transformed.shape[1], mapping)
-                for (predictor,) in self.pipeline[-1]._predictors
+                for predictor in _sklearn_trees.trees(self.pipeline[-1])
             ]
         return self.tree_paths
 
@@ -214,8 +214,8 @@ def _learned_numbers(estimator: object) -> list[np.ndarray]:
     """The fitted numbers of the classifier: coefficients, or baseline and leaf values."""
     if isinstance(estimator, LogisticRegression):
         return [np.ravel(estimator.coef_), np.ravel(estimator.intercept_)]
-    trees = [predictor.nodes["value"] for (predictor,) in estimator._predictors]
-    return [np.ravel(estimator._baseline_prediction), *trees]
+    trees = [predictor.nodes["value"] for predictor in _sklearn_trees.trees(estimator)]
+    return [np.array([_sklearn_trees.baseline(estimator)]), *trees]
 
 
 def _finite_lists(*parts: object) -> bool:
@@ -368,12 +368,28 @@ def calibrate(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def out_of_fold_raw(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> np.ndarray:
-    """Raw scores of five-fold cross-validation: each row scored by a model not fitted on it."""
+    """Raw scores of five-fold cross-validation: each row scored by a model not fitted on it
+    (scikit-learn's ``cross_val_predict``; the same numbers as fitting :func:`fit` per fold)."""
     folds = StratifiedKFold(5, shuffle=True, random_state=spec.random_state)
-    raw = np.zeros(len(y))
-    for train, test in folds.split(x, y):
-        raw[test] = fit(spec, x.iloc[train], y[train]).decision_function(x.iloc[test])
-    return raw
+    return cross_val_predict(_constrained_by_name(spec), x, y, cv=folds, method="decision_function")
+
+
+def _constrained_by_name(spec: Spec) -> Pipeline:
+    """The pipeline of :func:`build_pipeline` with the gbm's monotonic constraints given by
+    transformed column name (the prepared columns as a frame), so that a clone fits any fold,
+    whatever categories it holds. :func:`fit` gives them as a list instead, so the saved
+    model's transform gives arrays (faster to score) and its bytes stay as before."""
+    pipeline = build_pipeline(spec)
+    if spec.kind == "gbm":
+        pipeline[0].set_output(transform="pandas")
+        pipeline[-1].set_params(
+            monotonic_cst={
+                f"num__{name}": step
+                for name, step in spec.directions.items()
+                if name in spec.numeric
+            }
+        )
+    return pipeline
 
 
 def split(x: pd.DataFrame, y: np.ndarray, test_size: float, random_state: int):
@@ -396,11 +412,11 @@ def _tree_contributions(
     """Path attribution: each tree's leaf carries the per-feature changes along its path, so a
     row's contributions are the sum of its leaves' path vectors."""
     x = np.ascontiguousarray(transformed, dtype=np.float64)
-    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    categories = _sklearn_trees.known_categories(model)
     by_feature = np.zeros((trees[0][0].shape[1] if trees else 0, len(x)))  # rows contiguous
-    base = np.full(len(x), float(np.ravel(model._baseline_prediction)[0]))
-    for paths, root, leaf_finder in trees:
-        leaves = leaf_finder.predict(x, known, f_idx_map, THREADS).astype(np.intp)
+    base = np.full(len(x), _sklearn_trees.baseline(model))
+    for paths, root, finder in trees:
+        leaves = _sklearn_trees.leaves(finder, x, categories, THREADS)
         for feature in np.flatnonzero(np.abs(paths).sum(axis=0)):
             by_feature[feature] += paths[:, feature][leaves]
         base += root
@@ -413,18 +429,18 @@ def _tree_feature(
     """One feature's path attribution per row (raw log-odds), from the trees whose paths
     move it (the others add nothing to it)."""
     x = np.ascontiguousarray(transformed, dtype=np.float64)
-    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    categories = _sklearn_trees.known_categories(model)
     total = np.zeros(len(x))
-    for paths, _, leaf_finder in trees:
+    for paths, _, finder in trees:
         if paths[:, feature].any():
-            leaves = leaf_finder.predict(x, known, f_idx_map, THREADS).astype(np.intp)
+            leaves = _sklearn_trees.leaves(finder, x, categories, THREADS)
             total += paths[leaves, feature]
     return total
 
 
 def _tree_paths(
-    predictor: TreePredictor, width: int, mapping: np.ndarray
-) -> tuple[np.ndarray, float, TreePredictor]:
+    predictor: object, width: int, mapping: np.ndarray
+) -> tuple[np.ndarray, float, object]:
     """Per node: the feature contributions accumulated from the root; the root's mean; and a
     copy of the tree whose leaves predict their own node index."""
     nodes = predictor.nodes
@@ -436,12 +452,7 @@ def _tree_paths(
                 paths[child] = paths[index]
                 paths[child, nodes["feature_idx"][index]] += means[child] - means[index]
     paths = paths @ mapping  # per feature, not per transformed column
-    numbered = nodes.copy()
-    numbered["value"] = np.arange(len(nodes), dtype=float)
-    finder = TreePredictor(
-        numbered, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets
-    )
-    return paths, float(means[0]), finder
+    return paths, float(means[0]), _sklearn_trees.leaf_finder(predictor)
 
 
 def _node_means(nodes: np.ndarray) -> np.ndarray:
