@@ -28,7 +28,7 @@ def test_check_clean_file_exits_zero_and_prints_the_table(tmp_path, capsys):
 
 def test_check_json_shape(tmp_path, capsys):
     path = _app(tmp_path, pue=0.9)
-    assert main(["check", str(path), "--format", "json", "--as-of", "2025-06-30"]) == 1
+    assert main(["check", str(path), "--format", "json", "--as-of", "2025-06-30"]) == 2
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"projects", "yearly", "problems"}
     project = data["projects"][0]
@@ -50,8 +50,8 @@ def test_problem_line_says_what_where_expected_and_got(tmp_path, capsys):
     main(["check", str(_app(tmp_path, equity_cny=3e9)), "--as-of", "2025-06-30"])
     line = next(x for x in capsys.readouterr().out.splitlines() if "[error]" in x)
     assert line.startswith(f"{tmp_path / 'app.xlsx'}:Project!B")
-    assert "T-001 equity_cny: inconsistent with total_investment_cny; got '3000000000'" in line
-    assert "expected equity no larger than total investment" in line
+    assert "T-001 equity_cny: inconsistent with total_investment_cny; expected equity" in line
+    assert line.endswith("; got '3000000000' (hint: check equity_within_investment)")
 
 
 def test_console_script_runs(tmp_path):
