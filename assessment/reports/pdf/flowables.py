@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from reportlab import rl_config
 from reportlab.graphics import renderPDF
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -25,6 +24,7 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.tables import CellStyle
 
 from ..._shared.files import write_atomically
+from ._reportlab_table import TextTable
 from .style import Look
 
 # A CJK character, a word with its trailing spaces, or a run of spaces.
@@ -163,44 +163,13 @@ class _CellStyles:
         return self.made[key]
 
 
-class TextTable(Table):
-    """A reportlab table whose text cells (left and top aligned, as :class:`Grid` sets them)
-    are written into one text object per table, drawn after the backgrounds and rules,
-    instead of one text object per line."""
-
-    def draw(self) -> None:
-        self._text, self._text_style = None, None
-        super().draw()
-        if self._text is not None:
-            self.canv.drawText(self._text)
-
-    def _drawCell(self, cellval, cellstyle, pos, size) -> None:  # noqa: N802 (reportlab's name)
-        if not isinstance(cellval, str) or cellstyle.href or cellstyle.destination:
-            return super()._drawCell(cellval, cellstyle, pos, size)
-        if not cellval:
-            return None
-        if self._text is None:
-            self._text = self.canv.beginText()
-        text = self._text
-        if self._text_style is not cellstyle:
-            text.setFont(cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
-            text.setFillColor(cellstyle.color)
-            self._text_style = cellstyle
-        top = pos[1] + size[1] - cellstyle.topPadding - cellstyle.fontsize
-        text.setTextOrigin(pos[0] + cellstyle.leftPadding, top)
-        text.textLines(cellval, trim=0)
-        return None
-
-
 def write_pdf(build: Callable[[str], None], path: str | Path) -> Path:
-    """Run ``build(temporary_path)`` in reportlab's invariant mode (no clock, no random ids:
-    the same inputs give the same bytes) and rename the result onto ``path``; an interrupted
-    build leaves nothing behind."""
-    saved, rl_config.invariant = rl_config.invariant, 1
-    try:
-        return write_atomically(path, lambda temporary: build(str(temporary)))
-    finally:
-        rl_config.invariant = saved
+    """Run ``build(temporary_path)`` and rename the result onto ``path``; an interrupted build
+    leaves nothing behind. ``build`` writes in reportlab's invariant mode (no clock, no random
+    ids: the same inputs give the same bytes) by the ``invariant=1`` argument of its document
+    (:meth:`Look.document`) or canvas (:func:`write_drawing`), not reportlab's global
+    ``rl_config.invariant``."""
+    return write_atomically(path, lambda temporary: build(str(temporary)))
 
 
 def write_story(look: Look, story: list, path: str | Path, title: str, author: str) -> Path:
@@ -215,7 +184,10 @@ def write_drawing(drawing: Drawing, path: str | Path, title: str, look: Look) ->
 
     def build(temporary: str) -> None:
         page = Canvas(
-            temporary, pagesize=(drawing.width, drawing.height), initialFontName=look.font
+            temporary,
+            pagesize=(drawing.width, drawing.height),
+            initialFontName=look.font,
+            invariant=1,
         )
         page.setTitle(title)
         renderPDF.draw(drawing, page, 0, 0)
