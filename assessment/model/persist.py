@@ -7,9 +7,7 @@ the model card. The artefact's SHA-256 identifies the model version in every res
 
 from __future__ import annotations
 
-import io
 import json
-import re
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,8 @@ import skops.io as sio
 from .._shared.files import sha256_of, write_atomically
 from .._shared.resources import data_dir
 from ..errors import ModelError
+from ._skops_schema import stable_zip
+from .card import card_markdown
 from .estimator import KINDS, OUTCOMES, RiskModel
 
 FORMAT = "assessment-risk-model/1"
@@ -85,7 +85,7 @@ def save_model(model: RiskModel, path: str | Path) -> str:
         **{name: getattr(model, name) for name in _FIELDS if name != "card"},
         "card": json.dumps(_own_card(model.card), sort_keys=True),
     }
-    data = _stable_zip(sio.dumps(payload))
+    data = stable_zip(sio.dumps(payload))
     write_atomically(path, lambda temporary: temporary.write_bytes(data))
     digest = file_hash(path)
     card = {
@@ -323,104 +323,6 @@ def _own_card(card: dict) -> dict:
     return {key: value for key, value in card.items() if key != "sha256"}
 
 
-_OBJECT_IDS = re.compile(r'("__id__": )(\d+)|("file": ")(\d+)(\.npy")')
-
-
-def _stable_zip(data: bytes) -> bytes:
-    """The same archive with object ids renumbered in order of appearance and fixed timestamps,
-    so that the same model has the same bytes and hash (skops names entries by ``id()``)."""
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        entries = {item.filename: source.read(item) for item in source.infolist()}
-    numbers: dict[str, str] = {}
-
-    def renumber(match: re.Match) -> str:
-        old = match.group(2) or match.group(4)
-        new = numbers.setdefault(old, str(len(numbers) + 1))
-        return (
-            f"{match.group(1)}{new}" if match.group(1) else f"{match.group(3)}{new}{match.group(5)}"
-        )
-
-    schema = _OBJECT_IDS.sub(renumber, entries.pop("schema.json").decode("utf-8"))
-    renamed = {
-        f"{numbers.get(name.removesuffix('.npy'), name.removesuffix('.npy'))}.npy"
-        if name.endswith(".npy")
-        else name: body
-        for name, body in entries.items()
-    }
-    renamed["schema.json"] = schema.encode("utf-8")
-    output = io.BytesIO()
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
-        for name in sorted(renamed):
-            target.writestr(
-                zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)),
-                renamed[name],
-                compress_type=zipfile.ZIP_DEFLATED,
-            )
-    return output.getvalue()
-
-
 def file_hash(path: Path) -> str:
     """The artefact's SHA-256, which identifies the model in every result."""
     return sha256_of(path)
-
-
-def _shown(metrics: dict | None, name: str) -> str:
-    return "-" if metrics is None else f"{metrics[name]:.4f}"
-
-
-def _outcomes_line(card: dict) -> str:
-    """What the model was calibrated on, and what its PD may therefore decide."""
-    if card.get("outcomes") == "real":
-        return "real (a lender's own loan outcomes): the PD may decide, a decline included"
-    stated = "synthetic" if card.get("outcomes") == "synthetic" else "not stated, read as synthetic"
-    return f"{stated} (the PD is advisory: it can move a case to refer, never decline it)"
-
-
-def card_markdown(card: dict) -> str:
-    """The model card as Markdown for people."""
-    holdout, cv = card["metrics"]["holdout"], card["metrics"]["cross_validation"]
-    balance, data = card["class_balance"], card["training_data"]
-    lines = [
-        f"# Risk model card ({card['kind']})",
-        "",
-        f"- artefact: `{card['artefact']['file']}`, sha256 `{card['artefact']['sha256']}`",
-        f"- target: `{card['target']}`; trained on {card['trained_on']}",
-        f"- outcomes: {_outcomes_line(card)}",
-        f"- training data: {data['rows']} rows, {data['columns']} columns, sha256 "
-        f"`{data['sha256']}`",
-        f"- class balance: {balance['defaults']} defaults in {balance['rows']} "
-        f"({balance['default_rate']:.2%}); {balance['train_rows']} train / "
-        f"{balance['test_rows']} hold-out (stratified)",
-        "",
-        "| metric | hold-out | 5-fold CV (train part) |",
-        "| --- | --- | --- |",
-        *[f"| {name} | {_shown(holdout, name)} | {cv[name]:.4f} |" for name in cv],
-        "",
-        "## Features",
-        "",
-        "| feature | kind | known direction |",
-        "| --- | --- | --- |",
-        *[
-            f"| `{f}` | {'numeric' if f in card['numeric'] else 'category'} | "
-            f"{ {1: 'raises risk', -1: 'lowers risk'}.get(card['directions'].get(f), '-') } |"
-            for f in card["features"]
-        ],
-        "",
-        f"Missing values: {card['missing_values']}",
-        "",
-        f"Reason codes: {card['reasons']}",
-        "",
-        f"Calibration: {card['calibration']['method']}.",
-        "",
-        "| decile | count | mean PD | default rate |",
-        "| --- | --- | --- | --- |",
-        *[
-            f"| {d['decile']} | {d['count']} | {d['mean_pd']:.4f} | {d['default_rate']:.4f} |"
-            for d in card["calibration"]["holdout_deciles"]
-            or card["calibration"]["cross_validation_deciles"]
-        ],
-        "",
-        "Libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
-        "",
-    ]
-    return "\n".join(lines)

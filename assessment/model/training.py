@@ -26,6 +26,7 @@ from .._shared.resources import data_dir
 from ..errors import ModelError
 from ..intake.limits import Deadline, Limits, read_regular_file
 from ..intake.zipped import inspect_zip
+from .card import notes
 from .estimator import (
     KINDS,
     OUTCOMES,
@@ -370,34 +371,19 @@ def model_card(
             "cross_validation": metrics(y_train, oof_pd),
         },
         "calibration": {
-            "method": "Platt scaling on 5-fold out-of-fold raw scores",
+            "method": notes(model.kind)["calibration_method"],
             "slope": model.slope,
             "intercept": model.intercept,
             "holdout_deciles": calibration_table(y_test, test_pd) if len(y_test) else None,
             "cross_validation_deciles": calibration_table(y_train, oof_pd),
         },
-        "missing_values": MISSING_NOTE[model.kind],
-        "reasons": REASON_NOTE[model.kind],
+        "missing_values": notes(model.kind)["missing_values"],
+        "reasons": notes(model.kind)["reasons"],
         "split": {"test_size": len(y_test) / len(y), "stratified": True, "cv_folds": 5},
         "libraries": {name: _version(name) for name in LIBRARIES}
         | {"python": platform.python_version()},
         "trained_on": dt.date.today().isoformat(),
     }
-
-
-MISSING_NOTE = {
-    "logistic": "numbers: median of the training part plus a 0/1 missing indicator per "
-    "feature; categories: a 'missing' category. No row is dropped.",
-    "gbm": "numbers: left missing; the trees learn which side missing values go; categories: "
-    "a 'missing' category. No row is dropped.",
-}
-REASON_NOTE = {
-    "logistic": "exact: slope x coefficient x (value - training mean), per feature, in "
-    "calibrated log-odds; base = log-odds at the training means",
-    "gbm": "path attribution (Saabas): change of the count-weighted mean leaf value at each "
-    "split, per feature, times the calibration slope; adds up exactly to the "
-    "calibrated log-odds with the base",
-}
 
 
 def _version(name: str) -> str:
