@@ -25,7 +25,7 @@ from assessment.errors import AssessmentError, InputError
 from assessment.model.drift import NOT_COMPARED, banded, load_bands
 from assessment.model.persist import default_model_path
 from assessment.model.predict import band, psi
-from assessment.screening.batch import screen_inputs, write_outputs
+from assessment.screening.batch import screen_inputs, write_screening_outputs
 from assessment.screening.records import Settings
 from assessment.screening.shortlist import write_full_results
 from assessment.workbench.monitor import (
@@ -45,7 +45,7 @@ RULE = "CR-EQUITY-MIN"
 def _screen(inputs: list, folder):
     settings = Settings(as_of=AS_OF, model=str(default_model_path()))
     screening = screen_inputs([str(i) for i in inputs], settings, jobs=1)
-    write_outputs(screening, folder, settings)
+    write_screening_outputs(screening, folder, settings)
     return screening.results
 
 

@@ -3,6 +3,7 @@ reader, one sha256 helper and atomic write path, one Excel writing library."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from assessment.errors import AssessmentError, Problem, RuleError
@@ -97,11 +98,109 @@ def test_an_os_error_is_a_problem_with_its_paths():
     assert Problem.of(error).render() == "in.xlsx: No such file or directory"
 
 
+# reports/text.py (the CLI's text, its owner is moving it) still has its own problem_line.
+RENDERER_PENDING = ("reports/text.py",)
+
+
 def test_no_module_builds_problem_lines_by_hand():
     """Only errors.py joins 'expected ...' and '(hint: ...)' into a line."""
     offenders = []
-    for path in _modules("errors.py", "cli/"):
+    for path in _modules("errors.py", "cli/", *RENDERER_PENDING):
         text = path.read_text(encoding="utf-8")
         if "(hint: " in text:
             offenders.append(path.relative_to(PACKAGE).as_posix())
     assert offenders == []
+
+
+# -- 4. one sha256 helper, one atomic write path, one name per job ---------------------------
+# model/training.py (its owner is moving it) still digests its training data by hand.
+DIGEST_PENDING = {"model/training.py"}
+# Writing calls that put bytes in a file: allowed only inside a callback (a lambda or a nested
+# function) handed to _shared.files.write_atomically, or inside _shared itself.
+WRITING_METHODS = {"write_text", "write_bytes", "to_parquet", "to_csv", "to_excel", "save"}
+
+
+def _calls(tree: ast.AST) -> list[tuple[ast.Call, list[ast.AST]]]:
+    """Every call with the chain of nodes above it."""
+    found = []
+
+    def walk(node: ast.AST, above: list[ast.AST]) -> None:
+        if isinstance(node, ast.Call):
+            found.append((node, above))
+        for child in ast.iter_child_nodes(node):
+            walk(child, [*above, node])
+
+    walk(tree, [])
+    return found
+
+
+def _in_callback(above: list[ast.AST]) -> bool:
+    functions = [n for n in above if isinstance(n, ast.FunctionDef | ast.Lambda)]
+    return len(functions) >= 2 or any(isinstance(n, ast.Lambda) for n in functions)
+
+
+def _writes_a_file(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name) and func.id == "open":
+        if ast.unparse(call.args[0]) == "os.devnull":
+            return False
+        modes = [a.value for a in call.args[1:2] if isinstance(a, ast.Constant)]
+        modes += [k.value.value for k in call.keywords if k.arg == "mode"]
+        return any("w" in str(mode) or "a" in str(mode) for mode in modes)
+    if not isinstance(func, ast.Attribute) or func.attr not in WRITING_METHODS:
+        return False
+    if func.attr == "to_csv":  # to_csv() with no path returns text
+        return bool(call.args) or any(k.arg == "path_or_buf" for k in call.keywords)
+    return True
+
+
+def test_only_shared_files_computes_a_sha256():
+    offenders = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in _modules("_shared/")
+        if "hashlib" in path.read_text(encoding="utf-8")
+    ]
+    assert sorted(set(offenders) - DIGEST_PENDING) == []
+
+
+def test_the_digests_are_the_usual_ones(tmp_path):
+    import hashlib
+
+    from assessment._shared.files import sha256_of, sha256_text
+
+    (tmp_path / "a.txt").write_bytes("électricité".encode())
+    expected = hashlib.sha256("électricité".encode()).hexdigest()
+    assert sha256_of(tmp_path / "a.txt") == sha256_text("électricité") == expected
+
+
+def test_every_file_is_written_through_write_atomically():
+    offenders = []
+    for path in _modules("_shared/", "cli/", "screening/_rows.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call, above in _calls(tree):
+            if _writes_a_file(call) and not _in_callback(above):
+                offenders.append(f"{path.relative_to(PACKAGE).as_posix()}:{call.lineno}")
+    assert offenders == []
+
+
+def test_a_name_means_one_thing():
+    """write_table, write_outputs and sheets are each defined at most once in the package."""
+    defined: dict[str, list[str]] = {}
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name in (
+                "write_table",
+                "write_outputs",
+                "sheets",
+            ):
+                defined.setdefault(node.name, []).append(path.relative_to(PACKAGE).as_posix())
+    assert defined == {"write_table": ["_shared/files.py"]}
+
+
+def test_json_and_text_are_written_atomically(tmp_path):
+    from assessment._shared.files import write_json, write_text
+
+    write_json(tmp_path / "m.json", {"a": "é", "n": 1})
+    assert (tmp_path / "m.json").read_text(encoding="utf-8") == '{\n "a": "é",\n "n": 1\n}'
+    write_text(tmp_path / "t.txt", "x\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "t.txt"]

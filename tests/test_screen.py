@@ -21,7 +21,11 @@ from pypdf import PdfReader
 from assessment import write_template
 from assessment.cli import ProgressLine, main
 from assessment.decision.decide import RANKING, RECOMMENDATIONS
-from assessment.screening.batch import balanced_files_per_chunk, screen_inputs, write_outputs
+from assessment.screening.batch import (
+    balanced_files_per_chunk,
+    screen_inputs,
+    write_screening_outputs,
+)
 from assessment.screening.records import Settings
 
 SAMPLES = ROOT / "sample_projects"
@@ -190,7 +194,7 @@ def test_an_interrupted_write_leaves_no_half_written_workbook(tmp_path, screenin
 
     monkeypatch.setattr(screen_excel.Workbook, "close", stop)
     with pytest.raises(KeyboardInterrupt):
-        write_outputs(screening, tmp_path, Settings(as_of=AS_OF))
+        write_screening_outputs(screening, tmp_path, Settings(as_of=AS_OF))
     assert not (tmp_path / "screening.xlsx").exists()
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".xlsx"]
 

@@ -22,7 +22,7 @@ from assessment.workbench.sweep import (
     sweep_frame,
     thresholds,
     with_threshold,
-    write_outputs,
+    write_sweep_outputs,
 )
 
 SAMPLES = ROOT / "sample_projects"
@@ -93,7 +93,7 @@ def test_the_rule_set_itself_is_not_changed(rule_set):
 
 
 def test_chart_png_is_drawn_and_pdf_has_one_page(sweep, tmp_path):
-    table, png, pdf = write_outputs(sweep, tmp_path / "pue")
+    table, png, pdf = write_sweep_outputs(sweep, tmp_path / "pue")
     assert table.read_text().startswith("threshold,applicable,passed,pass_rate")
     with Image.open(png) as image:
         extrema = ImageStat.Stat(image.convert("L")).extrema[0]
@@ -139,7 +139,7 @@ def test_cli_refuses_an_unknown_rule_with_a_message(capsys):
 
 
 def test_the_chart_is_worded_in_chinese_with_lang_zh(sweep, tmp_path):
-    paths = write_outputs(sweep, tmp_path / "zh", "csv", "zh")
+    paths = write_sweep_outputs(sweep, tmp_path / "zh", "csv", "zh")
     pdf = next(path for path in paths if path.suffix == ".pdf")
     text = PdfReader(pdf).pages[0].extract_text()
     assert f"{RULE_ID} 通过率" in text and "合规底线：合格率" in text

@@ -12,7 +12,7 @@ from conftest import ROOT, write_list
 
 from assessment.cli import score_json
 from assessment.pipeline import score_applications
-from assessment.reports.workbook import sheets
+from assessment.reports.workbook import score_sheets
 
 AS_OF = dt.date(2025, 6, 30)
 # the proposed loan's level annuity: CNY 700 m over 12 years at 4 %, priced by hand
@@ -511,7 +511,7 @@ def test_a_missing_purpose_does_not_hide_a_failed_legal_floor(tmp_path):
 def test_the_workbook_shows_what_was_asked_for(tmp_path):
     path = write_list(tmp_path / "list.csv", [BASE | {"green_label_requested": "no"}])
     scored = score_applications(path, as_of=AS_OF)
-    book = sheets(scored)
+    book = score_sheets(scored)
     programmes = book["Programmes"].set_index("project_id")
     assert programmes.at["T-1", "green_status"] == "not_requested"
     assert programmes.at["T-1", "credit_status"] == "eligible"

@@ -4,12 +4,15 @@
   output (wrong suffix, a folder where a file is meant, a file where a folder is meant, a folder
   that cannot be written, or a place inside a folder being read);
 * :func:`write_atomically` writes under a temporary name beside the target, then renames;
+  :func:`write_text`, :func:`write_json`, :func:`write_csv` and :func:`write_table` (a frame as
+  ``.csv`` or ``.xlsx``) write through it;
 * :func:`output_set` builds the files of one run in a folder beside the target and swaps them
   in together, the manifest last, replacing the previous run's set;
 * :func:`cell_text`, :func:`csv_safe`, :func:`save_workbook`, :func:`write_csv` and
   :data:`XLSXWRITER_OPTIONS` keep text that a spreadsheet would run as a formula as text;
 * :func:`file_stem` turns a project id into a bounded file name that stays in its folder;
-* :func:`shown_path` names an input relative to what was given on the command line.
+* :func:`shown_path` names an input relative to what was given on the command line;
+* :func:`sha256_of` (a file) and :func:`sha256_text` are the only digests.
 
 Missing parent folders of a destination are made when the file is written (and said so by the
 command); an existing file in the way of a folder, or the reverse, is refused.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -278,6 +282,18 @@ def _text_only(values: pd.Series) -> pd.Series:
     return values.map(lambda v: v if isinstance(v, str) else None).astype("string")
 
 
+def write_text(path: str | Path, text: str) -> Path:
+    """``text`` as a UTF-8 file, written atomically."""
+    return write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: str | Path, data: object, default: Callable | None = None) -> Path:
+    """``data`` as indented UTF-8 JSON (non-ASCII kept), written atomically; ``default`` turns
+    values JSON does not know into ones it does."""
+    text = json.dumps(data, ensure_ascii=False, indent=1, default=default)
+    return write_text(path, text)
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, **options: object) -> Path:
     """``frame`` as CSV (no index), formula-like text neutralised, written atomically."""
     safe = csv_safe(frame)
@@ -328,18 +344,23 @@ def file_stem(text: str) -> str:
         and not _RESERVED.fullmatch(text)
     ):
         return text
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    digest = sha256_text(text)[:12]
     head = cleaned.lstrip(".").encode("utf-8")[: MAX_STEM_BYTES - 14].decode("utf-8", "ignore")
     return f"{head}~{digest}"
 
 
 def sha256_of(path: str | Path) -> str:
-    """The SHA-256 of a file, read a megabyte at a time."""
+    """The SHA-256 of a file (hex), read a megabyte at a time: the one file digest."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    """The SHA-256 (hex) of ``text`` as UTF-8 (lone surrogates kept): the one text digest."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def shown_path(path: str | Path, given: Iterable[str | Path]) -> str:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._shared.files import write_table as write_rows
+from .._shared.files import write_table as write_table  # cli/model.py imports it here
 from .._shared.resources import data_dir
 from .drift import banded
 from .estimator import MISSING, RiskModel, prepare
@@ -271,9 +271,3 @@ def _reason_text(predicted: pd.DataFrame, rank: int) -> list[str]:
             strict=True,
         )
     ]
-
-
-def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """CSV or xlsx by the file's extension, through the one writer path (text that starts
-    like a formula stays text)."""
-    return write_rows(table, path)

@@ -39,7 +39,7 @@ def write_score_workbook(scored, path: str | Path, given: list | None = None) ->
     path = Path(path)
     book = Workbook()
     book.remove(book.active)
-    for title, frame in sheets(scored).items():
+    for title, frame in score_sheets(scored).items():
         if given is not None:
             frame = _named_inputs(frame, given)
         sheet = book.create_sheet(title)
@@ -61,7 +61,7 @@ def _named_inputs(frame: pd.DataFrame, given: list) -> pd.DataFrame:
     return frame.assign(**named)
 
 
-def sheets(scored) -> dict[str, pd.DataFrame]:
+def score_sheets(scored) -> dict[str, pd.DataFrame]:
     """The tables of the workbook, by sheet name."""
     frame = scored.frame
     indicator_names = [i.name for i in INDICATORS if i.name in frame.columns]

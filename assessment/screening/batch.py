@@ -2,8 +2,8 @@
 manifest and (on request) one memo per project into one folder.
 
 ``screen_inputs`` plans the chunks, runs them on an engine (:mod:`assessment.screening.run`), ranks
-the results and accounts for every input; ``write_outputs`` writes ``screening.xlsx`` (and,
-above Excel's row limit, ``screening.parquet`` and ``screening.csv``), ``summary.pdf`` and
+the results and accounts for every input; ``write_screening_outputs`` writes ``screening.xlsx``
+(and, above Excel's row limit, ``screening.parquet`` and ``screening.csv``), ``summary.pdf`` and
 ``manifest.json``. Every file is written under a temporary name and then renamed;
 ``screen_to_folder`` does both and writes the files of one run (memos included) as a set,
 swapped into the folder with the manifest last (:func:`assessment._shared.files.output_set`).
@@ -11,7 +11,6 @@ swapped into the folder with the manifest last (:func:`assessment._shared.files.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import replace
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._shared.files import output_set, shown_path, write_atomically
+from .._shared.files import output_set, shown_path, write_json, write_text
 from ..errors import InputError
 from ..intake.chunks import plan_chunks
 from ..intake.workbooks import IGNORE_FILE, find_inputs
@@ -55,7 +54,7 @@ def screen_to_folder(
     **options,
 ) -> tuple[Screening, dict[str, Path]]:
     """Screen ``inputs`` (``options`` as :func:`screen_inputs` takes them) and write the
-    outputs (:func:`write_outputs`, and with ``reports`` one memo per project in
+    outputs (:func:`write_screening_outputs`, and with ``reports`` one memo per project in
     ``reports/``) into ``folder`` as one set: built in a folder beside it, then swapped in
     with the manifest last, replacing the previous run's set. An error or Ctrl-C leaves
     ``folder`` as it was."""
@@ -64,9 +63,9 @@ def screen_to_folder(
     lang, templates = settings.lang, settings.templates
     names = (*OUTPUT_NAMES, IGNORE_FILE)
     with output_set(folder, names, last="manifest.json") as staging:
-        (staging / IGNORE_FILE).write_text(
+        write_text(
+            staging / IGNORE_FILE,
             "# the outputs of assess screen: never read back as inputs\n" + OUTPUT_IGNORE,
-            encoding="utf-8",
         )
         if reports:
             (staging / "reports").mkdir()
@@ -80,7 +79,9 @@ def screen_to_folder(
                 got="no such file in the folder(s)",
                 hint="name the files, or check the folder and its .assessignore",
             )
-        written = write_outputs(screening, staging, settings, lang=lang, templates=templates)
+        written = write_screening_outputs(
+            screening, staging, settings, lang=lang, templates=templates
+        )
         if reports:
             written["reports"] = staging / "reports"
     return screening, {key: folder / path.name for key, path in written.items()}
@@ -178,7 +179,7 @@ def _input_files(inputs: list[str | Path], missing: list[dict]) -> list[str]:
     return found + [str(p.get("file")) for p in missing]
 
 
-def write_outputs(
+def write_screening_outputs(
     screening: Screening,
     folder: str | Path,
     settings: Settings,
@@ -213,7 +214,7 @@ def write_outputs(
     written["pdf"] = write_summary_pdf(
         results, rejected, tables, folder / "summary.pdf", lang=lang, templates=templates, meta=meta
     )
-    written["manifest"] = write_json(screening.manifest, folder / "manifest.json")
+    written["manifest"] = write_json(folder / "manifest.json", screening.manifest, _plain_json)
     return written
 
 
@@ -228,14 +229,6 @@ def _summary_meta(screening: Screening) -> dict:
         "projects_scored": found["counts"]["projects_scored"],
         "rejected": found["counts"]["rejected"],
     }
-
-
-def write_json(data: dict, path: Path) -> Path:
-    def dump(temporary: Path) -> None:
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1, default=_plain_json)
-
-    return write_atomically(path, dump)
 
 
 def _plain_json(value: object) -> object:

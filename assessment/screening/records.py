@@ -488,10 +488,6 @@ def rejected_of(parts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def file_sha256(path: str | Path) -> str:
-    return sha256_of(path)
-
-
 def report_files(project_ids: pd.Series) -> dict[str, str]:
     """Each project's memo, relative to the output folder: ``reports/<file name>.pdf``."""
     return {str(i): f"reports/{file_stem(str(i))}.pdf" for i in project_ids}
@@ -511,7 +507,7 @@ def manifest(
     inputs = [
         {
             "path": file,
-            "sha256": file_sha256(file) if Path(file).is_file() else None,
+            "sha256": sha256_of(file) if Path(file).is_file() else None,
             "projects": scored.get(file, []),
             "rejected": refused.get(file, []),
         }

@@ -87,7 +87,7 @@ def write_screening_workbook(
             try:
                 formats = _Formats(book)
                 _write_screening(book, formats, top, gate_rules, titles or {}, probe=fast)
-                _write_table(book.add_worksheet("Rejected"), formats, _rejected_table(rejected))
+                _write_sheet(book.add_worksheet("Rejected"), formats, _rejected_table(rejected))
                 _write_summary(book.add_worksheet("Summary"), formats, summary, note)
             finally:
                 book.close()
@@ -217,7 +217,7 @@ def _write_screening(
     for rule in gate_rules:
         if titles.get(rule):
             sheet.write_comment(0, columns.index(rule), str(titles[rule]))
-    _write_table(sheet, formats, shown, probe=probe)
+    _write_sheet(sheet, formats, shown, probe=probe)
     last_row = max(len(shown), 1)
     if gate_rules:
         first = columns.index(gate_rules[0])
@@ -257,7 +257,7 @@ def _write_summary(
         sheet.set_column(column, column, width)
 
 
-def _write_table(
+def _write_sheet(
     sheet: Worksheet, formats: _Formats, frame: pd.DataFrame, *, probe: bool = False
 ) -> None:
     """A table from A1: bold frozen header, autofilter over every row, sized columns. With

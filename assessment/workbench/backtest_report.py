@@ -116,7 +116,7 @@ def _pct(value: object) -> str:
 
 
 # -- the workbook ----------------------------------------------------------------------------
-def sheets(backtest: Backtest) -> dict[str, pd.DataFrame]:
+def backtest_sheets(backtest: Backtest) -> dict[str, pd.DataFrame]:
     """The workbook's tables by sheet name."""
     found = {
         "Summary": summary_table(backtest),
@@ -153,9 +153,9 @@ def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
         book = Workbook(str(temporary), XLSXWRITER_OPTIONS)
         formats = {"header": book.add_format({"bold": True}), "rate": book.add_format()}
         formats["rate"].set_num_format("0.00%")
-        for title, frame in sheets(backtest).items():
+        for title, frame in backtest_sheets(backtest).items():
             sheet = book.add_worksheet(title)
-            write_table(sheet, frame, formats)
+            _write_sheet(sheet, frame, formats)
             if title == "By recommendation":
                 sheet.insert_chart("H2", rate_chart(book, frame))
             if title == "Rules" and len(frame):
@@ -165,7 +165,7 @@ def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
     return write_atomically(path, write)
 
 
-def write_table(sheet, frame: pd.DataFrame, formats: dict) -> None:
+def _write_sheet(sheet, frame: pd.DataFrame, formats: dict) -> None:
     """``frame`` from A1 with a bold header, rates as percentages, missing values blank."""
     for column, name in enumerate(frame.columns):
         sheet.write_string(0, column, str(name), formats["header"])

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._shared.files import shown_path
+from .._shared.files import sha256_of, shown_path
 from .._shared.resources import data_dir
 from ..criteria.evaluate import VERDICTS
 from ..errors import AssessmentError, InputError
@@ -39,7 +39,7 @@ from ..model.drift import NOT_COMPARED, banded, data_table, load_bands
 from ..model.predict import band, psi
 from ..model.training import bin_shares, numeric_reference
 from ..screening.batch import screen_inputs
-from ..screening.records import RECOMMENDATIONS, Settings, file_sha256
+from ..screening.records import RECOMMENDATIONS, Settings
 
 __all__ = [
     "Monitoring",
@@ -125,7 +125,7 @@ def monitor_outputs(
 def _source(given: str | Path) -> str:
     """A screening output named as given (never an absolute local path), with its sha256."""
     path = screening_file(given)
-    return f"{shown_path(path, [given])} (sha256 {file_sha256(path)[:16]})"
+    return f"{shown_path(path, [given])} (sha256 {sha256_of(path)[:16]})"
 
 
 def monitor_batch(

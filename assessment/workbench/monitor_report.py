@@ -169,12 +169,12 @@ def write_monitor_workbook(monitoring: Monitoring, path: str | Path) -> Path:
     """Write the sheets Summary, Rules and Fields to ``path`` through a temporary file."""
     book = Workbook()
     book.remove(book.active)
-    sheets = {
+    tables = {
         "Summary": summary_table(monitoring),
         "Rules": monitoring.rules,
         "Fields": monitoring.fields,
     }
-    for title, frame in sheets.items():
+    for title, frame in tables.items():
         sheet = book.create_sheet(title)
         write_frame(sheet, frame)
         _format_columns(sheet, frame)

@@ -276,12 +276,12 @@ def write_diff_workbook(diff: RulesDiff, path: str | Path) -> Path:
     path = Path(path)
     book = Workbook()
     book.remove(book.active)
-    sheets = {
+    tables = {
         "Rule changes": diff.changes,
         "Project flips": diff.flips,
         "Verdict changes": diff.verdicts,
         "Summary": diff.summary,
     }
-    for title, frame in sheets.items():
+    for title, frame in tables.items():
         write_frame(book.create_sheet(title), frame)
     return save_workbook(book, path)

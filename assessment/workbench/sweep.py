@@ -30,8 +30,7 @@ from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 
-from .._shared.files import write_atomically
-from .._shared.files import write_table as write_rows
+from .._shared.files import write_atomically, write_table
 from ..criteria.evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
 from ..criteria.indicators import add_indicators
 from ..criteria.rules import Rule, RuleSet, load_rules, nearest
@@ -196,12 +195,12 @@ def sweep_lines(sweep: Sweep) -> list[str]:
     return lines
 
 
-def write_table(sweep: Sweep, path: str | Path) -> Path:
+def write_sweep_table(sweep: Sweep, path: str | Path) -> Path:
     """The table as ``.csv`` or ``.xlsx`` (by the suffix of ``path``)."""
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise AssessmentError(f"cannot write {str(path)!r}", expected=".csv or .xlsx")
-    return write_rows(sweep.table, path, sheet="sweep")
+    return write_table(sweep.table, path, sheet="sweep")
 
 
 def chart(sweep: Sweep, look: Look | None = None, width: int = 520, height: int = 320) -> Drawing:
@@ -263,7 +262,7 @@ def _legend(sweep: Sweep, look: Look) -> Legend:
     return legend
 
 
-def write_outputs(
+def write_sweep_outputs(
     sweep: Sweep,
     prefix: str | Path,
     table_format: str = "csv",
@@ -273,21 +272,27 @@ def write_outputs(
     """``PREFIX.csv`` (or ``.xlsx``), ``PREFIX.png`` and ``PREFIX.pdf`` (the chart in
     ``lang``)."""
     prefix = Path(prefix)
-    table = write_table(sweep, prefix.with_name(f"{prefix.name}.{table_format}"))
+    table = write_sweep_table(sweep, prefix.with_name(f"{prefix.name}.{table_format}"))
     look = Look(lang, templates)
     drawing = chart(sweep, look)
     png, pdf = prefix.with_name(f"{prefix.name}.png"), prefix.with_name(f"{prefix.name}.pdf")
     title = _words(sweep, look)["document"]
     write_drawing(drawing, pdf, title, look)
-    write_atomically(png, lambda t: _rasterised(pdf, t))
+    image = _rasterised(pdf)
+    write_atomically(png, lambda temporary: image.save(temporary, format="PNG"))
     return [table, png, pdf]
 
 
-def _rasterised(pdf: Path, png: Path) -> None:
-    """The chart as PNG, rasterised from its PDF with pypdfium2 (reportlab's own PNG renderer
-    needs a backend that is not a dependency)."""
+def _rasterised(pdf: Path):
+    """The chart as an image, rasterised from its PDF with pypdfium2 (reportlab's own PNG
+    renderer needs a backend that is not a dependency)."""
     document = pypdfium2.PdfDocument(str(pdf))
     try:
-        document[0].render(scale=2).to_pil().save(png, format="PNG")
+        return document[0].render(scale=2).to_pil().copy()
     finally:
         document.close()
+
+
+# The command line (assessment/cli/workbench.py) still imports the old name; remove this line
+# once it imports write_sweep_outputs.
+write_outputs = write_sweep_outputs
