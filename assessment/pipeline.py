@@ -134,44 +134,37 @@ class Scored:
             "pd_grade": self.predictions["grade"].astype(object).where(loan),
         }
 
-    def summary_lines(self) -> list[tuple[str, str]]:
-        """The repr's facts as (label, text) pairs: projects, rules, model, recommendations,
-        input problems."""
-        counts = _recommendation_counts(self.decisions)
+    def _summary(self) -> list[tuple[str, str]]:
+        """The repr's facts as (label, text) pairs."""
+        versions = self.evaluation.rules.versions().items()
         severity = Counter(self.applications.problems["severity"])
         return [
             ("projects", f"{len(self.frame)} as of {self.as_of.isoformat()}"),
-            (
-                "rules",
-                ", ".join(
-                    f"{pack} {version}"
-                    for pack, version in self.evaluation.rules.versions().items()
-                ),
-            ),
+            ("rules", ", ".join(f"{pack} {version}" for pack, version in versions)),
             ("model", _model_text(self.model)),
-            ("recommendations", ", ".join(f"{name} {count}" for name, count in counts) or "none"),
+            ("recommendations", _recommendation_counts(self.decisions)),
             ("input problems", f"{severity['error']} error(s), {severity['warning']} warning(s)"),
         ]
 
     def __repr__(self) -> str:
-        lines = [f"  {label}: {text}" for label, text in self.summary_lines()]
+        lines = [f"  {label}: {text}" for label, text in self._summary()]
         return "\n".join(["<Scored", *lines, "  to_frame(): one row per project>"])
 
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
             f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
-            for label, text in self.summary_lines()
+            for label, text in self._summary()
         )
         return f"<table><caption>Scored</caption>{rows}</table>"
 
 
-def _recommendation_counts(decisions: pd.DataFrame | None) -> list[tuple[str, int]]:
-    """Counts by recommendation, in the order of :data:`RECOMMENDATIONS`, none left out."""
-    if decisions is None:
-        return []
-    found = Counter(decisions["recommendation"])
-    return [(name, found[name]) for name in RECOMMENDATIONS if found[name]]
+def _recommendation_counts(decisions: pd.DataFrame | None) -> str:
+    """``approve 1, refer 3``: the recommendations made, in the order of
+    :data:`RECOMMENDATIONS` (any other after them); ``none`` for none."""
+    found = Counter(() if decisions is None else decisions["recommendation"])
+    order = [*RECOMMENDATIONS, *sorted(set(found) - set(RECOMMENDATIONS))]
+    return ", ".join(f"{name} {found[name]}" for name in order if found[name]) or "none"
 
 
 def _model_text(model: RiskModel | None) -> str:

@@ -248,6 +248,19 @@ def test_the_html_repr_is_a_small_escaped_table(scored):
     assert "2 as of 2025-06-30" in scored._repr_html_()
 
 
+def test_a_result_without_decisions_still_frames_and_prints(rules_alone):
+    undecided = dataclasses.replace(rules_alone, decisions=None)
+    frame = undecided.to_frame()
+    assert frame["recommendation"].isna().all() and len(frame) == len(rules_alone.frame)
+    assert "recommendations: none" in repr(undecided)
+
+
+def test_the_repr_counts_recommendations_in_their_order(rules_alone):
+    decisions = rules_alone.decisions.assign(recommendation=["decline", "approve"])
+    text = repr(dataclasses.replace(rules_alone, decisions=decisions))
+    assert "recommendations: approve 1, decline 1" in text
+
+
 def test_an_empty_run_still_prints_and_frames(tmp_path):
     empty = score_applications([tmp_path], as_of=AS_OF)
     assert "0 as of 2025-06-30" in repr(empty) and "recommendations: none" in repr(empty)
@@ -286,11 +299,13 @@ def run_without_dask(tmp_path, code: str) -> subprocess.CompletedProcess:
 def test_without_dask_local_screening_works_and_the_dask_engine_names_the_extra(tmp_path):
     code = f"""
     import sys
-    from assessment import AssessmentError, Settings, screen_inputs
+    from assessment import AssessmentError, Settings, score_applications, screen_inputs
     from assessment.cli import main
     inputs = [{str(LOAN)!r}, {str(REIT)!r}]
-    screening = screen_inputs(inputs, Settings(as_of="2025-06-30"), jobs=1)
-    print("local", len(screening.results))
+    model = {str(default_model_path())!r}
+    screening = screen_inputs(inputs, Settings(as_of="2025-06-30", model=model), jobs=1)
+    print("local", len(screening.results), screening.results["pd"].notna().sum())
+    print("score", score_applications(inputs, as_of="2025-06-30").predictions["pd"].size)
     try:
         screen_inputs(inputs, Settings(as_of="2025-06-30"), engine="dask", jobs=1)
     except AssessmentError as error:
@@ -302,7 +317,7 @@ def test_without_dask_local_screening_works_and_the_dask_engine_names_the_extra(
     done = run_without_dask(tmp_path, code)
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
-    assert lines["local"] == "2"
+    assert lines["local"] == "2 1" and lines["score"] == "2"  # the model loads without Dask
     assert "pip install 'assessment[dask]'" in lines["library"]
     assert "no module named 'dask'" in lines["library"]
     assert lines["cli"] == "1" and lines["loaded"] == "[]"
