@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from assessment.cli import main
 from assessment.errors import ModelError
+from assessment.model.card import wording
+from assessment.model.estimator import Spec, default_features, fit, out_of_fold_raw, prepare
 from assessment.model.persist import load_model, save_model
 from assessment.model.predict import drift, grade_of, load_grades, predict, psi
 from assessment.model.predict import reasons as reasons_of
-from assessment.model.training import train_model
+from assessment.model.training import train_model, training_threads
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
 
@@ -196,3 +201,45 @@ def test_auto_keeps_the_better_kind_and_no_holdout_fits_on_everything(history):
     assert len(model.card["calibration"]["cross_validation_deciles"]) == 10
     with pytest.raises(ModelError, match="unknown model kind"):
         train_model(history, "defaulted", kind="forest")
+
+
+def test_training_uses_one_thread_on_small_data_whatever_the_machine_allows(history, tmp_path):
+    """``assess train`` limits OpenMP/BLAS threads by the data's size, so a small history is
+    fast on a small machine and gives the same artefact whatever threads the caller allows
+    (the gbm's bin mapper stores its thread count in the artefact)."""
+    assert training_threads(6_500) == 1 and training_threads(49_999) == 1
+    assert training_threads(10**9) == (os.cpu_count() or 1)
+    small = history.iloc[:1200]
+    digests = []
+    for allowed in (1, 2):
+        with threadpool_limits(limits=allowed, user_api="openmp"):
+            model = train_model(small, "defaulted", kind="gbm")
+        digests.append(save_model(model, tmp_path / f"threads{allowed}.skops"))
+    assert digests[0] == digests[1]
+
+
+def test_out_of_fold_scores_are_those_of_a_model_fitted_per_fold(history):
+    """``cross_val_predict`` (constraints by column name) gives the numbers of fitting the
+    saved model's pipeline (constraints as a list) on each fold by hand."""
+    x, y = history.iloc[:1500], history["defaulted"].to_numpy()[:1500]
+    numeric, categorical = default_features(x, "defaulted")
+    spec = Spec("gbm", numeric, categorical, {"dscr_min": -1, "leverage": 1}, 0)
+    x = prepare(x, numeric, categorical)
+    by_hand = np.zeros(len(y))
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    for train, test in folds.split(x, y):
+        by_hand[test] = fit(spec, x.iloc[train], y[train]).decision_function(x.iloc[test])
+    assert np.array_equal(out_of_fold_raw(spec, x, y), by_hand)
+
+
+def test_the_card_wording_comes_from_the_templates(model, tmp_path):
+    words = wording()
+    assert model.card["reasons"] == words["reasons"][model.kind]
+    assert model.card["missing_values"] == words["missing_values"][model.kind]
+    assert model.card["calibration"]["method"] == words["calibration_method"]
+    save_model(model, tmp_path / "m.skops")
+    text = (tmp_path / "m.card.md").read_text("utf-8")
+    assert text.startswith(f"# Risk model card ({model.kind})\n") and "{" not in text
+    assert words["outcomes"]["real"] in text  # a history without the synthetic mark
+    # three tables of a header and a rule: 4 metrics, the features, 10 deciles
+    assert text.count("\n| ") == 3 * 2 + 4 + len(model.features) + 10
