@@ -79,9 +79,9 @@ def test_explicit_paths_that_are_not_spreadsheets(tmp_path, name):
     )
 
 
-def test_check_exits_one_and_prints_one_line_per_problem(tmp_path, capsys):
+def test_check_exits_two_and_prints_one_line_per_problem(tmp_path, capsys):
     _bad_files(tmp_path)
-    assert main(["check", str(tmp_path), "--as-of", "2025-06-30"]) == 1
+    assert main(["check", str(tmp_path), "--as-of", "2025-06-30"]) == 2  # the good one is read
     lines = capsys.readouterr().out.splitlines()
     locked = [line for line in lines if "locked.xlsx" in line]
     assert len(locked) == 1 and "[error]" in locked[0] and "password-protected" in locked[0]

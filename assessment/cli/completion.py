@@ -38,6 +38,7 @@ def command_words(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
 
     def walk(node: argparse.ArgumentParser, key: str) -> None:
         words = [s for a in node._actions for s in a.option_strings]
+        words += [c for a in node._actions if not a.option_strings for c in a.choices or ()]
         for action in node._actions:
             if isinstance(action, argparse._SubParsersAction):
                 words = list(action.choices)
@@ -98,7 +99,8 @@ _assess() {{
     if [[ -z $key || {group_test} || $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
     else
-        COMPREPLY=($(compgen -f -- "$cur"))
+        COMPREPLY=($(compgen -W "$(printf '%s\\n' $words | grep -v '^-')" -- "$cur")
+                   $(compgen -f -- "$cur"))
     fi
 }}
 complete -o filenames -o bashdefault -F _assess assess
