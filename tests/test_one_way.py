@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from assessment.errors import AssessmentError, Problem, RuleError
 
 PACKAGE = Path(__file__).resolve().parent.parent / "assessment"
@@ -204,3 +206,69 @@ def test_json_and_text_are_written_atomically(tmp_path):
     assert (tmp_path / "m.json").read_text(encoding="utf-8") == '{\n "a": "é",\n "n": 1\n}'
     write_text(tmp_path / "t.txt", "x\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "t.txt"]
+
+
+# -- 3. one reference-table reader -------------------------------------------------------------
+# model/training.py (its owner is moving it) still reads feature_directions.csv with pandas.
+TABLES_PENDING = {"model/training.py"}
+TABLE_READERS = ("read_csv(", "DictReader(", "csv.reader(")
+
+
+def test_modules_that_read_packaged_rules_data_read_tables_through_one_reader():
+    """A module that opens a packaged table under rules/ reads it with _shared.tables (rule
+    packs go through criteria.rules, which also reads .xlsx packs)."""
+    offenders = []
+    for path in _modules("_shared/", "criteria/rules.py"):
+        text = path.read_text(encoding="utf-8")
+        for node in ast.parse(text).body:
+            code = ast.get_source_segment(text, node) or ""
+            packaged = 'data_dir("rules")' in code or "decision_file(" in code
+            if packaged and any(reader in code for reader in TABLE_READERS):
+                offenders.append(path.relative_to(PACKAGE).as_posix())
+    assert sorted(set(offenders) - TABLES_PENDING) == []
+
+
+def test_a_bad_cell_of_a_reference_table_names_file_row_and_column(tmp_path):
+    from assessment._shared.tables import read_reference_table
+
+    table = tmp_path / "grades.csv"
+    table.write_text("grade,max_pd\n1,0.005\n2,low\n3,\n", encoding="utf-8")
+    with pytest.raises(RuleError) as refused:
+        read_reference_table(table, {"grade": "Int64", "max_pd": "float64"})
+    assert refused.value.problems[0]["row"] == 3
+    assert f"{table}, row 3, column max_pd: not a number; got 'low'" in str(refused.value)
+
+
+def test_a_reference_table_lacking_a_column_or_missing_says_which(tmp_path):
+    from assessment._shared.tables import read_reference_table
+
+    table = tmp_path / "bands.csv"
+    table.write_text("measure,band\npsi,stable\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"row 1, column below: the table lacks columns"):
+        read_reference_table(table, dict.fromkeys(("measure", "band", "below"), "text"))
+    with pytest.raises(RuleError, match=r"nowhere.csv: table not found \(hint: give it\)"):
+        read_reference_table(tmp_path / "nowhere.csv", {}, hint="give it")
+
+
+def test_reference_tables_read_their_kinds(tmp_path):
+    from assessment._shared.tables import read_reference_table
+
+    table = tmp_path / "t.csv"
+    table.write_text("year, area ,published\n2021, hebei ,2024-04-12\n2022,,\n", encoding="utf-8")
+    read = read_reference_table(
+        table, {"year": "Int64", "area": "string", "published": "datetime64[ns]"}
+    )
+    assert [str(t) for t in read.dtypes] == ["Int64", "string", "datetime64[ns]"]
+    assert read["area"].tolist()[0] == "hebei" and read["area"].isna().tolist() == [False, True]
+
+
+def test_the_packaged_tables_load_through_the_one_reader():
+    from assessment.decision.decide import load_borderline, load_decision_table, load_routing
+    from assessment.model.drift import load_bands
+    from assessment.model.predict import load_grades
+    from assessment.workbench.monitor import load_fields
+
+    assert load_grades()["max_pd"].is_monotonic_increasing
+    assert list(load_bands("psi")["band"]) == ["stable", "watch", "act"]
+    assert set(load_fields()["kind"]) <= {"numeric", "category"}
+    assert load_decision_table() and load_routing().roles and load_borderline()

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from .._shared.resources import data_dir
+from .._shared.tables import read_reference_table
 from ..errors import AssessmentError, RuleError
 from ..intake.cells import as_of_date
 from ..intake.dictionary import load_dictionary
@@ -277,23 +278,8 @@ def _load_reference(folder: str | Path | None) -> dict[str, pd.DataFrame]:
 
 
 def _read_reference(path: Path, types: dict[str, str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise RuleError(
-            "reference table not found",
-            where=str(path),
-            hint="pass reference_dir= a folder holding " + ", ".join(_REFERENCE),
-        )
-    table = pd.read_csv(path, encoding="utf-8")
-    missing = [column for column in types if column not in table.columns]
-    if missing:
-        raise RuleError(
-            "reference table lacks columns",
-            where=str(path),
-            expected=", ".join(types),
-            got="no " + ", ".join(missing),
-            hint="restore the header row (see rules/reference/README.md)",
-        )
-    return table.astype(types)
+    hint = "pass reference_dir= a folder holding " + ", ".join(_REFERENCE)
+    return read_reference_table(path, types, hint=hint)
 
 
 def _contiguous(classes: pd.DataFrame, folder: Path) -> pd.DataFrame:

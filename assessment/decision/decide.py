@@ -22,7 +22,6 @@ holds gives ``approve``, ``approve_with_conditions``, ``refer``, ``incomplete`` 
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .._shared.resources import data_dir
+from .._shared.tables import reference_rows
 from ..criteria import conditions
 from ..criteria.evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, STATUSES, VERDICTS, Evaluation
 from ..criteria.indicators import FALLBACK, input_fields
@@ -90,8 +90,7 @@ def load_decision_table(path: str | Path | None = None) -> list[DecisionRow]:
     """The decision table (default: the packaged one), validated: every problem is reported
     together."""
     path = Path(path) if path else decision_file(None, "decision_table.csv")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = reference_rows(path, ("order", "when", "recommendation", "reason_en", "reason_zh"))
     problems: list[dict] = []
     table = [_row(path, number, row, problems) for number, row in enumerate(rows, start=2)]
     if problems:
@@ -144,6 +143,7 @@ def _row(path: Path, number: int, row: dict, problems: list[dict]) -> DecisionRo
 
 
 ROLES = ("floor", "route", "label", "informative")
+ROLE_COLUMNS = ("programme", "role")
 SHOWN_STATUSES = (*STATUSES, "not_requested")  # what an output shows
 
 
@@ -165,9 +165,11 @@ class Routing:
 def load_routing(folder: str | Path | None = None) -> Routing:
     """The purpose and role tables of ``folder`` (default: the packaged ``rules/decision``;
     a table the folder lacks is the packaged one), validated."""
-    purposes = _read_csv(decision_file(folder, "purpose_programmes.csv"))
+    purposes = reference_rows(
+        decision_file(folder, "purpose_programmes.csv"), ("financing_purpose", "programmes")
+    )
     roles_path = decision_file(folder, "programme_roles.csv")
-    roles = {row["programme"]: row["role"] for row in _read_csv(roles_path)}
+    roles = {row["programme"]: row["role"] for row in reference_rows(roles_path, ROLE_COLUMNS)}
     routing = Routing(
         {row["financing_purpose"]: _split(row["programmes"]) for row in purposes},
         {row["financing_purpose"]: _split(row.get("label_programmes")) for row in purposes},
@@ -205,11 +207,6 @@ def check_decision_tables(rules: RuleSet | None) -> str:
         f"decision: {len(table)} rows, {len(routing.programmes)} purposes, "
         f"{len(margins)} borderline margins ({where})"
     )
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -337,7 +334,7 @@ def load_borderline(folder: str | Path | None = None) -> dict[str, float]:
     finite number of at least 0."""
     path = decision_file(folder, "borderline.csv")
     found, problems = {}, []
-    for number, row in enumerate(_read_csv(path), start=2):
+    for number, row in enumerate(reference_rows(path, ("metric", "margin")), start=2):
         try:
             margin = float(row.get("margin") or "")
         except ValueError:

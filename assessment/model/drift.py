@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._shared.resources import data_dir
+from .._shared.tables import read_reference_table
 from ..errors import AssessmentError
 
 BANDS = ("stable", "watch", "act")
@@ -30,7 +31,7 @@ def bands_path() -> Path:
 def load_bands(measure: str, path: str | Path | None = None) -> pd.DataFrame:
     """The bands of ``measure``: ``band`` and ``below`` (infinite on the last), checked."""
     path = Path(path) if path else bands_path()
-    table = data_table(path, ("measure", "band", "below"))
+    table = read_reference_table(path, dict.fromkeys(("measure", "band", "below"), "text"))
     rows = table[table["measure"] == measure]
     limits = pd.to_numeric(rows["below"], errors="coerce").to_numpy()
     if list(rows["band"]) != list(BANDS) or not _rising(limits):
@@ -72,21 +73,3 @@ def limits_text(measure: str) -> str:
     rows = load_bands(measure).to_dict("records")
     shown = [f"{row['band']} below {row['below']:g}" for row in rows[:-1]]
     return ", ".join([*shown, f"{rows[-1]['band']} above"])
-
-
-def data_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """A small CSV table of text, stripped, with ``columns`` checked to be there."""
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError) as error:
-        raise AssessmentError("cannot read the table", where=str(path), got=str(error)) from error
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise AssessmentError(
-            "the table lacks columns",
-            where=str(path),
-            expected=", ".join(columns),
-            got=", ".join(table.columns),
-            hint=f"add the column(s) {', '.join(missing)}",
-        )
-    return table[list(columns)].apply(lambda c: c.str.strip())

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .._shared.files import write_table as write_table  # cli/model.py imports it here
 from .._shared.resources import data_dir
+from .._shared.tables import read_reference_table
 from .drift import banded
 from .estimator import MISSING, RiskModel, prepare
 from .training import bin_shares
@@ -48,7 +49,8 @@ _FLOOR = 1e-4
 def load_grades(path: str | Path | None = None) -> pd.DataFrame:
     """The rating scale, PD bounds ascending (read once per path)."""
     path = Path(path) if path else data_dir("rules") / "model" / "rating_grades.csv"
-    return pd.read_csv(path, dtype={"grade": str}).sort_values("max_pd", ignore_index=True)
+    table = read_reference_table(path, {"grade": "text", "max_pd": "float64"})
+    return table.sort_values("max_pd", ignore_index=True)
 
 
 def grade_of(pd_values: np.ndarray, grades: pd.DataFrame) -> np.ndarray:

@@ -32,10 +32,11 @@ import pandas as pd
 
 from .._shared.files import sha256_of, shown_path
 from .._shared.resources import data_dir
+from .._shared.tables import read_reference_table
 from ..criteria.evaluate import VERDICTS
 from ..errors import AssessmentError, InputError
 from ..intake.dictionary import PROGRAMMES
-from ..model.drift import NOT_COMPARED, banded, data_table, load_bands
+from ..model.drift import NOT_COMPARED, banded, load_bands
 from ..model.predict import band, psi
 from ..model.training import bin_shares, numeric_reference
 from ..screening.batch import screen_inputs
@@ -234,7 +235,7 @@ def _where(file: Path) -> str:
 def load_fields(path: str | Path | None = None) -> pd.DataFrame:
     """The fields to watch: ``field``, ``kind`` (numeric or category), ``group``."""
     path = Path(path) if path else data_dir("rules") / "monitor" / "fields.csv"
-    table = data_table(path, ("field", "kind", "group"))
+    table = read_reference_table(path, dict.fromkeys(("field", "kind", "group"), "text"))
     bad = table[~table["kind"].isin(FIELD_KINDS)]
     if len(bad):
         row = bad.index[0]
