@@ -208,18 +208,23 @@ ROWS_PER_THREAD = 50_000
 
 
 def training_threads(rows: int) -> int:
-    """OpenMP and BLAS threads for training on ``rows`` loans: one per 50,000 rows, at least
-    one, at most the machine's cores.
+    """OpenMP and BLAS threads for training on ``rows`` loans: one per 50,000 rows, at most
+    one fewer than the machine's cores, at least one.
 
-    The gbm's trees are grown in small parallel steps; on small data each step is so short
-    that the threads spend their time waiting for each other, the more so on a busy machine.
-    Measured on a two-core machine (``assess train`` of the example history, 6,500 rows, gbm,
-    ``OMP_NUM_THREADS`` unset): 35-64 s with two threads before, 10 s with this limit (one).
-    The trees and PDs are the same as with two threads; the artefact's SHA-256 is not, since
+    The gbm grows its trees in short parallel steps that each end with the threads waiting
+    for one another; on small data, or when another program holds a core, the waiting costs
+    more than the threads save. Measured on a two-core machine busy with other work:
+    ``assess train`` of the example history (6,500 rows, gbm, ``OMP_NUM_THREADS`` unset)
+    took 35-93 s with two threads (as before this limit) and 10-15 s with one, the command's
+    start included; the same gbm alone on 6,500 / 50,000 / 200,000 random rows of 30 columns
+    took 0.3 / 2.0 / 6.3 s with one thread and 3.2 / 9.5 / 24.6 s with two. So a two-core
+    machine always trains on one thread; a larger one uses more threads from 100,000 rows.
+
+    The trees and PDs are the same whatever the threads; the artefact's SHA-256 is not, since
     the gbm's bin mapper stores the thread count it was fitted with (``n_threads``). Up to
-    50,000 rows the limit is one thread everywhere, so the same history gives the same
-    artefact on every machine."""
-    return max(1, min(os.cpu_count() or 1, rows // ROWS_PER_THREAD))
+    100,000 rows the limit is one thread on every machine, so the same history gives the same
+    artefact everywhere."""
+    return max(1, min((os.cpu_count() or 1) - 1, rows // ROWS_PER_THREAD))
 
 
 def _check_plan(y: np.ndarray, features: list[str], holdout: float | None) -> None:
