@@ -41,11 +41,13 @@ def check(model: HistGradientBoostingClassifier) -> None:
     if problem:
         version = importlib.metadata.version("scikit-learn")
         raise ModelError(
-            f"scikit-learn {version} does not have the tree internals the reason codes read",
+            f"the gbm's fitted trees are not laid out as the reason codes read them "
+            f"(scikit-learn {version})",
             where="assessment/model/_sklearn_trees.py",
-            expected=f"scikit-learn{SUPPORTED}, as pyproject.toml pins",
+            expected=f"a model fitted by scikit-learn{SUPPORTED}, as pyproject.toml pins",
             got=problem,
-            hint=f"install a supported version: pip install 'scikit-learn{SUPPORTED}'",
+            hint=f"install a supported version (pip install 'scikit-learn{SUPPORTED}') and "
+            "retrain the model with it",
         )
 
 
