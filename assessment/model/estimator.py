@@ -16,7 +16,8 @@ to the model's output:
 
 * logistic: ``slope * coef_j * (x_j - mean_j)`` per transformed column (exact);
 * gbm: path attribution (Saabas): along each tree's decision path, the change of the
-  count-weighted mean leaf value at each split goes to the split's feature.
+  count-weighted mean leaf value at each split goes to the split's feature. The fitted trees
+  are scikit-learn's private parts, read only in :mod:`._sklearn_trees`.
 
 Columns of one feature (one-hot levels, missing indicators) are summed back to that feature.
 """
