@@ -3,7 +3,9 @@
 Table cells are plain strings wrapped here to their column width (one width lookup per word),
 not reportlab ``Paragraph`` objects: a memo has hundreds of cells, and laying out a paragraph
 per cell is what makes a report slow. Chinese text breaks between any two characters, other
-text between words (a word wider than its column breaks between characters).
+text between words (a word wider than its column breaks between characters). The cells are
+drawn by :class:`TextTable`, whose override of a private reportlab method lives in
+:mod:`._reportlab_table`.
 """
 
 from __future__ import annotations
