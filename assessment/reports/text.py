@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from .._shared.text import shown
 from ..criteria.cases import uncovered
 from ..criteria.indicators import FALLBACK
 from ..criteria.rules import RuleSet
 from ..decision.decide import check_decision_tables
 from ..errors import Problem
-from ..intake.cells import format_number, plain
+from ..intake.cells import plain
 from ..intake.read import Applications
 from ..pipeline import Scored, project_records
 
@@ -79,8 +80,8 @@ def check_lines(result: Applications, columns: str | None, every_problem: bool) 
         "display.width", 200, "display.max_columns", None, "display.max_rows", None
     ):
         if len(projects):
-            shown = projects[[c for c in chosen if c in projects.columns]]
-            lines.append(shown.to_string(float_format=format_number))
+            table = projects[[c for c in chosen if c in projects.columns]]
+            lines.append(table.to_string(float_format=shown))
     lines += problem_lines(problems, every_problem)
     errors = int((problems["severity"] == "error").sum())
     lines.append(f"{len(projects)} projects; {errors} errors, {len(problems) - errors} warnings")
@@ -235,7 +236,7 @@ def _indicator_text(found: dict) -> str:
 def _num(value: object) -> str:
     if value is None:
         return "-"
-    return format_number(round(value, 4)) if isinstance(value, float) else str(value)
+    return shown(round(value, 4)) if isinstance(value, float) else str(value)
 
 
 def _rule_text(rule: dict) -> str:
