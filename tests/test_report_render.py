@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import AS_OF, ROOT
+from reportlab import rl_config
 
 from assessment.pipeline import score_applications
 from assessment.reports.memo.write import write_reports
+from assessment.reports.pdf.style import Look
 
 pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 comes with the test extras")
 pypdf = pytest.importorskip("pypdf", reason="pypdf comes with the test extras")
@@ -19,6 +21,7 @@ SAMPLES = [
     ROOT / "sample_projects" / "01_guizhou_guian_hyperscale.xlsx",
 ]
 PROJECTS = ["DC-2025-005", "DC-2025-001"]
+MODEL = "rules/model/default_model.skops"
 LANGS = ["en", "zh"]
 A4_PIXELS = (842, 595)  # height, width of A4 (595.28 x 841.89 pt) at scale 1 (72 dpi)
 WHITE = 250  # grey level: below it a pixel is not white
@@ -33,7 +36,7 @@ MIN_TITLE_DARK = 0.015
 @pytest.fixture(scope="module")
 def memos(tmp_path_factory):
     """lang -> project_id -> path of its memo, both projects scored in one run."""
-    model = ROOT / "rules" / "model" / "default_model.skops"
+    model = ROOT / MODEL
     scored = score_applications(SAMPLES, as_of=AS_OF, model=model)
     assert sorted(map(str, scored.frame.index)) == sorted(PROJECTS)
     folder = tmp_path_factory.mktemp("render")
@@ -89,3 +92,29 @@ def test_chinese_title_is_drawn_at_the_top_of_page_one(pages, project):
     band = pages[("zh", project)][0][:TITLE_BAND]
     dark = float((band < DARK).mean())
     assert dark >= MIN_TITLE_DARK, f"the title band of page one is {dark:.2%} dark pixels"
+
+
+INVARIANT_DATE = "D:20000101000000+00'00'"  # reportlab's fixed date in invariant mode
+
+
+def test_memos_are_invariant_by_their_document_not_by_reportlab_global_flag(
+    memos, tmp_path, monkeypatch
+):
+    """The document asks for invariant mode itself (``invariant=1``): written again, the memo
+    is byte-identical and carries the fixed date, while reportlab's global
+    ``rl_config.invariant`` stays off, also while the memo is being built."""
+    monkeypatch.setattr(rl_config, "invariant", 0)
+    seen = []
+    document = Look.document
+
+    def watched(self, *args, **kwargs):
+        seen.append(rl_config.invariant)
+        return document(self, *args, **kwargs)
+
+    monkeypatch.setattr(Look, "document", watched)
+    scored = score_applications(SAMPLES[:1], as_of=AS_OF, model=ROOT / MODEL)
+    (again,) = write_reports(scored, tmp_path, "en")
+    assert seen == [0] and rl_config.invariant == 0
+    assert again.read_bytes() == memos["en"][again.stem].read_bytes()
+    metadata = pypdf.PdfReader(again).metadata
+    assert metadata["/CreationDate"] == INVARIANT_DATE == metadata["/ModDate"]
