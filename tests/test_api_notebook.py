@@ -296,6 +296,7 @@ def run_without_dask(tmp_path, code: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_without_dask_local_screening_works_and_the_dask_engine_names_the_extra(tmp_path):
     code = f"""
     import sys

@@ -88,6 +88,7 @@ def test_the_type_checking_imports_match_the_lazy_table():
     assert seen == assessment._HOMES
 
 
+@pytest.mark.slow
 def test_import_assessment_loads_nothing_heavy():
     """``import assessment`` (and reading its surface) starts without pandas, scikit-learn
     or Dask: PEP 562 loads each name on first use."""
