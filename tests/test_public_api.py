@@ -47,12 +47,17 @@ def test_public_api_is_pinned():
         assert hasattr(assessment, name), name
 
 
+def is_submodule(value: object) -> bool:
+    """A subpackage or module of ``assessment`` (an ``import os`` there would not be)."""
+    return isinstance(value, types.ModuleType) and value.__name__.startswith("assessment.")
+
+
 def public_names(module: types.ModuleType) -> set[str]:
     """What ``dir`` shows that is neither private nor a submodule (httpx's rule)."""
     return {
         name
         for name in dir(module)
-        if not name.startswith("_") and not isinstance(getattr(module, name), types.ModuleType)
+        if not name.startswith("_") and not is_submodule(getattr(module, name))
     }
 
 
@@ -64,7 +69,7 @@ def test_all_equals_the_public_names_of_the_package():
     assert public_names(assessment) == set(assessment.__all__) - {"__version__"}
     loaded = {name for name in vars(assessment) if not name.startswith("_")}
     assert loaded - set(assessment.__all__) == {
-        name for name in loaded if isinstance(getattr(assessment, name), types.ModuleType)
+        name for name in loaded if is_submodule(getattr(assessment, name))
     }
 
 
