@@ -1,7 +1,9 @@
 """``python -m assessment`` and the ``assess`` console script.
 
-The CLI module is imported inside :func:`run`, so that Ctrl-C while the libraries load also
-ends in ``interrupted`` and exit code 130 rather than a traceback.
+The CLI is imported inside :func:`run`, so that Ctrl-C while it loads also ends in
+``interrupted`` and exit code 130 rather than a traceback. The CLI itself is light (building
+the parser imports no pandas or scikit-learn); each command imports the libraries it uses inside
+its function, under the CLI's error boundary.
 """
 
 from __future__ import annotations

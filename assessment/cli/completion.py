@@ -116,7 +116,6 @@ def add_completion_command(commands) -> None:
         commands,
         "completion",
         "print a shell completion script",
-        "cmd_completion",
         cmd_completion,
     )
     completion.add_argument(

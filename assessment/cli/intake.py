@@ -93,7 +93,6 @@ def add_intake_commands(commands) -> None:
         commands,
         "template",
         "write the official application workbook",
-        "cmd_template",
         cmd_template,
     )
     template.add_argument(
@@ -110,7 +109,6 @@ def add_intake_commands(commands) -> None:
         commands,
         "check",
         "read and validate applications",
-        "cmd_check",
         cmd_check,
         parents=[options.as_of_options(), options.format_options(), options.strict_options()],
     )

@@ -89,9 +89,7 @@ def _table_out(args: argparse.Namespace, table, output) -> None:
 
 
 def add_model_commands(commands) -> None:
-    train = options.command(
-        commands, "train", "train a risk model on a loan history", "cmd_train", cmd_train
-    )
+    train = options.command(commands, "train", "train a risk model on a loan history", cmd_train)
     train.add_argument("data", metavar="TABLE", help="history table: .csv, .xlsx or .parquet")
     train.add_argument("--target", required=True, metavar="COLUMN", help="the 0/1 outcome column")
     train.add_argument(
@@ -118,14 +116,13 @@ def add_model_commands(commands) -> None:
     train.add_argument(
         "--features", metavar="FILE", help="a file naming the features, one per line"
     )
-    for name, help_text, run, doc, data in (
-        ("predict", "score a table with a model", "cmd_predict", cmd_predict, "a table with the "
-         "model's features"),
-        ("drift", "population stability against the training data", "cmd_drift", cmd_drift,
+    for name, help_text, run, data in (
+        ("predict", "score a table with a model", cmd_predict, "a table with the model's features"),
+        ("drift", "population stability against the training data", cmd_drift,
          "a new batch with the model's features"),
     ):  # fmt: skip
         command = options.command(
-            commands, name, help_text, run, doc, parents=[options.format_options()]
+            commands, name, help_text, run, parents=[options.format_options()]
         )
         command.add_argument("model", metavar="MODEL", help="a .skops model")
         command.add_argument("data", metavar="TABLE", help=f"{data}: .csv, .xlsx or .parquet")

@@ -56,17 +56,18 @@ def description(run) -> str:
     return inspect.cleandoc(run.__doc__ or "")
 
 
-def command(commands, name: str, help_text: str, run: str, doc, parents=()) -> Parser:
-    """Add the command ``name`` that runs ``assessment.cli.<run>``; ``doc`` (the command
-    function) gives its description. Every command has ``-q``, ``-v`` and ``--debug``."""
+def command(commands, name: str, help_text: str, run, parents=()) -> Parser:
+    """Add the command ``name``, described by the docstring of its function ``run``; ``main``
+    calls ``assessment.cli.<run's name>`` (looked up when it runs, so that a test can replace
+    it). Every command has ``-q``, ``-v`` and ``--debug``."""
     parser = commands.add_parser(
         name,
         help=help_text,
-        description=description(doc),
+        description=description(run),
         parents=[*parents, output_options()],
         formatter_class=Formatter,
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run.__name__)
     return parser
 
 

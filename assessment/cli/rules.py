@@ -190,11 +190,11 @@ def add_rules_commands(commands) -> None:
         formatter_class=options.Formatter,
     )
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
-    for name, help_text, run, doc in (
-        ("check", "validate a rules folder", "cmd_rules_check", cmd_rules_check),
-        ("test", "run the rule packs' test cases", "cmd_rules_test", cmd_rules_test),
+    for name, help_text, run in (
+        ("check", "validate a rules folder", cmd_rules_check),
+        ("test", "run the rule packs' test cases", cmd_rules_test),
     ):
-        command = options.command(rules_commands, name, help_text, run, doc)
+        command = options.command(rules_commands, name, help_text, run)
         command.add_argument(
             "directory",
             nargs="?",
@@ -207,7 +207,6 @@ def add_rules_commands(commands) -> None:
         rules_commands,
         "export",
         "copy the packaged rules, model and templates into a folder",
-        "cmd_rules_export",
         cmd_rules_export,
     )
     export.add_argument("directory", metavar="DIR", help="the folder to copy into")
@@ -218,7 +217,6 @@ def add_rules_commands(commands) -> None:
         rules_commands,
         "path",
         "print where the packaged rules, model and templates are",
-        "cmd_rules_path",
         cmd_rules_path,
         parents=[options.format_options()],
     )
@@ -229,7 +227,6 @@ def _add_rules_diff(rules_commands) -> None:
         rules_commands,
         "diff",
         "compare two rules folders",
-        "cmd_rules_diff",
         cmd_rules_diff,
         parents=[
             options.as_of_options(),

@@ -117,7 +117,6 @@ def add_score_command(commands) -> None:
         commands,
         "score",
         "score applications against the rule packs",
-        "cmd_score",
         cmd_score,
         parents=[
             options.as_of_options(),

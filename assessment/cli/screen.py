@@ -110,7 +110,6 @@ def add_screen_command(commands) -> None:
         commands,
         "screen",
         "screen a batch into a ranked shortlist, summary and manifest",
-        "cmd_screen",
         cmd_screen,
         parents=[
             options.as_of_options(),

@@ -212,7 +212,6 @@ def _add_sweep(commands) -> None:
         commands,
         "sweep",
         "pass and eligibility rates as a rule's threshold moves",
-        "cmd_sweep",
         cmd_sweep,
         parents=[
             options.as_of_options(),
@@ -249,7 +248,6 @@ def _add_backtest(commands) -> None:
         commands,
         "backtest",
         "outcome rates, rule power and AUC on a loan history",
-        "cmd_backtest",
         cmd_backtest,
         parents=[
             options.as_of_options("31 Dec of each loan's origination year"),
@@ -272,7 +270,6 @@ def _add_monitor(commands) -> None:
         commands,
         "monitor",
         "rule pass-rate shifts and population stability",
-        "cmd_monitor",
         cmd_monitor,
         parents=[
             options.as_of_options("today; with --batch only"),
