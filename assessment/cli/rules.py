@@ -25,6 +25,7 @@ PACKAGED = ("rules", "templates")  # the model sits in rules/model/
 def cmd_rules_check(args: argparse.Namespace) -> int:
     """Validate a rules folder: every pack, rule row and segment table, and the decision
     tables it decides with; all problems are listed with file, row, column and a hint.
+    --format json prints the packs (id, version, rules) as JSON.
 
     Example:
       assess rules check rules/
@@ -32,27 +33,36 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     from ..criteria.rules import load_rules
     from ..reports.text import rules_check_lines
 
-    emit(rules_check_lines(load_rules(args.directory)))
+    rule_set = load_rules(args.directory)
+    if args.format == "json":
+        packs = [{"id": p.id, "version": p.version, "rules": len(p.rules)} for p in rule_set.packs]
+        print_json({"packs": packs, "rules": len(rule_set.rules)})
+    else:
+        emit(rules_check_lines(rule_set))
     return 0
 
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     """Run the test cases shipped with each rule pack (cases.csv) and report each failure
     with the rule, the case, the expected and the actual verdict, and each rule without a
-    case. Exit code 1 on either, so that CI keeps every rule covered.
+    case. Exit code 1 on either, so that CI keeps every rule covered. --format json prints
+    every case with its result, and the rules without a case.
 
     Example:
       assess rules test rules/
     """
     from ..criteria.cases import run_cases, uncovered
     from ..criteria.rules import load_rules
-    from ..reports.text import rules_test_lines
+    from ..reports.text import records, rules_test_lines
 
     rule_set = load_rules(args.directory)
     results = run_cases(rule_set)
-    emit(rules_test_lines(rule_set, results))
-    failed = not results["ok"].all() or uncovered(rule_set, results)
-    return 1 if failed else 0
+    untested = uncovered(rule_set, results)
+    if args.format == "json":
+        print_json({"cases": records(results), "without_a_case": list(untested)})
+    else:
+        emit(rules_test_lines(rule_set, results))
+    return 1 if not results["ok"].all() or untested else 0
 
 
 def cmd_rules_diff(args: argparse.Namespace) -> int:
@@ -194,7 +204,9 @@ def add_rules_commands(commands) -> None:
         ("check", "validate a rules folder", cmd_rules_check),
         ("test", "run the rule packs' test cases", cmd_rules_test),
     ):
-        command = options.command(rules_commands, name, help_text, run)
+        command = options.command(
+            rules_commands, name, help_text, run, parents=[options.format_options()]
+        )
         command.add_argument(
             "directory",
             nargs="?",
