@@ -31,7 +31,7 @@ from .. import __version__
 from .completion import add_completion_command, cmd_completion
 from .intake import add_intake_commands, cmd_check, cmd_template
 from .model import add_model_commands, cmd_drift, cmd_predict, cmd_train
-from .options import DEBUG, EXIT_CODES, Formatter, Parser
+from .options import DEBUG, EXIT_CODES, Formatter, Parser, add_output_options
 from .rules import (
     add_rules_commands,
     cmd_rules_check,
@@ -98,7 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(commands)
     add_workbench_commands(commands)
     add_completion_command(commands)
+    for command in _commands(parser):
+        add_output_options(command)
     return parser
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser that runs a command (``score``, ``rules diff`` ...), below ``parser``."""
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        for child in action.choices.values():
+            if "run" in child._defaults:
+                yield child
+            else:
+                yield from _commands(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

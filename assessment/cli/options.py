@@ -59,12 +59,12 @@ def description(run) -> str:
 def command(commands, name: str, help_text: str, run, parents=()) -> Parser:
     """Add the command ``name``, described by the docstring of its function ``run``; ``main``
     calls ``assessment.cli.<run's name>`` (looked up when it runs, so that a test can replace
-    it). Every command has ``-q``, ``-v`` and ``--debug``."""
+    it). ``-q``, ``-v`` and ``--debug`` come last, added by :func:`add_output_options`."""
     parser = commands.add_parser(
         name,
         help=help_text,
         description=description(run),
-        parents=[*parents, output_options()],
+        parents=list(parents),
         formatter_class=Formatter,
     )
     parser.set_defaults(run=run.__name__)
@@ -92,9 +92,9 @@ def _parent() -> argparse.ArgumentParser:
     return argparse.ArgumentParser(add_help=False)
 
 
-def output_options() -> argparse.ArgumentParser:
-    parent = _parent()
-    group = parent.add_mutually_exclusive_group()
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``-q`` / ``-v`` (never both) and ``--debug``, the last options of every command."""
+    group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "-q", "--quiet", action="store_true", help="no progress, 'as of' or 'wrote' lines"
     )
@@ -102,10 +102,10 @@ def output_options() -> argparse.ArgumentParser:
         "-v",
         "--verbose",
         action="store_true",
-        help="more detail on stderr: the rules folder and model used, and the time taken",
+        help="more detail on stderr: the rules and model used, every rejected input or "
+        "problem, the time taken",
     )
-    parent.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG)
-    return parent
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG)
 
 
 def as_of_options(default: str = "today") -> argparse.ArgumentParser:
