@@ -211,11 +211,11 @@ def test_a_grade_target_says_what_it_means_in_pue(scored):
             Change(
                 "facility_type", "set", "other", ["general", "edge"], "in", ("general", "edge"), ""
             ),
-            "facility_type other -> one of (general, edge)",
+            "facility_type other -> one of (general; edge)",
         ),
         (
             Change("facility_type", "set", "edge", None, "not_in", ("edge", "other"), ""),
-            "facility_type edge -> other than (edge, other)",
+            "facility_type edge -> other than (edge; other)",
         ),
         (
             Change("dscr_min", "provide", None, 1.2, ">=", 1.2, ""),

@@ -272,3 +272,67 @@ def test_the_packaged_tables_load_through_the_one_reader():
     assert list(load_bands("psi")["band"]) == ["stable", "watch", "act"]
     assert set(load_fields()["kind"]) <= {"numeric", "category"}
     assert load_decision_table() and load_routing().roles and load_borderline()
+
+
+# -- 1. one value -> text formatter ---------------------------------------------------------
+# Owned by others at the time of writing: the PDF helpers' text()/formatted() and the CLI's
+# text still format on their own; model/persist.py's card text likewise.
+FORMAT_PENDING = (
+    "cli/",
+    "reports/text.py",
+    "reports/pdf/",
+    "model/persist.py",
+    "model/training.py",
+    # criteria/evaluate.py stores an in/between threshold as "a;b" text in the verdict table,
+    # which pipeline.py (not ours now) parses back by splitting on ";": both change together.
+    "criteria/evaluate.py",
+)
+OWN_FORMATTERS = ("def format_number", "def formatted", '"/".join', '";".join', ":,.6g}")
+
+
+def test_the_formatter_shows_values_one_way():
+    from assessment._shared.text import joined, shown
+
+    assert [shown(1.0), shown(1), shown(1234.0), shown(0.725), shown(1234.5)] == [
+        "1",
+        "1",
+        "1,234",
+        "0.725",
+        "1,234.5",
+    ]
+    assert [shown(None), shown(float("nan")), shown(float("inf"))] == ["-", "-", "-"]
+    assert shown(12345678.9) == "12,345,679" and shown(0.1234567, digits=4) == "0.1235"
+    assert shown(0.0523, "{:.1%}") == "5.2%" and shown(2.0, unit="MW") == "2 MW"
+    assert shown(True) == "true" and shown((1.0, "edge")) == joined([1, "edge"]) == "1; edge"
+
+
+def test_one_point_zero_prints_as_1_in_every_part_that_shows_it():
+    from assessment.decision.paths import worded
+    from assessment.intake.validate import _fmt
+    from assessment.screening.records import reasons_text
+    from assessment.workbench.rules_diff import _segments
+
+    reason = {
+        "criterion": "R",
+        "verdict": "fail",
+        "value": 1.0,
+        "operator": "<=",
+        "threshold": [1.0, 2.5],
+        "source": "S",
+    }
+    assert reasons_text([reason]) == "R: 1 vs <= (1; 2.5) (S)"
+    assert worded(1.0, "") == "1" and worded([1.0, 2.0], "") == "one of (1; 2)"
+    assert _fmt(1.0, "inf") == "1"
+    import pandas as pd
+
+    assert _segments(pd.DataFrame({"zone": ["east"], "threshold": [1.0]})) == {"zone=east": 1.0}
+
+
+def test_no_module_keeps_its_own_number_formatter_or_list_separator():
+    offenders = []
+    for path in _modules("_shared/", *FORMAT_PENDING):
+        text = path.read_text(encoding="utf-8")
+        found = [mark for mark in OWN_FORMATTERS if mark in text]
+        if found:
+            offenders.append((path.relative_to(PACKAGE).as_posix(), found))
+    assert offenders == []

@@ -164,7 +164,7 @@ def test_a_moved_segment_threshold_is_named_by_its_segment(folders, tmp_path):
     changes = rule_changes(load_rules(folders[0]), load_rules(changed))
     assert changes.values.tolist() == [
         ["GRN-RACK-UTIL", "changed", "segment[in_cluster=true]", "0.65", "0.7"],
-        ["GRN-RACK-UTIL", "changed", "segment[in_cluster=false]", "", "0.62"],
+        ["GRN-RACK-UTIL", "changed", "segment[in_cluster=false]", "-", "0.62"],
     ]
     table.write_text("in_cluster,threshold,unit\n,60,%\ntrue,65,%\n", "utf-8")
     (reordered,) = rule_changes(load_rules(folders[0]), load_rules(changed)).values.tolist()

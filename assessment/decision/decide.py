@@ -33,12 +33,13 @@ import pandas as pd
 
 from .._shared.resources import data_dir
 from .._shared.tables import reference_rows
+from .._shared.text import shown
 from ..criteria import conditions
 from ..criteria.evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, STATUSES, VERDICTS, Evaluation
 from ..criteria.indicators import FALLBACK, input_fields
 from ..criteria.rules import RuleSet, nearest
 from ..errors import RuleError
-from ..intake.cells import format_number, plain
+from ..intake.cells import plain
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import of_kept_rows
 from ..model.predict import reasons as model_reasons
@@ -838,11 +839,8 @@ def covenants(rows: list[dict], rules: dict) -> list[dict]:
 
 
 def _covenant(row: dict, rule) -> dict:
-    value = plain(row["value"])
-    shown = format_number(value) if isinstance(value, float) else value
-    threshold = _threshold(row["threshold"])
-    target = format_number(threshold) if isinstance(threshold, float) else threshold
-    text = f"bring {rule.metric} from {shown} to {rule.operator} {target}"
+    value, threshold = plain(row["value"]), _threshold(row["threshold"])
+    text = f"bring {rule.metric} from {shown(value)} to {rule.operator} {shown(threshold)}"
     if rule.severity == "condition" and rule.remedy_en:  # a covenant says what it asks
         text = rule.remedy_en
     return {

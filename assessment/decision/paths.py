@@ -26,11 +26,12 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from .._shared.text import joined, shown
 from ..criteria import conditions
 from ..criteria.evaluate import FAIL, INSUFFICIENT, NOT_APPLICABLE, Evaluation, evaluate_rules
 from ..criteria.indicators import grade_pue_limits
 from ..criteria.rules import Rule, RuleSet, metric_catalogue
-from ..intake.cells import format_number, plain
+from ..intake.cells import plain
 from ..intake.dictionary import PROGRAMMES
 
 ROUNDS = 3
@@ -184,7 +185,7 @@ def _missing_inputs(failing: list[Rule], metric: str, frame: pd.DataFrame, row: 
 
 
 def _provide(missing: list[str]) -> Change:
-    return Change(", ".join(missing), "provide", None, None, "not_blank", None, "")
+    return Change(joined(missing), "provide", None, None, "not_blank", None, "")
 
 
 def _move(
@@ -301,25 +302,24 @@ def change_text(change: Change) -> str:
     if change.kind == "provide" and change.after is None:
         return f"provide {change.metric}"
     if change.after is None:  # != and not_in name what is refused
-        refused = shown(change.threshold, change.unit)
-        return f"{change.metric} {shown(change.before, change.unit)} -> other than {refused}"
-    after = shown(change.after, change.unit)
+        refused = worded(change.threshold, change.unit)
+        return f"{change.metric} {worded(change.before, change.unit)} -> other than {refused}"
+    after = worded(change.after, change.unit)
     if change.kind == "provide":
         bound = PROVIDED.get(change.operator, ":")
         return f"provide {change.metric}{bound} {after}"
     means = change.means()
-    meaning = f" ({means['metric']} {means['operator']} {shown(means['to'], '')})" if means else ""
-    return f"{change.metric} {shown(change.before, change.unit)} -> {after}{meaning}"
+    meaning = f" ({means['metric']} {means['operator']} {worded(means['to'], '')})" if means else ""
+    return f"{change.metric} {worded(change.before, change.unit)} -> {after}{meaning}"
 
 
-def shown(value: object, unit: str) -> str:
+def worded(value: object, unit: str) -> str:
     """A value in words: fractions as per cent, money with its unit, lists as 'one of'."""
     if isinstance(value, list | tuple):  # a list to pick from; a tuple of refused values
-        listed = "(" + ", ".join(map(str, value)) + ")"
+        listed = f"({joined(value)})"
         return f"one of {listed}" if isinstance(value, list) else listed
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        return str(value)
+        return shown(value)
     if unit == "fraction":
-        return f"{format_number(round(float(value) * 100, 4))}%"
-    text = format_number(round(float(value), 4))
-    return f"{text} {unit}" if unit else text
+        return f"{shown(round(float(value) * 100, 4))}%"
+    return shown(round(float(value), 4), unit=unit)

@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from .._shared.text import shown
 from ..errors import AssessmentError
 from .dictionary import Dictionary, Field, Unit, canonical_text, match_key
 
@@ -75,13 +76,6 @@ def is_missing(raw: object, field_type: str) -> bool:
         text = canonical_text(raw)
         return not text or (field_type != "text" and text.casefold() in MISSING_MARKERS)
     return False
-
-
-def format_number(value: float) -> str:
-    """Numbers as people read them: ``1,234,567``, ``0.725``, ``1.5``."""
-    if float(value).is_integer() and abs(value) < 1e16:
-        return f"{int(value):,}"
-    return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
 def parse_text(raw: object) -> str:
@@ -350,8 +344,8 @@ MAX_WHOLE = 2**53  # the largest whole number a float (an Excel cell, a CSV numb
 def _check_whole(value: float, field: Field) -> None:
     """A whole number an integer column can hold; one too large for it fails on its range."""
     if abs(value) > MAX_WHOLE:
-        low = format_number(-MAX_WHOLE if field.min is None else field.min)
-        high = format_number(MAX_WHOLE if field.max is None else field.max)
+        low = shown(-MAX_WHOLE if field.min is None else field.min)
+        high = shown(MAX_WHOLE if field.max is None else field.max)
         raise BadValue(
             f"a whole number between {low} and {high}",
             f"read as {value:.6g}, too large for a count; check the value and its unit",

@@ -32,6 +32,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from .._shared.text import shown
 from ..errors import AssessmentError, InputError
 
 ENV_PREFIX = "ASSESS_MAX_"
@@ -68,8 +69,8 @@ class Limits:
         return InputError(
             f"the file is past the {name.replace('_', ' ')} limit",
             where=where,
-            expected=f"at most {_amount(limit)} ({env_name(name)})",
-            got=_amount(got) if isinstance(got, int | float) else str(got),
+            expected=f"at most {shown(limit)} ({env_name(name)})",
+            got=shown(got) if isinstance(got, int | float) else str(got),
             hint=hint or f"split the file, or raise the limit with {env_name(name)}",
         )
 
@@ -90,10 +91,6 @@ def _positive(name: str, text: str, kind: object) -> int | float:
             hint=f"unset {name} for the default",
         )
     return value
-
-
-def _amount(value: int | float) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
 
 
 class Deadline:

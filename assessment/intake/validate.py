@@ -11,7 +11,8 @@ import operator
 import numpy as np
 import pandas as pd
 
-from .cells import check_as_of, format_number, is_missing
+from .._shared.text import shown
+from .cells import check_as_of, is_missing
 from .dictionary import Dictionary, Field
 from .normalize import Batch, field_of
 
@@ -132,11 +133,11 @@ def _range_hint(field: Field, value: object) -> str:
         early = "a small number in a date cell reads as 1900"
         return f"read as {value:%Y-%m-%d}; check the year ({early})"
     unit = f" {field.unit}" if field.unit else ""
-    return f"read as {format_number(float(value))}{unit}; check the value and its unit"
+    return f"read as {shown(float(value))}{unit}; check the value and its unit"
 
 
 def _fmt(number: float | None, unbounded: str) -> str:
-    return unbounded if number is None else format_number(number)
+    return unbounded if number is None else shown(number)
 
 
 def _shown(batch: Batch, key: str, position: int) -> object:
@@ -170,12 +171,7 @@ def _check_problems(
 
 
 def _plain(values: object, position: int) -> str:
-    value = values.iloc[position] if isinstance(values, pd.Series) else values
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, float):
-        return format_number(value)
-    return str(value)
+    return shown(values.iloc[position] if isinstance(values, pd.Series) else values)
 
 
 def _compare_bad(

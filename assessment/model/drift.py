@@ -13,6 +13,7 @@ import pandas as pd
 
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
+from .._shared.text import shown
 from ..errors import AssessmentError
 
 BANDS = ("stable", "watch", "act")
@@ -71,5 +72,5 @@ def banded(values, measure: str, limits: pd.DataFrame | None = None) -> np.ndarr
 def limits_text(measure: str) -> str:
     """``stable below 0.1, watch below 0.25, act above``."""
     rows = load_bands(measure).to_dict("records")
-    shown = [f"{row['band']} below {row['below']:g}" for row in rows[:-1]]
-    return ", ".join([*shown, f"{rows[-1]['band']} above"])
+    limits = [f"{row['band']} below {shown(row['below'])}" for row in rows[:-1]]
+    return ", ".join([*limits, f"{rows[-1]['band']} above"])

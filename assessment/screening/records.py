@@ -28,6 +28,7 @@ import pandas as pd
 
 from .. import __version__
 from .._shared.files import file_stem, sha256_of
+from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
 from ..criteria.rules import RuleSet, load_rules
 from ..decision.decide import (
@@ -41,7 +42,7 @@ from ..decision.decide import (
     requested_programmes,
     routing_of,
 )
-from ..intake.cells import as_of_date, format_number
+from ..intake.cells import as_of_date
 from ..intake.chunks import Chunk, read_chunk
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
@@ -416,13 +417,8 @@ def reasons_text(reasons: list[dict]) -> str:
 
 
 def _shown(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return format_number(value)
-    if isinstance(value, list):
-        return "/".join(map(_shown, value))
-    return str(value)
+    """A reason's value or threshold; several in brackets (reasons are joined by '; ')."""
+    return f"({joined(value)})" if isinstance(value, list | tuple) else shown(value)
 
 
 def rank(results: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,6 @@ versions, model, engine and assessment date. The same inputs give a byte-identic
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
+from .._shared.text import shown
 from ..decision.decide import RECOMMENDATIONS
 from ..reports.pdf.flowables import Grid, bars, write_pdf
 from ..reports.pdf.style import Look, fill
@@ -191,10 +191,14 @@ class _Summary:
     def _counts(self) -> list:
         grid, words = self.grid(["figure", "count", "share"], [220, 90, 90]), self.words["counts"]
         for key in ("inputs", "projects_scored", "rejected"):
-            grid.add([words[key], _count(self.meta[key]), ""])
+            grid.add([words[key], shown(self.meta[key]), ""])
         for row in self.tables["By recommendation"].itertuples(index=False):
             grid.add(
-                [self.recommendation(row.recommendation), _count(row.projects), _pct(row.share)]
+                [
+                    self.recommendation(row.recommendation),
+                    shown(row.projects),
+                    shown(row.share, "{:.1%}"),
+                ]
             )
         return [grid.build(self.look)]
 
@@ -240,14 +244,14 @@ class _Summary:
         for row in best.itertuples(index=False):
             grid.add(
                 [
-                    _text(row.rank),
-                    _text(row.project_id),
-                    _text(row.project_name),
-                    _text(row.province),
+                    shown(row.rank),
+                    shown(row.project_id),
+                    shown(row.project_name),
+                    shown(row.province),
                     self.recommendation(row.recommendation),
-                    _number(row.score, "{:.1f}"),
-                    _number(row.pd, "{:.2%}"),
-                    _text(row.grade),
+                    shown(row.score, "{:.1f}"),
+                    shown(row.pd, "{:.2%}"),
+                    shown(row.grade),
                 ]
             )
         ranking = self.look.para(self.words["notes"]["ranking"])
@@ -257,7 +261,7 @@ class _Summary:
         reasons = self.tables["Rejection reasons"].head(TOP_REASONS)
         grid = self.grid(["reason", "rows"], [451, 60])
         for reason, count in zip(reasons["reason"], reasons["inputs"], strict=True):
-            grid.add([reason, _count(count)])
+            grid.add([reason, shown(count)])
         return [grid.build(self.look)] if grid.rows else []
 
     def _group(self, title: str, column: str) -> list:
@@ -266,8 +270,8 @@ class _Summary:
         grid = self.grid(columns, [171, 60, 60, 70, 70, 80])
         for row in table.itertuples(index=False):
             name, projects, eligible, approve, score, pd_ = row[:6]
-            counts = [_count(projects), _count(eligible), _count(approve)]
-            grid.add([_text(name), *counts, _number(score, "{:.1f}"), _number(pd_, "{:.2%}")])
+            counts = [shown(projects), shown(eligible), shown(approve)]
+            grid.add([shown(name), *counts, shown(score, "{:.1f}"), shown(pd_, "{:.2%}")])
         if not grid.rows:
             return []
         return [grid.build(self.look), Spacer(1, 2), self.look.para(self.words["notes"]["groups"])]
@@ -308,26 +312,6 @@ def _is_text(part: object) -> bool:
 
 def _missing(value: object) -> bool:
     return value is None or (not isinstance(value, list | tuple | dict) and bool(pd.isna(value)))
-
-
-def _text(value: object) -> str:
-    if _missing(value):
-        return "-"
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _count(value: object) -> str:
-    return "-" if _missing(value) else f"{int(value):,}"
-
-
-def _number(value: object, spec: str) -> str:
-    return "-" if _missing(value) or not math.isfinite(float(value)) else spec.format(float(value))
-
-
-def _pct(value: object) -> str:
-    return _number(value, "{:.1%}")
 
 
 def _floats(column: pd.Series) -> np.ndarray:

@@ -50,6 +50,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from .._shared.text import shown
 from ..criteria.evaluate import FAIL, INSUFFICIENT, PASS
 from ..criteria.rules import Rule, load_rules
 from ..decision.decide import RECOMMENDATIONS, load_decision_table, requested_programmes
@@ -164,7 +165,7 @@ def _rule_row(rule: Rule, codes: np.ndarray, y: pd.Series) -> dict[str, object]:
     loans = np.array([(codes == code).sum() for code in (PASS, FAIL, INSUFFICIENT)])
     bads = np.array([outcome[codes == code].sum() for code in (PASS, FAIL, INSUFFICIENT)])
     rates = np.divide(bads, loans, out=np.full(3, np.nan), where=loans > 0)
-    threshold = "segment table" if rule.segment is not None else _text(rule.threshold)
+    threshold = "segment table" if rule.segment is not None else shown(rule.threshold)
     return {
         **rule_about(rule),
         "operator": rule.operator,
@@ -177,12 +178,6 @@ def _rule_row(rule: Rule, codes: np.ndarray, y: pd.Series) -> dict[str, object]:
         "difference": rates[1] - rates[0],
         "iv": information_value(loans, bads),
     }
-
-
-def _text(value: object) -> str:
-    if isinstance(value, tuple | list):
-        return ";".join(map(str, value))
-    return "" if value is None else str(value)
 
 
 def programme_verdicts(scored: ScoredHistory, frame: pd.DataFrame) -> pd.DataFrame:

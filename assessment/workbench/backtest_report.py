@@ -22,10 +22,10 @@ from reportlab.platypus import Spacer
 from xlsxwriter import Workbook
 
 from .._shared.files import XLSXWRITER_OPTIONS, write_atomically
+from .._shared.text import shown
 from ..reports.pdf.flowables import (
     Grid,
     bars,
-    formatted,
     phrased,
     section,
     worded_grid,
@@ -84,7 +84,7 @@ def _rate_line(name: str, row) -> str:
 
 def _auc_line(row) -> str:
     note = f"  ({row.note})" if row.note else ""
-    auc, gini = formatted(row.auc, "{:.4f}"), formatted(row.gini, "{:.4f}")
+    auc, gini = shown(row.auc, "{:.4f}"), shown(row.gini, "{:.4f}")
     return f"  {row.score:<30} AUC {auc}  Gini {gini}{note}"
 
 
@@ -93,7 +93,7 @@ def _rule_line(row: dict) -> str:
         f"{verdict} {_pct(row[f'{verdict}_rate'])} ({row[verdict]:,})"
         for verdict in ("pass", "fail", "insufficient")
     )
-    return f"  {row['rule_id']:<26} IV {formatted(row['iv'], '{:.4f}')}  {verdicts}"
+    return f"  {row['rule_id']:<26} IV {shown(row['iv'], '{:.4f}')}  {verdicts}"
 
 
 def _compare_line(row) -> str:
@@ -102,7 +102,7 @@ def _compare_line(row) -> str:
         f"referred {row.referred:,} ({_pct(row.referred_outcome_rate)}), incomplete "
         f"{row.incomplete:,} ({_pct(row.incomplete_outcome_rate)}), declined "
         f"{row.declined:,} ({_pct(row.declined_outcome_rate)}); combined AUC "
-        f"{formatted(row.combined_auc, '{:.4f}')}; {row.changed:,} loans change recommendation "
+        f"{shown(row.combined_auc, '{:.4f}')}; {row.changed:,} loans change recommendation "
         f"({_pct(row.changed_outcome_rate)} outcomes)"
     )
 
@@ -112,7 +112,7 @@ def _ids(table: pd.DataFrame) -> str:
 
 
 def _pct(value: object) -> str:
-    return formatted(value, "{:.2%}")
+    return shown(value, "{:.2%}")
 
 
 # -- the workbook ----------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def _aucs(look: Look, table: pd.DataFrame):
     columns = ["score", "loans", "outcomes", "auc", "gini", "note"]
     grid = _grid(look, columns, [130, 50, 50, 45, 45, 191])
     for row in table.itertuples(index=False):
-        auc, gini = formatted(row.auc, "{:.4f}"), formatted(row.gini, "{:.4f}")
+        auc, gini = shown(row.auc, "{:.4f}"), shown(row.gini, "{:.4f}")
         counts = [f"{row.loans:,}", f"{row.outcomes:,}"]
         grid.add([_phrase(look, row.score), *counts, auc, gini, _phrase(look, row.note)])
     return grid.build(look)
@@ -371,7 +371,7 @@ def _rules(look: Look, rules: pd.DataFrame):
     grid = _grid(look, [*columns, "difference", "iv"], [125, 45, 50, 55, 55, 55, 55, 50])
     for row in rules.itertuples(index=False):
         rates = [_pct(row.pass_rate), _pct(row.fail_rate), _pct(row.insufficient_rate)]
-        difference, iv = formatted(row.difference, "{:+.2%}"), formatted(row.iv, "{:.4f}")
+        difference, iv = shown(row.difference, "{:+.2%}"), shown(row.iv, "{:.4f}")
         severity = look.word("severities", row.severity)
         grid.add([row.rule_id, severity, f"{row.applicable:,}", *rates, difference, iv])
     return grid.build(look)
@@ -399,8 +399,8 @@ def _comparison(look: Look, backtest: Backtest):
             if name.endswith("rate")
             else ("{:.4f}" if "auc" in name or "gini" in name else "{:,.0f}")
         )
-        shown = measures.get(name, name.replace("_", " "))
-        grid.add([shown, *(formatted(float(v), spec) for v in values)])
+        label = measures.get(name, name.replace("_", " "))
+        grid.add([label, *(shown(float(v), spec) for v in values)])
     return grid.build(look)
 
 

@@ -20,11 +20,11 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 
 from .._shared.files import save_workbook
+from .._shared.text import shown
 from ..model.drift import NOT_COMPARED, load_bands
 from ..reports.pdf.flowables import (
     Grid,
     bars,
-    formatted,
     phrased,
     worded_grid,
     worded_section,
@@ -113,7 +113,7 @@ def _rules_text(rules: pd.DataFrame) -> pd.DataFrame:
             "pass baseline": rules["baseline_pass_rate"].map(_pct),
             "pass current": rules["current_pass_rate"].map(_pct),
             "shift pp": rules["shift_pp"].map(_pp),
-            "z": rules["z"].map(lambda v: formatted(v, "{:+.2f}")),
+            "z": rules["z"].map(lambda v: shown(v, "{:+.2f}")),
             "insufficient": [
                 f"{_pct(b)} -> {_pct(c)}"
                 for b, c in zip(
@@ -133,7 +133,7 @@ def _fields_text(fields: pd.DataFrame) -> pd.DataFrame:
         {
             "field": fields["field"],
             "kind": fields["kind"],
-            "psi": fields["psi"].map(lambda v: formatted(v, "{:.4f}")),
+            "psi": fields["psi"].map(lambda v: shown(v, "{:.4f}")),
             "band": fields["band"],
             "largest move": fields["largest_move"].fillna(""),
             "note": fields["note"].fillna(""),
@@ -155,11 +155,11 @@ def _population_text(population: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pct(value: object) -> str:
-    return formatted(value, "{:.1%}")
+    return shown(value, "{:.1%}")
 
 
 def _pp(value: object) -> str:
-    return formatted(value, "{:+.1f}")
+    return shown(value, "{:+.1f}")
 
 
 # Workbook --------------------------------------------------------------------------------
@@ -267,12 +267,12 @@ def _limits(look: Look, measure: str) -> str:
     """``stable below 0.1, watch below 0.25, act above`` in the look's words."""
     words = look.words["monitor"]
     rows = load_bands(measure).to_dict("records")
-    shown = [
-        fill(words["limit"], band=_band(look, row["band"]), below=f"{row['below']:g}")
+    limits = [
+        fill(words["limit"], band=_band(look, row["band"]), below=shown(row["below"]))
         for row in rows[:-1]
     ]
     last = fill(words["limit_last"], band=_band(look, rows[-1]["band"]))
-    return words["separators"]["list"].join([*shown, last])
+    return words["separators"]["list"].join([*limits, last])
 
 
 def _band(look: Look, band: object) -> str:

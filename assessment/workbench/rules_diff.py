@@ -25,6 +25,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from .._shared.files import save_workbook
+from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
 from ..criteria.rules import RULE_COLUMNS, Rule, RuleSet
 from ..intake.dictionary import PROGRAMMES
@@ -102,8 +103,8 @@ def rule_changes(old: RuleSet, new: RuleSet) -> pd.DataFrame:
 
 
 def _whole(rule: Rule, change: str) -> dict:
-    shown = f"{rule.metric} {rule.operator} {_text(rule.threshold)} ({rule.title_en})"
-    old, new = (shown, "") if change == "removed" else ("", shown)
+    whole = f"{rule.metric} {rule.operator} {shown(rule.threshold)} ({rule.title_en})"
+    old, new = (whole, "") if change == "removed" else ("", whole)
     return {"rule_id": rule.rule_id, "change": change, "column": "", "old": old, "new": new}
 
 
@@ -114,7 +115,7 @@ def _column_changes(old: Rule, new: Rule) -> list[dict]:
         if column == "segment":
             rows += _segment_changes(old.rule_id, before, after)
         elif not _same(before, after):
-            rows.append(_changed(old.rule_id, column, _text(before), _text(after)))
+            rows.append(_changed(old.rule_id, column, shown(before), shown(after)))
     return rows
 
 
@@ -137,13 +138,13 @@ def _segment_changes(rule_id: str, old: pd.DataFrame | None, new: pd.DataFrame |
         return [_changed(rule_id, "segment", _rows(old), _rows(new))]
     before, after = _segments(old), _segments(new)
     rows = [
-        _changed(rule_id, f"segment[{key}]", _text(before.get(key)), _text(after.get(key)))
+        _changed(rule_id, f"segment[{key}]", shown(before.get(key)), shown(after.get(key)))
         for key in [*before, *(k for k in after if k not in before)]
         if not _same(before.get(key), after.get(key))
     ]
     common = [k for k in before if k in after]
     if not rows and common != [k for k in after if k in before]:
-        rows.append(_changed(rule_id, "segment", "; ".join(before), "; ".join(after)))
+        rows.append(_changed(rule_id, "segment", joined(before), joined(after)))
     return rows
 
 
@@ -153,7 +154,7 @@ def _segments(table: pd.DataFrame) -> dict[str, object]:
     keys = [c for c in table.columns if c not in ("threshold", "unit")]
     found = {}
     for row in table.to_dict("records"):
-        parts = [f"{k}={_text(row[k]).lower()}" for k in keys if not _blank(row[k])]
+        parts = [f"{k}={shown(row[k]).lower()}" for k in keys if not _blank(row[k])]
         found[", ".join(parts) or "any"] = row["threshold"]
     return found
 
@@ -166,16 +167,6 @@ def _blank(value: object) -> bool:
     if value is None or isinstance(value, str) and value == "":
         return True
     return isinstance(value, float) and np.isnan(value)
-
-
-def _text(value: object) -> str:
-    if _blank(value):
-        return ""
-    if isinstance(value, tuple | list):
-        return ", ".join(_text(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return f"{value:.1f}"
-    return str(value)
 
 
 def project_flips(before: Scored, after: Scored) -> pd.DataFrame:
@@ -191,8 +182,8 @@ def project_flips(before: Scored, after: Scored) -> pd.DataFrame:
                 {
                     "project_id": project_id,
                     "outcome": outcome,
-                    "old": _text(old.at[project_id, outcome]),
-                    "new": _text(new.at[project_id, outcome]),
+                    "old": shown(old.at[project_id, outcome]),
+                    "new": shown(new.at[project_id, outcome]),
                     "rules": ", ".join(responsible.get(project_id, [])),
                 }
             )

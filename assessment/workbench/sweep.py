@@ -31,6 +31,7 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 
 from .._shared.files import write_atomically, write_table
+from .._shared.text import shown
 from ..criteria.evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
 from ..criteria.indicators import add_indicators
 from ..criteria.rules import Rule, RuleSet, load_rules, nearest
@@ -89,7 +90,7 @@ def _single_number(rule: Rule) -> bool:
 
 
 def _shown(rule: Rule) -> str:
-    return "a segment table" if rule.segment is not None else repr(rule.threshold)
+    return "a segment table" if rule.segment is not None else shown(rule.threshold)
 
 
 MAX_STEPS = 1_000  # each step scores the whole portfolio once

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from reportlab.platypus import Spacer
 
-from ..pdf.flowables import text
+from ..._shared.text import shown
 from ..pdf.style import fill
-from .facts import Memo
+from .facts import DIGITS, Memo
 
 
 def criteria(memo: Memo) -> list:
@@ -115,7 +115,7 @@ def annex(memo: Memo) -> list:
                     pack.id,
                     source_id,
                     document,
-                    text(source.get("date")),
+                    shown(source.get("date"), digits=DIGITS),
                     look.word("confidences", source.get("confidence")),
                 ]
             )

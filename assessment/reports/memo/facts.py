@@ -9,7 +9,6 @@ template's unit); enumerated codes in the words of the template or the dictionar
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
@@ -17,11 +16,14 @@ from functools import cache, cached_property, lru_cache
 import pandas as pd
 from reportlab.platypus import Spacer
 
+from ..._shared.text import MISSING, is_missing, joined, shown
 from ...criteria.indicators import INDICATORS
 from ...intake.dictionary import load_dictionary
 from ...pipeline import Scored
-from ..pdf.flowables import Grid, text
+from ..pdf.flowables import Grid
 from ..pdf.style import Look
+
+DIGITS = 4  # a memo shows numbers to four significant digits (shown's digits)
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -91,21 +93,21 @@ class Memo:
     def shown(self, value: object, unit: str = "") -> str:
         """A value in words with its unit: fractions as per cent, money in the template unit."""
         if isinstance(value, list):
-            return "; ".join(self.shown(v, unit) for v in value)
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return "-"
+            return joined(self.shown(v, unit) for v in value)
+        if is_missing(value):
+            return MISSING
         if isinstance(value, bool):
             return self.look.word("yes_no", str(value).lower())
         if isinstance(value, dt.date):
-            return value.isoformat()
+            return shown(value, digits=DIGITS)
         if isinstance(value, int | float) and unit == "fraction":
-            return f"{value * 100:.4g}%"
+            return f"{shown(value * 100, digits=DIGITS)}%"
         if isinstance(value, int | float) and unit == "CNY":
             money = self.look.words["money"]
-            return f"{text(value / float(money['divisor']))} {money['unit']}"
+            return f"{shown(value / float(money['divisor']), digits=DIGITS)} {money['unit']}"
         if isinstance(value, str):
             value = self.code(value)
-        return f"{text(value)} {self.look.words['units'].get(unit, unit)}".strip()
+        return f"{shown(value, digits=DIGITS)} {self.look.words['units'].get(unit, unit)}".strip()
 
     def code(self, value: object) -> str:
         """An enumerated code in words: the template's wording, else the dictionary label."""

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pandas as pd
 from reportlab.platypus import PageBreak, Spacer
 
+from ..._shared.text import SEPARATOR, joined, shown
 from ...criteria.indicators import FALLBACK
 from ...intake.dictionary import load_dictionary
-from ..pdf.flowables import Grid, bars, text
+from ..pdf.flowables import Grid, bars
 from ..pdf.style import fill
-from .facts import Memo, block
+from .facts import DIGITS, Memo, block
 
 KEY_FIGURES = (
     ("pue_assessed", ""),
@@ -47,7 +48,7 @@ def page_one(memo: Memo) -> list:
     story = [
         look.para(words["title"], "title", True, look.colour["heading"]),
         look.para(
-            f"{words['project']}: {record['project_id']} {text(memo.project.get('project_name'))}",
+            f"{words['project']}: {record['project_id']} {shown(memo.project.get('project_name'))}",
             bold=True,
         ),
         look.para(
@@ -91,8 +92,8 @@ def _paths(memo: Memo, paths: list[dict]):
 
 def _change(memo: Memo, change: dict) -> str:
     """One change in words: ``PUE assessed: 1.38 -> 1.3``, ``DSCR: to be provided (>= 1.2)``."""
-    words, unit = memo.look.words["words"], memo.unit_of(change["metric"].split(", ")[0])
-    metric = ", ".join(memo.label(name) for name in change["metric"].split(", "))
+    words, unit = memo.look.words["words"], memo.unit_of(change["metric"].split(SEPARATOR)[0])
+    metric = joined(memo.label(name) for name in change["metric"].split(SEPARATOR))
     facts = {
         "metric": metric,
         "value": memo.shown(change["from"], unit),
@@ -134,10 +135,10 @@ def _programmes(memo: Memo):
     for key, result in memo.record["programmes"].items():
         if not result.get("requested"):  # nothing asked for: no score, grade or PD to read
             result = {k: v for k, v in result.items() if k in ("requested", "status")}
-        grade = text(result.get("grade"))
+        grade = shown(result.get("grade"))
         if result.get("rule_grade") is not None:
             grade += f" ({look.words['words']['rule_grade']} {result['rule_grade']})"
-        pd_text = f"{result['pd']:.2%}" if result.get("pd") is not None else "-"
+        pd_text = shown(result.get("pd"), "{:.2%}")
         grid.add(
             [
                 look.word("programmes", key),
@@ -233,8 +234,9 @@ def _yearly(memo: Memo):
     grid = Grid(header, [170, *[width] * len(years)])
     for series in sorted({series for series, _ in values}):
         found = (values.get((series, year)) for year in years)
-        shown = (text(v / float(money["divisor"]) if v is not None else None) for v in found)
-        grid.add([memo.label(series), *shown])
+        divisor = float(money["divisor"])
+        cells = (shown(None if v is None else v / divisor, digits=DIGITS) for v in found)
+        grid.add([memo.label(series), *cells])
     return grid.build(memo.look)
 
 
@@ -270,8 +272,8 @@ def _programme_rules(memo: Memo, programme: str, gates_only: bool = False) -> li
     summary = fill(
         words["programme_summary"],
         status=memo.look.word("statuses", result.get("status")),
-        score=text(result.get("score")),
-        grade=text(result.get("grade")),
+        score=shown(result.get("score"), digits=DIGITS),
+        grade=shown(result.get("grade")),
     )
     return (
         [memo.look.para(summary), Spacer(1, 3), _rule_grid(memo, rules)]
@@ -300,7 +302,7 @@ def _factor_note(memo: Memo) -> str:
         return words["factor_none"]
     note = fill(
         words["factor_note"],
-        value=text(factor.get("value")),
+        value=shown(factor.get("value"), digits=DIGITS),
         year=factor.get("year"),
         area=memo.code(factor.get("area")),
         level=memo.code(factor.get("level")),
@@ -367,14 +369,14 @@ def _card(memo: Memo):
         ("trained_on", card.get("trained_on")),
         ("training_rows", balance.get("rows")),
         ("default_rate", memo.shown(balance.get("default_rate"), "fraction")),
-        ("auc", text(holdout.get("auc"))),
-        ("gini", text(holdout.get("gini"))),
-        ("ks", text(holdout.get("ks"))),
+        ("auc", shown(holdout.get("auc"), digits=DIGITS)),
+        ("gini", shown(holdout.get("gini"), digits=DIGITS)),
+        ("ks", shown(holdout.get("ks"), digits=DIGITS)),
         ("calibration", (card.get("calibration") or {}).get("method")),
         ("features", len(card.get("features", []))),
         ("sha256", card.get("sha256")),
     ]
     grid = memo.grid(["card", "value"], [140, 371])
     for key, value in rows:
-        grid.add([memo.look.word("card", key), text(value)])
+        grid.add([memo.look.word("card", key), shown(value, digits=DIGITS)])
     return grid.build(memo.look)
