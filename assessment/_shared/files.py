@@ -8,7 +8,7 @@
   ``.csv`` or ``.xlsx``) write through it;
 * :func:`output_set` builds the files of one run in a folder beside the target and swaps them
   in together, the manifest last, replacing the previous run's set;
-* :func:`cell_text`, :func:`csv_safe`, :func:`save_workbook`, :func:`write_csv` and
+* :func:`cell_text`, :func:`csv_safe`, :func:`write_csv` and
   :data:`XLSXWRITER_OPTIONS` keep text that a spreadsheet would run as a formula as text;
 * :func:`file_stem` turns a project id into a bounded file name that stays in its folder;
 * :func:`shown_path` names an input relative to what was given on the command line;
@@ -300,30 +300,15 @@ def write_csv(frame: pd.DataFrame, path: str | Path, **options: object) -> Path:
     return write_atomically(path, lambda t: safe.to_csv(t, index=False, **options))
 
 
-def save_workbook(book, path: str | Path) -> Path:
-    """Save an openpyxl workbook atomically, every text cell kept as text (a value that
-    starts like a formula is never stored as one)."""
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.data_type == "f":
-                    cell.data_type = "s"
-    return write_atomically(path, book.save)
-
-
 def write_table(frame: pd.DataFrame, path: str | Path, sheet: str = "Sheet1") -> Path:
-    """``frame`` as ``.xlsx`` (one ``sheet``, text as text) or CSV, by the file's suffix."""
+    """``frame`` as ``.xlsx`` (one ``sheet``, the bare table, text as text) or CSV, by the
+    file's suffix."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         return write_csv(frame, path)
-    from openpyxl import Workbook
+    from .excel import Table, write_workbook  # excel writes through this module
 
-    book = Workbook()
-    book.active.title = sheet
-    book.active.append([str(c) for c in frame.columns])
-    for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False):
-        book.active.append([xlsx_value(value) for value in row])
-    return save_workbook(book, path)
+    return write_workbook(path, {sheet: Table(frame, styled=False)})
 
 
 _UNSAFE = re.compile(r"[^\w.-]+")

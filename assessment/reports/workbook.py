@@ -1,26 +1,20 @@
 """The assessment as an Excel workbook: inputs, indicators, rule verdicts (coloured, filtered,
 frozen header), model reasons and the decision.
 
-Every text cell is written as text (:func:`assessment._shared.files.save_workbook`): a value that
-starts with ``=``, ``+``, ``-`` or ``@`` is never turned into a formula.
+Written by :func:`assessment._shared.excel.write_workbook`: every text cell is written as text, a
+value that starts with ``=``, ``+``, ``-`` or ``@`` is never turned into a formula.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
-from .._shared.files import save_workbook, sha256_of, shown_path, xlsx_value
+from .._shared.excel import Table, write_workbook
+from .._shared.files import sha256_of, shown_path
 from ..criteria.indicators import INDICATORS
 from ..decision.decide import programmes_as_asked
-from ..intake.cells import plain
 
 VERDICT_FILLS = {
     "pass": "C6EFCE",
@@ -28,7 +22,6 @@ VERDICT_FILLS = {
     "insufficient": "FFEB9C",
     "not_applicable": "EDEDED",
 }
-_HEADER = Font(bold=True)
 
 
 def write_score_workbook(scored, path: str | Path, given: list | None = None) -> Path:
@@ -36,17 +29,12 @@ def write_score_workbook(scored, path: str | Path, given: list | None = None) ->
     through a temporary file so that an interrupted run never leaves a half-written file.
     With ``given`` (the inputs as named on the command line) input files are named relative
     to them, never by absolute local paths."""
-    path = Path(path)
-    book = Workbook()
-    book.remove(book.active)
+    tables = {}
     for title, frame in score_sheets(scored).items():
-        if given is not None:
-            frame = _named_inputs(frame, given)
-        sheet = book.create_sheet(title)
-        write_frame(sheet, frame)
-        if title == "Verdicts":
-            colour_verdicts(sheet, frame)
-    return save_workbook(book, path)
+        frame = frame if given is None else _named_inputs(frame, given)
+        fills = {"verdict": VERDICT_FILLS} if title == "Verdicts" else {}
+        tables[title] = Table(frame, fills=fills)
+    return write_workbook(path, tables)
 
 
 def _named_inputs(frame: pd.DataFrame, given: list) -> pd.DataFrame:
@@ -115,40 +103,3 @@ def _reason_text(reason: dict) -> str:
         f"{reason['criterion']}: {reason['metric']} {reason['value']} {reason['verdict']} "
         f"{reason['operator']} {reason['threshold']} ({reason['source']})"
     )
-
-
-def write_frame(sheet: Worksheet, frame: pd.DataFrame) -> None:
-    """A table with a bold, frozen, filtered header; text always as text."""
-    columns = [str(c) for c in frame.columns]
-    sheet.append(columns)
-    for cell in sheet[1]:
-        cell.font = _HEADER
-    for row in frame.itertuples(index=False):
-        sheet.append([cell_value(value) for value in row])
-    if len(columns):
-        sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(frame) + 1, 2)}"
-        for index, name in enumerate(columns, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = min(
-                max(12, len(name) + 2), 40
-            )
-
-
-def cell_value(value: object) -> object:
-    """A value Excel can hold: lists and dicts as text, dates as dates, missing as blank."""
-    if isinstance(value, list | tuple | dict):
-        return str(value)
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    value = plain(value) if not isinstance(value, dt.date) else value
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return xlsx_value(value)
-
-
-def colour_verdicts(sheet: Worksheet, frame: pd.DataFrame) -> None:
-    column = list(frame.columns).index("verdict") + 1
-    fills = {name: PatternFill("solid", fgColor=colour) for name, colour in VERDICT_FILLS.items()}
-    for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
-        if cell.value in fills:
-            cell.fill = fills[cell.value]

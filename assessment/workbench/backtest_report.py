@@ -12,16 +12,13 @@ backtest gives the same bytes.
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from reportlab.platypus import Spacer
-from xlsxwriter import Workbook
 
-from .._shared.files import XLSXWRITER_OPTIONS, write_atomically
+from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
 from ..reports.pdf.flowables import (
     Grid,
@@ -147,50 +144,27 @@ def _fact(key: str, value: object) -> str:
 
 
 def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
-    """Write the workbook to ``path`` through a temporary file beside it."""
+    """Write the workbook to ``path`` through a temporary file beside it: rates as
+    percentages, a chart of outcome rates and one of information values."""
+    tables = {
+        title: Table(frame, formats=dict.fromkeys(_rate_columns(frame), "0.00%"))
+        for title, frame in backtest_sheets(backtest).items()
+    }
 
-    def write(temporary: Path) -> None:
-        book = Workbook(str(temporary), XLSXWRITER_OPTIONS)
-        formats = {"header": book.add_format({"bold": True}), "rate": book.add_format()}
-        formats["rate"].set_num_format("0.00%")
-        for title, frame in backtest_sheets(backtest).items():
-            sheet = book.add_worksheet(title)
-            _write_sheet(sheet, frame, formats)
-            if title == "By recommendation":
-                sheet.insert_chart("H2", rate_chart(book, frame))
-            if title == "Rules" and len(frame):
-                sheet.insert_chart("R2", iv_chart(book, frame))
-        book.close()
+    def charts(book, sheets: dict) -> None:
+        rates = tables["By recommendation"].frame
+        sheets["By recommendation"].insert_chart("H2", rate_chart(book, rates))
+        if len(tables["Rules"].frame):
+            sheets["Rules"].insert_chart("R2", iv_chart(book, tables["Rules"].frame))
 
-    return write_atomically(path, write)
+    return write_workbook(path, tables, extra=charts)
 
 
-def _write_sheet(sheet, frame: pd.DataFrame, formats: dict) -> None:
-    """``frame`` from A1 with a bold header, rates as percentages, missing values blank."""
-    for column, name in enumerate(frame.columns):
-        sheet.write_string(0, column, str(name), formats["header"])
-        rate = str(name).endswith(RATE_COLUMNS)
-        cell_format = formats["rate"] if rate else None
-        for row, value in enumerate(frame[name].tolist(), start=1):
-            _write_cell(sheet, row, column, value, cell_format)
-        sheet.set_column(column, column, max(10, min(48, len(str(name)) + 4)))
-    sheet.freeze_panes(1, 0)
-    if len(frame.columns):
-        sheet.autofilter(0, 0, len(frame), len(frame.columns) - 1)
+def _rate_columns(frame: pd.DataFrame) -> list:
+    return [name for name in frame.columns if str(name).endswith(RATE_COLUMNS)]
 
 
-def _write_cell(sheet, row: int, column: int, value: object, cell_format) -> None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return
-    if isinstance(value, bool | np.bool_):
-        sheet.write_boolean(row, column, bool(value))
-    elif isinstance(value, int | float | np.integer | np.floating):
-        sheet.write_number(row, column, float(value), cell_format)
-    else:
-        sheet.write_string(row, column, str(value))
-
-
-def rate_chart(book: Workbook, frame: pd.DataFrame):
+def rate_chart(book, frame: pd.DataFrame):
     """Columns: the outcome rate per recommendation, one series per rule set."""
     chart = book.add_chart({"type": "column"})
     title = "By recommendation"
@@ -209,7 +183,7 @@ def rate_chart(book: Workbook, frame: pd.DataFrame):
     return chart
 
 
-def iv_chart(book: Workbook, frame: pd.DataFrame):
+def iv_chart(book, frame: pd.DataFrame):
     """Bars: the information value of the current rules (sorted by IV; the first rules)."""
     chart = book.add_chart({"type": "bar"})
     rows = frame[(frame["rule_set"] == "current") & frame["iv"].notna()].head(MAX_CHART_RULES)

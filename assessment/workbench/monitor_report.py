@@ -15,11 +15,10 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import PatternFill
 
-from .._shared.files import save_workbook
+from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
 from ..model.drift import NOT_COMPARED, load_bands
 from ..reports.pdf.flowables import (
@@ -31,7 +30,7 @@ from ..reports.pdf.flowables import (
     write_story,
 )
 from ..reports.pdf.style import Look, fill
-from ..reports.workbook import VERDICT_FILLS, write_frame
+from ..reports.workbook import VERDICT_FILLS
 from .monitor import Monitoring
 
 __all__ = ["monitor_lines", "summary_table", "write_monitor_pdf", "write_monitor_workbook"]
@@ -166,43 +165,28 @@ def _pp(value: object) -> str:
 
 
 def write_monitor_workbook(monitoring: Monitoring, path: str | Path) -> Path:
-    """Write the sheets Summary, Rules and Fields to ``path`` through a temporary file."""
-    book = Workbook()
-    book.remove(book.active)
+    """Write the sheets Summary, Rules and Fields to ``path`` through a temporary file: band
+    cells filled by band; rates as percentages, shifts and PSI as decimals."""
+    summary = summary_table(monitoring)
     tables = {
-        "Summary": summary_table(monitoring),
-        "Rules": monitoring.rules,
-        "Fields": monitoring.fields,
+        "Summary": _formatted(summary, row_formats=_rate_rows(summary)),
+        "Rules": _formatted(monitoring.rules),
+        "Fields": _formatted(monitoring.fields),
     }
-    for title, frame in tables.items():
-        sheet = book.create_sheet(title)
-        write_frame(sheet, frame)
-        _format_columns(sheet, frame)
-    _format_rates(book["Summary"])
-    return save_workbook(book, path)
+    return write_workbook(path, tables)
 
 
-def _format_rates(sheet) -> None:
-    """Shares and rates of the Summary sheet (columns baseline and current) as percentages."""
-    for measure, *values in sheet.iter_rows(min_row=2, max_col=3):
-        if str(measure.value).startswith("share ") or str(measure.value).endswith(" rate"):
-            for cell in values:
-                cell.number_format = "0.0%"
+def _formatted(frame: pd.DataFrame, row_formats: dict | None = None) -> Table:
+    fills = {band: VERDICT_FILLS[verdict] for band, verdict in BAND_AS_VERDICT.items()}
+    formats = {c: f for c in frame.columns if (f := _number_format(str(c)))}
+    return Table(frame, {"band": fills}, formats, row_formats or {})
 
 
-def _format_columns(sheet, frame: pd.DataFrame) -> None:
-    """Band cells filled by band; rates as percentages, shifts and PSI as decimals."""
-    fills = {
-        band: PatternFill("solid", start_color=VERDICT_FILLS[verdict])
-        for band, verdict in BAND_AS_VERDICT.items()
-    }
-    for index, column in enumerate(frame.columns, start=1):
-        number = _number_format(str(column))
-        for cell in list(sheet.iter_cols(min_col=index, max_col=index, min_row=2))[0]:
-            if column == "band" and cell.value in fills:
-                cell.fill = fills[cell.value]
-            elif number and isinstance(cell.value, int | float):
-                cell.number_format = number
+def _rate_rows(summary: pd.DataFrame) -> dict[int, str]:
+    """Shares and rates of the Summary sheet (its first column names them) as percentages."""
+    names = summary.iloc[:, 0].astype(str) if len(summary.columns) else pd.Series(dtype=str)
+    rates = names.str.startswith("share ") | names.str.endswith(" rate")
+    return dict.fromkeys(np.flatnonzero(rates.to_numpy()).tolist(), "0.0%")
 
 
 def _number_format(column: str) -> str | None:

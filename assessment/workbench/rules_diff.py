@@ -22,16 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
 
-from .._shared.files import save_workbook
+from .._shared.excel import write_workbook
 from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
 from ..criteria.rules import RULE_COLUMNS, Rule, RuleSet
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import Applications
 from ..pipeline import Scored, score_read
-from ..reports.workbook import write_frame
 
 __all__ = [
     "RulesDiff",
@@ -264,15 +262,10 @@ def flip_summary(flips: pd.DataFrame) -> pd.DataFrame:
 def write_diff_workbook(diff: RulesDiff, path: str | Path) -> Path:
     """Write the sheets "Rule changes", "Project flips", "Verdict changes" and "Summary" to
     ``path`` through a temporary file beside it."""
-    path = Path(path)
-    book = Workbook()
-    book.remove(book.active)
     tables = {
         "Rule changes": diff.changes,
         "Project flips": diff.flips,
         "Verdict changes": diff.verdicts,
         "Summary": diff.summary,
     }
-    for title, frame in tables.items():
-        write_frame(book.create_sheet(title), frame)
-    return save_workbook(book, path)
+    return write_workbook(path, tables)

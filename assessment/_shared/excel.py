@@ -1,0 +1,142 @@
+"""Writing ordinary Excel workbooks: one library (xlsxwriter), one path.
+
+:func:`write_workbook` writes tables (:class:`Table`: a frame with its fills and number
+formats) as sheets with a bold, frozen, filtered header, text always as text (never a formula,
+link or number), dates as dates, missing values blank; through a temporary file beside the
+target (:func:`assessment._shared.files.write_atomically`). A caller that draws more (charts)
+passes ``extra``, which gets the workbook and its sheets before it is closed.
+
+openpyxl stays for reading; the screening shortlist keeps its own fast row writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from xlsxwriter import Workbook
+
+from .files import XLSXWRITER_OPTIONS, write_atomically, xlsx_value
+
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+HEADER = {"bold": True}
+
+
+@dataclass
+class Table:
+    """A frame to write as one sheet. ``fills``: column -> cell text -> RGB colour of the
+    cell; ``formats``: column -> number format of its numbers; ``row_formats``: row position
+    -> number format of the numbers in that row (after the first column); ``styled``: a bold,
+    frozen, filtered header and column widths (False: the bare table)."""
+
+    frame: pd.DataFrame
+    fills: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    formats: Mapping[str, str] = field(default_factory=dict)
+    row_formats: Mapping[int, str] = field(default_factory=dict)
+    styled: bool = True
+
+
+def write_workbook(
+    path: str | Path,
+    tables: Mapping[str, Table | pd.DataFrame],
+    extra: Callable[[Workbook, dict], None] | None = None,
+    options: Mapping[str, object] | None = None,
+) -> Path:
+    """Write ``tables`` (sheet title -> :class:`Table` or frame) to ``path`` atomically."""
+
+    def write(temporary: Path) -> None:
+        book = Workbook(str(temporary), {**XLSXWRITER_OPTIONS, **(options or {})})
+        try:
+            formats = _Formats(book)
+            sheets = {}
+            for title, table in tables.items():
+                table = table if isinstance(table, Table) else Table(table)
+                sheets[title] = book.add_worksheet(title)
+                write_table_sheet(sheets[title], table, formats)
+            if extra is not None:
+                extra(book, sheets)
+        finally:
+            book.close()
+
+    return write_atomically(path, write)
+
+
+class _Formats:
+    """The workbook's cell formats, made once per kind (xlsxwriter needs one per combination)."""
+
+    def __init__(self, book: Workbook) -> None:
+        self.book, self.made = book, {}
+
+    def __call__(self, **properties: object):
+        if not properties:
+            return None
+        key = tuple(sorted(properties.items()))
+        if key not in self.made:
+            self.made[key] = self.book.add_format(dict(properties))
+        return self.made[key]
+
+
+def write_table_sheet(sheet, table: Table, formats: _Formats) -> None:
+    """``table`` from A1: the header, then the rows."""
+    frame = table.frame
+    header = formats(**HEADER) if table.styled else None
+    for column, name in enumerate(frame.columns):
+        sheet.write_string(0, column, xlsx_value(str(name)), header)
+        fills = table.fills.get(name, {})
+        number = table.formats.get(name)
+        for row, value in enumerate(frame[name].tolist(), start=1):
+            fill = fills.get(value) if isinstance(value, str) else None
+            shape = number or (table.row_formats.get(row - 1) if column else None)
+            _write_cell(sheet, row, column, value, formats, fill, shape)
+    if table.styled and len(frame.columns):
+        _style(sheet, frame)
+
+
+def _style(sheet, frame: pd.DataFrame) -> None:
+    for column, name in enumerate(frame.columns):
+        sheet.set_column(column, column, min(max(12, len(str(name)) + 2), 40))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+
+
+def _write_cell(sheet, row: int, column: int, value, formats, fill, number) -> None:
+    value = _plain(value)
+    style = {"bg_color": f"#{fill}", "pattern": 1} if fill else {}
+    if value is None:
+        if fill:
+            sheet.write_blank(row, column, None, formats(**style))
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, column, value, formats(**style))
+    elif isinstance(value, int | float):
+        shape = {"num_format": number} if number else {}
+        sheet.write_number(row, column, value, formats(**style, **shape))
+    elif isinstance(value, dt.date):
+        midnight = not isinstance(value, dt.datetime) or value.time() == dt.time()
+        shape = {"num_format": DATE_FORMAT if midnight else DATETIME_FORMAT}
+        sheet.write_datetime(row, column, value, formats(**style, **shape))
+    else:
+        sheet.write_string(row, column, xlsx_value(value), formats(**style))
+
+
+def _plain(value: object) -> object:
+    """A value a cell can hold: Python numbers, dates, text (lists and dicts as their text),
+    missing and non-finite numbers as None."""
+    if isinstance(value, list | tuple | dict):
+        return str(value)
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.date | bool | int | float | str):
+        return value
+    return str(value)
