@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from xlsxwriter import Workbook
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
 from .files import XLSXWRITER_OPTIONS, write_atomically, xlsx_value
 
@@ -46,29 +47,39 @@ def write_workbook(
     path: str | Path,
     tables: Mapping[str, Table | pd.DataFrame],
     extra: Callable[[Workbook, dict], None] | None = None,
-    options: Mapping[str, object] | None = None,
 ) -> Path:
-    """Write ``tables`` (sheet title -> :class:`Table` or frame) to ``path`` atomically."""
+    """Write ``tables`` (sheet title -> :class:`Table` or frame) to ``path`` atomically;
+    ``extra(book, sheets)`` draws more (charts) before the book is closed."""
+
+    def draw(book: Workbook, formats: Formats) -> None:
+        sheets = {}
+        for title, table in tables.items():
+            table = table if isinstance(table, Table) else Table(table)
+            sheets[title] = book.add_worksheet(title)
+            write_table_sheet(sheets[title], table, formats)
+        if extra is not None:
+            extra(book, sheets)
+
+    return write_book(path, draw)
+
+
+def write_book(path: str | Path, draw: Callable[[Workbook, Formats], None]) -> Path:
+    """A workbook drawn by ``draw(book, formats)`` (a form, not a table: the application
+    template), written to ``path`` atomically, strings kept as strings."""
 
     def write(temporary: Path) -> None:
-        book = Workbook(str(temporary), {**XLSXWRITER_OPTIONS, **(options or {})})
+        book = Workbook(str(temporary), XLSXWRITER_OPTIONS)
         try:
-            formats = _Formats(book)
-            sheets = {}
-            for title, table in tables.items():
-                table = table if isinstance(table, Table) else Table(table)
-                sheets[title] = book.add_worksheet(title)
-                write_table_sheet(sheets[title], table, formats)
-            if extra is not None:
-                extra(book, sheets)
+            draw(book, Formats(book))
         finally:
             book.close()
 
     return write_atomically(path, write)
 
 
-class _Formats:
-    """The workbook's cell formats, made once per kind (xlsxwriter needs one per combination)."""
+class Formats:
+    """The workbook's cell formats, made once per combination of properties (xlsxwriter needs
+    one format object per combination): ``formats(bold=True, num_format="0.0%")``."""
 
     def __init__(self, book: Workbook) -> None:
         self.book, self.made = book, {}
@@ -82,7 +93,7 @@ class _Formats:
         return self.made[key]
 
 
-def write_table_sheet(sheet, table: Table, formats: _Formats) -> None:
+def write_table_sheet(sheet, table: Table, formats: Formats) -> None:
     """``table`` from A1: the header, then the rows."""
     frame = table.frame
     header = formats(**HEADER) if table.styled else None
@@ -140,3 +151,10 @@ def _plain(value: object) -> object:
     if isinstance(value, dt.date | bool | int | float | str):
         return value
     return str(value)
+
+
+def column_range(sheet: str, column: int, first_row: int, last_row: int) -> str:
+    """An absolute range of one column as a formula, rows and columns counted from 0:
+    ``='Lists'!$B$2:$B$9``."""
+    letter = xl_col_to_name(column)
+    return f"={quote_sheetname(sheet)}!${letter}${first_row + 1}:${letter}${last_row + 1}"

@@ -15,14 +15,7 @@ import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
-
-from .._shared.files import write_atomically
-from .cells import FORMULA_STARTS
+from .._shared.excel import Formats, column_range, write_book
 from .dictionary import Dictionary, Field, load_dictionary
 
 SHEETS = {
@@ -71,10 +64,10 @@ NUMBER_FORMATS = {
     "racks": "#,##0",
     "": "0.00",
 }
-_HEAD_FILL = PatternFill("solid", fgColor="1F4E78")
-_SECTION_FILL = PatternFill("solid", fgColor="D9E1F2")
-_INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-_GREY = Font(color="808080", size=9)
+HEAD = {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78", "pattern": 1}
+SECTION = {"bg_color": "#D9E1F2", "pattern": 1}
+INPUT = {"bg_color": "#FFF2CC", "pattern": 1}
+GREY = {"font_color": "#808080", "font_size": 9}
 
 
 def write_template(
@@ -92,29 +85,28 @@ def write_template(
     if lang not in SHEETS:
         raise ValueError(f"the 'lang' parameter must be 'en' or 'zh'; got {lang!r} instead")
     dictionary = dictionary or load_dictionary()
-    book = Workbook()
-    guide = book.active
-    _write_guide(guide, lang)
-    lists = _write_lists(book.create_sheet(SHEETS[lang][3]), dictionary, lang)
-    project = book.create_sheet(SHEETS[lang][1], 1)
-    _write_project(project, dictionary, lang, lists, values or {}, units or {})
-    _write_yearly(
-        book.create_sheet(SHEETS[lang][2], 2), dictionary, lang, yearly or {}, units or {}
-    )
-    book.active = 1
-    return write_atomically(path, book.save)
+
+    def draw(book, formats: Formats) -> None:
+        names = SHEETS[lang]
+        guide, project, years = (book.add_worksheet(name) for name in names[:3])
+        lists = _write_lists(book.add_worksheet(names[3]), dictionary, lang)
+        _write_guide(guide, lang, formats)
+        _write_project(project, dictionary, lang, lists, values or {}, units or {}, formats)
+        _write_yearly(years, dictionary, lang, yearly or {}, units or {}, formats)
+        project.activate()
+
+    return write_book(path, draw)
 
 
-def _write_guide(sheet: Worksheet, lang: str) -> None:
-    sheet.title = SHEETS[lang][0]
-    for row, line in enumerate(GUIDE[lang], start=1):
-        sheet.cell(row, 1, line).font = Font(bold=row == 1, size=14 if row == 1 else 11)
-    sheet.column_dimensions["A"].width = 110
+def _write_guide(sheet, lang: str, formats: Formats) -> None:
+    for row, line in enumerate(GUIDE[lang]):
+        sheet.write_string(row, 0, line, formats(bold=row == 0, font_size=14 if row == 0 else 11))
+    sheet.set_column(0, 0, 110)
 
 
-def _write_lists(sheet: Worksheet, dictionary: Dictionary, lang: str) -> dict[str, str]:
-    """One column per dropdown; returns list name -> absolute range formula."""
-    sheet.sheet_state = "hidden"
+def _write_lists(sheet, dictionary: Dictionary, lang: str) -> dict[str, str]:
+    """One column per dropdown (the sheet hidden); returns list name -> absolute range."""
+    sheet.hide()
     columns: dict[str, list[str]] = {"bool": list(YES_NO[lang])}
     label = "label_zh" if lang == "zh" else "label_en"
     for field in dictionary.fields.values():
@@ -123,51 +115,51 @@ def _write_lists(sheet: Worksheet, dictionary: Dictionary, lang: str) -> dict[st
         if field.unit and field.unit != "fraction":
             columns[f"unit:{field.unit}"] = [u.name for u in dictionary.units_of(field.unit)]
     ranges = {}
-    for index, (name, items) in enumerate(columns.items(), start=1):
-        letter = get_column_letter(index)
-        sheet.cell(1, index, name)
-        for row, item in enumerate(items, start=2):
-            sheet.cell(row, index, item)
-        ranges[name] = f"{quote_sheetname(sheet.title)}!${letter}$2:${letter}${len(items) + 1}"
+    for index, (name, items) in enumerate(columns.items()):
+        sheet.write_string(0, index, name)
+        for row, item in enumerate(items, start=1):
+            sheet.write_string(row, index, item)
+        ranges[name] = column_range(sheet.name, index, 1, len(items))
     return ranges
 
 
 def _write_project(
-    sheet: Worksheet,
+    sheet,
     dictionary: Dictionary,
     lang: str,
     lists: dict[str, str],
     values: Mapping[str, object],
     units: Mapping[str, str],
+    formats: Formats,
 ) -> None:
-    _header(sheet, HEADERS[lang])
-    for letter, width in zip("ABCDEF", (34, 22, 14, 70, 30, 26), strict=True):
-        sheet.column_dimensions[letter].width = width
-    row, section = 2, None
+    _header(sheet, HEADERS[lang], formats)
+    for column, width in enumerate((34, 22, 14, 70, 30, 26)):
+        sheet.set_column(column, column, width)
+    row, section = 1, None
     for field in dictionary.scalar_fields():
         if field.section != section:
             section = field.section
-            _section_row(sheet, row, SECTIONS[section][lang == "zh"])
+            _section_row(sheet, row, SECTIONS[section][lang == "zh"], formats)
             row += 1
-        _field_row(sheet, row, field, lang, lists, values.get(field.name), units, dictionary)
+        value = values.get(field.name)
+        _field_row(sheet, row, field, lang, lists, value, units, dictionary, formats)
         row += 1
-    sheet.freeze_panes = "B2"
+    sheet.freeze_panes(1, 1)
 
 
-def _header(sheet: Worksheet, titles: tuple[str, ...]) -> None:
-    for col, title in enumerate(titles, start=1):
-        cell = sheet.cell(1, col, title)
-        cell.font, cell.fill = Font(bold=True, color="FFFFFF"), _HEAD_FILL
+def _header(sheet, titles: tuple[str, ...], formats: Formats) -> None:
+    for column, title in enumerate(titles):
+        sheet.write_string(0, column, title, formats(**HEAD))
 
 
-def _section_row(sheet: Worksheet, row: int, title: str) -> None:
-    for col in range(1, 7):
-        sheet.cell(row, col).fill = _SECTION_FILL
-    sheet.cell(row, 1, title).font = Font(bold=True)
+def _section_row(sheet, row: int, title: str, formats: Formats) -> None:
+    sheet.write_string(row, 0, title, formats(bold=True, **SECTION))
+    for column in range(1, 6):
+        sheet.write_blank(row, column, None, formats(**SECTION))
 
 
 def _field_row(
-    sheet: Worksheet,
+    sheet,
     row: int,
     field: Field,
     lang: str,
@@ -175,27 +167,37 @@ def _field_row(
     value: object,
     units: Mapping[str, str],
     dictionary: Dictionary,
+    formats: Formats,
 ) -> None:
     other = "en" if lang == "zh" else "zh"
     required = " *" if field.required else ""
-    sheet.cell(row, 1, field.label(lang) + required)
+    sheet.write_string(row, 0, field.label(lang) + required)
     unit = units.get(field.name, field.unit)
-    sheet.cell(row, 3, unit if field.unit else None)
-    sheet.cell(row, 4, field.help(lang)).alignment = Alignment(wrap_text=True)
-    sheet.cell(row, 5, field.label(other)).font = _GREY
-    sheet.cell(row, 6, field.name).font = _GREY
-    cell = sheet.cell(row, 2, _display(value, field, lang, dictionary))
-    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"  # text, never a formula
-    cell.fill = _INPUT_FILL
-    _format_value(cell, field, unit)
-    _validate(sheet, f"B{row}", field, lang, lists)
+    if field.unit:
+        sheet.write_string(row, 2, unit)
+    sheet.write_string(row, 3, field.help(lang), formats(text_wrap=True))
+    sheet.write_string(row, 4, field.label(other), formats(**GREY))
+    sheet.write_string(row, 5, field.name, formats(**GREY))
+    shape = formats(**INPUT, **_number_format(field, unit))
+    _write_value(sheet, row, _display(value, field, lang, dictionary), shape)
+    sheet.data_validation(row, 1, row, 1, _validation(field, lang, lists))
     if field.unit and field.unit != "fraction":
-        _add_validation(
-            sheet,
-            DataValidation(type="list", formula1=lists[f"unit:{field.unit}"], errorStyle="warning"),
-            f"C{row}",
-        )
+        choice = {"validate": "list", "source": lists[f"unit:{field.unit}"]}
+        sheet.data_validation(row, 2, row, 2, {**choice, "error_type": "warning"})
+
+
+def _write_value(sheet, row: int, value: object, shape) -> None:
+    """The value cell: text always as text (never a formula), dates as dates."""
+    if value is None:
+        sheet.write_blank(row, 1, None, shape)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, 1, value, shape)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, 1, value, shape)
+    elif isinstance(value, dt.date):
+        sheet.write_datetime(row, 1, value, shape)
+    else:
+        sheet.write_string(row, 1, str(value), shape)
 
 
 def _display(value: object, field: Field, lang: str, dictionary: Dictionary) -> object:
@@ -211,79 +213,64 @@ def _display(value: object, field: Field, lang: str, dictionary: Dictionary) -> 
     return value
 
 
-def _format_value(cell, field: Field, unit: str) -> None:
+def _number_format(field: Field, unit: str) -> dict[str, str]:
     if field.type == "date":
-        cell.number_format = "yyyy-mm-dd"
-    elif field.type == "fraction":
-        cell.number_format = "0.0%" if unit == "fraction" else "0.0"
-    elif field.type in ("number", "integer"):
-        cell.number_format = (
-            NUMBER_FORMATS.get(unit, "#,##0.00") if unit == field.unit else "#,##0.00"
-        )
-    elif field.type == "text":
-        cell.number_format = "@"
+        return {"num_format": "yyyy-mm-dd"}
+    if field.type == "fraction":
+        return {"num_format": "0.0%" if unit == "fraction" else "0.0"}
+    if field.type in ("number", "integer"):
+        shown = NUMBER_FORMATS.get(unit, "#,##0.00") if unit == field.unit else "#,##0.00"
+        return {"num_format": shown}
+    return {"num_format": "@"} if field.type == "text" else {}
 
 
-def _validate(sheet: Worksheet, ref: str, field: Field, lang: str, lists: dict[str, str]) -> None:
-    prompt = field.help(lang)[:250]
-    title = field.label(lang)[:32]
-    if field.type == "choice":
-        rule = DataValidation(type="list", formula1=lists[field.choices], errorStyle="warning")
-    elif field.type == "bool":
-        rule = DataValidation(type="list", formula1=lists["bool"], errorStyle="warning")
-    elif field.type == "date":
-        rule = DataValidation(
-            type="date",
-            operator="greaterThan",
-            formula1="1",
-            allow_blank=True,
-            errorStyle="warning",
-        )
-    elif (
-        field.type in ("number", "integer", "fraction")
-        and field.min is not None
-        and field.unit in ("", "fraction")
-    ):
-        rule = DataValidation(
-            type="whole" if field.type == "integer" else "decimal",
-            operator="between",
-            formula1=str(field.min),
-            formula2=str(field.max),
-            errorStyle="warning",
-        )
-    else:
-        rule = DataValidation(allow_blank=True)
-    rule.promptTitle, rule.prompt, rule.showInputMessage = title, prompt, True
-    rule.showErrorMessage = True
-    _add_validation(sheet, rule, ref)
-
-
-def _add_validation(sheet: Worksheet, rule: DataValidation, ref: str) -> None:
-    sheet.add_data_validation(rule)
-    rule.add(ref)
+def _validation(field: Field, lang: str, lists: dict[str, str]) -> dict:
+    """The value cell's rule (a dropdown, a date, a range, or none) with its help as the
+    input hint; a value outside it warns."""
+    hint = {
+        "input_title": field.label(lang)[:32],
+        "input_message": field.help(lang)[:250],
+        "error_type": "warning",
+    }
+    if field.type in ("choice", "bool"):
+        source = lists[field.choices if field.type == "choice" else "bool"]
+        return {"validate": "list", "source": source, **hint}
+    if field.type == "date":
+        return {"validate": "date", "criteria": ">", "value": dt.date(1900, 1, 1), **hint}
+    ranged = field.type in ("number", "integer", "fraction") and field.unit in ("", "fraction")
+    if ranged and field.min is not None:
+        kind = "integer" if field.type == "integer" else "decimal"
+        if field.max is None:
+            return {"validate": kind, "criteria": ">=", "value": field.min, **hint}
+        bounds = {"minimum": field.min, "maximum": field.max}
+        return {"validate": kind, "criteria": "between", **bounds, **hint}
+    return {"validate": "any", **hint}
 
 
 def _write_yearly(
-    sheet: Worksheet,
+    sheet,
     dictionary: Dictionary,
     lang: str,
     yearly: Mapping[str, Mapping[int, float]],
     units: Mapping[str, str],
+    formats: Formats,
 ) -> None:
     series = dictionary.series_fields()
     titles = [YEAR_HEADER[lang]] + [
         f"{f.label(lang)} ({units.get(f.name, f.unit)})" for f in series
     ]
-    _header(sheet, tuple(titles))
-    for col in range(2, len(series) + 2):
-        sheet.column_dimensions[get_column_letter(col)].width = 28
+    _header(sheet, tuple(titles), formats)
+    sheet.set_column(1, len(series), 28)
     years = sorted({year for values in yearly.values() for year in values})
-    for row, year in enumerate(years, start=2):
-        sheet.cell(row, 1, year)
-        for col, field in enumerate(series, start=2):
-            sheet.cell(row, col, yearly.get(field.name, {}).get(year)).number_format = "#,##0"
-    rule = DataValidation(
-        type="whole", operator="between", formula1="1990", formula2="2100", errorStyle="warning"
-    )
-    _add_validation(sheet, rule, "A2:A60")
-    sheet.freeze_panes = "B2"
+    amount = formats(num_format="#,##0")
+    for row, year in enumerate(years, start=1):
+        sheet.write_number(row, 0, year)
+        for column, field in enumerate(series, start=1):
+            value = yearly.get(field.name, {}).get(year)
+            if value is None:
+                sheet.write_blank(row, column, None, amount)
+            else:
+                sheet.write_number(row, column, value, amount)
+    rule = {"validate": "integer", "criteria": "between", "minimum": 1990, "maximum": 2100}
+    sheet.data_validation(1, 0, 59, 0, {**rule, "error_type": "warning"})
+    sheet.freeze_panes(1, 1)
