@@ -103,7 +103,7 @@ def test_output_inside_an_input_folder_is_refused_for_screen_and_score(tmp_path,
 
 
 LIMITED_RUNS = """
-import os, resource, sys
+import os, resource, sys, tempfile
 from assessment.cli import main
 source, limited, locked = sys.argv[1:]
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -111,6 +111,9 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # as `ulimit -f 4`
 code = main(["score", source, "--as-of", "2025-06-30", "--no-model", "--excel", limited])
 resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 print("exit", code, file=sys.stderr, flush=True)
+# the commands import their libraries when they run: load template's now, since "nobody"
+# (below) may not be able to read this interpreter's files (a root-only pyenv)
+main(["template", "-o", os.path.join(tempfile.mkdtemp(), "warm.xlsx"), "-q"])
 child = os.fork()  # the next command in a child, without this process's exit handlers
 if child == 0:
     if os.geteuid() == 0:  # root writes anywhere: run the next command as "nobody"
