@@ -37,6 +37,7 @@ import pandas as pd
 from .._shared.files import write_table as write_table  # cli/model.py imports it here
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
+from .._shared.text import joined, shown
 from .drift import banded
 from .estimator import MISSING, RiskModel, prepare
 from .training import bin_shares
@@ -252,8 +253,8 @@ def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskMod
     table["grade"] = predicted["grade"].to_numpy()
     for rank in range(1, MAX_REASONS + 1):
         table[f"reason_{rank}"] = _reason_text(predicted, rank)
-    table["missing_features"] = ["; ".join(names) for names in predicted["missing_features"]]
-    table["absent_features"] = ["; ".join(names) for names in predicted["absent_features"]]
+    table["missing_features"] = [joined(names) for names in predicted["missing_features"]]
+    table["absent_features"] = [joined(names) for names in predicted["absent_features"]]
     table["pd_advisory"] = predicted["pd_advisory"].to_numpy()
     table["model_sha256"] = model.card.get("sha256", "")
     return table
@@ -265,7 +266,7 @@ def _reason_text(predicted: pd.DataFrame, rank: int) -> list[str]:
     if f"reason_{rank}_feature" not in predicted:
         return [""] * len(predicted)
     return [
-        "" if feature is None else f"{feature}={value} (+{contribution:.3f})"
+        "" if feature is None else f"{feature}={shown(value)} (+{contribution:.3f})"
         for feature, value, contribution in zip(
             predicted[f"reason_{rank}_feature"],
             predicted[f"reason_{rank}_value"],

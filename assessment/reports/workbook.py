@@ -13,6 +13,7 @@ import pandas as pd
 
 from .._shared.excel import Table, write_workbook
 from .._shared.files import sha256_of, shown_path
+from .._shared.text import joined, shown
 from ..criteria.indicators import INDICATORS
 from ..decision.decide import programmes_as_asked
 
@@ -88,9 +89,9 @@ def _decision_table(scored) -> pd.DataFrame:
             "recommendation": decisions["recommendation"].to_numpy(),
             "why": decisions["decision_reason"].to_numpy(),
             "green_label": [label["status"] for label in decisions["green_label"]],
-            "missing_for_decision": ["; ".join(f) for f in decisions["missing_for_decision"]],
-            "reasons": ["; ".join(_reason_text(r) for r in rs) for rs in decisions["reasons"]],
-            "conditions": ["; ".join(c["text"] for c in cs) for cs in decisions["conditions"]],
+            "missing_for_decision": [joined(f) for f in decisions["missing_for_decision"]],
+            "reasons": [joined(_reason_text(r) for r in rs) for rs in decisions["reasons"]],
+            "conditions": [joined(c["text"] for c in cs) for cs in decisions["conditions"]],
             "data_quality": [q["verdict"] for q in decisions["data_quality"]],
         }
     )
@@ -98,8 +99,9 @@ def _decision_table(scored) -> pd.DataFrame:
 
 def _reason_text(reason: dict) -> str:
     if reason["kind"] == "model":
-        return f"model: {reason['criterion']}={reason['value']} (+{reason['contribution']:.3f})"
+        contribution = shown(reason["contribution"], "{:.3f}")
+        return f"model: {reason['criterion']}={shown(reason['value'])} (+{contribution})"
     return (
-        f"{reason['criterion']}: {reason['metric']} {reason['value']} {reason['verdict']} "
-        f"{reason['operator']} {reason['threshold']} ({reason['source']})"
+        f"{reason['criterion']}: {reason['metric']} {shown(reason['value'])} {reason['verdict']} "
+        f"{reason['operator']} {shown(reason['threshold'])} ({reason['source']})"
     )

@@ -33,6 +33,7 @@ import pandas as pd
 from .._shared.files import sha256_of, shown_path
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
+from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
 from ..errors import AssessmentError, InputError
 from ..intake.dictionary import PROGRAMMES
@@ -321,7 +322,7 @@ def _rule_note(row, stable: float) -> str:
     shift = row.insufficient_shift_pp
     if abs(shift) >= stable and abs(shift) > abs(np.nan_to_num(row.shift_pp)):
         notes.append(f"share insufficient {shift:+.1f} pp")
-    return "; ".join(notes)
+    return joined(notes)
 
 
 def _one_sided(before: list[str], after: list[str], key: str) -> pd.DataFrame:
@@ -420,7 +421,7 @@ def _missing_share(values: pd.Series, kind: str) -> float:
 
 
 def _bin_labels(edges: list[float]) -> list[str]:
-    inner = [f"{e:.4g}" for e in edges[1:-1]]
+    inner = [shown(e, digits=4) for e in edges[1:-1]]
     if not inner:
         return ["all", "missing"]
     middle = [f"{a} to {b}" for a, b in zip(inner, inner[1:], strict=False)]
@@ -434,7 +435,7 @@ def _largest_move(labels: list[str], expected: list, actual: list) -> str:
     at = int(np.argmax(moves))
     if moves[at] == 0:
         return "no change"
-    return f"{labels[at]}: {expected[at]:.1%} -> {actual[at]:.1%}"
+    return f"{labels[at]}: {shown(expected[at], '{:.1%}')} -> {shown(actual[at], '{:.1%}')}"
 
 
 # Population ------------------------------------------------------------------------------
