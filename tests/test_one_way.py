@@ -373,15 +373,16 @@ def test_a_written_table_keeps_fills_formats_filters_frozen_header_and_text(tmp_
             "verdict": ["pass", "fail"],
             "rate": [0.25, None],
             "on": [pd.Timestamp("2025-06-30"), pd.NaT],
+            "note": ["", "x"],
         }
     )
     table = Table(frame, fills={"verdict": {"pass": "C6EFCE"}}, formats={"rate": "0.0%"})
     book = openpyxl.load_workbook(write_workbook(tmp_path / "t.xlsx", {"Verdicts": table}))
     sheet = book["Verdicts"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:D3"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:E3"
     assert sheet["A1"].font.bold and sheet["A2"].value == "=HYPERLINK(1)"
     assert sheet["A2"].data_type == "s"
     assert sheet["B2"].fill.fgColor.rgb.endswith("C6EFCE") and sheet["B3"].fill.fill_type is None
     assert sheet["C2"].number_format == "0.0%" and sheet["C3"].value is None
     assert sheet["D2"].value.date().isoformat() == "2025-06-30"
-    assert sheet["D2"].number_format == "yyyy-mm-dd"
+    assert sheet["D2"].number_format == "yyyy-mm-dd" and sheet["E2"].value is None

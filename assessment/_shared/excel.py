@@ -119,7 +119,7 @@ def _style(sheet, frame: pd.DataFrame) -> None:
 def _write_cell(sheet, row: int, column: int, value, formats, fill, number) -> None:
     value = _plain(value)
     style = {"bg_color": f"#{fill}", "pattern": 1} if fill else {}
-    if value is None:
+    if value is None or value == "":  # an empty text is a blank cell
         if fill:
             sheet.write_blank(row, column, None, formats(**style))
     elif isinstance(value, bool):
