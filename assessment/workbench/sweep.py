@@ -292,8 +292,3 @@ def _rasterised(pdf: Path):
         return document[0].render(scale=2).to_pil().copy()
     finally:
         document.close()
-
-
-# The command line (assessment/cli/workbench.py) still imports the old name; remove this line
-# once it imports write_sweep_outputs.
-write_outputs = write_sweep_outputs
