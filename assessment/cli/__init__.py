@@ -171,14 +171,10 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def error_line(error: BaseException) -> str:
     """The one line shown for an error: the engine's own rendering, an OS error's reason and
     path, or, for anything else, its type and message marked as an internal error."""
-    from ..errors import AssessmentError
+    from ..errors import AssessmentError, Problem
 
-    if isinstance(error, AssessmentError):
-        return f"error: {error}"
-    if isinstance(error, OSError):
-        where = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
-        reason = error.strerror or str(error)
-        return f"error: {where}: {reason}" if where else f"error: {reason}"
+    if isinstance(error, AssessmentError | OSError):
+        return f"error: {Problem.of(error).render()}"
     return (
         f"internal error: {type(error).__name__}: {error} (this is a bug; "
         "run again with --debug for the traceback and report it)"
