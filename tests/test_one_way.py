@@ -195,6 +195,17 @@ def test_a_name_means_one_thing():
     assert defined == {"write_table": ["_shared/files.py"]}
 
 
+def test_write_table_is_imported_from_shared_files_only():
+    """No module re-exports write_table: every importer names _shared.files."""
+    importers = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and "write_table" in {a.name for a in node.names}:
+                importers.append((path.relative_to(PACKAGE).as_posix(), node.module))
+    assert importers and all(module.endswith("_shared.files") for _, module in importers)
+    assert "cli/model.py" in {name for name, _ in importers}
+
+
 def test_json_and_text_are_written_atomically(tmp_path):
     from assessment._shared.files import write_json, write_text
 

@@ -73,7 +73,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def _table_out(args: argparse.Namespace, table, output) -> None:
     """A result table written to ``-o FILE``, else printed as text or JSON records."""
-    from ..model.predict import write_table
+    from .._shared.files import write_table
     from ..reports.text import frame_lines, records
 
     if output:

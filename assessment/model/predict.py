@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._shared.files import write_table as write_table  # cli/model.py imports it here
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
 from .._shared.text import joined, shown
