@@ -16,6 +16,7 @@ import skops.io as sio
 
 from .._shared.files import sha256_of, write_atomically
 from .._shared.resources import data_dir
+from .._shared.text import shown
 from ..errors import ModelError
 from ._skops_schema import stable_zip
 from .card import card_markdown
@@ -131,8 +132,8 @@ def check_archive(path: Path) -> None:
         raise ModelError(
             "the model file is too large",
             where=str(path),
-            expected=f"at most {MAX_MODEL_BYTES:,} bytes (artefact.MAX_MODEL_BYTES)",
-            got=f"{size:,} bytes",
+            expected=f"at most {shown(MAX_MODEL_BYTES, unit='bytes')} (artefact.MAX_MODEL_BYTES)",
+            got=shown(size, unit="bytes"),
             hint=_HINT,
         )
     problem = _archive_problem(path)
@@ -153,7 +154,8 @@ def _archive_problem(path: Path) -> str:
             entries = archive.infolist()
             unpacked = sum(entry.file_size for entry in entries)
             if unpacked > MAX_MODEL_UNPACKED_BYTES:
-                return f"{unpacked:,} bytes unpacked, over {MAX_MODEL_UNPACKED_BYTES:,}"
+                limit = shown(MAX_MODEL_UNPACKED_BYTES)
+                return f"{shown(unpacked, unit='bytes')} unpacked, over {limit}"
             if "schema.json" not in archive.namelist():
                 return "a zip archive without schema.json (not a skops file)"
             damaged = archive.testzip()
@@ -202,8 +204,8 @@ def _error_text(error: BaseException) -> str:
 
 
 def _shown_value(value: object, quote: bool = True) -> str:
-    """A value in one short line."""
-    text = " ".join((repr(value) if quote else str(value)).split())
+    """A value in one short line: its repr (``quote``) or as :func:`shown` writes it."""
+    text = " ".join((repr(value) if quote else shown(value)).split())
     return text if len(text) <= 120 else text[:117] + "..."
 
 

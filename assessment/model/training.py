@@ -9,7 +9,6 @@ decile, the class balance. Fixed ``random_state``: the same data give the same m
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.metadata
 import io
 import os
@@ -22,7 +21,10 @@ import pyarrow.parquet as pq
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 from threadpoolctl import threadpool_limits
 
+from .._shared.files import sha256_text
 from .._shared.resources import data_dir
+from .._shared.tables import read_reference_table
+from .._shared.text import shown
 from ..errors import ModelError
 from ..intake.limits import Deadline, Limits, read_regular_file
 from ..intake.zipped import inspect_zip
@@ -114,10 +116,13 @@ def read_features(path: str | Path) -> list[str]:
 
 
 def load_directions(path: str | Path | None = None) -> dict[str, int]:
-    """Known risk directions: +1 raises risk, -1 lowers it (``feature_directions.csv``)."""
+    """Known risk directions: +1 raises risk, -1 lowers it (``feature_directions.csv``, read
+    through the one reference-table reader: a cell that is not a whole number is a
+    :class:`RuleError` naming its row)."""
     path = Path(path) if path else data_dir("rules") / "model" / "feature_directions.csv"
-    table = pd.read_csv(path, dtype={"feature": str, "direction": int})
-    return dict(zip(table["feature"], table["direction"], strict=True))
+    table = read_reference_table(path, {"feature": "text", "direction": "Int64"})
+    known = table.dropna(subset=["direction"])  # a blank direction is not known
+    return {str(f): int(d) for f, d in zip(known["feature"], known["direction"], strict=True)}
 
 
 def target_values(data: pd.DataFrame, target: str) -> np.ndarray:
@@ -244,7 +249,7 @@ def _check_plan(y: np.ndarray, features: list[str], holdout: float | None) -> No
         raise ModelError(
             "the hold-out share is out of range",
             expected="a share between 0 and 1 (0.3 keeps 30 % of the loans out)",
-            got=f"{holdout:g}",
+            got=shown(holdout),
             hint="or give --no-holdout to fit on every loan",
         )
     _check_classes(y, "the history", 2)
@@ -401,7 +406,7 @@ def _version(name: str) -> str:
 def data_hash(data: pd.DataFrame) -> str:
     """SHA-256 of the data as canonical CSV (column order and values)."""
     text = data.to_csv(index=False, lineterminator="\n", float_format="%.17g")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_text(text)
 
 
 def drift_reference(
