@@ -1,4 +1,5 @@
-"""The ``assess check`` command: table and JSON output, exit codes, the real console script."""
+"""The ``assess check`` command: table and JSON output, exit codes (in this process), the real
+console script (a subprocess, marked ``slow``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import FULL_PROJECT, FULL_YEARLY
 
 from assessment import write_template
@@ -54,6 +56,7 @@ def test_problem_line_says_what_where_expected_and_got(tmp_path, capsys):
     assert line.endswith("; got '3000000000' (hint: check equity_within_investment)")
 
 
+@pytest.mark.slow
 def test_console_script_runs(tmp_path):
     exe = Path(sys.executable).parent / "assess"
     assert exe.is_file(), "the console script is installed beside this interpreter"

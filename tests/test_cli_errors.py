@@ -1,6 +1,7 @@
 """The CLI's one error boundary: engine and OS errors as one line (exit 1), Ctrl-C as
 ``interrupted`` (exit 130), anything else as an internal error (exit 70); ``--debug`` shows the
-traceback. Run through the real console script, as a user would."""
+traceback. In this process through ``assessment.cli.main``; through the real console script
+(marked ``slow``) where the process matters: ``python -m``, signals, forked workers."""
 
 from __future__ import annotations
 
@@ -23,12 +24,7 @@ ASSESS = Path(sys.executable).parent / "assess"
 SAMPLE = ROOT / "sample_projects" / "03_shenzhen_edge_site.xlsx"
 
 
-def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(ASSESS), *args], capture_output=True, text=True, check=False, cwd=cwd, timeout=120
-    )
-
-
+@pytest.mark.slow
 def test_python_dash_m_runs_the_same_cli():
     done = subprocess.run(
         [sys.executable, "-m", "assessment", "--version"], capture_output=True, text=True
@@ -92,6 +88,7 @@ def test_interrupt_prints_interrupted_and_exits_130(monkeypatch, capsys):
     assert capsys.readouterr().err == "assess check: interrupted\n"
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_libraries_load_exits_130_without_a_traceback(tmp_path):
     """(Ctrl-C during a batch: tests/test_outputs_safety.py, which also checks the outputs.)"""
     command = ["screen", str(ROOT / "sample_projects"), "-o", str(tmp_path / "out"), "--reports"]
@@ -126,6 +123,7 @@ def test_monitor_never_writes_over_or_into_what_it_compares(tmp_path, capsys):
     assert (base / "screening.xlsx").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_pool_of_processes_with_the_tree_model_finishes(tmp_path):
     """The model is loaded (and checked by scoring one row) before the workers fork: with
     OpenMP threads free to start (no OMP_NUM_THREADS, as on a user's machine) the workers
@@ -189,6 +187,7 @@ def test_a_file_reached_twice_is_read_once_and_outputs_are_never_read_back(tmp_p
     assert "1 input file(s): 1 project(s) scored, 0 rejected" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_batch_exits_143_and_leaves_nothing(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

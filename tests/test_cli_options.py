@@ -1,6 +1,7 @@
 """The command line as a whole: help that starts fast and reads plainly, one meaning and one
 metavar per option, shared options that behave the same everywhere, and shell completion.
-Run through the real console script where the process matters (start-up, completion)."""
+In this process through ``assessment.cli.main``; through the real console script (marked
+``slow``) where the process matters: what start-up imports."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from run_assess import run
 
 from assessment.cli import build_parser, main
 from assessment.cli.completion import command_words
@@ -21,15 +23,9 @@ ASSESS = Path(sys.executable).parent / "assess"
 HEAVY = ("pandas", "numpy", "sklearn", "skops", "openpyxl", "reportlab", "python_calamine")
 
 
-def _run(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+def _run(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(ASSESS), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=env,
-        cwd=cwd,
+        [str(ASSESS), *args], capture_output=True, text=True, check=False, timeout=120, env=env
     )
 
 
@@ -53,6 +49,7 @@ def _leaves() -> dict[str, argparse.ArgumentParser]:
     return {name: p for name, p in parsers.items() if name and name != "rules"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["--help"], ["score", "--help"], ["rules", "diff", "--help"]])
 def test_help_imports_no_heavy_library(argv):
     """``-X importtime`` lists every module the process imported: none of the heavy ones."""
@@ -64,6 +61,7 @@ def test_help_imports_no_heavy_library(argv):
     assert not {name for name in imported if name.split(".")[0] in HEAVY}
 
 
+@pytest.mark.slow
 def test_building_the_parser_loads_nothing_heavy():
     code = (
         "import sys; from assessment.cli import build_parser; build_parser(); "
@@ -127,10 +125,15 @@ def test_model_and_no_model_exclude_each_other(name, capsys):
     assert "not allowed with argument" in capsys.readouterr().err
 
 
-def test_a_usage_error_exits_1_and_the_policy_is_in_the_help():
-    done = _run("score", "--no-such-option", "x")
-    assert done.returncode == 1 and "unrecognized arguments" in done.stderr
-    help_text = _run("--help").stdout
+def test_a_usage_error_exits_1_and_the_policy_is_in_the_help(capsys, monkeypatch):
+    with pytest.raises(SystemExit) as stop:
+        main(["score", "--no-such-option", "x"])
+    assert stop.value.code == 1 and "unrecognized arguments" in capsys.readouterr().err
+    monkeypatch.setenv("COLUMNS", "80")  # as wide as help printed into a pipe
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    help_text = capsys.readouterr().out
     for code in ("0 ", "2 ", "1 ", "70 ", "130 "):
         assert f"\n  {code}" in help_text.split("exit codes", 1)[1], code
 
@@ -141,8 +144,8 @@ def test_monitor_format_text_is_table(tmp_path):
     assert parser.parse_args(["a", "b", "--format", "text"]).format == "text"
 
 
-def test_bash_completion_is_valid_and_knows_every_command(tmp_path):
-    script = _run("completion", "bash")
+def test_bash_completion_is_valid_and_knows_every_command(tmp_path, capsys):
+    script = run(capsys, "completion", "bash")
     assert script.returncode == 0
     path = tmp_path / "assess.bash"
     path.write_text(script.stdout, encoding="utf-8")
@@ -167,5 +170,5 @@ def test_bash_completion_is_valid_and_knows_every_command(tmp_path):
     assert complete("assess", "score", "--for") == ["--format"]
     assert complete("assess", "screen", "--format", "j") == ["json"]
     assert "assess.bash" in complete("assess", "check", "as")
-    zsh = _run("completion", "zsh").stdout
+    zsh = run(capsys, "completion", "zsh").stdout
     assert "bashcompinit" in zsh and script.stdout in zsh

@@ -1,30 +1,22 @@
 """One exit-code policy (0 all assessed, 2 inputs with errors listed on stderr, 1 usage or fatal
 error; --strict counts warnings), the as-of date and the files written said by every command
 that assesses, ``-o`` for score's workbook and memos, and ``assess rules export|path``. Run
-through the real console script, as a user would."""
+in this process through ``assessment.cli.main``, as the console script calls it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import FULL_PROJECT, FULL_YEARLY, ROOT
+from run_assess import run
 
 from assessment import write_template
 
-ASSESS = Path(sys.executable).parent / "assess"
 SAMPLE = str(ROOT / "sample_projects" / "03_shenzhen_edge_site.xlsx")
 DATE = ["--as-of", "2025-06-30"]
-
-
-def _run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(ASSESS), *args], capture_output=True, text=True, check=False, timeout=180, cwd=cwd
-    )
 
 
 @pytest.fixture(scope="module")
@@ -43,34 +35,34 @@ def apps(tmp_path_factory) -> dict[str, str]:
     }
 
 
-def test_check_exits_0_clean_2_with_input_errors_1_with_nothing_read(apps, tmp_path):
-    assert _run("check", apps["clean"], *DATE).returncode == 0
-    table = _run("check", apps["error"], *DATE)
+def test_check_exits_0_clean_2_with_input_errors_1_with_nothing_read(apps, tmp_path, capsys):
+    assert run(capsys, "check", apps["clean"], *DATE).returncode == 0
+    table = run(capsys, "check", apps["error"], *DATE)
     assert table.returncode == 2
     assert "[error] T-002 pue: out of range" in table.stdout  # the table lists them itself
     assert "[error]" not in table.stderr and table.stderr == "as of 2025-06-30\n"
-    as_json = _run("check", apps["error"], *DATE, "--format", "json")
+    as_json = run(capsys, "check", apps["error"], *DATE, "--format", "json")
     assert as_json.returncode == 2 and json.loads(as_json.stdout)["problems"]
     assert as_json.stderr.splitlines()[0].endswith(
         "expected between 1 and 3; got '0.9' (hint: read as 0.9; check the value and its unit)"
     )
-    nothing = _run("check", str(tmp_path / "nowhere.xlsx"), *DATE)
+    nothing = run(capsys, "check", str(tmp_path / "nowhere.xlsx"), *DATE)
     assert nothing.returncode == 1
     assert nothing.stderr.splitlines()[-1].startswith(
         "assess check: error: no project could be read"
     )
 
 
-def test_strict_counts_warnings(apps):
-    assert _run("check", apps["warning"], *DATE).returncode == 0
-    strict = _run("check", apps["warning"], *DATE, "--strict", "--format", "json")
+def test_strict_counts_warnings(apps, capsys):
+    assert run(capsys, "check", apps["warning"], *DATE).returncode == 0
+    strict = run(capsys, "check", apps["warning"], *DATE, "--strict", "--format", "json")
     assert strict.returncode == 2 and "[warning] T-001 sponsor: missing" in strict.stderr
-    scored = _run("score", apps["warning"], *DATE, "--no-model", "--strict")
+    scored = run(capsys, "score", apps["warning"], *DATE, "--no-model", "--strict")
     assert scored.returncode == 2 and "[warning] T-001 sponsor: missing" in scored.stderr
 
 
-def test_score_lists_input_errors_on_stderr_and_exits_2(apps):
-    done = _run("score", apps["error"], apps["clean"], *DATE, "--no-model")
+def test_score_lists_input_errors_on_stderr_and_exits_2(apps, capsys):
+    done = run(capsys, "score", apps["error"], apps["clean"], *DATE, "--no-model")
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.splitlines() if "[error]" in line]
     assert len(errors) == 1 and "error.xlsx:Project!" in errors[0] and "T-002 pue" in errors[0]
@@ -78,40 +70,44 @@ def test_score_lists_input_errors_on_stderr_and_exits_2(apps):
     assert "input problems: 1 errors, 0 warnings" in done.stdout
 
 
-def test_the_as_of_date_is_said_and_json_stays_pure(apps):
+def test_the_as_of_date_is_said_and_json_stays_pure(apps, capsys):
     today = dt.date.today().isoformat()
-    done = _run("score", apps["clean"], "--no-model", "--format", "json")
+    done = run(capsys, "score", apps["clean"], "--no-model", "--format", "json")
     assert done.returncode == 0
     assert json.loads(done.stdout)["as_of"] == today
     assert done.stderr == f"as of {today} (today)\n"
-    given = _run("score", apps["clean"], *DATE, "--no-model", "--format", "json", "-q")
+    given = run(capsys, "score", apps["clean"], *DATE, "--no-model", "--format", "json", "-q")
     assert given.returncode == 0 and given.stderr == "" and json.loads(given.stdout)
-    verbose = _run("check", apps["clean"], *DATE, "-v")
+    verbose = run(capsys, "check", apps["clean"], *DATE, "-v")
     assert "as of 2025-06-30" in verbose.stderr and "assess check: exit 0 in" in verbose.stderr
 
 
-def test_score_o_writes_the_workbook_the_memo_and_a_folder_of_memos(tmp_path):
+def test_score_o_writes_the_workbook_the_memo_and_a_folder_of_memos(tmp_path, capsys):
     workbook, memo, folder = tmp_path / "s.xlsx", tmp_path / "m.pdf", tmp_path / "memos"
-    done = _run("score", SAMPLE, *DATE, "--no-model", "-o", str(workbook), "-o", str(memo))
+    done = run(capsys, "score", SAMPLE, *DATE, "--no-model", "-o", str(workbook), "-o", str(memo))
     assert done.returncode == 0, done.stderr
     assert f"wrote {workbook}" in done.stdout and f"wrote {memo}" in done.stdout
     assert done.stderr == "as of 2025-06-30\n"
     old = tmp_path / "old.pdf"
-    assert _run("score", SAMPLE, *DATE, "--no-model", "--report", str(old)).returncode == 0
+    assert run(capsys, "score", SAMPLE, *DATE, "--no-model", "--report", str(old)).returncode == 0
     assert old.read_bytes() == memo.read_bytes()  # the older option writes the same memo
-    into = _run("score", SAMPLE, *DATE, "--no-model", "-o", f"{folder}/", "--format", "json")
+    into = run(capsys, "score", SAMPLE, *DATE, "--no-model", "-o", f"{folder}/", "--format", "json")
     assert into.returncode == 0 and json.loads(into.stdout)["projects"]
     assert f"made folder {folder}" in into.stderr and (folder / "DC-2025-003.pdf").is_file()
-    refused = _run("score", SAMPLE, *DATE, "-o", str(tmp_path / "s.csv"))
+    refused = run(capsys, "score", SAMPLE, *DATE, "-o", str(tmp_path / "s.csv"))
     assert refused.returncode == 1 and "-o workbook must be a .xlsx file" in refused.stderr
-    twice = _run("score", SAMPLE, *DATE, "-o", str(workbook), "--excel", str(tmp_path / "t.xlsx"))
+    twice = run(
+        capsys, "score", SAMPLE, *DATE, "-o", str(workbook), "--excel", str(tmp_path / "t.xlsx")
+    )
     assert twice.returncode == 1 and "more than one output of a kind" in twice.stderr
 
 
-def test_screen_lists_rejected_inputs_and_prints_the_manifest_as_json(tmp_path):
+def test_screen_lists_rejected_inputs_and_prints_the_manifest_as_json(tmp_path, capsys):
     missing = str(tmp_path / "nowhere.xlsx")
     out = tmp_path / "out"
-    done = _run("screen", SAMPLE, missing, "-o", str(out), *DATE, "--no-model", "--format", "json")
+    done = run(
+        capsys, "screen", SAMPLE, missing, "-o", str(out), *DATE, "--no-model", "--format", "json"
+    )
     assert done.returncode == 2
     manifest = json.loads(done.stdout)
     assert manifest["counts"]["rejected"] == 1 and manifest["written"]["manifest"].endswith(
@@ -121,39 +117,48 @@ def test_screen_lists_rejected_inputs_and_prints_the_manifest_as_json(tmp_path):
     assert done.stderr.splitlines()[-1] == "as of 2025-06-30"
 
 
-def test_rules_export_gives_an_editable_copy_that_assesses_the_same(tmp_path):
+def test_rules_export_gives_an_editable_copy_that_assesses_the_same(tmp_path, capsys):
     copy = tmp_path / "mine"
-    done = _run("rules", "export", str(copy))
+    done = run(capsys, "rules", "export", str(copy))
     assert done.returncode == 0, done.stderr
     assert f"wrote {copy / 'rules'}/ (" in done.stdout and f"wrote {copy / 'templates'}/ (" in (
         done.stdout
     )
     assert (copy / "rules" / "model" / "default_model.skops").is_file()
     assert (copy / "templates" / "report" / "en.yaml").is_file()
-    again = _run("rules", "export", str(copy))
+    again = run(capsys, "rules", "export", str(copy))
     assert again.returncode == 1 and "the folder is not empty" in again.stderr
-    assert _run("rules", "export", str(copy), "--force").returncode == 0
-    checked = _run("rules", "check", str(copy / "rules")).stdout
-    packaged_rules = _run("rules", "path", "--format", "json").stdout
+    assert run(capsys, "rules", "export", str(copy), "--force").returncode == 0
+    checked = run(capsys, "rules", "check", str(copy / "rules")).stdout
+    packaged_rules = run(capsys, "rules", "path", "--format", "json").stdout
     assert checked.replace(str(copy / "rules"), json.loads(packaged_rules)["rules"]) == (
-        _run("rules", "check").stdout
+        run(capsys, "rules", "check").stdout
     )
-    packaged = _run("score", SAMPLE, *DATE, "--format", "json")
+    packaged = run(capsys, "score", SAMPLE, *DATE, "--format", "json")
     model = str(copy / "rules" / "model" / "default_model.skops")
-    mine = _run("score", SAMPLE, *DATE, "--format", "json", "--rules", str(copy / "rules"))
-    with_model = _run(
-        "score", SAMPLE, *DATE, "--format", "json", "--rules", str(copy / "rules"), "--model", model
+    mine = run(capsys, "score", SAMPLE, *DATE, "--format", "json", "--rules", str(copy / "rules"))
+    with_model = run(
+        capsys,
+        "score",
+        SAMPLE,
+        *DATE,
+        "--format",
+        "json",
+        "--rules",
+        str(copy / "rules"),
+        "--model",
+        model,
     )
     assert packaged.returncode == mine.returncode == with_model.returncode == 0
     assert json.loads(mine.stdout) == json.loads(packaged.stdout)
     assert json.loads(with_model.stdout) == json.loads(packaged.stdout)
 
 
-def test_rules_path_names_the_packaged_folders():
-    done = _run("rules", "path", "--format", "json")
+def test_rules_path_names_the_packaged_folders(capsys):
+    done = run(capsys, "rules", "path", "--format", "json")
     paths = json.loads(done.stdout)
     assert set(paths) == {"rules", "model", "templates"}
     assert Path(paths["rules"]).is_dir() and Path(paths["templates"]).is_dir()
     assert Path(paths["model"]).is_file()
-    table = _run("rules", "path").stdout.splitlines()
+    table = run(capsys, "rules", "path").stdout.splitlines()
     assert [line.split()[0] for line in table] == ["rules", "model", "templates"]

@@ -125,6 +125,7 @@ def test_a_noted_required_value_keeps_the_error_of_the_missing_value(tmp_path):
     assert noted["message"].tolist() == ["formula error #REF!"]
 
 
+@pytest.mark.slow
 def test_a_cell_at_the_far_corner_aborts_calamine_but_not_the_reader(tmp_path):
     good = write_list(tmp_path / "good.xlsx", [project("FAR-1")])
     far = rewrite_sheet(good, tmp_path / "far.xlsx", _far_cell)

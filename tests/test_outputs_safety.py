@@ -126,6 +126,7 @@ sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
 """
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_or_a_read_only_folder_end_in_one_line_and_no_file():
     """Run in one process (as "nobody" for the read-only folder when the suite runs as root:
     root writes anywhere)."""
@@ -195,6 +196,7 @@ def test_ctrl_c_while_writing_leaves_the_old_set_and_no_temporary_folder(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.slow
 def test_sigint_during_a_batch_exits_130_and_leaves_nothing(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
