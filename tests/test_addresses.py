@@ -6,7 +6,7 @@ import csv
 
 import openpyxl
 import pytest
-from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
+from helpers import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from assessment import read_applications, write_template

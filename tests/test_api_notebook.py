@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 
 from assessment import (
     AssessmentError,

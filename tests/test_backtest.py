@@ -11,7 +11,7 @@ import pandas as pd
 import pypdf
 import pypdfium2
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from openpyxl import load_workbook
 from sklearn.metrics import roc_auc_score
 

@@ -6,7 +6,7 @@ import io
 import zipfile
 
 import pytest
-from conftest import AS_OF, FULL_PROJECT, write_rows
+from helpers import AS_OF, FULL_PROJECT, write_rows
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from assessment import read_applications, write_template

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 
 from assessment import read_applications
 from assessment.intake.chunks import Chunk, plan_chunks, read_chunk

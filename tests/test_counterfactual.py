@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from pypdf import PdfReader
 
 from assessment import evaluate_rules, score_applications

@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from assessment.cli import main, score_json
 from assessment.decision.decide import (

@@ -11,7 +11,7 @@ import datetime as dt
 import random
 
 import pytest
-from conftest import ROOT, write_list
+from helpers import ROOT, write_list
 from test_verdicts import BASE, REIT
 
 from assessment.cli import score_json

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import openpyxl
-from conftest import FULL_PROJECT, FULL_YEARLY
+from helpers import FULL_PROJECT, FULL_YEARLY
 
 from assessment import write_template
 from assessment.cli import main

@@ -10,7 +10,7 @@ import shutil
 import time
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from assessment.cli import main
 from assessment.criteria import rules as rules_module

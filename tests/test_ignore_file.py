@@ -3,7 +3,7 @@ always read (``sample_projects/broken/`` is left out of ``sample_projects/`` thi
 
 from __future__ import annotations
 
-from conftest import AS_OF, ROOT, write_rows
+from helpers import AS_OF, ROOT, write_rows
 
 from assessment import read_applications
 from assessment.intake.workbooks import find_inputs

@@ -13,7 +13,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 
 from assessment import read_applications
 from assessment.criteria.indicators import (

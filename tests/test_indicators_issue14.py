@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT
+from helpers import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT
 
 from assessment import read_applications, write_template
 from assessment.criteria.indicators import CHOICE_CODES, INDICATORS, add_indicators

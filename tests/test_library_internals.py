@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
-from conftest import ROOT
+from helpers import ROOT
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from pypdf import PdfReader

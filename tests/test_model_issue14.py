@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 
 from assessment import add_indicators, read_applications
 from assessment.criteria.absence import load_absence, structural_absence

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
+from helpers import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE

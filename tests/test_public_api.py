@@ -8,7 +8,7 @@ import sys
 import types
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 import assessment
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import AS_OF
+from helpers import AS_OF
 
 from assessment.intake import layouts, normalize, workbooks
 from assessment.intake import read as ingest

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import AS_OF, ROOT, compare_golden, write_list
+from helpers import AS_OF, ROOT, compare_golden, write_list
 from test_verdicts import BASE
 
 from assessment.cli import main

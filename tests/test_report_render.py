@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 from reportlab import rl_config
 
 from assessment.pipeline import score_applications

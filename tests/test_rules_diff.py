@@ -7,7 +7,7 @@ import shutil
 
 import pypdf
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from openpyxl import load_workbook
 
 from assessment.cli import main

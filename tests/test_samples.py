@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import AS_OF, ROOT, compare_golden
+from helpers import AS_OF, ROOT, compare_golden
 
 from assessment import read_applications
 from assessment.cli import main

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 from PIL import Image, ImageStat
 from pypdf import PdfReader
 

@@ -7,7 +7,7 @@ import datetime as dt
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY
+from helpers import AS_OF, FULL_PROJECT, FULL_YEARLY
 
 from assessment import read_applications, write_template
 from assessment.cli import main

@@ -6,7 +6,7 @@ import hashlib
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from assessment.errors import ModelError, RuleError
 from assessment.model.training import data_hash, load_directions, train_model

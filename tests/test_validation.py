@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, write_rows
+from helpers import AS_OF, FULL_PROJECT, FULL_YEARLY, write_rows
 
 from assessment import read_applications, write_template
 

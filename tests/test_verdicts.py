@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import ROOT, write_list
+from helpers import ROOT, write_list
 
 from assessment.cli import score_json
 from assessment.pipeline import score_applications
