@@ -22,6 +22,7 @@ import pytest
 from conftest import FULL_PROJECT, ROOT, write_rows
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from run_assess import run_quietly
 
 from assessment import write_template
 from assessment._shared.files import check_destination, csv_safe, file_stem, shown_path
@@ -154,14 +155,26 @@ def test_a_file_size_limit_or_a_read_only_folder_end_in_one_line_and_no_file():
 # -- one screening, one set ---------------------------------------------------------------
 
 
-def _screen(inputs: list, out: Path, *extra: str) -> int:
+def _screen_args(inputs: list, out: Path, *extra: str) -> list[str]:
     args = ["screen", *map(str, inputs), "-o", str(out), *DATE, "--jobs", "1", "--no-model"]
-    return main([*args, *extra])
+    return [*args, *extra]
 
 
-def test_a_rerun_replaces_the_previous_set_and_keeps_other_files(tmp_path, capsys):
-    out = tmp_path / "out"
-    assert _screen([ONE, TWO], out, "--reports") == 0
+def _screen(inputs: list, out: Path, *extra: str) -> int:
+    return main(_screen_args(inputs, out, *extra))
+
+
+@pytest.fixture(scope="module")
+def screened_pair(tmp_path_factory) -> Path:
+    """One screening of two applications with their memos; a test changing it takes a copy."""
+    out = tmp_path_factory.mktemp("pair") / "out"
+    done = run_quietly(*_screen_args([ONE, TWO], out, "--reports"))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_a_rerun_replaces_the_previous_set_and_keeps_other_files(tmp_path, capsys, screened_pair):
+    out = shutil.copytree(screened_pair, tmp_path / "out")
     assert len(list((out / "reports").iterdir())) == 2
     (out / "notes.txt").write_text("mine")
     assert _screen([ONE], out) == 0
@@ -179,10 +192,9 @@ def test_a_rerun_replaces_the_previous_set_and_keeps_other_files(tmp_path, capsy
 
 
 def test_ctrl_c_while_writing_leaves_the_old_set_and_no_temporary_folder(
-    tmp_path, capsys, monkeypatch
+    tmp_path, capsys, monkeypatch, screened_pair
 ):
-    out = tmp_path / "out"
-    assert _screen([ONE, TWO], out, "--reports") == 0
+    out = shutil.copytree(screened_pair, tmp_path / "out")
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def interrupted(*args, **kwargs):
