@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .._shared.text import shown
+from .._shared.text import joined, shown
 from ..criteria.cases import uncovered
 from ..criteria.indicators import FALLBACK
 from ..criteria.rules import RuleSet
@@ -163,7 +163,7 @@ def _decision_reason_lines(reason: dict) -> list[str]:
     """A failed rule with its remedy, or a model factor with its contribution."""
     if reason["kind"] != "rule":
         return [
-            f"    model factor {reason['criterion']}={_num(reason['value'])} "
+            f"    model factor {reason['criterion']}={shown(reason['value'])} "
             f"(+{reason['contribution']:.3f})"
         ]
     lines = [f"    because {_reason_line(reason)}"]
@@ -179,8 +179,8 @@ def _reason_line(reason: dict) -> str:
     )
     unverified = " (unverified)" if reason.get("confidence") == "unverified" else ""
     return (
-        f"{reason['criterion']}{unverified}: {reason['metric']} {_num(reason['value'])} {verb} "
-        f"{reason['operator']} {_num(reason['threshold'])} [{reason['source']}]"
+        f"{reason['criterion']}{unverified}: {reason['metric']} {shown(reason['value'])} {verb} "
+        f"{reason['operator']} {shown(reason['threshold'])} [{reason['source']}]"
     )
 
 
@@ -195,7 +195,7 @@ def _model_text(credit: dict) -> str:
     """``PD 2.14% (grade 4, gbm 408706040df5); raised by ltv=- (+0.452), ...``."""
     reasons = (
         ", ".join(
-            f"{r['feature']}={_num(r['value'])} (+{r['contribution']:.3f})"
+            f"{r['feature']}={shown(r['value'])} (+{r['contribution']:.3f})"
             for r in credit["reasons"]
         )
         or "none"
@@ -215,40 +215,32 @@ def _model_text(credit: dict) -> str:
 def _indicator_text(found: dict) -> str:
     factor = found["emission_factor"]
     source = (
-        f"factor {_num(factor['value'])} tCO2/MWh, {factor['area']} {factor['year']} "
+        f"factor {shown(factor['value'])} tCO2/MWh, {factor['area']} {factor['year']} "
         f"{factor['level']}"
         + (", fallback: none published yet" if factor["status"] == FALLBACK else "")
         if factor["value"] is not None
         else "no emission factor: province unknown"
     )
     parts = [
-        f"energy {_num(found.get('energy_mwh'))} MWh",
-        f"emissions {_num(found.get('emissions_tco2'))} tCO2 ({source})",
-        f"CUE {_num(found.get('cue'))}",
-        f"operating {_num(found.get('operating_years'))} y",
-        f"DSCR forecast min {_num(found.get('dscr_forecast_min'))}",
-        f"DSCR history min {_num(found.get('dscr_hist_min'))}",
-        f"yield min {_num(found.get('distribution_yield_min'))}",
+        f"energy {shown(found.get('energy_mwh'))} MWh",
+        f"emissions {shown(found.get('emissions_tco2'))} tCO2 ({source})",
+        f"CUE {shown(found.get('cue'))}",
+        f"operating {shown(found.get('operating_years'))} y",
+        f"DSCR forecast min {shown(found.get('dscr_forecast_min'))}",
+        f"DSCR history min {shown(found.get('dscr_hist_min'))}",
+        f"yield min {shown(found.get('distribution_yield_min'))}",
     ]
     return "; ".join(parts)
 
 
-def _num(value: object) -> str:
-    if value is None:
-        return "-"
-    return shown(round(value, 4)) if isinstance(value, float) else str(value)
-
-
 def _rule_text(rule: dict) -> str:
-    value = rule["value"]
-    shown = _num(value) if isinstance(value, float) else ("-" if value is None else str(value))
     threshold = rule["threshold"]
     if isinstance(threshold, list):
-        threshold = "(" + ", ".join(map(str, threshold)) + ")"
+        threshold = f"({joined(threshold)})"
     unit = f" {rule['unit']}" if rule["unit"] and rule["unit"] != "fraction" else ""
-    limit = "" if threshold is None else f" {rule['operator']} {_num(threshold)}{unit}"
+    limit = "" if threshold is None else f" {rule['operator']} {shown(threshold)}{unit}"
     return (
-        f"{shown}{limit} [{rule['severity']}; {rule['source']} {rule['clause']}"
+        f"{shown(rule['value'])}{limit} [{rule['severity']}; {rule['source']} {rule['clause']}"
         f"{'; ' + rule['confidence'] if rule['confidence'] != 'verified' else ''}]"
     )
 

@@ -10,14 +10,12 @@ drawn by :class:`TextTable`, whose override of a private reportlab method lives 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
 from reportlab.graphics import renderPDF
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -26,6 +24,7 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.tables import CellStyle
 
 from ..._shared.files import write_atomically
+from ..._shared.text import shown
 from ._reportlab_table import TextTable
 from .style import Look
 
@@ -69,22 +68,8 @@ def _tokens(text: str, font: str, size: float, width: float):
             yield from token  # a word wider than the column: one character at a time
 
 
-def text(value: object) -> str:
-    """A value as short, stable text: numbers rounded, missing as '-'."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    if isinstance(value, list | tuple):
-        return "; ".join(map(text, value))
-    return str(value)
-
-
 CELL_CHARS = 400  # a table cell shows at most this many characters (then "...")
+CELL_DIGITS = 4  # significant digits of a number in a table cell (the formatter's digits)
 _LABEL_CHARS = 60  # a chart label likewise
 
 
@@ -92,14 +77,6 @@ def clipped(text: str, limit: int = CELL_CHARS) -> str:
     """``text`` cut to ``limit`` characters, the cut marked with "...": a name tens of
     thousands of characters long still fits its table cell on one page."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def formatted(value: object, spec: str) -> str:
-    """``value`` in the format ``spec`` (``"{:.1%}"``); missing or not finite as '-'."""
-    missing = (
-        value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value))
-    )
-    return "-" if missing else spec.format(float(value))
 
 
 @dataclass
@@ -127,9 +104,9 @@ class Grid:
         for r, row in enumerate([self.header, *self.rows]):
             line, line_styles = [], []
             for c, value in enumerate(row):
-                shown = look.plain(clipped(text(value)))
-                font = look.font_for(shown, bold=r == 0)
-                line.append(wrap(shown, font, size, self.widths[c] - 2 * _PADDING))
+                cell = look.plain(clipped(shown(value, digits=CELL_DIGITS)))
+                font = look.font_for(cell, bold=r == 0)
+                line.append(wrap(cell, font, size, self.widths[c] - 2 * _PADDING))
                 line_styles.append(styles.get(font, colours.get((r, c))))
             cells.append(line)
             cell_styles.append(line_styles)
