@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -321,14 +322,21 @@ def _rules(rows: pd.DataFrame | None) -> list[dict]:
     ]
 
 
+_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")  # a number as the formatter writes it
+
+
 def _threshold(value: object) -> object:
+    """A threshold as the verdict table holds it; several values (joined ``a; b`` by
+    :func:`criteria.evaluate._shown`) as a list, each a number where it reads as one."""
     if isinstance(value, str) and ";" in value:
-        return [_number_or_text(part) for part in value.split(";")]
+        return [_number_or_text(part.strip()) for part in value.split(";")]
     return plain(value)
 
 
 def _number_or_text(text: str) -> object:
+    """``1,234.5`` (as the formatter writes it) or ``0.3`` as a float, other text as is."""
+    number = text.replace(",", "") if _THOUSANDS.fullmatch(text) else text
     try:
-        return float(text)
+        return float(number)
     except ValueError:
         return text

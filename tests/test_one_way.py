@@ -278,11 +278,6 @@ def test_the_packaged_tables_load_through_the_one_reader():
 
 
 # -- 1. one value -> text formatter ---------------------------------------------------------
-FORMAT_PENDING = (
-    # criteria/evaluate.py stores an in/between threshold as "a;b" text in the verdict table,
-    # which pipeline.py (not ours now) parses back by splitting on ";": both change together.
-    "criteria/evaluate.py",
-)
 OWN_FORMATTERS = ("def format_number", "def formatted", '"/".join', '";".join', ":,.6g}")
 
 
@@ -326,7 +321,7 @@ def test_one_point_zero_prints_as_1_in_every_part_that_shows_it():
 
 def test_no_module_keeps_its_own_number_formatter_or_list_separator():
     offenders = []
-    for path in _modules("_shared/", *FORMAT_PENDING):
+    for path in _modules("_shared/"):
         text = path.read_text(encoding="utf-8")
         found = [mark for mark in OWN_FORMATTERS if mark in text]
         if found:

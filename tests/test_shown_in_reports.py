@@ -69,3 +69,17 @@ def test_pdf_table_cells_show_four_significant_digits():
     table = Grid.build(grid, Look("en"))
     cells = ["".join(map(str, cell)) for cell in table._cellvalues[1]]
     assert cells == ["1,234", "0.1235", "-", "1; 2.5", "true", "-"]
+
+
+def test_a_threshold_of_several_values_is_joined_in_the_verdict_table_and_split_back():
+    from assessment import score_applications
+    from assessment.pipeline import _threshold
+
+    scored = score_applications(SAMPLE, as_of="2025-06-30", model=None)
+    table = scored.evaluation.table(list(scored.frame.index))
+    purpose = table.loc[table["rule_id"] == "GC-PURPOSE", "threshold"].iloc[0]
+    assert purpose == "construction; retrofit; refinancing"
+    assert _threshold(purpose) == ["construction", "retrofit", "refinancing"]
+    assert _threshold("1,234.5; 0.3; -2") == [1234.5, 0.3, -2.0]
+    assert _threshold("1,5; a,b") == ["1,5", "a,b"]  # only the formatter's thousands are read
+    assert _threshold(1.2) == 1.2 and _threshold("edge") == "edge"

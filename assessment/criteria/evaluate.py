@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._shared.text import joined
 from ..intake.cells import as_of_date
 from ..intake.dictionary import PROGRAMMES
 from . import conditions
@@ -129,9 +130,9 @@ TABLE_COLUMNS = [
 
 
 def _shown(threshold: object) -> object:
-    if isinstance(threshold, tuple):
-        return ";".join(str(part) for part in threshold)
-    return threshold
+    """A threshold of several values (``in``, ``between``) as one text, joined as everywhere
+    (``a; b``); :func:`pipeline._threshold` splits it back into a list."""
+    return joined(threshold) if isinstance(threshold, tuple) else threshold
 
 
 def evaluate_rules(frame: pd.DataFrame, rules: RuleSet, as_of: dt.date) -> Evaluation:
