@@ -22,9 +22,8 @@ from pypdf import PdfReader
 from assessment.cli import main
 from assessment.criteria.rules import load_rules
 from assessment.errors import AssessmentError, InputError
-from assessment.model.drift import NOT_COMPARED, banded, load_bands
+from assessment.model.drift import NOT_COMPARED, band, banded, load_bands, psi
 from assessment.model.persist import default_model_path
-from assessment.model.predict import band, psi
 from assessment.screening.batch import screen_inputs, write_screening_outputs
 from assessment.screening.records import Settings
 from assessment.screening.shortlist import write_full_results
@@ -342,3 +341,13 @@ def test_the_chinese_pdf_takes_its_words_from_zh_yaml(edge, tmp_path, capsys):
     assert "监测：规则与模型漂移" in text and "各规则通过率变化" in text and "行动" in text
     assert f"{RULE}（-25.0 个百分点）" in text and "pue_assessed" in text
     assert "Pass-rate shift per rule" not in text and "Recommendations and eligibility" not in text
+
+
+def test_the_psi_and_its_bands_live_in_one_module():
+    import assessment.model.drift as drift_module
+    import assessment.model.predict as predict_module
+
+    for name in ("psi", "band", "drift", "_numeric_psi", "_category_psi"):
+        assert hasattr(drift_module, name) and not hasattr(predict_module, name), name
+    assert band(psi([0.5, 0.5], [0.5, 0.5])) == "stable"
+    assert band(psi([0.9, 0.1], [0.1, 0.9])) == "act"

@@ -61,8 +61,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     Example:
       assess drift model.skops new_batch.parquet --format json
     """
+    from ..model.drift import drift
     from ..model.persist import load_model
-    from ..model.predict import drift
     from ..model.training import read_table
 
     output = args.output and checked_file(args.output, (".csv", ".xlsx"), "-o table", [args.data])

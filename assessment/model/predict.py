@@ -1,4 +1,5 @@
-"""Apply a risk model: PD, rating grade, reason codes, and drift against the training data.
+"""Apply a risk model: PD, rating grade and reason codes (drift against the training data is
+:mod:`.drift`).
 
 ``predict(model, frame)`` returns, per row, ``pd``, ``grade`` (from the grade table kept as data
 in ``rules/model/rating_grades.csv``), ``reasons`` (up to four features that raise this row's
@@ -20,10 +21,6 @@ and never listed as missing, and ``absent_features`` names it.
 ``pd_advisory`` is True on every row unless the model card says the model was calibrated on
 real outcomes (``RiskModel.pd_is_binding``): an advisory PD may send a case to a person
 (refer), never decline it.
-
-``drift(model, frame)`` is the population stability index per feature and for the score, with
-the usual bands (data: ``rules/monitor/bands.csv``): below 0.1 stable, 0.1-0.25 watch, above
-0.25 act.
 """
 
 from __future__ import annotations
@@ -37,12 +34,9 @@ import pandas as pd
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
 from .._shared.text import joined, shown
-from .drift import banded
 from .estimator import MISSING, RiskModel, prepare
-from .training import bin_shares
 
 MAX_REASONS = 4
-_FLOOR = 1e-4
 
 
 @lru_cache(maxsize=8)
@@ -199,45 +193,6 @@ def _plain(value: object) -> object:
     if isinstance(value, float) and np.isnan(value):
         return None
     return value.item() if isinstance(value, np.generic) else value
-
-
-def psi(expected: list[float], actual: list[float]) -> float:
-    """Population stability index of two share vectors (empty bins floored at 0.01 %)."""
-    e = np.maximum(np.asarray(expected, dtype=float), _FLOOR)
-    a = np.maximum(np.asarray(actual, dtype=float), _FLOOR)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
-def band(value: float) -> str:
-    """The PSI band of ``value`` (limits in ``rules/monitor/bands.csv``, measure ``psi``)."""
-    return str(banded([value], "psi")[0])
-
-
-def drift(model: RiskModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """PSI per feature and for the score (``__score__``), with its band, sorted worst first."""
-    inputs = prepare(frame, model.numeric, model.categorical)
-    rows = [
-        _numeric_psi(name, inputs[name].to_numpy(dtype=float), model.reference[name])
-        for name in model.numeric
-    ]
-    rows += [_category_psi(name, inputs[name], model.reference[name]) for name in model.categorical]
-    rows.append(_numeric_psi("__score__", model.predict_pd(frame), model.reference["__score__"]))
-    table = pd.DataFrame(rows, columns=["feature", "psi"])
-    table["band"] = table["psi"].map(band)
-    return table.sort_values("psi", ascending=False, ignore_index=True)
-
-
-def _numeric_psi(name: str, values: np.ndarray, reference: dict) -> tuple[str, float]:
-    actual = bin_shares(values, reference["edges"])
-    return name, round(psi(reference["shares"], actual), 6)
-
-
-def _category_psi(name: str, values: pd.Series, reference: dict) -> tuple[str, float]:
-    levels = reference["levels"]
-    shares = values.fillna("missing").value_counts(normalize=True)
-    keys = sorted(set(levels) | set(map(str, shares.index)))
-    actual = [float(shares.get(key, 0.0)) for key in keys]
-    return name, round(psi([levels.get(key, 0.0) for key in keys], actual), 6)
 
 
 ID_COLUMNS = ("loan_id", "project_id", "id", "project_name", "sponsor")

@@ -13,7 +13,7 @@ those files, or ``screening.csv``. :func:`monitor` compares two of them (and
 * :func:`field_stability`: the population stability index (PSI) of the fields listed in
   ``rules/monitor/fields.csv``: numbers binned on the baseline's deciles (plus a missing bin,
   as the model's drift reference bins them), categories by level; banded as
-  :func:`assessment.model.predict.band` bands the model's drift (one source of the PSI limits);
+  :func:`assessment.model.drift.band` bands the model's drift (one source of the PSI limits);
 * :func:`population_shifts`: the number of projects, the share of each recommendation and the
   eligibility rate (eligible / projects) overall and per programme, banded like the rules.
 
@@ -37,8 +37,7 @@ from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
 from ..errors import AssessmentError, InputError
 from ..intake.dictionary import PROGRAMMES
-from ..model.drift import NOT_COMPARED, banded, load_bands
-from ..model.predict import band, psi
+from ..model.drift import NOT_COMPARED, band, banded, load_bands, psi
 from ..model.training import bin_shares, numeric_reference
 from ..screening.batch import screen_inputs
 from ..screening.records import RECOMMENDATIONS, Settings
