@@ -46,8 +46,8 @@ from ..intake.cells import as_of_date
 from ..intake.chunks import Chunk, read_chunk
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
-from ..model.persist import load_model
-from ..pipeline import Scored, score_read
+from ..model.persist import default_model_path, load_model
+from ..pipeline import PACKAGED_MODEL, Scored, score_read
 
 FIRST_COLUMNS = [
     "project_id",
@@ -83,18 +83,22 @@ REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
 @dataclass(frozen=True)
 class Settings:
     """What every chunk is screened with. ``rules``: a rules folder (None: the shipped
-    packs); ``model``: a model artefact (None: no model); ``reports``: a folder to write one
-    PDF memo per scored project into (None: no memos), in ``lang``."""
+    packs); ``model``: a model artefact's path, by default the packaged model (as ``assess
+    screen`` and :func:`pipeline.score_applications` use; kept as its path), None for the rules
+    alone (``--no-model``); ``reports``: a folder to write one PDF memo per scored project into
+    (None: no memos), in ``lang``."""
 
     as_of: dt.date
     rules: str | None = None
-    model: str | None = None
+    model: str | Path | None = PACKAGED_MODEL  # type: ignore[assignment]  # -> str | None
     reports: str | None = None
     lang: str = "en"
     templates: str | None = None
 
     def __post_init__(self) -> None:  # as_of as every entry point takes it (as_of_date)
         object.__setattr__(self, "as_of", as_of_date(self.as_of))
+        model = default_model_path() if self.model is PACKAGED_MODEL else self.model
+        object.__setattr__(self, "model", None if model is None else str(model))
 
 
 @dataclass
