@@ -29,6 +29,7 @@ from assessment.screening.records import Settings
 from assessment.screening.shortlist import write_full_results
 from assessment.workbench.monitor import (
     monitor,
+    monitor_batch,
     monitor_outputs,
     read_screening,
     rule_shifts,
@@ -351,3 +352,23 @@ def test_the_psi_and_its_bands_live_in_one_module():
         assert hasattr(drift_module, name) and not hasattr(predict_module, name), name
     assert band(psi([0.5, 0.5], [0.5, 0.5])) == "stable"
     assert band(psi([0.9, 0.1], [0.1, 0.9])) == "act"
+
+
+BROKEN = ROOT / "sample_projects" / "broken"
+
+
+def test_a_batch_with_rejected_inputs_lists_them_on_stderr_and_exits_2(edge, capsys):
+    """The exit-code policy: the rest is compared, each rejected input is one line on
+    stderr, and the exit code is 2."""
+    settings = Settings(as_of=AS_OF)
+    found = monitor_batch(edge["baseline"], [str(EDGE_SITES), str(BROKEN)], settings, jobs=1)
+    rejected = set(found.rejected["project_id"])
+    assert {"DC-2025-012", "DC-2025-015", "CL-0107"} <= rejected
+    argv = ["monitor", str(edge["baseline"]), str(EDGE_SITES), str(BROKEN), "--batch"]
+    assert main([*argv, "--as-of", AS_OF.isoformat()]) == 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if "[rejected]" in line]
+    assert len(lines) == len(found.rejected)
+    assert any("DC-2025-012: pue: out of range" in line for line in lines)
+    assert "rules" in captured.out.lower()  # the comparison is still printed
+    assert monitor_outputs(edge["baseline"], edge["baseline"]).rejected.empty

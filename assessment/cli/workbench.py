@@ -140,7 +140,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     rules/monitor/). Prints the tables worst first; -o FILE.xlsx and/or -o FILE.pdf also
     write them. With --batch CURRENT is a new batch of applications (files and folders),
     screened now as assess screen would (--as-of, --rules, --model), nothing written.
-    Exit code 0 when the comparison ran, whatever the bands.
+    Exit code 0 when the comparison ran, whatever the bands; with --batch 2 when some
+    applications were rejected (each listed on stderr, one line each; the rest is compared).
 
     Examples:
       assess monitor screening_2025q1/ screening/ -o monitor.xlsx -o monitor.pdf
@@ -162,9 +163,14 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     else:
         emit(monitor_lines(monitoring))
     _write_monitor(args, monitoring, outputs)
-    if args.batch:
-        say_as_of(args, as_of_used(args))
-    return 0
+    if not args.batch:
+        return 0
+    from ..reports.text import rejected_lines
+
+    limit = None if args.verbose else 20
+    emit(rejected_lines(monitoring.rejected, limit, "-v lists each"), sys.stderr)
+    say_as_of(args, as_of_used(args))
+    return 2 if len(monitoring.rejected) else 0
 
 
 def _write_monitor(args: argparse.Namespace, monitoring, outputs: dict[str, str]) -> None:

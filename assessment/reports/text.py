@@ -333,9 +333,11 @@ def training_lines(model, digest: str, output: str, rows: int) -> list[str]:
     ]
 
 
-def rejected_lines(rejected: pd.DataFrame, limit: int | None = 20) -> list[str]:
+def rejected_lines(
+    rejected: pd.DataFrame, limit: int | None = 20, rest: str = "the Rejected sheet lists each"
+) -> list[str]:
     """One line per rejected input (``file:sheet!cell [rejected] id: reasons``), at most
-    ``limit`` of them and then how many more."""
+    ``limit`` of them and then how many more (and where the ``rest`` are)."""
     shown = rejected if limit is None else rejected.head(limit)
     lines = []
     for row in shown.to_dict("records"):
@@ -349,7 +351,7 @@ def rejected_lines(rejected: pd.DataFrame, limit: int | None = 20) -> list[str]:
             ).render()
         )
     if len(rejected) > len(shown):
-        lines.append(f"... and {len(rejected) - len(shown)} more (the Rejected sheet lists each)")
+        lines.append(f"... and {len(rejected) - len(shown)} more ({rest})")
     return lines
 
 

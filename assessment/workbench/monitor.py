@@ -94,12 +94,15 @@ POPULATION_COLUMNS = ["measure", "baseline", "current", "shift_pp", "band", "not
 
 @dataclass
 class Monitoring:
-    """The three tables of one comparison and where the two sides came from."""
+    """The three tables of one comparison and where the two sides came from; ``rejected``:
+    the inputs of a batch screened now (:func:`monitor_batch`) that could not be scored, one
+    row each as ``assess screen`` lists them (empty when two outputs are compared)."""
 
     rules: pd.DataFrame
     fields: pd.DataFrame
     population: pd.DataFrame
     sources: dict[str, str] = field(default_factory=dict)
+    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def band_counts(self) -> dict[str, dict[str, int]]:
         """``{"rules": {"act": n, ...}, "fields": {...}}``, every band named."""
@@ -133,12 +136,15 @@ def monitor_batch(
     baseline: str | Path, inputs: list[str | Path], settings: Settings, *, jobs: int | None = None
 ) -> Monitoring:
     """Compare a baseline screening output with a new batch of applications, screened now
-    with ``settings`` (rules, model, as-of date) and nothing written."""
+    with ``settings`` (rules, model, as-of date) and nothing written; the batch's inputs that
+    could not be scored are the result's ``rejected``."""
     before = read_screening(baseline)
     screening = screen_inputs(inputs, settings, jobs=jobs)
     batch = f"{len(inputs)} input(s) screened as of {settings.as_of.isoformat()}"
     sources = {"baseline": _source(baseline), "current": batch}
-    return monitor(before, screening.results, sources=sources)
+    found = monitor(before, screening.results, sources=sources)
+    found.rejected = screening.rejected
+    return found
 
 
 def monitor(
