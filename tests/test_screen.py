@@ -199,6 +199,7 @@ def test_an_interrupted_write_leaves_no_half_written_workbook(tmp_path, screenin
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".xlsx"]
 
 
+@pytest.mark.slow
 def test_dask_gives_the_same_results_as_the_local_run(screening, settings):
     pytest.importorskip("distributed")
     inputs = [SAMPLES, BROKEN_DIR]

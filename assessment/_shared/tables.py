@@ -13,6 +13,7 @@ Rule packs (``rules.csv`` and its ``.xlsx`` twin, segment tables) have their own
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,23 @@ def read_reference_table(
     ``text``). Raises :class:`RuleError` listing every problem; ``hint`` says what to do when
     the file is not there."""
     path = Path(path)
+    try:
+        state = path.stat()
+    except OSError:
+        return _read_and_convert(path, tuple(columns.items()), hint)
+    key = (str(path.resolve()), state.st_mtime_ns, state.st_size)
+    return _read_once(key, tuple(columns.items()), hint).copy()
+
+
+@lru_cache(maxsize=128)
+def _read_once(key: tuple, columns: tuple, hint: str) -> pd.DataFrame:
+    """The table of the file ``key`` names (path, modification time, size), read once while
+    the file stays as it is: a table a scoring reads every time is read on its first use."""
+    return _read_and_convert(Path(key[0]), columns, hint)
+
+
+def _read_and_convert(path: Path, columns: tuple, hint: str) -> pd.DataFrame:
+    columns = dict(columns)
     table = _read_text(path, hint)
     problems = [_missing_column(path, name) for name in columns if name not in table.columns]
     if problems:

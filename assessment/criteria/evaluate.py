@@ -73,31 +73,42 @@ class Evaluation:
             if project_ids is None
             else self.frame.index.get_indexer(project_ids)
         )
-        parts = [
-            self._rule_rows(rule, rows if masks is None else rows[masks[rule.rule_id][rows]])
+        picked = [
+            (rule, rows if masks is None else rows[masks[rule.rule_id][rows]])
             for rule in self.rules.rules
         ]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if not picked:
+            return pd.DataFrame()
+        parts = [self._rule_columns(rule, at) for rule, at in picked]
+        table = {name: np.concatenate([part[name] for part in parts]) for name in TABLE_COLUMNS}
+        table["verdict"] = pd.Categorical.from_codes(table["verdict"], VERDICTS)
+        table["project_id"] = self.frame.index[np.concatenate([at for _, at in picked])]
+        return pd.DataFrame(table, columns=TABLE_COLUMNS)
 
-    def _rule_rows(self, rule: Rule, rows: np.ndarray) -> pd.DataFrame:
+    def _rule_columns(self, rule: Rule, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The table's columns for one rule at ``rows`` (the verdict as its codes): one frame
+        is built for all rules, not one per rule."""
         result = self.results[rule.rule_id]
-        return pd.DataFrame(
-            {
-                **self.verdict_facts(rule, rows),
-                "project_id": self.frame.index[rows],
-                "rule_id": rule.rule_id,
-                "programme": rule.programme,
-                "severity": rule.severity,
-                "verdict": pd.Categorical.from_codes(result.codes[rows], VERDICTS),
-                "operator": rule.operator,
-                "unit": rule.unit,
-                "points": result.points[rows] if result.points is not None else np.nan,
-                "weight": rule.weight if rule.severity == "score" else np.nan,
-                "source": rule.source,
-                "clause": rule.clause,
-                "confidence": rule.confidence,
-            }
-        )[TABLE_COLUMNS]
+        count = len(rows)
+
+        def same(value: object, dtype: object = object) -> np.ndarray:
+            return np.full(count, value, dtype=dtype)
+
+        return {
+            **self.verdict_facts(rule, rows),
+            "project_id": rows,
+            "rule_id": same(rule.rule_id),
+            "programme": same(rule.programme),
+            "severity": same(rule.severity),
+            "verdict": np.asarray(result.codes[rows]),
+            "operator": same(rule.operator),
+            "unit": same(rule.unit),
+            "points": same(np.nan, float) if result.points is None else result.points[rows],
+            "weight": same(rule.weight if rule.severity == "score" else np.nan, float),
+            "source": same(rule.source),
+            "clause": same(rule.clause),
+            "confidence": same(rule.confidence),
+        }
 
     def verdict_facts(self, rule: Rule, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The observed ``value`` and the ``threshold`` applied of one rule at ``rows``

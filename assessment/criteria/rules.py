@@ -11,6 +11,7 @@ here, once.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import datetime as dt
 import difflib
@@ -18,6 +19,7 @@ import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -332,7 +334,7 @@ def read_yaml(path: Path, problems: Problems) -> object:
     if text is None:
         return None
     try:
-        return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader
+        return copy.deepcopy(_parsed_yaml(text))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = (mark.line + 1, str(mark.column + 1)) if mark else ("", "")
@@ -340,6 +342,13 @@ def read_yaml(path: Path, problems: Problems) -> object:
     except (yaml.YAMLError, RecursionError) as error:
         problems.add(path, "", "", "", f"not valid YAML: {type(error).__name__}")
     return None
+
+
+@lru_cache(maxsize=64)
+def _parsed_yaml(text: str) -> object:
+    """YAML text parsed strictly, once per text (every scoring reads the same pack.yaml files);
+    callers get a copy."""
+    return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader
 
 
 def _read_meta(path: Path, problems: Problems) -> dict:
