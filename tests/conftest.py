@@ -3,16 +3,8 @@ Plain helpers live in ``helpers.py``."""
 
 from __future__ import annotations
 
+import helpers  # noqa: F401  (pins BLAS/OpenMP threads before any library loads)
 import pytest
-from helpers import (  # noqa: F401  (re-exported until every test imports from helpers)
-    AS_OF,
-    FULL_PROJECT,
-    FULL_YEARLY,
-    ROOT,
-    compare_golden,
-    write_list,
-    write_rows,
-)
 
 from assessment import load_dictionary
 

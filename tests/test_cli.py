@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FULL_PROJECT, FULL_YEARLY
+from helpers import FULL_PROJECT, FULL_YEARLY
 
 from assessment import write_template
 from assessment.cli import main

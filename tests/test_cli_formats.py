@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import ROOT
+from helpers import ROOT
 from run_assess import run
 
 SAMPLE = str(ROOT / "sample_projects" / "03_shenzhen_edge_site.xlsx")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FULL_PROJECT, FULL_YEARLY, ROOT
+from helpers import FULL_PROJECT, FULL_YEARLY, ROOT
 from run_assess import run
 
 from assessment import write_template

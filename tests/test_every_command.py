@@ -10,7 +10,7 @@ import time
 from dataclasses import fields
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from assessment.cli import main
 

@@ -12,7 +12,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 
 from assessment.errors import AssessmentError, InputError
 from assessment.intake.chunks import plan_chunks

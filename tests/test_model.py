@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 

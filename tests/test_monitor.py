@@ -16,7 +16,7 @@ import openpyxl
 import pandas as pd
 import pypdfium2
 import pytest
-from conftest import AS_OF, ROOT
+from helpers import AS_OF, ROOT
 from pypdf import PdfReader
 
 from assessment.cli import main

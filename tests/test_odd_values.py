@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-from conftest import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
+from helpers import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
 
 from assessment import read_applications
 from assessment.criteria.indicators import PROJECT_COLUMNS

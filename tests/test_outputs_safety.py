@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FULL_PROJECT, ROOT, write_rows
+from helpers import FULL_PROJECT, ROOT, write_rows
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from run_assess import run_quietly

@@ -14,7 +14,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import AS_OF, FULL_PROJECT, ROOT, write_rows
+from helpers import AS_OF, FULL_PROJECT, ROOT, write_rows
 from openpyxl import load_workbook
 from pypdf import PdfReader
 

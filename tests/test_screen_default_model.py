@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pickle
 
-from conftest import ROOT
+from helpers import ROOT
 
 from assessment.model.persist import default_model_path
 from assessment.screening.batch import screen_inputs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from assessment.cli import main
 from assessment.reports.pdf.flowables import Grid

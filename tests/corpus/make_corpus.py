@@ -23,7 +23,7 @@ from pathlib import Path
 import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import FULL_PROJECT  # noqa: E402
+from helpers import FULL_PROJECT  # noqa: E402
 
 GIB = 1 << 30
 FIELDS = list(FULL_PROJECT)
