@@ -475,7 +475,7 @@ def in_child(task: str, *arguments: str) -> dict:
 def stages(inputs: list[str], out: Path) -> dict[str, float]:
     """Where the whole-process time goes (shown, not judged): a process that only imports
     the CLI module, then, in a fresh process, ``screen_inputs`` (default jobs) and
-    ``write_outputs`` on the same inputs."""
+    ``write_screening_outputs`` on the same inputs."""
     command = [sys.executable, "-c", "import assessment.cli"]
     found = {"start + imports": timed(lambda: subprocess.run(command, check=True, cwd=ROOT))}
     return found | in_child("stages", str(out), *inputs)
@@ -483,7 +483,7 @@ def stages(inputs: list[str], out: Path) -> dict[str, float]:
 
 def child_stages(out: str, *inputs: str) -> dict[str, float]:
     from assessment.model.persist import default_model_path
-    from assessment.screening.batch import screen_inputs, write_outputs
+    from assessment.screening.batch import screen_inputs, write_screening_outputs
     from assessment.screening.records import Settings
 
     settings = Settings(as_of=AS_OF, model=str(default_model_path()))
@@ -491,7 +491,7 @@ def child_stages(out: str, *inputs: str) -> dict[str, float]:
     screening = screen_inputs(list(inputs), settings)
     middle = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
-    write_outputs(screening, out, settings)
+    write_screening_outputs(screening, out, settings)
     end = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
     return {"screen_inputs": middle - start, "write_outputs": end - middle}

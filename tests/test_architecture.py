@@ -4,6 +4,8 @@ documented commands, and a clean lint."""
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +158,20 @@ def test_every_indicator_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for indicator in INDICATORS:
         assert f"| `{indicator.name}` |" in readme, indicator.name
+
+
+def test_every_name_the_benchmarks_import_exists():
+    """bench/ imports the package by name in child processes the suite does not run: a
+    renamed function must fail here, not in the next benchmark run."""
+    missing = []
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("assessment"):
+                module = importlib.import_module(node.module)
+                missing += [
+                    f"{path.name}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if not hasattr(module, alias.name)
+                    and importlib.util.find_spec(f"{node.module}.{alias.name}") is None
+                ]
+    assert missing == []
