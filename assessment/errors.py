@@ -19,6 +19,7 @@ input's problem rows and the command line's error lines all go through it.
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -162,3 +163,19 @@ class RuleError(AssessmentError):
     def from_rows(cls, rows: list[dict]) -> RuleError:
         lines = [Problem.from_row(row).render() for row in rows]
         return cls(f"{len(rows)} problem(s) in the rules:\n" + "\n".join(lines), problems=rows)
+
+
+def unsupported_library(
+    error: type[AssessmentError], distribution: str, supported: str, what: str, **details: str
+) -> AssessmentError:
+    """The error of a library whose private internals are not as the engine's module for
+    them reads them: the installed version named, the pinned range expected, and the hint to
+    install it (``then`` adds what to do next)."""
+    then = details.pop("then", "")
+    version = importlib.metadata.version(distribution)
+    return error(
+        f"{distribution} {version} {what}",
+        expected=f"{distribution}{supported}, as pyproject.toml pins",
+        hint=f"install a supported version: pip install '{distribution}{supported}'{then}",
+        **details,
+    )

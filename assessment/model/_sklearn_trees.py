@@ -22,13 +22,11 @@ in 1.9.1); ``pyproject.toml`` pins ``SUPPORTED``. :func:`check` fails with a
 
 from __future__ import annotations
 
-import importlib.metadata
-
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
-from ..errors import ModelError
+from ..errors import ModelError, unsupported_library
 
 SUPPORTED = ">=1.5,<1.10"  # the pin in pyproject.toml (a test keeps the two equal)
 NODE_FIELDS = ("value", "count", "feature_idx", "left", "right", "is_leaf")
@@ -39,15 +37,14 @@ def check(model: HistGradientBoostingClassifier) -> None:
     parts are not what this module reads."""
     problem = _problem(model)
     if problem:
-        version = importlib.metadata.version("scikit-learn")
-        raise ModelError(
-            f"the gbm's fitted trees are not laid out as the reason codes read them "
-            f"(scikit-learn {version})",
+        raise unsupported_library(
+            ModelError,
+            "scikit-learn",
+            SUPPORTED,
+            "fitted the gbm's trees in a layout the reason codes do not read",
             where="assessment/model/_sklearn_trees.py",
-            expected=f"a model fitted by scikit-learn{SUPPORTED}, as pyproject.toml pins",
             got=problem,
-            hint=f"install a supported version (pip install 'scikit-learn{SUPPORTED}') and "
-            "retrain the model with it",
+            then=" and retrain the model with it",
         )
 
 

@@ -18,7 +18,6 @@ version when the layout is not what the regular expression reads.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import io
 import json
 import re
@@ -27,7 +26,7 @@ import zipfile
 import numpy as np
 import skops.io as sio
 
-from ..errors import ModelError
+from ..errors import ModelError, unsupported_library
 
 SUPPORTED = ">=0.10,<0.17"  # the pin in pyproject.toml (a test keeps the two equal)
 _OBJECT_IDS = re.compile(r'("__id__": )(\d+)|("file": ")(\d+)(\.npy")')
@@ -81,13 +80,13 @@ def check() -> None:
     expression does not renumber faithfully (checked once per process)."""
     problem = _problem()
     if problem:
-        version = importlib.metadata.version("skops")
-        raise ModelError(
-            f"skops {version} writes model files in a layout the engine does not know",
+        raise unsupported_library(
+            ModelError,
+            "skops",
+            SUPPORTED,
+            "writes model files in a layout the engine does not know",
             where="assessment/model/_skops_schema.py",
-            expected=f"skops{SUPPORTED}, as pyproject.toml pins",
             got=problem,
-            hint=f"install a supported version: pip install 'skops{SUPPORTED}'",
         )
 
 

@@ -47,7 +47,7 @@ from ..intake.chunks import Chunk, read_chunk
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
 from ..model.persist import default_model_path, load_model
-from ..pipeline import PACKAGED_MODEL, Scored, score_read
+from ..pipeline import KEY_INDICATORS, PACKAGED_MODEL, Scored, score_read
 
 FIRST_COLUMNS = [
     "project_id",
@@ -69,13 +69,7 @@ PROGRAMME_COLUMNS = [
     f"{p}_{part}" for p in PROGRAMMES for part in ("status", "eligible", "score", "grade")
 ]
 # Key indicators shown beside the verdicts (and watched by ``assess monitor``).
-KEY_COLUMNS = [
-    "pue_assessed",
-    "green_power_share",
-    "it_load_mw",
-    "dscr_forecast_min",
-    "operating_years",
-]
+KEY_COLUMNS = list(KEY_INDICATORS)  # the key figures of Scored.to_frame(), one list
 TEXT_COLUMNS = ["reasons", "decision_reason"]
 REJECTED_COLUMNS = ["file", "sheet", "row", "cell", "project_id", "reasons"]
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 import functools
 import inspect
 
-import reportlab
 from reportlab.platypus import Table
 from reportlab.platypus.tables import CellStyle
 
-from ...errors import AssessmentError
+from ...errors import AssessmentError, unsupported_library
 
 SUPPORTED = ">=4,<5.2"  # the pin in pyproject.toml (a test keeps the two equal)
 _PARAMETERS = ["self", "cellval", "cellstyle", "pos", "size"]
@@ -47,12 +46,13 @@ def check() -> None:
     its cells through ``_drawCell`` as :class:`TextTable` expects (checked once)."""
     problem = _problem()
     if problem:
-        raise AssessmentError(
-            f"reportlab {reportlab.Version} does not draw table cells as the PDF writer expects",
+        raise unsupported_library(
+            AssessmentError,
+            "reportlab",
+            SUPPORTED,
+            "does not draw table cells as the PDF writer expects",
             where="assessment/reports/pdf/_reportlab_table.py",
-            expected=f"reportlab{SUPPORTED}, as pyproject.toml pins",
             got=problem,
-            hint=f"install a supported version: pip install 'reportlab{SUPPORTED}'",
         )
 
 
