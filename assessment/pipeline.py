@@ -244,7 +244,7 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
 
 def _programmes(row: pd.Series, shown: pd.Series, prediction: dict | None) -> dict[str, dict]:
     """Each programme's result; ``status`` as the outputs show it (``not_requested`` where
-    the application does not ask for it, :func:`decision.programmes_as_asked`), the rules'
+    the application does not ask for it, :func:`decision.decide.programmes_as_asked`), the rules'
     own status as ``assessed_status``."""
     found = {
         programme: {

@@ -19,7 +19,7 @@ What is measured, in one script run:
 * speed: the shipped gbm (``rules/model/default_model.skops``, or ``--model``) on N rows (default
   100,000) resampled from ``sample_projects/history/loan_history.parquet`` with a seeded RNG,
   numbers jittered by +-10 %.
-  - ``assessment.prediction.predict(model, frame)`` (PD, grade, reasons, missing features):
+  - ``assessment.model.predict.predict(model, frame)`` (PD, grade, reasons, missing features):
     once cold, then best of 3; ``model.predict_pd(frame)`` alone, best of 3.
   - baseline: ``model.predict_pd`` on one-row frames (made beforehand), row by row, for the
     first 2,000 rows, extrapolated linearly to N; its PDs must equal the batch PDs.

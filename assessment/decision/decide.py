@@ -618,7 +618,7 @@ DUPLICATE = "duplicate project_id"
 
 
 def own_problems(problems: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame | None:
-    """The problems of each project's own file and row (:func:`ingest.of_kept_rows`), not
+    """The problems of each project's own file and row (:func:`intake.read.of_kept_rows`), not
     those of another input repeating its id: what the screen rejects a project for."""
     if problems is None or problems.empty or "source_file" not in frame.columns:
         return problems
