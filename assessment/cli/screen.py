@@ -129,7 +129,8 @@ def add_screen_command(commands) -> None:
         "--engine",
         choices=("local", "dask"),
         default="local",
-        help="local: processes on this machine (default); dask: a Dask cluster",
+        help="local: processes on this machine (default); dask: a Dask cluster (needs pip "
+        "install 'assessment[dask]')",
     )
     screen.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler")
     screen.add_argument(
