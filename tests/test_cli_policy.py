@@ -61,6 +61,30 @@ def test_strict_counts_warnings(apps, capsys):
     assert scored.returncode == 2 and "[warning] T-001 sponsor: missing" in scored.stderr
 
 
+def test_screen_strict_lists_the_warnings_of_scored_projects_and_exits_2(apps, tmp_path, capsys):
+    """A screen keeps the shortlist the same with --strict; the warnings (missing fields
+    included) are listed on stderr, one line per project, and the exit code is 2."""
+    plain = run(capsys, "screen", apps["warning"], "-o", str(tmp_path / "a"), *DATE, "--no-model")
+    assert plain.returncode == 0 and "[warning]" not in plain.stderr
+    strict = run(
+        capsys,
+        "screen",
+        apps["warning"],
+        "-o",
+        str(tmp_path / "b"),
+        *DATE,
+        "--no-model",
+        "--strict",
+    )
+    assert strict.returncode == 2, strict.stderr
+    warned = [line for line in strict.stderr.splitlines() if "[warning]" in line]
+    assert len(warned) == 1 and "warning.xlsx" in warned[0] and "T-001" in warned[0]
+    assert "sponsor: missing" in warned[0] and "[rejected]" not in strict.stderr
+    assert strict.stdout.replace("/b", "/a") == plain.stdout
+    clean = run(capsys, "screen", apps["clean"], "-o", str(tmp_path / "c"), *DATE, "--strict")
+    assert clean.returncode == 0 and "[warning]" not in clean.stderr
+
+
 def test_score_lists_input_errors_on_stderr_and_exits_2(apps, capsys):
     done = run(capsys, "score", apps["error"], apps["clean"], *DATE, "--no-model")
     assert done.returncode == 2, done.stderr

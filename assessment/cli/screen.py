@@ -23,7 +23,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
     into the folder -o DIR: screening.xlsx (ranked shortlist, Rejected and Summary sheets),
     summary.pdf, manifest.json and, with --reports, reports/<project_id>.pdf. Each rejected
     input is listed on stderr, one line each; exit code 0 when every input was scored, 2 when
-    some were rejected (the rest is written). --format json prints the manifest.
+    some were rejected (the rest is written), or with --strict when a scored project carries
+    input warnings (missing fields included; each listed). --format json prints the manifest.
 
     Example:
       assess screen sample_projects/ -o screening/ --as-of 2025-06-30 --reports
@@ -52,9 +53,13 @@ def cmd_screen(args: argparse.Namespace) -> int:
     say_verbose(args, [f"wrote {path}" for path in written.values()])
     from ..reports.text import rejected_lines
 
-    emit(rejected_lines(screening.rejected, None if args.verbose else 20), sys.stderr)
+    limit = None if args.verbose else 20
+    emit(rejected_lines(screening.rejected, limit), sys.stderr)
+    warned = screening.warnings if args.strict else None
+    if warned is not None and len(warned):
+        emit(rejected_lines(warned, limit, "-v lists each", "warning"), sys.stderr)
     say_as_of(args, screening.manifest.get("as_of", as_of_used(args)))
-    return 2 if counts["rejected"] else 0
+    return 2 if counts["rejected"] or (warned is not None and len(warned)) else 0
 
 
 def _screen(args: argparse.Namespace, folder):
@@ -68,6 +73,7 @@ def _screen(args: argparse.Namespace, folder):
         model=str(model) if model else None,
         lang=args.lang,
         templates=args.templates,
+        strict=args.strict,
     )
     bar = ProgressLine(sys.stderr, live=not args.quiet)
     found = screen_to_folder(
@@ -117,6 +123,7 @@ def add_screen_command(commands) -> None:
             options.model_options(),
             options.format_options(),
             options.report_options("the PDFs"),
+            options.strict_options(),
         ],
     )
     screen.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")

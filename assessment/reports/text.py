@@ -334,10 +334,14 @@ def training_lines(model, digest: str, output: str, rows: int) -> list[str]:
 
 
 def rejected_lines(
-    rejected: pd.DataFrame, limit: int | None = 20, rest: str = "the Rejected sheet lists each"
+    rejected: pd.DataFrame,
+    limit: int | None = 20,
+    rest: str = "the Rejected sheet lists each",
+    severity: str = "rejected",
 ) -> list[str]:
-    """One line per rejected input (``file:sheet!cell [rejected] id: reasons``), at most
-    ``limit`` of them and then how many more (and where the ``rest`` are)."""
+    """One line per rejected input (``file:sheet!cell [rejected] id: reasons``; ``severity``
+    ``warning`` for a scored project's warnings), at most ``limit`` of them and then how many
+    more (and where the ``rest`` are)."""
     shown = rejected if limit is None else rejected.head(limit)
     lines = []
     for row in shown.to_dict("records"):
@@ -347,7 +351,7 @@ def rejected_lines(
             place["row"] = row.get("row")
         lines.append(
             Problem.from_row(
-                {**place, "message": row.get("reasons"), "severity": "rejected", "subject": subject}
+                {**place, "message": row.get("reasons"), "severity": severity, "subject": subject}
             ).render()
         )
     if len(rejected) > len(shown):

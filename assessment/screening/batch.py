@@ -108,13 +108,14 @@ def screen_inputs(
         rows_per_chunk=rows_per_chunk,
         files_per_chunk=files_per_chunk or balanced_files_per_chunk(inputs, jobs),
     )
-    scored, refused = [], []
+    scored, refused, warned = [], [], []
     for part in run_chunks(
         chunks, settings, engine=engine, jobs=jobs, scheduler=scheduler, progress=progress
     ):
         done = part["status"] == "scored"
         scored.append(part[done].drop(columns=["status", "cell"], errors="ignore"))
         refused.append(rejected_of(part[~done]))
+        warned.append(rejected_of(part[~done], "warned"))
     results, repeated = split_duplicates(
         _concatenated(scored) if scored else empty_results(settings)
     )
@@ -123,16 +124,18 @@ def screen_inputs(
     del results
     files = _input_files(inputs, missing)
     found = manifest(files, ranked, rejected, settings)
-    _name_inputs(found, ranked, rejected, inputs)
-    return Screening(ranked, rejected, found, cached_rules(settings.rules))
+    warnings = pd.concat(warned, ignore_index=True) if warned else rejected.iloc[:0]
+    _name_inputs(found, ranked, inputs, rejected, warnings)
+    return Screening(ranked, rejected, found, cached_rules(settings.rules), warnings)
 
 
-def _name_inputs(found: dict, results: pd.DataFrame, rejected: pd.DataFrame, inputs) -> None:
+def _name_inputs(found: dict, results: pd.DataFrame, inputs, *rejected: pd.DataFrame) -> None:
     """Inputs named relative to the arguments they were found through, never by absolute
-    local paths, in the results, the rejected rows and the manifest."""
+    local paths, in the results, the rejected (and warned) rows and the manifest."""
     for item in found["inputs"]:
         item["path"] = shown_path(item["path"], inputs)
-    for frame, column in ((results, "source_file"), (rejected, "file")):
+    frames = [(results, "source_file"), *((frame, "file") for frame in rejected)]
+    for frame, column in frames:
         if column not in frame or frame.empty:
             continue
         codes, paths = pd.factorize(frame[column])

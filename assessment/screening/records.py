@@ -80,7 +80,8 @@ class Settings:
     packs); ``model``: a model artefact's path, by default the packaged model (as ``assess
     screen`` and :func:`pipeline.score_applications` use; kept as its path), None for the rules
     alone (``--no-model``); ``reports``: a folder to write one PDF memo per scored project into
-    (None: no memos), in ``lang``."""
+    (None: no memos), in ``lang``; ``strict``: input warnings (missing fields included) are
+    read and kept in :attr:`Screening.warnings`."""
 
     as_of: dt.date
     rules: str | None = None
@@ -88,6 +89,7 @@ class Settings:
     reports: str | None = None
     lang: str = "en"
     templates: str | None = None
+    strict: bool = False
 
     def __post_init__(self) -> None:  # as_of as every entry point takes it (as_of_date)
         object.__setattr__(self, "as_of", as_of_date(self.as_of))
@@ -103,6 +105,7 @@ class Screening:
     rejected: pd.DataFrame
     manifest: dict = field(default_factory=dict)
     rules: RuleSet | None = None
+    warnings: pd.DataFrame | None = None  # scored projects' input warnings (Settings.strict)
 
 
 @lru_cache(maxsize=4)
@@ -115,9 +118,10 @@ def cached_model(path: str | None):
     return load_model(path) if path else None
 
 
-def read_records(chunk: Chunk, as_of: dt.date) -> pd.DataFrame:
-    """The records of one chunk: scorable projects, then the inputs that cannot be scored."""
-    return records_of(read_chunk(chunk, as_of=as_of, missing_warnings=False))
+def read_records(chunk: Chunk, as_of: dt.date, strict: bool = False) -> pd.DataFrame:
+    """The records of one chunk: scorable projects, then the inputs that cannot be scored;
+    ``strict`` reads the input warnings too (missing fields included)."""
+    return records_of(read_chunk(chunk, as_of=as_of, missing_warnings=strict))
 
 
 def records_of(applications: Applications) -> pd.DataFrame:
@@ -133,6 +137,7 @@ def records_of(applications: Applications) -> pd.DataFrame:
     good = projects.drop(index=sorted(failing))
     records = good.join(wide_yearly(applications.yearly, good.index))
     records = records.rename_axis("project_id").reset_index().assign(_reasons="", _cell="")
+    records["_warnings"] = _warning_texts(problems, good.index)
     rejected = _project_rejections(projects, errors[~repeats & own])
     rejected += _unscored_rows(errors[~repeats & ~known])
     rejected += _later_repeats(errors[repeats | (known & ~own)], projects)
@@ -141,6 +146,18 @@ def records_of(applications: Applications) -> pd.DataFrame:
 
 
 DUPLICATE = "duplicate project_id"
+
+
+def _warning_texts(problems: pd.DataFrame, project_ids: pd.Index) -> np.ndarray:
+    """Per scored project (in ``project_ids`` order), its input warnings as one text ('' for
+    none)."""
+    warnings = problems[problems["severity"] == "warning"]
+    warnings = warnings[_within(warnings["project_id"], project_ids)]
+    if warnings.empty:
+        return np.full(len(project_ids), "", dtype=object)
+    texts = [problem_text(problem) for problem in warnings.to_dict("records")]
+    joined_texts = pd.Series(texts).groupby(warnings["project_id"].to_numpy()).agg("; ".join)
+    return joined_texts.reindex(project_ids).fillna("").to_numpy(dtype=object)
 
 
 def _within(values: pd.Series, index: pd.Index) -> np.ndarray:
@@ -295,7 +312,11 @@ def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
         write_reports(scored, settings.reports, settings.lang, settings.templates, as_set=False)
     rejected = records[records["_reasons"] != ""]
-    return pd.concat([results.assign(status="scored"), _rejected_rows(rejected)], ignore_index=True)
+    parts = [results.assign(status="scored"), _rejected_rows(rejected)]
+    if "_warnings" in records:
+        warned = good[good["_warnings"] != ""]
+        parts.append(_rejected_rows(warned.assign(_reasons=warned["_warnings"]), "warned"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _score(records: pd.DataFrame, settings: Settings) -> Scored:
@@ -312,10 +333,10 @@ def _score(records: pd.DataFrame, settings: Settings) -> Scored:
     )
 
 
-def _rejected_rows(records: pd.DataFrame) -> pd.DataFrame:
+def _rejected_rows(records: pd.DataFrame, status: str = "rejected") -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "status": "rejected",
+            "status": status,
             "project_id": records["project_id"].fillna("").astype(str).to_numpy(),
             "source_file": records["source_file"].to_numpy(),
             "source_sheet": records["source_sheet"].to_numpy(),
@@ -474,9 +495,9 @@ def _rejected_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def rejected_of(parts: pd.DataFrame) -> pd.DataFrame:
-    """The rejected rows of screened chunks, in the Rejected sheet's columns."""
-    rows = parts[parts["status"] == "rejected"]
+def rejected_of(parts: pd.DataFrame, status: str = "rejected") -> pd.DataFrame:
+    """The rejected (or ``warned``) rows of screened chunks, in the Rejected sheet's columns."""
+    rows = parts[parts["status"] == status]
     return _rejected_frame(
         [_rejected_row(row, row["reasons"], row["cell"]) for row in rows.to_dict("records")]
     )

@@ -30,7 +30,7 @@ Progress = Callable[[int, int, int], None]  # (chunks done, chunks in all, rows 
 
 def screen_chunk(chunk: Chunk, settings: Settings) -> pd.DataFrame:
     """Read and screen one chunk (what one process does with it)."""
-    return screen_records(read_records(chunk, settings.as_of), settings)
+    return screen_records(read_records(chunk, settings.as_of, settings.strict), settings)
 
 
 def check_engine(engine: str) -> None:
@@ -117,7 +117,12 @@ def _map_partitions(dd, client, chunks: list[Chunk], settings: Settings) -> Iter
     partitions differ in their columns."""
     empty = pd.DataFrame({"project_id": pd.Series(dtype=object)})
     records = dd.from_map(
-        read_records, chunks, as_of=settings.as_of, meta=empty, enforce_metadata=False
+        read_records,
+        chunks,
+        as_of=settings.as_of,
+        strict=settings.strict,
+        meta=empty,
+        enforce_metadata=False,
     )
     screened = records.map_partitions(screen_records, settings, meta=empty, enforce_metadata=False)
     for future in client.compute(screened.to_delayed()):
