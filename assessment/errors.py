@@ -166,12 +166,17 @@ class RuleError(AssessmentError):
 
 
 def unsupported_library(
-    error: type[AssessmentError], distribution: str, supported: str, what: str, **details: str
+    error: type[AssessmentError],
+    distribution: str,
+    supported: str,
+    what: str,
+    *,
+    then: str = "",
+    **details: str,
 ) -> AssessmentError:
     """The error of a library whose private internals are not as the engine's module for
     them reads them: the installed version named, the pinned range expected, and the hint to
     install it (``then`` adds what to do next)."""
-    then = details.pop("then", "")
     version = importlib.metadata.version(distribution)
     return error(
         f"{distribution} {version} {what}",

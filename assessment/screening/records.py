@@ -155,9 +155,13 @@ def _warning_texts(problems: pd.DataFrame, project_ids: pd.Index) -> np.ndarray:
     warnings = warnings[_within(warnings["project_id"], project_ids)]
     if warnings.empty:
         return np.full(len(project_ids), "", dtype=object)
-    texts = [problem_text(problem) for problem in warnings.to_dict("records")]
-    joined_texts = pd.Series(texts).groupby(warnings["project_id"].to_numpy()).agg("; ".join)
-    return joined_texts.reindex(project_ids).fillna("").to_numpy(dtype=object)
+    return _texts_by_project(warnings).reindex(project_ids).fillna("").to_numpy(dtype=object)
+
+
+def _texts_by_project(problems: pd.DataFrame) -> pd.Series:
+    """Each project's problems as one reason text, indexed by project id (sorted)."""
+    texts = [problem_text(problem) for problem in problems.to_dict("records")]
+    return pd.Series(texts).groupby(problems["project_id"].to_numpy(), sort=True).agg("; ".join)
 
 
 def _within(values: pd.Series, index: pd.Index) -> np.ndarray:
@@ -170,8 +174,7 @@ def _project_rejections(projects: pd.DataFrame, errors: pd.DataFrame) -> list[di
     """One row per project with input errors (in id order): its source and every error."""
     if errors.empty:
         return []
-    texts = [problem_text(problem) for problem in errors.to_dict("records")]
-    reasons = pd.Series(texts).groupby(errors["project_id"].to_numpy(), sort=True).agg("; ".join)
+    reasons = _texts_by_project(errors)
     rows = projects.loc[reasons.index, SOURCE_COLUMNS].astype(object)
     rows = rows.assign(_cell="", _reasons=reasons.to_numpy())
     return rows.rename_axis("project_id").reset_index().to_dict("records")
