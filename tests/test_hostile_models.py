@@ -202,3 +202,42 @@ def test_an_unusable_model_is_not_saved(tmp_path):
     with pytest.raises(ModelError, match="non-finite PD"):
         artefact.save_model(model, tmp_path / "m.skops")
     assert not (tmp_path / "m.skops").exists()
+
+
+# -- one artefact is loaded once per process; each caller gets its own model --------------
+
+
+def test_each_load_is_the_callers_own_and_the_same_bytes_are_not_loaded_again(monkeypatch):
+    first = load_model()
+    first.slope = float("nan")
+    first.card["outcomes"] = "edited"
+    first.directions["dscr_min"] = 0
+    reads = []
+    monkeypatch.setattr(artefact.sio, "loads", lambda *a, **k: reads.append(a) or 1 / 0)
+    second = load_model()  # the same bytes: not read by skops again
+    assert not reads
+    assert np.isfinite(second.slope) and second.card.get("outcomes") != "edited"
+    assert second.directions["dscr_min"] != 0
+    assert second.problem() == ""
+
+
+def test_a_file_replaced_in_place_is_loaded_anew_and_a_damaged_one_refused(tmp_path):
+    path = tmp_path / "m.skops"
+    path.write_bytes(GOOD)
+    good = load_model(path)
+    path.write_bytes(_rezipped(lambda name, data: None if name == "schema.json" else data))
+    with pytest.raises(ModelError, match="without schema.json"):
+        load_model(path)
+    path.write_bytes(GOOD[: len(GOOD) // 2])
+    with pytest.raises(ModelError, match="truncated"):
+        load_model(path)
+    path.write_bytes(GOOD)
+    assert load_model(path).card["sha256"] == good.card["sha256"]
+
+
+def test_the_models_kept_in_memory_are_bounded(tmp_path):
+    for number in range(artefact._KEPT + 3):
+        path = tmp_path / f"m{number}.skops"
+        path.write_bytes(_rezipped(lambda name, data, n=number: data) + b"\0" * number)
+        load_model(path)
+    assert len(artefact._LOADED) == artefact._KEPT

@@ -162,11 +162,12 @@ def test_only_shared_files_computes_a_sha256():
 def test_the_digests_are_the_usual_ones(tmp_path):
     import hashlib
 
-    from assessment._shared.files import sha256_of, sha256_text
+    from assessment._shared.files import sha256_bytes, sha256_of, sha256_text
 
     (tmp_path / "a.txt").write_bytes("électricité".encode())
     expected = hashlib.sha256("électricité".encode()).hexdigest()
     assert sha256_of(tmp_path / "a.txt") == sha256_text("électricité") == expected
+    assert sha256_bytes("électricité".encode()) == expected
 
 
 def test_every_file_is_written_through_write_atomically():
@@ -378,3 +379,12 @@ def test_a_written_table_keeps_fills_formats_filters_frozen_header_and_text(tmp_
     assert sheet["C2"].number_format == "0.0%" and sheet["C3"].value is None
     assert sheet["D2"].value.date().isoformat() == "2025-06-30"
     assert sheet["D2"].number_format == "yyyy-mm-dd" and sheet["E2"].value is None
+
+
+def test_yaml_is_parsed_in_one_place():
+    parsers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "yaml.load(" in path.read_text(encoding="utf-8")
+    )
+    assert parsers == ["_shared/strict_yaml.py"]

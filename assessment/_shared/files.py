@@ -345,7 +345,12 @@ def sha256_of(path: str | Path) -> str:
 
 def sha256_text(text: str) -> str:
     """The SHA-256 (hex) of ``text`` as UTF-8 (lone surrogates kept): the one text digest."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def sha256_bytes(data: bytes) -> str:
+    """The SHA-256 (hex) of bytes already read (a file :func:`sha256_of` would read again)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def shown_path(path: str | Path, given: Iterable[str | Path]) -> str:

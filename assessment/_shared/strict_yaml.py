@@ -7,6 +7,9 @@ at most ``MAX_YAML_BYTES``.
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 import yaml
 
 MAX_YAML_BYTES = 2 * 2**20
@@ -42,3 +45,15 @@ class StrictYamlLoader(yaml.SafeLoader):
 
 StrictYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictYamlLoader.date_or_text)
 MAX_YAML_DEPTH = 20
+
+
+def parse_yaml(text: str) -> object:
+    """YAML text read with :class:`StrictYamlLoader`: the one YAML parser. A text is parsed
+    once per process (every scoring reads the same pack and template files); each caller gets
+    its own deep copy."""
+    return copy.deepcopy(_parsed(text))
+
+
+@lru_cache(maxsize=128)
+def _parsed(text: str) -> object:
+    return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader

@@ -11,7 +11,6 @@ here, once.
 from __future__ import annotations
 
 import contextlib
-import copy
 import csv
 import datetime as dt
 import difflib
@@ -19,14 +18,13 @@ import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from .._shared.resources import data_dir
-from .._shared.strict_yaml import StrictYamlLoader
+from .._shared.strict_yaml import parse_yaml
 from ..errors import AssessmentError, RuleError
 from ..intake.dictionary import PROGRAMMES, Dictionary, load_dictionary
 from ..intake.workbooks import read_sheets
@@ -334,7 +332,7 @@ def read_yaml(path: Path, problems: Problems) -> object:
     if text is None:
         return None
     try:
-        return copy.deepcopy(_parsed_yaml(text))
+        return parse_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = (mark.line + 1, str(mark.column + 1)) if mark else ("", "")
@@ -342,13 +340,6 @@ def read_yaml(path: Path, problems: Problems) -> object:
     except (yaml.YAMLError, RecursionError) as error:
         problems.add(path, "", "", "", f"not valid YAML: {type(error).__name__}")
     return None
-
-
-@lru_cache(maxsize=64)
-def _parsed_yaml(text: str) -> object:
-    """YAML text parsed strictly, once per text (every scoring reads the same pack.yaml files);
-    callers get a copy."""
-    return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader
 
 
 def _read_meta(path: Path, problems: Problems) -> dict:

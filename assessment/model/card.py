@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import functools
 
-import yaml
-
 from .._shared.resources import data_dir
-from .._shared.strict_yaml import StrictYamlLoader
+from .._shared.strict_yaml import parse_yaml
 
 
 @functools.cache
 def wording() -> dict:
     """The card's wording (``templates/model/card.yaml``), read once."""
     text = (data_dir("templates") / "model" / "card.yaml").read_text("utf-8")
-    return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader
+    return parse_yaml(text)
 
 
 def notes(kind: str) -> dict[str, str]:

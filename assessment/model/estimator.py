@@ -131,7 +131,7 @@ class RiskModel:
         """The trees' path attributions (made once, on first use)."""
         if not self.tree_paths:
             mapping = self._feature_map()
-            self.tree_paths = [
+            self.tree_paths[:] = [  # in place: the copies load_model hands out share it
                 _tree_paths(predictor, transformed.shape[1], mapping)
                 for predictor in _sklearn_trees.trees(self.pipeline[-1])
             ]

@@ -7,14 +7,18 @@ the model card. The artefact's SHA-256 identifies the model version in every res
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import io
 import json
+import threading
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import skops.io as sio
 
-from .._shared.files import sha256_of, write_atomically
+from .._shared.files import sha256_bytes, sha256_of, write_atomically
 from .._shared.resources import data_dir
 from .._shared.text import shown
 from ..errors import ModelError
@@ -105,38 +109,39 @@ def load_model(path: str | Path | None = None) -> RiskModel:
     Anything else is refused with one :class:`ModelError` naming the file and the reason: a
     missing, empty, oversized or damaged file, another kind of file, untrusted types, an
     archive that is not an assessment risk model, parts of the wrong type, a non-finite
-    calibration or coefficient, or a pipeline that cannot score a row."""
+    calibration or coefficient, or a pipeline that cannot score a row.
+
+    The file is read once; an artefact of the same bytes as one loaded before in this process
+    is not loaded again (:func:`_loaded`). Each call returns its own :class:`RiskModel`, so a
+    caller that changes one changes no other."""
     path = Path(path) if path else default_model_path()
-    check_archive(path)
-    payload = _payload(path)
-    values = _checked_parts(payload, path)
-    model = RiskModel(**values)
-    problem = model.problem()
-    if problem:
-        raise ModelError("the model is not usable", where=str(path), got=problem, hint=_HINT)
+    data = _artefact_bytes(path)
+    digest = sha256_bytes(data)
+    return _own_copy(_loaded(data, digest, path))
+
+
+def _loaded(data: bytes, digest: str, path: Path) -> RiskModel:
+    """The model of these bytes, loaded and checked on first sight; at most ``_KEPT`` kept.
+    The archive's bounds are checked every time (the limits are settings)."""
+    _check_archive(data, path)
+    with _LOCK:
+        model = _LOADED.pop(digest, None)
+    if model is None:
+        model = _checked_model(data, digest, path)
+    with _LOCK:
+        _LOADED[digest] = model
+        while len(_LOADED) > _KEPT:
+            _LOADED.pop(next(iter(_LOADED)))
     return model
 
 
-_HINT = "train one with `assess train`; do not load files of unknown origin"
+_LOADED: dict[str, RiskModel] = {}  # by the artefact's SHA-256, oldest first
+_KEPT = 4
+_LOCK = threading.Lock()
 
 
-def check_archive(path: Path) -> None:
-    """Refuse, before skops reads it, a path that is not a bounded, intact zip archive."""
-    if not path.is_file():
-        what = "not a file" if path.exists() else "no such model file"
-        raise ModelError(what, where=str(path), expected="a .skops model artefact", hint=_HINT)
-    size = path.stat().st_size
-    if not size:
-        raise ModelError("the model file is empty", where=str(path), got="0 bytes", hint=_HINT)
-    if size > MAX_MODEL_BYTES:
-        raise ModelError(
-            "the model file is too large",
-            where=str(path),
-            expected=f"at most {shown(MAX_MODEL_BYTES, unit='bytes')} (artefact.MAX_MODEL_BYTES)",
-            got=shown(size, unit="bytes"),
-            hint=_HINT,
-        )
-    problem = _archive_problem(path)
+def _check_archive(data: bytes, path: Path) -> None:
+    problem = _archive_problem(data)
     if problem:
         raise ModelError(
             "not a readable model artefact",
@@ -147,10 +152,52 @@ def check_archive(path: Path) -> None:
         )
 
 
-def _archive_problem(path: Path) -> str:
-    """What is wrong with the zip archive at ``path``, or "" when it is intact and bounded."""
+def _checked_model(data: bytes, digest: str, path: Path) -> RiskModel:
+    values = _checked_parts(_payload(data, path), path)
+    values["card"] |= {"sha256": digest}
+    model = RiskModel(**values)
+    problem = model.problem()
+    if problem:
+        raise ModelError("the model is not usable", where=str(path), got=problem, hint=_HINT)
+    return model
+
+
+def _own_copy(model: RiskModel) -> RiskModel:
+    """A copy whose fields the caller may replace, and whose card, directions, means and
+    reference it may edit; the fitted pipeline (with the feature lists it holds) and the
+    caches of tree paths and neutral values stay shared, read-only."""
+    editable = ("directions", "column_means", "reference", "card")
+    return dataclasses.replace(model, **copy.deepcopy({n: getattr(model, n) for n in editable}))
+
+
+_HINT = "train one with `assess train`; do not load files of unknown origin"
+
+
+def _artefact_bytes(path: Path) -> bytes:
+    """The bytes of a bounded, non-empty file at ``path``, read once."""
+    if not path.is_file():
+        what = "not a file" if path.exists() else "no such model file"
+        raise ModelError(what, where=str(path), expected="a .skops model artefact", hint=_HINT)
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(
+            "the model file is too large",
+            where=str(path),
+            expected=f"at most {shown(MAX_MODEL_BYTES, unit='bytes')} (artefact.MAX_MODEL_BYTES)",
+            got=shown(size, unit="bytes"),
+            hint=_HINT,
+        )
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_MODEL_BYTES + 1)
+    if not data:
+        raise ModelError("the model file is empty", where=str(path), got="0 bytes", hint=_HINT)
+    return data
+
+
+def _archive_problem(data: bytes) -> str:
+    """What is wrong with the zip archive ``data``, or "" when it is intact and bounded."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
             unpacked = sum(entry.file_size for entry in entries)
             if unpacked > MAX_MODEL_UNPACKED_BYTES:
@@ -164,10 +211,10 @@ def _archive_problem(path: Path) -> str:
     return f"a damaged entry {damaged!r}" if damaged else ""
 
 
-def _payload(path: Path) -> dict:
+def _payload(data: bytes, path: Path) -> dict:
     """The archive's content, loaded with the trusted types only."""
     try:
-        found = set(sio.get_untrusted_types(file=path))
+        found = set(sio.get_untrusted_types(data=data))
     except Exception as error:  # skops raises many types for a malformed schema
         raise ModelError(
             "not a readable model artefact", where=str(path), got=_error_text(error), hint=_HINT
@@ -182,7 +229,7 @@ def _payload(path: Path) -> dict:
             hint="do not load files of unknown origin",
         )
     try:
-        payload = sio.load(path, trusted=sorted(found))
+        payload = sio.loads(data, trusted=sorted(found))
     except Exception as error:  # e.g. an array that needs pickle, a malformed entry
         raise ModelError(
             "the model file cannot be loaded", where=str(path), got=_error_text(error), hint=_HINT
@@ -231,7 +278,6 @@ def _checked_parts(payload: dict, path: Path) -> dict:
                 got=_shown_value(values[name]),
                 hint=_HINT,
             )
-    values["card"] |= {"sha256": file_hash(path)}
     return values
 
 

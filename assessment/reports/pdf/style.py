@@ -27,7 +27,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from ..._shared.resources import data_dir
-from ..._shared.strict_yaml import MAX_YAML_BYTES, StrictYamlLoader
+from ..._shared.strict_yaml import MAX_YAML_BYTES, parse_yaml
 from ...errors import AssessmentError
 
 LANGS = ("en", "zh")
@@ -108,8 +108,7 @@ def _yaml(path: Path) -> dict:
             got=f"{path.stat().st_size:,} bytes",
         )
     try:
-        text = path.read_text(encoding="utf-8")
-        found = yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a stricter SafeLoader
+        found = parse_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
         raise AssessmentError(
             "report template is not valid YAML",
