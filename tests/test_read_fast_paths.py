@@ -251,3 +251,61 @@ def test_pyarrow_splits_csv_text_as_the_csv_module_does():
 )
 def test_text_pyarrow_could_split_otherwise_is_left_to_the_csv_module(text):
     assert csv_columns(text, csv.excel) is None
+
+
+_ODD_CELLS = [
+    "12",
+    " 3.5 ",
+    "+5",
+    "5.",
+    ".5",
+    "1E5",
+    "-0",
+    "00012",
+    "1e400",
+    "1e-400",
+    "٣",
+    "１２",
+    "1_0",
+    "1,000",
+    "nan",
+    "inf",
+    "-Infinity",
+    "",
+    "  ",
+    None,
+    float("nan"),
+    pd.NA,
+    7,
+    2.5,
+    True,
+    10**20,
+    "0x10",
+    "1.2.3",
+    "e5",
+    "5e",
+    ".",
+    "+",
+    "12%",
+    "\u30001\u3000",
+    "1\t",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_few_plain_numbers_are_read_as_pandas_reads_many(seed):
+    """The Python path for a few cells and the pandas path for many agree, cell for cell."""
+    picker = random.Random(seed)
+    cells = [picker.choice(_ODD_CELLS) for _ in range(picker.randint(1, 6))]
+    if seed % 2:
+        cells = [cell for cell in cells if isinstance(cell, str) and cell.strip().isascii()]
+        cells = [c for c in cells if c.strip().lstrip("+-").replace(".", "", 1).isdigit()]
+        cells += [f"{picker.uniform(-1e6, 1e6):.{picker.randint(0, 17)}g}" for _ in range(5)]
+    column = pd.Series(cells, dtype=object)
+    few = normalize._plain_number_cells(column)
+    many = normalize._plain_number_cells(pd.concat([column] * (normalize._FEW_CELLS + 1)))
+    if many is None:
+        assert few is None, cells
+    else:
+        assert few is not None, cells
+        assert few.equals(many.iloc[: len(column)].reset_index(drop=True)), cells

@@ -10,6 +10,8 @@ other cells go through :func:`assessment.intake.cells.parse_cell`, once per dist
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -251,12 +253,38 @@ def _plain_numbers(batch: Batch, key: str) -> pd.Series | None:
 
 
 def _plain_number_cells(column: pd.Series) -> pd.Series | None:
-    """:func:`_plain_numbers` cell by cell."""
+    """:func:`_plain_numbers` cell by cell: a few cells one by one in Python, many at once."""
+    if len(column) <= _FEW_CELLS:
+        values = _few_plain_numbers(column.tolist())
+        return None if values is None else pd.Series(values, index=column.index, dtype=float)
     text = column.astype("string").str.strip()
     blank = text.isna() | (text == "")
     values = pd.to_numeric(text.mask(blank), errors="coerce").astype(float)
     if (values.isna() & ~blank).any() or np.isinf(values.to_numpy()).any():
         return None
+    return values
+
+
+_FEW_CELLS = 256
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _few_plain_numbers(cells: list[object]) -> list[float] | None:
+    """The cells as numbers (blank and missing ones NaN) when each is a plain finite number
+    written in ASCII digits, as ``pd.to_numeric`` reads it; None otherwise."""
+    values = []
+    for cell in cells:
+        missing = cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell))
+        text = "" if missing else str(cell).strip()
+        if not text:
+            values.append(math.nan)
+            continue
+        if not _PLAIN_NUMBER.fullmatch(text):
+            return None
+        value = float(text)
+        if math.isinf(value):
+            return None
+        values.append(value)
     return values
 
 

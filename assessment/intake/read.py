@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 
@@ -41,7 +42,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from .cells import as_of_date
-from .dictionary import Dictionary, load_dictionary
+from .dictionary import Dictionary, Field, load_dictionary
 from .layouts import Extract, FormRecord, ListTable, extract, problem
 from .normalize import Batch, form_batch, list_batch, normalize_batch
 from .validate import validate_batch
@@ -341,13 +342,28 @@ def _sheet_of_id(batch: Batch) -> object:
 
 
 def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame:
-    empty = pd.DataFrame(
-        {
-            name: pd.Series(dtype=_dtype(f.type))
-            for name, f in dictionary.fields.items()
-            if f.type != "series"
-        }
-    )
+    """One wide frame: every field of the dictionary (in its order, of its type), the source
+    columns, then the ``series@year`` columns found."""
+    empty = _empty_wide(tuple((name, _dtype(f.type)) for name, f in _single_fields(dictionary)))
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty.copy()
+    wide = pd.concat([empty, *frames], ignore_index=True)
+    for name, kind in empty.dtypes.items():
+        if wide[name].dtype != kind:
+            wide[name] = wide[name].astype(kind)
+    return wide
+
+
+def _single_fields(dictionary: Dictionary) -> list[tuple[str, Field]]:
+    return [(name, f) for name, f in dictionary.fields.items() if f.type != "series"]
+
+
+@lru_cache(maxsize=8)
+def _empty_wide(columns: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """An empty wide frame of these typed columns and the source columns (read-only: callers
+    concatenate it or copy it)."""
+    empty = pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in columns})
     empty[SOURCE_COLUMNS] = pd.DataFrame(
         {
             "source_file": pd.Series(dtype=object),
@@ -355,12 +371,7 @@ def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame
             "source_row": pd.Series(dtype="Int64"),
         }
     )
-    frames = [frame for frame in frames if len(frame)]
-    wide = pd.concat([empty, *frames], ignore_index=True) if frames else empty
-    for name, field in dictionary.fields.items():
-        if field.type != "series":
-            wide[name] = wide[name].astype(_dtype(field.type))
-    return wide
+    return empty
 
 
 def _dtype(kind: str) -> str:
@@ -448,11 +459,12 @@ def _projects(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 
 
 def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
-    order = {f.name: i for i, f in enumerate(dictionary.series_fields())}
-    ids = wide["project_id"].astype("string")
-    parts = [_yearly_values(ids, wide[key], key, order) for key in wide.columns if "@" in key]
-    parts = [part for part in parts if len(part)]
-    if not parts:
+    """The given values of the ``series@year`` columns as yearly rows, ordered by project,
+    then series as the dictionary lists them, then year."""
+    keys = [key for key in wide.columns if "@" in key]
+    values = wide[keys].to_numpy(dtype=float).T  # one row per key
+    keyed, rows = np.nonzero(~np.isnan(values))  # key by key, rows in order
+    if not len(rows):
         return pd.DataFrame(
             {
                 c: pd.Series(dtype=t)
@@ -461,29 +473,19 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
                 )
             }
         )
-    yearly = pd.concat(parts, ignore_index=True).sort_values(
-        ["project_id", "_o", "year"], kind="stable"
-    )
-    return yearly.drop(columns="_o").reset_index(drop=True)
-
-
-def _yearly_values(
-    ids: pd.Series, values: pd.Series, key: str, order: dict[str, int]
-) -> pd.DataFrame:
-    """The given values of one ``series@year`` column as yearly rows, with the series' rank
-    in the dictionary (``_o``) to sort by."""
-    given = values.notna().to_numpy()
-    series, year = key.split("@", 1)
-    count = int(given.sum())
-    return pd.DataFrame(
+    order = {f.name: i for i, f in enumerate(dictionary.series_fields())}
+    names = np.array([key.split("@", 1)[0] for key in keys], dtype=object)
+    years = np.array([int(key.split("@", 1)[1]) for key in keys], dtype="int64")
+    yearly = pd.DataFrame(
         {
-            "project_id": ids[given].reset_index(drop=True),
-            "year": np.full(count, int(year), dtype="int64"),
-            "series": pd.Series(pd.arrays.ArrowStringArray(pa.repeat(series, count))),
-            "value": values[given].astype(float).reset_index(drop=True),
-            "_o": np.full(count, order.get(series, np.nan), dtype=float),
+            "project_id": wide["project_id"].astype("string").iloc[rows].reset_index(drop=True),
+            "year": years[keyed],
+            "series": pd.Series(pd.arrays.ArrowStringArray(pa.array(names[keyed], pa.string()))),
+            "value": values[keyed, rows],
+            "_o": np.array([order.get(name, np.nan) for name in names], dtype=float)[keyed],
         }
-    )
+    ).sort_values(["project_id", "_o", "year"], kind="stable")
+    return yearly.drop(columns="_o").reset_index(drop=True)
 
 
 def _problem_frame(problems: list[dict]) -> pd.DataFrame:
