@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import signal
 import sys
 import time
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The parser, built once per process (parsing leaves it unchanged)."""
+    return build_parser()
+
+
 def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
     """Every parser that runs a command (``score``, ``rules diff`` ...), below ``parser``."""
     for action in parser._subparsers._group_actions if parser._subparsers else ():
@@ -118,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``assess <command>: error: ...`` and exit 1; Ctrl-C prints ``interrupted`` and exits 130,
     SIGTERM ``terminated`` and 143; anything else is a bug, reported in one line with exit 70
     (``--debug`` shows tracebacks)."""
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     name = " ".join(filter(None, ("assess", args.command, getattr(args, "rules_command", None))))
     started = time.monotonic()
     try:
