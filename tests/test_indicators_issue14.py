@@ -46,6 +46,25 @@ def series(name: str, values: dict[int, float]) -> dict[str, float]:
     return {f"{name}_{year}": value for year, value in values.items()}
 
 
+# the rows of the parametrized cases below, assessed together once (as of AS_OF) by `batch`
+BATCH: list[dict] = []
+
+
+def batched(*rows: dict) -> None:
+    """Register ``rows`` for the module's one batch (each project is assessed on its own)."""
+    BATCH.extend(row for row in rows if row not in BATCH)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> pd.DataFrame:
+    return assess(tmp_path_factory.mktemp("batch"), *BATCH)
+
+
+def rows_of(batch: pd.DataFrame, *rows: dict) -> pd.DataFrame:
+    """The indicators of the registered ``rows``, in their order."""
+    return batch.iloc[[BATCH.index(row) for row in rows]]
+
+
 def test_the_new_indicators_are_registered_with_their_kinds():
     kinds = {indicator.name: (indicator.kind, indicator.unit) for indicator in INDICATORS}
     assert kinds["gb40879_in_scope"] == ("bool", "")
@@ -79,11 +98,22 @@ def test_an_operating_site_without_a_measured_pue_has_none(tmp_path):
     assert out["gb40879_grade"].isna().all() and out["energy_mwh"].isna().all()
 
 
-@pytest.mark.parametrize(("pue", "grade"), [(1.30, 2), (1.3001, 3), (1.50, 3), (1.5001, 4)])
-def test_grade_and_energy_follow_pue_assessed(tmp_path, pue, grade):
+GRADES = [(1.30, 2), (1.3001, 3), (1.50, 3), (1.5001, 4)]
+
+
+def graded(pue: float) -> tuple[dict, dict]:
     operating = {"project_kind": "operating", "pue": pue, "pue_design": 1.1}
     expansion = {"project_kind": "expansion", "pue": 1.1, "pue_design": pue}
-    out = assess(tmp_path, operating | SITE | {"pue": pue}, expansion | {"it_energy_mwh": 40_000})
+    return operating | SITE | {"pue": pue}, expansion | {"it_energy_mwh": 40_000}
+
+
+for _pue, _ in GRADES:
+    batched(*graded(_pue))
+
+
+@pytest.mark.parametrize(("pue", "grade"), GRADES)
+def test_grade_and_energy_follow_pue_assessed(batch, pue, grade):
+    out = rows_of(batch, *graded(pue))
     assert out["gb40879_grade"].tolist() == [grade, grade]
     assert out["energy_mwh"].tolist() == pytest.approx([40_000 * pue] * 2)
 
@@ -266,9 +296,19 @@ def test_a_new_build_without_an_operating_date_has_zero_operating_years(tmp_path
 
 
 # -- 6. market-based emissions -----------------------------------------------------------------
-@pytest.mark.parametrize(("share", "left"), [(0.0, 1.0), (0.4, 0.6), (1.0, 0.0)])
-def test_market_emissions_net_out_green_power_at_the_location_factor(tmp_path, share, left):
-    row = assess(tmp_path, {"province": "guangdong", "green_power_share": share} | SITE).iloc[0]
+SHARES = [(0.0, 1.0), (0.4, 0.6), (1.0, 0.0)]
+
+
+def guangdong(share: float) -> dict:
+    return {"province": "guangdong", "green_power_share": share} | SITE
+
+
+batched(*(guangdong(share) for share, _ in SHARES))
+
+
+@pytest.mark.parametrize(("share", "left"), SHARES)
+def test_market_emissions_net_out_green_power_at_the_location_factor(batch, share, left):
+    row = rows_of(batch, guangdong(share)).iloc[0]
     assert row["emission_factor_market"] == row["emission_factor"] == 0.4403
     assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * 0.4403 * left)
     assert 0 <= row["emissions_market_tco2"] <= row["emissions_tco2"]
@@ -312,23 +352,24 @@ def test_distribution_yield_forecast_min_takes_the_three_forecast_years(tmp_path
 OCF, PROFIT = "operating_cash_flow_cny", "net_profit_cny"
 
 
-@pytest.mark.parametrize(
-    ("ocf", "profit", "expected"),
-    [
-        ({2022: -5, 2023: 2, 2024: 4}, {}, True),  # overall positive, one year negative
-        ({2022: -2, 2023: 1, 2024: 1}, {}, False),  # sum exactly 0
-        ({2022: -2, 2023: 1, 2024: 1.01}, {}, True),  # just above 0
-        ({2022: -2, 2023: 1, 2024: 1}, {2022: -1, 2023: 0, 2024: 2}, True),  # profit sum 1
-        ({2022: -2, 2023: 1, 2024: 1}, {2022: -1, 2023: 0, 2024: 1}, False),  # both exactly 0
-        ({2022: 5, 2024: 5}, {2022: -1, 2023: -1, 2024: -1}, False),  # OCF incomplete
-        ({2022: 5, 2024: 5}, {2022: 5, 2023: 5}, pd.NA),  # neither complete
-        ({2022: -1, 2023: -1, 2024: -1}, {2023: 9, 2024: 9}, False),  # profit incomplete
-        ({2021: 100, 2022: -1, 2023: 0, 2024: 0}, {}, False),  # 2021 is before the window
-        ({2022: -1, 2023: 0, 2024: 0, 2025: 100}, {}, False),  # 2025 is a forecast year
-    ],
-)
-def test_profit_or_ocf_positive_overall_in_the_last_three_years(tmp_path, ocf, profit, expected):
-    out = assess(tmp_path, series(OCF, ocf) | series(PROFIT, profit))
+POSITIVE = [
+    ({2022: -5, 2023: 2, 2024: 4}, {}, True),  # overall positive, one year negative
+    ({2022: -2, 2023: 1, 2024: 1}, {}, False),  # sum exactly 0
+    ({2022: -2, 2023: 1, 2024: 1.01}, {}, True),  # just above 0
+    ({2022: -2, 2023: 1, 2024: 1}, {2022: -1, 2023: 0, 2024: 2}, True),  # profit sum 1
+    ({2022: -2, 2023: 1, 2024: 1}, {2022: -1, 2023: 0, 2024: 1}, False),  # both exactly 0
+    ({2022: 5, 2024: 5}, {2022: -1, 2023: -1, 2024: -1}, False),  # OCF incomplete
+    ({2022: 5, 2024: 5}, {2022: 5, 2023: 5}, pd.NA),  # neither complete
+    ({2022: -1, 2023: -1, 2024: -1}, {2023: 9, 2024: 9}, False),  # profit incomplete
+    ({2021: 100, 2022: -1, 2023: 0, 2024: 0}, {}, False),  # 2021 is before the window
+    ({2022: -1, 2023: 0, 2024: 0, 2025: 100}, {}, False),  # 2025 is a forecast year
+]
+batched(*(series(OCF, ocf) | series(PROFIT, profit) for ocf, profit, _ in POSITIVE))
+
+
+@pytest.mark.parametrize(("ocf", "profit", "expected"), POSITIVE)
+def test_profit_or_ocf_positive_overall_in_the_last_three_years(batch, ocf, profit, expected):
+    out = rows_of(batch, series(OCF, ocf) | series(PROFIT, profit))
     assert out["profit_or_ocf_positive_3y"].tolist() == [expected]
     assert str(out["profit_or_ocf_positive_3y"].dtype) == "boolean"
 
@@ -336,20 +377,21 @@ def test_profit_or_ocf_positive_overall_in_the_last_three_years(tmp_path, ocf, p
 ANNUITY = 12_950_457.50  # 1e8 × 0.05 / (1 − 1.05^−10), 1.05^10 = 1.628894627
 
 
-@pytest.mark.parametrize(
-    ("loan", "expected"),
-    [
-        ({"loan_interest_rate": 0.05}, ANNUITY),
-        ({"loan_interest_rate": 0}, 1.0e7),  # no interest: amount / tenor
-        ({"loan_interest_rate": 0.0001}, 1.0e7 * 1.000550),  # just above zero
-        ({"loan_interest_rate": ""}, None),
-        ({"loan_interest_rate": 0.05, "loan_tenor_years": 0}, None),
-        ({"loan_interest_rate": 0.05, "loan_amount_cny": ""}, None),
-    ],
-)
-def test_the_proposed_loan_is_a_level_annuity(tmp_path, loan, expected):
-    terms = {"loan_amount_cny": 1.0e8, "loan_tenor_years": 10} | loan
-    row = assess(tmp_path, terms).iloc[0]
+LOANS = [
+    ({"loan_interest_rate": 0.05}, ANNUITY),
+    ({"loan_interest_rate": 0}, 1.0e7),  # no interest: amount / tenor
+    ({"loan_interest_rate": 0.0001}, 1.0e7 * 1.000550),  # just above zero
+    ({"loan_interest_rate": ""}, None),
+    ({"loan_interest_rate": 0.05, "loan_tenor_years": 0}, None),
+    ({"loan_interest_rate": 0.05, "loan_amount_cny": ""}, None),
+]
+TERMS = {"loan_amount_cny": 1.0e8, "loan_tenor_years": 10}
+batched(*(TERMS | loan for loan, _ in LOANS))
+
+
+@pytest.mark.parametrize(("loan", "expected"), LOANS)
+def test_the_proposed_loan_is_a_level_annuity(batch, loan, expected):
+    row = rows_of(batch, TERMS | loan).iloc[0]
     if expected is None:
         assert pd.isna(row["debt_service_proposed_cny"])
     else:
