@@ -27,11 +27,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
+from trained import history, trained
 
 from assessment.errors import AssessmentError, ModelError
 from assessment.model import _sklearn_trees, _skops_schema
 from assessment.model.estimator import prepare
-from assessment.model.training import train_model
 from assessment.reports.pdf import _reportlab_table
 
 
@@ -110,10 +110,10 @@ def test_each_tree_read_privately_gives_the_public_staged_scores(small_gbm):
 
 
 def test_the_path_attribution_adds_up_to_the_public_decision_function():
-    history = pd.read_parquet(ROOT / "sample_projects/history/loan_history.parquet").iloc[:1200]
-    model = train_model(history, "defaulted", kind="gbm")
-    contributions, base = model.contributions(history)
-    prepared = prepare(history, model.numeric, model.categorical)
+    rows = history(3000)
+    model = trained("gbm")  # train_model(rows, "defaulted", kind="gbm"), shared
+    contributions, base = model.contributions(rows)
+    prepared = prepare(rows, model.numeric, model.categorical)
     public = model.slope * model.pipeline.decision_function(prepared) + model.intercept
     assert np.allclose(contributions.sum(axis=1) + base, public, atol=1e-9)
 

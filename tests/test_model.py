@@ -14,6 +14,8 @@ import pytest
 from helpers import ROOT
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
+from trained import history as history_rows
+from trained import trained
 
 from assessment.cli import main
 from assessment.errors import ModelError
@@ -30,12 +32,13 @@ HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
 
 @pytest.fixture(scope="module")
 def history():
-    return pd.read_parquet(HISTORY).iloc[:3000]
+    return history_rows(3000)
 
 
 @pytest.fixture(scope="module", params=["logistic", "gbm"])
-def model(request, history):
-    return train_model(history, "defaulted", kind=request.param)
+def model(request):
+    """Shared (trained once per process): tests read it, never change it."""
+    return trained(request.param)
 
 
 def test_card_reports_honest_metrics(model, history):
@@ -53,8 +56,9 @@ def test_card_reports_honest_metrics(model, history):
 
 
 def test_training_twice_gives_identical_figures(history):
-    first = train_model(history, "defaulted", kind="gbm")
+    first = trained("gbm")  # the shared model: train_model on the same 3000 rows
     second = train_model(history, "defaulted", kind="gbm")
+    assert second is not first
     assert first.card["metrics"] == second.card["metrics"]
     assert np.array_equal(first.predict_pd(history), second.predict_pd(history))
 
@@ -76,7 +80,7 @@ def test_reasons_add_up_to_the_model_output(model, history):
 
 
 def test_gbm_is_monotonic_in_known_directions(history):
-    model = train_model(history, "defaulted", kind="gbm")
+    model = trained("gbm")
     row = history.iloc[[0]]
     for feature, lowest, highest in (("dscr_min", 0.6, 3.0), ("leverage", 0.2, 0.95)):
         grid = pd.concat([row] * 30, ignore_index=True)
@@ -148,7 +152,7 @@ def test_the_history_generator_is_deterministic():
     spec.loader.exec_module(module)
     first, second = module.simulate(n=500), module.simulate(n=500)
     pd.testing.assert_frame_equal(first, second)
-    shipped = pd.read_parquet(HISTORY)
+    shipped = history_rows()  # pd.read_parquet(HISTORY), read once per process
     assert len(shipped) >= 5000 and 0.05 < shipped["defaulted"].mean() < 0.1
 
 
@@ -210,12 +214,11 @@ def test_training_uses_one_thread_on_small_data_whatever_the_machine_allows(hist
     (the gbm's bin mapper stores its thread count in the artefact)."""
     assert training_threads(6_500) == 1 and training_threads(99_999) == 1
     assert training_threads(10**9) == max(1, (os.cpu_count() or 1) - 1)
-    small = history.iloc[:1200]
-    digests = []
-    for allowed in (1, 2):
-        with threadpool_limits(limits=allowed, user_api="openmp"):
-            model = train_model(small, "defaulted", kind="gbm")
-        digests.append(save_model(model, tmp_path / f"threads{allowed}.skops"))
+    models = {1: trained("gbm")}  # the shared model, trained with one OpenMP thread allowed
+    with threadpool_limits(limits=2, user_api="openmp"):
+        models[2] = train_model(history, "defaulted", kind="gbm")
+    assert len(history) == 3000 and training_threads(len(history)) == 1  # small data
+    digests = [save_model(models[n], tmp_path / f"threads{n}.skops") for n in (1, 2)]
     assert digests[0] == digests[1]
 
 

@@ -4,12 +4,15 @@ synthetic outcomes is advisory."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 from helpers import AS_OF, ROOT
+from trained import history as history_rows
+from trained import trained
 
 from assessment import add_indicators, read_applications
 from assessment.criteria.absence import load_absence, structural_absence
@@ -42,7 +45,7 @@ def packaged():
 
 @pytest.fixture(scope="module")
 def history():
-    return pd.read_parquet(HISTORY)
+    return history_rows()  # pd.read_parquet(HISTORY), read once per process
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +235,7 @@ def test_a_reit_without_a_loan_has_its_loan_features_absent(packaged, history):
 
 
 def test_a_logistic_model_treats_absence_the_same_way(history, new_builds):
-    model = train_model(history.iloc[:3000], "defaulted", kind="logistic")
+    model = trained("logistic")  # train_model(history.iloc[:3000], kind="logistic"), shared
     frame = construction_without_appraisal(new_builds)
     predicted = predict_as_scoring(model, frame)
     assert all("ltv" in names for names in predicted["absent_features"])
@@ -270,14 +273,15 @@ def test_the_packaged_model_gives_an_advisory_pd(packaged, new_builds):
 
 
 @pytest.fixture(scope="module")
-def real_model(history):
-    return train_model(history.iloc[:3000], "defaulted", kind="logistic", outcomes="real")
+def real_model():
+    """Shared (trained once per process): a test that changes it takes a copy."""
+    return trained("logistic", outcomes="real")
 
 
 def test_only_a_model_on_real_outcomes_gives_a_binding_pd(real_model, history):
     assert real_model.card["outcomes"] == "real" and real_model.pd_is_binding
     assert not predict_as_scoring(real_model, history.head(5))["pd_advisory"].any()
-    synthetic = train_model(history.iloc[:3000], "defaulted", kind="logistic", outcomes="synthetic")
+    synthetic = trained("logistic", outcomes="synthetic")  # on history.iloc[:3000]
     assert synthetic.card["outcomes"] == "synthetic" and not synthetic.pd_is_binding
     assert predict_as_scoring(synthetic, history.head(5))["pd_advisory"].all()
     with pytest.raises(ModelError, match="unknown kind of outcomes"):
@@ -289,7 +293,7 @@ def test_a_history_marked_synthetic_trains_a_synthetic_model(history):
     assert table.attrs["outcomes"] == "synthetic"
     model = train_model(table.iloc[:3000], "defaulted", kind="logistic")
     assert model.card["outcomes"] == "synthetic"
-    assert train_model(history.iloc[:3000], "defaulted", kind="logistic").card["outcomes"] == "real"
+    assert trained("logistic").card["outcomes"] == "real"  # history.iloc[:3000], no attrs
 
 
 def test_outcomes_survive_save_and_load_and_a_wrong_value_is_refused(real_model, tmp_path):
@@ -297,11 +301,10 @@ def test_outcomes_survive_save_and_load_and_a_wrong_value_is_refused(real_model,
     save_model(real_model, path)
     assert load_model(path).pd_is_binding
     assert "- outcomes: real" in path.with_suffix(".card.md").read_text("utf-8")
-    real_model.card["outcomes"] = "mostly real"
-    try:
-        save_model(real_model, tmp_path / "odd.skops")
-    finally:
-        real_model.card["outcomes"] = "real"
+    odd = copy.deepcopy(real_model)  # the shared model stays as trained
+    odd.card["outcomes"] = "mostly real"
+    save_model(odd, tmp_path / "odd.skops")
+    assert real_model.card["outcomes"] == "real"
     with pytest.raises(ModelError, match="outcomes is 'mostly real', not real or synthetic"):
         load_model(tmp_path / "odd.skops")
 

@@ -7,6 +7,7 @@ import hashlib
 import pandas as pd
 import pytest
 from helpers import ROOT
+from trained import history as history_rows
 
 from assessment.errors import ModelError, RuleError
 from assessment.model.training import data_hash, load_directions, train_model
@@ -38,7 +39,6 @@ def test_the_data_digest_is_the_sha256_of_its_canonical_csv():
 
 
 def test_a_holdout_out_of_range_is_shown_by_the_formatter():
-    history = pd.read_parquet(ROOT / "sample_projects" / "history" / "loan_history.parquet")
     with pytest.raises(ModelError) as raised:
-        train_model(history.iloc[:200], "defaulted", kind="logistic", holdout=1.5)
+        train_model(history_rows(200), "defaulted", kind="logistic", holdout=1.5)
     assert "got 1.5" in str(raised.value)
