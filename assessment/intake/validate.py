@@ -211,10 +211,10 @@ def _missing_problems(
     typed: pd.DataFrame, batch: Batch, dictionary: Dictionary, warnings: bool = True
 ) -> list[dict]:
     found: list[dict] = []
+    given = _Given(typed, batch)
     for field in dictionary.fields.values():
         if not (field.required or warnings):
             continue
-        present = _present(typed, batch, field)
         programmes = ", ".join(field.programmes)
         if field.required:
             expected, severity, hint = (
@@ -230,7 +230,7 @@ def _missing_problems(
             )
         else:
             continue
-        for position in np.flatnonzero(~present & _needed(typed, field)):
+        for position in np.flatnonzero(~given.present(field) & _needed(typed, field)):
             found.append(
                 batch.problem(
                     position, field.name, "missing", expected=expected, severity=severity, hint=hint
@@ -246,15 +246,28 @@ def _needed(typed: pd.DataFrame, field: Field) -> np.ndarray:
     return ~typed["project_kind"].isin(field.not_needed_for).to_numpy(dtype=bool)
 
 
-def _present(typed: pd.DataFrame, batch: Batch, field: Field) -> np.ndarray:
-    """Rows where the field was given: parsed, or written but unreadable (already an error)."""
-    columns = [c for c in typed.columns if c.split("@", 1)[0] == field.name]
-    present = np.zeros(len(typed), dtype=bool)
-    for column in columns:
-        parsed = typed[column].notna().to_numpy().copy()
-        raw = batch.raw[column].to_numpy()
-        unread = np.flatnonzero(~parsed & pd.notna(raw))
-        written = np.array([not is_missing(raw[p], field.type) for p in unread], dtype=bool)
-        parsed[unread[written]] = True
-        present |= parsed
-    return present
+class _Given:
+    """Which cells were given, for every column at once: parsed, or written but unreadable
+    (already an error)."""
+
+    def __init__(self, typed: pd.DataFrame, batch: Batch) -> None:
+        self.rows = len(typed)
+        self.parsed = typed.notna().to_numpy()
+        self.raw = batch.raw.reindex(columns=typed.columns)
+        self.columns: dict[str, list[int]] = {}
+        for number, column in enumerate(typed.columns):
+            self.columns.setdefault(column.split("@", 1)[0], []).append(number)
+
+    def present(self, field: Field) -> np.ndarray:
+        """Rows where the field (any year of a series) was given."""
+        numbers = self.columns.get(field.name, [])
+        present = np.zeros(self.rows, dtype=bool)
+        for number in numbers:
+            parsed = self.parsed[:, number].copy()
+            if not parsed.all():
+                raw = self.raw.iloc[:, number].to_numpy()
+                unread = np.flatnonzero(~parsed & pd.notna(raw))
+                written = [not is_missing(raw[p], field.type) for p in unread]
+                parsed[unread[np.array(written, dtype=bool)]] = True
+            present |= parsed
+        return present
