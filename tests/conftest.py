@@ -11,11 +11,28 @@ from assessment import load_dictionary
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow: runs a subprocess or a Dask cluster (run by .ci/run; -m 'not slow')"
+        "markers", "slow: runs a subprocess or a Dask cluster (left out unless --slow is given)"
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ``--slow`` (or a ``-m`` expression of one's own), the tests marked ``slow`` are
+    deselected: the quick run for a change. README's command and ``.ci/run`` give ``--slow``."""
+    if config.getoption("--slow") or config.getoption("markexpr"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow (subprocesses, signals, a Dask cluster): the whole "
+        "suite, as README's second command and .ci/run do",
+    )
     parser.addoption(
         "--update-golden",
         action="store_true",

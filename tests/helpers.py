@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import difflib
 import os
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +18,11 @@ import pytest
 # (gbm training takes 25-55 s with two OpenMP threads on two cores, 2.5 s with one).
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
+
+# Compiled modules are cached in __pycache__ even where PYTHONDONTWRITEBYTECODE is set (as on the
+# CI machine): else each worker, and each `assess` a test starts, compiles the package and
+# pytest rewrites every test module again (about 3 s a process).
+sys.dont_write_bytecode = False
 
 AS_OF = dt.date(2025, 6, 30)
 ROOT = Path(__file__).resolve().parent.parent

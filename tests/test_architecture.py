@@ -135,8 +135,8 @@ def test_readme_opens_with_the_two_setup_commands():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     block = lines[lines.index("```bash") + 1 : lines.index("```bash") + 3]
     assert block[0].endswith("assess screen sample_projects/ -o screening/ --as-of 2025-06-30")
-    assert block[1].endswith("python3 -m pytest")
-    assert "python3 -m pytest" in (ROOT / ".ci" / "run").read_text()
+    assert block[1].endswith("python3 -m pytest --slow")  # the whole suite, slow tests too
+    assert "\npython3 -m pytest --slow\n" in (ROOT / ".ci" / "run").read_text()
     assert "python3 -m venv" in "\n".join(lines[:20]), "the README says how to make a venv"
     assert "mktemp" in (ROOT / ".ci" / "run").read_text(), ".ci/run uses a fresh venv"
 

@@ -235,8 +235,9 @@ def test_a_file_replaced_in_place_is_loaded_anew_and_a_damaged_one_refused(tmp_p
     assert load_model(path).card["sha256"] == good.card["sha256"]
 
 
-def test_the_models_kept_in_memory_are_bounded(tmp_path):
-    for number in range(artefact._KEPT + 3):
+def test_the_models_kept_in_memory_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(artefact, "_KEPT", 2)
+    for number in range(artefact._KEPT + 2):
         path = tmp_path / f"m{number}.skops"
         path.write_bytes(_rezipped(lambda name, data, n=number: data) + b"\0" * number)
         load_model(path)
