@@ -80,6 +80,12 @@ def edge(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def edge_found(edge):
+    """The baseline and current edge-site screenings compared once (the tests only read it)."""
+    return monitor_outputs(edge["baseline"], edge["current"])
+
+
+@pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     """The sample portfolio screened once: the folder (xlsx) and a copy as Parquet and CSV."""
     root = tmp_path_factory.mktemp("samples")
@@ -143,14 +149,14 @@ def test_key_indicators_are_screening_columns_before_the_reasons(samples):
 # A constructed shift ---------------------------------------------------------------------
 
 
-def test_equity_cut_moves_the_rule_by_the_computed_shift(edge):
+def test_equity_cut_moves_the_rule_by_the_computed_shift(edge, edge_found):
     before, after = edge["before"], edge["after"]
     decided = int(before[RULE].isin(["pass", "fail"]).sum())
     passed = int((before[RULE] == "pass").sum())
     assert (decided, passed) == (20, 20)
     assert sorted(after.loc[after[RULE] == "fail", "project_id"]) == CHANGED
     expected_now = (passed - len(CHANGED)) / decided
-    found = monitor_outputs(edge["baseline"], edge["current"])
+    found = edge_found
     row = _row(found.rules, "rule_id", RULE)
     assert row["baseline_pass_rate"] == 1.0
     assert row["current_pass_rate"] == pytest.approx(expected_now) == 0.75
@@ -232,7 +238,7 @@ def test_two_proportion_z_on_known_counts():
 # Reading ---------------------------------------------------------------------------------
 
 
-def test_application_workbook_is_not_a_screening(samples):
+def test_application_workbook_is_not_a_screening():
     workbook = ROOT / "sample_projects" / "01_guizhou_guian_hyperscale.xlsx"
     with pytest.raises(InputError) as caught:
         read_screening(workbook)
@@ -285,8 +291,8 @@ def test_cli_json_and_clear_error(edge, capsys):
     assert len(error) == 1 and "cannot read screening results" in error[0] and "hint" in error[0]
 
 
-def test_pdf_is_the_same_bytes_for_the_same_comparison(edge, tmp_path):
-    found = monitor_outputs(edge["baseline"], edge["current"])
+def test_pdf_is_the_same_bytes_for_the_same_comparison(edge_found, tmp_path):
+    found = edge_found
     first = write_monitor_pdf(found, tmp_path / "a" / "monitor.pdf").read_bytes()
     assert write_monitor_pdf(found, tmp_path / "b.pdf").read_bytes() == first
     book = openpyxl.load_workbook(write_monitor_workbook(found, tmp_path / "m.xlsx"))

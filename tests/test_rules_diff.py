@@ -59,11 +59,16 @@ def diff(folders, applications):
 
 
 @pytest.fixture(scope="module")
-def expected(folders, applications):
+def before(folders, applications):
+    """The samples assessed once with the old rules (the tests only read the run)."""
+    return score_read(applications, as_of=AS_OF, rules=load_rules(folders[0]))
+
+
+@pytest.fixture(scope="module")
+def expected(before):
     """Projects the rule applies to (old run) whose assessed PUE lies in (1.25, 1.50]; those
     of them that passed the legal floor; and those whose recommendation the floor cannot
     change (declined already, or decided by a decision row tried before the floor's)."""
-    before = score_read(applications, as_of=AS_OF, rules=load_rules(folders[0]))
     codes = before.evaluation.results[RULE].codes
     pue = before.frame["pue_assessed"].to_numpy(dtype=float, na_value=float("nan"))
     applies = codes != VERDICTS.index("not_applicable")
@@ -84,7 +89,7 @@ def test_the_table_diff_names_the_rule_column_and_values(diff):
     ]
 
 
-def test_exactly_the_projects_between_the_limits_flip(diff, expected, applications):
+def test_exactly_the_projects_between_the_limits_flip(diff, expected, before):
     moved, were_eligible, kept = expected
     assert were_eligible, "the samples should hold projects between the two limits"
     flips = diff.flips
@@ -92,7 +97,7 @@ def test_exactly_the_projects_between_the_limits_flip(diff, expected, applicatio
     # a project just inside the new limit passes it only within the borderline margin
     # (rules/decision/borderline.csv): referred, though no verdict changed
     narrow = flips[flips["rules"] == ""]
-    frame = score_read(applications, as_of=AS_OF).frame
+    frame = before.frame  # the old rules: a copy of the packaged ones
     pue = frame.loc[list(narrow["project_id"]), "pue_assessed"].astype(float)
     assert set(narrow["outcome"]) <= {"recommendation"} and set(narrow["new"]) <= {"refer"}
     assert ((pue <= NEW_LIMIT) & (pue >= NEW_LIMIT - 0.01 - 1e-9)).all()
@@ -119,7 +124,9 @@ def test_verdict_changes_count_every_project_between_the_limits(diff, expected):
     assert len(moved) > 80
 
 
-def test_an_unverified_gate_that_fails_makes_eligibility_unknown(folders, applications, tmp_path):
+def test_an_unverified_gate_that_fails_makes_eligibility_unknown(
+    folders, applications, before, tmp_path
+):
     """CR-DSCR-MIN (an engine default, unverified) moved from 1.20 to 1.60: a credit-eligible
     project with a forecast DSCR in [1.20, 1.60) becomes ``unverified`` (a person must judge),
     not ineligible."""
@@ -127,7 +134,6 @@ def test_an_unverified_gate_that_fails_makes_eligibility_unknown(folders, applic
     shutil.copytree(ROOT / "rules", moved)
     _set_limit(moved, "CR-DSCR-MIN", "1.20", "1.60", pack="credit_policy")
     old, new = load_rules(folders[0]), load_rules(moved)
-    before = score_read(applications, as_of=AS_OF, rules=old)
     dscr = before.frame["dscr_forecast_min"].to_numpy(dtype=float, na_value=float("nan"))
     eligible = before.evaluation.programmes["credit_status"].eq("eligible").to_numpy()
     expected = set(before.frame.index[eligible & (dscr >= 1.20) & (dscr < 1.60)])
