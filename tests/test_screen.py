@@ -230,12 +230,28 @@ def test_the_progress_bar_shows_on_a_terminal_only():
     assert terminal.getvalue().endswith("2/2 chunks, 2,000 rows\n")
 
 
+@pytest.fixture(scope="module")
+def empty_files(tmp_path_factory):
+    """files -> a folder of that many empty CSV files, made once (the cases only count them)."""
+    folders = {}
+
+    def folder_of(files: int):
+        if files not in folders:
+            folders[files] = tmp_path_factory.mktemp(f"files{files}") / "in"
+            folders[files].mkdir()
+            for i in range(files):
+                (folders[files] / f"f{i:05d}.csv").touch()
+        return folders[files]
+
+    return folder_of
+
+
 @pytest.mark.parametrize(
     "files, jobs, expected", [(10, 2, 50), (10_000, 2, 2500), (10_000, 1, 4000), (4_000, 4, 500)]
 )
-def test_files_are_screened_two_chunks_per_process_within_bounds(tmp_path, files, jobs, expected):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for i in range(files):
-        (folder / f"f{i:05d}.csv").touch()
+def test_files_are_screened_two_chunks_per_process_within_bounds(
+    tmp_path, empty_files, files, jobs, expected
+):
+    folder = empty_files(files)
+    assert len(list(folder.iterdir())) == files  # nothing added by another case
     assert balanced_files_per_chunk([folder, tmp_path / "missing"], jobs) == expected

@@ -100,8 +100,23 @@ def rows(sheet) -> list[list]:
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
-def test_sheets_in_order_with_frozen_filtered_header(tmp_path):
-    book = write(tmp_path, make_results(12))
+@pytest.fixture(scope="module")
+def _default_books() -> dict:
+    return {}
+
+
+@pytest.fixture
+def default_book(memory_mode, tmp_path_factory, _default_books):
+    """``write`` of ``make_results(12)`` with the default options, once per memory mode: the
+    tests that only read it share it."""
+    if memory_mode not in _default_books:
+        folder = tmp_path_factory.mktemp(f"default_{memory_mode}")
+        _default_books[memory_mode] = write(folder, make_results(12))
+    return _default_books[memory_mode]
+
+
+def test_sheets_in_order_with_frozen_filtered_header(default_book):
+    book = default_book
     assert book.sheetnames == ["Screening", "Rejected", "Summary"]
     for name in ("Screening", "Rejected"):
         assert book[name].freeze_panes == "A2"
@@ -170,8 +185,8 @@ def _dimensions(sheet):
     return [sheet.column_dimensions[letter] for letter in letters]
 
 
-def test_gate_and_recommendation_columns_coloured_by_conditional_formats(tmp_path):
-    screening = write(tmp_path, make_results(12))["Screening"]
+def test_gate_and_recommendation_columns_coloured_by_conditional_formats(default_book):
+    screening = default_book["Screening"]
     header = rows(screening)[0]
     letter = {name: screening.cell(1, i + 1).column_letter for i, name in enumerate(header)}
     found = {}
@@ -199,8 +214,8 @@ def test_more_rows_than_max_rows_keeps_the_top_and_says_where_the_rest_is(tmp_pa
     assert "screening.parquet" in note and "screening.csv" in note
 
 
-def test_summary_blocks_one_under_another(tmp_path):
-    summary = rows(write(tmp_path, make_results(12))["Summary"])
+def test_summary_blocks_one_under_another(default_book):
+    summary = rows(default_book["Summary"])
     assert summary[0][0] == RANKING and summary[1][0] is None
     summary = summary[2:]
     assert summary[0][:2] == ["By recommendation", None]
@@ -413,8 +428,16 @@ def mixed_books(tmp_path_factory):
     return frame, folder / "fast.xlsx", folder / "plain.xlsx"
 
 
+@pytest.fixture(scope="module")
+def mixed_loaded(mixed_books):
+    """The fast and the plain workbook of ``mixed_books`` loaded by openpyxl, once: read only."""
+    return tuple(openpyxl.load_workbook(path) for path in mixed_books[1:])
+
+
 @pytest.mark.parametrize("memory_mode", ["fast"], indirect=True)
-def test_fast_rows_read_back_as_the_frame_with_calamine_openpyxl_and_pandas(mixed_books):
+def test_fast_rows_read_back_as_the_frame_with_calamine_openpyxl_and_pandas(
+    mixed_books, mixed_loaded
+):
     frame, fast, _ = mixed_books
     # calamine reads control characters back from their "_xHHHH_" escapes but leaves the
     # escape of a non-character as it is, in xlsxwriter's own workbooks too
@@ -428,7 +451,7 @@ def test_fast_rows_read_back_as_the_frame_with_calamine_openpyxl_and_pandas(mixe
     # own workbooks too): that column is compared with xlsxwriter's workbook below
     readable = frame_rows(frame.drop(columns="controls"))
     kept = [i for i, name in enumerate(frame.columns) if name != "controls"]
-    sheet = openpyxl.load_workbook(fast)["Screening"]
+    sheet = mixed_loaded[0]["Screening"]
     by_openpyxl = normal_rows(sheet.iter_rows(min_row=2, values_only=True))
     assert [[row[i] for i in kept] for row in by_openpyxl] == readable
     by_pandas = pandas_rows(fast, engine="openpyxl")
@@ -436,9 +459,9 @@ def test_fast_rows_read_back_as_the_frame_with_calamine_openpyxl_and_pandas(mixe
 
 
 @pytest.mark.parametrize("memory_mode", ["fast"], indirect=True)
-def test_fast_and_xlsxwriter_workbooks_have_the_same_cells_and_formats(mixed_books):
+def test_fast_and_xlsxwriter_workbooks_have_the_same_cells_and_formats(mixed_books, mixed_loaded):
     frame, fast, plain = mixed_books
-    books = [openpyxl.load_workbook(path) for path in (fast, plain)]
+    books = list(mixed_loaded)
     sheets = [book["Screening"] for book in books]
     values = [normal_rows(sheet.iter_rows(values_only=True)) for sheet in sheets]
     at = list(frame.columns).index("pd")
@@ -459,7 +482,9 @@ def test_fast_and_xlsxwriter_workbooks_have_the_same_cells_and_formats(mixed_boo
 
 
 @pytest.mark.parametrize("memory_mode", ["fast"], indirect=True)
-def test_fast_workbook_is_a_sound_zip_with_the_full_dimension_filter_and_colours(mixed_books):
+def test_fast_workbook_is_a_sound_zip_with_the_full_dimension_filter_and_colours(
+    mixed_books, mixed_loaded
+):
     frame, fast, _ = mixed_books
     with zipfile.ZipFile(fast) as archive:
         assert archive.testzip() is None
@@ -472,7 +497,7 @@ def test_fast_workbook_is_a_sound_zip_with_the_full_dimension_filter_and_colours
     last = openpyxl.utils.get_column_letter(len(frame.columns))
     streamed = openpyxl.load_workbook(fast, read_only=True)["Screening"]
     assert streamed.calculate_dimension() == f"A1:{last}{len(frame) + 1}"
-    screening = openpyxl.load_workbook(fast)["Screening"]
+    screening = mixed_loaded[0]["Screening"]
     assert screening.freeze_panes == "A2"
     assert screening.auto_filter.ref == f"A1:{last}{len(frame) + 1}"
     ranges = {str(r.sqref) for r in screening.conditional_formatting}

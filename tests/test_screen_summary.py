@@ -84,9 +84,10 @@ def make_rejected(reasons: list[str]) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tiny():
-    """Five projects with hand-set recommendations, provinces, hubs, scores and verdicts."""
+    """Five projects with hand-set recommendations, provinces, hubs, scores and verdicts: the
+    tables, built once and only read."""
     frame = make_results(5)
     frame["recommendation"] = ["approve", "approve_with_conditions", "decline", "decline", "refer"]
     frame["province"] = ["贵州", "贵州", "甘肃", "贵州", None]
