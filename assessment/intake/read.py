@@ -386,8 +386,12 @@ def _dtype(kind: str) -> str:
 
 def _drop_unusable(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     """Rows without project_id go (already reported); repeated ids keep the first row."""
-    wide = wide[wide["project_id"].notna() & (wide["project_id"] != "")]
+    given = (wide["project_id"].notna() & (wide["project_id"] != "")).to_numpy(dtype=bool)
+    if not given.all():
+        wide = wide[given]
     repeated = wide["project_id"].duplicated(keep=False)
+    if not repeated.any():
+        return wide, []
     problems = []
     first = wide[repeated].drop_duplicates("project_id").set_index("project_id")
     for _, row in wide[repeated].iterrows():
@@ -489,11 +493,26 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 
 
 def _problem_frame(problems: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
-    frame = frame.sort_values("file", kind="stable", ignore_index=True)
-    frame["year"] = frame["year"].astype("Int64")
-    for column in PROBLEM_COLUMNS:
-        if column != "year":
-            values = frame[column].astype(object)
-            frame[column] = values.where(values.notna(), "").astype(str)
-    return frame
+    """The problems ordered by file (stably), every column text ("" for missing) but the year."""
+    ordered = sorted(
+        problems, key=lambda found: (_absent(found.get("file")), _text(found.get("file")))
+    )
+    columns = {
+        column: [_text(found.get(column)) for found in ordered]
+        for column in PROBLEM_COLUMNS
+        if column != "year"
+    }
+    years = [found.get("year") for found in ordered]
+    columns["year"] = pd.array([None if _absent(y) else y for y in years], dtype="Int64")
+    return pd.DataFrame(columns, columns=PROBLEM_COLUMNS).astype(_PROBLEM_TYPES)
+
+
+_PROBLEM_TYPES = {column: "str" for column in PROBLEM_COLUMNS if column != "year"}
+
+
+def _absent(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _text(value: object) -> str:
+    return "" if _absent(value) else str(value)
