@@ -231,6 +231,8 @@ def test_modules_that_read_packaged_rules_data_read_tables_through_one_reader():
             if packaged and any(reader in code for reader in TABLE_READERS):
                 offenders.append(path.relative_to(PACKAGE).as_posix())
     assert offenders == []
+    dictionary = (PACKAGE / "intake" / "dictionary.py").read_text(encoding="utf-8")
+    assert not any(reader in dictionary for reader in TABLE_READERS)  # templates/application
 
 
 def test_a_bad_cell_of_a_reference_table_names_file_row_and_column(tmp_path):

@@ -8,7 +8,6 @@ or label means, which canonical code an enumerated value has, what a unit is wor
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .._shared.resources import data_dir
+from .._shared.tables import reference_rows
 from ..errors import DictionaryError
 
 PROGRAMMES = ("compliance", "green", "green_credit", "ngdc", "reit", "credit")
@@ -95,9 +95,9 @@ class Header:
     unit: str
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [dict(row) for row in csv.DictReader(handle)]
+def _table_rows(path: Path) -> list[dict[str, str]]:
+    """A dictionary table's rows, every cell as stripped text (the one table reader)."""
+    return reference_rows(path)
 
 
 def _float_or_none(text: str, where: str) -> float | None:
@@ -160,8 +160,8 @@ class Dictionary:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.fields = self._load_fields(folder / "fields.csv")
-        self.choices = _read_csv(folder / "choices.csv")
-        self.checks = _read_csv(folder / "checks.csv")
+        self.choices = _table_rows(folder / "choices.csv")
+        self.checks = _table_rows(folder / "checks.csv")
         self.units = self._load_units(folder / "units.csv")
         self._labels = self._label_index()
         self._choice_index = self._choices_by_key()
@@ -172,7 +172,7 @@ class Dictionary:
     @staticmethod
     def _load_fields(path: Path) -> dict[str, Field]:
         fields: dict[str, Field] = {}
-        for number, row in enumerate(_read_csv(path), start=2):
+        for number, row in enumerate(_table_rows(path), start=2):
             field = _field(row, f"{path.name}, row {number}")
             if field.name in fields:
                 raise DictionaryError(
@@ -184,7 +184,7 @@ class Dictionary:
     @staticmethod
     def _load_units(path: Path) -> dict[str, Unit]:
         units: dict[str, Unit] = {}
-        for number, row in enumerate(_read_csv(path), start=2):
+        for number, row in enumerate(_table_rows(path), start=2):
             unit = Unit(
                 row["dimension"],
                 row["unit"],
