@@ -72,7 +72,7 @@ def test_registry_lists_exactly_the_added_columns():
 
 
 def test_registry_kinds_and_units_are_known():
-    units = {"", "MWh", "tCO2", "tCO2/MWh", "tCO2/PFLOPS", "years", "fraction", "CNY"}
+    units = {"", "MWh", "tCO2", "tCO2/MWh", "tCO2/PFLOPS", "PFLOPS/MW", "years", "fraction", "CNY"}
     for indicator in INDICATORS:
         assert indicator.kind in ("number", "bool", "choice", "text", "integer"), indicator
         assert indicator.unit in units, indicator

@@ -203,11 +203,11 @@ def test_candidate_list_and_edge_sites_yield_every_row(read):
 BROKEN = {
     "12_broken_pue_and_equity.xlsx": {
         ("B19", "pue", "error", ""),  # 0.95
-        ("B28", "equity_cny", "error", "equity_within_investment"),  # 3.1e8 > 2.8e8
+        ("B33", "equity_cny", "error", "equity_within_investment"),  # 3.1e8 > 2.8e8
     },
     "13_broken_future_date_and_share.xlsx": {
         ("B16", "rack_utilisation", "error", ""),  # 85.0 as a fraction
-        ("B38", "operating_since", "error", "operating_since_not_future"),  # 2032-03-01
+        ("B43", "operating_since", "error", "operating_since_not_future"),  # 2032-03-01
     },
     "14_broken_cluster_not_in_hub.xlsx": {
         ("B9", "cluster", "error", "cluster_in_hub"),  # shaoguan in the YRD hub

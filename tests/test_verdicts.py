@@ -41,6 +41,7 @@ BASE = {
     "pue_design": 1.18,
     "it_energy_mwh": 60000,
     "green_power_share": 0.5,
+    "green_certificates_mwh": 35_400,  # the share's evidence: 0.5 of 60,000 MWh x PUE 1.18
     "wue_l_per_kwh": 0.5,
     "total_investment_cny": 1_000_000_000,
     "equity_cny": 300_000_000,
@@ -310,6 +311,7 @@ RETROFIT = case(
         "cluster": "none",
         "hub": "none",
         "green_label_requested": "yes",
+        "green_certificates_mwh": 38_400,  # 0.5 of 60,000 MWh x design PUE 1.28
     }
 )
 
@@ -503,7 +505,10 @@ def test_a_conventional_loan_failing_the_green_test_is_not_referred(batches):
 
 
 REFUSED_LABEL = case(
-    {"pue_design": 1.4, "cluster": "none", "hub": "none", "green_label_requested": "yes"}
+    {
+        **{"pue_design": 1.4, "cluster": "none", "hub": "none", "green_label_requested": "yes"},
+        "green_certificates_mwh": 42_000,  # 0.5 of 60,000 MWh x PUE 1.4: evidenced
+    }
 )
 
 

@@ -106,6 +106,14 @@ emissions_tco2 | tCO2 | number | energy_mwh × emission_factor
 emissions_market_tco2 | tCO2 | number | energy_mwh × (1 − green_power_share in [0, 1]) × factor
 cue | tCO2/MWh | number | emissions_tco2 / it_energy_mwh (= pue_assessed × emission_factor)
 carbon_per_pflops | tCO2/PFLOPS | number | emissions_tco2 / compute_pflops (per year)
+load_factor | fraction | number | it_energy_mwh / (it_load_mw × 8,760 h)
+load_to_utilisation | | number | load_factor / rack_utilisation (> 0)
+pue_to_design | | number | measured pue / pue_design, where both are given
+facility_energy_gap | fraction | number | facility_energy_billed_mwh / energy_mwh − 1
+green_evidence_mwh | MWh | number | green power bought directly + certificates + own generation
+green_share_evidenced | fraction | number | green_evidence_mwh / (billed energy, else energy_mwh)
+green_share_unevidenced | fraction | number | green_power_share − green_share_evidenced (or 0)
+pflops_per_mw | PFLOPS/MW | number | compute_pflops / it_load_mw
 re_weight_province | fraction | number | province's RE consumption weight, latest year ≤ as_of
 green_power_over_weight | fraction | number | green_power_share − re_weight_province
 operating_years | years | number | (as_of − operating_since) days / 365.25; new build: 0
@@ -151,7 +159,10 @@ PROJECT_COLUMNS = (
     "operating_since",
 )
 # Read when present (read_applications always gives them); absent: missing values.
-OPTIONAL_COLUMNS = ("loan_interest_rate",)
+OPTIONAL_COLUMNS = (
+    *("loan_interest_rate", "it_load_mw", "rack_utilisation", "facility_energy_billed_mwh"),
+    *("green_power_direct_mwh", "green_certificates_mwh", "onsite_generation_mwh"),
+)
 FACTOR_LEVELS = ("provincial", "regional", "national")
 DESIGN_PUE_KINDS = ("new", "expansion", "retrofit")  # judged on pue_design, the rest on pue
 FALLBACK = "fallback_before_publication"
@@ -217,6 +228,7 @@ def add_indicators(
     columns["green_power_over_weight"] = (
         projects["green_power_share"] - columns["re_weight_province"]
     )
+    columns |= _plausibility(projects, columns["energy_mwh"])
     columns |= _finance(projects, as_of)
     columns |= _cash_flow(projects, yearly, as_of, columns["debt_service_proposed_cny"])
     return projects.assign(**{indicator.name: columns[indicator.name] for indicator in INDICATORS})
@@ -433,6 +445,34 @@ def _re_weight(province: pd.Series, weights: pd.DataFrame, year: int) -> np.ndar
     positions = pd.Index(rows["province"]).get_indexer(province)
     weight = rows["total_weight"].array.take(positions, allow_fill=True)
     return np.asarray(weight, dtype="float64")
+
+
+HOURS_A_YEAR = 8760
+
+
+def _plausibility(projects: pd.DataFrame, energy: pd.Series) -> dict[str, object]:
+    """The ratios the plausibility checks read: does the application add up?"""
+    it_load = _optional(projects, "it_load_mw")
+    load = _ratio(projects["it_energy_mwh"].astype("float64"), it_load * HOURS_A_YEAR)
+    measured = projects["pue"].where(~projects["project_kind"].isin(DESIGN_PUE_KINDS))
+    facility = _optional(projects, "facility_energy_billed_mwh")
+    evidence = pd.concat([_optional(projects, n) for n in GREEN_EVIDENCE], axis=1)
+    evidence = evidence.sum(axis=1, min_count=1)  # missing where no evidence is given
+    evidenced = _ratio(evidence, facility.where(facility > 0, energy))
+    claimed = projects["green_power_share"].astype("float64")
+    return {
+        "load_factor": load,
+        "load_to_utilisation": _ratio(load, _optional(projects, "rack_utilisation")),
+        "pue_to_design": _ratio(measured.astype("float64"), projects["pue_design"]),
+        "facility_energy_gap": _ratio(facility, energy) - 1,
+        "green_evidence_mwh": evidence,
+        "green_share_evidenced": evidenced,
+        "green_share_unevidenced": claimed - evidenced.fillna(0.0),
+        "pflops_per_mw": _ratio(projects["compute_pflops"].astype("float64"), it_load),
+    }
+
+
+GREEN_EVIDENCE = ("green_power_direct_mwh", "green_certificates_mwh", "onsite_generation_mwh")
 
 
 def _finance(projects: pd.DataFrame, as_of: dt.date) -> dict[str, object]:
