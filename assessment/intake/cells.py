@@ -66,6 +66,11 @@ class BadValue(Exception):
         self.expected, self.hint = expected, hint
 
 
+def is_na(value: object) -> bool:
+    """None, ``pd.NA`` or a float NaN: a value pandas holds as missing (an infinity is not)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def is_missing(raw: object, field_type: str) -> bool:
     """An empty cell; for non-text fields also a 'not available' marker such as ``N/A``."""
     if raw is None:

@@ -24,6 +24,7 @@ from .cells import (
     BadValue,
     clean_id,
     is_missing,
+    is_na,
     parse_cell,
     parse_text,
     resolve_unit,
@@ -274,8 +275,7 @@ def _few_plain_numbers(cells: list[object]) -> list[float] | None:
     written in ASCII digits, as ``pd.to_numeric`` reads it; None otherwise."""
     values = []
     for cell in cells:
-        missing = cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell))
-        text = "" if missing else str(cell).strip()
+        text = "" if is_na(cell) else str(cell).strip()
         if not text:
             values.append(math.nan)
             continue

@@ -41,8 +41,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import InputError
-from .cells import as_of_date
-from .dictionary import Dictionary, Field, load_dictionary
+from .cells import as_of_date, is_na
+from .dictionary import Dictionary, load_dictionary
 from .layouts import Extract, FormRecord, ListTable, extract, problem
 from .normalize import Batch, form_batch, list_batch, normalize_batch
 from .validate import validate_batch
@@ -344,7 +344,8 @@ def _sheet_of_id(batch: Batch) -> object:
 def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame:
     """One wide frame: every field of the dictionary (in its order, of its type), the source
     columns, then the ``series@year`` columns found."""
-    empty = _empty_wide(tuple((name, _dtype(f.type)) for name, f in _single_fields(dictionary)))
+    fields = dictionary.fields.items()
+    empty = _empty_wide(tuple((n, _dtype(f.type)) for n, f in fields if f.type != "series"))
     frames = [frame for frame in frames if len(frame)]
     if not frames:
         return empty.copy()
@@ -353,10 +354,6 @@ def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame
         if wide[name].dtype != kind:
             wide[name] = wide[name].astype(kind)
     return wide
-
-
-def _single_fields(dictionary: Dictionary) -> list[tuple[str, Field]]:
-    return [(name, f) for name, f in dictionary.fields.items() if f.type != "series"]
 
 
 @lru_cache(maxsize=8)
@@ -495,7 +492,7 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 def _problem_frame(problems: list[dict]) -> pd.DataFrame:
     """The problems ordered by file (stably), every column text ("" for missing) but the year."""
     ordered = sorted(
-        problems, key=lambda found: (_absent(found.get("file")), _text(found.get("file")))
+        problems, key=lambda found: (is_na(found.get("file")), _text(found.get("file")))
     )
     columns = {
         column: [_text(found.get(column)) for found in ordered]
@@ -503,16 +500,12 @@ def _problem_frame(problems: list[dict]) -> pd.DataFrame:
         if column != "year"
     }
     years = [found.get("year") for found in ordered]
-    columns["year"] = pd.array([None if _absent(y) else y for y in years], dtype="Int64")
+    columns["year"] = pd.array([None if is_na(y) else y for y in years], dtype="Int64")
     return pd.DataFrame(columns, columns=PROBLEM_COLUMNS).astype(_PROBLEM_TYPES)
 
 
 _PROBLEM_TYPES = {column: "str" for column in PROBLEM_COLUMNS if column != "year"}
 
 
-def _absent(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
 def _text(value: object) -> str:
-    return "" if _absent(value) else str(value)
+    return "" if is_na(value) else str(value)
