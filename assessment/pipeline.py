@@ -244,17 +244,18 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
 
 def _programmes(row: pd.Series, shown: pd.Series, prediction: dict | None) -> dict[str, dict]:
     """Each programme's result; ``status`` as the outputs show it (``not_requested`` where
-    the application does not ask for it, :func:`decision.decide.programmes_as_asked`), the rules'
-    own status as ``assessed_status``."""
+    the application does not ask for it, ``doubted`` where a pass is withheld:
+    :func:`decision.decide.programmes_as_asked`) with its eligibility, score and grade; the
+    rules' own status as ``assessed_status``."""
     found = {
         programme: {
             "requested": shown[f"{programme}_status"] != "not_requested",
             "status": shown[f"{programme}_status"],
             "assessed_status": row[f"{programme}_status"],
-            "eligible": plain(row[f"{programme}_eligible"]),
-            "score": plain(row[f"{programme}_score"]),
-            "coverage": plain(row[f"{programme}_coverage"]),
-            "grade": plain(row[f"{programme}_grade"]),
+            "eligible": plain(shown[f"{programme}_eligible"]),
+            "score": plain(shown[f"{programme}_score"]),
+            "coverage": plain(shown[f"{programme}_coverage"]),
+            "grade": plain(shown[f"{programme}_grade"]),
         }
         for programme in PROGRAMMES
     }

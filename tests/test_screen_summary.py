@@ -119,6 +119,8 @@ def test_tables_come_in_the_order_of_the_summary_sheet(tiny):
     assert list(tiny) == [
         "By recommendation",
         "Pass rate per rule",
+        "Flags raised",
+        "Data quality",
         "By province",
         "By hub",
         "Rejection reasons",

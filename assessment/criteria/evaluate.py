@@ -247,23 +247,31 @@ def _points(
     return np.where(codes == NOT_APPLICABLE, np.nan, earned)
 
 
-# worst first: the order the decision reads a group of programmes in
-STATUSES = ("not_eligible", "insufficient", "unverified", "eligible", "not_applicable")
+# worst first: the order the decision reads a group of programmes in; ``doubted``: eligible
+# but for a gate whose pass is withheld (it rests on a value a plausibility flag doubts)
+STATUSES = ("not_eligible", "insufficient", "unverified", "doubted", "eligible", "not_applicable")
 DECISIVE = ("verified", "verified_secondary")  # confidences that may decide an outcome alone
 
 
-def programme_results(evaluation: Evaluation) -> pd.DataFrame:
+def programme_results(
+    evaluation: Evaluation, withheld: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
     """Per project and programme: ``<p>_status`` (:data:`STATUSES`), ``<p>_eligible`` (true /
     false, NA unless the status is eligible or not_eligible), ``<p>_score`` (0-100),
     ``<p>_coverage`` (share of the score weight in force that applies) and ``<p>_grade`` (none
-    when the coverage is below the pack's ``min_coverage``)."""
+    when the coverage is below the pack's ``min_coverage``).
+
+    ``withheld``: rule id -> the projects where a pass of the rule is not counted (it rests on
+    a doubted value, ``decision.doubts``): a withheld gate makes an otherwise eligible
+    programme ``doubted``; a withheld score rule earns nothing."""
+    withheld = withheld or {}
     columns: dict[str, object] = {}
     for programme in PROGRAMMES:
         rules = [r for r in evaluation.rules.rules if r.programme == programme]
-        status = _status(rules, evaluation)
+        status = _status(rules, evaluation, withheld)
         columns[f"{programme}_status"] = pd.array(status, dtype="string")
         columns[f"{programme}_eligible"] = _eligible(status)
-        score, coverage = _score(rules, evaluation)
+        score, coverage = _score(rules, evaluation, withheld)
         columns[f"{programme}_score"] = score
         columns[f"{programme}_coverage"] = coverage
         enough = coverage >= evaluation.rules.min_coverage(programme)
@@ -273,22 +281,24 @@ def programme_results(evaluation: Evaluation) -> pd.DataFrame:
     return pd.DataFrame(columns, index=evaluation.frame.index)
 
 
-def _status(rules: list[Rule], evaluation: Evaluation) -> np.ndarray:
+def _status(rules: list[Rule], evaluation: Evaluation, withheld: dict) -> np.ndarray:
     """``not_eligible`` when a gate that may decide alone fails; else ``insufficient`` when a
     gate cannot be decided; else ``unverified`` when only an unverified gate fails (it never
-    decides alone: a person must); else ``eligible``; ``not_applicable`` when no gate applies."""
+    decides alone: a person must); else ``doubted`` when a gate's pass is withheld; else
+    ``eligible``; ``not_applicable`` when no gate applies."""
     count = len(evaluation.frame)
-    failed, short, unverified, applies = (np.zeros(count, dtype=bool) for _ in range(4))
+    failed, short, unverified, doubted, applies = (np.zeros(count, dtype=bool) for _ in range(5))
     for rule in (r for r in rules if r.severity == "gate"):
         codes = evaluation.results[rule.rule_id].codes
         decisive = rule.confidence in DECISIVE
         failed |= (codes == FAIL) & decisive
         unverified |= (codes == FAIL) & (not decisive)
         short |= codes == INSUFFICIENT
+        doubted |= withheld.get(rule.rule_id, False) & (codes == PASS)
         applies |= codes != NOT_APPLICABLE
     return np.select(
-        [failed, short, unverified, applies],
-        ["not_eligible", "insufficient", "unverified", "eligible"],
+        [failed, short, unverified, doubted, applies],
+        ["not_eligible", "insufficient", "unverified", "doubted", "eligible"],
         "not_applicable",
     ).astype(object)
 
@@ -299,7 +309,9 @@ def _eligible(status: np.ndarray) -> pd.api.extensions.ExtensionArray:
     return eligible
 
 
-def _score(rules: list[Rule], evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
+def _score(
+    rules: list[Rule], evaluation: Evaluation, withheld: dict
+) -> tuple[np.ndarray, np.ndarray]:
     """The score (points over the weights that apply) and the coverage (the weights that
     apply over the weights of the score rules in force)."""
     count = len(evaluation.frame)
@@ -308,6 +320,7 @@ def _score(rules: list[Rule], evaluation: Evaluation) -> tuple[np.ndarray, np.nd
     for rule in (r for r in rules if r.severity == "score"):
         points = evaluation.results[rule.rule_id].points
         applicable = ~np.isnan(points)
+        points = np.where(withheld.get(rule.rule_id, False), 0.0, points)
         earned += np.where(applicable, points, 0.0)
         possible += np.where(applicable, rule.weight, 0.0)
         in_force += rule.weight if rule.in_force(evaluation.as_of) else 0.0

@@ -29,7 +29,7 @@ from ..errors import AssessmentError, RuleError
 from ..intake.dictionary import PROGRAMMES, Dictionary, load_dictionary
 from ..intake.workbooks import read_sheets
 from . import conditions
-from .indicators import CHOICE_CODES, INDICATORS
+from .indicators import CHOICE_CODES, CHOICE_SETS, INDICATORS
 
 RULE_COLUMNS = [
     "rule_id",
@@ -102,6 +102,12 @@ class Rule:
         return (self.valid_from is None or self.valid_from <= as_of) and (
             self.valid_to is None or as_of < self.valid_to
         )
+
+    def names(self) -> list[str]:
+        """The fields and indicators the rule reads: its condition's, its segment table's
+        keys, then its metric."""
+        keys = [] if self.segment is None else [c for c in self.segment.columns if c != "threshold"]
+        return [*(test.name for test in conditions.names(self.condition)), *keys, self.metric]
 
 
 @dataclass
@@ -189,9 +195,10 @@ def metric_catalogue(dictionary: Dictionary | None = None) -> dict[str, Metric]:
     }
     for indicator in INDICATORS:
         kind = "number" if indicator.kind in ("number", "integer") else indicator.kind
-        found[indicator.name] = Metric(
-            indicator.name, kind, indicator.unit, CHOICE_CODES.get(indicator.name, ())
-        )
+        codes = CHOICE_CODES.get(indicator.name, ())
+        if indicator.name in CHOICE_SETS:
+            codes = (*dictionary.choice_codes(CHOICE_SETS[indicator.name]), "other")
+        found[indicator.name] = Metric(indicator.name, kind, indicator.unit, codes)
     return found
 
 

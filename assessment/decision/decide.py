@@ -43,7 +43,16 @@ from ..intake.cells import plain
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import of_kept_rows
 from ..model.predict import reasons as model_reasons
+from .doubts import (
+    DOUBTING_ROLES,
+    check_doubts,
+    doubted_passes,
+    evidence_fields,
+    load_doubts,
+    with_doubts,
+)
 from .paths import paths_to_eligibility
+from .quality import SCORE, check_packs, load_formula, quality_scores
 
 RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "incomplete", "decline")
 RANKING = (
@@ -203,10 +212,17 @@ def check_decision_tables(rules: RuleSet | None) -> str:
     folder = decision_folder(rules)
     table = load_decision_table(decision_file(folder, "decision_table.csv"))
     routing, margins = load_routing(folder), load_borderline(folder)
+    doubts_path = decision_file(folder, "doubts.csv")
+    doubts = load_doubts(doubts_path)
+    formula_path = decision_file(folder, "data_quality.csv")
+    formula = load_formula(formula_path)
+    if rules is not None:
+        check_doubts(doubts, {rule.rule_id for rule in rules.rules}, doubts_path)
+        check_packs(formula, {pack.id for pack in rules.packs}, formula_path)
     where = str(folder) if folder else "packaged"
     return (
         f"decision: {len(table)} rows, {len(routing.programmes)} purposes, "
-        f"{len(margins)} borderline margins ({where})"
+        f"{len(margins)} borderline margins, {len(doubts)} doubts ({where})"
     )
 
 
@@ -272,9 +288,11 @@ def _per_row(codes: pd.Categorical, per_code: list[bool], missing: bool) -> np.n
 
 def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
     """The programme results with each ``<p>_status`` reading ``not_requested`` where the
-    application does not ask for the programme (what every output shows)."""
-    asked = requested_programmes(evaluation.frame, routing_of(evaluation.rules))
-    shown = evaluation.programmes.copy()
+    application does not ask for the programme, and ``doubted`` where an eligible label rests
+    on a doubted value (:mod:`.doubts`): what every output shows."""
+    routing = routing_of(evaluation.rules)
+    asked = requested_programmes(evaluation.frame, routing)
+    shown = with_doubts(evaluation, doubts_of(evaluation, routing)).copy()
     for programme in PROGRAMMES:
         status = shown[f"{programme}_status"].astype(object)
         shown[f"{programme}_status"] = status.where(asked[programme], "not_requested")
@@ -301,6 +319,8 @@ class _Basis:
     asked: dict[str, np.ndarray]
     inputs: pd.DataFrame
     borderline: list[tuple[object, np.ndarray]]
+    doubted: list[tuple[object, np.ndarray]]
+    quality: pd.DataFrame
 
 
 def _basis(
@@ -308,7 +328,8 @@ def _basis(
 ) -> _Basis:
     frame, routing = evaluation.frame, routing_of(evaluation.rules)
     asked = requested_programmes(frame, routing)
-    programmes = evaluation.programmes
+    doubted = doubts_of(evaluation, routing)
+    programmes = with_doubts(evaluation, doubted)
     inputs = programmes[[c for c in programmes.columns if c.endswith(INPUT_PARTS)]].copy()
     for column in CONTEXT_COLUMNS:
         inputs[column] = _column(frame, column)
@@ -325,7 +346,16 @@ def _basis(
         (hits for _, hits in borderline), np.zeros(len(frame), dtype=int)
     )
     inputs["input_errors"] = _input_errors(frame.index, problems)
-    return _Basis(routing, asked, inputs, borderline)
+    formula = load_formula(decision_file(decision_folder(evaluation.rules), "data_quality.csv"))
+    quality = quality_scores(evaluation, counted, formula)
+    return _Basis(routing, asked, inputs, borderline, doubted, quality)
+
+
+def doubts_of(evaluation: Evaluation, routing: Routing) -> list[tuple[object, np.ndarray]]:
+    """The label rules that pass on a doubted value (:func:`.doubts.doubted_passes`), by the
+    ``doubts.csv`` of the rules' own decision folder (else the packaged one)."""
+    path = decision_file(decision_folder(evaluation.rules), "doubts.csv")
+    return doubted_passes(evaluation, load_doubts(path), routing.of_role(*DOUBTING_ROLES))
 
 
 @lru_cache(maxsize=4)
@@ -405,6 +435,7 @@ LABEL_WORDS = {
     "not_eligible": "refused",
     "insufficient": "insufficient",
     "unverified": "unverified",
+    "doubted": "doubted",
     "eligible": "granted",
     "not_applicable": "not_applicable",
     "not_requested": "not_requested",
@@ -412,8 +443,9 @@ LABEL_WORDS = {
 
 
 def label_status(programmes: pd.DataFrame, routing: Routing, asked: dict) -> np.ndarray:
-    """The green label asked for: granted, refused, insufficient, unverified, not_applicable
-    (no label test applies) or not_requested, from the worst of the label programmes."""
+    """The green label asked for: granted, refused, insufficient, unverified, doubted (it
+    would be granted on a value a plausibility flag doubts), not_applicable (no label test
+    applies) or not_requested, from the worst of the label programmes."""
     worst = _worst(programmes, routing.of_role("label"), asked)
     return pd.Series(worst, dtype=object).map(LABEL_WORDS).to_numpy(dtype=object)
 
@@ -444,7 +476,7 @@ def _decisive(asked: dict, routing: Routing, labels: np.ndarray) -> dict[str, np
         role = routing.roles.get(programme)
         found[programme] = asked[programme] & (role in ("floor", "route", "label"))
     found["label_granted"] = labels == "granted"
-    found["label_open"] = np.isin(labels, ("insufficient", "unverified"))
+    found["label_open"] = np.isin(labels, ("insufficient", "unverified", "doubted"))
     return found
 
 
@@ -524,9 +556,12 @@ def decide(
     table = table or load_decision_table(decision_file(folder, "decision_table.csv"))
     result = recommend(inputs, table)
     result["label_status"] = inputs["label_status"].to_numpy()
+    result[SCORE] = basis.quality[SCORE]
     rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
     by_project = _flagged(evaluation, basis, gates_only=not details)
-    _add_borderline(by_project, evaluation, basis)
+    _add_passes(by_project, evaluation, basis, basis.borderline, "borderline")
+    doubted_gates = [(rule, rows) for rule, rows in basis.doubted if rule.severity == "gate"]
+    _add_passes(by_project, evaluation, basis, doubted_gates, "doubted")
     labels = dict(zip(inputs.index, result["label_status"], strict=True))
     split = {pid: _split_rows(by_project.get(pid, []), labels[pid]) for pid in inputs.index}
     models = _prediction_rows(predictions, inputs.index)  # the PD speaks for loans only
@@ -553,14 +588,19 @@ def _details(
     result["conditions"] = [  # a declined loan has no conditions
         [] if declined[pid] else covenants(split[pid][0], rules) for pid in ids
     ]
+    parts = basis.quality.to_dict("index")
     result["data_quality"] = [
-        data_quality(assumed.get(pid, {}), problems_of.get(pid, []), split[pid][0]) for pid in ids
+        data_quality(assumed.get(pid, {}), problems_of.get(pid, []), split[pid][0])
+        | _score_facts(parts[pid])
+        for pid in ids
     ]
+    doubts = load_doubts(decision_file(decision_folder(evaluation.rules), "doubts.csv"))
     result["missing_for_decision"] = [
         list(
             dict.fromkeys(
                 _to_correct(problems_of.get(pid, []), frame.loc[pid])
                 + deciding_fields(split[pid][0], rules, frame.loc[pid])
+                + evidence_fields(split[pid][0], doubts, frame.loc[pid])
             )
         )
         for pid in ids
@@ -570,6 +610,12 @@ def _details(
     return result
 
 
+def _score_facts(parts: dict) -> dict:
+    """The data-quality score and the share earned of each component, for the JSON."""
+    shares = {key.removeprefix("data_quality_"): plain(v) for key, v in parts.items()}
+    return {"score": plain(shares.pop("score")), "score_parts": shares}
+
+
 def _path_programmes(basis: _Basis) -> dict[str, np.ndarray]:
     """The programmes a path to eligibility is sought for: those asked for, but not the
     informative ones."""
@@ -577,12 +623,15 @@ def _path_programmes(basis: _Basis) -> dict[str, np.ndarray]:
     return {p: rows & (roles.get(p) != "informative") for p, rows in basis.asked.items()}
 
 
-def _add_borderline(by_project: dict, evaluation: Evaluation, basis: _Basis) -> None:
-    """Each gate passed within its borderline margin, as a verdict ``borderline`` among the
-    project's flagged verdicts (a person judges it)."""
+def _add_passes(
+    by_project: dict, evaluation: Evaluation, basis: _Basis, passes: list, verdict: str
+) -> None:
+    """Each gate of ``passes`` (rule, projects) passed within its borderline margin or on a
+    doubted value, as a verdict ``borderline`` or ``doubted`` among the project's flagged
+    verdicts (a person judges it), for the programmes the project asks for."""
     routing = basis.routing
-    for rule, hits in basis.borderline:
-        rows = np.flatnonzero(hits)
+    for rule, hits in passes:
+        rows = np.flatnonzero(hits & basis.asked[rule.programme])
         facts = evaluation.verdict_facts(rule, rows)
         for pid, value, threshold in zip(
             evaluation.frame.index[rows], facts["value"], facts["threshold"], strict=True
@@ -594,7 +643,7 @@ def _add_borderline(by_project: dict, evaluation: Evaluation, basis: _Basis) -> 
                     "role": routing.roles.get(rule.programme),
                     "severity": "gate",
                     "metric": rule.metric,
-                    "verdict": "borderline",
+                    "verdict": verdict,
                     "value": value,
                     "threshold": threshold,
                 }
@@ -609,7 +658,7 @@ def _split_rows(rows: list[dict], label: str) -> tuple[list[dict], list[dict]]:
     main = [row for row in rows if row["role"] in ("floor", "route")]
     if label == "granted":
         main += label_rows
-    elif label in ("insufficient", "unverified"):
+    elif label in ("insufficient", "unverified", "doubted"):
         main += [row for row in label_rows if row["severity"] == "gate"]
     return main, label_rows
 
@@ -709,6 +758,7 @@ def principal_reasons(rows: list[dict], facts: dict, prediction: dict | None) ->
         for wanted in (
             ("gate", "fail"),
             ("flag", "fail"),
+            ("gate", "doubted"),
             ("gate", "borderline"),
             ("gate", "insufficient"),
         )
@@ -791,7 +841,7 @@ def deciding_fields(rows: list[dict], rules: dict, project: pd.Series) -> list[s
     for row in rows:
         if row["severity"] != "gate" or row["verdict"] != "insufficient":
             continue
-        names = _rule_names(rules[row["rule_id"]])
+        names = rules[row["rule_id"]].names()
         blank = [f for n in names for f in input_fields(n) if _is_blank(project.get(f, pd.NA))]
         for name in blank or [row["metric"]]:
             if name not in found:
@@ -806,11 +856,6 @@ def _to_correct(problems: list[dict], project: pd.Series) -> list[str]:
     if _is_blank(project.get("financing_purpose", pd.NA)):
         wrong.append("financing_purpose")
     return list(dict.fromkeys(wrong))
-
-
-def _rule_names(rule) -> list[str]:
-    keys = [] if rule.segment is None else [c for c in rule.segment.columns if c != "threshold"]
-    return [*(test.name for test in conditions.names(rule.condition)), *keys, rule.metric]
 
 
 def _is_blank(value: object) -> bool:

@@ -142,9 +142,11 @@ def score_lines(record: dict, all_rules: bool = False) -> list[str]:
 
 def _decision_lines(decision: dict) -> list[str]:
     """The recommendation, why, and the conditions attached."""
+    quality = decision["data_quality"]
     lines = [
         f"  recommendation: {decision['recommendation'].upper()} "
-        f"({decision['decision_reason']}; data {decision['data_quality']['verdict']})"
+        f"({decision['decision_reason']}; data {quality['verdict']}, "
+        f"quality score {shown(quality.get('score'))}/100)"
     ]
     label = decision.get("green_label") or {}
     if label.get("status", "not_requested") != "not_requested":
@@ -172,11 +174,16 @@ def _decision_reason_lines(reason: dict) -> list[str]:
     return lines
 
 
+VERBS = {
+    "fail": "fails",
+    "borderline": "passes only narrowly",
+    "doubted": "passes on a doubted value",
+}
+
+
 def _reason_line(reason: dict) -> str:
     """``GRN-PUE-GRADE2: pue_assessed 1.35 fails <= 1.3 [GB40879]``."""
-    verb = {"fail": "fails", "borderline": "passes only narrowly"}.get(
-        reason["verdict"], "cannot be checked against"
-    )
+    verb = VERBS.get(reason["verdict"], "cannot be checked against")
     unverified = " (unverified)" if reason.get("confidence") == "unverified" else ""
     return (
         f"{reason['criterion']}{unverified}: {reason['metric']} {shown(reason['value'])} {verb} "

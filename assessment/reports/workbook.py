@@ -93,6 +93,7 @@ def _decision_table(scored) -> pd.DataFrame:
             "reasons": [joined(_reason_text(r) for r in rs) for rs in decisions["reasons"]],
             "conditions": [joined(c["text"] for c in cs) for cs in decisions["conditions"]],
             "data_quality": [q["verdict"] for q in decisions["data_quality"]],
+            "data_quality_score": decisions["data_quality_score"].to_numpy(),
         }
     )
 

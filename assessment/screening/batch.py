@@ -198,7 +198,8 @@ def write_screening_outputs(
     rules = screening.rules.rules
     titles = {rule.rule_id: getattr(rule, f"title_{lang}") for rule in rules}
     rule_ids = [rule.rule_id for rule in rules if rule.rule_id in results.columns]
-    tables = summary_tables(results, rejected, rule_ids=rule_ids, titles=titles)
+    flags = [rule.rule_id for rule in rules if rule.severity == "flag"]
+    tables = summary_tables(results, rejected, rule_ids=rule_ids, titles=titles, flag_rules=flags)
     gates = [rule.rule_id for rule in rules if rule.severity == "gate" and rule.rule_id in results]
     written = {}
     if len(results) > EXCEL_ROWS:

@@ -64,6 +64,7 @@ FIRST_COLUMNS = [
     "score",
     "pd",
     "grade",
+    "data_quality_score",
 ]
 PROGRAMME_COLUMNS = [
     f"{p}_{part}" for p in PROGRAMMES for part in ("status", "eligible", "score", "grade")
@@ -372,6 +373,7 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     out["grade"] = (
         predictions["grade"].astype("string").where(loan) if predictions is not None else pd.NA
     )
+    out["data_quality_score"] = decisions["data_quality_score"]
     shown = programmes_as_asked(evaluation)
     out |= {column: shown[column] for column in PROGRAMME_COLUMNS}
     for programme in PROGRAMMES:  # a few codes each: categorical, not a million strings

@@ -43,16 +43,50 @@ def summary_tables(
     *,
     rule_ids: list[str],
     titles: dict[str, str],
+    flag_rules: list[str] = (),
 ) -> dict[str, pd.DataFrame]:
     """The summary blocks by title, in order: "By recommendation", "Pass rate per rule",
-    "By province", "By hub", "Rejection reasons" (see the module docstring)."""
+    "Flags raised" (per rule of ``flag_rules``, the most raised first), "Data quality" (projects
+    per band of the data-quality score), "By province", "By hub", "Rejection reasons" (see the
+    module docstring)."""
     return {
         "By recommendation": _by_recommendation(results),
         "Pass rate per rule": _pass_rates(results, rule_ids, titles),
+        "Flags raised": _flags_raised(results, [r for r in flag_rules if r in results], titles),
+        "Data quality": _quality_bands(results),
         "By province": _by_group(results, "province"),
         "By hub": _by_group(results, "hub"),
         "Rejection reasons": _rejection_reasons(rejected),
     }
+
+
+def _flags_raised(results: pd.DataFrame, flags: list[str], titles: dict) -> pd.DataFrame:
+    """Per flag rule: the projects that raise it, those it cannot check (insufficient) and
+    the share raising it; the most raised first, ties by rule id."""
+    counts = pd.DataFrame(
+        [_verdict_counts(results[rule]) for rule in flags],
+        columns=list(VERDICT_COLUMNS),
+        dtype="int64",
+    )
+    table = pd.DataFrame(
+        {
+            "rule_id": flags,
+            "title": [titles.get(rule, "") for rule in flags],
+            "raised": counts["fail"].to_numpy(dtype="int64"),
+            "insufficient": counts["insufficient"].to_numpy(dtype="int64"),
+            "share": counts["fail"].to_numpy() / len(results) if len(results) else np.nan,
+        }
+    )
+    table = table.sort_values(["raised", "rule_id"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)
+
+
+def _quality_bands(results: pd.DataFrame) -> pd.DataFrame:
+    """Projects per band of ten points of the data-quality score (100 in the top band)."""
+    scores = _floats(results.get("data_quality_score", pd.Series(dtype=float)))
+    bins = np.clip(np.floor(np.clip(scores, 0, 100) / 10).astype(int), 0, 9)
+    labels = [f"{low}-{high}" for low, high in pairwise(SCORE_EDGES)]
+    return pd.DataFrame({"band": labels, "projects": np.bincount(bins, minlength=10)})
 
 
 def _by_recommendation(results: pd.DataFrame) -> pd.DataFrame:
@@ -176,7 +210,9 @@ class _Summary:
         parts = [
             ("counts", self._counts),
             ("pass_rates", self._pass_rates),
+            ("flags", self._flags),
             ("scores", self._scores),
+            ("quality", self._quality),
             ("pd", self._pd),
             ("top", self._top),
             ("rejections", self._rejections),
@@ -237,6 +273,32 @@ class _Summary:
         counts = np.bincount(bins, minlength=10)
         labels = [f"{low}-{high}" for low, high in pairwise(SCORE_EDGES)]
         return self._histogram("scores", labels, counts)
+
+    def _flags(self) -> list:
+        table = self.tables["Flags raised"]
+        grid = self.grid(
+            ["rule", "title", "raised", "insufficient", "share"], [90, 241, 60, 60, 60]
+        )
+        for row in table.itertuples(index=False):
+            grid.add(
+                [
+                    row.rule_id,
+                    row.title,
+                    shown(row.raised),
+                    shown(row.insufficient),
+                    shown(row.share, "{:.1%}"),
+                ]
+            )
+        if not grid.rows:
+            return []
+        return [self.look.para(self.words["notes"]["flags"]), Spacer(1, 3), grid.build(self.look)]
+
+    def _quality(self) -> list:
+        table = self.tables["Data quality"]
+        if not table["projects"].sum():
+            return []
+        counts = table["projects"].to_numpy()
+        return self._histogram("quality", table["band"].tolist(), counts)
 
     def _pd(self) -> list:
         pds = _floats(self.results["pd"])

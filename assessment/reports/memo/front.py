@@ -63,6 +63,7 @@ def page_one(memo: Memo) -> list:
         ),
         look.para(reason or ""),
         *_label_and_needs(memo, decision),
+        *_quality_line(memo, decision.get("data_quality") or {}),
     ]
     story += block(look, "programmes", [_programmes(memo)])
     story += block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
@@ -125,6 +126,15 @@ def _label_and_needs(memo: Memo, decision: dict) -> list:
         fields = ", ".join(memo.label(name) for name in needed)
         found.append(look.para(fill(look.words["words"]["needed"], fields=fields)))
     return found
+
+
+def _quality_line(memo: Memo, quality: dict) -> list:
+    """The data-quality score with the share earned of each of its components."""
+    if quality.get("score") is None:
+        return []
+    parts = {k: shown(v, "{:.0%}") for k, v in (quality.get("score_parts") or {}).items()}
+    text = fill(memo.look.words["words"]["quality_score"], score=quality["score"], **parts)
+    return [memo.look.para(text, bold=True)]
 
 
 def _programmes(memo: Memo):

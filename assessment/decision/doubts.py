@@ -1,0 +1,150 @@
+"""A verdict is not given on a doubted value.
+
+``rules/decision/doubts.csv`` (data) names, per plausibility flag, the application fields a
+raised flag doubts (``doubts``) and the fields whose evidence would clear the doubt
+(``evidence``). Where a flag is raised, the *pass* of a gate or score rule of a green label
+programme (role ``label`` or ``informative``) whose metric comes from a doubted field is
+withheld: a withheld gate makes the programme read ``doubted`` instead of ``eligible`` (its
+``_eligible`` blank) and the label ``doubted``, not granted, until the evidence clears the
+doubt; a withheld score rule earns no points. A failing rule stays failing: a doubt never
+makes a project look better.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._shared.tables import reference_rows
+from ..criteria.evaluate import FAIL, PASS, Evaluation, programme_results
+from ..criteria.indicators import input_fields
+from ..criteria.rules import nearest
+from ..errors import RuleError
+from ..intake.dictionary import load_dictionary
+
+DOUBTED = "doubted"
+DOUBT_COLUMNS = ("rule_id", "doubts", "evidence", "meaning_en", "meaning_zh")
+DOUBTING_ROLES = ("label", "informative")  # the programmes whose passes a doubt withholds
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """One row of ``doubts.csv``: the flag, the fields it doubts and the evidence that clears
+    it, with what it means in both languages."""
+
+    rule_id: str
+    doubts: tuple[str, ...]
+    evidence: tuple[str, ...]
+    meaning_en: str
+    meaning_zh: str
+
+
+@lru_cache(maxsize=4)
+def load_doubts(path: Path) -> tuple[Doubt, ...]:
+    """The rows of ``path``, every field name checked against the field dictionary."""
+    fields = list(load_dictionary().fields)
+    found, problems = [], []
+    for number, row in enumerate(reference_rows(path, DOUBT_COLUMNS[:2]), start=2):
+        doubt = Doubt(
+            str(row.get("rule_id") or ""),
+            _names(row.get("doubts")),
+            _names(row.get("evidence")),
+            str(row.get("meaning_en") or ""),
+            str(row.get("meaning_zh") or ""),
+        )
+        for column in ("doubts", "evidence"):
+            problems += [
+                _problem(path, number, column, name, "unknown field", nearest(name, fields))
+                for name in getattr(doubt, column)
+                if name not in fields
+            ]
+        if not doubt.doubts:
+            problems.append(_problem(path, number, "doubts", "", "names no field", ""))
+        found.append(doubt)
+    if problems:
+        raise RuleError.from_rows(problems)
+    return tuple(found)
+
+
+def check_doubts(doubts: tuple[Doubt, ...], rule_ids: set[str], path: Path) -> None:
+    """Each doubt must name a rule of the rule set it is read with."""
+    problems = [
+        _problem(
+            path, "", "rule_id", d.rule_id, "unknown rule", nearest(d.rule_id, sorted(rule_ids))
+        )
+        for d in doubts
+        if d.rule_id not in rule_ids
+    ]
+    if problems:
+        raise RuleError.from_rows(problems)
+
+
+def _names(text: object) -> tuple[str, ...]:
+    return tuple(part.strip() for part in str(text or "").split(";") if part.strip())
+
+
+def _problem(path: Path, row: object, column: str, value: str, message: str, hint: str) -> dict:
+    return {
+        "file": str(path),
+        "row": row,
+        "column": column,
+        "value": value,
+        "message": message,
+        "hint": hint,
+    }
+
+
+def doubted_fields(evaluation: Evaluation, doubts: tuple[Doubt, ...]) -> dict[str, np.ndarray]:
+    """Field -> the projects where a raised flag doubts it."""
+    found: dict[str, np.ndarray] = {}
+    for doubt in doubts:
+        result = evaluation.results.get(doubt.rule_id)
+        if result is None:
+            continue
+        raised = result.codes == FAIL
+        for name in doubt.doubts:
+            found[name] = found.get(name, np.zeros(len(raised), dtype=bool)) | raised
+    return found
+
+
+def doubted_passes(
+    evaluation: Evaluation, doubts: tuple[Doubt, ...], programmes: tuple[str, ...]
+) -> list[tuple[object, np.ndarray]]:
+    """Per gate and score rule of ``programmes`` whose metric comes from a doubted field: the
+    rule and the projects where it passes on a doubted value."""
+    fields, found = doubted_fields(evaluation, doubts), []
+    if not fields:
+        return found
+    for rule in evaluation.rules.rules:
+        if rule.severity not in ("gate", "score") or rule.programme not in programmes:
+            continue
+        doubted = [fields[name] for name in input_fields(rule.metric) if name in fields]
+        if doubted:
+            passing = evaluation.results[rule.rule_id].codes == PASS
+            found.append((rule, np.logical_or.reduce(doubted) & passing))
+    return found
+
+
+def with_doubts(evaluation: Evaluation, passes: list[tuple[object, np.ndarray]]) -> pd.DataFrame:
+    """The programme results with the ``passes`` withheld (``doubted`` status, no points:
+    :func:`criteria.evaluate.programme_results`); the evaluation's own when none is."""
+    withheld = {rule.rule_id: rows for rule, rows in passes if rows.any()}
+    if not withheld:
+        return evaluation.programmes
+    return programme_results(evaluation, withheld)
+
+
+def evidence_fields(rows: list[dict], doubts: tuple[Doubt, ...], project: pd.Series) -> list[str]:
+    """The evidence that would clear the doubts of a project's raised flags (``rows``: its
+    failed and undecided verdicts): the evidence fields it left blank, else all of them."""
+    wanted = {doubt.rule_id: doubt.evidence for doubt in doubts if doubt.evidence}
+    found: list[str] = []
+    for row in rows:
+        fields = wanted.get(row["rule_id"], ()) if row["verdict"] == "fail" else ()
+        blank = [name for name in fields if pd.isna(project.get(name, pd.NA))]
+        found += [name for name in blank or fields if name not in found]
+    return found
