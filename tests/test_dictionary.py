@@ -54,12 +54,13 @@ CONTRACT = [
     "debt_service_cny",
     "distributable_cash_cny",
     "net_profit_cny",
+    "pue_by_year",
 ]
 
 
 def test_canonical_names_other_tools_rely_on(dictionary):
     assert set(CONTRACT) <= set(dictionary.fields)
-    assert [f.name for f in dictionary.series_fields()] == CONTRACT[-6:]
+    assert [f.name for f in dictionary.series_fields()] == CONTRACT[-7:]
 
 
 def test_enumerations(dictionary):

@@ -73,6 +73,7 @@ def test_registry_lists_exactly_the_added_columns():
 
 def test_registry_kinds_and_units_are_known():
     units = {"", "MWh", "tCO2", "tCO2/MWh", "tCO2/PFLOPS", "PFLOPS/MW", "years", "fraction", "CNY"}
+    units |= {"L/kWh"}
     for indicator in INDICATORS:
         assert indicator.kind in ("number", "bool", "choice", "text", "integer"), indicator
         assert indicator.unit in units, indicator
@@ -152,13 +153,14 @@ def test_provincial_factor_of_the_latest_year_and_emissions():
     assert row["carbon_per_pflops"] == pytest.approx(1.25 * 40_000 * 0.4989 / 50)
 
 
-def test_market_based_emissions_net_out_green_power():
+def test_market_based_emissions_net_out_evidenced_green_power_only():
     site = {"province": "guizhou", "pue": 1.25, "it_energy_mwh": 40_000}
-    row = one(site | {"green_power_share": 0.4})
+    row = one(site | {"green_power_share": 0.4})  # claimed, without evidence: nothing netted
     assert row["emission_factor_market"] == GUIZHOU_2022  # the location factor: no residual mix
     assert row["emission_factor_market_year"] == 2022
-    assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * (1 - 0.4) * 0.4989)
-    assert pd.isna(one(site)["emissions_market_tco2"])  # green-power share missing
+    assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * 0.4989)
+    assert row["emissions_market_method"] == "no_evidence"
+    assert pd.isna(one(site | {"it_energy_mwh": None})["emissions_market_tco2"])
 
 
 def test_province_without_provincial_factor_takes_its_grid_region():

@@ -308,17 +308,19 @@ batched(*(guangdong(share) for share, _ in SHARES))
 
 @pytest.mark.parametrize(("share", "left"), SHARES)
 def test_market_emissions_net_out_green_power_at_the_location_factor(batch, share, left):
+    """Issue 16: a claimed share without evidence nets out nothing (market = location)."""
     row = rows_of(batch, guangdong(share)).iloc[0]
     assert row["emission_factor_market"] == row["emission_factor"] == 0.4403
-    assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * 0.4403 * left)
+    assert row["emissions_market_tco2"] == pytest.approx(1.25 * 40_000 * 0.4403)
     assert 0 <= row["emissions_market_tco2"] <= row["emissions_tco2"]
 
 
-def test_market_emissions_clip_the_green_power_share_to_zero_and_one(tmp_path):
+def test_market_emissions_stay_between_zero_and_location_based(tmp_path):
+    """Issue 16: the evidenced green electricity (MWh) is netted out, at most all of it."""
     rows = [{"province": "hebei"} | SITE] * 4
     read = assess(tmp_path, *rows)
     frame = read[read.columns[: read.columns.get_loc("pue_assessed")]]
-    frame = frame.assign(green_power_share=[-0.2, 0.0, 1.0, 1.5])
+    frame = frame.assign(green_certificates_mwh=[float("nan"), 0.0, 50_000.0, 1e9])
     out = add_indicators(
         frame, pd.DataFrame(columns=["project_id", "year", "series", "value"]), AS_OF
     )

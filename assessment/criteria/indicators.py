@@ -18,8 +18,8 @@ Conventions:
 * ``gb40879_in_scope``: False for an ``edge`` facility of at most 100 standard racks (GB 40879
   excludes them); missing when the facility type, or an edge site's racks, is missing.
 * Reference data comes only from the ``rules/reference/`` folder (or ``reference_dir``):
-  GB 40879 grades, size classes, grid emission factors and renewable-consumption weights,
-  each with its source.
+  GB 40879 grades, size classes, grid emission factors, renewable-consumption weights,
+  climate zones, PUE climate floors and plausible ranges, each with its source.
 * ``province_assessed``: the ``province`` when it is a known code; else the province of the
   ``cluster`` (``choices.csv``); else the province of the ``hub`` when exactly one province
   has that hub; else missing (``province_basis`` given / cluster / hub / none). The carbon
@@ -34,10 +34,23 @@ Conventions:
   among the same usable factors (a year not yet published gives missing factors). The
   carbon-market grid factor is never used. The factor's value, year, area, level,
   publication and status are recorded.
-* Market-based emissions net out the green-power share (clipped to [0, 1]) at the same
-  location factor: no provincial residual mix is published, and the national factor
-  excluding market-traded non-fossil power against a provincial location factor could put
-  market-based above location-based emissions. So 0 <= market <= location.
+* Market-based emissions net out the *evidenced* green electricity (``green_evidence_mwh``:
+  green-power trading or PPA, certificates, own generation), never the claimed share, at the
+  same location factor: ``emissions_tco2 − green_evidence_mwh × emission_factor``, at least
+  0. No provincial or regional residual mix is published (the national factor excluding
+  market-traded non-fossil power against a provincial location factor could put
+  market-based above location-based emissions), so 0 <= market <= location;
+  ``emissions_market_method`` says ``evidenced_green_power``, or ``no_evidence`` where none
+  is given and market = location.
+* Plausibility references: ``climate_zone`` is the GB 50176-2016 thermal zone of
+  ``province_assessed`` (``climate_zones.csv``); ``pue_climate_floor`` the lowest plausible
+  annual PUE of that zone and the ``cooling_type`` (``pue_climate_floors.csv``; no cooling
+  type: the zone's blank-type row, its lowest floor). The ``*_off_range`` indicators are 0
+  inside the range of ``plausible_ranges.csv`` for the project's key (cooling or facility
+  type), else the distance below (< 0) or above (> 0) it; missing without a value or a row.
+* The measured-PUE series ``pue_by_year`` counts for the years before ``as_of.year`` only:
+  ``pue_years`` reported, ``pue_latest_gap`` (annual ``pue`` less the latest of them) and
+  ``pue_drop_max`` (the largest fall per year between two reported years).
 * ``re_weight_province``: the total renewable-electricity consumption responsibility weight
   of ``province_assessed`` of the latest year no later than ``as_of.year``;
   ``green_power_over_weight`` is ``green_power_share`` minus that weight.
@@ -68,7 +81,7 @@ from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
 from ..errors import AssessmentError, RuleError
 from ..intake.cells import as_of_date
-from ..intake.dictionary import load_dictionary
+from ..intake.dictionary import load_dictionary, match_key
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,7 @@ in_hub | | bool | hub ≠ none
 hub_zone | | choice | zone of the hub in choices.csv (east / west); none outside the hubs
 province_assessed | | choice | known province, else the cluster's, else the hub's only one
 province_basis | | choice | given, cluster, hub or none: where province_assessed came from
+city_code | | choice | city matched to the city choices of its province; other; NA if blank
 emission_factor | tCO2/MWh | number | MEE/NBS published by as_of: provincial, regional, national
 emission_factor_year | | integer | data year: latest published by as_of, or factor_year
 emission_factor_area | | choice | province, grid region or national: where emission_factor applies
@@ -103,8 +117,10 @@ emission_factor_status | | choice | official, or fallback_before_publication (ea
 emission_factor_market | tCO2/MWh | number | = emission_factor (no residual mix published)
 emission_factor_market_year | | integer | = emission_factor_year
 emissions_tco2 | tCO2 | number | energy_mwh × emission_factor
-emissions_market_tco2 | tCO2 | number | energy_mwh × (1 − green_power_share in [0, 1]) × factor
+emissions_market_tco2 | tCO2 | number | emissions_tco2 − green_evidence_mwh × factor, ≥ 0
+emissions_market_method | | choice | evidenced_green_power, or no_evidence (market = location)
 cue | tCO2/MWh | number | emissions_tco2 / it_energy_mwh (= pue_assessed × emission_factor)
+cue_market | tCO2/MWh | number | emissions_market_tco2 / it_energy_mwh
 carbon_per_pflops | tCO2/PFLOPS | number | emissions_tco2 / compute_pflops (per year)
 load_factor | fraction | number | it_energy_mwh / (it_load_mw × 8,760 h)
 load_to_utilisation | | number | load_factor / rack_utilisation (> 0)
@@ -114,9 +130,23 @@ green_evidence_mwh | MWh | number | green power bought directly + certificates +
 green_share_evidenced | fraction | number | green_evidence_mwh / (billed energy, else energy_mwh)
 green_share_unevidenced | fraction | number | green_power_share − green_share_evidenced (or 0)
 pflops_per_mw | PFLOPS/MW | number | compute_pflops / it_load_mw
+climate_zone | | choice | GB 50176-2016 thermal zone of province_assessed (climate_zones.csv)
+pue_climate_floor | | number | lowest plausible annual PUE, climate_zone × cooling_type (blank: any)
+pue_to_climate_floor | | number | pue_assessed / pue_climate_floor
+pue_years | | integer | how many years before as_of's year report pue_by_year
+pue_latest_gap | | number | pue − pue_by_year of the latest year reported before as_of's year
+pue_drop_max | | number | largest fall of pue_by_year per year, between reported years
+wue_off_range | L/kWh | number | WUE beyond its cooling type's range: 0 inside, < 0 below, > 0 above
+pflops_off_range | PFLOPS/MW | number | pflops_per_mw beyond its facility type's range (same)
+revenue_per_rack_cny | CNY | number | revenue_cny of last_full_year / racks
+revenue_per_rack_off_range | CNY | number | revenue_per_rack_cny beyond its range (same)
+value_per_mw_cny | CNY | number | appraised_value_cny / it_load_mw
+value_per_mw_off_range | CNY | number | value_per_mw_cny beyond its range (same)
 re_weight_province | fraction | number | province's RE consumption weight, latest year ≤ as_of
 green_power_over_weight | fraction | number | green_power_share − re_weight_province
 operating_years | years | number | (as_of − operating_since) days / 365.25; new build: 0
+land_term_margin_years | years | number | land_term_remaining_years − fund_term_years
+expansion_multiple | | number | expandable_assets_cny / appraised_value_cny (> 0)
 leverage | fraction | number | loan_amount_cny / total_investment_cny
 equity_ratio | fraction | number | equity_cny / total_investment_cny
 ltv | fraction | number | loan_amount_cny / appraised_value_cny
@@ -141,6 +171,9 @@ INDICATORS: tuple[Indicator, ...] = tuple(
     Indicator(*(cell.strip() for cell in line.split("|"))) for line in _REGISTRY.splitlines()
 )
 
+CLIMATE_ZONES = (  # GB 50176-2016 building thermal design zones
+    *("severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "temperate"),
+)
 # The codes a choice indicator takes (rules check their literals against these).
 CHOICE_CODES = {
     "pue_basis": ("measured", "design"),
@@ -149,7 +182,12 @@ CHOICE_CODES = {
     "emission_factor_level": ("provincial", "regional", "national"),
     "emission_factor_status": ("official", "fallback_before_publication"),
     "province_basis": ("given", "cluster", "hub", "none"),
+    "climate_zone": CLIMATE_ZONES,
+    "emissions_market_method": ("evidenced_green_power", "no_evidence"),
 }
+# Choice indicators whose codes are a choice set of choices.csv (plus "other"): an analyst
+# adds a city there, without code.
+CHOICE_SETS = {"city_code": "city"}
 
 PROJECT_COLUMNS = (
     *("province", "hub", "cluster", "racks", "pue", "pue_design", "it_energy_mwh"),
@@ -162,13 +200,15 @@ PROJECT_COLUMNS = (
 OPTIONAL_COLUMNS = (
     *("loan_interest_rate", "it_load_mw", "rack_utilisation", "facility_energy_billed_mwh"),
     *("green_power_direct_mwh", "green_certificates_mwh", "onsite_generation_mwh"),
+    *("cooling_type", "wue_l_per_kwh"),
+    *("city", "land_term_remaining_years", "fund_term_years", "expandable_assets_cny"),
 )
 FACTOR_LEVELS = ("provincial", "regional", "national")
 DESIGN_PUE_KINDS = ("new", "expansion", "retrofit")  # judged on pue_design, the rest on pue
 FALLBACK = "fallback_before_publication"
 _SERIES = (
     *("ebitda_cny", "operating_cash_flow_cny", "debt_service_cny", "distributable_cash_cny"),
-    "net_profit_cny",
+    *("net_profit_cny", "revenue_cny", "pue_by_year"),
 )
 _FACTOR_COLUMNS = {
     "emission_factor": "tco2_per_mwh",
@@ -193,6 +233,19 @@ _REFERENCE = {  # file -> the columns the indicators read, with their types
         "year": "Int64",
         "province": "string",
         "total_weight": "float64",
+    },
+    "climate_zones.csv": {"province": "string", "climate_zone": "string"},
+    "pue_climate_floors.csv": {
+        "climate_zone": "string",
+        "cooling_type": "string",
+        "min_pue": "float64",
+    },
+    "plausible_ranges.csv": {
+        "indicator": "string",
+        "key_field": "string",
+        "key": "string",
+        "low": "float64",
+        "high": "float64",
     },
 }
 
@@ -221,6 +274,7 @@ def add_indicators(
     columns = _efficiency(projects, reference["gb40879_grades.csv"])
     columns |= _siting(projects, reference["size_classes.csv"])
     columns |= _province(projects)
+    columns["city_code"] = _city_code(projects, columns["province_assessed"])
     factors = _usable_factors(reference["grid_emission_factors.csv"], as_of, factor_year)
     columns |= _carbon(projects, columns, factors)
     weights = reference["renewable_consumption_weights.csv"]
@@ -229,8 +283,12 @@ def add_indicators(
         projects["green_power_share"] - columns["re_weight_province"]
     )
     columns |= _plausibility(projects, columns["energy_mwh"])
+    columns |= _climate(projects, columns, reference)
     columns |= _finance(projects, as_of)
-    columns |= _cash_flow(projects, yearly, as_of, columns["debt_service_proposed_cny"])
+    cube = _Cube.build(projects.index, yearly)
+    columns |= _cash_flow(projects, cube, as_of, columns["debt_service_proposed_cny"])
+    columns |= _pue_trend(projects, cube, as_of.year)
+    columns |= _ranges(projects, columns, cube, as_of.year, reference["plausible_ranges.csv"])
     return projects.assign(**{indicator.name: columns[indicator.name] for indicator in INDICATORS})
 
 
@@ -372,6 +430,39 @@ def _province(projects: pd.DataFrame) -> dict[str, object]:
     return {"province_assessed": assessed, "province_basis": pd.array(basis, dtype="string")}
 
 
+def _city_code(projects: pd.DataFrame, province: pd.Series) -> pd.Series:
+    """The ``city`` choice (``choices.csv``) each ``city`` names: its code, its labels or an
+    alias, case, spaces, punctuation and a trailing bracket ignored (``深圳市``, ``Shenzhen
+    (Nanshan)``), among the cities of ``province_assessed`` when that is known; ``other`` for
+    a city given but not listed (or listed in another province); NA for a blank city."""
+    if "city" not in projects.columns:
+        return pd.Series(pd.NA, index=projects.index, dtype="string")
+    city = projects["city"].astype("string")
+    keys = pd.DataFrame(
+        {"key": city.map(match_key, na_action="ignore").array, "province": province.array}
+    )
+    found = keys.reset_index(names="at").merge(_city_spellings(), on="key", suffixes=("", "_city"))
+    found = found[found["province"].isna() | found["province"].eq(found["province_city"])]
+    single = found.groupby("at")["code"].nunique().eq(1)  # two cities of one spelling: NA
+    codes = found.drop_duplicates("at").set_index("at")["code"].where(single)
+    code = np.full(len(city), "other", dtype=object)
+    code[codes.index.to_numpy()] = codes.to_numpy()
+    code = pd.Series(code, index=city.index, dtype="string")
+    return code.mask(city.isna() | city.str.strip().eq(""))
+
+
+def _city_spellings() -> pd.DataFrame:
+    """``key, code, province`` of each spelling (code, labels, aliases) of the city choices."""
+    rows = load_dictionary().choice_rows("city")
+    spellings = [
+        (match_key(spelling), row["code"], row["province"])
+        for row in rows
+        for spelling in (row["code"], row["label_en"], row["label_zh"], *row["aliases"].split(";"))
+        if spelling.strip()
+    ]
+    return pd.DataFrame(spellings, columns=["key", "code", "province"]).drop_duplicates()
+
+
 def _only_province_of_hub(hub_of_province: pd.Series) -> pd.Series:
     """Hub code -> its province, for the hubs that exactly one province has."""
     counts = hub_of_province.value_counts()
@@ -407,15 +498,31 @@ def _carbon(projects: pd.DataFrame, columns: dict, factors: pd.DataFrame) -> dic
     location = _location_factors(columns["province_assessed"], factors)
     factor, energy = np.asarray(location["emission_factor"]), columns["energy_mwh"]
     emissions = energy * factor
-    green = projects["green_power_share"].clip(0, 1)
+    market, method = _market_emissions(emissions, _green_evidence(projects), factor)
     return location | {
         "emission_factor_market": factor,
         "emission_factor_market_year": location["emission_factor_year"],
         "emissions_tco2": emissions,
-        "emissions_market_tco2": energy * (1 - green) * factor,
+        "emissions_market_tco2": market,
+        "emissions_market_method": method,
         "cue": _ratio(emissions, projects["it_energy_mwh"]),
+        "cue_market": _ratio(market, projects["it_energy_mwh"]),
         "carbon_per_pflops": _ratio(emissions, projects["compute_pflops"]),
     }
+
+
+def _market_emissions(
+    emissions: pd.Series, evidence: pd.Series, factor: np.ndarray
+) -> tuple[pd.Series, pd.arrays.StringArray]:
+    """Location-based emissions less the evidenced green electricity at the same factor (no
+    residual mix is published for a province), at least 0; where no green electricity is
+    evidenced, the location-based emissions (method ``no_evidence``)."""
+    evidenced = evidence.gt(0).to_numpy()
+    netted = (emissions - evidence.clip(lower=0) * factor).clip(lower=0)
+    market = netted.where(evidenced, emissions)
+    code = np.where(market.isna(), -1, evidenced.astype(int))
+    methods = pd.array(["no_evidence", "evidenced_green_power"], dtype="string")
+    return market, methods.take(code, allow_fill=True)
 
 
 def _location_factors(province: pd.Series, latest: pd.DataFrame) -> dict[str, object]:
@@ -456,8 +563,7 @@ def _plausibility(projects: pd.DataFrame, energy: pd.Series) -> dict[str, object
     load = _ratio(projects["it_energy_mwh"].astype("float64"), it_load * HOURS_A_YEAR)
     measured = projects["pue"].where(~projects["project_kind"].isin(DESIGN_PUE_KINDS))
     facility = _optional(projects, "facility_energy_billed_mwh")
-    evidence = pd.concat([_optional(projects, n) for n in GREEN_EVIDENCE], axis=1)
-    evidence = evidence.sum(axis=1, min_count=1)  # missing where no evidence is given
+    evidence = _green_evidence(projects)
     evidenced = _ratio(evidence, facility.where(facility > 0, energy))
     claimed = projects["green_power_share"].astype("float64")
     return {
@@ -475,11 +581,116 @@ def _plausibility(projects: pd.DataFrame, energy: pd.Series) -> dict[str, object
 GREEN_EVIDENCE = ("green_power_direct_mwh", "green_certificates_mwh", "onsite_generation_mwh")
 
 
+def _green_evidence(projects: pd.DataFrame) -> pd.Series:
+    """The evidenced green electricity (MWh): the sum of :data:`GREEN_EVIDENCE` given, missing
+    where none is."""
+    evidence = pd.concat([_optional(projects, n) for n in GREEN_EVIDENCE], axis=1)
+    return evidence.sum(axis=1, min_count=1)
+
+
+def _climate(projects: pd.DataFrame, columns: dict, reference: dict) -> dict[str, object]:
+    """The GB 50176-2016 thermal zone of ``province_assessed`` and the lowest plausible annual
+    PUE of the project's cooling type there (no cooling type: the zone's row with a blank
+    cooling type); missing for an unknown province, zone or cooling type."""
+    zones = reference["climate_zones.csv"].drop_duplicates("province")
+    zone_of = pd.Series(zones["climate_zone"].array, index=zones["province"])
+    zone = _lookup(columns["province_assessed"], zone_of)
+    floors = reference["pue_climate_floors.csv"]
+    keys = floors["climate_zone"] + "/" + floors["cooling_type"].fillna("")
+    table = pd.Series(floors["min_pue"].to_numpy(), index=keys).groupby(level=0).first()
+    wanted = zone + "/" + _optional_text(projects, "cooling_type").fillna("")
+    floor = pd.Series(table.reindex(wanted.fillna("")).to_numpy(), index=projects.index)
+    return {
+        "climate_zone": zone,
+        "pue_climate_floor": floor,
+        "pue_to_climate_floor": _ratio(columns["pue_assessed"], floor.where(floor > 0)),
+    }
+
+
+def _pue_trend(projects: pd.DataFrame, cube: _Cube, year: int) -> dict[str, object]:
+    """The measured PUE by year (``pue_by_year``) of the years before ``year``: how many are
+    given, the annual ``pue`` less the latest of them, and the largest fall per year between
+    two given years (a rise is a negative fall)."""
+    past = cube.years < year
+    values, years = cube.series("pue_by_year")[:, past], cube.years[past].astype("float64")
+    given = ~np.isnan(values)
+    before = pd.DataFrame(values).ffill(axis=1).shift(1, axis=1).to_numpy()
+    before_year = pd.DataFrame(np.where(given, years, np.nan)).ffill(axis=1)
+    fall = (before - values) / (years - before_year.shift(1, axis=1).to_numpy())
+    latest = pd.DataFrame(values).ffill(axis=1).to_numpy()[:, -1] if past.any() else np.nan
+    latest = pd.Series(latest, index=projects.index, dtype="float64")
+    return {
+        "pue_years": pd.array(given.sum(axis=1), dtype="Int64"),
+        "pue_latest_gap": projects["pue"].astype("float64") - latest,
+        "pue_drop_max": np.fmax.reduce(fall, axis=1, initial=np.nan),
+    }
+
+
+def _ranges(
+    projects: pd.DataFrame, columns: dict, cube: _Cube, year: int, ranges: pd.DataFrame
+) -> dict[str, object]:
+    """Revenue per rack and value per MW, and how far each checked value lies outside its
+    plausible range (``plausible_ranges.csv``)."""
+    revenue = pd.Series(cube.window("revenue_cny", year - 1)[:, 0], index=projects.index)
+    it_load = _optional(projects, "it_load_mw")
+    values = {
+        "wue_l_per_kwh": _optional(projects, "wue_l_per_kwh"),
+        "pflops_per_mw": columns["pflops_per_mw"],
+        "revenue_per_rack_cny": _ratio(revenue, projects["racks"].astype("float64")),
+        "value_per_mw_cny": _ratio(projects["appraised_value_cny"].astype("float64"), it_load),
+    }
+    off = {name: _off_range(value, name, projects, ranges) for name, value in values.items()}
+    return {
+        "wue_off_range": off["wue_l_per_kwh"],
+        "pflops_off_range": off["pflops_per_mw"],
+        "revenue_per_rack_cny": values["revenue_per_rack_cny"],
+        "revenue_per_rack_off_range": off["revenue_per_rack_cny"],
+        "value_per_mw_cny": values["value_per_mw_cny"],
+        "value_per_mw_off_range": off["value_per_mw_cny"],
+    }
+
+
+def _off_range(
+    value: pd.Series, name: str, projects: pd.DataFrame, ranges: pd.DataFrame
+) -> pd.Series:
+    """``value`` less the nearer bound of the range of ``name`` for each project's key (the
+    ``key_field`` of the rows; a blank key is the row for a blank or keyless value): 0 inside,
+    negative below, positive above; missing without a value or a row."""
+    rows = ranges[ranges["indicator"].eq(name)]
+    field = rows["key_field"].dropna().drop_duplicates()
+    key = _optional_text(projects, field.iloc[0]) if len(field) else None
+    key = pd.Series("", index=projects.index) if key is None else key.fillna("")
+    rows = rows.assign(key=rows["key"].fillna("")).drop_duplicates("key")
+    position = pd.Index(rows["key"]).get_indexer(key)
+    low, high = (
+        np.append(rows[bound].to_numpy(dtype="float64", na_value=np.nan), np.nan)[position]
+        for bound in ("low", "high")
+    )  # position -1 takes the NaN appended
+    value = value.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        off = np.where(value < low, value - low, np.where(value > high, value - high, 0.0))
+    off[np.isnan(value) | (position < 0)] = np.nan
+    return pd.Series(off, index=projects.index)
+
+
+def _optional_text(projects: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` as text, all missing when absent."""
+    if name not in projects.columns:
+        return pd.Series(pd.NA, index=projects.index, dtype="string")
+    return projects[name].astype("string")
+
+
 def _finance(projects: pd.DataFrame, as_of: dt.date) -> dict[str, object]:
     loan, total = projects["loan_amount_cny"], projects["total_investment_cny"]
     tenor = projects["loan_tenor_years"]
     return {
         "operating_years": _operating_years(projects, as_of),
+        "land_term_margin_years": _optional(projects, "land_term_remaining_years")
+        - _optional(projects, "fund_term_years"),
+        "expansion_multiple": _ratio(
+            _optional(projects, "expandable_assets_cny"),
+            projects["appraised_value_cny"].where(projects["appraised_value_cny"] > 0),
+        ),
         "leverage": _ratio(loan, total),
         "equity_ratio": _ratio(projects["equity_cny"], total),
         "ltv": _ratio(loan, projects["appraised_value_cny"]),
@@ -631,9 +842,8 @@ def _dscr_split(cube: _Cube, year: int, proposed: pd.Series) -> dict[str, np.nda
 
 
 def _cash_flow(
-    projects: pd.DataFrame, yearly: pd.DataFrame, as_of: dt.date, proposed: pd.Series
+    projects: pd.DataFrame, cube: _Cube, as_of: dt.date, proposed: pd.Series
 ) -> dict[str, object]:
-    cube = _Cube.build(projects.index, yearly)
     ratios = _yearly_ratios(cube, projects)
     dscr_min, dscr_avg = _min_and_mean(ratios["dscr"])
     yield_min, yield_avg = _min_and_mean(ratios["distribution_yield"])
@@ -687,6 +897,23 @@ _INPUTS = {
     "ocf_positive_3y": ("operating_cash_flow_cny",),
     "profit_or_ocf_positive_3y": ("operating_cash_flow_cny", "net_profit_cny"),
     "ebitda_hist_to_forecast": ("ebitda_cny",),
+    "climate_zone": ("province", "cluster", "hub"),
+    "pue_climate_floor": ("province", "cooling_type"),
+    "pue_to_climate_floor": ("pue", "pue_design", "project_kind", "province", "cooling_type"),
+    "pue_years": ("pue_by_year",),
+    "pue_latest_gap": ("pue", "pue_by_year"),
+    "pue_drop_max": ("pue_by_year",),
+    "wue_off_range": ("wue_l_per_kwh", "cooling_type"),
+    "pflops_off_range": ("compute_pflops", "it_load_mw", "facility_type"),
+    "revenue_per_rack_cny": ("revenue_cny", "racks"),
+    "revenue_per_rack_off_range": ("revenue_cny", "racks"),
+    "value_per_mw_cny": ("appraised_value_cny", "it_load_mw"),
+    "value_per_mw_off_range": ("appraised_value_cny", "it_load_mw"),
+    "emissions_market_tco2": ("it_energy_mwh", "province", *GREEN_EVIDENCE),
+    "emissions_market_method": GREEN_EVIDENCE,
+    "city_code": ("city", "province"),
+    "land_term_margin_years": ("land_term_remaining_years", "fund_term_years"),
+    "expansion_multiple": ("expandable_assets_cny", "appraised_value_cny"),
 }
 
 
