@@ -46,6 +46,7 @@ def test_shipped_packs_load(rule_set):
         "creit_cn",
         "credit_policy",
         "plausibility_cn",
+        "local_cn",
     }
     assert {r.programme for r in rule_set.rules} == set(PROGRAMMES)
     assert len({r.rule_id for r in rule_set.rules}) == len(rule_set.rules) >= 40

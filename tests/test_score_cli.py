@@ -83,7 +83,7 @@ def test_score_table_names_value_threshold_and_source(capsys):
 
 def test_rules_check_and_test_commands(tmp_path, capsys):
     assert main(["rules", "check"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("rules in 6 packs")
+    assert capsys.readouterr().out.rstrip().endswith("rules in 7 packs")
     assert main(["rules", "test"]) == 0
     assert " passed, 0 failed" in capsys.readouterr().out
     shutil.copytree(ROOT / "rules" / "credit_policy", tmp_path / "credit_policy")

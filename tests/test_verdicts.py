@@ -74,6 +74,7 @@ REIT = {
     "approvals_complete": "true",
     "appraised_value_cny": 1_480_000_000,
     "reinvestment_share": 0.9,
+    "office_hotel_share": 0.0,  # 1014: offices and hotels at most 50 % (30 %) of the floor area
     "loan_amount_cny": "",
     "loan_tenor_years": "",
     **{f"ebitda_cny_{year}": 110_000_000 for year in range(2022, 2028)},
