@@ -121,9 +121,9 @@ def test_a_label_resting_on_a_doubted_pue_is_withheld_and_referred(records, name
 
 
 def test_the_evidence_asked_for_is_named_and_clears_the_doubt(records):
-    assert "facility_energy_billed_mwh" in records["below_design"]["decision"][
-        "missing_for_decision"
-    ]
+    assert (
+        "facility_energy_billed_mwh" in records["below_design"]["decision"]["missing_for_decision"]
+    )
     billed = records["billed"]
     assert verdict(billed, "PLB-PUE-BELOW-DESIGN") == "not_applicable"
     assert verdict(billed, "PLB-FACILITY-ENERGY") == "pass"
@@ -172,9 +172,10 @@ def test_the_quality_score_counts_evidence_flags_and_gaps(records):
 
 def test_the_score_is_on_the_frame_the_text_and_the_memo(scored, records, tmp_path):
     frame = scored.decisions
-    assert frame.loc["clean", "data_quality_score"] == records["clean"]["decision"][
-        "data_quality"
-    ]["score"]
+    assert (
+        frame.loc["clean", "data_quality_score"]
+        == records["clean"]["decision"]["data_quality"]["score"]
+    )
     pdf = write_report(scored, "below_design", tmp_path / "memo.pdf")
     page_one = PdfReader(pdf).pages[0].extract_text()
     score = records["below_design"]["decision"]["data_quality"]["score"]

@@ -18,6 +18,7 @@ from helpers import AS_OF, FULL_PROJECT, FULL_YEARLY, ROOT, write_rows
 
 from assessment import read_applications
 from assessment.criteria.indicators import PROJECT_COLUMNS
+from assessment.decision.decide import programmes_as_asked
 from assessment.errors import AssessmentError
 from assessment.intake.cells import plain
 from assessment.intake.dictionary import PROGRAMMES
@@ -239,7 +240,7 @@ def score_and_screen_agree(scored: Scored, screening) -> None:
     screen rejects for its input errors, the score finds incomplete."""
     screened = screening.results.set_index("project_id")
     decisions = scored.decisions["recommendation"]
-    programmes = scored.evaluation.programmes.astype(object)
+    programmes = programmes_as_asked(scored.evaluation).astype(object)  # doubts withheld
     for project_id, recommendation in decisions.items():
         if project_id not in screened.index:
             assert project_id in set(screening.rejected["project_id"]), project_id
