@@ -73,6 +73,9 @@ CANDIDATE_XLSX = CANDIDATES / "candidate_list_2025.xlsx"
 BROKEN = HERE / "broken"  # the inputs wrong on purpose; sample_projects/.assessignore lists it
 ERROR_ROWS_XLSX = BROKEN / "candidate_rows_with_errors.xlsx"
 EDGE_CSV = CANDIDATES / "edge_sites_gbk.csv"
+CHECKS_SOURCE = HERE / "source" / "plausibility_checks.toml"
+CHECKS_CSV = CANDIDATES / "plausibility_checks.csv"
+CHECKS_START, CHECKS_END = "<!-- checks:start -->", "<!-- checks:end -->"
 README = HERE / "README.md"
 AS_OF = dt.date(2025, 6, 30)
 META_KEYS = ("file", "lang", "note", "expect", "units", "yearly")
@@ -1164,15 +1167,72 @@ def readme_table(samples: list[Sample]) -> str:
     return "\n".join([*lines, "", README_END])
 
 
-def _with_table(text: str, table: str) -> str:
-    """``text`` with the part between the README markers replaced by ``table``."""
-    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+def _with_table(text: str, table: str, first: str = README_START, last: str = README_END) -> str:
+    """``text`` with the part between the markers ``first`` and ``last`` replaced by
+    ``table``."""
+    start, end = text.index(first), text.index(last) + len(last)
     return text[:start] + table + text[end:]
 
 
-def update_readme(samples: list[Sample]) -> None:
-    text = README.read_text(encoding="utf-8")
-    README.write_text(_with_table(text, readme_table(samples)), encoding="utf-8")
+# ============================================================================================
+# The plausibility-check list
+# ============================================================================================
+@dataclass
+class CheckRow:
+    """One ``[[row]]`` of ``source/plausibility_checks.toml``: the flags it raises on purpose,
+    what it shows, and its values (``[base]`` with the row's changes; a yearly value as
+    ``<series>_<year>``, a blank as "")."""
+
+    project_id: str
+    raises: list[str]
+    note: str
+    values: dict[str, object]
+
+
+def check_rows(path: Path = CHECKS_SOURCE) -> list[CheckRow]:
+    source = tomllib.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for table in source["row"]:
+        changes = {k: v for k, v in table.items() if k not in ("project_id", "raises", "note")}
+        values = {"project_id": table["project_id"], **source["base"], **changes}
+        rows.append(CheckRow(table["project_id"], list(table["raises"]), table["note"], values))
+    return rows
+
+
+def checks_csv_text(rows: list[CheckRow]) -> str:
+    """The list as UTF-8 CSV text: canonical field names as headers, booleans true/false."""
+    names = list(dict.fromkeys(name for row in rows for name in row.values))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([_csv_cell(row.values.get(name, "")) for name in names])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+def checks_table(rows: list[CheckRow]) -> str:
+    """The README's table of the list, with its start and end markers."""
+    lines = [CHECKS_START, "", "| Row | Raises | What it shows |", "| --- | --- | --- |"]
+    for row in rows:
+        raises = ", ".join(f"`{rule}`" for rule in row.raises) or "none"
+        lines.append(f"| {row.project_id} | {raises} | {row.note} |")
+    return "\n".join([*lines, "", CHECKS_END])
+
+
+def _check_truth(row: CheckRow) -> dict[str, object]:
+    """The values the reader must give back: blanks as None, ``<series>_<year>`` as
+    ``series@year``."""
+    series = {f.name for f in load_dictionary().fields.values() if f.section == "yearly"}
+    truth = {}
+    for key, value in row.values.items():
+        name, _, year = key.rpartition("_")
+        key = f"{name}@{year}" if name in series and year.isdigit() else key
+        truth[key] = None if value == "" else value
+    return {key: value for key, value in truth.items() if key != "project_id"}
 
 
 # ============================================================================================
@@ -1186,13 +1246,17 @@ class Sources:
     lists: tuple[CandidateList, CandidateList]  # the candidate list, its rows with errors
     sites: list[dict[str, object]]
     edge_text: str
+    checks: list[CheckRow]
+    checks_text: str
 
 
 def sources() -> Sources:
     """Load the TOML and regenerate the lists in memory."""
     samples = load_samples()
     sites = edge_sites()
-    return Sources(samples, candidate_lists(), sites, edge_csv_text(sites))
+    checks = check_rows()
+    lists = candidate_lists()
+    return Sources(samples, lists, sites, edge_csv_text(sites), checks, checks_csv_text(checks))
 
 
 @dataclass
@@ -1264,6 +1328,7 @@ def compare(src: Sources) -> Comparison:
     read = read_back()
     lists = [_relative(listing.path) for listing in src.lists]
     known = {sample.path for sample in src.samples} | {*lists, _relative(EDGE_CSV)}
+    known.add(_relative(CHECKS_CSV))
     sections = [
         *(_sample_section(read, sample) for sample in src.samples),
         _values_section(read, src.lists, src.sites),
@@ -1272,7 +1337,8 @@ def compare(src: Sources) -> Comparison:
         *_unknown_file_sections(read, known),
         *(_candidate_cells_section(listing) for listing in src.lists),
         _edge_text_section(src.edge_text),
-        _readme_section(src.samples),
+        _checks_section(read, src.checks, src.checks_text),
+        _readme_section(src),
     ]
     return Comparison(read, sections)
 
@@ -1527,10 +1593,28 @@ def _edge_text_section(text: str) -> Section:
     return Section(EDGE_CSV.name, None, _first(differences, "lines"))
 
 
-def _readme_section(samples: list[Sample]) -> Section:
+def _checks_section(read: ReadBack, rows: list[CheckRow], text: str) -> Section:
+    """The plausibility-check list: its text, the values read back, and no problem other
+    than a programme field left blank."""
+    name = _relative(CHECKS_CSV)
+    got = CHECKS_CSV.read_text(encoding="utf-8") if CHECKS_CSV.exists() else ""
+    differences = [] if got == text else ["the file is not the text its source gives"]
+    for row in rows:
+        differences += _value_differences(read, row.project_id, _check_truth(row))
+    found = read.by_file.get(name, [])
+    differences += [f"unexpected problem: {_brief(r)}" for r in found if _kind(r)[0] != "missing"]
+    return Section(name, None, differences)
+
+
+def _readme_section(src: Sources) -> Section:
     text = README.read_text(encoding="utf-8")
-    same = _with_table(text, readme_table(samples)) == text
-    return Section(README.name, None, [] if same else ["the samples table is not the TOML's"])
+    same = _readme_text(text, src) == text
+    return Section(README.name, None, [] if same else ["a README table is not its TOML's"])
+
+
+def _readme_text(text: str, src: Sources) -> str:
+    text = _with_table(text, readme_table(src.samples))
+    return _with_table(text, checks_table(src.checks), CHECKS_START, CHECKS_END)
 
 
 def _first(differences: list[str], what: str, count: int = 20) -> list[str]:
@@ -1577,9 +1661,10 @@ def write_all(src: Sources) -> None:
     for listing in src.lists:
         write_candidate_list(listing)
     write_edge_csv(src.edge_text)
-    update_readme(src.samples)
-    lists = ", ".join(str(listing.path.relative_to(ROOT)) for listing in src.lists)
-    print(f"wrote {len(src.samples)} workbooks, {lists} and {EDGE_CSV.relative_to(ROOT)}")
+    CHECKS_CSV.write_text(src.checks_text, encoding="utf-8")
+    README.write_text(_readme_text(README.read_text(encoding="utf-8"), src), encoding="utf-8")
+    lists = ", ".join(str(p.relative_to(ROOT)) for p in (*(x.path for x in src.lists), EDGE_CSV))
+    print(f"wrote {len(src.samples)} workbooks, {lists} and {CHECKS_CSV.relative_to(ROOT)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -226,8 +226,8 @@ def test_reit_land_term_pipeline_and_office_share_read_from_the_samples():
     assert verdicts["REIT-EXPANSION-1014"].tolist() == ["pass", "fail"]
     assert verdicts["REIT-EXPANSION-958"].tolist() == ["not_applicable"] * 2
     assert verdicts["REIT-OFFICE-HOTEL-MAX"].tolist() == ["pass", "pass"]
-    # a flag on a missing listing is undecided, and quiet: only a raised flag refers
-    assert verdicts["NGDC-LISTED-PUE-DOUBT"].tolist() == ["pass", "insufficient"]
+    # a listing not stated reads as not listed: the check does not apply
+    assert verdicts["NGDC-LISTED-PUE-DOUBT"].tolist() == ["pass", "not_applicable"]
 
 
 def test_office_and_hotel_share_gate_and_flag(tmp_path):

@@ -112,7 +112,7 @@ def test_identical_screenings_are_stable_everywhere(samples):
     found = monitor_outputs(root / "out", root / "full")
     assert found.sources["baseline"].startswith("out/screening.xlsx (sha256 ")  # as given
     assert found.sources["current"].startswith("full/screening.parquet")  # preferred
-    assert len(results) == 239
+    assert len(results) == 256
     compared = found.rules[found.rules["band"] != NOT_COMPARED]
     decided = [r for r in sheet_rules(root) if results[r].isin(["pass", "fail"]).any()]
     assert set(compared["rule_id"]) == set(decided)  # the gates with a pass or fail

@@ -302,10 +302,10 @@ def test_the_readme_first_command_scores_every_sample_and_exits_0(tmp_path, monk
     args[args.index("-o") + 1] = str(out)
     monkeypatch.chdir(ROOT)  # the README runs it from the project folder
     assert main(args) == 0, capsys.readouterr()
-    assert "239 project(s) scored, 0 rejected" in capsys.readouterr().out
+    assert "256 project(s) scored, 0 rejected" in capsys.readouterr().out
     assert _rejected(out) == []
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["counts"]["projects_scored"] == 239
+    assert manifest["counts"]["projects_scored"] == 256
     assert not [i["path"] for i in manifest["inputs"] if "broken" in i["path"]]
 
 
@@ -340,3 +340,32 @@ def test_screening_the_broken_samples_rejects_each_with_its_reasons(tmp_path, ca
         assert len(found) == len(reasons), row["reasons"]
         starts = [got[: len(want)] for got, want in zip(found, reasons, strict=True)]
         assert starts == reasons, row["reasons"]
+
+
+def test_the_plausibility_list_raises_each_flag_on_purpose():
+    """Each row of candidates/plausibility_checks.csv raises exactly the flags its source row
+    lists (as of 2025-06-30), two raise none, and together they raise every plausibility
+    check; the doubted PUEs withhold the green label."""
+    from assessment.criteria.evaluate import FAIL
+    from assessment.pipeline import score_applications
+
+    rows = _load_build().check_rows()
+    scored = score_applications(SAMPLES / "candidates" / "plausibility_checks.csv", as_of=AS_OF)
+    assert scored.applications.problems.query("message != 'missing'").empty
+    flags = [rule for rule in scored.evaluation.rules.rules if rule.severity == "flag"]
+    raised = {
+        project_id: {
+            rule.rule_id
+            for rule in flags
+            if scored.evaluation.results[rule.rule_id].codes[position] == FAIL
+        }
+        for position, project_id in enumerate(scored.frame.index)
+    }
+    assert raised == {row.project_id: set(row.raises) for row in rows}
+    assert sum(not row.raises for row in rows) == 2
+    checks = {rule.rule_id for rule in flags if rule.pack == "plausibility_cn"}
+    assert checks <= set().union(*raised.values())
+    labels = scored.decisions["label_status"]
+    assert set(labels[labels == "doubted"].index) == {"PC-04", "PC-05", "PC-08", "PC-10"}
+    assert scored.decisions.at["PC-01", "recommendation"] == "approve"
+    assert scored.decisions.at["PC-01", "data_quality_score"] == 100
