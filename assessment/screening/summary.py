@@ -277,7 +277,7 @@ class _Summary:
     def _flags(self) -> list:
         table = self.tables["Flags raised"]
         grid = self.grid(
-            ["rule", "title", "raised", "insufficient", "share"], [90, 241, 60, 60, 60]
+            ["rule", "title", "raised", "insufficient", "share"], [130, 236, 45, 55, 45]
         )
         for row in table.itertuples(index=False):
             grid.add(
