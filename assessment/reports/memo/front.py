@@ -33,8 +33,10 @@ CARBON_FIGURES = (
     ("emission_factor_market", "tCO2/MWh"),
     ("emissions_market_tco2", "tCO2"),
     ("cue", "tCO2/MWh"),
+    ("cue_market", "tCO2/MWh"),
     ("carbon_per_pflops", "tCO2/PFLOPS"),
     ("green_power_share", "fraction"),
+    ("green_share_evidenced", "fraction"),
     ("wue_l_per_kwh", "L/kWh"),
 )
 
