@@ -30,6 +30,7 @@ from .criteria.rules import RuleSet, load_rules
 from .decision.decide import (
     RECOMMENDATIONS,
     decide,
+    doubts_of,
     programmes_as_asked,
     requested_programmes,
     routing_of,
@@ -224,6 +225,7 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     shown = programmes_as_asked(scored.evaluation)
     project_ids = list(scored.frame.index) if project_ids is None else list(project_ids)
     table = scored.evaluation.table(project_ids)
+    withheld = _withheld(scored.evaluation, project_ids)
     by_project = (
         {key: rows for key, rows in table.groupby("project_id", sort=False)} if len(table) else {}
     )
@@ -235,7 +237,7 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
                 programmes.loc[project_id], shown.loc[project_id], _prediction(scored, project_id)
             ),
             "indicators": _indicators(scored.frame.loc[project_id]),
-            "rules": _rules(by_project.get(project_id)),
+            "rules": _rules(by_project.get(project_id), withheld.get(project_id, set())),
             "decision": _decision(scored, project_id),
         }
         for project_id in project_ids
@@ -301,7 +303,20 @@ def _indicators(row: pd.Series) -> dict[str, object]:
     return found
 
 
-def _rules(rows: pd.DataFrame | None) -> list[dict]:
+def _withheld(evaluation: Evaluation, project_ids: list) -> dict[object, set[str]]:
+    """Per project, the rules whose pass is withheld on a doubted value
+    (:func:`decision.decide.doubts_of`)."""
+    wanted, found = set(project_ids), {}
+    for rule, rows in doubts_of(evaluation, routing_of(evaluation.rules)):
+        for project_id in evaluation.frame.index[rows]:
+            if project_id in wanted:
+                found.setdefault(project_id, set()).add(rule.rule_id)
+    return found
+
+
+def _rules(rows: pd.DataFrame | None, withheld: set[str]) -> list[dict]:
+    """Each rule's verdict with its facts; ``withheld``: its pass is not counted (a doubted
+    value)."""
     if rows is None:
         return []
     return [
@@ -309,6 +324,7 @@ def _rules(rows: pd.DataFrame | None) -> list[dict]:
             "rule_id": row["rule_id"],
             "programme": row["programme"],
             "verdict": str(row["verdict"]),
+            "withheld": row["rule_id"] in withheld,
             "value": plain(row["value"]),
             "threshold": _threshold(row["threshold"]),
             "operator": row["operator"],

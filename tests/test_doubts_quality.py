@@ -96,6 +96,7 @@ def verdict(record: dict, rule_id: str) -> str:
 
 def test_a_clean_application_is_granted_its_label(records):
     record = records["clean"]
+    assert not any(r["withheld"] for r in record["rules"])
     assert verdict(record, "PLB-PUE-BELOW-DESIGN") == "pass"
     assert record["decision"]["green_label"]["status"] == "granted", record["decision"]
     assert record["programmes"]["green"]["status"] == "eligible"
@@ -110,6 +111,8 @@ def test_a_label_resting_on_a_doubted_pue_is_withheld_and_referred(records, name
     decision = record["decision"]
     assert verdict(record, flag) == "fail"
     assert verdict(record, "GRN-PUE-GRADE2") == "pass"  # the rule itself passes ...
+    withheld = {r["rule_id"] for r in record["rules"] if r["withheld"]}
+    assert "GRN-PUE-GRADE2" in withheld and flag not in withheld
     assert record["programmes"]["green"]["status"] == "doubted"  # ... but is not counted
     assert record["programmes"]["green"]["eligible"] is None
     assert decision["green_label"]["status"] == "doubted"
@@ -181,6 +184,8 @@ def test_the_score_is_on_the_frame_the_text_and_the_memo(scored, records, tmp_pa
     score = records["below_design"]["decision"]["data_quality"]["score"]
     assert f"Data-quality score: {score}/100" in page_one
     assert "withheld (value doubted)" in page_one
+    whole = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "pass, doubted" in whole  # the withheld rules in the criteria tables
     zh = PdfReader(write_report(scored, "below_design", tmp_path / "zh.pdf", "zh")).pages[0]
     assert f"数据质量得分：{score}/100" in zh.extract_text()
 

@@ -19,6 +19,7 @@ def criteria(memo: Memo) -> list:
     metrics = memo.run.metrics
     rules = memo.record["rules"]
     for rule in (r for r in rules if r["verdict"] != "not_applicable"):
+        verdict, colour = memo.rule_verdict(rule)
         confidence = rule["confidence"]
         verified = confidence == "verified"
         if not verified:
@@ -29,13 +30,13 @@ def criteria(memo: Memo) -> list:
                 f"{rule['operator']} {memo.shown(rule['threshold'], rule['unit'])}",
                 memo.shown(rule["value"], rule["unit"]),
                 memo.source_cell(metrics[rule["rule_id"]]),
-                look.word("verdicts", rule["verdict"]),
+                verdict,
                 f"{rule['source']}: {rule['clause']}",
                 look.word("confidences", confidence)
                 if verified
                 else f"* {look.word('confidences', confidence)}",
             ],
-            (4, look.colour[rule["verdict"]]),
+            (4, colour),
         )
     note = look.para(
         look.words["words"]["unverified_note"], "table", colour=look.colour["unverified"]

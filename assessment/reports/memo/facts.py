@@ -140,6 +140,11 @@ class Memo:
     def verdict(self, verdict: str) -> tuple[str, object]:
         return self.look.word("verdicts", verdict), self.look.colour[verdict]
 
+    def rule_verdict(self, rule: dict) -> tuple[str, object]:
+        """A rule's verdict in words and its colour; a pass withheld on a doubted value reads
+        ``doubted``."""
+        return self.verdict("doubted" if rule.get("withheld") else rule["verdict"])
+
 
 @cache
 def inputs_of(metric: str) -> tuple[str, ...]:

@@ -258,15 +258,16 @@ def _rule_grid(memo: Memo, rules: list[dict]):
         ["criterion", "verdict", "observed", "threshold", "severity"], [230, 60, 80, 85, 56]
     )
     for rule in rules:
+        verdict, colour = memo.rule_verdict(rule)
         grid.add(
             [
                 memo.title(rule["rule_id"]),
-                memo.look.word("verdicts", rule["verdict"]),
+                verdict,
                 memo.shown(rule["value"], rule["unit"]),
                 f"{rule['operator']} {memo.shown(rule['threshold'], rule['unit'])}",
                 memo.look.word("severities", rule["severity"]),
             ],
-            (1, memo.look.colour[rule["verdict"]]),
+            (1, colour),
         )
     return grid.build(memo.look)
 
