@@ -118,3 +118,17 @@ FULL_YEARLY = {
     "debt_service_cny": {2021: 9.0e7, 2022: 9.0e7, 2023: 9.5e7, 2024: 9.5e7},
     "distributable_cash_cny": {2025: 1.1e8, 2026: 1.15e8, 2027: 1.2e8},
 }
+
+
+# The loan of a sound application (CNY 700 m of a CNY 1 bn project over 12 years at 4 %, 80 %
+# contracted revenue): the rows the tests build start from it and change what they are about.
+SOUND_LOAN = {
+    "total_investment_cny": 1_000_000_000,
+    "equity_cny": 300_000_000,
+    "loan_amount_cny": 700_000_000,
+    "loan_tenor_years": 12,
+    "loan_interest_rate": 0.04,
+    "contracted_revenue_share": 0.8,
+    "top_tenant_share": 0.3,
+    "wale_years": 10,
+}

@@ -11,7 +11,7 @@ import datetime as dt
 import shutil
 
 import pytest
-from helpers import ROOT, write_list
+from helpers import ROOT, SOUND_LOAN, write_list
 
 from assessment.cli import score_json
 from assessment.criteria.rules import load_rules
@@ -38,14 +38,7 @@ BASE = {
     "it_energy_mwh": 60000,
     "green_power_share": 0.3,
     "operating_since": "2019-06-01",
-    "total_investment_cny": 1_000_000_000,
-    "equity_cny": 300_000_000,
-    "loan_amount_cny": 700_000_000,
-    "loan_tenor_years": 12,
-    "loan_interest_rate": 0.04,
-    "contracted_revenue_share": 0.8,
-    "top_tenant_share": 0.3,
-    "wale_years": 10,
+    **SOUND_LOAN,
     "appraised_value_cny": 1_500_000_000,
     "major_violations_3y": "false",
     **{f"operating_cash_flow_cny_{year}": 120_000_000 for year in range(2025, 2029)},

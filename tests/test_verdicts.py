@@ -12,7 +12,7 @@ import itertools
 import json
 
 import pytest
-from helpers import ROOT, write_list
+from helpers import ROOT, SOUND_LOAN, write_list
 
 from assessment.cli import score_json
 from assessment.pipeline import score_applications
@@ -43,14 +43,7 @@ BASE = {
     "green_power_share": 0.5,
     "green_certificates_mwh": 35_400,  # the share's evidence: 0.5 of 60,000 MWh x PUE 1.18
     "wue_l_per_kwh": 0.5,
-    "total_investment_cny": 1_000_000_000,
-    "equity_cny": 300_000_000,
-    "loan_amount_cny": 700_000_000,
-    "loan_tenor_years": 12,
-    "loan_interest_rate": 0.04,
-    "contracted_revenue_share": 0.8,
-    "top_tenant_share": 0.3,
-    "wale_years": 10,
+    **SOUND_LOAN,
     "major_violations_3y": "false",
     "green_label_requested": "no",
     "glp_use_of_proceeds": "true",
