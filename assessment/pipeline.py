@@ -209,7 +209,9 @@ def score_read(
     as_of = as_of_date(as_of)
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
     risk_model = load_model(model) if isinstance(model, str | Path) else model
-    frame = add_indicators(applications.projects, applications.yearly, as_of)
+    frame = add_indicators(
+        applications.projects, applications.yearly, as_of, reference_dir=rule_set.reference_dir
+    )
     predictions = None
     if risk_model is not None and len(frame):
         predictions = predict(risk_model, frame, absent=structural_absence(frame))

@@ -17,7 +17,7 @@ from assessment.decision.decide import check_decision_tables
 from assessment.decision.doubts import load_doubts
 from assessment.decision.quality import load_formula
 from assessment.errors import RuleError
-from assessment.pipeline import score_applications
+from assessment.pipeline import score_applications, score_read
 from assessment.reports.memo.write import write_report
 from assessment.screening.summary import summary_tables
 
@@ -230,9 +230,45 @@ def test_a_doubt_naming_an_unknown_field_or_rule_is_refused(tmp_path):
     (rules / "decision" / "doubts.csv").write_text(
         "rule_id,doubts,evidence\nPLB-NO-SUCH-CHECK,pue,\n", encoding="utf-8"
     )
-    with pytest.raises(RuleError, match="unknown rule"):
+    with pytest.raises(RuleError, match="not a flag of the rules"):
         check_decision_tables(load_rules(rules))
 
 
 def test_the_shipped_tables_load():
     assert "doubts" in check_decision_tables(load_rules())
+
+
+def test_a_doubt_in_the_folders_own_table_is_checked_when_scoring(tmp_path, scored):
+    """A misspelt flag in a rules folder's own doubts.csv stops the scoring (it would switch
+    the doubt off silently); a folder without its own table uses the packaged rows of the
+    flags it has."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    path = rules / "decision" / "doubts.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("PLB-WUE-COOLING", "PLB-WUE-COOLNG"))
+    frame = scored.applications
+    with pytest.raises(RuleError, match="not a flag of the rules") as error:
+        score_read(frame, as_of=AS_OF, rules=load_rules(rules))
+    assert "row 8" in str(error.value) and "PLB-WUE-COOLING" in str(error.value)
+    single = score_read(frame, as_of=AS_OF, rules=load_rules(ROOT / "rules" / "green_dc_cn"))
+    assert (single.decisions["label_status"] != "doubted").all()  # no plausibility flag here
+
+
+def test_only_evidence_left_blank_is_asked_for_and_a_bad_bill_evidences_nothing(tmp_path):
+    rows = [
+        BASE | {"project_id": "zero-bill", "facility_energy_billed_mwh": 0},
+        BASE | {"project_id": "low-bill", "facility_energy_billed_mwh": 30_000},
+        BASE
+        | {"project_id": "given", "province": "guangdong", "hub": "greater_bay_area"}
+        | {"cluster": "shaoguan", "cooling_type": "air", "pue": 1.12, "pue_design": 1.12}
+        | {"green_certificates_mwh": 33_600, "facility_energy_billed_mwh": 67_200},
+    ]
+    run = score_applications(write_list(tmp_path / "list.csv", rows), as_of=AS_OF, model=None)
+    records = {p["project_id"]: p for p in score_json(run)["projects"]}
+    for name in ("zero-bill", "low-bill"):
+        assert verdict(records[name], "PLB-FACILITY-ENERGY") == "fail"
+        assert records[name]["decision"]["data_quality"]["score_parts"]["evidence"] == 0.5
+    given = records["given"]["decision"]
+    assert verdict(records["given"], "PLB-PUE-CLIMATE-FLOOR") == "fail"
+    assert given["green_label"]["status"] == "doubted"
+    assert not {"facility_energy_billed_mwh", "cooling_type"} & set(given["missing_for_decision"])

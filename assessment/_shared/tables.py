@@ -78,6 +78,9 @@ def _read_text(path: Path, hint: str) -> pd.DataFrame:
         raise RuleError.from_rows([_problem(path, "", "", "", "table not found", hint)])
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError as error:
+        problem = _problem(path, "", "", "", "the table is empty", "give a header row, then rows")
+        raise RuleError.from_rows([problem]) from error
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
         message = f"cannot read the table: {error}"
         problem = _problem(path, "", "", "", message, "save it as UTF-8 CSV")

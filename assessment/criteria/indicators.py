@@ -77,11 +77,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._shared.resources import data_dir
-from .._shared.tables import read_reference_table
-from ..errors import AssessmentError, RuleError
+from ..errors import AssessmentError
 from ..intake.cells import as_of_date
 from ..intake.dictionary import load_dictionary, match_key
+from .reference import CLIMATE_ZONES, load_reference
 
 
 @dataclass(frozen=True)
@@ -171,9 +170,6 @@ INDICATORS: tuple[Indicator, ...] = tuple(
     Indicator(*(cell.strip() for cell in line.split("|"))) for line in _REGISTRY.splitlines()
 )
 
-CLIMATE_ZONES = (  # GB 50176-2016 building thermal design zones
-    *("severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "temperate"),
-)
 # The codes a choice indicator takes (rules check their literals against these).
 CHOICE_CODES = {
     "pue_basis": ("measured", "design"),
@@ -185,9 +181,9 @@ CHOICE_CODES = {
     "climate_zone": CLIMATE_ZONES,
     "emissions_market_method": ("evidenced_green_power", "no_evidence"),
 }
-# Choice indicators whose codes are a choice set of choices.csv (plus "other"): an analyst
-# adds a city there, without code.
-CHOICE_SETS = {"city_code": "city"}
+# Choice indicators whose codes are a choice set of choices.csv (with the extra codes named):
+# an analyst adds a city there, without code.
+CHOICE_SETS = {"city_code": ("city", ("other",)), "province_assessed": ("province", ())}
 
 PROJECT_COLUMNS = (
     *("province", "hub", "cluster", "racks", "pue", "pue_design", "it_energy_mwh"),
@@ -218,36 +214,6 @@ _FACTOR_COLUMNS = {
     "emission_factor_series": "publication",
     "emission_factor_status": "status",
 }
-_REFERENCE = {  # file -> the columns the indicators read, with their types
-    "gb40879_grades.csv": {"grade": "Int64", "max_pue": "float64"},
-    "size_classes.csv": {"size_class": "string", "min_racks": "float64", "max_racks": "float64"},
-    "grid_emission_factors.csv": {
-        "data_year": "Int64",
-        "factor_type": "string",
-        "area": "string",
-        "tco2_per_mwh": "float64",
-        "publication": "string",
-        "published": "datetime64[ns]",
-    },
-    "renewable_consumption_weights.csv": {
-        "year": "Int64",
-        "province": "string",
-        "total_weight": "float64",
-    },
-    "climate_zones.csv": {"province": "string", "climate_zone": "string"},
-    "pue_climate_floors.csv": {
-        "climate_zone": "string",
-        "cooling_type": "string",
-        "min_pue": "float64",
-    },
-    "plausible_ranges.csv": {
-        "indicator": "string",
-        "key_field": "string",
-        "key": "string",
-        "low": "float64",
-        "high": "float64",
-    },
-}
 
 
 def indicator_table() -> pd.DataFrame:
@@ -270,7 +236,7 @@ def add_indicators(
     """
     as_of = as_of_date(as_of)
     _check_projects(projects)
-    reference = _load_reference(reference_dir)
+    reference = load_reference(reference_dir)
     columns = _efficiency(projects, reference["gb40879_grades.csv"])
     columns |= _siting(projects, reference["size_classes.csv"])
     columns |= _province(projects)
@@ -333,37 +299,8 @@ def _check_projects(projects: pd.DataFrame) -> None:
 def grade_pue_limits(folder: str | Path | None = None) -> dict[int, float]:
     """GB 40879 grade -> the highest PUE it allows (the worst grade, beyond the limit value,
     has none)."""
-    grades = _load_reference(folder)["gb40879_grades.csv"].dropna(subset=["max_pue"])
+    grades = load_reference(folder)["gb40879_grades.csv"].dropna(subset=["max_pue"])
     return dict(zip(grades["grade"].astype(int), grades["max_pue"].astype(float), strict=True))
-
-
-def _load_reference(folder: str | Path | None) -> dict[str, pd.DataFrame]:
-    folder = Path(folder) if folder else data_dir("rules") / "reference"
-    tables = {name: _read_reference(folder / name, types) for name, types in _REFERENCE.items()}
-    tables["gb40879_grades.csv"] = tables["gb40879_grades.csv"].sort_values(
-        "max_pue", na_position="last"
-    )
-    tables["size_classes.csv"] = _contiguous(tables["size_classes.csv"], folder)
-    return tables
-
-
-def _read_reference(path: Path, types: dict[str, str]) -> pd.DataFrame:
-    hint = "pass reference_dir= a folder holding " + ", ".join(_REFERENCE)
-    return read_reference_table(path, types, hint=hint)
-
-
-def _contiguous(classes: pd.DataFrame, folder: Path) -> pd.DataFrame:
-    """Size classes sorted by ``min_racks``; each must start one rack above the previous."""
-    classes = classes.sort_values("min_racks", ignore_index=True)
-    lows, highs = classes["min_racks"].to_numpy(), classes["max_racks"].to_numpy()
-    if not (np.array_equal(highs[:-1] + 1, lows[1:]) and np.isnan(highs[-1])):
-        raise RuleError(
-            "size classes are not contiguous",
-            where=str(folder / "size_classes.csv"),
-            expected="each min_racks = the previous max_racks + 1, the last max_racks blank",
-            got=f"min_racks {lows.tolist()}, max_racks {highs.tolist()}",
-        )
-    return classes
 
 
 def _choice_column(choice_set: str, column: str) -> pd.Series:

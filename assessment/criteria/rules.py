@@ -161,6 +161,12 @@ class RuleSet:
     def versions(self) -> dict[str, str]:
         return {pack.id: pack.version for pack in self.packs}
 
+    @property
+    def reference_dir(self) -> Path | None:
+        """The folder's own ``reference/`` tables (None: the packaged ones are read)."""
+        folder = self.root / "reference" if self.root else None
+        return folder if folder is not None and folder.is_dir() else None
+
     def table(self) -> pd.DataFrame:
         """The rules as a readable table, indexed by rule_id."""
         rows = [
@@ -197,7 +203,8 @@ def metric_catalogue(dictionary: Dictionary | None = None) -> dict[str, Metric]:
         kind = "number" if indicator.kind in ("number", "integer") else indicator.kind
         codes = CHOICE_CODES.get(indicator.name, ())
         if indicator.name in CHOICE_SETS:
-            codes = (*dictionary.choice_codes(CHOICE_SETS[indicator.name]), "other")
+            choice_set, extra = CHOICE_SETS[indicator.name]
+            codes = (*dictionary.choice_codes(choice_set), *extra)
         found[indicator.name] = Metric(indicator.name, kind, indicator.unit, codes)
     return found
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,13 +46,14 @@ from ..model.predict import reasons as model_reasons
 from .doubts import (
     DOUBTING_ROLES,
     check_doubts,
+    doubted_fields,
     doubted_passes,
     evidence_fields,
     load_doubts,
     with_doubts,
 )
 from .paths import paths_to_eligibility
-from .quality import SCORE, check_packs, load_formula, quality_scores
+from .quality import SCORE, Formula, check_packs, load_formula, quality_scores
 
 RECOMMENDATIONS = ("approve", "approve_with_conditions", "refer", "incomplete", "decline")
 RANKING = (
@@ -206,19 +207,13 @@ def routing_of(rules: RuleSet | None) -> Routing:
     return load_routing(decision_folder(rules))
 
 
-def check_decision_tables(rules: RuleSet | None) -> str:
+def check_decision_tables(rules: RuleSet) -> str:
     """Load and validate the decision tables ``rules`` decides with (its folder's own, or the
     packaged ones); a summary line, or a RuleError listing every problem."""
     folder = decision_folder(rules)
     table = load_decision_table(decision_file(folder, "decision_table.csv"))
     routing, margins = load_routing(folder), load_borderline(folder)
-    doubts_path = decision_file(folder, "doubts.csv")
-    doubts = load_doubts(doubts_path)
-    formula_path = decision_file(folder, "data_quality.csv")
-    formula = load_formula(formula_path)
-    if rules is not None:
-        check_doubts(doubts, {rule.rule_id for rule in rules.rules}, doubts_path)
-        check_packs(formula, {pack.id for pack in rules.packs}, formula_path)
+    doubts, _ = checked_doubts(rules), formula_of(rules)
     where = str(folder) if folder else "packaged"
     return (
         f"decision: {len(table)} rows, {len(routing.programmes)} purposes, "
@@ -346,16 +341,49 @@ def _basis(
         (hits for _, hits in borderline), np.zeros(len(frame), dtype=int)
     )
     inputs["input_errors"] = _input_errors(frame.index, problems)
-    formula = load_formula(decision_file(decision_folder(evaluation.rules), "data_quality.csv"))
-    quality = quality_scores(evaluation, counted, formula)
+    quality = quality_scores(
+        evaluation, counted, formula_of(evaluation.rules), doubted_of(evaluation)
+    )
     return _Basis(routing, asked, inputs, borderline, doubted, quality)
 
 
 def doubts_of(evaluation: Evaluation, routing: Routing) -> list[tuple[object, np.ndarray]]:
-    """The label rules that pass on a doubted value (:func:`.doubts.doubted_passes`), by the
-    ``doubts.csv`` of the rules' own decision folder (else the packaged one)."""
-    path = decision_file(decision_folder(evaluation.rules), "doubts.csv")
-    return doubted_passes(evaluation, load_doubts(path), routing.of_role(*DOUBTING_ROLES))
+    """The label rules that pass on a doubted value (:func:`.doubts.doubted_passes`)."""
+    doubts = checked_doubts(evaluation.rules)
+    return doubted_passes(evaluation, doubts, routing.of_role(*DOUBTING_ROLES))
+
+
+def doubted_of(evaluation: Evaluation) -> dict[str, np.ndarray]:
+    """Field -> the projects where a raised flag doubts it (:func:`.doubts.doubted_fields`)."""
+    return doubted_fields(evaluation, checked_doubts(evaluation.rules))
+
+
+def checked_doubts(rules: RuleSet) -> tuple:
+    """The ``doubts.csv`` of the rules' own decision folder, each row naming a flag of
+    ``rules``; without one, the packaged table's rows for the flags ``rules`` has."""
+    path = decision_file(decision_folder(rules), "doubts.csv")
+    doubts, severities = load_doubts(path), {rule.rule_id: rule.severity for rule in rules.rules}
+    if _own(rules, path):
+        check_doubts(doubts, severities, path)
+        return doubts
+    return tuple(doubt for doubt in doubts if severities.get(doubt.rule_id) == "flag")
+
+
+def formula_of(rules: RuleSet) -> Formula:
+    """The data-quality formula of the rules' own decision folder, its packs those of
+    ``rules``; without one, the packaged formula with the packs ``rules`` has."""
+    path = decision_file(decision_folder(rules), "data_quality.csv")
+    formula, packs = load_formula(path), {pack.id for pack in rules.packs}
+    if _own(rules, path):
+        check_packs(formula, packs, path)
+        return formula
+    return replace(formula, packs=tuple(pack for pack in formula.packs if pack in packs))
+
+
+def _own(rules: RuleSet, path: Path) -> bool:
+    """Is ``path`` a table of the rules' own decision folder (not the packaged one)?"""
+    folder = decision_folder(rules)
+    return folder is not None and path.parent == folder
 
 
 @lru_cache(maxsize=4)
@@ -594,7 +622,7 @@ def _details(
         | _score_facts(parts[pid])
         for pid in ids
     ]
-    doubts = load_doubts(decision_file(decision_folder(evaluation.rules), "doubts.csv"))
+    doubts = checked_doubts(evaluation.rules)
     result["missing_for_decision"] = [
         list(
             dict.fromkeys(

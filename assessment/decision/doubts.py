@@ -33,9 +33,10 @@ DOUBTING_ROLES = ("label", "informative")  # the programmes whose passes a doubt
 
 @dataclass(frozen=True)
 class Doubt:
-    """One row of ``doubts.csv``: the flag, the fields it doubts and the evidence that clears
-    it, with what it means in both languages."""
+    """One row of ``doubts.csv`` (its file ``row``): the flag, the fields it doubts and the
+    evidence asked for, with what it means in both languages."""
 
+    row: int
     rule_id: str
     doubts: tuple[str, ...]
     evidence: tuple[str, ...]
@@ -45,11 +46,12 @@ class Doubt:
 
 @lru_cache(maxsize=4)
 def load_doubts(path: Path) -> tuple[Doubt, ...]:
-    """The rows of ``path``, every field name checked against the field dictionary."""
+    """The rows of ``path``: each flag once, every field name a field of the dictionary."""
     fields = list(load_dictionary().fields)
-    found, problems = [], []
-    for number, row in enumerate(reference_rows(path, DOUBT_COLUMNS[:2]), start=2):
+    found, problems, seen = [], [], set()
+    for number, row in enumerate(reference_rows(path, DOUBT_COLUMNS[:3]), start=2):
         doubt = Doubt(
+            number,
             str(row.get("rule_id") or ""),
             _names(row.get("doubts")),
             _names(row.get("evidence")),
@@ -63,21 +65,26 @@ def load_doubts(path: Path) -> tuple[Doubt, ...]:
                 if name not in fields
             ]
         if not doubt.doubts:
-            problems.append(_problem(path, number, "doubts", "", "names no field", ""))
+            problems.append(_problem(path, number, "doubts", "blank", "names no field", ""))
+        if doubt.rule_id in seen:
+            problems.append(_problem(path, number, "rule_id", doubt.rule_id, "a second row", ""))
+        seen.add(doubt.rule_id)
         found.append(doubt)
     if problems:
         raise RuleError.from_rows(problems)
     return tuple(found)
 
 
-def check_doubts(doubts: tuple[Doubt, ...], rule_ids: set[str], path: Path) -> None:
-    """Each doubt must name a rule of the rule set it is read with."""
+def check_doubts(doubts: tuple[Doubt, ...], severities: dict[str, str], path: Path) -> None:
+    """Each doubt must name a flag of the rule set it is read with (``severities``: rule id
+    -> severity)."""
+    flags = sorted(rule for rule, severity in severities.items() if severity == "flag")
     problems = [
         _problem(
-            path, "", "rule_id", d.rule_id, "unknown rule", nearest(d.rule_id, sorted(rule_ids))
+            path, d.row, "rule_id", d.rule_id, "not a flag of the rules", nearest(d.rule_id, flags)
         )
         for d in doubts
-        if d.rule_id not in rule_ids
+        if severities.get(d.rule_id) != "flag"
     ]
     if problems:
         raise RuleError.from_rows(problems)
@@ -92,7 +99,7 @@ def _problem(path: Path, row: object, column: str, value: str, message: str, hin
         "file": str(path),
         "row": row,
         "column": column,
-        "value": value,
+        "got": value,
         "message": message,
         "hint": hint,
     }
@@ -139,12 +146,12 @@ def with_doubts(evaluation: Evaluation, passes: list[tuple[object, np.ndarray]])
 
 
 def evidence_fields(rows: list[dict], doubts: tuple[Doubt, ...], project: pd.Series) -> list[str]:
-    """The evidence that would clear the doubts of a project's raised flags (``rows``: its
-    failed and undecided verdicts): the evidence fields it left blank, else all of them."""
+    """The evidence asked for by the doubts of a project's raised flags (``rows``: its failed
+    and undecided verdicts) that it left blank."""
     wanted = {doubt.rule_id: doubt.evidence for doubt in doubts if doubt.evidence}
     found: list[str] = []
     for row in rows:
         fields = wanted.get(row["rule_id"], ()) if row["verdict"] == "fail" else ()
         blank = [name for name in fields if pd.isna(project.get(name, pd.NA))]
-        found += [name for name in blank or fields if name not in found]
+        found += [name for name in blank if name not in found]
     return found

@@ -11,7 +11,8 @@
 * ``evidence``: the share of the claims that carry their evidence, averaged over the claims
   made: a green-power share over 0 earns ``green_share_evidenced / green_power_share``
   (at most 1), a PUE judged on its measured value earns 1 when the billed facility energy is
-  given. A project that claims nothing needing evidence earns the full weight.
+  given, is more than 0 and no raised flag doubts the PUE. A project that claims nothing
+  needing evidence earns the full weight.
 * ``plausibility``: the share of the checks (the rules of the packs named in ``packs``) that
   apply to the project and pass: a raised flag, or a check that cannot be decided, earns
   nothing. Where none applies, the full weight.
@@ -52,16 +53,17 @@ def load_formula(path: Path) -> Formula:
     rows = reference_rows(path, {"component": "text", "weight": "float64", "packs": "text"})
     weights = {row["component"]: row["weight"] for row in rows}
     packs = tuple(p.strip() for row in rows for p in row["packs"].split(";") if p.strip())
-    problem = _problem(rows, weights)
+    column, problem = _problem(rows, weights)
     if problem:
         found = ", ".join(f"{name} {weight}" for name, weight in weights.items())
+        total = sum(w for w in weights.values() if not pd.isna(w))
         raise RuleError.from_rows(
             [
                 {
                     "file": str(path),
                     "row": "",
-                    "column": "weight",
-                    "value": found,
+                    "column": column,
+                    "got": f"{found} (sum {total:g})",
                     "message": problem,
                     "hint": f"one row each of {', '.join(COMPONENTS)}; weights >= 0 summing to 100",
                 }
@@ -80,7 +82,7 @@ def check_packs(formula: Formula, pack_ids: set[str], path: Path) -> None:
                     "file": str(path),
                     "row": "",
                     "column": "packs",
-                    "value": pack,
+                    "got": pack,
                     "message": "unknown rule pack",
                     "hint": nearest(pack, sorted(pack_ids)),
                 }
@@ -89,23 +91,25 @@ def check_packs(formula: Formula, pack_ids: set[str], path: Path) -> None:
         )
 
 
-def _problem(rows: list[dict], weights: dict) -> str:
+def _problem(rows: list[dict], weights: dict) -> tuple[str, str]:
+    """The column and the problem of the table ("" when it is sound)."""
     if len(rows) != len(weights) or set(weights) != set(COMPONENTS):
-        return "the components are not exactly " + ", ".join(COMPONENTS)
+        return "component", "the components are not exactly " + ", ".join(COMPONENTS)
     values = np.array(list(weights.values()), dtype=float)
     if np.isnan(values).any() or (values < 0).any() or not np.isclose(values.sum(), 100):
-        return "the weights are not numbers >= 0 summing to 100"
-    return ""
+        return "weight", "the weights are not numbers >= 0 summing to 100"
+    return "", ""
 
 
 def quality_scores(
-    evaluation: Evaluation, counted: dict[str, np.ndarray], formula: Formula
+    evaluation: Evaluation, counted: dict[str, np.ndarray], formula: Formula, doubted: dict
 ) -> pd.DataFrame:
     """Per project: the share earned of each component (0-1) and :data:`SCORE` (0-100);
-    ``counted``: programme -> the projects whose decision it counts for."""
+    ``counted``: programme -> the projects whose decision it counts for; ``doubted``: field ->
+    the projects where a raised flag doubts it."""
     shares = {
         "fields": _fields_given(evaluation, counted),
-        "evidence": _evidence(evaluation.frame),
+        "evidence": _evidence(evaluation.frame, doubted.get("pue")),
         "plausibility": _plausible(evaluation, formula.packs),
     }
     total = sum(formula.weights[name] * share for name, share in shares.items())
@@ -144,15 +148,18 @@ def _given(frame: pd.DataFrame, name: str, metric: str) -> np.ndarray:
     return frame[column].notna().to_numpy(dtype=bool)
 
 
-def _evidence(frame: pd.DataFrame) -> np.ndarray:
-    """The share of the claims made that carry their evidence (1 where none is made)."""
+def _evidence(frame: pd.DataFrame, pue_doubted: np.ndarray | None) -> np.ndarray:
+    """The share of the claims made that carry their evidence (1 where none is made); a bill
+    of no energy, or one a raised flag finds at odds with the PUE, evidences nothing."""
     claimed = _number(frame, "green_power_share")
     evidenced = _number(frame, "green_share_evidenced")
     share_claim = claimed > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         share_backed = np.clip(np.nan_to_num(evidenced / claimed), 0.0, 1.0)
     measured = _text(frame, "pue_basis") == "measured"
-    billed = ~np.isnan(_number(frame, "facility_energy_billed_mwh"))
+    billed = _number(frame, "facility_energy_billed_mwh") > 0
+    if pue_doubted is not None:
+        billed &= ~pue_doubted
     claims = share_claim.astype(int) + measured.astype(int)
     earned = np.where(share_claim, share_backed, 0.0) + (measured & billed)
     return np.divide(earned, claims, out=np.ones(len(frame)), where=claims > 0)

@@ -14,6 +14,7 @@ import pandas as pd
 from .._shared.text import joined, shown
 from ..criteria.cases import uncovered
 from ..criteria.indicators import FALLBACK
+from ..criteria.reference import check_reference
 from ..criteria.rules import RuleSet
 from ..decision.decide import check_decision_tables
 from ..errors import Problem
@@ -271,6 +272,7 @@ def rules_check_lines(rule_set: RuleSet) -> list[str]:
         summary = ", ".join(f"{count} {severity}" for severity, count in sorted(counts.items()))
         lines.append(f"{pack.id} {pack.version}: {len(pack.rules)} rules ({summary})")
     lines.append(check_decision_tables(rule_set))
+    lines.append(check_reference(rule_set.reference_dir))
     lines.append(f"ok: {len(rule_set.rules)} rules in {len(rule_set.packs)} packs")
     return lines
 

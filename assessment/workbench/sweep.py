@@ -141,7 +141,9 @@ def sweep_rule(
     applications = (
         paths if isinstance(paths, Applications) else read_applications(paths, as_of=as_of)
     )
-    frame = add_indicators(applications.projects, applications.yearly, as_of)
+    frame = add_indicators(
+        applications.projects, applications.yearly, as_of, reference_dir=rule_set.reference_dir
+    )
     return sweep_frame(frame, rule_set, rule, values, as_of)
 
 
