@@ -228,9 +228,9 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     project_ids = list(scored.frame.index) if project_ids is None else list(project_ids)
     table = scored.evaluation.table(project_ids)
     withheld = _withheld(scored.evaluation, project_ids)
-    by_project = (
-        {key: rows for key, rows in table.groupby("project_id", sort=False)} if len(table) else {}
-    )
+    by_project: dict[object, list[dict]] = {}
+    for row in table.to_dict("records"):  # one pass: no frame per project
+        by_project.setdefault(row["project_id"], []).append(row)
     return [
         {
             "project_id": project_id,
@@ -316,7 +316,7 @@ def _withheld(evaluation: Evaluation, project_ids: list) -> dict[object, set[str
     return found
 
 
-def _rules(rows: pd.DataFrame | None, withheld: set[str]) -> list[dict]:
+def _rules(rows: list[dict] | None, withheld: set[str]) -> list[dict]:
     """Each rule's verdict with its facts; ``withheld``: its pass is not counted (a doubted
     value)."""
     if rows is None:
@@ -337,7 +337,7 @@ def _rules(rows: pd.DataFrame | None, withheld: set[str]) -> list[dict]:
             "clause": row["clause"],
             "confidence": row["confidence"],
         }
-        for row in rows.to_dict("records")
+        for row in rows
     ]
 
 

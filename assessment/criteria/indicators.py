@@ -375,6 +375,8 @@ def _city_code(projects: pd.DataFrame, province: pd.Series) -> pd.Series:
     if "city" not in projects.columns:
         return pd.Series(pd.NA, index=projects.index, dtype="string")
     city = projects["city"].astype("string")
+    if city.isna().all():  # no city given: nothing to match
+        return city
     keys = pd.DataFrame(
         {"key": city.map(match_key, na_action="ignore").array, "province": province.array}
     )
@@ -665,10 +667,14 @@ def _annuity(amount: pd.Series, tenor: pd.Series, rate: pd.Series) -> pd.Series:
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """``numerator / denominator``, missing where the denominator is zero or the quotient
-    overflows (a huge amount over a tiny one)."""
-    quotient = numerator / denominator.where(denominator != 0)
-    return quotient.where(np.isfinite(quotient.to_numpy(dtype=float, na_value=np.nan)))
+    """``numerator / denominator`` as floats, missing where the denominator is zero or the
+    quotient overflows (a huge amount over a tiny one)."""
+    top = numerator.to_numpy(dtype="float64", na_value=np.nan)
+    bottom = denominator.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        quotient = top / np.where(bottom != 0, bottom, np.nan)
+    quotient[~np.isfinite(quotient)] = np.nan
+    return pd.Series(quotient, index=numerator.index)
 
 
 # -- cash-flow indicators ----------------------------------------------------------------------

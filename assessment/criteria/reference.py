@@ -11,6 +11,7 @@ keyed on, its keys are codes of that field and ``low <= high``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,25 @@ TABLES = {  # file -> the columns the indicators read, with their types
 
 
 def load_reference(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """Every table of :data:`TABLES` from ``folder`` (default: the packaged one), checked."""
+    """Every table of :data:`TABLES` from ``folder`` (default: the packaged one), checked;
+    read and checked once while the files stay as they are (each caller gets copies)."""
     folder = Path(folder) if folder else data_dir("rules") / "reference"
+    tables = _checked(folder, tuple(_state(folder / name) for name in TABLES))
+    return {name: table.copy() for name, table in tables.items()}
+
+
+def _state(path: Path) -> tuple:
+    try:
+        found = path.stat()
+    except OSError:
+        return (str(path), None, None)
+    return (str(path), found.st_mtime_ns, found.st_size)
+
+
+@lru_cache(maxsize=8)
+def _checked(folder: Path, states: tuple) -> dict[str, pd.DataFrame]:
+    """The tables of ``folder`` read and checked (``states``: the files' modification times
+    and sizes, so that an edited file is read again)."""
     hint = "give the rules folder a reference/ folder holding " + ", ".join(TABLES)
     tables = {
         name: read_reference_table(folder / name, types, hint=hint)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -622,16 +623,17 @@ def _details(
         | _score_facts(parts[pid])
         for pid in ids
     ]
-    doubts = checked_doubts(evaluation.rules)
+    doubts, blanks = checked_doubts(evaluation.rules), _Blanks(frame)
     result["missing_for_decision"] = [
         list(
             dict.fromkeys(
-                _to_correct(problems_of.get(pid, []), frame.loc[pid])
-                + deciding_fields(split[pid][0], rules, frame.loc[pid])
-                + evidence_fields(split[pid][0], doubts, frame.loc[pid])
+                _to_correct(problems_of.get(pid, []), blank)
+                + deciding_fields(split[pid][0], rules, blank)
+                + evidence_fields(split[pid][0], doubts, blank)
             )
         )
-        for pid in ids
+        for position, pid in enumerate(ids)
+        for blank in [blanks.of(position)]
     ]
     paths = paths_to_eligibility(evaluation, _path_programmes(basis))
     result["path_to_eligibility"] = [paths.get(pid, []) for pid in ids]
@@ -861,27 +863,41 @@ def _threshold(value: object) -> object:
     return value if isinstance(value, str) else plain(value)
 
 
-def deciding_fields(rows: list[dict], rules: dict, project: pd.Series) -> list[str]:
+class _Blanks:
+    """Whether a field is blank for a project of ``frame`` (a field the frame lacks is
+    blank): the frame's missing values worked out at once."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.missing = frame.isna().to_numpy()
+        self.columns = {name: j for j, name in enumerate(frame.columns)}
+
+    def of(self, position: int) -> Callable[[str], bool]:
+        """The test for the project at ``position``."""
+        row = self.missing[position]
+        return lambda name: name not in self.columns or bool(row[self.columns[name]])
+
+
+def deciding_fields(rows: list[dict], rules: dict, blank) -> list[str]:
     """The missing inputs that would decide the project's undecided gates: each gate's
     metric, condition and segment names, indicators traced to the fields they come from,
-    kept where the project has no value (the name itself when none is blank)."""
+    kept where the project has no value (``blank(field)``; the name itself when none is)."""
     found: list[str] = []
     for row in rows:
         if row["severity"] != "gate" or row["verdict"] != "insufficient":
             continue
         names = rules[row["rule_id"]].names()
-        blank = [f for n in names for f in input_fields(n) if _is_blank(project.get(f, pd.NA))]
-        for name in blank or [row["metric"]]:
+        missing = [f for n in names for f in input_fields(n) if blank(f)]
+        for name in missing or [row["metric"]]:
             if name not in found:
                 found.append(name)
     return found
 
 
-def _to_correct(problems: list[dict], project: pd.Series) -> list[str]:
+def _to_correct(problems: list[dict], blank) -> list[str]:
     """The fields an input error makes wrong, and a missing financing purpose: to correct or
     give before anything else can be decided."""
     wrong = [p["field"] for p in problems if p["severity"] == "error" and p["field"]]
-    if _is_blank(project.get("financing_purpose", pd.NA)):
+    if blank("financing_purpose"):
         wrong.append("financing_purpose")
     return list(dict.fromkeys(wrong))
 

@@ -145,13 +145,12 @@ def with_doubts(evaluation: Evaluation, passes: list[tuple[object, np.ndarray]])
     return programme_results(evaluation, withheld)
 
 
-def evidence_fields(rows: list[dict], doubts: tuple[Doubt, ...], project: pd.Series) -> list[str]:
+def evidence_fields(rows: list[dict], doubts: tuple[Doubt, ...], blank) -> list[str]:
     """The evidence asked for by the doubts of a project's raised flags (``rows``: its failed
-    and undecided verdicts) that it left blank."""
+    and undecided verdicts) that it left blank (``blank(field)``)."""
     wanted = {doubt.rule_id: doubt.evidence for doubt in doubts if doubt.evidence}
     found: list[str] = []
     for row in rows:
         fields = wanted.get(row["rule_id"], ()) if row["verdict"] == "fail" else ()
-        blank = [name for name in fields if pd.isna(project.get(name, pd.NA))]
-        found += [name for name in blank if name not in found]
+        found += [name for name in fields if blank(name) and name not in found]
     return found

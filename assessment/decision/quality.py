@@ -121,6 +121,7 @@ def quality_scores(
 def _fields_given(evaluation: Evaluation, counted: dict[str, np.ndarray]) -> np.ndarray:
     """The share of the decisive fields given, per project (1 where none is decisive)."""
     frame, known = evaluation.frame, set(load_dictionary().fields)
+    present: dict[str, np.ndarray] = {}  # column -> has a value, worked out once
     needed: dict[str, np.ndarray] = {}
     given: dict[str, np.ndarray] = {}
     for rule in evaluation.rules.rules:
@@ -128,10 +129,14 @@ def _fields_given(evaluation: Evaluation, counted: dict[str, np.ndarray]) -> np.
         if rows is None:
             continue
         applies = rows & (evaluation.results[rule.rule_id].codes != NOT_APPLICABLE)
-        names = {f for name in rule.names() for f in input_fields(name) if f in known}
-        for name in names:
+        if not applies.any():
+            continue
+        for name in {f for n in rule.names() for f in input_fields(n) if f in known}:
+            column = name if name in frame.columns else rule.metric  # a yearly series
+            if column not in present:
+                present[column] = _present(frame, column)
             needed[name] = needed.get(name, False) | applies
-            given[name] = given.get(name, False) | (applies & _given(frame, name, rule.metric))
+            given[name] = given.get(name, False) | (applies & present[column])
     if not needed:
         return np.ones(len(frame))
     wanted = np.sum(list(needed.values()), axis=0)
@@ -139,10 +144,8 @@ def _fields_given(evaluation: Evaluation, counted: dict[str, np.ndarray]) -> np.
     return np.divide(have, wanted, out=np.ones(len(frame)), where=wanted > 0)
 
 
-def _given(frame: pd.DataFrame, name: str, metric: str) -> np.ndarray:
-    """``name`` is given: its column has a value; a yearly series (no column) where the
-    rule's metric, computed from it, has one."""
-    column = name if name in frame.columns else metric
+def _present(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Where ``column`` has a value (a yearly series, by the indicator read from it)."""
     if column not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
     return frame[column].notna().to_numpy(dtype=bool)
