@@ -140,9 +140,15 @@ class RuleSet:
 
     @property
     def rules(self) -> list[Rule]:
-        """All rules, programme by programme (green, green_credit, reit, credit)."""
-        found = [rule for pack in self.packs for rule in pack.rules]
-        return sorted(found, key=lambda rule: PROGRAMMES.index(rule.programme))
+        """All rules, programme by programme (green, green_credit, reit, credit); sorted once
+        while the packs' rule lists stay the same."""
+        key = tuple((id(pack.rules), len(pack.rules)) for pack in self.packs)
+        cached = self.__dict__.get("_sorted")
+        if cached is None or cached[0] != key:
+            found = [rule for pack in self.packs for rule in pack.rules]
+            order = sorted(found, key=lambda rule: PROGRAMMES.index(rule.programme))
+            cached = self.__dict__["_sorted"] = (key, order)
+        return list(cached[1])
 
     def grades(self, programme: str) -> list[tuple[str, float]]:
         for pack in self.packs:

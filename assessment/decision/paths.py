@@ -292,6 +292,7 @@ def _pue_limits() -> dict[int, float]:
     return grade_pue_limits()
 
 
+@cache
 def _unit(metric: str) -> str:
     found = metric_catalogue().get(metric)
     return found.unit if found is not None else ""
