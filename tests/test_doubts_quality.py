@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
+import pandas as pd
 import pytest
 from helpers import ROOT, SOUND_LOAN, write_list
 from pypdf import PdfReader
@@ -272,3 +273,19 @@ def test_only_evidence_left_blank_is_asked_for_and_a_bad_bill_evidences_nothing(
     assert verdict(records["given"], "PLB-PUE-CLIMATE-FLOOR") == "fail"
     assert given["green_label"]["status"] == "doubted"
     assert not {"facility_energy_billed_mwh", "cooling_type"} & set(given["missing_for_decision"])
+
+
+def test_a_share_not_stated_is_computed_from_its_evidence(tmp_path):
+    """Grid-mix hydro is not green power: only evidenced MWh count. A share left blank is
+    the evidenced one (here 62,220 / 73,200 = 0.85); a claim above its evidence is flagged."""
+    rows = [
+        BASE | {"project_id": "blank", "green_power_share": "", "green_certificates_mwh": 62_220},
+        BASE | {"project_id": "none", "green_power_share": "", "green_certificates_mwh": ""},
+    ]
+    run = score_applications(write_list(tmp_path / "list.csv", rows), as_of=AS_OF, model=None)
+    frame, verdicts = run.frame, run.evaluation.verdicts
+    assert frame.at["blank", "green_share_assessed"] == pytest.approx(0.85)
+    assert verdicts.at["blank", "GRN-RE-80"] == "pass"
+    assert verdicts.at["blank", "PLB-GREEN-EVIDENCE"] == "pass"
+    assert pd.isna(frame.at["none", "green_share_assessed"])
+    assert verdicts.at["none", "GRN-RE-80"] == "insufficient"  # missing is never a pass

@@ -53,7 +53,9 @@ Conventions:
   ``pue_drop_max`` (the largest fall per year between two reported years).
 * ``re_weight_province``: the total renewable-electricity consumption responsibility weight
   of ``province_assessed`` of the latest year no later than ``as_of.year``;
-  ``green_power_over_weight`` is ``green_power_share`` minus that weight.
+  ``green_power_over_weight`` is ``green_share_assessed`` minus that weight:
+  ``green_share_assessed`` is the claimed ``green_power_share``, or where none is claimed the
+  share the evidence gives (``green_share_evidenced``, at most 1).
 * ``operating_years`` of a ``new`` build with no ``operating_since`` is 0.
 * Cash-flow indicators read ``yearly`` once, as a dense project x series x year array: the
   three last full years are ``as_of.year - 3`` ... ``as_of.year - 1``; the three forecast
@@ -127,7 +129,8 @@ pue_to_design | | number | measured pue / pue_design, where both are given
 facility_energy_gap | fraction | number | facility_energy_billed_mwh / energy_mwh − 1
 green_evidence_mwh | MWh | number | green power bought directly + certificates + own generation
 green_share_evidenced | fraction | number | green_evidence_mwh / (billed energy, else energy_mwh)
-green_share_unevidenced | fraction | number | green_power_share − green_share_evidenced (or 0)
+green_share_assessed | fraction | number | green_power_share, else green_share_evidenced (≤ 1)
+green_share_unevidenced | fraction | number | green_share_assessed − green_share_evidenced (or 0)
 pflops_per_mw | PFLOPS/MW | number | compute_pflops / it_load_mw
 climate_zone | | choice | GB 50176-2016 thermal zone of province_assessed (climate_zones.csv)
 pue_climate_floor | | number | lowest plausible annual PUE, climate_zone × cooling_type (blank: any)
@@ -142,7 +145,7 @@ revenue_per_rack_off_range | CNY | number | revenue_per_rack_cny beyond its rang
 value_per_mw_cny | CNY | number | appraised_value_cny / it_load_mw
 value_per_mw_off_range | CNY | number | value_per_mw_cny beyond its range (same)
 re_weight_province | fraction | number | province's RE consumption weight, latest year ≤ as_of
-green_power_over_weight | fraction | number | green_power_share − re_weight_province
+green_power_over_weight | fraction | number | green_share_assessed − re_weight_province
 operating_years | years | number | (as_of − operating_since) days / 365.25; new build: 0
 land_term_margin_years | years | number | land_term_remaining_years − fund_term_years
 expansion_multiple | | number | expandable_assets_cny / appraised_value_cny (> 0)
@@ -245,10 +248,10 @@ def add_indicators(
     columns |= _carbon(projects, columns, factors)
     weights = reference["renewable_consumption_weights.csv"]
     columns["re_weight_province"] = _re_weight(columns["province_assessed"], weights, as_of.year)
-    columns["green_power_over_weight"] = (
-        projects["green_power_share"] - columns["re_weight_province"]
-    )
     columns |= _plausibility(projects, columns["energy_mwh"])
+    columns["green_power_over_weight"] = (
+        columns["green_share_assessed"] - columns["re_weight_province"]
+    )
     columns |= _climate(projects, columns, reference)
     columns |= _finance(projects, as_of)
     cube = _Cube.build(projects.index, yearly)
@@ -504,7 +507,7 @@ def _plausibility(projects: pd.DataFrame, energy: pd.Series) -> dict[str, object
     facility = _optional(projects, "facility_energy_billed_mwh")
     evidence = _green_evidence(projects)
     evidenced = _ratio(evidence, facility.where(facility > 0, energy))
-    claimed = projects["green_power_share"].astype("float64")
+    assessed = projects["green_power_share"].astype("float64").fillna(evidenced.clip(upper=1))
     return {
         "load_factor": load,
         "load_to_utilisation": _ratio(load, _optional(projects, "rack_utilisation")),
@@ -512,7 +515,8 @@ def _plausibility(projects: pd.DataFrame, energy: pd.Series) -> dict[str, object
         "facility_energy_gap": _ratio(facility, energy) - 1,
         "green_evidence_mwh": evidence,
         "green_share_evidenced": evidenced,
-        "green_share_unevidenced": claimed - evidenced.fillna(0.0),
+        "green_share_assessed": assessed,
+        "green_share_unevidenced": assessed - evidenced.fillna(0.0),
         "pflops_per_mw": _ratio(projects["compute_pflops"].astype("float64"), it_load),
     }
 
@@ -825,6 +829,7 @@ _INPUTS = {
     "hub_zone": ("hub",),
     "province_assessed": ("province", "cluster", "hub"),
     "re_weight_province": ("province",),
+    "green_share_assessed": ("green_power_share",),  # or its evidence: counted as evidence
     "green_power_over_weight": ("green_power_share", "province"),
     "operating_years": ("operating_since", "project_kind"),
     "leverage": ("loan_amount_cny", "total_investment_cny"),
