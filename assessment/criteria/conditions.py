@@ -210,14 +210,45 @@ def names(tree: Comparison | Logic | None) -> list[Comparison]:
 Truth = tuple[np.ndarray, np.ndarray]
 
 
-def evaluate(tree: Comparison | Logic | None, frame: pd.DataFrame) -> Truth:
-    """``(truth, known)`` arrays for every row of ``frame``."""
+class Columns:
+    """The columns of a frame as the tests read them, each worked out once: where it has a
+    value, and its values (numbers as floats, the rest as objects). Many rules test the
+    same columns: one per frame serves them all."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._known: dict[str, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def known(self, name: str) -> np.ndarray:
+        if name not in self._known:
+            self._known[name] = _frozen(self.frame[name].notna().to_numpy(dtype=bool))
+        return self._known[name]
+
+    def values(self, name: str) -> np.ndarray:
+        if name not in self._values:
+            self._values[name] = _frozen(np.array(_plain(self.frame[name])))
+        return self._values[name]
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """``array`` made read-only: a shared array no caller may change in place."""
+    array.flags.writeable = False
+    return array
+
+
+def evaluate(tree: Comparison | Logic | None, frame: pd.DataFrame | Columns) -> Truth:
+    """``(truth, known)`` arrays for every row of ``frame`` (or of its :class:`Columns`)."""
     if tree is None:
         ones = np.ones(len(frame), dtype=bool)
         return ones, ones
+    columns = frame if isinstance(frame, Columns) else Columns(frame)
     if isinstance(tree, Comparison):
-        return evaluate_test(tree, frame[tree.name])
-    values = [evaluate(part, frame) for part in tree.parts]
+        return test_columns(tree, columns)
+    values = [evaluate(part, columns) for part in tree.parts]
     if tree.op == "not":
         truth, known = values[0]
         return ~truth & known, known
@@ -240,16 +271,20 @@ def _or(a: Truth, b: Truth) -> Truth:
 
 def evaluate_test(test: Comparison, column: pd.Series) -> Truth:
     """One test on one column; a missing value is unknown except for the blank tests."""
-    known = column.notna().to_numpy(dtype=bool)
+    return test_columns(test, Columns(column.to_frame(test.name)))
+
+
+def test_columns(test: Comparison, columns: Columns) -> Truth:
+    """One test on its column of ``columns`` (see :func:`evaluate_test`)."""
+    known = columns.known(test.name)
     if test.op in ("is_blank", "not_blank"):
         truth = ~known if test.op == "is_blank" else known
-        return truth, np.ones(len(column), dtype=bool)
-    truth = _truth(test, column) & known
+        return truth, np.ones(len(known), dtype=bool)
+    truth = _truth(test, columns.values(test.name)) & known
     return truth, known
 
 
-def _truth(test: Comparison, column: pd.Series) -> np.ndarray:
-    values = _plain(column)
+def _truth(test: Comparison, values: np.ndarray) -> np.ndarray:
     if test.op in ("in", "not_in"):
         inside = pd.Series(values).isin(test.literals).to_numpy(dtype=bool)
         return inside if test.op == "in" else ~inside

@@ -150,8 +150,10 @@ def evaluate_rules(frame: pd.DataFrame, rules: RuleSet, as_of: dt.date) -> Evalu
     """Every rule of ``rules`` on every row of ``frame`` (projects with their indicators)."""
     as_of = as_of_date(as_of)
     forces = {pack.id: pack.in_force(as_of) for pack in rules.packs}
+    columns = conditions.Columns(frame)  # each column read once for all the rules
     results = {
-        rule.rule_id: evaluate_rule(rule, frame, as_of, forces[rule.pack]) for rule in rules.rules
+        rule.rule_id: evaluate_rule(rule, frame, as_of, forces[rule.pack], columns)
+        for rule in rules.rules
     }
     evaluation = Evaluation(frame, rules, as_of, results)
     evaluation.programmes = programme_results(evaluation)
@@ -159,20 +161,27 @@ def evaluate_rules(frame: pd.DataFrame, rules: RuleSet, as_of: dt.date) -> Evalu
 
 
 def evaluate_rule(
-    rule: Rule, frame: pd.DataFrame, as_of: dt.date, pack_in_force: bool = True
+    rule: Rule,
+    frame: pd.DataFrame,
+    as_of: dt.date,
+    pack_in_force: bool = True,
+    columns: conditions.Columns | None = None,
 ) -> RuleResult:
+    """One rule's verdict codes, thresholds and points; ``columns``: the frame's columns as
+    the tests read them, shared by the rules of one evaluation."""
     count = len(frame)
     if not (pack_in_force and rule.in_force(as_of)):
         return RuleResult(np.zeros(count, dtype=np.int8), np.nan, _no_points(rule, count))
-    truth, known = conditions.evaluate(rule.condition, frame)
+    columns = columns if columns is not None else conditions.Columns(frame)
+    truth, known = conditions.evaluate(rule.condition, columns)
     threshold, found, undecided = _thresholds(rule, frame)
-    column = frame[rule.metric]
     has_value = (
         np.ones(count, dtype=bool)
         if rule.operator in ("is_blank", "not_blank")
-        else column.notna().to_numpy(dtype=bool)
+        else columns.known(rule.metric)
     )
-    passed = _passes(rule, column, threshold)
+    passed = _passes(rule, columns, threshold)
+    column = frame[rule.metric]
     codes = np.select(
         [~known, ~truth, undecided, ~found, ~has_value, passed],
         [INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, PASS],
@@ -218,16 +227,16 @@ def _segment_match(row: dict[str, object], frame: pd.DataFrame) -> tuple[np.ndar
     return match, known
 
 
-def _passes(rule: Rule, column: pd.Series, threshold: object) -> np.ndarray:
+def _passes(rule: Rule, columns: conditions.Columns, threshold: object) -> np.ndarray:
     if isinstance(threshold, np.ndarray):
-        values = column.to_numpy(dtype=float, na_value=np.nan)
+        values = columns.frame[rule.metric].to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
             return np.asarray(conditions.COMPARISONS[rule.operator](values, threshold), dtype=bool)
     literals = threshold if isinstance(threshold, tuple) else (threshold,)
     if rule.operator in ("is_blank", "not_blank"):
         literals = ()
-    truth, _ = conditions.evaluate_test(
-        conditions.Comparison(rule.metric, rule.operator, literals), column
+    truth, _ = conditions.test_columns(
+        conditions.Comparison(rule.metric, rule.operator, literals), columns
     )
     return truth
 
