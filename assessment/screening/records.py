@@ -177,8 +177,18 @@ def _project_rejections(projects: pd.DataFrame, errors: pd.DataFrame) -> list[di
         return []
     reasons = _texts_by_project(errors)
     rows = projects.loc[reasons.index, SOURCE_COLUMNS].astype(object)
-    rows = rows.assign(_cell="", _reasons=reasons.to_numpy())
+    rows = rows.assign(_cell=_cells_by_project(errors).reindex(reasons.index).fillna("").to_numpy())
+    rows = rows.assign(_reasons=reasons.to_numpy())
     return rows.rename_axis("project_id").reset_index().to_dict("records")
+
+
+def _cells_by_project(problems: pd.DataFrame) -> pd.Series:
+    """Each project's cells with a problem, in the order of its reasons, as one text
+    (``B12; B33``), indexed by project id."""
+    cells = problems["cell"].fillna("").astype(str)
+    return cells.groupby(problems["project_id"].to_numpy(), sort=True).agg(
+        lambda found: "; ".join(dict.fromkeys(cell for cell in found if cell))
+    )
 
 
 def _unscored_rows(errors: pd.DataFrame) -> list[dict]:

@@ -157,15 +157,37 @@ def _by_group(results: pd.DataFrame, key: str) -> pd.DataFrame:
 
 def _rejection_reasons(rejected: pd.DataFrame) -> pd.DataFrame:
     """Rejected rows per reason (a row's ``reasons`` split on "; "; a reason named twice in
-    one row counts once), the most frequent first, ties by reason."""
-    reasons = rejected["reasons"].dropna().astype(str).reset_index(drop=True)
+    one row counts once), the most frequent first, ties by reason; with the files they came
+    from (the first three by name, then how many more)."""
+    rows = rejected.reset_index(drop=True)
+    reasons = rows["reasons"].dropna().astype(str)
     split = reasons.str.split("; ").explode().str.strip()
     split = split[split != ""]
-    pairs = pd.DataFrame({"row": split.index, "reason": split.to_numpy()}).drop_duplicates()
-    counts = pairs["reason"].value_counts()
-    table = pd.DataFrame({"reason": counts.index.astype(str), "inputs": counts.to_numpy()})
+    files = rows.get("file", pd.Series("", index=rows.index)).fillna("").astype(str)
+    pairs = pd.DataFrame(
+        {
+            "row": split.index,
+            "reason": split.to_numpy(),
+            "file": files.reindex(split.index).to_numpy(),
+        }
+    ).drop_duplicates(["row", "reason"])
+    grouped = pairs.groupby("reason", sort=False)
+    table = pd.DataFrame(
+        {
+            "reason": list(grouped.groups),
+            "inputs": grouped.size().to_numpy(),
+            "files": [_files_text(found) for _, found in grouped["file"]],
+        }
+    )
     table = table.sort_values(["inputs", "reason"], ascending=[False, True], kind="stable")
     return table.astype({"inputs": "int64"}).reset_index(drop=True)
+
+
+def _files_text(files: pd.Series, shown_at_most: int = 3) -> str:
+    """The distinct file names (no folder), the first ``shown_at_most`` by name, then "+N"."""
+    names = sorted({Path(name).name for name in files if name})
+    more = len(names) - shown_at_most
+    return ", ".join(names[:shown_at_most]) + (f" +{more}" if more > 0 else "")
 
 
 def write_summary_pdf(
@@ -334,9 +356,9 @@ class _Summary:
 
     def _rejections(self) -> list:
         reasons = self.tables["Rejection reasons"].head(TOP_REASONS)
-        grid = self.grid(["reason", "rows"], [451, 60])
-        for reason, count in zip(reasons["reason"], reasons["inputs"], strict=True):
-            grid.add([reason, shown(count)])
+        grid = self.grid(["reason", "files", "rows"], [301, 160, 50])
+        for row in reasons.itertuples(index=False):
+            grid.add([row.reason, row.files, shown(row.inputs)])
         return [grid.build(self.look)] if grid.rows else []
 
     def _group(self, title: str, column: str) -> list:

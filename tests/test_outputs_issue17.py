@@ -1,0 +1,52 @@
+"""Outputs people read (issue 17, first part): a rejected input names the cells its errors
+are in, and the summary's rejection table names the files."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from helpers import AS_OF, ROOT
+
+from assessment.screening.batch import screen_inputs
+from assessment.screening.records import Settings
+from assessment.screening.summary import summary_tables
+
+BROKEN = ROOT / "sample_projects" / "broken"
+
+
+@pytest.fixture(scope="module")
+def screening():
+    return screen_inputs([BROKEN], Settings(as_of=AS_OF, model=None), jobs=1)
+
+
+@pytest.fixture(scope="module")
+def rejected(screening) -> pd.DataFrame:
+    return screening.rejected.set_index("project_id")
+
+
+def test_a_rejected_workbook_names_the_cells_of_its_errors(rejected):
+    # sample_projects/source/projects.toml: DC-2025-012 has a PUE of 0.95 and more equity
+    # than investment; the form's row is blank (a form has no row), its cells are not
+    assert rejected.at["DC-2025-012", "cell"] == "B19; B33"
+    assert rejected.at["DC-2025-012", "sheet"] == "Project"
+    assert rejected.at["DC-2025-015", "cell"] == "B6"  # the province "Guizhuo"
+    assert rejected.at["CL-0107", "cell"] == "P5"  # a list row: its cell and row
+
+
+def test_the_cells_follow_the_reasons(rejected):
+    for project_id, row in rejected.iterrows():
+        cells = [c for c in str(row["cell"]).split("; ") if c]
+        assert len(cells) == len(str(row["reasons"]).split("; ")), project_id
+
+
+def test_the_summary_names_the_files_of_each_rejection_reason(screening):
+    results, frame = screening.results, screening.rejected
+    tables = summary_tables(results, frame, rule_ids=[], titles={})
+    reasons = tables["Rejection reasons"].set_index("reason")
+    pue = reasons.loc[reasons.index.str.startswith("pue: out of range")]
+    assert set(pue["files"]) == {"12_broken_pue_and_equity.xlsx", "candidate_rows_with_errors.xlsx"}
+    many = pd.DataFrame(
+        {"file": [f"folder/f{i}.csv" for i in range(5)], "reasons": ["x: wrong"] * 5}
+    )
+    table = summary_tables(results, many, rule_ids=[], titles={})["Rejection reasons"]
+    assert table.loc[0, "files"] == "f0.csv, f1.csv, f2.csv +2" and table.loc[0, "inputs"] == 5
