@@ -50,3 +50,40 @@ def test_the_summary_names_the_files_of_each_rejection_reason(screening):
     )
     table = summary_tables(results, many, rule_ids=[], titles={})["Rejection reasons"]
     assert table.loc[0, "files"] == "f0.csv, f1.csv, f2.csv +2" and table.loc[0, "inputs"] == 5
+
+
+@pytest.fixture(scope="module")
+def screened_folders(tmp_path_factory) -> dict:
+    """The plausibility-check list (17 projects) screened in English and Chinese."""
+    from assessment.cli import main
+
+    found = {}
+    for lang in ("en", "zh"):
+        out = tmp_path_factory.mktemp(f"screen_{lang}")
+        args = ["screen", str(CHECKS), "-o", str(out), "--as-of", "2025-06-30", "--lang", lang]
+        assert main([*args, "--no-model"]) == 0
+        found[lang] = out
+    return found
+
+
+CHECKS = ROOT / "sample_projects" / "candidates" / "plausibility_checks.csv"
+
+
+@pytest.mark.parametrize(
+    ("lang", "province", "hub"),
+    [("en", "Hebei", "Beijing-Tianjin-Hebei"), ("zh", "河北", "京津冀")],
+)
+def test_places_are_shown_by_their_names_in_the_language_asked(
+    screened_folders, lang, province, hub
+):
+    from pypdf import PdfReader
+
+    folder = screened_folders[lang]
+    sheet = pd.read_excel(folder / "screening.xlsx", sheet_name="Screening", engine="openpyxl")
+    row = sheet.set_index("project_id").loc["PC-01"]
+    assert (row["province"], row["hub"]) == ("hebei", "beijing_tianjin_hebei")  # keys stay
+    assert (row["province_name"], row["hub_name"]) == (province, hub)
+    assert sheet.columns.get_loc("province_name") == sheet.columns.get_loc("province") + 1
+    text = " ".join(page.extract_text() for page in PdfReader(folder / "summary.pdf").pages)
+    assert province in text and hub in text
+    assert "beijing_tianjin_hebei" not in text and "hebei" not in text.replace(province, "")

@@ -35,7 +35,12 @@ from .records import (
     split_duplicates,
 )
 from .run import Progress, check_engine, run_chunks
-from .shortlist import FULL_RESULT_FILES, write_full_results, write_screening_workbook
+from .shortlist import (
+    FULL_RESULT_FILES,
+    with_place_names,
+    write_full_results,
+    write_screening_workbook,
+)
 from .summary import summary_tables, write_summary_pdf
 
 EXCEL_ROWS = 1_048_575
@@ -195,18 +200,19 @@ def write_screening_outputs(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     results, rejected = screening.results, screening.rejected
+    named = with_place_names(results, lang)  # what people read; the full result keeps codes
     rules = screening.rules.rules
     titles = {rule.rule_id: getattr(rule, f"title_{lang}") for rule in rules}
     rule_ids = [rule.rule_id for rule in rules if rule.rule_id in results.columns]
     flags = [rule.rule_id for rule in rules if rule.severity == "flag"]
-    tables = summary_tables(results, rejected, rule_ids=rule_ids, titles=titles, flag_rules=flags)
+    tables = summary_tables(named, rejected, rule_ids=rule_ids, titles=titles, flag_rules=flags)
     gates = [rule.rule_id for rule in rules if rule.severity == "gate" and rule.rule_id in results]
     written = {}
     if len(results) > EXCEL_ROWS:
         for path in write_full_results(results, folder):
             written[path.suffix.lstrip(".")] = path
     written["xlsx"] = write_screening_workbook(
-        results,
+        named,
         rejected,
         tables,
         folder / "screening.xlsx",
@@ -216,7 +222,7 @@ def write_screening_outputs(
     )
     meta = _summary_meta(screening)
     written["pdf"] = write_summary_pdf(
-        results, rejected, tables, folder / "summary.pdf", lang=lang, templates=templates, meta=meta
+        named, rejected, tables, folder / "summary.pdf", lang=lang, templates=templates, meta=meta
     )
     written["manifest"] = write_json(folder / "manifest.json", screening.manifest, _plain_json)
     return written

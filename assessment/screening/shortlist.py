@@ -32,6 +32,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .._shared.files import XLSXWRITER_OPTIONS, write_atomically, write_csv
 from ..decision.decide import RANKING
+from ..intake.dictionary import load_dictionary
 from ..reports.workbook import VERDICT_FILLS
 from ._rows import write_rows
 
@@ -116,6 +117,24 @@ def write_full_results(results: pd.DataFrame, folder: str | Path) -> list[Path]:
         write_atomically(parquet, lambda t: results.to_parquet(t, engine="pyarrow", index=False)),
         write_csv(results, csv, encoding="utf-8-sig"),
     ]
+
+
+PLACES = ("province", "hub")  # code columns shown with their names
+
+
+def with_place_names(results: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """``results`` with ``province_name`` and ``hub_name`` (the names of ``choices.csv`` in
+    ``lang``, English or Chinese) after the code columns, which stay as keys for machines."""
+    column = "label_zh" if lang == "zh" else "label_en"
+    named = results.copy(deep=False)
+    for place in (p for p in PLACES if p in results.columns):
+        names = {row["code"]: row[column] for row in load_dictionary().choice_rows(place)}
+        codes = pd.Categorical(results[place].astype(object))
+        labels = [names.get(code, code) for code in codes.categories]  # unknown: as given
+        values = pd.Categorical(np.take(labels, codes.codes) if len(labels) else codes)
+        values[codes.codes < 0] = np.nan
+        named.insert(named.columns.get_loc(place) + 1, f"{place}_name", values)
+    return named
 
 
 def screening_columns(results: pd.DataFrame, gate_rules: list[str]) -> list[str]:

@@ -132,11 +132,12 @@ def _verdict_counts(column: pd.Series) -> list[int]:
 
 
 def _by_group(results: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Projects, eligible, approved and mean score and PD per value of ``key``, the largest
-    groups first (ties by name); a missing value is a group of its own."""
+    """Projects, eligible, approved and mean score and PD per value of ``key`` (by its name
+    where ``<key>_name`` is given), the largest groups first (ties by name); a missing value
+    is a group of its own."""
     frame = pd.DataFrame(
         {
-            key: results[key],
+            key: results.get(f"{key}_name", results[key]),
             "eligible": results["eligible"].eq(True).fillna(False).astype(bool),
             "approve": results["recommendation"].isin(APPROVALS),
             "score": pd.to_numeric(results["score"]).astype(float),
@@ -344,7 +345,7 @@ class _Summary:
                     shown(row.rank),
                     shown(row.project_id),
                     shown(row.project_name),
-                    shown(row.province),
+                    shown(getattr(row, "province_name", row.province)),
                     self.recommendation(row.recommendation),
                     shown(row.score, "{:.1f}"),
                     shown(row.pd, "{:.2%}"),
