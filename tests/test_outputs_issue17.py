@@ -87,3 +87,38 @@ def test_places_are_shown_by_their_names_in_the_language_asked(
     text = " ".join(page.extract_text() for page in PdfReader(folder / "summary.pdf").pages)
     assert province in text and hub in text
     assert "beijing_tianjin_hebei" not in text and "hebei" not in text.replace(province, "")
+
+
+def test_a_redacted_screen_names_no_sponsor_and_no_folder(tmp_path):
+    """`assess screen --redact` writes a version that can leave the bank."""
+    import json
+
+    from pypdf import PdfReader
+
+    from assessment.cli import main
+
+    inputs = tmp_path / "bank share" / "desk 7"
+    inputs.mkdir(parents=True)
+    sample = ROOT / "sample_projects" / "01_guizhou_guian_hyperscale.xlsx"
+    (inputs / sample.name).write_bytes(sample.read_bytes())
+    (inputs / "bad.csv").write_text("project_id,pue\nX-1,9\n", encoding="utf-8")
+    texts = {}
+    for redact in (False, True):
+        out = tmp_path / f"out_{redact}"
+        args = ["screen", str(tmp_path / "bank share"), "-o", str(out), "--as-of", "2025-06-30"]
+        assert main([*args, "--reports", "--no-model", *(["--redact"] if redact else [])]) == 2
+        memo = out / "reports" / "DC-2025-001.pdf"
+        sheet = pd.read_excel(out / "screening.xlsx", sheet_name=None, engine="openpyxl")
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        texts[redact] = (
+            " ".join(page.extract_text() for page in PdfReader(memo).pages),
+            sheet["Screening"],
+            sheet["Rejected"],
+            manifest,
+        )
+    memo, screening, rejected, manifest = texts[True]
+    assert "Guizhou Qianyun" in texts[False][0] and "Guizhou Qianyun" not in memo
+    assert "source_file" in texts[False][1] and "source_file" not in screening
+    assert rejected["file"].tolist() == ["bad.csv"]
+    assert {item["path"] for item in manifest["inputs"]} == {"bad.csv", sample.name}
+    assert manifest["redacted"] is True and "desk 7" not in json.dumps(manifest)

@@ -74,6 +74,7 @@ def _screen(args: argparse.Namespace, folder):
         lang=args.lang,
         templates=args.templates,
         strict=args.strict,
+        redact=args.redact,
     )
     bar = ProgressLine(sys.stderr, live=not args.quiet)
     found = screen_to_folder(
@@ -129,6 +130,11 @@ def add_screen_command(commands) -> None:
     screen.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")
     screen.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     screen.add_argument("--reports", action="store_true", help="also one PDF memo per project")
+    screen.add_argument(
+        "--redact",
+        action="store_true",
+        help="a version that can leave the bank: no sponsor names, no source paths",
+    )
     screen.add_argument(
         "--jobs", type=options.positive, default=None, metavar="N", help="processes or Dask workers"
     )

@@ -11,6 +11,7 @@ swapped into the folder with the manifest last (:func:`assessment._shared.files.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from dataclasses import replace
@@ -22,6 +23,7 @@ import pandas as pd
 from .._shared.files import output_set, shown_path, write_json, write_text
 from ..errors import InputError
 from ..intake.chunks import plan_chunks
+from ..intake.read import SOURCE_COLUMNS
 from ..intake.workbooks import IGNORE_FILE, find_inputs
 from .records import (
     REJECTED_COLUMNS,
@@ -76,6 +78,8 @@ def screen_to_folder(
             (staging / "reports").mkdir()
         settings = replace(settings, reports=str(staging / "reports") if reports else None)
         screening = screen_inputs(inputs, settings, **options)
+        if settings.redact:
+            screening = redacted(screening)
         if not screening.manifest["counts"]["files"]:
             raise InputError(
                 "nothing to screen",
@@ -147,6 +151,26 @@ def _name_inputs(found: dict, results: pd.DataFrame, inputs, *rejected: pd.DataF
         names = [shown_path(p, inputs) if isinstance(p, str) and p else p for p in paths]
         shown = np.asarray([*names, None], dtype=object)[codes]  # code -1 (missing): None
         frame[column] = pd.Series(shown, index=frame.index).astype(frame[column].dtype)
+
+
+def redacted(screening: Screening) -> Screening:
+    """A version of ``screening`` that can leave the bank: no source columns (file, sheet,
+    row) in the results, inputs named by their file name only (no folders) in the rejected
+    rows and the manifest. Sponsors are left out of the memos as they are written
+    (``Settings.redact``); the results carry none."""
+    results = screening.results.drop(columns=list(SOURCE_COLUMNS), errors="ignore")
+    rejected = screening.rejected.copy()
+    if "file" in rejected:
+        rejected["file"] = rejected["file"].map(_file_name, na_action="ignore")
+    found = copy.deepcopy(screening.manifest)
+    for item in found["inputs"]:
+        item["path"] = _file_name(item["path"])
+    found["redacted"] = True
+    return replace(screening, results=results, rejected=rejected, manifest=found)
+
+
+def _file_name(path: object) -> object:
+    return Path(str(path)).name if path else path
 
 
 FILES_PER_CHUNK = (50, 4000)  # the fewest and the most files screened together

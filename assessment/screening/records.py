@@ -82,7 +82,8 @@ class Settings:
     screen`` and :func:`pipeline.score_applications` use; kept as its path), None for the rules
     alone (``--no-model``); ``reports``: a folder to write one PDF memo per scored project into
     (None: no memos), in ``lang``; ``strict``: input warnings (missing fields included) are
-    read and kept in :attr:`Screening.warnings`."""
+    read and kept in :attr:`Screening.warnings`; ``redact``: outputs that can leave the bank
+    (:func:`assessment.screening.batch.redacted`)."""
 
     as_of: dt.date
     rules: str | None = None
@@ -91,6 +92,7 @@ class Settings:
     lang: str = "en"
     templates: str | None = None
     strict: bool = False
+    redact: bool = False
 
     def __post_init__(self) -> None:  # as_of as every entry point takes it (as_of_date)
         object.__setattr__(self, "as_of", as_of_date(self.as_of))
@@ -317,6 +319,8 @@ def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Score the records of one chunk: one result row per project, then one row per input
     that could not be scored (``status`` ``rejected``, with its ``reasons``)."""
     good = records[records["_reasons"] == ""]
+    if settings.redact and "sponsor" in good:  # a version to share: no sponsor in the memos
+        good = good.assign(sponsor=pd.NA)
     scored = _score(good, settings) if len(good) else None
     results = result_rows(scored) if scored is not None else empty_results(settings)
     if scored is not None and settings.reports:
