@@ -122,3 +122,27 @@ def test_a_redacted_screen_names_no_sponsor_and_no_folder(tmp_path):
     assert rejected["file"].tolist() == ["bad.csv"]
     assert {item["path"] for item in manifest["inputs"]} == {"bad.csv", sample.name}
     assert manifest["redacted"] is True and "desk 7" not in json.dumps(manifest)
+
+
+def test_the_memo_ends_with_an_approval_block_the_officer_fills(tmp_path):
+    from pypdf import PdfReader
+
+    from assessment.cli import main
+
+    sample = ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx"
+    for lang, words in (
+        ("en", ("Approval", "Prepared by", "Reviewed by")),
+        ("zh", ("审批", "经办人", "审核人")),
+    ):
+        memo = tmp_path / f"memo_{lang}.pdf"
+        args = ["score", str(sample), "--as-of", "2025-06-30", "-o", str(memo), "--lang", lang]
+        assert main([*args, "--officer", "Li Wei"]) == 0
+        pages = PdfReader(memo).pages
+        last = " ".join(page.extract_text() for page in pages[-2:])
+        assert all(word in last for word in words), lang
+        assert "Li Wei" in last  # the first line, filled
+        block = last[last.index(words[0]) :]
+        assert "Li Wei" in block and block.index(words[1]) < block.index("Li Wei")
+    unnamed = tmp_path / "unnamed.pdf"
+    assert main(["score", str(sample), "--as-of", "2025-06-30", "-o", str(unnamed)]) == 0
+    assert "Li Wei" not in " ".join(page.extract_text() for page in PdfReader(unnamed).pages)

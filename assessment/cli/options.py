@@ -151,6 +151,15 @@ def report_options(of: str = "the PDF") -> argparse.ArgumentParser:
     return parent
 
 
+def officer_options() -> argparse.ArgumentParser:
+    """``--officer NAME``: the "prepared by" line of the memos' approval block."""
+    parent = _parent()
+    parent.add_argument(
+        "--officer", metavar="NAME", default="", help="who prepared the memos (approval block)"
+    )
+    return parent
+
+
 def format_options(*names: str) -> argparse.ArgumentParser:
     parent = _parent()
     choices = names or ("table", "json")

@@ -109,7 +109,11 @@ def _write_outputs(args: argparse.Namespace, scored, targets: list[tuple[str, st
             wrote(args, [write_score_workbook(scored, Path(path), given=args.paths)], made)
         else:
             made = made_for(Path(path) / "memo.pdf" if kind == "folder" else path)
-            wrote(args, write_reports(scored, path, args.lang, args.templates), made)
+            wrote(
+                args,
+                write_reports(scored, path, args.lang, args.templates, officer=args.officer),
+                made,
+            )
 
 
 def add_score_command(commands) -> None:
@@ -125,6 +129,7 @@ def add_score_command(commands) -> None:
             options.format_options(),
             options.strict_options(),
             options.report_options("the PDF memos"),
+            options.officer_options(),
         ],
     )
     score.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")

@@ -75,6 +75,7 @@ def _screen(args: argparse.Namespace, folder):
         templates=args.templates,
         strict=args.strict,
         redact=args.redact,
+        officer=args.officer,
     )
     bar = ProgressLine(sys.stderr, live=not args.quiet)
     found = screen_to_folder(
@@ -125,6 +126,7 @@ def add_screen_command(commands) -> None:
             options.format_options(),
             options.report_options("the PDFs"),
             options.strict_options(),
+            options.officer_options(),
         ],
     )
     screen.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")

@@ -93,6 +93,7 @@ class Settings:
     templates: str | None = None
     strict: bool = False
     redact: bool = False
+    officer: str = ""
 
     def __post_init__(self) -> None:  # as_of as every entry point takes it (as_of_date)
         object.__setattr__(self, "as_of", as_of_date(self.as_of))
@@ -328,7 +329,14 @@ def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             write_reports,  # a later stage, only when memos are asked for
         )
 
-        write_reports(scored, settings.reports, settings.lang, settings.templates, as_set=False)
+        write_reports(
+            scored,
+            settings.reports,
+            settings.lang,
+            settings.templates,
+            as_set=False,
+            officer=settings.officer,
+        )
     rejected = records[records["_reasons"] != ""]
     parts = [results.assign(status="scored"), _rejected_rows(rejected)]
     if "_warnings" in records:

@@ -3,7 +3,7 @@ and input problems, conditions, and the annex of sources and method versions."""
 
 from __future__ import annotations
 
-from reportlab.platypus import Spacer
+from reportlab.platypus import KeepTogether, Spacer
 
 from ..._shared.text import shown
 from ..pdf.style import fill
@@ -146,3 +146,16 @@ def _methods(memo: Memo):
     for key, value in rows:
         grid.add([look.word("methods", key) if key in look.words["methods"] else key, value])
     return grid.build(look)
+
+
+def approval(memo: Memo) -> list:
+    """A form to print and sign: prepared by (the officer, when named), reviewed by, the
+    decision taken (the choices to tick), the date, and room for comments."""
+    look, words = memo.look, memo.look.words["approval"]
+    grid = memo.grid(["role", "name", "signature", "date"], [110, 170, 140, 91])
+    room = "\n\n"  # a line's height to sign or write in
+    grid.add([words["prepared_by"], memo.run.officer, room, ""])
+    grid.add([words["reviewed_by"], "", room, ""])
+    grid.add([words["decision"], words["choices"], room, ""])
+    grid.add([words["comments"], "", room * 3, ""])
+    return [KeepTogether([look.para(words["note"]), grid.build(look)])]  # one page

@@ -32,8 +32,8 @@ class Run:
     """What the memos of one scoring run share, worked out once: rule titles and metrics,
     and each project's input problems and yearly rows."""
 
-    def __init__(self, scored: Scored, look: Look, memos: int = 1) -> None:
-        self.scored, self.look = scored, look
+    def __init__(self, scored: Scored, look: Look, memos: int = 1, officer: str = "") -> None:
+        self.scored, self.look, self.officer = scored, look, officer
         rules = scored.evaluation.rules.table()
         self.titles = rules[f"title_{look.lang}"].to_dict()
         self.metrics = rules["metric"].to_dict()

@@ -1,9 +1,9 @@
 """The PDF assessment memo of each project: the decision on page one (recommendation,
 programme verdicts, key figures, principal reasons), then the project profile, green and carbon
 with a PUE chart, green credit, REIT gates, credit risk with the model card, every criterion
-with its source cell and clause, data quality and input problems, conditions, and an annex of
-sources and methods. Every page carries a stamp: input file hash, model, engine, assessment
-date and rule pack versions.
+with its source cell and clause, data quality and input problems, conditions, an annex of
+sources and methods, and an approval block to sign. Every page carries a stamp: input file
+hash, model, engine, assessment date and rule pack versions.
 
 Wording and styles are data (:mod:`assessment.reports.pdf.style`); the same inputs give a
 byte-identical PDF (reportlab's invariant mode; the assessment date is an input, not the clock).
@@ -19,7 +19,7 @@ from ..._shared.files import file_stem, output_set, sha256_of
 from ...pipeline import Scored, project_records
 from ..pdf.flowables import write_pdf
 from ..pdf.style import Look
-from .detail import annex, conditions, criteria, quality
+from .detail import annex, approval, conditions, criteria, quality
 from .facts import Memo, Run, block
 from .front import credit, green, green_credit, page_one, profile, reit
 
@@ -33,6 +33,7 @@ SECTIONS = (
     ("quality", quality),
     ("conditions", conditions),
     ("annex", annex),
+    ("approval", approval),
 )
 
 
@@ -43,6 +44,7 @@ def write_reports(
     templates: str | Path | None = None,
     *,
     as_set: bool = True,
+    officer: str = "",
 ) -> list[Path]:
     """One memo per project. A single project goes to ``target``; with several, or when
     ``target`` is a folder (exists, ends with a slash, or has no suffix), each project goes to
@@ -51,7 +53,7 @@ def write_reports(
     :func:`assessment._shared.files.file_stem`). Several memos are written as a set (``as_set``):
     built beside their folder and moved in together, so an error or Ctrl-C leaves none."""
     paths = report_paths([str(i) for i in scored.frame.index], target)
-    run = Run(scored, Look(lang, templates), len(paths))
+    run = Run(scored, Look(lang, templates), len(paths), officer)
     records = project_records(scored)
     if len(paths) < 2 or not as_set:
         return [_write(run, r, p) for r, p in zip(records, paths, strict=True)]
@@ -79,9 +81,12 @@ def write_report(
     path: str | Path,
     lang: str = "en",
     templates: str | Path | None = None,
+    officer: str = "",
 ) -> Path:
-    """Write the memo of ``project_id`` to ``path`` (through a temporary file)."""
-    return _write(Run(scored, Look(lang, templates)), _record(scored, project_id), path)
+    """Write the memo of ``project_id`` to ``path`` (through a temporary file); ``officer``
+    fills the "prepared by" line of the approval block."""
+    run = Run(scored, Look(lang, templates), officer=officer)
+    return _write(run, _record(scored, project_id), path)
 
 
 def _write(run: Run, record: dict, path: str | Path) -> Path:
