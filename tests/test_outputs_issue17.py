@@ -146,3 +146,21 @@ def test_the_memo_ends_with_an_approval_block_the_officer_fills(tmp_path):
     unnamed = tmp_path / "unnamed.pdf"
     assert main(["score", str(sample), "--as-of", "2025-06-30", "-o", str(unnamed)]) == 0
     assert "Li Wei" not in " ".join(page.extract_text() for page in PdfReader(unnamed).pages)
+
+
+def test_a_year_is_never_printed_with_a_thousands_separator(tmp_path):
+    """The memo of a listed national green DC (its listing year 2023) and of a project with
+    an emission-factor year: years print as 2023, amounts keep their separators."""
+    import re
+
+    from pypdf import PdfReader
+
+    from assessment.pipeline import score_applications
+    from assessment.reports.memo.write import write_report
+
+    scored = score_applications(CHECKS, as_of="2025-06-30", model=None)
+    pdf = write_report(scored, "PC-15", tmp_path / "memo.pdf")
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "2,023" not in text and "2,022" not in text  # the listing and the factor year
+    assert re.search(r"list year\s+2023", text)
+    assert "4,000" in text  # an amount keeps its separator (racks)

@@ -77,7 +77,10 @@ class Memo:
         return f"{rule_id}: {self.run.titles[rule_id]}"
 
     def unit_of(self, name: str) -> str:
-        """The unit a field or indicator is shown in (``fraction`` shows as per cent)."""
+        """The unit a field or indicator is shown in (``fraction`` shows as per cent; a
+        calendar year, a name ending in ``_year``, as ``year``: without a thousands separator)."""
+        if name.endswith("_year"):
+            return "year"
         field = load_dictionary().fields.get(name)
         if field is not None:
             return "fraction" if field.type == "fraction" else field.unit
@@ -100,6 +103,8 @@ class Memo:
             return self.look.word("yes_no", str(value).lower())
         if isinstance(value, dt.date):
             return shown(value, digits=DIGITS)
+        if isinstance(value, int | float) and unit == "year":
+            return str(int(value))  # 2023, never 2,023
         if isinstance(value, int | float) and unit == "fraction":
             return f"{shown(value * 100, digits=DIGITS)}%"
         if isinstance(value, int | float) and unit == "CNY":

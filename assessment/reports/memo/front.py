@@ -219,7 +219,7 @@ def profile(memo: Memo) -> list:
         value = project.get(field.name)
         if field.type == "series" or value is None or value is pd.NA or value != value:
             continue
-        unit = "fraction" if field.type == "fraction" else field.unit
+        unit = memo.unit_of(field.name)
         cell = memo.find_cell(field.name) or "-"
         grid.add([field.label(memo.look.lang), memo.shown(_plain(value), unit), cell])
     found = [grid.build(memo.look)]
