@@ -3,6 +3,7 @@ are in, and the summary's rejection table names the files."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import AS_OF, ROOT
@@ -164,3 +165,25 @@ def test_a_year_is_never_printed_with_a_thousands_separator(tmp_path):
     assert "2,023" not in text and "2,022" not in text  # the listing and the factor year
     assert re.search(r"list year\s+2023", text)
     assert "4,000" in text  # an amount keeps its separator (racks)
+
+
+def test_the_pass_rate_chart_names_each_rule_and_splits_fail_from_undecided(screened_folders):
+    """Each bar carries the rule's title and three colours: pass, fail, cannot be decided
+    (the summary's pass rate is pass / (pass + fail + insufficient), as its note says)."""
+    import pypdfium2 as pdfium
+    from pypdf import PdfReader
+
+    from assessment.reports.pdf.style import Look
+
+    summary = screened_folders["en"] / "summary.pdf"
+    first = PdfReader(summary).pages[0].extract_text()
+    assert "PLB-GREEN-EVIDENCE A claimed green-power" in " ".join(first.split())
+    assert "green passes, red fails, yellow cannot be decided" in " ".join(first.split())
+    image = pdfium.PdfDocument(str(summary))[0].render(scale=1).to_pil().convert("RGB")
+    colours = {
+        tuple(int(Look("en").style["colours"][k][i : i + 2], 16) for i in (1, 3, 5)): k
+        for k in ("pass", "fail", "insufficient")
+    }
+    pixels = {tuple(p) for p in np.asarray(image).reshape(-1, 3)}
+    seen = {colours[pixel] for pixel in pixels if pixel in colours}
+    assert seen == {"pass", "fail", "insufficient"}

@@ -22,7 +22,7 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from .._shared.text import shown
 from ..decision.decide import RECOMMENDATIONS
-from ..reports.pdf.flowables import Grid, bars, write_pdf
+from ..reports.pdf.flowables import Grid, bars, stacked_bars, write_pdf
 from ..reports.pdf.style import Look, fill
 
 __all__ = ["summary_tables", "write_summary_pdf"]
@@ -275,15 +275,22 @@ class _Summary:
         return [grid.build(self.look)]
 
     def _pass_rates(self) -> list:
+        """Per rule (its id and title), the shares that pass, fail and cannot be decided of
+        the projects it applies to, with its pass rate written after the bar."""
         rates = self.tables["Pass rate per rule"].dropna(subset=["pass_rate"])
+        judged = rates[["pass", "fail", "insufficient"]].sum(axis=1)
         items = [
-            (r, 100 * v, "bar_project")
-            for r, v in zip(rates["rule_id"], rates["pass_rate"], strict=True)
+            (
+                f"{row['rule_id']} {row['title']}".strip(),
+                [(100 * row[kind] / total, kind) for kind in VERDICT_COLUMNS[:3]],
+                f"{100 * row['pass_rate']:.1f}%",
+            )
+            for row, total in zip(rates.to_dict("records"), judged, strict=True)
         ]
         if not items:
             return []
         charts = [
-            bars(items[i : i + BARS_PER_CHART], self.look, shown="{:.1f}%")
+            stacked_bars(items[i : i + BARS_PER_CHART], self.look)
             for i in range(0, len(items), BARS_PER_CHART)
         ]
         return [self.look.para(self.words["notes"]["pass_rates"]), Spacer(1, 3), *charts]

@@ -204,6 +204,42 @@ def phrased(look: Look, text: object, *, group: str) -> str:
     return "; ".join(str(phrases.get(part, part)) for part in str(text).split("; "))
 
 
+def stacked_bars(
+    items: list[tuple[str, list[tuple[float, str]], str]], look: Look, top: float = 100.0
+) -> Drawing:
+    """Horizontal bars of segments ``(label, [(value, colour key), ...], text)`` on a scale to
+    ``top``, each bar's ``text`` written after it (e.g. the pass rate of a rule's pass, fail
+    and undecided shares)."""
+    chart = look.style["chart"]
+    height, label_width, width = chart["bar_height"], chart["label_width"], chart["width"]
+    scale = (width - label_width - 40) / top
+    drawing = Drawing(width, (height + 4) * len(items) + 4)
+    drawing.initialFontName = look.font
+    size = look.size["table"]
+    for index, (label, segments, text) in enumerate(items):
+        y = drawing.height - (index + 1) * (height + 4)
+        label = look.plain(clipped(label, _LABEL_CHARS))
+        font = look.font_for(label)
+        label = _fitted(label, font, size, label_width - 6)
+        drawing.add(String(0, y + 2, label, fontName=font, fontSize=size))
+        x = label_width
+        for value, colour in segments:
+            fill = look.colour[colour]
+            drawing.add(Rect(x, y, value * scale, height, fillColor=fill, strokeColor=None))
+            x += value * scale
+        drawing.add(String(x + 3, y + 2, text, fontName=look.font, fontSize=size))
+    return drawing
+
+
+def _fitted(text: str, font: str, size: float, width: float) -> str:
+    """``text`` cut (with "...") to fit ``width`` points in ``font`` at ``size``."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "...", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
 def bars(
     items: list[tuple[str, float, str]],
     look: Look,
