@@ -187,3 +187,23 @@ def test_the_pass_rate_chart_names_each_rule_and_splits_fail_from_undecided(scre
     pixels = {tuple(p) for p in np.asarray(image).reshape(-1, 3)}
     seen = {colours[pixel] for pixel in pixels if pixel in colours}
     assert seen == {"pass", "fail", "insufficient"}
+
+
+def test_monitor_says_no_change_for_identical_inputs(screened_folders, tmp_path, capsys):
+    from pypdf import PdfReader
+
+    from assessment.cli import main
+
+    same = screened_folders["en"]
+    assert main(["monitor", str(same), str(same), "-o", str(tmp_path / "m.pdf")]) == 0
+    printed = capsys.readouterr().out
+    assert "no change:" in printed and "Rules: pass rate" not in printed
+    pdf = PdfReader(tmp_path / "m.pdf")
+    assert len(pdf.pages) == 1 and "No change:" in pdf.pages[0].extract_text()
+    other = tmp_path / "other"
+    sample = ROOT / "sample_projects" / "05_zhangjiakou_reit_ready.xlsx"
+    assert main(["screen", str(sample), "-o", str(other), "--as-of", "2025-06-30"]) == 0
+    capsys.readouterr()
+    assert main(["monitor", str(same), str(other)]) == 0
+    printed = capsys.readouterr().out
+    assert "no change:" not in printed and "Rules: pass rate" in printed

@@ -111,6 +111,18 @@ class Monitoring:
             for name, table in (("rules", self.rules), ("fields", self.fields))
         }
 
+    def unchanged(self) -> bool:
+        """Nothing moved: every rule's pass rate and undecided share, every field's
+        distribution (PSI 0) and every population measure as in the baseline."""
+        moves = [
+            self.rules.get("shift_pp"),
+            self.rules.get("insufficient_shift_pp"),
+            self.fields.get("psi"),
+            self.population["shift_pp"].iloc[1:],
+        ]
+        values = pd.concat([pd.Series(m, dtype="float64") for m in moves if m is not None])
+        return bool(values.fillna(0).abs().max(skipna=True) == 0) if len(values) else True
+
     def worst_band(self) -> str:
         """The most severe band of any rule, field or population measure."""
         found = set(self.rules["band"]) | set(self.fields["band"]) | set(self.population["band"])

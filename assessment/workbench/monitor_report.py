@@ -80,6 +80,10 @@ def monitor_lines(monitoring: Monitoring) -> list[str]:
         f"baseline: {sources.get('baseline', '-')} ({projects['baseline']:.0f} projects)",
         f"current:  {sources.get('current', '-')} ({projects['current']:.0f} projects)",
         _counts_line(monitoring),
+    ]
+    if monitoring.unchanged():
+        return [*lines, NO_CHANGE]
+    return lines + [
         "",
         "Rules: pass rate = pass / (pass + fail); insufficient = share of rows the rule applies to",
         _shown(_rules_text(monitoring.rules)),
@@ -90,7 +94,12 @@ def monitor_lines(monitoring: Monitoring) -> list[str]:
         "Population",
         _shown(_population_text(monitoring.population.iloc[1:])),
     ]
-    return lines
+
+
+NO_CHANGE = (
+    "no change: every rule's pass rate, every field's distribution and every population "
+    "measure are as in the baseline"
+)
 
 
 def _counts_line(monitoring: Monitoring) -> str:
@@ -213,6 +222,9 @@ def write_monitor_pdf(
     words = look.words["monitor"]
     story = [look.para(words["title"], "title", True, look.colour["heading"])]
     story += [look.para(line) for line in _headline(look, monitoring)]
+    if monitoring.unchanged():  # nothing moved: say so, not pages of zeros
+        story.append(look.para(words["no_change"], bold=True))
+        return write_story(look, story, path, words["title"], words["author"])
     story += _section(look, "psi", _psi_chart(look, monitoring))
     story += _section(look, "shifts", _shift_charts(look, monitoring))
     story += _section(look, "fields", [_fields_grid(look, monitoring.fields).build(look)])
