@@ -207,3 +207,20 @@ def test_monitor_says_no_change_for_identical_inputs(screened_folders, tmp_path,
     assert main(["monitor", str(same), str(other)]) == 0
     printed = capsys.readouterr().out
     assert "no change:" not in printed and "Rules: pass rate" in printed
+
+
+def test_the_pue_chart_starts_near_the_smallest_limit_and_names_the_value(tmp_path):
+    import re
+
+    from pypdf import PdfReader
+
+    from assessment.pipeline import score_applications
+    from assessment.reports.memo.write import write_report
+
+    sample = ROOT / "sample_projects" / "10_horinger_green_credit_ai.xlsx"
+    scored = score_applications(sample, as_of="2025-06-30", model=None)
+    pdf = write_report(scored, "DC-2025-010", tmp_path / "memo.pdf")
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    origin = float(re.search(r"the axis starts at ([\d.]+)", text).group(1))
+    assert 1.0 <= origin < 1.18  # below the project's PUE 1.18 and every limit, above 0
+    assert re.search(r"PUE assessed 1\.18", text)  # the project's bar, its value named

@@ -4,6 +4,8 @@ credit, REIT gates and credit risk with the model card."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from reportlab.platypus import PageBreak, Spacer
 
@@ -297,9 +299,10 @@ def _programme_rules(memo: Memo, programme: str, gates_only: bool = False) -> li
 
 def green(memo: Memo) -> list:
     found = []
-    chart = _pue_chart(memo)
+    chart, origin = _pue_chart(memo)
     if chart is not None:
-        found += [memo.look.para(memo.look.words["words"]["pue_chart"]), chart, Spacer(1, 4)]
+        lead = fill(memo.look.words["words"]["pue_chart"], origin=shown(origin))
+        found += [memo.look.para(lead), chart, Spacer(1, 4)]
     found += [
         _figures(memo, CARBON_FIGURES),
         Spacer(1, 3),
@@ -327,8 +330,9 @@ def _factor_note(memo: Memo) -> str:
     return note
 
 
-def _pue_chart(memo: Memo):
-    """The project's PUE and each applicable PUE limit, as horizontal bars."""
+def _pue_chart(memo: Memo) -> tuple[object, float]:
+    """The project's PUE and each applicable PUE limit, as horizontal bars from an axis
+    near the smallest of them (the chart, or None, and where its axis starts)."""
     metrics = memo.run.metrics
     limits = [
         (r["rule_id"], float(r["threshold"]), "bar_limit")
@@ -339,10 +343,11 @@ def _pue_chart(memo: Memo):
     ]
     pue = memo.record["indicators"].get("pue_assessed")
     if pue is None or not limits:
-        return None
-    return bars(
-        [(memo.label("pue_assessed"), float(pue), "bar_project"), *limits], memo.look, float(pue)
-    )
+        return None, 0.0
+    items = [(memo.label("pue_assessed"), float(pue), "bar_project"), *limits]
+    low = min(value for _, value, _ in items)
+    origin = max(0.0, math.floor((low - 0.05) * 10) / 10)  # near the smallest: PUE >= 1
+    return bars(items, memo.look, float(pue), origin=origin), origin
 
 
 def green_credit(memo: Memo) -> list:

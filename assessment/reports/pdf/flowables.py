@@ -245,13 +245,16 @@ def bars(
     look: Look,
     marker: float | None = None,
     shown: str = "{:.2f}",
+    origin: float = 0.0,
 ) -> Drawing:
     """Horizontal bars ``(label, value, colour key)`` with their values written as ``shown``
-    (a format such as ``"{:.0f}"``); an optional vertical line at ``marker``."""
+    (a format such as ``"{:.0f}"``), drawn from ``origin`` (an axis need not start at 0);
+    an optional vertical line at ``marker``, when the values stand in a column of their own
+    at the right, so that the line never crosses them."""
     chart = look.style["chart"]
     height, label_width, width = chart["bar_height"], chart["label_width"], chart["width"]
-    top = max(value for _, value, _ in items) or 1.0
-    scale = (width - label_width - 40) / top
+    top = max(value for _, value, _ in items) - origin or 1.0
+    scale = (width - label_width - 44) / top
     drawing = Drawing(width, (height + 4) * len(items) + 4)
     drawing.initialFontName = look.font  # the state's first font, embedded like the rest
     size = look.size["table"]
@@ -259,27 +262,13 @@ def bars(
         y = drawing.height - (index + 1) * (height + 4)
         label = look.plain(clipped(label, _LABEL_CHARS))
         drawing.add(String(0, y + 2, label, fontName=look.font_for(label), fontSize=size))
-        drawing.add(
-            Rect(
-                label_width,
-                y,
-                value * scale,
-                height,
-                fillColor=look.colour[colour],
-                strokeColor=None,
-            )
-        )
-        drawing.add(
-            String(
-                label_width + value * scale + 3,
-                y + 2,
-                shown.format(value),
-                fontName=look.font,
-                fontSize=size,
-            )
-        )
+        length = max(value - origin, 0.0) * scale
+        fill = look.colour[colour]
+        drawing.add(Rect(label_width, y, length, height, fillColor=fill, strokeColor=None))
+        at = width - 38 if marker is not None else label_width + length + 3
+        drawing.add(String(at, y + 2, shown.format(value), fontName=look.font, fontSize=size))
     if marker is not None:
-        x = label_width + marker * scale
+        x = label_width + (marker - origin) * scale
         line = Line(x, 0, x, drawing.height, strokeColor=look.colour["marker"], strokeWidth=0.5)
         drawing.add(line)
     return drawing
