@@ -224,3 +224,33 @@ def test_the_pue_chart_starts_near_the_smallest_limit_and_names_the_value(tmp_pa
     origin = float(re.search(r"the axis starts at ([\d.]+)", text).group(1))
     assert 1.0 <= origin < 1.18  # below the project's PUE 1.18 and every limit, above 0
     assert re.search(r"PUE assessed 1\.18", text)  # the project's bar, its value named
+
+
+def test_rules_check_warns_of_a_title_and_a_version_that_do_not_follow_the_rules(tmp_path, capsys):
+    import shutil
+
+    from assessment.cli import main
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    assert main(["rules", "check", str(rules)]) == 0
+    assert "warning" not in capsys.readouterr().out  # a copy as it is: nothing to say
+    table = rules / "green_dc_cn" / "rules.csv"
+    text = table.read_text(encoding="utf-8")
+    assert text.count(",wue_l_per_kwh,<=,2.5,") == 1
+    table.write_text(
+        text.replace(",wue_l_per_kwh,<=,2.5,", ",wue_l_per_kwh,<=,2.0,"), encoding="utf-8"
+    )
+    assert main(["rules", "check", str(rules)]) == 0  # warnings, not errors
+    printed = capsys.readouterr().out
+    assert "warning: GRN-WUE: the title states 2.5 but the threshold is 2" in printed
+    assert "warning: pack green_dc_cn: its rules differ" in printed and "2025.1" in printed
+    pack = rules / "green_dc_cn" / "pack.yaml"
+    pack.write_text(
+        pack.read_text(encoding="utf-8").replace('"2025.1"', '"2026.1"'), encoding="utf-8"
+    )
+    assert main(["rules", "check", str(rules), "--format", "json"]) == 0
+    import json
+
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: GRN-WUE")

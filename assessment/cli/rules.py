@@ -30,15 +30,18 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     Example:
       assess rules check rules/
     """
+    from ..criteria.rule_warnings import rule_warnings
     from ..criteria.rules import load_rules
     from ..reports.text import rules_check_lines
 
     rule_set = load_rules(args.directory)
+    baseline = args.baseline or (None if args.directory is None else "")
+    warnings = rule_warnings(rule_set, None if baseline is None else load_rules(baseline or None))
     if args.format == "json":
         packs = [{"id": p.id, "version": p.version, "rules": len(p.rules)} for p in rule_set.packs]
-        print_json({"packs": packs, "rules": len(rule_set.rules)})
+        print_json({"packs": packs, "rules": len(rule_set.rules), "warnings": warnings})
     else:
-        emit(rules_check_lines(rule_set))
+        emit([*rules_check_lines(rule_set), *warnings])
     return 0
 
 
@@ -214,6 +217,13 @@ def add_rules_commands(commands) -> None:
             metavar="DIR",
             help="rules folder (default: the packaged rules)",
         )
+        if name == "check":
+            command.add_argument(
+                "--baseline",
+                metavar="DIR",
+                help="warn of packs whose rules changed against this folder while their "
+                "version did not (default: the packaged rules, when DIR is given)",
+            )
     _add_rules_diff(rules_commands)
     export = options.command(
         rules_commands,
