@@ -244,10 +244,10 @@ def test_rules_check_warns_of_a_title_and_a_version_that_do_not_follow_the_rules
     assert main(["rules", "check", str(rules)]) == 0  # warnings, not errors
     printed = capsys.readouterr().out
     assert "warning: GRN-WUE: the title states 2.5 but the threshold is 2" in printed
-    assert "warning: pack green_dc_cn: its rules differ" in printed and "2025.1" in printed
+    assert "warning: pack green_dc_cn: its rules differ" in printed and "2026.1" in printed
     pack = rules / "green_dc_cn" / "pack.yaml"
     pack.write_text(
-        pack.read_text(encoding="utf-8").replace('"2025.1"', '"2026.1"'), encoding="utf-8"
+        pack.read_text(encoding="utf-8").replace('"2026.1"', '"2026.2"'), encoding="utf-8"
     )
     assert main(["rules", "check", str(rules), "--format", "json"]) == 0
     import json

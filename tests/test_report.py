@@ -83,7 +83,7 @@ def test_footer_names_the_input_rules_model_and_engine(pdfs, scored):
     text = _text(pdfs["en"])
     digest = hashlib.sha256(SAMPLE.read_bytes()).hexdigest()[:16]
     assert f"input sha256 {digest}" in text
-    assert "green_dc_cn 2025.1" in text and "rules: compliance_cn" in text
+    assert "green_dc_cn 2026.1" in text and "rules: compliance_cn" in text
     assert scored.model.card["sha256"][:16] in text
     assert "engine 0.1.0" in text
 
