@@ -254,3 +254,21 @@ def test_rules_check_warns_of_a_title_and_a_version_that_do_not_follow_the_rules
 
     warnings = json.loads(capsys.readouterr().out)["warnings"]
     assert len(warnings) == 1 and warnings[0].startswith("warning: GRN-WUE")
+
+
+def test_years_and_cover_ratios_are_written_as_people_write_them(tmp_path):
+    """ "6.25 years" (not 6.248), a DSCR "1.62x" in the figures and the criteria tables."""
+    import re
+
+    from pypdf import PdfReader
+
+    from assessment.pipeline import score_applications
+    from assessment.reports.memo.write import write_report
+
+    sample = ROOT / "sample_projects" / "10_horinger_green_credit_ai.xlsx"
+    scored = score_applications(sample, as_of="2025-06-30", model=None)
+    pdf = write_report(scored, "DC-2025-010", tmp_path / "memo.pdf")
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert re.search(r"DSCR minimum, forecast \(proposed loan\) \d\.\d\dx", text)
+    assert re.search(r"CR-DSCR-MIN.*?pass \d\.\d\dx >= 1\.2x", text)
+    assert not re.search(r"\d\.\d{3,} years", text)

@@ -27,8 +27,8 @@ def criteria(memo: Memo) -> list:
         grid.add(
             [
                 memo.title(rule["rule_id"]),
-                f"{rule['operator']} {memo.shown(rule['threshold'], rule['unit'])}",
-                memo.shown(rule["value"], rule["unit"]),
+                f"{rule['operator']} {memo.shown(rule['threshold'], memo.rule_unit(rule))}",
+                memo.shown(rule["value"], memo.rule_unit(rule)),
                 memo.source_cell(metrics[rule["rule_id"]]),
                 verdict,
                 f"{rule['source']}: {rule['clause']}",

@@ -28,6 +28,10 @@ DIGITS = 4  # a memo shows numbers to four significant digits (shown's digits)
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
+# Units shown with two decimals at most, as people write them: "6.25 years", "1.61x".
+PEOPLE_FORMATS = {"years": "{:,.2f}", "x": "{:,.2f}"}
+
+
 class Run:
     """What the memos of one scoring run share, worked out once: rule titles and metrics,
     and each project's input problems and yearly rows."""
@@ -81,10 +85,17 @@ class Memo:
         calendar year, a name ending in ``_year``, as ``year``: without a thousands separator)."""
         if name.endswith("_year"):
             return "year"
+        if name.startswith("dscr"):
+            return "x"  # a cover ratio: 1.61x
         field = load_dictionary().fields.get(name)
         if field is not None:
             return "fraction" if field.type == "fraction" else field.unit
         return _indicator_units().get(name, "")
+
+    def rule_unit(self, rule: dict) -> str:
+        """The unit a rule's value and threshold are shown in: the rule's own, else its
+        metric's (a DSCR rule shows 1.61x)."""
+        return rule["unit"] or self.unit_of(self.run.metrics.get(rule["rule_id"], ""))
 
     def label(self, name: str) -> str:
         """A field or indicator name in words."""
@@ -105,6 +116,9 @@ class Memo:
             return shown(value, digits=DIGITS)
         if isinstance(value, int | float) and unit == "year":
             return str(int(value))  # 2023, never 2,023
+        if isinstance(value, int | float) and unit in PEOPLE_FORMATS:
+            number = PEOPLE_FORMATS[unit].format(value).rstrip("0").rstrip(".")
+            return f"{number} {self.look.words['units'].get(unit, unit)}".replace(" x", "x")
         if isinstance(value, int | float) and unit == "fraction":
             return f"{shown(value * 100, digits=DIGITS)}%"
         if isinstance(value, int | float) and unit == "CNY":
