@@ -151,6 +151,21 @@ class InputError(AssessmentError):
     """An input file cannot be read at all."""
 
 
+def table_problem(
+    path: object, row: object, column: str, message: str, *, got="", expected="", hint=""
+) -> dict:
+    """One problem of a table an analyst edits, as a row of :meth:`RuleError.from_rows`."""
+    return {
+        "file": str(path),
+        "row": row,
+        "column": column,
+        "message": message,
+        "got": got,
+        "expected": expected,
+        "hint": hint,
+    }
+
+
 class RuleError(AssessmentError):
     """Rule packs with problems; ``problems`` holds one row per problem (file, row, column,
     value, message, hint), all collected before raising."""

@@ -30,7 +30,7 @@ from .criteria.rules import RuleSet, load_rules
 from .decision.decide import (
     RECOMMENDATIONS,
     decide,
-    doubts_of,
+    doubted,
     programmes_as_asked,
     requested_programmes,
     routing_of,
@@ -307,9 +307,9 @@ def _indicators(row: pd.Series) -> dict[str, object]:
 
 def _withheld(evaluation: Evaluation, project_ids: list) -> dict[object, set[str]]:
     """Per project, the rules whose pass is withheld on a doubted value
-    (:func:`decision.decide.doubts_of`)."""
+    (:func:`decision.decide.doubted`)."""
     wanted, found = set(project_ids), {}
-    for rule, rows in doubts_of(evaluation, routing_of(evaluation.rules)):
+    for rule, rows in doubted(evaluation).passes:
         for project_id in evaluation.frame.index[rows]:
             if project_id in wanted:
                 found.setdefault(project_id, set()).add(rule.rule_id)

@@ -245,10 +245,11 @@ def add_indicators(
     columns |= _province(projects)
     columns["city_code"] = _city_code(projects, columns["province_assessed"])
     factors = _usable_factors(reference["grid_emission_factors.csv"], as_of, factor_year)
+    columns["green_evidence_mwh"] = _green_evidence(projects)  # read by carbon and checks
     columns |= _carbon(projects, columns, factors)
     weights = reference["renewable_consumption_weights.csv"]
     columns["re_weight_province"] = _re_weight(columns["province_assessed"], weights, as_of.year)
-    columns |= _plausibility(projects, columns["energy_mwh"])
+    columns |= _plausibility(projects, columns)
     columns["green_power_over_weight"] = (
         columns["green_share_assessed"] - columns["re_weight_province"]
     )
@@ -440,7 +441,7 @@ def _carbon(projects: pd.DataFrame, columns: dict, factors: pd.DataFrame) -> dic
     location = _location_factors(columns["province_assessed"], factors)
     factor, energy = np.asarray(location["emission_factor"]), columns["energy_mwh"]
     emissions = energy * factor
-    market, method = _market_emissions(emissions, _green_evidence(projects), factor)
+    market, method = _market_emissions(emissions, columns["green_evidence_mwh"], factor)
     return location | {
         "emission_factor_market": factor,
         "emission_factor_market_year": location["emission_factor_year"],
@@ -499,13 +500,13 @@ def _re_weight(province: pd.Series, weights: pd.DataFrame, year: int) -> np.ndar
 HOURS_A_YEAR = 8760
 
 
-def _plausibility(projects: pd.DataFrame, energy: pd.Series) -> dict[str, object]:
+def _plausibility(projects: pd.DataFrame, columns: dict) -> dict[str, object]:
     """The ratios the plausibility checks read: does the application add up?"""
+    energy, evidence = columns["energy_mwh"], columns["green_evidence_mwh"]
     it_load = _optional(projects, "it_load_mw")
     load = _ratio(projects["it_energy_mwh"].astype("float64"), it_load * HOURS_A_YEAR)
     measured = projects["pue"].where(~projects["project_kind"].isin(DESIGN_PUE_KINDS))
     facility = _optional(projects, "facility_energy_billed_mwh")
-    evidence = _green_evidence(projects)
     evidenced = _ratio(evidence, facility.where(facility > 0, energy))
     assessed = projects["green_power_share"].astype("float64").fillna(evidenced.clip(upper=1))
     return {
@@ -513,7 +514,6 @@ def _plausibility(projects: pd.DataFrame, energy: pd.Series) -> dict[str, object
         "load_to_utilisation": _ratio(load, _optional(projects, "rack_utilisation")),
         "pue_to_design": _ratio(measured.astype("float64"), projects["pue_design"]),
         "facility_energy_gap": _ratio(facility, energy) - 1,
-        "green_evidence_mwh": evidence,
         "green_share_evidenced": evidenced,
         "green_share_assessed": assessed,
         "green_share_unevidenced": assessed - evidenced.fillna(0.0),

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
-from ..errors import RuleError
+from ..errors import RuleError, table_problem
 from ..intake.dictionary import load_dictionary
 
 CLIMATE_ZONES = (  # GB 50176-2016 building thermal design zones
@@ -188,13 +188,13 @@ def _duplicated(table: pd.DataFrame, keys: list[str], path: Path) -> list[dict]:
 def _rows(table: pd.DataFrame, path: Path, column: str, message: str, expected: str) -> list[dict]:
     """One problem per row of ``table`` (its file row: the index + 2, after the header)."""
     return [
-        {
-            "file": str(path),
-            "row": int(index) + 2,
-            "column": column,
-            "got": "blank" if pd.isna(value) else str(value),
-            "message": message,
-            "expected": expected,
-        }
+        table_problem(
+            path,
+            int(index) + 2,
+            column,
+            message,
+            got="blank" if pd.isna(value) else str(value),
+            expected=expected,
+        )
         for index, value in table[column].items()
     ]

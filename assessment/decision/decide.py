@@ -214,7 +214,8 @@ def check_decision_tables(rules: RuleSet) -> str:
     folder = decision_folder(rules)
     table = load_decision_table(decision_file(folder, "decision_table.csv"))
     routing, margins = load_routing(folder), load_borderline(folder)
-    doubts, _ = checked_doubts(rules), formula_of(rules)
+    doubts = checked_doubts(rules)
+    formula_of(rules)  # the data-quality formula, checked against the rules too
     where = str(folder) if folder else "packaged"
     return (
         f"decision: {len(table)} rows, {len(routing.programmes)} purposes, "
@@ -288,7 +289,7 @@ def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
     on a doubted value (:mod:`.doubts`): what every output shows."""
     routing = routing_of(evaluation.rules)
     asked = requested_programmes(evaluation.frame, routing)
-    shown = with_doubts(evaluation, doubts_of(evaluation, routing)).copy()
+    shown = doubted(evaluation).programmes.copy()
     for programme in PROGRAMMES:
         status = shown[f"{programme}_status"].astype(object)
         shown[f"{programme}_status"] = status.where(asked[programme], "not_requested")
@@ -324,8 +325,8 @@ def _basis(
 ) -> _Basis:
     frame, routing = evaluation.frame, routing_of(evaluation.rules)
     asked = requested_programmes(frame, routing)
-    doubted = doubts_of(evaluation, routing)
-    programmes = with_doubts(evaluation, doubted)
+    doubts = doubted(evaluation)
+    programmes = doubts.programmes
     inputs = programmes[[c for c in programmes.columns if c.endswith(INPUT_PARTS)]].copy()
     for column in CONTEXT_COLUMNS:
         inputs[column] = _column(frame, column)
@@ -342,21 +343,35 @@ def _basis(
         (hits for _, hits in borderline), np.zeros(len(frame), dtype=int)
     )
     inputs["input_errors"] = _input_errors(frame.index, problems)
-    quality = quality_scores(
-        evaluation, counted, formula_of(evaluation.rules), doubted_of(evaluation)
-    )
-    return _Basis(routing, asked, inputs, borderline, doubted, quality)
+    quality = quality_scores(evaluation, counted, formula_of(evaluation.rules), doubts.fields)
+    return _Basis(routing, asked, inputs, borderline, doubts.passes, quality)
 
 
-def doubts_of(evaluation: Evaluation, routing: Routing) -> list[tuple[object, np.ndarray]]:
-    """The label rules that pass on a doubted value (:func:`.doubts.doubted_passes`)."""
-    doubts = checked_doubts(evaluation.rules)
-    return doubted_passes(evaluation, doubts, routing.of_role(*DOUBTING_ROLES))
+@dataclass(frozen=True)
+class Doubted:
+    """What the raised plausibility flags doubt in one evaluation (:mod:`.doubts`): field ->
+    the projects where it is doubted, the label rules' passes withheld, and the programme
+    results with them withheld."""
+
+    fields: dict[str, np.ndarray]
+    passes: list[tuple[object, np.ndarray]]
+    programmes: pd.DataFrame
 
 
-def doubted_of(evaluation: Evaluation) -> dict[str, np.ndarray]:
-    """Field -> the projects where a raised flag doubts it (:func:`.doubts.doubted_fields`)."""
-    return doubted_fields(evaluation, checked_doubts(evaluation.rules))
+def doubted(evaluation: Evaluation) -> Doubted:
+    """The doubts of ``evaluation``, worked out once and kept on it while its rules,
+    results and programme results stay the same (the decision, the outputs and the records
+    all read them)."""
+    key = (id(evaluation.rules), id(evaluation.results), id(evaluation.programmes))
+    cached = evaluation.__dict__.get("_doubted")
+    if cached is None or cached[0] != key:
+        doubts = checked_doubts(evaluation.rules)
+        fields = doubted_fields(evaluation, doubts)
+        labels = routing_of(evaluation.rules).of_role(*DOUBTING_ROLES)
+        passes = doubted_passes(evaluation, fields, labels)
+        found = Doubted(fields, passes, with_doubts(evaluation, passes))
+        cached = evaluation.__dict__["_doubted"] = (key, found)
+    return cached[1]
 
 
 def checked_doubts(rules: RuleSet) -> tuple:
@@ -625,19 +640,19 @@ def _details(
     ]
     doubts, blanks = checked_doubts(evaluation.rules), _Blanks(frame)
     result["missing_for_decision"] = [
-        list(
-            dict.fromkeys(
-                _to_correct(problems_of.get(pid, []), blank)
-                + deciding_fields(split[pid][0], rules, blank)
-                + evidence_fields(split[pid][0], doubts, blank)
-            )
-        )
-        for position, pid in enumerate(ids)
-        for blank in [blanks.of(position)]
+        _missing_for_decision(problems_of.get(pid, []), split[pid][0], rules, doubts, blanks.of(i))
+        for i, pid in enumerate(ids)
     ]
     paths = paths_to_eligibility(evaluation, _path_programmes(basis))
     result["path_to_eligibility"] = [paths.get(pid, []) for pid in ids]
     return result
+
+
+def _missing_for_decision(problems: list, rows: list, rules: dict, doubts: tuple, blank) -> list:
+    """What to correct or give first, the fields that would decide the undecided gates and
+    the evidence a doubt asks for, each once."""
+    found = _to_correct(problems, blank) + deciding_fields(rows, rules, blank)
+    return list(dict.fromkeys(found + evidence_fields(rows, doubts, blank)))
 
 
 def _score_facts(parts: dict) -> dict:

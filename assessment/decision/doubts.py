@@ -23,7 +23,7 @@ from .._shared.tables import reference_rows
 from ..criteria.evaluate import FAIL, PASS, Evaluation, programme_results
 from ..criteria.indicators import input_fields
 from ..criteria.rules import nearest
-from ..errors import RuleError
+from ..errors import RuleError, table_problem
 from ..intake.dictionary import load_dictionary
 
 DOUBTED = "doubted"
@@ -60,14 +60,18 @@ def load_doubts(path: Path) -> tuple[Doubt, ...]:
         )
         for column in ("doubts", "evidence"):
             problems += [
-                _problem(path, number, column, name, "unknown field", nearest(name, fields))
+                table_problem(
+                    path, number, column, "unknown field", got=name, hint=nearest(name, fields)
+                )
                 for name in getattr(doubt, column)
                 if name not in fields
             ]
         if not doubt.doubts:
-            problems.append(_problem(path, number, "doubts", "blank", "names no field", ""))
+            problems.append(table_problem(path, number, "doubts", "names no field", got="blank"))
         if doubt.rule_id in seen:
-            problems.append(_problem(path, number, "rule_id", doubt.rule_id, "a second row", ""))
+            problems.append(
+                table_problem(path, number, "rule_id", "a second row", got=doubt.rule_id)
+            )
         seen.add(doubt.rule_id)
         found.append(doubt)
     if problems:
@@ -80,8 +84,13 @@ def check_doubts(doubts: tuple[Doubt, ...], severities: dict[str, str], path: Pa
     -> severity)."""
     flags = sorted(rule for rule, severity in severities.items() if severity == "flag")
     problems = [
-        _problem(
-            path, d.row, "rule_id", d.rule_id, "not a flag of the rules", nearest(d.rule_id, flags)
+        table_problem(
+            path,
+            d.row,
+            "rule_id",
+            "not a flag of the rules",
+            got=d.rule_id,
+            hint=nearest(d.rule_id, flags),
         )
         for d in doubts
         if severities.get(d.rule_id) != "flag"
@@ -92,17 +101,6 @@ def check_doubts(doubts: tuple[Doubt, ...], severities: dict[str, str], path: Pa
 
 def _names(text: object) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(text or "").split(";") if part.strip())
-
-
-def _problem(path: Path, row: object, column: str, value: str, message: str, hint: str) -> dict:
-    return {
-        "file": str(path),
-        "row": row,
-        "column": column,
-        "got": value,
-        "message": message,
-        "hint": hint,
-    }
 
 
 def doubted_fields(evaluation: Evaluation, doubts: tuple[Doubt, ...]) -> dict[str, np.ndarray]:
@@ -119,11 +117,12 @@ def doubted_fields(evaluation: Evaluation, doubts: tuple[Doubt, ...]) -> dict[st
 
 
 def doubted_passes(
-    evaluation: Evaluation, doubts: tuple[Doubt, ...], programmes: tuple[str, ...]
+    evaluation: Evaluation, fields: dict[str, np.ndarray], programmes: tuple[str, ...]
 ) -> list[tuple[object, np.ndarray]]:
-    """Per gate and score rule of ``programmes`` whose metric comes from a doubted field: the
-    rule and the projects where it passes on a doubted value."""
-    fields, found = doubted_fields(evaluation, doubts), []
+    """Per gate and score rule of ``programmes`` whose metric comes from a doubted field
+    (``fields``: :func:`doubted_fields`): the rule and the projects where it passes on a
+    doubted value."""
+    found: list[tuple[object, np.ndarray]] = []
     if not fields:
         return found
     for rule in evaluation.rules.rules:

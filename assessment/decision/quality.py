@@ -31,7 +31,7 @@ from .._shared.tables import reference_rows
 from ..criteria.evaluate import NOT_APPLICABLE, PASS, Evaluation
 from ..criteria.indicators import input_fields
 from ..criteria.rules import nearest
-from ..errors import RuleError
+from ..errors import RuleError, table_problem
 from ..intake.dictionary import load_dictionary
 
 COMPONENTS = ("fields", "evidence", "plausibility")
@@ -57,18 +57,9 @@ def load_formula(path: Path) -> Formula:
     if problem:
         found = ", ".join(f"{name} {weight}" for name, weight in weights.items())
         total = sum(w for w in weights.values() if not pd.isna(w))
-        raise RuleError.from_rows(
-            [
-                {
-                    "file": str(path),
-                    "row": "",
-                    "column": column,
-                    "got": f"{found} (sum {total:g})",
-                    "message": problem,
-                    "hint": f"one row each of {', '.join(COMPONENTS)}; weights >= 0 summing to 100",
-                }
-            ]
-        )
+        hint = f"one row each of {', '.join(COMPONENTS)}; weights >= 0 summing to 100"
+        got = f"{found} (sum {total:g})"
+        raise RuleError.from_rows([table_problem(path, "", column, problem, got=got, hint=hint)])
     return Formula(weights, packs)
 
 
@@ -76,16 +67,12 @@ def check_packs(formula: Formula, pack_ids: set[str], path: Path) -> None:
     """Each pack the formula names must be a pack of the rule set it is read with."""
     unknown = [pack for pack in formula.packs if pack not in pack_ids]
     if unknown:
+        known = sorted(pack_ids)
         raise RuleError.from_rows(
             [
-                {
-                    "file": str(path),
-                    "row": "",
-                    "column": "packs",
-                    "got": pack,
-                    "message": "unknown rule pack",
-                    "hint": nearest(pack, sorted(pack_ids)),
-                }
+                table_problem(
+                    path, "", "packs", "unknown rule pack", got=pack, hint=nearest(pack, known)
+                )
                 for pack in unknown
             ]
         )

@@ -131,8 +131,7 @@ def with_place_names(results: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         names = {row["code"]: row[column] for row in load_dictionary().choice_rows(place)}
         codes = pd.Categorical(results[place].astype(object))
         labels = [names.get(code, code) for code in codes.categories]  # unknown: as given
-        values = pd.Categorical(np.take(labels, codes.codes) if len(labels) else codes)
-        values[codes.codes < 0] = np.nan
+        values = codes.rename_categories(labels)  # a few names, not a string per row
         named.insert(named.columns.get_loc(place) + 1, f"{place}_name", values)
     return named
 
