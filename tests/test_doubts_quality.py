@@ -176,12 +176,12 @@ def test_the_score_is_on_the_frame_the_text_and_the_memo(scored, records, tmp_pa
     pdf = write_report(scored, "below_design", tmp_path / "memo.pdf")
     page_one = PdfReader(pdf).pages[0].extract_text()
     score = records["below_design"]["decision"]["data_quality"]["score"]
-    assert f"Data-quality score: {score}/100" in page_one
+    assert f"Data-quality score\n{score}/100" in page_one  # a tile of the one-glance panel
     assert "withheld (value doubted)" in page_one
     whole = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
     assert "pass, doubted" in whole  # the withheld rules in the criteria tables
     zh = PdfReader(write_report(scored, "below_design", tmp_path / "zh.pdf", "zh")).pages[0]
-    assert f"数据质量得分：{score}/100" in zh.extract_text()
+    assert f"数据质量得分\n{score}/100" in zh.extract_text()
 
 
 def test_the_summary_counts_flags_by_check(scored):

@@ -48,8 +48,8 @@ def test_rule_values_are_shown_by_the_formatter(scored):
     )
     text = "\n".join(_lines(scored, *rules))
     assert "B                        true == true [" in text
-    assert "N                        24,000 >= 3,000 racks [" in text
-    assert "F                        1.14943 >= 1.2 [" in text
+    assert "N                        24,000 racks >= 3,000 racks [" in text
+    assert "F                        114.9% >= 120.0% [" in text  # a fraction as a percentage
     assert "M                        - <= 1.3 [" in text
 
 

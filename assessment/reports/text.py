@@ -21,6 +21,7 @@ from ..errors import Problem
 from ..intake.cells import plain
 from ..intake.read import Applications
 from ..pipeline import Scored, project_records
+from .numbers import for_people
 
 GROUP_FROM = 5  # missing-field warnings on this many rows of one file print as one line
 SUMMARY_COLUMNS = [
@@ -187,8 +188,8 @@ def _reason_line(reason: dict) -> str:
     verb = VERBS.get(reason["verdict"], "cannot be checked against")
     unverified = " (unverified)" if reason.get("confidence") == "unverified" else ""
     return (
-        f"{reason['criterion']}{unverified}: {reason['metric']} {shown(reason['value'])} {verb} "
-        f"{reason['operator']} {shown(reason['threshold'])} [{reason['source']}]"
+        f"{reason['criterion']}{unverified}: {reason['metric']} {_value(reason, 'value')} {verb} "
+        f"{reason['operator']} {_value(reason, 'threshold')} [{reason['source']}]"
     )
 
 
@@ -230,25 +231,30 @@ def _indicator_text(found: dict) -> str:
         else "no emission factor: province unknown"
     )
     parts = [
-        f"energy {shown(found.get('energy_mwh'))} MWh",
-        f"emissions {shown(found.get('emissions_tco2'))} tCO2 ({source})",
-        f"CUE {shown(found.get('cue'))}",
-        f"operating {shown(found.get('operating_years'))} y",
-        f"DSCR forecast min {shown(found.get('dscr_forecast_min'))}",
-        f"DSCR history min {shown(found.get('dscr_hist_min'))}",
-        f"yield min {shown(found.get('distribution_yield_min'))}",
+        f"energy {for_people(found.get('energy_mwh'), 'MWh')}",
+        f"emissions {for_people(found.get('emissions_tco2'), 'tCO2')} ({source})",
+        f"CUE {for_people(found.get('cue'))}",
+        f"operating {for_people(found.get('operating_years'), 'years')}",
+        f"DSCR forecast min {for_people(found.get('dscr_forecast_min'), 'x')}",
+        f"DSCR history min {for_people(found.get('dscr_hist_min'), 'x')}",
+        f"yield min {for_people(found.get('distribution_yield_min'), 'fraction')}",
     ]
     return "; ".join(parts)
 
 
+def _value(item: dict, key: str) -> str:
+    """A rule's or reason's value or threshold in its unit, as people write it (a set of
+    values in brackets)."""
+    value = item[key]
+    if isinstance(value, list):
+        return f"({joined(for_people(v, item.get('unit') or '') for v in value)})"
+    return for_people(value, item.get("unit") or "")
+
+
 def _rule_text(rule: dict) -> str:
-    threshold = rule["threshold"]
-    if isinstance(threshold, list):
-        threshold = f"({joined(threshold)})"
-    unit = f" {rule['unit']}" if rule["unit"] and rule["unit"] != "fraction" else ""
-    limit = "" if threshold is None else f" {rule['operator']} {shown(threshold)}{unit}"
+    limit = "" if rule["threshold"] is None else f" {rule['operator']} {_value(rule, 'threshold')}"
     return (
-        f"{shown(rule['value'])}{limit} [{rule['severity']}; {rule['source']} {rule['clause']}"
+        f"{_value(rule, 'value')}{limit} [{rule['severity']}; {rule['source']} {rule['clause']}"
         f"{'; ' + rule['confidence'] if rule['confidence'] != 'verified' else ''}]"
     )
 

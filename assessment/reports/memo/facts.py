@@ -20,16 +20,11 @@ from ..._shared.text import MISSING, is_missing, joined, shown
 from ...criteria.indicators import INDICATORS
 from ...intake.dictionary import load_dictionary
 from ...pipeline import Scored
+from ..numbers import DIGITS, for_people
 from ..pdf.flowables import Grid
 from ..pdf.style import Look
 
-DIGITS = 4  # a memo shows numbers to four significant digits (shown's digits)
-
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-
-
-# Units shown with two decimals at most, as people write them: "6.25 years", "1.61x".
-PEOPLE_FORMATS = {"years": "{:,.2f}", "x": "{:,.2f}"}
 
 
 class Run:
@@ -114,16 +109,8 @@ class Memo:
             return self.look.word("yes_no", str(value).lower())
         if isinstance(value, dt.date):
             return shown(value, digits=DIGITS)
-        if isinstance(value, int | float) and unit == "year":
-            return str(int(value))  # 2023, never 2,023
-        if isinstance(value, int | float) and unit in PEOPLE_FORMATS:
-            number = PEOPLE_FORMATS[unit].format(value).rstrip("0").rstrip(".")
-            return f"{number} {self.look.words['units'].get(unit, unit)}".replace(" x", "x")
-        if isinstance(value, int | float) and unit == "fraction":
-            return f"{shown(value * 100, digits=DIGITS)}%"
-        if isinstance(value, int | float) and unit == "CNY":
-            money = self.look.words["money"]
-            return f"{shown(value / float(money['divisor']), digits=DIGITS)} {money['unit']}"
+        if isinstance(value, int | float):
+            return for_people(value, unit, self.look.words)
         if isinstance(value, str):
             value = self.code(value)
         return f"{shown(value, digits=DIGITS)} {self.look.words['units'].get(unit, unit)}".strip()
@@ -163,6 +150,22 @@ class Memo:
         """A rule's verdict in words and its colour; a pass withheld on a doubted value reads
         ``doubted``."""
         return self.verdict("doubted" if rule.get("withheld") else rule["verdict"])
+
+    def clause(self, item: dict) -> str:
+        """``SOURCE: clause`` of a rule, a reason or a condition in the memo's language: in
+        Chinese its ``clause_zh``, else the English clause marked as untranslated."""
+        return f"{item.get('source', '')}: {self.translated(item, 'clause')}"
+
+    def translated(self, item: dict, key: str) -> str:
+        """``item[key]`` in the memo's language: ``<key>_<lang>`` where given, else the
+        English ``item[key]`` after the template's ``untranslated`` marker (blank: blank)."""
+        english = str(item.get(key) or "")
+        if self.look.lang == "en":
+            return english
+        own = str(item.get(f"{key}_{self.look.lang}") or "")
+        if own or not english:
+            return own
+        return f"{self.look.words['words']['untranslated']}{english}"
 
 
 @cache

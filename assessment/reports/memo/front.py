@@ -9,12 +9,12 @@ import math
 import pandas as pd
 from reportlab.platypus import PageBreak, Spacer
 
-from ..._shared.text import SEPARATOR, joined, shown
+from ..._shared.text import MISSING, SEPARATOR, is_missing, joined, shown
 from ...criteria.indicators import FALLBACK
 from ...intake.dictionary import load_dictionary
-from ..pdf.flowables import Grid, bars
+from ..pdf.flowables import Grid, bars, tiles
 from ..pdf.style import fill
-from .facts import DIGITS, Memo, block
+from .facts import DIGITS, Memo, block, inputs_of
 
 KEY_FIGURES = (
     ("pue_assessed", ""),
@@ -44,6 +44,9 @@ CARBON_FIGURES = (
 
 
 def page_one(memo: Memo) -> list:
+    """The decision and what a person acts on: the recommendation with a one-glance panel,
+    the criteria failed or undecided in words, the conditions, the model's factors in plain
+    words, what would change the outcome; then the programme verdicts and key figures."""
     look, record = memo.look, memo.record
     words, decision = look.words, memo.record.get("decision") or {}
     key = decision.get("recommendation") or "none"
@@ -66,14 +69,19 @@ def page_one(memo: Memo) -> list:
             look.colour.get(key, look.colour["text"]),
         ),
         look.para(reason or ""),
+        Spacer(1, 5),
+        glance(memo, decision),
+        Spacer(1, 3),
         *_label_and_needs(memo, decision),
-        *_quality_line(memo, decision.get("data_quality") or {}),
     ]
-    story += block(look, "programmes", [_programmes(memo)])
-    story += block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
     story += block(look, "reasons", _reasons(memo, decision))
+    if decision.get("conditions"):
+        story += block(look, "conditions_now", [_conditions(memo, decision["conditions"])])
+    story += _factors(memo)
     if decision.get("path_to_eligibility"):
         story += block(look, "path", [_paths(memo, decision["path_to_eligibility"])])
+    story += block(look, "programmes", [_programmes(memo)])
+    story += block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
     return [*story, PageBreak()]
 
 
@@ -132,15 +140,6 @@ def _label_and_needs(memo: Memo, decision: dict) -> list:
     return found
 
 
-def _quality_line(memo: Memo, quality: dict) -> list:
-    """The data-quality score with the share earned of each of its components."""
-    if quality.get("score") is None:
-        return []
-    parts = {k: shown(v, "{:.0%}") for k, v in (quality.get("score_parts") or {}).items()}
-    text = fill(memo.look.words["words"]["quality_score"], score=quality["score"], **parts)
-    return [memo.look.para(text, bold=True)]
-
-
 def _programmes(memo: Memo):
     look = memo.look
     grid = memo.grid(
@@ -184,29 +183,188 @@ def _value(memo: Memo, name: str) -> object:
 
 
 def _reasons(memo: Memo, decision: dict) -> list:
-    reasons = decision.get("reasons", [])
-    rules = [r for r in reasons if r["kind"] == "rule"]
-    found = []
-    if rules:
-        grid = memo.grid(["criterion", "observed", "threshold", "source"], [150, 60, 60, 241])
-        for r in rules:
-            grid.add(
-                [
-                    memo.title(r["criterion"]),
-                    memo.shown(r.get("value"), r.get("unit", "")),
-                    f"{r.get('operator', '')} {memo.shown(r.get('threshold'), r.get('unit', ''))}",
-                    f"{r.get('source', '')}: {r.get('clause', '')}",
-                ],
-                (1, memo.look.colour[r.get("verdict", "fail")]),
-            )
-        found.append(grid.build(memo.look))
-    model = [r for r in reasons if r["kind"] == "model"]
-    if model:
-        found += [Spacer(1, 3), _model_reasons(memo, model)]
-    return found
+    """The criteria failed, undecided, narrowly passed or doubted, each in words: what was
+    found against which limit, and the clause it comes from."""
+    rules = [r for r in decision.get("reasons", []) if r["kind"] == "rule"]
+    words = memo.look.words["words"]
+    if not rules:
+        approved = decision.get("recommendation") in ("approve", "approve_with_conditions")
+        return [memo.look.para(words["reasons_none" if approved else "none"])]
+    grid = memo.grid(["criterion", "finding", "source"], [160, 120, 231])
+    for r in rules:
+        grid.add(
+            [
+                memo.title(r["criterion"]),
+                _finding(memo, r),
+                memo.clause(r),
+            ],
+            (1, memo.look.colour[r.get("verdict", "fail")]),
+        )
+    return [grid.build(memo.look)]
+
+
+def _finding(memo: Memo, reason: dict) -> str:
+    """``8.0% against <= 2.0%: fails``; an unverified threshold says it never decides alone."""
+    unit = reason.get("unit") or memo.unit_of(reason.get("metric") or "")
+    text = fill(
+        memo.look.words["findings"][reason.get("verdict", "fail")],
+        value=memo.shown(reason.get("value"), unit),
+        operator=reason.get("operator", ""),
+        threshold=memo.shown(reason.get("threshold"), unit),
+    )
+    if reason.get("confidence") == "unverified":
+        text += " " + memo.look.words["words"]["unverified_short"]
+    return text
+
+
+def _conditions(memo: Memo, conditions: list[dict]):
+    """The conditions attached, as the officer would write them into the offer."""
+    grid = memo.grid(["condition", "criterion"], [381, 130])
+    for c in conditions:
+        grid.add([condition_text(memo, c), c["criterion"]])
+    return grid.build(memo.look)
+
+
+def condition_text(memo: Memo, condition: dict) -> str:
+    """A condition in the memo's language: its remedy, else what must change."""
+    remedy = condition.get("remedy_zh" if memo.look.lang == "zh" else "remedy") or ""
+    if remedy and "{" not in remedy:
+        return remedy
+    return fill(
+        memo.look.words["words"]["condition"],
+        metric=memo.label(condition.get("metric", "")),
+        value=memo.shown(condition.get("value"), condition.get("unit", "")),
+        operator=condition.get("operator", ""),
+        threshold=memo.shown(condition.get("threshold"), condition.get("unit", "")),
+    )
+
+
+def _factors(memo: Memo) -> list:
+    """The risk model's factors in plain words: ``Operating cash flow, Debt service not
+    given: DSCR minimum not assessed, which raises the estimated PD``."""
+    credit = memo.record["programmes"].get("credit") or {}
+    if not credit.get("requested") or credit.get("pd") is None:
+        return []
+    lines = [_factor(memo, r) for r in credit.get("reasons", [])]
+    content = [memo.look.para(f"- {line}") for line in lines]
+    return block(memo.look, "factors", content)
+
+
+def _factor(memo: Memo, reason: dict) -> str:
+    words = memo.look.words["factors"]
+    effect = words["raises" if reason["contribution"] > 0 else "lowers"]
+    feature = memo.label(reason["feature"])
+    if reason["value"] is not None:
+        value = memo.shown(reason["value"], memo.unit_of(reason["feature"]))
+        return fill(words["given"], feature=feature, value=value, effect=effect)
+    blank = [n for n in inputs_of(reason["feature"]) if is_missing(_value(memo, n))]
+    inputs = ", ".join(memo.label(n) for n in blank) or feature
+    return fill(words["missing"], inputs=inputs, feature=feature, effect=effect)
+
+
+def glance(memo: Memo, decision: dict):
+    """The one-glance panel: the PUE against its limits, the green-power share against its
+    evidence, the DSCR against its floor, the PD and the data-quality score."""
+    found = [
+        _pue_card(memo),
+        _green_card(memo),
+        _dscr_card(memo),
+        _pd_card(memo),
+        _quality_card(memo, decision.get("data_quality") or {}),
+    ]
+    return tiles(memo.look, found, memo.look.style["glance"]["width"])
+
+
+def _tile(memo: Memo, key: str, value: str, note: str, verdict: str | None) -> tuple:
+    fill_colour = memo.look.colour[verdict] if verdict else None
+    return memo.look.words["glance"][key], value, note, fill_colour
+
+
+def _rules_on(memo: Memo, metric: str) -> list[dict]:
+    """The gates on ``metric`` with a number for a threshold, of the programmes asked for
+    (the legal floor always), that apply."""
+    asked = {p for p, result in memo.record["programmes"].items() if result.get("requested")}
+    return [
+        r
+        for r in memo.record["rules"]
+        if memo.run.metrics.get(r["rule_id"]) == metric
+        and r["severity"] == "gate"
+        and r["programme"] in asked | {"compliance"}
+        and r["verdict"] != "not_applicable"
+        and isinstance(r["threshold"], int | float)
+    ]
+
+
+def _pue_card(memo: Memo) -> tuple:
+    words, rules = memo.look.words["glance"], _rules_on(memo, "pue_assessed")
+    pue = _value(memo, "pue_assessed")
+    notes = []
+    for verdict in ("fail", "pass"):
+        limits = sorted({float(r["threshold"]) for r in rules if r["verdict"] == verdict})
+        if limits:
+            notes.append(fill(words[f"limits_{verdict}"], limits=joined(limits)))
+    notes = notes or [words["no_limit"]]
+    verdict = _worst(rules) if not is_missing(pue) else "insufficient"
+    basis = memo.code(memo.project.get("pue_basis") or "")
+    tile = _tile(memo, "pue", memo.shown(pue), words["separator"].join(notes), verdict)
+    label = f"{tile[0]} ({basis})" if basis else tile[0]
+    return label, *tile[1:]
+
+
+def _green_card(memo: Memo) -> tuple:
+    claimed, evidenced = (
+        _value(memo, n) for n in ("green_share_assessed", "green_share_evidenced")
+    )
+    note = fill(memo.look.words["glance"]["evidenced"], share=memo.shown(evidenced, "fraction"))
+    check = [r for r in memo.record["rules"] if r["rule_id"] == "PLB-GREEN-EVIDENCE"]
+    verdict = check[0]["verdict"] if check and check[0]["verdict"] in ("pass", "fail") else None
+    return _tile(memo, "green", memo.shown(claimed, "fraction"), note, verdict)
+
+
+def _dscr_card(memo: Memo) -> tuple:
+    rules = _rules_on(memo, "dscr_forecast_min")
+    value = memo.shown(_value(memo, "dscr_forecast_min"), "x")
+    if not rules:
+        return _tile(memo, "dscr", value, memo.look.words["glance"]["no_limit"], None)
+    floor = max(float(r["threshold"]) for r in rules)
+    note = fill(
+        memo.look.words["glance"]["floor"],
+        operator=rules[0]["operator"],
+        floor=memo.shown(floor, "x"),
+    )
+    return _tile(memo, "dscr", value, note, _worst(rules))
+
+
+def _pd_card(memo: Memo) -> tuple:
+    credit, words = memo.record["programmes"].get("credit") or {}, memo.look.words["glance"]
+    if not credit.get("requested") or credit.get("pd") is None:
+        why = words["no_pd"] if credit.get("requested") else words["not_asked"]
+        return _tile(memo, "pd", MISSING, why, None)
+    advisory = "grade_advisory" if credit.get("pd_advisory", True) else "grade"
+    note = fill(words[advisory], grade=credit.get("grade"))
+    return _tile(memo, "pd", memo.shown(credit["pd"], "fraction"), note, None)
+
+
+def _quality_card(memo: Memo, quality: dict) -> tuple:
+    score, words = quality.get("score"), memo.look.words["glance"]
+    if score is None:
+        return _tile(memo, "quality", MISSING, "", None)
+    parts = {k: memo.shown(v, "fraction") for k, v in (quality.get("score_parts") or {}).items()}
+    bands = memo.look.style["glance"]["quality_bands"]
+    verdict = (
+        "pass" if score >= bands["good"] else "insufficient" if score >= bands["fair"] else "fail"
+    )
+    return _tile(memo, "quality", f"{score}/100", fill(words["quality_parts"], **parts), verdict)
+
+
+def _worst(rules: list[dict]) -> str | None:
+    """fail over insufficient over doubted over pass; None without rules."""
+    verdicts = {"doubted" if r.get("withheld") else r["verdict"] for r in rules}
+    return next((v for v in ("fail", "insufficient", "doubted", "pass") if v in verdicts), None)
 
 
 def _model_reasons(memo: Memo, reasons: list[dict]):
+    """The model's factors with their log-odds contributions, for the credit analyst."""
     grid = memo.grid(["feature", "value", "contribution"], [180, 120, 120])
     for r in reasons:
         value = memo.shown(r["value"], memo.unit_of(r["criterion"]))

@@ -10,6 +10,7 @@ drawn by :class:`TextTable`, whose override of a private reportlab method lives 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,17 @@ from functools import lru_cache
 from pathlib import Path
 
 from reportlab.graphics import renderPDF
-from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.graphics.shapes import (
+    Circle,
+    Drawing,
+    Group,
+    Line,
+    Polygon,
+    PolyLine,
+    Rect,
+    String,
+)
+from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
@@ -272,3 +283,352 @@ def bars(
         line = Line(x, 0, x, drawing.height, strokeColor=look.colour["marker"], strokeWidth=0.5)
         drawing.add(line)
     return drawing
+
+
+def tiles(look: Look, cards: list[tuple[str, str, str, object]], width: float) -> Table:
+    """A row of tiles ``(label, value, note, fill)`` read at a glance: the label small, the
+    value large, a note under it, each tile on its fill (None: the header fill)."""
+    cells, commands = [], []
+    for column, (label, value, note, fill) in enumerate(cards):
+        cells.append(
+            [
+                look.para(label, "table", colour=look.colour["footer"]),
+                look.para(value, "panel", True),
+                look.para(note, "table"),
+            ]
+        )
+        colour = fill if fill is not None else look.colour["header_fill"]
+        commands.append(("BACKGROUND", (column, 0), (column, 0), colour))
+    commands += [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEAFTER", (0, 0), (-2, 0), 3, colors.white),
+        ("TOPPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+    ]
+    table = Table([cells], colWidths=[width / len(cards)] * len(cards), hAlign="LEFT")
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+# Charts with axes ------------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    """One series of a :func:`line_chart`: points ``(x, y)`` in the style's colour ``colour``,
+    drawn as a line with a marker at each point or, with ``area``, as a band filled from the
+    area before it (the x axis for the first) up to these points: areas stack."""
+
+    label: str
+    points: list[tuple[float, float]]
+    colour: str
+    area: bool = False
+
+
+@dataclass
+class _Plot:
+    """The plotting box of a chart (points) and the data ranges it shows."""
+
+    box: tuple[float, float, float, float]  # left, bottom, right, top
+    xs: tuple[float, float]
+    ys: tuple[float, float]
+
+    def at(self, x: float, y: float) -> tuple[float, float]:
+        left, bottom, right, top = self.box
+        x_span, y_span = (self.xs[1] - self.xs[0]) or 1.0, (self.ys[1] - self.ys[0]) or 1.0
+        return (
+            left + (x - self.xs[0]) / x_span * (right - left),
+            bottom + (y - self.ys[0]) / y_span * (top - bottom),
+        )
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) from ``low`` to
+    ``high``, about ``count`` of them."""
+    span = high - low
+    if not math.isfinite(span) or span <= 0:
+        return [low]
+    raw = span / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    return [round(k * step, 10) for k in range(first, last + 1)]
+
+
+def line_chart(
+    series: list[Series],
+    look: Look,
+    *,
+    titles: tuple[str, str],
+    y_range: tuple[float, float] | None = None,
+    markers: list[tuple[float, str]] = (),
+    title: str = "",
+    note: str = "",
+) -> Drawing:
+    """A chart of ``series`` against a value axis, sized by ``style.yaml`` ``line_chart``: the
+    x and y axis titles ``titles``, ticks and grid lines, a marker at each point of a line,
+    a legend, and a labelled vertical line (the style's ``marker`` colour) at each of
+    ``markers`` ``(x, label)``, e.g. the threshold in force; ``note`` wrapped under it all."""
+    layout, size = look.style["line_chart"], look.size["table"]
+    drawing = Drawing(layout["width"], layout["height"])
+    drawing.initialFontName = look.font
+    top = drawing.height - 4
+    if title:
+        font = look.font_for(title, bold=True)
+        drawing.add(
+            String(
+                drawing.width / 2,
+                top - 10,
+                look.plain(title),
+                fontName=font,
+                fontSize=size + 2,
+                textAnchor="middle",
+            )
+        )
+        top -= 20
+    top = _legend(drawing, series, look, top)
+    bottom = _note(drawing, note, look) + 2 * size + 18
+    xs = [x for one in series for x, _ in one.points] + [x for x, _ in markers]
+    ys = [y for one in series for _, y in one.points]
+    plot = _Plot(
+        (layout["left"], bottom, drawing.width - 14, top - 2 * size - 8),
+        (min(xs), max(xs)) if xs else (0.0, 1.0),
+        y_range or (min(0.0, *ys), max(ys) if ys else 1.0),
+    )
+    areas = [one for one in series if one.area]
+    for index, one in enumerate(areas):  # under the grid lines
+        _area(drawing, plot, one, areas[index - 1] if index else None, look)
+    _axes(drawing, plot, look, titles)
+    for one in series:
+        if not one.area:
+            _line(drawing, plot, one, look)
+    _markers(drawing, plot, markers, look, plot.box[3] + 4)
+    return drawing
+
+
+def _legend(drawing: Drawing, series: list[Series], look: Look, top: float) -> float:
+    """The legend rows from ``top`` down; returns the y under them."""
+    size, x, y = look.size["table"], look.style["line_chart"]["left"], top - look.size["table"]
+    for one in series:
+        label = look.plain(one.label)
+        font = look.font_for(label)
+        wide = 16 + stringWidth(label, font, size) + 12
+        if x + wide > drawing.width and x > look.style["line_chart"]["left"]:
+            x, y = look.style["line_chart"]["left"], y - size - 5
+        colour = look.colour[one.colour]
+        if one.area:
+            drawing.add(Rect(x, y - 1, 12, size, fillColor=colour, strokeColor=None))
+        else:
+            width = look.style["line_chart"]["line_width"]
+            drawing.add(Line(x, y + 2.5, x + 12, y + 2.5, strokeColor=colour, strokeWidth=width))
+            drawing.add(_dot(x + 6, y + 2.5, colour, look))
+        drawing.add(String(x + 16, y, label, fontName=font, fontSize=size))
+        x += wide
+    return y - 4
+
+
+def _note(drawing: Drawing, note: str, look: Look) -> float:
+    """``note`` wrapped to the drawing's width at its foot; returns the height it takes."""
+    if not note:
+        return 0.0
+    size = look.size["table"]
+    text = look.plain(note)
+    font = look.font_for(text)
+    lines = wrap(text, font, size, drawing.width - 8).split("\n")
+    for index, line in enumerate(reversed(lines)):
+        drawing.add(String(4, 4 + index * (size + 2), line, fontName=font, fontSize=size))
+    return len(lines) * (size + 2) + 4
+
+
+def _axes(drawing: Drawing, plot: _Plot, look: Look, titles: tuple[str, str]) -> None:
+    """Grid lines and tick labels of both axes, the axis lines and their titles."""
+    size, (left, bottom, right, top) = look.size["table"], plot.box
+    grid, ink = look.colour["grid"], look.colour["text"]
+    for value in nice_ticks(*plot.ys):
+        _, y = plot.at(plot.xs[0], value)
+        drawing.add(Line(left, y, right, y, strokeColor=grid, strokeWidth=0.25))
+        drawing.add(
+            String(
+                left - 4,
+                y - size / 3,
+                shown(value),
+                fontName=look.font,
+                fontSize=size,
+                textAnchor="end",
+            )
+        )
+    for value in nice_ticks(*plot.xs, count=8):
+        x, _ = plot.at(value, plot.ys[0])
+        drawing.add(Line(x, bottom, x, bottom - 3, strokeColor=ink, strokeWidth=0.5))
+        drawing.add(
+            String(
+                x,
+                bottom - size - 4,
+                shown(value),
+                fontName=look.font,
+                fontSize=size,
+                textAnchor="middle",
+            )
+        )
+    drawing.add(Line(left, bottom, right, bottom, strokeColor=ink, strokeWidth=0.6))
+    drawing.add(Line(left, bottom, left, top, strokeColor=ink, strokeWidth=0.6))
+    x_title, y_title = (look.plain(title) for title in titles)
+    drawing.add(
+        String(
+            (left + right) / 2,
+            bottom - 2 * size - 10,
+            x_title,
+            fontName=look.font_for(x_title, bold=True),
+            fontSize=size,
+            textAnchor="middle",
+        )
+    )
+    turned = Group(
+        String(
+            0,
+            0,
+            y_title,
+            fontName=look.font_for(y_title, bold=True),
+            fontSize=size,
+            textAnchor="middle",
+        ),
+        transform=(0, 1, -1, 0, size + 2, (bottom + top) / 2),
+    )
+    drawing.add(turned)
+
+
+def _area(drawing: Drawing, plot: _Plot, one: Series, under: Series | None, look: Look) -> None:
+    """The band from the area ``under`` (the x axis when None) up to ``one``'s points."""
+    points = [plot.at(x, y) for x, y in one.points]
+    floor = under.points if under else [(x, plot.ys[0]) for x, _ in one.points]
+    outline = [*points, *reversed([plot.at(x, y) for x, y in floor])]
+    flat = [value for point in outline for value in point]
+    drawing.add(Polygon(flat, fillColor=look.colour[one.colour], strokeColor=None))
+
+
+def _line(drawing: Drawing, plot: _Plot, one: Series, look: Look) -> None:
+    """``one`` as a line with a marker at each point."""
+    colour, points = look.colour[one.colour], [plot.at(x, y) for x, y in one.points]
+    width = look.style["line_chart"]["line_width"]
+    flat = [value for point in points for value in point]
+    drawing.add(PolyLine(flat, strokeColor=colour, strokeWidth=width))
+    for x, y in points:
+        drawing.add(_dot(x, y, colour, look))
+
+
+def _dot(x: float, y: float, colour: object, look: Look) -> Circle:
+    radius = look.style["line_chart"]["marker_size"] / 2
+    return Circle(x, y, radius, fillColor=colour, strokeColor=colour, strokeWidth=0.5)
+
+
+def _markers(
+    drawing: Drawing, plot: _Plot, markers: list[tuple[float, str]], look: Look, label_y: float
+) -> None:
+    """A dashed vertical line at each ``(x, label)``, its label at ``label_y`` beside it (left
+    of it in the right half), a label that would overprint another one line lower."""
+    size, (left, bottom, right, top) = look.size["table"], plot.box
+    colour, taken = look.colour["marker"], []
+    for x, label in markers:
+        at, _ = plot.at(x, plot.ys[0])
+        drawing.add(
+            Line(at, bottom, at, top + 4, strokeColor=colour, strokeWidth=1, strokeDashArray=[3, 2])
+        )
+        text = look.plain(label)
+        font, right_half = look.font_for(text), at > (left + right) / 2
+        wide = stringWidth(text, font, size)
+        span = (at - 3 - wide, at - 3) if right_half else (at + 3, at + 3 + wide)
+        row = 0
+        while any(r == row and s[0] < span[1] + 2 and span[0] < s[1] + 2 for r, s in taken):
+            row += 1
+        taken.append((row, span))
+        y = label_y - row * (size + 2)
+        drawing.add(String(span[0], y, text, fontName=font, fontSize=size, fillColor=colour))
+
+
+def axis_bars(
+    items: list[tuple[str, float, str]],
+    look: Look,
+    *,
+    titles: tuple[str, str],
+    limits: list[tuple[float, str]] = (),
+    shown: str = "{:.2f}",
+) -> Drawing:
+    """Horizontal bars ``(label, value, colour key)`` from 0 on a value axis with ticks, the
+    axis title and the labels' title ``titles``, the values in a column of their own at the
+    right, and a labelled dashed line (the style's ``marker`` colour) at each of ``limits``
+    ``(value, label)``, e.g. the limits of the bands."""
+    chart, size = look.style["chart"], look.size["table"]
+    height, label_width, width = chart["bar_height"], chart["label_width"], chart["width"]
+    head, foot = 2 * (size + 2) + 6, 2 * size + 14
+    top_value = max([value for _, value, _ in items] + [value for value, _ in limits]) or 1.0
+    plot = _Plot(
+        (label_width, foot, width - 44, foot + (height + 4) * len(items)),
+        (0.0, top_value * 1.05),
+        (0.0, float(len(items))),
+    )
+    drawing = Drawing(width, plot.box[3] + head)
+    drawing.initialFontName = look.font
+    value_title, label_title = (look.plain(title) for title in titles)
+    drawing.add(
+        String(
+            0,
+            plot.box[3] + 4,
+            _fitted(label_title, look.font_for(label_title, True), size, label_width - 6),
+            fontName=look.font_for(label_title, True),
+            fontSize=size,
+        )
+    )
+    for index, (label, value, colour) in enumerate(items):
+        y = plot.box[3] - (index + 1) * (height + 4)
+        label = look.plain(clipped(label, _LABEL_CHARS))
+        font = look.font_for(label)
+        label = _fitted(label, font, size, label_width - 6)
+        drawing.add(String(0, y + 2, label, fontName=font, fontSize=size))
+        end, _ = plot.at(max(value, 0.0), 0)
+        drawing.add(
+            Rect(
+                label_width,
+                y,
+                end - label_width,
+                height,
+                fillColor=look.colour[colour],
+                strokeColor=None,
+            )
+        )
+        drawing.add(
+            String(width - 38, y + 2, shown.format(value), fontName=look.font, fontSize=size)
+        )
+    _value_axis(drawing, plot, look, value_title)
+    _markers(drawing, plot, limits, look, plot.box[3] + head - size - 1)
+    return drawing
+
+
+def _value_axis(drawing: Drawing, plot: _Plot, look: Look, title: str) -> None:
+    """The value axis of :func:`axis_bars` under the bars: line, ticks, labels and title."""
+    size, (left, bottom, right, _) = look.size["table"], plot.box
+    ink = look.colour["text"]
+    drawing.add(Line(left, bottom, right, bottom, strokeColor=ink, strokeWidth=0.6))
+    for value in nice_ticks(*plot.xs):
+        x, _ = plot.at(value, 0)
+        drawing.add(Line(x, bottom, x, bottom - 3, strokeColor=ink, strokeWidth=0.5))
+        drawing.add(
+            String(
+                x,
+                bottom - size - 4,
+                shown(value),
+                fontName=look.font,
+                fontSize=size,
+                textAnchor="middle",
+            )
+        )
+    drawing.add(
+        String(
+            (left + right) / 2,
+            bottom - 2 * size - 10,
+            title,
+            fontName=look.font_for(title, bold=True),
+            fontSize=size,
+            textAnchor="middle",
+        )
+    )
