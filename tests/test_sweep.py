@@ -59,11 +59,14 @@ def test_thresholds_are_evenly_spaced_and_include_both_ends():
 def test_pass_rate_equals_an_independent_count_from_the_indicator(frame, sweep):
     in_scope = _in_scope(frame)
     pue = frame["pue_assessed"].to_numpy(dtype=float)
-    for row in sweep.table.itertuples(index=False):
-        expected = int((in_scope & (pue <= row.threshold)).sum())
-        assert row.applicable == in_scope.sum()
-        assert row.passed == expected, row.threshold
-        assert row.pass_rate == pytest.approx(expected / in_scope.sum(), abs=1e-6)
+    for row in sweep.table.to_dict("records"):
+        expected = int((in_scope & (pue <= row["threshold"])).sum())
+        assert row["applicable"] == in_scope.sum()
+        assert row["pass"] == expected, row["threshold"]
+        assert row["pass"] + row["fail"] + row["insufficient"] == row["applicable"]
+        assert row["pass_rate"] == pytest.approx(expected / in_scope.sum(), abs=1e-6)
+        shares = row["pass_rate"] + row["fail_share"] + row["insufficient_share"]
+        assert shares == pytest.approx(1.0)
 
 
 def test_edge_sites_out_of_scope_are_neither_eligible_nor_undecided(frame, sweep):
@@ -94,7 +97,8 @@ def test_the_rule_set_itself_is_not_changed(rule_set):
 
 def test_chart_png_is_drawn_and_pdf_has_one_page(sweep, tmp_path):
     table, png, pdf = write_sweep_outputs(sweep, tmp_path / "pue")
-    assert table.read_text().startswith("threshold,applicable,passed,pass_rate")
+    header = "threshold,applicable,pass,fail,insufficient,pass_rate,fail_share,insufficient_share"
+    assert table.read_text().startswith(header)
     with Image.open(png) as image:
         extrema = ImageStat.Stat(image.convert("L")).extrema[0]
         assert image.width > 100 and extrema[0] < 128 < extrema[1]

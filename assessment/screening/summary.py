@@ -21,6 +21,8 @@ import pandas as pd
 from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from .._shared.text import shown
+from ..criteria.evaluate import VERDICTS
+from ..criteria.pass_rate import SHARES, pass_rates, verdict_counts
 from ..decision.decide import RECOMMENDATIONS
 from ..reports.pdf.flowables import Grid, bars, stacked_bars, write_pdf
 from ..reports.pdf.style import Look, fill
@@ -64,8 +66,8 @@ def _flags_raised(results: pd.DataFrame, flags: list[str], titles: dict) -> pd.D
     """Per flag rule: the projects that raise it, those it cannot check (insufficient) and
     the share raising it; the most raised first, ties by rule id."""
     counts = pd.DataFrame(
-        [_verdict_counts(results[rule]) for rule in flags],
-        columns=list(VERDICT_COLUMNS),
+        [verdict_counts(results[rule]) for rule in flags],
+        columns=list(VERDICTS),
         dtype="int64",
     )
     table = pd.DataFrame(
@@ -104,31 +106,15 @@ def _by_recommendation(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pass_rates(results: pd.DataFrame, rule_ids: list[str], titles: dict[str, str]) -> pd.DataFrame:
-    """Verdicts counted per rule."""
-    counts = pd.DataFrame(
-        [_verdict_counts(results[rule]) for rule in rule_ids],
-        columns=list(VERDICT_COLUMNS),
-        dtype="int64",
-    )
-    judged = counts["pass"] + counts["fail"] + counts["insufficient"]
+    """Verdicts counted per rule, with the pass rate and the fail and insufficient shares
+    (:func:`assessment.criteria.pass_rate.pass_rates`: over the projects the rule applies to)."""
+    rates = pass_rates(results, rule_ids)
     table = pd.DataFrame(
         {"rule_id": list(rule_ids), "title": [titles.get(r, "") for r in rule_ids]}
     )
-    table[list(VERDICT_COLUMNS)] = counts.to_numpy()
-    table["pass_rate"] = (counts["pass"] / judged.where(judged > 0)).to_numpy(dtype=float)
-    return table
-
-
-def _verdict_counts(column: pd.Series) -> list[int]:
-    """How many rows hold each of ``VERDICT_COLUMNS`` (a categorical column's codes counted
-    at once: a million rows and a hundred rules stay fast)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        tally = np.bincount(codes[codes >= 0], minlength=len(column.cat.categories))
-        found = dict(zip(column.cat.categories, tally.tolist(), strict=True))
-    else:
-        found = column.value_counts().to_dict()
-    return [int(found.get(verdict, 0)) for verdict in VERDICT_COLUMNS]
+    columns = [*VERDICT_COLUMNS, *SHARES.values()]
+    table[columns] = rates[columns].to_numpy()
+    return table.astype(dict.fromkeys(VERDICT_COLUMNS, "int64"))
 
 
 def _by_group(results: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -276,16 +262,16 @@ class _Summary:
 
     def _pass_rates(self) -> list:
         """Per rule (its id and title), the shares that pass, fail and cannot be decided of
-        the projects it applies to, with its pass rate written after the bar."""
+        the projects it applies to, with its pass rate written after the bar; the pass rate's
+        definition under the chart."""
         rates = self.tables["Pass rate per rule"].dropna(subset=["pass_rate"])
-        judged = rates[["pass", "fail", "insufficient"]].sum(axis=1)
         items = [
             (
                 f"{row['rule_id']} {row['title']}".strip(),
-                [(100 * row[kind] / total, kind) for kind in VERDICT_COLUMNS[:3]],
+                [(100 * row[share], verdict) for verdict, share in SHARES.items()],
                 f"{100 * row['pass_rate']:.1f}%",
             )
-            for row, total in zip(rates.to_dict("records"), judged, strict=True)
+            for row in rates.to_dict("records")
         ]
         if not items:
             return []
@@ -293,7 +279,9 @@ class _Summary:
             stacked_bars(items[i : i + BARS_PER_CHART], self.look)
             for i in range(0, len(items), BARS_PER_CHART)
         ]
-        return [self.look.para(self.words["notes"]["pass_rates"]), Spacer(1, 3), *charts]
+        definition = self.look.para(self.look.words["pass_rate"]["definition"])
+        notes = [self.look.para(self.words["notes"]["pass_rates"]), Spacer(1, 3)]
+        return [*notes, *charts, Spacer(1, 3), definition]
 
     def _scores(self) -> list:
         scores = _floats(self.results["score"])

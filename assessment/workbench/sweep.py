@@ -5,14 +5,17 @@ The portfolio is read and its indicators computed once; then, for each threshold
 is evaluated with that one rule's threshold replaced. Thresholds are in the metric's base unit
 (PUE a plain number, shares as fractions 0-1).
 
-* pass rate = pass / (pass + fail + insufficient) over the projects where the rule applies;
+* pass rate, fail share and insufficient share: of the projects the rule applies to (the one
+  definition, :mod:`assessment.criteria.pass_rate`);
 * eligibility rate = projects of status ``eligible`` / *all* projects of the portfolio (every
   project is evaluated for every programme; a project whose status is ``insufficient`` or
   ``unverified`` counts as not eligible, and the ``undecided`` column counts them; one to which
   no gate of the programme applies, ``not_applicable``, is neither).
 
-The table is written as CSV or xlsx; the chart (both rates against the threshold) as PNG and
-PDF, drawn with reportlab.graphics.
+The table is written as CSV or xlsx; the chart as PNG and PDF, in the house style
+(``templates/report/style.yaml``): the shares that pass, fail and cannot be decided stacked,
+the pass rate and the eligibility rate as lines with a marker at each step, the threshold in
+force as a labelled vertical line, axis titles, and the pass rate's definition under it.
 """
 
 from __future__ import annotations
@@ -25,34 +28,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pypdfium2
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.lib import colors
+from reportlab.graphics.shapes import Drawing
 
 from .._shared.files import write_atomically, write_table
 from .._shared.text import shown
-from ..criteria.evaluate import FAIL, INSUFFICIENT, PASS, evaluate_rules
+from ..criteria.evaluate import VERDICTS, evaluate_rules
 from ..criteria.indicators import add_indicators
+from ..criteria.pass_rate import SHARES, pass_rates
 from ..criteria.rules import Rule, RuleSet, load_rules, nearest
 from ..errors import AssessmentError
 from ..intake.read import Applications, read_applications
-from ..reports.pdf.flowables import write_drawing
-from ..reports.pdf.style import Look, fill
+from ..reports.pdf.flowables import Series, line_chart, write_drawing
+from ..reports.pdf.style import Look, fill, load_template
 
 TABLE_COLUMNS = [
     "threshold",
     "applicable",
-    "passed",
-    "pass_rate",
+    "pass",
+    "fail",
+    "insufficient",
+    *SHARES.values(),
     "eligible",
     "undecided",
     "eligible_rate",
 ]
 UNDECIDED = ("insufficient", "unverified")  # programme statuses that await data or a person
 ENGINE = "openpyxl"  # named: the temporary file's suffix does not tell pandas
-PASS_COLOUR = colors.HexColor("#1f4e79")
-ELIGIBLE_COLOUR = colors.HexColor("#c55a11")
 
 
 @dataclass
@@ -161,41 +162,36 @@ def sweep_frame(
 def _row(frame: pd.DataFrame, rule_set: RuleSet, rule: Rule, value: float, as_of: dt.date):
     evaluation = evaluate_rules(frame, rule_set, as_of)
     codes = evaluation.results[rule.rule_id].codes
-    applicable = int(np.isin(codes, (PASS, FAIL, INSUFFICIENT)).sum())
-    passed = int((codes == PASS).sum())
+    verdicts = pd.DataFrame({rule.rule_id: pd.Categorical.from_codes(codes, VERDICTS)})
+    rates = pass_rates(verdicts).iloc[0]
     status = evaluation.programmes[f"{rule.programme}_status"].astype(object)
     eligible = int((status == "eligible").sum())
-    undecided = int(status.isin(UNDECIDED).sum())
     return {
         "threshold": value,
-        "applicable": applicable,
-        "passed": passed,
-        "pass_rate": _rate(passed, applicable),
+        **{column: int(rates[column]) for column in TABLE_COLUMNS[1:5]},
+        **{share: float(rates[share]) for share in SHARES.values()},
         "eligible": eligible,
-        "undecided": undecided,
-        "eligible_rate": _rate(eligible, len(frame)),
+        "undecided": int(status.isin(UNDECIDED).sum()),
+        "eligible_rate": round(eligible / len(frame), 6) if len(frame) else float("nan"),
     }
 
 
-def _rate(part: int, whole: int) -> float:
-    return round(part / whole, 6) if whole else float("nan")
-
-
 def sweep_lines(sweep: Sweep) -> list[str]:
-    """The printed table."""
+    """The printed table, the pass rate's definition under it."""
     rule = sweep.rule
     lines = [
         f"{rule.rule_id} ({rule.programme}, {rule.metric} {rule.operator} threshold"
         f"{' ' + rule.unit if rule.unit else ''}; as loaded: {rule.threshold})",
-        f"{'threshold':>10} {'applicable':>10} {'passed':>7} {'pass rate':>10} "
-        f"{'eligible':>9} {'undecided':>9} {'eligible rate':>14}",
+        f"{'threshold':>10} {'applicable':>10} {'pass rate':>10} {'fail':>7} "
+        f"{'insufficient':>12} {'eligible':>9} {'undecided':>9} {'eligible rate':>14}",
     ]
     for row in sweep.table.itertuples(index=False):
         lines.append(
-            f"{row.threshold:>10g} {row.applicable:>10} {row.passed:>7} {row.pass_rate:>10.1%} "
-            f"{row.eligible:>9} {row.undecided:>9} {row.eligible_rate:>14.1%}"
+            f"{row.threshold:>10g} {row.applicable:>10} {row.pass_rate:>10.1%} "
+            f"{row.fail_share:>7.1%} {row.insufficient_share:>12.1%} {row.eligible:>9} "
+            f"{row.undecided:>9} {row.eligible_rate:>14.1%}"
         )
-    return lines
+    return [*lines, "", load_template("en.yaml")["pass_rate"]["definition"]]
 
 
 def write_sweep_table(sweep: Sweep, path: str | Path) -> Path:
@@ -206,63 +202,57 @@ def write_sweep_table(sweep: Sweep, path: str | Path) -> Path:
     return write_table(sweep.table, path, sheet="sweep")
 
 
-def chart(sweep: Sweep, look: Look | None = None, width: int = 520, height: int = 320) -> Drawing:
-    """Pass rate and eligibility rate (in %) against the threshold, worded by ``look``
-    (default English; ``templates/report/<lang>.yaml``, section ``sweep``)."""
+def chart(sweep: Sweep, look: Look | None = None) -> Drawing:
+    """The sweep in the house style of ``look`` (default English;
+    ``templates/report/<lang>.yaml``, sections ``sweep`` and ``pass_rate``): against the
+    threshold, the shares of the projects the rule applies to that pass, fail and cannot be
+    decided (stacked), the pass rate and the eligibility rate (in %) with a marker at each
+    step, and the threshold in force marked."""
     look = look or Look("en")
-    drawing = Drawing(width, height)
-    drawing.initialFontName = look.font  # the state's first font, embedded like the rest
-    drawing.add(_plot(sweep, width, height, look.font))
-    drawing.add(_title(sweep, look, width, height))
-    drawing.add(_legend(sweep, look))
-    return drawing
-
-
-def _plot(sweep: Sweep, width: int, height: int, font: str) -> LinePlot:
-    table = sweep.table.fillna(0.0)
-    plot = LinePlot()
-    plot.x, plot.y, plot.width, plot.height = 50, 60, width - 80, height - 110
-    plot.data = [
-        list(zip(table["threshold"], 100 * table["pass_rate"], strict=True)),
-        list(zip(table["threshold"], 100 * table["eligible_rate"], strict=True)),
+    words, table = _words(sweep, look), sweep.table.fillna(0.0)
+    thresholds = table["threshold"].tolist()
+    stacked = 100 * table[list(SHARES.values())].cumsum(axis=1)
+    series = [
+        Series(
+            words["areas"][verdict],
+            list(zip(thresholds, stacked[share], strict=True)),
+            verdict,
+            area=True,
+        )
+        for verdict, share in SHARES.items()
     ]
-    for index, colour in enumerate((PASS_COLOUR, ELIGIBLE_COLOUR)):
-        plot.lines[index].strokeColor = colour
-        plot.lines[index].strokeWidth = 2
-    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0, 100, 20
-    for axis in (plot.xValueAxis, plot.yValueAxis):
-        axis.labels.fontName, axis.labels.fontSize = font, 8
-    return plot
+    series += [
+        Series(words[key], list(zip(thresholds, 100 * table[key], strict=True)), colour)
+        for key, colour in (("pass_rate", "line_pass"), ("eligible_rate", "line"))
+    ]
+    note = fill(words["note"], definition=look.words["pass_rate"]["definition"])
+    return line_chart(
+        series,
+        look,
+        titles=(words["x_title"], words["y_title"]),
+        y_range=(0.0, 100.0),
+        markers=[(float(sweep.rule.threshold), words["in_force"])],
+        title=words["title"],
+        note=note,
+    )
 
 
-def _words(sweep: Sweep, look: Look) -> dict[str, str]:
+def _words(sweep: Sweep, look: Look) -> dict:
     rule = sweep.rule
     facts = {
         "rule_id": rule.rule_id,
         "metric": rule.metric,
         "operator": rule.operator,
+        "unit": f" ({rule.unit})" if rule.unit else "",
+        "threshold": shown(rule.threshold),
         "programme": look.word("programmes", rule.programme),
+        "eligible_note": look.words["sweep"]["eligible_note"],
     }
-    return {key: fill(phrase, **facts) for key, phrase in look.words["sweep"].items()}
-
-
-def _title(sweep: Sweep, look: Look, width: int, height: int) -> String:
-    text = _words(sweep, look)["title"]
-    font = look.font_for(text, bold=True)
-    return String(width / 2, height - 25, text, fontName=font, fontSize=10, textAnchor="middle")
-
-
-def _legend(sweep: Sweep, look: Look) -> Legend:
-    words = _words(sweep, look)
-    legend = Legend()
-    legend.x, legend.y, legend.fontSize = 50, 25, 8
-    legend.fontName = look.font_for(words["pass_rate"] + words["eligible_rate"])
-    legend.alignment, legend.columnMaximum, legend.dx, legend.deltax = "right", 1, 10, 200
-    legend.colorNamePairs = [
-        (PASS_COLOUR, words["pass_rate"]),
-        (ELIGIBLE_COLOUR, words["eligible_rate"]),
-    ]
-    return legend
+    words = look.words["sweep"]
+    filled = {
+        key: fill(phrase, **facts) for key, phrase in words.items() if isinstance(phrase, str)
+    }
+    return filled | {"areas": words["areas"]}
 
 
 def write_sweep_outputs(
