@@ -114,8 +114,9 @@ def test_identical_screenings_are_stable_everywhere(samples):
     assert found.sources["current"].startswith("full/screening.parquet")  # preferred
     assert len(results) == 256
     compared = found.rules[found.rules["band"] != NOT_COMPARED]
-    decided = [r for r in sheet_rules(root) if results[r].isin(["pass", "fail"]).any()]
-    assert set(compared["rule_id"]) == set(decided)  # the gates with a pass or fail
+    applies = ["pass", "fail", "insufficient"]
+    decided = [r for r in sheet_rules(root) if results[r].isin(applies).any()]
+    assert set(compared["rule_id"]) == set(decided)  # the gates that apply to some project
     assert len(compared) == 27 and (compared["band"] == "stable").all()
     assert (compared["shift_pp"] == 0).all() and (compared["z"] == 0).all()
     assert (found.fields["psi"] == 0).all() and (found.fields["band"] == "stable").all()
@@ -274,7 +275,7 @@ def test_cli_prints_worst_first_and_writes_workbook_and_pdf(edge, tmp_path, caps
     band_cell = sheets["Rules"].cell(2, header.index("band") + 1)
     assert band_cell.value == "act" and band_cell.fill.start_color.rgb.endswith("FFC7CE")
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
-    assert "Monitoring" in text and f"{RULE} (-25.0 pp)" in text and "pue_assessed" in text
+    assert "Monitoring" in text and f"{RULE} (pass rate -25.0 pp)" in text and "pue_assessed" in text
     image = np.asarray(pypdfium2.PdfDocument(pdf)[0].render(scale=1).to_pil().convert("RGB"))
     act_red = np.all(np.abs(image.astype(int) - [255, 199, 206]) <= 3, axis=2)
     assert act_red.sum() > 50  # the act bars are drawn in the act colour
@@ -313,11 +314,16 @@ def _verdicts(verdicts: list[str]) -> pd.DataFrame:
     )
 
 
-def test_data_going_missing_bands_a_rule_by_its_share_insufficient():
-    baseline = _verdicts(["pass"] * 18 + ["fail"] * 2)  # 90 % pass, none insufficient
-    current = _verdicts(["pass"] * 9 + ["fail"] + ["insufficient"] * 10)  # 90 % pass, half missing
+def test_data_going_missing_shows_apart_from_fail_and_bands_the_rule():
+    """The one pass rate (over the projects the rule applies to) falls as data goes missing;
+    the fail and insufficient shares, over the same projects, show why."""
+    baseline = _verdicts(["pass"] * 18 + ["fail"] * 2 + ["not_applicable"] * 5)
+    current = _verdicts(["pass"] * 9 + ["fail"] + ["insufficient"] * 10 + ["not_applicable"] * 5)
     (row,) = rule_shifts(baseline, current).to_dict("records")
-    assert row["shift_pp"] == pytest.approx(0.0)
+    assert (row["baseline_applicable"], row["current_applicable"]) == (20, 20)
+    assert (row["baseline_pass_rate"], row["current_pass_rate"]) == (0.9, 0.45)
+    assert row["shift_pp"] == pytest.approx(-45.0)
+    assert row["fail_shift_pp"] == pytest.approx(-5.0)
     assert row["insufficient_shift_pp"] == pytest.approx(50.0)
     assert row["band"] == "act"
     assert row["note"] == "share insufficient +50.0 pp"
@@ -346,7 +352,7 @@ def test_the_chinese_pdf_takes_its_words_from_zh_yaml(edge, tmp_path, capsys):
     assert "worst band: act" in capsys.readouterr().out  # the printed text stays English
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "监测：规则与模型漂移" in text and "各规则通过率变化" in text and "行动" in text
-    assert f"{RULE}（-25.0 个百分点）" in text and "pue_assessed" in text
+    assert f"{RULE}（通过率 -25.0 个百分点）" in text and "pue_assessed" in text
     assert "Pass-rate shift per rule" not in text and "Recommendations and eligibility" not in text
 
 

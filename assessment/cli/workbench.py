@@ -24,10 +24,10 @@ from .console import (
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Sweep one rule's threshold from A to B in N steps over a portfolio: the rule's pass rate
-    (pass / applicable) and its programme's eligibility rate (eligible / all projects) at each
-    step; printed, and with -o PREFIX written as PREFIX.csv (or .xlsx), PREFIX.png and
-    PREFIX.pdf. Thresholds are in the metric's base unit (PUE a plain number, shares as
-    fractions 0-1).
+    (passes over the projects it applies to), fail and insufficient shares, and its
+    programme's eligibility rate (eligible / all projects) at each step; printed, and with
+    -o PREFIX written as PREFIX.csv (or .xlsx), PREFIX.png and PREFIX.pdf (the chart).
+    Thresholds are in the metric's base unit (PUE a plain number, shares as fractions 0-1).
 
     Example:
       assess sweep CMP-GB40879-LIMIT --from 1.1 --to 1.8 --steps 8 \\
@@ -134,12 +134,13 @@ def _write_backtest(args: argparse.Namespace, backtest, outputs: dict[str, str])
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Compare two screening outputs (a baseline period and a new batch): the shift in each
-    rule's pass rate (pass / (pass + fail)) and share insufficient, with a two-proportion z,
-    the population stability index of key fields and of the model score (pd, score), the
-    recommendation shares and eligibility rates; each banded stable, watch or act (limits in
-    rules/monitor/). Prints the tables worst first; -o FILE.xlsx and/or -o FILE.pdf also
-    write them. With --batch CURRENT is a new batch of applications (files and folders),
-    screened now as assess screen would (--as-of, --rules, --model), nothing written.
+    rule's pass rate (passes over the projects it applies to) and in its fail and insufficient
+    shares, with a two-proportion z, the population stability index of key fields and of the
+    model score (pd, score), the recommendation shares and eligibility rates; each banded
+    stable, watch or act (limits in rules/monitor/). Prints what moved out of the stable band
+    first, then the tables worst first; -o FILE.xlsx and/or -o FILE.pdf also write them.
+    With --batch CURRENT is a new batch of applications (files and folders), screened now as
+    assess screen would (--as-of, --rules, --model), nothing written.
     Exit code 0 when the comparison ran, whatever the bands; with --batch 2 when some
     applications were rejected (each listed on stderr, one line each; the rest is compared).
 
@@ -157,6 +158,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if args.format == "json":
         tables = {"rules": monitoring.rules, "fields": monitoring.fields}
         data = {"sources": monitoring.sources, "worst_band": monitoring.worst_band()}
+        data["moved"] = records(monitoring.moved())
         data |= {name: records(table) for name, table in tables.items()}
         data["population"] = records(monitoring.population)
         print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -6,10 +6,11 @@ model.
 those files, or ``screening.csv``. :func:`monitor` compares two of them (and
 :func:`monitor_batch` a baseline output with a new batch of applications, screened now):
 
-* :func:`rule_shifts`: per rule column both hold, the pass rate among decided rows
-  (pass / (pass + fail)) and the share insufficient among rows where the rule applies
-  (pass + fail + insufficient), baseline and current; the shift in percentage points, the
-  two-proportion z statistic and a band from ``rules/monitor/bands.csv``;
+* :func:`rule_shifts`: per rule column both hold, the pass rate and the fail and
+  insufficient shares of the projects the rule applies to (the one definition,
+  :mod:`assessment.criteria.pass_rate`), baseline and current; their shifts in percentage
+  points, the two-proportion z statistic of the pass rate and a band from
+  ``rules/monitor/bands.csv``;
 * :func:`field_stability`: the population stability index (PSI) of the fields listed in
   ``rules/monitor/fields.csv``: numbers binned on the baseline's deciles (plus a missing bin,
   as the model's drift reference bins them), categories by level; banded as
@@ -24,7 +25,7 @@ Every table is sorted worst first: act, watch, stable, not compared, then by siz
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, reduce
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
 from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
+from ..criteria.pass_rate import pass_rates
 from ..errors import AssessmentError, InputError
 from ..intake.dictionary import PROGRAMMES
 from ..model.drift import NOT_COMPARED, band, banded, load_bands, psi
@@ -63,18 +65,27 @@ FIELD_KINDS = ("numeric", "category")
 DIGITS = 12  # significant digits of the numbers binned
 RULE_COLUMNS = [
     "rule_id",
-    "baseline_decided",
-    "current_decided",
+    "baseline_applicable",
+    "current_applicable",
     "baseline_pass_rate",
     "current_pass_rate",
     "shift_pp",
     "z",
+    "baseline_fail_share",
+    "current_fail_share",
+    "fail_shift_pp",
     "baseline_insufficient_share",
     "current_insufficient_share",
     "insufficient_shift_pp",
     "band",
     "note",
 ]
+# Per share of a rule's verdicts (assessment.criteria.pass_rate.SHARES), its shift column.
+SHIFTS = {
+    "pass_rate": "shift_pp",
+    "fail_share": "fail_shift_pp",
+    "insufficient_share": "insufficient_shift_pp",
+}
 FIELD_COLUMNS = [
     "field",
     "kind",
@@ -90,6 +101,8 @@ FIELD_COLUMNS = [
     "note",
 ]
 POPULATION_COLUMNS = ["measure", "baseline", "current", "shift_pp", "band", "note"]
+MOVED_COLUMNS = ["table", "name", "measure", "baseline", "current", "shift", "band", "detail"]
+MOVED_BANDS = ("act", "watch")
 
 
 @dataclass
@@ -112,16 +125,19 @@ class Monitoring:
         }
 
     def unchanged(self) -> bool:
-        """Nothing moved: every rule's pass rate and undecided share, every field's
+        """Nothing moved: every rule's pass rate, fail and insufficient shares, every field's
         distribution (PSI 0) and every population measure as in the baseline."""
         moves = [
-            self.rules.get("shift_pp"),
-            self.rules.get("insufficient_shift_pp"),
+            *(self.rules.get(shift) for shift in SHIFTS.values()),
             self.fields.get("psi"),
             self.population["shift_pp"].iloc[1:],
         ]
         values = pd.concat([pd.Series(m, dtype="float64") for m in moves if m is not None])
         return bool(values.fillna(0).abs().max(skipna=True) == 0) if len(values) else True
+
+    def moved(self) -> pd.DataFrame:
+        """What moved out of the stable band (watch or act), worst first (:func:`moved`)."""
+        return moved(self)
 
     def worst_band(self) -> str:
         """The most severe band of any rule, field or population measure."""
@@ -276,52 +292,35 @@ def rule_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in after if set(frame[c].dropna().astype(str).unique()) <= set(VERDICTS)]
 
 
-def verdict_counts(frame: pd.DataFrame, rules: list[str]) -> pd.DataFrame:
-    """Rows per rule (index) and verdict (columns)."""
-    counts = {rule: frame[rule].astype(str).value_counts() for rule in rules}
-    table = pd.DataFrame(counts, columns=rules).T.reindex(columns=list(VERDICTS))
-    return table.fillna(0).astype(int).reindex(rules)
-
-
 def rule_shifts(
     baseline: pd.DataFrame, current: pd.DataFrame, limits: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Pass rate and share insufficient per rule, baseline and current, the shift in
-    percentage points, the z statistic and the band (:data:`RULE_COLUMNS`)."""
+    """Per rule, baseline and current: the projects it applies to, its pass rate and its fail
+    and insufficient shares (:func:`assessment.criteria.pass_rate.pass_rates`), the shift of
+    each in percentage points, the z statistic of the pass rate and the band, the worst of
+    the three shifts' (:data:`RULE_COLUMNS`)."""
     limits = load_bands(SHIFT_MEASURE) if limits is None else limits
     before, after = rule_columns(baseline), rule_columns(current)
     both = [rule for rule in before if rule in after]
+    rates = {"baseline": pass_rates(baseline, both), "current": pass_rates(current, both)}
     table = pd.DataFrame({"rule_id": both})
-    counts = {"baseline": verdict_counts(baseline, both), "current": verdict_counts(current, both)}
-    for side, found in counts.items():
-        decided = found["pass"] + found["fail"]
-        table[f"{side}_decided"] = decided.to_numpy()
-        table[f"{side}_pass_rate"] = _share(found["pass"], decided)
-        table[f"{side}_insufficient_share"] = _share(
-            found["insufficient"], decided + found["insufficient"]
-        )
-    table["shift_pp"] = 100 * (table["current_pass_rate"] - table["baseline_pass_rate"])
-    table["insufficient_shift_pp"] = 100 * (
-        table["current_insufficient_share"] - table["baseline_insufficient_share"]
-    )
-    passed = (counts["baseline"]["pass"], counts["current"]["pass"])
+    for side, found in rates.items():
+        table[f"{side}_applicable"] = found["applicable"].to_numpy()
+        for share in SHIFTS:
+            table[f"{side}_{share}"] = found[share].to_numpy()
+    for share, shift in SHIFTS.items():
+        table[shift] = 100 * (table[f"current_{share}"] - table[f"baseline_{share}"])
+    passed = (rates["baseline"]["pass"].to_numpy(), rates["current"]["pass"].to_numpy())
     table["z"] = two_proportion_z(
-        passed[0], table["baseline_decided"], passed[1], table["current_decided"]
+        passed[0], table["baseline_applicable"], passed[1], table["current_applicable"]
     )
-    table["band"] = _worse(
-        banded(table["shift_pp"], SHIFT_MEASURE, limits),
-        banded(table["insufficient_shift_pp"], SHIFT_MEASURE, limits),
-    )
+    bands = [banded(table[shift], SHIFT_MEASURE, limits) for shift in SHIFTS.values()]
+    table["band"] = reduce(_worse, bands)
     stable = float(limits["below"].iloc[0])
     table["note"] = [_rule_note(row, stable) for row in table.itertuples()]
     parts = [part for part in (table, _one_sided(before, after, "rule_id")) if len(part)]
     table = pd.concat(parts, ignore_index=True) if parts else table
     return worst_first(table.reindex(columns=RULE_COLUMNS), "shift_pp")
-
-
-def _share(part: pd.Series, whole: pd.Series) -> np.ndarray:
-    part, whole = np.asarray(part, dtype=float), np.asarray(whole, dtype=float)
-    return np.divide(part, whole, out=np.full(len(part), np.nan), where=whole > 0)
 
 
 def _worse(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -332,10 +331,10 @@ def _worse(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 def _rule_note(row, stable: float) -> str:
-    """Why a rule's pass rate is not compared, and a shift in its share insufficient (data
-    that went missing, or came in) beyond the ``stable`` limit that sets the band."""
-    sides = [s for s in ("baseline", "current") if getattr(row, f"{s}_decided") == 0]
-    notes = [f"no pass or fail in the {' and the '.join(sides)}"] if sides else []
+    """Why a rule is not compared, and a shift in its share insufficient (data that went
+    missing, or came in) beyond the ``stable`` limit and larger than that of its pass rate."""
+    sides = [s for s in ("baseline", "current") if getattr(row, f"{s}_applicable") == 0]
+    notes = [f"applies to no project in the {' and the '.join(sides)}"] if sides else []
     shift = row.insufficient_shift_pp
     if abs(shift) >= stable and abs(shift) > abs(np.nan_to_num(row.shift_pp)):
         notes.append(f"share insufficient {shift:+.1f} pp")
@@ -494,6 +493,93 @@ _TRUE = {True: True, False: False, "True": True, "False": False, "true": True, "
 def _is_true(values: pd.Series) -> pd.Series:
     """True where the value is true (``True``, 1, ``"True"``); blanks and false are not."""
     return values.astype(object).map(_TRUE).eq(True)
+
+
+# What moved ------------------------------------------------------------------------------
+
+
+def moved(monitoring: Monitoring) -> pd.DataFrame:
+    """What moved out of the stable band (:data:`MOVED_BANDS`), worst first (act, then
+    watch; rules, then population, then fields; then by size), one row each
+    (:data:`MOVED_COLUMNS`): a rule by the share of its verdicts that moved most
+    (:func:`largest_shifts`), a population measure by its rate, both with baseline, current
+    and the shift in percentage points; a field by its PSI (``shift``) with its largest bin
+    move as ``detail``."""
+    parts = [
+        _rules_moved(monitoring.rules),
+        _population_moved(monitoring.population.iloc[1:]),
+        _fields_moved(monitoring.fields),
+    ]
+    table = pd.concat([pd.DataFrame(part, columns=MOVED_COLUMNS) for part in parts])
+    table = table[table["band"].isin(MOVED_BANDS)]
+    order = {
+        "_band": table["band"].map({b: i for i, b in enumerate(MOVED_BANDS)}),
+        "_table": table["table"].map({"rules": 0, "population": 1, "fields": 2}),
+        "_size": -pd.to_numeric(table["shift"]).abs(),
+    }
+    ordered = table.assign(**order).sort_values(list(order), kind="stable")
+    return ordered[MOVED_COLUMNS].reset_index(drop=True)
+
+
+def largest_shifts(rules: pd.DataFrame) -> pd.DataFrame:
+    """Per row of a rules table, the share of its verdicts (``pass_rate``, ``fail_share``,
+    ``insufficient_share``) whose shift is the largest in size, the pass rate on a tie, and
+    that shift in percentage points (``share``, ``shift_pp``)."""
+    shifts = rules[list(SHIFTS.values())].apply(pd.to_numeric).to_numpy(dtype=float)
+    at = np.nan_to_num(np.abs(shifts), nan=-1.0).argmax(axis=1) if len(rules) else []
+    return pd.DataFrame(
+        {"share": np.array(list(SHIFTS))[at], "shift_pp": shifts[np.arange(len(rules)), at]},
+        index=rules.index,
+    )
+
+
+def _rules_moved(rules: pd.DataFrame) -> list[dict]:
+    largest = largest_shifts(rules)
+    return [
+        {
+            "table": "rules",
+            "name": row["rule_id"],
+            "measure": share,
+            "baseline": row[f"baseline_{share}"],
+            "current": row[f"current_{share}"],
+            "shift": shift,
+            "band": row["band"],
+            "detail": "",
+        }
+        for row, share, shift in zip(
+            rules.to_dict("records"), largest["share"], largest["shift_pp"], strict=True
+        )
+    ]
+
+
+def _population_moved(population: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "table": "population",
+            "name": row["measure"],
+            "measure": "rate",
+            "baseline": row["baseline"],
+            "current": row["current"],
+            "shift": row["shift_pp"],
+            "band": row["band"],
+            "detail": "",
+        }
+        for row in population.to_dict("records")
+    ]
+
+
+def _fields_moved(fields: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "table": "fields",
+            "name": row["field"],
+            "measure": "psi",
+            "shift": row["psi"],
+            "band": row["band"],
+            "detail": row["largest_move"],
+        }
+        for row in fields.to_dict("records")
+    ]
 
 
 # Order -----------------------------------------------------------------------------------

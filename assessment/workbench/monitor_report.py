@@ -1,11 +1,14 @@
 """A monitoring comparison (:mod:`assessment.workbench.monitor`) as text, an Excel workbook
-and a short PDF.
+and a short PDF, each leading with what moved out of the stable band (worst first), or with
+"no change" when nothing moved at all.
 
-* :func:`monitor_lines`: the printed tables, worst first;
+* :func:`monitor_lines`: the printed lines: what moved, the sources and band counts, then the
+  tables, worst first;
 * :func:`write_monitor_workbook`: sheets Summary, Rules and Fields, band cells filled as the
   verdicts are (stable green, watch amber, act red, not compared grey);
-* :func:`write_monitor_pdf`: the headline, a bar chart of PSI per field and one of the pass-rate
-  shift per rule, coloured by band, then the tables; in the memo's look
+* :func:`write_monitor_pdf`: what moved, the headline, bar charts of PSI per field and of the
+  largest shift per rule on value axes with the band limits marked, coloured by band, the
+  pass rate's definition, then the tables; in the memo's look
   (:mod:`assessment.reports.pdf.style`), worded by the ``monitor`` section of
   ``templates/report/<lang>.yaml``; the same comparison gives the same bytes.
 """
@@ -17,21 +20,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from reportlab.platypus import Spacer
 
 from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
+from ..criteria.pass_rate import SHARES
 from ..model.drift import NOT_COMPARED, load_bands
 from ..reports.pdf.flowables import (
     Grid,
-    bars,
+    axis_bars,
     phrased,
     worded_grid,
     worded_section,
     write_story,
 )
-from ..reports.pdf.style import Look, fill
+from ..reports.pdf.style import Look, fill, load_template
 from ..reports.workbook import VERDICT_FILLS
-from .monitor import Monitoring
+from .monitor import Monitoring, largest_shifts
 
 __all__ = ["monitor_lines", "summary_table", "write_monitor_pdf", "write_monitor_workbook"]
 
@@ -43,7 +48,7 @@ BAND_AS_VERDICT = {
     NOT_COMPARED: "not_applicable",
 }
 BARS_PER_CHART = 40
-PERCENT_COLUMNS = ("_pass_rate", "_insufficient_share", "_missing_share")
+PERCENT_COLUMNS = ("_pass_rate", "_fail_share", "_insufficient_share", "_missing_share")
 LIMITS = {"shift": "pass_rate_shift_pp", "psi": "psi"}  # placeholder -> bands.csv measure
 
 _section = partial(worded_section, group="monitor")
@@ -72,21 +77,26 @@ def summary_table(monitoring: Monitoring) -> pd.DataFrame:
 
 
 def monitor_lines(monitoring: Monitoring) -> list[str]:
-    """The comparison as printed lines: sources, band counts, then rules, fields and
-    population, each worst first."""
+    """The comparison as printed lines: what moved out of the stable band (or "no change"),
+    then the sources and band counts, then rules, fields and population, each worst first."""
+    words = load_template("en.yaml")
     sources = monitoring.sources
     projects = monitoring.population.iloc[0]
-    lines = [
+    head = [
         f"baseline: {sources.get('baseline', '-')} ({projects['baseline']:.0f} projects)",
         f"current:  {sources.get('current', '-')} ({projects['current']:.0f} projects)",
         _counts_line(monitoring),
     ]
     if monitoring.unchanged():
-        return [*lines, NO_CHANGE]
-    return lines + [
+        return [NO_CHANGE, *head]
+    return [
+        *_moved_lines(monitoring, words),
         "",
-        "Rules: pass rate = pass / (pass + fail); insufficient = share of rows the rule applies to",
+        *head,
+        "",
+        "Rules: pass rate, fail and cannot-be-decided shares, baseline -> current",
         _shown(_rules_text(monitoring.rules)),
+        words["pass_rate"]["definition"],
         "",
         "Fields: population stability index on the baseline's deciles (numbers) or levels",
         _shown(_fields_text(monitoring.fields)),
@@ -100,6 +110,54 @@ NO_CHANGE = (
     "no change: every rule's pass rate, every field's distribution and every population "
     "measure are as in the baseline"
 )
+
+
+def _moved_lines(monitoring: Monitoring, words: dict) -> list[str]:
+    """The moved-out-of-the-stable-band table, worst first, headed by its title."""
+    table = moved_table(monitoring.moved(), words)
+    if table.empty:
+        return [words["monitor"]["nothing_moved"]]
+    names = words["monitor"]["columns"]
+    table.columns = [names[column] for column in table.columns]
+    return [words["monitor"]["sections"]["moved"], table.to_string(index=False)]
+
+
+def moved_table(moved: pd.DataFrame, words: dict) -> pd.DataFrame:
+    """What moved (:meth:`Monitoring.moved`) as text in ``words`` (a report template): band,
+    kind, what, from -> to and the change."""
+    phrases = words["monitor"]["moved"]
+    rows = [
+        {
+            "band": words["monitor"]["bands"].get(row["band"], row["band"]),
+            "kind": phrases["kinds"][row["table"]],
+            "what": _what(row, words),
+            "move": _move(row, phrases),
+            "change": _change(row, phrases),
+        }
+        for row in moved.to_dict("records")
+    ]
+    return pd.DataFrame(rows, columns=["band", "kind", "what", "move", "change"])
+
+
+def _what(row: dict, words: dict) -> str:
+    if row["table"] == "rules":
+        verdict = {share: verdict for verdict, share in SHARES.items()}[row["measure"]]
+        return f"{row['name']}: {words['pass_rate']['shares'][verdict]}"
+    if row["table"] == "fields":
+        return f"{row['name']}: {words['monitor']['moved']['distribution']}"
+    return str(words["monitor"]["measures"].get(row["name"], row["name"]))
+
+
+def _move(row: dict, phrases: dict) -> str:
+    if row["table"] == "fields":
+        return str(row["detail"])
+    return fill(phrases["move"], before=_pct(row["baseline"]), after=_pct(row["current"]))
+
+
+def _change(row: dict, phrases: dict) -> str:
+    if row["table"] == "fields":
+        return fill(phrases["psi"], psi=shown(row["shift"], "{:.3f}"))
+    return fill(phrases["shift"], shift=_pp(row["shift"]))
 
 
 def _counts_line(monitoring: Monitoring) -> str:
@@ -122,18 +180,21 @@ def _rules_text(rules: pd.DataFrame) -> pd.DataFrame:
             "pass current": rules["current_pass_rate"].map(_pct),
             "shift pp": rules["shift_pp"].map(_pp),
             "z": rules["z"].map(lambda v: shown(v, "{:+.2f}")),
-            "insufficient": [
-                f"{_pct(b)} -> {_pct(c)}"
-                for b, c in zip(
-                    rules["baseline_insufficient_share"],
-                    rules["current_insufficient_share"],
-                    strict=True,
-                )
-            ],
+            "fail": _moves(rules, "fail_share"),
+            "insufficient": _moves(rules, "insufficient_share"),
             "band": rules["band"],
             "note": rules["note"].fillna(""),
         }
     )
+
+
+def _moves(rules: pd.DataFrame, share: str) -> list[str]:
+    """``baseline -> current`` of a share of each rule's verdicts."""
+    pairs = zip(rules[f"baseline_{share}"], rules[f"current_{share}"], strict=True)
+    return [
+        "-" if pd.isna(before) and pd.isna(after) else f"{_pct(before)} -> {_pct(after)}"
+        for before, after in pairs
+    ]
 
 
 def _fields_text(fields: pd.DataFrame) -> pd.DataFrame:
@@ -215,23 +276,38 @@ def write_monitor_pdf(
     lang: str = "en",
     templates: str | Path | None = None,
 ) -> Path:
-    """Write the comparison (A4) in ``lang`` to ``path`` through a temporary file beside it;
-    the wording is the ``monitor`` section of ``templates/report/<lang>.yaml`` (a
-    ``templates`` folder is searched first)."""
+    """Write the comparison (A4) in ``lang`` to ``path`` through a temporary file beside it:
+    what moved out of the stable band first (or "no change"), then the sources and band
+    counts, the charts and the tables; the wording is the ``monitor`` section of
+    ``templates/report/<lang>.yaml`` (a ``templates`` folder is searched first)."""
     look = Look(lang, templates)
     words = look.words["monitor"]
     story = [look.para(words["title"], "title", True, look.colour["heading"])]
-    story += [look.para(line) for line in _headline(look, monitoring)]
     if monitoring.unchanged():  # nothing moved: say so, not pages of zeros
-        story.append(look.para(words["no_change"], bold=True))
+        story += [look.para(words["no_change"], bold=True), Spacer(1, 6)]
+        story += [look.para(line) for line in _headline(look, monitoring)]
         return write_story(look, story, path, words["title"], words["author"])
+    story += _section(look, "moved", _moved(look, monitoring))
+    story += [Spacer(1, 6), *(look.para(line) for line in _headline(look, monitoring))]
     story += _section(look, "psi", _psi_chart(look, monitoring))
-    story += _section(look, "shifts", _shift_charts(look, monitoring))
+    definition = [Spacer(1, 3), look.para(look.words["pass_rate"]["definition"])]
+    story += _section(look, "shifts", _shift_charts(look, monitoring) + definition)
     story += _section(look, "fields", [_fields_grid(look, monitoring.fields).build(look)])
     story += _section(look, "rules", [_rules_grid(look, monitoring.rules).build(look)])
     population = _population_grid(look, monitoring.population.iloc[1:])
     story += _section(look, "population", [population.build(look)])
     return write_story(look, story, path, words["title"], words["author"])
+
+
+def _moved(look: Look, monitoring: Monitoring) -> list:
+    """What moved out of the stable band, worst first, the band cell on its colour."""
+    table = moved_table(monitoring.moved(), look.words)
+    if table.empty:
+        return [look.para(look.words["monitor"]["nothing_moved"])]
+    grid = _grid(look, list(table.columns), [50, 60, 190, 151, 60])
+    for row, band in zip(table.itertuples(index=False), monitoring.moved()["band"], strict=True):
+        grid.add(list(row), fill=_fill(look, 0, band))
+    return [grid.build(look)]
 
 
 def _headline(look: Look, monitoring: Monitoring) -> list[str]:
@@ -276,29 +352,61 @@ def _band(look: Look, band: object) -> str:
 
 
 def _psi_chart(look: Look, monitoring: Monitoring) -> list:
+    """PSI per field, coloured by band, on an axis with the band limits marked."""
     fields = monitoring.fields[monitoring.fields["band"] != NOT_COMPARED]
     items = [
         (row.field, float(row.psi), BAND_AS_VERDICT[row.band])
         for row in fields.itertuples(index=False)
     ]
-    return [bars(items, look, shown="{:.3f}")] if items else []
+    if not items:
+        return []
+    words = look.words["monitor"]["axes"]
+    titles = (words["psi"], words["fields"])
+    return [axis_bars(items, look, titles=titles, limits=_limit_lines(look, "psi"), shown="{:.3f}")]
 
 
 def _shift_charts(look: Look, monitoring: Monitoring) -> list:
-    rules = monitoring.rules
-    rules = rules[(rules["band"] != NOT_COMPARED) & rules["shift_pp"].notna()]
-    label = look.words["monitor"]["shift_label"]
+    """Per rule the largest shift of its pass rate, fail or insufficient share (the one that
+    sets its band), coloured by band, on an axis with the band limits marked."""
+    rules = monitoring.rules[monitoring.rules["band"] != NOT_COMPARED]
+    largest = largest_shifts(rules)
+    words, shares = look.words["monitor"], look.words["pass_rate"]["shares"]
+    verdicts = {share: verdict for verdict, share in SHARES.items()}
     items = [
         (
-            fill(label, rule=row.rule_id, shift=f"{row.shift_pp:+.1f}"),
-            abs(row.shift_pp),
-            BAND_AS_VERDICT[row.band],
+            fill(
+                words["shift_label"],
+                rule=rule,
+                share=shares[verdicts[share]],
+                shift=f"{shift:+.1f}",
+            ),
+            abs(shift),
+            BAND_AS_VERDICT[band],
         )
-        for row in rules.itertuples(index=False)
+        for rule, band, share, shift in zip(
+            rules["rule_id"], rules["band"], largest["share"], largest["shift_pp"], strict=True
+        )
+        if np.isfinite(shift)
     ]
+    titles = (words["axes"]["shift"], words["axes"]["rules"])
+    limits = _limit_lines(look, LIMITS["shift"])
     return [
-        bars(items[i : i + BARS_PER_CHART], look, shown="{:.1f}")
+        axis_bars(items[i : i + BARS_PER_CHART], look, titles=titles, limits=limits, shown="{:.1f}")
         for i in range(0, len(items), BARS_PER_CHART)
+    ]
+
+
+def _limit_lines(look: Look, measure: str) -> list[tuple[float, str]]:
+    """The band limits of ``measure`` (rules/monitor/bands.csv) as chart lines: at each
+    limit, the band that starts there."""
+    rows = load_bands(measure).to_dict("records")
+    words = look.words["monitor"]
+    return [
+        (
+            float(low["below"]),
+            fill(words["limit_line"], band=_band(look, high["band"]), limit=shown(low["below"])),
+        )
+        for low, high in zip(rows, rows[1:], strict=False)
     ]
 
 
@@ -314,11 +422,11 @@ def _fields_grid(look: Look, fields: pd.DataFrame) -> Grid:
 
 
 def _rules_grid(look: Look, rules: pd.DataFrame) -> Grid:
-    columns = ["rule", "pass_before", "pass_now", "shift_pp", "z", "insufficient", "band", "note"]
-    grid = _grid(look, columns, [110, 45, 45, 40, 35, 75, 50, 111])
+    columns = ["rule", "pass_before", "pass_now", "shift_pp", "z", "fail", "insufficient"]
+    grid = _grid(look, [*columns, "band", "note"], [104, 40, 40, 34, 30, 72, 72, 43, 76])
     for row in _rules_text(rules).itertuples(index=False):
-        cells = [*row[:6], _band(look, row.band), _phrase(look, row.note)]
-        grid.add(cells, fill=_fill(look, 6, row.band))
+        cells = [*row[:7], _band(look, row.band), _phrase(look, row.note)]
+        grid.add(cells, fill=_fill(look, 7, row.band))
     return grid
 
 
