@@ -46,7 +46,8 @@ CARBON_FIGURES = (
 def page_one(memo: Memo) -> list:
     """The decision and what a person acts on: the recommendation with a one-glance panel,
     the criteria failed or undecided in words, the conditions, the model's factors in plain
-    words, what would change the outcome; then the programme verdicts and key figures."""
+    words, what would change the outcome; then, from the next page, the programme verdicts
+    and key figures."""
     look, record = memo.look, memo.record
     words, decision = look.words, memo.record.get("decision") or {}
     key = decision.get("recommendation") or "none"
@@ -80,9 +81,9 @@ def page_one(memo: Memo) -> list:
     story += _factors(memo)
     if decision.get("path_to_eligibility"):
         story += block(look, "path", [_paths(memo, decision["path_to_eligibility"])])
+    story.append(PageBreak())  # the detail starts on a page of its own
     story += block(look, "programmes", [_programmes(memo)])
-    story += block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
-    return [*story, PageBreak()]
+    return story + block(look, "figures", [_figures(memo, KEY_FIGURES, 2)])
 
 
 def _paths(memo: Memo, paths: list[dict]):

@@ -17,7 +17,7 @@ from pathlib import Path
 from ... import __version__
 from ..._shared.files import file_stem, output_set, sha256_of
 from ...pipeline import Scored, project_records
-from ..pdf.flowables import write_pdf
+from ..pdf.flowables import page_frame, write_pdf
 from ..pdf.style import Look
 from .detail import annex, approval, conditions, criteria, quality
 from .facts import Memo, Run, block
@@ -105,19 +105,8 @@ def _build(run: Run, record: dict, path: str) -> None:
     doc = look.document(
         path, f"{look.words['title']} {record['project_id']}", f"assessment {__version__}"
     )
-    footer = _footer_text(scored, record, look)
-
-    def on_page(canvas, document) -> None:
-        canvas.saveState()
-        canvas.setFont(look.font, look.style["sizes"]["footer"])
-        canvas.setFillColor(look.colour["footer"])
-        page = f"{look.words['words']['page']} {document.page}"
-        low = document.bottomMargin / 2
-        for offset, line in zip((9, 0), footer, strict=True):
-            canvas.drawString(document.leftMargin, low + offset, look.plain(line))
-        canvas.drawRightString(document.pagesize[0] - document.rightMargin, low + 9, page)
-        canvas.restoreState()
-
+    header = f"{look.words['title']} | {record['project_id']} | {record['as_of']}"
+    on_page = page_frame(look, header, _footer_text(scored, record, look))
     doc.build(_story(run, record), onFirstPage=on_page, onLaterPages=on_page)
 
 

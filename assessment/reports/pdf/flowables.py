@@ -34,6 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.tables import CellStyle
 
+from ... import __version__
 from ..._shared.files import write_atomically
 from ..._shared.text import shown
 from ._reportlab_table import TextTable
@@ -162,25 +163,66 @@ def write_pdf(build: Callable[[str], None], path: str | Path) -> Path:
     return write_atomically(path, lambda temporary: build(str(temporary)))
 
 
-def write_story(look: Look, story: list, path: str | Path, title: str, author: str) -> Path:
-    """``story`` as an A4 document of ``look`` (:meth:`Look.document`), written as
-    :func:`write_pdf` writes."""
-    return write_pdf(lambda temporary: look.document(temporary, title, author).build(story), path)
+def write_story(
+    look: Look, story: list, path: str | Path, title: str, author: str, footer: tuple = ()
+) -> Path:
+    """``story`` as an A4 document of ``look`` (:meth:`Look.document`), every page with the
+    header ``title`` and the ``footer`` lines (else ``author``) and its number
+    (:func:`page_frame`), written as :func:`write_pdf` writes."""
+    on_page = page_frame(look, title, footer or (f"{author} {__version__}",))
+
+    def build(temporary: str) -> None:
+        look.document(temporary, title, author).build(
+            story, onFirstPage=on_page, onLaterPages=on_page
+        )
+
+    return write_pdf(build, path)
+
+
+def page_frame(look: Look, header: str, footer: tuple[str, ...]) -> Callable:
+    """The page decoration of every A4 document: ``header`` over a thin rule in the top
+    margin; up to two ``footer`` lines and the page number in the bottom margin."""
+    size, page_word = look.size["footer"], look.words["words"]["page"]
+
+    def on_page(canvas, document) -> None:
+        canvas.saveState()
+        canvas.setFont(look.font_for(header), size)
+        canvas.setFillColor(look.colour["footer"])
+        canvas.setStrokeColor(look.colour["grid"])
+        left, right = document.leftMargin, document.pagesize[0] - document.rightMargin
+        top = document.pagesize[1] - document.topMargin / 2
+        canvas.drawString(left, top, look.plain(header))
+        canvas.setLineWidth(0.3)
+        canvas.line(left, top - 3, right, top - 3)
+        low = document.bottomMargin / 2
+        for offset, line in zip((9, 0), footer[:2], strict=False):
+            canvas.setFont(look.font_for(line), size)
+            canvas.drawString(left, low + offset, look.plain(line))
+        canvas.setFont(look.font, size)
+        canvas.drawRightString(right, low + 9, page_word.replace("{page}", str(document.page)))
+        canvas.restoreState()
+
+    return on_page
 
 
 def write_drawing(drawing: Drawing, path: str | Path, title: str, look: Look) -> Path:
-    """``drawing`` as a one-page PDF of its own size, titled ``title``, its first font the
-    look's (embedded) one, written as :func:`write_pdf` writes."""
+    """``drawing`` as a one-page PDF of its own size and a footer band under it (``title``
+    and the engine), titled ``title``, its first font the look's (embedded) one, written as
+    :func:`write_pdf` writes."""
+    band = 2.5 * look.size["footer"]
 
     def build(temporary: str) -> None:
         page = Canvas(
             temporary,
-            pagesize=(drawing.width, drawing.height),
+            pagesize=(drawing.width, drawing.height + band),
             initialFontName=look.font,
             invariant=1,
         )
         page.setTitle(title)
-        renderPDF.draw(drawing, page, 0, 0)
+        renderPDF.draw(drawing, page, 0, band)
+        page.setFont(look.font_for(title), look.size["footer"])
+        page.setFillColor(look.colour["footer"])
+        page.drawString(4, band / 3, look.plain(f"{title} | assessment {__version__}"))
         page.showPage()
         page.save()
 
@@ -632,3 +674,15 @@ def _value_axis(drawing: Drawing, plot: _Plot, look: Look, title: str) -> None:
             textAnchor="middle",
         )
     )
+
+
+def scaled_to(drawing: Drawing, width: float) -> Drawing:
+    """``drawing`` scaled as a whole (its text too) to ``width`` points wide when it is wider,
+    e.g. a :func:`line_chart` put in a document's text column of the style's ``chart`` width."""
+    if drawing.width <= width:
+        return drawing
+    factor = width / drawing.width
+    scaled = Drawing(width, drawing.height * factor)
+    scaled.initialFontName = getattr(drawing, "initialFontName", None)
+    scaled.add(Group(*drawing.contents, transform=(factor, 0, 0, factor, 0, 0)))
+    return scaled
