@@ -24,7 +24,7 @@ from .._shared.text import shown
 from ..criteria.evaluate import VERDICTS
 from ..criteria.pass_rate import SHARES, pass_rates, verdict_counts
 from ..decision.decide import RECOMMENDATIONS
-from ..reports.pdf.flowables import Grid, bars, stacked_bars, write_pdf
+from ..reports.pdf.flowables import Grid, bars, page_frame, stacked_bars, write_pdf
 from ..reports.pdf.style import Look, fill
 
 __all__ = ["summary_tables", "write_summary_pdf"]
@@ -383,19 +383,8 @@ class _Summary:
 def _build(story: list, path: str, summary: _Summary) -> None:
     look = summary.look
     doc = look.document(path, summary.words["title"], f"assessment {summary.meta['engine']}")
-    footer, page_word = summary.footer(), summary.words["footer"]["page"]
-
-    def on_page(canvas, document) -> None:
-        canvas.saveState()
-        canvas.setFont(look.font, look.size["footer"])
-        canvas.setFillColor(look.colour["footer"])
-        low = document.bottomMargin / 2
-        for offset, line in zip((9, 0), footer, strict=True):
-            canvas.drawString(document.leftMargin, low + offset, look.plain(line))
-        right = document.pagesize[0] - document.rightMargin
-        canvas.drawRightString(right, low + 9, fill(page_word, page=document.page))
-        canvas.restoreState()
-
+    header = f"{summary.words['title']} | {summary.meta['as_of']}"
+    on_page = page_frame(look, header, summary.footer())
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
 
 
