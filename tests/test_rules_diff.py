@@ -194,7 +194,13 @@ def test_the_cli_writes_a_workbook_with_three_sheets(folders, tmp_path, capsys):
     assert code == 0
     assert f"{RULE} threshold: 1.5 -> 1.25" in capsys.readouterr().out
     book = load_workbook(output, read_only=True)
-    assert book.sheetnames == ["Rule changes", "Project flips", "Verdict changes", "Summary"]
+    assert book.sheetnames == [
+        "Rule changes",
+        "Project flips",
+        "Verdict changes",
+        "Pass rates",
+        "Summary",
+    ]
 
 
 def test_identical_folders_give_no_changes(folders, capsys):

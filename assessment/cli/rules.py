@@ -106,6 +106,7 @@ def _print_diff(args: argparse.Namespace, diff) -> None:
         tables = {"changes": diff.changes}
         if args.portfolio:
             tables |= {"flips": diff.flips, "summary": diff.summary, "verdicts": diff.verdicts}
+            tables["rates"] = diff.rates
         print_json(tables_json(tables))
     else:
         emit(diff_lines(diff, bool(args.portfolio)))

@@ -22,6 +22,7 @@ from ..intake.cells import plain
 from ..intake.read import Applications
 from ..pipeline import Scored, project_records
 from .numbers import for_people
+from .pdf.style import load_template
 
 GROUP_FROM = 5  # missing-field warnings on this many rows of one file print as one line
 SUMMARY_COLUMNS = [
@@ -319,7 +320,30 @@ def diff_lines(diff, portfolio: bool) -> list[str]:
             f"  {row.rule_id}: {row.old} -> {row.new} for {row.projects} project(s)"
             for row in diff.verdicts.itertuples(index=False)
         ]
+        lines += _rate_lines(diff.changed_rates())
     return lines
+
+
+def _rate_lines(rates: pd.DataFrame) -> list[str]:
+    """The pass rates that change (old -> new), the pass rate's definition under them."""
+    if rates.empty:
+        return []
+    lines = [f"{len(rates)} pass rate(s) change:"]
+    for row in rates.to_dict("records"):
+        parts = [
+            f"{name} {shown(row[f'old_{column}'], '{:.1%}')} -> "
+            f"{shown(row[f'new_{column}'], '{:.1%}')}"
+            for name, column in _RATE_PARTS
+        ]
+        lines.append(f"  {row['rule_id']}: {'; '.join(parts)}")
+    return [*lines, load_template("en.yaml")["pass_rate"]["definition"]]
+
+
+_RATE_PARTS = (
+    ("pass rate", "pass_rate"),
+    ("fail", "fail_share"),
+    ("cannot be decided", "insufficient_share"),
+)
 
 
 def _summary_line(row) -> str:

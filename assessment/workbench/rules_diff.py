@@ -9,9 +9,11 @@ whose status (``eligible``, ``not_eligible``, ``insufficient``, ``unverified``,
 verdict differs for it; :func:`flip_summary` counts the flips per programme by the new status
 (became eligible; became ineligible; eligibility unknown: insufficient or unverified, a gate
 that awaits data or a person); :func:`verdict_changes`
-counts, per rule, the projects whose verdict changes (``pass -> fail`` ...), outcome or not.
+counts, per rule, the projects whose verdict changes (``pass -> fail`` ...), outcome or not;
+:func:`pass_rate_changes` gives each rule's pass rate and its fail and insufficient shares
+under both rule sets (the one definition, :mod:`assessment.criteria.pass_rate`).
 :func:`write_diff_workbook` writes the tables as the sheets "Rule changes", "Project flips",
-"Verdict changes" and "Summary".
+"Verdict changes", "Pass rates" and "Summary".
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._shared.excel import write_workbook
+from .._shared.excel import Table, write_workbook
 from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
+from ..criteria.pass_rate import SHARES, pass_rates
 from ..criteria.rules import RULE_COLUMNS, Rule, RuleSet
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import Applications
@@ -35,6 +38,7 @@ __all__ = [
     "RulesDiff",
     "diff_rules",
     "flip_summary",
+    "pass_rate_changes",
     "project_flips",
     "rule_changes",
     "verdict_changes",
@@ -45,7 +49,16 @@ COMPARED = [c for c in RULE_COLUMNS if c != "rule_id"] + ["pack"]
 CHANGE_COLUMNS = ["rule_id", "change", "column", "old", "new"]
 FLIP_COLUMNS = ["project_id", "outcome", "old", "new", "rules"]
 VERDICT_CHANGE_COLUMNS = ["rule_id", "old", "new", "projects"]
+RATE_CHANGE_COLUMNS = [
+    "rule_id",
+    *(f"{side}_{column}" for column in ("applicable", *SHARES.values()) for side in ("old", "new")),
+    "shift_pp",
+]
 UNDECIDED = ("insufficient", "unverified")  # statuses that await data or a person
+RATE_FORMATS = {
+    column: "0.0%" for column in RATE_CHANGE_COLUMNS if column.endswith(("_rate", "_share"))
+}
+RATE_FORMATS["shift_pp"] = "+0.0;-0.0;0.0"
 SUMMARY_COLUMNS = [
     "programme",
     "became_eligible",
@@ -67,6 +80,16 @@ class RulesDiff:
     verdicts: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=VERDICT_CHANGE_COLUMNS)
     )
+    rates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RATE_CHANGE_COLUMNS))
+
+    def changed_rates(self) -> pd.DataFrame:
+        """The rows of ``rates`` whose projects applied to, pass rate, fail or insufficient
+        share differ between the old and the new rules."""
+        columns = [c.removeprefix("old_") for c in self.rates.columns if c.startswith("old_")]
+        old = self.rates[[f"old_{c}" for c in columns]].astype(float).to_numpy()
+        new = self.rates[[f"new_{c}" for c in columns]].astype(float).to_numpy()
+        same = (old == new) | (np.isnan(old) & np.isnan(new))
+        return self.rates[~same.all(axis=1)]
 
 
 def diff_rules(
@@ -85,8 +108,9 @@ def diff_rules(
     before = score_read(applications, as_of=as_of, rules=old, model=model)
     after = score_read(applications, as_of=as_of, rules=new, model=model)
     flips = project_flips(before, after)
-    verdicts = verdict_changes(before, after)
-    return RulesDiff(rule_changes(old, new), flips, flip_summary(flips), versions, verdicts)
+    changes, summary = rule_changes(old, new), flip_summary(flips)
+    rates = pass_rate_changes(before, after)
+    return RulesDiff(changes, flips, summary, versions, verdict_changes(before, after), rates)
 
 
 def rule_changes(old: RuleSet, new: RuleSet) -> pd.DataFrame:
@@ -224,6 +248,22 @@ def verdict_changes(before: Scored, after: Scored) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VERDICT_CHANGE_COLUMNS)
 
 
+def pass_rate_changes(before: Scored, after: Scored) -> pd.DataFrame:
+    """Per rule of either set (in rule order): the projects it applies to, its pass rate and
+    its fail and insufficient shares under the old and the new rules (missing in the set that
+    lacks it, or where it applies to no project), and the shift of the pass rate in
+    percentage points (:data:`RATE_CHANGE_COLUMNS`)."""
+    old, new = (pass_rates(scored.evaluation.verdicts) for scored in (before, after))
+    rules = list(old.index) + [rule for rule in new.index if rule not in old.index]
+    sides = {"old": old.reindex(rules), "new": new.reindex(rules)}
+    table = pd.DataFrame({"rule_id": rules})
+    for column in RATE_CHANGE_COLUMNS[1:-1]:
+        side, name = column.split("_", 1)
+        table[column] = sides[side][name].to_numpy(dtype=float)
+    table["shift_pp"] = 100 * (table["new_pass_rate"] - table["old_pass_rate"])
+    return table.astype({"old_applicable": "Int64", "new_applicable": "Int64"})
+
+
 def _verdict_codes(before: Scored, after: Scored):
     """Each rule of either set with its verdict codes under both (``not_applicable`` in the
     set that lacks it), in rule order."""
@@ -260,12 +300,13 @@ def flip_summary(flips: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_diff_workbook(diff: RulesDiff, path: str | Path) -> Path:
-    """Write the sheets "Rule changes", "Project flips", "Verdict changes" and "Summary" to
-    ``path`` through a temporary file beside it."""
+    """Write the sheets "Rule changes", "Project flips", "Verdict changes", "Pass rates" and
+    "Summary" to ``path`` through a temporary file beside it."""
     tables = {
         "Rule changes": diff.changes,
         "Project flips": diff.flips,
         "Verdict changes": diff.verdicts,
+        "Pass rates": Table(diff.rates, formats=RATE_FORMATS),
         "Summary": diff.summary,
     }
     return write_workbook(path, tables)

@@ -1,5 +1,6 @@
-"""The short PDF of a rules diff: rule changes, the flip summary, the flipped projects and the
-verdict changes per rule, in the memo's look (:mod:`assessment.reports.pdf.style`). Every word comes
+"""The short PDF of a rules diff: rule changes, the flip summary, the flipped projects, the
+verdict changes per rule and the pass rates that changed (the pass rate's definition under
+them), in the memo's look (:mod:`assessment.reports.pdf.style`). Every word comes
 from the ``rules_diff`` section of ``templates/report/<lang>.yaml``; verdicts, programmes and
 recommendations from the memo's maps there. The same diff gives the same bytes.
 """
@@ -10,7 +11,9 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
+from reportlab.platypus import Spacer
 
+from .._shared.text import shown
 from ..reports.pdf.flowables import Grid, worded_grid, worded_section, write_story
 from ..reports.pdf.style import Look, fill
 from .rules_diff import SUMMARY_COLUMNS, RulesDiff
@@ -42,6 +45,12 @@ def write_diff_pdf(
         story += _section(look, "flips", _flips(look, diff.flips.head(MAX_FLIPS)))
     if len(diff.verdicts):
         story += _section(look, "verdicts", _verdicts(look, diff.verdicts))
+    rates = _rates(look, diff.changed_rates())
+    if rates.rows:
+        definition = look.para(look.words["pass_rate"]["definition"])
+        story += worded_section(
+            look, "rates", [rates.build(look), Spacer(1, 3), definition], group="rules_diff"
+        )
     return write_story(look, story, path, words["title"], words["author"])
 
 
@@ -115,3 +124,26 @@ def _verdicts(look: Look, verdicts: pd.DataFrame) -> Grid:
         old, new = look.word("verdicts", row.old), look.word("verdicts", row.new)
         grid.add([row.rule_id, old, new, row.projects])
     return grid
+
+
+def _rates(look: Look, rates: pd.DataFrame) -> Grid:
+    """Per rule: projects it applies to, pass rate, its shift, fail and cannot-be-decided
+    shares, each old -> new."""
+    columns = ["rule", "applicable", "pass_rate", "shift_pp", "fail", "insufficient"]
+    grid = _grid(look, columns, [130, 75, 90, 46, 85, 85])
+    move = look.words["rules_diff"]["move"]
+    for row in rates.to_dict("records"):
+        cells = [
+            fill(move, old=shown(row[f"old_{name}"], spec), new=shown(row[f"new_{name}"], spec))
+            for name, spec in _RATE_CELLS
+        ]
+        grid.add([row["rule_id"], *cells[:2], shown(row["shift_pp"], "{:+.1f}"), *cells[2:]])
+    return grid
+
+
+_RATE_CELLS = (
+    ("applicable", "{:,.0f}"),
+    ("pass_rate", "{:.1%}"),
+    ("fail_share", "{:.1%}"),
+    ("insufficient_share", "{:.1%}"),
+)
