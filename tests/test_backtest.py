@@ -20,8 +20,9 @@ from assessment.decision.decide import load_borderline
 from assessment.errors import AssessmentError
 from assessment.model.persist import load_model
 from assessment.model.predict import predict
+from assessment.model.scorecard import SMOOTHING
 from assessment.model.training import read_table
-from assessment.workbench.backtest import SMOOTHING, as_of_dates, run_backtest
+from assessment.workbench.backtest import as_of_dates, run_backtest
 from assessment.workbench.backtest_report import write_backtest_pdf
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"

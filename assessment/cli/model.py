@@ -10,14 +10,17 @@ from .console import checked_file, emit, made_for, note_stream, print_json, wrot
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a risk model on a loan history (one row per past loan, a 0/1 outcome column);
-    write the skops artefact and its model card (.card.json, .card.md) beside it.
+    write the skops artefact, its model card (.card.json, .card.md) and its scorecard
+    (.scorecard.xlsx, .scorecard.pdf: bins, WoE and IV per feature, ROC, KS, gains,
+    calibration, points) beside it.
 
     Example:
       assess train sample_projects/history/loan_history.parquet --target defaulted -o model.skops
     """
     from ..model.persist import save_model
-    from ..model.training import read_features, read_table, train_model
+    from ..model.training import read_features, read_table, train_model, training_scorecard
     from ..reports.text import training_lines
+    from ..workbench.scorecard_report import write_scorecard_outputs
 
     output = checked_file(args.output, (".skops",), "-o model", [args.data])
     data = read_table(args.data)
@@ -30,6 +33,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     digest = save_model(model, output)
     lines = training_lines(model, digest, args.output, len(data))
     emit(lines[1:] if args.quiet else lines)
+    if not args.no_scorecard:
+        card = training_scorecard(model, data, holdout_share, digest)
+        wrote(args, write_scorecard_outputs(card, output, args.lang, args.templates))
     return 0
 
 
@@ -89,7 +95,13 @@ def _table_out(args: argparse.Namespace, table, output) -> None:
 
 
 def add_model_commands(commands) -> None:
-    train = options.command(commands, "train", "train a risk model on a loan history", cmd_train)
+    train = options.command(
+        commands,
+        "train",
+        "train a risk model on a loan history",
+        cmd_train,
+        parents=[options.report_options("the scorecard PDF")],
+    )
     train.add_argument("data", metavar="TABLE", help="history table: .csv, .xlsx or .parquet")
     train.add_argument("--target", required=True, metavar="COLUMN", help="the 0/1 outcome column")
     train.add_argument(
@@ -115,6 +127,11 @@ def add_model_commands(commands) -> None:
     )
     train.add_argument(
         "--features", metavar="FILE", help="a file naming the features, one per line"
+    )
+    train.add_argument(
+        "--no-scorecard",
+        action="store_true",
+        help="write no MODEL.scorecard.xlsx and MODEL.scorecard.pdf beside the model",
     )
     for name, help_text, run, data in (
         ("predict", "score a table with a model", cmd_predict, "a table with the model's features"),

@@ -409,6 +409,18 @@ def split(x: pd.DataFrame, y: np.ndarray, test_size: float, random_state: int):
     return train_test_split(x, y, test_size=test_size, stratify=y, random_state=random_state)
 
 
+def holdout_mask(y: np.ndarray, test_size: float | None, random_state: int) -> np.ndarray:
+    """True on the rows that :func:`split` holds out (the same rows whatever is split), none
+    when ``test_size`` is None."""
+    positions = np.arange(len(y))
+    if test_size is None:
+        return np.zeros(len(y), dtype=bool)
+    _, test = train_test_split(
+        positions, test_size=test_size, stratify=y, random_state=random_state
+    )
+    return np.isin(positions, test)
+
+
 def _linear_contributions(
     model: LogisticRegression, transformed: np.ndarray, means: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
 from .._shared.text import joined, shown
 from .estimator import MISSING, RiskModel, prepare
+from .scorecard import Scaling, load_scaling, pd_score
 
 MAX_REASONS = 4
 
@@ -199,19 +200,33 @@ ID_COLUMNS = ("loan_id", "project_id", "id", "project_name", "sponsor")
 
 
 def prediction_table(data: pd.DataFrame, predicted: pd.DataFrame, model: RiskModel) -> pd.DataFrame:
-    """Identifier columns of ``data`` with pd, grade, reasons, missing and absent features as
-    flat text columns, and ``pd_advisory``."""
+    """Identifier columns of ``data`` with pd, grade, the score in points, the reasons as
+    flat text columns each followed by its points (``reason_<k>_points``), missing and absent
+    features, and ``pd_advisory``. Points are on the scale of ``rules/model/scorecard.csv``
+    (:mod:`.scorecard`): a reason's points are -factor x its log-odds contribution."""
     ids = [c for c in data.columns if c in ID_COLUMNS or c.endswith("_id")]
     table = data[ids].reset_index(drop=True).copy()
     table["pd"] = predicted["pd"].to_numpy()
     table["grade"] = predicted["grade"].to_numpy()
+    scaling = load_scaling()
+    table["score"] = pd_score(predicted["pd"].to_numpy(), scaling).round(1)
     for rank in range(1, MAX_REASONS + 1):
         table[f"reason_{rank}"] = _reason_text(predicted, rank)
+        table[f"reason_{rank}_points"] = _reason_points(predicted, rank, scaling)
     table["missing_features"] = [joined(names) for names in predicted["missing_features"]]
     table["absent_features"] = [joined(names) for names in predicted["absent_features"]]
     table["pd_advisory"] = predicted["pd_advisory"].to_numpy()
     table["model_sha256"] = model.card.get("sha256", "")
     return table
+
+
+def _reason_points(predicted: pd.DataFrame, rank: int, scaling: Scaling) -> np.ndarray:
+    """The points reason ``rank`` costs each row (negative: a reason lowers the score; blank
+    without the reason), on the scale of ``rules/model/scorecard.csv``."""
+    column = predicted.get(f"reason_{rank}_contribution")
+    if column is None:
+        return np.full(len(predicted), np.nan)
+    return scaling.points(column.to_numpy(dtype=float)).round(1)
 
 
 def _reason_text(predicted: pd.DataFrame, rank: int) -> list[str]:

@@ -37,10 +37,12 @@ from .estimator import (
     calibrate,
     default_features,
     fit,
+    holdout_mask,
     out_of_fold_raw,
     prepare,
     split,
 )
+from .scorecard import Scorecard, deciles, scorecard
 
 TEST_SIZE = 0.3
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops")
@@ -334,8 +336,8 @@ def metrics(y: np.ndarray, pd_values: np.ndarray) -> dict[str, float]:
 
 def calibration_table(y: np.ndarray, pd_values: np.ndarray) -> list[dict[str, float]]:
     """By decile of predicted PD: count, mean predicted PD, observed default rate."""
-    deciles = pd.qcut(pd.Series(pd_values).rank(method="first"), 10, labels=False)
-    table = pd.DataFrame({"decile": deciles + 1, "pd": pd_values, "y": y}).groupby("decile")
+    table = pd.DataFrame({"decile": deciles(pd_values), "pd": pd_values, "y": y})
+    table = table.groupby("decile")
     return [
         {
             "decile": int(decile),
@@ -345,6 +347,22 @@ def calibration_table(y: np.ndarray, pd_values: np.ndarray) -> list[dict[str, fl
         }
         for decile, group in table
     ]
+
+
+def training_scorecard(
+    model: RiskModel, data: pd.DataFrame, holdout: float | None = TEST_SIZE, sha256: str = ""
+) -> Scorecard:
+    """The scorecard of a model :func:`train_model` fitted on ``data`` with ``holdout``: bins,
+    WoE, IV and points on its training part, ROC, KS, gains and calibration on its hold-out
+    rows (on every row, in-sample, without a hold-out); ``sha256`` names the saved artefact."""
+    y = target_values(data, model.target)
+    held = holdout_mask(y, holdout, model.card.get("split", {}).get("random_state", 0))
+    tested = held if held.any() else None
+    note = "tested_holdout" if held.any() else "tested_in_sample"
+    found = scorecard(data, y, model, tested=tested, notes=(note,))
+    if sha256:
+        found.facts["model"] = f"{model.kind} {sha256[:12]}"
+    return found
 
 
 def model_card(

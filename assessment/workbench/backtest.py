@@ -28,7 +28,9 @@ Point in time: each loan is evaluated with the rules in force on 31 December of 
   or was insufficient; ``difference`` = fail rate - pass rate; information value
   IV = sum over the verdicts b of (B_b/B - G_b/G) x ln((B_b/B) / (G_b/G)), with B_b the
   outcomes (bads) and G_b the non-outcomes (goods) of verdict b, each + 0.5, and B, G their
-  totals over the verdicts that occur;
+  totals over the verdicts that occur (:func:`assessment.model.scorecard.woe_iv`);
+* with a model, the scorecard of its PD on the history (:mod:`assessment.model.scorecard`:
+  bins, WoE and IV per model feature, ROC, KS, gains, calibration and points);
 * AUC (``sklearn.metrics.roc_auc_score``) and Gini = 2 AUC - 1 of the model PD, of each
   programme's rule score (riskier = lower score, so the AUC is of -score) and of the combined
   score = rank of the recommendation (approve 0, approve_with_conditions 1, refer 2,
@@ -48,15 +50,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from .._shared.text import shown
 from ..criteria.evaluate import FAIL, INSUFFICIENT, PASS
 from ..criteria.rules import Rule, load_rules
 from ..decision.decide import RECOMMENDATIONS, load_decision_table, requested_programmes
 from ..intake.dictionary import PROGRAMMES
-from ..model.estimator import RiskModel
+from ..model.estimator import RiskModel, holdout_mask
 from ..model.predict import predict
+from ..model.scorecard import Scorecard, scorecard, woe_iv
 from ..model.training import data_hash, target_values
 from .backtest_history import (
     PURPOSE_BY_KIND,
@@ -80,7 +82,6 @@ PROGRAMME_VERDICTS = (
     "not_applicable",
     "not_requested",
 )
-SMOOTHING = 0.5
 PREDICTED = ["pd", "pd_advisory"]  # what a decision reads of a prediction
 
 
@@ -109,6 +110,7 @@ class Backtest:
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     changed: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    scorecard: Scorecard | None = None  # of the model's PD on the history, with a model
 
     @property
     def sides(self) -> list[Side]:
@@ -136,10 +138,7 @@ def information_value(loans: np.ndarray, outcomes: np.ndarray) -> float:
     present = loans > 0
     if not present.any():
         return float("nan")
-    bad = outcomes[present] + SMOOTHING
-    good = loans[present] - outcomes[present] + SMOOTHING
-    bad_share, good_share = bad / bad.sum(), good / good.sum()
-    return float(np.sum((bad_share - good_share) * np.log(bad_share / good_share)))
+    return float(woe_iv(outcomes[present], loans[present] - outcomes[present])["iv"].sum())
 
 
 def rule_table(scored: ScoredHistory, y: pd.Series) -> pd.DataFrame:
@@ -267,6 +266,9 @@ def run_backtest(
     run = _Run(frame, y, dates, predictions, model_note, held)
     result = Backtest(_facts(history, target, y, as_of, model), run.side("current", rules))
     result.notes = _notes(as_of, history, model_note)
+    if model is not None:
+        notes = ("tested_history", "in_sample") if model_note else ("tested_history",)
+        result.scorecard = scorecard(frame, y.to_numpy(), model, pd_values=pd_values, notes=notes)
     if against is not None:
         result.alternative = run.side("alternative", against)
         result.comparison, result.changed = compare(result.current, result.alternative, y)
@@ -327,14 +329,7 @@ def holdout_rows(model: RiskModel, y: pd.Series, pd_values: pd.Series) -> np.nda
     expected = (model.card.get("metrics", {}).get("holdout") or {}).get("auc")
     if not split.get("test_size") or expected is None:
         return None
-    positions = np.arange(len(y))
-    _, test = train_test_split(
-        positions,
-        test_size=split["test_size"],
-        stratify=y.to_numpy(),
-        random_state=split.get("random_state", 0),
-    )
-    held = np.isin(positions, test)
+    held = holdout_mask(y.to_numpy(), split["test_size"], split.get("random_state", 0))
     found = roc_auc_score(y.to_numpy()[held], pd_values.to_numpy()[held])
     return held if abs(found - expected) < 1e-6 else None
 

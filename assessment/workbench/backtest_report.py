@@ -22,7 +22,7 @@ from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
 from ..reports.pdf.flowables import (
     Grid,
-    bars,
+    axis_bars,
     phrased,
     section,
     worded_grid,
@@ -31,10 +31,12 @@ from ..reports.pdf.flowables import (
 )
 from ..reports.pdf.style import Look, fill
 from .backtest import Backtest
+from .scorecard_report import iv_limits, scorecard_sheets, scorecard_story
 
 __all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
 
 RATE_COLUMNS = ("rate", "share", "difference")
+SERIES_COLOURS = ("line", "line_second")  # style.yaml colours of the workbook's chart series
 MAX_CHART_RULES = 30
 
 
@@ -66,7 +68,26 @@ def summary_lines(backtest: Backtest, top: int = 10) -> list[str]:
         lines.append(f"not assessable on this history: {_ids(side.not_assessable)}")
     if backtest.alternative is not None:
         lines += ["comparison:"] + [_compare_line(row) for row in backtest.comparison.itertuples()]
-    return lines
+    return lines + _scorecard_lines(backtest, top)
+
+
+def _scorecard_lines(backtest: Backtest, top: int) -> list[str]:
+    """The model PD's scorecard in brief: AUC, KS and where, the strongest features by IV."""
+    card = backtest.scorecard
+    if card is None:
+        return []
+    facts = card.facts
+    lines = ["scorecard of the model PD on this history:"]
+    if card.has_performance:
+        lines.append(
+            f"  AUC {facts['auc']:.4f}, Gini {facts['gini']:.4f}, KS {facts['ks']:.4f} at PD "
+            f"{_pct(facts['ks_pd_cutoff'])} (score {facts['ks_score_cutoff']:.1f})"
+        )
+    features = card.features.head(top)
+    lines += [
+        f"  {row.feature:<26} IV {row.iv:.4f}  {row.strength}" for row in features.itertuples()
+    ]
+    return lines + ["  (the workbook's Scorecard, Features, Bins, ROC, Gains, Calibration, Points)"]
 
 
 def _versions(versions: dict[str, str]) -> str:
@@ -150,12 +171,15 @@ def write_backtest_workbook(backtest: Backtest, path: str | Path) -> Path:
         title: Table(frame, formats=dict.fromkeys(_rate_columns(frame), "0.00%"))
         for title, frame in backtest_sheets(backtest).items()
     }
+    if backtest.scorecard is not None:
+        tables |= scorecard_sheets(backtest.scorecard)
+    colours = _series_colours(Look("en"))
 
     def charts(book, sheets: dict) -> None:
         rates = tables["By recommendation"].frame
-        sheets["By recommendation"].insert_chart("H2", rate_chart(book, rates))
+        sheets["By recommendation"].insert_chart("H2", rate_chart(book, rates, colours))
         if len(tables["Rules"].frame):
-            sheets["Rules"].insert_chart("R2", iv_chart(book, tables["Rules"].frame))
+            sheets["Rules"].insert_chart("R2", iv_chart(book, tables["Rules"].frame, colours))
 
     return write_workbook(path, tables, extra=charts)
 
@@ -164,27 +188,37 @@ def _rate_columns(frame: pd.DataFrame) -> list:
     return [name for name in frame.columns if str(name).endswith(RATE_COLUMNS)]
 
 
-def rate_chart(book, frame: pd.DataFrame):
-    """Columns: the outcome rate per recommendation, one series per rule set."""
+def _series_colours(look: Look) -> list[str]:
+    """The house style's colours of chart series (``style.yaml``), as ``#RRGGBB``."""
+    return [look.style["colours"][key] for key in SERIES_COLOURS]
+
+
+def rate_chart(book, frame: pd.DataFrame, colours: list[str]):
+    """Columns: the outcome rate per recommendation, one series per rule set in the house
+    colours, each column's rate written on it; both axes titled."""
     chart = book.add_chart({"type": "column"})
     title = "By recommendation"
     rate = list(frame.columns).index("outcome_rate")
-    for name, rows in frame.groupby("rule_set", sort=False):
+    for index, (name, rows) in enumerate(frame.groupby("rule_set", sort=False)):
         first, last = _span(frame, rows)
         chart.add_series(
             {
                 "name": f"{name} rules",
                 "categories": [title, first, 1, last, 1],
                 "values": [title, first, rate, last, rate],
+                "fill": {"color": colours[index % len(colours)]},
+                "data_labels": {"value": True, "num_format": "0.0%"},
             }
         )
     chart.set_title({"name": "Outcome rate by recommendation"})
+    chart.set_x_axis({"name": "recommendation"})
     chart.set_y_axis({"num_format": "0%", "name": "outcome rate"})
     return chart
 
 
-def iv_chart(book, frame: pd.DataFrame):
-    """Bars: the information value of the current rules (sorted by IV; the first rules)."""
+def iv_chart(book, frame: pd.DataFrame, colours: list[str]):
+    """Bars: the information value of the current rules (sorted by IV; the first rules) in the
+    house colour, each bar's IV written on it; both axes titled."""
     chart = book.add_chart({"type": "bar"})
     rows = frame[(frame["rule_set"] == "current") & frame["iv"].notna()].head(MAX_CHART_RULES)
     if len(rows):
@@ -196,10 +230,13 @@ def iv_chart(book, frame: pd.DataFrame):
                 "name": "information value",
                 "categories": ["Rules", first, rule, last, rule],
                 "values": ["Rules", first, column, last, column],
+                "fill": {"color": colours[0]},
+                "data_labels": {"value": True, "num_format": "0.000"},
             }
         )
     chart.set_title({"name": "Information value per rule (current rules)"})
-    chart.set_y_axis({"reverse": True})
+    chart.set_x_axis({"name": "information value (IV)"})
+    chart.set_y_axis({"reverse": True, "name": "rule"})
     chart.set_legend({"none": True})
     chart.set_size({"width": 620, "height": 80 + 18 * max(len(rows), 1)})
     return chart
@@ -230,6 +267,8 @@ def write_backtest_pdf(
     if backtest.alternative is not None:
         story += _section(look, "comparison", [_comparison(look, backtest)])
         story += _section(look, "changed", [_changes(look, backtest)])
+    if backtest.scorecard is not None:
+        story += scorecard_story(look, backtest.scorecard, look.words["scorecard"]["backtest"])
     return write_story(look, story, path, words["title"], words["author"])
 
 
@@ -288,16 +327,35 @@ def _recommendation_parts(look: Look, side) -> list:
         if row.loans and row.recommendation != "all"
     ]
     words = look.words["backtest"]
-    chart = [look.para(words["rate_chart"]), bars(items, look, shown="{:.1f}%")]
-    return [_rates(look, table), Spacer(1, 4), *(chart if items else [])]
+    overall = table.loc[table["recommendation"] == "all", "outcome_rate"]
+    limits = [
+        (100 * float(rate), fill(words["all_loans_rate"], rate=_pct(rate)))
+        for rate in overall
+        if rate == rate
+    ]
+    titles = (words["axes"]["outcome_rate"], words["axes"]["recommendation"])
+    chart = []
+    if items:
+        drawing = axis_bars(items, look, titles=titles, limits=limits, shown="{:.1f}%")
+        chart = [look.para(words["rate_chart"]), drawing]
+    return [_rates(look, table), Spacer(1, 4), *chart]
 
 
 def _rule_parts(look: Look, table: pd.DataFrame) -> list:
     rules = table[table["applicable"] > 0]
-    items = [(r.rule_id, r.iv, "bar_project") for r in rules.head(MAX_CHART_RULES).itertuples()]
-    chart = [look.para(look.words["backtest"]["iv_chart"]), bars(items, look, shown="{:.3f}")]
+    items = [
+        (r.rule_id, r.iv, "bar_project")
+        for r in rules.head(MAX_CHART_RULES).itertuples()
+        if r.iv == r.iv
+    ]
+    words = look.words["backtest"]
+    titles = (words["axes"]["iv"], words["axes"]["rule"])
+    chart = []
+    if items:
+        drawing = axis_bars(items, look, titles=titles, limits=iv_limits(look), shown="{:.3f}")
+        chart = [look.para(words["iv_chart"]), drawing]
     parts = [_rules(look, rules), Spacer(1, 4), look.para(_unapplied(look, table))]
-    return parts + (chart if items else [])
+    return parts + chart
 
 
 def _unapplied(look: Look, rules: pd.DataFrame) -> str:
