@@ -335,6 +335,7 @@ def _rules(rows: list[dict] | None, withheld: set[str]) -> list[dict]:
             "points": plain(row["points"]),
             "source": row["source"],
             "clause": row["clause"],
+            "clause_zh": row["clause_zh"],
             "confidence": row["confidence"],
         }
         for row in rows

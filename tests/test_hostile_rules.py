@@ -165,7 +165,7 @@ CASES = {
         lambda pack: _edit(pack / "rules.csv", "\nCR-DSCR-MIN,", "\nCR-DSCR-MIN,extra,"),
         "rules.csv",
         2,
-        "21 (no header)",
+        f"{len(rules_module.RULE_COLUMNS) + 1} (no header)",
         "a cell beyond the last header column",
     ),
     "a YAML alias bomb": (_alias_bomb, "pack.yaml", 1, "4", "anchors and aliases"),

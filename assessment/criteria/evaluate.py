@@ -107,6 +107,7 @@ class Evaluation:
             "weight": same(rule.weight if rule.severity == "score" else np.nan, float),
             "source": same(rule.source),
             "clause": same(rule.clause),
+            "clause_zh": same(rule.clause_zh),
             "confidence": same(rule.confidence),
         }
 
@@ -136,6 +137,7 @@ TABLE_COLUMNS = [
     "weight",
     "source",
     "clause",
+    "clause_zh",
     "confidence",
 ]
 

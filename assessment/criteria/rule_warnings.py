@@ -7,6 +7,8 @@
   threshold of 1.25): the report would say one thing and decide another. Only the numbers
   written after a comparison sign count (``≤ 1.30``, ``≥ 60 %``; a per cent is read as a
   fraction too); rules with a threshold table (segment) are left out.
+* A pack with rules that have no ``clause_zh`` (the clause in Chinese): the Chinese memo
+  shows their English clause, marked as untranslated. One line per pack, naming the rules.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _STATED = re.compile(r"(?:≤|≥|<=|>=|<|>|=)\s*(\d+(?:\.\d+)?)\s*(%?)")
 def rule_warnings(rules: RuleSet, baseline: RuleSet | None) -> list[str]:
     """Every warning, one line each (none: an empty list)."""
     found = [_title_warning(rule) for rule in rules.rules]
+    found += [_translation_warning(pack) for pack in rules.packs]
     if baseline is not None:
         found += _version_warnings(rules, baseline)
     return [line for line in found if line]
@@ -44,6 +47,17 @@ def _title_warning(rule) -> str:
     return (
         f"warning: {rule.rule_id}: the title states {said} but the threshold is "
         f"{threshold:g} ({rule.pack}/rules.csv): correct one of them"
+    )
+
+
+def _translation_warning(pack) -> str:
+    untranslated = [rule.rule_id for rule in pack.rules if not rule.clause_zh]
+    if not untranslated:
+        return ""
+    return (
+        f"warning: pack {pack.id}: {len(untranslated)} rule(s) without clause_zh "
+        f"({', '.join(untranslated)}; {pack.id}/rules.csv): the Chinese memo shows their "
+        "English clause, marked as untranslated"
     )
 
 

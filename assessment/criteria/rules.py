@@ -49,10 +49,15 @@ RULE_COLUMNS = [
     "valid_to",
     "source",
     "clause",
+    "clause_zh",
     "confidence",
     "remedy_en",
     "remedy_zh",
 ]
+# Columns a table may lack (older and user packs): read as blank. ``clause_zh`` is the clause in
+# Chinese; without it the Chinese memo shows the English clause, marked, and ``rules check`` warns.
+OPTIONAL_COLUMNS = ("clause_zh",)
+REQUIRED_COLUMNS = [name for name in RULE_COLUMNS if name not in OPTIONAL_COLUMNS]
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between", "is_blank", "not_blank")
 SEVERITIES = ("gate", "score", "flag", "condition")
 CONFIDENCES = ("verified", "verified_secondary", "unverified")
@@ -97,6 +102,7 @@ class Rule:
     confidence: str
     remedy_en: str
     remedy_zh: str
+    clause_zh: str = ""  # the clause in Chinese (blank: not translated)
 
     def in_force(self, as_of: dt.date) -> bool:
         return (self.valid_from is None or self.valid_from <= as_of) and (
@@ -466,7 +472,7 @@ def _read_rule_rows(folder: Path, problems: Problems) -> tuple[list[tuple[int, d
         return [], csv_path
     path = csv_path if csv_path.exists() else xlsx_path
     before = len(problems)
-    _, rows = read_table(path, problems, RULE_COLUMNS, sheet="rules")
+    _, rows = read_table(path, problems, REQUIRED_COLUMNS, sheet="rules")
     if not rows and len(problems) == before:
         problems.add(
             path,
@@ -713,6 +719,7 @@ class _Context:
             segment=segment,
             source=row["source"],
             clause=row["clause"],
+            clause_zh=row["clause_zh"],
             remedy_en=row["remedy_en"],
             remedy_zh=row["remedy_zh"],
             **checked,

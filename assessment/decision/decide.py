@@ -869,6 +869,7 @@ def _reason_facts(rule) -> dict:
         "unit": rule.unit,
         "source": rule.source,
         "clause": rule.clause,
+        "clause_zh": rule.clause_zh,
         "confidence": rule.confidence,
         "remedy": rule.remedy_en,
     }
@@ -962,6 +963,7 @@ def _covenant(row: dict, rule) -> dict:
         "severity": rule.severity,
         "source": rule.source,
         "clause": rule.clause,
+        "clause_zh": rule.clause_zh,
     }
 
 

@@ -27,11 +27,12 @@ def criteria(memo: Memo) -> list:
         grid.add(
             [
                 memo.title(rule["rule_id"]),
-                f"{rule['operator']} {memo.shown(rule['threshold'], memo.rule_unit(rule))}",
+                f"{memo.operator(rule['operator'])} "
+                f"{memo.shown(rule['threshold'], memo.rule_unit(rule))}",
                 memo.shown(rule["value"], memo.rule_unit(rule)),
                 memo.source_cell(metrics[rule["rule_id"]]),
                 verdict,
-                f"{rule['source']}: {rule['clause']}",
+                memo.clause(rule),
                 look.word("confidences", confidence)
                 if verified
                 else f"* {look.word('confidences', confidence)}",
@@ -95,13 +96,18 @@ def conditions(memo: Memo) -> list:
             look.words["words"]["condition"],
             metric=memo.label(c.get("metric", "")),
             value=memo.shown(c.get("value"), c.get("unit", "")),
-            operator=c.get("operator", ""),
+            operator=memo.operator(c.get("operator", "")),
             threshold=memo.shown(c.get("threshold"), c.get("unit", "")),
         )
         remedy = c.get("remedy_zh" if look.lang == "zh" else "remedy") or ""
-        found.append(
-            look.para(f"{memo.title(c['criterion'])}. {text_}. {remedy} ({c.get('source', '')})")
+        line = fill(
+            look.words["words"]["condition_line"],
+            title=memo.title(c["criterion"]),
+            change=text_,
+            remedy=remedy,
+            source=c.get("source", ""),
         )
+        found.append(look.para(line))
     return found
 
 
@@ -110,7 +116,7 @@ def annex(memo: Memo) -> list:
     grid = memo.grid(["pack", "source_id", "document", "date", "confidence"], [70, 60, 260, 55, 66])
     for pack in memo.scored.evaluation.rules.packs:
         for source_id, source in pack.sources.items():
-            document = f"{source.get('title', '')} ({source.get('issuer', '')})"
+            document = f"{memo.translated(source, 'title')} ({memo.translated(source, 'issuer')})"
             grid.add(
                 [
                     pack.id,
@@ -136,12 +142,12 @@ def _methods(memo: Memo):
         for p in evaluation.rules.packs
     ]
     factor = memo.record["indicators"].get("emission_factor") or {}
-    rows.append(("emission_factors", f"{factor.get('series') or '-'}"))
+    series = factor.get("series")
+    rows.append(("emission_factors", memo.publication(series) if series else "-"))
     if memo.scored.model is not None:
         card = memo.scored.model.card
-        rows.append(
-            ("model", f"{card.get('kind')} {card.get('sha256')} ({card.get('trained_on')})")
-        )
+        kind = memo.code(card.get("kind"))
+        rows.append(("model", f"{kind} {card.get('sha256')} ({card.get('trained_on')})"))
     grid = memo.grid(["method", "version"], [140, 371])
     for key, value in rows:
         grid.add([look.word("methods", key) if key in look.words["methods"] else key, value])

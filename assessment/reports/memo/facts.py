@@ -167,6 +167,16 @@ class Memo:
             return own
         return f"{self.look.words['words']['untranslated']}{english}"
 
+    def operator(self, operator: str) -> str:
+        """A rule's operator in words (``in`` reads 属于 in Chinese; signs as they are)."""
+        return self.look.word("operators", operator)
+
+    def publication(self, text: str) -> str:
+        """Where a reference figure was published (the emission factor's ``series``) in the
+        memo's language: the template's ``publications`` wording, else marked untranslated."""
+        own = self.look.words["publications"].get(text, "")
+        return self.translated({"text": text, f"text_{self.look.lang}": own}, "text")
+
 
 @cache
 def inputs_of(metric: str) -> tuple[str, ...]:
