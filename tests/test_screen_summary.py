@@ -139,6 +139,8 @@ def test_pass_rate_is_pass_over_judged_verdicts_and_nan_when_none_applies(tiny):
     counts = ["pass", "fail", "insufficient", "not_applicable"]
     assert table.loc["GRN-PUE", counts].tolist() == [2, 1, 1, 1]
     assert table.loc["GRN-PUE", "pass_rate"] == 0.5
+    shares = ["pass_rate", "fail_share", "insufficient_share"]
+    assert table.loc["GRN-PUE", shares].tolist() == [0.5, 0.25, 0.25]  # fail and undecided apart
     assert table.loc["GC-SCOPE", counts].tolist() == [0, 0, 0, 5]
     assert math.isnan(table.loc["GC-SCOPE", "pass_rate"])
     assert table.loc["REIT-AGE", counts].tolist() == [2, 2, 0, 0]  # a missing verdict: no count

@@ -119,7 +119,7 @@ def _moved_lines(monitoring: Monitoring, words: dict) -> list[str]:
         return [words["monitor"]["nothing_moved"]]
     names = words["monitor"]["columns"]
     table.columns = [names[column] for column in table.columns]
-    return [words["monitor"]["sections"]["moved"], table.to_string(index=False)]
+    return [words["monitor"]["sections"]["moved"], *table.to_string(index=False).splitlines()]
 
 
 def moved_table(moved: pd.DataFrame, words: dict) -> pd.DataFrame:
