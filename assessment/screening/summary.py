@@ -281,7 +281,8 @@ class _Summary:
         ]
         definition = self.look.para(self.look.words["pass_rate"]["definition"])
         notes = [self.look.para(self.words["notes"]["pass_rates"]), Spacer(1, 3)]
-        return [*notes, *charts, Spacer(1, 3), definition]
+        last = KeepTogether([charts[-1], Spacer(1, 3), definition])  # never a page apart
+        return [*notes, *charts[:-1], last]
 
     def _scores(self) -> list:
         scores = _floats(self.results["score"])
