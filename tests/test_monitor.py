@@ -275,7 +275,9 @@ def test_cli_prints_worst_first_and_writes_workbook_and_pdf(edge, tmp_path, caps
     band_cell = sheets["Rules"].cell(2, header.index("band") + 1)
     assert band_cell.value == "act" and band_cell.fill.start_color.rgb.endswith("FFC7CE")
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
-    assert "Monitoring" in text and f"{RULE} (pass rate -25.0 pp)" in text and "pue_assessed" in text
+    assert (
+        "Monitoring" in text and f"{RULE} (pass rate -25.0 pp)" in text and "pue_assessed" in text
+    )
     image = np.asarray(pypdfium2.PdfDocument(pdf)[0].render(scale=1).to_pil().convert("RGB"))
     act_red = np.all(np.abs(image.astype(int) - [255, 199, 206]) <= 3, axis=2)
     assert act_red.sum() > 50  # the act bars are drawn in the act colour
