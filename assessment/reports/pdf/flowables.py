@@ -603,7 +603,8 @@ def axis_bars(
     chart, size = look.style["chart"], look.size["table"]
     height, label_width, width = chart["bar_height"], chart["label_width"], chart["width"]
     head, foot = 2 * (size + 2) + 6, 2 * size + 14
-    top_value = max([value for _, value, _ in items] + [value for value, _ in limits]) or 1.0
+    values = [value for _, value, _ in items] + [value for value, _ in limits]
+    top_value = max(values, default=0.0) or 1.0
     plot = _Plot(
         (label_width, foot, width - 44, foot + (height + 4) * len(items)),
         (0.0, top_value * 1.05),
