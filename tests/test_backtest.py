@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,9 @@ from assessment.model.persist import load_model
 from assessment.model.predict import predict
 from assessment.model.scorecard import SMOOTHING
 from assessment.model.training import read_table
+from assessment.reports.pdf.style import Look
 from assessment.workbench.backtest import as_of_dates, run_backtest
-from assessment.workbench.backtest_report import write_backtest_pdf
+from assessment.workbench.backtest_report import summary_lines, write_backtest_pdf
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
 RULE = "CR-DSCR-MIN"  # credit gate dscr_forecast_min >= 1.20 (unverified), pack from 2015-09-09
@@ -307,3 +309,53 @@ def test_the_chinese_pdf_takes_its_words_from_zh_yaml(backtest, tmp_path):
     assert "回测" in text and "按评估建议的坏样本率" in text and "区分能力（AUC）" in text
     assert "附条件批准" in text and "信息值 IV" in text
     assert "Outcome rate by recommendation" not in text and "Not assessable" not in text
+
+
+def test_the_scorecard_of_the_model_pd_on_the_history(backtest, history, model):
+    card = backtest.scorecard
+    auc = backtest.current.auc.set_index("score").loc["model PD", "auc"]
+    assert card.facts["auc"] == pytest.approx(auc) and card.facts["tested_loans"] == len(history)
+    assert card.notes == ["tested_history", "in_sample"]  # the packaged model saw this history
+    assert set(card.features["feature"]) == set(model.features)
+    assert card.gains["loans"].sum() == len(history)
+    lines = summary_lines(backtest)
+    start = lines.index("scorecard of the model PD on this history:")
+    assert lines[start + 1].startswith(f"  AUC {auc:.4f}") and "KS" in lines[start + 1]
+    assert lines[start + 2].split()[0] == card.features["feature"].iloc[0]
+
+
+def test_no_model_no_scorecard(small_csv):
+    found = run_backtest(read_table(small_csv), "defaulted")
+    assert found.scorecard is None
+    assert not any(line.startswith("scorecard") for line in summary_lines(found))
+
+
+def test_the_backtest_files_carry_the_scorecard_and_charts_in_the_house_style(
+    small_csv, tmp_path, capsys
+):
+    xlsx, pdf = tmp_path / "backtest.xlsx", tmp_path / "backtest.pdf"
+    argv = ["backtest", str(small_csv), "--target", "defaulted", "-o", str(xlsx), "-o", str(pdf)]
+    assert main([*argv, "-q"]) == 0
+    book = load_workbook(xlsx)
+    for sheet in ("Scorecard", "Features", "Bins", "ROC", "Gains", "Calibration", "Points"):
+        assert sheet in book.sheetnames
+    with zipfile.ZipFile(xlsx) as archive:
+        charts = [archive.read(n).decode() for n in archive.namelist() if "charts/chart" in n]
+    colours = Look("en").style["colours"]
+    for chart in charts:  # both axes titled, the series in the house colour, values on them
+        assert chart.count("<c:title>") == 3 and "<c:dLbls>" in chart
+        assert colours["line"].lstrip("#").upper() in chart
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
+    for phrase in (
+        "Outcome rate (%)",
+        "Recommendation",
+        "all loans 6.80%",
+        "Information value (IV)",
+    ):
+        assert phrase in text  # the bar charts' axis titles and marks
+    for phrase in (
+        "Scorecard of the model PD: ROC curve",
+        "Scorecard of the model PD: Calibration",
+    ):
+        assert phrase in text
+    assert "strong from 0.3" in text

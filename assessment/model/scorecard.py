@@ -20,8 +20,9 @@ predicted PDs and the features.
   log-odds (a reason code) is -factor x c points; per feature and bin, the mean points of its
   loans, beside the base points that every loan starts from.
 
-ROC, AUC, KS and gains need loans of both outcomes; without them those tables are empty and
-the scorecard's ``notes`` say why. Deciles are groups of equal size by rank (ties by order).
+ROC, AUC, KS and gains need loans of both outcomes; without them those tables are empty, WoE
+and IV are 0 (nothing to separate), and the scorecard's ``notes`` say why. Deciles are groups
+of equal size by rank (ties by order).
 """
 
 from __future__ import annotations
@@ -148,11 +149,14 @@ def strength_of(iv: np.ndarray, bands: pd.DataFrame) -> np.ndarray:
 
 # -- weight of evidence -------------------------------------------------------------------------
 def woe_iv(events: np.ndarray, non_events: np.ndarray) -> pd.DataFrame:
-    """Per group: the smoothed shares of events and non-events, WoE and IV (module docstring)."""
-    events = np.asarray(events, dtype=float) + SMOOTHING
-    non_events = np.asarray(non_events, dtype=float) + SMOOTHING
+    """Per group: the smoothed shares of events and non-events, WoE and IV (module docstring);
+    WoE and IV are 0 when the groups hold loans of one outcome only (nothing to separate)."""
+    events = np.asarray(events, dtype=float)
+    non_events = np.asarray(non_events, dtype=float)
+    both = events.sum() > 0 and non_events.sum() > 0
+    events, non_events = events + SMOOTHING, non_events + SMOOTHING
     event_share, non_event_share = events / events.sum(), non_events / non_events.sum()
-    woe = np.log(non_event_share / event_share)
+    woe = np.log(non_event_share / event_share) if both else np.zeros(len(events))
     return pd.DataFrame(
         {
             "event_share": event_share,
@@ -400,6 +404,8 @@ def scorecard(
         for name in model.features
     ]
     bins = pd.concat([bin_table(one, y[developed]) for one in binned], ignore_index=True)
+    if y[developed].sum() in (0, developed.sum()):
+        notes = (*notes, "one_outcome_bins")
     contributions, base = model.contributions(inputs, inputs)
     card = Scorecard(
         {"model": f"{model.kind} {model.card.get('sha256', '')[:12]}".strip()}
