@@ -4,6 +4,7 @@ columns (pandas, sklearn), the alternative rule set with one moved threshold, an
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import zipfile
 
@@ -359,3 +360,13 @@ def test_the_backtest_files_carry_the_scorecard_and_charts_in_the_house_style(
     ):
         assert phrase in text
     assert "strong from 0.3" in text
+
+
+def test_the_json_carries_the_scorecard(small_csv, capsys):
+    assert main(["backtest", str(small_csv), "--target", "defaulted", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)["scorecard"]
+    assert {"facts", "notes", "bins", "features", "roc", "gains", "calibration", "points"} <= set(
+        found
+    )
+    assert found["features"][0]["feature"] == "dscr_min" and 0.5 < found["facts"]["auc"] < 1
+    assert found["roc"][0]["pd_cutoff"] is None  # no loan flagged: no cut-off, not an infinity

@@ -118,6 +118,11 @@ def _print_backtest(args: argparse.Namespace, backtest) -> None:
                 "not_assessable": side.not_assessable,
             }
             data[name] = tables_json(tables, name=side.name, versions=side.versions)
+    card = backtest.scorecard
+    if card is not None:
+        names = ("bins", "features", "roc", "gains", "calibration", "points")
+        tables = {key: getattr(card, key) for key in names}
+        data["scorecard"] = tables_json(tables, facts=card.facts, notes=card.notes)
     print_json(data)
 
 

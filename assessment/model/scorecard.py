@@ -45,9 +45,12 @@ from .estimator import RiskModel, prepare
 __all__ = [
     "Scaling",
     "Scorecard",
+    "bin_feature",
+    "bin_table",
     "deciles",
     "load_scaling",
     "load_strengths",
+    "pd_score",
     "scorecard",
     "woe_iv",
 ]
