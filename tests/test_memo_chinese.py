@@ -130,7 +130,7 @@ def test_the_chinese_memo_shows_each_clause_in_chinese(memos):
     assert MARK not in text
     reasons = [r for r in record["decision"]["reasons"] if r["kind"] == "rule"]
     assert reasons and all(r["clause_zh"] for r in reasons)  # page one reads them
-    assert "GB40879-2021《数据中心能效限定值及能效等级》(国家市场监督管理总局" in flat  # annex
+    assert "GB40879-2021《数据中心能效限定值及能效等级》（国家市场监督管理总局" in flat  # annex
 
 
 def test_a_rule_without_clause_zh_shows_its_english_clause_marked(older):

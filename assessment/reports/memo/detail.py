@@ -116,7 +116,11 @@ def annex(memo: Memo) -> list:
     grid = memo.grid(["pack", "source_id", "document", "date", "confidence"], [70, 60, 260, 55, 66])
     for pack in memo.scored.evaluation.rules.packs:
         for source_id, source in pack.sources.items():
-            document = f"{memo.translated(source, 'title')} ({memo.translated(source, 'issuer')})"
+            document = fill(
+                look.words["words"]["document"],
+                title=memo.translated(source, "title"),
+                issuer=memo.translated(source, "issuer"),
+            )
             grid.add(
                 [
                     pack.id,
