@@ -394,32 +394,34 @@ def scorecard(
     IV and points on the development rows, the ROC, KS, gains and calibration of the PDs on
     the rows in ``tested`` (a boolean mask, default every row; the development rows are the
     others, or every row when all are tested). ``pd_values`` are the tested rows' PDs when
-    already known (else the model's); ``notes`` are added to the scorecard's own."""
+    already known (else the model's: the sigmoid of its base and contributions, which add
+    up to its log-odds); ``notes`` are added to the scorecard's own."""
     scaling = scaling or load_scaling()
     y = np.asarray(y, dtype=int)
     tested = np.ones(len(y), dtype=bool) if tested is None else np.asarray(tested, dtype=bool)
     developed = ~tested if tested.any() and not tested.all() else np.ones(len(y), dtype=bool)
-    inputs = prepare(frame, model.numeric, model.categorical)[developed]
-    if inputs.empty:
+    inputs = prepare(frame, model.numeric, model.categorical)
+    if not developed.any():
         raise ModelError("no loans to build a scorecard on", expected="one loan or more")
+    contributions, base = model.contributions(inputs, inputs)
     binned = [
-        bin_feature(inputs[name], name, name in model.numeric, scaling.bins)
+        bin_feature(inputs[name][developed], name, name in model.numeric, scaling.bins)
         for name in model.features
     ]
     bins = pd.concat([bin_table(one, y[developed]) for one in binned], ignore_index=True)
     if y[developed].sum() in (0, developed.sum()):
         notes = (*notes, "one_outcome_bins")
-    contributions, base = model.contributions(inputs, inputs)
     card = Scorecard(
         {"model": f"{model.kind} {model.card.get('sha256', '')[:12]}".strip()}
         | _facts(y[developed]),
         bins.drop(columns="code"),
         feature_table(bins, load_strengths()),
-        point_table(binned, contributions, base, scaling),
+        point_table(binned, contributions[developed], base[developed], scaling),
         notes=list(notes),
     )
     if pd_values is None:
-        pd_values = model.predict_pd(frame[tested]) if tested.any() else np.array([])
+        log_odds = base[tested] + contributions[tested].to_numpy().sum(axis=1)
+        pd_values = 1.0 / (1.0 + np.exp(-log_odds))
     add_performance(card, y[tested], np.asarray(pd_values, dtype=float), scaling)
     card.facts |= _scaling_facts(scaling)
     return card

@@ -3,11 +3,15 @@ charts and a PDF in the memo's look (:mod:`assessment.reports.pdf.style`).
 
 Workbook sheets: Summary (facts and notes), By recommendation (with a column chart of the
 outcome rate), By programme, Rules (with a bar chart of the information value), AUC, Not
-assessable and, with an alternative rule set, Comparison and Changed loans. Every table has a
-leading ``rule_set`` column (``current``, ``alternative``). The PDF holds the same tables (the
-rules that applied to at least one loan) with two bar charts, worded by the ``backtest`` section
-of ``templates/report/<lang>.yaml`` (the workbook and printed lines stay English); the same
-backtest gives the same bytes.
+assessable and, with an alternative rule set, Comparison and Changed loans; with a model, the
+scorecard of its PD on the history (:mod:`.scorecard_report`: Scorecard, Features, Bins, ROC,
+Gains, Calibration, Points). Every backtest table has a leading ``rule_set`` column
+(``current``, ``alternative``); the charts have axis titles, each bar's value and the series
+colours of ``style.yaml``. The PDF holds the same tables (the rules that applied to at least
+one loan) with two bar charts on titled value axes (the rate of all loans and the IV strength
+bands marked) and the scorecard's sections, worded by the ``backtest`` and ``scorecard``
+sections of ``templates/report/<lang>.yaml`` (the workbook and printed lines stay English); the
+same backtest gives the same bytes.
 """
 
 from __future__ import annotations
