@@ -7,7 +7,7 @@ from helpers import FULL_PROJECT, FULL_YEARLY
 
 from assessment import write_template
 from assessment.cli import main
-from assessment.decision.decide import RECOMMENDATIONS
+from assessment.reports.pdf.style import load_template
 
 
 def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):
@@ -33,22 +33,23 @@ def test_score_workbook_sheets_colours_and_text_safety(tmp_path, capsys):
         "Files",
     ]
     files = [[cell.value for cell in row] for row in book["Files"].iter_rows()]
-    assert files[0] == ["file", "sha256"] and files[1][0] == "app.xlsx"  # named as given
+    assert files[0] == ["File", "SHA-256"] and files[1][0] == "app.xlsx"  # named as given
     assert len(files[1][1]) == 64
     verdicts = book["Verdicts"]
     header = [cell.value for cell in verdicts[1]]
     assert verdicts.freeze_panes == "A2" and verdicts.auto_filter.ref.startswith("A1:")
-    column = header.index("verdict") + 1
+    column = header.index("Verdict") + 1
     colours = {
         verdicts.cell(row, column).value: verdicts.cell(row, column).fill.fgColor.rgb
         for row in range(2, verdicts.max_row + 1)
     }
-    assert colours["pass"].endswith("C6EFCE") and colours["fail"].endswith("FFC7CE")
-    inputs = book["Inputs"]
-    names = [cell.value for cell in inputs[1]]
-    sponsor = inputs.cell(2, names.index("sponsor") + 1)
-    assert sponsor.value == '=HYPERLINK("http://x","y")' and sponsor.data_type == "s"
-    assert inputs.cell(2, names.index("city") + 1).data_type == "s"
-    decision = book["Decision"]
-    assert decision["B2"].value in RECOMMENDATIONS
+    assert colours["pass"].endswith("C6EFCE") and colours["FAIL"].endswith("FFC7CE")
+    inputs = {row[4].value: row[1] for row in book["Inputs"].iter_rows(min_row=2) if row[4].value}
+    assert inputs["sponsor"].value == '=HYPERLINK("http://x","y")'
+    assert inputs["sponsor"].data_type == "s" and inputs["city"].data_type == "s"
+    decision = {row[0].value: row[1].value for row in book["Decision"].iter_rows(min_row=2)}
+    assert (
+        decision["Recommendation"]
+        in load_template("en.yaml")["summary"]["recommendations"].values()
+    )
     assert not list(tmp_path.glob("tmp*.xlsx")), "no temporary file is left behind"

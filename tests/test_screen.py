@@ -27,6 +27,7 @@ from assessment.screening.batch import (
     write_screening_outputs,
 )
 from assessment.screening.records import Settings
+from assessment.screening.shortlist import HEADER_ROW
 
 SAMPLES = ROOT / "sample_projects"
 BROKEN_DIR = SAMPLES / "broken"  # named: sample_projects/.assessignore leaves it out of a walk
@@ -116,8 +117,8 @@ def test_the_cli_writes_the_outputs_and_exits_2_when_some_were_rejected(tmp_path
     book = load_workbook(out / "screening.xlsx", read_only=False)
     assert book.sheetnames[:3] == ["Screening", "Rejected", "Summary"]
     sheet = book["Screening"]
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
-    header = [cell.value for cell in sheet[1]]
+    assert sheet.freeze_panes == f"A{HEADER_ROW + 2}" and sheet.auto_filter.ref
+    header = [cell.value for cell in sheet[HEADER_ROW + 1]]  # under the heading line
     assert header[:3] == ["rank", "project_id", "project_name"]
     assert "REIT-OPERATING-3Y-1014" in header  # a gate rule column
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

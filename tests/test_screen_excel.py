@@ -16,7 +16,11 @@ from assessment.decision.decide import RANKING
 from assessment.errors import OutputError
 from assessment.screening import _rows as xlsx_rows
 from assessment.screening import shortlist as screen_excel
-from assessment.screening.shortlist import write_full_results, write_screening_workbook
+from assessment.screening.shortlist import (
+    HEADER_ROW,
+    write_full_results,
+    write_screening_workbook,
+)
 
 PROGRAMMES = ["green", "green_credit", "reit", "credit"]
 VERDICTS = ["pass", "fail", "insufficient", "not_applicable"]
@@ -100,6 +104,14 @@ def rows(sheet) -> list[list]:
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
+H = HEADER_ROW + 1  # the Screening table's header row, as Excel counts (under the heading)
+
+
+def table(sheet) -> list[list]:
+    """The rows of the Screening table: its header, then the projects."""
+    return rows(sheet)[HEADER_ROW:]
+
+
 @pytest.fixture(scope="module")
 def _default_books() -> dict:
     return {}
@@ -118,24 +130,25 @@ def default_book(memory_mode, tmp_path_factory, _default_books):
 def test_sheets_in_order_with_frozen_filtered_header(default_book):
     book = default_book
     assert book.sheetnames == ["Screening", "Rejected", "Summary"]
-    for name in ("Screening", "Rejected"):
-        assert book[name].freeze_panes == "A2"
-        assert book[name].auto_filter.ref.startswith("A1:")
+    assert book["Rejected"].freeze_panes == "A2"
+    assert book["Rejected"].auto_filter.ref.startswith("A1:")
     screening = book["Screening"]
-    assert (
-        screening.auto_filter.ref == f"A1:{screening.cell(1, screening.max_column).column_letter}13"
-    )
-    assert all(cell.font.b for cell in screening[1])
+    assert screening.freeze_panes == f"A{H + 1}"
+    last = screening.cell(H, screening.max_column).column_letter
+    assert screening.auto_filter.ref == f"A{H}:{last}{H + 12}"
+    assert all(cell.font.b for cell in screening[H])
+    assert screening["A1"].value == RANKING and screening["A1"].font.b  # the heading line
+    assert rows(screening)[1] == [None] * screening.max_column
 
 
 def test_gate_rules_shown_in_order_and_other_rules_left_out(tmp_path):
     titles = {"GREEN-PUE-1.25": "PUE at most 1.25"}
     screening = write(tmp_path, make_results(12), titles=titles)["Screening"]
-    header = rows(screening)[0]
+    header = table(screening)[0]
     assert header[-4:] == ["decision_reason", *GATES]
     assert not set(OTHER_RULES) & set(header)
     assert (
-        screening.cell(1, header.index("GREEN-PUE-1.25") + 1).comment.text
+        screening.cell(H, header.index("GREEN-PUE-1.25") + 1).comment.text
         == titles["GREEN-PUE-1.25"]
     )
 
@@ -147,11 +160,11 @@ def test_values_round_trip_text_stays_text_and_missing_is_blank(tmp_path, memory
     results.loc[2, "hub"] = "@hub"
     results.loc[3, "province"] = "-1"
     screening = write(tmp_path, results)["Screening"]
-    header, first, second, third, fourth, fifth = rows(screening)[:6]
+    header, first, second, third, fourth, fifth = table(screening)[:6]
     at = {name: i for i, name in enumerate(header)}
     assert first[at["project_name"]] == "贵安数据中心二期" and first[at["rank"]] == 1
     assert second[at["project_name"]] == "=1+1"
-    assert screening.cell(3, at["project_name"] + 1).data_type == "s"
+    assert screening.cell(H + 2, at["project_name"] + 1).data_type == "s"
     assert third[at["hub"]] == "@hub" and fourth[at["province"]] == "-1"
     assert first[at["pd"]] is None and second[at["pd"]] == pytest.approx(results.loc[1, "pd"])
     assert first[at["source_row"]] is None and second[at["source_row"]] == 3
@@ -161,12 +174,13 @@ def test_values_round_trip_text_stays_text_and_missing_is_blank(tmp_path, memory
     assert first[at["green_eligible"]] is True and first[at["reit_grade"]] == "AAA"
     assert first[at["REIT-OPERATING-3Y-1014"]] is None  # NA verdict
     assert second[at["REIT-OPERATING-3Y-1014"]] == "fail"
-    assert screening.cell(3, at["pd"] + 1).number_format == "0.00%"
-    assert screening.cell(2, at["score"] + 1).number_format == "0.0"
+    assert screening.cell(H + 2, at["pd"] + 1).number_format == "0.0%"
+    assert screening.cell(H + 1, at["score"] + 1).number_format == "0.0"
+    assert screening.cell(H + 1, at["rank"] + 1).number_format == "#,##0"
     with zipfile.ZipFile(tmp_path / "shortlist.xlsx") as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     if memory_mode == "fast":  # no cell references after the header row
-        assert '<c r="B1"' in sheet and '<c r="B2"' not in sheet
+        assert f'<c r="B{H}"' in sheet and f'<c r="B{H + 1}"' not in sheet
     else:
         assert ('inlineStr"' in sheet) == (memory_mode == "constant_memory")
 
@@ -175,39 +189,40 @@ def test_columns_sized_to_their_content(tmp_path):
     results = make_results(12)
     results.loc[0, "project_name"] = "贵安数据中心二期扩建工程"
     screening = write(tmp_path, results)["Screening"]
-    width = {screening.cell(1, i).value: d.width for i, d in enumerate(_dimensions(screening), 1)}
+    width = {screening.cell(H, i).value: d.width for i, d in enumerate(_dimensions(screening), 1)}
     assert width["project_name"] >= 24 and width["rank"] < width["project_name"]
     assert width["decision_reason"] >= len("all gates pass")
 
 
 def _dimensions(sheet):
-    letters = [sheet.cell(1, i).column_letter for i in range(1, sheet.max_column + 1)]
+    letters = [sheet.cell(H, i).column_letter for i in range(1, sheet.max_column + 1)]
     return [sheet.column_dimensions[letter] for letter in letters]
 
 
 def test_gate_and_recommendation_columns_coloured_by_conditional_formats(default_book):
     screening = default_book["Screening"]
-    header = rows(screening)[0]
-    letter = {name: screening.cell(1, i + 1).column_letter for i, name in enumerate(header)}
+    header = table(screening)[0]
+    letter = {name: screening.cell(H, i + 1).column_letter for i, name in enumerate(header)}
     found = {}
     for ranges in screening.conditional_formatting:
         for rule in ranges.rules:
             found[(str(ranges.sqref), rule.formula[0])] = rule.dxf.fill.bgColor.rgb
-    gates = f"{letter[GATES[0]]}2:{letter[GATES[-1]]}13"
+    gates = f"{letter[GATES[0]]}{H + 1}:{letter[GATES[-1]]}{H + 12}"
     assert found[(gates, '"pass"')].endswith("C6EFCE")
     assert found[(gates, '"fail"')].endswith("FFC7CE")
     assert found[(gates, '"insufficient"')].endswith("FFEB9C")
     assert found[(gates, '"not_applicable"')].endswith("EDEDED")
     column = letter["recommendation"]
-    assert found[(f"{column}2:{column}13", '"refer"')].endswith("D9E1F2")
-    assert found[(f"{column}2:{column}13", '"approve_with_conditions"')].endswith("FFEB9C")
+    assert found[(f"{column}{H + 1}:{column}{H + 12}", '"refer"')].endswith("D9E1F2")
+    rows_range = f"{column}{H + 1}:{column}{H + 12}"
+    assert found[(rows_range, '"approve_with_conditions"')].endswith("FFEB9C")
 
 
 def test_more_rows_than_max_rows_keeps_the_top_and_says_where_the_rest_is(tmp_path):
     book = write(tmp_path, make_results(12), max_rows=5)
-    table = rows(book["Screening"])
-    assert len(table) == 6 and [row[0] for row in table[1:]] == [1, 2, 3, 4, 5]
-    assert book["Screening"].auto_filter.ref.endswith("6")
+    shown = table(book["Screening"])
+    assert len(shown) == 6 and [row[0] for row in shown[1:]] == [1, 2, 3, 4, 5]
+    assert book["Screening"].auto_filter.ref.endswith(str(H + 5))
     assert book["Summary"]["A1"].value == RANKING
     note = book["Summary"]["A3"].value
     assert note.startswith("Screening holds the top 5 of 12 projects")
@@ -242,7 +257,7 @@ def test_rejected_rows_and_an_empty_rejected_sheet(tmp_path):
 
 def test_no_results_still_writes_a_workbook(tmp_path):
     book = write(tmp_path, make_results(0))
-    assert len(rows(book["Screening"])) == 1
+    assert len(table(book["Screening"])) == 1
 
 
 class Unprintable:
@@ -400,7 +415,7 @@ def untagged(table: list[list]) -> list[list]:
 
 
 def pandas_rows(path, **options) -> list[list]:
-    found = pd.read_excel(path, sheet_name="Screening", **options)
+    found = pd.read_excel(path, sheet_name="Screening", header=HEADER_ROW, **options)
     return untagged(normal_rows(found.astype(object).itertuples(index=False)))
 
 
@@ -443,7 +458,7 @@ def test_fast_rows_read_back_as_the_frame_with_calamine_openpyxl_and_pandas(
     # escape of a non-character as it is, in xlsxwriter's own workbooks too
     expected = frame_rows(frame.replace("non-character \ufffe", "non-character _xFFFE_"))
     book = python_calamine.CalamineWorkbook.from_path(str(fast))
-    calamine = book.get_sheet_by_name("Screening").to_python()
+    calamine = book.get_sheet_by_name("Screening").to_python()[HEADER_ROW:]
     assert calamine[0] == list(frame.columns)
     assert normal_rows(calamine[1:]) == expected
     assert pandas_rows(fast, engine="calamine") == untagged(expected)
@@ -452,7 +467,7 @@ def test_fast_rows_read_back_as_the_frame_with_calamine_openpyxl_and_pandas(
     readable = frame_rows(frame.drop(columns="controls"))
     kept = [i for i, name in enumerate(frame.columns) if name != "controls"]
     sheet = mixed_loaded[0]["Screening"]
-    by_openpyxl = normal_rows(sheet.iter_rows(min_row=2, values_only=True))
+    by_openpyxl = normal_rows(sheet.iter_rows(min_row=H + 1, values_only=True))
     assert [[row[i] for i in kept] for row in by_openpyxl] == readable
     by_pandas = pandas_rows(fast, engine="openpyxl")
     assert [[row[i] for i in kept] for row in by_pandas] == untagged(readable)
@@ -465,12 +480,13 @@ def test_fast_and_xlsxwriter_workbooks_have_the_same_cells_and_formats(mixed_boo
     sheets = [book["Screening"] for book in books]
     values = [normal_rows(sheet.iter_rows(values_only=True)) for sheet in sheets]
     at = list(frame.columns).index("pd")
-    for row in values[1][1:]:  # xlsxwriter keeps 16 digits (%.16G), xlsx_rows all 17
+    for row in values[1][H:]:  # xlsxwriter keeps 16 digits (%.16G), xlsx_rows all 17
         row[at] = pytest.approx(row[at], rel=1e-15) if row[at] is not None else None
     assert values[0] == values[1]
     formats = [[[c.number_format for c in row] for row in sheet.iter_rows()] for sheet in sheets]
     assert formats[0] == formats[1]
-    assert {f for row in formats[0] for f in row} == {"General", "0.0", "0.00%"}
+    shapes = {"General", "#,##0", "#,##0.00", "0.0", "0.0%", "0"}  # mixed, amount: #,##0.00
+    assert {f for row in formats[0] for f in row} == shapes
     for name in ("Rejected", "Summary"):
         assert rows(books[0][name]) == rows(books[1][name])
     calamine = [
@@ -489,27 +505,27 @@ def test_fast_workbook_is_a_sound_zip_with_the_full_dimension_filter_and_colours
     with zipfile.ZipFile(fast) as archive:
         assert archive.testzip() is None
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
-        assert '<c r="A2"' not in sheet and sheet.count("<row ") == len(frame) + 1
+        assert f'<c r="A{H + 1}"' not in sheet and sheet.count("<row ") == len(frame) + 2
         shared = archive.read("xl/sharedStrings.xml").decode()
         assert "<si><t>pass</t></si>" in shared and "<t>R&amp;D &lt;lab&gt; &amp; co</t>" in shared
         assert '<t xml:space="preserve">  padded  ' in shared + sheet
         assert '<t xml:space="preserve">ideographic space\u3000' in shared + sheet
     last = openpyxl.utils.get_column_letter(len(frame.columns))
     streamed = openpyxl.load_workbook(fast, read_only=True)["Screening"]
-    assert streamed.calculate_dimension() == f"A1:{last}{len(frame) + 1}"
+    assert streamed.calculate_dimension() == f"A1:{last}{len(frame) + H}"
     screening = mixed_loaded[0]["Screening"]
-    assert screening.freeze_panes == "A2"
-    assert screening.auto_filter.ref == f"A1:{last}{len(frame) + 1}"
+    assert screening.freeze_panes == f"A{H + 1}"
+    assert screening.auto_filter.ref == f"A{H}:{last}{len(frame) + H}"
     ranges = {str(r.sqref) for r in screening.conditional_formatting}
     first, end = (
-        screening.cell(1, list(frame.columns).index(g) + 1).column_letter
+        screening.cell(H, list(frame.columns).index(g) + 1).column_letter
         for g in (GATES[0], GATES[-1])
     )
-    assert f"{first}2:{end}{len(frame) + 1}" in ranges
-    comments = {c.value: c.comment.text for c in screening[1] if c.comment}
+    assert f"{first}{H + 1}:{end}{len(frame) + H}" in ranges
+    comments = {c.value: c.comment.text for c in screening[H] if c.comment}
     assert comments == TITLES
-    assert screening.cell(5, list(frame.columns).index("score") + 1).number_format == "0.0"
-    assert screening.cell(5, list(frame.columns).index("pd") + 1).number_format == "0.00%"
+    assert screening.cell(H + 4, list(frame.columns).index("score") + 1).number_format == "0.0"
+    assert screening.cell(H + 4, list(frame.columns).index("pd") + 1).number_format == "0.0%"
 
 
 def test_a_failure_in_the_fast_rows_leaves_neither_workbook_nor_draft(tmp_path, memory_mode):

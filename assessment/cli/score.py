@@ -106,7 +106,8 @@ def _write_outputs(args: argparse.Namespace, scored, targets: list[tuple[str, st
     for kind, path in targets:
         if kind == "xlsx":
             made = made_for(path)
-            wrote(args, [write_score_workbook(scored, Path(path), given=args.paths)], made)
+            found = write_score_workbook(scored, path, args.paths, args.lang, args.templates)
+            wrote(args, [found], made)
         else:
             made = made_for(Path(path) / "memo.pdf" if kind == "folder" else path)
             wrote(
@@ -128,7 +129,7 @@ def add_score_command(commands) -> None:
             options.model_options(),
             options.format_options(),
             options.strict_options(),
-            options.report_options("the PDF memos"),
+            options.report_options("the PDF memos and the workbook"),
             options.officer_options(),
         ],
     )

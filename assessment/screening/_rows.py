@@ -110,9 +110,12 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 ColumnCells = Callable[[int, int], "pa.Array | Lookup"]
 
 
-def write_rows(draft: str | Path, target: str | Path, sheet: str, frame: pd.DataFrame) -> None:
-    """Copy the xlsx ``draft`` to ``target`` with the rows of ``frame`` under the header row of
-    worksheet ``sheet`` (see the module's docstring for what the draft holds)."""
+def write_rows(
+    draft: str | Path, target: str | Path, sheet: str, frame: pd.DataFrame, header_row: int = 0
+) -> None:
+    """Copy the xlsx ``draft`` to ``target`` with the rows of ``frame`` under the header row
+    (``header_row``, from 0; the rows above it are kept) of worksheet ``sheet`` (see the
+    module's docstring for what the draft holds)."""
     strings = SharedStrings()
     with (
         zipfile.ZipFile(draft) as source,
@@ -126,7 +129,7 @@ def write_rows(draft: str | Path, target: str | Path, sheet: str, frame: pd.Data
             )
         for info in source.infolist():
             if info.filename == part:
-                _write_sheet(out, part, source.read(part), frame, strings)
+                _write_sheet(out, part, source.read(part), frame, strings, header_row)
             elif info.filename in _LISTS_OF_PARTS:
                 out.writestr(info.filename, _with_shared_strings(info.filename, source.read(info)))
             else:
@@ -163,27 +166,35 @@ def _with_shared_strings(name: str, data: bytes) -> bytes:
 
 
 def _write_sheet(
-    out: zipfile.ZipFile, part: str, draft: bytes, frame: pd.DataFrame, strings: SharedStrings
+    out: zipfile.ZipFile,
+    part: str,
+    draft: bytes,
+    frame: pd.DataFrame,
+    strings: SharedStrings,
+    header_row: int,
 ) -> None:
-    head, header, probe, tail = _split_sheet(draft)
+    head, header, probe, tail = _split_sheet(draft, header_row)
     styles = _number_styles(probe)
-    last = xl_rowcol_to_cell(len(frame), max(len(frame.columns) - 1, 0))
+    last = xl_rowcol_to_cell(header_row + len(frame), max(len(frame.columns) - 1, 0))
     head = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>'.encode(), head)
     with out.open(part, "w", force_zip64=True) as handle:
         handle.write(head + b"<sheetData>" + header)
-        _write_in_background(handle.write, row_blocks(frame, styles, strings))
+        rows = row_blocks(frame, styles, strings, first_row=header_row + 2)
+        _write_in_background(handle.write, rows)
         handle.write(tail)
 
 
-def _split_sheet(xml: bytes) -> tuple[bytes, bytes, bytes, bytes]:
-    """The worksheet XML before ``<sheetData>``, its first row, its second row, and the rest
-    from ``</sheetData>`` on."""
+def _split_sheet(xml: bytes, header_row: int = 0) -> tuple[bytes, bytes, bytes, bytes]:
+    """The worksheet XML before ``<sheetData>``, its rows down to the header row
+    (``header_row``, from 0), the probe row under it, and the rest from ``</sheetData>`` on."""
     start, end = xml.find(b"<sheetData>"), xml.find(b"</sheetData>")
     if start < 0 or end < 0:
         raise ValueError("the draft worksheet has no rows: write its header row first")
     rows = re.findall(rb"<row\b.*?</row>", xml[start:end], flags=re.DOTALL)
-    header, probe = (rows + [b"", b""])[:2]
-    return xml[:start], header, probe, xml[end:]
+    numbers = [int(re.match(rb'<row r="([0-9]+)"', row)[1]) for row in rows]
+    header = b"".join(row for row, n in zip(rows, numbers, strict=True) if n <= header_row + 1)
+    probe = [row for row, n in zip(rows, numbers, strict=True) if n == header_row + 2]
+    return xml[:start], header, (probe or [b""])[0], xml[end:]
 
 
 def _number_styles(probe_row: bytes) -> dict[int, int]:

@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..intake.chunks import plan_chunks
 from ..intake.read import SOURCE_COLUMNS
 from ..intake.workbooks import IGNORE_FILE, find_inputs
+from ..reports.fields import Wording
 from .records import (
     REJECTED_COLUMNS,
     Screening,
@@ -38,6 +39,7 @@ from .records import (
 )
 from .run import Progress, check_engine, run_chunks
 from .shortlist import (
+    EXCEL_MAX_ROWS,
     FULL_RESULT_FILES,
     with_place_names,
     write_full_results,
@@ -45,7 +47,6 @@ from .shortlist import (
 )
 from .summary import summary_tables, write_summary_pdf
 
-EXCEL_ROWS = 1_048_575
 # The files of one run, replaced together by the next run into the same folder.
 OUTPUT_NAMES = (*FULL_RESULT_FILES, "screening.xlsx", "summary.pdf", "reports", "manifest.json")
 # Written beside the outputs, so that a later run given this folder never reads them back.
@@ -232,7 +233,7 @@ def write_screening_outputs(
     tables = summary_tables(named, rejected, rule_ids=rule_ids, titles=titles, flag_rules=flags)
     gates = [rule.rule_id for rule in rules if rule.severity == "gate" and rule.rule_id in results]
     written = {}
-    if len(results) > EXCEL_ROWS:
+    if len(results) > EXCEL_MAX_ROWS:
         for path in write_full_results(results, folder):
             written[path.suffix.lstrip(".")] = path
     written["xlsx"] = write_screening_workbook(
@@ -242,7 +243,9 @@ def write_screening_outputs(
         folder / "screening.xlsx",
         gate_rules=gates,
         titles=titles,
-        max_rows=EXCEL_ROWS,
+        max_rows=EXCEL_MAX_ROWS,
+        as_of=screening.manifest["as_of"],
+        wording=Wording(lang, templates),
     )
     meta = _summary_meta(screening)
     written["pdf"] = write_summary_pdf(

@@ -48,6 +48,7 @@ from ..intake.dictionary import PROGRAMMES
 from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
 from ..model.persist import default_model_path, load_model
 from ..pipeline import KEY_INDICATORS, PACKAGED_MODEL, Scored, score_read
+from ..reports.fields import rating_grades
 
 FIRST_COLUMNS = [
     "project_id",
@@ -392,8 +393,10 @@ def result_rows(scored: Scored) -> pd.DataFrame:
     out["score"] = _mean_score(programmes, applied)
     loan = applied["credit"]  # the PD speaks for loans only: none for a REIT issue
     out["pd"] = predictions["pd"].where(loan) if predictions is not None else np.nan
+    # the model's rating grade, a whole number (1 best); each programme's rule-score grade
+    # (A-D) is its own column, <programme>_grade
     out["grade"] = (
-        predictions["grade"].astype("string").where(loan) if predictions is not None else pd.NA
+        rating_grades(predictions["grade"]).where(loan) if predictions is not None else pd.NA
     )
     out["data_quality_score"] = decisions["data_quality_score"]
     shown = programmes_as_asked(evaluation)

@@ -1,8 +1,15 @@
 """The ranked shortlist of ``assess screen`` as an Excel workbook, and the full result beside it.
 
-Three sheets: ``Screening`` (one row per project in rank order, gate verdicts and the
-recommendation coloured by conditional formats over column ranges), ``Rejected`` (rows that
-could not be screened, with reasons) and ``Summary`` (blocks of counts, one under another).
+Three sheets: ``Screening`` (a heading line that says what the ranking is by and the
+assessment date, a blank row, then the table from row :data:`HEADER_ROW`: one row per project in
+rank order, gate verdicts and the recommendation coloured by conditional formats over column
+ranges), ``Rejected`` (rows that could not be screened, with reasons) and ``Summary`` (the
+ranking line, then blocks of counts, one under another). The table keeps the machine names of
+its columns as headers (other programs read it: ``assess monitor``); the heading line and the
+place names are in the language asked. Every number has the number format of its unit
+(:class:`assessment.reports.fields.Wording`): the PD and shares as percentages with one
+decimal, the rating grade as a whole number, DSCR as ``1.62x``, years of operation with two
+decimals.
 
 Small shortlists are written with xlsxwriter alone, column by column in memory. From
 ``_FAST_ROWS`` rows on, xlsxwriter writes a draft in its constant-memory mode with only the
@@ -19,6 +26,7 @@ folder and renamed at the end, so an interrupted run never leaves a half-written
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import math
 from collections.abc import Callable, Iterator
@@ -31,12 +39,14 @@ from xlsxwriter import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .._shared.files import XLSXWRITER_OPTIONS, write_atomically, write_csv
-from ..decision.decide import RANKING
 from ..intake.dictionary import load_dictionary
+from ..reports.fields import Wording
+from ..reports.pdf.style import fill
 from ..reports.workbook import VERDICT_FILLS
 from ._rows import write_rows
 
-EXCEL_MAX_ROWS = 1_048_575  # Excel's row limit minus the header row
+HEADER_ROW = 2  # the Screening table's header row (from 0): under the heading line and a blank
+EXCEL_MAX_ROWS = 1_048_576 - 1 - HEADER_ROW  # Excel's row limit less the heading and header rows
 RECOMMENDATION_FILLS = {
     "approve": "C6EFCE",
     "approve_with_conditions": "FFEB9C",
@@ -54,6 +64,8 @@ _FAST_ROWS = 1_000  # from this many Screening rows on, xlsx_rows writes them
 
 # A writer puts one non-missing value in one cell: (row, column, value, format).
 Writer = Callable[[int, int, object, object], object]
+# The number format of a column's numbers, by the column's name (None: General).
+Shape = Callable[[str], object]
 
 
 def write_screening_workbook(
@@ -65,15 +77,20 @@ def write_screening_workbook(
     gate_rules: list[str],
     titles: dict[str, str] | None = None,
     max_rows: int = EXCEL_MAX_ROWS,
+    as_of: dt.date | str | None = None,
+    wording: Wording | None = None,
 ) -> Path:
     """Write the shortlist workbook to ``path`` and return it.
 
     ``results`` is ranked; of its rule columns (those after ``decision_reason``) only
     ``gate_rules`` are shown, with ``titles`` (rule id -> title) as header comments. When
     ``results`` has more than ``max_rows`` rows, Screening holds the first ``max_rows`` and the
-    Summary sheet's first line says where the full result is.
+    Summary sheet says where the full result is. ``wording`` (English by default) gives the
+    heading line, with the assessment date ``as_of``, and the number formats.
     """
     path = Path(path)
+    wording = wording or Wording()
+    heading = ranking_line(wording, as_of)
     shown = results[screening_columns(results, gate_rules)]
     _check_max_rows(max_rows)
     note = _truncation_note(len(results), max_rows)
@@ -86,25 +103,41 @@ def write_screening_workbook(
         with _gc_paused():
             book = Workbook(str(target), options)
             try:
-                formats = _Formats(book)
-                _write_screening(book, formats, top, gate_rules, titles or {}, probe=fast)
-                _write_sheet(book.add_worksheet("Rejected"), formats, _rejected_table(rejected))
-                _write_summary(book.add_worksheet("Summary"), formats, summary, note)
+                formats = _Formats(book, wording)
+                shown = _Shown(top, gate_rules, titles or {}, heading)
+                _write_screening(book, formats, shown, probe=fast)
+                rejected_sheet = book.add_worksheet("Rejected")
+                _write_sheet(
+                    rejected_sheet, formats, _rejected_table(rejected), shape=formats.known
+                )
+                lines = (ranking_line(wording), note)
+                _write_summary(book.add_worksheet("Summary"), formats, summary, lines)
             finally:
                 book.close()
                 _release_cells(book)
 
-    def fill(temporary: Path) -> None:
+    def write_into(temporary: Path) -> None:
         if not fast:
             return write_book(temporary)
         draft = temporary.with_name(f"{temporary.name}.draft")
         try:
             write_book(draft)
-            write_rows(draft, temporary, "Screening", top)
+            write_rows(draft, temporary, "Screening", top, header_row=HEADER_ROW)
         finally:
             draft.unlink(missing_ok=True)
 
-    return write_atomically(path, fill)
+    return write_atomically(path, write_into)
+
+
+def ranking_line(wording: Wording, as_of: dt.date | str | None = None) -> str:
+    """What the ranking is by, after the assessment date where given: the words of the
+    summary (``summary.notes.ranking``, ``summary.as_of``) in the wording's language."""
+    summary = wording.words["summary"]
+    ranking = str(summary["notes"]["ranking"])
+    if as_of is None:
+        return ranking
+    date = fill(summary["as_of"], as_of=str(as_of))
+    return fill(wording.book["heading"], as_of=date, ranking=ranking)
 
 
 def write_full_results(results: pd.DataFrame, folder: str | Path) -> list[Path]:
@@ -194,18 +227,13 @@ def _release_cells(book: Workbook) -> None:
             cells.clear()
 
 
-SCORE_LIKE = ("score", "it_load_mw", "operating_years")  # shown with one decimal
-
-
 class _Formats:
     """The workbook's cell formats and conditional-format fills, made once per workbook."""
 
-    def __init__(self, book: Workbook) -> None:
+    def __init__(self, book: Workbook, wording: Wording) -> None:
+        self.book, self.wording, self.made = book, wording, {}
         self.header = book.add_format({"bold": True})
         self.title = book.add_format({"bold": True, "font_size": 12})
-        self.score = book.add_format({"num_format": "0.0"})
-        self.percent = book.add_format({"num_format": "0.00%"})
-        self.ratio = book.add_format({"num_format": "0.00"})
         self.verdicts = {
             k: book.add_format({"bg_color": f"#{c}"}) for k, c in VERDICT_FILLS.items()
         }
@@ -214,41 +242,52 @@ class _Formats:
         }
 
     def number_format(self, column: str) -> object:
-        if column in ("pd", "green_power_share"):
-            return self.percent
-        if column in ("pue_assessed", "dscr_forecast_min"):
-            return self.ratio
-        return self.score if column in SCORE_LIKE or column.endswith("_score") else None
+        """The format of a Screening column's numbers: its unit's (:class:`Wording`)."""
+        return self._made(self.wording.number_format(column))
+
+    def known(self, column: str) -> object:
+        """The format of a column of another sheet whose unit is known (else General)."""
+        return self.number_format(column) if self.wording.unit(column) else None
+
+    def _made(self, number_format: str) -> object:
+        if number_format not in self.made:
+            self.made[number_format] = self.book.add_format({"num_format": number_format})
+        return self.made[number_format]
 
 
-def _write_screening(
-    book: Workbook,
-    formats: _Formats,
-    shown: pd.DataFrame,
-    gate_rules: list[str],
-    titles: dict[str, str],
-    *,
-    probe: bool,
-) -> None:
+class _Shown(NamedTuple):
+    """What the Screening sheet shows: the ranked rows, the gate rules (with their titles as
+    header comments) and the heading line."""
+
+    frame: pd.DataFrame
+    gate_rules: list[str]
+    titles: dict[str, str]
+    heading: str
+
+
+def _write_screening(book: Workbook, formats: _Formats, shown: _Shown, *, probe: bool) -> None:
+    """The heading line, then the table from :data:`HEADER_ROW`."""
     sheet = book.add_worksheet("Screening")
-    columns = list(shown.columns)
+    sheet.write_string(0, 0, shown.heading, formats.title)
+    columns, gate_rules = list(shown.frame.columns), shown.gate_rules
     for rule in gate_rules:
-        if titles.get(rule):
-            sheet.write_comment(0, columns.index(rule), str(titles[rule]))
-    _write_sheet(sheet, formats, shown, probe=probe)
-    last_row = max(len(shown), 1)
+        if shown.titles.get(rule):
+            sheet.write_comment(HEADER_ROW, columns.index(rule), str(shown.titles[rule]))
+    _write_sheet(sheet, formats, shown.frame, header_row=HEADER_ROW, probe=probe)
+    rows = (HEADER_ROW + 1, HEADER_ROW + max(len(shown.frame), 1))
     if gate_rules:
         first = columns.index(gate_rules[0])
-        _colour(sheet, (1, first, last_row, first + len(gate_rules) - 1), formats.verdicts)
+        cells = (rows[0], first, rows[1], first + len(gate_rules) - 1)
+        _colour(sheet, cells, formats.verdicts)
     if "recommendation" in columns:
         at = columns.index("recommendation")
-        _colour(sheet, (1, at, last_row, at), formats.recommendations)
+        _colour(sheet, (rows[0], at, rows[1], at), formats.recommendations)
 
 
 def _colour(sheet: Worksheet, cells: tuple[int, int, int, int], fills: dict) -> None:
     """One conditional format per value over a whole range: cheap, whatever the row count."""
-    for value, fill in fills.items():
-        rule = {"type": "cell", "criteria": "==", "value": f'"{value}"', "format": fill}
+    for value, colour in fills.items():
+        rule = {"type": "cell", "criteria": "==", "value": f'"{value}"', "format": colour}
         sheet.conditional_format(*cells, rule)
 
 
@@ -257,9 +296,14 @@ def _rejected_table(rejected: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_summary(
-    sheet: Worksheet, formats: _Formats, summary: dict[str, pd.DataFrame], note: str | None
+    sheet: Worksheet,
+    formats: _Formats,
+    summary: dict[str, pd.DataFrame],
+    lines: tuple[str, str | None],
 ) -> None:
-    sheet.write_string(0, 0, RANKING, formats.title)
+    """The ranking line (and the note on rows left out), then the summary's blocks."""
+    heading, note = lines
+    sheet.write_string(0, 0, heading, formats.title)
     row, widths = 2, {}
     if note:
         sheet.write_string(row, 0, note, formats.title)
@@ -268,7 +312,7 @@ def _write_summary(
         sheet.write_string(row, 0, str(title), formats.title)
         named = any(name is not None for name in block.index.names)
         block = block.reset_index() if named else block
-        for column, width in _write_rows(sheet, formats, block, row + 1).items():
+        for column, width in _write_rows(sheet, formats, block, row + 1, formats.known).items():
             widths[column] = max(width, widths.get(column, 0))
         row += len(block) + 3
     for column, width in widths.items():
@@ -276,15 +320,24 @@ def _write_summary(
 
 
 def _write_sheet(
-    sheet: Worksheet, formats: _Formats, frame: pd.DataFrame, *, probe: bool = False
+    sheet: Worksheet,
+    formats: _Formats,
+    frame: pd.DataFrame,
+    *,
+    header_row: int = 0,
+    probe: bool = False,
+    shape: Shape | None = None,
 ) -> None:
-    """A table from A1: bold frozen header, autofilter over every row, sized columns. With
-    ``probe``, a probe row for xlsx_rows stands in for the rows."""
-    for column, width in _write_rows(sheet, formats, frame, 0, probe=probe).items():
+    """A table from ``header_row``: bold frozen header, autofilter over every row, sized
+    columns, each column's numbers in the format ``shape`` gives (default: the Screening
+    table's). With ``probe``, a probe row for xlsx_rows stands in for the rows."""
+    shape = shape or formats.number_format
+    for column, width in _write_rows(sheet, formats, frame, header_row, shape, probe).items():
         sheet.set_column(column, column, width)
-    sheet.freeze_panes(1, 0)
+    sheet.freeze_panes(header_row + 1, 0)
     if len(frame.columns):
-        sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+        last = header_row + max(len(frame), 1)
+        sheet.autofilter(header_row, 0, last, len(frame.columns) - 1)
 
 
 def _write_rows(
@@ -292,7 +345,7 @@ def _write_rows(
     formats: _Formats,
     frame: pd.DataFrame,
     header_row: int,
-    *,
+    shape: Shape,
     probe: bool = False,
 ) -> dict[int, float]:
     """Write the header at ``header_row`` and the rows under it, a chunk at a time, or with
@@ -302,9 +355,9 @@ def _write_rows(
         sheet.write_string(header_row, index, name, formats.header)
     if probe:  # the sample decides how its values are shown: no need to look at every value
         sample = frame.iloc[:_WIDTH_SAMPLE]
-        _write_probe(sheet, formats, names, header_row + 1)
-        return _widths(sample, names, _plans(sheet, formats, sample, names))
-    plans = _plans(sheet, formats, frame, names)
+        _write_probe(sheet, [shape(name) for name in names], header_row + 1)
+        return _widths(sample, names, _plans(sheet, shape, sample, names))
+    plans = _plans(sheet, shape, frame, names)
     widths = _widths(frame, names, plans)
     row = header_row + 1
     for chunk in _chunks(frame):
@@ -315,10 +368,8 @@ def _write_rows(
     return widths
 
 
-def _plans(
-    sheet: Worksheet, formats: _Formats, frame: pd.DataFrame, names: list[str]
-) -> list[_Plan]:
-    return [_plan(sheet, frame.iloc[:, i], formats.number_format(n)) for i, n in enumerate(names)]
+def _plans(sheet: Worksheet, shape: Shape, frame: pd.DataFrame, names: list[str]) -> list[_Plan]:
+    return [_plan(sheet, frame.iloc[:, i], shape(n)) for i, n in enumerate(names)]
 
 
 def _widths(frame: pd.DataFrame, names: list[str], plans: list[_Plan]) -> dict[int, float]:
@@ -330,11 +381,10 @@ def _widths(frame: pd.DataFrame, names: list[str], plans: list[_Plan]) -> dict[i
     }
 
 
-def _write_probe(sheet: Worksheet, formats: _Formats, names: list[str], row: int) -> None:
+def _write_probe(sheet: Worksheet, number_formats: list, row: int) -> None:
     """One number cell in each column whose numbers have a format: xlsx_rows reads each
     column's style from it (xlsxwriter numbers the styles as it writes)."""
-    for index, name in enumerate(names):
-        number_format = formats.number_format(name)
+    for index, number_format in enumerate(number_formats):
         if number_format is not None:
             sheet.write_number(row, index, 0, number_format)
 

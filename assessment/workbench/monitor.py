@@ -43,6 +43,7 @@ from ..model.drift import NOT_COMPARED, band, banded, load_bands, psi
 from ..model.training import bin_shares, numeric_reference
 from ..screening.batch import screen_inputs
 from ..screening.records import RECOMMENDATIONS, Settings
+from ..screening.shortlist import HEADER_ROW
 
 __all__ = [
     "Monitoring",
@@ -241,13 +242,24 @@ def screening_file(path: str | Path) -> Path:
 
 
 def _read(file: Path) -> pd.DataFrame:
+    """The results in ``file``; of a workbook, the table of its Screening sheet: from its
+    header row under the heading line (:data:`HEADER_ROW`), or from the first row in a sheet
+    written before the heading line was added."""
     suffix = file.suffix.lower()
     try:
         if suffix == ".parquet":
             return pd.read_parquet(file)
         if suffix == ".csv":
             return pd.read_csv(file, encoding="utf-8-sig", low_memory=False)
-        return pd.read_excel(file, sheet_name="Screening", engine="calamine")
+        try:
+            table = pd.read_excel(
+                file, sheet_name="Screening", engine="calamine", header=HEADER_ROW
+            )
+        except ValueError:  # fewer rows than the heading and the header: an older sheet
+            table = pd.DataFrame()
+        if "project_id" not in table.columns:  # the header in the first row: an older sheet
+            table = pd.read_excel(file, sheet_name="Screening", engine="calamine")
+        return table
     except Exception as error:  # the readers raise many kinds; all mean "not this format"
         raise InputError(
             "cannot read screening results",
