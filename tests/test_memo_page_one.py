@@ -151,7 +151,8 @@ def test_a_template_without_money_scales_uses_its_unit():
 
 
 def test_money_in_the_memo_is_scaled(memos):
-    text = " ".join(pypdf.PdfReader(memos["DC-2025-005", "en"]).pages[0].extract_text().split())
+    """The key figures, on page two."""
+    text = " ".join(pypdf.PdfReader(memos["DC-2025-005", "en"]).pages[1].extract_text().split())
     assert "Total investment CNY 1.26 bn" in text
-    zh = " ".join(pypdf.PdfReader(memos["DC-2025-005", "zh"]).pages[0].extract_text().split())
+    zh = " ".join(pypdf.PdfReader(memos["DC-2025-005", "zh"]).pages[1].extract_text().split())
     assert "总投资 12.6 亿元" in zh

@@ -342,6 +342,7 @@ def tiles(look: Look, cards: list[tuple[str, str, str, object]], width: float) -
         colour = fill if fill is not None else look.colour["header_fill"]
         commands.append(("BACKGROUND", (column, 0), (column, 0), colour))
     commands += [
+        ("FONTNAME", (0, 0), (-1, -1), look.font),  # the cell font reportlab sets: embedded
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEAFTER", (0, 0), (-2, 0), 3, colors.white),
         ("TOPPADDING", (0, 0), (-1, -1), 4),
