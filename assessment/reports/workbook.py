@@ -201,7 +201,7 @@ def _in_language(frame: pd.DataFrame, wording: Wording, sheet: str) -> pd.DataFr
             chinese = frame[f"{name}_zh"].where(frame[f"{name}_zh"].fillna("") != "")
             kept = chinese.fillna(frame[name]) if zh else frame[name]
             frame = frame.assign(**{name: kept}).drop(columns=f"{name}_zh")
-    frame = _factor_values(frame, wording)
+    frame = _coded_by_row(frame, wording, sheet)
     named = ("metric", "field")  # keys shown by their labels
     features = [c for c in frame.columns if str(c).endswith("_feature") or c in named]
     frame = frame.assign(**{c: frame[c].map(wording.label, na_action="ignore") for c in features})
@@ -229,23 +229,35 @@ def _row_units(frame: pd.DataFrame, wording: Wording, sheet: str) -> dict[str, l
     }
 
 
-def _factor_values(frame: pd.DataFrame, wording: Wording) -> pd.DataFrame:
-    """The model factors' values with codes in words (a project kind, a hub zone)."""
-    columns = [c for c in frame.columns if str(c).startswith("reason_") and c.endswith("_value")]
-    found = {}
-    for column in columns:
-        features = frame[f"{column[: -len('_value')]}_feature"].fillna("")
-        pairs = zip(features, frame[column], strict=True)
-        found[column] = [
-            wording.words_of(f).get(v, v) if isinstance(v, str) else v for f, v in pairs
-        ]
-    return frame.assign(**found)
-
-
 def _rule_units(frame: pd.DataFrame, wording: Wording) -> list[str]:
     """The unit of each verdict's value: the rule's own, else its metric's."""
     pairs = zip(frame["unit"].fillna(""), frame["metric"].fillna(""), strict=True)
     return [unit or wording.unit(metric) for unit, metric in pairs]
+
+
+# Columns whose codes are in the words of another column's field, row by row.
+_CODED_BY = {
+    "verdicts": {"value": "metric", "threshold": "metric"},
+    "problems": {"value": "field"},
+    **{"model": {f"reason_{k}_value": f"reason_{k}_feature" for k in range(1, 10)}},
+}
+
+
+def _coded_by_row(frame: pd.DataFrame, wording: Wording, sheet: str) -> pd.DataFrame:
+    """Values whose codes are those of the field or indicator named in the same row (a
+    verdict's value of ``pue_basis``, a model factor's ``project_kind``) in words."""
+    found = {}
+    for column, by in _CODED_BY.get(sheet, {}).items():
+        if column in frame.columns and by in frame.columns:
+            pairs = zip(frame[by].fillna(""), frame[column], strict=True)
+            found[column] = [_coded(wording.words_of(str(name)), value) for name, value in pairs]
+    return frame.assign(**found)
+
+
+def _coded(words: dict[str, str], value: object) -> object:
+    if isinstance(value, list):
+        return [_coded(words, item) for item in value]
+    return words.get(value, value) if isinstance(value, str) else value
 
 
 def _headers(columns, wording: Wording) -> dict[str, str]:
@@ -310,7 +322,11 @@ class _Rows:
         return _in_words(pd.Series([value], dtype=object), name, self.wording, "")[0]
 
     def table(self) -> Table:
-        filled = [c for c in MEMO_COLUMNS if any(r.get(c) not in (None, "") for r in self.rows)]
+        kept = ("item", "value", "unit", "key")  # every label / value sheet has them
+        rows = self.rows
+        filled = [
+            c for c in MEMO_COLUMNS if c in kept or any(r.get(c) not in (None, "") for r in rows)
+        ]
         headers = {c: self.wording.column(c) for c in filled}
         frame = pd.DataFrame(self.rows, columns=filled).rename(columns=headers)
         formats = {
@@ -363,10 +379,14 @@ def _decision_rows(scored, sheets: dict[str, pd.DataFrame], wording: Wording) ->
     rows.heading(headings["reasons"])
     for reason in decision["reasons"]:
         _reason_row(rows, reason)
+    if not decision["reasons"]:
+        rows.add("reasons", "", wording.word("words", "none"), unit="")
     rows.heading(headings["conditions"])
     for condition in decision["conditions"]:
         text = _condition_zh(condition) if zh else condition["text"]
         rows.add(condition["criterion"], text, condition["criterion"], unit="")
+    if not decision["conditions"]:
+        rows.add("conditions", "", wording.word("words", "none"), unit="")
     return rows
 
 
