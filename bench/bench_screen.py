@@ -442,10 +442,9 @@ def row_loop(head: Path) -> Loop:
 def agreement(loop: Loop, workbook: Path) -> str:
     """How many of the loop's projects have the engine's recommendation and PD in the
     Screening sheet of ``screening.xlsx``."""
-    import pandas as pd
+    from assessment.workbench.monitor import read_screening  # the table under the heading line
 
-    sheet = pd.read_excel(workbook, sheet_name="Screening", engine="calamine")
-    engine = sheet.set_index("project_id")
+    engine = read_screening(workbook).set_index("project_id")
     same, differ = 0, []
     for pid, (recommendation, pd_) in loop.found.items():
         if pid in engine.index:
