@@ -2,10 +2,10 @@
 
 :func:`write_workbook` writes tables (:class:`Table`: a frame with its fills and number
 formats) as sheets with a bold, frozen, filtered header and columns as wide as their content,
-text always as text (never a formula, link or number), dates as dates, missing values blank
-(or the caller's word for them: ``-`` in a label / value sheet); through a temporary file beside
-the target (:func:`assessment._shared.files.write_atomically`). A caller that draws more
-(charts) passes ``extra``, which gets the workbook and its sheets before it is closed.
+text always as text (never a formula, link or number), dates as dates, missing values blank;
+through a temporary file beside the target (:func:`assessment._shared.files.write_atomically`).
+A caller that draws more (charts) passes ``extra``, which gets the workbook and its sheets
+before it is closed.
 
 openpyxl stays for reading; the screening shortlist keeps its own fast row writer.
 """
@@ -40,8 +40,7 @@ class Table:
     General); ``row_formats``: row position -> number format of the numbers in that row (after
     the first column); ``styled``: a bold, frozen, filtered header and column widths (False:
     the bare table); ``headings``: row positions written bold (the group titles of a label /
-    value sheet); ``missing``: the text of a missing value ("" leaves the cell blank);
-    ``wrap``: columns whose text wraps."""
+    value sheet); ``wrap``: columns whose text wraps."""
 
     frame: pd.DataFrame
     fills: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -49,7 +48,6 @@ class Table:
     row_formats: Mapping[int, str] = field(default_factory=dict)
     styled: bool = True
     headings: Collection[int] = ()
-    missing: str = ""
     wrap: Collection[str] = ()
 
     def number_format(self, column: object, row: int) -> str | None:
@@ -125,7 +123,6 @@ def write_table_sheet(sheet, table: Table, formats: Formats) -> None:
             style = {**wrap, **(HEADER if row in table.headings else {})}
             if fill:
                 style |= {"bg_color": f"#{fill}", "pattern": 1}
-            value = table.missing if _plain(value) is None else value
             _write_cell(
                 sheet, (row + 1, column), value, formats, style, table.number_format(name, row)
             )
