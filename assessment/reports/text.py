@@ -127,8 +127,8 @@ def score_lines(record: dict, all_rules: bool = False) -> list[str]:
         status = result["status"].replace("_", " ")
         asked = result["requested"]  # nothing asked for: no score or grade to read
         score = "-" if result["score"] is None or not asked else f"{result['score']:g}"
-        grade = (result["grade"] if asked else None) or "-"
-        lines.append(f"  {programme:<13} {status:<15} score: {score:<6} grade: {grade}")
+        grade = (result.get("rule_grade", result["grade"]) if asked else None) or "-"
+        lines.append(f"  {programme:<13} {status:<15} score: {score:<6} rule grade: {grade}")
     if "pd" in record["programmes"]["credit"] and record["programmes"]["credit"]["requested"]:
         lines.append("  " + _model_text(record["programmes"]["credit"]))
     lines.append("  " + _indicator_text(record["indicators"]))
@@ -217,7 +217,8 @@ def _model_text(credit: dict) -> str:
         credit.get("pd_advisory", True)
     )
     return (
-        f"PD {credit['pd']:.2%} (grade {credit['grade']}, {credit['model']['kind']} "
+        f"PD {for_people(credit['pd'], 'fraction')} (rating grade {credit['grade']}, "
+        f"{credit['model']['kind']} "
         f"{credit['model']['sha256'][:12]});{advisory} raised by {reasons}{missing}"
     )
 
@@ -331,8 +332,8 @@ def _rate_lines(rates: pd.DataFrame) -> list[str]:
     lines = [f"{len(rates)} pass rate(s) change:"]
     for row in rates.to_dict("records"):
         parts = [
-            f"{name} {shown(row[f'old_{column}'], '{:.1%}')} -> "
-            f"{shown(row[f'new_{column}'], '{:.1%}')}"
+            f"{name} {for_people(row[f'old_{column}'], 'fraction')} -> "
+            f"{for_people(row[f'new_{column}'], 'fraction')}"
             for name, column in _RATE_PARTS
         ]
         lines.append(f"  {row['rule_id']}: {'; '.join(parts)}")

@@ -24,6 +24,7 @@ from .._shared.text import shown
 from ..criteria.evaluate import VERDICTS
 from ..criteria.pass_rate import SHARES, pass_rates, verdict_counts
 from ..decision.decide import RECOMMENDATIONS
+from ..reports.numbers import for_people
 from ..reports.pdf.flowables import Grid, bars, page_frame, stacked_bars, write_pdf
 from ..reports.pdf.style import Look, fill
 
@@ -255,7 +256,7 @@ class _Summary:
                 [
                     self.recommendation(row.recommendation),
                     shown(row.projects),
-                    shown(row.share, "{:.1%}"),
+                    for_people(row.share, "fraction"),
                 ]
             )
         return [grid.build(self.look)]
@@ -305,7 +306,7 @@ class _Summary:
                     row.title,
                     shown(row.raised),
                     shown(row.insufficient),
-                    shown(row.share, "{:.1%}"),
+                    for_people(row.share, "fraction"),
                 ]
             )
         if not grid.rows:
@@ -344,7 +345,7 @@ class _Summary:
                     shown(getattr(row, "province_name", row.province)),
                     self.recommendation(row.recommendation),
                     shown(row.score, "{:.1f}"),
-                    shown(row.pd, "{:.2%}"),
+                    for_people(row.pd, "fraction"),
                     shown(row.grade),
                 ]
             )
@@ -365,7 +366,7 @@ class _Summary:
         for row in table.itertuples(index=False):
             name, projects, eligible, approve, score, pd_ = row[:6]
             counts = [shown(projects), shown(eligible), shown(approve)]
-            grid.add([shown(name), *counts, shown(score, "{:.1f}"), shown(pd_, "{:.2%}")])
+            grid.add([shown(name), *counts, shown(score, "{:.1f}"), for_people(pd_, "fraction")])
         if not grid.rows:
             return []
         return [grid.build(self.look), Spacer(1, 2), self.look.para(self.words["notes"]["groups"])]

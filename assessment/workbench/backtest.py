@@ -52,7 +52,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from .._shared.text import shown
-from ..criteria.evaluate import FAIL, INSUFFICIENT, PASS
+from ..criteria.evaluate import FAIL, INSUFFICIENT, PASS, VERDICTS
+from ..criteria.pass_rate import SHARES, pass_rates
 from ..criteria.rules import Rule, load_rules
 from ..decision.decide import RECOMMENDATIONS, load_decision_table, requested_programmes
 from ..intake.dictionary import PROGRAMMES
@@ -142,11 +143,15 @@ def information_value(loans: np.ndarray, outcomes: np.ndarray) -> float:
 
 
 def rule_table(scored: ScoredHistory, y: pd.Series) -> pd.DataFrame:
-    """One row per rule: loans and outcome rate by verdict, difference and IV, by IV."""
+    """One row per rule, by IV: loans by verdict, the pass rate and the fail and insufficient
+    shares (:func:`assessment.criteria.pass_rate.pass_rates`), the outcome rate among the loans
+    of each verdict, their difference (fail - pass) and the IV."""
     rows = [
         _rule_row(rule, scored.codes[rule.rule_id].to_numpy(), y) for rule in scored.rules.rules
     ]
-    table = pd.DataFrame(rows, columns=RULE_COLUMNS)
+    verdicts = scored.codes.apply(lambda codes: pd.Categorical.from_codes(codes, VERDICTS))
+    shares = pass_rates(verdicts, [rule.rule_id for rule in scored.rules.rules])
+    table = pd.DataFrame(rows).join(shares[list(SHARES.values())], on="rule_id")[RULE_COLUMNS]
     return table.sort_values("iv", ascending=False, na_position="last", kind="stable").reset_index(
         drop=True
     )
@@ -154,7 +159,8 @@ def rule_table(scored: ScoredHistory, y: pd.Series) -> pd.DataFrame:
 
 RULE_COLUMNS = [
     *("rule_id", "programme", "severity", "metric", "operator", "threshold", "applicable"),
-    *("pass", "pass_rate", "fail", "fail_rate", "insufficient", "insufficient_rate"),
+    *("pass", "fail", "insufficient", *SHARES.values()),
+    *("pass_outcome_rate", "fail_outcome_rate", "insufficient_outcome_rate"),
     *("difference", "iv"),
 ]
 
@@ -171,9 +177,9 @@ def _rule_row(rule: Rule, codes: np.ndarray, y: pd.Series) -> dict[str, object]:
         "threshold": threshold,
         "applicable": int(loans.sum()),
         **{name: int(n) for name, n in zip(("pass", "fail", "insufficient"), loans, strict=True)},
-        "pass_rate": rates[0],
-        "fail_rate": rates[1],
-        "insufficient_rate": rates[2],
+        "pass_outcome_rate": rates[0],
+        "fail_outcome_rate": rates[1],
+        "insufficient_outcome_rate": rates[2],
         "difference": rates[1] - rates[0],
         "iv": information_value(loans, bads),
     }

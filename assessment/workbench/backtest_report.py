@@ -24,6 +24,7 @@ from reportlab.platypus import Spacer
 
 from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
+from ..reports.numbers import for_people
 from ..reports.pdf.flowables import (
     Grid,
     axis_bars,
@@ -55,7 +56,8 @@ def summary_lines(backtest: Backtest, top: int = 10) -> list[str]:
     facts = backtest.facts
     lines = [
         f"{facts['loans']:,} loans, {facts['outcomes']:,} with {facts['target']} = 1 "
-        f"({facts['outcome_rate']:.2%}); as of {facts['as_of']}; model {facts['model']}",
+        f"({for_people(facts['outcome_rate'], 'fraction')}); as of {facts['as_of']}; "
+        f"model {facts['model']}",
         *(f"note: {note}" for note in backtest.notes),
     ]
     for side in backtest.sides:
@@ -111,11 +113,13 @@ def _auc_line(row) -> str:
 
 
 def _rule_line(row: dict) -> str:
+    """``GRN-X  IV 0.1234  pass rate 60.0%  outcomes: pass 2.0% (600)  fail ...``."""
     verdicts = "  ".join(
-        f"{verdict} {_pct(row[f'{verdict}_rate'])} ({row[verdict]:,})"
+        f"{verdict} {_pct(row[f'{verdict}_outcome_rate'])} ({row[verdict]:,})"
         for verdict in ("pass", "fail", "insufficient")
     )
-    return f"  {row['rule_id']:<26} IV {shown(row['iv'], '{:.4f}')}  {verdicts}"
+    iv, rate = shown(row["iv"], "{:.4f}"), _pct(row["pass_rate"])
+    return f"  {row['rule_id']:<26} IV {iv}  pass rate {rate}  outcomes: {verdicts}"
 
 
 def _compare_line(row) -> str:
@@ -134,7 +138,7 @@ def _ids(table: pd.DataFrame) -> str:
 
 
 def _pct(value: object) -> str:
-    return shown(value, "{:.2%}")
+    return for_people(value, "fraction")
 
 
 # -- the workbook ----------------------------------------------------------------------------
@@ -403,10 +407,12 @@ def _aucs(look: Look, table: pd.DataFrame):
 
 
 def _rules(look: Look, rules: pd.DataFrame):
-    columns = ["rule", "severity", "applied", "pass_rate", "fail_rate", "insufficient_rate"]
-    grid = _grid(look, [*columns, "difference", "iv"], [125, 45, 50, 55, 55, 55, 55, 50])
+    columns = ["rule", "severity", "applied", "pass_rate"]
+    columns += ["pass_outcome_rate", "fail_outcome_rate", "insufficient_outcome_rate"]
+    grid = _grid(look, [*columns, "difference", "iv"], [115, 40, 45, 46, 55, 55, 55, 50, 50])
     for row in rules.itertuples(index=False):
-        rates = [_pct(row.pass_rate), _pct(row.fail_rate), _pct(row.insufficient_rate)]
+        rates = [_pct(row.pass_rate), _pct(row.pass_outcome_rate)]
+        rates += [_pct(row.fail_outcome_rate), _pct(row.insufficient_outcome_rate)]
         difference, iv = shown(row.difference, "{:+.2%}"), shown(row.iv, "{:.4f}")
         severity = look.word("severities", row.severity)
         grid.add([row.rule_id, severity, f"{row.applicable:,}", *rates, difference, iv])
@@ -431,7 +437,7 @@ def _comparison(look: Look, backtest: Backtest):
     grid = Grid(header + [_rule_set(look, name) for name in table.columns], [200, 140, 140])
     for name, values in table.iterrows():
         spec = (
-            "{:.2%}"
+            "{:.1%}"
             if name.endswith("rate")
             else ("{:.4f}" if "auc" in name or "gini" in name else "{:,.0f}")
         )

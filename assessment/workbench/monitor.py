@@ -41,6 +41,7 @@ from ..errors import AssessmentError, InputError
 from ..intake.dictionary import PROGRAMMES
 from ..model.drift import NOT_COMPARED, band, banded, load_bands, psi
 from ..model.training import bin_shares, numeric_reference
+from ..reports.numbers import for_people
 from ..screening.batch import screen_inputs
 from ..screening.records import RECOMMENDATIONS, Settings
 from ..screening.shortlist import HEADER_ROW
@@ -463,7 +464,8 @@ def _largest_move(labels: list[str], expected: list, actual: list) -> str:
     at = int(np.argmax(moves))
     if moves[at] == 0:
         return "no change"
-    return f"{labels[at]}: {shown(expected[at], '{:.1%}')} -> {shown(actual[at], '{:.1%}')}"
+    before, after = (for_people(share[at], "fraction") for share in (expected, actual))
+    return f"{labels[at]}: {before} -> {after}"
 
 
 # Population ------------------------------------------------------------------------------

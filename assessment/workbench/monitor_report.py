@@ -26,6 +26,7 @@ from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
 from ..criteria.pass_rate import SHARES
 from ..model.drift import NOT_COMPARED, load_bands
+from ..reports.numbers import for_people
 from ..reports.pdf.flowables import (
     Grid,
     axis_bars,
@@ -224,7 +225,7 @@ def _population_text(population: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pct(value: object) -> str:
-    return shown(value, "{:.1%}")
+    return for_people(value, "fraction")
 
 
 def _pp(value: object) -> str:

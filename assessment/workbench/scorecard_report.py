@@ -24,6 +24,7 @@ from reportlab.platypus import KeepTogether, Spacer
 from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
 from ..model.scorecard import BASE, Scorecard, load_strengths
+from ..reports.numbers import for_people
 from ..reports.pdf.flowables import (
     Grid,
     Series,
@@ -114,7 +115,7 @@ def fact_table(card: Scorecard, look: Look) -> pd.DataFrame:
 def fact_text(key: str, value: object) -> str:
     """A fact as people read it: rates in %, measures with four decimals, points with one."""
     if key in RATE_FACTS:
-        return shown(value, "{:.2%}")
+        return for_people(value, "fraction")
     if key in ("auc", "gini", "ks"):
         return shown(value, "{:.4f}")
     if key in ("ks_score_cutoff", "factor", "offset"):
@@ -281,7 +282,7 @@ def _ks_parts(look: Look, card: Scorecard) -> list:
     label = fill(
         words["ks_marker"],
         ks=shown(facts["ks"], "{:.3f}"),
-        pd=shown(facts["ks_pd_cutoff"], "{:.2%}"),
+        pd=for_people(facts["ks_pd_cutoff"], "fraction"),
     )
     titles = (words["axes"]["riskiest"], words["axes"]["flagged"])
     return [_line_chart(look, series, titles, y_range=(0.0, 100.0), markers=[(at, label)])]
@@ -312,15 +313,15 @@ def _gains_grid(look: Look, gains: pd.DataFrame):
         look, [*columns, "cum_event_share", "ks", "cum_lift"], [40, 50, 45, 55, 95, 65, 65, 45, 45]
     )
     for row in gains.itertuples(index=False):
-        span = f"{shown(row.min_pd, '{:.2%}')} - {shown(row.max_pd, '{:.2%}')}"
-        shares = [shown(v, "{:.1%}") for v in (row.cum_loan_share, row.cum_event_share)]
+        span = f"{for_people(row.min_pd, 'fraction')} - {for_people(row.max_pd, 'fraction')}"
+        shares = [for_people(v, "fraction") for v in (row.cum_loan_share, row.cum_event_share)]
         measures = [shown(row.ks, "{:.3f}"), shown(row.cum_lift, "{:.2f}")]
         grid.add(
             [
                 row.decile,
                 f"{row.loans:,}",
                 f"{row.events:,}",
-                shown(row.event_rate, "{:.2%}"),
+                for_people(row.event_rate, "fraction"),
                 span,
                 *shares,
                 *measures,
@@ -348,7 +349,7 @@ def _calibration_parts(look: Look, card: Scorecard) -> list:
         [50, 70, 60, 90, 90, 90],
     )
     for row in table.itertuples(index=False):
-        rates = [shown(v, "{:.2%}") for v in (row.mean_pd, row.event_rate)]
+        rates = [for_people(v, "fraction") for v in (row.mean_pd, row.event_rate)]
         grid.add(
             [
                 row.decile,
@@ -383,7 +384,7 @@ def _bins_grid(look: Look, card: Scorecard):
     points = card.points[["feature", "bin", "mean_contribution", "points"]]
     rows = card.bins.head(MAX_BIN_ROWS).merge(points, on=["feature", "bin"], how="left")
     for row in rows.itertuples(index=False):
-        counts = [f"{row.loans:,}", f"{row.events:,}", shown(row.event_rate, "{:.2%}")]
+        counts = [f"{row.loans:,}", f"{row.events:,}", for_people(row.event_rate, "fraction")]
         evidence = [shown(row.woe, "{:+.3f}"), shown(row.iv, "{:.4f}")]
         scored = [shown(row.mean_contribution, "{:+.3f}"), shown(row.points, "{:+.1f}")]
         grid.add([row.feature, row.bin, *counts, *evidence, *scored])

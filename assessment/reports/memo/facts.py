@@ -16,7 +16,7 @@ from functools import cache, cached_property, lru_cache
 import pandas as pd
 from reportlab.platypus import Spacer
 
-from ..._shared.text import MISSING, is_missing, joined, shown
+from ..._shared.text import MISSING, SEPARATOR, is_missing, joined, shown
 from ...criteria.indicators import INDICATORS
 from ...intake.dictionary import load_dictionary
 from ...pipeline import Scored
@@ -111,6 +111,8 @@ class Memo:
             return shown(value, digits=DIGITS)
         if isinstance(value, int | float):
             return for_people(value, unit, self.look.words)
+        if isinstance(value, str) and unit and _numbers(value):  # a range: "-0.05; 0.05"
+            return self.shown(_numbers(value), unit)
         if isinstance(value, str):
             value = self.code(value)
         return f"{shown(value, digits=DIGITS)} {self.look.words['units'].get(unit, unit)}".strip()
@@ -176,6 +178,15 @@ class Memo:
         memo's language: the template's ``publications`` wording, else marked untranslated."""
         own = self.look.words["publications"].get(text, "")
         return self.translated({"text": text, f"text_{self.look.lang}": own}, "text")
+
+
+def _numbers(text: str) -> list[float]:
+    """The numbers of a threshold written as text (``"-0.05; 0.05"``), or [] if any part is
+    not a number."""
+    try:
+        return [float(part) for part in text.split(SEPARATOR)]
+    except ValueError:
+        return []
 
 
 @cache

@@ -112,7 +112,7 @@ def _change(memo: Memo, change: dict) -> str:
         "metric": metric,
         "value": memo.shown(change["from"], unit),
         "target": memo.shown(change["to"], unit),
-        "operator": change["operator"],
+        "operator": memo.operator(change["operator"]),
     }
     if change["kind"] != "provide":
         means = change.get("means")
@@ -142,28 +142,33 @@ def _label_and_needs(memo: Memo, decision: dict) -> list:
 
 
 def _programmes(memo: Memo):
+    """Each programme: applied for, status, score, its rule-score grade (A-D), and for credit
+    the model's rating grade (a whole number, 1 best) and PD: grades shown one way, as in
+    the workbooks."""
     look = memo.look
-    grid = memo.grid(
-        ["programme", "relevant", "status", "score", "grade", "pd"], [130, 55, 115, 45, 110, 56]
-    )
+    columns = ["programme", "relevant", "status", "score", "rule_grade", "rating_grade", "pd"]
+    grid = memo.grid(columns, [110, 50, 110, 45, 65, 75, 56])
     for key, result in memo.record["programmes"].items():
         if not result.get("requested"):  # nothing asked for: no score, grade or PD to read
             result = {k: v for k, v in result.items() if k in ("requested", "status")}
-        grade = shown(result.get("grade"))
-        if result.get("rule_grade") is not None:
-            grade += f" ({look.words['words']['rule_grade']} {result['rule_grade']})"
-        pd_text = shown(result.get("pd"), "{:.2%}")
+        credit = key == "credit" and result.get("pd") is not None
         grid.add(
             [
                 look.word("programmes", key),
                 look.word("yes_no", str(bool(result.get("requested"))).lower()),
                 look.word("statuses", result.get("status")),
                 result.get("score"),
-                grade,
-                pd_text,
+                shown(_rule_grade(result)),
+                shown(result.get("grade")) if credit else MISSING,
+                memo.shown(result.get("pd"), "fraction"),
             ]
         )
     return grid.build(look)
+
+
+def _rule_grade(result: dict) -> object:
+    """A programme's rule-score grade (A-D): credit keeps it beside its rating grade."""
+    return result.get("rule_grade", result.get("grade"))
 
 
 def _figures(memo: Memo, figures: tuple, pairs: int = 1):
@@ -210,7 +215,7 @@ def _finding(memo: Memo, reason: dict) -> str:
     text = fill(
         memo.look.words["findings"][reason.get("verdict", "fail")],
         value=memo.shown(reason.get("value"), unit),
-        operator=reason.get("operator", ""),
+        operator=memo.operator(reason.get("operator", "")),
         threshold=memo.shown(reason.get("threshold"), unit),
     )
     if reason.get("confidence") == "unverified":
@@ -425,7 +430,8 @@ def _rule_grid(memo: Memo, rules: list[dict]):
                 memo.title(rule["rule_id"]),
                 verdict,
                 memo.shown(rule["value"], memo.rule_unit(rule)),
-                f"{rule['operator']} {memo.shown(rule['threshold'], memo.rule_unit(rule))}",
+                f"{memo.operator(rule['operator'])} "
+                f"{memo.shown(rule['threshold'], memo.rule_unit(rule))}",
                 memo.look.word("severities", rule["severity"]),
             ],
             (1, colour),
@@ -447,7 +453,7 @@ def _programme_rules(memo: Memo, programme: str, gates_only: bool = False) -> li
         words["programme_summary"],
         status=memo.look.word("statuses", result.get("status")),
         score=shown(result.get("score"), digits=DIGITS),
-        grade=shown(result.get("grade")),
+        grade=shown(_rule_grade(result)),
     )
     return (
         [memo.look.para(summary), Spacer(1, 3), _rule_grid(memo, rules)]
@@ -481,7 +487,7 @@ def _factor_note(memo: Memo) -> str:
         year=factor.get("year"),
         area=memo.code(factor.get("area")),
         level=memo.code(factor.get("level")),
-        series=factor.get("series"),
+        series=memo.publication(factor.get("series") or ""),
         market_year=str(memo.record["indicators"].get("emission_factor_market_year")),
     )
     if factor.get("status") == FALLBACK:
@@ -524,7 +530,9 @@ def credit(memo: Memo) -> list:
     if result.get("pd") is None:
         return found + [Spacer(1, 3), look.para(look.words["words"]["no_model"])]
     summary = fill(
-        look.words["words"]["model_summary"], pd=f"{result['pd']:.2%}", grade=result.get("grade")
+        look.words["words"]["model_summary"],
+        pd=memo.shown(result["pd"], "fraction"),
+        grade=result.get("grade"),
     )
     reasons = [dict(criterion=r["feature"], **r) for r in result.get("reasons", [])]
     found += [Spacer(1, 4), look.para(summary)]
@@ -555,5 +563,6 @@ def _card(memo: Memo):
     ]
     grid = memo.grid(["card", "value"], [140, 371])
     for key, value in rows:
-        grid.add([memo.look.word("card", key), shown(value, digits=DIGITS)])
+        value = memo.code(value) if isinstance(value, str) else shown(value, digits=DIGITS)
+        grid.add([memo.look.word("card", key), value])
     return grid.build(memo.look)
