@@ -247,19 +247,21 @@ def _line_chart(look: Look, series: list[Series], titles, **options):
 def _roc_parts(look: Look, card: Scorecard) -> list:
     if not card.has_performance:
         return []
+    return [_against_random(look, card, "cum_non_event_share", ("fpr", "tpr"))]
+
+
+def _against_random(look: Look, card: Scorecard, across: str, axes: tuple[str, str]):
+    """The share of events captured against ``across`` (both in per cent, by decile), with
+    the diagonal of a random model: the ROC and the gains chart."""
     words, gains = look.words["scorecard"], card.gains
-    curve = [
-        (0.0, 0.0),
-        *_percent_points(zip(gains["cum_non_event_share"], gains["cum_event_share"], strict=True)),
-    ]
+    points = zip(gains[across], gains["cum_event_share"], strict=True)
+    model = fill(words["series"]["model"], auc=shown(card.facts["auc"], "{:.3f}"))
     series = [
-        Series(
-            fill(words["series"]["model"], auc=shown(card.facts["auc"], "{:.3f}")), curve, "line"
-        ),
+        Series(model, [(0.0, 0.0), *_percent_points(points)], "line"),
         Series(words["series"]["random"], [(0.0, 0.0), (100.0, 100.0)], "line_reference"),
     ]
-    titles = (words["axes"]["fpr"], words["axes"]["tpr"])
-    return [_line_chart(look, series, titles, y_range=(0.0, 100.0))]
+    titles = tuple(words["axes"][axis] for axis in axes)
+    return _line_chart(look, series, titles, y_range=(0.0, 100.0))
 
 
 def _ks_parts(look: Look, card: Scorecard) -> list:
@@ -291,20 +293,8 @@ def _ks_parts(look: Look, card: Scorecard) -> list:
 def _gains_parts(look: Look, card: Scorecard) -> list:
     if not card.has_performance:
         return []
-    words, gains = look.words["scorecard"], card.gains
-    curve = [
-        (0.0, 0.0),
-        *_percent_points(zip(gains["cum_loan_share"], gains["cum_event_share"], strict=True)),
-    ]
-    series = [
-        Series(
-            fill(words["series"]["model"], auc=shown(card.facts["auc"], "{:.3f}")), curve, "line"
-        ),
-        Series(words["series"]["random"], [(0.0, 0.0), (100.0, 100.0)], "line_reference"),
-    ]
-    titles = (words["axes"]["riskiest"], words["axes"]["captured"])
-    chart = _line_chart(look, series, titles, y_range=(0.0, 100.0))
-    return [KeepTogether([chart, Spacer(1, 4), _gains_grid(look, gains)])]
+    chart = _against_random(look, card, "cum_loan_share", ("riskiest", "captured"))
+    return [KeepTogether([chart, Spacer(1, 4), _gains_grid(look, card.gains)])]
 
 
 def _gains_grid(look: Look, gains: pd.DataFrame):

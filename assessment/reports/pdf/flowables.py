@@ -502,18 +502,7 @@ def _axes(drawing: Drawing, plot: _Plot, look: Look, titles: tuple[str, str]) ->
             )
         )
     for value in nice_ticks(*plot.xs, count=8):
-        x, _ = plot.at(value, plot.ys[0])
-        drawing.add(Line(x, bottom, x, bottom - 3, strokeColor=ink, strokeWidth=0.5))
-        drawing.add(
-            String(
-                x,
-                bottom - size - 4,
-                shown(value),
-                fontName=look.font,
-                fontSize=size,
-                textAnchor="middle",
-            )
-        )
+        _x_tick(drawing, look, plot.at(value, plot.ys[0])[0], bottom, value)
     drawing.add(Line(left, bottom, right, bottom, strokeColor=ink, strokeWidth=0.6))
     drawing.add(Line(left, bottom, left, top, strokeColor=ink, strokeWidth=0.6))
     x_title, y_title = (look.plain(title) for title in titles)
@@ -648,24 +637,22 @@ def axis_bars(
     return drawing
 
 
+def _x_tick(drawing: Drawing, look: Look, x: float, bottom: float, value: float) -> None:
+    """A tick under the horizontal axis at ``x`` and its value under it."""
+    ink, size = look.colour["text"], look.size["table"]
+    drawing.add(Line(x, bottom, x, bottom - 3, strokeColor=ink, strokeWidth=0.5))
+    label = String(x, bottom - size - 4, shown(value), fontName=look.font, fontSize=size)
+    label.textAnchor = "middle"
+    drawing.add(label)
+
+
 def _value_axis(drawing: Drawing, plot: _Plot, look: Look, title: str) -> None:
     """The value axis of :func:`axis_bars` under the bars: line, ticks, labels and title."""
     size, (left, bottom, right, _) = look.size["table"], plot.box
     ink = look.colour["text"]
     drawing.add(Line(left, bottom, right, bottom, strokeColor=ink, strokeWidth=0.6))
     for value in nice_ticks(*plot.xs):
-        x, _ = plot.at(value, 0)
-        drawing.add(Line(x, bottom, x, bottom - 3, strokeColor=ink, strokeWidth=0.5))
-        drawing.add(
-            String(
-                x,
-                bottom - size - 4,
-                shown(value),
-                fontName=look.font,
-                fontSize=size,
-                textAnchor="middle",
-            )
-        )
+        _x_tick(drawing, look, plot.at(value, 0)[0], bottom, value)
     drawing.add(
         String(
             (left + right) / 2,
