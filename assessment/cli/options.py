@@ -137,7 +137,7 @@ def model_options(default: str = "the packaged model") -> argparse.ArgumentParse
 
 
 def report_options(of: str = "the PDF") -> argparse.ArgumentParser:
-    """``--lang`` and ``--templates`` of a PDF (workbooks stay in English)."""
+    """``--lang`` and ``--templates`` of the documents named by ``of`` (e.g. "the PDF")."""
     parent = _parent()
     parent.add_argument(
         "--lang",
