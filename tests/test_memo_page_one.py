@@ -156,3 +156,17 @@ def test_money_in_the_memo_is_scaled(memos):
     assert "Total investment CNY 1.26 bn" in text
     zh = " ".join(pypdf.PdfReader(memos["DC-2025-005", "zh"]).pages[1].extract_text().split())
     assert "总投资 12.6 亿元" in zh
+
+
+def test_a_list_row_is_named_in_the_memo_language(tmp_path):
+    """An input problem of a candidate-list row is placed at ``Sheet!row 13``; the Chinese
+    memo says ``第 13 行``."""
+    listed = score_applications(
+        [SAMPLES / "candidates" / "candidate_list_2025.xlsx"], as_of=AS_OF, model=None
+    )
+    texts = {}
+    for lang in ("en", "zh"):
+        path = write_report(listed, "CL-0009", tmp_path / f"{lang}.pdf", lang)
+        texts[lang] = " ".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
+    assert "!row 13" in texts["en"] and "!第 13 行" in texts["zh"]
+    assert "row 13" not in texts["zh"]

@@ -75,7 +75,8 @@ def test_score_table_names_value_threshold_and_source(capsys):
     out = capsys.readouterr().out
     assert "reit          eligible" in out and "credit        not requested" in out
     credit = next(line for line in out.splitlines() if line.startswith("  credit "))
-    assert credit.split()[-5:] == ["score:", "-", "rule", "grade:", "-"]  # nothing to read when not asked
+    # nothing to read when not asked
+    assert credit.split()[-5:] == ["score:", "-", "rule", "grade:", "-"]
     assert "PD " not in out  # a REIT issue carries no PD decision
     line = next(x for x in out.splitlines() if "GRN-PUE-CLUSTER-EAST" in x)
     assert line.split()[0] == "fail" and "1.26 <= 1.25" in line and "HUB-EAST" in line

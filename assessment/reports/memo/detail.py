@@ -76,7 +76,7 @@ def _problems(memo: Memo):
         return None
     grid = memo.grid(["cell", "field", "severity", "message"], [80, 110, 50, 271])
     for p in mine.itertuples():
-        where = f"{p.sheet}!{p.cell}" if p.cell else p.sheet or "-"
+        where = memo.cell(f"{p.sheet}!{p.cell}") if p.cell else p.sheet or "-"
         grid.add(
             [
                 where,

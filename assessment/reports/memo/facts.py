@@ -25,6 +25,7 @@ from ..pdf.flowables import Grid
 from ..pdf.style import Look
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_ROW = re.compile(r"\brow (\d+)")  # a list's row as the readers name it
 
 
 class Run:
@@ -126,7 +127,15 @@ class Memo:
 
     @cached_property
     def find_cell(self):
-        return self.scored.applications.cell_finder(self.record["project_id"])
+        """Where a field was read (``Sheet!B7``; a list's ``Sheet!row 5`` in the memo's
+        words: ``候选项目!第 5 行``)."""
+        find = self.scored.applications.cell_finder(self.record["project_id"])
+        return lambda key: self.cell(find(key))
+
+    def cell(self, text: str) -> str:
+        """A cell address in the memo's words: a list's ``row 5`` reads ``第 5 行``."""
+        row = self.look.words["words"]["row"]
+        return _ROW.sub(lambda m: row.replace("{row}", m.group(1)), text)
 
     def source_cell(self, metric: str) -> str:
         """Where the inputs of ``metric`` were read: ``Sheet!C14``; a yearly series as the
