@@ -27,10 +27,11 @@ LAYERS = (
     ("reports",),
     ("screening",),
     ("workbench",),
+    ("service",),
     ("cli", "__main__"),
 )
 LAYER_OF = {part: level for level, parts in enumerate(LAYERS) for part in parts}
-SHELLS = {"cli", "__main__"}
+SHELLS = {"cli", "__main__", "service"}  # service: the web shell (speaks HTTP, never prints)
 
 
 def _modules() -> list[Path]:

@@ -9,6 +9,7 @@
     assess backtest TABLE --target COLUMN [--against DIR] [-o backtest.xlsx -o backtest.pdf]
     assess monitor BASELINE CURRENT [-o monitor.xlsx -o monitor.pdf]
     assess train|predict|drift ...
+    assess serve [--database URL] | users add NAME --role R | history [ID] | reprint ID -o F
     assess completion bash|zsh
 
 One module per command group (intake, score, screen, rules, model, workbench, completion),
@@ -43,6 +44,7 @@ from .rules import (
 )
 from .score import add_score_command, cmd_score
 from .screen import ProgressLine, add_screen_command, cmd_screen
+from .service import add_service_commands, cmd_history, cmd_reprint, cmd_serve, cmd_users_add
 from .workbench import add_workbench_commands, cmd_backtest, cmd_monitor, cmd_sweep
 
 __all__ = [
@@ -53,8 +55,10 @@ __all__ = [
     "cmd_check",
     "cmd_completion",
     "cmd_drift",
+    "cmd_history",
     "cmd_monitor",
     "cmd_predict",
+    "cmd_reprint",
     "cmd_rules_check",
     "cmd_rules_diff",
     "cmd_rules_export",
@@ -62,9 +66,11 @@ __all__ = [
     "cmd_rules_test",
     "cmd_score",
     "cmd_screen",
+    "cmd_serve",
     "cmd_sweep",
     "cmd_template",
     "cmd_train",
+    "cmd_users_add",
     "error_line",
     "main",
     "score_json",
@@ -98,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_rules_commands(commands)
     add_model_commands(commands)
     add_workbench_commands(commands)
+    add_service_commands(commands)
     add_completion_command(commands)
     for command in _commands(parser):
         add_output_options(command)

@@ -17,7 +17,7 @@ from pathlib import Path
 from ... import __version__
 from ..._shared.files import file_stem, output_set, sha256_of
 from ...pipeline import Scored, project_records
-from ..pdf.flowables import page_frame, write_pdf
+from ..pdf.flowables import Grid, page_frame, write_pdf
 from ..pdf.style import Look
 from .detail import annex, approval, conditions, criteria, quality
 from .facts import Memo, Run, block
@@ -82,15 +82,18 @@ def write_report(
     lang: str = "en",
     templates: str | Path | None = None,
     officer: str = "",
+    trail: list[dict] | None = None,
 ) -> Path:
     """Write the memo of ``project_id`` to ``path`` (through a temporary file); ``officer``
-    fills the "prepared by" line of the approval block."""
+    fills the "prepared by" line of the approval block; ``trail`` (rows of ``when``, ``who``,
+    ``step``, ``outcome``, ``reason``, ``comments``: the decisions taken on it, from a
+    register) is printed after it. Without a trail the memo is that of the first print."""
     run = Run(scored, Look(lang, templates), officer=officer)
-    return _write(run, _record(scored, project_id), path)
+    return _write(run, _record(scored, project_id), path, trail)
 
 
-def _write(run: Run, record: dict, path: str | Path) -> Path:
-    return write_pdf(lambda temporary: _build(run, record, temporary), path)
+def _write(run: Run, record: dict, path: str | Path, trail: list[dict] | None = None) -> Path:
+    return write_pdf(lambda temporary: _build(run, record, temporary, trail), path)
 
 
 def _record(scored: Scored, project_id: str) -> dict:
@@ -100,14 +103,15 @@ def _record(scored: Scored, project_id: str) -> dict:
     raise KeyError(f"project {project_id!r} is not in this scoring run; it holds {known}")
 
 
-def _build(run: Run, record: dict, path: str) -> None:
+def _build(run: Run, record: dict, path: str, trail: list[dict] | None = None) -> None:
     scored, look = run.scored, run.look
     doc = look.document(
         path, f"{look.words['title']} {record['project_id']}", f"assessment {__version__}"
     )
     header = f"{look.words['title']} | {record['project_id']} | {record['as_of']}"
     on_page = page_frame(look, header, _footer_text(scored, record, look))
-    doc.build(_story(run, record), onFirstPage=on_page, onLaterPages=on_page)
+    story = _story(run, record) + (_trail(run.look, trail) if trail else [])
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
 
 
 def _footer_text(scored: Scored, record: dict, look: Look) -> tuple[str, str]:
@@ -137,3 +141,12 @@ def _story(run: Run, record: dict) -> list:
     for key, section in SECTIONS:
         story += block(look, key, section(memo))
     return story
+
+
+def _trail(look: Look, trail: list[dict]) -> list:
+    """The decision trail of a reprint: each step as the register keeps it, oldest first."""
+    columns = ["when", "who", "step", "outcome", "reason", "comments"]
+    grid = Grid([look.word("columns", c) for c in columns], [70, 60, 70, 80, 120, 111])
+    for step in trail:
+        grid.add([step.get(c, "") for c in columns])
+    return block(look, "trail", [grid.build(look)])

@@ -1,0 +1,160 @@
+"""``assess serve``, ``assess users add``, ``assess history`` and ``assess reprint``: the
+officer's desk (the web service) and its assessment register."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+
+from . import options
+from .console import checked_file, emit, print_json, wrote
+
+
+@contextlib.contextmanager
+def _register(args: argparse.Namespace) -> Iterator:
+    """The register named by --database, its connections closed after the command."""
+    from ..service.register import database_url, open_register
+
+    engine = open_register(database_url(args.database))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the web service: officers upload applications and decide, reviewers sign off,
+    other systems call the same over HTTP (OpenAPI schema at /openapi.json). The register is
+    a SQLite file under ./assess-data/ unless --database names another.
+
+    Example:
+      assess users add alice --role officer
+      assess serve --port 8000
+    """
+    import uvicorn
+
+    from ..service.app import create_app
+
+    with _register(args) as engine:
+        level = "warning" if args.quiet else "info"
+        uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level=level)
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """Add a user of the service and print their API token, once (only its hash is kept).
+
+    Example:
+      assess users add alice --role officer
+    """
+    from ..service.register import add_user
+
+    with _register(args) as engine:
+        user = add_user(engine, args.name, args.role)
+    emit([f"user {user.name} ({user.role}); API token, shown once: {user.token}"])
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """List past assessments of the register, newest first (of one project when named):
+    id, project, engine recommendation, latest decision, as-of date, who and when.
+
+    Example:
+      assess history DC-2025-004 --format json
+    """
+    from ..service import register
+
+    with _register(args) as engine:
+        found = register.assessments(engine, project_id=args.project)
+        rows = [_history_row(engine, row) for row in found]
+    if args.format == "json":
+        print_json({"assessments": rows})
+        return 0
+    lines = [
+        f"{r['id']}  {r['project_id']:<16} {r['recommendation']:<24} {r['decision'] or '-':<24} "
+        f"as of {r['as_of']}  by {r['created_by']} at {r['created_at']}"
+        for r in rows
+    ]
+    emit(lines or ["no assessment in the register"])
+    return 0
+
+
+def _history_row(engine, row) -> dict:
+    from ..service.register import events
+
+    decided = [e for e in events(engine, row.id) if e.kind == "decision"]
+    signed = [e for e in events(engine, row.id) if e.kind == "sign_off"]
+    return {
+        "id": row.id,
+        "project_id": row.project_id,
+        "recommendation": row.recommendation,
+        "decision": decided[-1].outcome if decided else None,
+        "signed_off_by": signed[-1].actor if signed else None,
+        "as_of": row.as_of.isoformat(),
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def cmd_reprint(args: argparse.Namespace) -> int:
+    """Re-render a stored assessment's memo from its stored workbook, with the rules and model
+    it was made with, and its decision trail (--no-trail: byte for byte the first print).
+
+    Example:
+      assess reprint 3f2a9c0d1b7e4c55a1d2e3f4a5b6c7d8 -o memo.pdf
+    """
+    from ..service.desk import reprint
+
+    output = checked_file(args.output, (".pdf",), "-o memo")
+    with _register(args) as engine:
+        output.write_bytes(reprint(engine, args.id, with_trail=not args.no_trail))
+    wrote(args, [output])
+    return 0
+
+
+def _database(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="the register: a SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file "
+        "(default: assess-data/register.sqlite)",
+    )
+
+
+def add_service_commands(commands) -> None:
+    serve = options.command(commands, "serve", "start the web service", cmd_serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=options.positive, default=8000, help="port (default 8000)")
+    _database(serve)
+    users = commands.add_parser(
+        "users",
+        help="users of the web service",
+        description="Users of the web service: add one (an officer or a reviewer) and print "
+        "their API token once.\n\nExample:\n  assess users add alice --role officer",
+        formatter_class=options.Formatter,
+    )
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    add = options.command(user_commands, "add", "add a user and print their token", cmd_users_add)
+    add.add_argument("name", help="the user's name")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=("officer", "reviewer"),
+        help="officer: assess, decide, read own; reviewer: sign off, read all",
+    )
+    _database(add)
+    history = options.command(
+        commands,
+        "history",
+        "list past assessments",
+        cmd_history,
+        parents=[options.format_options()],
+    )
+    history.add_argument("project", nargs="?", metavar="PROJECT_ID", help="one project's")
+    _database(history)
+    reprint = options.command(commands, "reprint", "re-render a stored memo", cmd_reprint)
+    reprint.add_argument("id", metavar="ID", help="the assessment's id (assess history)")
+    reprint.add_argument("-o", "--output", required=True, metavar="FILE", help="the PDF to write")
+    reprint.add_argument("--no-trail", action="store_true", help="the first print, byte for byte")
+    _database(reprint)

@@ -1,0 +1,231 @@
+"""The HTTP API over the desk (:mod:`assessment.service.desk`): FastAPI, with its OpenAPI
+schema at ``/openapi.json``.
+
+Every error has one shape, ``{"error": {"code", "message", "details"}}``; a database that is
+down gives 503 in that shape, never a traceback. Every request but ``/health`` carries an API
+token, ``Authorization: Bearer TOKEN`` (``assess users add`` makes one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from . import desk, register
+from .register import Assessment, RegisterError, User
+
+STATUS = {
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "unsupported_type": 415,
+    "invalid": 422,
+    "unavailable": 503,
+}
+
+
+class Decision(BaseModel):
+    action: str
+    outcome: str = ""
+    reason: str = ""
+    comments: str = ""
+
+
+class SignOff(BaseModel):
+    comments: str = ""
+
+
+def create_app(engine: Engine) -> FastAPI:
+    """The service over the register at ``engine`` (migrated by :func:`register.open_register`)."""
+    app = FastAPI(title="assessment", version=__version__)
+    app.state.engine = engine
+    _handlers(app)
+    _routes(app)
+    return app
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _error(code: str, message: str, details: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=STATUS.get(code, 500))
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(RegisterError)
+    async def register_error(request: Request, error: RegisterError):
+        return _error(error.code, error.message, _plain(error.details))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError):
+        problems = [{"where": list(e["loc"]), "message": e["msg"]} for e in error.errors()]
+        return _error("invalid", "the request is not as the API expects", {"problems": problems})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        body = error_body(code, str(error.detail))
+        return JSONResponse(body, status_code=error.status_code)
+
+    @app.exception_handler(OperationalError)
+    async def database_down(request: Request, error: OperationalError):
+        return _error("unavailable", "the register's database cannot be reached")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception):
+        return _error("internal", f"an unexpected error: {type(error).__name__}")
+
+
+def _plain(details: dict) -> dict:
+    return {
+        k: v if isinstance(v, str | int | float | list | dict) else str(v)
+        for k, v in details.items()
+    }
+
+
+def current_user(request: Request) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = register.user_of_token(request.app.state.engine, token.strip()) if token else None
+    if scheme.lower() != "bearer" or user is None:
+        raise RegisterError(
+            "unauthorized", "a valid API token is needed: Authorization: Bearer TOKEN"
+        )
+    return user
+
+
+Signed = Annotated[User, Depends(current_user)]
+
+
+def _links(found: Assessment) -> dict:
+    base = f"/assessments/{found.id}"
+    return {
+        "self": base,
+        "memo": f"{base}/memo.pdf",
+        "decision": f"{base}/decision",
+        "sign_off": f"{base}/sign-off",
+    }
+
+
+def _summary(found: Assessment) -> dict:
+    return {
+        "id": found.id,
+        "project_id": found.project_id,
+        "recommendation": found.recommendation,
+        "as_of": found.as_of.isoformat(),
+        "created_by": found.created_by,
+        "created_at": found.created_at.isoformat(),
+        "links": _links(found),
+    }
+
+
+def _routes(app: FastAPI) -> None:
+    @app.get("/health")
+    def health(request: Request) -> dict:
+        with request.app.state.engine.connect() as connection:
+            connection.execute(text("select 1"))
+        return {"status": "ok", "engine": __version__}
+
+    @app.post("/assessments", status_code=201)
+    async def create(
+        request: Request,
+        user: Signed,
+        file: Annotated[UploadFile, File()],
+        as_of: Annotated[dt.date | None, Form()] = None,
+        lang: Annotated[str, Form()] = "en",
+    ) -> dict:
+        if lang not in ("en", "zh"):
+            raise RegisterError("invalid", "unknown language", expected="en, zh", got=lang)
+        content = await file.read(desk.MAX_UPLOAD_BYTES + 1)
+        found = desk.assess_upload(
+            request.app.state.engine,
+            content,
+            file.filename or "",
+            user,
+            as_of or dt.date.today(),
+            lang,
+        )
+        return {**found.result, **_summary(found)}
+
+    @app.get("/assessments")
+    def listed(request: Request, user: Signed, project_id: str | None = None) -> dict:
+        mine = None if user.role == "reviewer" else user.name
+        rows = register.assessments(
+            request.app.state.engine, project_id=project_id, created_by=mine
+        )
+        return {"assessments": [_summary(row) for row in rows]}
+
+    @app.get("/assessments/{assessment_id}")
+    def one(request: Request, user: Signed, assessment_id: str) -> dict:
+        engine = request.app.state.engine
+        found = desk.assessment_for(engine, user, assessment_id)
+        trail = desk.trail(engine, assessment_id)
+        return {**found.result, **_summary(found), "trail": trail}
+
+    @app.get("/assessments/{assessment_id}/memo.pdf")
+    def memo(request: Request, user: Signed, assessment_id: str) -> Response:
+        engine = request.app.state.engine
+        found = desk.assessment_for(engine, user, assessment_id)
+        has_trail = bool(register.events(engine, assessment_id))
+        content = (
+            desk.reprint(engine, assessment_id)
+            if has_trail
+            else register.blob(engine, found.memo_sha256)
+        )
+        name = f'attachment; filename="{found.project_id}.pdf"'
+        return Response(
+            content, media_type="application/pdf", headers={"content-disposition": name}
+        )
+
+    @app.post("/assessments/{assessment_id}/decision", status_code=201)
+    def decision(request: Request, user: Signed, assessment_id: str, body: Decision) -> dict:
+        event = desk.decide(
+            request.app.state.engine,
+            user,
+            assessment_id,
+            body.action,
+            outcome=body.outcome,
+            reason=body.reason,
+            comments=body.comments,
+        )
+        return _event(event)
+
+    @app.post("/assessments/{assessment_id}/sign-off", status_code=201)
+    def signed_off(request: Request, user: Signed, assessment_id: str, body: SignOff) -> dict:
+        event = desk.sign_off(request.app.state.engine, user, assessment_id, body.comments)
+        return _event(event)
+
+    @app.get("/rules")
+    def rules(user: Signed) -> dict:
+        from ..criteria.rules import load_rules
+        from ..reports.text import records
+
+        rule_set = load_rules()
+        return {"packs": rule_set.versions(), "rules": records(rule_set.table().reset_index())}
+
+
+def _event(event: register.Event) -> dict:
+    return {
+        "id": event.id,
+        "assessment_id": event.assessment_id,
+        "kind": event.kind,
+        "action": event.action,
+        "outcome": event.outcome,
+        "reason": event.reason,
+        "comments": event.comments,
+        "actor": event.actor,
+        "created_at": event.created_at.isoformat(),
+    }

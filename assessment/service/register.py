@@ -1,0 +1,246 @@
+"""The assessment register: every assessment, its inputs and outputs, and who decided what,
+in a database (SQLite in a local folder by default, PostgreSQL by URL), through SQLAlchemy 2
+and the Alembic migrations of :mod:`assessment.service.migrations`.
+
+* ``blobs``: file contents by SHA-256 (the uploaded workbook, the memo PDF), stored in the
+  database itself, so that no row can point to a missing file.
+* ``users``: a name, a role (``officer`` or ``reviewer``) and the SHA-256 of an API token
+  (the token itself is shown once, never stored).
+* ``assessments``: one per assessed project: the input file, the normalized record, the result
+  JSON, the memo, the rule-pack versions, the model's SHA-256, the engine version, the as-of
+  date and language, who ran it and when.
+* ``events``: the decision trail, append-only: the officer's decision (accept, override with a
+  reason, request information), comments, the reviewer's sign-off. A correction is a new row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from ..errors import AssessmentError
+
+ROLES = ("officer", "reviewer")
+DEFAULT_FOLDER = "assess-data"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Blob(Base):
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class User(Base):
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(200), index=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    file_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    memo_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    record: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict] = mapped_column(JSON)
+    rule_versions: Mapped[dict] = mapped_column(JSON)
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    engine_version: Mapped[str] = mapped_column(String(40))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    lang: Mapped[str] = mapped_column(String(5))
+    recommendation: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # decision | sign_off
+    action: Mapped[str] = mapped_column(String(40))  # accept | override | request_information
+    outcome: Mapped[str] = mapped_column(String(40))  # the recommendation decided
+    reason: Mapped[str] = mapped_column(Text, default="")
+    comments: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegisterError(AssessmentError):
+    """A register or service request that cannot be met: ``code`` (``not_found``,
+    ``conflict``, ``forbidden``, ``invalid`` ...), what, and the details (``expected``,
+    ``got`` ...), rendered as every engine error is."""
+
+    def __init__(self, code: str, message: str, **details: object) -> None:
+        expected, got = (str(details.get(key, "")) for key in ("expected", "got"))
+        super().__init__(message, expected=expected, got=got)
+        self.code, self.message, self.details = code, message, details
+
+
+@dataclass(frozen=True)
+class NewUser:
+    name: str
+    role: str
+    token: str  # shown once
+
+
+def database_url(database: str | None, folder: str | Path = DEFAULT_FOLDER) -> str:
+    """``database`` as a SQLAlchemy URL: a URL as given, else a SQLite file under ``folder``
+    (made when missing)."""
+    if database and "://" in database:
+        return database
+    path = Path(database) if database else Path(folder) / "register.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+def open_register(url: str) -> Engine:
+    """The database at ``url``, migrated to the newest schema (Alembic ``upgrade head``)."""
+    from .migrations import upgrade
+
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    upgrade(engine)
+    return engine
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def add_user(engine: Engine, name: str, role: str) -> NewUser:
+    """A new user with a new API token (returned once; only its SHA-256 is kept)."""
+    if role not in ROLES:
+        raise RegisterError("invalid", f"unknown role {role!r}", expected=list(ROLES), got=role)
+    if not name.strip():
+        raise RegisterError("invalid", "a user needs a name", expected="a name", got=name)
+    token = secrets.token_urlsafe(32)
+    user = User(name=name.strip(), role=role, token_sha256=sha256(token.encode()), created_at=now())
+    try:
+        with _session(engine) as session, session.begin():
+            session.add(user)
+    except IntegrityError as error:
+        raise RegisterError("conflict", f"the user {name!r} exists already", got=name) from error
+    return NewUser(user.name, role, token)
+
+
+def user_of_token(engine: Engine, token: str) -> User | None:
+    with _session(engine) as session:
+        found = session.scalar(select(User).where(User.token_sha256 == sha256(token.encode())))
+        return None if found is None else _detached(session, found)
+
+
+def _session(engine: Engine) -> Session:
+    """A session whose rows stay readable after it ends (no expiry on commit)."""
+    return Session(engine, expire_on_commit=False)
+
+
+def _detached(session: Session, row):
+    session.expunge(row)
+    return row
+
+
+def store_blob(session: Session, content: bytes) -> str:
+    """Keep ``content`` by its SHA-256 (once) and return that."""
+    key = sha256(content)
+    if session.get(Blob, key) is None:
+        session.add(Blob(sha256=key, size=len(content), content=content))
+        session.flush()
+    return key
+
+
+def blob(engine: Engine, key: str) -> bytes:
+    with _session(engine) as session:
+        found = session.get(Blob, key)
+        if found is None:
+            raise RegisterError("not_found", "no stored file has this SHA-256", got=key)
+        return found.content
+
+
+def record_assessment(engine: Engine, upload: bytes, memo: bytes, **facts: object) -> Assessment:
+    """Store one assessment with its workbook and memo, in one transaction."""
+    with _session(engine) as session, session.begin():
+        row = Assessment(
+            id=uuid.uuid4().hex,
+            file_sha256=store_blob(session, upload),
+            memo_sha256=store_blob(session, memo),
+            created_at=now(),
+            **facts,
+        )
+        session.add(row)
+    return row
+
+
+def assessment(engine: Engine, assessment_id: str) -> Assessment:
+    with _session(engine) as session:
+        found = session.get(Assessment, assessment_id)
+        if found is None:
+            raise RegisterError("not_found", "no assessment has this id", got=assessment_id)
+        return _detached(session, found)
+
+
+def assessments(
+    engine: Engine, *, project_id: str | None = None, created_by: str | None = None
+) -> list[Assessment]:
+    """Past assessments, newest first, of one project or one user when asked."""
+    query = select(Assessment).order_by(Assessment.created_at.desc(), Assessment.id)
+    if project_id:
+        query = query.where(Assessment.project_id == project_id)
+    if created_by:
+        query = query.where(Assessment.created_by == created_by)
+    with _session(engine) as session:
+        return [_detached(session, row) for row in session.scalars(query).all()]
+
+
+def events(engine: Engine, assessment_id: str) -> list[Event]:
+    query = select(Event).where(Event.assessment_id == assessment_id).order_by(Event.id)
+    with _session(engine) as session:
+        return [_detached(session, row) for row in session.scalars(query).all()]
+
+
+def add_event(engine: Engine, assessment_id: str, **facts: object) -> Event:
+    """Append one step of the decision trail (never an update of an earlier one)."""
+    with _session(engine) as session, session.begin():
+        if session.get(Assessment, assessment_id) is None:
+            raise RegisterError("not_found", "no assessment has this id", got=assessment_id)
+        row = Event(assessment_id=assessment_id, created_at=now(), **facts)
+        session.add(row)
+    return row
+
+
+def count(engine: Engine, table: type[Base]) -> int:
+    with _session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)

@@ -1,0 +1,214 @@
+"""The web service and its register (issue 18), on SQLite and on the PostgreSQL server of the
+test machines (127.0.0.1:5432, database ``test``): a missing server fails these tests, it does
+not skip them. Each PostgreSQL run works in a schema of its own, dropped afterwards."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from helpers import AS_OF, ROOT
+
+from assessment.cli import main
+from assessment.service import desk, register
+from assessment.service.app import create_app
+
+testclient = pytest.importorskip("fastapi.testclient", reason="httpx comes with the test extras")
+
+SAMPLES = ROOT / "sample_projects"
+WORKBOOK = SAMPLES / "10_horinger_green_credit_ai.xlsx"  # approve with conditions
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('register') / 'register.sqlite'}"
+        return
+    import sqlalchemy
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES)
+    with admin.begin() as connection:  # fails, not skips, when the server is missing
+        connection.execute(sqlalchemy.text(f"create schema {schema}"))
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(sqlalchemy.text(f"drop schema {schema} cascade"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def engine(url):
+    found = register.open_register(url)
+    yield found
+    found.dispose()
+
+
+@pytest.fixture(scope="module")
+def users(engine) -> dict:
+    return {
+        name: register.add_user(engine, name, role)
+        for name, role in (("alice", "officer"), ("carol", "officer"), ("bob", "reviewer"))
+    }
+
+
+@pytest.fixture(scope="module")
+def client(engine):
+    return testclient.TestClient(create_app(engine))
+
+
+def signed(user: register.NewUser) -> dict:
+    return {"Authorization": f"Bearer {user.token}"}
+
+
+@pytest.fixture(scope="module")
+def uploaded(client, users) -> dict:
+    response = client.post(
+        "/assessments",
+        files={"file": (WORKBOOK.name, WORKBOOK.read_bytes())},
+        data={"as_of": str(AS_OF)},
+        headers=signed(users["alice"]),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_an_upload_gives_the_score_json_of_its_project_with_an_id(uploaded, capsys):
+    assert main(["score", str(WORKBOOK), "--as-of", str(AS_OF), "--format", "json"]) == 0
+    import json
+
+    expected = json.loads(capsys.readouterr().out)["projects"][0]
+    assert {k: uploaded[k] for k in expected} == expected
+    assert uploaded["recommendation"] == "approve_with_conditions"
+    assert uploaded["links"]["memo"] == f"/assessments/{uploaded['id']}/memo.pdf"
+
+
+def test_the_register_keeps_file_record_memo_and_method(engine, uploaded):
+    found = register.assessment(engine, uploaded["id"])
+    assert register.blob(engine, found.file_sha256) == WORKBOOK.read_bytes()
+    assert register.blob(engine, found.memo_sha256).startswith(b"%PDF")
+    assert found.record["project_id"] == "DC-2025-010" and found.created_by == "alice"
+    assert found.rule_versions["green_dc_cn"] and len(found.model_sha256) == 64
+    assert found.as_of.isoformat() == str(AS_OF)
+
+
+def test_every_request_needs_a_token_and_errors_have_one_shape(client, users):
+    for response in (
+        client.get("/assessments"),
+        client.get("/assessments", headers={"Authorization": "Bearer wrong"}),
+    ):
+        assert response.status_code == 401
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+    missing = client.get("/assessments/nope", headers=signed(users["bob"]))
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert client.get("/health").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "status", "code"),
+    [
+        ("notes.txt", b"hello", 415, "unsupported_type"),
+        ("empty.xlsx", b"", 422, "invalid"),
+        ("broken.xlsx", b"PK\x03\x04 not a zip", 422, "invalid"),
+        ("two.csv", b"project_id,pue\nA,1.3\nB,1.4\n", 422, "invalid"),
+    ],
+)
+def test_a_bad_upload_is_refused_in_the_error_shape(client, users, name, content, status, code):
+    response = client.post(
+        "/assessments", files={"file": (name, content)}, headers=signed(users["alice"])
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+
+
+def test_an_officer_sees_only_their_own_assessments(client, users, uploaded):
+    path = f"/assessments/{uploaded['id']}"
+    assert client.get(path, headers=signed(users["carol"])).status_code == 404
+    assert client.get(path, headers=signed(users["bob"])).status_code == 200
+    listed = client.get("/assessments", headers=signed(users["carol"])).json()["assessments"]
+    assert uploaded["id"] not in [row["id"] for row in listed]
+
+
+def test_decide_then_sign_off_with_four_eyes(client, users, uploaded, engine):
+    path = f"/assessments/{uploaded['id']}"
+    no_reason = {"action": "override", "outcome": "refer"}
+    assert (
+        client.post(f"{path}/decision", json=no_reason, headers=signed(users["alice"])).json()[
+            "error"
+        ]["code"]
+        == "invalid"
+    )
+    override = {**no_reason, "reason": "site visit needed before the offer"}
+    made = client.post(f"{path}/decision", json=override, headers=signed(users["alice"]))
+    assert made.status_code == 201 and made.json()["outcome"] == "refer"
+    reviewer_decides = client.post(f"{path}/decision", json=override, headers=signed(users["bob"]))
+    assert reviewer_decides.status_code == 403
+    own = client.post(f"{path}/sign-off", json={}, headers=signed(users["alice"]))
+    assert own.status_code == 403
+    done = client.post(
+        f"{path}/sign-off", json={"comments": "agreed"}, headers=signed(users["bob"])
+    )
+    assert done.status_code == 201 and done.json()["outcome"] == "refer"
+    kinds = [(e.kind, e.actor) for e in register.events(engine, uploaded["id"])]
+    assert kinds == [("decision", "alice"), ("sign_off", "bob")]
+
+
+def test_a_reprint_is_the_first_print_plus_its_trail(engine, uploaded, client, users):
+    found = register.assessment(engine, uploaded["id"])
+    first = register.blob(engine, found.memo_sha256)
+    assert desk.reprint(engine, uploaded["id"], with_trail=False) == first  # byte for byte
+    memo = client.get(f"/assessments/{uploaded['id']}/memo.pdf", headers=signed(users["bob"]))
+    assert memo.headers["content-type"] == "application/pdf"
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    reprinted, original = (pypdf.PdfReader(io.BytesIO(b)) for b in (memo.content, first))
+    last = reprinted.pages[-1].extract_text()
+    assert "Decision trail" in last and "site visit needed" in last
+    assert len(reprinted.pages) >= len(original.pages)
+    same = [
+        reprinted.pages[i].extract_text() == original.pages[i].extract_text()
+        for i in range(len(original.pages) - 1)
+    ]
+    assert all(same)  # the pages before the trail are those of the first print
+
+
+def test_the_register_commands(url, users, uploaded, tmp_path, capsys):
+    assert main(["history", "DC-2025-010", "--database", url, "--format", "json"]) == 0
+    import json
+
+    rows = json.loads(capsys.readouterr().out)["assessments"]
+    assert [row["id"] for row in rows] == [uploaded["id"]]
+    out = tmp_path / "memo.pdf"
+    assert main(["reprint", uploaded["id"], "-o", str(out), "--no-trail", "--database", url]) == 0
+    assert out.read_bytes()[:4] == b"%PDF"
+    assert main(["reprint", "unknown", "-o", str(tmp_path / "x.pdf"), "--database", url]) == 1
+    assert "no assessment has this id" in capsys.readouterr().err
+
+
+def test_users_add_prints_a_token_once_and_keeps_only_its_hash(url, engine, capsys):
+    assert main(["users", "add", "dave", "--role", "reviewer", "--database", url]) == 0
+    token = capsys.readouterr().out.strip().split()[-1]
+    user = register.user_of_token(engine, token)
+    assert user.name == "dave" and user.role == "reviewer" and user.token_sha256 != token
+    assert main(["users", "add", "dave", "--role", "reviewer", "--database", url]) == 1
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_a_database_that_is_down_gives_503_in_the_error_shape():
+    down = register.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    client = testclient.TestClient(create_app(down))
+    response = client.get("/health")
+    down.dispose()
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_the_migrations_make_the_models_schema(engine):
+    """Alembic's head is what the models describe: nothing left to migrate."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, register.Base.metadata) == []
