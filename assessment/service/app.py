@@ -9,6 +9,7 @@ token, ``Authorization: Bearer TOKEN`` (``assess users add`` makes one).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
@@ -53,7 +54,12 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.engine = engine
     _handlers(app)
     _routes(app)
+    for module in _EXTENSIONS:  # the pages and the screenings, each in a module of its own
+        importlib.import_module(f"{__package__}.{module}").add_routes(app)
     return app
+
+
+_EXTENSIONS: tuple[str, ...] = ()  # e.g. ("pages", "screenings"): modules with add_routes(app)
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
