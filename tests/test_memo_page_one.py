@@ -170,3 +170,29 @@ def test_a_list_row_is_named_in_the_memo_language(tmp_path):
         texts[lang] = " ".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
     assert "!row 13" in texts["en"] and "!第 13 行" in texts["zh"]
     assert "row 13" not in texts["zh"]
+
+
+def test_a_project_without_a_pue_gets_its_memo(tmp_path):
+    """A new build with no design PUE, and a row with only an id and a name: the memo says
+    '-' where the PUE would be (it used to stop on a missing PUE basis)."""
+    from helpers import write_list
+
+    rows = [
+        {"project_id": "NP-1", "project_name": "No PUE", "project_kind": "new"},
+        {"project_id": "NP-2", "project_name": "Blank"},
+    ]
+    listed = score_applications(write_list(tmp_path / "list.csv", rows), as_of=AS_OF, model=None)
+    for project in ("NP-1", "NP-2"):
+        for lang in ("en", "zh"):
+            path = write_report(listed, project, tmp_path / f"{project}_{lang}.pdf", lang)
+            text = pypdf.PdfReader(path).pages[0].extract_text()
+            assert ("PUE assessed" in text) == (lang == "en") and "\n-\n" in text
+
+
+def test_a_programme_not_asked_for_has_no_score_grade_or_eligibility(scored):
+    from assessment.pipeline import project_records
+
+    record = next(r for r in project_records(scored) if r["project_id"] == "DC-2025-005")
+    green = record["programmes"]["green"]  # a REIT issue asks for no green label
+    assert green["status"] == "not_requested"
+    assert green["score"] is None and green["grade"] is None and green["eligible"] is None

@@ -73,6 +73,23 @@ def uploaded(client, users) -> dict:
     return response.json()
 
 
+@pytest.fixture(scope="module")
+def decided(client, users) -> dict:
+    """An assessment of its own, overridden by its officer and signed off by a reviewer (each
+    test stands alone: the workers of a parallel run share no state)."""
+    response = client.post(
+        "/assessments",
+        files={"file": (WORKBOOK.name, WORKBOOK.read_bytes())},
+        data={"as_of": str(AS_OF)},
+        headers=signed(users["alice"]),
+    )
+    path = f"/assessments/{response.json()['id']}"
+    override = {"action": "override", "outcome": "refer", "reason": "site visit needed"}
+    assert client.post(f"{path}/decision", json=override, headers=signed(users["alice"])).is_success
+    assert client.post(f"{path}/sign-off", json={}, headers=signed(users["bob"])).is_success
+    return response.json()
+
+
 def test_an_upload_gives_the_score_json_of_its_project_with_an_id(uploaded, capsys):
     assert main(["score", str(WORKBOOK), "--as-of", str(AS_OF), "--format", "json"]) == 0
     import json
@@ -153,11 +170,11 @@ def test_decide_then_sign_off_with_four_eyes(client, users, uploaded, engine):
     assert kinds == [("decision", "alice"), ("sign_off", "bob")]
 
 
-def test_a_reprint_is_the_first_print_plus_its_trail(engine, uploaded, client, users):
-    found = register.assessment(engine, uploaded["id"])
+def test_a_reprint_is_the_first_print_plus_its_trail(engine, decided, client, users):
+    found = register.assessment(engine, decided["id"])
     first = register.blob(engine, found.memo_sha256)
-    assert desk.reprint(engine, uploaded["id"], with_trail=False) == first  # byte for byte
-    memo = client.get(f"/assessments/{uploaded['id']}/memo.pdf", headers=signed(users["bob"]))
+    assert desk.reprint(engine, decided["id"], with_trail=False) == first  # byte for byte
+    memo = client.get(f"/assessments/{decided['id']}/memo.pdf", headers=signed(users["bob"]))
     assert memo.headers["content-type"] == "application/pdf"
     pypdf = pytest.importorskip("pypdf")
     import io
@@ -173,14 +190,15 @@ def test_a_reprint_is_the_first_print_plus_its_trail(engine, uploaded, client, u
     assert all(same)  # the pages before the trail are those of the first print
 
 
-def test_the_register_commands(url, users, uploaded, tmp_path, capsys):
+def test_the_register_commands(url, users, decided, tmp_path, capsys):
     assert main(["history", "DC-2025-010", "--database", url, "--format", "json"]) == 0
     import json
 
-    rows = json.loads(capsys.readouterr().out)["assessments"]
-    assert [row["id"] for row in rows] == [uploaded["id"]]
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)["assessments"]}
+    assert rows[decided["id"]]["decision"] == "refer"
+    assert rows[decided["id"]]["signed_off_by"] == "bob"
     out = tmp_path / "memo.pdf"
-    assert main(["reprint", uploaded["id"], "-o", str(out), "--no-trail", "--database", url]) == 0
+    assert main(["reprint", decided["id"], "-o", str(out), "--no-trail", "--database", url]) == 0
     assert out.read_bytes()[:4] == b"%PDF"
     assert main(["reprint", "unknown", "-o", str(tmp_path / "x.pdf"), "--database", url]) == 1
     assert "no assessment has this id" in capsys.readouterr().err

@@ -359,6 +359,7 @@ COVERED = case(
         "pue": 1.2,
         "operating_since": "2019-06-01",
         "rack_utilisation": 0.8,
+        "green_label_requested": True,  # a programme not asked for shows no grade
     }
 )
 

@@ -285,14 +285,19 @@ def _per_row(codes: pd.Categorical, per_code: list[bool], missing: bool) -> np.n
 
 def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
     """The programme results with each ``<p>_status`` reading ``not_requested`` where the
-    application does not ask for the programme, and ``doubted`` where an eligible label rests
-    on a doubted value (:mod:`.doubts`): what every output shows."""
+    application does not ask for the programme (its eligibility, score, coverage and grade
+    blank: nobody asked), and ``doubted`` where an eligible label rests on a doubted value
+    (:mod:`.doubts`): what every output shows."""
     routing = routing_of(evaluation.rules)
     asked = requested_programmes(evaluation.frame, routing)
     shown = doubted(evaluation).programmes.copy()
     for programme in PROGRAMMES:
         status = shown[f"{programme}_status"].astype(object)
         shown[f"{programme}_status"] = status.where(asked[programme], "not_requested")
+        for part in ("eligible", "score", "coverage", "grade"):
+            column = f"{programme}_{part}"
+            if column in shown:
+                shown[column] = shown[column].where(asked[programme])
     return shown
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from .. import __version__
-from .._shared.files import file_stem
+from .._shared.files import file_stem, write_atomically
 from ..decision.decide import RECOMMENDATIONS
 from ..errors import AssessmentError
 from ..pipeline import Scored, score_applications
@@ -36,8 +36,7 @@ def assess_upload(
     """Score one uploaded application (one project) and keep it in the register."""
     name = _checked_upload(content, file_name)
     with tempfile.TemporaryDirectory(prefix="assess-upload-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
+        path = write_atomically(Path(folder) / name, lambda file: file.write_bytes(content))
         scored = _scored(path, as_of)
         project_id = str(scored.frame.index[0])
         memo = write_report(scored, project_id, Path(folder) / "memo.pdf", lang).read_bytes()
@@ -227,7 +226,7 @@ def reprint(engine: Engine, assessment_id: str, with_trail: bool = True) -> byte
     content = register.blob(engine, found.file_sha256)
     with tempfile.TemporaryDirectory(prefix="assess-reprint-") as folder:
         path = Path(folder) / found.file_name
-        path.write_bytes(content)
+        write_atomically(path, lambda file: file.write_bytes(content))
         scored = score_applications([path], as_of=found.as_of)
         _same_method(found, scored)
         steps = trail(engine, assessment_id) if with_trail else None

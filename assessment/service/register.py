@@ -16,7 +16,6 @@ and the Alembic migrations of :mod:`assessment.service.migrations`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from .._shared.files import sha256_bytes
 from ..errors import AssessmentError
 
 ROLES = ("officer", "reviewer")
@@ -137,8 +137,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
+sha256 = sha256_bytes  # the one digest of bytes
 
 
 def add_user(engine: Engine, name: str, role: str) -> NewUser:

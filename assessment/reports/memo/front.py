@@ -311,7 +311,8 @@ def _pue_card(memo: Memo) -> tuple:
             notes.append(fill(words[f"limits_{verdict}"], limits=joined(limits)))
     notes = notes or [words["no_limit"]]
     verdict = _worst(rules) if not is_missing(pue) else "insufficient"
-    basis = memo.code(memo.project.get("pue_basis") or "")
+    basis = _value(memo, "pue_basis")
+    basis = "" if is_missing(basis) else memo.code(basis)
     tile = _tile(memo, "pue", memo.shown(pue), words["separator"].join(notes), verdict)
     label = f"{tile[0]} ({basis})" if basis else tile[0]
     return label, *tile[1:]
