@@ -101,6 +101,8 @@ def test_failed_and_undecided_criteria_are_said_in_words(memos):
     assert "8.0% against <= 2.0%: fails (threshold unverified: never decides alone)" in text
     assert "not given: cannot be checked against >= 1.2x" in text
     assert "1.3 meets <= 1.3 only narrowly" in text
+    # a range check names the value checked, not the distance it tests
+    assert "WUE 1.8 L/kWh: outside its plausible range by 1.3 L/kWh: fails" in text
 
 
 def test_model_factors_are_plain_words_not_log_odds(memos):

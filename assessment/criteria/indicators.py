@@ -219,6 +219,15 @@ _FACTOR_COLUMNS = {
 }
 
 
+
+# Each ``*_off_range`` indicator and the value it checks against its plausible range.
+OFF_RANGE = {
+    "wue_off_range": "wue_l_per_kwh",
+    "pflops_off_range": "pflops_per_mw",
+    "revenue_per_rack_off_range": "revenue_per_rack_cny",
+    "value_per_mw_off_range": "value_per_mw_cny",
+}
+
 def indicator_table() -> pd.DataFrame:
     """The registry as a table: ``name, unit, kind, formula``, one row per indicator."""
     return pd.DataFrame([asdict(indicator) for indicator in INDICATORS])
@@ -582,15 +591,11 @@ def _ranges(
         "revenue_per_rack_cny": _ratio(revenue, projects["racks"].astype("float64")),
         "value_per_mw_cny": _ratio(projects["appraised_value_cny"].astype("float64"), it_load),
     }
-    off = {name: _off_range(value, name, projects, ranges) for name, value in values.items()}
-    return {
-        "wue_off_range": off["wue_l_per_kwh"],
-        "pflops_off_range": off["pflops_per_mw"],
-        "revenue_per_rack_cny": values["revenue_per_rack_cny"],
-        "revenue_per_rack_off_range": off["revenue_per_rack_cny"],
-        "value_per_mw_cny": values["value_per_mw_cny"],
-        "value_per_mw_off_range": off["value_per_mw_cny"],
+    found = {
+        off: _off_range(values[checked], checked, projects, ranges)
+        for off, checked in OFF_RANGE.items()
     }
+    return found | {name: values[name] for name in ("revenue_per_rack_cny", "value_per_mw_cny")}
 
 
 def _off_range(

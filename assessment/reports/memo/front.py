@@ -10,7 +10,7 @@ import pandas as pd
 from reportlab.platypus import PageBreak, Spacer
 
 from ..._shared.text import MISSING, SEPARATOR, is_missing, joined, shown
-from ...criteria.indicators import FALLBACK
+from ...criteria.indicators import FALLBACK, OFF_RANGE
 from ...intake.dictionary import load_dictionary
 from ..pdf.flowables import Grid, bars, tiles
 from ..pdf.style import fill
@@ -212,6 +212,9 @@ def _reasons(memo: Memo, decision: dict) -> list:
 def _finding(memo: Memo, reason: dict) -> str:
     """``8.0% against <= 2.0%: fails``; an unverified threshold says it never decides alone."""
     unit = reason.get("unit") or memo.unit_of(reason.get("metric") or "")
+    checked = OFF_RANGE.get(reason.get("metric") or "")
+    if checked and reason.get("verdict") == "fail" and not is_missing(reason.get("value")):
+        return _off_range(memo, reason, checked, unit)
     text = fill(
         memo.look.words["findings"][reason.get("verdict", "fail")],
         value=memo.shown(reason.get("value"), unit),
@@ -221,6 +224,17 @@ def _finding(memo: Memo, reason: dict) -> str:
     if reason.get("confidence") == "unverified":
         text += " " + memo.look.words["words"]["unverified_short"]
     return text
+
+
+def _off_range(memo: Memo, reason: dict, checked: str, unit: str) -> str:
+    """``WUE 1.8 L/kWh: outside its plausible range by 1.3 L/kWh: fails``: the value checked,
+    not the distance the rule tests."""
+    return fill(
+        memo.look.words["findings"]["off_range"],
+        name=memo.label(checked),
+        actual=memo.shown(_value(memo, checked), memo.unit_of(checked)),
+        distance=memo.shown(abs(float(reason["value"])), unit),
+    )
 
 
 def _conditions(memo: Memo, conditions: list[dict]):
