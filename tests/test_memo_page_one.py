@@ -198,3 +198,18 @@ def test_a_programme_not_asked_for_has_no_score_grade_or_eligibility(scored):
     green = record["programmes"]["green"]  # a REIT issue asks for no green label
     assert green["status"] == "not_requested"
     assert green["score"] is None and green["grade"] is None and green["eligible"] is None
+
+
+def test_memos_of_a_screening_name_their_source_cells(tmp_path):
+    """`assess screen --reports` writes memos whose profile names the cell of each input,
+    as `assess score` does (they showed '-' for every cell)."""
+    from assessment.cli import main
+
+    out = tmp_path / "screen"
+    workbook = SAMPLES / FILES["DC-2025-004"]
+    args = ["screen", str(workbook), "-o", str(out), "--as-of", str(AS_OF), "--reports"]
+    assert main([*args, "--jobs", "1", "--no-model"]) == 0
+    text = " ".join(
+        p.extract_text() for p in pypdf.PdfReader(out / "reports" / "DC-2025-004.pdf").pages
+    )
+    assert "项目信息!B4" in text and "项目信息!B19" in text

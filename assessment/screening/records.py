@@ -147,7 +147,9 @@ def records_of(applications: Applications) -> pd.DataFrame:
     rejected += _unscored_rows(errors[~repeats & ~known])
     rejected += _later_repeats(errors[repeats | (known & ~own)], projects)
     columns = ["project_id", *SOURCE_COLUMNS, "_cell", "_reasons"]
-    return pd.concat([records, pd.DataFrame(rejected, columns=columns)], ignore_index=True)
+    found = pd.concat([records, pd.DataFrame(rejected, columns=columns)], ignore_index=True)
+    found.attrs["addresses"] = applications.addresses  # where each field was read: the memos
+    return found
 
 
 DUPLICATE = "duplicate project_id"
@@ -350,7 +352,8 @@ def _score(records: pd.DataFrame, settings: Settings) -> Scored:
     fields = [c for c in records.columns if "@" not in c and not c.startswith("_")]
     projects = records[fields].set_index("project_id")
     empty = pd.DataFrame(columns=PROBLEM_COLUMNS)
-    applications = Applications(projects, long_yearly(records), empty)
+    addresses = records.attrs.get("addresses", {})
+    applications = Applications(projects, long_yearly(records), empty, addresses)
     return score_read(
         applications,
         as_of=settings.as_of,
