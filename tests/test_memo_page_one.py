@@ -213,3 +213,29 @@ def test_memos_of_a_screening_name_their_source_cells(tmp_path):
         p.extract_text() for p in pypdf.PdfReader(out / "reports" / "DC-2025-004.pdf").pages
     )
     assert "项目信息!B4" in text and "项目信息!B19" in text
+
+
+def test_the_screening_reasons_are_written_for_people():
+    from assessment.screening.records import reasons_text
+
+    text = reasons_text(
+        [
+            {
+                "kind": "rule",
+                "criterion": "CR-DSCR-MIN",
+                "verdict": "fail",
+                "metric": "dscr_forecast_min",
+                "value": 0.748965,
+                "operator": ">=",
+                "threshold": 1.2,
+                "unit": "",
+                "source": "ENGINE-CREDIT",
+            },
+            {"kind": "model", "criterion": "equity_ratio", "value": 0.35, "contribution": 0.12},
+            {"kind": "model", "criterion": "dscr_min", "value": None, "contribution": 0.2},
+        ]
+    )
+    assert text == (
+        "CR-DSCR-MIN: 0.75x vs >= 1.2x (ENGINE-CREDIT); "
+        "model: Equity ratio 35.0%, raises the PD; model: DSCR minimum not given, raises the PD"
+    )

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .. import __version__
 from .._shared.files import file_stem, sha256_of
-from .._shared.text import joined, shown
+from .._shared.text import is_missing, joined
 from ..criteria.evaluate import VERDICTS
 from ..criteria.rules import RuleSet, load_rules
 from ..decision.decide import (
@@ -44,11 +44,12 @@ from ..decision.decide import (
 )
 from ..intake.cells import as_of_date
 from ..intake.chunks import Chunk, read_chunk
-from ..intake.dictionary import PROGRAMMES
+from ..intake.dictionary import PROGRAMMES, load_dictionary
 from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
 from ..model.persist import default_model_path, load_model
 from ..pipeline import KEY_INDICATORS, PACKAGED_MODEL, Scored, score_read
-from ..reports.fields import rating_grades
+from ..reports.fields import rating_grades, unit_of
+from ..reports.numbers import for_people
 
 FIRST_COLUMNS = [
     "project_id",
@@ -453,13 +454,15 @@ def _mean_score(programmes: pd.DataFrame, applied: dict) -> pd.Series:
 
 
 def reasons_text(reasons: list[dict]) -> str:
-    """Principal reasons as one line: ``RULE: observed 1.38 vs <= 1.3 (SOURCE clause)``."""
+    """Principal reasons as one line, numbers as people write them:
+    ``CR-DSCR-MIN: 0.75x vs >= 1.2x (ENGINE-CREDIT)``, ``model: WALE 2.8 years raises the PD``."""
     parts = []
     for reason in reasons or []:
         if reason.get("kind") == "model":
-            parts.append(f"model: {reason['criterion']} {reason['contribution']:+.2f}")
+            parts.append(_model_reason(reason))
             continue
-        value, threshold = (_shown(reason.get(k)) for k in ("value", "threshold"))
+        unit = reason.get("unit") or unit_of(reason.get("metric") or "")
+        value, threshold = (_shown(reason.get(k), unit) for k in ("value", "threshold"))
         verdict = "" if reason.get("verdict") == "fail" else f" [{reason.get('verdict')}]"
         parts.append(
             f"{reason['criterion']}{verdict}: {value} vs {reason.get('operator', '')} "
@@ -468,9 +471,31 @@ def reasons_text(reasons: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def _shown(value: object) -> str:
-    """A reason's value or threshold; several in brackets (reasons are joined by '; ')."""
-    return f"({joined(value)})" if isinstance(value, list | tuple) else shown(value)
+def _model_reason(reason: dict) -> str:
+    """``model: WALE 2.8 years raises the PD``; ``model: DSCR minimum not given, raises ...``."""
+    name = reason["criterion"]
+    field = load_dictionary().fields.get(name)
+    label = field.label("en") if field is not None else _figure_words().get(name, name)
+    effect = "raises" if reason["contribution"] > 0 else "lowers"
+    value = reason.get("value")
+    said = "not given" if is_missing(value) else for_people(value, unit_of(name))
+    return f"model: {label} {said}, {effect} the PD"
+
+
+@lru_cache(maxsize=1)
+def _figure_words() -> dict[str, str]:
+    """The indicators' names in words (the report templates' ``figures``, English)."""
+    from ..reports.pdf.style import load_template
+
+    return load_template("en.yaml")["figures"]
+
+
+def _shown(value: object, unit: str = "") -> str:
+    """A reason's value or threshold in its unit; several in brackets (reasons are joined by
+    '; ')."""
+    if isinstance(value, list | tuple):
+        return f"({joined(for_people(v, unit) for v in value)})"
+    return for_people(value, unit)
 
 
 def rank(results: pd.DataFrame) -> pd.DataFrame:
