@@ -160,3 +160,20 @@ def test_a_process_pool_reads_the_same_as_one_process(tmp_path, monkeypatch):
     for mine, theirs in zip(one, two, strict=True):
         pd.testing.assert_frame_equal(mine, theirs)
     assert len(two.projects) == 4 and two.problems["file"].str.endswith("broken.xlsx").all()
+
+
+def test_a_doubled_quote_inside_a_quoted_csv_field_stays_in_its_field(tmp_path):
+    """RFC 4180: ``"Big ""Q"" DC, phase 2"`` is one field; the sniffer alone read it as two,
+    moving every later column one to the right."""
+    from assessment.intake.read import read_applications
+
+    path = tmp_path / "quoted.csv"
+    path.write_text(
+        "project_id,project_name,sponsor,province,city\n"
+        'A1,"Big ""Q"" DC, phase 2",=HYPERLINK("x"),hebei,Zhangjiakou\n',
+        encoding="utf-8",
+    )
+    projects = read_applications([path]).projects
+    assert projects.at["A1", "project_name"] == 'Big "Q" DC, phase 2'
+    assert projects.at["A1", "sponsor"] == '=HYPERLINK("x")'
+    assert projects.at["A1", "province"] == "hebei" and projects.at["A1", "city"] == "Zhangjiakou"

@@ -451,11 +451,22 @@ def _longest_cell(table: object) -> int:
 
 
 def csv_dialect(sample: str) -> type[csv.Dialect]:
-    """The delimiter and quoting of a CSV file, sniffed from its first characters."""
+    """The delimiter and quote character of a CSV file, sniffed from its first characters;
+    a quote inside a quoted field is doubled, as RFC 4180 and every spreadsheet write it (the
+    sniffer guesses 'not doubled' from a sample without one, which splits a field like
+    ``"Big ""Q"" DC, phase 2"`` in two)."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+        sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         return csv.excel
+
+    class Sniffed(csv.excel):
+        delimiter = sniffed.delimiter
+        quotechar = sniffed.quotechar or '"'
+        doublequote = True
+        skipinitialspace = sniffed.skipinitialspace
+
+    return Sniffed
 
 
 def csv_encoding(path: Path) -> tuple[str, dict | None]:
