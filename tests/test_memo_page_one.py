@@ -239,3 +239,14 @@ def test_the_screening_reasons_are_written_for_people():
         "CR-DSCR-MIN: 0.75x vs >= 1.2x (ENGINE-CREDIT); "
         "model: Equity ratio 35.0%, raises the PD; model: DSCR minimum not given, raises the PD"
     )
+
+
+def test_verdicts_and_source_ids_are_not_broken_mid_word(memos):
+    """The criteria table's verdict column holds 'insufficient', the annex's source column
+    'ENGINE-CREDIT', each on one line."""
+    import re
+
+    pages = pypdf.PdfReader(memos["DC-2025-004", "en"]).pages
+    text = "\n".join(page.extract_text() for page in pages)
+    assert "insufficient" in text and "ENGINE-CREDIT" in text
+    assert not re.search(r"insufficie\s+nt|ENGINE-CREDI\s+T|CLIMATE-FLOO\s+R", text)

@@ -15,7 +15,7 @@ def criteria(memo: Memo) -> list:
     then one line naming the rules that do not apply to this project or date."""
     look = memo.look
     columns = ["criterion", "threshold", "observed", "cell", "verdict", "source", "confidence"]
-    grid = memo.grid(columns, [100, 48, 48, 58, 38, 156, 63])
+    grid = memo.grid(columns, [96, 46, 46, 56, 48, 156, 63])  # "insufficient" fits its cell
     metrics = memo.run.metrics
     rules = memo.record["rules"]
     for rule in (r for r in rules if r["verdict"] != "not_applicable"):
@@ -113,7 +113,8 @@ def conditions(memo: Memo) -> list:
 
 def annex(memo: Memo) -> list:
     look = memo.look
-    grid = memo.grid(["pack", "source_id", "document", "date", "confidence"], [70, 60, 260, 55, 66])
+    widths = [70, 76, 244, 55, 66]  # a source id (ENGINE-CREDIT) on one line
+    grid = memo.grid(["pack", "source_id", "document", "date", "confidence"], widths)
     for pack in memo.scored.evaluation.rules.packs:
         for source_id, source in pack.sources.items():
             document = fill(
