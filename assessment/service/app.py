@@ -59,7 +59,7 @@ def create_app(engine: Engine) -> FastAPI:
     return app
 
 
-_EXTENSIONS: tuple[str, ...] = ()  # e.g. ("pages", "screenings"): modules with add_routes(app)
+_EXTENSIONS: tuple[str, ...] = ("pages",)  # modules with add_routes(app)
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
@@ -102,11 +102,20 @@ def _plain(details: dict) -> dict:
     }
 
 
+COOKIE = "assess_token"  # the pages' sign-in: the API token, HttpOnly and SameSite=Strict
+
+
 def current_user(request: Request) -> User:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    user = register.user_of_token(request.app.state.engine, token.strip()) if token else None
-    if scheme.lower() != "bearer" or user is None:
+    """The user of the request's API token: ``Authorization: Bearer TOKEN``, or for a read
+    (GET, HEAD) the pages' sign-in cookie, so that a signed-in browser opens the memo and the
+    JSON. A write through the API carries the header: the cookie-borne writes are the pages'
+    forms, each with its CSRF token (:mod:`assessment.service.pages`)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if not token and not scheme and request.method in ("GET", "HEAD"):
+        token = request.cookies.get(COOKIE, "")
+    user = register.user_of_token(request.app.state.engine, token) if token else None
+    if user is None:
         raise RegisterError(
             "unauthorized", "a valid API token is needed: Authorization: Bearer TOKEN"
         )
