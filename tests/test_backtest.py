@@ -26,7 +26,7 @@ from assessment.model.scorecard import SMOOTHING
 from assessment.model.training import read_table
 from assessment.reports.pdf.style import Look
 from assessment.workbench.backtest import as_of_dates, run_backtest
-from assessment.workbench.backtest_report import summary_lines, write_backtest_pdf
+from assessment.workbench.backtest_report import note_texts, summary_lines, write_backtest_pdf
 
 HISTORY = ROOT / "sample_projects" / "history" / "loan_history.parquet"
 RULE = "CR-DSCR-MIN"  # credit gate dscr_forecast_min >= 1.20 (unverified), pack from 2015-09-09
@@ -193,7 +193,11 @@ def test_aucs_equal_roc_auc_score(backtest, history, model, raw):
 def test_the_packaged_model_is_flagged_in_sample(backtest, model):
     auc = backtest.current.auc.set_index("score")
     assert auc.loc["model PD", "note"].startswith("in-sample")
-    assert any("in-sample" in note.lower() for note in backtest.notes)
+    assert "in_sample" in backtest.notes  # a key of the templates' backtest.notes
+    balance = model.card["class_balance"]
+    assert backtest.facts["trained_rows"] == balance["train_rows"]
+    assert backtest.facts["held_out_rows"] == balance["test_rows"]
+    assert any(note.startswith("In-sample: the model") for note in note_texts(backtest))
     held = auc.loc["model PD, hold-out rows"]
     assert held["loans"] == model.card["class_balance"]["test_rows"]
     assert held["auc"] == pytest.approx(model.card["metrics"]["holdout"]["auc"], abs=1e-6)

@@ -203,7 +203,7 @@ def test_the_definition_is_stated_in_every_pdf_that_shows_a_pass_rate(
 def test_the_sweep_chart_has_axis_titles_a_marker_at_each_step_and_the_threshold(sweep, tmp_path):
     _, png, pdf = write_sweep_outputs(sweep, tmp_path / "pue")
     text = _pdf_text(pdf)
-    assert "threshold of NGDC-2023-PUE: pue" in text  # the x axis
+    assert "threshold of NGDC-2023-PUE: Measured annual PUE" in text  # the x axis: its label
     assert "share of projects (%)" in text  # the y axis, turned
     assert "in force: 1.3" in text and "cannot be decided" in text
     dots = [shape for shape in chart(sweep).contents if isinstance(shape, Circle)]

@@ -6,7 +6,9 @@ is shown in, its label and its codes in words in a language, and its Excel numbe
   (a cover ratio, ``dscr...``: ``1.62x``), else the unit of the field dictionary or of the
   indicator (``CNY``, ``years``, ``MWh``, ...).
 * :class:`Wording`: one language's words (``templates/report/<lang>.yaml``) with the number
-  formats and value words of ``templates/report/workbook.yaml``.
+  formats and value words of ``templates/report/workbook.yaml``; the labels of fields and
+  indicators, codes in words, and the phrases a computation wrote (``share insufficient
+  +83.0 pp``, ``inconsistent with total_investment_cny``) in the language.
 * :func:`rating_grades`: the model's rating grades as whole numbers (1 best).
 """
 
@@ -24,6 +26,8 @@ from .pdf.style import fill, load_template
 
 PROGRAMME_PARTS = ("status", "eligible", "score", "coverage", "grade")
 _FACTOR = re.compile(r"reason_(\d+)_(feature|value|contribution)")
+_PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")  # a {name} of a phrase, once escaped for a pattern
+PARTS = "; "  # between the parts of a text a computation wrote
 
 
 def unit_of(name: str) -> str:
@@ -60,11 +64,14 @@ def programme_part(name: str) -> tuple[str, str]:
 class Wording:
     """The words of one language (``templates/report/<lang>.yaml``, its ``workbook`` part
     for the workbooks) and the number formats and value words of ``workbook.yaml``; a
-    templates folder given is searched first."""
+    templates folder given is searched first; ``words`` already loaded (a document's
+    :class:`~assessment.reports.pdf.style.Look` has them) are not read again."""
 
-    def __init__(self, lang: str = "en", templates: str | Path | None = None) -> None:
+    def __init__(
+        self, lang: str = "en", templates: str | Path | None = None, words: dict | None = None
+    ) -> None:
         self.lang = lang
-        self.words = load_template(f"{lang}.yaml", templates)
+        self.words = words if words is not None else load_template(f"{lang}.yaml", templates)
         self.book = self.words["workbook"]
         self.shapes = load_template("workbook.yaml", templates)
 
@@ -137,12 +144,37 @@ class Wording:
         found = _choice_words(column, self.lang, tuple(codes.items()))
         return found | {str(code): str(word) for code, word in self._group(group or "").items()}
 
+    def phrase(self, text: object, phrases: dict) -> str:
+        """``text`` a computation wrote (parts joined by ``; ``), each part in the words of
+        ``phrases``: its own key, else the first key with ``{placeholders}`` it matches
+        (``share insufficient {shift} pp``), filled with what they matched (a ``{field}`` by
+        the field's label); a part without words as it is."""
+        return PARTS.join(self._phrase(part, phrases) for part in str(text).split(PARTS))
+
+    def _phrase(self, part: str, phrases: dict) -> str:
+        if part in phrases:
+            return str(phrases[part])
+        for key, words in phrases.items():
+            found = _phrase_pattern(str(key)).fullmatch(part)
+            if found and found.groupdict():
+                facts = found.groupdict()
+                if "field" in facts:
+                    facts["field"] = self.label(facts["field"])
+                return fill(str(words), **facts)
+        return part
+
     def _group(self, group: str) -> dict:
         """The map ``group`` (dotted) of the words; {} where the template has none."""
         found = self.words
         for part in group.split("."):
             found = found.get(part) or {}
         return found
+
+
+@cache
+def _phrase_pattern(key: str) -> re.Pattern:
+    """A phrase's key as a pattern: each ``{name}`` matches some text, the rest itself."""
+    return re.compile(_PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(key)))
 
 
 @cache

@@ -62,7 +62,6 @@ from ..model.predict import predict
 from ..model.scorecard import Scorecard, scorecard, woe_iv
 from ..model.training import data_hash, target_values
 from .backtest_history import (
-    PURPOSE_BY_KIND,
     ScoredHistory,
     as_of_dates,
     history_frame,
@@ -110,7 +109,7 @@ class Backtest:
     alternative: Side | None = None
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     changed: pd.DataFrame = field(default_factory=pd.DataFrame)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # keys of the templates' backtest.notes
     scorecard: Scorecard | None = None  # of the model's PD on the history, with a model
 
     @property
@@ -349,17 +348,27 @@ def decision_table_path(folder: str | Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
+IN_SAMPLE = "in-sample"  # the AUC table's note of a model trained on the history
+
+
 def in_sample_note(model: RiskModel | None, history: pd.DataFrame) -> str:
-    """``in-sample: ...`` when the model card's training-data hash is this history's."""
+    """:data:`IN_SAMPLE` when the model card's training-data hash is this history's, else
+    ""; the note ``in_sample`` says how many rows it was trained on."""
+    return IN_SAMPLE if _trained_rows(model, history) else ""
+
+
+def _trained_rows(model: RiskModel | None, history: pd.DataFrame) -> dict[str, int]:
+    """``{"trained_rows": n, "held_out_rows": m}`` of a model trained on this history (its
+    card's training-data hash is the history's), else {}."""
     if model is None:
-        return ""
-    trained = model.card.get("training_data", {})
-    if trained.get("sha256") != data_hash(history):
-        return ""
+        return {}
+    if model.card.get("training_data", {}).get("sha256") != data_hash(history):
+        return {}
     balance = model.card.get("class_balance", {})
-    held = balance.get("test_rows") or 0
-    part = f"{balance.get('train_rows', len(history)):,} of {len(history):,} rows"
-    return f"in-sample: the model was trained on this history ({part}; {held:,} held out)"
+    return {
+        "trained_rows": int(balance.get("train_rows", len(history))),
+        "held_out_rows": int(balance.get("test_rows") or 0),
+    }
 
 
 def _facts(history, target, y, as_of, model) -> dict[str, object]:
@@ -370,23 +379,17 @@ def _facts(history, target, y, as_of, model) -> dict[str, object]:
         "outcome_rate": float(y.mean()),
         "as_of": as_of.isoformat() if as_of else "31 December of each origination year",
         "model": "none" if model is None else f"{model.kind} {model.card.get('sha256', '')[:12]}",
+        **_trained_rows(model, history),
         "history_sha256": data_hash(history),
     }
 
 
 def _notes(as_of, history, model_note: str) -> list[str]:
-    notes = [
-        "Each loan is evaluated with the rules in force on "
-        + (as_of.isoformat() if as_of else "31 December of its origination year")
-        + ".",
-        "Rules whose inputs the history lacks are not assessable: left out and listed.",
-    ]
+    """The notes, as keys of the templates' ``backtest.notes`` (filled with the facts)."""
+    notes = ["as_of" if as_of else "origination", "not_assessable"]
     if "financing_purpose" not in history:
-        shown = ", ".join(f"{k} -> {v}" for k, v in PURPOSE_BY_KIND.items())
-        notes.append(f"financing_purpose is not in the history; taken from project_kind ({shown}).")
-    if model_note:
-        notes.append(model_note.capitalize() + "; its AUC overstates out-of-sample power.")
-    return notes
+        notes.append("purpose_from_kind")  # backtest_history.PURPOSE_BY_KIND
+    return notes + (["in_sample"] if model_note else [])
 
 
 def compare(current: Side, alternative: Side, y: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:

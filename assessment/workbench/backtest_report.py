@@ -24,6 +24,7 @@ from reportlab.platypus import Spacer
 
 from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
+from ..reports.fields import Wording
 from ..reports.numbers import for_people
 from ..reports.pdf.flowables import (
     Grid,
@@ -34,8 +35,9 @@ from ..reports.pdf.flowables import (
     worded_section,
     write_story,
 )
-from ..reports.pdf.style import Look, fill
+from ..reports.pdf.style import Look, fill, load_template
 from .backtest import Backtest
+from .backtest_history import PURPOSE_BY_KIND
 from .scorecard_report import iv_limits, scorecard_sheets, scorecard_story
 
 __all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
@@ -45,6 +47,16 @@ SERIES_COLOURS = ("line", "line_second")  # style.yaml colours of the workbook's
 MAX_CHART_RULES = 30
 
 
+class _ForPeople(str):
+    """The value format of a chart of :func:`axis_bars` (which writes each bar's value as
+    ``shown.format(value)``) whose values are percentages: each written by
+    :func:`for_people`, as the tables write the same rate (``0.96%``, ``12.1%``)."""
+
+    def format(self, *values: object, **_: object) -> str:
+        return for_people(float(values[0]) / 100, "fraction")
+
+
+PERCENT = _ForPeople("{:.1f}%")
 _section = partial(worded_section, group="backtest")
 _grid = partial(worded_grid, group="backtest")
 _phrase = partial(phrased, group="backtest")
@@ -58,7 +70,7 @@ def summary_lines(backtest: Backtest, top: int = 10) -> list[str]:
         f"{facts['loans']:,} loans, {facts['outcomes']:,} with {facts['target']} = 1 "
         f"({for_people(facts['outcome_rate'], 'fraction')}); as of {facts['as_of']}; "
         f"model {facts['model']}",
-        *(f"note: {note}" for note in backtest.notes),
+        *(f"note: {note}" for note in note_texts(backtest)),
     ]
     for side in backtest.sides:
         lines += [
@@ -162,8 +174,33 @@ def summary_table(backtest: Backtest) -> pd.DataFrame:
     """Facts, rule packs and notes as ``item, value`` rows of text."""
     rows = [(key.replace("_", " "), _fact(key, value)) for key, value in backtest.facts.items()]
     rows += [(f"{side.name} rules", _versions(side.versions)) for side in backtest.sides]
-    rows += [("note", note) for note in backtest.notes]
+    rows += [("note", note) for note in note_texts(backtest)]
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def note_texts(backtest: Backtest, words: dict | None = None, wording: Wording | None = None):
+    """The backtest's notes (keys) in ``words`` (a report template; English when not given,
+    its ``backtest.notes``), filled with the facts and, for a financing purpose taken from
+    the project kind, the columns, their labels in ``wording`` and the pairs of
+    :data:`PURPOSE_BY_KIND`."""
+    words = (words or load_template("en.yaml"))["backtest"]
+    wording = wording or Wording("en")
+    facts = {key: _fact(key, value) for key, value in backtest.facts.items()}
+    columns = {"purpose": "financing_purpose", "kind": "project_kind"}
+    facts |= columns | {f"{key}_label": wording.label(name) for key, name in columns.items()}
+    kinds, purposes = (wording.words_of(columns[key]) for key in ("kind", "purpose"))
+    pairs = [
+        fill(
+            words["mapping"],
+            kind=kind,
+            purpose=purpose,
+            kind_label=kinds.get(kind, kind),
+            purpose_label=purposes.get(purpose, purpose),
+        )
+        for kind, purpose in PURPOSE_BY_KIND.items()
+    ]
+    facts["mapping"] = words["separator"].join(pairs)
+    return [fill(words["notes"][key], **facts) for key in backtest.notes]
 
 
 def _fact(key: str, value: object) -> str:
@@ -266,12 +303,12 @@ def write_backtest_pdf(
     """Write the backtest (A4) in ``lang`` to ``path`` through a temporary file beside it; the
     wording is the ``backtest`` section of ``templates/report/<lang>.yaml`` (a ``templates``
     folder is searched first)."""
-    look = Look(lang, templates)
+    look, wording = Look(lang, templates), Wording(lang, templates)
     words = look.words["backtest"]
     story = [look.para(words["title"], "title", True, look.colour["heading"])]
-    story += [look.para(line) for line in _fact_lines(look, backtest)]
+    story += [look.para(line) for line in _fact_lines(look, wording, backtest)]
     for side in backtest.sides:
-        story += _side_story(look, side, len(backtest.sides) > 1)
+        story += _side_story(look, wording, side, len(backtest.sides) > 1)
     if backtest.alternative is not None:
         story += _section(look, "comparison", [_comparison(look, backtest)])
         story += _section(look, "changed", [_changes(look, backtest)])
@@ -280,33 +317,44 @@ def write_backtest_pdf(
     return write_story(look, story, path, words["title"], words["author"])
 
 
-def _fact_lines(look: Look, backtest: Backtest) -> list[str]:
+def _fact_lines(look: Look, wording: Wording, backtest: Backtest) -> list[str]:
     """Facts, rule packs and notes (the workbook's Summary sheet) in the look's words."""
     words = look.words["backtest"]
     rows = [
-        (words["facts"].get(key, key), _phrase(look, _fact(key, value)))
+        (words["facts"].get(key, key), _fact_words(look, key, value))
         for key, value in backtest.facts.items()
     ]
     rows += [
         (fill(words["rules_of"], rule_set=_rule_set(look, side.name)), _versions(side.versions))
         for side in backtest.sides
     ]
-    rows += [(words["note"], _phrase(look, note)) for note in backtest.notes]
+    rows += [(words["note"], note) for note in note_texts(backtest, look.words, wording)]
     return [fill(words["fact"], item=item, value=value) for item, value in rows]
+
+
+def _fact_words(look: Look, key: str, value: object) -> str:
+    """A fact in the look's words: the target and the model's kind as the templates' codes
+    word them (``defaulted``, ``gbm``), a phrase of the backtest as its ``phrases``."""
+    if key == "target":
+        return look.word("codes", value)
+    if key == "model" and " " in str(value):
+        kind, sha256 = str(value).split(" ", 1)
+        return f"{look.word('codes', kind)} {sha256}"
+    return _phrase(look, _fact(key, value))
 
 
 def _rule_set(look: Look, name: str) -> str:
     return str(look.words["backtest"]["rule_sets"].get(name, name))
 
 
-def _side_story(look: Look, side, named: bool) -> list:
+def _side_story(look: Look, wording: Wording, side, named: bool) -> list:
     words = look.words["backtest"]
     sections = [
         ("by_recommendation", _recommendation_parts(look, side)),
         ("by_programme", [_programmes(look, side)]),
         ("auc", [_aucs(look, side.auc)]),
         ("rules", _rule_parts(look, side.rules)),
-        ("not_assessable", [_unassessable(look, side)]),
+        ("not_assessable", [_unassessable(look, wording, side)]),
     ]
     story = []
     for key, parts in sections:
@@ -344,7 +392,7 @@ def _recommendation_parts(look: Look, side) -> list:
     titles = (words["axes"]["outcome_rate"], words["axes"]["recommendation"])
     chart = []
     if items:
-        drawing = axis_bars(items, look, titles=titles, limits=limits, shown="{:.1f}%")
+        drawing = axis_bars(items, look, titles=titles, limits=limits, shown=PERCENT)
         chart = [look.para(words["rate_chart"]), drawing]
     return [_rates(look, table), Spacer(1, 4), *chart]
 
@@ -419,14 +467,17 @@ def _rules(look: Look, rules: pd.DataFrame):
     return grid.build(look)
 
 
-def _unassessable(look: Look, side):
+def _unassessable(look: Look, wording: Wording, side):
+    """The rules the history cannot assess, each with the fields it lacks by their labels."""
     if not len(side.not_assessable):
         return look.para(look.words["backtest"]["all_assessable"])
     columns = ["rule", "programme", "severity", "missing_columns"]
     grid = _grid(look, columns, [150, 80, 60, 200])
+    separator = look.words["backtest"]["separator"]
     for row in side.not_assessable.itertuples(index=False):
         names = [look.word("programmes", row.programme), look.word("severities", row.severity)]
-        grid.add([row.rule_id, *names, row.missing_columns])
+        missing = separator.join(map(wording.label, str(row.missing_columns).split(", ")))
+        grid.add([row.rule_id, *names, missing])
     return grid.build(look)
 
 

@@ -15,6 +15,9 @@ those files, or ``screening.csv``. :func:`monitor` compares two of them (and
   ``rules/monitor/fields.csv``: numbers binned on the baseline's deciles (plus a missing bin,
   as the model's drift reference bins them), categories by level; banded as
   :func:`assessment.model.drift.band` bands the model's drift (one source of the PSI limits);
+  the bin that moved most with its baseline and current shares (a number's bin as ``< 0.12``,
+  ``[0.12, 0.2)``, ``>= 0.9``; a category's as its code; blanks as ``missing``: the reports
+  word codes and ``missing`` in their language);
 * :func:`population_shifts`: the number of projects, the share of each recommendation and the
   eligibility rate (eligible / projects) overall and per programme, banded like the rules.
 
@@ -41,7 +44,6 @@ from ..errors import AssessmentError, InputError
 from ..intake.dictionary import PROGRAMMES
 from ..model.drift import NOT_COMPARED, band, banded, load_bands, psi
 from ..model.training import bin_shares, numeric_reference
-from ..reports.numbers import for_people
 from ..screening.batch import screen_inputs
 from ..screening.records import RECOMMENDATIONS, Settings
 from ..screening.shortlist import HEADER_ROW
@@ -99,7 +101,9 @@ FIELD_COLUMNS = [
     "bins",
     "psi",
     "band",
-    "largest_move",
+    "largest_bin",
+    "largest_baseline_share",
+    "largest_current_share",
     "note",
 ]
 POPULATION_COLUMNS = ["measure", "baseline", "current", "shift_pp", "band", "note"]
@@ -406,7 +410,7 @@ def _field_row(spec, baseline: pd.DataFrame, current: pd.DataFrame) -> dict:
         "bins": len(labels),
         "psi": value,
         "band": band(value),
-        "largest_move": _largest_move(labels, expected, actual),
+        **_largest_move(labels, expected, actual),
     }
 
 
@@ -450,22 +454,26 @@ def _missing_share(values: pd.Series, kind: str) -> float:
 
 
 def _bin_labels(edges: list[float]) -> list[str]:
+    """The bins of :func:`assessment.model.training.bin_shares` in signs, read alike in every
+    language: ``< 0.12``, ``[0.12, 0.2)`` (from 0.12, below 0.2), ``>= 0.9``, ``missing``."""
     inner = [shown(e, digits=4) for e in edges[1:-1]]
     if not inner:
         return ["all", "missing"]
-    middle = [f"{a} to {b}" for a, b in zip(inner, inner[1:], strict=False)]
+    middle = [f"[{a}, {b})" for a, b in zip(inner, inner[1:], strict=False)]
     return [f"< {inner[0]}", *middle, f">= {inner[-1]}", "missing"]
 
 
-def _largest_move(labels: list[str], expected: list, actual: list) -> str:
-    if not labels:
-        return ""
+def _largest_move(labels: list[str], expected: list, actual: list) -> dict[str, object]:
+    """The bin whose share moved most and its shares; no bin ("") when none moved."""
     moves = np.abs(np.asarray(actual, dtype=float) - np.asarray(expected, dtype=float))
-    at = int(np.argmax(moves))
-    if moves[at] == 0:
-        return "no change"
-    before, after = (for_people(share[at], "fraction") for share in (expected, actual))
-    return f"{labels[at]}: {before} -> {after}"
+    at = int(np.argmax(moves)) if len(labels) else 0
+    if not len(labels) or moves[at] == 0:
+        return {"largest_bin": ""}
+    return {
+        "largest_bin": labels[at],
+        "largest_baseline_share": float(expected[at]),
+        "largest_current_share": float(actual[at]),
+    }
 
 
 # Population ------------------------------------------------------------------------------
@@ -518,7 +526,7 @@ def moved(monitoring: Monitoring) -> pd.DataFrame:
     (:data:`MOVED_COLUMNS`): a rule by the share of its verdicts that moved most
     (:func:`largest_shifts`), a population measure by its rate, both with baseline, current
     and the shift in percentage points; a field by its PSI (``shift``) with its largest bin
-    move as ``detail``."""
+    move: its bin as ``detail``, its shares as baseline and current."""
     parts = [
         _rules_moved(monitoring.rules),
         _population_moved(monitoring.population.iloc[1:]),
@@ -588,9 +596,11 @@ def _fields_moved(fields: pd.DataFrame) -> list[dict]:
             "table": "fields",
             "name": row["field"],
             "measure": "psi",
+            "baseline": row["largest_baseline_share"],
+            "current": row["largest_current_share"],
             "shift": row["psi"],
             "band": row["band"],
-            "detail": row["largest_move"],
+            "detail": row["largest_bin"],
         }
         for row in fields.to_dict("records")
     ]

@@ -3,14 +3,18 @@ and a short PDF, each leading with what moved out of the stable band (worst firs
 "no change" when nothing moved at all.
 
 * :func:`monitor_lines`: the printed lines: what moved, the sources and band counts, then the
-  tables, worst first;
+  tables, worst first (with identical inputs, "no change" and nothing more);
 * :func:`write_monitor_workbook`: sheets Summary, Rules and Fields, band cells filled as the
   verdicts are (stable green, watch amber, act red, not compared grey);
 * :func:`write_monitor_pdf`: what moved, the headline, bar charts of PSI per field and of the
   largest shift per rule on value axes with the band limits marked, coloured by band, the
   pass rate's definition, then the tables; in the memo's look
   (:mod:`assessment.reports.pdf.style`), worded by the ``monitor`` section of
-  ``templates/report/<lang>.yaml``; the same comparison gives the same bytes.
+  ``templates/report/<lang>.yaml``, fields by their labels and codes in words
+  (:class:`assessment.reports.fields.Wording`); the same comparison gives the same bytes.
+
+What moved and a field's largest move read alike in the text and the PDF: one wording
+(:func:`moved_table`, :func:`bin_move`), in English or the PDF's language.
 """
 
 from __future__ import annotations
@@ -26,16 +30,10 @@ from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
 from ..criteria.pass_rate import SHARES
 from ..model.drift import NOT_COMPARED, load_bands
+from ..reports.fields import Wording
 from ..reports.numbers import for_people
-from ..reports.pdf.flowables import (
-    Grid,
-    axis_bars,
-    phrased,
-    worded_grid,
-    worded_section,
-    write_story,
-)
-from ..reports.pdf.style import Look, fill, load_template
+from ..reports.pdf.flowables import Grid, axis_bars, worded_grid, worded_section, write_story
+from ..reports.pdf.style import Look, fill
 from ..reports.workbook import VERDICT_FILLS
 from .monitor import Monitoring, largest_shifts
 
@@ -49,12 +47,11 @@ BAND_AS_VERDICT = {
     NOT_COMPARED: "not_applicable",
 }
 BARS_PER_CHART = 40
-PERCENT_COLUMNS = ("_pass_rate", "_fail_share", "_insufficient_share", "_missing_share")
+PERCENT_COLUMNS = ("_pass_rate", "_share")
 LIMITS = {"shift": "pass_rate_shift_pp", "psi": "psi"}  # placeholder -> bands.csv measure
 
 _section = partial(worded_section, group="monitor")
 _grid = partial(worded_grid, group="monitor")
-_phrase = partial(phrased, group="monitor")
 
 
 def summary_table(monitoring: Monitoring) -> pd.DataFrame:
@@ -78,9 +75,13 @@ def summary_table(monitoring: Monitoring) -> pd.DataFrame:
 
 
 def monitor_lines(monitoring: Monitoring) -> list[str]:
-    """The comparison as printed lines: what moved out of the stable band (or "no change"),
-    then the sources and band counts, then rules, fields and population, each worst first."""
-    words = load_template("en.yaml")
+    """The comparison as printed lines: what moved out of the stable band, then the sources
+    and band counts, then rules, fields and population, each worst first; with identical
+    inputs the template's "no change" and nothing more."""
+    wording = Wording("en")
+    words = wording.words
+    if monitoring.unchanged():
+        return [words["monitor"]["no_change"]]
     sources = monitoring.sources
     projects = monitoring.population.iloc[0]
     head = [
@@ -88,10 +89,8 @@ def monitor_lines(monitoring: Monitoring) -> list[str]:
         f"current:  {sources.get('current', '-')} ({projects['current']:.0f} projects)",
         _counts_line(monitoring),
     ]
-    if monitoring.unchanged():
-        return [NO_CHANGE, *head]
     return [
-        *_moved_lines(monitoring, words),
+        *_moved_lines(monitoring, wording),
         "",
         *head,
         "",
@@ -100,59 +99,69 @@ def monitor_lines(monitoring: Monitoring) -> list[str]:
         words["pass_rate"]["definition"],
         "",
         "Fields: population stability index on the baseline's deciles (numbers) or levels",
-        _shown(_fields_text(monitoring.fields)),
+        _shown(_fields_text(monitoring.fields, wording)),
         "",
         "Population",
         _shown(_population_text(monitoring.population.iloc[1:])),
     ]
 
 
-NO_CHANGE = (
-    "no change: every rule's pass rate, every field's distribution and every population "
-    "measure are as in the baseline"
-)
-
-
-def _moved_lines(monitoring: Monitoring, words: dict) -> list[str]:
+def _moved_lines(monitoring: Monitoring, wording: Wording) -> list[str]:
     """The moved-out-of-the-stable-band table, worst first, headed by its title."""
-    table = moved_table(monitoring.moved(), words)
+    words = wording.words["monitor"]
+    table = moved_table(monitoring.moved(), wording)
     if table.empty:
-        return [words["monitor"]["nothing_moved"]]
-    names = words["monitor"]["columns"]
-    table.columns = [names[column] for column in table.columns]
-    return [words["monitor"]["sections"]["moved"], *table.to_string(index=False).splitlines()]
+        return [words["nothing_moved"]]
+    table.columns = [words["columns"][column] for column in table.columns]
+    return [words["sections"]["moved"], *table.to_string(index=False).splitlines()]
 
 
-def moved_table(moved: pd.DataFrame, words: dict) -> pd.DataFrame:
-    """What moved (:meth:`Monitoring.moved`) as text in ``words`` (a report template): band,
-    kind, what, from -> to and the change."""
-    phrases = words["monitor"]["moved"]
+def moved_table(moved: pd.DataFrame, wording: Wording) -> pd.DataFrame:
+    """What moved (:meth:`Monitoring.moved`) as text in the words of ``wording``: band,
+    kind, what (a field by its label), from -> to (a field's largest move,
+    :func:`bin_move`) and the change."""
+    words = wording.words["monitor"]
     rows = [
         {
-            "band": words["monitor"]["bands"].get(row["band"], row["band"]),
-            "kind": phrases["kinds"][row["table"]],
-            "what": _what(row, words),
-            "move": _move(row, phrases),
-            "change": _change(row, phrases),
+            "band": words["bands"].get(row["band"], row["band"]),
+            "kind": words["moved"]["kinds"][row["table"]],
+            "what": _what(row, wording),
+            "move": _move(row, wording),
+            "change": _change(row, words["moved"]),
         }
         for row in moved.to_dict("records")
     ]
     return pd.DataFrame(rows, columns=["band", "kind", "what", "move", "change"])
 
 
-def _what(row: dict, words: dict) -> str:
+def _what(row: dict, wording: Wording) -> str:
+    words = wording.words
+    what = words["monitor"]["moved"]["what"]
     if row["table"] == "rules":
         verdict = {share: verdict for verdict, share in SHARES.items()}[row["measure"]]
-        return f"{row['name']}: {words['pass_rate']['shares'][verdict]}"
+        return fill(what, name=row["name"], measure=words["pass_rate"]["shares"][verdict])
     if row["table"] == "fields":
-        return f"{row['name']}: {words['monitor']['moved']['distribution']}"
+        distribution = words["monitor"]["moved"]["distribution"]
+        return fill(what, name=wording.label(row["name"]), measure=distribution)
     return str(words["monitor"]["measures"].get(row["name"], row["name"]))
 
 
-def _move(row: dict, phrases: dict) -> str:
+def _move(row: dict, wording: Wording) -> str:
     if row["table"] == "fields":
-        return str(row["detail"])
-    return fill(phrases["move"], before=_pct(row["baseline"]), after=_pct(row["current"]))
+        return bin_move(wording, row["name"], row["detail"], row["baseline"], row["current"])
+    move = wording.words["monitor"]["moved"]["move"]
+    return fill(move, before=_pct(row["baseline"]), after=_pct(row["current"]))
+
+
+def bin_move(wording: Wording, name: str, bin_: object, before: object, after: object) -> str:
+    """A field's largest move in the words of ``wording``: its bin (a category's code in the
+    field's words, ``missing`` in the template's), the share before and after; "no change"
+    when no bin moved."""
+    words = wording.words["monitor"]
+    if not isinstance(bin_, str) or not bin_:
+        return str(words["moved"]["no_move"])
+    shown_bin = words["bins"].get(bin_) or wording.words_of(name).get(bin_, bin_)
+    return fill(words["moved"]["bin_move"], bin=shown_bin, before=_pct(before), after=_pct(after))
 
 
 def _change(row: dict, phrases: dict) -> str:
@@ -198,17 +207,27 @@ def _moves(rules: pd.DataFrame, share: str) -> list[str]:
     ]
 
 
-def _fields_text(fields: pd.DataFrame) -> pd.DataFrame:
+def _fields_text(fields: pd.DataFrame, wording: Wording) -> pd.DataFrame:
+    rows = fields.to_dict("records")
     return pd.DataFrame(
         {
             "field": fields["field"],
             "kind": fields["kind"],
             "psi": fields["psi"].map(lambda v: shown(v, "{:.4f}")),
             "band": fields["band"],
-            "largest move": fields["largest_move"].fillna(""),
+            "largest move": [_largest_move(wording, row) for row in rows],
             "note": fields["note"].fillna(""),
-        }
+        },
+        index=fields.index,
     )
+
+
+def _largest_move(wording: Wording, row: dict) -> str:
+    """A field's largest move (:func:`bin_move`); nothing for a field not compared."""
+    if row["band"] == NOT_COMPARED:
+        return ""
+    before, after = row.get("largest_baseline_share"), row.get("largest_current_share")
+    return bin_move(wording, row["field"], row.get("largest_bin"), before, after)
 
 
 def _population_text(population: pd.DataFrame) -> pd.DataFrame:
@@ -281,28 +300,28 @@ def write_monitor_pdf(
     what moved out of the stable band first (or "no change"), then the sources and band
     counts, the charts and the tables; the wording is the ``monitor`` section of
     ``templates/report/<lang>.yaml`` (a ``templates`` folder is searched first)."""
-    look = Look(lang, templates)
+    look, wording = Look(lang, templates), Wording(lang, templates)
     words = look.words["monitor"]
     story = [look.para(words["title"], "title", True, look.colour["heading"])]
-    if monitoring.unchanged():  # nothing moved: say so, not pages of zeros
-        story += [look.para(words["no_change"], bold=True), Spacer(1, 6)]
-        story += [look.para(line) for line in _headline(look, monitoring)]
+    if monitoring.unchanged():  # nothing moved: say so and nothing more, as the text does
+        story += [look.para(words["no_change"], bold=True)]
         return write_story(look, story, path, words["title"], words["author"])
-    story += _section(look, "moved", _moved(look, monitoring))
+    story += _section(look, "moved", _moved(look, wording, monitoring))
     story += [Spacer(1, 6), *(look.para(line) for line in _headline(look, monitoring))]
-    story += _section(look, "psi", _psi_chart(look, monitoring))
+    story += _section(look, "psi", _psi_chart(look, wording, monitoring))
     definition = [Spacer(1, 3), look.para(look.words["pass_rate"]["definition"])]
     story += _section(look, "shifts", _shift_charts(look, monitoring) + definition)
-    story += _section(look, "fields", [_fields_grid(look, monitoring.fields).build(look)])
-    story += _section(look, "rules", [_rules_grid(look, monitoring.rules).build(look)])
-    population = _population_grid(look, monitoring.population.iloc[1:])
+    fields = _fields_grid(look, wording, monitoring.fields)
+    story += _section(look, "fields", [fields.build(look)])
+    story += _section(look, "rules", [_rules_grid(look, wording, monitoring.rules).build(look)])
+    population = _population_grid(look, wording, monitoring.population.iloc[1:])
     story += _section(look, "population", [population.build(look)])
     return write_story(look, story, path, words["title"], words["author"])
 
 
-def _moved(look: Look, monitoring: Monitoring) -> list:
+def _moved(look: Look, wording: Wording, monitoring: Monitoring) -> list:
     """What moved out of the stable band, worst first, the band cell on its colour."""
-    table = moved_table(monitoring.moved(), look.words)
+    table = moved_table(monitoring.moved(), wording)
     if table.empty:
         return [look.para(look.words["monitor"]["nothing_moved"])]
     grid = _grid(look, list(table.columns), [50, 60, 190, 151, 60])
@@ -352,11 +371,12 @@ def _band(look: Look, band: object) -> str:
     return str(look.words["monitor"]["bands"].get(band, band))
 
 
-def _psi_chart(look: Look, monitoring: Monitoring) -> list:
-    """PSI per field, coloured by band, on an axis with the band limits marked."""
+def _psi_chart(look: Look, wording: Wording, monitoring: Monitoring) -> list:
+    """PSI per field (by its label), coloured by band, on an axis with the band limits
+    marked."""
     fields = monitoring.fields[monitoring.fields["band"] != NOT_COMPARED]
     items = [
-        (row.field, float(row.psi), BAND_AS_VERDICT[row.band])
+        (wording.label(row.field), float(row.psi), BAND_AS_VERDICT[row.band])
         for row in fields.itertuples(index=False)
     ]
     if not items:
@@ -368,7 +388,8 @@ def _psi_chart(look: Look, monitoring: Monitoring) -> list:
 
 def _shift_charts(look: Look, monitoring: Monitoring) -> list:
     """Per rule the largest shift of its pass rate, fail or insufficient share (the one that
-    sets its band), coloured by band, on an axis with the band limits marked."""
+    sets its band), coloured by band, the longest bar first, on an axis with the band limits
+    marked."""
     rules = monitoring.rules[monitoring.rules["band"] != NOT_COMPARED]
     largest = largest_shifts(rules)
     words, shares = look.words["monitor"], look.words["pass_rate"]["shares"]
@@ -389,6 +410,7 @@ def _shift_charts(look: Look, monitoring: Monitoring) -> list:
         )
         if np.isfinite(shift)
     ]
+    items.sort(key=lambda item: -item[1])  # stable: rules of one shift keep the table's order
     titles = (words["axes"]["shift"], words["axes"]["rules"])
     limits = _limit_lines(look, LIMITS["shift"])
     return [
@@ -411,35 +433,41 @@ def _limit_lines(look: Look, measure: str) -> list[tuple[float, str]]:
     ]
 
 
-def _fields_grid(look: Look, fields: pd.DataFrame) -> Grid:
+def _fields_grid(look: Look, wording: Wording, fields: pd.DataFrame) -> Grid:
+    """Per field (by its label): kind, PSI, band, largest move and note, in words."""
     columns = ["field", "kind", "psi", "band", "largest_move", "note"]
     grid = _grid(look, columns, [85, 50, 45, 55, 160, 116])
     kinds = look.words["monitor"]["kinds"]
-    for row in _fields_text(fields).itertuples(index=False):
-        shown = [kinds.get(row.kind, row.kind), row.psi, _band(look, row.band)]
-        cells = [row.field, *shown, _phrase(look, row[4]), _phrase(look, row.note)]
+    for row in _fields_text(fields, wording).itertuples(index=False):
+        shown = [kinds.get(row.kind, row.kind), row.psi, _band(look, row.band), row[4]]
+        cells = [wording.label(row.field), *shown, _phrase(wording, row.note)]
         grid.add(cells, fill=_fill(look, 3, row.band))
     return grid
 
 
-def _rules_grid(look: Look, rules: pd.DataFrame) -> Grid:
+def _rules_grid(look: Look, wording: Wording, rules: pd.DataFrame) -> Grid:
     columns = ["rule", "pass_before", "pass_now", "shift_pp", "z", "fail", "insufficient"]
     grid = _grid(look, [*columns, "band", "note"], [104, 40, 40, 34, 30, 72, 72, 43, 76])
     for row in _rules_text(rules).itertuples(index=False):
-        cells = [*row[:7], _band(look, row.band), _phrase(look, row.note)]
+        cells = [*row[:7], _band(look, row.band), _phrase(wording, row.note)]
         grid.add(cells, fill=_fill(look, 7, row.band))
     return grid
 
 
-def _population_grid(look: Look, population: pd.DataFrame) -> Grid:
+def _population_grid(look: Look, wording: Wording, population: pd.DataFrame) -> Grid:
     columns = ["measure", "baseline", "current", "shift_pp", "band", "note"]
     grid = _grid(look, columns, [150, 60, 60, 50, 55, 136])
     measures = look.words["monitor"]["measures"]
     for row in _population_text(population).itertuples(index=False):
         measure = measures.get(row.measure, row.measure)
-        cells = [measure, *row[1:4], _band(look, row.band), _phrase(look, row.note)]
+        cells = [measure, *row[1:4], _band(look, row.band), _phrase(wording, row.note)]
         grid.add(cells, fill=_fill(look, 4, row.band))
     return grid
+
+
+def _phrase(wording: Wording, note: object) -> str:
+    """A note the comparison wrote, in the words of the template's ``monitor.phrases``."""
+    return wording.phrase(note, wording.words["monitor"]["phrases"])
 
 
 def _fill(look: Look, column: int, band: str) -> tuple[int, object] | None:

@@ -38,6 +38,7 @@ from ..criteria.pass_rate import SHARES, pass_rates
 from ..criteria.rules import Rule, RuleSet, load_rules, nearest
 from ..errors import AssessmentError
 from ..intake.read import Applications, read_applications
+from ..reports.fields import Wording
 from ..reports.pdf.flowables import Series, line_chart, write_drawing
 from ..reports.pdf.style import Look, fill, load_template
 
@@ -238,12 +239,14 @@ def chart(sweep: Sweep, look: Look | None = None) -> Drawing:
 
 
 def _words(sweep: Sweep, look: Look) -> dict:
+    """The sweep's words in the look's language, the metric by its label (``pue_assessed``:
+    "PUE assessed") and the rule's unit in the language's word."""
     rule = sweep.rule
     facts = {
         "rule_id": rule.rule_id,
-        "metric": rule.metric,
+        "metric": Wording(look.lang, words=look.words).label(rule.metric),
         "operator": rule.operator,
-        "unit": f" ({rule.unit})" if rule.unit else "",
+        "unit": f" ({look.word('units', rule.unit)})" if rule.unit else "",
         "threshold": shown(rule.threshold),
         "programme": look.word("programmes", rule.programme),
         "eligible_note": look.words["sweep"]["eligible_note"],
