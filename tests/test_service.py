@@ -230,3 +230,42 @@ def test_the_migrations_make_the_models_schema(engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, register.Base.metadata) == []
+
+
+def _finished(client, user, screening_id: str) -> dict:
+    import time
+
+    for _ in range(600):
+        found = client.get(f"/screenings/{screening_id}", headers=signed(user)).json()
+        if found["status"] != "running":
+            return found
+        time.sleep(0.1)
+    raise AssertionError("the screening did not finish within a minute")
+
+
+def test_a_screening_runs_in_the_background_and_its_outputs_download(client, users):
+    listed = SAMPLES / "candidates" / "plausibility_checks.csv"
+    files = [("files", (p.name, p.read_bytes())) for p in (WORKBOOK, listed)]
+    started = client.post(
+        "/screenings", files=files, data={"as_of": str(AS_OF)}, headers=signed(users["bob"])
+    )
+    assert started.status_code == 202 and started.json()["status"] == "running"
+    done = _finished(client, users["bob"], started.json()["id"])
+    assert done["status"] == "complete", done
+    assert done["counts"]["projects_scored"] == 18 and done["counts"]["rejected"] == 0
+    summary = client.get(done["links"]["summary.pdf"], headers=signed(users["bob"]))
+    assert summary.headers["content-type"] == "application/pdf"
+    assert summary.content.startswith(b"%PDF")
+    workbook = client.get(done["links"]["screening.xlsx"], headers=signed(users["bob"]))
+    assert workbook.content[:2] == b"PK"
+
+
+def test_only_a_reviewer_screens_and_bad_files_are_listed_not_lost(client, users):
+    files = [("files", ("broken.xlsx", b"PK\x03\x04 not a workbook"))]
+    officer = client.post("/screenings", files=files, headers=signed(users["alice"]))
+    assert officer.status_code == 403 and officer.json()["error"]["code"] == "forbidden"
+    started = client.post("/screenings", files=files, headers=signed(users["bob"]))
+    done = _finished(client, users["bob"], started.json()["id"])
+    assert done["status"] == "complete" and done["counts"]["rejected"] == 1
+    missing = client.get("/screenings/unknown", headers=signed(users["bob"]))
+    assert missing.status_code == 404

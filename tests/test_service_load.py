@@ -18,7 +18,8 @@ from helpers import AS_OF, ROOT
 httpx = pytest.importorskip("httpx", reason="httpx comes with the test extras")
 pytestmark = pytest.mark.slow  # starts a server process
 
-WORKBOOK = ROOT / "sample_projects" / "10_horinger_green_credit_ai.xlsx"
+SAMPLES = ROOT / "sample_projects"
+WORKBOOK = SAMPLES / "10_horinger_green_credit_ai.xlsx"
 UPLOADS = 20
 
 
@@ -28,10 +29,8 @@ def _assess(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    database = str(tmp_path_factory.mktemp("served") / "register.sqlite")
-    token = _assess("users", "add", "olga", "--role", "officer", "--database", database)
+def _serve(database: str) -> tuple[subprocess.Popen, str]:
+    """A real ``assess serve`` on a free port, once it answers ``/health``."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -42,10 +41,24 @@ def service(tmp_path_factory):
     for _ in range(300):
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
+                return process, url
         except httpx.TransportError:
             time.sleep(0.1)
-    yield url, token.stdout.strip().split()[-1], process
+    process.kill()
+    raise AssertionError("assess serve did not answer /health")
+
+
+def _token(database: str, name: str, role: str) -> str:
+    made = _assess("users", "add", name, "--role", role, "--database", database)
+    return made.stdout.strip().split()[-1]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    database = str(tmp_path_factory.mktemp("served") / "register.sqlite")
+    token = _token(database, "olga", "officer")
+    process, url = _serve(database)
+    yield url, token, process
     if process.poll() is None:
         process.kill()
         process.wait()
@@ -78,3 +91,32 @@ def test_sigterm_stops_the_service(service):
     assert process.wait(timeout=30) == 0
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/health", timeout=2)
+
+
+def test_a_screening_cut_short_by_a_killed_service_is_marked_failed(tmp_path):
+    """The service is killed (SIGKILL) during a screening and started again: the screening
+    reads failed, never half-recorded, and no register row points to a missing file."""
+    from assessment.service import register
+
+    database = str(tmp_path / "register.sqlite")
+    token = _token(database, "rita", "reviewer")
+    process, url = _serve(database)
+    headers = {"Authorization": f"Bearer {token}"}
+    files = [("files", (p.name, p.read_bytes())) for p in sorted(SAMPLES.glob("*.xlsx"))]
+    started = httpx.post(f"{url}/screenings", files=files, headers=headers, timeout=60)
+    assert started.status_code == 202
+    running = httpx.get(f"{url}/screenings/{started.json()['id']}", headers=headers).json()
+    assert running["status"] == "running"  # twelve workbooks take seconds: killed midway
+    process.kill()
+    process.wait()
+    process, url = _serve(database)
+    try:
+        found = httpx.get(f"{url}/screenings/{started.json()['id']}", headers=headers).json()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert found["status"] == "failed" and "interrupted" in found["message"]
+    engine = register.open_register(f"sqlite:///{database}")
+    row = register.screening(engine, started.json()["id"])
+    assert row.outputs == {} and all(register.blob(engine, key) for key in row.outputs.values())
+    engine.dispose()

@@ -59,7 +59,7 @@ def create_app(engine: Engine) -> FastAPI:
     return app
 
 
-_EXTENSIONS: tuple[str, ...] = ("pages",)  # modules with add_routes(app)
+_EXTENSIONS: tuple[str, ...] = ("pages", "screenings")  # modules with add_routes(app)
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:

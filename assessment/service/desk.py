@@ -34,7 +34,7 @@ def assess_upload(
     engine: Engine, content: bytes, file_name: str, user: User, as_of: dt.date, lang: str = "en"
 ) -> Assessment:
     """Score one uploaded application (one project) and keep it in the register."""
-    name = _checked_upload(content, file_name)
+    name = checked_upload(content, file_name)
     with tempfile.TemporaryDirectory(prefix="assess-upload-") as folder:
         path = write_atomically(Path(folder) / name, lambda file: file.write_bytes(content))
         scored = _scored(path, as_of)
@@ -59,7 +59,7 @@ def assess_upload(
     )
 
 
-def _checked_upload(content: bytes, file_name: str) -> str:
+def checked_upload(content: bytes, file_name: str) -> str:
     """The upload's file name, cleaned, once its size and type are within the limits."""
     name = Path(file_name or "upload").name
     suffix = Path(name).suffix.lower()

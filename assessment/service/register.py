@@ -243,3 +243,72 @@ def add_event(engine: Engine, assessment_id: str, **facts: object) -> Event:
 def count(engine: Engine, table: type[Base]) -> int:
     with _session(engine) as session:
         return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+class ScreeningRun(Base):
+    """A batch screening started over HTTP: its progress while it runs, then its outputs
+    (stored with its completion in one transaction) or why it failed."""
+
+    __tablename__ = "screenings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # running | complete | failed
+    files: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)  # chunks screened
+    total: Mapped[int] = mapped_column(Integer, default=0)  # chunks in all (0: not planned yet)
+    message: Mapped[str] = mapped_column(Text, default="")
+    outputs: Mapped[dict] = mapped_column(JSON, default=dict)  # file name -> blob SHA-256
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)  # the manifest's counts
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    lang: Mapped[str] = mapped_column(String(5))
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+def start_screening(engine: Engine, **facts: object) -> ScreeningRun:
+    with _session(engine) as session, session.begin():
+        row = ScreeningRun(id=uuid.uuid4().hex, status="running", created_at=now(), **facts)
+        session.add(row)
+    return row
+
+
+def screening_progress(engine: Engine, screening_id: str, done: int, total: int) -> None:
+    with _session(engine) as session, session.begin():
+        row = session.get(ScreeningRun, screening_id)
+        row.done, row.total = done, total
+
+
+def finish_screening(
+    engine: Engine, screening_id: str, outputs: dict[str, bytes], counts: dict
+) -> None:
+    """Store the outputs and mark the screening complete, in one transaction: a screening is
+    complete with all its files, or not complete."""
+    with _session(engine) as session, session.begin():
+        row = session.get(ScreeningRun, screening_id)
+        row.outputs = {name: store_blob(session, content) for name, content in outputs.items()}
+        row.counts, row.status, row.finished_at = counts, "complete", now()
+        row.done = row.total = max(row.total, 1)
+
+
+def fail_screening(engine: Engine, screening_id: str, message: str) -> None:
+    with _session(engine) as session, session.begin():
+        row = session.get(ScreeningRun, screening_id)
+        row.status, row.message, row.finished_at = "failed", message, now()
+
+
+def fail_interrupted(engine: Engine) -> int:
+    """Mark the screenings left running by a service that stopped as failed (at start)."""
+    with _session(engine) as session, session.begin():
+        rows = session.scalars(select(ScreeningRun).where(ScreeningRun.status == "running")).all()
+        for row in rows:
+            row.status, row.finished_at = "failed", now()
+            row.message = "interrupted: the service stopped before the screening completed"
+        return len(rows)
+
+
+def screening(engine: Engine, screening_id: str) -> ScreeningRun:
+    with _session(engine) as session:
+        found = session.get(ScreeningRun, screening_id)
+        if found is None:
+            raise RegisterError("not_found", "no screening has this id", got=screening_id)
+        return _detached(session, found)
