@@ -6,7 +6,9 @@ threshold moved, a row added or removed, the rows reordered).
 :func:`project_flips` scores the same applications under both rule sets and lists each project
 whose status (``eligible``, ``not_eligible``, ``insufficient``, ``unverified``,
 ``not_applicable``), grade (per programme) or recommendation changes, with the rules whose
-verdict differs for it; :func:`flip_summary` counts the flips per programme by the new status
+verdict differs for it, then those whose place among the decision's reasons differs (a pass
+that falls within its borderline margin, or on a doubted value, keeps its verdict but sends
+the case to a person); :func:`flip_summary` counts the flips per programme by the new status
 (became eligible; became ineligible; eligibility unknown: insufficient or unverified, a gate
 that awaits data or a person); :func:`verdict_changes`
 counts, per rule, the projects whose verdict changes (``pass -> fail`` ...), outcome or not;
@@ -59,6 +61,7 @@ RATE_FORMATS = {
     column: "0.0%" for column in RATE_CHANGE_COLUMNS if column.endswith(("_rate", "_share"))
 }
 RATE_FORMATS["shift_pp"] = "+0.0;-0.0;0.0"
+ABOUT = ("metric", "operator", "threshold", "title_en", "title_zh")  # of RulesDiff.rules
 SUMMARY_COLUMNS = [
     "programme",
     "became_eligible",
@@ -71,7 +74,9 @@ SUMMARY_COLUMNS = [
 
 @dataclass
 class RulesDiff:
-    """Everything one diff produced; the flips are empty without a portfolio."""
+    """Everything one diff produced; the flips are empty without a portfolio; ``rules``:
+    what each rule of either set tests and its titles (:data:`ABOUT`), for the reports to
+    word an added or removed rule in their language."""
 
     changes: pd.DataFrame
     flips: pd.DataFrame
@@ -81,6 +86,7 @@ class RulesDiff:
         default_factory=lambda: pd.DataFrame(columns=VERDICT_CHANGE_COLUMNS)
     )
     rates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RATE_CHANGE_COLUMNS))
+    rules: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def changed_rates(self) -> pd.DataFrame:
         """The rows of ``rates`` whose projects applied to, pass rate, fail or insufficient
@@ -102,15 +108,17 @@ def diff_rules(
 ) -> RulesDiff:
     """The table diff and, with ``applications``, the project flips and their summary."""
     versions = {"old": old.versions(), "new": new.versions()}
+    about = {rule.rule_id: {k: getattr(rule, k) for k in ABOUT} for rule in old.rules + new.rules}
     if applications is None:
         flips = pd.DataFrame(columns=FLIP_COLUMNS)
-        return RulesDiff(rule_changes(old, new), flips, flip_summary(flips), versions)
+        return RulesDiff(rule_changes(old, new), flips, flip_summary(flips), versions, rules=about)
     before = score_read(applications, as_of=as_of, rules=old, model=model)
     after = score_read(applications, as_of=as_of, rules=new, model=model)
     flips = project_flips(before, after)
     changes, summary = rule_changes(old, new), flip_summary(flips)
     rates = pass_rate_changes(before, after)
-    return RulesDiff(changes, flips, summary, versions, verdict_changes(before, after), rates)
+    verdicts = verdict_changes(before, after)
+    return RulesDiff(changes, flips, summary, versions, verdicts, rates, about)
 
 
 def rule_changes(old: RuleSet, new: RuleSet) -> pd.DataFrame:
@@ -227,12 +235,38 @@ def _equal(old: pd.Series, new: pd.Series) -> np.ndarray:
 
 
 def _responsible(before: Scored, after: Scored) -> dict[str, list[str]]:
-    """Project -> the rules whose verdict differs."""
+    """Project -> the rules whose verdict differs, then the rules whose verdict among the
+    decision's reasons differs (:func:`_reason_changes`), in rule order."""
     found: dict[str, list[str]] = {}
     for rule_id, codes_old, codes_new in _verdict_codes(before, after):
         for project_id in before.frame.index[codes_old != codes_new]:
             found.setdefault(project_id, []).append(rule_id)
+    order = {rule_id: i for i, (rule_id, _, _) in enumerate(_verdict_codes(before, after))}
+    for project_id, rules in _reason_changes(before, after).items():
+        known = found.setdefault(project_id, [])
+        known += sorted(set(rules) - set(known), key=lambda rule: order.get(rule, len(order)))
     return found
+
+
+def _reason_changes(before: Scored, after: Scored) -> dict[str, set[str]]:
+    """Project -> the rules among the decision's reasons under one rule set and not the
+    other, or with another verdict there (``pass`` within the borderline margin is reason
+    ``borderline``; on a doubted value, ``doubted``)."""
+    old, new = (_rule_reasons(scored) for scored in (before, after))
+    found = {}
+    for project_id, reasons in old.items():
+        moved = reasons ^ new.get(project_id, set())
+        if moved:
+            found[project_id] = {rule_id for rule_id, _ in moved}
+    return found
+
+
+def _rule_reasons(scored: Scored) -> dict[str, set[tuple[str, str]]]:
+    """Project -> its decision's reasons that are rules, as (rule, verdict)."""
+    return {
+        project_id: {(r["criterion"], r["verdict"]) for r in reasons if r.get("kind") == "rule"}
+        for project_id, reasons in scored.decisions["reasons"].items()
+    }
 
 
 def verdict_changes(before: Scored, after: Scored) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """The short PDF of a rules diff: rule changes, the flip summary, the flipped projects, the
 verdict changes per rule and the pass rates that changed (the pass rate's definition under
 them), in the memo's look (:mod:`assessment.reports.pdf.style`). Every word comes
-from the ``rules_diff`` section of ``templates/report/<lang>.yaml``; verdicts, programmes and
-recommendations from the memo's maps there. The same diff gives the same bytes.
+from the ``rules_diff`` section of ``templates/report/<lang>.yaml`` (the columns of a rule
+table from its ``rule_columns``); verdicts, programmes, severities, confidences and
+recommendations from the memo's maps there, metrics by their labels
+(:class:`assessment.reports.fields.Wording`). The same diff gives the same bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import pandas as pd
 from reportlab.platypus import Spacer
 
 from .._shared.text import shown
+from ..reports.fields import Wording
+from ..reports.numbers import for_people
 from ..reports.pdf.flowables import Grid, worded_grid, worded_section, write_story
 from ..reports.pdf.style import Look, fill
 from .rules_diff import SUMMARY_COLUMNS, RulesDiff
@@ -21,6 +25,13 @@ from .rules_diff import SUMMARY_COLUMNS, RulesDiff
 __all__ = ["write_diff_pdf"]
 
 MAX_FLIPS = 200  # the workbook holds them all
+# The rule columns whose values are codes, and the template's map that words them.
+CODED_COLUMNS = {
+    "programme": "programmes",
+    "severity": "severities",
+    "confidence": "confidences",
+    "operator": "operators",
+}
 
 
 def write_diff_pdf(
@@ -39,7 +50,7 @@ def write_diff_pdf(
         look.para(words["title"], "title", True, look.colour["heading"]),
         look.para(fill(words["lead"], as_of=as_of, packs=_versions(words, diff))),
     ]
-    story += _section(look, "changes", _changes(look, diff.changes))
+    story += _section(look, "changes", _changes(look, Wording(lang, words=look.words), diff))
     if len(diff.flips):
         story += _section(look, "summary", _summary(look, diff.summary))
         story += _section(look, "flips", _flips(look, diff.flips.head(MAX_FLIPS)))
@@ -70,12 +81,45 @@ def _section(look: Look, key: str, grid: Grid) -> list:
 _grid = partial(worded_grid, group="rules_diff")
 
 
-def _changes(look: Look, changes: pd.DataFrame) -> Grid:
+def _changes(look: Look, wording: Wording, diff: RulesDiff) -> Grid:
+    """Each change in words: the column's name, the values' codes and metrics, an added or
+    removed rule as what it tests and its title in the language."""
     grid = _grid(look, ["rule", "change", "column", "old", "new"], [110, 55, 70, 140, 140])
     kinds = look.words["rules_diff"]["changes"]
-    for row in changes.itertuples(index=False):
-        grid.add([row.rule_id, kinds.get(row.change, row.change), row.column, row.old, row.new])
+    for row in diff.changes.itertuples(index=False):
+        old, new = (_value(look, wording, row.column, value) for value in (row.old, row.new))
+        if row.change in ("added", "removed") and row.rule_id in diff.rules:
+            whole = _whole(look, wording, diff.rules[row.rule_id])
+            old, new = ("", whole) if row.change == "added" else (whole, "")
+        change = kinds.get(row.change, row.change)
+        grid.add([row.rule_id, change, _column(look, row.column), old, new])
     return grid
+
+
+def _column(look: Look, column: str) -> str:
+    """A rule table's column in words; a segment's row as ``segment table[in_cluster=true]``."""
+    names = look.words["rules_diff"]["rule_columns"]
+    name, bracket, key = column.partition("[")
+    return f"{names.get(name, name)}{bracket}{key}"
+
+
+def _value(look: Look, wording: Wording, column: str, value: str) -> str:
+    """A changed value in words: a code by the template's map, a metric by its label."""
+    if column == "metric" and value:
+        return wording.label(value)
+    return look.word(CODED_COLUMNS[column], value) if column in CODED_COLUMNS else value
+
+
+def _whole(look: Look, wording: Wording, about: dict) -> str:
+    """An added or removed rule: its metric (label), operator, threshold and title."""
+    title = (about["title_zh"] if look.lang == "zh" else "") or about["title_en"]
+    return fill(
+        look.words["rules_diff"]["whole"],
+        metric=wording.label(str(about["metric"])),
+        operator=look.word("operators", about["operator"]),
+        threshold=shown(about["threshold"]),
+        title=title,
+    )
 
 
 def _summary(look: Look, summary: pd.DataFrame) -> Grid:
@@ -134,16 +178,20 @@ def _rates(look: Look, rates: pd.DataFrame) -> Grid:
     move = look.words["rules_diff"]["move"]
     for row in rates.to_dict("records"):
         cells = [
-            fill(move, old=shown(row[f"old_{name}"], spec), new=shown(row[f"new_{name}"], spec))
-            for name, spec in _RATE_CELLS
+            fill(
+                move,
+                old=for_people(row[f"old_{name}"], unit),
+                new=for_people(row[f"new_{name}"], unit),
+            )
+            for name, unit in _RATE_CELLS
         ]
         grid.add([row["rule_id"], *cells[:2], shown(row["shift_pp"], "{:+.1f}"), *cells[2:]])
     return grid
 
 
-_RATE_CELLS = (
-    ("applicable", "{:,.0f}"),
-    ("pass_rate", "{:.1%}"),
-    ("fail_share", "{:.1%}"),
-    ("insufficient_share", "{:.1%}"),
+_RATE_CELLS = (  # each as people read it (reports.numbers.for_people), in its unit
+    ("applicable", ""),
+    ("pass_rate", "fraction"),
+    ("fail_share", "fraction"),
+    ("insufficient_share", "fraction"),
 )
