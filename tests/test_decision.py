@@ -128,3 +128,25 @@ def test_a_rules_folder_decides_with_its_own_decision_tables(tmp_path, capsys):
     table.write_text(text.replace("compliance_status ==", "compliance_statu ==", 1), "utf-8")
     assert main(["rules", "check", str(tmp_path / "rules")]) == 1
     assert "unknown name 'compliance_statu'" in capsys.readouterr().err
+
+
+def test_a_covenant_whose_scope_is_unknown_is_not_attached(tmp_path):
+    """A Beijing covenant (LOC-BJ-PUE-2027: province beijing, an existing site) is no
+    condition of a project whose province and kind are not given; given, it is."""
+    from helpers import write_list
+
+    from assessment.pipeline import project_records, score_applications
+
+    rows = [
+        {"project_id": "BLANK", "project_name": "Blank"},
+        {
+            "project_id": "BJ",
+            "project_name": "Beijing retrofit",
+            "province": "beijing",
+            "project_kind": "retrofit",
+        },
+    ]
+    run = score_applications(write_list(tmp_path / "list.csv", rows), as_of="2025-06-30", model=None)
+    found = {r["project_id"]: r["decision"]["conditions"] for r in project_records(run)}
+    assert "LOC-BJ-PUE-2027" not in [c["criterion"] for c in found["BLANK"]]
+    assert "LOC-BJ-PUE-2027" in [c["criterion"] for c in found["BJ"]]

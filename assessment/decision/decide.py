@@ -634,8 +634,10 @@ def _details(
     assumed = _assumption_facts(evaluation.frame)
     ids, frame = result.index, evaluation.frame
     declined = dict(zip(ids, result["recommendation"] == "decline", strict=True))
+    blanks = _Blanks(frame)
     result["conditions"] = [  # a declined loan has no conditions
-        [] if declined[pid] else covenants(split[pid][0], rules) for pid in ids
+        [] if declined[pid] else covenants(split[pid][0], rules, blanks.of(i))
+        for i, pid in enumerate(ids)
     ]
     parts = basis.quality.to_dict("index")
     result["data_quality"] = [
@@ -643,7 +645,7 @@ def _details(
         | _score_facts(parts[pid])
         for pid in ids
     ]
-    doubts, blanks = checked_doubts(evaluation.rules), _Blanks(frame)
+    doubts = checked_doubts(evaluation.rules)
     result["missing_for_decision"] = [
         _missing_for_decision(problems_of.get(pid, []), split[pid][0], rules, doubts, blanks.of(i))
         for i, pid in enumerate(ids)
@@ -938,14 +940,25 @@ def green_label(status: str, rows: list[dict], facts: dict) -> dict:
     return {"status": status, "reasons": reasons}
 
 
-def covenants(rows: list[dict], rules: dict) -> list[dict]:
-    """One condition per failed score rule and per condition rule not met or not shown."""
+def covenants(rows: list[dict], rules: dict, blank=lambda name: False) -> list[dict]:
+    """One condition per failed score rule and per condition rule not met or not shown; not
+    a condition whose ``applies_when`` cannot be decided for a blank field (``blank(name)``):
+    a Beijing covenant is no condition of a project whose province is not given."""
     return [
         _covenant(row, rules[row["rule_id"]])
         for row in rows
         if (row["severity"] == "score" and row["verdict"] == "fail")
-        or row["severity"] == "condition"
+        or (row["severity"] == "condition" and not _undecided_scope(row, rules, blank))
     ]
+
+
+def _undecided_scope(row: dict, rules: dict, blank) -> bool:
+    """An insufficient rule whose condition names a blank field: whether it applies at all
+    is not known."""
+    if row["verdict"] != "insufficient":
+        return False
+    tests = conditions.names(rules[row["rule_id"]].condition)
+    return any(blank(field) for test in tests for field in input_fields(test.name))
 
 
 def _covenant(row: dict, rule) -> dict:
