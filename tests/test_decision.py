@@ -146,7 +146,9 @@ def test_a_covenant_whose_scope_is_unknown_is_not_attached(tmp_path):
             "project_kind": "retrofit",
         },
     ]
-    run = score_applications(write_list(tmp_path / "list.csv", rows), as_of="2025-06-30", model=None)
+    run = score_applications(
+        write_list(tmp_path / "list.csv", rows), as_of="2025-06-30", model=None
+    )
     found = {r["project_id"]: r["decision"]["conditions"] for r in project_records(run)}
     assert "LOC-BJ-PUE-2027" not in [c["criterion"] for c in found["BLANK"]]
     assert "LOC-BJ-PUE-2027" in [c["criterion"] for c in found["BJ"]]
