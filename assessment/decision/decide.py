@@ -958,7 +958,7 @@ def _undecided_scope(row: dict, rules: dict, blank) -> bool:
     if row["verdict"] != "insufficient":
         return False
     tests = conditions.names(rules[row["rule_id"]].condition)
-    return any(blank(field) for test in tests for field in input_fields(test.name))
+    return any(blank(test.name) for test in tests)
 
 
 def _covenant(row: dict, rule) -> dict:
