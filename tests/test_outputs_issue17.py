@@ -45,8 +45,8 @@ def test_the_summary_names_the_files_of_each_rejection_reason(screening):
     results, frame = screening.results, screening.rejected
     tables = summary_tables(results, frame, rule_ids=[], titles={})
     reasons = tables["Rejection reasons"].set_index("reason")
-    pue = reasons.loc[reasons.index.str.startswith("pue: out of range")]
-    assert set(pue["files"]) == {"12_broken_pue_and_equity.xlsx", "candidate_rows_with_errors.xlsx"}
+    pue = reasons.loc["pue: out of range"]  # one reason, whatever the values found
+    assert pue["files"] == "12_broken_pue_and_equity.xlsx, candidate_rows_with_errors.xlsx"
     many = pd.DataFrame(
         {"file": [f"folder/f{i}.csv" for i in range(5)], "reasons": ["x: wrong"] * 5}
     )

@@ -174,7 +174,10 @@ def test_rejection_reasons_count_rows_per_reason_most_frequent_first(tiny):
     table = tiny["Rejection reasons"]
     assert table.to_dict("list") == {
         "reason": ["it_load_mw: missing", "pue: not a number", "province: unknown name"],
+        "field": ["it_load_mw", "pue", "province"],
+        "problem": ["missing", "not a number", "unknown name"],
         "inputs": [2, 2, 1],
+        "examples": ["", "", ""],  # no value found written
         "files": ["batch.xlsx"] * 3,  # the files each reason was found in
     }
 
@@ -229,7 +232,7 @@ def test_pdf_carries_the_counts_and_the_top_candidates(summary_pdfs):
     for rank, project in zip(top["rank"], top["project_id"], strict=True):
         assert f"{rank}{project}" in text
     assert results["project_id"].iloc[25] not in text
-    assert "pue:missingbatch.xlsx9" in text  # reason, files, rows
+    assert "MeasuredannualPUE:missingbatch.xlsx9" in text  # reason (by its label), files, rows
     assert "GRN-PUE" in text and "90-100" in text and ">=20%" in text
     assert (
         "creit_cn2024.3" in text

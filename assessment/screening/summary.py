@@ -3,7 +3,9 @@ Summary sheet) and ``summary.pdf``.
 
 :func:`summary_tables` counts a ranked results frame of any size with group-bys and value counts
 (no loop over projects): projects by recommendation, the pass rate of each rule, projects by
-province and by hub, and the reasons input rows were rejected. :func:`write_summary_pdf` prints
+province and by hub, and the reasons input rows were rejected (by field and problem, the
+values found kept as examples: ``pue: out of range`` with ``4.2, 0.95``).
+:func:`write_summary_pdf` prints
 them in the memo's look (:mod:`assessment.reports.pdf.style`) with a bar chart of the pass rates,
 histograms of score and PD and the top candidates; every page carries a stamp of rule pack
 versions, model, engine and assessment date. The same inputs give a byte-identical PDF.
@@ -11,6 +13,7 @@ versions, model, engine and assessment date. The same inputs give a byte-identic
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -24,6 +27,7 @@ from .._shared.text import shown
 from ..criteria.evaluate import VERDICTS
 from ..criteria.pass_rate import SHARES, pass_rates, verdict_counts
 from ..decision.decide import RECOMMENDATIONS
+from ..reports.fields import Wording
 from ..reports.numbers import for_people
 from ..reports.pdf.flowables import Grid, bars, page_frame, stacked_bars, write_pdf
 from ..reports.pdf.style import Look, fill
@@ -36,6 +40,10 @@ SCORE_EDGES = tuple(range(0, 101, 10))
 PD_EDGES = (0.01, 0.02, 0.05, 0.10, 0.20)  # lower edges of the bins after the first
 PD_LABELS = ("<1%", "1-2%", "2-5%", "5-10%", "10-20%", ">=20%")
 TOP_REASONS = 15
+EXAMPLES = 3  # values found shown per rejection reason
+REASON_COLUMNS = ["reason", "field", "problem", "inputs", "examples", "files"]
+_FIELD = re.compile(r"[A-Za-z_][\w.@]*")  # a field, or a series@year, before ": "
+_DETAIL = re.compile(r"(?P<problem>.*?) \((?P<detail>(?:expected|got) .*)\)")
 BARS_PER_CHART = 20  # a chart is one flowable: a third of a page, so none leaves a gap
 GROUPS = (("By province", "province", "provinces"), ("By hub", "hub", "hubs"))
 
@@ -144,38 +152,65 @@ def _by_group(results: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def _rejection_reasons(rejected: pd.DataFrame) -> pd.DataFrame:
-    """Rejected rows per reason (a row's ``reasons`` split on "; "; a reason named twice in
-    one row counts once), the most frequent first, ties by reason; with the files they came
-    from (the first three by name, then how many more)."""
+    """Rejected rows per reason: the field and the problem, without the value found (a
+    row's ``reasons`` split on "; ", each read by :func:`reason_parts`; a reason named twice
+    in one row counts once), the most frequent first, ties by reason; with the values found
+    (the first :data:`EXAMPLES`, then how many more) and the files they came from (the first
+    three by name, then how many more)."""
     rows = rejected.reset_index(drop=True)
     reasons = rows["reasons"].dropna().astype(str)
     split = reasons.str.split("; ").explode().str.strip()
     split = split[split != ""]
     files = rows.get("file", pd.Series("", index=rows.index)).fillna("").astype(str)
-    pairs = pd.DataFrame(
-        {
-            "row": split.index,
-            "reason": split.to_numpy(),
-            "file": files.reindex(split.index).to_numpy(),
-        }
-    ).drop_duplicates(["row", "reason"])
-    grouped = pairs.groupby("reason", sort=False)
+    parts = pd.DataFrame(
+        [reason_parts(reason) for reason in split], columns=["field", "problem", "value"]
+    )
+    pairs = parts.assign(row=split.index, file=files.reindex(split.index).to_numpy())
+    pairs = pairs.drop_duplicates(["row", "field", "problem"])
+    grouped = pairs.groupby(["field", "problem"], sort=False)
+    keys = list(grouped.groups)
     table = pd.DataFrame(
         {
-            "reason": list(grouped.groups),
+            "reason": [f"{field}: {problem}" if field else problem for field, problem in keys],
+            "field": [field for field, _ in keys],
+            "problem": [problem for _, problem in keys],
             "inputs": grouped.size().to_numpy(),
+            "examples": [_listed(list(dict.fromkeys(v)), EXAMPLES) for _, v in grouped["value"]],
             "files": [_files_text(found) for _, found in grouped["file"]],
-        }
+        },
+        columns=REASON_COLUMNS,
     )
     table = table.sort_values(["inputs", "reason"], ascending=[False, True], kind="stable")
     return table.astype({"inputs": "int64"}).reset_index(drop=True)
 
 
+def reason_parts(reason: str) -> tuple[str, str, str]:
+    """A reason as an input problem is written (``field: problem (expected ..., got
+    VALUE)``, :func:`assessment.screening.records.problem_text`) as its field, its problem
+    and the value found; "" for a part it does not have."""
+    field, colon, rest = reason.partition(": ")
+    if not colon or not _FIELD.fullmatch(field):
+        field, rest = "", reason
+    found = _DETAIL.fullmatch(rest)
+    if found is None:
+        return field, rest, ""
+    detail = found["detail"]
+    if detail.startswith("got "):
+        return field, found["problem"], detail[len("got ") :]
+    _, got, value = detail.rpartition(", got ")
+    return field, found["problem"], value if got else ""
+
+
+def _listed(values: list[str], shown_at_most: int) -> str:
+    """The non-blank ``values``, the first ``shown_at_most``, then "+N" for the rest."""
+    values = [value for value in values if value]
+    more = len(values) - shown_at_most
+    return ", ".join(values[:shown_at_most]) + (f" +{more}" if more > 0 else "")
+
+
 def _files_text(files: pd.Series, shown_at_most: int = 3) -> str:
     """The distinct file names (no folder), the first ``shown_at_most`` by name, then "+N"."""
-    names = sorted({Path(name).name for name in files if name})
-    more = len(names) - shown_at_most
-    return ", ".join(names[:shown_at_most]) + (f" +{more}" if more > 0 else "")
+    return _listed(sorted({Path(name).name for name in files if name}), shown_at_most)
 
 
 def write_summary_pdf(
@@ -353,10 +388,17 @@ class _Summary:
         return [ranking, Spacer(1, 3), grid.build(self.look)] if grid.rows else [ranking]
 
     def _rejections(self) -> list:
+        """The largest reasons for rejecting input rows, each its field (by its label) and
+        problem in words, with the values found, the files and the rows."""
         reasons = self.tables["Rejection reasons"].head(TOP_REASONS)
-        grid = self.grid(["reason", "files", "rows"], [301, 160, 50])
+        grid = self.grid(["reason", "examples", "files", "rows"], [201, 110, 150, 50])
+        wording = Wording(self.look.lang, words=self.look.words)
         for row in reasons.itertuples(index=False):
-            grid.add([row.reason, row.files, shown(row.inputs)])
+            problem = wording.phrase(row.problem, self.look.words["problem_messages"])
+            reason = problem
+            if row.field:
+                reason = fill(self.words["reason"], field=wording.label(row.field), problem=problem)
+            grid.add([reason, row.examples, row.files, shown(row.inputs)])
         return [grid.build(self.look)] if grid.rows else []
 
     def _group(self, title: str, column: str) -> list:
