@@ -238,7 +238,7 @@ def test_train_writes_the_scorecard_workbook_beside_the_model(trained_files):
     assert book["Bins"].cell(2, header.index("event_rate") + 1).number_format == "0.00%"
     rows = list(book["Scorecard"].iter_rows(min_row=2, values_only=True))
     items = dict(rows)
-    assert items["base score"] == "600" and items["points to double the odds (PDO)"] == "20"
+    assert items["base score"] == 600 and items["points to double the odds (PDO)"] == 20
     notes = " ".join(value for item, value in rows if item == "note")
     assert "held out of the fit" in notes and "WoE = ln(share of non-events" in notes
     _no_bad_cells(book)

@@ -7,6 +7,8 @@ import argparse
 from . import options
 from .console import checked_file, emit, made_for, note_stream, print_json, wrote
 
+CARD_SUFFIXES = (".card.json", ".card.md")  # the model card save_model writes beside the model
+
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a risk model on a loan history (one row per past loan, a 0/1 outcome column);
@@ -33,6 +35,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     digest = save_model(model, output)
     lines = training_lines(model, digest, args.output, len(data))
     emit(lines[1:] if args.quiet else lines)
+    wrote(args, [output.with_suffix(suffix) for suffix in CARD_SUFFIXES])
     if not args.no_scorecard:
         card = training_scorecard(model, data, holdout_share, digest)
         wrote(args, write_scorecard_outputs(card, output, args.lang, args.templates))

@@ -38,7 +38,7 @@ from ..reports.pdf.flowables import (
 from ..reports.pdf.style import Look, fill, load_template
 from .backtest import Backtest
 from .backtest_history import PURPOSE_BY_KIND
-from .scorecard_report import iv_limits, scorecard_sheets, scorecard_story
+from .scorecard_report import iv_limits, model_words, scorecard_sheets, scorecard_story
 
 __all__ = ["summary_lines", "write_backtest_pdf", "write_backtest_workbook"]
 
@@ -337,9 +337,8 @@ def _fact_words(look: Look, key: str, value: object) -> str:
     word them (``defaulted``, ``gbm``), a phrase of the backtest as its ``phrases``."""
     if key == "target":
         return look.word("codes", value)
-    if key == "model" and " " in str(value):
-        kind, sha256 = str(value).split(" ", 1)
-        return f"{look.word('codes', kind)} {sha256}"
+    if key == "model":
+        return model_words(look, value)
     return _phrase(look, _fact(key, value))
 
 

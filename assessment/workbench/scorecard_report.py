@@ -1,16 +1,18 @@
 """A scorecard (:mod:`assessment.model.scorecard`) as workbook sheets and as PDF sections.
 
-Sheets (English, as every workbook): Scorecard (facts and notes), Features (IV per feature,
-ranked, with its strength), Bins (per feature and bin: loans, events, event rate, WoE, IV),
+Sheets (English, as every workbook): Scorecard (facts as numbers in their number formats, and
+notes), Features (IV per feature, ranked, with its strength), Bins (per feature and bin:
+loans, events, event rate, WoE, IV; the bounds in the number format of the feature's unit),
 ROC, Gains, Calibration and Points (per feature and bin: mean log-odds and points, after the
-base points). ``assess train`` writes them alone beside the model (``MODEL.scorecard.xlsx``);
-``assess backtest`` adds them to its workbook.
+base points); each feature's label beside its name. ``assess train`` writes them alone beside
+the model (``MODEL.scorecard.xlsx``); ``assess backtest`` adds them to its workbook.
 
 PDF sections, worded by the ``scorecard`` section of ``templates/report/<lang>.yaml`` and drawn
-in the house style (``style.yaml``): the facts and notes, the features by IV with a bar chart
-(the strength bands marked), the ROC, KS, gains and calibration charts (axis titles, a marker
-at each decile, the diagonal of a random model or of perfect calibration, the KS cut-off
-marked), the gains and calibration tables, and the bins with WoE, IV, log-odds and points.
+in the house style (``style.yaml``): the facts and notes, the features (by their labels) by IV
+with a bar chart (the strength bands marked), the ROC, KS, gains and calibration charts (axis
+titles, a marker at each decile, the diagonal of a random model or of perfect calibration, the
+KS cut-off marked), the gains and calibration tables, and the bins (a category's in the
+feature's words) with WoE, IV, log-odds and points.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from reportlab.platypus import KeepTogether, Spacer
 
 from .._shared.excel import Table, write_workbook
 from .._shared.text import shown
-from ..model.scorecard import BASE, Scorecard, load_strengths
+from ..model.scorecard import BASE, MISSING_BIN, Scorecard, load_strengths
+from ..reports.fields import Wording
 from ..reports.numbers import for_people
 from ..reports.pdf.flowables import (
     Grid,
@@ -77,14 +80,25 @@ RATE_FACTS = (
     "ks_tpr",
     "ks_fpr",
 )
+MEASURE_FACTS = ("auc", "gini", "ks")
+POINT_FACTS = ("ks_score_cutoff", "factor", "offset")
+WHOLE, NUMBER = "#,##0", "#,##0.00"  # the format of any other fact: whole or not
+FACT_FORMATS = {
+    **dict.fromkeys(RATE_FACTS, PERCENT),
+    **dict.fromkeys(MEASURE_FACTS, DECIMALS),
+    **dict.fromkeys(POINT_FACTS, NUMBER),
+}
+BOUNDS = ("lower", "upper")  # the Bins sheet's bounds, in the format of the feature's unit
+LABELLED = ("Features", "Bins", "Points")  # the sheets with a feature's label beside it
 MAX_BIN_ROWS = 400  # the PDF's bins table; the workbook holds every bin
 
 
 # -- the workbook ---------------------------------------------------------------------------------
 def scorecard_sheets(card: Scorecard) -> dict[str, Table]:
-    """The scorecard's sheets by name, with number formats."""
+    """The scorecard's sheets by name, with number formats (the bounds of a bin in its
+    feature's: ``racks`` ``#,##0``, a share ``0.0%``)."""
+    wording = Wording("en")
     frames = {
-        "Scorecard": fact_table(card, Look("en")),
         "Features": card.features,
         "Bins": card.bins,
         "ROC": card.roc,
@@ -92,9 +106,44 @@ def scorecard_sheets(card: Scorecard) -> dict[str, Table]:
         "Calibration": card.calibration,
         "Points": card.points,
     }
-    return {
-        name: Table(frame, formats=SHEET_FORMATS.get(name, {})) for name, frame in frames.items()
-    }
+    tables = {"Scorecard": fact_sheet(card)}
+    for name, frame in frames.items():
+        formats = dict(SHEET_FORMATS.get(name, {}))
+        if name == "Bins":
+            bounds = [wording.number_format(str(feature)) for feature in frame["feature"]]
+            formats |= dict.fromkeys(BOUNDS, bounds)
+        shown_frame = _labelled(frame, wording) if name in LABELLED else frame
+        tables[name] = Table(shown_frame, formats=formats)
+    return tables
+
+
+def _labelled(frame: pd.DataFrame, wording: Wording) -> pd.DataFrame:
+    """``frame`` with each feature's label beside its name (the base points: the words')."""
+    base = wording.words["scorecard"]["base"]
+    labels = [base if f == BASE else wording.label(str(f)) for f in frame["feature"]]
+    found = frame.copy()
+    found.insert(list(frame.columns).index("feature") + 1, "label", labels)
+    return found
+
+
+def fact_sheet(card: Scorecard) -> Table:
+    """The Scorecard sheet: each fact in English words with its value, numbers as numbers in
+    their number format (rates as percentages, AUC, Gini and KS with four decimals, counts
+    whole), then the notes."""
+    look = Look("en")
+    words = look.words["scorecard"]["facts"]
+    rows = [(words.get(key, key), value) for key, value in card.facts.items()]
+    formats = [_fact_format(key, value) for key, value in card.facts.items()]
+    notes = note_texts(card, look)
+    rows += [(look.words["backtest"]["note"], text) for text in notes]
+    frame = pd.DataFrame(rows, columns=["item", "value"])
+    return Table(frame, formats={"value": [*formats, *[None] * len(notes)]})
+
+
+def _fact_format(key: str, value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return None
+    return FACT_FORMATS.get(key) or (WHOLE if float(value).is_integer() else NUMBER)
 
 
 def write_scorecard_workbook(card: Scorecard, path: str | Path) -> Path:
@@ -103,22 +152,36 @@ def write_scorecard_workbook(card: Scorecard, path: str | Path) -> Path:
 
 
 def fact_table(card: Scorecard, look: Look) -> pd.DataFrame:
-    """Facts and notes as ``item, value`` rows of text, worded by ``look``."""
+    """Facts and notes as ``item, value`` rows of text, worded by ``look`` (the model's
+    kind too: :func:`model_words`)."""
     words = look.words["scorecard"]
     rows = [
-        (words["facts"].get(key, key), fact_text(key, value)) for key, value in card.facts.items()
+        (words["facts"].get(key, key), _fact_words(look, key, value))
+        for key, value in card.facts.items()
     ]
     rows += [(look.words["backtest"]["note"], text) for text in note_texts(card, look)]
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _fact_words(look: Look, key: str, value: object) -> str:
+    text = fact_text(key, value)
+    return model_words(look, text) if key == "model" else text
+
+
+def model_words(look: Look, model: object) -> str:
+    """``gbm f81004dc9810`` (a model's kind and the start of its sha256) with the kind in
+    the look's words (its ``codes``: 梯度提升树 f81004dc9810)."""
+    kind, space, sha256 = str(model).partition(" ")
+    return f"{look.word('codes', kind)}{space}{sha256}"
 
 
 def fact_text(key: str, value: object) -> str:
     """A fact as people read it: rates in %, measures with four decimals, points with one."""
     if key in RATE_FACTS:
         return for_people(value, "fraction")
-    if key in ("auc", "gini", "ks"):
+    if key in MEASURE_FACTS:
         return shown(value, "{:.4f}")
-    if key in ("ks_score_cutoff", "factor", "offset"):
+    if key in POINT_FACTS:
         return shown(value, "{:,.2f}")
     return shown(value)
 
@@ -173,14 +236,15 @@ def scorecard_story(look: Look, card: Scorecard, within: str = "") -> list:
         look.para(fill(words["fact"], item=item, value=value))
         for item, value in _fact_rows(card, look)
     ]
+    wording = Wording(look.lang, words=look.words)
     sections = [
         ("summary", facts),
-        ("features", _feature_parts(look, card)),
+        ("features", _feature_parts(look, wording, card)),
         ("roc", _roc_parts(look, card)),
         ("ks", _ks_parts(look, card)),
         ("gains", _gains_parts(look, card)),
         ("calibration", _calibration_parts(look, card)),
-        ("bins", [_bins_grid(look, card)]),
+        ("bins", [_bins_grid(look, wording, card)]),
     ]
     story = []
     for key, parts in sections:
@@ -200,7 +264,8 @@ def _grid(look: Look, columns: list[str], widths: list[float]) -> Grid:
     return Grid([names[column] for column in columns], widths)
 
 
-def _feature_parts(look: Look, card: Scorecard) -> list:
+def _feature_parts(look: Look, wording: Wording, card: Scorecard) -> list:
+    """The features by IV (each by its label) in a table and a bar chart."""
     words = look.words["scorecard"]
     grid = _grid(
         look, ["rank", "feature", "kind", "bins", "iv", "strength"], [30, 170, 70, 50, 70, 90]
@@ -210,10 +275,14 @@ def _feature_parts(look: Look, card: Scorecard) -> list:
             words["kinds"].get(row.kind, row.kind),
             words["strengths"].get(row.strength, row.strength),
         )
-        grid.add([row.rank, row.feature, kind, row.bins, shown(row.iv, "{:.4f}"), strength])
+        label = wording.label(row.feature)
+        grid.add([row.rank, label, kind, row.bins, shown(row.iv, "{:.4f}"), strength])
     if card.features.empty:
         return []
-    items = [(row.feature, float(row.iv), "bar_project") for row in card.features.itertuples()]
+    items = [
+        (wording.label(row.feature), float(row.iv), "bar_project")
+        for row in card.features.itertuples()
+    ]
     titles = (words["axes"]["iv"], words["axes"]["feature"])
     chart = axis_bars(items, look, titles=titles, limits=iv_limits(look), shown="{:.3f}")
     return [grid.build(look), Spacer(1, 6), chart, look.para(words["iv_chart_note"])]
@@ -352,8 +421,9 @@ def _calibration_parts(look: Look, card: Scorecard) -> list:
     return [KeepTogether([chart, Spacer(1, 4), grid.build(look)])]
 
 
-def _bins_grid(look: Look, card: Scorecard):
-    """Every bin with its counts, rate, WoE and IV, and the points of the same bin."""
+def _bins_grid(look: Look, wording: Wording, card: Scorecard):
+    """Every bin (its feature by its label, the bin in words: :func:`_bin_words`) with its
+    counts, rate, WoE and IV, and the points of the same bin."""
     words = look.words["scorecard"]
     columns = [
         "feature",
@@ -377,5 +447,19 @@ def _bins_grid(look: Look, card: Scorecard):
         counts = [f"{row.loans:,}", f"{row.events:,}", for_people(row.event_rate, "fraction")]
         evidence = [shown(row.woe, "{:+.3f}"), shown(row.iv, "{:.4f}")]
         scored = [shown(row.mean_contribution, "{:+.3f}"), shown(row.points, "{:+.1f}")]
-        grid.add([row.feature, row.bin, *counts, *evidence, *scored])
+        bin_ = _bin_words(look, wording, row)
+        grid.add([wording.label(row.feature), bin_, *counts, *evidence, *scored])
     return grid.build(look)
+
+
+def _bin_words(look: Look, wording: Wording, row) -> str:
+    """A bin in the look's words: the blank values' bin, a number's range from its bounds
+    (``scorecard.bin_range``), a category's code in the feature's words."""
+    words = look.words["scorecard"]
+    if row.bin == MISSING_BIN:
+        return str(words["missing_bin"])
+    if row.kind == "category":
+        return wording.words_of(row.feature).get(row.bin, row.bin)
+    if pd.notna(row.lower) and pd.notna(row.upper) and row.lower != row.upper:
+        return fill(words["bin_range"], low=shown(row.lower), high=shown(row.upper))
+    return str(row.bin)  # "< 40", ">= 1,053.5", "= 2": signs read alike in every language
