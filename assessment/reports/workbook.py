@@ -35,7 +35,7 @@ import pandas as pd
 
 from .._shared.excel import Table, write_workbook
 from .._shared.files import sha256_of, shown_path
-from .._shared.text import MISSING, is_missing, joined, shown
+from .._shared.text import MISSING, SEPARATOR, is_missing, joined, shown
 from ..criteria.indicators import INDICATORS
 from ..decision.decide import programmes_as_asked
 from ..intake.dictionary import PROGRAMMES, load_dictionary
@@ -168,16 +168,13 @@ def _condition_zh(condition: dict) -> str:
 def _table(frame: pd.DataFrame, wording: Wording, sheet: str) -> Table:
     """``frame`` as people read it: headers in words with their units, codes in words, each
     column's numbers in the format of its unit (the value columns of Verdicts, Model and
-    Problems: the unit of each row's metric, feature or field)."""
-    per_row = _row_units(frame, wording, sheet)
+    Problems: the format of each row's metric, feature or field in its unit, as the sheets of
+    that field or indicator show it)."""
+    per_row = _row_formats(frame, wording, sheet)
     frame = _in_language(frame, wording, sheet)
     headers = _headers(frame.columns, wording)
     formats = {
-        headers[name]: (
-            [wording.number_format(unit=unit) for unit in per_row[name]]
-            if name in per_row
-            else wording.number_format(name)
-        )
+        headers[name]: per_row[name] if name in per_row else wording.number_format(name)
         for name in frame.columns
     }
     shown_frame = pd.DataFrame(
@@ -213,26 +210,24 @@ def _in_language(frame: pd.DataFrame, wording: Wording, sheet: str) -> pd.DataFr
     return frame
 
 
-def _row_units(frame: pd.DataFrame, wording: Wording, sheet: str) -> dict[str, list[str]]:
-    """Columns whose numbers take the unit of their row: a verdict's value and threshold the
-    rule's (else its metric's), a model factor's value its feature's, a problem's value its
-    field's."""
+def _row_formats(frame: pd.DataFrame, wording: Wording, sheet: str) -> dict[str, list[str]]:
+    """Columns whose numbers take the number format of their row's field: a verdict's value
+    and threshold its metric's in the rule's unit (else the metric's), a model factor's
+    value its feature's, a problem's value its field's; a whole-number field or indicator
+    (the GB 40879 grade) as a count wherever it is shown."""
     if sheet == "verdicts":
-        units = _rule_units(frame, wording)
-        return {"value": units, "threshold": units}
+        pairs = zip(frame["metric"].fillna(""), frame["unit"].fillna(""), strict=True)
+        formats = [wording.number_format(metric, unit or None) for metric, unit in pairs]
+        return {"value": formats, "threshold": formats}
     if sheet == "problems":
-        return {"value": [wording.unit(str(f)) for f in frame["field"].fillna("")]}
+        return {"value": [wording.number_format(str(f)) for f in frame["field"].fillna("")]}
     return {
-        f"{column[: -len('_feature')]}_value": [wording.unit(f) for f in frame[column].fillna("")]
+        f"{column[: -len('_feature')]}_value": [
+            wording.number_format(str(f)) for f in frame[column].fillna("")
+        ]
         for column in frame.columns
         if str(column).startswith("reason_") and str(column).endswith("_feature")
     }
-
-
-def _rule_units(frame: pd.DataFrame, wording: Wording) -> list[str]:
-    """The unit of each verdict's value: the rule's own, else its metric's."""
-    pairs = zip(frame["unit"].fillna(""), frame["metric"].fillna(""), strict=True)
-    return [unit or wording.unit(metric) for unit, metric in pairs]
 
 
 # Columns whose codes are in the words of another column's field, row by row.
@@ -255,8 +250,12 @@ def _coded_by_row(frame: pd.DataFrame, wording: Wording, sheet: str) -> pd.DataF
 
 
 def _coded(words: dict[str, str], value: object) -> object:
+    """A code in ``words``; each of a list, or of codes joined as a set rule's threshold is
+    (``construction; retrofit; refinancing``)."""
     if isinstance(value, list):
         return [_coded(words, item) for item in value]
+    if isinstance(value, str) and SEPARATOR in value:
+        return joined(words.get(part, part) for part in value.split(SEPARATOR))
     return words.get(value, value) if isinstance(value, str) else value
 
 
