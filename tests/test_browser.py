@@ -5,7 +5,8 @@ file, its users made by ``assess users add``.
 
 The story: an officer signs in, uploads a sample workbook, sees the decision, overrides it
 with a reason (after being told that an override needs one); a reviewer signs it off and
-downloads the memo; a second officer cannot see the first one's assessment. Each page is
+downloads the memo; a second officer cannot see the first one's assessment; a reviewer
+starts a screening and watches it to the end. Each page is
 photographed at 1366 x 768 (a laptop screen) and compared with its golden PNG in
 ``tests/golden/web/`` (mean absolute difference per channel; ``--update-golden`` rewrites
 them; timestamps are masked). Keyboard: Tab reaches the form fields and buttons in order, and
@@ -122,13 +123,13 @@ def _compared(name: str, image: np.ndarray, update: bool) -> float:
     return float(np.abs(kept - image).mean())
 
 
-def photograph(page, name: str, shots: dict) -> None:
-    """The page as a laptop shows it, its timestamps masked."""
+def photograph(page, name: str, shots: dict, masked: str = ".when") -> None:
+    """The page as a laptop shows it, its timestamps (and ids) masked."""
     import io
 
     from PIL import Image
 
-    png = page.screenshot(mask=[page.locator(".when")], animations="disabled", caret="hide")
+    png = page.screenshot(mask=[page.locator(masked)], animations="disabled", caret="hide")
     shots[name] = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
 
 
@@ -211,7 +212,7 @@ def test_a_colleague_cannot_see_the_assessment(chromium, served, shots):
     response = carol.goto(f"{url}{path}")
     assert response.status == 404
     assert "no assessment has this id" in carol.get_by_role("alert").inner_text()
-    photograph(carol, "not_found_en", shots)
+    photograph(carol, "not_found_en", shots, ".when, .detail")  # the id asked for
     memo = carol.goto(f"{url}{path}/memo.pdf")
     assert memo.status == 404
 
@@ -226,6 +227,29 @@ def test_the_pages_in_chinese(chromium, served, shots):
     photograph(page, "decision_zh", shots)
     page.goto(f"{url}/web/register")
     photograph(page, "register_zh", shots)
+
+
+def test_a_reviewer_screens_a_batch_and_watches_it(chromium, served, shots, tmp_path):
+    url, tokens = served
+    bob = signed_in(chromium, url, tokens["bob"])
+    bob.get_by_role("link", name="Screenings").click()
+    bob.get_by_label("Workbooks or lists").set_input_files([str(WORKBOOK)])
+    bob.get_by_label("Assessment date").fill(str(AS_OF))
+    bob.get_by_label("Assessment date").blur()
+    assert _unlabelled(bob) == []
+    photograph(bob, "screening_form_en", shots)
+    bob.get_by_role("button", name="Start the screening").click()
+    bob.wait_for_url(f"{url}/web/screenings/*")
+    bob.get_by_text("Complete", exact=True).wait_for(timeout=120_000)  # the page reloads itself
+    assert bob.locator("progress").get_attribute("value") == bob.locator("progress").get_attribute(
+        "max"
+    )
+    photograph(bob, "screening_en", shots)
+    with bob.expect_download() as download:
+        bob.get_by_role("link", name="Summary (PDF)").click()
+    summary = tmp_path / "summary.pdf"
+    download.value.save_as(summary)
+    assert summary.read_bytes().startswith(b"%PDF")
 
 
 def _tab_order(page, presses: int) -> list[str]:

@@ -6,6 +6,7 @@ these tests, it does not skip them). The browser itself: tests/test_browser.py."
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from html.parser import HTMLParser
 
@@ -336,12 +337,16 @@ def test_errors_of_pages_are_pages_and_the_apis_stay_json(app, alice):
     assert alice.get("/web/static/app.py").status_code == 404
 
 
-def test_a_database_that_is_down_is_said_on_the_page():
+def test_a_database_that_is_down_is_said_on_the_page(tmp_path):
+    started = register.open_register(f"sqlite:///{tmp_path / 'register.sqlite'}")
+    app = create_app(started)
     down = register.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    client = testclient.TestClient(create_app(down), follow_redirects=False)
+    app.state.engine = down  # the database goes away after the service started
+    client = testclient.TestClient(app, follow_redirects=False)
     client.cookies.set(COOKIE, "some-token")
     response = client.get("/web/register")
     down.dispose()
+    started.dispose()
     assert response.status_code == 503
     assert escape(WORDS["en"]["error"]["unavailable"]) in response.text
 
@@ -386,3 +391,43 @@ def test_the_page_words_have_the_same_keys_in_both_languages():
     assert english == chinese
     shadowed = {key for key in english if key.rsplit(".", 1)[-1] in dir(dict)}
     assert shadowed == set()  # a template's w.x.clear would be dict.clear, not the word
+
+
+def test_a_reviewer_starts_a_screening_and_watches_it_to_the_end(app, users):
+    bob = browser(app, users["bob"])
+    form = bob.get("/web/screenings")
+    assert form.status_code == 200 and 'name="files"' in form.text and "multiple" in form.text
+    started = bob.post(
+        "/web/screenings",
+        data={"csrf": csrf_of(form.text), "as_of": str(AS_OF), "lang": "en"},
+        files=[("files", (WORKBOOK.name, WORKBOOK.read_bytes()))],
+    )
+    assert started.status_code == 303, started.text
+    path = started.headers["location"]
+    assert re.fullmatch(r"/web/screenings/[0-9a-f]{32}", path)
+    for _ in range(600):
+        page = bob.get(path)
+        if 'http-equiv="refresh"' not in page.text:  # reloads itself while it runs
+            break
+        assert "Running" in page.text
+        time.sleep(0.2)
+    assert "Complete" in page.text, page.text
+    for name in ("screening.xlsx", "summary.pdf", "manifest.json"):
+        link = re.search(rf'href="(/screenings/[0-9a-f]{{32}}/{re.escape(name)})"', page.text)[1]
+        assert bob.get(link).status_code == 200  # the cookie reads the API's downloads
+    assert "Projects scored" in page.text
+
+
+def test_a_screening_form_is_refused_in_words(app, alice, users):
+    token = csrf_of(alice.get("/web/screenings").text)
+    files = [("files", (WORKBOOK.name, WORKBOOK.read_bytes()))]
+    officer = alice.post("/web/screenings", data={"csrf": token}, files=files)
+    assert officer.status_code == 403 and "only a reviewer or analyst screens" in officer.text
+    bob = browser(app, users["bob"])
+    token = csrf_of(bob.get("/web/screenings").text)
+    empty = bob.post("/web/screenings", data={"csrf": token}, files=[("files", ("", b""))])
+    assert empty.status_code == 422 and "a screening takes files" in empty.text
+    wrong = bob.post(
+        "/web/screenings", data={"csrf": token}, files=[("files", ("notes.txt", b"hello"))]
+    )
+    assert wrong.status_code == 415 and 'value="' in wrong.text

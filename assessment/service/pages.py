@@ -58,6 +58,9 @@ def add_routes(app: FastAPI) -> None:
     _sign_in_routes(app)
     _register_routes(app)
     _decision_routes(app)
+    from . import screening_pages  # the screening pages build on these
+
+    screening_pages.add_routes(app)
 
 
 # -- words, rendering, sign-in ----------------------------------------------------------------
@@ -126,7 +129,7 @@ def _here(request: Request) -> str:
     return request.url.path + query
 
 
-def _redirect(path: str) -> RedirectResponse:
+def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303, headers=HEADERS)
 
 
@@ -173,13 +176,15 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(NotSignedIn)
     async def sign_in_first(request: Request, error: NotSignedIn):
-        return _redirect(f"/web/sign-in?next={quote(_here(request))}")
+        return redirect(f"/web/sign-in?next={quote(_here(request))}")
 
 
 def _page_errors(app: FastAPI, kind: type[Exception], api_handler) -> None:
     async def handler(request: Request, error: Exception):
         if request.url.path.startswith("/web"):
             return error_page(request, error)
+        if api_handler is None:
+            raise error
         return await api_handler(request, error)
 
     app.add_exception_handler(kind, handler)
@@ -198,7 +203,7 @@ def _sign_in_routes(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     @app.get("/web", include_in_schema=False)
     def home() -> Response:
-        return _redirect(HOME)
+        return redirect(HOME)
 
     @app.get("/web/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
@@ -210,7 +215,7 @@ def _sign_in_routes(app: FastAPI) -> None:
 
     @app.get("/web/language/{lang}", include_in_schema=False)
     def choose_language(lang: str, next: str = HOME) -> Response:
-        response = _redirect(_local(next))
+        response = redirect(_local(next))
         if lang in LANGS:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
         return response
@@ -226,14 +231,14 @@ def _sign_in_routes(app: FastAPI) -> None:
         if not token or register.user_of_token(request.app.state.engine, token) is None:
             wrong = {"message": words(language(request))["sign_in"]["wrong"]}
             return render(request, "sign_in.html", 401, error=wrong, next=_local(next))
-        response = _redirect(_local(next))
+        response = redirect(_local(next))
         secure = request.url.scheme == "https"
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure)
         return response
 
     @app.post("/web/sign-out", include_in_schema=False)
     def sign_out(user: Poster) -> Response:
-        response = _redirect("/web/sign-in")
+        response = redirect("/web/sign-in")
         response.delete_cookie(COOKIE, httponly=True, samesite="strict")
         return response
 
@@ -257,7 +262,7 @@ def _register_routes(app: FastAPI) -> None:
 
     @app.get("/web/upload", include_in_schema=False)
     def upload_page(request: Request, user: Reader) -> Response:
-        return _upload_form(request, user)
+        return form_page(request, user, "upload.html")
 
     @app.post("/web/upload", include_in_schema=False)
     async def upload(
@@ -267,14 +272,11 @@ def _register_routes(app: FastAPI) -> None:
         as_of: Text = "",
         lang: Text = "",
     ) -> Response:
-        said = words(language(request))["upload"]
-        form = {"as_of": as_of, "lang": lang}
-        if file is None or not file.filename:
-            return _upload_form(request, user, {"message": said["no_file"]}, form, 422)
-        try:
-            date = dt.date.fromisoformat(as_of) if as_of.strip() else dt.date.today()
-        except ValueError:
-            return _upload_form(request, user, {"message": said["bad_date"]}, form, 422)
+        said, form = words(language(request))["upload"], {"as_of": as_of, "lang": lang}
+        date = as_of_date(as_of)
+        if file is None or not file.filename or date is None:
+            refused = {"message": said["bad_date" if file and file.filename else "no_file"]}
+            return form_page(request, user, "upload.html", refused, form, 422)
         content = await file.read(desk.MAX_UPLOAD_BYTES + 1)
         memo_lang = lang if lang in LANGS else language(request)
         engine = request.app.state.engine
@@ -284,27 +286,46 @@ def _register_routes(app: FastAPI) -> None:
             )
         except RegisterError as error:
             status = STATUS.get(error.code, 500)
-            return _upload_form(request, user, page_views.shown_error(error), form, status)
-        return _redirect(f"/web/assessments/{found.id}?saved=upload")
+            return form_page(
+                request, user, "upload.html", page_views.shown_error(error), form, status
+            )
+        return redirect(f"/web/assessments/{found.id}?saved=upload")
 
 
-def _upload_form(
-    request: Request, user: User, error: dict | None = None, form: dict | None = None, status=200
+def form_page(
+    request: Request,
+    user: User,
+    template: str,
+    error: dict | None = None,
+    form: dict | None = None,
+    status: int = 200,
+    **more,
 ) -> Response:
+    """A page of an upload form (``upload.html``, ``screening_form.html``): the fields as sent
+    (else today and the page's language) and why the form was refused, if it was."""
     form = {"as_of": dt.date.today().isoformat(), "lang": language(request)} | {
         k: v for k, v in (form or {}).items() if v
     }
-    megabytes = desk.MAX_UPLOAD_BYTES >> 20
+    megabytes, suffixes = desk.MAX_UPLOAD_BYTES >> 20, ",".join(desk.UPLOAD_SUFFIXES)
     return render(
         request,
-        "upload.html",
+        template,
         status,
         user,
         error=error,
         form=form,
         megabytes=megabytes,
-        suffixes=",".join(desk.UPLOAD_SUFFIXES),
+        suffixes=suffixes,
+        **more,
     )
+
+
+def as_of_date(text: str) -> dt.date | None:
+    """The assessment date of a form (today when blank), or None when it is not a date."""
+    try:
+        return dt.date.fromisoformat(text) if text.strip() else dt.date.today()
+    except ValueError:
+        return None
 
 
 # -- the decision page, deciding and signing off -------------------------------------------------
@@ -341,7 +362,7 @@ def _decision_routes(app: FastAPI) -> None:
             )
         except RegisterError as error:
             return _refused(request, user, assessment_id, error, form)
-        return _redirect(f"/web/assessments/{assessment_id}?saved=decision")
+        return redirect(f"/web/assessments/{assessment_id}?saved=decision")
 
     @app.post("/web/assessments/{assessment_id}/sign-off", include_in_schema=False)
     def sign_off(
@@ -351,7 +372,7 @@ def _decision_routes(app: FastAPI) -> None:
             desk.sign_off(request.app.state.engine, user, assessment_id, comments)
         except RegisterError as error:
             return _refused(request, user, assessment_id, error, {"sign_off_comments": comments})
-        return _redirect(f"/web/assessments/{assessment_id}?saved=sign_off")
+        return redirect(f"/web/assessments/{assessment_id}?saved=sign_off")
 
 
 def _refused(request: Request, user: User, assessment_id: str, error: RegisterError, form: dict):
