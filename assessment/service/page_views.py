@@ -19,14 +19,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from .._shared.text import MISSING, shown
+from .._shared.text import MISSING, is_missing, shown
+from ..criteria.indicators import OFF_RANGE
 from ..criteria.rules import load_rules
 from ..decision.decide import RECOMMENDATIONS
-from ..reports.memo.facts import Memo
-from ..reports.memo.front import _factor, _finding, condition_text
+from ..reports.memo.facts import Memo, inputs_of
+from ..reports.memo.front import condition_text
 from ..reports.pdf.style import Look, fill
 from ..reports.text import problem_line
 from . import register
+from .app import STATUS
 from .register import Assessment, Event, RegisterError, User
 
 STAGES = ("awaiting_decision", "awaiting_sign_off", "signed_off")
@@ -147,7 +149,7 @@ def _reasons(memo: Memo, decision: dict) -> list[dict]:
     return [
         {
             "criterion": memo.title(r["criterion"]),
-            "finding": _finding(memo, r),
+            "finding": finding(memo, r),
             "source": memo.clause(r),
             "colour": r.get("verdict", "fail"),
         }
@@ -159,9 +161,55 @@ def _reasons(memo: Memo, decision: dict) -> list[dict]:
 def _factors(memo: Memo) -> list[str]:
     """The risk model's factors in plain words, when a PD was estimated."""
     credit = memo.record["programmes"].get("credit") or {}
-    if not credit.get("requested") or credit.get("pd") is None:
-        return []
-    return [_factor(memo, r) for r in credit.get("reasons") or []]
+    return [factor(memo, r) for r in credit.get("reasons") or []] if _pd(memo) else []
+
+
+# The memo's page one says these (reports.memo.front: _finding, _off_range, _factor, private
+# there); tests/test_pages.py pins the pages' sentences to the memo's, word for word.
+
+
+def finding(memo: Memo, reason: dict) -> str:
+    """``8.0% against <= 2.0%: fails``; an unverified threshold says it never decides alone;
+    a failed range check names the value checked and how far outside its range it lies."""
+    words, unit = memo.look.words, reason.get("unit") or memo.unit_of(reason.get("metric") or "")
+    checked = OFF_RANGE.get(reason.get("metric") or "")
+    if checked and reason.get("verdict") == "fail" and not is_missing(reason.get("value")):
+        return fill(
+            words["findings"]["off_range"],
+            name=memo.label(checked),
+            actual=memo.shown(_value(memo, checked), memo.unit_of(checked)),
+            distance=memo.shown(abs(float(reason["value"])), unit),
+        )
+    text = fill(
+        words["findings"][reason.get("verdict", "fail")],
+        value=memo.shown(reason.get("value"), unit),
+        operator=memo.operator(reason.get("operator", "")),
+        threshold=memo.shown(reason.get("threshold"), unit),
+    )
+    unverified = reason.get("confidence") == "unverified"
+    return f"{text} {words['words']['unverified_short']}" if unverified else text
+
+
+def factor(memo: Memo, reason: dict) -> str:
+    """``Leverage 67.6%: raises the estimated PD``; a factor not given names its inputs."""
+    words = memo.look.words["factors"]
+    effect = words["raises" if reason["contribution"] > 0 else "lowers"]
+    feature = memo.label(reason["feature"])
+    if reason["value"] is not None:
+        value = memo.shown(reason["value"], memo.unit_of(reason["feature"]))
+        return fill(words["given"], feature=feature, value=value, effect=effect)
+    blank = [n for n in inputs_of(reason["feature"]) if is_missing(_value(memo, n))]
+    inputs = ", ".join(memo.label(n) for n in blank) or feature
+    return fill(words["missing"], inputs=inputs, feature=feature, effect=effect)
+
+
+def _value(memo: Memo, name: str) -> object:
+    """An indicator or input of the project (the emission factor's value without its
+    provenance)."""
+    value = memo.record["indicators"].get(name, memo.project.get(name))
+    if isinstance(value, dict):
+        return value.get("value")
+    return None if value is pd.NA else value
 
 
 def _condition(memo: Memo, condition: dict) -> dict:
@@ -306,7 +354,7 @@ def _text(value: object) -> str:
 def error_words(error: Exception, said: dict) -> tuple[dict, int]:
     """Any error of a page in words, and its HTTP status: never a traceback."""
     if isinstance(error, RegisterError):
-        return shown_error(error), 500
+        return shown_error(error), STATUS.get(error.code, 500)
     if isinstance(error, OperationalError):
         return {"message": said["unavailable"]}, 503
     if isinstance(error, RequestValidationError):

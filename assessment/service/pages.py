@@ -193,9 +193,7 @@ def _page_errors(app: FastAPI, kind: type[Exception], api_handler) -> None:
 def error_page(request: Request, error: Exception) -> HTMLResponse:
     """An error in words: the error shape's message, with what was expected and got."""
     found, status = page_views.error_words(error, words(language(request))["error"])
-    if isinstance(error, RegisterError):
-        status = STATUS.get(error.code, 500)
-    user = signed_in(request) if status != 503 else None
+    user = signed_in(request) if status != 503 else None  # no second try of a database down
     return render(request, "error.html", status, user, error=found)
 
 
