@@ -1,5 +1,6 @@
 """The pages for people: sign in, upload an application, the decision page, decide and sign
-off, and the register with search and filters. Server-rendered Jinja templates
+off, and the register with search and filters (the screening pages:
+:mod:`assessment.service.screening_pages`). Server-rendered Jinja templates
 (``templates/web/``) in English and Chinese, without JavaScript; the pages' own words are
 ``templates/web/<lang>.yaml``, the assessment's are the memo's (``templates/report/``,
 through :mod:`assessment.service.page_views`).
