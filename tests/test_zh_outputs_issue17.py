@@ -366,3 +366,12 @@ def test_a_fields_largest_move_is_its_bin_and_shares_worded_in_the_language(scre
     assert bin_move(zh, "dscr_forecast_min", "missing", 0.133, 0.962) == "缺失：13.3% → 96.2%"
     assert bin_move(zh, "pue_assessed", "[1.31, 1.38)", 0.1, 0.2) == "[1.31, 1.38)：10.0% → 20.0%"
     assert bin_move(Wording("en"), "hub", "", None, None) == "no change"
+
+
+def test_the_monitors_notes_read_in_chinese_with_their_numbers_and_fields():
+    zh = Wording("zh")
+    phrases = zh.words["monitor"]["phrases"]
+    note = "applies to no project in the baseline; share insufficient +83.0 pp"
+    assert zh.phrase(note, phrases) == "基期无适用项目; 无法判定占比变化 +83.0 个百分点"
+    assert zh.phrase("no column eligible in the current", phrases) == "当期无是否合格列"
+    assert Wording("en").phrase(note, Wording("en").words["monitor"]["phrases"]) == note
