@@ -8,6 +8,7 @@ token, ``Authorization: Bearer TOKEN`` (``assess users add`` makes one).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 from typing import Annotated
@@ -50,8 +51,8 @@ class SignOff(BaseModel):
 
 def create_app(engine: Engine) -> FastAPI:
     """The service over the register at ``engine`` (migrated by :func:`register.open_register`)."""
-    app = FastAPI(title="assessment", version=__version__)
-    app.state.engine = engine
+    app = FastAPI(title="assessment", version=__version__, lifespan=_lifespan)
+    app.state.engine, app.state.on_start = engine, []
     _handlers(app)
     _routes(app)
     for module in _EXTENSIONS:  # the pages and the screenings, each in a module of its own
@@ -60,6 +61,17 @@ def create_app(engine: Engine) -> FastAPI:
 
 
 _EXTENSIONS: tuple[str, ...] = ("pages", "screenings")  # modules with add_routes(app)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """When the service starts, the extensions' start-up steps (``app.state.on_start``), e.g.
+    marking the screenings a stopped service left running as failed; a database that is
+    down then is no reason not to start (requests get 503 until it is back)."""
+    for step in app.state.on_start:
+        with contextlib.suppress(OperationalError):
+            step()
+    yield
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:

@@ -38,7 +38,8 @@ MAX_FILES = 500
 
 
 def add_routes(app: FastAPI) -> None:
-    register.fail_interrupted(app.state.engine)
+    engine = app.state.engine
+    app.state.on_start.append(lambda: register.fail_interrupted(engine))
 
     @app.post("/screenings", status_code=202)
     async def start(
