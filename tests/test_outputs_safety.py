@@ -486,11 +486,11 @@ def test_ctrl_c_during_score_memos_leaves_none(tmp_path, capsys, monkeypatch):
     built = []
     real = report._build
 
-    def second_interrupted(run, record, path):
+    def second_interrupted(run, record, path, trail=None):
         built.append(record["project_id"])
         if len(built) == 2:
             raise KeyboardInterrupt
-        real(run, record, path)
+        real(run, record, path, trail)
 
     monkeypatch.setattr(report, "_build", second_interrupted)
     memos = tmp_path / "memos"

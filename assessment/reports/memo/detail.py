@@ -15,7 +15,7 @@ def criteria(memo: Memo) -> list:
     then one line naming the rules that do not apply to this project or date."""
     look = memo.look
     columns = ["criterion", "threshold", "observed", "cell", "verdict", "source", "confidence"]
-    grid = memo.grid(columns, [96, 46, 46, 56, 48, 156, 63])  # "insufficient" fits its cell
+    grid = memo.grid(columns, [106, 46, 46, 56, 48, 146, 63])  # ids and "insufficient" fit
     metrics = memo.run.metrics
     rules = memo.record["rules"]
     for rule in (r for r in rules if r["verdict"] != "not_applicable"):
