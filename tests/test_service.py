@@ -269,3 +269,12 @@ def test_only_a_reviewer_screens_and_bad_files_are_listed_not_lost(client, users
     assert done["status"] == "complete" and done["counts"]["rejected"] == 1
     missing = client.get("/screenings/unknown", headers=signed(users["bob"]))
     assert missing.status_code == 404
+
+
+def test_a_reviewer_does_not_assess(client, users):
+    response = client.post(
+        "/assessments",
+        files={"file": (WORKBOOK.name, WORKBOOK.read_bytes())},
+        headers=signed(users["bob"]),
+    )
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"

@@ -33,7 +33,12 @@ MAX_UPLOAD_BYTES = 20 << 20  # an application workbook; a big list goes to a scr
 def assess_upload(
     engine: Engine, content: bytes, file_name: str, user: User, as_of: dt.date, lang: str = "en"
 ) -> Assessment:
-    """Score one uploaded application (one project) and keep it in the register."""
+    """Score one uploaded application (one project) and keep it in the register: an
+    officer's work (a reviewer signs off, and screens)."""
+    if user.role != "officer":
+        raise RegisterError(
+            "forbidden", "only an officer assesses", expected="officer", got=user.role
+        )
     name = checked_upload(content, file_name)
     with tempfile.TemporaryDirectory(prefix="assess-upload-") as folder:
         path = write_atomically(Path(folder) / name, lambda file: file.write_bytes(content))

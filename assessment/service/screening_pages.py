@@ -8,17 +8,12 @@ The same functions as ``POST /screenings`` and ``GET /screenings/{id}``
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from .._shared.files import write_atomically
 from ..reports.pdf.style import LANGS
-from . import desk, page_views, screenings
+from . import page_views, screenings
 from .app import STATUS
 from .pages import Poster, Reader, Text, as_of_date, form_page, language, redirect, render, words
 from .register import RegisterError
@@ -42,9 +37,8 @@ def add_routes(app: FastAPI) -> None:
         chosen = [f for f in sent if isinstance(f, StarletteUpload) and f.filename]
         lang = lang if lang in LANGS else language(request)
         try:
-            screenings._may_screen(user, chosen, lang)
-            folder = await _kept(chosen)
-            found = screenings._started(request.app.state.engine, user, folder, date, lang)
+            engine = request.app.state.engine
+            found = await screenings.start_screening(engine, user, chosen, date, lang)
         except RegisterError as error:
             shown, status = page_views.shown_error(error), STATUS.get(error.code, 500)
             return form_page(request, user, FORM, shown, form, status, most=screenings.MAX_FILES)
@@ -52,26 +46,9 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/web/screenings/{screening_id}", include_in_schema=False)
     def progress(request: Request, user: Reader, screening_id: str) -> Response:
-        found = screenings._described(
-            screenings._visible(request.app.state.engine, user, screening_id)
-        )
+        found = screenings.described_for(request.app.state.engine, user, screening_id)
         outputs = {name: link for name, link in found["links"].items() if name != "self"}
         refresh = REFRESH_SECONDS if found["status"] == "running" else 0
         return render(
             request, "screening.html", user=user, screening=found, outputs=outputs, refresh=refresh
         )
-
-
-async def _kept(chosen: list[StarletteUpload]) -> Path:
-    """The uploads in a folder of their own, each within the upload limits, as
-    ``POST /screenings`` keeps them for the screening's thread."""
-    folder = Path(tempfile.mkdtemp(prefix="assess-screening-"))
-    try:
-        for index, upload in enumerate(chosen):
-            content = await upload.read(desk.MAX_UPLOAD_BYTES + 1)
-            name = desk.checked_upload(content, upload.filename or "")
-            write_atomically(folder / f"{index:04d}_{name}", lambda f, c=content: f.write_bytes(c))
-    except RegisterError:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return folder

@@ -49,13 +49,8 @@ def add_routes(app: FastAPI) -> None:
         as_of: Annotated[dt.date | None, Form()] = None,
         lang: Annotated[str, Form()] = "en",
     ) -> dict:
-        _may_screen(user, files, lang)
-        folder = Path(tempfile.mkdtemp(prefix="assess-screening-"))
-        for index, upload in enumerate(files):
-            content = await upload.read(desk.MAX_UPLOAD_BYTES + 1)
-            name = desk.checked_upload(content, upload.filename or "")
-            write_atomically(folder / f"{index:04d}_{name}", lambda f, c=content: f.write_bytes(c))
-        return _started(request.app.state.engine, user, folder, as_of or dt.date.today(), lang)
+        engine, date = request.app.state.engine, as_of or dt.date.today()
+        return await start_screening(engine, user, files, date, lang)
 
     @app.get("/screenings/{screening_id}")
     def progress(request: Request, user: Signed, screening_id: str) -> dict:
@@ -72,7 +67,36 @@ def add_routes(app: FastAPI) -> None:
         return Response(content, media_type=OUTPUTS[name], headers=disposition)
 
 
-def _may_screen(user: User, files: list[UploadFile], lang: str) -> None:
+async def start_screening(
+    engine: Engine, user: User, files: list, as_of: dt.date, lang: str
+) -> dict:
+    """Check and keep the uploaded files, start their screening in the background and
+    describe it (what ``POST /screenings`` and the screening page both do)."""
+    _may_screen(user, files, lang)
+    return _started(engine, user, await _kept(files), as_of, lang)
+
+
+async def _kept(files: list) -> Path:
+    """The uploads in a folder of their own, each within the upload limits (none kept when
+    one is refused)."""
+    folder = Path(tempfile.mkdtemp(prefix="assess-screening-"))
+    try:
+        for index, upload in enumerate(files):
+            content = await upload.read(desk.MAX_UPLOAD_BYTES + 1)
+            name = desk.checked_upload(content, upload.filename or "")
+            write_atomically(folder / f"{index:04d}_{name}", lambda f, c=content: f.write_bytes(c))
+    except RegisterError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def described_for(engine: Engine, user: User, screening_id: str) -> dict:
+    """A screening as the API describes it, if the user may see it."""
+    return _described(_visible(engine, user, screening_id))
+
+
+def _may_screen(user: User, files: list, lang: str) -> None:
     if user.role != "reviewer":
         raise RegisterError("forbidden", "only a reviewer or analyst screens", got=user.role)
     if not files or len(files) > MAX_FILES:
