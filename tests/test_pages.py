@@ -15,7 +15,7 @@ import yaml
 from helpers import AS_OF, ROOT
 from markupsafe import escape
 
-from assessment.service import page_views, pages, register
+from assessment.service import pages, register
 from assessment.service.app import COOKIE, create_app
 
 testclient = pytest.importorskip("fastapi.testclient", reason="httpx comes with the test extras")
@@ -431,31 +431,3 @@ def test_a_screening_form_is_refused_in_words(app, alice, users):
         "/web/screenings", data={"csrf": token}, files=[("files", ("notes.txt", b"hello"))]
     )
     assert wrong.status_code == 415 and 'value="' in wrong.text
-
-
-def test_the_pages_word_findings_and_factors_as_the_memo_does():
-    """The decision page's twins of the memo's sentences (reports.memo.front keeps its own
-    private): the same words for every reason and model factor of the sample projects, from the
-    stored record as from the scoring run."""
-    from assessment.pipeline import project_records, score_applications
-    from assessment.reports.memo import front
-    from assessment.reports.memo.facts import Memo, Run
-    from assessment.reports.pdf.style import Look
-    from assessment.reports.text import records
-
-    scored = score_applications(sorted((ROOT / "sample_projects").glob("*.xlsx")), as_of=AS_OF)
-    inputs = {r["project_id"]: r for r in records(scored.applications.projects.reset_index())}
-    said = []
-    for lang in ("en", "zh"):
-        run = Run(scored, Look(lang))
-        for record in project_records(scored):
-            memo = Memo(run, record)
-            stored = register.Assessment(result=record, record=inputs[record["project_id"]])
-            page = page_views.stored_memo(stored, lang)
-            for reason in record["decision"]["reasons"]:
-                if reason["kind"] == "rule":
-                    said.append((page_views.finding(page, reason), front._finding(memo, reason)))
-            for reason in record["programmes"]["credit"].get("reasons") or []:
-                said.append((page_views.factor(page, reason), front._factor(memo, reason)))
-    assert len(said) > 20
-    assert [page for page, _ in said] == [memo for _, memo in said]

@@ -19,12 +19,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from .._shared.text import MISSING, is_missing, shown
-from ..criteria.indicators import OFF_RANGE
+from .._shared.text import MISSING, shown
 from ..criteria.rules import load_rules
 from ..decision.decide import RECOMMENDATIONS
-from ..reports.memo.facts import Memo, inputs_of
-from ..reports.memo.front import condition_text
+from ..reports.memo.facts import Memo
+from ..reports.memo.front import condition_text, factor, finding
 from ..reports.pdf.style import Look, fill
 from ..reports.text import problem_line
 from . import register
@@ -162,54 +161,6 @@ def _factors(memo: Memo) -> list[str]:
     """The risk model's factors in plain words, when a PD was estimated."""
     credit = memo.record["programmes"].get("credit") or {}
     return [factor(memo, r) for r in credit.get("reasons") or []] if _pd(memo) else []
-
-
-# The memo's page one says these (reports.memo.front: _finding, _off_range, _factor, private
-# there); tests/test_pages.py pins the pages' sentences to the memo's, word for word.
-
-
-def finding(memo: Memo, reason: dict) -> str:
-    """``8.0% against <= 2.0%: fails``; an unverified threshold says it never decides alone;
-    a failed range check names the value checked and how far outside its range it lies."""
-    words, unit = memo.look.words, reason.get("unit") or memo.unit_of(reason.get("metric") or "")
-    checked = OFF_RANGE.get(reason.get("metric") or "")
-    if checked and reason.get("verdict") == "fail" and not is_missing(reason.get("value")):
-        return fill(
-            words["findings"]["off_range"],
-            name=memo.label(checked),
-            actual=memo.shown(_value(memo, checked), memo.unit_of(checked)),
-            distance=memo.shown(abs(float(reason["value"])), unit),
-        )
-    text = fill(
-        words["findings"][reason.get("verdict", "fail")],
-        value=memo.shown(reason.get("value"), unit),
-        operator=memo.operator(reason.get("operator", "")),
-        threshold=memo.shown(reason.get("threshold"), unit),
-    )
-    unverified = reason.get("confidence") == "unverified"
-    return f"{text} {words['words']['unverified_short']}" if unverified else text
-
-
-def factor(memo: Memo, reason: dict) -> str:
-    """``Leverage 67.6%: raises the estimated PD``; a factor not given names its inputs."""
-    words = memo.look.words["factors"]
-    effect = words["raises" if reason["contribution"] > 0 else "lowers"]
-    feature = memo.label(reason["feature"])
-    if reason["value"] is not None:
-        value = memo.shown(reason["value"], memo.unit_of(reason["feature"]))
-        return fill(words["given"], feature=feature, value=value, effect=effect)
-    blank = [n for n in inputs_of(reason["feature"]) if is_missing(_value(memo, n))]
-    inputs = ", ".join(memo.label(n) for n in blank) or feature
-    return fill(words["missing"], inputs=inputs, feature=feature, effect=effect)
-
-
-def _value(memo: Memo, name: str) -> object:
-    """An indicator or input of the project (the emission factor's value without its
-    provenance)."""
-    value = memo.record["indicators"].get(name, memo.project.get(name))
-    if isinstance(value, dict):
-        return value.get("value")
-    return None if value is pd.NA else value
 
 
 def _condition(memo: Memo, condition: dict) -> dict:

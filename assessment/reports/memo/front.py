@@ -174,14 +174,14 @@ def _rule_grade(result: dict) -> object:
 def _figures(memo: Memo, figures: tuple, pairs: int = 1):
     """Label and value, ``pairs`` of them per row."""
     grid = memo.grid(["figure", "value"] * pairs, [140, 117.5] * pairs)
-    values = [(memo.label(name), memo.shown(_value(memo, name), unit)) for name, unit in figures]
+    values = [(memo.label(name), memo.shown(value_of(memo, name), unit)) for name, unit in figures]
     for start in range(0, len(values), pairs):
         row = [cell for pair in values[start : start + pairs] for cell in pair]
         grid.add(row + [""] * (2 * pairs - len(row)))
     return grid.build(memo.look)
 
 
-def _value(memo: Memo, name: str) -> object:
+def value_of(memo: Memo, name: str) -> object:
     value = memo.record["indicators"].get(name, memo.project.get(name))
     if isinstance(value, dict):  # the emission factor with its provenance
         return value.get("value")
@@ -201,7 +201,7 @@ def _reasons(memo: Memo, decision: dict) -> list:
         grid.add(
             [
                 memo.title(r["criterion"]),
-                _finding(memo, r),
+                finding(memo, r),
                 memo.clause(r),
             ],
             (1, memo.look.colour[r.get("verdict", "fail")]),
@@ -209,7 +209,7 @@ def _reasons(memo: Memo, decision: dict) -> list:
     return [grid.build(memo.look)]
 
 
-def _finding(memo: Memo, reason: dict) -> str:
+def finding(memo: Memo, reason: dict) -> str:
     """``8.0% against <= 2.0%: fails``; an unverified threshold says it never decides alone."""
     unit = reason.get("unit") or memo.unit_of(reason.get("metric") or "")
     checked = OFF_RANGE.get(reason.get("metric") or "")
@@ -232,7 +232,7 @@ def _off_range(memo: Memo, reason: dict, checked: str, unit: str) -> str:
     return fill(
         memo.look.words["findings"]["off_range"],
         name=memo.label(checked),
-        actual=memo.shown(_value(memo, checked), memo.unit_of(checked)),
+        actual=memo.shown(value_of(memo, checked), memo.unit_of(checked)),
         distance=memo.shown(abs(float(reason["value"])), unit),
     )
 
@@ -265,19 +265,19 @@ def _factors(memo: Memo) -> list:
     credit = memo.record["programmes"].get("credit") or {}
     if not credit.get("requested") or credit.get("pd") is None:
         return []
-    lines = [_factor(memo, r) for r in credit.get("reasons", [])]
+    lines = [factor(memo, r) for r in credit.get("reasons", [])]
     content = [memo.look.para(f"- {line}") for line in lines]
     return block(memo.look, "factors", content)
 
 
-def _factor(memo: Memo, reason: dict) -> str:
+def factor(memo: Memo, reason: dict) -> str:
     words = memo.look.words["factors"]
     effect = words["raises" if reason["contribution"] > 0 else "lowers"]
     feature = memo.label(reason["feature"])
     if reason["value"] is not None:
         value = memo.shown(reason["value"], memo.unit_of(reason["feature"]))
         return fill(words["given"], feature=feature, value=value, effect=effect)
-    blank = [n for n in inputs_of(reason["feature"]) if is_missing(_value(memo, n))]
+    blank = [n for n in inputs_of(reason["feature"]) if is_missing(value_of(memo, n))]
     inputs = ", ".join(memo.label(n) for n in blank) or feature
     return fill(words["missing"], inputs=inputs, feature=feature, effect=effect)
 
@@ -317,7 +317,7 @@ def _rules_on(memo: Memo, metric: str) -> list[dict]:
 
 def _pue_card(memo: Memo) -> tuple:
     words, rules = memo.look.words["glance"], _rules_on(memo, "pue_assessed")
-    pue = _value(memo, "pue_assessed")
+    pue = value_of(memo, "pue_assessed")
     notes = []
     for verdict in ("fail", "pass"):
         limits = sorted({float(r["threshold"]) for r in rules if r["verdict"] == verdict})
@@ -325,7 +325,7 @@ def _pue_card(memo: Memo) -> tuple:
             notes.append(fill(words[f"limits_{verdict}"], limits=joined(limits)))
     notes = notes or [words["no_limit"]]
     verdict = _worst(rules) if not is_missing(pue) else "insufficient"
-    basis = _value(memo, "pue_basis")
+    basis = value_of(memo, "pue_basis")
     basis = "" if is_missing(basis) else memo.code(basis)
     tile = _tile(memo, "pue", memo.shown(pue), words["separator"].join(notes), verdict)
     label = f"{tile[0]} ({basis})" if basis else tile[0]
@@ -334,7 +334,7 @@ def _pue_card(memo: Memo) -> tuple:
 
 def _green_card(memo: Memo) -> tuple:
     claimed, evidenced = (
-        _value(memo, n) for n in ("green_share_assessed", "green_share_evidenced")
+        value_of(memo, n) for n in ("green_share_assessed", "green_share_evidenced")
     )
     note = fill(memo.look.words["glance"]["evidenced"], share=memo.shown(evidenced, "fraction"))
     check = [r for r in memo.record["rules"] if r["rule_id"] == "PLB-GREEN-EVIDENCE"]
@@ -344,7 +344,7 @@ def _green_card(memo: Memo) -> tuple:
 
 def _dscr_card(memo: Memo) -> tuple:
     rules = _rules_on(memo, "dscr_forecast_min")
-    value = memo.shown(_value(memo, "dscr_forecast_min"), "x")
+    value = memo.shown(value_of(memo, "dscr_forecast_min"), "x")
     if not rules:
         return _tile(memo, "dscr", value, memo.look.words["glance"]["no_limit"], None)
     floor = max(float(r["threshold"]) for r in rules)
