@@ -48,3 +48,38 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def dictionary():
     return load_dictionary()
+
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"  # the test machines' server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def url(request, tmp_path_factory):
+    """A register's URL: a new SQLite file, then a schema of its own on the PostgreSQL server
+    of the test machines (a missing server fails the tests, it does not skip them), dropped
+    afterwards. A module using it runs on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('register') / 'register.sqlite'}"
+        return
+    import uuid
+
+    import sqlalchemy
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES)
+    with admin.begin() as connection:
+        connection.execute(sqlalchemy.text(f"create schema {schema}"))
+    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(sqlalchemy.text(f"drop schema {schema} cascade"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def engine(url):
+    """The register at ``url``, migrated."""
+    from assessment.service import register
+
+    found = register.open_register(url)
+    yield found
+    found.dispose()

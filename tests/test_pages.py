@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from html.parser import HTMLParser
 
 import pytest
@@ -25,30 +24,6 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WORDS = {
     lang: yaml.safe_load((ROOT / f"templates/web/{lang}.yaml").read_text()) for lang in ("en", "zh")
 }
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('pages') / 'register.sqlite'}"
-        return
-    import sqlalchemy
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(POSTGRES)
-    with admin.begin() as connection:  # fails, not skips, when the server is missing
-        connection.execute(sqlalchemy.text(f"create schema {schema}"))
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f"drop schema {schema} cascade"))
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def engine(url):
-    found = register.open_register(url)
-    yield found
-    found.dispose()
 
 
 @pytest.fixture(scope="module")

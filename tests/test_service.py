@@ -4,8 +4,6 @@ not skip them. Each PostgreSQL run works in a schema of its own, dropped afterwa
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from helpers import AS_OF, ROOT
 
@@ -18,30 +16,6 @@ testclient = pytest.importorskip("fastapi.testclient", reason="httpx comes with 
 SAMPLES = ROOT / "sample_projects"
 WORKBOOK = SAMPLES / "10_horinger_green_credit_ai.xlsx"  # approve with conditions
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('register') / 'register.sqlite'}"
-        return
-    import sqlalchemy
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(POSTGRES)
-    with admin.begin() as connection:  # fails, not skips, when the server is missing
-        connection.execute(sqlalchemy.text(f"create schema {schema}"))
-    yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f"drop schema {schema} cascade"))
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def engine(url):
-    found = register.open_register(url)
-    yield found
-    found.dispose()
 
 
 @pytest.fixture(scope="module")
