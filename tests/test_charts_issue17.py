@@ -20,6 +20,7 @@ from assessment.criteria.evaluate import evaluate_rules
 from assessment.criteria.indicators import add_indicators
 from assessment.criteria.pass_rate import pass_rates
 from assessment.criteria.rules import load_rules
+from assessment.decision.decide import programmes_as_asked
 from assessment.intake.read import read_applications
 from assessment.reports.pdf.style import Look
 from assessment.screening.summary import summary_tables, write_summary_pdf
@@ -121,10 +122,18 @@ def test_one_pass_rate_is_counted_over_the_projects_the_rule_applies_to():
     pd.testing.assert_frame_equal(pass_rates(as_categories), rates)
 
 
-def test_summary_monitor_sweep_and_rules_diff_give_the_same_pass_rate(verdicts, sweep):
+def test_summary_monitor_sweep_and_rules_diff_give_the_same_pass_rate(
+    verdicts, sweep, frame, rule_set
+):
     """The same verdicts give the same pass rate, fail and insufficient shares through the
     summary, the monitor, the sweep (at the rule's threshold in force) and the rules diff;
-    and that is the count made here: passes over pass, fail and insufficient."""
+    and that is the count made here: passes over pass, fail and insufficient, among the
+    projects that asked for the rule's programme (the others are left out, as the sweep and
+    the rules diff leave them out of the engine's verdicts)."""
+    evaluation = evaluate_rules(frame, rule_set, AS_OF)
+    programme = find_rule(rule_set, RULE).programme
+    asked = programmes_as_asked(evaluation)[f"{programme}_status"].ne("not_requested")
+    verdicts = verdicts.astype(object).where(asked, "not_applicable", axis=0)
     column = verdicts[RULE].astype(str)
     counts = {v: int((column == v).sum()) for v in ("pass", "fail", "insufficient")}
     assert all(counts.values())  # the rule passes, fails and lacks data on the samples
@@ -279,3 +288,20 @@ def test_a_small_shift_says_nothing_moved_first(tmp_path):
     assert monitor_lines(found)[0].startswith("Nothing moved out of the stable band")
     first = PdfReader(write_monitor_pdf(found, tmp_path / "m.pdf")).pages[0].extract_text()
     assert first.index("Nothing moved") < first.index("baseline:")
+
+
+def test_a_project_that_did_not_ask_for_a_programme_is_left_out_of_its_pass_rates():
+    """REIT-TITLE-CLEAR on a loan application is undecided (no title fields asked): the
+    summary's and the monitor's pass rate leave that project out, not count it as yellow."""
+    verdicts = pd.DataFrame(
+        {"REIT-TITLE-CLEAR": ["pass", "insufficient", "insufficient"]}, index=["R", "L1", "L2"]
+    )
+    results = _results(verdicts).assign(reit_status=["eligible", "not_requested", "not_requested"])
+    empty = pd.DataFrame({"reasons": pd.Series(dtype=str)})
+    programmes = {"REIT-TITLE-CLEAR": "reit"}
+    table = summary_tables(
+        results, empty, rule_ids=["REIT-TITLE-CLEAR"], titles={}, programmes=programmes
+    )["Pass rate per rule"].iloc[0]
+    assert table["pass_rate"] == 1.0 and table["insufficient_share"] == 0.0
+    shifts = rule_shifts(results, results).set_index("rule_id").loc["REIT-TITLE-CLEAR"]
+    assert shifts["current_applicable"] == 1 and shifts["current_pass_rate"] == 1.0

@@ -230,7 +230,10 @@ def write_screening_outputs(
     titles = {rule.rule_id: getattr(rule, f"title_{lang}") for rule in rules}
     rule_ids = [rule.rule_id for rule in rules if rule.rule_id in results.columns]
     flags = [rule.rule_id for rule in rules if rule.severity == "flag"]
-    tables = summary_tables(named, rejected, rule_ids=rule_ids, titles=titles, flag_rules=flags)
+    programmes = {rule.rule_id: rule.programme for rule in rules}
+    tables = summary_tables(
+        named, rejected, rule_ids=rule_ids, titles=titles, flag_rules=flags, programmes=programmes
+    )
     gates = [rule.rule_id for rule in rules if rule.severity == "gate" and rule.rule_id in results]
     written = {}
     if len(results) > EXCEL_MAX_ROWS:

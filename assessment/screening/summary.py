@@ -25,7 +25,7 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from .._shared.text import shown
 from ..criteria.evaluate import VERDICTS
-from ..criteria.pass_rate import SHARES, pass_rates, verdict_counts
+from ..criteria.pass_rate import SHARES, asked_of, pass_rates, verdict_counts
 from ..decision.decide import RECOMMENDATIONS
 from ..reports.fields import Wording
 from ..reports.numbers import for_people
@@ -55,6 +55,7 @@ def summary_tables(
     rule_ids: list[str],
     titles: dict[str, str],
     flag_rules: list[str] = (),
+    programmes: dict[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The summary blocks by title, in order: "By recommendation", "Pass rate per rule",
     "Flags raised" (per rule of ``flag_rules``, the most raised first), "Data quality" (projects
@@ -62,7 +63,7 @@ def summary_tables(
     module docstring)."""
     return {
         "By recommendation": _by_recommendation(results),
-        "Pass rate per rule": _pass_rates(results, rule_ids, titles),
+        "Pass rate per rule": _pass_rates(results, rule_ids, titles, programmes or {}),
         "Flags raised": _flags_raised(results, [r for r in flag_rules if r in results], titles),
         "Data quality": _quality_bands(results),
         "By province": _by_group(results, "province"),
@@ -114,10 +115,13 @@ def _by_recommendation(results: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _pass_rates(results: pd.DataFrame, rule_ids: list[str], titles: dict[str, str]) -> pd.DataFrame:
+def _pass_rates(
+    results: pd.DataFrame, rule_ids: list[str], titles: dict[str, str], programmes: dict
+) -> pd.DataFrame:
     """Verdicts counted per rule, with the pass rate and the fail and insufficient shares
-    (:func:`assessment.criteria.pass_rate.pass_rates`: over the projects the rule applies to)."""
-    rates = pass_rates(results, rule_ids)
+    (:func:`assessment.criteria.pass_rate.pass_rates`: over the projects the rule applies to
+    that asked for its programme, ``programmes`` naming each rule's)."""
+    rates = pass_rates(results, rule_ids, asked_of(results, programmes))
     table = pd.DataFrame(
         {"rule_id": list(rule_ids), "title": [titles.get(r, "") for r in rule_ids]}
     )

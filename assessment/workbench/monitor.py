@@ -39,7 +39,8 @@ from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
 from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
-from ..criteria.pass_rate import pass_rates
+from ..criteria.pass_rate import asked_of, pass_rates
+from ..criteria.rules import load_rules
 from ..errors import AssessmentError, InputError
 from ..intake.dictionary import PROGRAMMES
 from ..model.drift import NOT_COMPARED, band, banded, load_bands, psi
@@ -309,6 +310,13 @@ def rule_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in after if set(frame[c].dropna().astype(str).unique()) <= set(VERDICTS)]
 
 
+def _programmes_of(rule_ids: list[str]) -> dict[str, str]:
+    """The programme of each rule id (the packaged rules'; an id they lack: none, so its
+    pass rate counts every project)."""
+    rules = {rule.rule_id: rule.programme for rule in load_rules().rules}
+    return {rule_id: rules[rule_id] for rule_id in rule_ids if rule_id in rules}
+
+
 def rule_shifts(
     baseline: pd.DataFrame, current: pd.DataFrame, limits: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -319,7 +327,11 @@ def rule_shifts(
     limits = load_bands(SHIFT_MEASURE) if limits is None else limits
     before, after = rule_columns(baseline), rule_columns(current)
     both = [rule for rule in before if rule in after]
-    rates = {"baseline": pass_rates(baseline, both), "current": pass_rates(current, both)}
+    programme_of = _programmes_of(both)
+    rates = {
+        side: pass_rates(frame, both, asked_of(frame, programme_of))
+        for side, frame in (("baseline", baseline), ("current", current))
+    }
     table = pd.DataFrame({"rule_id": both})
     for side, found in rates.items():
         table[f"{side}_applicable"] = found["applicable"].to_numpy()

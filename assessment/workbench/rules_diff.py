@@ -30,8 +30,9 @@ import pandas as pd
 from .._shared.excel import Table, write_workbook
 from .._shared.text import joined, shown
 from ..criteria.evaluate import VERDICTS
-from ..criteria.pass_rate import SHARES, pass_rates
+from ..criteria.pass_rate import SHARES, asked_of, pass_rates
 from ..criteria.rules import RULE_COLUMNS, Rule, RuleSet
+from ..decision.decide import programmes_as_asked
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import Applications
 from ..pipeline import Scored, score_read
@@ -282,12 +283,23 @@ def verdict_changes(before: Scored, after: Scored) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VERDICT_CHANGE_COLUMNS)
 
 
+def _asked_rates(evaluation) -> pd.DataFrame:
+    """The pass rates of an evaluation over the projects that asked for each rule's
+    programme (:func:`assessment.criteria.pass_rate.pass_rates`)."""
+    rules = getattr(evaluation, "rules", None)  # a bare table of verdicts: every project
+    if rules is None:
+        return pass_rates(evaluation.verdicts)
+    programme_of = {rule.rule_id: rule.programme for rule in rules.rules}
+    asked = asked_of(programmes_as_asked(evaluation), programme_of)
+    return pass_rates(evaluation.verdicts, asked=asked)
+
+
 def pass_rate_changes(before: Scored, after: Scored) -> pd.DataFrame:
     """Per rule of either set (in rule order): the projects it applies to, its pass rate and
     its fail and insufficient shares under the old and the new rules (missing in the set that
     lacks it, or where it applies to no project), and the shift of the pass rate in
     percentage points (:data:`RATE_CHANGE_COLUMNS`)."""
-    old, new = (pass_rates(scored.evaluation.verdicts) for scored in (before, after))
+    old, new = (_asked_rates(scored.evaluation) for scored in (before, after))
     rules = list(old.index) + [rule for rule in new.index if rule not in old.index]
     sides = {"old": old.reindex(rules), "new": new.reindex(rules)}
     table = pd.DataFrame({"rule_id": rules})

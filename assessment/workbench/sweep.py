@@ -34,8 +34,9 @@ from .._shared.files import write_atomically, write_table
 from .._shared.text import shown
 from ..criteria.evaluate import VERDICTS, evaluate_rules
 from ..criteria.indicators import add_indicators
-from ..criteria.pass_rate import SHARES, pass_rates
+from ..criteria.pass_rate import SHARES, asked_of, pass_rates
 from ..criteria.rules import Rule, RuleSet, load_rules, nearest
+from ..decision.decide import programmes_as_asked
 from ..errors import AssessmentError
 from ..intake.read import Applications, read_applications
 from ..reports.fields import Wording
@@ -164,7 +165,8 @@ def _row(frame: pd.DataFrame, rule_set: RuleSet, rule: Rule, value: float, as_of
     evaluation = evaluate_rules(frame, rule_set, as_of)
     codes = evaluation.results[rule.rule_id].codes
     verdicts = pd.DataFrame({rule.rule_id: pd.Categorical.from_codes(codes, VERDICTS)})
-    rates = pass_rates(verdicts).iloc[0]
+    asked = asked_of(programmes_as_asked(evaluation), {rule.rule_id: rule.programme})
+    rates = pass_rates(verdicts.set_axis(evaluation.frame.index), asked=asked).iloc[0]
     status = evaluation.programmes[f"{rule.programme}_status"].astype(object)
     eligible = int((status == "eligible").sum())
     return {
