@@ -289,3 +289,22 @@ def test_units_and_formats_come_from_the_dictionary_indicators_and_workbook_yaml
     assert words.heading("appraised_value_cny") == "Appraised value (CNY)"
     assert words.label("reit_grade") == "Infrastructure REIT: Rule-score grade"
     assert Wording("zh").heading("appraised_value_cny") == "评估价值 (元)"
+
+
+def test_a_refrigerant_gwp_is_a_whole_number(tmp_path):
+    """1,430, not 1,430.00, in the inputs and the verdicts alike."""
+    import openpyxl
+
+    from assessment.cli import main
+
+    out = tmp_path / "one.xlsx"
+    workbook = ROOT / "sample_projects" / "04_beijing_retrofit_high_pue.xlsx"
+    assert main(["score", str(workbook), "--as-of", "2025-06-30", "-o", str(out)]) == 0
+    formats = {
+        cell.number_format
+        for sheet in openpyxl.load_workbook(out)
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value == 1430
+    }
+    assert formats == {"#,##0"}
