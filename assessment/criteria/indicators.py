@@ -219,7 +219,6 @@ _FACTOR_COLUMNS = {
 }
 
 
-
 # Each ``*_off_range`` indicator and the value it checks against its plausible range.
 OFF_RANGE = {
     "wue_off_range": "wue_l_per_kwh",
@@ -227,6 +226,7 @@ OFF_RANGE = {
     "revenue_per_rack_off_range": "revenue_per_rack_cny",
     "value_per_mw_off_range": "value_per_mw_cny",
 }
+
 
 def indicator_table() -> pd.DataFrame:
     """The registry as a table: ``name, unit, kind, formula``, one row per indicator."""
