@@ -252,3 +252,55 @@ def test_a_reviewer_does_not_assess(client, users):
         headers=signed(users["bob"]),
     )
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+
+
+def test_the_trail_rules_hold(client, users):
+    """Accept takes the engine's outcome (another is an override); a reviewer signs a decision
+    off once; text has a limit; a NUL is refused in the error shape on both databases."""
+    response = client.post(
+        "/assessments",
+        files={"file": (WORKBOOK.name, WORKBOOK.read_bytes())},
+        data={"as_of": str(AS_OF)},
+        headers=signed(users["alice"]),
+    )
+    path = f"/assessments/{response.json()['id']}"
+    alice, bob = signed(users["alice"]), signed(users["bob"])
+    stated = {"action": "accept", "outcome": "decline", "reason": "no"}
+    assert client.post(f"{path}/decision", json=stated, headers=alice).status_code == 422
+    long = {"action": "accept", "comments": "x" * (desk.MAX_TEXT + 1)}
+    assert client.post(f"{path}/decision", json=long, headers=alice).status_code == 422
+    nul = {"action": "override", "outcome": "decline", "reason": "a\u0000b"}
+    refused = client.post(f"{path}/decision", json=nul, headers=alice)
+    assert refused.status_code in (201, 422)  # stored (SQLite) or refused (PostgreSQL): no 500
+    assert client.get("/assessments/a%00b", headers=bob).status_code in (404, 422)
+    assert client.post(f"{path}/decision", json={"action": "accept"}, headers=alice).is_success
+    assert client.post(f"{path}/sign-off", json={}, headers=bob).status_code == 201
+    again = client.post(f"{path}/sign-off", json={}, headers=bob)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert client.get(path, headers=bob).json()["created_at"].endswith("+00:00")
+
+
+def test_history_pairs_a_sign_off_with_the_decision_it_signed(engine, users, url, capsys):
+    import json
+
+    alice = register.user_of_token(engine, users["alice"].token)
+    bob = register.user_of_token(engine, users["bob"].token)
+    found = desk.assess_upload(engine, WORKBOOK.read_bytes(), WORKBOOK.name, alice, AS_OF)
+    desk.decide(engine, alice, found.id, "accept")
+    desk.sign_off(engine, bob, found.id)
+    desk.decide(engine, alice, found.id, "override", outcome="decline", reason="new facts")
+    assert main(["history", "DC-2025-010", "--database", url, "--format", "json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["assessments"]}
+    assert rows[found.id]["decision"] == "decline" and rows[found.id]["signed_off_by"] is None
+
+
+def test_a_register_that_cannot_be_reached_is_an_error_not_a_bug(capsys):
+    args = ["history", "--database", "postgresql+psycopg://nobody@127.0.0.1:1/none"]
+    assert main(args) == 1
+    assert "cannot be reached" in capsys.readouterr().err
+
+
+def test_a_user_name_is_short_and_printable(engine):
+    for name in ("y" * 300, "nul\x01x", "  "):
+        with pytest.raises(register.RegisterError):
+            register.add_user(engine, name, "officer")

@@ -73,7 +73,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 0
     lines = [
         f"{r['id']}  {r['project_id']:<16} {r['recommendation']:<24} {r['decision'] or '-':<24} "
-        f"as of {r['as_of']}  by {r['created_by']} at {r['created_at']}"
+        f"signed off by {r['signed_off_by'] or '-'}  as of {r['as_of']}  by {r['created_by']} "
+        f"at {r['created_at']}"
         for r in rows
     ]
     emit(lines or ["no assessment in the register"])
@@ -81,19 +82,20 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _history_row(engine, row) -> dict:
-    from ..service.register import events
+    from ..service.desk import latest_sign_off
+    from ..service.register import events, utc
 
-    decided = [e for e in events(engine, row.id) if e.kind == "decision"]
-    signed = [e for e in events(engine, row.id) if e.kind == "sign_off"]
+    trail = events(engine, row.id)
+    decided = [e for e in trail if e.kind == "decision"]
     return {
         "id": row.id,
         "project_id": row.project_id,
         "recommendation": row.recommendation,
         "decision": decided[-1].outcome if decided else None,
-        "signed_off_by": signed[-1].actor if signed else None,
+        "signed_off_by": latest_sign_off(trail),
         "as_of": row.as_of.isoformat(),
         "created_by": row.created_by,
-        "created_at": row.created_at.isoformat(timespec="seconds"),
+        "created_at": utc(row.created_at).isoformat(timespec="seconds"),
     }
 
 

@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from .. import __version__
@@ -102,6 +103,10 @@ def _handlers(app: FastAPI) -> None:
     async def database_down(request: Request, error: OperationalError):
         return _error("unavailable", "the register's database cannot be reached")
 
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, error: DataError):  # e.g. a NUL in PostgreSQL text
+        return _error("invalid", "a value the register cannot store (a control character?)")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):
         return _error("internal", f"an unexpected error: {type(error).__name__}")
@@ -154,7 +159,7 @@ def _summary(found: Assessment) -> dict:
         "recommendation": found.recommendation,
         "as_of": found.as_of.isoformat(),
         "created_by": found.created_by,
-        "created_at": found.created_at.isoformat(),
+        "created_at": register.utc(found.created_at).isoformat(),
         "links": _links(found),
     }
 
@@ -177,7 +182,8 @@ def _routes(app: FastAPI) -> None:
         if lang not in ("en", "zh"):
             raise RegisterError("invalid", "unknown language", expected="en, zh", got=lang)
         content = await file.read(desk.MAX_UPLOAD_BYTES + 1)
-        found = desk.assess_upload(
+        found = await run_in_threadpool(  # scoring never holds up the other requests
+            desk.assess_upload,
             request.app.state.engine,
             content,
             file.filename or "",
@@ -254,5 +260,5 @@ def _event(event: register.Event) -> dict:
         "reason": event.reason,
         "comments": event.comments,
         "actor": event.actor,
-        "created_at": event.created_at.isoformat(),
+        "created_at": register.utc(event.created_at).isoformat(),
     }

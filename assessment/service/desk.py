@@ -143,6 +143,7 @@ def decide(
         )
     if action not in ACTIONS:
         raise RegisterError("invalid", "unknown decision", expected=", ".join(ACTIONS), got=action)
+    _short(reason=reason, comments=comments)
     outcome = _outcome(found, action, outcome, reason)
     return register.add_event(
         engine,
@@ -158,6 +159,14 @@ def decide(
 
 def _outcome(found: Assessment, action: str, outcome: str, reason: str) -> str:
     if action == "accept":
+        if outcome and outcome != found.recommendation:
+            raise RegisterError(
+                "invalid",
+                "to accept is to take the engine's recommendation; another outcome "
+                "is an override (with a reason)",
+                expected=found.recommendation,
+                got=outcome,
+            )
         return found.recommendation
     if not reason.strip():
         raise RegisterError(
@@ -189,7 +198,13 @@ def sign_off(engine: Engine, user: User, assessment_id: str, comments: str = "")
     decisions = [e for e in register.events(engine, assessment_id) if e.kind == "decision"]
     if not decisions:
         raise RegisterError("conflict", "nothing to sign off: no decision yet", got="no decision")
+    _short(comments=comments)
     latest = decisions[-1]
+    trail = register.events(engine, assessment_id)
+    if any(e.kind == "sign_off" and e.id > latest.id and e.actor == user.name for e in trail):
+        raise RegisterError(
+            "conflict", "this reviewer has signed off the latest decision already", got=user.name
+        )
     if user.name in (found.created_by, latest.actor):
         raise RegisterError(
             "forbidden",
@@ -207,6 +222,30 @@ def sign_off(engine: Engine, user: User, assessment_id: str, comments: str = "")
         comments=comments.strip(),
         actor=user.name,
     )
+
+
+MAX_TEXT = 4000  # characters of a reason or a comment (a memo prints them whole)
+
+
+def _short(**texts: str) -> None:
+    for name, text in texts.items():
+        if len(text or "") > MAX_TEXT:
+            raise RegisterError(
+                "invalid",
+                f"the {name} is too long",
+                expected=f"at most {MAX_TEXT:,} characters",
+                got=f"{len(text):,} characters",
+            )
+
+
+def latest_sign_off(events: list) -> str | None:
+    """Who signed off the latest decision (a sign-off of an earlier, replaced decision does
+    not count)."""
+    decisions = [e for e in events if e.kind == "decision"]
+    if not decisions:
+        return None
+    after = [e for e in events if e.kind == "sign_off" and e.id > decisions[-1].id]
+    return after[-1].actor if after else None
 
 
 def trail(engine: Engine, assessment_id: str) -> list[dict]:

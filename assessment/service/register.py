@@ -35,7 +35,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .._shared.files import sha256_bytes
@@ -129,12 +129,26 @@ def open_register(url: str) -> Engine:
     from .migrations import upgrade
 
     engine = create_engine(url, future=True, pool_pre_ping=True)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except OperationalError as error:
+        engine.dispose()
+        raise RegisterError(
+            "unavailable",
+            "the register's database cannot be reached",
+            expected="a database that answers",
+            got=engine.url.render_as_string(hide_password=True),
+        ) from error
     return engine
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time in UTC with its offset (SQLite gives times back without one)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 sha256 = sha256_bytes  # the one digest of bytes
@@ -144,8 +158,13 @@ def add_user(engine: Engine, name: str, role: str) -> NewUser:
     """A new user with a new API token (returned once; only its SHA-256 is kept)."""
     if role not in ROLES:
         raise RegisterError("invalid", f"unknown role {role!r}", expected=list(ROLES), got=role)
-    if not name.strip():
-        raise RegisterError("invalid", "a user needs a name", expected="a name", got=name)
+    if not name.strip() or len(name) > 200 or not name.isprintable():
+        raise RegisterError(
+            "invalid",
+            "a user's name is 1 to 200 printable characters",
+            expected="a name",
+            got=name[:40],
+        )
     token = secrets.token_urlsafe(32)
     user = User(name=name.strip(), role=role, token_sha256=sha256(token.encode()), created_at=now())
     try:
