@@ -304,3 +304,13 @@ def test_a_user_name_is_short_and_printable(engine):
     for name in ("y" * 300, "nul\x01x", "  "):
         with pytest.raises(register.RegisterError):
             register.add_user(engine, name, "officer")
+
+
+def test_a_screening_marked_failed_stays_failed(engine, users):
+    """A screening a restart marked failed is not flipped back to complete by its thread."""
+    bob = register.user_of_token(engine, users["bob"].token)
+    row = register.start_screening(engine, files=1, as_of=AS_OF, lang="en", created_by=bob.name)
+    assert register.fail_interrupted(engine) >= 1
+    register.finish_screening(engine, row.id, {"manifest.json": b"{}"}, {"files": 1})
+    found = register.screening(engine, row.id)
+    assert found.status == "failed" and found.outputs == {} and "interrupted" in found.message

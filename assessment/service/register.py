@@ -304,6 +304,8 @@ def finish_screening(
     complete with all its files, or not complete."""
     with _session(engine) as session, session.begin():
         row = session.get(ScreeningRun, screening_id)
+        if row.status != "running":  # marked failed meanwhile (a restart): it stays failed
+            return
         row.outputs = {name: store_blob(session, content) for name, content in outputs.items()}
         row.counts, row.status, row.finished_at = counts, "complete", now()
         row.done = row.total = max(row.total, 1)

@@ -14,12 +14,14 @@ import datetime as dt
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from .._shared.files import write_atomically
 from ..errors import AssessmentError
@@ -136,11 +138,26 @@ def run_screening(engine: Engine, screening_id: str, folder: Path, as_of, lang: 
         outputs = {name: (out / name).read_bytes() for name in OUTPUTS if (out / name).exists()}
         register.finish_screening(engine, screening_id, outputs, screening.manifest["counts"])
     except AssessmentError as error:
-        register.fail_screening(engine, screening_id, error.render())
+        _record_failure(engine, screening_id, error.render())
     except Exception as error:  # noqa: BLE001 - recorded on the screening, never lost
-        register.fail_screening(engine, screening_id, f"internal error: {type(error).__name__}")
+        _record_failure(engine, screening_id, f"internal error: {type(error).__name__}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+FAILURE_RETRIES = (1, 2, 4, 8, 16)  # seconds between tries to record a failure
+
+
+def _record_failure(engine: Engine, screening_id: str, message: str) -> None:
+    """Mark the screening failed, trying again while the database is away (a database that
+    stays away: the next start of the service marks it failed)."""
+    for pause in (0, *FAILURE_RETRIES):
+        time.sleep(pause)
+        try:
+            register.fail_screening(engine, screening_id, message)
+            return
+        except OperationalError:
+            continue
 
 
 def _visible(engine: Engine, user: User, screening_id: str) -> register.ScreeningRun:
