@@ -314,3 +314,28 @@ def test_a_screening_marked_failed_stays_failed(engine, users):
     register.finish_screening(engine, row.id, {"manifest.json": b"{}"}, {"files": 1})
     found = register.screening(engine, row.id)
     assert found.status == "failed" and found.outputs == {} and "interrupted" in found.message
+
+
+def test_errors_and_warnings_name_the_upload_never_the_service_folder(client, users):
+    broken = client.post(
+        "/assessments",
+        files={"file": ("two.csv", b"project_id,pue\nA,1.3\nB,-4\n")},
+        headers=signed(users["alice"]),
+    )
+    assert broken.status_code == 422 and "assess-upload-" not in broken.text
+    sample = SAMPLES / "04_beijing_retrofit_high_pue.xlsx"  # a warning: a field left blank
+    done = client.post(
+        "/assessments",
+        files={"file": (sample.name, sample.read_bytes())},
+        data={"as_of": str(AS_OF)},
+        headers=signed(users["alice"]),
+    )
+    problems = done.json()["problems"]
+    assert problems and {p["severity"] for p in problems} == {"warning"}
+    assert all(p["file"] == sample.name for p in problems), problems
+
+
+def test_reading_a_register_that_is_not_there_is_an_error(tmp_path, capsys):
+    missing = tmp_path / "nothere.sqlite"
+    assert main(["history", "--database", str(missing)]) == 1
+    assert "no register there" in capsys.readouterr().err and not missing.exists()

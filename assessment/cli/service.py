@@ -6,16 +6,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 from . import options
 from .console import checked_file, emit, print_json, wrote
 
 
 @contextlib.contextmanager
-def _register(args: argparse.Namespace) -> Iterator:
-    """The register named by --database, its connections closed after the command."""
-    from ..service.register import database_url, open_register
+def _register(args: argparse.Namespace, existing: bool = False) -> Iterator:
+    """The register named by --database, its connections closed after the command; with
+    ``existing``, a SQLite register that is not there is an error (a mistyped path does not
+    make an empty one)."""
+    from ..service.register import DEFAULT_FOLDER, RegisterError, database_url, open_register
 
+    local = args.database is None or "://" not in args.database
+    path = Path(args.database or Path(DEFAULT_FOLDER) / "register.sqlite")
+    if existing and local and not path.is_file():
+        raise RegisterError(
+            "not_found", "no register there", expected="a register file", got=str(path)
+        )
     engine = open_register(database_url(args.database))
     try:
         yield engine
@@ -65,7 +74,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     """
     from ..service import register
 
-    with _register(args) as engine:
+    with _register(args, existing=True) as engine:
         found = register.assessments(engine, project_id=args.project)
         rows = [_history_row(engine, row) for row in found]
     if args.format == "json":
@@ -109,7 +118,7 @@ def cmd_reprint(args: argparse.Namespace) -> int:
     from ..service.desk import reprint
 
     output = checked_file(args.output, (".pdf",), "-o memo")
-    with _register(args) as engine:
+    with _register(args, existing=True) as engine:
         output.write_bytes(reprint(engine, args.id, with_trail=not args.no_trail))
     wrote(args, [output])
     return 0

@@ -46,6 +46,7 @@ def assess_upload(
         project_id = str(scored.frame.index[0])
         memo = write_report(scored, project_id, Path(folder) / "memo.pdf", lang).read_bytes()
     result = score_json(scored)["projects"][0]
+    result["problems"] = uploaded_problems(scored.applications.problems, path)  # the warnings
     return register.record_assessment(
         engine,
         content,
@@ -92,9 +93,11 @@ def _scored(path: Path, as_of: dt.date) -> Scored:
     try:
         scored = score_applications([path], as_of=as_of)
     except AssessmentError as error:
-        raise RegisterError(
-            "invalid", error.what, expected=error.expected, got=error.got
-        ) from error
+        what, expected, got = (
+            str(text).replace(f"{path.parent}/", "")
+            for text in (error.what, error.expected, error.got)
+        )
+        raise RegisterError("invalid", what, expected=expected, got=got) from error
     problems = scored.applications.problems
     errors = problems[problems["severity"] == "error"]
     if len(scored.frame) != 1 or len(errors):
@@ -103,9 +106,21 @@ def _scored(path: Path, as_of: dt.date) -> Scored:
             "the upload must hold one application without input errors",
             expected="one project, no errors",
             got=f"{len(scored.frame)} project(s), {len(errors)} error(s)",
-            problems=records(errors.head(50)),
+            problems=uploaded_problems(errors.head(50), path),
         )
     return scored
+
+
+def uploaded_problems(problems, path: Path) -> list[dict]:
+    """Input problems as records, the upload named by its file name, never by the service's
+    temporary folder (nor in a hint)."""
+    folder = str(path.parent)
+    found = records(problems)
+    for problem in found:
+        for key, value in problem.items():
+            if isinstance(value, str) and folder in value:
+                problem[key] = value.replace(folder + "/", "").replace(folder, "")
+    return found
 
 
 def _model_sha256(scored: Scored) -> str:
