@@ -88,7 +88,7 @@ def test_every_request_needs_a_token_and_errors_have_one_shape(client, users):
         client.get("/assessments"),
         client.get("/assessments", headers={"Authorization": "Bearer wrong"}),
     ):
-        assert response.status_code == 401
+        assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
         assert set(response.json()["error"]) == {"code", "message", "details"}
     missing = client.get("/assessments/nope", headers=signed(users["bob"]))
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

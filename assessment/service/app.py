@@ -80,7 +80,9 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 
 def _error(code: str, message: str, details: dict | None = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message, details), status_code=STATUS.get(code, 500))
+    challenge = {"WWW-Authenticate": "Bearer"} if code == "unauthorized" else None
+    status = STATUS.get(code, 500)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=challenge)
 
 
 def _handlers(app: FastAPI) -> None:

@@ -86,7 +86,8 @@ async def _kept(files: list) -> Path:
         for index, upload in enumerate(files):
             content = await upload.read(desk.MAX_UPLOAD_BYTES + 1)
             name = desk.checked_upload(content, upload.filename or "")
-            write_atomically(folder / f"{index:04d}_{name}", lambda f, c=content: f.write_bytes(c))
+            kept = folder / name if not (folder / name).exists() else folder / f"{index}_{name}"
+            write_atomically(kept, lambda f, c=content: f.write_bytes(c))
     except RegisterError:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -127,7 +128,7 @@ def run_screening(engine: Engine, screening_id: str, folder: Path, as_of, lang: 
         settings = Settings(as_of=as_of, lang=lang)
         out = folder / "out"
         screening, _ = screen_to_folder(
-            sorted(folder.glob("*_*")),
+            sorted(p for p in folder.iterdir() if p.is_file()),
             out,
             settings,
             jobs=1,
