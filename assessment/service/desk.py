@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -26,6 +27,9 @@ from . import register
 from .register import Assessment, RegisterError, User
 
 ACTIONS = ("accept", "override", "request_information")
+# One scoring at a time per process: the PDF library is not thread-safe. Requests wait in
+# their worker threads, so the service keeps answering meanwhile.
+SCORING = threading.Lock()
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".csv")
 MAX_UPLOAD_BYTES = 20 << 20  # an application workbook; a big list goes to a screening
 
@@ -40,7 +44,7 @@ def assess_upload(
             "forbidden", "only an officer assesses", expected="officer", got=user.role
         )
     name = checked_upload(content, file_name)
-    with tempfile.TemporaryDirectory(prefix="assess-upload-") as folder:
+    with SCORING, tempfile.TemporaryDirectory(prefix="assess-upload-") as folder:
         path = write_atomically(Path(folder) / name, lambda file: file.write_bytes(content))
         scored = _scored(path, as_of)
         project_id = str(scored.frame.index[0])
@@ -283,7 +287,7 @@ def reprint(engine: Engine, assessment_id: str, with_trail: bool = True) -> byte
     and model it was made with (refused when they changed), and its decision trail."""
     found = register.assessment(engine, assessment_id)
     content = register.blob(engine, found.file_sha256)
-    with tempfile.TemporaryDirectory(prefix="assess-reprint-") as folder:
+    with SCORING, tempfile.TemporaryDirectory(prefix="assess-reprint-") as folder:
         path = Path(folder) / found.file_name
         write_atomically(path, lambda file: file.write_bytes(content))
         scored = score_applications([path], as_of=found.as_of)
