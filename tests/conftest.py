@@ -53,11 +53,15 @@ def dictionary():
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"  # the test machines' server
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)],
+)
 def url(request, tmp_path_factory):
     """A register's URL: a new SQLite file, then a schema of its own on the PostgreSQL server
     of the test machines (a missing server fails the tests, it does not skip them), dropped
-    afterwards. A module using it runs on both."""
+    afterwards. A module using it runs on both; the PostgreSQL half with ``--slow`` (as
+    ``.ci/run`` and README's command run the suite), the quick run on SQLite."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('register') / 'register.sqlite'}"
         return
