@@ -200,12 +200,17 @@ def store_blob(session: Session, content: bytes) -> str:
     return key
 
 
+def _found(session: Session, model: type[Base], key: str, what: str):
+    """The row of ``model`` with ``key``, or a ``not_found`` error naming ``what``."""
+    row = session.get(model, key)
+    if row is None:
+        raise RegisterError("not_found", f"no {what}", got=key)
+    return row
+
+
 def blob(engine: Engine, key: str) -> bytes:
     with _session(engine) as session:
-        found = session.get(Blob, key)
-        if found is None:
-            raise RegisterError("not_found", "no stored file has this SHA-256", got=key)
-        return found.content
+        return _found(session, Blob, key, "stored file has this SHA-256").content
 
 
 def record_assessment(engine: Engine, upload: bytes, memo: bytes, **facts: object) -> Assessment:
@@ -224,9 +229,7 @@ def record_assessment(engine: Engine, upload: bytes, memo: bytes, **facts: objec
 
 def assessment(engine: Engine, assessment_id: str) -> Assessment:
     with _session(engine) as session:
-        found = session.get(Assessment, assessment_id)
-        if found is None:
-            raise RegisterError("not_found", "no assessment has this id", got=assessment_id)
+        found = _found(session, Assessment, assessment_id, "assessment has this id")
         return _detached(session, found)
 
 
@@ -252,8 +255,7 @@ def events(engine: Engine, assessment_id: str) -> list[Event]:
 def add_event(engine: Engine, assessment_id: str, **facts: object) -> Event:
     """Append one step of the decision trail (never an update of an earlier one)."""
     with _session(engine) as session, session.begin():
-        if session.get(Assessment, assessment_id) is None:
-            raise RegisterError("not_found", "no assessment has this id", got=assessment_id)
+        _found(session, Assessment, assessment_id, "assessment has this id")
         row = Event(assessment_id=assessment_id, created_at=now(), **facts)
         session.add(row)
     return row
@@ -329,7 +331,5 @@ def fail_interrupted(engine: Engine) -> int:
 
 def screening(engine: Engine, screening_id: str) -> ScreeningRun:
     with _session(engine) as session:
-        found = session.get(ScreeningRun, screening_id)
-        if found is None:
-            raise RegisterError("not_found", "no screening has this id", got=screening_id)
+        found = _found(session, ScreeningRun, screening_id, "screening has this id")
         return _detached(session, found)
