@@ -339,3 +339,23 @@ def test_reading_a_register_that_is_not_there_is_an_error(tmp_path, capsys):
     missing = tmp_path / "nothere.sqlite"
     assert main(["history", "--database", str(missing)]) == 1
     assert "no register there" in capsys.readouterr().err and not missing.exists()
+
+
+def test_a_token_is_replaced_or_revoked_and_the_old_one_opens_nothing(url, engine, client, capsys):
+    assert main(["users", "add", "erin", "--role", "officer", "--database", url]) == 0
+    first = capsys.readouterr().out.strip().split()[-1]
+    assert client.get("/assessments", headers={"Authorization": f"Bearer {first}"}).is_success
+    assert main(["users", "token", "erin", "--database", url]) == 0
+    second = capsys.readouterr().out.strip().split()[-1]
+    assert (
+        client.get("/assessments", headers={"Authorization": f"Bearer {first}"}).status_code == 401
+    )
+    assert client.get("/assessments", headers={"Authorization": f"Bearer {second}"}).is_success
+    assert main(["users", "token", "erin", "--revoke", "--database", url]) == 0
+    assert "token revoked" in capsys.readouterr().out
+    assert (
+        client.get("/assessments", headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    )
+    assert main(["users", "list", "--database", url]) == 0
+    listed = capsys.readouterr().out
+    assert "erin" in listed and "(token revoked)" in listed and second not in listed

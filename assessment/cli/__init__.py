@@ -44,7 +44,15 @@ from .rules import (
 )
 from .score import add_score_command, cmd_score
 from .screen import ProgressLine, add_screen_command, cmd_screen
-from .service import add_service_commands, cmd_history, cmd_reprint, cmd_serve, cmd_users_add
+from .service import (
+    add_service_commands,
+    cmd_history,
+    cmd_reprint,
+    cmd_serve,
+    cmd_users_add,
+    cmd_users_list,
+    cmd_users_token,
+)
 from .workbench import add_workbench_commands, cmd_backtest, cmd_monitor, cmd_sweep
 
 __all__ = [
@@ -71,6 +79,8 @@ __all__ = [
     "cmd_template",
     "cmd_train",
     "cmd_users_add",
+    "cmd_users_list",
+    "cmd_users_token",
     "error_line",
     "main",
     "score_json",

@@ -65,6 +65,45 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_list(args: argparse.Namespace) -> int:
+    """List the users of the service: name, role, since when, and whether their token is
+    revoked (tokens themselves are never stored).
+
+    Example:
+      assess users list
+    """
+    from ..service.register import users
+
+    with _register(args, existing=True) as engine:
+        found = users(engine)
+    emit(
+        [
+            f"{u.name:<24} {u.role:<9} since {u.created_at:%Y-%m-%d}"
+            + ("  (token revoked)" if u.token_sha256.startswith("revoked-") else "")
+            for u in found
+        ]
+        or ["no user in the register"]
+    )
+    return 0
+
+
+def cmd_users_token(args: argparse.Namespace) -> int:
+    """Give a user a new API token (printed once; the old one opens nothing from now on), or
+    with --revoke none at all.
+
+    Example:
+      assess users token alice
+      assess users token alice --revoke
+    """
+    from ..service.register import new_token
+
+    with _register(args, existing=True) as engine:
+        user = new_token(engine, args.name, revoke=args.revoke)
+    said = "token revoked" if args.revoke else f"new API token, shown once: {user.token}"
+    emit([f"user {user.name} ({user.role}); {said}"])
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     """List past assessments of the register, newest first (of one project when named):
     id, project, engine recommendation, latest decision, as-of date, who and when.
@@ -142,7 +181,8 @@ def add_service_commands(commands) -> None:
         "users",
         help="users of the web service",
         description="Users of the web service: add one (an officer or a reviewer) and print "
-        "their API token once.\n\nExample:\n  assess users add alice --role officer",
+        "their API token once; list them; give one a new token or revoke it.\n\nExample:\n"
+        "  assess users add alice --role officer",
         formatter_class=options.Formatter,
     )
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
@@ -155,6 +195,14 @@ def add_service_commands(commands) -> None:
         help="officer: assess, decide, read own; reviewer: sign off, read all",
     )
     _database(add)
+    listed = options.command(user_commands, "list", "list the users", cmd_users_list)
+    _database(listed)
+    token = options.command(
+        user_commands, "token", "give a user a new token, or revoke it", cmd_users_token
+    )
+    token.add_argument("name", help="the user's name")
+    token.add_argument("--revoke", action="store_true", help="no token at all from now on")
+    _database(token)
     history = options.command(
         commands,
         "history",

@@ -175,6 +175,23 @@ def add_user(engine: Engine, name: str, role: str) -> NewUser:
     return NewUser(user.name, role, token)
 
 
+def users(engine: Engine) -> list[User]:
+    with _session(engine) as session:
+        rows = session.scalars(select(User).order_by(User.name)).all()
+        return [_detached(session, row) for row in rows]
+
+
+def new_token(engine: Engine, name: str, revoke: bool = False) -> NewUser:
+    """A user's token replaced by a new one (returned once), or with ``revoke`` by none that
+    can be used: the old token opens nothing from now on."""
+    token = secrets.token_urlsafe(32)
+    stored = f"revoked-{uuid.uuid4().hex}" if revoke else sha256(token.encode())
+    with _session(engine) as session, session.begin():
+        user = _found(session, User, name, "user has this name")
+        user.token_sha256 = stored[:64]
+    return NewUser(name, user.role, "" if revoke else token)
+
+
 def user_of_token(engine: Engine, token: str) -> User | None:
     with _session(engine) as session:
         found = session.scalar(select(User).where(User.token_sha256 == sha256(token.encode())))
