@@ -359,3 +359,12 @@ def test_a_token_is_replaced_or_revoked_and_the_old_one_opens_nothing(url, engin
     assert main(["users", "list", "--database", url]) == 0
     listed = capsys.readouterr().out
     assert "erin" in listed and "(token revoked)" in listed and second not in listed
+
+
+def test_an_upload_is_refused_before_its_body_is_read(client, users):
+    """No token: 401; a body announcing more than the limit: 413 (neither reads the body)."""
+    big = b"x" * (desk.MAX_UPLOAD_BYTES + (2 << 20))
+    files = {"file": ("big.csv", big)}
+    assert client.post("/assessments", files=files).status_code == 401
+    refused = client.post("/assessments", files=files, headers=signed(users["alice"]))
+    assert refused.status_code == 413 and refused.json()["error"]["code"] == "too_large"

@@ -55,6 +55,7 @@ def create_app(engine: Engine) -> FastAPI:
     app = FastAPI(title="assessment", version=__version__, lifespan=_lifespan)
     app.state.engine, app.state.on_start = engine, []
     _handlers(app)
+    _guard_uploads(app)
     _routes(app)
     for module in _EXTENSIONS:  # the pages and the screenings, each in a module of its own
         importlib.import_module(f"{__package__}.{module}").add_routes(app)
@@ -83,6 +84,33 @@ def _error(code: str, message: str, details: dict | None = None) -> JSONResponse
     challenge = {"WWW-Authenticate": "Bearer"} if code == "unauthorized" else None
     status = STATUS.get(code, 500)
     return JSONResponse(error_body(code, message, details), status_code=status, headers=challenge)
+
+
+UPLOAD_PATHS = ("/assessments", "/screenings")  # the API's uploads
+
+
+def _guard_uploads(app: FastAPI) -> None:
+    """An upload to the API is refused before its body is read: without a valid token (401),
+    or announcing more bytes than the limits allow (413)."""
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if request.method != "POST" or request.url.path not in UPLOAD_PATHS:
+            return await call_next(request)
+        try:
+            await run_in_threadpool(current_user, request)
+        except RegisterError as error:
+            return _error(error.code, error.message)
+        most = desk.MAX_UPLOAD_BYTES * (1 if request.url.path == UPLOAD_PATHS[0] else 50)
+        size = request.headers.get("content-length", "")
+        if size.isdigit() and int(size) > most + (1 << 20):  # a form's own bytes besides
+            got = f"{int(size):,} bytes"
+            return _error(
+                "too_large",
+                "the upload is too large",
+                {"got": got, "expected": f"at most {most:,} bytes"},
+            )
+        return await call_next(request)
 
 
 def _handlers(app: FastAPI) -> None:
