@@ -368,3 +368,12 @@ def test_an_upload_is_refused_before_its_body_is_read(client, users):
     assert client.post("/assessments", files=files).status_code == 401
     refused = client.post("/assessments", files=files, headers=signed(users["alice"]))
     assert refused.status_code == 413 and refused.json()["error"]["code"] == "too_large"
+
+
+def test_the_trails_of_many_assessments_come_in_one_query(engine, decided):
+    found = register.events_of(engine, [decided["id"], "none"])
+    assert [e.kind for e in found[decided["id"]]] == ["decision", "sign_off"]
+    assert found["none"] == [] and register.events_of(engine, []) == {}
+    assert [e.id for e in found[decided["id"]]] == [
+        e.id for e in register.events(engine, decided["id"])
+    ]

@@ -269,6 +269,18 @@ def events(engine: Engine, assessment_id: str) -> list[Event]:
         return [_detached(session, row) for row in session.scalars(query).all()]
 
 
+def events_of(engine: Engine, assessment_ids: list[str]) -> dict[str, list[Event]]:
+    """The trails of many assessments in one query, each oldest first."""
+    found: dict[str, list[Event]] = {key: [] for key in assessment_ids}
+    if not assessment_ids:
+        return found
+    query = select(Event).where(Event.assessment_id.in_(assessment_ids)).order_by(Event.id)
+    with _session(engine) as session:
+        for row in session.scalars(query).all():
+            found[row.assessment_id].append(_detached(session, row))
+    return found
+
+
 def add_event(engine: Engine, assessment_id: str, **facts: object) -> Event:
     """Append one step of the decision trail (never an update of an earlier one)."""
     with _session(engine) as session, session.begin():
