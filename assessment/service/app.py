@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from .. import __version__
+from ..reports.pdf.style import LANGS
 from . import desk, register
 from .register import Assessment, RegisterError, User
 
@@ -57,6 +58,7 @@ def create_app(engine: Engine) -> FastAPI:
     _handlers(app)
     _guard_uploads(app)
     _routes(app)
+    _write_routes(app)
     for module in _EXTENSIONS:  # the pages and the screenings, each in a module of its own
         importlib.import_module(f"{__package__}.{module}").add_routes(app)
     return app
@@ -195,33 +197,13 @@ def _summary(found: Assessment) -> dict:
 
 
 def _routes(app: FastAPI) -> None:
+    """The API's reads (health, assessments, memo, rules); its writes: :func:`_write_routes`."""
+
     @app.get("/health")
     def health(request: Request) -> dict:
         with request.app.state.engine.connect() as connection:
             connection.execute(text("select 1"))
         return {"status": "ok", "engine": __version__}
-
-    @app.post("/assessments", status_code=201)
-    async def create(
-        request: Request,
-        user: Signed,
-        file: Annotated[UploadFile, File()],
-        as_of: Annotated[dt.date | None, Form()] = None,
-        lang: Annotated[str, Form()] = "en",
-    ) -> dict:
-        if lang not in ("en", "zh"):
-            raise RegisterError("invalid", "unknown language", expected="en, zh", got=lang)
-        content = await file.read(desk.MAX_UPLOAD_BYTES + 1)
-        found = await run_in_threadpool(  # scoring never holds up the other requests
-            desk.assess_upload,
-            request.app.state.engine,
-            content,
-            file.filename or "",
-            user,
-            as_of or dt.date.today(),
-            lang,
-        )
-        return {**found.result, **_summary(found)}
 
     @app.get("/assessments")
     def listed(request: Request, user: Signed, project_id: str | None = None) -> dict:
@@ -253,6 +235,40 @@ def _routes(app: FastAPI) -> None:
             content, media_type="application/pdf", headers={"content-disposition": name}
         )
 
+    @app.get("/rules")
+    def rules(user: Signed) -> dict:
+        from ..criteria.rules import load_rules
+        from ..reports.text import records
+
+        rule_set = load_rules()
+        return {"packs": rule_set.versions(), "rules": records(rule_set.table().reset_index())}
+
+
+def _write_routes(app: FastAPI) -> None:
+    """The API's writes: an upload, a decision, a sign-off."""
+
+    @app.post("/assessments", status_code=201)
+    async def create(
+        request: Request,
+        user: Signed,
+        file: Annotated[UploadFile, File()],
+        as_of: Annotated[dt.date | None, Form()] = None,
+        lang: Annotated[str, Form()] = "en",
+    ) -> dict:
+        if lang not in LANGS:
+            raise RegisterError("invalid", "unknown language", expected=", ".join(LANGS), got=lang)
+        content = await file.read(desk.MAX_UPLOAD_BYTES + 1)
+        found = await run_in_threadpool(  # scoring never holds up the other requests
+            desk.assess_upload,
+            request.app.state.engine,
+            content,
+            file.filename or "",
+            user,
+            as_of or dt.date.today(),
+            lang,
+        )
+        return {**found.result, **_summary(found)}
+
     @app.post("/assessments/{assessment_id}/decision", status_code=201)
     def decision(request: Request, user: Signed, assessment_id: str, body: Decision) -> dict:
         event = desk.decide(
@@ -270,14 +286,6 @@ def _routes(app: FastAPI) -> None:
     def signed_off(request: Request, user: Signed, assessment_id: str, body: SignOff) -> dict:
         event = desk.sign_off(request.app.state.engine, user, assessment_id, body.comments)
         return _event(event)
-
-    @app.get("/rules")
-    def rules(user: Signed) -> dict:
-        from ..criteria.rules import load_rules
-        from ..reports.text import records
-
-        rule_set = load_rules()
-        return {"packs": rule_set.versions(), "rules": records(rule_set.table().reset_index())}
 
 
 def _event(event: register.Event) -> dict:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from .._shared.files import write_atomically
 from ..errors import AssessmentError
+from ..reports.pdf.style import LANGS
 from ..screening.batch import screen_to_folder
 from ..screening.records import Settings
 from . import desk, register
@@ -106,8 +107,8 @@ def _may_screen(user: User, files: list, lang: str) -> None:
         raise RegisterError(
             "invalid", "a screening takes files", expected=f"1 to {MAX_FILES}", got=len(files)
         )
-    if lang not in ("en", "zh"):
-        raise RegisterError("invalid", "unknown language", expected="en, zh", got=lang)
+    if lang not in LANGS:
+        raise RegisterError("invalid", "unknown language", expected=", ".join(LANGS), got=lang)
 
 
 def _started(engine: Engine, user: User, folder: Path, as_of: dt.date, lang: str) -> dict:
