@@ -97,9 +97,10 @@ def test_sign_in_sets_an_http_only_strict_cookie_and_sign_out_clears_it(app, use
     assert page.status_code == 200 and 'type="password"' in page.text
     signed = client.post("/web/sign-in", data={"token": users["bob"].token, "next": "/web/upload"})
     assert signed.status_code == 303 and signed.headers["location"] == "/web/upload"
-    cookie = signed.headers["set-cookie"]
-    assert f"{COOKIE}={users['bob'].token}" in cookie
+    cookie, session = signed.headers["set-cookie"], client.cookies[COOKIE]
+    assert users["bob"].token not in cookie and len(session) >= 40  # a session's own token
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert f"Max-Age={register.SESSION_HOURS * 3600}" in cookie
     home = client.get("/web/register")
     assert home.status_code == 200 and "Signed in as bob (reviewer)" in home.text
     out = client.post("/web/sign-out", data={"csrf": csrf_of(home.text)})
@@ -107,6 +108,22 @@ def test_sign_in_sets_an_http_only_strict_cookie_and_sign_out_clears_it(app, use
     assert COOKIE not in client.cookies
     again = client.get("/web/register")
     assert again.status_code == 303 and again.headers["location"].startswith("/web/sign-in?next=")
+    client.cookies.set(COOKIE, session)  # the ended session's cookie, kept by someone
+    assert client.get("/web/register").status_code == 303
+    assert client.get("/assessments").status_code == 401
+
+
+def test_a_sign_in_ends_when_it_expires_or_its_users_token_changes(app, engine, users):
+    bob = register.user_of_token(engine, users["bob"].token)
+    expired = register.start_session(engine, bob, hours=-1)
+    assert register.user_of_session(engine, expired) is None
+    carol = register.add_user(engine, "carol-pages", "reviewer")
+    client = browser(app, carol)
+    assert client.get("/web/register").status_code == 200
+    assert client.get("/assessments").status_code == 200  # a read, with the cookie alone
+    register.new_token(engine, "carol-pages", revoke=True)
+    assert client.get("/web/register").status_code == 303
+    assert client.get("/assessments").status_code == 401
 
 
 def test_a_wrong_token_is_said_on_the_sign_in_page(app, users):

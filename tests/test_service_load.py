@@ -1,6 +1,8 @@
-"""A real ``assess serve`` process on loopback (issue 18): 20 concurrent uploads all succeed
-and each is in the register exactly once; SIGTERM stops the service cleanly. The latency
-figures are measured by ``bench/bench_service.py``, not asserted here."""
+"""A real ``assess serve`` on loopback (issue 18): 20 concurrent uploads to two service
+processes all succeed and each is in the register exactly once; SIGTERM stops the service
+cleanly; a killed service's screening reads failed and its uploads are removed; a second
+service on the same register leaves the first one's screening alone. The latency figures are
+measured by ``bench/bench_service.py``, not asserted here."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from helpers import AS_OF, ROOT
@@ -29,13 +32,14 @@ def _assess(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _serve(database: str) -> tuple[subprocess.Popen, str]:
-    """A real ``assess serve`` on a free port, once it answers ``/health``."""
+def _serve(database: str, *options: str, tmp: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """A real ``assess serve`` on a free port (its temporary folder ``tmp``), once it answers
+    ``/health``."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "assessment", "serve", "--port", str(port)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "assessment", "serve", "--port", str(port), *options]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **({"TMPDIR": str(tmp)} if tmp else {})}
     process = subprocess.Popen([*command, "--database", database, "--quiet"], env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -57,7 +61,7 @@ def _token(database: str, name: str, role: str) -> str:
 def service(tmp_path_factory):
     database = str(tmp_path_factory.mktemp("served") / "register.sqlite")
     token = _token(database, "olga", "officer")
-    process, url = _serve(database)
+    process, url = _serve(database, "--workers", "2")
     yield url, token, process
     if process.poll() is None:
         process.kill()
@@ -98,19 +102,18 @@ def test_a_screening_cut_short_by_a_killed_service_is_marked_failed(tmp_path):
     reads failed, never half-recorded, and no register row points to a missing file."""
     from assessment.service import register
 
-    database = str(tmp_path / "register.sqlite")
+    database, tmp = str(tmp_path / "register.sqlite"), tmp_path / "tmp"
+    tmp.mkdir()
     token = _token(database, "rita", "reviewer")
-    process, url = _serve(database)
+    process, url = _serve(database, tmp=tmp)
     headers = {"Authorization": f"Bearer {token}"}
-    files = [("files", (p.name, p.read_bytes())) for p in sorted(SAMPLES.glob("*.xlsx"))]
-    started = httpx.post(f"{url}/screenings", files=files, headers=headers, timeout=60)
-    assert started.status_code == 202
-    running = httpx.get(f"{url}/screenings/{started.json()['id']}", headers=headers).json()
-    assert running["status"] == "running"  # twelve workbooks take seconds: killed midway
+    started = _screen(url, headers)
     process.kill()
     process.wait()
-    process, url = _serve(database)
+    assert any((tmp / "assess-spool").rglob("*.xlsx"))  # the killed service's uploads
+    process, url = _serve(database, tmp=tmp)
     try:
+        assert not any((tmp / "assess-spool").rglob("*.xlsx"))  # removed at the start
         found = httpx.get(f"{url}/screenings/{started.json()['id']}", headers=headers).json()
     finally:
         process.terminate()
@@ -120,3 +123,37 @@ def test_a_screening_cut_short_by_a_killed_service_is_marked_failed(tmp_path):
     row = register.screening(engine, started.json()["id"])
     assert row.outputs == {} and all(register.blob(engine, key) for key in row.outputs.values())
     engine.dispose()
+
+
+def _screen(url: str, headers: dict) -> httpx.Response:
+    """A screening of the twelve sample workbooks (seconds of work), once it runs."""
+    files = [("files", (p.name, p.read_bytes())) for p in sorted(SAMPLES.glob("*.xlsx"))]
+    started = httpx.post(f"{url}/screenings", files=files, headers=headers, timeout=60)
+    assert started.status_code == 202
+    for _ in range(100):
+        running = httpx.get(f"{url}/screenings/{started.json()['id']}", headers=headers).json()
+        if running["status"] == "running":
+            return started
+        time.sleep(0.05)
+    raise AssertionError(f"the screening did not start: {running}")
+
+
+def test_a_second_service_on_the_register_leaves_the_first_ones_screening_alone(tmp_path):
+    database = str(tmp_path / "register.sqlite")
+    token = _token(database, "sven", "reviewer")
+    headers = {"Authorization": f"Bearer {token}"}
+    first, url = _serve(database)
+    second = None
+    try:
+        started = _screen(url, headers)
+        second, _ = _serve(database)  # started while the first one screens
+        for _ in range(1200):
+            found = httpx.get(f"{url}/screenings/{started.json()['id']}", headers=headers).json()
+            if found["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
+    finally:
+        for process in (first, second or first):
+            process.terminate()
+            process.wait(timeout=30)
+    assert found["status"] == "complete", found

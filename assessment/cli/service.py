@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,17 +38,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     other systems call the same over HTTP (OpenAPI schema at /openapi.json). The register is
     a SQLite file under ./assess-data/ unless --database names another.
 
+    With --workers N, N service processes share the port and the register (SQLite in
+    write-ahead-log mode, or PostgreSQL): uploads are scored N at a time.
+
     Example:
       assess users add alice --role officer
-      assess serve --port 8000
+      assess serve --port 8000 --workers 2
     """
     import uvicorn
 
-    from ..service.app import create_app
+    from ..service import app
 
-    with _register(args) as engine:
-        level = "warning" if args.quiet else "info"
-        uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level=level)
+    where = {"host": args.host, "port": args.port, "log_level": "warning" if args.quiet else "info"}
+    with _register(args) as engine:  # migrated once, before any process serves
+        if args.workers == 1:
+            uvicorn.run(app.create_app(engine), **where)
+            return 0
+        os.environ[app.DATABASE_ENV] = engine.url.render_as_string(hide_password=False)
+    uvicorn.run(f"{app.__name__}:from_environment", factory=True, workers=args.workers, **where)
     return 0
 
 
@@ -176,6 +184,13 @@ def add_service_commands(commands) -> None:
     serve = options.command(commands, "serve", "start the web service", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=options.positive, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=options.positive,
+        default=1,
+        metavar="N",
+        help="service processes (default 1; about one a core)",
+    )
     _database(serve)
     users = commands.add_parser(
         "users",

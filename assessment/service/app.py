@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import os
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
@@ -36,8 +37,10 @@ STATUS = {
     "too_large": 413,
     "unsupported_type": 415,
     "invalid": 422,
+    "busy": 429,
     "unavailable": 503,
 }
+RETRY_AFTER = {"busy": "60", "unavailable": "30"}  # seconds, for the Retry-After header
 
 
 class Decision(BaseModel):
@@ -51,10 +54,12 @@ class SignOff(BaseModel):
     comments: str = ""
 
 
-def create_app(engine: Engine) -> FastAPI:
-    """The service over the register at ``engine`` (migrated by :func:`register.open_register`)."""
+def create_app(engine: Engine, screening_limits=None) -> FastAPI:
+    """The service over the register at ``engine`` (migrated by :func:`register.open_register`);
+    ``screening_limits``: :class:`assessment.service.screenings.Limits` (default: theirs)."""
     app = FastAPI(title="assessment", version=__version__, lifespan=_lifespan)
-    app.state.engine, app.state.on_start = engine, []
+    app.state.engine, app.state.screening_limits = engine, screening_limits
+    app.state.on_start, app.state.on_stop = [], []
     _handlers(app)
     _guard_uploads(app)
     _routes(app)
@@ -65,17 +70,27 @@ def create_app(engine: Engine) -> FastAPI:
 
 
 _EXTENSIONS: tuple[str, ...] = ("pages", "screenings")  # modules with add_routes(app)
+DATABASE_ENV = "ASSESS_DATABASE_URL"  # the register of each process of ``assess serve --workers``
+
+
+def from_environment() -> FastAPI:
+    """The service over the register named by ``$ASSESS_DATABASE_URL`` (already migrated):
+    what each process of ``assess serve --workers N`` runs."""
+    return create_app(register.open_register(os.environ[DATABASE_ENV]))
 
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI):
     """When the service starts, the extensions' start-up steps (``app.state.on_start``), e.g.
     marking the screenings a stopped service left running as failed; a database that is
-    down then is no reason not to start (requests get 503 until it is back)."""
+    down then is no reason not to start (requests get 503 until it is back). When it stops,
+    their stop steps (``app.state.on_stop``)."""
     for step in app.state.on_start:
         with contextlib.suppress(OperationalError):
             step()
     yield
+    for step in app.state.on_stop:
+        step()
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
@@ -83,9 +98,11 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 
 def _error(code: str, message: str, details: dict | None = None) -> JSONResponse:
-    challenge = {"WWW-Authenticate": "Bearer"} if code == "unauthorized" else None
+    headers = {"WWW-Authenticate": "Bearer"} if code == "unauthorized" else {}
+    if code in RETRY_AFTER:
+        headers["Retry-After"] = RETRY_AFTER[code]
     status = STATUS.get(code, 500)
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=challenge)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 UPLOAD_PATHS = ("/assessments", "/screenings")  # the API's uploads
@@ -151,19 +168,21 @@ def _plain(details: dict) -> dict:
     }
 
 
-COOKIE = "assess_token"  # the pages' sign-in: the API token, HttpOnly and SameSite=Strict
+COOKIE = "assess_session"  # the pages' sign-in (register.start_session), HttpOnly, Strict
 
 
 def current_user(request: Request) -> User:
     """The user of the request's API token: ``Authorization: Bearer TOKEN``, or for a read
-    (GET, HEAD) the pages' sign-in cookie, so that a signed-in browser opens the memo and the
-    JSON. A write through the API carries the header: the cookie-borne writes are the pages'
-    forms, each with its CSRF token (:mod:`assessment.service.pages`)."""
+    (GET, HEAD) the user of the pages' sign-in cookie, so that a signed-in browser opens the
+    memo and the JSON. A write through the API carries the header: the cookie-borne writes are
+    the pages' forms, each with its CSRF token (:mod:`assessment.service.pages`)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""
-    if not token and not scheme and request.method in ("GET", "HEAD"):
-        token = request.cookies.get(COOKIE, "")
-    user = register.user_of_token(request.app.state.engine, token) if token else None
+    engine, user = request.app.state.engine, None
+    if token:
+        user = register.user_of_token(engine, token)
+    elif not scheme and request.method in ("GET", "HEAD") and request.cookies.get(COOKIE):
+        user = register.user_of_session(engine, request.cookies[COOKIE])
     if user is None:
         raise RegisterError(
             "unauthorized", "a valid API token is needed: Authorization: Bearer TOKEN"

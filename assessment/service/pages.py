@@ -6,9 +6,11 @@ off, and the register with search and filters (the screening pages:
 through :mod:`assessment.service.page_views`).
 
 A shell over the desk (:mod:`assessment.service.desk`) like the API: the same functions, no
-assessment logic. Signing in puts the API token in an HttpOnly, SameSite=Strict cookie; every
-form posted with it carries a CSRF token made from it (:func:`csrf_token`), and a post from
-another origin is refused. An error is shown on the page in words (the error shape's message),
+assessment logic. Signing in with one's API token starts a sign-in session of its own
+(:func:`register.start_session`, ``SESSION_HOURS`` long), whose token, not the API token, is
+kept in an HttpOnly, SameSite=Strict cookie; signing out ends it. Every form posted with it
+carries a CSRF token made from it (:func:`csrf_token`), and a post from another origin is
+refused. An error is shown on the page in words (the error shape's message),
 never a traceback; a form that succeeds redirects (POST-redirect-GET).
 """
 
@@ -93,13 +95,14 @@ def language(request: Request) -> str:
 
 
 def csrf_token(token: str) -> str:
-    """The CSRF token of a session: an HMAC of its API token, which only its browser holds."""
+    """The CSRF token of a sign-in: an HMAC of its session token, which only its browser
+    holds."""
     return hmac.new(token.encode(), b"assess-pages-csrf", "sha256").hexdigest()
 
 
 def signed_in(request: Request) -> User | None:
     token = request.cookies.get(COOKIE, "")
-    return register.user_of_token(request.app.state.engine, token) if token else None
+    return register.user_of_session(request.app.state.engine, token) if token else None
 
 
 def render(
@@ -227,16 +230,22 @@ def _sign_in_routes(app: FastAPI) -> None:
     def sign_in(request: Request, token: Text = "", next: Text = HOME) -> Response:
         _same_origin(request)
         token = token.strip()
-        if not token or register.user_of_token(request.app.state.engine, token) is None:
+        user = register.user_of_token(request.app.state.engine, token) if token else None
+        if user is None:
             wrong = {"message": words(language(request))["sign_in"]["wrong"]}
             return render(request, "sign_in.html", 401, error=wrong, next=_local(next))
+        session = register.start_session(request.app.state.engine, user)
         response = redirect(_local(next))
         secure = request.url.scheme == "https"
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure)
+        most = int(register.SESSION_HOURS * 3600)
+        response.set_cookie(
+            COOKIE, session, max_age=most, httponly=True, samesite="strict", secure=secure
+        )
         return response
 
     @app.post("/web/sign-out", include_in_schema=False)
-    def sign_out(user: Poster) -> Response:
+    def sign_out(request: Request, user: Poster) -> Response:
+        register.end_session(request.app.state.engine, request.cookies.get(COOKIE, ""))
         response = redirect("/web/sign-in")
         response.delete_cookie(COOKIE, httponly=True, samesite="strict")
         return response

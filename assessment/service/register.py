@@ -6,11 +6,16 @@ and the Alembic migrations of :mod:`assessment.service.migrations`.
   database itself, so that no row can point to a missing file.
 * ``users``: a name, a role (``officer`` or ``reviewer``) and the SHA-256 of an API token
   (the token itself is shown once, never stored).
+* ``sessions``: the pages' sign-ins, each with a token of its own (its SHA-256 kept), an
+  expiry and an end (signing out; a user's new or revoked API token ends them all).
 * ``assessments``: one per assessed project: the input file, the normalized record, the result
   JSON, the memo, the rule-pack versions, the model's SHA-256, the engine version, the as-of
   date and language, who ran it and when.
 * ``events``: the decision trail, append-only: the officer's decision (accept, override with a
   reason, request information), comments, the reviewer's sign-off. A correction is a new row.
+* ``screenings``: batch screenings started over HTTP, each owned by the service process that
+  runs it, which keeps its heartbeat while it waits or runs; one abandoned (its process gone,
+  or no heartbeat for a while) is marked failed by any process of the service.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    event,
     func,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -43,6 +50,8 @@ from ..errors import AssessmentError
 
 ROLES = ("officer", "reviewer")
 DEFAULT_FOLDER = "assess-data"
+SESSION_HOURS = 12  # a sign-in lasts a working day
+ACTIVE = ("queued", "running")  # a screening's states before it completes or fails
 
 
 class Base(DeclarativeBase):
@@ -62,6 +71,17 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignIn(Base):
+    """A sign-in of the pages: the SHA-256 of its cookie's token, its user, when it ends."""
+
+    __tablename__ = "sessions"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Assessment(Base):
@@ -128,7 +148,7 @@ def open_register(url: str) -> Engine:
     """The database at ``url``, migrated to the newest schema (Alembic ``upgrade head``)."""
     from .migrations import upgrade
 
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    engine = _engine(url)
     try:
         upgrade(engine)
     except OperationalError as error:
@@ -139,6 +159,23 @@ def open_register(url: str) -> Engine:
             expected="a database that answers",
             got=engine.url.render_as_string(hide_password=True),
         ) from error
+    return engine
+
+
+SQLITE_WAIT_SECONDS = 30  # how long a SQLite writer waits for another process's write
+
+
+def _engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file in write-ahead-log mode, so that several service
+    processes read while one writes, and a writer waits its turn rather than failing."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, future=True, pool_pre_ping=True)
+    engine = create_engine(url, future=True, connect_args={"timeout": SQLITE_WAIT_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def write_ahead(connection, _record) -> None:
+        connection.execute("pragma journal_mode=wal")
+
     return engine
 
 
@@ -189,6 +226,7 @@ def new_token(engine: Engine, name: str, revoke: bool = False) -> NewUser:
     with _session(engine) as session, session.begin():
         user = _found(session, User, name, "user has this name")
         user.token_sha256 = stored[:64]
+        _end_sessions(session, SignIn.user_name == name)  # those signed in with the old one
     return NewUser(name, user.role, "" if revoke else token)
 
 
@@ -196,6 +234,45 @@ def user_of_token(engine: Engine, token: str) -> User | None:
     with _session(engine) as session:
         found = session.scalar(select(User).where(User.token_sha256 == sha256(token.encode())))
         return None if found is None else _detached(session, found)
+
+
+def start_session(engine: Engine, user: User, hours: float = SESSION_HOURS) -> str:
+    """A new sign-in of ``user`` for ``hours``: its token (for the cookie; only its SHA-256 is
+    kept)."""
+    token, moment = secrets.token_urlsafe(32), now()
+    with _session(engine) as session, session.begin():
+        session.add(
+            SignIn(
+                token_sha256=sha256(token.encode()),
+                user_name=user.name,
+                created_at=moment,
+                expires_at=moment + dt.timedelta(hours=hours),
+            )
+        )
+    return token
+
+
+def user_of_session(engine: Engine, token: str) -> User | None:
+    """The user of a sign-in that has neither expired nor ended."""
+    query = (
+        select(User)
+        .join(SignIn, SignIn.user_name == User.name)
+        .where(SignIn.token_sha256 == sha256(token.encode()))
+        .where(SignIn.ended_at.is_(None), SignIn.expires_at > now())
+    )
+    with _session(engine) as session:
+        found = session.scalar(query)
+        return None if found is None else _detached(session, found)
+
+
+def end_session(engine: Engine, token: str) -> None:
+    """Sign out: the sign-in of ``token`` opens nothing from now on."""
+    with _session(engine) as session, session.begin():
+        _end_sessions(session, SignIn.token_sha256 == sha256(token.encode()))
+
+
+def _end_sessions(session: Session, which) -> None:
+    session.execute(update(SignIn).where(which, SignIn.ended_at.is_(None)).values(ended_at=now()))
 
 
 def _session(engine: Engine) -> Session:
@@ -296,12 +373,14 @@ def count(engine: Engine, table: type[Base]) -> int:
 
 
 class ScreeningRun(Base):
-    """A batch screening started over HTTP: its progress while it runs, then its outputs
-    (stored with its completion in one transaction) or why it failed."""
+    """A batch screening started over HTTP: queued, then running with its progress, then its
+    outputs (stored with its completion in one transaction) or why it failed. ``owner`` is the
+    service process that runs it (host, process id, start), ``heartbeat_at`` when that
+    process last said it was still at it."""
 
     __tablename__ = "screenings"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))  # running | complete | failed
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | complete | failed
     files: Mapped[int] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer, default=0)  # chunks screened
     total: Mapped[int] = mapped_column(Integer, default=0)  # chunks in all (0: not planned yet)
@@ -313,19 +392,40 @@ class ScreeningRun(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("users.name"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-def start_screening(engine: Engine, **facts: object) -> ScreeningRun:
+def start_screening(engine: Engine, owner: str, **facts: object) -> ScreeningRun:
+    """A new screening, queued in the process ``owner``."""
+    moment = now()
     with _session(engine) as session, session.begin():
-        row = ScreeningRun(id=uuid.uuid4().hex, status="running", created_at=now(), **facts)
+        row = ScreeningRun(
+            id=uuid.uuid4().hex,
+            status="queued",
+            owner=owner,
+            created_at=moment,
+            heartbeat_at=moment,
+            **facts,
+        )
         session.add(row)
     return row
+
+
+def screening_running(engine: Engine, screening_id: str) -> bool:
+    """Mark a queued screening running; False when it is no longer queued (failed meanwhile)."""
+    with _session(engine) as session, session.begin():
+        row = session.get(ScreeningRun, screening_id)
+        if row is None or row.status != "queued":
+            return False
+        row.status, row.heartbeat_at = "running", now()
+        return True
 
 
 def screening_progress(engine: Engine, screening_id: str, done: int, total: int) -> None:
     with _session(engine) as session, session.begin():
         row = session.get(ScreeningRun, screening_id)
-        row.done, row.total = done, total
+        row.done, row.total, row.heartbeat_at = done, total, now()
 
 
 def finish_screening(
@@ -335,7 +435,7 @@ def finish_screening(
     complete with all its files, or not complete."""
     with _session(engine) as session, session.begin():
         row = session.get(ScreeningRun, screening_id)
-        if row.status != "running":  # marked failed meanwhile (a restart): it stays failed
+        if row.status != "running":  # marked failed meanwhile (abandoned): it stays failed
             return
         row.outputs = {name: store_blob(session, content) for name, content in outputs.items()}
         row.counts, row.status, row.finished_at = counts, "complete", now()
@@ -345,17 +445,38 @@ def finish_screening(
 def fail_screening(engine: Engine, screening_id: str, message: str) -> None:
     with _session(engine) as session, session.begin():
         row = session.get(ScreeningRun, screening_id)
-        row.status, row.message, row.finished_at = "failed", message, now()
+        if row.status in ACTIVE:
+            row.status, row.message, row.finished_at = "failed", message, now()
 
 
-def fail_interrupted(engine: Engine) -> int:
-    """Mark the screenings left running by a service that stopped as failed (at start)."""
+def heartbeat(engine: Engine, owner: str, screening_ids: list[str]) -> None:
+    """``owner`` is still at these screenings."""
+    if screening_ids:
+        with _session(engine) as session, session.begin():
+            session.execute(
+                update(ScreeningRun)
+                .where(ScreeningRun.id.in_(screening_ids), ScreeningRun.owner == owner)
+                .where(ScreeningRun.status.in_(ACTIVE))
+                .values(heartbeat_at=now())
+            )
+
+
+def fail_abandoned(engine: Engine, stale_after: dt.timedelta, gone) -> int:
+    """Mark failed the screenings queued or running whose process is ``gone(owner)`` or has
+    kept no heartbeat for ``stale_after``: a stopped or stuck service never leaves one
+    pending for ever, whichever process of the service notices."""
+    cutoff = now() - stale_after
     with _session(engine) as session, session.begin():
-        rows = session.scalars(select(ScreeningRun).where(ScreeningRun.status == "running")).all()
-        for row in rows:
+        rows = session.scalars(select(ScreeningRun).where(ScreeningRun.status.in_(ACTIVE))).all()
+        abandoned = [
+            row
+            for row in rows
+            if row.heartbeat_at is None or utc(row.heartbeat_at) < cutoff or gone(row.owner)
+        ]
+        for row in abandoned:
             row.status, row.finished_at = "failed", now()
             row.message = "interrupted: the service stopped before the screening completed"
-        return len(rows)
+        return len(abandoned)
 
 
 def screening(engine: Engine, screening_id: str) -> ScreeningRun:

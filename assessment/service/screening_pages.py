@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from ..reports.pdf.style import LANGS
-from . import page_views, screenings
+from . import page_views, register, screenings
 from .app import STATUS
 from .pages import Poster, Reader, Text, as_of_date, form_page, language, redirect, render, words
 from .register import RegisterError
@@ -37,8 +37,8 @@ def add_routes(app: FastAPI) -> None:
         chosen = [f for f in sent if isinstance(f, StarletteUpload) and f.filename]
         lang = lang if lang in LANGS else language(request)
         try:
-            engine = request.app.state.engine
-            found = await screenings.start_screening(engine, user, chosen, date, lang)
+            works = request.app.state.screenings
+            found = await screenings.start_screening(works, user, chosen, date, lang)
         except RegisterError as error:
             shown, status = page_views.shown_error(error), STATUS.get(error.code, 500)
             return form_page(request, user, FORM, shown, form, status, most=screenings.MAX_FILES)
@@ -48,7 +48,7 @@ def add_routes(app: FastAPI) -> None:
     def progress(request: Request, user: Reader, screening_id: str) -> Response:
         found = screenings.described_for(request.app.state.engine, user, screening_id)
         outputs = {name: link for name, link in found["links"].items() if name != "self"}
-        refresh = REFRESH_SECONDS if found["status"] == "running" else 0
+        refresh = REFRESH_SECONDS if found["status"] in register.ACTIVE else 0
         return render(
             request, "screening.html", user=user, screening=found, outputs=outputs, refresh=refresh
         )

@@ -2,19 +2,28 @@
 analyst's work), ``GET /screenings/{id}`` shows its progress, then its outputs are downloaded
 from ``GET /screenings/{id}/{name}`` (``screening.xlsx``, ``summary.pdf``, ``manifest.json``).
 
-A screening runs as ``assess screen`` runs (one process per service, in a thread); its outputs
-are stored with its completion in one transaction, so it is either complete with all its files
-or failed. A screening still running when the service stops is marked failed when the service
-starts again (:func:`register.fail_interrupted`).
+A screening runs as ``assess screen`` runs, in a thread of the service process that took it
+(:class:`Works`): a few at a time (:class:`Limits`), the next ones queued, more refused (429,
+busy). Its outputs are stored with its completion in one transaction, so it is either
+complete with all its files or failed. The process keeps a heartbeat on its screenings; one
+whose process is gone or whose heartbeat stopped (a killed service, a database away for long)
+is marked failed by any process of the service, at its start or on its next beat, and the
+uploads a killed process left behind are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import queue
+import secrets
 import shutil
+import socket
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -38,11 +47,161 @@ OUTPUTS = {
     "manifest.json": "application/json",
 }
 MAX_FILES = 500
+SPOOL = Path(tempfile.gettempdir()) / "assess-spool"  # uploads waiting for their screening
+STOPPED = "stopped: the service stopped before the screening completed"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many screenings one service process runs at a time and keeps queued, and how its
+    heartbeat goes (``create_app(engine, screening_limits=Limits(...))``)."""
+
+    at_once: int = 1
+    queued: int = 4
+    heartbeat_seconds: float = 10.0
+    stale_after: dt.timedelta = dt.timedelta(seconds=90)  # no heartbeat that long: abandoned
+    spool: Path = SPOOL
+
+
+@dataclass
+class Works:
+    """The screenings of this service process: its owner name in the register, the threads
+    that run them, the ones it holds (queued or running) and its heartbeat."""
+
+    engine: Engine
+    limits: Limits
+    owner: str = field(default_factory=lambda: owner_name(os.getpid()))
+    held: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.waiting: queue.SimpleQueue = queue.SimpleQueue()
+        self.workers: list[threading.Thread] = []
+        _, pid, mark = self.owner.split("/")
+        self.spool = self.limits.spool / f"{pid}-{mark}"
+        _LIVE.add(self.owner)
+
+    def start(self) -> None:
+        """At the service's start: fail what stopped processes left, remove their uploads and
+        keep the heartbeat."""
+        self.beat()
+        _remove_left_uploads(self.limits.spool)
+        threading.Thread(target=self._beating, name="screening-heartbeat", daemon=True).start()
+
+    def stop(self) -> None:
+        """At the service's stop: the screenings held here are failed (a batch is not waited
+        for), their uploads removed."""
+        self.stopping.set()
+        _LIVE.discard(self.owner)
+        with self.lock:
+            held, self.held = sorted(self.held), set()
+        for screening_id in held:
+            with contextlib.suppress(OperationalError):  # else failed when found abandoned
+                register.fail_screening(self.engine, screening_id, STOPPED)
+        for _ in self.workers:
+            self.waiting.put(None)
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+    def beat(self) -> None:
+        """The heartbeat of the screenings held here; those of other processes abandoned."""
+        with self.lock:
+            held = sorted(self.held)
+        register.heartbeat(self.engine, self.owner, held)
+        register.fail_abandoned(self.engine, self.limits.stale_after, owner_gone)
+
+    def _beating(self) -> None:
+        while not self.stopping.wait(self.limits.heartbeat_seconds):
+            with contextlib.suppress(OperationalError):  # the next beat tries again
+                self.beat()
+
+    def take(self, screening_id: str, folder: Path, as_of: dt.date, lang: str) -> None:
+        """Queue a screening for the next free worker thread (started on first use)."""
+        with self.lock:
+            self.held.add(screening_id)
+            while len(self.workers) < self.limits.at_once:
+                worker = threading.Thread(target=self._work, name="screening", daemon=True)
+                self.workers.append(worker)
+                worker.start()
+        self.waiting.put((screening_id, folder, as_of, lang))
+
+    def _work(self) -> None:
+        while (job := self.waiting.get()) is not None:
+            self._run(*job)
+
+    def _run(self, screening_id: str, folder: Path, as_of: dt.date, lang: str) -> None:
+        try:
+            if not self.stopping.is_set() and _with_retries(
+                register.screening_running, self.engine, screening_id
+            ):
+                run_screening(self.engine, screening_id, folder, as_of, lang)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            with self.lock:
+                self.held.discard(screening_id)
+
+    def room(self) -> None:
+        """Refuse a screening when this process holds as many as it runs and queues."""
+        most = self.limits.at_once + self.limits.queued
+        with self.lock:
+            held = len(self.held)
+        if held >= most:
+            raise RegisterError(
+                "busy",
+                "too many screenings are waiting: try again when one has finished",
+                expected=f"at most {most} running or queued",
+                got=held,
+            )
+
+
+def owner_name(pid: int) -> str:
+    """A service process's name in the register: host, process id and a random mark (so that a
+    later process with the same id is another owner)."""
+    return f"{socket.gethostname()}/{pid}/{secrets.token_hex(4)}"
+
+
+def owner_gone(owner: str) -> bool:
+    """Whether the process ``owner`` is known to be gone: it ran on this host, and its process
+    has ended or is another one now. A process on another host is judged by its heartbeat."""
+    parts = owner.split("/")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True  # not a name a service process gives itself
+    host, pid = parts[0], parts[1]
+    if host != socket.gethostname():
+        return False
+    if int(pid) == os.getpid():
+        return owner not in _LIVE
+    return not _process_alive(int(pid))
+
+
+_LIVE: set[str] = set()  # the owner names of this process's works
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _remove_left_uploads(spool: Path) -> None:
+    """Remove the upload folders (``PID-MARK``) of this host's service processes that are
+    gone (a killed service)."""
+    if spool.is_dir():
+        for folder in spool.iterdir():
+            pid, _, mark = folder.name.partition("-")
+            if owner_gone(f"{socket.gethostname()}/{pid}/{mark}"):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def add_routes(app: FastAPI) -> None:
-    engine = app.state.engine
-    app.state.on_start.append(lambda: register.fail_interrupted(engine))
+    works = Works(app.state.engine, app.state.screening_limits or Limits())
+    app.state.screenings = works
+    app.state.on_start.append(works.start)
+    app.state.on_stop.append(works.stop)
 
     @app.post("/screenings", status_code=202)
     async def start(
@@ -52,8 +211,8 @@ def add_routes(app: FastAPI) -> None:
         as_of: Annotated[dt.date | None, Form()] = None,
         lang: Annotated[str, Form()] = "en",
     ) -> dict:
-        engine, date = request.app.state.engine, as_of or dt.date.today()
-        return await start_screening(engine, user, files, date, lang)
+        date = as_of or dt.date.today()
+        return await start_screening(request.app.state.screenings, user, files, date, lang)
 
     @app.get("/screenings/{screening_id}")
     def progress(request: Request, user: Signed, screening_id: str) -> dict:
@@ -70,19 +229,29 @@ def add_routes(app: FastAPI) -> None:
         return Response(content, media_type=OUTPUTS[name], headers=disposition)
 
 
-async def start_screening(
-    engine: Engine, user: User, files: list, as_of: dt.date, lang: str
-) -> dict:
-    """Check and keep the uploaded files, start their screening in the background and
-    describe it (what ``POST /screenings`` and the screening page both do)."""
+async def start_screening(works: Works, user: User, files: list, as_of: dt.date, lang: str) -> dict:
+    """Check and keep the uploaded files, queue their screening and describe it (what
+    ``POST /screenings`` and the screening page both do)."""
     _may_screen(user, files, lang)
-    return _started(engine, user, await _kept(files), as_of, lang)
+    works.room()
+    folder = await _kept(files, works.spool)
+    row = register.start_screening(
+        works.engine,
+        works.owner,
+        files=len(list(folder.iterdir())),
+        as_of=as_of,
+        lang=lang,
+        created_by=user.name,
+    )
+    works.take(row.id, folder, as_of, lang)
+    return _described(row)
 
 
-async def _kept(files: list) -> Path:
-    """The uploads in a folder of their own, each within the upload limits (none kept when
-    one is refused)."""
-    folder = Path(tempfile.mkdtemp(prefix="assess-screening-"))
+async def _kept(files: list, spool: Path) -> Path:
+    """The uploads in a folder of their own under ``spool``, each within the upload limits
+    (none kept when one is refused)."""
+    spool.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="assess-screening-", dir=spool))
     try:
         for index, upload in enumerate(files):
             content = await upload.read(desk.MAX_UPLOAD_BYTES + 1)
@@ -111,18 +280,6 @@ def _may_screen(user: User, files: list, lang: str) -> None:
         raise RegisterError("invalid", "unknown language", expected=", ".join(LANGS), got=lang)
 
 
-def _started(engine: Engine, user: User, folder: Path, as_of: dt.date, lang: str) -> dict:
-    files = len(list(folder.iterdir()))
-    row = register.start_screening(
-        engine, files=files, as_of=as_of, lang=lang, created_by=user.name
-    )
-    worker = threading.Thread(
-        target=run_screening, args=(engine, row.id, folder, as_of, lang), daemon=True
-    )
-    worker.start()
-    return _described(row)
-
-
 def run_screening(engine: Engine, screening_id: str, folder: Path, as_of, lang: str) -> None:
     """Screen the uploaded files and store the outputs, or record why it failed."""
     try:
@@ -140,26 +297,25 @@ def run_screening(engine: Engine, screening_id: str, folder: Path, as_of, lang: 
         outputs = {name: (out / name).read_bytes() for name in OUTPUTS if (out / name).exists()}
         register.finish_screening(engine, screening_id, outputs, screening.manifest["counts"])
     except AssessmentError as error:
-        _record_failure(engine, screening_id, error.render())
+        _with_retries(register.fail_screening, engine, screening_id, error.render())
     except Exception as error:  # noqa: BLE001 - recorded on the screening, never lost
-        _record_failure(engine, screening_id, f"internal error: {type(error).__name__}")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        message = f"internal error: {type(error).__name__}"
+        _with_retries(register.fail_screening, engine, screening_id, message)
 
 
-FAILURE_RETRIES = (1, 2, 4, 8, 16)  # seconds between tries to record a failure
+RETRIES = (1, 2, 4, 8, 16)  # seconds between tries while the database is away
 
 
-def _record_failure(engine: Engine, screening_id: str, message: str) -> None:
-    """Mark the screening failed, trying again while the database is away (a database that
-    stays away: the next start of the service marks it failed)."""
-    for pause in (0, *FAILURE_RETRIES):
+def _with_retries(step, *args):
+    """``step(*args)``, tried again while the database is away; a database that stays away:
+    nothing (the screening's heartbeat stops, and it is marked failed once it is back)."""
+    for pause in (0, *RETRIES):
         time.sleep(pause)
         try:
-            register.fail_screening(engine, screening_id, message)
-            return
+            return step(*args)
         except OperationalError:
             continue
+    return None
 
 
 def _visible(engine: Engine, user: User, screening_id: str) -> register.ScreeningRun:
