@@ -4,7 +4,9 @@ trail is appended to the register; a memo is re-rendered from the stored workboo
 
 Four eyes: an officer decides on an assessment (accept the engine's recommendation, override
 it with a reason, or request information); a reviewer who neither ran it nor decided it signs
-it off. An officer sees only the assessments they ran; a reviewer sees all.
+it off. A decision taken after a sign-off replaces the signed-off one only with a reason; it
+needs a sign-off of its own, and the trail says which sign-off it replaces. An officer sees
+only the assessments they ran; a reviewer sees all.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import threading
+import unicodedata
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from .. import __version__
-from .._shared.files import file_stem, write_atomically
+from .._shared.files import write_atomically
 from ..decision.decide import RECOMMENDATIONS
 from ..errors import AssessmentError
 from ..pipeline import Scored, score_applications
 from ..reports.memo.write import write_report
+from ..reports.pdf.style import fill, load_template
 from ..reports.text import records, score_json
 from . import register
 from .register import Assessment, RegisterError, User
@@ -32,6 +37,20 @@ ACTIONS = ("accept", "override", "request_information")
 SCORING = threading.Lock()
 UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".csv")
 MAX_UPLOAD_BYTES = 20 << 20  # an application workbook; a big list goes to a screening
+# a file name's UTF-8 bytes: a file system's 255, less room for the prefix a screening gives a
+# second file of the same name (80 Chinese characters, 240 Latin letters)
+MAX_NAME_BYTES = 240
+# the characters that make a name read otherwise than it is: controls (NUL, line breaks ...),
+# lone surrogates, line and paragraph separators, and the bidirectional overrides and isolates
+HIDDEN_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")
+HIDDEN_BIDI = ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
+
+
+@cache
+def words(lang: str) -> dict:
+    """The service's words in ``lang`` (``templates/web/<lang>.yaml``): its pages', its
+    refusals' and its decision trail's."""
+    return load_template(f"web/{lang}.yaml")
 
 
 def assess_upload(
@@ -69,27 +88,73 @@ def assess_upload(
     )
 
 
-def checked_upload(content: bytes, file_name: str) -> str:
-    """The upload's file name, cleaned, once its size and type are within the limits."""
-    name = Path(file_name or "upload").name
-    suffix = Path(name).suffix.lower()
+def checked_upload(content: bytes, file_name: str, position: int | None = None) -> str:
+    """The upload's file name as sent, once it is a plain file name and the upload's size and
+    type are within the limits. A refusal names the file (``file``) and, among several files
+    sent, its ``position`` (1 for the first)."""
+    where = {"file": file_name} | ({"position": position} if position else {})
+    _plain_name(file_name, where)
+    suffix = Path(file_name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise RegisterError(
             "unsupported_type",
             "the upload is not an application workbook or list",
             expected=", ".join(UPLOAD_SUFFIXES),
             got=suffix or "no suffix",
+            **where,
         )
     if not content:
-        raise RegisterError("invalid", "the upload is empty", expected="a workbook", got="0 bytes")
+        raise RegisterError(
+            "invalid", "the upload is empty", expected="a workbook", got="0 bytes", **where
+        )
     if len(content) > MAX_UPLOAD_BYTES:
         raise RegisterError(
             "too_large",
             "the upload is too large for one application",
             expected=f"at most {MAX_UPLOAD_BYTES:,} bytes",
             got=f"{len(content):,} bytes",
+            **where,
         )
-    return f"{file_stem(Path(name).stem)}{suffix}"
+    return file_name
+
+
+def _plain_name(name: str, where: dict) -> None:
+    """A file name in any script, but no path (``a/b.xlsx``, ``../x.xlsx``), no hidden
+    character (:data:`HIDDEN_CATEGORIES`, :data:`HIDDEN_BIDI`) and no longer than
+    :data:`MAX_NAME_BYTES`."""
+    if "/" in name or "\\" in name:
+        raise RegisterError(
+            "invalid",
+            "the file name is a path, not a plain file name",
+            expected="a file name without / or \\",
+            got=name,
+            **where,
+        )
+    hidden = [c for c in name if _hidden(c)]
+    if hidden:
+        raise RegisterError(
+            "invalid",
+            "the file name has control characters",
+            expected="printable characters",
+            got=", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(hidden)),
+            **where,
+        )
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise RegisterError(
+            "invalid",
+            "the file name is too long",
+            expected=f"at most {MAX_NAME_BYTES:,} bytes",
+            got=f"{size:,} bytes",
+            **where,
+        )
+
+
+def _hidden(character: str) -> bool:
+    return (
+        unicodedata.category(character) in HIDDEN_CATEGORIES
+        or unicodedata.bidirectional(character) in HIDDEN_BIDI
+    )
 
 
 def _scored(path: Path, as_of: dt.date) -> Scored:
@@ -101,7 +166,13 @@ def _scored(path: Path, as_of: dt.date) -> Scored:
             str(text).replace(f"{path.parent}/", "")
             for text in (error.what, error.expected, error.got)
         )
-        raise RegisterError("invalid", what, expected=expected, got=got) from error
+        raise RegisterError(
+            "invalid",
+            f"the upload cannot be scored: {what}",
+            expected=expected,
+            got=got,
+            file=path.name,
+        ) from error
     problems = scored.applications.problems
     errors = problems[problems["severity"] == "error"]
     if len(scored.frame) != 1 or len(errors):
@@ -110,6 +181,7 @@ def _scored(path: Path, as_of: dt.date) -> Scored:
             "the upload must hold one application without input errors",
             expected="one project, no errors",
             got=f"{len(scored.frame)} project(s), {len(errors)} error(s)",
+            file=path.name,
             problems=uploaded_problems(errors.head(50), path),
         )
     return scored
@@ -163,6 +235,7 @@ def decide(
     if action not in ACTIONS:
         raise RegisterError("invalid", "unknown decision", expected=", ".join(ACTIONS), got=action)
     _short(reason=reason, comments=comments)
+    _replacing(register.events(engine, assessment_id), reason)
     outcome = _outcome(found, action, outcome, reason)
     return register.add_event(
         engine,
@@ -174,6 +247,21 @@ def decide(
         comments=comments.strip(),
         actor=user.name,
     )
+
+
+def _replacing(events: list[register.Event], reason: str) -> None:
+    """A decision signed off is replaced only with a reason (four eyes: the new decision
+    needs a new sign-off, and the trail says which sign-off it replaces)."""
+    signed = latest_sign_off_event(events)
+    if signed is not None and not reason.strip():
+        raise RegisterError(
+            "conflict",
+            "the decision is signed off: a new decision replaces it and needs a reason",
+            expected="a reason",
+            got="none",
+            signed_off_by=signed.actor,
+            signed_off_at=_when(signed),
+        )
 
 
 def _outcome(found: Assessment, action: str, outcome: str, reason: str) -> str:
@@ -260,26 +348,73 @@ def _short(**texts: str) -> None:
 def latest_sign_off(events: list) -> str | None:
     """Who signed off the latest decision (a sign-off of an earlier, replaced decision does
     not count)."""
+    signed = latest_sign_off_event(events)
+    return signed.actor if signed is not None else None
+
+
+def latest_sign_off_event(events: list) -> register.Event | None:
+    """The latest sign-off of the latest decision, if it has one."""
     decisions = [e for e in events if e.kind == "decision"]
     if not decisions:
         return None
     after = [e for e in events if e.kind == "sign_off" and e.id > decisions[-1].id]
-    return after[-1].actor if after else None
+    return after[-1] if after else None
+
+
+def replaced_sign_offs(events: list) -> dict[int, register.Event]:
+    """Each decision taken after the decision before it was signed off, by its id: the
+    (latest) sign-off it replaces, which does not cover it."""
+    replaced, signed = {}, None
+    for event in events:
+        if event.kind == "sign_off":
+            signed = event
+        elif event.kind == "decision":
+            if signed is not None:
+                replaced[event.id] = signed
+            signed = None
+    return replaced
+
+
+def _when(event: register.Event) -> str:
+    return event.created_at.strftime("%Y-%m-%d %H:%M")
 
 
 def trail(engine: Engine, assessment_id: str) -> list[dict]:
-    """The decision trail as the memo prints it: when, who, step, outcome, reason, comments."""
-    return [
-        {
-            "when": event.created_at.strftime("%Y-%m-%d %H:%M"),
-            "who": event.actor,
-            "step": event.action.replace("_", " "),
-            "outcome": event.outcome.replace("_", " "),
-            "reason": event.reason,
-            "comments": event.comments,
-        }
-        for event in register.events(engine, assessment_id)
-    ]
+    """The decision trail as the API gives it: when, who, step, outcome, reason, comments;
+    and for a decision that replaces a signed-off one, the sign-off it replaces
+    (``replaces_sign_off``: who and when) and a ``note`` that says so."""
+    events = register.events(engine, assessment_id)
+    replaced, said = replaced_sign_offs(events), words("en")["trail"]
+    return [_trail_step(event, replaced.get(event.id), said) for event in events]
+
+
+def _trail_step(event: register.Event, replaced: register.Event | None, said: dict) -> dict:
+    replaces = {"who": replaced.actor, "when": _when(replaced)} if replaced else None
+    note = fill(said["replaces"], name=replaces["who"], when=replaces["when"]) if replaces else ""
+    return {
+        "when": _when(event),
+        "who": event.actor,
+        "step": said["steps"][event.action],
+        "outcome": event.outcome.replace("_", " "),
+        "reason": event.reason,
+        "comments": event.comments,
+        "replaces_sign_off": replaces,
+        "note": note,
+    }
+
+
+def printed_trail(engine: Engine, assessment_id: str, lang: str) -> list[dict]:
+    """The decision trail as a memo in ``lang`` prints it: each step and outcome in its words,
+    and a decision that replaces a signed-off one saying so after its step."""
+    outcomes = load_template(f"{lang}.yaml")["recommendations"]  # the memo's words
+    events = register.events(engine, assessment_id)
+    replaced, said = replaced_sign_offs(events), words(lang)["trail"]
+    rows = []
+    for event in events:
+        row = _trail_step(event, replaced.get(event.id), said)
+        step = fill(said["noted"], **row) if row["note"] else row["step"]
+        rows.append(row | {"step": step, "outcome": outcomes.get(event.outcome, event.outcome)})
+    return rows
 
 
 def reprint(engine: Engine, assessment_id: str, with_trail: bool = True) -> bytes:
@@ -292,7 +427,7 @@ def reprint(engine: Engine, assessment_id: str, with_trail: bool = True) -> byte
         write_atomically(path, lambda file: file.write_bytes(content))
         scored = score_applications([path], as_of=found.as_of)
         _same_method(found, scored)
-        steps = trail(engine, assessment_id) if with_trail else None
+        steps = printed_trail(engine, assessment_id, found.lang) if with_trail else None
         memo = Path(folder) / "memo.pdf"
         write_report(scored, found.project_id, memo, found.lang, trail=steps)
         return memo.read_bytes()

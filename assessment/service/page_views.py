@@ -9,6 +9,7 @@ project. Nothing here decides anything: the stage of an assessment is where its 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -26,7 +27,7 @@ from ..reports.memo.facts import Memo
 from ..reports.memo.front import condition_text, factor, finding
 from ..reports.pdf.style import Look, fill
 from ..reports.text import problem_line
-from . import register
+from . import desk, register
 from .app import STATUS
 from .register import Assessment, Event, RegisterError, User
 
@@ -83,6 +84,7 @@ def decision_view(found: Assessment, events: list[Event], lang: str) -> dict:
     key = decision.get("recommendation") or "none"
     reason = decision.get("decision_reason_zh" if lang == "zh" else "decision_reason")
     decisions = [e for e in events if e.kind == "decision"]
+    trail = _trail(events, look)
     return {
         "mw": look.words,  # the memo's words: headings, columns
         "recommendation": key,
@@ -98,8 +100,9 @@ def decision_view(found: Assessment, events: list[Event], lang: str) -> dict:
         "quality": _quality(memo, decision.get("data_quality") or {}),
         "criteria": _criteria(memo),
         "idle": [r["rule_id"] for r in found.result["rules"] if r["verdict"] == "not_applicable"],
-        "trail": [_step(event, look) for event in events],
+        "trail": trail,
         "stage": stage(events),
+        "replaced": _replaced(trail),
         "outcome": look.word("recommendations", decisions[-1].outcome) if decisions else "",
         "signed_by": events[-1].actor if stage(events) == "signed_off" else "",
         "outcomes": [(o, look.word("recommendations", o)) for o in _others(found)],
@@ -220,7 +223,20 @@ def _criteria(memo: Memo) -> list[dict]:
     return rows
 
 
-def _step(event: Event, look: Look) -> dict:
+def _trail(events: list[Event], look: Look) -> list[dict]:
+    """The steps of a trail; a decision that replaces a signed-off one names that sign-off
+    (``replaces``)."""
+    replaced = desk.replaced_sign_offs(events)
+    return [_step(event, look, replaced.get(event.id)) for event in events]
+
+
+def _replaced(trail: list[dict]) -> dict | None:
+    """The sign-off step the latest decision replaces, if it replaces one."""
+    decisions = [step for step in trail if step["kind"] == "decision"]
+    return decisions[-1]["replaces"] if decisions else None
+
+
+def _step(event: Event, look: Look, replaced: Event | None = None) -> dict:
     return {
         "when": event.created_at.strftime("%Y-%m-%d %H:%M"),
         "who": event.actor,
@@ -229,6 +245,7 @@ def _step(event: Event, look: Look) -> dict:
         "outcome": look.word("recommendations", event.outcome),
         "reason": event.reason,
         "comments": event.comments,
+        "replaces": _step(replaced, look) if replaced is not None else None,
     }
 
 
@@ -285,34 +302,99 @@ def _register_row(found: Assessment, events: list[Event], look: Look) -> dict:
 # -- errors -------------------------------------------------------------------------------------
 
 
-def shown_error(error: RegisterError) -> dict:
-    """A refusal as the page says it: the error shape's message, what was expected and got,
-    and each input problem as one line."""
-    details = error.details
-    problems = details.get("problems") if isinstance(details.get("problems"), list) else []
-    return {
-        "message": error.message,
-        "expected": _text(details.get("expected")),
-        "got": _text(details.get("got")),
-        "problems": [problem_line(p) for p in problems],
-    }
+@dataclass(frozen=True)
+class Refusal:
+    """A refused request as a page shows it: ``said(lang)`` gives its message, what was
+    expected and got, the file it is about (and its position among the files sent) and each
+    input problem as one line, in the language of the page (``base.html`` asks)."""
+
+    error: RegisterError
+
+    def said(self, lang: str) -> dict:
+        details = self.error.details
+        problems = details.get("problems") if isinstance(details.get("problems"), list) else []
+        return {
+            "message": say(self.error.message, lang),
+            "expected": _detail(details.get("expected"), lang),
+            "got": _detail(details.get("got"), lang),
+            "file": str(details.get("file") or ""),
+            "position": str(details.get("position") or ""),
+            "problems": [problem_line(p) for p in problems],
+        }
 
 
-def _text(value: object) -> str:
+def shown_error(error: RegisterError) -> Refusal:
+    """A refusal as a page shows it (in the page's language: :class:`Refusal`)."""
+    return Refusal(error)
+
+
+def _detail(value: object, lang: str) -> str:
+    """A detail of a refusal in ``lang``: a text said (:func:`say`), a list item by item."""
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else str(value)
+        return desk.words(lang)["error"]["list"].join(say(str(v), lang) for v in value)
+    return "" if value is None else say(str(value), lang)
 
 
-def error_words(error: Exception, said: dict) -> tuple[dict, int]:
+SOURCE = "en"  # the language the service raises its refusals in (and the API says them)
+
+
+def say(text: str, lang: str) -> str:
+    """A text of the service in ``lang``: a refusal's message, or what it expected or got.
+    The English phrase it is (``messages`` of ``templates/web/en.yaml``; a ``{name}`` there
+    stands for any text, itself said in ``lang`` when it is a phrase) becomes that phrase of
+    ``lang``; a list of phrases (``a, b``) is said phrase by phrase; anything else (a name, a
+    number, a value sent) stays as it is."""
+    if lang == SOURCE or not text:
+        return text
+    theirs, (exact, patterns) = desk.words(lang)["messages"], _english()
+    if text in exact:
+        return theirs[exact[text]]
+    for key, pattern in patterns:
+        found = pattern.fullmatch(text)
+        if found:
+            parts = {
+                name: theirs.get(exact.get(part), part) for name, part in found.groupdict().items()
+            }
+            return fill(theirs[key], **parts)
+    items = text.split(", ")
+    if len(items) > 1 and all(item in exact for item in items):
+        return desk.words(lang)["error"]["list"].join(theirs[exact[item]] for item in items)
+    return text
+
+
+@cache
+def _english() -> tuple[dict[str, str], list[tuple[str, re.Pattern]]]:
+    """The service's English phrases: the keys of those without a ``{name}`` by their text;
+    the others as patterns, those with the most words of their own first."""
+    phrases = desk.words(SOURCE)["messages"]
+    exact = {phrase: key for key, phrase in phrases.items() if not _PLACEHOLDER.search(phrase)}
+    others = [key for key, phrase in phrases.items() if _PLACEHOLDER.search(phrase)]
+    others.sort(key=lambda key: -len(_PLACEHOLDER.sub("", phrases[key])))
+    return exact, [(key, _pattern(phrases[key])) for key in others]
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _pattern(phrase: str) -> re.Pattern:
+    """``phrase`` as a pattern: its words as they are, each ``{name}`` any text."""
+    parts = _PLACEHOLDER.split(phrase)  # words, name, words, name ...
+    return re.compile(
+        "".join(
+            re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+        )
+    )
+
+
+def error_words(error: Exception, page_words: dict) -> tuple[dict, int]:
     """Any error of a page in words, and its HTTP status: never a traceback."""
     if isinstance(error, RegisterError):
         return shown_error(error), STATUS.get(error.code, 500)
     if isinstance(error, OperationalError):
-        return {"message": said["unavailable"]}, 503
+        return {"message": page_words["unavailable"]}, 503
     if isinstance(error, RequestValidationError):
-        return {"message": said["invalid"]}, 422
+        return {"message": page_words["invalid"]}, 422
     if isinstance(error, HTTPException):
-        message = said["not_found"] if error.status_code == 404 else str(error.detail)
+        message = page_words["not_found"] if error.status_code == 404 else str(error.detail)
         return {"message": message}, error.status_code
-    return {"message": fill(said["internal"], kind=type(error).__name__)}, 500
+    return {"message": fill(page_words["internal"], kind=type(error).__name__)}, 500

@@ -255,7 +255,7 @@ async def _kept(files: list, spool: Path) -> Path:
     try:
         for index, upload in enumerate(files):
             content = await upload.read(desk.MAX_UPLOAD_BYTES + 1)
-            name = desk.checked_upload(content, upload.filename or "")
+            name = desk.checked_upload(content, upload.filename or "", position=index + 1)
             kept = folder / name if not (folder / name).exists() else folder / f"{index}_{name}"
             write_atomically(kept, lambda f, c=content: f.write_bytes(c))
     except RegisterError:
