@@ -2,7 +2,8 @@
 
 Which programmes an application is judged on is data (``rules/decision/purpose_programmes.csv``
 and ``programme_roles.csv``): the legal floor for every purpose, the financing route of its
-purpose, and the green label programmes where ``green_label_requested`` says so. The decision
+purpose, and the green label programmes where ``green_label_requested`` says so (read by
+:mod:`assessment.intake.asked`, which the intake's checks share). The decision
 table (``rules/decision/decision_table.csv``) is tried row by row; the first row whose condition
 holds gives ``approve``, ``approve_with_conditions``, ``refer``, ``incomplete`` or ``decline``
 (``rules/decision/README.md`` says what each means). With it come:
@@ -32,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._shared.resources import data_dir
 from .._shared.tables import reference_rows
 from .._shared.text import shown
 from ..criteria import conditions
@@ -40,6 +40,13 @@ from ..criteria.evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, STATUSES, VE
 from ..criteria.indicators import FALLBACK, input_fields
 from ..criteria.rules import RuleSet, nearest
 from ..errors import RuleError
+from ..intake.asked import (
+    Routing,
+    column_or_blank,
+    decision_file,
+    load_routing,
+    requested_programmes,
+)
 from ..intake.cells import plain
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import of_kept_rows
@@ -154,47 +161,7 @@ def _row(path: Path, number: int, row: dict, problems: list[dict]) -> DecisionRo
     )
 
 
-ROLES = ("floor", "route", "label", "informative")
-ROLE_COLUMNS = ("programme", "role")
 SHOWN_STATUSES = (*STATUSES, "not_requested")  # what an output shows
-
-
-@dataclass(frozen=True)
-class Routing:
-    """Which programmes an application is judged on (``rules/decision``, data): per financing
-    purpose the ``programmes`` always judged and the ``labels`` judged when a green label is
-    requested; each programme's ``role`` (floor, route, label, informative)."""
-
-    programmes: dict[str, tuple[str, ...]]
-    labels: dict[str, tuple[str, ...]]
-    roles: dict[str, str]
-
-    def of_role(self, *roles: str) -> tuple[str, ...]:
-        return tuple(p for p in PROGRAMMES if self.roles.get(p) in roles)
-
-
-@lru_cache(maxsize=4)
-def load_routing(folder: str | Path | None = None) -> Routing:
-    """The purpose and role tables of ``folder`` (default: the packaged ``rules/decision``;
-    a table the folder lacks is the packaged one), validated."""
-    purposes = reference_rows(
-        decision_file(folder, "purpose_programmes.csv"), ("financing_purpose", "programmes")
-    )
-    roles_path = decision_file(folder, "programme_roles.csv")
-    roles = {row["programme"]: row["role"] for row in reference_rows(roles_path, ROLE_COLUMNS)}
-    routing = Routing(
-        {row["financing_purpose"]: _split(row["programmes"]) for row in purposes},
-        {row["financing_purpose"]: _split(row.get("label_programmes")) for row in purposes},
-        roles,
-    )
-    _check_routing(routing, roles_path.parent)
-    return routing
-
-
-def decision_file(folder: str | Path | None, name: str) -> Path:
-    """``folder / name`` when it exists, else the packaged ``rules/decision/<name>``."""
-    own = Path(folder) / name if folder else None
-    return own if own is not None and own.is_file() else data_dir("rules") / "decision" / name
 
 
 def decision_folder(rules: RuleSet | None) -> Path | None:
@@ -223,66 +190,6 @@ def check_decision_tables(rules: RuleSet) -> str:
     )
 
 
-def _split(text: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (text or "").split(";") if part.strip())
-
-
-def _check_routing(routing: Routing, folder: Path) -> None:
-    problems = [
-        {
-            "file": str(folder / "programme_roles.csv"),
-            "row": "",
-            "column": "role",
-            "value": f"{programme}: {routing.roles.get(programme)}",
-            "message": "every programme needs a known role",
-            "hint": ", ".join(ROLES),
-        }
-        for programme in PROGRAMMES
-        if routing.roles.get(programme) not in ROLES
-    ]
-    named = {p for ps in (*routing.programmes.values(), *routing.labels.values()) for p in ps}
-    problems += [
-        {
-            "file": str(folder / "purpose_programmes.csv"),
-            "row": "",
-            "column": "programmes",
-            "value": name,
-            "message": "unknown programme",
-            "hint": ", ".join(PROGRAMMES),
-        }
-        for name in sorted(named - set(PROGRAMMES))
-    ]
-    if problems:
-        raise RuleError.from_rows(problems)
-
-
-def requested_programmes(
-    frame: pd.DataFrame, routing: Routing | None = None
-) -> dict[str, np.ndarray]:
-    """Per programme, the projects that ask for it: the purpose's programmes, plus its label
-    programmes where ``green_label_requested`` is yes. A missing or unknown purpose asks for
-    the floor only (the decision then asks for the purpose). Vectorised: one lookup per
-    distinct purpose. ``routing``: the tables to read (default: the packaged ones)."""
-    routing = routing or load_routing()
-    purpose = pd.Categorical(_column(frame, "financing_purpose").astype(object))
-    label = _column(frame, "green_label_requested").fillna(False).to_numpy(dtype=bool)
-    floor = routing.of_role("floor")
-    found = {}
-    for programme in PROGRAMMES:
-        wanted = [programme in routing.programmes.get(p, floor) for p in purpose.categories]
-        labelled = [programme in routing.labels.get(p, ()) for p in purpose.categories]
-        found[programme] = _per_row(purpose, wanted, programme in floor) | (
-            label & _per_row(purpose, labelled, False)
-        )
-    return found
-
-
-def _per_row(codes: pd.Categorical, per_code: list[bool], missing: bool) -> np.ndarray:
-    """``per_code`` (one flag per category) spread over the rows; ``missing`` for a blank."""
-    table = np.array([*per_code, missing], dtype=bool)
-    return table[np.where(codes.codes < 0, len(per_code), codes.codes)]
-
-
 def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
     """The programme results with each ``<p>_status`` reading ``not_requested`` where the
     application does not ask for the programme (its eligibility, score, coverage and grade
@@ -299,10 +206,6 @@ def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
             if column in shown:
                 shown[column] = shown[column].where(asked[programme])
     return shown
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
 
 
 def decision_inputs(
@@ -334,7 +237,7 @@ def _basis(
     programmes = doubts.programmes
     inputs = programmes[[c for c in programmes.columns if c.endswith(INPUT_PARTS)]].copy()
     for column in CONTEXT_COLUMNS:
-        inputs[column] = _column(frame, column)
+        inputs[column] = column_or_blank(frame, column)
     inputs["compliance_status"] = _worst(programmes, routing.of_role("floor"), asked)
     inputs["route_status"] = _worst(programmes, routing.of_role("route"), asked)
     inputs["label_status"] = label_status(programmes, routing, asked)

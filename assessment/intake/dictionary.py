@@ -8,6 +8,7 @@ or label means, which canonical code an enumerated value has, what a unit is wor
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -264,10 +265,18 @@ class Dictionary:
         for check in self.checks:
             for side in ("left", "right"):
                 name = check[side]
-                if not name.startswith("@") and name not in self.fields:
+                bound = side == "right" and is_bound(check)
+                if not (name.startswith("@") or name in self.fields or bound):
                     raise DictionaryError(
                         "unknown field in check", where=check["check_id"], got=repr(name)
                     )
+            if check.get("programme") and check["programme"] not in PROGRAMMES:
+                raise DictionaryError(
+                    "unknown programme in check",
+                    where=check["check_id"],
+                    expected=", ".join(PROGRAMMES),
+                    got=repr(check["programme"]),
+                )
 
     # -- look-ups ------------------------------------------------------------------------
     def match_header(self, text: object) -> Header | None:
@@ -326,6 +335,15 @@ class Dictionary:
 
     def series_fields(self) -> list[Field]:
         return [f for f in self.fields.values() if f.type == "series"]
+
+
+def is_bound(check: dict[str, str]) -> bool:
+    """Whether a check of ``checks.csv`` compares its field with a number (``right`` is, say,
+    ``0``) rather than with another field: a bound, checked like a hard range."""
+    try:
+        return math.isfinite(float(check["right"]))
+    except ValueError:
+        return False
 
 
 def unit_key(text: str) -> str:

@@ -1,6 +1,8 @@
-"""Checks on typed values: ranges, plausibility, cross-field checks from ``checks.csv``, and
-fields that a programme needs. Each check is vectorised over a batch; only failing cells are
-turned into problem rows (with file, sheet and cell).
+"""Checks on typed values: ranges, plausibility, cross-field checks and bounds from
+``checks.csv`` (a bound may hold only where the application asks for a programme: a loan
+amount above 0 where a loan is applied for), and fields that a programme needs. Each check is
+vectorised over a batch; only failing cells are turned into problem rows (with file, sheet and
+cell).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .._shared.text import shown
+from .asked import requested_programmes
 from .cells import check_as_of, is_missing
-from .dictionary import Dictionary, Field
+from .dictionary import Dictionary, Field, is_bound
 from .normalize import Batch, field_of
 
 _COMPARE = {
@@ -49,7 +52,12 @@ def validate_batch(
         if bad.any():
             clean.loc[bad, key] = None
     for check in dictionary.checks:
-        problems += _check_problems(clean, batch, check, dictionary, as_of)
+        if is_bound(check):
+            found, bad = _bound_problems(clean, batch, check, dictionary)
+            clean.loc[bad, check["left"]] = None
+            problems += found
+        else:
+            problems += _check_problems(clean, batch, check, dictionary, as_of)
     problems += _missing_problems(typed, batch, dictionary, missing_warnings)
     return clean, problems
 
@@ -143,6 +151,52 @@ def _fmt(number: float | None, unbounded: str) -> str:
 def _shown(batch: Batch, key: str, position: int) -> object:
     raw = batch.raw[key].iloc[position] if key in batch.raw.columns else None
     return "" if raw is None else raw
+
+
+def _bound_problems(
+    typed: pd.DataFrame, batch: Batch, check: dict[str, str], dictionary: Dictionary
+) -> tuple[list[dict], np.ndarray]:
+    """A field against a number (``right`` a number in ``checks.csv``), checked like a hard
+    range: problems, and the mask of values to blank (an error's). With a ``programme`` only
+    the projects that ask for it are held to the bound (:mod:`.asked`); elsewhere a value
+    failing it means none (a loan amount of 0 on a REIT issuance: no loan) and is blanked
+    without a problem."""
+    left = check["left"]
+    values = _numbers(typed[left]) if left in typed.columns else None
+    if values is None:
+        return [], np.zeros(len(typed), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        bad = ~_COMPARE[check["operator"]](values, float(check["right"])) & ~np.isnan(values)
+    held = _held(typed, check)
+    field = dictionary.fields[left]
+    found = [
+        batch.problem(
+            p,
+            left,
+            "out of range",
+            value=_shown(batch, left, p),
+            expected=check["expected_en"],
+            severity=check["severity"],
+            hint=f"{_range_hint(field, typed[left].iloc[p])}{_asked_for(check)}",
+        )
+        for p in np.flatnonzero(bad & held)
+    ]
+    return found, bad & (~held | (check["severity"] == "error"))
+
+
+def _held(typed: pd.DataFrame, check: dict[str, str]) -> np.ndarray:
+    """The projects a check applies to: all, or those asking for its ``programme``."""
+    programme = check.get("programme")
+    if not programme:
+        return np.ones(len(typed), dtype=bool)
+    return requested_programmes(typed)[programme]
+
+
+def _asked_for(check: dict[str, str]) -> str:
+    programme = check.get("programme")
+    if not programme:
+        return ""
+    return f"; the application asks for {programme} (check {check['check_id']})"
 
 
 def _check_problems(
