@@ -327,7 +327,11 @@ def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     if settings.redact and "sponsor" in good:  # a version to share: no sponsor in the memos
         good = good.assign(sponsor=pd.NA)
     scored = _score(good, settings) if len(good) else None
-    results = result_rows(scored) if scored is not None else empty_results(settings)
+    results = (
+        result_rows(scored, settings.lang, settings.templates)
+        if scored is not None
+        else empty_results(settings)
+    )
     if scored is not None and settings.reports:
         from ..reports.memo.write import (
             write_reports,  # a later stage, only when memos are asked for
@@ -378,11 +382,12 @@ def _rejected_rows(records: pd.DataFrame, status: str = "rejected") -> pd.DataFr
     )
 
 
-def result_rows(scored: Scored) -> pd.DataFrame:
+def result_rows(scored: Scored, lang: str = "en", templates: str | None = None) -> pd.DataFrame:
     """One row per scored project: identity, recommendation, the green label asked for,
     eligibility and score over the floor and route asked for, PD and grade, per-programme
-    results (``not_requested`` where not asked for), principal reasons, and one verdict column
-    per rule (named by its rule id). Built in one go (no fragmented frame)."""
+    results (``not_requested`` where not asked for), principal reasons and the decision's
+    reason in ``lang`` (:func:`reason_lines`), and one verdict column per rule (named by its
+    rule id). Built in one go (no fragmented frame)."""
     frame, evaluation, decisions = scored.frame, scored.evaluation, scored.decisions
     routing = routing_of(evaluation.rules)
     programmes, applied = evaluation.programmes, requested_programmes(frame, routing)
@@ -409,8 +414,9 @@ def result_rows(scored: Scored) -> pd.DataFrame:
         out[f"{programme}_status"] = _coded(shown[f"{programme}_status"], SHOWN_STATUSES)
     for column in KEY_COLUMNS:
         out[column] = frame[column].astype(float) if column in frame else np.nan
-    out["reasons"] = [reasons_text(r) for r in decisions["reasons"]]
-    out["decision_reason"] = _coded(decisions["decision_reason"], _reasons(evaluation))
+    out["reasons"] = reason_lines(scored, lang, templates)
+    own = "decision_reason" if lang == "en" else f"decision_reason_{lang}"
+    out["decision_reason"] = _coded(decisions[own], _reasons(evaluation, lang))
     for rule in evaluation.rules.rules:
         codes = evaluation.results[rule.rule_id].codes
         out[rule.rule_id] = pd.Categorical.from_codes(codes, VERDICTS)
@@ -423,11 +429,11 @@ def _coded(values: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
     return pd.Categorical(values.to_numpy(dtype=object), categories=list(categories))
 
 
-def _reasons(evaluation) -> tuple[str, ...]:
-    """The reasons of the decision table the projects were decided with."""
+def _reasons(evaluation, lang: str = "en") -> tuple[str, ...]:
+    """The reasons of the decision table the projects were decided with, in ``lang``."""
     folder = decision_folder(evaluation.rules)
     table = load_decision_table(decision_file(folder, "decision_table.csv"))
-    return tuple(dict.fromkeys(row.reason_en for row in table))
+    return tuple(dict.fromkeys(getattr(row, f"reason_{lang}") for row in table))
 
 
 def empty_results(settings: Settings) -> pd.DataFrame:
@@ -451,6 +457,30 @@ def _all_eligible(programmes: pd.DataFrame, applied: dict, routing) -> pd.Series
 def _mean_score(programmes: pd.DataFrame, applied: dict) -> pd.Series:
     scores = pd.concat([programmes[f"{p}_score"].where(applied[p]) for p in PROGRAMMES], axis=1)
     return scores.mean(axis=1, skipna=True)
+
+
+def reason_lines(scored: Scored, lang: str = "en", templates: str | None = None) -> list[str]:
+    """Each project's principal reasons as one line: in English the compact line of
+    :func:`reasons_text`; in another language the memo's words
+    (:func:`assessment.reports.memo.front.reasons_line`, ``templates`` searched first)."""
+    reasons = scored.decisions["reasons"]
+    if lang == "en":
+        return [reasons_text(r) for r in reasons]
+    from ..reports.memo.facts import Memo, Run  # the memo's words: loaded when asked for
+    from ..reports.memo.front import reasons_line
+
+    run = Run(scored, _look(lang, templates), memos=len(reasons))
+    return [
+        reasons_line(Memo(run, {"project_id": pid, "indicators": {}}), found)
+        for pid, found in reasons.items()
+    ]
+
+
+@lru_cache(maxsize=4)
+def _look(lang: str, templates: str | None):
+    from ..reports.pdf.style import Look
+
+    return Look(lang, templates)
 
 
 def reasons_text(reasons: list[dict]) -> str:

@@ -282,6 +282,28 @@ def factor(memo: Memo, reason: dict) -> str:
     return fill(words["missing"], inputs=inputs, feature=feature, effect=effect)
 
 
+def reasons_line(memo: Memo, reasons: list[dict]) -> str:
+    """A decision's principal reasons on one line in the memo's words (the template's
+    ``reason_line``): each criterion with its :func:`finding` and source, each model factor
+    as :func:`factor` words it."""
+    words = memo.look.words["reason_line"]
+    parts = []
+    for reason in reasons or []:
+        if reason.get("kind") == "model":
+            said = factor(memo, {"feature": reason["criterion"], **reason})
+            parts.append(
+                fill(words["model"], model=memo.look.words["methods"]["model"], factor=said)
+            )
+            continue
+        found = finding(memo, reason)
+        parts.append(
+            fill(
+                words["rule"], criterion=reason["criterion"], finding=found, source=reason["source"]
+            )
+        )
+    return str(words["separator"]).join(parts)
+
+
 def glance(memo: Memo, decision: dict):
     """The one-glance panel: the PUE against its limits, the green-power share against its
     evidence, the DSCR against its floor, the PD and the data-quality score."""
