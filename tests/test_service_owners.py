@@ -84,7 +84,8 @@ def test_a_process_queues_a_few_screenings_and_refuses_more(tmp_path, engine, re
     limits = Limits(at_once=1, queued=1, spool=tmp_path)
     headers = {"Authorization": f"Bearer {reviewer.token}"}
     files = [("files", (WORKBOOK.name, WORKBOOK.read_bytes()))]
-    with testclient.TestClient(create_app(engine, screening_limits=limits)) as client:
+    app = create_app(engine, screening_limits=limits)
+    with testclient.TestClient(app) as client:
         started = [client.post("/screenings", files=files, headers=headers) for _ in range(3)]
         assert [r.status_code for r in started] == [202, 202, 429]
         busy = started[2]
@@ -93,6 +94,7 @@ def test_a_process_queues_a_few_screenings_and_refuses_more(tmp_path, engine, re
             assert _finished(client, headers, response.json()["id"])["status"] == "complete"
         last = client.post("/screenings", files=files, headers=headers)
         assert last.status_code == 202
+        app.state.screenings.stop(wait_seconds=60)  # the service stops: its thread ends
     assert not any(tmp_path.rglob("*.xlsx"))  # each upload removed, the last one's at the stop
     found = register.screening(engine, last.json()["id"])  # not waited for at the stop
     assert found.status == "failed" and found.message == screenings.STOPPED

@@ -30,7 +30,7 @@ from typing import Annotated
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .._shared.files import write_atomically
 from ..errors import AssessmentError
@@ -89,18 +89,20 @@ class Works:
         _remove_left_uploads(self.limits.spool)
         threading.Thread(target=self._beating, name="screening-heartbeat", daemon=True).start()
 
-    def stop(self) -> None:
+    def stop(self, wait_seconds: float = 0) -> None:
         """At the service's stop: the screenings held here are failed (a batch is not waited
-        for), their uploads removed."""
+        for, unless ``wait_seconds`` for its thread to end), their uploads removed."""
         self.stopping.set()
         _LIVE.discard(self.owner)
         with self.lock:
             held, self.held = sorted(self.held), set()
         for screening_id in held:
-            with contextlib.suppress(OperationalError):  # else failed when found abandoned
+            with contextlib.suppress(SQLAlchemyError):  # else failed when found abandoned
                 register.fail_screening(self.engine, screening_id, STOPPED)
         for _ in self.workers:
             self.waiting.put(None)
+        for worker in self.workers:
+            worker.join(wait_seconds)
         shutil.rmtree(self.spool, ignore_errors=True)
 
     def beat(self) -> None:
@@ -112,7 +114,7 @@ class Works:
 
     def _beating(self) -> None:
         while not self.stopping.wait(self.limits.heartbeat_seconds):
-            with contextlib.suppress(OperationalError):  # the next beat tries again
+            with contextlib.suppress(SQLAlchemyError):  # the next beat tries again
                 self.beat()
 
     def take(self, screening_id: str, folder: Path, as_of: dt.date, lang: str) -> None:
@@ -126,8 +128,11 @@ class Works:
         self.waiting.put((screening_id, folder, as_of, lang))
 
     def _work(self) -> None:
+        """Run the queued screenings one after another; a screening whose failure cannot be
+        recorded (its database gone) is left to the heartbeat, and the thread goes on."""
         while (job := self.waiting.get()) is not None:
-            self._run(*job)
+            with contextlib.suppress(SQLAlchemyError):
+                self._run(*job)
 
     def _run(self, screening_id: str, folder: Path, as_of: dt.date, lang: str) -> None:
         try:
