@@ -77,6 +77,7 @@ def test_an_upload_gives_the_score_json_of_its_project_with_an_id(uploaded, caps
     expected = json.loads(capsys.readouterr().out)["projects"][0]
     assert {k: uploaded[k] for k in expected} == expected
     assert uploaded["recommendation"] == "approve_with_conditions"
+    assert uploaded["file_name"] == WORKBOOK.name
     assert uploaded["links"]["memo"] == f"/assessments/{uploaded['id']}/memo.pdf"
 
 
@@ -298,6 +299,7 @@ def test_history_pairs_a_sign_off_with_the_decision_it_signed(engine, users, url
     assert main(["history", "DC-2025-010", "--database", url, "--format", "json"]) == 0
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["assessments"]}
     assert rows[found.id]["decision"] == "decline" and rows[found.id]["signed_off_by"] is None
+    assert rows[found.id]["file_name"] == WORKBOOK.name
 
 
 def test_a_register_that_cannot_be_reached_is_an_error_not_a_bug(capsys):

@@ -114,7 +114,8 @@ def cmd_users_token(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """List past assessments of the register, newest first (of one project when named):
-    id, project, engine recommendation, latest decision, as-of date, who and when.
+    id, project, engine recommendation, latest decision, as-of date, who and when (with the
+    uploaded file's name in --format json).
 
     Example:
       assess history DC-2025-004 --format json
@@ -146,6 +147,7 @@ def _history_row(engine, row) -> dict:
     return {
         "id": row.id,
         "project_id": row.project_id,
+        "file_name": row.file_name,
         "recommendation": row.recommendation,
         "decision": decided[-1].outcome if decided else None,
         "signed_off_by": latest_sign_off(trail),

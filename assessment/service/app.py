@@ -207,6 +207,7 @@ def _summary(found: Assessment) -> dict:
     return {
         "id": found.id,
         "project_id": found.project_id,
+        "file_name": found.file_name,
         "recommendation": found.recommendation,
         "as_of": found.as_of.isoformat(),
         "created_by": found.created_by,

@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from .._shared.resources import data_dir
-from ..reports.pdf.style import LANGS, fill, load_template
+from ..reports.pdf.style import LANGS, fill
 from . import desk, page_views, register
 from .app import COOKIE, STATUS
 from .register import RegisterError, User
@@ -69,10 +69,7 @@ def add_routes(app: FastAPI) -> None:
 # -- words, rendering, sign-in ----------------------------------------------------------------
 
 
-@cache
-def words(lang: str) -> dict:
-    """The pages' words in ``lang`` (``templates/web/<lang>.yaml``)."""
-    return load_template(f"web/{lang}.yaml")
+words = desk.words  # the service's words in a language: one loader
 
 
 @cache
