@@ -126,3 +126,36 @@ def test_the_default_limits_keep_uploads_in_the_temporary_folder():
     assert Limits().at_once >= 1 and Limits().stale_after > dt.timedelta(
         seconds=Limits().heartbeat_seconds * 3
     )
+
+
+def test_two_processes_storing_the_same_file_at_once_both_succeed(url, engine, reviewer):
+    """Two service processes (two engines on one register) keep the same upload at the same
+    moment: both assessments are stored, the file once."""
+    import concurrent.futures
+
+    other = register.open_register(url)
+    content = os.urandom(4096)  # a file no other test stores
+    facts = {
+        "project_id": "RACE-1",
+        "file_name": "race.xlsx",
+        "record": {},
+        "result": {},
+        "rule_versions": {},
+        "model_sha256": "0" * 64,
+        "engine_version": "test",
+        "as_of": AS_OF,
+        "lang": "en",
+        "recommendation": "refer",
+        "created_by": reviewer.name,
+    }
+    stores = [engine, other] * 4
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(stores)) as pool:
+            rows = list(
+                pool.map(lambda e: register.record_assessment(e, content, content, **facts), stores)
+            )
+    finally:
+        other.dispose()
+    assert len({row.id for row in rows}) == len(stores)
+    assert len(register.assessments(engine, project_id="RACE-1")) == len(stores)
+    assert register.blob(engine, rows[0].file_sha256) == content

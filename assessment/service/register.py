@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -166,15 +167,21 @@ SQLITE_WAIT_SECONDS = 30  # how long a SQLite writer waits for another process's
 
 
 def _engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file in write-ahead-log mode, so that several service
-    processes read while one writes, and a writer waits its turn rather than failing."""
+    """An engine for ``url``. A SQLite file is in write-ahead-log mode, so that several
+    service processes read while one writes, and each transaction takes the write lock at its
+    start (``BEGIN IMMEDIATE``): a writer waits its turn rather than failing midway."""
     if not url.startswith("sqlite"):
         return create_engine(url, future=True, pool_pre_ping=True)
     engine = create_engine(url, future=True, connect_args={"timeout": SQLITE_WAIT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def write_ahead(connection, _record) -> None:
+        connection.isolation_level = None  # the transactions are begun below, not by the driver
         connection.execute("pragma journal_mode=wal")
+
+    @event.listens_for(engine, "begin")
+    def immediately(connection) -> None:
+        connection.exec_driver_sql("begin immediate")
 
     return engine
 
@@ -286,12 +293,17 @@ def _detached(session: Session, row):
 
 
 def store_blob(session: Session, content: bytes) -> str:
-    """Keep ``content`` by its SHA-256 (once) and return that."""
+    """Keep ``content`` by its SHA-256 (once, though two processes store it at the same
+    moment) and return that."""
     key = sha256(content)
     if session.get(Blob, key) is None:
-        session.add(Blob(sha256=key, size=len(content), content=content))
-        session.flush()
+        insert = _INSERTS[session.get_bind().dialect.name]
+        row = {"sha256": key, "size": len(content), "content": content}
+        session.execute(insert(Blob).values(row).on_conflict_do_nothing(index_elements=["sha256"]))
     return key
+
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # with ON CONFLICT
 
 
 def _found(session: Session, model: type[Base], key: str, what: str):
