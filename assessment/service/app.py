@@ -13,6 +13,7 @@ import datetime as dt
 import importlib
 import os
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,7 @@ STATUS = {
     "unavailable": 503,
 }
 RETRY_AFTER = {"busy": "60", "unavailable": "30"}  # seconds, for the Retry-After header
+DATABASE_AWAY = "the register's database cannot be reached"
 
 
 class Decision(BaseModel):
@@ -52,6 +54,7 @@ class Decision(BaseModel):
 
 class SignOff(BaseModel):
     comments: str = ""
+    decision_id: int | None = None  # the decision signed off (its id): refused if not the latest
 
 
 def create_app(engine: Engine, screening_limits=None) -> FastAPI:
@@ -120,6 +123,8 @@ def _guard_uploads(app: FastAPI) -> None:
             await run_in_threadpool(current_user, request)
         except RegisterError as error:
             return _error(error.code, error.message)
+        except OperationalError:  # a middleware's error is not the handlers': said here
+            return _error("unavailable", DATABASE_AWAY)
         most = desk.MAX_UPLOAD_BYTES * (1 if request.url.path == UPLOAD_PATHS[0] else 50)
         size = request.headers.get("content-length", "")
         if size.isdigit() and int(size) > most + (1 << 20):  # a form's own bytes besides
@@ -150,7 +155,7 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, error: OperationalError):
-        return _error("unavailable", "the register's database cannot be reached")
+        return _error("unavailable", DATABASE_AWAY)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, error: DataError):  # e.g. a NUL in PostgreSQL text
@@ -216,6 +221,15 @@ def _summary(found: Assessment) -> dict:
     }
 
 
+def attachment(name: str) -> dict:
+    """The headers of a download named ``name``, in any script (a project id in Chinese, with
+    a quote ...): a name that is not plain ASCII goes percent-encoded (RFC 6266, 5987)."""
+    quoted = quote(name, safe="")
+    if quoted == name:
+        return {"content-disposition": f'attachment; filename="{name}"'}
+    return {"content-disposition": f"attachment; filename*=UTF-8''{quoted}"}
+
+
 def _routes(app: FastAPI) -> None:
     """The API's reads (health, assessments, memo, rules); its writes: :func:`_write_routes`."""
 
@@ -250,9 +264,8 @@ def _routes(app: FastAPI) -> None:
             if has_trail
             else register.blob(engine, found.memo_sha256)
         )
-        name = f'attachment; filename="{found.project_id}.pdf"'
         return Response(
-            content, media_type="application/pdf", headers={"content-disposition": name}
+            content, media_type="application/pdf", headers=attachment(f"{found.project_id}.pdf")
         )
 
     @app.get("/rules")
@@ -304,7 +317,9 @@ def _write_routes(app: FastAPI) -> None:
 
     @app.post("/assessments/{assessment_id}/sign-off", status_code=201)
     def signed_off(request: Request, user: Signed, assessment_id: str, body: SignOff) -> dict:
-        event = desk.sign_off(request.app.state.engine, user, assessment_id, body.comments)
+        event = desk.sign_off(
+            request.app.state.engine, user, assessment_id, body.comments, body.decision_id
+        )
         return _event(event)
 
 

@@ -24,7 +24,9 @@ from .. import __version__
 from .._shared.files import write_atomically
 from ..decision.decide import RECOMMENDATIONS
 from ..errors import AssessmentError
-from ..pipeline import Scored, score_applications
+from ..intake.read import read_applications
+from ..model.persist import default_model_path
+from ..pipeline import Scored, score_applications, score_read
 from ..reports.memo.write import write_report
 from ..reports.pdf.style import fill, load_template
 from ..reports.text import records, score_json
@@ -112,7 +114,7 @@ def checked_upload(content: bytes, file_name: str, position: int | None = None) 
             "too_large",
             "the upload is too large for one application",
             expected=f"at most {MAX_UPLOAD_BYTES:,} bytes",
-            got=f"{len(content):,} bytes",
+            got=f"more than {MAX_UPLOAD_BYTES:,} bytes",  # read no further
             **where,
         )
     return file_name
@@ -158,9 +160,28 @@ def _hidden(character: str) -> bool:
 
 
 def _scored(path: Path, as_of: dt.date) -> Scored:
-    """The upload scored; exactly one project, or why not."""
+    """The upload scored; exactly one project, or why not (known once it is read: a list of
+    thousands sent as one application is refused before it is scored)."""
+    applications = _as_upload(path, lambda: read_applications([path], as_of=as_of))
+    problems = applications.problems
+    errors = problems[problems["severity"] == "error"]
+    if len(applications.projects) != 1 or len(errors):
+        raise RegisterError(
+            "invalid",
+            "the upload must hold one application without input errors",
+            expected="one project, no errors",
+            got=f"{len(applications.projects)} project(s), {len(errors)} error(s)",
+            file=path.name,
+            problems=uploaded_problems(errors.head(50), path),
+        )
+    model = default_model_path()  # as assess score scores
+    return _as_upload(path, lambda: score_read(applications, as_of=as_of, model=model))
+
+
+def _as_upload(path: Path, step):
+    """``step()``; an engine error a refusal of the upload, named by its file name."""
     try:
-        scored = score_applications([path], as_of=as_of)
+        return step()
     except AssessmentError as error:
         what, expected, got = (
             str(text).replace(f"{path.parent}/", "")
@@ -173,18 +194,6 @@ def _scored(path: Path, as_of: dt.date) -> Scored:
             got=got,
             file=path.name,
         ) from error
-    problems = scored.applications.problems
-    errors = problems[problems["severity"] == "error"]
-    if len(scored.frame) != 1 or len(errors):
-        raise RegisterError(
-            "invalid",
-            "the upload must hold one application without input errors",
-            expected="one project, no errors",
-            got=f"{len(scored.frame)} project(s), {len(errors)} error(s)",
-            file=path.name,
-            problems=uploaded_problems(errors.head(50), path),
-        )
-    return scored
 
 
 def uploaded_problems(problems, path: Path) -> list[dict]:
@@ -294,20 +303,28 @@ def _outcome(found: Assessment, action: str, outcome: str, reason: str) -> str:
     return outcome
 
 
-def sign_off(engine: Engine, user: User, assessment_id: str, comments: str = "") -> register.Event:
+def sign_off(
+    engine: Engine,
+    user: User,
+    assessment_id: str,
+    comments: str = "",
+    decision_id: int | None = None,
+) -> register.Event:
     """The reviewer's sign-off of the latest decision: four eyes, never the preparer's or the
-    decider's own."""
+    decider's own. With ``decision_id`` (the decision the reviewer was shown), refused when
+    another decision was taken since: nobody signs off a decision unseen."""
     found = assessment_for(engine, user, assessment_id)
     if user.role != "reviewer":
         raise RegisterError(
             "forbidden", "only a reviewer signs off", expected="reviewer", got=user.role
         )
-    decisions = [e for e in register.events(engine, assessment_id) if e.kind == "decision"]
+    trail = register.events(engine, assessment_id)
+    decisions = [e for e in trail if e.kind == "decision"]
     if not decisions:
         raise RegisterError("conflict", "nothing to sign off: no decision yet", got="no decision")
     _short(comments=comments)
     latest = decisions[-1]
-    trail = register.events(engine, assessment_id)
+    _shown(latest, decision_id)
     if any(e.kind == "sign_off" and e.id > latest.id and e.actor == user.name for e in trail):
         raise RegisterError(
             "conflict", "this reviewer has signed off the latest decision already", got=user.name
@@ -329,6 +346,19 @@ def sign_off(engine: Engine, user: User, assessment_id: str, comments: str = "")
         comments=comments.strip(),
         actor=user.name,
     )
+
+
+def _shown(latest: register.Event, decision_id: int | None) -> None:
+    """The decision shown to the reviewer (``decision_id``) is still the latest one."""
+    if decision_id is not None and decision_id != latest.id:
+        raise RegisterError(
+            "conflict",
+            "the decision changed since it was shown: read the latest one, then sign it off",
+            expected=f"decision {decision_id}",
+            got=f"decision {latest.id}",
+            decided_by=latest.actor,
+            decided_at=_when(latest),
+        )
 
 
 MAX_TEXT = 4000  # characters of a reason or a comment (a memo prints them whole)
@@ -380,12 +410,13 @@ def _when(event: register.Event) -> str:
 
 
 def trail(engine: Engine, assessment_id: str) -> list[dict]:
-    """The decision trail as the API gives it: when, who, step, outcome, reason, comments;
-    and for a decision that replaces a signed-off one, the sign-off it replaces
-    (``replaces_sign_off``: who and when) and a ``note`` that says so."""
+    """The decision trail as the API gives it: each step's id (a sign-off names the decision
+    it signs by it), when, who, step, outcome, reason, comments; and for a decision that
+    replaces a signed-off one, the sign-off it replaces (``replaces_sign_off``: who and when)
+    and a ``note`` that says so."""
     events = register.events(engine, assessment_id)
     replaced, said = replaced_sign_offs(events), words("en")["trail"]
-    return [_trail_step(event, replaced.get(event.id), said) for event in events]
+    return [{"id": e.id, **_trail_step(e, replaced.get(e.id), said)} for e in events]
 
 
 def _trail_step(event: register.Event, replaced: register.Event | None, said: dict) -> dict:

@@ -104,6 +104,7 @@ def decision_view(found: Assessment, events: list[Event], lang: str) -> dict:
         "stage": stage(events),
         "replaced": _replaced(trail),
         "outcome": look.word("recommendations", decisions[-1].outcome) if decisions else "",
+        "decision_id": decisions[-1].id if decisions else "",  # the decision a sign-off signs
         "signed_by": events[-1].actor if stage(events) == "signed_off" else "",
         "outcomes": [(o, look.word("recommendations", o)) for o in _others(found)],
         "created_at": found.created_at.strftime("%Y-%m-%d %H:%M"),

@@ -221,7 +221,7 @@ def _sign_in_routes(app: FastAPI) -> None:
 
     @app.get("/web/sign-in", include_in_schema=False)
     def sign_in_page(request: Request, next: str = HOME) -> Response:
-        return render(request, "sign_in.html", next=_local(next))
+        return render(request, "sign_in.html", next=_local(next), hours=register.SESSION_HOURS)
 
     @app.post("/web/sign-in", include_in_schema=False)
     def sign_in(request: Request, token: Text = "", next: Text = HOME) -> Response:
@@ -230,7 +230,8 @@ def _sign_in_routes(app: FastAPI) -> None:
         user = register.user_of_token(request.app.state.engine, token) if token else None
         if user is None:
             wrong = {"message": words(language(request))["sign_in"]["wrong"]}
-            return render(request, "sign_in.html", 401, error=wrong, next=_local(next))
+            hours, back = register.SESSION_HOURS, _local(next)
+            return render(request, "sign_in.html", 401, error=wrong, next=back, hours=hours)
         session = register.start_session(request.app.state.engine, user)
         response = redirect(_local(next))
         secure = request.url.scheme == "https"
@@ -371,10 +372,11 @@ def _decision_routes(app: FastAPI) -> None:
 
     @app.post("/web/assessments/{assessment_id}/sign-off", include_in_schema=False)
     def sign_off(
-        request: Request, user: Poster, assessment_id: str, comments: Text = ""
+        request: Request, user: Poster, assessment_id: str, comments: Text = "", decision: Text = ""
     ) -> Response:
+        shown = int(decision) if decision.isdigit() else None  # the decision the page showed
         try:
-            desk.sign_off(request.app.state.engine, user, assessment_id, comments)
+            desk.sign_off(request.app.state.engine, user, assessment_id, comments, shown)
         except RegisterError as error:
             return _refused(request, user, assessment_id, error, {"sign_off_comments": comments})
         return redirect(f"/web/assessments/{assessment_id}?saved=sign_off")

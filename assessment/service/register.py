@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .._shared.files import sha256_bytes
@@ -149,7 +149,15 @@ def open_register(url: str) -> Engine:
     """The database at ``url``, migrated to the newest schema (Alembic ``upgrade head``)."""
     from .migrations import upgrade
 
-    engine = _engine(url)
+    try:
+        engine = _engine(url)
+    except (ArgumentError, ImportError) as error:  # not a URL, or a driver not installed
+        raise RegisterError(
+            "invalid",
+            "the register's database URL cannot be used",
+            expected="a SQLite file or postgresql+psycopg://user@host:5432/db",
+            got=url.partition("://")[0] + "://...",
+        ) from error
     try:
         upgrade(engine)
     except OperationalError as error:

@@ -38,7 +38,7 @@ from ..reports.pdf.style import LANGS
 from ..screening.batch import screen_to_folder
 from ..screening.records import Settings
 from . import desk, register
-from .app import Signed  # loaded by create_app, after app.py
+from .app import Signed, attachment  # loaded by create_app, after app.py
 from .register import RegisterError, User
 
 OUTPUTS = {
@@ -230,8 +230,7 @@ def add_routes(app: FastAPI) -> None:
         if name not in found.outputs:
             raise RegisterError("not_found", "no such output of this screening", got=name)
         content = register.blob(engine, found.outputs[name])
-        disposition = {"content-disposition": f'attachment; filename="{name}"'}
-        return Response(content, media_type=OUTPUTS[name], headers=disposition)
+        return Response(content, media_type=OUTPUTS[name], headers=attachment(name))
 
 
 async def start_screening(works: Works, user: User, files: list, as_of: dt.date, lang: str) -> dict:
@@ -295,17 +294,27 @@ def run_screening(engine: Engine, screening_id: str, folder: Path, as_of, lang: 
             out,
             settings,
             jobs=1,
-            progress=lambda done, total, rows: register.screening_progress(
-                engine, screening_id, done, total
-            ),
+            progress=_progress(engine, screening_id),
         )
         outputs = {name: (out / name).read_bytes() for name in OUTPUTS if (out / name).exists()}
-        register.finish_screening(engine, screening_id, outputs, screening.manifest["counts"])
+        counts = screening.manifest["counts"]
+        _with_retries(register.finish_screening, engine, screening_id, outputs, counts)
     except AssessmentError as error:
         _with_retries(register.fail_screening, engine, screening_id, error.render())
     except Exception as error:  # noqa: BLE001 - recorded on the screening, never lost
         message = f"internal error: {type(error).__name__}"
         _with_retries(register.fail_screening, engine, screening_id, message)
+
+
+def _progress(engine: Engine, screening_id: str):
+    """A screening's progress, recorded as it goes: a database away for a moment loses a step
+    of the progress, never the screening."""
+
+    def record(done: int, total: int, _rows: int) -> None:
+        with contextlib.suppress(OperationalError):
+            register.screening_progress(engine, screening_id, done, total)
+
+    return record
 
 
 RETRIES = (1, 2, 4, 8, 16)  # seconds between tries while the database is away
