@@ -172,6 +172,20 @@ def test_a_screening_outlives_a_database_locked_while_it_runs(tmp_path):
     assert set(found.outputs) == set(screenings.OUTPUTS)
 
 
+def test_a_value_the_database_cannot_store_is_said_on_a_page_not_in_json(app, engine, users, first):
+    """A NUL in a reason: PostgreSQL cannot store it in text (the page says so in its words,
+    not the API's JSON); SQLite keeps it."""
+    found = copy_of(engine, first)
+    nina, path = browser(app, users["nina"], "zh"), f"/web/assessments/{found}"
+    sent = {"action": "override", "outcome": "decline", "reason": "a\x00b"}
+    page = nina.post(f"{path}/decision", data={"csrf": csrf_of(nina.get(path).text), **sent})
+    if engine.dialect.name == "sqlite":
+        assert page.status_code == 303
+        return
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert "有值无法存入登记册" in page.text and register.events(engine, found) == []
+
+
 # -- a list sent as one application --------------------------------------------------------------
 
 
@@ -217,6 +231,21 @@ def test_an_upload_over_the_limit_is_said_to_be_more_than_it_not_the_bytes_read(
     token = csrf_of(nina.get("/web/upload").text)
     page = nina.post("/web/upload", data={"csrf": token}, files={"file": ("大.csv", content)})
     assert page.status_code == 413 and "实为：超过 20,971,520 字节" in page.text
+
+
+def test_a_list_of_assessments_reads_no_result_nor_record(api, engine, users, first):
+    """The register page, ``GET /assessments`` and ``assess history`` list assessments of about
+    100 KB each (their result): a list reads only what it shows, or a register of thousands
+    took seconds and gigabytes a page."""
+    import sqlalchemy
+
+    listed = register.assessments(engine, created_by="nina")
+    assert listed and all(
+        {"result", "record"} <= sqlalchemy.inspect(row).unloaded for row in listed
+    )
+    shown = api.get("/assessments", headers=bearer(users["vera"])).json()["assessments"]
+    assert first.id in {row["id"] for row in shown}
+    assert register.assessment(engine, first.id).result == first.result  # one, whole
 
 
 # -- a database away ----------------------------------------------------------------------------

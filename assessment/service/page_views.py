@@ -17,7 +17,7 @@ from functools import cache
 import pandas as pd
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
 from .._shared.text import MISSING, shown
@@ -393,6 +393,8 @@ def error_words(error: Exception, page_words: dict) -> tuple[dict, int]:
         return shown_error(error), STATUS.get(error.code, 500)
     if isinstance(error, OperationalError):
         return {"message": page_words["unavailable"]}, 503
+    if isinstance(error, DataError):  # e.g. a NUL in PostgreSQL text
+        return {"message": page_words["unstorable"]}, 422
     if isinstance(error, RequestValidationError):
         return {"message": page_words["invalid"]}, 422
     if isinstance(error, HTTPException):

@@ -26,7 +26,7 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -172,7 +172,8 @@ Poster = Annotated[User, Depends(poster)]
 
 def _error_pages(app: FastAPI) -> None:
     """Errors of the pages as pages (the API's stay in the error shape)."""
-    for kind in (RegisterError, OperationalError, RequestValidationError, HTTPException, Exception):
+    kinds = (RegisterError, OperationalError, DataError, RequestValidationError, HTTPException)
+    for kind in (*kinds, Exception):
         _page_errors(app, kind, app.exception_handlers.get(kind))
 
     @app.exception_handler(NotSignedIn)

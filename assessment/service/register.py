@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, defer, mapped_column
 
 from .._shared.files import sha256_bytes
 from ..errors import AssessmentError
@@ -350,8 +350,14 @@ def assessment(engine: Engine, assessment_id: str) -> Assessment:
 def assessments(
     engine: Engine, *, project_id: str | None = None, created_by: str | None = None
 ) -> list[Assessment]:
-    """Past assessments, newest first, of one project or one user when asked."""
-    query = select(Assessment).order_by(Assessment.created_at.desc(), Assessment.id)
+    """Past assessments, newest first, of one project or one user when asked: each without its
+    result and record (a list needs neither, and they are about 100 KB an assessment; read one
+    with :func:`assessment`)."""
+    query = (
+        select(Assessment)
+        .options(defer(Assessment.result, raiseload=True), defer(Assessment.record, raiseload=True))
+        .order_by(Assessment.created_at.desc(), Assessment.id)
+    )
     if project_id:
         query = query.where(Assessment.project_id == project_id)
     if created_by:
