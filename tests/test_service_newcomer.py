@@ -300,6 +300,22 @@ def test_the_sign_in_page_says_how_long_its_cookie_lasts(app, users):
     assert f"最长 {hours} 小时" in client.get("/web/sign-in").text
 
 
+def test_the_language_switch_of_a_refused_decision_leads_back_to_the_decision_page(
+    app, users, first
+):
+    """A refused form answers its POST with the decision page; its language switch came back
+    to the POST's address, which a browser then asked for as a page: 405."""
+    nina, path = browser(app, users["nina"]), f"/web/assessments/{first.id}"
+    sent = {"csrf": csrf_of(nina.get(path).text), "action": "override"}
+    refused = nina.post(f"{path}/decision", data=sent)
+    assert refused.status_code == 422
+    switch = re.search(r'href="(/web/language/zh\?next=[^"]+)"', refused.text)[1]
+    back = nina.get(switch.replace("&amp;", "&"))
+    assert back.status_code == 303 and back.headers["location"] == path
+    page = nina.get(back.headers["location"])
+    assert page.status_code == 200 and "审贷工作台" in page.text
+
+
 def test_the_chinese_decision_page_lists_in_chinese(app, engine, users, first):
     result = first.result | {
         "decision": first.result["decision"]

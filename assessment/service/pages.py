@@ -110,6 +110,7 @@ def render(
     lang = language(request)
     token = request.cookies.get(COOKIE, "") if user else ""
     context.setdefault("error", None)
+    context.setdefault("here", _here(request))  # where the language switch comes back to
     html = (
         _templates()
         .get_template(template)
@@ -118,7 +119,6 @@ def render(
             w=words(lang),
             user=user,
             csrf=csrf_token(token) if token else "",
-            here=_here(request),
             **context,
         )
     )
@@ -413,4 +413,5 @@ def _decision(
         form=form or {},
         error=error,
         saved=saved if saved in ("upload", "decision", "sign_off") else "",
+        here=f"/web/assessments/{assessment_id}",  # also after a refused form (a POST)
     )
