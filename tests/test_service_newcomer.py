@@ -172,18 +172,44 @@ def test_a_screening_outlives_a_database_locked_while_it_runs(tmp_path):
     assert set(found.outputs) == set(screenings.OUTPUTS)
 
 
-def test_a_value_the_database_cannot_store_is_said_on_a_page_not_in_json(app, engine, users, first):
-    """A NUL in a reason: PostgreSQL cannot store it in text (the page says so in its words,
-    not the API's JSON); SQLite keeps it."""
+def test_a_nul_in_a_reason_is_refused_on_the_page_in_its_language(app, engine, users, first):
+    """A NUL in a reason: PostgreSQL cannot store it (the page gave the API's JSON); it is
+    refused as a control character before it reaches the database, on both."""
     found = copy_of(engine, first)
     nina, path = browser(app, users["nina"], "zh"), f"/web/assessments/{found}"
     sent = {"action": "override", "outcome": "decline", "reason": "a\x00b"}
     page = nina.post(f"{path}/decision", data={"csrf": csrf_of(nina.get(path).text), **sent})
-    if engine.dialect.name == "sqlite":
-        assert page.status_code == 303
-        return
     assert page.status_code == 422 and "text/html" in page.headers["content-type"]
-    assert "有值无法存入登记册" in page.text and register.events(engine, found) == []
+    assert "理由含有控制字符" in page.text and "实为：U+0000" in page.text
+    assert register.events(engine, found) == []
+
+
+def test_a_value_the_database_cannot_store_is_said_in_the_words_of_the_page():
+    from sqlalchemy.exc import DataError
+
+    from assessment.service import page_views
+
+    error = DataError("insert ...", {}, ValueError("NUL"))
+    said, status = page_views.error_words(error, desk.words("zh")["error"])
+    assert status == 422 and said["message"].startswith("有值无法存入登记册")
+
+
+def test_a_reason_keeps_its_line_breaks_and_refuses_a_direction_override(api, engine, users, first):
+    """A direction override in a reason or a comment made the trail read otherwise than it was
+    written ("txet" for "text"): refused, as in a file name; line breaks are kept."""
+    found = copy_of(engine, first)
+    path, nina = f"/assessments/{found}", bearer(users["nina"])
+    spoofed = {"action": "override", "outcome": "decline", "reason": "ok \u202egnp.exe"}
+    refused = api.post(f"{path}/decision", json=spoofed, headers=nina)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == "the reason has control characters"
+    assert refused.json()["error"]["details"]["got"] == "U+202E"
+    lines = {**spoofed, "reason": "site visit\r\nsee the report\tp. 3"}
+    assert api.post(f"{path}/decision", json=lines, headers=nina).status_code == 201
+    assert register.events(engine, found)[-1].reason == lines["reason"]
+    vera = bearer(users["vera"])
+    comment = api.post(f"{path}/sign-off", json={"comments": "a\x07b"}, headers=vera)
+    assert comment.status_code == 422 and comment.json()["error"]["details"]["got"] == "U+0007"
 
 
 # -- a list sent as one application --------------------------------------------------------------
@@ -357,10 +383,15 @@ def served(app):
 
 
 @pytest.mark.slow  # a browser
-def test_the_decision_page_fits_a_narrow_window(served, users, first):
-    """At 400 pixels wide the page's columns stack and a wide table scrolls inside its box:
-    the page itself never scrolls sideways."""
+def test_the_decision_page_fits_a_narrow_window_and_long_words(served, engine, users, first):
+    """At 400 pixels wide the page's columns stack and a wide table scrolls inside its box; a
+    reason of 4,000 letters without a space wraps in the trail: the page itself never scrolls
+    sideways."""
+    long = copy_of(engine, first, file_name="x" * 200 + ".xlsx")
+    nina = register.user_of_token(engine, users["nina"].token)
+    desk.decide(engine, nina, long, "request_information", reason="W" * desk.MAX_TEXT)
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    wide = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 400, "height": 800})
@@ -368,7 +399,10 @@ def test_the_decision_page_fits_a_narrow_window(served, users, first):
         page.fill("#token", users["nina"].token)
         with page.expect_navigation():
             page.click("main button[type=submit]")
-        page.goto(f"{served}/web/assessments/{first.id}")
-        wide = page.evaluate("document.documentElement.scrollWidth")
+        for width in (400, 1366):
+            page.set_viewport_size({"width": width, "height": 800})
+            for found in (first.id, long):
+                page.goto(f"{served}/web/assessments/{found}")
+                wide[width, found] = page.evaluate("document.documentElement.scrollWidth")
         browser.close()
-    assert wide <= 400
+    assert wide == {(width, found): width for width, found in wide}

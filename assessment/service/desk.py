@@ -243,7 +243,7 @@ def decide(
         )
     if action not in ACTIONS:
         raise RegisterError("invalid", "unknown decision", expected=", ".join(ACTIONS), got=action)
-    _short(reason=reason, comments=comments)
+    _written(reason=reason, comments=comments)
     _replacing(register.events(engine, assessment_id), reason)
     outcome = _outcome(found, action, outcome, reason)
     return register.add_event(
@@ -322,7 +322,7 @@ def sign_off(
     decisions = [e for e in trail if e.kind == "decision"]
     if not decisions:
         raise RegisterError("conflict", "nothing to sign off: no decision yet", got="no decision")
-    _short(comments=comments)
+    _written(comments=comments)
     latest = decisions[-1]
     _shown(latest, decision_id)
     if any(e.kind == "sign_off" and e.id > latest.id and e.actor == user.name for e in trail):
@@ -364,7 +364,10 @@ def _shown(latest: register.Event, decision_id: int | None) -> None:
 MAX_TEXT = 4000  # characters of a reason or a comment (a memo prints them whole)
 
 
-def _short(**texts: str) -> None:
+def _written(**texts: str) -> None:
+    """A reason or a comment as the trail keeps it: at most :data:`MAX_TEXT` characters and no
+    hidden character (a direction override would make the trail read otherwise than it was
+    written); its line breaks and tabs are kept."""
     for name, text in texts.items():
         if len(text or "") > MAX_TEXT:
             raise RegisterError(
@@ -372,6 +375,14 @@ def _short(**texts: str) -> None:
                 f"the {name} is too long",
                 expected=f"at most {MAX_TEXT:,} characters",
                 got=f"{len(text):,} characters",
+            )
+        hidden = [c for c in text or "" if _hidden(c) and c not in "\n\r\t"]
+        if hidden:
+            raise RegisterError(
+                "invalid",
+                f"the {name} has control characters",
+                expected="printable characters and line breaks",
+                got=", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(hidden)),
             )
 
 
