@@ -342,6 +342,18 @@ def test_the_language_switch_of_a_refused_decision_leads_back_to_the_decision_pa
     assert page.status_code == 200 and "审贷工作台" in page.text
 
 
+def test_why_a_screening_failed_reads_chinese_on_a_chinese_page(app, engine, users):
+    import datetime as dt
+
+    facts = {"files": 1, "as_of": AS_OF, "lang": "zh", "created_by": "vera"}
+    row = register.start_screening(engine, "elsewhere/1/gone", **facts)
+    assert register.fail_abandoned(engine, dt.timedelta(hours=1), lambda o: o == row.owner) >= 1
+    page = browser(app, users["vera"], "zh").get(f"/web/screenings/{row.id}").text
+    assert "已中断：服务在筛查完成前停止" in page and "interrupted" not in page
+    english = browser(app, users["vera"], "en").get(f"/web/screenings/{row.id}").text
+    assert "interrupted: the service stopped before the screening completed" in english
+
+
 def test_the_chinese_decision_page_lists_in_chinese(app, engine, users, first):
     result = first.result | {
         "decision": first.result["decision"]

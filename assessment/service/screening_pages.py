@@ -49,6 +49,13 @@ def add_routes(app: FastAPI) -> None:
         found = screenings.described_for(request.app.state.engine, user, screening_id)
         outputs = {name: link for name, link in found["links"].items() if name != "self"}
         refresh = REFRESH_SECONDS if found["status"] in register.ACTIVE else 0
+        message = page_views.say(found["message"], language(request))  # why it failed
         return render(
-            request, "screening.html", user=user, screening=found, outputs=outputs, refresh=refresh
+            request,
+            "screening.html",
+            user=user,
+            screening=found,
+            outputs=outputs,
+            refresh=refresh,
+            message=message,
         )
