@@ -354,6 +354,22 @@ def test_why_a_screening_failed_reads_chinese_on_a_chinese_page(app, engine, use
     assert "interrupted: the service stopped before the screening completed" in english
 
 
+def test_the_times_of_the_pages_and_the_trail_say_their_zone(app, api, engine, users, first):
+    """A time in the register is shown in UTC and says so: an officer in Beijing read a UTC
+    time as their own (and PostgreSQL gave it in its session's zone, SQLite in UTC)."""
+    found = copy_of(engine, first)
+    nina = register.user_of_token(engine, users["nina"].token)
+    desk.decide(engine, nina, found, "accept")
+    stored = register.events(engine, found)[0].created_at
+    when = register.utc(stored).strftime("%Y-%m-%d %H:%M UTC")
+    trail = api.get(f"/assessments/{found}", headers=bearer(users["nina"])).json()["trail"]
+    assert trail[0]["when"] == when
+    page = browser(app, users["nina"]).get(f"/web/assessments/{found}").text
+    assert f'<span class="when">{when}</span>' in page
+    listed = browser(app, users["nina"]).get("/web/register").text
+    assert re.search(r'class="nowrap when">\d{4}-\d\d-\d\d \d\d:\d\d UTC<', listed)
+
+
 def test_the_chinese_decision_page_lists_in_chinese(app, engine, users, first):
     result = first.result | {
         "decision": first.result["decision"]

@@ -417,7 +417,13 @@ def replaced_sign_offs(events: list) -> dict[int, register.Event]:
 
 
 def _when(event: register.Event) -> str:
-    return event.created_at.strftime("%Y-%m-%d %H:%M")
+    return shown_time(event.created_at)
+
+
+def shown_time(moment: dt.datetime) -> str:
+    """A time as the pages, the trail and the memo show it: in UTC, saying so (SQLite gives a
+    time back without its zone, PostgreSQL in its session's)."""
+    return register.utc(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def trail(engine: Engine, assessment_id: str) -> list[dict]:

@@ -107,7 +107,7 @@ def decision_view(found: Assessment, events: list[Event], lang: str) -> dict:
         "decision_id": decisions[-1].id if decisions else "",  # the decision a sign-off signs
         "signed_by": events[-1].actor if stage(events) == "signed_off" else "",
         "outcomes": [(o, look.word("recommendations", o)) for o in _others(found)],
-        "created_at": found.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": desk.shown_time(found.created_at),
     }
 
 
@@ -239,7 +239,7 @@ def _replaced(trail: list[dict]) -> dict | None:
 
 def _step(event: Event, look: Look, replaced: Event | None = None) -> dict:
     return {
-        "when": event.created_at.strftime("%Y-%m-%d %H:%M"),
+        "when": desk.shown_time(event.created_at),
         "who": event.actor,
         "kind": event.kind,
         "action": event.action,
@@ -296,7 +296,7 @@ def _register_row(found: Assessment, events: list[Event], look: Look) -> dict:
         "stage": stage(events),
         "as_of": found.as_of.isoformat(),
         "created_by": found.created_by,
-        "created_at": found.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": desk.shown_time(found.created_at),
     }
 
 
