@@ -274,6 +274,23 @@ def test_a_list_of_assessments_reads_no_result_nor_record(api, engine, users, fi
     assert register.assessment(engine, first.id).result == first.result  # one, whole
 
 
+@pytest.mark.parametrize("path", ["/web/upload", "/web/screenings"])
+def test_a_page_upload_is_refused_before_its_body_is_read(app, users, path):
+    """Without a sign-in, or announcing more than the limits, a page's upload is answered
+    before its body is read: the body here is no form at all, which a read would refuse as
+    such (the pages read any body, of any size, from anyone, before asking who sent it)."""
+    junk = b"x" * 1000  # announced as more than a screening's 50 files may be
+    big = str(desk.MAX_UPLOAD_BYTES * 50 + (2 << 20))
+    headers = {"content-type": "multipart/form-data; boundary=nothing", "content-length": big}
+    stranger = testclient.TestClient(app, follow_redirects=False)
+    sent = stranger.post(path, content=junk, headers=headers)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/web/sign-in")
+    vera = browser(app, users["vera"], "zh")
+    refused = vera.post(path, content=junk, headers=headers)
+    assert refused.status_code == 413 and "text/html" in refused.headers["content-type"]
+    assert "上传的内容过大" in refused.text and "不超过" in refused.text
+
+
 # -- a database away ----------------------------------------------------------------------------
 
 

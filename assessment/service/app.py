@@ -121,20 +121,26 @@ def _guard_uploads(app: FastAPI) -> None:
             return await call_next(request)
         try:
             await run_in_threadpool(current_user, request)
+            announced_size(request, screening=request.url.path == UPLOAD_PATHS[1])
         except RegisterError as error:
-            return _error(error.code, error.message)
+            return _error(error.code, error.message, _plain(error.details))
         except OperationalError:  # a middleware's error is not the handlers': said here
             return _error("unavailable", DATABASE_AWAY)
-        most = desk.MAX_UPLOAD_BYTES * (1 if request.url.path == UPLOAD_PATHS[0] else 50)
-        size = request.headers.get("content-length", "")
-        if size.isdigit() and int(size) > most + (1 << 20):  # a form's own bytes besides
-            got = f"{int(size):,} bytes"
-            return _error(
-                "too_large",
-                "the upload is too large",
-                {"got": got, "expected": f"at most {most:,} bytes"},
-            )
         return await call_next(request)
+
+
+def announced_size(request: Request, screening: bool) -> None:
+    """A request announcing more bytes than an upload (or a screening's files) may have is
+    refused (413) before its body is read: the API's uploads and the pages'."""
+    most = desk.MAX_UPLOAD_BYTES * (50 if screening else 1)
+    size = request.headers.get("content-length", "")
+    if size.isdigit() and int(size) > most + (1 << 20):  # a form's own bytes besides
+        raise RegisterError(
+            "too_large",
+            "the upload is too large",
+            got=f"{int(size):,} bytes",
+            expected=f"at most {most:,} bytes",
+        )
 
 
 def _handlers(app: FastAPI) -> None:

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException
 from .._shared.resources import data_dir
 from ..reports.pdf.style import LANGS, fill
 from . import desk, page_views, register
-from .app import COOKIE, STATUS
+from .app import COOKIE, STATUS, announced_size
 from .register import RegisterError, User
 
 LANG_COOKIE = "assess_lang"
@@ -58,6 +58,7 @@ class NotSignedIn(Exception):
 def add_routes(app: FastAPI) -> None:
     """The pages under ``/web`` (and ``/`` leading there), with their error pages."""
     _error_pages(app)
+    _guard_uploads(app)
     _sign_in_routes(app)
     _register_routes(app)
     _decision_routes(app)
@@ -179,6 +180,27 @@ def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(NotSignedIn)
     async def sign_in_first(request: Request, error: NotSignedIn):
         return redirect(f"/web/sign-in?next={quote(_here(request))}")
+
+
+UPLOADS = {"/web/upload": False, "/web/screenings": True}  # a page's upload: a screening's?
+
+
+def _guard_uploads(app: FastAPI) -> None:
+    """A page's upload is read only when it is signed in and announces no more bytes than the
+    limits allow: the sign-in page, or a 413 page, before its body is read (as the API's)."""
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        path = request.url.path
+        if request.method != "POST" or path not in UPLOADS:
+            return await call_next(request)
+        try:
+            if await run_in_threadpool(signed_in, request) is None:
+                return redirect(f"/web/sign-in?next={quote(path)}")
+            announced_size(request, screening=UPLOADS[path])
+        except (RegisterError, OperationalError) as error:
+            return error_page(request, error)
+        return await call_next(request)
 
 
 def _page_errors(app: FastAPI, kind: type[Exception], api_handler) -> None:
