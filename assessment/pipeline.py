@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -38,9 +39,9 @@ from .decision.decide import (
 from .intake.cells import as_of_date, plain
 from .intake.dictionary import PROGRAMMES
 from .intake.read import Applications, read_applications
-from .model.estimator import RiskModel
-from .model.persist import default_model_path, load_model
-from .model.predict import predict, reasons
+
+if TYPE_CHECKING:  # the model's modules (scikit-learn) load only when a model is used
+    from .model.estimator import RiskModel
 
 DECISION_KEYS = (
     "recommendation",
@@ -190,7 +191,10 @@ def score_applications(
     uses; ``model=None`` scores with the rules alone (no PD), as ``--no-model`` does.
     """
     as_of = as_of_date(as_of)
-    model = default_model_path() if model is PACKAGED_MODEL else model
+    if model is PACKAGED_MODEL:
+        from .model.persist import default_model_path
+
+        model = default_model_path()
     applications = read_applications(paths, as_of=as_of)
     return score_read(applications, as_of=as_of, rules=rules, model=model)
 
@@ -208,16 +212,27 @@ def score_read(
     ``model=None`` (the default) is the rules alone."""
     as_of = as_of_date(as_of)
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
-    risk_model = load_model(model) if isinstance(model, str | Path) else model
+    risk_model = _loaded_model(model)
     frame = add_indicators(
         applications.projects, applications.yearly, as_of, reference_dir=rule_set.reference_dir
     )
     predictions = None
     if risk_model is not None and len(frame):
+        from .model.predict import predict
+
         predictions = predict(risk_model, frame, absent=structural_absence(frame))
     evaluation = evaluate_rules(frame, rule_set, as_of)
     decisions = decide(evaluation, predictions, applications.problems, details=details)
     return Scored(as_of, applications, frame, evaluation, risk_model, predictions, decisions)
+
+
+def _loaded_model(model: RiskModel | str | Path | None) -> RiskModel | None:
+    """The model given, loaded when it is a path."""
+    if not isinstance(model, str | Path):
+        return model
+    from .model.persist import load_model
+
+    return load_model(model)
 
 
 def project_records(scored: Scored, project_ids: list[str] | None = None) -> list[dict]:
@@ -281,6 +296,8 @@ def _decision(scored: Scored, project_id: str) -> dict | None:
 def _prediction(scored: Scored, project_id: str) -> dict | None:
     if scored.predictions is None:
         return None
+    from .model.predict import reasons
+
     row = scored.predictions.loc[project_id]
     return {
         "pd": plain(row["pd"]),

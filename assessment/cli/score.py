@@ -98,17 +98,19 @@ def _at_most_one_of_each(targets: list[tuple[str, str]]) -> None:
 
 
 def _write_outputs(args: argparse.Namespace, scored, targets: list[tuple[str, str]]) -> None:
+    """Write each output asked for; the writers (openpyxl, reportlab) load only then."""
     from pathlib import Path
-
-    from ..reports.memo.write import write_reports
-    from ..reports.workbook import write_score_workbook
 
     for kind, path in targets:
         if kind == "xlsx":
+            from ..reports.workbook import write_score_workbook
+
             made = made_for(path)
             found = write_score_workbook(scored, path, args.paths, args.lang, args.templates)
             wrote(args, [found], made)
         else:
+            from ..reports.memo.write import write_reports
+
             made = made_for(Path(path) / "memo.pdf" if kind == "folder" else path)
             wrote(
                 args,

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..criteria.indicators import CHOICE_SETS, INDICATORS
 from ..intake.dictionary import PROGRAMMES, load_dictionary
-from .pdf.style import fill, load_template
+from .templates import fill, load_template
 
 PROGRAMME_PARTS = ("status", "eligible", "score", "coverage", "grade")
 _FACTOR = re.compile(r"reason_(\d+)_(feature|value|contribution)")

@@ -22,7 +22,7 @@ from ..intake.cells import plain
 from ..intake.read import Applications
 from ..pipeline import Scored, project_records
 from .numbers import for_people
-from .pdf.style import load_template
+from .templates import load_template
 
 GROUP_FROM = 5  # missing-field warnings on this many rows of one file print as one line
 SUMMARY_COLUMNS = [

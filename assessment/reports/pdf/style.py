@@ -6,11 +6,8 @@ would otherwise substitute), WenQuanYi Micro Hei for Chinese. The PDF standard n
 ``Helvetica`` and ``Helvetica-Bold`` in a user's ``style.yaml`` stand for the shipped
 Liberation Sans files, so no PDF the engine writes references a font it does not carry.
 
-Wording and styles are data: ``templates/report/<lang>.yaml`` and ``style.yaml``. A templates
-folder given by the user is searched first, file by file, then the packaged one. A user's
-file must hold every key the packaged file of the same name holds (extra keys are ignored), so
-a template written for an older engine fails with the missing keys named, not half-way through
-a report.
+Wording and styles are data: ``templates/report/<lang>.yaml`` and ``style.yaml``, read by
+:mod:`assessment.reports.templates` (which needs no reportlab; its names are also here).
 """
 
 from __future__ import annotations
@@ -19,18 +16,17 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import yaml
 from reportlab.lib import colors, pagesizes
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from ..._shared.resources import data_dir
-from ..._shared.strict_yaml import MAX_YAML_BYTES, parse_yaml
 from ...errors import AssessmentError
+from ..templates import LANGS, fill, find_template, load_template, missing_keys
 
-LANGS = ("en", "zh")
+__all__ = ["LANGS", "Look", "fill", "find_template", "latin_font", "load_template", "missing_keys"]
+
 CJK_FONT = "AssessCJK"
 # The PDF standard fonts are never embedded: a style naming them gets these files instead.
 _STANDARD_FONTS = {
@@ -42,93 +38,6 @@ WIDE = re.compile(r"[^\x00-\xff]")
 _WIDE_RUN = re.compile(r"[^\x00-\xff]+")
 # Glyphs that the CJK font maps but leaves blank (templates/fonts/README.md).
 _BLANK_GLYPHS = {"℃": "°C", "℉": "°F", "Ⅴ": "V", "Ⅹ": "X"}
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def find_template(name: str, templates: str | Path | None = None) -> Path:
-    """``name`` in the user's templates folder if it is there, else the packaged one; a
-    templates folder that does not exist is refused (a mistyped path is not silently ignored)."""
-    if templates and not Path(templates).is_dir():
-        raise AssessmentError(
-            "the templates folder does not exist",
-            where=str(templates),
-            expected="a folder holding report/<file> to use instead of the packaged one",
-            hint="check the path given to --templates",
-        )
-    for folder in ([Path(templates)] if templates else []) + [data_dir("templates")]:
-        for candidate in (folder / "report" / name, folder / name):
-            if candidate.is_file():
-                return candidate
-    raise AssessmentError(
-        f"report template {name!r} not found",
-        where=str(templates or data_dir("templates")),
-        expected=f"report/{name} in the templates folder or the packaged one",
-        hint="reinstall the package, or copy the file from the packaged templates/report/",
-    )
-
-
-def load_template(name: str, templates: str | Path | None = None) -> dict:
-    """A YAML template, checked against the packaged file of the same name."""
-    path = find_template(name, templates)
-    found = _yaml(path)
-    packaged = find_template(name)
-    if path != packaged:
-        missing = missing_keys(_yaml(packaged), found)
-        if missing:
-            raise AssessmentError(
-                f"report template lacks {len(missing)} key(s): {', '.join(missing)}",
-                where=str(path),
-                expected=f"every key of the packaged {packaged.name}",
-                hint=f"copy the missing keys from {packaged}",
-            )
-    return found
-
-
-def missing_keys(reference: dict, found: object, prefix: str = "") -> list[str]:
-    """Dotted names of the keys of ``reference`` (recursively) that ``found`` lacks."""
-    if not isinstance(found, dict):
-        return [prefix.rstrip(".") or "(the whole file)"]
-    missing = []
-    for key, value in reference.items():
-        if key not in found:
-            missing.append(f"{prefix}{key}")
-        elif isinstance(value, dict):
-            missing += missing_keys(value, found[key], f"{prefix}{key}.")
-    return missing
-
-
-def _yaml(path: Path) -> dict:
-    """A report template, read strictly (:mod:`assessment._shared.strict_yaml`): a user's file is of
-    unknown origin."""
-    if path.stat().st_size > MAX_YAML_BYTES:
-        raise AssessmentError(
-            "report template is too large",
-            where=str(path),
-            expected=f"at most {MAX_YAML_BYTES:,} bytes",
-            got=f"{path.stat().st_size:,} bytes",
-        )
-    try:
-        found = parse_yaml(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as error:
-        raise AssessmentError(
-            "report template is not valid YAML",
-            where=str(path),
-            got=(str(error).splitlines() or [type(error).__name__])[0],
-            hint="check the indentation and quoting near the line named",
-        ) from None
-    if not isinstance(found, dict):
-        raise AssessmentError(
-            "report template is not a mapping of keys",
-            where=str(path),
-            expected="key: value lines",
-            got=type(found).__name__,
-        )
-    return found
-
-
-def fill(phrase: str, **facts: object) -> str:
-    """``phrase`` with each ``{name}`` replaced by ``facts[name]`` (unknown names kept)."""
-    return _PLACEHOLDER.sub(lambda m: str(facts.get(m.group(1), m.group(0))), phrase)
 
 
 class Look:
