@@ -106,23 +106,25 @@ def requested_programmes(
     the floor only (the decision then asks for the purpose). Vectorised: one lookup per
     distinct purpose. ``routing``: the tables to read (default: the packaged ones)."""
     routing = routing or load_routing()
-    purpose = pd.Categorical(column_or_blank(frame, "financing_purpose").astype(object))
-    label = column_or_blank(frame, "green_label_requested").fillna(False).to_numpy(dtype=bool)
+    purposes = column_or_blank(frame, "financing_purpose").to_numpy(dtype=object, na_value=None)
+    codes, purposes = pd.factorize(purposes, use_na_sentinel=True)
+    label = column_or_blank(frame, "green_label_requested").to_numpy(dtype=bool, na_value=False)
     floor = routing.of_role("floor")
     found = {}
     for programme in PROGRAMMES:
-        wanted = [programme in routing.programmes.get(p, floor) for p in purpose.categories]
-        labelled = [programme in routing.labels.get(p, ()) for p in purpose.categories]
-        found[programme] = _per_row(purpose, wanted, programme in floor) | (
-            label & _per_row(purpose, labelled, False)
+        wanted = [programme in routing.programmes.get(p, floor) for p in purposes]
+        labelled = [programme in routing.labels.get(p, ()) for p in purposes]
+        found[programme] = _per_row(codes, wanted, programme in floor) | (
+            label & _per_row(codes, labelled, False)
         )
     return found
 
 
-def _per_row(codes: pd.Categorical, per_code: list[bool], missing: bool) -> np.ndarray:
-    """``per_code`` (one flag per category) spread over the rows; ``missing`` for a blank."""
+def _per_row(codes: np.ndarray, per_code: list[bool], missing: bool) -> np.ndarray:
+    """``per_code`` (one flag per distinct purpose) spread over the rows (``codes``, -1 for a
+    blank); ``missing`` for a blank."""
     table = np.array([*per_code, missing], dtype=bool)
-    return table[np.where(codes.codes < 0, len(per_code), codes.codes)]
+    return table[np.where(codes < 0, len(per_code), codes)]
 
 
 def column_or_blank(frame: pd.DataFrame, name: str) -> pd.Series:

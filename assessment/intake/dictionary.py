@@ -167,6 +167,7 @@ class Dictionary:
         self._labels = self._label_index()
         self._choice_index = self._choices_by_key()
         self._header_cache: dict[str, Header | None] = {}
+        self._choice_maps: dict[tuple[str, str], dict[str, str]] = {}
         self._validate_references()
 
     # -- loading -------------------------------------------------------------------------
@@ -316,6 +317,14 @@ class Dictionary:
 
     def choice_rows(self, choice_set: str) -> list[dict[str, str]]:
         return [row for row in self.choices if row["set"] == choice_set]
+
+    def choice_map(self, choice_set: str, attribute: str) -> dict[str, str]:
+        """Code -> ``attribute`` of each choice of ``choice_set`` (made once; do not change it)."""
+        key = (choice_set, attribute)
+        if key not in self._choice_maps:
+            rows = self.choice_rows(choice_set)
+            self._choice_maps[key] = {row["code"]: row.get(attribute, "") for row in rows}
+        return self._choice_maps[key]
 
     def choice_attribute(self, choice_set: str, code: str, attribute: str) -> str:
         for row in self.choices:

@@ -35,6 +35,7 @@ from .dictionary import Dictionary, Field
 from .layouts import FormRecord, ListTable, problem
 
 _NUMERIC = ("number", "integer", "fraction", "series")
+Typed = np.ndarray | pd.api.extensions.ExtensionArray  # a typed column, one value per row
 _FAST_KINDS = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
 
 
@@ -55,12 +56,26 @@ class Batch:
     )
     _ids: dict[int, str] = dataclass_field(default_factory=dict, init=False, repr=False)
     _raw_ids: list[object] | None = dataclass_field(default=None, init=False, repr=False)
+    _objects: tuple[dict[str, int], np.ndarray] | None = dataclass_field(
+        default=None, init=False, repr=False
+    )
+
+    def column(self, key: str) -> pd.Series | np.ndarray:
+        """The raw cells of ``key``: a numpy array of objects when every column holds objects
+        (the official workbooks: read once, as one array), else the column as it is typed (a
+        list's numbers or text)."""
+        if self._objects is None:
+            every = all(map(pd.api.types.is_object_dtype, self.raw.dtypes))
+            positions = {name: at for at, name in enumerate(self.raw.columns)} if every else {}
+            self._objects = positions, self.raw.to_numpy() if every else np.empty((0, 0))
+        positions, values = self._objects
+        return values[:, positions[key]] if key in positions else self.raw[key]
 
     def distinct(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """``pd.factorize`` of a raw column (codes, distinct cells; -1 for a missing cell),
         computed once per column."""
         if key not in self._distinct:
-            self._distinct[key] = _factorize(self.raw[key])
+            self._distinct[key] = _factorize(self.column(key))
         return self._distinct[key]
 
     def project_id(self, position: int) -> str:
@@ -100,13 +115,15 @@ class Batch:
         return found
 
 
-def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _factorize(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes and distinct cells in order of first appearance; a text column (a CSV's, of the
     string dtype) is factorized without making a Python string of every cell."""
     if isinstance(column.dtype, pd.StringDtype):
         codes, distinct = column.array.factorize(use_na_sentinel=True)
         return codes, distinct.to_numpy(dtype=object)
-    return pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    if isinstance(column, pd.Series):
+        column = column.to_numpy(dtype=object)
+    return pd.factorize(column, use_na_sentinel=True)
 
 
 def _at(value: object, position: int) -> str:
@@ -121,14 +138,21 @@ def _column_of(records: list[dict[str, object]], key: str) -> object:
 
 def form_batch(forms: list[FormRecord]) -> Batch:
     """Stack official workbooks into one batch."""
-    raw = pd.DataFrame.from_records([form.values for form in forms]).astype(object)
-    raw = raw.where(raw.notna(), None)
+    raw = _objects(pd.DataFrame.from_records([form.values for form in forms]))
     keys = list(dict.fromkeys([*raw.columns, *(k for f in forms for k in f.cells)]))
     units = {k: _column_of([f.units for f in forms], k) for k in keys}
     sheets = {k: _column_of([{k: f.cells.get(k, ("", ""))[0]} for f in forms], k) for k in keys}
     cells = {k: _column_of([{k: f.cells.get(k, ("", ""))[1]} for f in forms], k) for k in keys}
     files = [form.file for form in forms]
     return Batch(raw, units, files, sheets, cells)
+
+
+def _objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as Python objects (numbers, text, timestamps), each missing cell None; one
+    block of objects, made in one step (``astype(object).where(notna)`` is column by column)."""
+    values = frame.to_numpy(dtype=object)
+    values[pd.isna(values)] = None
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def list_batch(table: ListTable) -> Batch:
@@ -148,18 +172,21 @@ def field_of(key: str, dictionary: Dictionary) -> Field:
 
 
 def normalize_batch(batch: Batch, dictionary: Dictionary) -> tuple[pd.DataFrame, list[dict]]:
-    """Typed frame (same shape as ``batch.raw``) and the problems found while parsing."""
+    """Typed frame (same shape as ``batch.raw``) and the problems found while parsing. Each
+    column is typed as an array, row by row in the order of ``batch.raw``; the frame is made
+    once, at the end."""
     problems: list[dict] = []
-    typed: dict[str, pd.Series] = {}
+    typed: dict[str, object] = {}
     fx = None
     if "fx_usd_cny" in batch.raw.columns:
         typed["fx_usd_cny"] = _convert(batch, "fx_usd_cny", dictionary, None, problems)
-        fx = typed["fx_usd_cny"]
+        fx = np.asarray(typed["fx_usd_cny"], dtype=float)
     for key in batch.raw.columns:
         if key not in typed:
             typed[key] = _convert(batch, key, dictionary, fx, problems)
     if "project_id" in typed:
-        typed["project_id"] = _clean_ids(batch, typed["project_id"], problems)
+        ids = pd.Series(typed["project_id"], index=batch.raw.index)
+        typed["project_id"] = _clean_ids(batch, ids, problems)
     return pd.DataFrame(typed, index=batch.raw.index), problems
 
 
@@ -225,10 +252,11 @@ def _long_number_id(batch: Batch, position: int) -> dict:
 
 
 def _convert(
-    batch: Batch, key: str, dictionary: Dictionary, fx: pd.Series | None, problems: list[dict]
-) -> pd.Series:
+    batch: Batch, key: str, dictionary: Dictionary, fx: np.ndarray | None, problems: list[dict]
+) -> Typed:
+    """One column typed (see :func:`_typed`), each cell in the field's base unit."""
     field = field_of(key, dictionary)
-    column = batch.raw[key]
+    column = batch.column(key)
     unit = batch.unit(key)
     if field.type in _NUMERIC and isinstance(unit, str):
         kind = pd.api.types.infer_dtype(column, skipna=True)
@@ -239,29 +267,29 @@ def _convert(
     return _slow(batch, key, field, dictionary, fx, problems)
 
 
-def _plain_numbers(batch: Batch, key: str) -> pd.Series | None:
+def _plain_numbers(batch: Batch, key: str) -> np.ndarray | None:
     """A text column (a CSV's) whose every written cell is a plain finite number, as numbers
     (blank cells missing); None when any cell needs the careful path (units, %, separators,
     words, full-width digits...). A column of text is read one distinct cell at a time."""
-    column = batch.raw[key]
+    column = batch.column(key)
     codes, distinct = batch.distinct(key)
     if not all(value.__class__ is str for value in distinct):
         return _plain_number_cells(column)
-    numbers = _plain_number_cells(pd.Series(distinct, dtype=object))
+    numbers = _plain_number_cells(distinct)
     if numbers is None:
         return None
-    return pd.Series(np.append(numbers.to_numpy(), np.nan)[codes], index=column.index)
+    return np.append(numbers, np.nan)[codes]
 
 
-def _plain_number_cells(column: pd.Series) -> pd.Series | None:
+def _plain_number_cells(column: pd.Series | np.ndarray) -> np.ndarray | None:
     """:func:`_plain_numbers` cell by cell: a few cells one by one in Python, many at once."""
     if len(column) <= _FEW_CELLS:
         values = _few_plain_numbers(column.tolist())
-        return None if values is None else pd.Series(values, index=column.index, dtype=float)
-    text = column.astype("string").str.strip()
+        return None if values is None else np.array(values, dtype=float)
+    text = pd.Series(column, dtype=object).astype("string").str.strip()
     blank = text.isna() | (text == "")
-    values = pd.to_numeric(text.mask(blank), errors="coerce").astype(float)
-    if (values.isna() & ~blank).any() or np.isinf(values.to_numpy()).any():
+    values = pd.to_numeric(text.mask(blank), errors="coerce").astype(float).to_numpy()
+    if (np.isnan(values) & ~blank.to_numpy(dtype=bool)).any() or np.isinf(values).any():
         return None
     return values
 
@@ -289,26 +317,43 @@ def _few_plain_numbers(cells: list[object]) -> list[float] | None:
 
 
 def _fast_numbers(
-    column: pd.Series, unit_text: str, field: Field, dictionary: Dictionary, fx: pd.Series | None
-) -> pd.Series | None:
-    """Vectorised conversion of a numeric column; None when a cell needs the careful path."""
-    values = pd.to_numeric(column, errors="coerce").astype(float)
+    column: pd.Series | np.ndarray,
+    unit_text: str,
+    field: Field,
+    dictionary: Dictionary,
+    fx: np.ndarray | None,
+) -> np.ndarray | None:
+    """Vectorised conversion of a column of numbers (missing cells: NaN); None when a cell
+    needs the careful path."""
+    values = _floats(column)
     try:
         unit = resolve_unit("", unit_text, field, dictionary)
     except BadValue:
         return None
     if field.type == "fraction" and not unit_text and (values > 1).any():
         return None
-    if unit.needs_fx and (fx is None or (fx.isna() & values.notna()).any()):
+    if unit.needs_fx and (fx is None or (np.isnan(fx) & ~np.isnan(values)).any()):
         return None
     factor = unit.factor.numerator / unit.factor.denominator
     if factor != 1:
-        values = pd.Series(significant(values.to_numpy() * factor), index=values.index)
+        values = significant(values * factor)
     if unit.needs_fx:
-        values = values * fx.to_numpy(dtype=float)
-    if field.type == "integer" and not _whole(values.to_numpy()):
+        values = values * fx
+    if field.type == "integer" and not _whole(values):
         return None
     return values
+
+
+def _floats(column: pd.Series | np.ndarray) -> np.ndarray:
+    """A column whose cells are all numbers or missing, as floats (missing: NaN)."""
+    if isinstance(column, np.ndarray) and column.dtype == object:
+        try:  # numbers and None, as the workbooks give them: at once
+            return np.asarray(column, dtype=float)
+        except (TypeError, ValueError):  # another kind of missing value (pd.NA, NaT)
+            return pd.Series(column).to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(column, np.ndarray):
+        return column.astype(float, copy=False)
+    return column.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _whole(values: np.ndarray) -> bool:
@@ -323,9 +368,9 @@ def _slow(
     key: str,
     field: Field,
     dictionary: Dictionary,
-    fx: pd.Series | None,
+    fx: np.ndarray | None,
     problems: list[dict],
-) -> pd.Series:
+) -> Typed:
     units = batch.unit(key)
     if isinstance(units, str) and (fx is None or field.unit != "CNY"):
         found = _by_distinct(batch, key, field, dictionary, units, problems)
@@ -338,7 +383,7 @@ def _slow(
         if fx is None or field.unit != "CNY"
         else [None if pd.isna(rate) else float(rate) for rate in fx.tolist()]
     )
-    for position, raw in enumerate(batch.raw[key].tolist()):
+    for position, raw in enumerate(batch.column(key).tolist()):
         try:
             out.append(
                 _parse_cached(cache, raw, _at(units, position), field, dictionary, rates[position])
@@ -360,7 +405,7 @@ def _slow(
 
 def _by_distinct(
     batch: Batch, key: str, field: Field, dictionary: Dictionary, unit: str, problems: list[dict]
-) -> pd.Series | None:
+) -> Typed | None:
     """Parse each distinct cell of a column once (a list's column repeats few values); None
     when the column mixes kinds of values that could compare equal (1, 1.0, True)."""
     codes, distinct = batch.distinct(key)
@@ -412,11 +457,13 @@ def _rows_by_code(codes: np.ndarray) -> Callable[[int], np.ndarray]:
     return rows
 
 
-def _spread(typed_distinct: pd.Series, codes: np.ndarray) -> pd.Series:
+def _spread(typed_distinct: Typed, codes: np.ndarray) -> Typed:
     """The typed value of each row from the typed distinct values (the last one, missing,
     for the rows whose code is -1)."""
+    if len(codes) == len(typed_distinct) - 1 and np.array_equal(codes, np.arange(len(codes))):
+        return typed_distinct[:-1]  # each row its own value, in order (one workbook)
     positions = np.where(codes < 0, len(typed_distinct) - 1, codes)
-    return typed_distinct.iloc[positions].reset_index(drop=True)
+    return typed_distinct.take(positions)
 
 
 def _parse_cached(
@@ -440,16 +487,21 @@ def _parse_cached(
     return result
 
 
-def _typed(values: object, field: Field) -> pd.Series:
+def _typed(values: object, field: Field) -> Typed:
+    """Values (a list, None for missing, or a float array) as the column of their field:
+    floats (NaN for missing), ``Int64``, ``boolean``, ``datetime64[ns]`` or ``string``."""
     kind = field.type
     if kind in ("number", "fraction", "series"):
-        return pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else values
+        return np.asarray(values, dtype=float)
     if kind == "integer":
-        return pd.Series(values, dtype=float).astype("Int64")
+        numbers = np.asarray(values, dtype=float)
+        missing = np.isnan(numbers)
+        return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype("int64"), missing)
     if kind == "bool":
-        return pd.Series(values, dtype="boolean")
+        missing = np.array([value is None for value in values], dtype=bool)
+        truth = np.array([value is not None and bool(value) for value in values], dtype=bool)
+        return pd.arrays.BooleanArray(truth, missing)
     if kind == "date":
-        return pd.to_datetime(pd.Series(values, dtype=object), errors="coerce").astype(
-            "datetime64[ns]"
-        )
-    return pd.Series(values, dtype="string")
+        dates = pd.to_datetime(pd.Series(values, dtype=object), errors="coerce")
+        return dates.astype("datetime64[ns]").array
+    return pd.array(values, dtype="string")

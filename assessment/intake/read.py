@@ -349,9 +349,12 @@ def _combine(frames: list[pd.DataFrame], dictionary: Dictionary) -> pd.DataFrame
     frames = [frame for frame in frames if len(frame)]
     if not frames:
         return empty.copy()
-    wide = pd.concat([empty, *frames], ignore_index=True)
+    wide = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    extra = [name for name in wide.columns if name not in empty.columns]
+    wide = wide.reindex(columns=[*empty.columns, *extra]).reset_index(drop=True)
+    kinds = wide.dtypes
     for name, kind in empty.dtypes.items():
-        if wide[name].dtype != kind:
+        if kinds[name] != kind:
             wide[name] = wide[name].astype(kind)
     return wide
 
@@ -454,8 +457,8 @@ def _unaccounted(
 
 def _projects(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
     columns = [n for n, f in dictionary.fields.items() if f.type != "series" and n != "project_id"]
-    projects = wide.set_index("project_id")[columns + SOURCE_COLUMNS]
-    projects.index = projects.index.astype("string")
+    projects = wide[columns + SOURCE_COLUMNS]
+    projects.index = pd.Index(wide["project_id"].array, name="project_id").astype("string")
     return projects
 
 
@@ -477,16 +480,18 @@ def _yearly(wide: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
     order = {f.name: i for i, f in enumerate(dictionary.series_fields())}
     names = np.array([key.split("@", 1)[0] for key in keys], dtype=object)
     years = np.array([int(key.split("@", 1)[1]) for key in keys], dtype="int64")
-    yearly = pd.DataFrame(
+    ranks = np.array([order.get(name, np.nan) for name in names], dtype=float)
+    ids = wide["project_id"].astype("string").array
+    id_ranks = pd.factorize(ids, sort=True)[0]  # the ids in their sorted order
+    at = np.lexsort((years[keyed], ranks[keyed], id_ranks[rows]))  # stable: key by key
+    return pd.DataFrame(
         {
-            "project_id": wide["project_id"].astype("string").iloc[rows].reset_index(drop=True),
-            "year": years[keyed],
-            "series": pd.Series(pd.arrays.ArrowStringArray(pa.array(names[keyed], pa.string()))),
-            "value": values[keyed, rows],
-            "_o": np.array([order.get(name, np.nan) for name in names], dtype=float)[keyed],
+            "project_id": ids.take(rows[at]),
+            "year": years[keyed][at],
+            "series": pd.arrays.ArrowStringArray(pa.array(names[keyed][at], pa.string())),
+            "value": values[keyed, rows][at],
         }
-    ).sort_values(["project_id", "_o", "year"], kind="stable")
-    return yearly.drop(columns="_o").reset_index(drop=True)
+    )
 
 
 def _problem_frame(problems: list[dict]) -> pd.DataFrame:
@@ -494,17 +499,14 @@ def _problem_frame(problems: list[dict]) -> pd.DataFrame:
     ordered = sorted(
         problems, key=lambda found: (is_na(found.get("file")), _text(found.get("file")))
     )
-    columns = {
-        column: [_text(found.get(column)) for found in ordered]
-        for column in PROBLEM_COLUMNS
-        if column != "year"
-    }
     years = [found.get("year") for found in ordered]
-    columns["year"] = pd.array([None if is_na(y) else y for y in years], dtype="Int64")
-    return pd.DataFrame(columns, columns=PROBLEM_COLUMNS).astype(_PROBLEM_TYPES)
-
-
-_PROBLEM_TYPES = {column: "str" for column in PROBLEM_COLUMNS if column != "year"}
+    columns = {
+        column: pd.array([_text(found.get(column)) for found in ordered], dtype="str")
+        if column != "year"
+        else pd.array([None if is_na(year) else year for year in years], dtype="Int64")
+        for column in PROBLEM_COLUMNS
+    }
+    return pd.DataFrame(columns)
 
 
 def _text(value: object) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -45,9 +46,8 @@ def validate_batch(
     """
     check_as_of(as_of)
     problems: list[dict] = []
-    clean = typed.copy()
-    for key in typed.columns:
-        found, bad = _range_problems(typed, batch, key, field_of(key, dictionary))
+    clean = typed.copy(deep=False)  # a blanked value copies its column (copy on write)
+    for key, found, bad in _ranges_problems(typed, batch, dictionary):
         problems += found
         if bad.any():
             clean.loc[bad, key] = None
@@ -76,14 +76,42 @@ def _ranged(series: pd.Series) -> np.ndarray | None:
     return _numbers(series)
 
 
+def _ranges_problems(
+    typed: pd.DataFrame, batch: Batch, dictionary: Dictionary
+) -> Iterator[tuple[str, list[dict], np.ndarray]]:
+    """``(key, problems, hard-range failures)`` of each column with a value outside its range,
+    in column order. The number columns are checked together, as one array; the rest (dates)
+    one by one."""
+    numeric = [key for key, kind in typed.dtypes.items() if _is_number(kind)]
+    fields = [field_of(key, dictionary) for key in numeric]
+    values = typed[numeric].to_numpy(dtype=float, na_value=np.nan)
+    bounds = {
+        name: np.array([np.nan if b is None else b for b in (getattr(f, name) for f in fields)])
+        for name in ("min", "max", "plausible_min", "plausible_max")
+    }
+    with np.errstate(invalid="ignore"):
+        outside = (values < bounds["min"]) | (values > bounds["max"])
+        outside |= (values < bounds["plausible_min"]) | (values > bounds["plausible_max"])
+    flagged = {numeric[at]: (values[:, at], fields[at]) for at in np.flatnonzero(outside.any(0))}
+    dates = [
+        key for key, kind in typed.dtypes.items() if pd.api.types.is_datetime64_any_dtype(kind)
+    ]
+    flagged |= {key: (_ranged(typed[key]), field_of(key, dictionary)) for key in dates}
+    for key in typed.columns:
+        if key in flagged:
+            yield key, *_range_problems(typed, batch, key, flagged[key][1], flagged[key][0])
+
+
+def _is_number(kind: object) -> bool:
+    """A column of numbers (floats or whole numbers, nullable or not), not of booleans."""
+    return getattr(kind, "kind", "") in ("i", "u", "f", "c")
+
+
 def _range_problems(
-    typed: pd.DataFrame, batch: Batch, key: str, field: Field
+    typed: pd.DataFrame, batch: Batch, key: str, field: Field, values: np.ndarray
 ) -> tuple[list[dict], np.ndarray]:
     """Problems outside the hard range (errors) and the plausible range (warnings), and the
     mask of hard-range failures."""
-    values = _ranged(typed[key])
-    if values is None:
-        return [], np.zeros(len(typed), dtype=bool)
     found = []
     hard = _outside(values, field.min, field.max)
     for low, high, severity, word, message in (
@@ -225,7 +253,9 @@ def _check_problems(
 
 
 def _plain(values: object, position: int) -> str:
-    return shown(values.iloc[position] if isinstance(values, pd.Series) else values)
+    if isinstance(values, pd.Series | np.ndarray):
+        return shown(values.iloc[position] if isinstance(values, pd.Series) else values[position])
+    return shown(values)
 
 
 def _compare_bad(
@@ -242,23 +272,27 @@ def _compare_bad(
     lhs, rhs = _numbers(typed[left]), _numbers(typed[right])
     with np.errstate(invalid="ignore"):
         bad = ~compare(lhs, rhs * factor) & ~np.isnan(lhs) & ~np.isnan(rhs)
-    return bad, typed[right] * factor
+    return bad, rhs * factor
 
 
 def _belongs_bad(
     typed: pd.DataFrame, left: str, right: str, attribute: str, dictionary: Dictionary
 ) -> np.ndarray:
-    choice_set = dictionary.fields[left].choices
-    parents = {row["code"]: row.get(attribute, "") for row in dictionary.choice_rows(choice_set)}
-    lhs = typed[left].astype(object).where(typed[left].notna(), "")
-    rhs = typed[right].astype(object).where(typed[right].notna(), "")
-    codes, distinct = pd.factorize(lhs.to_numpy(dtype=object), use_na_sentinel=True)
-    expected = pd.Series(
-        np.array([parents.get(code, "") for code in distinct] + [""], dtype=object)[codes],
-        index=lhs.index,
-    )
-    skip = lhs.isin(_NOT_IN_A_PLACE) | rhs.isin(_NOT_IN_A_PLACE) | (expected == "")
-    return (~skip & (expected != rhs)).to_numpy()
+    parents = dictionary.choice_map(dictionary.fields[left].choices, attribute)
+    lhs = typed[left].to_numpy(dtype=object, na_value="")
+    rhs = typed[right].to_numpy(dtype=object, na_value="")
+    codes, distinct = pd.factorize(lhs, use_na_sentinel=True)
+    expected = np.array([parents.get(code, "") for code in distinct] + [""], dtype=object)[codes]
+    skip = _among(lhs, _NOT_IN_A_PLACE) | _among(rhs, _NOT_IN_A_PLACE) | (expected == "")
+    return ~skip & (expected != rhs)
+
+
+def _among(values: np.ndarray, codes: tuple[str, ...]) -> np.ndarray:
+    """Whether each value is one of ``codes``."""
+    found = np.zeros(len(values), dtype=bool)
+    for code in codes:
+        found |= values == code
+    return found
 
 
 def _missing_problems(
@@ -266,6 +300,9 @@ def _missing_problems(
 ) -> list[dict]:
     found: list[dict] = []
     given = _Given(typed, batch)
+    kinds = None
+    if "project_kind" in typed.columns:
+        kinds = typed["project_kind"].to_numpy(dtype=object, na_value=None)
     for field in dictionary.fields.values():
         if not (field.required or warnings):
             continue
@@ -284,7 +321,7 @@ def _missing_problems(
             )
         else:
             continue
-        for position in np.flatnonzero(~given.present(field) & _needed(typed, field)):
+        for position in np.flatnonzero(~given.present(field) & _needed(kinds, field, len(typed))):
             found.append(
                 batch.problem(
                     position, field.name, "missing", expected=expected, severity=severity, hint=hint
@@ -293,11 +330,12 @@ def _missing_problems(
     return found
 
 
-def _needed(typed: pd.DataFrame, field: Field) -> np.ndarray:
-    """Rows whose project kind needs the field (a new build has no measured PUE yet)."""
-    if not field.not_needed_for or "project_kind" not in typed.columns:
-        return np.ones(len(typed), dtype=bool)
-    return ~typed["project_kind"].isin(field.not_needed_for).to_numpy(dtype=bool)
+def _needed(kinds: np.ndarray | None, field: Field, rows: int) -> np.ndarray:
+    """Rows whose project kind (``kinds``, None without the column) needs the field (a new
+    build has no measured PUE yet)."""
+    if not field.not_needed_for or kinds is None:
+        return np.ones(rows, dtype=bool)
+    return ~_among(kinds, tuple(field.not_needed_for))
 
 
 class _Given:
@@ -307,19 +345,18 @@ class _Given:
     def __init__(self, typed: pd.DataFrame, batch: Batch) -> None:
         self.rows = len(typed)
         self.parsed = typed.notna().to_numpy()
-        self.raw = batch.raw.reindex(columns=typed.columns)
-        self.columns: dict[str, list[int]] = {}
+        self.batch = batch
+        self.columns: dict[str, list[tuple[int, str]]] = {}
         for number, column in enumerate(typed.columns):
-            self.columns.setdefault(column.split("@", 1)[0], []).append(number)
+            self.columns.setdefault(column.split("@", 1)[0], []).append((number, column))
 
     def present(self, field: Field) -> np.ndarray:
         """Rows where the field (any year of a series) was given."""
-        numbers = self.columns.get(field.name, [])
         present = np.zeros(self.rows, dtype=bool)
-        for number in numbers:
+        for number, column in self.columns.get(field.name, []):
             parsed = self.parsed[:, number].copy()
             if not parsed.all():
-                raw = self.raw.iloc[:, number].to_numpy()
+                raw = np.asarray(self.batch.column(column))
                 unread = np.flatnonzero(~parsed & pd.notna(raw))
                 written = [not is_missing(raw[p], field.type) for p in unread]
                 parsed[unread[np.array(written, dtype=bool)]] = True
