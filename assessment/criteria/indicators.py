@@ -81,7 +81,16 @@ import pandas as pd
 
 from ..errors import AssessmentError
 from ..intake.cells import as_of_date
-from ..intake.dictionary import load_dictionary, match_key
+from ..intake.dictionary import match_key
+from .lookups import (
+    FALLBACK,  # noqa: F401  (the status's name, imported from here too)
+    NO_RANGE,
+    Dated,
+    Lookups,
+    Range,
+    dated,
+    lookups,
+)
 from .reference import CLIMATE_ZONES, load_reference
 
 
@@ -202,21 +211,11 @@ OPTIONAL_COLUMNS = (
     *("cooling_type", "wue_l_per_kwh"),
     *("city", "land_term_remaining_years", "fund_term_years", "expandable_assets_cny"),
 )
-FACTOR_LEVELS = ("provincial", "regional", "national")
 DESIGN_PUE_KINDS = ("new", "expansion", "retrofit")  # judged on pue_design, the rest on pue
-FALLBACK = "fallback_before_publication"
 _SERIES = (
     *("ebitda_cny", "operating_cash_flow_cny", "debt_service_cny", "distributable_cash_cny"),
     *("net_profit_cny", "revenue_cny", "pue_by_year"),
 )
-_FACTOR_COLUMNS = {
-    "emission_factor": "tco2_per_mwh",
-    "emission_factor_year": "data_year",
-    "emission_factor_area": "area",
-    "emission_factor_level": "factor_type",
-    "emission_factor_series": "publication",
-    "emission_factor_status": "status",
-}
 
 
 # Each ``*_off_range`` indicator and the value it checks against its plausible range.
@@ -241,34 +240,36 @@ def add_indicators(
     factor_year: int | None = None,
     reference_dir: str | Path | None = None,
 ) -> pd.DataFrame:
-    """``projects`` plus the :data:`INDICATORS` columns, as a new frame (the input is untouched).
+    """``projects`` plus the :data:`INDICATORS` columns, as a new frame (the input is untouched;
+    indicator columns it already holds are replaced, after its other columns).
 
     ``factor_year`` pins the emission-factor data year (default: the latest published by
     ``as_of``); ``reference_dir`` replaces the packaged ``rules/reference/`` folder.
     """
     as_of = as_of_date(as_of)
     _check_projects(projects)
-    reference = load_reference(reference_dir)
-    columns = _efficiency(projects, reference["gb40879_grades.csv"])
-    columns |= _siting(projects, reference["size_classes.csv"])
-    columns |= _province(projects)
-    columns["city_code"] = _city_code(projects, columns["province_assessed"])
-    factors = _usable_factors(reference["grid_emission_factors.csv"], as_of, factor_year)
+    found = lookups(reference_dir)
+    on_date = dated(found, as_of, factor_year)
+    columns = _efficiency(projects, found)
+    columns |= _siting(projects, found)
+    columns |= _province(projects, found)
+    columns["city_code"] = _city_code(projects, columns["province_assessed"], found)
     columns["green_evidence_mwh"] = _green_evidence(projects)  # read by carbon and checks
-    columns |= _carbon(projects, columns, factors)
-    weights = reference["renewable_consumption_weights.csv"]
-    columns["re_weight_province"] = _re_weight(columns["province_assessed"], weights, as_of.year)
+    columns |= _carbon(projects, columns, on_date)
+    columns["re_weight_province"] = _re_weight(columns["province_assessed"], on_date)
     columns |= _plausibility(projects, columns)
     columns["green_power_over_weight"] = (
         columns["green_share_assessed"] - columns["re_weight_province"]
     )
-    columns |= _climate(projects, columns, reference)
+    columns |= _climate(projects, columns, found)
     columns |= _finance(projects, as_of)
     cube = _Cube.build(projects.index, yearly)
     columns |= _cash_flow(projects, cube, as_of, columns["debt_service_proposed_cny"])
     columns |= _pue_trend(projects, cube, as_of.year)
-    columns |= _ranges(projects, columns, cube, as_of.year, reference["plausible_ranges.csv"])
-    return projects.assign(**{indicator.name: columns[indicator.name] for indicator in INDICATORS})
+    columns |= _ranges(projects, columns, cube, as_of.year, found)
+    added = pd.DataFrame({i.name: columns[i.name] for i in INDICATORS}, index=projects.index)
+    kept = projects.drop(columns=[name for name in added if name in projects.columns])
+    return pd.concat([kept, added], axis=1)  # one step: assign() adds column by column
 
 
 def yearly_indicators(projects: pd.DataFrame, yearly: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -316,110 +317,100 @@ def grade_pue_limits(folder: str | Path | None = None) -> dict[int, float]:
     return dict(zip(grades["grade"].astype(int), grades["max_pue"].astype(float), strict=True))
 
 
-def _choice_column(choice_set: str, column: str) -> pd.Series:
-    """``column`` of ``choices.csv`` for the codes of ``choice_set`` (blank -> NA)."""
-    rows = [row for row in load_dictionary().choices if row["set"] == choice_set]
-    codes = [row["code"] for row in rows]
-    return pd.Series([row[column] or pd.NA for row in rows], index=codes, dtype="string")
-
-
 # -- project indicators ------------------------------------------------------------------------
-def _efficiency(projects: pd.DataFrame, grades: pd.DataFrame) -> dict[str, object]:
+# Number columns are carried as numpy float arrays, codes as pandas string or boolean arrays:
+# the frame is made once, at the end (a Series per step costs more than the step on one row).
+_BASES = pd.array(["measured", "design"], dtype="string")
+_METHODS = pd.array(["no_evidence", "evidenced_green_power"], dtype="string")
+
+
+def _efficiency(projects: pd.DataFrame, found: Lookups) -> dict[str, object]:
     use_design = projects["project_kind"].isin(DESIGN_PUE_KINDS).to_numpy(dtype=bool)
-    pue = projects["pue_design"].where(use_design, projects["pue"]).astype("float64")
-    basis = np.where(pue.isna(), -1, use_design.astype(int))
-    limits = grades["max_pue"].fillna(np.inf).to_numpy()
-    grade = np.searchsorted(limits, pue.to_numpy(), side="left")
-    grade[np.isnan(pue.to_numpy()) | (grade == len(limits))] = -1
+    pue = np.where(use_design, _numbers(projects, "pue_design"), _numbers(projects, "pue"))
+    basis = np.where(np.isnan(pue), -1, use_design.astype(int))
+    grade = np.searchsorted(found.grade_limits, pue, side="left")
+    grade[np.isnan(pue) | (grade == len(found.grade_limits))] = -1
     return {
         "pue_assessed": pue,
-        "pue_basis": pd.array(["measured", "design"], dtype="string").take(basis, allow_fill=True),
-        "energy_mwh": projects["it_energy_mwh"] * pue,
-        "gb40879_grade": grades["grade"].array.take(grade, allow_fill=True),
+        "pue_basis": _BASES.take(basis, allow_fill=True),
+        "energy_mwh": _numbers(projects, "it_energy_mwh") * pue,
+        "gb40879_grade": found.grades.take(grade, allow_fill=True),
     }
 
 
-def _siting(projects: pd.DataFrame, classes: pd.DataFrame) -> dict[str, object]:
-    racks = projects["racks"].to_numpy(dtype="float64", na_value=np.nan)
-    size = np.searchsorted(classes["min_racks"].to_numpy(), racks, side="right") - 1
+def _siting(projects: pd.DataFrame, found: Lookups) -> dict[str, object]:
+    racks = _numbers(projects, "racks")
+    size = np.searchsorted(found.size_min_racks, racks, side="right") - 1
     size[np.isnan(racks)] = -1
     hub = projects["hub"].astype("string")
-    zones = _choice_column("hub", "zone")
-    zones["none"] = "none"
+    zones = found.hub_zone
     return {
-        "gb40879_in_scope": _gb40879_in_scope(projects, classes),
-        "size_class": classes["size_class"].array.take(size, allow_fill=True),
+        "gb40879_in_scope": _gb40879_in_scope(projects, found.edge_max_racks),
+        "size_class": found.size_classes.take(size, allow_fill=True),
         "in_cluster": projects["cluster"].astype("string").ne("none").astype("boolean"),
         "in_hub": hub.ne("none").astype("boolean"),
         "hub_zone": zones.array.take(zones.index.get_indexer(hub), allow_fill=True),
     }
 
 
-def _gb40879_in_scope(projects: pd.DataFrame, classes: pd.DataFrame) -> pd.Series:
+def _gb40879_in_scope(projects: pd.DataFrame, limit: float) -> pd.Series:
     """False for an ``edge`` facility within the ``edge`` size class (GB 40879 excludes edge
     data centres of at most 100 racks); NA without its facility type, or an edge site's racks."""
-    limit = classes["max_racks"].where(classes["size_class"].eq("edge")).max()
     edge = projects["facility_type"].astype("string").eq("edge")
     small = projects["racks"].astype("Float64").le(limit)
     return (~(edge & small)).mask(edge.isna()).astype("boolean")
 
 
-def _province(projects: pd.DataFrame) -> dict[str, object]:
+def _province(projects: pd.DataFrame, found: Lookups) -> dict[str, object]:
     """``province_assessed``: the given code if known, else the cluster's, else the hub's
     only province; ``province_basis`` says which (none: no province)."""
-    provinces = _choice_column("province", "hub")
     given = projects["province"].astype("string")
     sources = {
-        "given": given.where(given.isin(provinces.index)),
-        "cluster": _lookup(projects["cluster"], _choice_column("cluster", "province")),
-        "hub": _lookup(projects["hub"], _only_province_of_hub(provinces)),
+        "given": given.where(given.isin(found.province_hub.index)),
+        "cluster": _lookup(projects["cluster"], found.cluster_province),
+        "hub": _lookup(projects["hub"], found.hub_province),
     }
-    found = [source.notna().to_numpy() for source in sources.values()]
+    known = [source.notna().to_numpy() for source in sources.values()]
     assessed = sources["given"].fillna(sources["cluster"]).fillna(sources["hub"])
-    basis = np.select(found, list(sources), "none")
+    basis = np.select(known, list(sources), "none")
     return {"province_assessed": assessed, "province_basis": pd.array(basis, dtype="string")}
 
 
-def _city_code(projects: pd.DataFrame, province: pd.Series) -> pd.Series:
+def _city_code(projects: pd.DataFrame, province: pd.Series, found: Lookups) -> pd.Series:
     """The ``city`` choice (``choices.csv``) each ``city`` names: its code, its labels or an
     alias, case, spaces, punctuation and a trailing bracket ignored (``深圳市``, ``Shenzhen
     (Nanshan)``), among the cities of ``province_assessed`` when that is known; ``other`` for
-    a city given but not listed (or listed in another province); NA for a blank city."""
+    a city given but not listed (or listed in another province); NA for a blank city, or a
+    spelling two cities share. Matched once per distinct (city, province)."""
     if "city" not in projects.columns:
         return pd.Series(pd.NA, index=projects.index, dtype="string")
     city = projects["city"].astype("string")
     if city.isna().all():  # no city given: nothing to match
         return city
-    keys = pd.DataFrame(
-        {"key": city.map(match_key, na_action="ignore").array, "province": province.array}
-    )
-    found = keys.reset_index(names="at").merge(_city_spellings(), on="key", suffixes=("", "_city"))
-    found = found[found["province"].isna() | found["province"].eq(found["province_city"])]
-    single = found.groupby("at")["code"].nunique().eq(1)  # two cities of one spelling: NA
-    codes = found.drop_duplicates("at").set_index("at")["code"].where(single)
-    code = np.full(len(city), "other", dtype=object)
-    code[codes.index.to_numpy()] = codes.to_numpy()
-    code = pd.Series(code, index=city.index, dtype="string")
+    cities, city_names = pd.factorize(city.array)
+    provinces, province_names = pd.factorize(province.array)
+    width = len(province_names) + 1
+    pairs, inverse = np.unique(cities * width + provinces + 1, return_inverse=True)
+    codes = [
+        _city_of(
+            found.city_spellings,
+            match_key(city_names[pair // width]) if pair >= 0 else "",
+            province_names[pair % width - 1] if pair % width else None,
+        )
+        for pair in pairs.tolist()
+    ]
+    code = pd.Series(pd.array(codes, dtype="string").take(inverse.ravel()), index=city.index)
     return code.mask(city.isna() | city.str.strip().eq(""))
 
 
-def _city_spellings() -> pd.DataFrame:
-    """``key, code, province`` of each spelling (code, labels, aliases) of the city choices."""
-    rows = load_dictionary().choice_rows("city")
-    spellings = [
-        (match_key(spelling), row["code"], row["province"])
-        for row in rows
-        for spelling in (row["code"], row["label_en"], row["label_zh"], *row["aliases"].split(";"))
-        if spelling.strip()
-    ]
-    return pd.DataFrame(spellings, columns=["key", "code", "province"]).drop_duplicates()
-
-
-def _only_province_of_hub(hub_of_province: pd.Series) -> pd.Series:
-    """Hub code -> its province, for the hubs that exactly one province has."""
-    counts = hub_of_province.value_counts()
-    single = hub_of_province[hub_of_province.isin(counts.index[counts == 1])]
-    return pd.Series(single.index, index=single.array, dtype="string")
+def _city_of(spellings: dict, key: str, province: str | None) -> str | None:
+    """The one city spelt ``key`` (in ``province`` when known): its code; None when two
+    cities are spelt so; ``other`` when none is."""
+    cities = spellings.get(key, ())
+    codes = {code for code, where in cities if province is None or where == province}
+    if len(codes) == 1:
+        return codes.pop()
+    return None if codes else "other"
 
 
 def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
@@ -428,82 +419,56 @@ def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
     return pd.Series(table.array.take(positions, allow_fill=True), keys.index, dtype="string")
 
 
-def _usable_factors(factors: pd.DataFrame, as_of: dt.date, factor_year: int | None) -> pd.DataFrame:
-    """The location factors usable at ``as_of``, with their ``status``: those published on or
-    before it (``official``), or before the first publication the earliest published set
-    (``fallback_before_publication``); the latest data year of each (type, area), or
-    ``factor_year`` only."""
-    rows = factors[factors["factor_type"].isin(FACTOR_LEVELS)]
-    published = rows["published"]
-    official = rows[published.le(pd.Timestamp(as_of))].assign(status="official")
-    if len(official) or rows.empty:
-        rows = official
-    else:
-        rows = rows[published.eq(published.min())].assign(status=FALLBACK)
-    if factor_year is not None:
-        rows = rows[rows["data_year"].eq(int(factor_year))]
-    latest = rows.astype({"status": "string"}).sort_values(["data_year", "published"])
-    return latest.drop_duplicates(["factor_type", "area"], keep="last").reset_index(drop=True)
-
-
-def _carbon(projects: pd.DataFrame, columns: dict, factors: pd.DataFrame) -> dict[str, object]:
-    location = _location_factors(columns["province_assessed"], factors)
+def _carbon(projects: pd.DataFrame, columns: dict, on_date: Dated) -> dict[str, object]:
+    location = _location_factors(columns["province_assessed"], on_date)
     factor, energy = np.asarray(location["emission_factor"]), columns["energy_mwh"]
     emissions = energy * factor
     market, method = _market_emissions(emissions, columns["green_evidence_mwh"], factor)
+    it_energy = _numbers(projects, "it_energy_mwh")
     return location | {
         "emission_factor_market": factor,
         "emission_factor_market_year": location["emission_factor_year"],
         "emissions_tco2": emissions,
         "emissions_market_tco2": market,
         "emissions_market_method": method,
-        "cue": _ratio(emissions, projects["it_energy_mwh"]),
-        "cue_market": _ratio(market, projects["it_energy_mwh"]),
-        "carbon_per_pflops": _ratio(emissions, projects["compute_pflops"]),
+        "cue": _ratio(emissions, it_energy),
+        "cue_market": _ratio(market, it_energy),
+        "carbon_per_pflops": _ratio(emissions, _numbers(projects, "compute_pflops")),
     }
 
 
 def _market_emissions(
-    emissions: pd.Series, evidence: pd.Series, factor: np.ndarray
-) -> tuple[pd.Series, pd.arrays.StringArray]:
+    emissions: np.ndarray, evidence: np.ndarray, factor: np.ndarray
+) -> tuple[np.ndarray, pd.arrays.StringArray]:
     """Location-based emissions less the evidenced green electricity at the same factor (no
     residual mix is published for a province), at least 0; where no green electricity is
     evidenced, the location-based emissions (method ``no_evidence``)."""
-    evidenced = evidence.gt(0).to_numpy()
-    netted = (emissions - evidence.clip(lower=0) * factor).clip(lower=0)
-    market = netted.where(evidenced, emissions)
-    code = np.where(market.isna(), -1, evidenced.astype(int))
-    methods = pd.array(["no_evidence", "evidenced_green_power"], dtype="string")
-    return market, methods.take(code, allow_fill=True)
+    evidenced = evidence > 0
+    netted = _at_least_0(emissions - _at_least_0(evidence) * factor)
+    market = np.where(evidenced, netted, emissions)
+    code = np.where(np.isnan(market), -1, evidenced.astype(int))
+    return market, _METHODS.take(code, allow_fill=True)
 
 
-def _location_factors(province: pd.Series, latest: pd.DataFrame) -> dict[str, object]:
-    """The emission-factor columns of each project, chosen once per province code: its
-    provincial factor, else its grid region's, else the national one; NA for no province."""
-    regions = _choice_column("province", "grid_region")
-    keys = pd.Index(latest["factor_type"] + "/" + latest["area"])
-    chosen = np.full(len(regions), -1)
-    national = ["national/national"] * len(regions)
-    grids = ["regional/" + grid for grid in regions.fillna("")]
-    for wanted in (national, grids, ["provincial/" + code for code in regions.index]):
-        found = keys.get_indexer(wanted)
-        chosen = np.where(found >= 0, found, chosen)
-    position = regions.index.get_indexer(province)
-    rows = np.where(position >= 0, chosen[position], -1)
-    return {
-        name: latest[source].array.take(rows, allow_fill=True)
-        for name, source in _FACTOR_COLUMNS.items()
-    }
+def _at_least_0(values: np.ndarray) -> np.ndarray:
+    """``values`` below 0 raised to 0 (missing stays missing, as ``clip(lower=0)``)."""
+    return np.where(values < 0, 0.0, values)
 
 
-def _re_weight(province: pd.Series, weights: pd.DataFrame, year: int) -> np.ndarray:
-    """The total renewable-consumption weight of each province, of the latest year ≤ ``year``
-    (NaN before the first year, or for a province without one)."""
-    rows = weights[weights["year"].le(year)].sort_values("year", kind="stable")
-    rows = rows.drop_duplicates("province", keep="last")
-    positions = pd.Index(rows["province"]).get_indexer(province)
-    weight = rows["total_weight"].array.take(positions, allow_fill=True)
-    return np.asarray(weight, dtype="float64")
+def _location_factors(province: pd.Series, on_date: Dated) -> dict[str, object]:
+    """The emission-factor columns of each project, chosen per province code
+    (:class:`~.lookups.Dated`): its provincial factor, else its grid region's, else the
+    national one; NA for no province."""
+    position = on_date.factor_provinces.get_indexer(province)
+    rows = np.where(position >= 0, on_date.factor_rows[position], -1)
+    return {name: values.take(rows, allow_fill=True) for name, values in on_date.factors.items()}
+
+
+def _re_weight(province: pd.Series, on_date: Dated) -> np.ndarray:
+    """The total renewable-consumption weight of each province, of the latest year ≤ the
+    assessment year (NaN before the first year, or for a province without one)."""
+    positions = on_date.weight_provinces.get_indexer(province)
+    return np.append(on_date.weights, np.nan)[positions]
 
 
 HOURS_A_YEAR = 8760
@@ -513,49 +478,49 @@ def _plausibility(projects: pd.DataFrame, columns: dict) -> dict[str, object]:
     """The ratios the plausibility checks read: does the application add up?"""
     energy, evidence = columns["energy_mwh"], columns["green_evidence_mwh"]
     it_load = _optional(projects, "it_load_mw")
-    load = _ratio(projects["it_energy_mwh"].astype("float64"), it_load * HOURS_A_YEAR)
-    measured = projects["pue"].where(~projects["project_kind"].isin(DESIGN_PUE_KINDS))
+    load = _ratio(_numbers(projects, "it_energy_mwh"), it_load * HOURS_A_YEAR)
+    design = projects["project_kind"].isin(DESIGN_PUE_KINDS).to_numpy(dtype=bool)
+    measured = np.where(design, np.nan, _numbers(projects, "pue"))
     facility = _optional(projects, "facility_energy_billed_mwh")
-    evidenced = _ratio(evidence, facility.where(facility > 0, energy))
-    assessed = projects["green_power_share"].astype("float64").fillna(evidenced.clip(upper=1))
+    evidenced = _ratio(evidence, np.where(facility > 0, facility, energy))
+    claimed = _numbers(projects, "green_power_share")
+    assessed = np.where(np.isnan(claimed), np.where(evidenced > 1, 1.0, evidenced), claimed)
     return {
         "load_factor": load,
         "load_to_utilisation": _ratio(load, _optional(projects, "rack_utilisation")),
-        "pue_to_design": _ratio(measured.astype("float64"), projects["pue_design"]),
+        "pue_to_design": _ratio(measured, _numbers(projects, "pue_design")),
         "facility_energy_gap": _ratio(facility, energy) - 1,
         "green_share_evidenced": evidenced,
         "green_share_assessed": assessed,
-        "green_share_unevidenced": assessed - evidenced.fillna(0.0),
-        "pflops_per_mw": _ratio(projects["compute_pflops"].astype("float64"), it_load),
+        "green_share_unevidenced": assessed - np.where(np.isnan(evidenced), 0.0, evidenced),
+        "pflops_per_mw": _ratio(_numbers(projects, "compute_pflops"), it_load),
     }
 
 
 GREEN_EVIDENCE = ("green_power_direct_mwh", "green_certificates_mwh", "onsite_generation_mwh")
 
 
-def _green_evidence(projects: pd.DataFrame) -> pd.Series:
+def _green_evidence(projects: pd.DataFrame) -> np.ndarray:
     """The evidenced green electricity (MWh): the sum of :data:`GREEN_EVIDENCE` given, missing
     where none is."""
-    evidence = pd.concat([_optional(projects, n) for n in GREEN_EVIDENCE], axis=1)
-    return evidence.sum(axis=1, min_count=1)
+    parts = [_optional(projects, name) for name in GREEN_EVIDENCE]
+    total = sum(np.where(np.isnan(part), 0.0, part) for part in parts[1:])
+    total = np.where(np.isnan(parts[0]), 0.0, parts[0]) + total
+    return np.where(np.logical_and.reduce([np.isnan(part) for part in parts]), np.nan, total)
 
 
-def _climate(projects: pd.DataFrame, columns: dict, reference: dict) -> dict[str, object]:
+def _climate(projects: pd.DataFrame, columns: dict, found: Lookups) -> dict[str, object]:
     """The GB 50176-2016 thermal zone of ``province_assessed`` and the lowest plausible annual
     PUE of the project's cooling type there (no cooling type: the zone's row with a blank
     cooling type); missing for an unknown province, zone or cooling type."""
-    zones = reference["climate_zones.csv"].drop_duplicates("province")
-    zone_of = pd.Series(zones["climate_zone"].array, index=zones["province"])
-    zone = _lookup(columns["province_assessed"], zone_of)
-    floors = reference["pue_climate_floors.csv"]
-    keys = floors["climate_zone"] + "/" + floors["cooling_type"].fillna("")
-    table = pd.Series(floors["min_pue"].to_numpy(), index=keys).groupby(level=0).first()
+    zone = _lookup(columns["province_assessed"], found.zone_of_province)
     wanted = zone + "/" + _optional_text(projects, "cooling_type").fillna("")
-    floor = pd.Series(table.reindex(wanted.fillna("")).to_numpy(), index=projects.index)
+    table = found.climate_floor
+    floor = np.append(table.to_numpy(), np.nan)[table.index.get_indexer(wanted.fillna(""))]
     return {
         "climate_zone": zone,
         "pue_climate_floor": floor,
-        "pue_to_climate_floor": _ratio(columns["pue_assessed"], floor.where(floor > 0)),
+        "pue_to_climate_floor": _ratio(columns["pue_assessed"], np.where(floor > 0, floor, np.nan)),
     }
 
 
@@ -566,59 +531,62 @@ def _pue_trend(projects: pd.DataFrame, cube: _Cube, year: int) -> dict[str, obje
     past = cube.years < year
     values, years = cube.series("pue_by_year")[:, past], cube.years[past].astype("float64")
     given = ~np.isnan(values)
-    before = pd.DataFrame(values).ffill(axis=1).shift(1, axis=1).to_numpy()
-    before_year = pd.DataFrame(np.where(given, years, np.nan)).ffill(axis=1)
-    fall = (before - values) / (years - before_year.shift(1, axis=1).to_numpy())
-    latest = pd.DataFrame(values).ffill(axis=1).to_numpy()[:, -1] if past.any() else np.nan
-    latest = pd.Series(latest, index=projects.index, dtype="float64")
+    before = _shifted(_filled(values))
+    before_year = _filled(np.where(given, years, np.nan))
+    fall = (before - values) / (years - _shifted(before_year))
+    latest = _filled(values)[:, -1] if past.any() else np.nan
     return {
         "pue_years": pd.array(given.sum(axis=1), dtype="Int64"),
-        "pue_latest_gap": projects["pue"].astype("float64") - latest,
+        "pue_latest_gap": _numbers(projects, "pue") - latest,
         "pue_drop_max": np.fmax.reduce(fall, axis=1, initial=np.nan),
     }
 
 
+def _filled(values: np.ndarray) -> np.ndarray:
+    """Each row's missing values filled with the last value before them (forward fill)."""
+    last = np.where(np.isnan(values), 0, np.arange(values.shape[1]))
+    np.maximum.accumulate(last, axis=1, out=last)
+    return np.take_along_axis(values, last, axis=1)
+
+
+def _shifted(values: np.ndarray) -> np.ndarray:
+    """Each row moved one column to the right, a missing value first."""
+    return np.concatenate([np.full((len(values), 1), np.nan), values[:, :-1]], axis=1)
+
+
 def _ranges(
-    projects: pd.DataFrame, columns: dict, cube: _Cube, year: int, ranges: pd.DataFrame
+    projects: pd.DataFrame, columns: dict, cube: _Cube, year: int, found: Lookups
 ) -> dict[str, object]:
     """Revenue per rack and value per MW, and how far each checked value lies outside its
     plausible range (``plausible_ranges.csv``)."""
-    revenue = pd.Series(cube.window("revenue_cny", year - 1)[:, 0], index=projects.index)
+    revenue = cube.window("revenue_cny", year - 1)[:, 0]
     it_load = _optional(projects, "it_load_mw")
     values = {
         "wue_l_per_kwh": _optional(projects, "wue_l_per_kwh"),
         "pflops_per_mw": columns["pflops_per_mw"],
-        "revenue_per_rack_cny": _ratio(revenue, projects["racks"].astype("float64")),
-        "value_per_mw_cny": _ratio(projects["appraised_value_cny"].astype("float64"), it_load),
+        "revenue_per_rack_cny": _ratio(revenue, _numbers(projects, "racks")),
+        "value_per_mw_cny": _ratio(_numbers(projects, "appraised_value_cny"), it_load),
     }
-    found = {
-        off: _off_range(values[checked], checked, projects, ranges)
+    off = {
+        off: _off_range(values[checked], found.ranges.get(checked, NO_RANGE), projects)
         for off, checked in OFF_RANGE.items()
     }
-    return found | {name: values[name] for name in ("revenue_per_rack_cny", "value_per_mw_cny")}
+    return off | {name: values[name] for name in ("revenue_per_rack_cny", "value_per_mw_cny")}
 
 
-def _off_range(
-    value: pd.Series, name: str, projects: pd.DataFrame, ranges: pd.DataFrame
-) -> pd.Series:
-    """``value`` less the nearer bound of the range of ``name`` for each project's key (the
-    ``key_field`` of the rows; a blank key is the row for a blank or keyless value): 0 inside,
-    negative below, positive above; missing without a value or a row."""
-    rows = ranges[ranges["indicator"].eq(name)]
-    field = rows["key_field"].dropna().drop_duplicates()
-    key = _optional_text(projects, field.iloc[0]) if len(field) else None
-    key = pd.Series("", index=projects.index) if key is None else key.fillna("")
-    rows = rows.assign(key=rows["key"].fillna("")).drop_duplicates("key")
-    position = pd.Index(rows["key"]).get_indexer(key)
-    low, high = (
-        np.append(rows[bound].to_numpy(dtype="float64", na_value=np.nan), np.nan)[position]
-        for bound in ("low", "high")
-    )  # position -1 takes the NaN appended
-    value = value.to_numpy(dtype="float64", na_value=np.nan)
+def _off_range(value: np.ndarray, bounds: Range, projects: pd.DataFrame) -> np.ndarray:
+    """``value`` less the nearer bound of its range for each project's key (``bounds.field``;
+    a blank key is the row for a blank or keyless value): 0 inside, negative below, positive
+    above; missing without a value or a row."""
+    if bounds.field is None:
+        position = np.full(len(projects), bounds.keys.get_indexer([""])[0])
+    else:
+        position = bounds.keys.get_indexer(_optional_text(projects, bounds.field).fillna(""))
+    low, high = bounds.low[position], bounds.high[position]  # -1 takes the NaN appended
     with np.errstate(invalid="ignore"):
         off = np.where(value < low, value - low, np.where(value > high, value - high, 0.0))
     off[np.isnan(value) | (position < 0)] = np.nan
-    return pd.Series(off, index=projects.index)
+    return off
 
 
 def _optional_text(projects: pd.DataFrame, name: str) -> pd.Series:
@@ -629,31 +597,35 @@ def _optional_text(projects: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _finance(projects: pd.DataFrame, as_of: dt.date) -> dict[str, object]:
-    loan, total = projects["loan_amount_cny"], projects["total_investment_cny"]
-    tenor = projects["loan_tenor_years"]
+    loan, total = (_numbers(projects, n) for n in ("loan_amount_cny", "total_investment_cny"))
+    tenor, appraised = (_numbers(projects, n) for n in ("loan_tenor_years", "appraised_value_cny"))
     return {
         "operating_years": _operating_years(projects, as_of),
         "land_term_margin_years": _optional(projects, "land_term_remaining_years")
         - _optional(projects, "fund_term_years"),
         "expansion_multiple": _ratio(
-            _optional(projects, "expandable_assets_cny"),
-            projects["appraised_value_cny"].where(projects["appraised_value_cny"] > 0),
+            _optional(projects, "expandable_assets_cny"), np.where(appraised > 0, appraised, np.nan)
         ),
         "leverage": _ratio(loan, total),
-        "equity_ratio": _ratio(projects["equity_cny"], total),
-        "ltv": _ratio(loan, projects["appraised_value_cny"]),
-        "tenor_minus_wale": tenor - projects["wale_years"],
+        "equity_ratio": _ratio(_numbers(projects, "equity_cny"), total),
+        "ltv": _ratio(loan, appraised),
+        "tenor_minus_wale": tenor - _numbers(projects, "wale_years"),
         "debt_service_proposed_cny": _annuity(
             loan, tenor, _optional(projects, "loan_interest_rate")
         ),
     }
 
 
-def _optional(projects: pd.DataFrame, name: str) -> pd.Series:
-    """Column ``name`` of :data:`OPTIONAL_COLUMNS` as numbers, all missing when absent."""
+def _numbers(projects: pd.DataFrame, name: str) -> np.ndarray:
+    """Column ``name`` as floats (missing: NaN)."""
+    return projects[name].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _optional(projects: pd.DataFrame, name: str) -> np.ndarray:
+    """Column ``name`` of :data:`OPTIONAL_COLUMNS` as floats, all missing when absent."""
     if name not in projects.columns:
-        return pd.Series(np.nan, index=projects.index)
-    return projects[name].astype("float64")
+        return np.full(len(projects), np.nan)
+    return _numbers(projects, name)
 
 
 def _operating_years(projects: pd.DataFrame, as_of: dt.date) -> pd.Series:
@@ -664,26 +636,32 @@ def _operating_years(projects: pd.DataFrame, as_of: dt.date) -> pd.Series:
     return years.mask(new_build & since.isna().to_numpy(), 0.0)
 
 
-def _annuity(amount: pd.Series, tenor: pd.Series, rate: pd.Series) -> pd.Series:
+def _annuity(amount: np.ndarray, tenor: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """The level yearly payment repaying ``amount`` over ``tenor`` years at ``rate``:
     amount × rate / (1 − (1 + rate)^−tenor), or amount / tenor at rate 0; missing for a
     tenor that is not positive."""
-    tenor = tenor.where(tenor > 0)
+    tenor = np.where(tenor > 0, tenor, np.nan)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         discount = 1 - (1 + rate) ** -tenor
-    level = _ratio(amount * rate, discount.where(rate != 0))
-    return level.where(rate != 0, _ratio(amount, tenor))
+    level = _ratio(amount * rate, np.where(rate != 0, discount, np.nan))
+    return np.where(rate != 0, level, _ratio(amount, tenor))
 
 
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+def _ratio(numerator: object, denominator: object) -> np.ndarray:
     """``numerator / denominator`` as floats, missing where the denominator is zero or the
     quotient overflows (a huge amount over a tiny one)."""
-    top = numerator.to_numpy(dtype="float64", na_value=np.nan)
-    bottom = denominator.to_numpy(dtype="float64", na_value=np.nan)
+    top, bottom = _floats(numerator), _floats(denominator)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         quotient = top / np.where(bottom != 0, bottom, np.nan)
     quotient[~np.isfinite(quotient)] = np.nan
-    return pd.Series(quotient, index=numerator.index)
+    return quotient
+
+
+def _floats(values: object) -> np.ndarray:
+    """A column (numpy array or pandas Series or array) as floats (missing: NaN)."""
+    if isinstance(values, np.ndarray):
+        return values.astype("float64", copy=False)
+    return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
 # -- cash-flow indicators ----------------------------------------------------------------------
@@ -775,13 +753,13 @@ def _any_sum_positive(*windows: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(positive, np.isnan(sums).all(axis=0))
 
 
-def _dscr_split(cube: _Cube, year: int, proposed: pd.Series) -> dict[str, np.ndarray]:
+def _dscr_split(cube: _Cube, year: int, proposed: np.ndarray) -> dict[str, np.ndarray]:
     """Minimum DSCR of the forecast years (from ``year``: the proposed loan's debt service
     where it can be priced, else that year's reported debt service) and of the years before
     (their debt service)."""
     ocf, service = cube.series("operating_cash_flow_cny"), cube.series("debt_service_cny")
     forecast = cube.years >= year
-    planned = proposed.to_numpy(dtype="float64", na_value=np.nan)[:, None]
+    planned = proposed[:, None]
     planned = np.where(planned > 0, planned, np.where(service > 0, service, np.nan))
     planned = np.broadcast_to(planned, service.shape)[:, forecast]
     past = _divide(ocf[:, ~forecast], service[:, ~forecast])
@@ -794,7 +772,7 @@ def _dscr_split(cube: _Cube, year: int, proposed: pd.Series) -> dict[str, np.nda
 
 
 def _cash_flow(
-    projects: pd.DataFrame, cube: _Cube, as_of: dt.date, proposed: pd.Series
+    projects: pd.DataFrame, cube: _Cube, as_of: dt.date, proposed: np.ndarray
 ) -> dict[str, object]:
     ratios = _yearly_ratios(cube, projects)
     dscr_min, dscr_avg = _min_and_mean(ratios["dscr"])

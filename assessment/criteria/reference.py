@@ -68,9 +68,15 @@ TABLES = {  # file -> the columns the indicators read, with their types
 def load_reference(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
     """Every table of :data:`TABLES` from ``folder`` (default: the packaged one), checked;
     read and checked once while the files stay as they are (each caller gets copies)."""
-    folder = Path(folder) if folder else data_dir("rules") / "reference"
-    tables = _checked(folder, tuple(_state(folder / name) for name in TABLES))
+    tables = _checked(*reference_state(folder))
     return {name: table.copy() for name, table in tables.items()}
+
+
+def reference_state(folder: str | Path | None = None) -> tuple[Path, tuple]:
+    """The reference folder (default: the packaged one) and the state of each of its tables
+    (path, modification time, size): a key that changes when a table is edited."""
+    folder = Path(folder) if folder else data_dir("rules") / "reference"
+    return folder, tuple(_state(folder / name) for name in TABLES)
 
 
 def _state(path: Path) -> tuple:
