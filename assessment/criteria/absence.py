@@ -100,11 +100,10 @@ def structural_absence(
     where a row of the table holds for the project. A row whose condition names a column
     ``frame`` lacks does not apply (nothing is known of it)."""
     absence = load_absence() if absence is None else absence
-    found = pd.DataFrame(index=frame.index)
+    columns, present = conditions.Columns(frame), set(frame.columns)
+    found: dict[str, object] = {}
     for row in absence:
-        names = {test.name for test in conditions.names(row.condition)}
-        if names <= set(frame.columns):
-            truth, known = conditions.evaluate(row.condition, frame)
-            held = pd.Series(truth & known, index=frame.index)
-            found[row.feature] = found.get(row.feature, False) | held
-    return found
+        if {test.name for test in conditions.names(row.condition)} <= present:
+            truth, known = conditions.evaluate(row.condition, columns)
+            found[row.feature] = found.get(row.feature, False) | (truth & known)
+    return pd.DataFrame(found, index=frame.index) if found else pd.DataFrame(index=frame.index)

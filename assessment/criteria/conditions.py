@@ -225,13 +225,19 @@ class Columns:
 
     def known(self, name: str) -> np.ndarray:
         if name not in self._known:
-            self._known[name] = _frozen(self.frame[name].notna().to_numpy(dtype=bool))
+            self._read(name)
         return self._known[name]
 
     def values(self, name: str) -> np.ndarray:
         if name not in self._values:
-            self._values[name] = _frozen(np.array(_plain(self.frame[name])))
+            self._read(name)
         return self._values[name]
+
+    def _read(self, name: str) -> None:
+        """Both arrays of one column, from one look at the frame."""
+        values = np.array(_plain(self.frame[name]))  # missing: NaN, or None for objects
+        known = ~np.isnan(values) if values.dtype == float else ~pd.isna(values)
+        self._values[name], self._known[name] = _frozen(values), _frozen(known)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -286,13 +292,27 @@ def test_columns(test: Comparison, columns: Columns) -> Truth:
 
 def _truth(test: Comparison, values: np.ndarray) -> np.ndarray:
     if test.op in ("in", "not_in"):
-        inside = pd.Series(values).isin(test.literals).to_numpy(dtype=bool)
+        inside = _isin(values, test.literals)
         return inside if test.op == "in" else ~inside
     with np.errstate(invalid="ignore"):
         if test.op == "between":
             low, high = test.literals
             return np.asarray((values >= low) & (values <= high), dtype=bool)
         return np.asarray(COMPARISONS[test.op](values, test.literals[0]), dtype=bool)
+
+
+def _isin(values: np.ndarray, literals: tuple[object, ...]) -> np.ndarray:
+    """Whether each value equals one of ``literals`` (as ``Series.isin``: ``1 == 1.0 ==
+    True``): a few literals are compared one by one, many looked up at once."""
+    if len(literals) > _FEW_LITERALS:
+        return pd.Series(values).isin(literals).to_numpy(dtype=bool)
+    inside = np.zeros(len(values), dtype=bool)
+    for literal in literals:
+        inside |= np.asarray(values == literal, dtype=bool)
+    return inside
+
+
+_FEW_LITERALS = 8
 
 
 def _plain(column: pd.Series) -> np.ndarray:

@@ -176,38 +176,36 @@ def evaluate_rule(
         return RuleResult(np.zeros(count, dtype=np.int8), np.nan, _no_points(rule, count))
     columns = columns if columns is not None else conditions.Columns(frame)
     truth, known = conditions.evaluate(rule.condition, columns)
-    threshold, found, undecided = _thresholds(rule, frame)
-    has_value = (
-        np.ones(count, dtype=bool)
-        if rule.operator in ("is_blank", "not_blank")
-        else columns.known(rule.metric)
-    )
-    passed = _passes(rule, columns, threshold)
-    column = frame[rule.metric]
-    codes = np.select(
-        [~known, ~truth, undecided, ~found, ~has_value, passed],
-        [INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, NOT_APPLICABLE, INSUFFICIENT, PASS],
-        FAIL,
-    ).astype(np.int8)
-    return RuleResult(codes, threshold, _points(rule, column, threshold, codes))
+    threshold, found, undecided = _thresholds(rule, columns)
+    codes = np.full(count, FAIL, dtype=np.int8)  # the first that holds, from the last up:
+    codes[_passes(rule, columns, threshold)] = PASS
+    if rule.operator not in ("is_blank", "not_blank"):
+        codes[~columns.known(rule.metric)] = INSUFFICIENT  # no value
+    if found is not None:
+        codes[~found] = NOT_APPLICABLE  # no segment row
+        codes[undecided] = INSUFFICIENT  # a segment key missing
+    codes[~truth] = NOT_APPLICABLE  # the condition does not hold
+    codes[~known] = INSUFFICIENT  # the condition cannot be decided
+    return RuleResult(codes, threshold, _points(rule, columns, threshold, codes))
 
 
 def _no_points(rule: Rule, count: int) -> np.ndarray | None:
     return np.full(count, np.nan) if rule.severity == "score" else None
 
 
-def _thresholds(rule: Rule, frame: pd.DataFrame) -> tuple[object, np.ndarray, np.ndarray]:
+def _thresholds(
+    rule: Rule, columns: conditions.Columns
+) -> tuple[object, np.ndarray | None, np.ndarray | None]:
     """The threshold (scalar, or per row from a segment table), where one was found, and
-    where a missing segment key leaves it undecided."""
-    count = len(frame)
+    where a missing segment key leaves it undecided (None, None: one threshold for all)."""
+    count = len(columns)
     if rule.segment is None:
-        ones = np.ones(count, dtype=bool)
-        return rule.threshold, ones, ~ones
+        return rule.threshold, None, None
     values = np.full(count, np.nan)
     found = np.zeros(count, dtype=bool)
     undecided = np.zeros(count, dtype=bool)
-    for row in rule.segment.to_dict("records"):
-        match, known = _segment_match(row, frame)
+    for row in rule.segment_rows:
+        match, known = _segment_match(row, columns)
         undecided |= ~found & ~known
         take = match & known & ~found & ~undecided
         values[take] = row["threshold"]
@@ -215,14 +213,16 @@ def _thresholds(rule: Rule, frame: pd.DataFrame) -> tuple[object, np.ndarray, np
     return values, found, undecided & ~found
 
 
-def _segment_match(row: dict[str, object], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    match = np.ones(len(frame), dtype=bool)
-    known = np.ones(len(frame), dtype=bool)
+def _segment_match(
+    row: dict[str, object], columns: conditions.Columns
+) -> tuple[np.ndarray, np.ndarray]:
+    match = np.ones(len(columns), dtype=bool)
+    known = np.ones(len(columns), dtype=bool)
     for key, wanted in row.items():
         if key == "threshold" or wanted is None:
             continue
-        truth, key_known = conditions.evaluate_test(
-            conditions.Comparison(key, "==", (wanted,)), frame[key]
+        truth, key_known = conditions.test_columns(
+            conditions.Comparison(key, "==", (wanted,)), columns
         )
         match &= truth
         known &= key_known
@@ -244,14 +244,14 @@ def _passes(rule: Rule, columns: conditions.Columns, threshold: object) -> np.nd
 
 
 def _points(
-    rule: Rule, column: pd.Series, threshold: object, codes: np.ndarray
+    rule: Rule, columns: conditions.Columns, threshold: object, codes: np.ndarray
 ) -> np.ndarray | None:
     if rule.severity != "score":
         return None
     if rule.full_at is None:
         earned = np.where(codes == PASS, rule.weight, 0.0)
     else:
-        values = column.to_numpy(dtype=float, na_value=np.nan)
+        values = columns.frame[rule.metric].to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.clip((values - threshold) / (rule.full_at - threshold), 0.0, 1.0)
         earned = np.where(codes == PASS, np.nan_to_num(share) * rule.weight, 0.0)

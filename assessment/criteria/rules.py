@@ -18,6 +18,7 @@ import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -108,6 +109,11 @@ class Rule:
         return (self.valid_from is None or self.valid_from <= as_of) and (
             self.valid_to is None or as_of < self.valid_to
         )
+
+    @cached_property
+    def segment_rows(self) -> list[dict[str, object]]:
+        """The segment table's rows (none without one), read once per rule."""
+        return [] if self.segment is None else self.segment.to_dict("records")
 
     def names(self) -> list[str]:
         """The fields and indicators the rule reads: its condition's, its segment table's
@@ -246,8 +252,54 @@ class Problems(list):
 
 
 def load_rules(path: str | Path | None = None, *, dictionary: Dictionary | None = None) -> RuleSet:
-    """Load and validate every pack under ``path`` (default: the packaged ``rules/``)."""
+    """Load and validate every pack under ``path`` (default: the packaged ``rules/``).
+
+    The packs are read once while their files stay as they are (each file's modification
+    time and size, :func:`_packs_state`); each call returns its own :class:`RuleSet` and
+    packs, so a caller that changes one changes no other. A ``dictionary`` of one's own is
+    read every time."""
     root = Path(path) if path else data_dir("rules")
+    if dictionary is not None:
+        return _read_rules(root, dictionary)
+    return _own_copy(_read_once(root, _packs_state(root)))
+
+
+@lru_cache(maxsize=8)
+def _read_once(root: Path, state: tuple) -> RuleSet:
+    """The rules of ``root`` while its packs' files are in ``state``."""
+    return _read_rules(root, None)
+
+
+def _packs_state(root: Path) -> tuple:
+    """Each file of each pack folder under ``root``: (path, modification time, size)."""
+    return tuple(
+        _file_state(file) for folder in _pack_folders(root) for file in sorted(folder.rglob("*"))
+    )
+
+
+def _file_state(path: Path) -> tuple:
+    try:
+        found = path.stat()
+    except OSError:  # gone since the folder was listed: read (and reported) afresh
+        return (str(path), None, None)
+    return (str(path), found.st_mtime_ns, found.st_size)
+
+
+def _own_copy(rules: RuleSet) -> RuleSet:
+    """``rules`` with packs of its own (the rules themselves are frozen)."""
+    packs = [
+        replace(
+            pack,
+            sources={key: dict(value) for key, value in pack.sources.items()},
+            grades={key: list(value) for key, value in pack.grades.items()},
+            rules=list(pack.rules),
+        )
+        for pack in rules.packs
+    ]
+    return RuleSet(packs, rules.root)
+
+
+def _read_rules(root: Path, dictionary: Dictionary | None) -> RuleSet:
     catalogue = metric_catalogue(dictionary)
     problems = Problems()
     folders = _pack_folders(root)
