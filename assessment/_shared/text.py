@@ -8,13 +8,15 @@
   number in that format; with ``unit`` the unit after it.
 * :func:`joined` writes several values with :data:`SEPARATOR` between them: thresholds, sets
   of codes, lists of names.
+* :func:`written` writes many values with any such writer, each distinct value once (a column
+  of a million numbers, a reason per project).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,40 @@ def shown(value: object, spec: str = "", unit: str = "", digits: int = DIGITS) -
 def joined(values: Iterable[object], spec: str = "", unit: str = "", digits: int = DIGITS) -> str:
     """Each of ``values`` :func:`shown`, separated by :data:`SEPARATOR`."""
     return SEPARATOR.join(shown(value, spec, unit, digits) for value in values)
+
+
+def written(values: Sequence[object], write: Callable[[object], str]) -> np.ndarray:
+    """``write(value)`` of each of ``values``, as an object array, each distinct value written
+    once: floats told apart by their bits (0.0 and -0.0 are two), texts, whole numbers,
+    booleans and None by their value; values of other kinds are written one by one."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return _written_floats(values, write)
+    items = np.fromiter(values, dtype=object, count=len(values))
+    codes, kinds = pd.factorize(np.fromiter(map(type, items), dtype=object, count=len(items)))
+    found = np.empty(len(items), dtype=object)
+    for code, kind in enumerate(kinds):
+        at = np.flatnonzero(codes == code)
+        found[at] = _written_kind(kind, items[at], write)
+    return found
+
+
+def _written_kind(kind: type, items: np.ndarray, write: Callable[[object], str]) -> np.ndarray:
+    """The values of one ``kind``, written."""
+    if issubclass(kind, float | np.floating):
+        return _written_floats(items, write)
+    if kind in (str, int, bool, type(None)):
+        texts = {value: write(value) for value in dict.fromkeys(items.tolist())}
+        return np.fromiter(map(texts.__getitem__, items.tolist()), dtype=object, count=len(items))
+    return np.fromiter(map(write, items), dtype=object, count=len(items))
+
+
+def _written_floats(values: np.ndarray, write: Callable[[object], str]) -> np.ndarray:
+    """Floats written once per distinct value (by its bits), passed to ``write`` as they
+    were given (a Python float, or a numpy one)."""
+    numbers = np.asarray(values, dtype=float)
+    distinct, first, at = np.unique(numbers.view(np.int64), return_index=True, return_inverse=True)
+    texts = [write(values[i]) for i in first.tolist()]
+    return np.asarray(texts, dtype=object)[at]
 
 
 def is_missing(value: object) -> bool:

@@ -24,8 +24,6 @@ holds gives ``approve``, ``approve_with_conditions``, ``refer``, ``incomplete`` 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -34,10 +32,8 @@ import numpy as np
 import pandas as pd
 
 from .._shared.tables import reference_rows
-from .._shared.text import shown
 from ..criteria import conditions
-from ..criteria.evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, STATUSES, VERDICTS, Evaluation
-from ..criteria.indicators import FALLBACK, input_fields
+from ..criteria.evaluate import DECISIVE, FAIL, INSUFFICIENT, PASS, STATUSES, Evaluation
 from ..criteria.rules import RuleSet, nearest
 from ..errors import RuleError
 from ..intake.asked import (
@@ -47,16 +43,14 @@ from ..intake.asked import (
     load_routing,
     requested_programmes,
 )
-from ..intake.cells import plain
 from ..intake.dictionary import PROGRAMMES
 from ..intake.read import of_kept_rows
-from ..model.predict import reasons as model_reasons
+from . import gaps, reasons, verdicts
 from .doubts import (
     DOUBTING_ROLES,
     check_doubts,
     doubted_fields,
     doubted_passes,
-    evidence_fields,
     load_doubts,
     with_doubts,
 )
@@ -69,7 +63,6 @@ RANKING = (
     "within each, loans by PD (lowest first), then projects without a PD (REIT issues, or no "
     "model) by score (highest first); then by project id."
 )
-MAX_REASONS = 4
 CONTEXT_COLUMNS = (
     "financing_purpose",
     "facility_type",
@@ -197,7 +190,8 @@ def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
     (:mod:`.doubts`): what every output shows."""
     routing = routing_of(evaluation.rules)
     asked = requested_programmes(evaluation.frame, routing)
-    shown = doubted(evaluation).programmes.copy()
+    programmes = doubted(evaluation).programmes
+    shown = programmes.set_axis(pd.RangeIndex(len(programmes)))  # where() rebuilds no index
     for programme in PROGRAMMES:
         status = shown[f"{programme}_status"].astype(object)
         shown[f"{programme}_status"] = status.where(asked[programme], "not_requested")
@@ -205,7 +199,7 @@ def programmes_as_asked(evaluation: Evaluation) -> pd.DataFrame:
             column = f"{programme}_{part}"
             if column in shown:
                 shown[column] = shown[column].where(asked[programme])
-    return shown
+    return shown.set_axis(programmes.index)
 
 
 def decision_inputs(
@@ -478,12 +472,16 @@ def recommend(inputs: pd.DataFrame, table: list[DecisionRow]) -> pd.DataFrame:
             where="decision_table.csv",
             hint="end the table with a row whose 'when' is blank",
         )
+
+    def column(name: str, dtype: object = object) -> np.ndarray:
+        return np.asarray([getattr(row, name) for row in table], dtype=dtype)[chosen]
+
     return pd.DataFrame(
         {
-            "recommendation": [table[i].recommendation for i in chosen],
-            "decision_row": [table[i].order for i in chosen],
-            "decision_reason": [table[i].reason_en for i in chosen],
-            "decision_reason_zh": [table[i].reason_zh for i in chosen],
+            "recommendation": column("recommendation"),
+            "decision_row": column("order", np.int64),
+            "decision_reason": column("reason_en"),
+            "decision_reason_zh": column("reason_zh"),
         },
         index=inputs.index,
     )
@@ -497,78 +495,54 @@ def decide(
     *,
     details: bool = True,
 ) -> pd.DataFrame:
-    """Per project: recommendation, decisive row and reason, principal reasons, the green
-    label asked for and, with ``details``, conditions, data quality, the fields that would
-    decide an undecided gate and paths to eligibility (a screen of many projects leaves them
-    out)."""
+    """Per project: recommendation, decisive row and reason, principal reasons and, with
+    ``details``, the green label asked for and why, conditions, data quality, the fields that
+    would decide an undecided gate and paths to eligibility (a screen of many projects leaves
+    them out: its rows show the label's status, ``label_status``). Worked out for all projects
+    at once over the table of the verdicts that count (:mod:`.verdicts`)."""
     problems = own_problems(problems, evaluation.frame)
     basis = _basis(evaluation, predictions, problems)
     inputs = basis.inputs
     folder = decision_folder(evaluation.rules)
     table = table or load_decision_table(decision_file(folder, "decision_table.csv"))
     result = recommend(inputs, table)
-    result["label_status"] = inputs["label_status"].to_numpy()
+    labels = inputs["label_status"].to_numpy(dtype=object)
+    result["label_status"] = labels
     result[SCORE] = basis.quality[SCORE]
-    rules = {rule.rule_id: rule for rule in evaluation.rules.rules}
-    by_project = _flagged(evaluation, basis, gates_only=not details)
-    _add_passes(by_project, evaluation, basis, basis.borderline, "borderline")
-    doubted_gates = [(rule, rows) for rule, rows in basis.doubted if rule.severity == "gate"]
-    _add_passes(by_project, evaluation, basis, doubted_gates, "doubted")
-    labels = dict(zip(inputs.index, result["label_status"], strict=True))
-    split = {pid: _split_rows(by_project.get(pid, []), labels[pid]) for pid in inputs.index}
-    models = _prediction_rows(predictions, inputs.index)  # the PD speaks for loans only
-    loans = dict(zip(inputs.index, inputs["credit_route"], strict=True))
-    models = {pid: row for pid, row in models.items() if loans[pid]}
-    facts = {rule_id: _reason_facts(rule) for rule_id, rule in rules.items()}
-    result["reasons"] = [
-        _filled(principal_reasons(split[pid][0], facts, models.get(pid)), evaluation.frame, pid)
-        for pid in inputs.index
-    ]
-    result["green_label"] = [green_label(labels[pid], split[pid][1], facts) for pid in inputs.index]
+    main, label_rows = verdicts.split(_verdicts(evaluation, basis, not details), labels)
+    loans = inputs["credit_route"].to_numpy(dtype=bool)  # the PD speaks for loans only
+    aligned = None if predictions is None else predictions.reindex(evaluation.frame.index)
+    result["reasons"] = reasons.principal_reasons(evaluation, main, aligned, loans)
     if not details:
         return result
-    return _details(result, evaluation, problems, split, rules, basis)
+    result["green_label"] = reasons.green_labels(evaluation, label_rows, labels)
+    return _details(result, evaluation, problems, main, basis)
+
+
+def _verdicts(evaluation: Evaluation, basis: _Basis, gates_only: bool) -> verdicts.Verdicts:
+    """The failed and undecided verdicts of the programmes each project asks for, then its
+    gates passed within their borderline margin, then those passed on a doubted value."""
+    doubted_gates = [(rule, rows) for rule, rows in basis.doubted if rule.severity == "gate"]
+    passes = [basis.borderline, doubted_gates]
+    return verdicts.gather(evaluation, basis.asked, basis.routing.roles, passes, gates_only)
 
 
 def _details(
-    result, evaluation: Evaluation, problems, split: dict, rules: dict, basis: _Basis
+    result, evaluation: Evaluation, problems, main: verdicts.Verdicts, basis: _Basis
 ) -> pd.DataFrame:
-    problems_of = _grouped(_records(problems, PROBLEM_KEYS) if problems is not None else [])
-    assumed = _assumption_facts(evaluation.frame)
-    ids, frame = result.index, evaluation.frame
-    declined = dict(zip(ids, result["recommendation"] == "decline", strict=True))
-    blanks = _Blanks(frame)
-    result["conditions"] = [  # a declined loan has no conditions
-        [] if declined[pid] else covenants(split[pid][0], rules, blanks.of(i))
-        for i, pid in enumerate(ids)
-    ]
-    parts = basis.quality.to_dict("index")
-    result["data_quality"] = [
-        data_quality(assumed.get(pid, {}), problems_of.get(pid, []), split[pid][0])
-        | _score_facts(parts[pid])
-        for pid in ids
-    ]
-    doubts = checked_doubts(evaluation.rules)
-    result["missing_for_decision"] = [
-        _missing_for_decision(problems_of.get(pid, []), split[pid][0], rules, doubts, blanks.of(i))
-        for i, pid in enumerate(ids)
-    ]
+    frame = evaluation.frame
+    blanks = verdicts.Blanks(frame)
+    declined = (result["recommendation"] == "decline").to_numpy()  # no conditions
+    result["conditions"] = reasons.covenants(evaluation, main, blanks, declined)
+    found = gaps.Problems.of(problems, frame.index)
+    result["data_quality"] = gaps.data_quality(frame, found, main, basis.quality)
+    evidence = {d.rule_id: d.evidence for d in checked_doubts(evaluation.rules) if d.evidence}
+    result["missing_for_decision"] = gaps.missing_for_decision(
+        evaluation, found, main, evidence, blanks
+    )
     paths = paths_to_eligibility(evaluation, _path_programmes(basis))
-    result["path_to_eligibility"] = [paths.get(pid, []) for pid in ids]
+    result["path_to_eligibility"] = [paths.get(pid, []) for pid in result.index.tolist()]
     return result
-
-
-def _missing_for_decision(problems: list, rows: list, rules: dict, doubts: tuple, blank) -> list:
-    """What to correct or give first, the fields that would decide the undecided gates and
-    the evidence a doubt asks for, each once."""
-    found = _to_correct(problems, blank) + deciding_fields(rows, rules, blank)
-    return list(dict.fromkeys(found + evidence_fields(rows, doubts, blank)))
-
-
-def _score_facts(parts: dict) -> dict:
-    """The data-quality score and the share earned of each component, for the JSON."""
-    shares = {key.removeprefix("data_quality_"): plain(v) for key, v in parts.items()}
-    return {"score": plain(shares.pop("score")), "score_parts": shares}
 
 
 def _path_programmes(basis: _Basis) -> dict[str, np.ndarray]:
@@ -576,46 +550,6 @@ def _path_programmes(basis: _Basis) -> dict[str, np.ndarray]:
     informative ones."""
     roles = basis.routing.roles
     return {p: rows & (roles.get(p) != "informative") for p, rows in basis.asked.items()}
-
-
-def _add_passes(
-    by_project: dict, evaluation: Evaluation, basis: _Basis, passes: list, verdict: str
-) -> None:
-    """Each gate of ``passes`` (rule, projects) passed within its borderline margin or on a
-    doubted value, as a verdict ``borderline`` or ``doubted`` among the project's flagged
-    verdicts (a person judges it), for the programmes the project asks for."""
-    routing = basis.routing
-    for rule, hits in passes:
-        rows = np.flatnonzero(hits & basis.asked[rule.programme])
-        facts = evaluation.verdict_facts(rule, rows)
-        for pid, value, threshold in zip(
-            evaluation.frame.index[rows], facts["value"], facts["threshold"], strict=True
-        ):
-            by_project.setdefault(pid, []).append(
-                {
-                    "rule_id": rule.rule_id,
-                    "programme": rule.programme,
-                    "role": routing.roles.get(rule.programme),
-                    "severity": "gate",
-                    "metric": rule.metric,
-                    "verdict": verdict,
-                    "value": value,
-                    "threshold": threshold,
-                }
-            )
-
-
-def _split_rows(rows: list[dict], label: str) -> tuple[list[dict], list[dict]]:
-    """A project's flagged verdicts as (those that count for the decision, those of the
-    label programmes). A refused label's verdicts explain the refusal only; a label not yet
-    granted counts with its gates only."""
-    label_rows = [row for row in rows if row["role"] == "label"]
-    main = [row for row in rows if row["role"] in ("floor", "route")]
-    if label == "granted":
-        main += label_rows
-    elif label in ("insufficient", "unverified", "doubted"):
-        main += [row for row in label_rows if row["severity"] == "gate"]
-    return main, label_rows
 
 
 DUPLICATE = "duplicate project_id"
@@ -627,306 +561,3 @@ def own_problems(problems: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataF
     if problems is None or problems.empty or "source_file" not in frame.columns:
         return problems
     return problems[of_kept_rows(problems, frame) & (problems["message"] != DUPLICATE)]
-
-
-def _flagged(evaluation: Evaluation, basis: _Basis, gates_only: bool) -> dict[object, list[dict]]:
-    """Each project's failed and undecided verdicts of the programmes it asks for (of the
-    gate and flag rules only, with ``gates_only``), in rule order, as plain dicts with the
-    programme's role; informative programmes are left out."""
-    asked, roles = basis.asked, basis.routing.roles
-    found: dict[object, list[dict]] = {}
-    for rule in evaluation.rules.rules:
-        codes = evaluation.results[rule.rule_id].codes
-        rows = np.flatnonzero(asked[rule.programme] & np.isin(codes, (FAIL, INSUFFICIENT)))
-        role = roles.get(rule.programme)
-        skip = gates_only and rule.severity not in ("gate", "flag")
-        if not len(rows) or skip or role == "informative":
-            continue
-        facts = evaluation.verdict_facts(rule, rows)
-        columns = (
-            evaluation.frame.index[rows].tolist(),
-            np.asarray(VERDICTS, dtype=object)[codes[rows]].tolist(),
-            facts["value"].tolist(),
-            facts["threshold"].tolist(),
-        )
-        for pid, verdict, value, threshold in zip(*columns, strict=True):
-            found.setdefault(pid, []).append(
-                {
-                    "rule_id": rule.rule_id,
-                    "programme": rule.programme,
-                    "role": role,
-                    "severity": rule.severity,
-                    "metric": rule.metric,
-                    "verdict": verdict,
-                    "value": value,
-                    "threshold": threshold,
-                }
-            )
-    return found
-
-
-PROBLEM_KEYS = ("project_id", "severity", "message", "field")
-
-
-def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict]:
-    """Some columns of ``frame`` as one dict per row (column by column: fast on Arrow)."""
-    columns = [frame[key].tolist() for key in keys]
-    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
-
-
-def _grouped(rows: list[dict]) -> dict[object, list[dict]]:
-    """Rows by their ``project_id``, in order (one pass; no per-project frames)."""
-    found: dict[object, list[dict]] = {}
-    for row in rows:
-        found.setdefault(row["project_id"], []).append(row)
-    return found
-
-
-def _prediction_rows(predictions: pd.DataFrame | None, index: pd.Index) -> dict:
-    if predictions is None:
-        return {}
-    columns = [c for c in predictions.columns if c.startswith("reason_")]
-    rows = _records(predictions, tuple(columns))
-    return dict(zip(predictions.index, rows, strict=True))
-
-
-def _assumption_facts(frame: pd.DataFrame) -> dict:
-    columns = [c for c in ASSUMPTION_COLUMNS if c in frame.columns]
-    return dict(zip(frame.index, _records(frame, tuple(columns)), strict=True))
-
-
-ASSUMPTION_COLUMNS = (
-    "pue_basis",
-    "emission_factor_level",
-    "emission_factor_area",
-    "emission_factor_year",
-    "emission_factor_status",
-)
-
-
-def principal_reasons(rows: list[dict], facts: dict, prediction: dict | None) -> list[dict]:
-    """Every failed gate, raised flag, borderline pass and undecided gate (what the decision
-    rests on), then model factors up to four reasons in all; ``facts`` gives what each rule says
-    (``_reason_facts``) by rule id."""
-    found = [
-        _rule_reason(row, facts)
-        for wanted in (
-            ("gate", "fail"),
-            ("flag", "fail"),
-            ("gate", "doubted"),
-            ("gate", "borderline"),
-            ("gate", "insufficient"),
-        )
-        for row in rows
-        if (row["severity"], row["verdict"]) == wanted
-    ]
-    if prediction is None:
-        return found
-    model = [
-        {
-            "kind": "model",
-            "criterion": reason["feature"],
-            "value": reason["value"],
-            "contribution": reason["contribution"],
-            "source": "risk model (see the model card)",
-        }
-        for reason in model_reasons(prediction)
-    ]
-    return found + model[: max(0, MAX_REASONS - len(found))]
-
-
-PLACEHOLDER = re.compile(r"\{([a-z_0-9]+)\}")
-
-
-def _filled(reasons: list[dict], frame: pd.DataFrame, pid: object) -> list[dict]:
-    """The reasons with each ``{field}`` of a rule's remedy replaced by the project's value
-    (``-`` where it has none): "not yet eligible: operating from 2023-09-01"."""
-    for reason in reasons:
-        remedy = reason.get("remedy") or ""
-        if "{" in remedy:
-            reason["remedy"] = PLACEHOLDER.sub(lambda m: _field_text(frame, pid, m[1]), remedy)
-    return reasons
-
-
-def _field_text(frame: pd.DataFrame, pid: object, name: str) -> str:
-    value = frame.at[pid, name] if name in frame.columns else None
-    if _is_blank(value):
-        return "-"
-    return value.date().isoformat() if isinstance(value, pd.Timestamp) else str(plain(value))
-
-
-def _rule_reason(row: dict, facts: dict) -> dict:
-    reason = dict(facts[row["rule_id"]])
-    reason["verdict"] = str(row["verdict"])
-    reason["value"] = plain(row["value"])
-    reason["threshold"] = _threshold(row["threshold"])
-    return reason
-
-
-def _reason_facts(rule) -> dict:
-    """What a reason says of its rule, in the order of a reason's keys (the verdict, value
-    and threshold are the project's)."""
-    return {
-        "kind": "rule",
-        "criterion": rule.rule_id,
-        "title": rule.title_en,
-        "title_zh": rule.title_zh,
-        "verdict": None,
-        "metric": rule.metric,
-        "value": None,
-        "operator": rule.operator,
-        "threshold": None,
-        "unit": rule.unit,
-        "source": rule.source,
-        "clause": rule.clause,
-        "clause_zh": rule.clause_zh,
-        "confidence": rule.confidence,
-        "remedy": rule.remedy_en,
-    }
-
-
-def _threshold(value: object) -> object:
-    return value if isinstance(value, str) else plain(value)
-
-
-class _Blanks:
-    """Whether a field is blank for a project of ``frame`` (a field the frame lacks is
-    blank): the frame's missing values worked out at once."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.missing = frame.isna().to_numpy()
-        self.columns = {name: j for j, name in enumerate(frame.columns)}
-
-    def of(self, position: int) -> Callable[[str], bool]:
-        """The test for the project at ``position``."""
-        row = self.missing[position]
-        return lambda name: name not in self.columns or bool(row[self.columns[name]])
-
-
-def deciding_fields(rows: list[dict], rules: dict, blank) -> list[str]:
-    """The missing inputs that would decide the project's undecided gates: each gate's
-    metric, condition and segment names, indicators traced to the fields they come from,
-    kept where the project has no value (``blank(field)``; the name itself when none is)."""
-    found: list[str] = []
-    for row in rows:
-        if row["severity"] != "gate" or row["verdict"] != "insufficient":
-            continue
-        names = rules[row["rule_id"]].names()
-        missing = [f for n in names for f in input_fields(n) if blank(f)]
-        for name in missing or [row["metric"]]:
-            if name not in found:
-                found.append(name)
-    return found
-
-
-def _to_correct(problems: list[dict], blank) -> list[str]:
-    """The fields an input error makes wrong, and a missing financing purpose: to correct or
-    give before anything else can be decided."""
-    wrong = [p["field"] for p in problems if p["severity"] == "error" and p["field"]]
-    if blank("financing_purpose"):
-        wrong.append("financing_purpose")
-    return list(dict.fromkeys(wrong))
-
-
-def _is_blank(value: object) -> bool:
-    return value is None or (not isinstance(value, str | list | tuple) and bool(pd.isna(value)))
-
-
-def green_label(status: str, rows: list[dict], facts: dict) -> dict:
-    """The green label asked for: its ``status`` and, unless granted, the label gates that
-    fail or cannot be decided (why it is refused or undecided)."""
-    reasons = [
-        _rule_reason(row, facts)
-        for row in rows
-        if row["severity"] == "gate" and status not in ("granted", "not_requested")
-    ]
-    return {"status": status, "reasons": reasons}
-
-
-def covenants(rows: list[dict], rules: dict, blank=lambda name: False) -> list[dict]:
-    """One condition per failed score rule and per condition rule not met or not shown; not
-    a condition whose ``applies_when`` cannot be decided for a blank field (``blank(name)``):
-    a Beijing covenant is no condition of a project whose province is not given."""
-    return [
-        _covenant(row, rules[row["rule_id"]])
-        for row in rows
-        if (row["severity"] == "score" and row["verdict"] == "fail")
-        or (row["severity"] == "condition" and not _undecided_scope(row, rules, blank))
-    ]
-
-
-def _undecided_scope(row: dict, rules: dict, blank) -> bool:
-    """An insufficient rule whose condition names a blank field: whether it applies at all
-    is not known."""
-    if row["verdict"] != "insufficient":
-        return False
-    tests = conditions.names(rules[row["rule_id"]].condition)
-    return any(blank(test.name) for test in tests)
-
-
-def _covenant(row: dict, rule) -> dict:
-    value, threshold = plain(row["value"]), _threshold(row["threshold"])
-    text = f"bring {rule.metric} from {shown(value)} to {rule.operator} {shown(threshold)}"
-    if rule.severity == "condition" and rule.remedy_en:  # a covenant says what it asks
-        text = rule.remedy_en
-    return {
-        "criterion": rule.rule_id,
-        "title": rule.title_en,
-        "title_zh": rule.title_zh,
-        "metric": rule.metric,
-        "value": value,
-        "operator": rule.operator,
-        "threshold": threshold,
-        "unit": rule.unit,
-        "text": text,
-        "remedy": rule.remedy_en,
-        "remedy_zh": rule.remedy_zh,
-        "severity": rule.severity,
-        "source": rule.source,
-        "clause": rule.clause,
-        "clause_zh": rule.clause_zh,
-    }
-
-
-def data_quality(facts: dict, problems: list[dict], rows: list[dict]) -> dict:
-    """``verdict`` (complete / gaps / errors), the missing fields and the assumptions made;
-    ``facts`` are the project's PUE basis and emission-factor columns, ``problems`` its input
-    problems and ``rows`` its failed and undecided verdicts."""
-    errors = sum(1 for p in problems if p["severity"] == "error")
-    missing = sorted({p["field"] for p in problems if p["message"] == "missing"})
-    undecided = sum(1 for row in rows if row["verdict"] == "insufficient")
-    verdict = "errors" if errors else ("gaps" if missing or undecided else "complete")
-    return {
-        "verdict": verdict,
-        "errors": errors,
-        "missing": missing,
-        "undecided_rules": undecided,
-        "assumed": _assumptions(facts),
-    }
-
-
-def _assumptions(row: dict) -> list[dict]:
-    """Each assumption as ``code`` (reports word it per language), its facts and ``text``; a
-    missing fact (NA: no PUE at all, no emission factor before the first data year) makes
-    no assumption."""
-    project = {key: plain(value) for key, value in row.items()}
-    found = []
-    if project.get("pue_basis") == "design":
-        found.append(
-            {
-                "code": "design_pue",
-                "text": "PUE assessed on the design value (no measured annual PUE used)",
-            }
-        )
-    if project.get("emission_factor_level") in ("regional", "national"):
-        facts = {
-            "level": str(project["emission_factor_level"]),
-            "area": str(project.get("emission_factor_area")),
-            "year": plain(project.get("emission_factor_year")),
-        }
-        text = f"grid emission factor at {facts['level']} level ({facts['area']}, {facts['year']})"
-        found.append({"code": "grid_factor_level", **facts, "text": text})
-    if project.get("emission_factor_status") == FALLBACK:
-        text = "no official grid emission factor published by the assessment date: fallback used"
-        found.append({"code": "factor_fallback", "text": text})
-    return found

@@ -142,14 +142,3 @@ def with_doubts(evaluation: Evaluation, passes: list[tuple[object, np.ndarray]])
     if not withheld:
         return evaluation.programmes
     return programme_results(evaluation, withheld)
-
-
-def evidence_fields(rows: list[dict], doubts: tuple[Doubt, ...], blank) -> list[str]:
-    """The evidence asked for by the doubts of a project's raised flags (``rows``: its failed
-    and undecided verdicts) that it left blank (``blank(field)``)."""
-    wanted = {doubt.rule_id: doubt.evidence for doubt in doubts if doubt.evidence}
-    found: list[str] = []
-    for row in rows:
-        fields = wanted.get(row["rule_id"], ()) if row["verdict"] == "fail" else ()
-        found += [name for name in fields if blank(name) and name not in found]
-    return found

@@ -19,16 +19,20 @@ was already scored from another input to the rejected list, and builds the manif
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import __version__
 from .._shared.files import file_stem, sha256_of
-from .._shared.text import is_missing, joined
+from .._shared.text import is_missing, joined, written
 from ..criteria.evaluate import VERDICTS
 from ..criteria.rules import RuleSet, load_rules
 from ..decision.decide import (
@@ -293,10 +297,12 @@ def problem_text(problem: dict) -> str:
 def wide_yearly(yearly: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """The long yearly table as one float column per ``series@year``, rows in ``index``."""
     rows = yearly[_within(yearly["project_id"], index)]
-    keys = rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)
-    columns = sorted(set(keys))
-    position = pd.Index(columns).get_indexer(keys)
-    at = index.get_indexer(rows["project_id"])
+    keys = (rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)).to_numpy(
+        dtype=object
+    )
+    columns = sorted(pd.unique(keys).tolist())
+    position = pd.Index(columns, dtype=object).get_indexer(keys)
+    at = index.get_indexer(rows["project_id"].to_numpy(dtype=object))
     values = np.full((len(index), len(columns)), np.nan)
     values[at, position] = rows["value"].to_numpy(dtype=float)
     return pd.DataFrame(values, index=index, columns=columns)
@@ -323,10 +329,13 @@ def long_yearly(records: pd.DataFrame) -> pd.DataFrame:
 def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Score the records of one chunk: one result row per project, then one row per input
     that could not be scored (``status`` ``rejected``, with its ``reasons``)."""
+    addresses = records.attrs.get("addresses", {})
+    records = records.copy(deep=False)
+    records.attrs = {}  # else pandas deep-copies them with every column taken
     good = records[records["_reasons"] == ""]
     if settings.redact and "sponsor" in good:  # a version to share: no sponsor in the memos
         good = good.assign(sponsor=pd.NA)
-    scored = _score(good, settings) if len(good) else None
+    scored = _score(good, settings, addresses) if len(good) else None
     results = (
         result_rows(scored, settings.lang, settings.templates)
         if scored is not None
@@ -353,11 +362,10 @@ def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _score(records: pd.DataFrame, settings: Settings) -> Scored:
+def _score(records: pd.DataFrame, settings: Settings, addresses: dict) -> Scored:
     fields = [c for c in records.columns if "@" not in c and not c.startswith("_")]
     projects = records[fields].set_index("project_id")
     empty = pd.DataFrame(columns=PROBLEM_COLUMNS)
-    addresses = records.attrs.get("addresses", {})
     applications = Applications(projects, long_yearly(records), empty, addresses)
     return score_read(
         applications,
@@ -461,11 +469,12 @@ def _mean_score(programmes: pd.DataFrame, applied: dict) -> pd.Series:
 
 def reason_lines(scored: Scored, lang: str = "en", templates: str | None = None) -> list[str]:
     """Each project's principal reasons as one line: in English the compact line of
-    :func:`reasons_text`; in another language the memo's words
-    (:func:`assessment.reports.memo.front.reasons_line`, ``templates`` searched first)."""
+    :func:`reasons_text` (all projects at once: :func:`reasons_texts`); in another language the
+    memo's words (:func:`assessment.reports.memo.front.reasons_line`, ``templates`` searched
+    first)."""
     reasons = scored.decisions["reasons"]
     if lang == "en":
-        return [reasons_text(r) for r in reasons]
+        return reasons_texts(reasons.tolist())
     from ..reports.memo.facts import Memo, Run  # the memo's words: loaded when asked for
     from ..reports.memo.front import reasons_line
 
@@ -486,30 +495,101 @@ def _look(lang: str, templates: str | None):
 def reasons_text(reasons: list[dict]) -> str:
     """Principal reasons as one line, numbers as people write them:
     ``CR-DSCR-MIN: 0.75x vs >= 1.2x (ENGINE-CREDIT)``, ``model: WALE 2.8 years raises the PD``."""
-    parts = []
-    for reason in reasons or []:
-        if reason.get("kind") == "model":
-            parts.append(_model_reason(reason))
-            continue
-        unit = reason.get("unit") or unit_of(reason.get("metric") or "")
-        value, threshold = (_shown(reason.get(k), unit) for k in ("value", "threshold"))
-        verdict = "" if reason.get("verdict") == "fail" else f" [{reason.get('verdict')}]"
-        parts.append(
-            f"{reason['criterion']}{verdict}: {value} vs {reason.get('operator', '')} "
-            f"{threshold} ({reason.get('source', '')})"
-        )
-    return "; ".join(parts)
+    return reasons_texts([reasons])[0]
 
 
-def _model_reason(reason: dict) -> str:
-    """``model: WALE 2.8 years raises the PD``; ``model: DSCR minimum not given, raises ...``."""
-    name = reason["criterion"]
+def reasons_texts(projects: Sequence[list[dict] | None]) -> list[str]:
+    """:func:`reasons_text` of each project's reasons, all written at once: every reason of
+    every project in one column, each distinct value written once in its unit, the parts
+    joined by Arrow."""
+    lists = [found or [] for found in projects]
+    flat = list(chain.from_iterable(lists))
+    model = np.asarray([r.get("kind") for r in flat], dtype=object) == "model"
+    parts = np.empty(len(flat), dtype=object)
+    parts[model] = _model_parts([flat[i] for i in np.flatnonzero(model).tolist()])
+    parts[~model] = _rule_parts([flat[i] for i in np.flatnonzero(~model).tolist()])
+    offsets = np.concatenate([[0], np.cumsum(np.fromiter(map(len, lists), dtype=np.int64))])
+    lines = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(parts, pa.string()))
+    return pc.binary_join(lines, "; ").to_pylist()
+
+
+def _rule_parts(reasons: list[dict]) -> np.ndarray:
+    """``CR-DSCR-MIN: 0.75x vs >= 1.2x (ENGINE-CREDIT)``; a verdict other than fail in
+    brackets: ``GRN-PUE-CLUSTER-WEST [borderline]: 1.2 vs <= 1.2 (HUB-WEST)``."""
+    units = _units([r.get("unit") for r in reasons], [r.get("metric") or "" for r in reasons])
+    values = _in_units([r.get("value") for r in reasons], units, _shown)
+    thresholds = _in_units([r.get("threshold") for r in reasons], units, _shown)
+    verdicts = _texts([r.get("verdict") for r in reasons])
+    said = np.where(verdicts == "fail", "", " [" + verdicts + "]")
+    return _joined(
+        _texts([r["criterion"] for r in reasons]),
+        said,
+        ": ",
+        values,
+        " vs ",
+        _texts([r.get("operator", "") for r in reasons]),
+        " ",
+        thresholds,
+        " (",
+        _texts([r.get("source", "") for r in reasons]),
+        ")",
+    )
+
+
+def _model_parts(reasons: list[dict]) -> np.ndarray:
+    """``model: WALE 2.8 years, raises the PD``; ``model: DSCR minimum not given, raises ...``."""
+    names = [r["criterion"] for r in reasons]
+    raises = np.asarray([r["contribution"] for r in reasons], dtype=float) > 0
+    values = _in_units([r.get("value") for r in reasons], _units([None] * len(names), names), _said)
+    return _joined(
+        "model: ",
+        written(names, _model_label),
+        " ",
+        values,
+        ", ",
+        np.where(raises, "raises", "lowers").astype(object),
+        " the PD",
+    )
+
+
+def _units(own: list, metrics: list) -> np.ndarray:
+    """A reason's unit: its own, else its metric's (each metric looked up once)."""
+    of_metric = written(metrics, unit_of)
+    return np.asarray(
+        [unit or fallback for unit, fallback in zip(own, of_metric, strict=True)], dtype=object
+    )
+
+
+def _in_units(values: list, units: np.ndarray, write) -> np.ndarray:
+    """Each of ``values`` written by ``write(value, unit)`` in its own unit, each distinct
+    value of a unit once."""
+    items = np.fromiter(values, dtype=object, count=len(values))
+    found = np.empty(len(values), dtype=object)
+    codes, distinct = pd.factorize(units, use_na_sentinel=False)
+    for code, unit in enumerate(distinct.tolist()):
+        at = np.flatnonzero(codes == code)
+        found[at] = written(items[at], lambda v, u=unit: write(v, u))
+    return found
+
+
+def _joined(*parts: str | np.ndarray) -> np.ndarray:
+    """The parts joined element by element (a text is the same in every row)."""
+    arrays = [p if isinstance(p, str) else pa.array(p, pa.string()) for p in parts]
+    return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
+
+
+def _texts(values: list) -> np.ndarray:
+    """Each value as an f-string writes it."""
+    return np.fromiter(map(format, values), dtype=object, count=len(values))
+
+
+def _model_label(name: str) -> str:
     field = load_dictionary().fields.get(name)
-    label = field.label("en") if field is not None else _figure_words().get(name, name)
-    effect = "raises" if reason["contribution"] > 0 else "lowers"
-    value = reason.get("value")
-    said = "not given" if is_missing(value) else for_people(value, unit_of(name))
-    return f"model: {label} {said}, {effect} the PD"
+    return field.label("en") if field is not None else _figure_words().get(name, name)
+
+
+def _said(value: object, unit: str) -> str:
+    return "not given" if is_missing(value) else for_people(value, unit)
 
 
 @lru_cache(maxsize=1)
@@ -585,7 +665,8 @@ def _rejected_frame(rows: list[dict]) -> pd.DataFrame:
 
 def rejected_of(parts: pd.DataFrame, status: str = "rejected") -> pd.DataFrame:
     """The rejected (or ``warned``) rows of screened chunks, in the Rejected sheet's columns."""
-    rows = parts[parts["status"] == status]
+    wanted = ("project_id", *SOURCE_COLUMNS, "cell", "reasons")  # not every result column
+    rows = parts.loc[parts["status"] == status, [c for c in wanted if c in parts.columns]]
     return _rejected_frame(
         [_rejected_row(row, row["reasons"], row["cell"]) for row in rows.to_dict("records")]
     )
