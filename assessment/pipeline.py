@@ -244,7 +244,7 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
     table = scored.evaluation.table(project_ids)
     withheld = _withheld(scored.evaluation, project_ids)
     by_project: dict[object, list[dict]] = {}
-    for row in table.to_dict("records"):  # one pass: no frame per project
+    for row in _table_rows(table):  # one pass: no frame per project
         by_project.setdefault(row["project_id"], []).append(row)
     return [
         {
@@ -259,6 +259,13 @@ def project_records(scored: Scored, project_ids: list[str] | None = None) -> lis
         }
         for project_id in project_ids
     ]
+
+
+def _table_rows(table: pd.DataFrame) -> list[dict]:
+    """The rows of the verdict table as dicts, read column by column (each column once)."""
+    names = list(table.columns)
+    columns = [table[name].tolist() for name in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _programmes(row: pd.Series, shown: pd.Series, prediction: dict | None) -> dict[str, dict]:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
-from helpers import ROOT
+from helpers import AS_OF, ROOT
 
+from assessment import add_indicators, load_rules, read_applications
+
+SAMPLE = ROOT / "sample_projects" / "10_horinger_green_credit_ai.xlsx"
 HEAVY = ("pandas", "numpy", "sklearn", "scipy", "skops", "reportlab", "openpyxl", "dask", "yaml")
 WRITERS = ("reportlab", "openpyxl", "xlsxwriter", "matplotlib")
 
@@ -61,3 +65,53 @@ def test_score_as_text_loads_no_writer():
         "assert code == 0, code\n"
     )
     assert loaded_after(code, WRITERS) == []
+
+
+# -- what is kept per process is read again once its file changes ------------------------------
+def _rewrite(path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in a file, with a modification time of its own (a file system
+    may keep one time for two writes in the same tick)."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    stamp = path.stat().st_mtime_ns + 10**9
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_an_edited_rule_pack_is_read_again(tmp_path):
+    shutil.copytree(ROOT / "rules" / "green_dc_cn", tmp_path / "green_dc_cn")
+    rules = tmp_path / "green_dc_cn" / "rules.csv"
+    assert _threshold(load_rules(tmp_path), "GRN-PUE-GRADE2") == 1.30
+    _rewrite(
+        rules,
+        "gb40879_in_scope == true,pue_assessed,<=,1.30,",
+        "gb40879_in_scope == true,pue_assessed,<=,1.29,",
+    )
+    assert _threshold(load_rules(tmp_path), "GRN-PUE-GRADE2") == 1.29
+
+
+def test_each_load_of_the_rules_gives_packs_of_its_own():
+    first = load_rules()
+    first.packs[0].rules.clear()
+    first.packs.clear()
+    again = load_rules()
+    assert again.packs and all(pack.rules for pack in again.packs)
+    assert len(again.rules) == len(load_rules().rules)
+
+
+def _threshold(rule_set, rule_id: str) -> object:
+    return next(rule.threshold for rule in rule_set.rules if rule.rule_id == rule_id)
+
+
+def test_an_edited_reference_table_is_read_again(tmp_path):
+    shutil.copytree(ROOT / "rules" / "reference", tmp_path, dirs_exist_ok=True)
+    found = read_applications([SAMPLE], as_of=AS_OF)
+
+    def wue_off_range() -> float:
+        frame = add_indicators(found.projects, found.yearly, AS_OF, reference_dir=tmp_path)
+        return float(frame["wue_off_range"].iloc[0])
+
+    assert wue_off_range() == 0.0  # 0.4 L/kWh, no cooling type given: inside 0-3.0
+    ranges = tmp_path / "plausible_ranges.csv"
+    _rewrite(ranges, "wue_l_per_kwh,cooling_type,,0,3.0,", "wue_l_per_kwh,cooling_type,,0,0.3,")
+    assert wue_off_range() == pytest.approx(0.1)

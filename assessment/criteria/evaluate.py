@@ -73,54 +73,85 @@ class Evaluation:
             if project_ids is None
             else self.frame.index.get_indexer(project_ids)
         )
-        picked = [
-            (rule, rows if masks is None else rows[masks[rule.rule_id][rows]])
-            for rule in self.rules.rules
-        ]
-        if not picked:
+        rules = self.rules.rules
+        if not rules:
             return pd.DataFrame()
-        parts = [self._rule_columns(rule, at) for rule, at in picked]
-        table = {name: np.concatenate([part[name] for part in parts]) for name in TABLE_COLUMNS}
+        kept = [  # per rule, the rows kept, as positions among ``rows``
+            np.arange(len(rows)) if masks is None else np.flatnonzero(masks[rule.rule_id][rows])
+            for rule in rules
+        ]
+        at = [rows[some] for some in kept]  # ... and in the frame
+        table = self._rule_columns(rules, [len(some) for some in kept])
+        table |= self._verdict_columns(rules, at)
+        table["value"] = self._values(rules, rows, kept)
         table["verdict"] = pd.Categorical.from_codes(table["verdict"], VERDICTS)
-        table["project_id"] = self.frame.index[np.concatenate([at for _, at in picked])]
+        table["project_id"] = self.frame.index[np.concatenate(at)]
         return pd.DataFrame(table, columns=TABLE_COLUMNS)
 
-    def _rule_columns(self, rule: Rule, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """The table's columns for one rule at ``rows`` (the verdict as its codes): one frame
-        is built for all rules, not one per rule."""
-        result = self.results[rule.rule_id]
-        count = len(rows)
+    @staticmethod
+    def _rule_columns(rules: list[Rule], counts: list[int]) -> dict[str, np.ndarray]:
+        """The columns that repeat each rule's facts over its rows, built once for all rules
+        (one frame for the whole table, not one per rule)."""
 
-        def same(value: object, dtype: object = object) -> np.ndarray:
-            return np.full(count, value, dtype=dtype)
+        def repeated(values: list[object], dtype: object = object) -> np.ndarray:
+            return np.repeat(np.array(values, dtype=dtype), counts)
 
-        return {
-            **self.verdict_facts(rule, rows),
-            "project_id": rows,
-            "rule_id": same(rule.rule_id),
-            "programme": same(rule.programme),
-            "severity": same(rule.severity),
-            "verdict": np.asarray(result.codes[rows]),
-            "operator": same(rule.operator),
-            "unit": same(rule.unit),
-            "points": same(np.nan, float) if result.points is None else result.points[rows],
-            "weight": same(rule.weight if rule.severity == "score" else np.nan, float),
-            "source": same(rule.source),
-            "clause": same(rule.clause),
-            "clause_zh": same(rule.clause_zh),
-            "confidence": same(rule.confidence),
+        weights = [rule.weight if rule.severity == "score" else np.nan for rule in rules]
+        return {name: repeated([getattr(rule, name) for rule in rules]) for name in _RULE_FACTS} | {
+            "weight": repeated(weights, float)
         }
+
+    def _verdict_columns(self, rules: list[Rule], at: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """The verdict codes, points and thresholds of each rule at its rows."""
+        pairs = [(self.results[rule.rule_id], rows) for rule, rows in zip(rules, at, strict=True)]
+        no_points = [np.full(len(rows), np.nan) for _, rows in pairs]
+        return {
+            "verdict": np.concatenate([result.codes[rows] for result, rows in pairs]),
+            "points": np.concatenate(
+                [
+                    none if result.points is None else result.points[rows]
+                    for (result, rows), none in zip(pairs, no_points, strict=True)
+                ]
+            ),
+            "threshold": np.concatenate(
+                [_thresholds_at(result.thresholds, rows) for result, rows in pairs]
+            ),
+        }
+
+    def _values(self, rules: list[Rule], rows: np.ndarray, kept: list[np.ndarray]) -> np.ndarray:
+        """The observed value of each rule at its rows, as objects: each metric read once at
+        ``rows``."""
+        values: dict[str, np.ndarray] = {}
+        for rule in rules:
+            if rule.metric not in values:
+                values[rule.metric] = _objects(self.frame[rule.metric].array, rows)
+        return np.concatenate(
+            [values[rule.metric][some] for rule, some in zip(rules, kept, strict=True)]
+        )
 
     def verdict_facts(self, rule: Rule, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The observed ``value`` and the ``threshold`` applied of one rule at ``rows``
         (positions), as object arrays."""
-        thresholds = self.results[rule.rule_id].thresholds
-        if isinstance(thresholds, np.ndarray):
-            thresholds = thresholds[rows]
-        else:
-            thresholds = np.full(len(rows), _shown(thresholds), dtype=object)
-        values = self.frame[rule.metric].iloc[rows].astype(object).to_numpy()
+        thresholds = _thresholds_at(self.results[rule.rule_id].thresholds, rows)
+        values = _objects(self.frame[rule.metric].array, rows)
         return {"value": values, "threshold": thresholds}
+
+
+_RULE_FACTS = ("rule_id", "programme", "severity", "operator", "unit", "source", "clause")
+_RULE_FACTS += ("clause_zh", "confidence")
+
+
+def _thresholds_at(thresholds: object, rows: np.ndarray) -> np.ndarray:
+    """The thresholds applied at ``rows`` (positions): per row from a segment table, else
+    the rule's one threshold, shown as a value."""
+    if isinstance(thresholds, np.ndarray):
+        return thresholds[rows]
+    return np.full(len(rows), _shown(thresholds), dtype=object)
+
+
+def _objects(values: pd.api.extensions.ExtensionArray, rows: np.ndarray) -> np.ndarray:
+    """``values`` at ``rows`` (positions) as Python objects (missing: the dtype's own)."""
+    return values.take(rows).to_numpy(dtype=object)
 
 
 TABLE_COLUMNS = [
