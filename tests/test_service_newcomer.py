@@ -1,8 +1,10 @@
-"""The web service tried as a newcomer at a bank would try it (issue 18): a reviewer never signs
-off a decision they were not shown; a memo downloads whatever its project id; a database away
-during an upload is a 503; a list sent as one application is refused before it is scored; a
-register URL that cannot be opened is an error, not a bug; the sign-in lasts the browser
-session; the Chinese pages list in Chinese."""
+"""The web service tried as a newcomer at a bank would try it (issue 18): a reviewer signs off
+only the decision they were shown; a reason cannot read otherwise than it was written; a memo
+downloads whatever its project id; a database away is a 503 (or a page in words), and a moment
+away does not fail a screening; an upload is refused before it is read (no sign-in, too large)
+and a list sent as one application before it is scored; a list of assessments reads no result;
+a register URL that cannot be used is an error, not a bug; the pages fit a narrow window and
+long words, say their times' zone and how long a sign-in lasts, and speak Chinese throughout."""
 
 from __future__ import annotations
 
