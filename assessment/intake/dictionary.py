@@ -361,8 +361,12 @@ def unit_key(text: str) -> str:
     return text if len(text) == 1 else text.casefold()
 
 
-@lru_cache(maxsize=8)
 def load_dictionary(folder: str | None = None) -> Dictionary:
-    """Load (once per folder) the field dictionary; the packaged one by default."""
-    path = Path(folder) if folder else data_dir("templates") / "application"
-    return Dictionary(path)
+    """Load (once per folder) the field dictionary; the packaged one by default (named or not:
+    the same one)."""
+    return _loaded(str(Path(folder) if folder else data_dir("templates") / "application"))
+
+
+@lru_cache(maxsize=8)
+def _loaded(folder: str) -> Dictionary:
+    return Dictionary(Path(folder))

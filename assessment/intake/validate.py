@@ -54,7 +54,8 @@ def validate_batch(
     for check in dictionary.checks:
         if is_bound(check):
             found, bad = _bound_problems(clean, batch, check, dictionary)
-            clean.loc[bad, check["left"]] = None
+            if bad.any():
+                clean.loc[bad, check["left"]] = None
             problems += found
         else:
             problems += _check_problems(clean, batch, check, dictionary, as_of)
@@ -97,7 +98,7 @@ def _ranges_problems(
         key for key, kind in typed.dtypes.items() if pd.api.types.is_datetime64_any_dtype(kind)
     ]
     flagged |= {key: (_ranged(typed[key]), field_of(key, dictionary)) for key in dates}
-    for key in typed.columns:
+    for key in typed.columns.tolist():
         if key in flagged:
             yield key, *_range_problems(typed, batch, key, flagged[key][1], flagged[key][0])
 
@@ -347,7 +348,7 @@ class _Given:
         self.parsed = typed.notna().to_numpy()
         self.batch = batch
         self.columns: dict[str, list[tuple[int, str]]] = {}
-        for number, column in enumerate(typed.columns):
+        for number, column in enumerate(typed.columns.tolist()):
             self.columns.setdefault(column.split("@", 1)[0], []).append((number, column))
 
     def present(self, field: Field) -> np.ndarray:
