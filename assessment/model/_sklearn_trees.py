@@ -1,17 +1,25 @@
 """The one place that reads scikit-learn's private tree internals.
 
 Why: the gbm's reason codes (path attribution) and its fast feature effects need each fitted
-tree's nodes and a way to find the leaf a row lands in. ``HistGradientBoostingClassifier``
-has no public API for either, so this module reads its private parts:
+tree's nodes, which :mod:`.forest` walks for all rows at once. ``HistGradientBoostingClassifier``
+has no public API for them, so this module reads its private parts:
 
 * ``_predictors``: the fitted trees, one list of :class:`TreePredictor` per iteration
-  (``nodes`` is a structured array: ``value``, ``count``, ``feature_idx``, ``left``,
-  ``right``, ``is_leaf``, ...; children come after their parent);
+  (``nodes`` is a structured array: ``value``, ``count``, ``feature_idx``,
+  ``num_threshold``, ``missing_go_to_left``, ``left``, ``right``, ``is_leaf``, ``depth``,
+  ``is_categorical``; children come after their parent);
 * ``_baseline_prediction``: the raw score before the first tree, shape (1, 1) for two classes;
 * ``_bin_mapper.make_known_categories_bitsets()``: what ``TreePredictor.predict`` needs;
 * ``TreePredictor(nodes, binned_left_cat_bitsets, raw_left_cat_bitsets)`` and its
   ``predict(X, known_cat_bitsets, f_idx_map, n_threads)`` (module
-  ``sklearn.ensemble._hist_gradient_boosting.predictor``).
+  ``sklearn.ensemble._hist_gradient_boosting.predictor``): scikit-learn's own walk of one
+  tree (:func:`leaves`), the reference the tests hold the vectorised walk to.
+
+The walk of :mod:`.forest` follows ``_predict_one_from_raw_data`` of scikit-learn's
+``_predictor.pyx`` for numeric splits: ``x <= num_threshold`` goes left, a missing value goes
+left where ``missing_go_to_left``. It does not read native categorical splits (the engine
+one-hot encodes categories, so its gbm has none) nor trees deeper than ``forest.MAX_DEPTH``
+(the engine grows them 4 deep): :func:`check` refuses a model that has either.
 
 Checked against scikit-learn 1.5 to 1.9 (the parts used date from 1.0-1.1 and are unchanged
 in 1.9.1); ``pyproject.toml`` pins ``SUPPORTED``. :func:`check` fails with a
@@ -27,14 +35,26 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
 from ..errors import ModelError, unsupported_library
+from .forest import MAX_DEPTH
 
 SUPPORTED = ">=1.5,<1.10"  # the pin in pyproject.toml (a test keeps the two equal)
-NODE_FIELDS = ("value", "count", "feature_idx", "left", "right", "is_leaf")
+NODE_FIELDS = (
+    "value",
+    "count",
+    "feature_idx",
+    "num_threshold",
+    "missing_go_to_left",
+    "left",
+    "right",
+    "is_leaf",
+    "depth",
+    "is_categorical",
+)
 
 
 def check(model: HistGradientBoostingClassifier) -> None:
     """Refuse, with the installed scikit-learn version named, a fitted gbm whose private
-    parts are not what this module reads."""
+    parts are not what this module reads; and a gbm whose trees the walk does not read."""
     problem = _problem(model)
     if problem:
         raise unsupported_library(
@@ -45,6 +65,15 @@ def check(model: HistGradientBoostingClassifier) -> None:
             where="assessment/model/_sklearn_trees.py",
             got=problem,
             then=" and retrain the model with it",
+        )
+    problem = _layout_problem([predictor.nodes for (predictor,) in model._predictors])
+    if problem:
+        raise ModelError(
+            "the gbm's trees cannot be walked for the reason codes",
+            expected=f"numeric splits only, at most {MAX_DEPTH} levels deep",
+            got=problem,
+            hint="retrain the model with `assess train` (it one-hot encodes categories and "
+            "grows trees 4 levels deep)",
         )
 
 
@@ -64,6 +93,20 @@ def _problem(model: HistGradientBoostingClassifier) -> str:
     ]
     if missing:
         return "TreePredictor.nodes lacks the fields " + ", ".join(missing)
+    return _model_problem(model)
+
+
+def _layout_problem(nodes: list[np.ndarray]) -> str:
+    """What the vectorised walk cannot read in the trees, or ""."""
+    if any(tree["is_categorical"].any() for tree in nodes):
+        return "a tree has native categorical splits (categorical_features)"
+    deepest = max((int(tree["depth"].max()) for tree in nodes), default=0)
+    if deepest > MAX_DEPTH:
+        return f"a tree is {deepest} levels deep, more than {MAX_DEPTH}"
+    return ""
+
+
+def _model_problem(model: HistGradientBoostingClassifier) -> str:
     if np.size(getattr(model, "_baseline_prediction", None)) != 1:
         return "_baseline_prediction is not one number"
     if not callable(
@@ -77,6 +120,11 @@ def trees(model: HistGradientBoostingClassifier) -> list[TreePredictor]:
     """The fitted trees, in the order they were grown."""
     check(model)
     return [predictor for (predictor,) in model._predictors]
+
+
+def node_arrays(model: HistGradientBoostingClassifier) -> list[np.ndarray]:
+    """The node arrays of the fitted trees, in the order they were grown."""
+    return [predictor.nodes for predictor in trees(model)]
 
 
 def baseline(model: HistGradientBoostingClassifier) -> float:

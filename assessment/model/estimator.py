@@ -16,48 +16,38 @@ to the model's output:
 
 * logistic: ``slope * coef_j * (x_j - mean_j)`` per transformed column (exact);
 * gbm: path attribution (Saabas): along each tree's decision path, the change of the
-  count-weighted mean leaf value at each split goes to the split's feature. The fitted trees
-  are scikit-learn's private parts, read only in :mod:`._sklearn_trees`.
+  count-weighted mean leaf value at each split goes to the split's feature. The trees are
+  walked for all rows at once (:mod:`.forest`); they are scikit-learn's private parts, read
+  only in :mod:`._sklearn_trees`.
 
 Columns of one feature (one-hot levels, missing indicators) are summed back to that feature.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
-from . import _sklearn_trees
+from . import _sklearn_trees, forest
 
 KINDS = ("logistic", "gbm")
 # What the model was calibrated on (card field ``outcomes``): only a model trained on a
 # lender's real loan outcomes gives a binding PD; a card without the field is read as synthetic.
 OUTCOMES = ("real", "synthetic")
-THREADS = min(os.cpu_count() or 1, 8)
-# Rows per OpenMP thread when the trees are walked for the reasons: on two shared cores two
-# threads made a 50-row attribution 150x slower (6.7 ms -> 1 s) and a 5,000-row one 13x, so
-# the trees run on one thread until a frame is large enough to share.
-ROWS_PER_THREAD = 100_000
-
-
-def tree_threads(rows: int) -> int:
-    """Threads for walking the trees over ``rows`` rows: one per ROWS_PER_THREAD, at most
-    THREADS, at least one."""
-    return max(1, min(THREADS, rows // ROWS_PER_THREAD))
-
-
 MISSING = "missing"
 IDENTIFIER_NAMES = frozenset({"id", "project_id", "loan_id", "project_name", "sponsor", "city"})
 MAX_CATEGORIES = 30
@@ -78,7 +68,7 @@ class RiskModel:
     column_means: list[float] = field(default_factory=list)
     reference: dict = field(default_factory=dict)
     card: dict = field(default_factory=dict)
-    tree_paths: list = field(default_factory=list, repr=False)  # computed once, not saved
+    derived: dict = field(default_factory=dict, repr=False)  # see _derived
     neutral: dict = field(default_factory=dict, repr=False)  # per feature, computed once
 
     def typical_row(self) -> pd.DataFrame:
@@ -109,51 +99,81 @@ class RiskModel:
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         return _sigmoid(self.slope * self.raw_score(frame) + self.intercept)
 
-    def feature_effects(self, frame: pd.DataFrame, feature: str, values: list) -> np.ndarray:
-        """The contribution of ``feature`` (calibrated log-odds) had it taken each of
-        ``values``: one row per value, one column per row of ``frame`` (the model's prepared
-        inputs, :func:`prepare`). For trees and a number fed to them as it is, the frame is
-        transformed once and only the trees that split on the feature are walked; otherwise
-        every variant is scored in full."""
+    def transform(self, prepared: pd.DataFrame) -> np.ndarray:
+        """The inputs of the classifier: the prepared rows (:func:`prepare`) through the
+        pipeline's column step (float64, one row per row)."""
+        return np.ascontiguousarray(self.pipeline[:-1].transform(prepared), dtype=np.float64)
+
+    def fed_as_is(self, feature: str) -> int | None:
+        """The column of :meth:`transform` that holds ``feature`` as it is (a number fed to
+        the trees), or None (a category, or a number a logistic model imputes and scales)."""
         column = np.flatnonzero(self._feature_map()[:, self.features.index(feature)])
         if self.kind == "logistic" or feature not in self.numeric or len(column) != 1:
+            return None
+        return int(column[0])
+
+    def feature_effects(
+        self,
+        frame: pd.DataFrame,
+        feature: str,
+        values: list,
+        transformed: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The contribution of ``feature`` (calibrated log-odds) had it taken each of
+        ``values``: one row per value, one column per row of ``frame`` (the model's prepared
+        inputs, :func:`prepare`; ``transformed``: the frame through :meth:`transform`, when at
+        hand). For trees and a number fed to them as it is, only the trees that split on the
+        feature are walked, once per distinct way the values pass its splits; otherwise every
+        variant is scored in full."""
+        column = self.fed_as_is(feature)
+        if column is None:
             trial = pd.concat([frame.assign(**{feature: value}) for value in values])
             effect, _ = self.contributions(trial, trial)
             return effect[feature].to_numpy().reshape(len(values), len(frame))
-        once = np.ascontiguousarray(self.pipeline[:-1].transform(frame), dtype=np.float64)
-        trial = np.tile(once, (len(values), 1))
-        trial[:, column[0]] = np.repeat(np.asarray(values, dtype=np.float64), len(frame))
-        trees = self._attribution(once)
-        effect = _tree_feature(self.pipeline[-1], trial, trees, self.features.index(feature))
-        return (effect * self.slope).reshape(len(values), len(frame))
+        x = self.transform(frame) if transformed is None else transformed
+        index = self.features.index(feature)
+        return forest.feature_effects(self._forest(), x, index, column, values) * self.slope
 
-    def _attribution(self, transformed: np.ndarray) -> list:
-        """The trees' path attributions (made once, on first use)."""
-        if not self.tree_paths:
-            mapping = self._feature_map()
-            self.tree_paths[:] = [  # in place: the copies load_model hands out share it
-                _tree_paths(predictor, transformed.shape[1], mapping)
-                for predictor in _sklearn_trees.trees(self.pipeline[-1])
-            ]
-        return self.tree_paths
+    def _forest(self) -> forest.Forest:
+        """The gbm's trees laid out for the vectorised walk."""
+        return self._derived("forest", self._laid_out)
+
+    def _laid_out(self) -> forest.Forest:
+        gbm, mapping = self.pipeline[-1], self._feature_map()
+        nodes = _sklearn_trees.node_arrays(gbm)
+        return forest.forest(nodes, _sklearn_trees.baseline(gbm), mapping.shape[0], mapping)
+
+    def _derived(self, name: str, make) -> object:
+        """``make()``, worked out once for the fitted pipeline: kept in ``derived`` with the
+        pipeline it was worked out for (the copies load_model hands out share the pipeline
+        and ``derived``; a model given another pipeline works it out again)."""
+        pipeline, value = self.derived.get(name, (None, None))
+        if pipeline is not self.pipeline:
+            value = make()
+            self.derived[name] = (self.pipeline, value)
+        return value
 
     def contributions(
-        self, frame: pd.DataFrame, prepared: pd.DataFrame | None = None
+        self,
+        frame: pd.DataFrame,
+        prepared: pd.DataFrame | None = None,
+        transformed: np.ndarray | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Per-feature contributions to the calibrated log-odds, and the base value per row:
-        ``base + contributions.sum(axis=1)`` is the log-odds of ``predict_pd``."""
-        if prepared is None:
-            prepared = prepare(frame, self.numeric, self.categorical)
-        transformed = self.pipeline[:-1].transform(prepared)
-        mapping = self._feature_map()
+        ``base + contributions.sum(axis=1)`` is the log-odds of ``predict_pd``. ``prepared``
+        and ``transformed`` (the frame through :func:`prepare` and :meth:`transform`) are
+        used when given."""
+        if transformed is None:
+            if prepared is None:
+                prepared = prepare(frame, self.numeric, self.categorical)
+            transformed = self.transform(prepared)
         if self.kind == "logistic":
             columns, base = _linear_contributions(
                 self.pipeline[-1], transformed, np.asarray(self.column_means, dtype=float)
             )
-            columns = columns @ mapping
+            columns = columns @ self._feature_map()
         else:
-            trees = self._attribution(transformed)
-            columns, base = _tree_contributions(self.pipeline[-1], transformed, trees)
+            columns, base = forest.contributions(self._forest(), transformed)
         grouped = pd.DataFrame(columns * self.slope, index=frame.index, columns=self.features)
         return grouped, base * self.slope + self.intercept
 
@@ -216,6 +236,9 @@ class RiskModel:
 
     def _feature_map(self) -> np.ndarray:
         """A 0/1 matrix from transformed columns (one-hot levels, indicators) to features."""
+        return self._derived("feature_map", self._mapped)
+
+    def _mapped(self) -> np.ndarray:
         names = self.pipeline[0].get_feature_names_out()
         owners = [_owner(name, self.numeric, self.categorical) for name in names]
         mapping = np.zeros((len(names), len(self.features)))
@@ -264,22 +287,31 @@ def prepare(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> 
             hint="add the columns (blank where unknown)",
         )
     out = {name: _finite(frame[name]) for name in numeric}
-    for name in categorical:
-        values = frame[name].astype(object)
-        out[name] = (
-            values.where(values.notna(), np.nan)
-            .astype(str)
-            .where(values.notna(), np.nan)
-            .to_numpy()
-        )
+    out |= {name: _text(frame[name]) for name in categorical}
     return pd.DataFrame(out, index=frame.index)
+
+
+def _text(column: pd.Series) -> np.ndarray:
+    """A category column as text (objects, NaN for missing): each value as ``astype(str)``
+    writes it. Values that are text already are kept as they are (the same, without pandas'
+    conversion: 1.5 ms a column even for one row)."""
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if not all(type(value) is str for value in values[~missing].tolist()):
+        kept = column.astype(object).where(~missing, np.nan)
+        values = kept.astype(str).to_numpy(dtype=object)
+    return np.where(missing, np.nan, values)
 
 
 def _finite(column: pd.Series) -> np.ndarray:
     """A numeric column as floats; missing, text and infinite values become NaN (missing), so
-    the model treats them as unknown and the prediction lists them as missing features."""
-    numbers = pd.to_numeric(column.astype(object), errors="coerce")
-    values = pd.Series(numbers).astype("Float64").astype(float).to_numpy()
+    the model treats them as unknown and the prediction lists them as missing features. A
+    column of numpy integers or floats is converted as it is (the same numbers, faster)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
+        values = column.to_numpy(dtype=np.float64)
+    else:
+        numbers = pd.to_numeric(column.astype(object), errors="coerce")
+        values = pd.Series(numbers).astype("Float64").astype(float).to_numpy()
     return np.where(np.isfinite(values), values, np.nan)
 
 
@@ -360,6 +392,12 @@ def _estimator(spec: Spec) -> LogisticRegression | HistGradientBoostingClassifie
 
 def fit(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
     """A fitted pipeline; for the gbm, monotonic constraints on the transformed columns."""
+    return unfitted(spec, x).fit(x, y)
+
+
+def unfitted(spec: Spec, x: pd.DataFrame) -> Pipeline:
+    """The pipeline :func:`fit` fits on ``x``: for the gbm, with monotonic constraints on the
+    transformed columns of ``x``."""
     pipeline = build_pipeline(spec)
     if spec.kind == "gbm":
         names = pipeline[0].fit(x).get_feature_names_out()
@@ -371,7 +409,7 @@ def fit(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
                 for n in names
             ]
         )
-    return pipeline.fit(x, y)
+    return pipeline
 
 
 def calibrate(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -380,11 +418,34 @@ def calibrate(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(platt.coef_[0, 0]), float(platt.intercept_[0])
 
 
-def out_of_fold_raw(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> np.ndarray:
+def out_of_fold_raw(
+    spec: Spec, x: pd.DataFrame, y: np.ndarray, pool: Executor | None = None
+) -> np.ndarray:
     """Raw scores of five-fold cross-validation: each row scored by a model not fitted on it
-    (scikit-learn's ``cross_val_predict``; the same numbers as fitting :func:`fit` per fold)."""
+    (what scikit-learn's ``cross_val_predict`` gives: the same folds, a clone of the pipeline
+    fitted on each; the same numbers as fitting :func:`fit` per fold). The folds are fitted
+    on the threads of ``pool`` (one thread of its own without), see :func:`fit_alone`."""
     folds = StratifiedKFold(5, shuffle=True, random_state=spec.random_state)
-    return cross_val_predict(_constrained_by_name(spec), x, y, cv=folds, method="decision_function")
+    pipeline = _constrained_by_name(spec)
+    raw = np.empty(len(y))
+    with contextlib.nullcontext(pool) if pool else ThreadPoolExecutor(1) as runner:
+        scored = [
+            (test, runner.submit(fit_alone, clone(pipeline), x.iloc[train], y[train]))
+            for train, test in folds.split(x, y)
+        ]
+        for test, fitted in scored:
+            raw[test] = fitted.result().decision_function(x.iloc[test])
+    return raw
+
+
+def fit_alone(pipeline: Pipeline, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
+    """``pipeline`` fitted on one OpenMP thread. The gbm grows its trees in short parallel
+    steps that end with the threads waiting for one another: separate fits side by side, one
+    per core, are faster than one fit on every core (two 56,000-row folds on two busy cores:
+    4.8-7.9 s side by side; one alone on two OpenMP threads 6.1-13.2 s, on one 3.8 s). The
+    limit holds for the calling thread only (OpenMP's thread count is the thread's own)."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return pipeline.fit(x, y)
 
 
 def _constrained_by_name(spec: Spec) -> Pipeline:
@@ -429,65 +490,3 @@ def _linear_contributions(
     columns = (np.asarray(transformed, dtype=float) - means) * coef
     base = np.full(len(transformed), model.intercept_[0] + float(means @ coef))
     return columns, base
-
-
-def _tree_contributions(
-    model: HistGradientBoostingClassifier, transformed: np.ndarray, trees: list
-) -> tuple[np.ndarray, np.ndarray]:
-    """Path attribution: each tree's leaf carries the per-feature changes along its path, so a
-    row's contributions are the sum of its leaves' path vectors."""
-    x = np.ascontiguousarray(transformed, dtype=np.float64)
-    categories = _sklearn_trees.known_categories(model)
-    by_feature = np.zeros((trees[0][0].shape[1] if trees else 0, len(x)))  # rows contiguous
-    base = np.full(len(x), _sklearn_trees.baseline(model))
-    for paths, root, finder in trees:
-        leaves = _sklearn_trees.leaves(finder, x, categories, tree_threads(len(x)))
-        for feature in np.flatnonzero(np.abs(paths).sum(axis=0)):
-            by_feature[feature] += paths[:, feature][leaves]
-        base += root
-    return by_feature.T, base
-
-
-def _tree_feature(
-    model: HistGradientBoostingClassifier, transformed: np.ndarray, trees: list, feature: int
-) -> np.ndarray:
-    """One feature's path attribution per row (raw log-odds), from the trees whose paths
-    move it (the others add nothing to it)."""
-    x = np.ascontiguousarray(transformed, dtype=np.float64)
-    categories = _sklearn_trees.known_categories(model)
-    total = np.zeros(len(x))
-    for paths, _, finder in trees:
-        if paths[:, feature].any():
-            leaves = _sklearn_trees.leaves(finder, x, categories, tree_threads(len(x)))
-            total += paths[leaves, feature]
-    return total
-
-
-def _tree_paths(
-    predictor: object, width: int, mapping: np.ndarray
-) -> tuple[np.ndarray, float, object]:
-    """Per node: the feature contributions accumulated from the root; the root's mean; and a
-    copy of the tree whose leaves predict their own node index."""
-    nodes = predictor.nodes
-    means = _node_means(nodes)
-    paths = np.zeros((len(nodes), width))
-    for index in range(len(nodes)):
-        if not nodes["is_leaf"][index]:
-            for child in (nodes["left"][index], nodes["right"][index]):
-                paths[child] = paths[index]
-                paths[child, nodes["feature_idx"][index]] += means[child] - means[index]
-    paths = paths @ mapping  # per feature, not per transformed column
-    return paths, float(means[0]), _sklearn_trees.leaf_finder(predictor)
-
-
-def _node_means(nodes: np.ndarray) -> np.ndarray:
-    """Count-weighted mean leaf value under every node (children come after their parent)."""
-    means = nodes["value"].astype(float).copy()
-    counts = nodes["count"].astype(float)
-    for index in range(len(nodes) - 1, -1, -1):
-        if not nodes["is_leaf"][index]:
-            left, right = nodes["left"][index], nodes["right"][index]
-            means[index] = (means[left] * counts[left] + means[right] * counts[right]) / (
-                counts[left] + counts[right]
-            )
-    return means

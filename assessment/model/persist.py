@@ -3,6 +3,11 @@ types is ever loaded. A file that holds anything else is refused with the types 
 
 The artefact is one ``.skops`` file; beside it ``<name>.card.json`` and ``<name>.card.md`` hold
 the model card. The artefact's SHA-256 identifies the model version in every result.
+
+skops is imported when a model file is written or read, not with this module (``sio``, the
+module's name for ``skops.io``, is looked up then): importing ``skops.io`` imports every
+estimator of scikit-learn (its default trusted types), seconds that a command which only
+names the default model's path need not spend.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import skops.io as sio
 
 from .._shared.files import sha256_bytes, sha256_of, write_atomically
 from .._shared.resources import data_dir
@@ -25,6 +29,21 @@ from ..errors import ModelError
 from ._skops_schema import stable_zip
 from .card import card_markdown
 from .estimator import KINDS, OUTCOMES, RiskModel
+
+
+def _skops():
+    """``skops.io``, imported on first use."""
+    import skops.io
+
+    return skops.io
+
+
+def __getattr__(name: str) -> object:
+    """``sio``: ``skops.io`` (imported on first use)."""
+    if name == "sio":
+        return _skops()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FORMAT = "assessment-risk-model/1"
 # Limits: a model file past them is refused before skops reads it (the packaged model is
@@ -90,7 +109,7 @@ def save_model(model: RiskModel, path: str | Path) -> str:
         **{name: getattr(model, name) for name in _FIELDS if name != "card"},
         "card": json.dumps(_own_card(model.card), sort_keys=True),
     }
-    data = stable_zip(sio.dumps(payload))
+    data = stable_zip(_skops().dumps(payload))
     write_atomically(path, lambda temporary: temporary.write_bytes(data))
     digest = file_hash(path)
     card = {
@@ -165,8 +184,9 @@ def _checked_model(data: bytes, digest: str, path: Path) -> RiskModel:
 
 def _own_copy(model: RiskModel) -> RiskModel:
     """A copy whose fields the caller may replace, and whose card, directions, means and
-    reference it may edit; the fitted pipeline (with the feature lists it holds) and the
-    caches of tree paths and neutral values stay shared, read-only."""
+    reference it may edit; the fitted pipeline (with the feature lists it holds), what is
+    worked out from it once (``derived``: the feature map, the trees laid out for the walk)
+    and the neutral values stay shared, read-only."""
     editable = ("directions", "column_means", "reference", "card")
     return dataclasses.replace(model, **copy.deepcopy({n: getattr(model, n) for n in editable}))
 
@@ -214,28 +234,13 @@ def _archive_problem(data: bytes, crc: bool = True) -> str:
 
 
 def _payload(data: bytes, path: Path) -> dict:
-    """The archive's content, loaded with the trusted types only."""
+    """The archive's content, loaded with the trusted types only: skops checks every type the
+    archive names against them before it builds anything (a file it refuses is then read
+    again to say why, :func:`_refusal`)."""
     try:
-        found = set(sio.get_untrusted_types(data=data))
-    except Exception as error:  # skops raises many types for a malformed schema
-        raise ModelError(
-            "not a readable model artefact", where=str(path), got=_error_text(error), hint=_HINT
-        ) from None
-    untrusted = sorted(found - TRUSTED_TYPES)
-    if untrusted:
-        raise ModelError(
-            "the model file holds types that are not trusted",
-            where=str(path),
-            expected="only scikit-learn pipeline parts and numpy arrays",
-            got=", ".join(untrusted),
-            hint="do not load files of unknown origin",
-        )
-    try:
-        payload = sio.loads(data, trusted=sorted(found))
-    except Exception as error:  # e.g. an array that needs pickle, a malformed entry
-        raise ModelError(
-            "the model file cannot be loaded", where=str(path), got=_error_text(error), hint=_HINT
-        ) from None
+        payload = _skops().loads(data, trusted=sorted(TRUSTED_TYPES))
+    except Exception as error:  # skops raises many types for a malformed or untrusted file
+        raise _refusal(data, path, error) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         got = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ModelError(
@@ -246,6 +251,27 @@ def _payload(data: bytes, path: Path) -> dict:
             hint=_HINT,
         )
     return payload
+
+
+def _refusal(data: bytes, path: Path, error: Exception) -> ModelError:
+    """Why skops refused the archive: a schema it cannot read, types that are not trusted
+    (named), or a part it cannot build (e.g. an array that needs pickle)."""
+    try:
+        found = set(_skops().get_untrusted_types(data=data))
+    except Exception as unreadable:  # skops raises many types for a malformed schema
+        got = _error_text(unreadable)
+        return ModelError("not a readable model artefact", where=str(path), got=got, hint=_HINT)
+    untrusted = sorted(found - TRUSTED_TYPES)
+    if untrusted:
+        return ModelError(
+            "the model file holds types that are not trusted",
+            where=str(path),
+            expected="only scikit-learn pipeline parts and numpy arrays",
+            got=", ".join(untrusted),
+            hint="do not load files of unknown origin",
+        )
+    got = _error_text(error)
+    return ModelError("the model file cannot be loaded", where=str(path), got=got, hint=_HINT)
 
 
 def _error_text(error: BaseException) -> str:

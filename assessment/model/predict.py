@@ -71,8 +71,8 @@ def predict(
         return predict(model, probe, grades).iloc[:0].set_axis(frame.index[:0])
     inputs = prepare(frame, model.numeric, model.categorical)
     absent = absent_mask(model, absent, inputs)
-    filled = neutral_inputs(model, inputs, absent)
-    contributions, base = model.contributions(filled, filled)
+    filled, transformed = _neutral_filled(model, inputs, absent)
+    contributions, base = model.contributions(filled, filled, transformed)
     values = contributions.to_numpy()
     probability = 1.0 / (1.0 + np.exp(-(base + values.sum(axis=1))))
     result = {"pd": probability, "grade": grade_of(probability, grades)}
@@ -101,11 +101,26 @@ def absent_mask(
 def neutral_inputs(model: RiskModel, inputs: pd.DataFrame, absent: pd.DataFrame) -> pd.DataFrame:
     """``inputs`` with every absent feature set to its neutral value for the row (module
     docstring), feature by feature in the model's order."""
+    return _neutral_filled(model, inputs, absent)[0]
+
+
+def _neutral_filled(
+    model: RiskModel, inputs: pd.DataFrame, absent: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`neutral_inputs` and the same rows through ``model.transform``: transformed once,
+    then each filled number set in its column where the model feeds it as it is."""
     filled = inputs.copy()
+    transformed = model.transform(filled)
     for feature in absent.columns[absent.any().to_numpy()]:
         rows = absent[feature].to_numpy()
-        filled.loc[rows, feature] = _neutral_values(model, filled[rows], feature)
-    return filled
+        values = _neutral_values(model, filled[rows], feature, transformed[rows])
+        filled.loc[rows, feature] = values
+        column = model.fed_as_is(feature)
+        if column is None:
+            transformed = model.transform(filled)
+        else:
+            transformed[rows, column] = values
+    return filled, transformed
 
 
 def _candidates(model: RiskModel, feature: str) -> list:
@@ -116,16 +131,18 @@ def _candidates(model: RiskModel, feature: str) -> list:
     return list(reference.get("edges", []))
 
 
-def _neutral_values(model: RiskModel, rows: pd.DataFrame, feature: str) -> np.ndarray:
+def _neutral_values(
+    model: RiskModel, rows: pd.DataFrame, feature: str, transformed: np.ndarray
+) -> np.ndarray:
     """Per row, a candidate whose contribution is not above zero: the model's usual one for
     the feature (:func:`_usual_neutral`) where it does not raise the row's risk, else the
     row's own best (:func:`_searched`). Scoring one value for most rows keeps a million-row
     screen fast; every row still gets a value that cannot raise its PD where one exists."""
     usual = _usual_neutral(model, feature)
     chosen = pd.Series([usual] * len(rows))  # floats for a number, objects for a category
-    raised = model.feature_effects(rows, feature, [usual])[0] > 0
+    raised = model.feature_effects(rows, feature, [usual], transformed)[0] > 0
     if raised.any():
-        chosen[raised] = _searched(model, rows[raised], feature)
+        chosen[raised] = _searched(model, rows[raised], feature, transformed[raised])
     return chosen.to_numpy()
 
 
@@ -136,11 +153,13 @@ def _usual_neutral(model: RiskModel, feature: str) -> object:
     return model.neutral[feature]
 
 
-def _searched(model: RiskModel, rows: pd.DataFrame, feature: str) -> np.ndarray:
+def _searched(
+    model: RiskModel, rows: pd.DataFrame, feature: str, transformed: np.ndarray | None = None
+) -> np.ndarray:
     """Per row, the candidate whose contribution is the largest not above zero (else the
     smallest)."""
     candidates = _candidates(model, feature)
-    effect = model.feature_effects(rows, feature, candidates)
+    effect = model.feature_effects(rows, feature, candidates, transformed)
     lowering = effect <= 0
     best = np.argmax(np.where(lowering, effect, -np.inf), axis=0)
     best = np.where(lowering.any(axis=0), best, np.argmin(effect, axis=0))
@@ -181,13 +200,15 @@ def reasons(row: pd.Series | dict) -> list[dict]:
 
 
 def _names(mask: pd.DataFrame) -> list[list[str]]:
-    """Per row, the names of the columns where ``mask`` is True."""
+    """Per row, the names of the columns where ``mask`` is True (a list of its own per row):
+    the names of each distinct pattern of the mask, handed to its rows."""
     blank = mask.to_numpy(dtype=bool)
+    packed = np.packbits(np.pad(blank, ((0, 0), (0, 1))), axis=1)  # a row's pattern as bytes
+    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     names = mask.columns.to_numpy()
-    found: list[list[str]] = [[] for _ in range(len(blank))]
-    for row in np.flatnonzero(blank.any(axis=1)):
-        found[row] = names[blank[row]].tolist()
-    return found
+    named = [names[blank[row]].tolist() for row in first]
+    return list(map(list, map(named.__getitem__, inverse.tolist())))
 
 
 def _plain(value: object) -> object:

@@ -13,12 +13,14 @@ import importlib.metadata
 import io
 import os
 import platform
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from .._shared.files import sha256_text
@@ -36,11 +38,12 @@ from .estimator import (
     Spec,
     calibrate,
     default_features,
-    fit,
+    fit_alone,
     holdout_mask,
     out_of_fold_raw,
     prepare,
     split,
+    unfitted,
 )
 from .scorecard import Scorecard, deciles, scorecard
 
@@ -181,10 +184,15 @@ def train_model(
         Spec(k, numeric, categorical, directions, random_state)
         for k in (KINDS if kind == "auto" else (kind,))
     ]
-    with threadpool_limits(limits=training_threads(len(x))):
-        scores = {spec.kind: out_of_fold_raw(spec, x_train, y_train) for spec in specs}
+    with (
+        threadpool_limits(training_threads(len(x))),
+        ThreadPoolExecutor(training_workers()) as pool,
+    ):
+        early = _fitting(pool, specs[0], x_train, y_train) if len(specs) == 1 else None
+        scores = {spec.kind: out_of_fold_raw(spec, x_train, y_train, pool) for spec in specs}
         spec = max(specs, key=lambda s: roc_auc_score(y_train, scores[s.kind]))
-        model = _fitted(spec, target, x_train, y_train, scores[spec.kind])
+        pipeline = (early or _fitting(pool, spec, x_train, y_train)).result()
+        model = _fitted(spec, target, pipeline, x_train, y_train, scores[spec.kind])
         test_pd = model.predict_pd(x_test) if len(y_test) else np.array([])
     model.reference = drift_reference(x_train, model.predict_pd(x_train), numeric, categorical)
     model.card = model_card(model, data, y, y_train, y_test, test_pd, scores[spec.kind])
@@ -214,23 +222,28 @@ FOLDS = 5  # cross-validation folds: each class needs a loan in every fold
 ROWS_PER_THREAD = 50_000
 
 
+def training_workers() -> int:
+    """Fits run side by side while training: one per core, at most the five folds of the
+    cross-validation and the final fit (independent of one another). Each fit runs on one
+    OpenMP thread (:func:`~assessment.model.estimator.fit_alone`), so a fit gives the same
+    artefact on every machine; side by side they use the cores better than one fit on all of
+    them (a gbm fit's parallel steps are short and end waiting for one another)."""
+    return max(1, min(os.cpu_count() or 1, FOLDS + 1))
+
+
 def training_threads(rows: int) -> int:
-    """OpenMP and BLAS threads for training on ``rows`` loans: one per 50,000 rows, at most
-    one fewer than the machine's cores, at least one.
+    """OpenMP and BLAS threads while training on ``rows`` loans, besides the fits (the
+    calibration, the hold-out and training PDs): one per 50,000 rows, at most one fewer than
+    the machine's cores, at least one.
 
-    The gbm grows its trees in short parallel steps that each end with the threads waiting
-    for one another; on small data, or when another program holds a core, the waiting costs
-    more than the threads save. Measured on a two-core machine busy with other work:
+    On small data, or when another program holds a core, threads that wait for one another
+    cost more than they save. Measured on a two-core machine busy with other work:
     ``assess train`` of the example history (6,500 rows, gbm, ``OMP_NUM_THREADS`` unset)
-    took 35-93 s with two threads (as before this limit) and 10-15 s with one, the command's
-    start included; the same gbm alone on 6,500 / 50,000 / 200,000 random rows of 30 columns
-    took 0.3 / 2.0 / 6.3 s with one thread and 3.2 / 9.5 / 24.6 s with two. So a two-core
-    machine always trains on one thread; a larger one uses more threads from 100,000 rows.
-
-    The trees and PDs are the same whatever the threads; the artefact's SHA-256 is not, since
-    the gbm's bin mapper stores the thread count it was fitted with (``n_threads``). Up to
-    100,000 rows the limit is one thread on every machine, so the same history gives the same
-    artefact everywhere."""
+    took 35-93 s with two threads and 10-15 s with one, the command's start included; the
+    same gbm alone on 6,500 / 50,000 / 200,000 random rows of 30 columns took 0.3 / 2.0 /
+    6.3 s with one thread and 3.2 / 9.5 / 24.6 s with two. So a two-core machine uses one
+    thread; a larger one more from 100,000 rows. The trees and PDs are the same whatever the
+    threads."""
     return max(1, min((os.cpu_count() or 1) - 1, rows // ROWS_PER_THREAD))
 
 
@@ -275,11 +288,21 @@ def _split(x: pd.DataFrame, y: np.ndarray, holdout: float | None, random_state: 
     return split(x, y, holdout, random_state)
 
 
+def _fitting(pool: Executor, spec: Spec, x: pd.DataFrame, y: np.ndarray) -> Future:
+    """The final pipeline of ``spec`` (``estimator.fit``), fitting on a thread of ``pool``:
+    a single kind is fitted beside its cross-validation's folds, the better of two after."""
+    return pool.submit(fit_alone, unfitted(spec, x), x, y)
+
+
 def _fitted(
-    spec: Spec, target: str, x: pd.DataFrame, y: np.ndarray, raw_oof: np.ndarray
+    spec: Spec,
+    target: str,
+    pipeline: Pipeline,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    raw_oof: np.ndarray,
 ) -> RiskModel:
     slope, intercept = calibrate(raw_oof, y)
-    pipeline = fit(spec, x, y)
     return RiskModel(
         spec.kind,
         target,
@@ -422,9 +445,24 @@ def _version(name: str) -> str:
 
 
 def data_hash(data: pd.DataFrame) -> str:
-    """SHA-256 of the data as canonical CSV (column order and values)."""
-    text = data.to_csv(index=False, lineterminator="\n", float_format="%.17g")
+    """SHA-256 of the data as canonical CSV (column order and values): what
+    ``data.to_csv(index=False, lineterminator="\\n", float_format="%.17g")`` writes, with the
+    float columns written beforehand (pandas' float formatter calls a Python function per
+    value: 100,000 loans took 2.8 s of CPU that way, 2.0 s so)."""
+    text = _floats_written(data).to_csv(index=False, lineterminator="\n")
     return sha256_text(text)
+
+
+def _floats_written(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with each column of numpy floats as text: ``%.17g``, blank where missing."""
+    written = data.copy(deep=False)
+    for position, (_, column) in enumerate(data.items()):
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+            values = column.to_numpy()
+            text = np.array([f"{value:.17g}" for value in values.tolist()], dtype=object)
+            text[np.isnan(values)] = np.nan
+            written.isetitem(position, pd.Series(text, index=data.index, dtype=object))
+    return written
 
 
 def drift_reference(
