@@ -159,3 +159,25 @@ def test_two_processes_storing_the_same_file_at_once_both_succeed(url, engine, r
     assert len({row.id for row in rows}) == len(stores)
     assert len(register.assessments(engine, project_id="RACE-1")) == len(stores)
     assert register.blob(engine, rows[0].file_sha256) == content
+
+
+def test_an_upload_sent_without_its_size_is_cut_off_at_the_limit(engine, reviewer):
+    """A chunked body (no Content-Length) is counted as it arrives and answered 413 in the
+    error shape once past the limit: the rest is never read nor stored."""
+    from assessment.service import desk
+
+    app = create_app(engine)
+    sent = []
+
+    def chunks():  # a multipart form whose one file never ends
+        yield b'--cut\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        for _ in range(desk.MAX_UPLOAD_BYTES // (1 << 20) + 3):
+            sent.append(1)
+            yield b"x" * (1 << 20)
+
+    kind = "multipart/form-data; boundary=cut"
+    headers = {"Authorization": f"Bearer {reviewer.token}", "content-type": kind}
+    with testclient.TestClient(app) as client:
+        response = client.post("/assessments", content=chunks(), headers=headers)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    assert "more than" in response.json()["error"]["details"]["got"]

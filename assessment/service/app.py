@@ -69,7 +69,12 @@ def create_app(engine: Engine, screening_limits=None) -> FastAPI:
     _write_routes(app)
     for module in _EXTENSIONS:  # the pages and the screenings, each in a module of its own
         importlib.import_module(f"{__package__}.{module}").add_routes(app)
+    app.add_middleware(BodyLimit, limits=BODY_LIMITS)  # outermost: before anything reads
     return app
+
+
+BODY_LIMITS = {"/assessments": False, "/screenings": True, "/web/upload": False}
+BODY_LIMITS["/web/screenings"] = True  # every upload path: a screening's (more files) or not
 
 
 _EXTENSIONS: tuple[str, ...] = ("pages", "screenings")  # modules with add_routes(app)
@@ -129,10 +134,58 @@ def _guard_uploads(app: FastAPI) -> None:
         return await call_next(request)
 
 
+def most_bytes(screening: bool) -> int:
+    """The most bytes the body of an upload (or of a screening's files) may have, with room
+    for a form's own bytes besides."""
+    return desk.MAX_UPLOAD_BYTES * (50 if screening else 1) + (1 << 20)
+
+
+class BodyLimit:
+    """An upload sent without announcing its size (chunked) is counted as it arrives: past
+    :func:`most_bytes`, it is answered 413 in the error shape, and the rest is not read (the
+    service is told the client left). ``limits``: path -> screening or not."""
+
+    def __init__(self, app, limits: dict[str, bool]) -> None:
+        self.app, self.limits = app, limits
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") != "POST" or path not in self.limits:
+            return await self.app(scope, receive, send)
+        most, seen, answered = most_bytes(self.limits[path]), 0, False
+
+        async def counted() -> dict:
+            nonlocal seen, answered
+            message = await receive()
+            seen += len(message.get("body", b"")) if message["type"] == "http.request" else 0
+            if seen > most and not answered:
+                answered = True
+                await _too_large(send, most)
+                return {"type": "http.disconnect"}
+            return message
+
+        async def unless_answered(message: dict) -> None:
+            if not answered:
+                await send(message)
+
+        try:
+            await self.app(scope, counted, unless_answered)
+        except Exception:  # noqa: BLE001 - the app's own error after the 413 was sent
+            if not answered:
+                raise
+
+
+async def _too_large(send, most: int) -> None:
+    details = {"got": f"more than {most:,} bytes", "expected": f"at most {most:,} bytes"}
+    response = _error("too_large", "the upload is too large", details)
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
 def announced_size(request: Request, screening: bool) -> None:
     """A request announcing more bytes than an upload (or a screening's files) may have is
     refused (413) before its body is read: the API's uploads and the pages'."""
-    most = desk.MAX_UPLOAD_BYTES * (50 if screening else 1)
+    most = most_bytes(screening) - (1 << 20)
     size = request.headers.get("content-length", "")
     if size.isdigit() and int(size) > most + (1 << 20):  # a form's own bytes besides
         raise RegisterError(
