@@ -47,30 +47,34 @@ def written(values: Sequence[object], write: Callable[[object], str]) -> np.ndar
     booleans and None by their value; values of other kinds are written one by one."""
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return _written_floats(values, write)
+    kinds = set(map(type, values))
+    if len(kinds) == 1:  # the usual: one kind of value
+        return _written_kind(kinds.pop(), values, write)
     items = np.fromiter(values, dtype=object, count=len(values))
-    codes, kinds = pd.factorize(np.fromiter(map(type, items), dtype=object, count=len(items)))
+    codes, distinct = pd.factorize(np.fromiter(map(type, items), dtype=object, count=len(items)))
     found = np.empty(len(items), dtype=object)
-    for code, kind in enumerate(kinds):
+    for code, kind in enumerate(distinct):
         at = np.flatnonzero(codes == code)
         found[at] = _written_kind(kind, items[at], write)
     return found
 
 
-def _written_kind(kind: type, items: np.ndarray, write: Callable[[object], str]) -> np.ndarray:
+def _written_kind(kind: type, items: Sequence[object], write: Callable) -> np.ndarray:
     """The values of one ``kind``, written."""
     if issubclass(kind, float | np.floating):
         return _written_floats(items, write)
     if kind in (str, int, bool, type(None)):
-        texts = {value: write(value) for value in dict.fromkeys(items.tolist())}
-        return np.fromiter(map(texts.__getitem__, items.tolist()), dtype=object, count=len(items))
+        items = items.tolist() if isinstance(items, np.ndarray) else items
+        texts = {value: write(value) for value in dict.fromkeys(items)}
+        return np.fromiter(map(texts.__getitem__, items), dtype=object, count=len(items))
     return np.fromiter(map(write, items), dtype=object, count=len(items))
 
 
-def _written_floats(values: np.ndarray, write: Callable[[object], str]) -> np.ndarray:
+def _written_floats(values: Sequence[object], write: Callable) -> np.ndarray:
     """Floats written once per distinct value (by its bits), passed to ``write`` as they
     were given (a Python float, or a numpy one)."""
     numbers = np.asarray(values, dtype=float)
-    distinct, first, at = np.unique(numbers.view(np.int64), return_index=True, return_inverse=True)
+    _, first, at = np.unique(numbers.view(np.int64), return_index=True, return_inverse=True)
     texts = [write(values[i]) for i in first.tolist()]
     return np.asarray(texts, dtype=object)[at]
 

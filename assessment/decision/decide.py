@@ -12,13 +12,20 @@ holds gives ``approve``, ``approve_with_conditions``, ``refer``, ``incomplete`` 
   financing route (and of a green label still open), then (up to four in all) the model
   factors that raise the risk most; each names the criterion, the observed value, the
   threshold and the source clause;
-* ``green_label``: the label asked for (granted, refused, ...) and why;
+
+and, unless a screen of many projects leaves them out (``details=False``):
+
+* ``green_label``: the label asked for (granted, refused, ...) and why (a screen shows its
+  status, ``label_status``);
 * ``conditions``: one covenant per failed score rule and per condition rule not met or not
   shown ("bring contracted_revenue_share from 0.55 to >= 0.7"), with the rule's remedy;
 * ``data_quality``: what was missing, wrong or assumed; ``missing_for_decision``: the fields
   that would decide the undecided gates;
 * ``path_to_eligibility``: per programme applied for and not won, the smallest changes to the
   failing criteria that would win it (``counterfactual.paths_to_eligibility``).
+
+All of it is worked out for all projects at once, over the table of the verdicts that count
+(:mod:`.verdicts`, :mod:`.reasons`, :mod:`.gaps`), not project by project.
 """
 
 from __future__ import annotations
@@ -511,12 +518,19 @@ def decide(
     result[SCORE] = basis.quality[SCORE]
     main, label_rows = verdicts.split(_verdicts(evaluation, basis, not details), labels)
     loans = inputs["credit_route"].to_numpy(dtype=bool)  # the PD speaks for loans only
-    aligned = None if predictions is None else predictions.reindex(evaluation.frame.index)
+    aligned = _aligned(predictions, evaluation.frame.index)
     result["reasons"] = reasons.principal_reasons(evaluation, main, aligned, loans)
     if not details:
         return result
     result["green_label"] = reasons.green_labels(evaluation, label_rows, labels)
     return _details(result, evaluation, problems, main, basis)
+
+
+def _aligned(predictions: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame | None:
+    """The predictions row by row with the projects (none for a project not predicted)."""
+    if predictions is None or predictions.index.equals(index):
+        return predictions
+    return predictions.reindex(index)
 
 
 def _verdicts(evaluation: Evaluation, basis: _Basis, gates_only: bool) -> verdicts.Verdicts:

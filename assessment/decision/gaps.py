@@ -28,7 +28,7 @@ ASSUMPTION_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problems:
     """The input problems of the projects, as arrays: each problem's project ``position``
     (problems of no project left out), ``severity``, ``message`` and ``field``, by project,

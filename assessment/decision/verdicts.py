@@ -27,7 +27,7 @@ WORDS = (*VERDICTS, "borderline", "doubted")  # the verdict codes of the table
 OPEN_LABELS = ("insufficient", "unverified", "doubted")  # a label neither granted nor refused
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verdicts:
     """One row per verdict, as columns of equal length: the project's ``position`` in the
     frame, the ``rule`` (its index in the rule set), the ``group`` (:data:`FLAGGED`,

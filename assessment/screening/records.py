@@ -296,15 +296,14 @@ def problem_text(problem: dict) -> str:
 
 def wide_yearly(yearly: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """The long yearly table as one float column per ``series@year``, rows in ``index``."""
-    rows = yearly[_within(yearly["project_id"], index)]
-    keys = (rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)).to_numpy(
-        dtype=object
-    )
-    columns = sorted(pd.unique(keys).tolist())
-    position = pd.Index(columns, dtype=object).get_indexer(keys)
-    at = index.get_indexer(rows["project_id"].to_numpy(dtype=object))
+    at = index.get_indexer(yearly["project_id"].to_numpy(dtype=object))
+    rows = yearly[at >= 0]
+    keys = rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)
+    codes, names = pd.factorize(keys.to_numpy(dtype=object))
+    columns = sorted(names.tolist())
+    position = pd.Index(columns, dtype=object).get_indexer(names)[codes]
     values = np.full((len(index), len(columns)), np.nan)
-    values[at, position] = rows["value"].to_numpy(dtype=float)
+    values[at[at >= 0], position] = rows["value"].to_numpy(dtype=float)
     return pd.DataFrame(values, index=index, columns=columns)
 
 
