@@ -73,7 +73,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -268,7 +270,8 @@ def add_indicators(
     columns |= _pue_trend(projects, cube, as_of.year)
     columns |= _ranges(projects, columns, cube, as_of.year, found)
     added = pd.DataFrame({i.name: columns[i.name] for i in INDICATORS}, index=projects.index)
-    kept = projects.drop(columns=[name for name in added if name in projects.columns])
+    replaced = [name for name in added if name in projects.columns]
+    kept = projects.drop(columns=replaced) if replaced else projects
     return pd.concat([kept, added], axis=1)  # one step: assign() adds column by column
 
 
@@ -342,81 +345,120 @@ def _siting(projects: pd.DataFrame, found: Lookups) -> dict[str, object]:
     racks = _numbers(projects, "racks")
     size = np.searchsorted(found.size_min_racks, racks, side="right") - 1
     size[np.isnan(racks)] = -1
-    hub = projects["hub"].astype("string")
-    zones = found.hub_zone
+    hub, cluster = _texts(projects, "hub"), _texts(projects, "cluster")
     return {
-        "gb40879_in_scope": _gb40879_in_scope(projects, found.edge_max_racks),
+        "gb40879_in_scope": _gb40879_in_scope(projects, racks, found.edge_max_racks),
         "size_class": found.size_classes.take(size, allow_fill=True),
-        "in_cluster": projects["cluster"].astype("string").ne("none").astype("boolean"),
-        "in_hub": hub.ne("none").astype("boolean"),
-        "hub_zone": zones.array.take(zones.index.get_indexer(hub), allow_fill=True),
+        "in_cluster": _booleans(cluster != "none", _missing(cluster)),
+        "in_hub": _booleans(hub != "none", _missing(hub)),
+        "hub_zone": _codes(_looked_up(hub, found.hub_zone)),
     }
 
 
-def _gb40879_in_scope(projects: pd.DataFrame, limit: float) -> pd.Series:
+def _gb40879_in_scope(
+    projects: pd.DataFrame, racks: np.ndarray, limit: float
+) -> pd.arrays.BooleanArray:
     """False for an ``edge`` facility within the ``edge`` size class (GB 40879 excludes edge
     data centres of at most 100 racks); NA without its facility type, or an edge site's racks."""
-    edge = projects["facility_type"].astype("string").eq("edge")
-    small = projects["racks"].astype("Float64").le(limit)
-    return (~(edge & small)).mask(edge.isna()).astype("boolean")
+    facility = _texts(projects, "facility_type")
+    edge = facility == "edge"
+    with np.errstate(invalid="ignore"):
+        small = racks <= limit
+    return _booleans(~(edge & small), _missing(facility) | (edge & np.isnan(racks)))
 
 
 def _province(projects: pd.DataFrame, found: Lookups) -> dict[str, object]:
     """``province_assessed``: the given code if known, else the cluster's, else the hub's
     only province; ``province_basis`` says which (none: no province)."""
-    given = projects["province"].astype("string")
+    given = _texts(projects, "province")
+    known = dict.fromkeys(found.provinces)
     sources = {
-        "given": given.where(given.isin(found.province_hub.index)),
-        "cluster": _lookup(projects["cluster"], found.cluster_province),
-        "hub": _lookup(projects["hub"], found.hub_province),
+        "given": _looked_up(given, {code: code for code in known}),
+        "cluster": _looked_up(_texts(projects, "cluster"), found.cluster_province),
+        "hub": _looked_up(_texts(projects, "hub"), found.hub_province),
     }
-    known = [source.notna().to_numpy() for source in sources.values()]
-    assessed = sources["given"].fillna(sources["cluster"]).fillna(sources["hub"])
-    basis = np.select(known, list(sources), "none")
-    return {"province_assessed": assessed, "province_basis": pd.array(basis, dtype="string")}
+    assessed = np.full(len(projects), None, dtype=object)
+    basis = np.full(len(projects), "none", dtype=object)
+    for name, source in reversed(sources.items()):  # the first that is known wins
+        there = ~_missing(source)
+        assessed[there], basis[there] = source[there], name
+    return {"province_assessed": _codes(assessed), "province_basis": _codes(basis)}
 
 
-def _city_code(projects: pd.DataFrame, province: pd.Series, found: Lookups) -> pd.Series:
+def _city_code(projects: pd.DataFrame, province: object, found: Lookups) -> object:
     """The ``city`` choice (``choices.csv``) each ``city`` names: its code, its labels or an
     alias, case, spaces, punctuation and a trailing bracket ignored (``深圳市``, ``Shenzhen
     (Nanshan)``), among the cities of ``province_assessed`` when that is known; ``other`` for
     a city given but not listed (or listed in another province); NA for a blank city, or a
     spelling two cities share. Matched once per distinct (city, province)."""
-    if "city" not in projects.columns:
-        return pd.Series(pd.NA, index=projects.index, dtype="string")
-    city = projects["city"].astype("string")
-    if city.isna().all():  # no city given: nothing to match
-        return city
-    cities, city_names = pd.factorize(city.array)
-    provinces, province_names = pd.factorize(province.array)
-    width = len(province_names) + 1
-    pairs, inverse = np.unique(cities * width + provinces + 1, return_inverse=True)
-    codes = [
-        _city_of(
-            found.city_spellings,
-            match_key(city_names[pair // width]) if pair >= 0 else "",
-            province_names[pair % width - 1] if pair % width else None,
-        )
-        for pair in pairs.tolist()
-    ]
-    code = pd.Series(pd.array(codes, dtype="string").take(inverse.ravel()), index=city.index)
-    return code.mask(city.isna() | city.str.strip().eq(""))
+    city = _texts(projects, "city")
+    if _missing(city).all():  # no city given: nothing to match
+        return pd.array(city, dtype="string")
+    code = _by_pairs(city, _objects(province), partial(_city_of, found.city_spellings), None)
+    return _codes(code)
 
 
-def _city_of(spellings: dict, key: str, province: str | None) -> str | None:
-    """The one city spelt ``key`` (in ``province`` when known): its code; None when two
-    cities are spelt so; ``other`` when none is."""
-    cities = spellings.get(key, ())
+def _city_of(spellings: dict, city: str, province: str | None) -> str | None:
+    """The one city spelt as ``city`` (in ``province`` when known): its code; None when two
+    cities are spelt so, or for a blank city; ``other`` when none is."""
+    if not city.strip():
+        return None
+    cities = spellings.get(match_key(city), ())
     codes = {code for code, where in cities if province is None or where == province}
     if len(codes) == 1:
         return codes.pop()
     return None if codes else "other"
 
 
-def _lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
-    """``table[key]`` for each key (missing or unknown key: NA), indexed like ``keys``."""
-    positions = table.index.get_indexer(keys.astype("string"))
-    return pd.Series(table.array.take(positions, allow_fill=True), keys.index, dtype="string")
+def _texts(projects: pd.DataFrame, name: str) -> np.ndarray:
+    """Column ``name`` as text, Python strings (None where missing, all None when absent)."""
+    if name not in projects.columns:
+        return np.full(len(projects), None, dtype=object)
+    return projects[name].astype("string").to_numpy(dtype=object, na_value=None)
+
+
+def _by_pairs(first: np.ndarray, second: np.ndarray, make: Callable, missing: object) -> np.ndarray:
+    """``make(a, b)`` for each row's pair of ``first`` and ``second`` (objects; ``b`` None
+    where missing), as objects, made once per distinct pair; ``missing`` where ``first`` is."""
+    firsts, first_names = pd.factorize(first)
+    seconds, second_names = pd.factorize(second)
+    width = len(second_names) + 1
+    pairs, inverse = np.unique(firsts * width + seconds + 1, return_inverse=True)
+    made = [
+        missing
+        if pair < 0
+        else make(
+            first_names[pair // width], second_names[pair % width - 1] if pair % width else None
+        )
+        for pair in pairs.tolist()
+    ]
+    return np.array(made, dtype=object)[inverse.ravel()]
+
+
+def _objects(codes: pd.api.extensions.ExtensionArray) -> np.ndarray:
+    """A text column as Python strings, None where missing."""
+    return codes.to_numpy(dtype=object, na_value=None)
+
+
+def _looked_up(keys: np.ndarray, table: dict, default: object = None) -> np.ndarray:
+    """``table[key]`` for each key (a missing or unknown key: ``default``), as objects; each
+    distinct key looked up once."""
+    codes, distinct = pd.factorize(keys)  # a missing key: -1, the last of the values
+    values = [table.get(key, default) for key in distinct.tolist()]
+    return np.array([*values, default], dtype=object)[codes]
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    return pd.isna(values)
+
+
+def _booleans(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool), missing)
+
+
+def _codes(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Codes (objects, None for missing) as a text column."""
+    return pd.array(values, dtype="string")
 
 
 def _carbon(projects: pd.DataFrame, columns: dict, on_date: Dated) -> dict[str, object]:
@@ -504,8 +546,9 @@ def _green_evidence(projects: pd.DataFrame) -> np.ndarray:
     """The evidenced green electricity (MWh): the sum of :data:`GREEN_EVIDENCE` given, missing
     where none is."""
     parts = [_optional(projects, name) for name in GREEN_EVIDENCE]
-    total = sum(np.where(np.isnan(part), 0.0, part) for part in parts[1:])
-    total = np.where(np.isnan(parts[0]), 0.0, parts[0]) + total
+    total = np.where(np.isnan(parts[0]), 0.0, parts[0])
+    for part in parts[1:]:  # in order, as a row sum adds them
+        total = total + np.where(np.isnan(part), 0.0, part)
     return np.where(np.logical_and.reduce([np.isnan(part) for part in parts]), np.nan, total)
 
 
@@ -513,12 +556,15 @@ def _climate(projects: pd.DataFrame, columns: dict, found: Lookups) -> dict[str,
     """The GB 50176-2016 thermal zone of ``province_assessed`` and the lowest plausible annual
     PUE of the project's cooling type there (no cooling type: the zone's row with a blank
     cooling type); missing for an unknown province, zone or cooling type."""
-    zone = _lookup(columns["province_assessed"], found.zone_of_province)
-    wanted = zone + "/" + _optional_text(projects, "cooling_type").fillna("")
-    table = found.climate_floor
-    floor = np.append(table.to_numpy(), np.nan)[table.index.get_indexer(wanted.fillna(""))]
+    zone = _looked_up(_objects(columns["province_assessed"]), found.zone_of_province)
+    floor = _by_pairs(
+        zone,
+        _texts(projects, "cooling_type"),
+        lambda zone, cooling: found.climate_floor.get(f"{zone}/{cooling or ''}", np.nan),
+        np.nan,
+    ).astype(float)
     return {
-        "climate_zone": zone,
+        "climate_zone": _codes(zone),
         "pue_climate_floor": floor,
         "pue_to_climate_floor": _ratio(columns["pue_assessed"], np.where(floor > 0, floor, np.nan)),
     }
@@ -579,21 +625,15 @@ def _off_range(value: np.ndarray, bounds: Range, projects: pd.DataFrame) -> np.n
     a blank key is the row for a blank or keyless value): 0 inside, negative below, positive
     above; missing without a value or a row."""
     if bounds.field is None:
-        position = np.full(len(projects), bounds.keys.get_indexer([""])[0])
+        position = np.full(len(projects), bounds.keys.get("", -1))
     else:
-        position = bounds.keys.get_indexer(_optional_text(projects, bounds.field).fillna(""))
+        keys = _texts(projects, bounds.field)
+        position = _looked_up(keys, bounds.keys, bounds.keys.get("", -1)).astype(int)
     low, high = bounds.low[position], bounds.high[position]  # -1 takes the NaN appended
     with np.errstate(invalid="ignore"):
         off = np.where(value < low, value - low, np.where(value > high, value - high, 0.0))
     off[np.isnan(value) | (position < 0)] = np.nan
     return off
-
-
-def _optional_text(projects: pd.DataFrame, name: str) -> pd.Series:
-    """Column ``name`` as text, all missing when absent."""
-    if name not in projects.columns:
-        return pd.Series(pd.NA, index=projects.index, dtype="string")
-    return projects[name].astype("string")
 
 
 def _finance(projects: pd.DataFrame, as_of: dt.date) -> dict[str, object]:
@@ -628,12 +668,15 @@ def _optional(projects: pd.DataFrame, name: str) -> np.ndarray:
     return _numbers(projects, name)
 
 
-def _operating_years(projects: pd.DataFrame, as_of: dt.date) -> pd.Series:
-    """Years since ``operating_since``; 0 for a new build that has not started operating."""
-    since = pd.to_datetime(projects["operating_since"])
-    new_build = projects["project_kind"].eq("new").fillna(False).to_numpy(dtype=bool)
-    years = (pd.Timestamp(as_of) - since).dt.days / 365.25
-    return years.mask(new_build & since.isna().to_numpy(), 0.0)
+def _operating_years(projects: pd.DataFrame, as_of: dt.date) -> np.ndarray:
+    """Years since ``operating_since`` (whole days over 365.25); 0 for a new build that has
+    not started operating."""
+    since = pd.to_datetime(projects["operating_since"]).to_numpy(dtype="datetime64[ns]")
+    new_build = _texts(projects, "project_kind") == "new"
+    with np.errstate(invalid="ignore"):  # no date (NaT): no days
+        days = (np.datetime64(as_of, "ns") - since) // np.timedelta64(1, "D")
+    years = np.where(np.isnat(since), np.nan, days) / 365.25
+    return np.where(new_build & np.isnat(since), 0.0, years)
 
 
 def _annuity(amount: np.ndarray, tenor: np.ndarray, rate: np.ndarray) -> np.ndarray:

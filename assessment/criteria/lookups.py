@@ -38,16 +38,16 @@ FACTOR_COLUMNS = {
 @dataclass(frozen=True)
 class Range:
     """The plausible range of one indicator: the field its rows are keyed on (None: one row
-    for all), the keys, and each key's ``low`` and ``high`` with a NaN after them (for a key
-    without a row, position -1)."""
+    for all), each key's position, and each position's ``low`` and ``high`` with a NaN after
+    them (for a key without a row, position -1)."""
 
     field: str | None
-    keys: pd.Index
+    keys: dict[str, int]
     low: np.ndarray
     high: np.ndarray
 
 
-NO_RANGE = Range(None, pd.Index([], dtype=object), np.array([np.nan]), np.array([np.nan]))
+NO_RANGE = Range(None, {}, np.array([np.nan]), np.array([np.nan]))
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a cache key
@@ -59,13 +59,13 @@ class Lookups:
     size_min_racks: np.ndarray
     size_classes: pd.api.extensions.ExtensionArray
     edge_max_racks: float
-    hub_zone: pd.Series  # hub code (and "none") -> zone
-    province_hub: pd.Series  # province code -> its hub
-    cluster_province: pd.Series
-    hub_province: pd.Series  # hub code -> its province, for a hub of exactly one province
+    hub_zone: dict[str, str | None]  # hub code (and "none") -> zone
+    provinces: frozenset[str]  # the province codes
+    cluster_province: dict[str, str | None]
+    hub_province: dict[str, str]  # hub code -> its province, for a hub of exactly one province
     city_spellings: dict[str, tuple[tuple[str, str], ...]]  # key -> (code, province) pairs
-    zone_of_province: pd.Series
-    climate_floor: pd.Series  # "zone/cooling_type" -> the lowest plausible PUE
+    zone_of_province: dict[str, str | None]
+    climate_floor: dict[str, float]  # "zone/cooling_type" -> the lowest plausible PUE
     ranges: dict[str, Range]
     tables: dict[str, pd.DataFrame]  # the reference tables, for the lookups of a date
 
@@ -103,16 +103,25 @@ def _built(folder: Path, states: tuple) -> Lookups:
         size_min_racks=classes["min_racks"].to_numpy(),
         size_classes=classes["size_class"].array,
         edge_max_racks=classes["max_racks"].where(classes["size_class"].eq("edge")).max(),
-        hub_zone=_hub_zones(),
-        province_hub=choice_column("province", "hub"),
-        cluster_province=choice_column("cluster", "province"),
-        hub_province=_only_province_of_hub(choice_column("province", "hub")),
+        hub_zone=_as_dict(_hub_zones()),
+        provinces=frozenset(choice_column("province", "hub").index),
+        cluster_province=_as_dict(choice_column("cluster", "province")),
+        hub_province=_as_dict(_only_province_of_hub(choice_column("province", "hub"))),
         city_spellings=_city_spellings(),
-        zone_of_province=_zones(tables["climate_zones.csv"]),
+        zone_of_province=_as_dict(_zones(tables["climate_zones.csv"])),
         climate_floor=_floors(tables["pue_climate_floors.csv"]),
         ranges=_ranges(tables["plausible_ranges.csv"]),
         tables=tables,
     )
+
+
+def _as_dict(table: pd.Series) -> dict:
+    """A look-up table as a dict, label -> value (None for a missing value); the first of
+    repeated labels, as ``Index.get_indexer`` finds it."""
+    found: dict = {}
+    for key, value in zip(table.index.tolist(), table.tolist(), strict=True):
+        found.setdefault(key, None if pd.isna(value) else value)
+    return found
 
 
 def choice_column(choice_set: str, column: str) -> pd.Series:
@@ -152,10 +161,11 @@ def _zones(zones: pd.DataFrame) -> pd.Series:
     return pd.Series(zones["climate_zone"].array, index=zones["province"])
 
 
-def _floors(floors: pd.DataFrame) -> pd.Series:
+def _floors(floors: pd.DataFrame) -> dict[str, float]:
     """The lowest plausible PUE of each ``zone/cooling_type`` (blank type: ``zone/``)."""
     keys = floors["climate_zone"] + "/" + floors["cooling_type"].fillna("")
-    return pd.Series(floors["min_pue"].to_numpy(), index=keys).groupby(level=0).first()
+    table = pd.Series(floors["min_pue"].to_numpy(), index=keys).groupby(level=0).first()
+    return dict(zip(table.index.tolist(), table.to_numpy(dtype=float).tolist(), strict=True))
 
 
 def _ranges(ranges: pd.DataFrame) -> dict[str, Range]:
@@ -170,7 +180,8 @@ def _ranges(ranges: pd.DataFrame) -> dict[str, Range]:
             np.append(rows[bound].to_numpy(dtype="float64", na_value=np.nan), np.nan)
             for bound in ("low", "high")
         )
-        found[name] = Range(field.iloc[0] if len(field) else None, pd.Index(rows["key"]), low, high)
+        keys = {key: at for at, key in enumerate(rows["key"].tolist())}
+        found[name] = Range(field.iloc[0] if len(field) else None, keys, low, high)
     return found
 
 
