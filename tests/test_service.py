@@ -387,3 +387,16 @@ def test_the_trails_of_many_assessments_come_in_one_query(engine, decided):
     assert [e.id for e in found[decided["id"]]] == [
         e.id for e in register.events(engine, decided["id"])
     ]
+
+
+def test_a_long_reason_is_printed_whole_in_the_reprinted_memo(engine, users):
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    alice = register.user_of_token(engine, users["alice"].token)
+    found = desk.assess_upload(engine, WORKBOOK.read_bytes(), WORKBOOK.name, alice, AS_OF)
+    reason = " ".join(f"word{i}" for i in range(400)) + " the-last-word"
+    desk.decide(engine, alice, found.id, "override", outcome="refer", reason=reason)
+    memo = pypdf.PdfReader(io.BytesIO(desk.reprint(engine, found.id)))
+    text = " ".join(page.extract_text() for page in memo.pages[-3:])
+    assert "the-last-word" in text and "word399" in text

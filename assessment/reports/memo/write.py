@@ -17,7 +17,7 @@ from pathlib import Path
 from ... import __version__
 from ..._shared.files import file_stem, output_set, sha256_of
 from ...pipeline import Scored, project_records
-from ..pdf.flowables import Grid, page_frame, write_pdf
+from ..pdf.flowables import CELL_CHARS, Grid, page_frame, write_pdf
 from ..pdf.style import Look
 from .detail import annex, approval, conditions, criteria, quality
 from .facts import Memo, Run, block
@@ -149,4 +149,17 @@ def _trail(look: Look, trail: list[dict]) -> list:
     grid = Grid([look.word("columns", c) for c in columns], [70, 60, 70, 80, 120, 111])
     for step in trail:
         grid.add([step.get(c, "") for c in columns])
-    return block(look, "trail", [grid.build(look)])
+    return block(look, "trail", [grid.build(look), *_whole_texts(look, trail, columns[-2:])])
+
+
+def _whole_texts(look: Look, trail: list[dict], columns: list[str]) -> list:
+    """A reason or comment too long for its cell, printed whole under the trail: the memo
+    keeps every word of the register's trail."""
+    return [
+        look.para(
+            f"{step.get('when', '')} {step.get('who', '')}, {look.word('columns', c)}: {text}"
+        )
+        for step in trail
+        for c in columns
+        if len(text := str(step.get(c, "") or "")) > CELL_CHARS
+    ]
