@@ -16,6 +16,8 @@ Missing values are :data:`assessment._shared.text.MISSING`, as everywhere.
 
 from __future__ import annotations
 
+import math
+
 from .._shared.text import MISSING, is_missing, shown
 
 DIGITS = 4  # significant digits of a number people read (shown's digits)
@@ -30,6 +32,8 @@ def for_people(value: object, unit: str = "", words: dict | None = None) -> str:
         return MISSING
     if isinstance(value, bool) or not isinstance(value, int | float):
         return shown(value, digits=DIGITS)
+    if isinstance(value, float) and not math.isfinite(value := float(value)):
+        return shown(value, digits=DIGITS)  # inf: no percent, money or year of it
     words = words or {}
     if unit == "fraction":
         return _percent(value * 100)
