@@ -29,6 +29,7 @@ from . import conditions
 from .rules import Rule, RuleSet
 
 VERDICTS = ("not_applicable", "insufficient", "pass", "fail")
+_VERDICT_TYPE = pd.CategoricalDtype(VERDICTS)
 NOT_APPLICABLE, INSUFFICIENT, PASS, FAIL = range(4)
 
 
@@ -83,8 +84,8 @@ class Evaluation:
         at = [rows[some] for some in kept]  # ... and in the frame
         table = self._rule_columns(rules, [len(some) for some in kept])
         table |= self._verdict_columns(rules, at)
-        table["value"] = self._values(rules, rows, kept)
-        table["verdict"] = pd.Categorical.from_codes(table["verdict"], VERDICTS)
+        table["value"] = self._values(rules, None if project_ids is None else rows, kept)
+        table["verdict"] = pd.Categorical.from_codes(table["verdict"], dtype=_VERDICT_TYPE)
         table["project_id"] = self.frame.index[np.concatenate(at)]
         return pd.DataFrame(table, columns=TABLE_COLUMNS)
 
@@ -118,13 +119,15 @@ class Evaluation:
             ),
         }
 
-    def _values(self, rules: list[Rule], rows: np.ndarray, kept: list[np.ndarray]) -> np.ndarray:
-        """The observed value of each rule at its rows, as objects: each metric read once at
-        ``rows``."""
-        values: dict[str, np.ndarray] = {}
-        for rule in rules:
-            if rule.metric not in values:
-                values[rule.metric] = _objects(self.frame[rule.metric].array, rows)
+    def _values(
+        self, rules: list[Rule], rows: np.ndarray | None, kept: list[np.ndarray]
+    ) -> np.ndarray:
+        """The observed value of each rule at its rows, as objects: the rows (``rows``, None:
+        all) taken once, each metric read once."""
+        frame = self.frame if rows is None else self.frame.iloc[rows]
+        metrics = list(dict.fromkeys(rule.metric for rule in rules))
+        block = frame[metrics].to_numpy(dtype=object)
+        values = {metric: block[:, at] for at, metric in enumerate(metrics)}
         return np.concatenate(
             [values[rule.metric][some] for rule, some in zip(rules, kept, strict=True)]
         )

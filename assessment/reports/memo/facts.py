@@ -34,9 +34,9 @@ class Run:
 
     def __init__(self, scored: Scored, look: Look, memos: int = 1, officer: str = "") -> None:
         self.scored, self.look, self.officer = scored, look, officer
-        rules = scored.evaluation.rules.table()
-        self.titles = rules[f"title_{look.lang}"].to_dict()
-        self.metrics = rules["metric"].to_dict()
+        rules = scored.evaluation.rules.rules
+        self.titles = {rule.rule_id: getattr(rule, f"title_{look.lang}") for rule in rules}
+        self.metrics = {rule.rule_id: rule.metric for rule in rules}
         self._many = memos > 8
         self._groups: dict[str, dict] = {}
 

@@ -116,7 +116,8 @@ class Grid:
         for r, row in enumerate([self.header, *self.rows]):
             line, line_styles = [], []
             for c, value in enumerate(row):
-                cell = look.plain(clipped(shown(value, digits=CELL_DIGITS)))
+                text = value if value.__class__ is str else shown(value, digits=CELL_DIGITS)
+                cell = look.plain(clipped(text))
                 font = look.font_for(cell, bold=r == 0)
                 line.append(wrap(cell, font, size, self.widths[c] - 2 * _PADDING))
                 line_styles.append(styles.get(font, colours.get((r, c))))
