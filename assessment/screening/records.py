@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -503,7 +503,7 @@ def reasons_texts(projects: Sequence[list[dict] | None]) -> list[str]:
     joined by Arrow."""
     lists = [found or [] for found in projects]
     flat = list(chain.from_iterable(lists))
-    model = np.asarray([r.get("kind") for r in flat], dtype=object) == "model"
+    model = np.asarray(list(map(dict.get, flat, repeat("kind"))), dtype=object) == "model"
     parts = np.empty(len(flat), dtype=object)
     parts[model] = _model_parts([flat[i] for i in np.flatnonzero(model).tolist()])
     parts[~model] = _rule_parts([flat[i] for i in np.flatnonzero(~model).tolist()])
@@ -515,40 +515,52 @@ def reasons_texts(projects: Sequence[list[dict] | None]) -> list[str]:
 def _rule_parts(reasons: list[dict]) -> np.ndarray:
     """``CR-DSCR-MIN: 0.75x vs >= 1.2x (ENGINE-CREDIT)``; a verdict other than fail in
     brackets: ``GRN-PUE-CLUSTER-WEST [borderline]: 1.2 vs <= 1.2 (HUB-WEST)``."""
-    units = _units([r.get("unit") for r in reasons], [r.get("metric") or "" for r in reasons])
-    values = _in_units([r.get("value") for r in reasons], units, _shown)
-    thresholds = _in_units([r.get("threshold") for r in reasons], units, _shown)
-    verdicts = _texts([r.get("verdict") for r in reasons])
-    said = np.where(verdicts == "fail", "", " [" + verdicts + "]")
+    keys = ("criterion", "verdict", "metric", "unit", "value", "operator", "threshold", "source")
+    r = _columns(reasons, keys, {"operator": "", "source": ""})
+    units = _units(r["unit"], [metric or "" for metric in r["metric"]])
+    verdicts = _texts(r["verdict"])
     return _joined(
-        _texts([r["criterion"] for r in reasons]),
-        said,
+        _texts(r["criterion"]),
+        np.where(verdicts == "fail", "", " [" + verdicts + "]"),
         ": ",
-        values,
+        _in_units(r["value"], units, _shown),
         " vs ",
-        _texts([r.get("operator", "") for r in reasons]),
+        _texts(r["operator"]),
         " ",
-        thresholds,
+        _in_units(r["threshold"], units, _shown),
         " (",
-        _texts([r.get("source", "") for r in reasons]),
+        _texts(r["source"]),
         ")",
     )
 
 
 def _model_parts(reasons: list[dict]) -> np.ndarray:
     """``model: WALE 2.8 years, raises the PD``; ``model: DSCR minimum not given, raises ...``."""
-    names = [r["criterion"] for r in reasons]
-    raises = np.asarray([r["contribution"] for r in reasons], dtype=float) > 0
-    values = _in_units([r.get("value") for r in reasons], _units([None] * len(names), names), _said)
+    r = _columns(reasons, ("criterion", "value", "contribution"), {})
+    raises = np.asarray(r["contribution"], dtype=float) > 0
+    units = _units([None] * len(reasons), r["criterion"])
     return _joined(
         "model: ",
-        written(names, _model_label),
+        written(r["criterion"], _model_label),
         " ",
-        values,
+        _in_units(r["value"], units, _said),
         ", ",
         np.where(raises, "raises", "lowers").astype(object),
         " the PD",
     )
+
+
+def _columns(reasons: list[dict], keys: tuple[str, ...], defaults: dict) -> dict[str, list]:
+    """The ``keys`` of the reasons as columns: a key a reason lacks is None (or its default
+    in ``defaults``), but ``criterion`` and ``contribution`` must be there. (A list per key:
+    no tuple per reason for the garbage collector to follow.)"""
+    return {key: _column(reasons, key, defaults) for key in keys}
+
+
+def _column(reasons: list[dict], key: str, defaults: dict) -> list:
+    if key in ("criterion", "contribution"):
+        return [reason[key] for reason in reasons]
+    return [reason.get(key, defaults.get(key)) for reason in reasons]
 
 
 def _units(own: list, metrics: list) -> np.ndarray:
