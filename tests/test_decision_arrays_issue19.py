@@ -162,7 +162,7 @@ MODEL_REASON = st.fixed_dictionaries(
 PROJECTS = st.lists(st.lists(RULE_REASON | MODEL_REASON, max_size=5) | st.none(), max_size=12)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(PROJECTS)
 def test_the_screening_reasons_of_many_projects_are_each_as_before(projects):
     assert reasons_texts(projects) == [old_reasons_text(found) for found in projects]
