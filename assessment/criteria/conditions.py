@@ -317,8 +317,6 @@ _FEW_LITERALS = 8
 
 def _plain(column: pd.Series) -> np.ndarray:
     """Numbers as float arrays (NaN for missing), everything else as objects."""
-    if pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(dtype=object, na_value=None)
-    if pd.api.types.is_numeric_dtype(column):
+    if column.dtype.kind in "iufc":  # numbers (booleans are kind "b")
         return column.to_numpy(dtype=float, na_value=np.nan)
     return column.to_numpy(dtype=object, na_value=None)
