@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+import platform
 import subprocess
 import sys
 import tarfile
@@ -80,3 +81,15 @@ def run_python(revision: str | None, code: str, *args: str) -> str:
     if done.returncode:
         raise SystemExit(f"the {revision or 'current'} engine failed:\n{done.stderr[-3000:]}")
     return done.stdout
+
+
+def machine() -> str:
+    """The machine a figure was measured on: cores, CPU model and the load at the moment."""
+    model = platform.processor() or ""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores (os.cpu_count), {model or 'CPU model unknown'}; load {load}"

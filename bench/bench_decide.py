@@ -38,15 +38,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from baseline import BEFORE_ISSUE_19, run_python  # noqa: E402
+from baseline import BEFORE_ISSUE_19, machine, run_python  # noqa: E402
 
 TARGETS = {"screen": 4.0, "decision": 1.0}  # seconds for 100,000 rows
 
@@ -171,17 +169,6 @@ def make_list(folder: Path, rows: int) -> Path:
 def measured(revision: str | None, part: str, lists: tuple[Path, Path], repeats: int) -> dict:
     argv = (part, str(lists[0]), str(repeats), str(lists[1]))
     return json.loads(run_python(revision, CHILD, *argv))
-
-
-def machine() -> str:
-    model = platform.processor() or ""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        model = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores (os.cpu_count), {model or 'CPU model unknown'}; load {load}"
 
 
 def table(title: str, today: dict, before: dict) -> None:

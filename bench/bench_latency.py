@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -42,7 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from baseline import BEFORE_ISSUE_19, ROOT, environment, run_python, tree_of  # noqa: E402
+from baseline import BEFORE_ISSUE_19, ROOT, environment, machine, run_python, tree_of  # noqa: E402
 
 SAMPLE = ROOT / "sample_projects" / "10_horinger_green_credit_ai.xlsx"
 AS_OF = "2025-06-30"
@@ -178,17 +176,6 @@ def report(found: Figures, args: argparse.Namespace) -> None:
 
 def _shown(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def machine() -> str:
-    model = platform.processor() or ""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        model = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores (os.cpu_count), {model or 'CPU model unknown'}; load {load}"
 
 
 def main() -> None:

@@ -36,9 +36,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import os
 import pickle
-import platform
 import subprocess
 import sys
 import tempfile
@@ -48,7 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from baseline import BEFORE_ISSUE_19, environment, run_python, tree_of  # noqa: E402
+from baseline import BEFORE_ISSUE_19, environment, machine, run_python, tree_of  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
 CHUNK = 25_000  # rows per chunk of assess screen (screening.batch rows_per_chunk)
@@ -169,17 +167,6 @@ def differences(today, before) -> list[str]:
 
 
 # --- report ---------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    model = platform.processor() or ""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        model = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{os.cpu_count()} cores (os.cpu_count), {model or 'CPU model unknown'}; load {load}"
 
 
 def line(label: str, today: float, before: float, target: float, unit: str) -> None:
