@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE_ISSUE_19 = "issue19-before"  # a tag: git tag issue19-before <commit>
+BEFORE_ISSUE_19 = "4e70352c7a2a5d8bbbd065444de13bdfb3fe8ad6"  # a commit id: clones carry no tags
 
 
 def commit_of(revision: str) -> str:
@@ -39,7 +39,7 @@ def commit_of(revision: str) -> str:
     if done.returncode:
         raise SystemExit(
             f"baseline revision {revision!r} is not in this repository ({done.stderr.strip()}); "
-            "fetch its tags (git fetch --tags) or name another with --baseline"
+            "fetch the full history (git fetch --unshallow) or name another with --baseline"
         )
     return done.stdout.strip()
 

@@ -1,5 +1,5 @@
 """The decision for many projects, and where a 100,000-row screen spends its time, today
-beside the code before issue 19 (``issue19-before``), both measured in the same run.
+beside the code before issue 19 (commit ``4e70352``), both measured in the same run.
 
 Requirements (issue 19): the decision for N projects is computed with array operations over
 the verdict table (principal reasons, rule reasons, conditions and data quality included), with

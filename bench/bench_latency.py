@@ -1,5 +1,5 @@
 """Where one person waits: a command starting, one application scored, one memo written; today
-beside the code before issue 19 (``issue19-before``), both measured in the same run.
+beside the code before issue 19 (commit ``4e70352``), both measured in the same run.
 
 Targets (issue 19), on one sample workbook (``sample_projects/10_horinger_green_credit_ai.xlsx``,
 as of 2025-06-30):

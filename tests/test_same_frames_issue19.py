@@ -4,7 +4,8 @@
 (at dates before the first emission factors, between publications and after the last, and with
 a pinned factor year), ``evaluate_rules`` (each rule's codes, thresholds and points, the
 programme results, the verdict table) and ``structural_absence`` are run by the engine of the
-revision ``issue19-before`` in a process of its own (``bench/baseline.py``: that revision's files
+commit ``4e70352`` (issue 19's baseline) in a process of its own (``bench/baseline.py``:
+that revision's files
 from ``git archive``) and by today's, on the sample workbooks (the broken ones too), the
 candidate lists and a 600-row list made from the sample list, and compared with
 ``assert_frame_equal(check_exact=True)``.
@@ -69,7 +70,10 @@ def _has_baseline() -> bool:
 def stages(tmp_path_factory):
     """(before, today): the tables of each input, by stage."""
     if not _has_baseline():
-        pytest.skip(f"the revision {BEFORE_ISSUE_19} is not in this repository (git fetch --tags)")
+        pytest.skip(
+            f"the revision {BEFORE_ISSUE_19} is not in this repository "
+            "(a shallow clone: git fetch --unshallow)"
+        )
     folder = tmp_path_factory.mktemp("stages")
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_screen import list_frame, sample_list

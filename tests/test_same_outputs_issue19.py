@@ -1,7 +1,7 @@
 """Issue 19: the decision made with array operations gives every output exactly as before.
 
 The golden file ``tests/golden/issue19_outputs.json.xz`` holds what the engine of the revision
-``issue19-before`` (the last commit before the speed work) wrote for the sample inputs: the
+commit ``4e70352`` (the last commit before the speed work) wrote for the sample inputs: the
 screening of every sample workbook and candidate list (every sheet and cell of
 ``screening.xlsx``, ``manifest.json``, the text of ``summary.pdf``) in English and in Chinese,
 and ``assess score --format json`` of every sample project with its workbook and the text of
@@ -10,7 +10,7 @@ its PDF memos, in both languages. Each test runs today's engine the same way and
 The golden file was made once, by running that revision's engine in processes of its own
 (``bench/baseline.py``: the revision's files from ``git archive``, on ``PYTHONPATH``)::
 
-    python tests/test_same_outputs_issue19.py --write-golden issue19-before
+    python tests/test_same_outputs_issue19.py --write-golden 4e70352
 
 Rewrite it only from that revision: it is the "before" the new code must equal.
 """
@@ -158,7 +158,7 @@ def golden() -> dict:
 
 def check(golden: dict, found: dict) -> None:
     problems = differences(golden, found)
-    assert not problems, "differs from issue19-before:\n" + "\n".join(problems[:40])
+    assert not problems, "differs from 4e70352:\n" + "\n".join(problems[:40])
 
 
 @pytest.mark.slow
