@@ -21,12 +21,14 @@ import io
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from functools import lru_cache
 from itertools import chain
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+
+import pandas as pd
 
 from ..errors import InputError
 from .dictionary import Dictionary, load_dictionary
@@ -39,6 +41,7 @@ from .read import (
     missing_paths,
     read_applications,
 )
+from .urls import is_url
 from .workbooks import (
     CSV_SAMPLE_CHARS,
     Sheet,
@@ -96,17 +99,40 @@ def plan_chunks(
     _check_positive("files_per_chunk", files_per_chunk)
     dictionary = dictionary or load_dictionary()
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    local = [path for path in paths if not is_url(path)]
     whole: list[str] = []
     parts: list[Chunk] = []
-    for path in find_inputs(p for p in paths if Path(p).exists()):
+    for path in find_inputs(p for p in local if Path(p).exists()):
         split = _list_parts(path, rows_per_chunk, dictionary)
         parts += split
         whole += [] if split else [str(path)]
+    urls, missing = _expanded_urls(paths)
+    for url in urls:
+        split = _url_list_parts(url, rows_per_chunk)
+        parts += split
+        whole += [] if split else [url]
     groups = [
         Chunk(paths=tuple(whole[i : i + files_per_chunk]))
         for i in range(0, len(whole), files_per_chunk)
     ]
-    return groups + parts, missing_paths(paths)
+    return groups + parts, missing_paths(local) + missing
+
+
+def input_files(paths: Iterable[str | Path]) -> list[str]:
+    """The files ``paths`` name, as :func:`plan_chunks` finds them: folders expanded (see
+    :func:`~assessment.intake.workbooks.find_inputs`), URLs as :mod:`.urls` expands them."""
+    paths = list(paths)
+    local = find_inputs(p for p in paths if not is_url(p) and Path(p).exists())
+    return [str(path) for path in local] + _expanded_urls(paths)[0]
+
+
+def _expanded_urls(paths: list[str | Path]) -> tuple[list[str], list[dict]]:
+    urls = [str(path) for path in paths if is_url(path)]
+    if not urls:  # fsspec is imported only for URLs
+        return [], []
+    from .urls import expand_urls
+
+    return expand_urls(urls)
 
 
 def read_chunk(
@@ -118,6 +144,8 @@ def read_chunk(
 ) -> Applications:
     """Read one chunk: its files as :func:`read_applications` does, or its part of a list."""
     dictionary = dictionary or load_dictionary()
+    if any(map(is_url, (*chunk.paths, chunk.list_path))):
+        return _read_url_chunk(chunk, as_of, dictionary, missing_warnings)
     if chunk.list_path is None:
         paths = list(chunk.paths)
         return read_applications(
@@ -127,6 +155,62 @@ def read_chunk(
     return assemble_applications(
         [], lists, problems, dictionary, as_of, unread, missing_warnings=missing_warnings
     )
+
+
+def _read_url_chunk(
+    chunk: Chunk, as_of: dt.date, dictionary: Dictionary, missing_warnings: bool
+) -> Applications:
+    """Read a chunk naming URLs as :func:`read_chunk` reads local files, from local copies of
+    them (:func:`~assessment.intake.urls.readable_copy`: made here, on the worker), the
+    files named by their URLs. A URL that cannot be read is one problem (a list's first part
+    says it)."""
+    from .urls import discard_copy, readable_copy, url_problem
+
+    copies: dict[str, str] = {}  # URL -> local file
+    failed: list[dict] = []
+    for url in filter(is_url, (*chunk.paths, chunk.list_path)):
+        try:
+            copies[url] = readable_copy(url, keep=url == chunk.list_path)
+        except InputError as error:
+            failed += [url_problem(url, error)] if chunk.start == 0 else []
+    local = replace(
+        chunk,
+        paths=tuple(
+            copies.get(path, path) for path in chunk.paths if path in copies or not is_url(path)
+        ),
+        list_path=copies.get(chunk.list_path, chunk.list_path),
+    )
+    try:
+        found = None
+        if local.paths or (local.list_path and not is_url(local.list_path)):
+            found = read_chunk(
+                local, as_of=as_of, dictionary=dictionary, missing_warnings=missing_warnings
+            )
+    finally:
+        for path in chunk.paths:
+            discard_copy(copies.get(path, ""))
+    return _named_by_urls(found, copies, failed, dictionary, as_of)
+
+
+def _named_by_urls(
+    found: Applications | None,
+    copies: dict[str, str],
+    failed: list[dict],
+    dictionary: Dictionary,
+    as_of: dt.date,
+) -> Applications:
+    """``found`` with its files named by their URLs, after the problems of the URLs not read."""
+    if found is None:
+        return assemble_applications([], [], failed, dictionary, as_of)
+    names = {copy: url for url, copy in copies.items()}
+    projects, problems = found.projects, found.problems
+    if "source_file" in projects:
+        projects["source_file"] = projects["source_file"].replace(names)
+    problems["file"] = problems["file"].replace(names)
+    if failed:
+        failures = pd.DataFrame(failed, columns=problems.columns)
+        problems = pd.concat([failures, problems], ignore_index=True)
+    return replace(found, projects=projects, problems=problems)
 
 
 def _check_positive(name: str, value: object) -> None:
@@ -156,6 +240,38 @@ def _list_parts(path: Path, rows_per_chunk: int, dictionary: Dictionary) -> list
     return [
         Chunk(list_path=str(path), start=start, rows=rows_per_chunk)
         for start in range(0, data_rows, rows_per_chunk)
+    ]
+
+
+def _url_list_parts(url: str, rows_per_chunk: int) -> list[Chunk]:
+    """The parts of a list at a URL, planned from its size and the first ``HEAD_BYTES`` of a
+    CSV file (rows estimated from the lines in them) or a Parquet file's footer (its rows),
+    never from the whole file: the workers read it. The last part reads to the end, so an
+    estimate short of the rows loses none. None for a file read whole."""
+    from .urls import HEAD_BYTES, parquet_rows, read_head, url_size
+
+    suffix = PurePosixPath(url.split("://", 1)[1]).suffix.lower()
+    if suffix not in LIST_SUFFIXES:
+        return []
+    try:
+        size, kind = url_size(url)
+        if kind != "file":  # the reader refuses it, with its reason
+            return []
+        if suffix == ".parquet":
+            rows = parquet_rows(url)
+        else:
+            head = read_head(url)
+            lines = head.count(b"\n") + (len(head) < HEAD_BYTES and not head.endswith(b"\n"))
+            small = len(head) < HEAD_BYTES  # the whole file: its lines are its records
+            rows = lines - 1 if small else size * max(lines, 1) // len(head)
+    except (InputError, OSError, ValueError):
+        return []  # the reader reports it
+    count = -(-rows // rows_per_chunk)
+    if count < 2:
+        return []
+    return [
+        Chunk(list_path=url, start=part * rows_per_chunk, rows=rows_per_chunk * (part < count - 1))
+        for part in range(count)
     ]
 
 

@@ -22,9 +22,9 @@ import pandas as pd
 
 from .._shared.files import output_set, shown_path, write_json, write_text
 from ..errors import InputError
-from ..intake.chunks import plan_chunks
+from ..intake.chunks import input_files, plan_chunks
 from ..intake.read import SOURCE_COLUMNS
-from ..intake.workbooks import IGNORE_FILE, find_inputs
+from ..intake.workbooks import IGNORE_FILE
 from ..reports.fields import Wording
 from .records import (
     REJECTED_COLUMNS,
@@ -180,7 +180,7 @@ FILES_PER_CHUNK = (50, 4000)  # the fewest and the most files screened together
 def balanced_files_per_chunk(inputs: list[str | Path], jobs: int) -> int:
     """Two chunks of files per process, so a slow chunk is evened out, within
     ``FILES_PER_CHUNK``: each chunk pays a fixed cost (frames, rules, model) once."""
-    files = len(find_inputs(p for p in inputs if Path(p).exists()))
+    files = len(input_files(inputs))
     low, high = FILES_PER_CHUNK
     return max(low, min(high, math.ceil(files / (2 * jobs))))
 
@@ -208,7 +208,7 @@ def _missing_rows(problems: list[dict]) -> pd.DataFrame:
 
 
 def _input_files(inputs: list[str | Path], missing: list[dict]) -> list[str]:
-    found = [str(p) for p in find_inputs(p for p in inputs if Path(p).exists())]
+    found = input_files(inputs)
     return found + [str(p.get("file")) for p in missing]
 
 
