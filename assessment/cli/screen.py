@@ -129,7 +129,9 @@ def add_screen_command(commands) -> None:
             options.officer_options(),
         ],
     )
-    screen.add_argument("paths", nargs="+", metavar="INPUT", help="files or folders")
+    screen.add_argument(
+        "paths", nargs="+", metavar="INPUT", help="files, folders or URLs (s3://bucket/list/*.csv)"
+    )
     screen.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     screen.add_argument("--reports", action="store_true", help="also one PDF memo per project")
     screen.add_argument(
