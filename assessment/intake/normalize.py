@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -433,6 +434,8 @@ def _parse_distinct(
 ) -> tuple[list[object], list[tuple[int, BadValue]]]:
     """The parsed distinct cells (None where missing or unreadable), and (code, why) of each
     unreadable one."""
+    if field.type == "text" and all(value.__class__ is str for value in distinct):
+        return _distinct_texts(distinct), []  # text never fails to parse
     parsed: list[object] = []
     unreadable: list[tuple[int, BadValue]] = []
     for code, raw in enumerate(distinct):
@@ -443,6 +446,20 @@ def _parse_distinct(
             parsed.append(None)
             unreadable.append((code, bad))
     return parsed, unreadable
+
+
+def _distinct_texts(distinct: np.ndarray) -> list[str | None]:
+    """Distinct text cells as :func:`parse_cell` and :func:`is_missing` read them (stripped;
+    None for blank), without their NFKC work for the usual cell: stripped text in ASCII or
+    already NFKC-normal is not blank (ids are mostly all distinct: a list's largest column
+    parsed value by value)."""
+    parsed: list[str | None] = []
+    for raw in distinct.tolist():
+        text = raw.strip()
+        if not text or not (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+            text = None if is_missing(raw, "text") else parse_text(raw)
+        parsed.append(text)
+    return parsed
 
 
 def _rows_by_code(codes: np.ndarray) -> Callable[[int], np.ndarray]:

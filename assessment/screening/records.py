@@ -295,15 +295,22 @@ def problem_text(problem: dict) -> str:
 
 
 def wide_yearly(yearly: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """The long yearly table as one float column per ``series@year``, rows in ``index``."""
-    at = index.get_indexer(yearly["project_id"].to_numpy(dtype=object))
-    rows = yearly[at >= 0]
-    keys = rows["series"].astype(str) + "@" + rows["year"].astype(int).astype(str)
-    codes, names = pd.factorize(keys.to_numpy(dtype=object))
-    columns = sorted(names.tolist())
-    position = pd.Index(columns, dtype=object).get_indexer(names)[codes]
+    """The long yearly table as one float column per ``series@year``, rows in ``index``. Ids,
+    series and years are each factorized once (Arrow's dictionary encoding for text), so a
+    column's name is written once per distinct pair, not once per value."""
+    id_codes, ids = pd.factorize(yearly["project_id"])
+    at = np.append(index.get_indexer(ids.astype(object)), -1)[id_codes]
+    kept = at >= 0
+    series_codes, series = pd.factorize(yearly["series"], use_na_sentinel=False)
+    year_codes, years = pd.factorize(yearly["year"], use_na_sentinel=False)
+    pairs = series_codes.astype(np.int64) * len(years) + year_codes
+    pair_codes, distinct = pd.factorize(pairs[kept])
+    series, years = series.astype(object), years.tolist()
+    names = [f"{series[p // len(years)]}@{int(years[p % len(years)])}" for p in distinct.tolist()]
+    columns = sorted(names)
+    position = pd.Index(columns, dtype=object).get_indexer(names)[pair_codes]
     values = np.full((len(index), len(columns)), np.nan)
-    values[at[at >= 0], position] = rows["value"].to_numpy(dtype=float)
+    values[at[kept], position] = yearly["value"].to_numpy(dtype=float)[kept]
     return pd.DataFrame(values, index=index, columns=columns)
 
 

@@ -474,4 +474,6 @@ def _shown(value: object) -> str:
 
 def _text_width(text: str) -> int:
     """Width in Excel character units: CJK and other wide characters count twice."""
+    if text.isascii():  # most cells: no character to look at one by one
+        return len(text)
     return len(text) + sum(1 for ch in text if ord(ch) >= 0x1100)

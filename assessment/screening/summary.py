@@ -121,13 +121,20 @@ def _pass_rates(
     """Verdicts counted per rule, with the pass rate and the fail and insufficient shares
     (:func:`assessment.criteria.pass_rate.pass_rates`: over the projects the rule applies to
     that asked for its programme, ``programmes`` naming each rule's)."""
-    rates = pass_rates(results, rule_ids, asked_of(results, programmes))
+    rates = pass_rates(results, rule_ids, _asked(results, programmes))
     table = pd.DataFrame(
         {"rule_id": list(rule_ids), "title": [titles.get(r, "") for r in rule_ids]}
     )
     columns = [*VERDICT_COLUMNS, *SHARES.values()]
     table[columns] = rates[columns].to_numpy()
     return table.astype(dict.fromkeys(VERDICT_COLUMNS, "int64"))
+
+
+def _asked(results: pd.DataFrame, programmes: dict[str, str]) -> dict[str, np.ndarray]:
+    """:func:`asked_of` worked out once per programme, not once per rule (a hundred rules ask
+    for one of six programmes): each rule gets its programme's array."""
+    by_programme = asked_of(results, {p: p for p in dict.fromkeys(programmes.values())})
+    return {rule: by_programme[p] for rule, p in programmes.items() if p in by_programme}
 
 
 def _by_group(results: pd.DataFrame, key: str) -> pd.DataFrame:
