@@ -21,7 +21,8 @@ from assessment.cli import main
 from assessment.errors import ModelError
 from assessment.model.card import wording
 from assessment.model.drift import drift, psi
-from assessment.model.estimator import Spec, default_features, fit, out_of_fold_raw, prepare
+from assessment.model.estimator import prepare
+from assessment.model.fitting import Spec, default_features, fit, out_of_fold_raw
 from assessment.model.persist import load_model, save_model
 from assessment.model.predict import grade_of, load_grades, predict
 from assessment.model.predict import reasons as reasons_of

@@ -15,17 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import AS_OF, ROOT
-from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 from assessment import add_indicators, read_applications
 from assessment.criteria.absence import structural_absence
 from assessment.errors import ModelError
 from assessment.model import _sklearn_trees, forest, training
 from assessment.model.estimator import RiskModel, prepare
-from assessment.model.persist import load_model, save_model
+from assessment.model.fitting import Spec, build_pipeline
+from assessment.model.persist import load_model, save_model, with_pipeline
 from assessment.model.predict import _names, predict
 from assessment.model.training import data_hash
 
@@ -72,7 +71,8 @@ def effects_one_tree_at_a_time(model: RiskModel, x: np.ndarray, feature: str, va
 
 @pytest.fixture(scope="module")
 def packaged() -> RiskModel:
-    return load_model()
+    """The packaged gbm with its scikit-learn pipeline (the reference walk calls its trees)."""
+    return with_pipeline(load_model())
 
 
 def random_rows(model: RiskModel, count: int, seed: int) -> pd.DataFrame:
@@ -124,9 +124,8 @@ def test_the_walk_reads_every_kind_of_split_of_a_small_gbm():
         }
     )
     y = (frame["a"] - np.nan_to_num(frame["b"], nan=2.0) + (frame["c"] == "x") > 0).astype(int)
-    columns = ColumnTransformer(
-        [("num", "passthrough", ["a", "b"]), ("cat", OneHotEncoder(handle_unknown="ignore"), ["c"])]
-    )
+    spec = Spec("gbm", ["a", "b"], ["c"], {})
+    columns = build_pipeline(spec)[0]  # the engine's column step (the compiled form reads it)
     gbm = HistGradientBoostingClassifier(max_iter=20, max_depth=3, random_state=0)
     model = RiskModel(
         "gbm",

@@ -18,7 +18,7 @@ from trained import history, trained
 
 from assessment.cli import main
 from assessment.errors import ModelError
-from assessment.model.estimator import holdout_mask
+from assessment.model.fitting import holdout_mask
 from assessment.model.predict import predict, prediction_table
 from assessment.model.scorecard import (
     BASE,

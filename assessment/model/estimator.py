@@ -1,15 +1,7 @@
-"""The credit-risk model: train on any loan history, predict a PD with reason codes.
+"""The credit-risk model as scored: a fitted scikit-learn ``Pipeline`` of stock parts (built and
+fitted in :mod:`.fitting`), its calibration, and what it was trained on.
 
-Two kinds, each a scikit-learn ``Pipeline`` of stock parts (no custom estimator):
-
-* ``logistic``: a scorecard. Numbers: median imputation with a missing-value indicator, then
-  standard scaling; categories: a ``missing`` category, then one-hot; ``LogisticRegression``.
-* ``gbm``: numbers pass through (``HistGradientBoostingClassifier`` routes missing values
-  natively); categories: a ``missing`` category, then one-hot; monotonic constraints for the
-  features whose direction is known (``rules/model/feature_directions.csv``).
-
-Calibration: a Platt step (a one-feature ``LogisticRegression``) fitted on out-of-fold raw
-scores of the training part, so ``pd = sigmoid(slope * raw + intercept)``.
+Calibration: ``pd = sigmoid(slope * raw + intercept)`` (a Platt step, :mod:`.fitting`).
 
 Reason codes are contributions to the calibrated log-odds that add up exactly, with a base value,
 to the model's output:
@@ -20,48 +12,40 @@ to the model's output:
   walked for all rows at once (:mod:`.forest`); they are scikit-learn's private parts, read
   only in :mod:`._sklearn_trees`.
 
+A gbm is scored from its compiled form (:mod:`.compiled`: the one-hot layout and the trees as
+arrays), which gives the pipeline's numbers without calling scikit-learn; a model loaded from
+its compiled form alone (:mod:`.persist`) has no pipeline, and scikit-learn is not imported.
+
 Columns of one feature (one-hot levels, missing indicators) are summed back to that feature.
 """
 
 from __future__ import annotations
 
-import contextlib
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
-from . import _sklearn_trees, forest
+from . import compiled, forest
 
 KINDS = ("logistic", "gbm")
 # What the model was calibrated on (card field ``outcomes``): only a model trained on a
 # lender's real loan outcomes gives a binding PD; a card without the field is read as synthetic.
 OUTCOMES = ("real", "synthetic")
 MISSING = "missing"
-IDENTIFIER_NAMES = frozenset({"id", "project_id", "loan_id", "project_name", "sponsor", "city"})
-MAX_CATEGORIES = 30
 
 
 @dataclass
 class RiskModel:
-    """A trained model: the fitted pipeline, its calibration and what it was trained on."""
+    """A trained model: the fitted pipeline, its calibration and what it was trained on.
+    ``pipeline`` is None for a gbm loaded from its compiled form (``derived["compiled"]``)."""
 
     kind: str
     target: str
     numeric: list[str]
     categorical: list[str]
-    pipeline: Pipeline
+    pipeline: object  # a fitted scikit-learn Pipeline, or None (see above)
     slope: float
     intercept: float
     directions: dict[str, int] = field(default_factory=dict)
@@ -94,7 +78,10 @@ class RiskModel:
         return self.card.get("outcomes") == "real"
 
     def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.pipeline.decision_function(prepare(frame, self.numeric, self.categorical))
+        prepared = prepare(frame, self.numeric, self.categorical)
+        if self.kind == "logistic":
+            return self.pipeline.decision_function(prepared)
+        return self.compiled_form().raw_scores(self.compiled_form().transform(prepared))
 
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         return _sigmoid(self.slope * self.raw_score(frame) + self.intercept)
@@ -102,6 +89,8 @@ class RiskModel:
     def transform(self, prepared: pd.DataFrame) -> np.ndarray:
         """The inputs of the classifier: the prepared rows (:func:`prepare`) through the
         pipeline's column step (float64, one row per row)."""
+        if self.kind == "gbm":
+            return self.compiled_form().transform(prepared)
         return np.ascontiguousarray(self.pipeline[:-1].transform(prepared), dtype=np.float64)
 
     def fed_as_is(self, feature: str) -> int | None:
@@ -136,22 +125,22 @@ class RiskModel:
 
     def _forest(self) -> forest.Forest:
         """The gbm's trees laid out for the vectorised walk."""
-        return self._derived("forest", self._laid_out)
+        return self.compiled_form().walk
 
-    def _laid_out(self) -> forest.Forest:
-        gbm, mapping = self.pipeline[-1], self._feature_map()
-        nodes = _sklearn_trees.node_arrays(gbm)
-        return forest.forest(nodes, _sklearn_trees.baseline(gbm), mapping.shape[0], mapping)
+    def compiled_form(self) -> compiled.Compiled:
+        """The gbm's column step and trees as arrays (:mod:`.compiled`)."""
+        return self._derived(
+            "compiled",
+            lambda: compiled.compile_pipeline(self.pipeline, self.numeric, self.categorical),
+        )
 
     def _derived(self, name: str, make) -> object:
         """``make()``, worked out once for the fitted pipeline: kept in ``derived`` with the
         pipeline it was worked out for (the copies load_model hands out share the pipeline
         and ``derived``; a model given another pipeline works it out again)."""
-        pipeline, value = self.derived.get(name, (None, None))
-        if pipeline is not self.pipeline:
-            value = make()
-            self.derived[name] = (self.pipeline, value)
-        return value
+        if name not in self.derived or self.derived[name][0] is not self.pipeline:
+            self.derived[name] = (self.pipeline, make())
+        return self.derived[name][1]
 
     def contributions(
         self,
@@ -182,11 +171,18 @@ class RiskModel:
         a coefficient that is not finite, a drift reference that does not fit its features,
         or a row of missing values that it cannot score to a finite PD."""
         try:
+            if self.pipeline is None:  # a compiled gbm: its arrays were checked on reading
+                return self._reference_problem() or self._probe_problem()
             return self._pipeline_problem() or self._reference_problem() or self._probe_problem()
         except Exception as error:  # parts of a loaded file may be of any trusted type
             return f"its parts cannot be checked ({type(error).__name__}: {error})"
 
     def _pipeline_problem(self) -> str:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
         wanted = LogisticRegression if self.kind == "logistic" else HistGradientBoostingClassifier
         steps = self.pipeline.steps if isinstance(self.pipeline, Pipeline) else []
         kinds = [type(step).__name__ for _, step in steps] or [type(self.pipeline).__name__]
@@ -205,6 +201,8 @@ class RiskModel:
             return "a learned coefficient is not finite"
         if self.kind == "logistic" and len(self.column_means) != learned[0].size:
             return "the column means do not match the coefficients"
+        if self.kind == "gbm":
+            self.compiled_form()  # a column step the compiled form cannot do is refused here
         return ""
 
     def _reference_problem(self) -> str:
@@ -224,23 +222,32 @@ class RiskModel:
     def _probe_problem(self) -> str:
         probe = pd.DataFrame({name: [np.nan] for name in self.features})
         try:
-            # One thread: an OpenMP pool started here would deadlock the processes that a
-            # batch forks after loading the model (GNU OpenMP does not survive a fork).
-            with threadpool_limits(limits=1, user_api="openmp"):
-                probability = self.predict_pd(probe)
+            probability = self._probe_pd(probe)
         except Exception as error:  # a pipeline of the wrong shape fails in many ways
             return f"it cannot score a row ({type(error).__name__}: {error})"
         if not np.isfinite(np.asarray(probability, dtype=float)).all():
             return "it gives a non-finite PD for a row of missing values"
         return ""
 
+    def _probe_pd(self, probe: pd.DataFrame) -> np.ndarray:
+        if self.kind == "gbm":  # numpy only
+            return self.predict_pd(probe)
+        from threadpoolctl import threadpool_limits
+
+        # One thread: an OpenMP pool started here would deadlock the processes that a batch
+        # forks after loading the model (GNU OpenMP does not survive a fork).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return self.predict_pd(probe)
+
     def _feature_map(self) -> np.ndarray:
         """A 0/1 matrix from transformed columns (one-hot levels, indicators) to features."""
+        if self.kind == "gbm":
+            return self.compiled_form().feature_map
         return self._derived("feature_map", self._mapped)
 
     def _mapped(self) -> np.ndarray:
         names = self.pipeline[0].get_feature_names_out()
-        owners = [_owner(name, self.numeric, self.categorical) for name in names]
+        owners = [feature_of_column(name, self.numeric, self.categorical) for name in names]
         mapping = np.zeros((len(names), len(self.features)))
         mapping[np.arange(len(names)), [self.features.index(o) for o in owners]] = 1.0
         return mapping
@@ -248,6 +255,10 @@ class RiskModel:
 
 def _learned_numbers(estimator: object) -> list[np.ndarray]:
     """The fitted numbers of the classifier: coefficients, or baseline and leaf values."""
+    from sklearn.linear_model import LogisticRegression
+
+    from . import _sklearn_trees
+
     if isinstance(estimator, LogisticRegression):
         return [np.ravel(estimator.coef_), np.ravel(estimator.intercept_)]
     trees = [predictor.nodes["value"] for predictor in _sklearn_trees.trees(estimator)]
@@ -268,7 +279,7 @@ def _sigmoid(logit: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logit))
 
 
-def _owner(name: str, numeric: list[str], categorical: list[str]) -> str:
+def feature_of_column(name: str, numeric: list[str], categorical: list[str]) -> str:
     group, _, rest = name.partition("__")
     if group == "num":
         return rest.removeprefix("missingindicator_")
@@ -315,177 +326,11 @@ def _finite(column: pd.Series) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.nan)
 
 
-def default_features(data: pd.DataFrame, target: str) -> tuple[list[str], list[str]]:
-    """Numeric and categorical feature columns: everything but the target, identifiers,
-    dates and text with more than 30 distinct values."""
-    numeric, categorical = [], []
-    for name in data.columns:
-        series = data[name]
-        if name == target or name in IDENTIFIER_NAMES or name.endswith(("_id", "_year")):
-            continue
-        if pd.api.types.is_datetime64_any_dtype(series):
-            continue
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            numeric.append(name)
-        elif series.nunique(dropna=True) <= MAX_CATEGORIES:
-            categorical.append(name)
-    return numeric, categorical
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What to train: the kind, the feature columns, known directions and the seed."""
-
-    kind: str
-    numeric: list[str]
-    categorical: list[str]
-    directions: dict[str, int]
-    random_state: int = 0
-
-
-def build_pipeline(spec: Spec) -> Pipeline:
-    if spec.kind not in KINDS:
-        raise ModelError("unknown model kind", expected=" or ".join(KINDS), got=repr(spec.kind))
-    columns = ColumnTransformer(
-        [("num", _numbers(spec.kind), spec.numeric), ("cat", _categories(), spec.categorical)],
-        verbose_feature_names_out=True,
-    )
-    return Pipeline([("prepare", columns), ("model", _estimator(spec))])
-
-
-def _categories() -> Pipeline:
-    return Pipeline(
-        [
-            ("fill", SimpleImputer(strategy="constant", fill_value=MISSING)),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ]
-    )
-
-
-def _numbers(kind: str) -> Pipeline | str:
-    if kind != "logistic":
-        return "passthrough"  # the trees route missing values themselves
-    return Pipeline(
-        [
-            (
-                "fill",
-                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-            ),
-            ("scale", StandardScaler()),
-        ]
-    )
-
-
-def _estimator(spec: Spec) -> LogisticRegression | HistGradientBoostingClassifier:
-    if spec.kind == "logistic":
-        return LogisticRegression(max_iter=2000, C=1.0)
-    return HistGradientBoostingClassifier(
-        max_iter=150,
-        learning_rate=0.08,
-        max_depth=4,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=spec.random_state,
-    )
-
-
-def fit(spec: Spec, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
-    """A fitted pipeline; for the gbm, monotonic constraints on the transformed columns."""
-    return unfitted(spec, x).fit(x, y)
-
-
-def unfitted(spec: Spec, x: pd.DataFrame) -> Pipeline:
-    """The pipeline :func:`fit` fits on ``x``: for the gbm, with monotonic constraints on the
-    transformed columns of ``x``."""
-    pipeline = build_pipeline(spec)
-    if spec.kind == "gbm":
-        names = pipeline[0].fit(x).get_feature_names_out()
-        pipeline[-1].set_params(
-            monotonic_cst=[
-                spec.directions.get(_owner(n, spec.numeric, spec.categorical), 0)
-                if n.startswith("num__")
-                else 0
-                for n in names
-            ]
-        )
-    return pipeline
-
-
-def calibrate(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling: slope and intercept of the log-odds on the raw score."""
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
-    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
-
-
-def out_of_fold_raw(
-    spec: Spec, x: pd.DataFrame, y: np.ndarray, pool: Executor | None = None
-) -> np.ndarray:
-    """Raw scores of five-fold cross-validation: each row scored by a model not fitted on it
-    (what scikit-learn's ``cross_val_predict`` gives: the same folds, a clone of the pipeline
-    fitted on each; the same numbers as fitting :func:`fit` per fold). The folds are fitted
-    on the threads of ``pool`` (one thread of its own without), see :func:`fit_alone`."""
-    folds = StratifiedKFold(5, shuffle=True, random_state=spec.random_state)
-    pipeline = _constrained_by_name(spec)
-    raw = np.empty(len(y))
-    with contextlib.nullcontext(pool) if pool else ThreadPoolExecutor(1) as runner:
-        scored = [
-            (test, runner.submit(fit_alone, clone(pipeline), x.iloc[train], y[train]))
-            for train, test in folds.split(x, y)
-        ]
-        for test, fitted in scored:
-            raw[test] = fitted.result().decision_function(x.iloc[test])
-    return raw
-
-
-def fit_alone(pipeline: Pipeline, x: pd.DataFrame, y: np.ndarray) -> Pipeline:
-    """``pipeline`` fitted on one OpenMP thread. The gbm grows its trees in short parallel
-    steps that end with the threads waiting for one another: separate fits side by side, one
-    per core, are faster than one fit on every core (two 56,000-row folds on two busy cores:
-    4.8-7.9 s side by side; one alone on two OpenMP threads 6.1-13.2 s, on one 3.8 s). The
-    limit holds for the calling thread only (OpenMP's thread count is the thread's own)."""
-    with threadpool_limits(limits=1, user_api="openmp"):
-        return pipeline.fit(x, y)
-
-
-def _constrained_by_name(spec: Spec) -> Pipeline:
-    """The pipeline of :func:`build_pipeline` with the gbm's monotonic constraints given by
-    transformed column name (the prepared columns as a frame), so that a clone fits any fold,
-    whatever categories it holds. :func:`fit` gives them as a list instead, so the saved
-    model's transform gives arrays (faster to score) and its bytes stay as before."""
-    pipeline = build_pipeline(spec)
-    if spec.kind == "gbm":
-        pipeline[0].set_output(transform="pandas")
-        pipeline[-1].set_params(
-            monotonic_cst={
-                f"num__{name}": step
-                for name, step in spec.directions.items()
-                if name in spec.numeric
-            }
-        )
-    return pipeline
-
-
-def split(x: pd.DataFrame, y: np.ndarray, test_size: float, random_state: int):
-    return train_test_split(x, y, test_size=test_size, stratify=y, random_state=random_state)
-
-
-def holdout_mask(y: np.ndarray, test_size: float | None, random_state: int) -> np.ndarray:
-    """True on the rows that :func:`split` holds out (the same rows whatever is split), none
-    when ``test_size`` is None."""
-    positions = np.arange(len(y))
-    if test_size is None:
-        return np.zeros(len(y), dtype=bool)
-    _, test = train_test_split(
-        positions, test_size=test_size, stratify=y, random_state=random_state
-    )
-    return np.isin(positions, test)
-
-
 def _linear_contributions(
-    model: LogisticRegression, transformed: np.ndarray, means: np.ndarray
+    model: object, transformed: np.ndarray, means: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact: coef * (x - training mean) per column; the base is the logit at the means."""
+    """Exact: coef * (x - training mean) per column; the base is the logit at the means
+    (``model``: the fitted ``LogisticRegression``)."""
     coef = model.coef_[0]
     columns = (np.asarray(transformed, dtype=float) - means) * coef
     base = np.full(len(transformed), model.intercept_[0] + float(means @ coef))

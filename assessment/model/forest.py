@@ -49,6 +49,8 @@ class Forest:
     leaf_paths: np.ndarray  # (features, trees * 2**depth): the attribution at each position
     moved: np.ndarray  # (trees, features): True where the tree's paths move the feature
     base: float  # the raw score before the first tree plus every tree's root mean
+    baseline: float  # the raw score before the first tree
+    leaf_values: np.ndarray  # (trees, 2**depth): the leaf value at each position
 
     @property
     def word(self) -> type:
@@ -68,7 +70,7 @@ def forest(nodes: list[np.ndarray], baseline: float, width: int, mapping: np.nda
         np.concatenate([_splits(t, width) for t in nodes]), return_inverse=True
     )
     ends = np.cumsum([int((~t["is_leaf"].astype(bool)).sum()) for t in nodes])
-    slots, leaf_paths, moved, total = [], [], [], baseline
+    slots, leaf_paths, leaf_values, moved, total = [], [], [], [], baseline
     for tree, ids in zip(nodes, np.split(inverse, ends[:-1]), strict=True):
         at_slot, at_position = _heap(tree, depth)
         node_split = np.full(len(tree), len(splits))
@@ -77,6 +79,7 @@ def forest(nodes: list[np.ndarray], baseline: float, width: int, mapping: np.nda
         paths, root = _tree_paths(tree, width)
         paths = paths @ mapping  # per feature, not per transformed column
         leaf_paths.append(paths[at_position])
+        leaf_values.append(tree["value"].astype(np.float64)[at_position])
         moved.append(np.abs(paths).sum(axis=0) != 0)
         total += root  # tree after tree: the sum of the walk one tree at a time
     return Forest(
@@ -89,7 +92,66 @@ def forest(nodes: list[np.ndarray], baseline: float, width: int, mapping: np.nda
         leaf_paths=np.ascontiguousarray(np.concatenate(leaf_paths).T),
         moved=np.array(moved),
         base=float(total),
+        baseline=float(baseline),
+        leaf_values=np.array(leaf_values),
     )
+
+
+def from_parts(parts: dict[str, np.ndarray]) -> Forest:
+    """The layout from its arrays (every field but ``by_column``, which is worked out)."""
+    column = np.asarray(parts["split_column"], dtype=np.intp)
+    return Forest(
+        width=int(parts["width"]),
+        depth=int(parts["depth"]),
+        split_column=column,
+        split_threshold=np.asarray(parts["split_threshold"], dtype=np.float64),
+        by_column=_by_column(column),
+        slots=np.asarray(parts["slots"], dtype=np.intp),
+        leaf_paths=np.ascontiguousarray(parts["leaf_paths"], dtype=np.float64),
+        moved=np.asarray(parts["moved"], dtype=bool),
+        base=float(parts["base"]),
+        baseline=float(parts["baseline"]),
+        leaf_values=np.asarray(parts["leaf_values"], dtype=np.float64),
+    )
+
+
+def layout_problem(walk: Forest) -> str:
+    """What does not fit together in ``walk`` (arrays of other shapes, a split on a column
+    it lacks, numbers that are not finite), or ""."""
+    trees, features = walk.moved.shape
+    positions = 2**walk.depth if 0 < walk.depth <= MAX_DEPTH else -1
+    shapes = {
+        "slots": (walk.slots.shape, (trees, positions - 1)),
+        "leaf_values": (walk.leaf_values.shape, (trees, positions)),
+        "leaf_paths": (walk.leaf_paths.shape, (features, trees * positions)),
+        "split_threshold": (walk.split_threshold.shape, walk.split_column.shape),
+    }
+    wrong = [
+        f"{name} is {got}, not {wanted}" for name, (got, wanted) in shapes.items() if got != wanted
+    ]
+    if wrong:
+        return "; ".join(wrong)
+    if ((walk.slots < 0) | (walk.slots > len(walk.split_column))).any() or (
+        (walk.split_column < 0) | (walk.split_column >= 2 * walk.width)
+    ).any():
+        return "a split or slot points past the columns or splits"
+    numbers = (walk.leaf_values, walk.leaf_paths, np.array([walk.base, walk.baseline]))
+    return "" if all(np.isfinite(part).all() for part in numbers) else "a number is not finite"
+
+
+def raw_scores(walk: Forest, x: np.ndarray) -> np.ndarray:
+    """The raw score of each row of ``x``: the baseline, then each tree's leaf value added
+    tree after tree, as scikit-learn's ``decision_function`` adds them (the same bits)."""
+    found = np.empty(len(x))
+    every = np.arange(len(walk.slots))
+    for start in range(0, len(x), ROWS_PER_BLOCK):
+        block = x[start : start + ROWS_PER_BLOCK]
+        index = _leaf_index(walk, every, _words(walk, _decisions(walk, block), every))
+        total = np.full(len(block), walk.baseline)
+        for value in walk.leaf_values.ravel().take(index):  # tree after tree
+            total += value
+        found[start : start + len(block)] = total
+    return found
 
 
 def contributions(walk: Forest, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

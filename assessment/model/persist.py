@@ -4,6 +4,13 @@ types is ever loaded. A file that holds anything else is refused with the types 
 The artefact is one ``.skops`` file; beside it ``<name>.card.json`` and ``<name>.card.md`` hold
 the model card. The artefact's SHA-256 identifies the model version in every result.
 
+A gbm's compiled form (:mod:`.compiled`: its column step and trees as numpy arrays, with the
+model's other parts as JSON text) is written beside it as ``<name>.compiled.npz``, stamped with
+the artefact's SHA-256. Loading reads the artefact's bytes (for the hash and the archive's
+checks) and then, when the compiled form is there and stamped with that hash, builds the model
+from it: no scikit-learn and no skops are imported, and the numbers are the same. A compiled
+form that is missing, stale, unreadable or inconsistent is passed over: the artefact is loaded.
+
 skops is imported when a model file is written or read, not with this module (``sio``, the
 module's name for ``skops.io``, is looked up then): importing ``skops.io`` imports every
 estimator of scikit-learn (its default trusted types), seconds that a command which only
@@ -26,6 +33,7 @@ from .._shared.files import sha256_bytes, sha256_of, write_atomically
 from .._shared.resources import data_dir
 from .._shared.text import shown
 from ..errors import ModelError
+from . import compiled
 from ._skops_schema import stable_zip
 from .card import card_markdown
 from .estimator import KINDS, OUTCOMES, RiskModel
@@ -96,6 +104,11 @@ def default_model_path() -> Path:
     return data_dir("rules") / "model" / "default_model.skops"
 
 
+def compiled_path(path: Path) -> Path:
+    """Where the compiled form of the artefact at ``path`` is kept."""
+    return path.with_suffix(".compiled.npz")
+
+
 def save_model(model: RiskModel, path: str | Path) -> str:
     """Write the artefact and its model card; return the artefact's SHA-256. A model that
     :func:`load_model` would refuse (e.g. a calibration that is not finite) is not written."""
@@ -103,15 +116,17 @@ def save_model(model: RiskModel, path: str | Path) -> str:
     problem = model.problem()
     if problem:
         raise ModelError("the model is not usable", where=str(path), got=problem)
+    fitted = with_pipeline(model)
     payload = {
         "format": FORMAT,
-        "pipeline": model.pipeline,
-        **{name: getattr(model, name) for name in _FIELDS if name != "card"},
+        "pipeline": fitted.pipeline,
+        **{name: _same_or_own(model, fitted, name) for name in _FIELDS if name != "card"},
         "card": json.dumps(_own_card(model.card), sort_keys=True),
     }
     data = stable_zip(_skops().dumps(payload))
     write_atomically(path, lambda temporary: temporary.write_bytes(data))
     digest = file_hash(path)
+    write_compiled(model, path, digest)
     card = {
         **_own_card(model.card),
         "artefact": {"file": path.name, "sha256": digest, "format": FORMAT},
@@ -147,7 +162,7 @@ def _loaded(data: bytes, digest: str, path: Path) -> RiskModel:
         model = _LOADED.pop(digest, None)
     _check_archive(data, path, crc=model is None)
     if model is None:
-        model = _checked_model(data, digest, path)
+        model = _compiled_model(data, digest, path) or _checked_model(data, digest, path)
     with _LOCK:
         _LOADED[digest] = model
         while len(_LOADED) > _KEPT:
@@ -180,6 +195,93 @@ def _checked_model(data: bytes, digest: str, path: Path) -> RiskModel:
     if problem:
         raise ModelError("the model is not usable", where=str(path), got=problem, hint=_HINT)
     return model
+
+
+def _same_or_own(model: RiskModel, fitted: RiskModel, name: str) -> object:
+    """``fitted``'s part where ``model``'s equals it (the objects the artefact shares, e.g.
+    the feature lists the pipeline holds, which skops stores once: the same bytes), else
+    ``model``'s."""
+    own, read = getattr(model, name), getattr(fitted, name)
+    return read if read is not own and read == own else own
+
+
+def with_pipeline(model: RiskModel) -> RiskModel:
+    """The model with its fitted pipeline: for one loaded from its compiled form, the model
+    of the artefact it was loaded beside (read now: scikit-learn and skops are imported)."""
+    if model.pipeline is not None or "artefact" not in model.derived:
+        return model
+    data, path = model.derived["artefact"][1]
+    return _checked_model(data, sha256_bytes(data), path)
+
+
+def write_compiled(model: RiskModel, path: Path, digest: str) -> None:
+    """Write the compiled form of the gbm ``model`` beside its artefact at ``path`` (whose
+    SHA-256 is ``digest``); for a logistic model, remove one left from an earlier model."""
+    target = compiled_path(path)
+    if model.kind != "gbm":
+        target.unlink(missing_ok=True)
+        return
+    parts = {name: getattr(model, name) for name in _FIELDS if name != "card"}
+    parts["card"] = json.dumps(_own_card(model.card), sort_keys=True)
+    arrays = compiled.to_arrays(model.compiled_form()) | {
+        _STAMP: np.array(digest),
+        _PARTS: np.array(json.dumps(parts)),  # in the order of the artefact
+    }
+    data = _npz_bytes(arrays)
+    write_atomically(target, lambda temporary: temporary.write_bytes(data))
+
+
+_STAMP, _PARTS = "artefact_sha256", "parts"
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """``arrays`` as an ``.npz`` archive (``numpy.load`` reads it) with fixed timestamps, so
+    the same model gives the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, array in sorted(arrays.items()):
+            entry = io.BytesIO()
+            np.lib.format.write_array(entry, np.asarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entry.getvalue())
+    return buffer.getvalue()
+
+
+def _compiled_model(data: bytes, digest: str, path: Path) -> RiskModel | None:
+    """The model of the artefact ``data`` at ``path`` built from its compiled form, or None
+    when there is none stamped with ``digest`` or it does not pass the checks the artefact's
+    parts pass. The artefact's bytes are kept with it (:func:`_pipeline_of`)."""
+    arrays = _compiled_arrays(compiled_path(path))
+    if arrays is None or str(arrays.get(_STAMP)) != digest:
+        return None
+    try:
+        values = _checked_parts({"pipeline": None, **json.loads(str(arrays[_PARTS]))}, path)
+        form = compiled.from_arrays(arrays)
+    except (ModelError, KeyError, TypeError, ValueError, RecursionError):
+        return None
+    values["card"] |= {"sha256": digest}
+    derived = {"compiled": (None, form), "artefact": (None, (data, path))}
+    model = RiskModel(**values, derived=derived)
+    fits = (list(form.numeric), [name for name, _ in form.levels]) == (
+        model.numeric,
+        model.categorical,
+    )
+    return model if model.kind == "gbm" and fits and not model.problem() else None
+
+
+def _compiled_arrays(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of the ``.npz`` file at ``path`` (no pickled objects), or None."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_MODEL_BYTES:
+            return None
+        with zipfile.ZipFile(path) as archive:
+            if sum(entry.file_size for entry in archive.infolist()) > MAX_MODEL_UNPACKED_BYTES:
+                return None
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def _own_copy(model: RiskModel) -> RiskModel:

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
@@ -268,6 +267,8 @@ def deciles(pd_values: np.ndarray) -> np.ndarray:
 def roc_table(y: np.ndarray, pd_values: np.ndarray) -> pd.DataFrame:
     """The ROC curve: PD cut-off (loans at or above it flagged; blank: none flagged), false
     and true positive rates and their difference (the KS at that cut-off)."""
+    from sklearn.metrics import roc_curve  # imported when a scorecard is made
+
     fpr, tpr, cut = roc_curve(y, pd_values)
     cut = np.where(np.isfinite(cut), cut, np.nan)
     return pd.DataFrame({"pd_cutoff": cut, "fpr": fpr, "tpr": tpr, "ks": tpr - fpr})
@@ -450,6 +451,8 @@ def pd_score(pd_values: np.ndarray, scaling: Scaling) -> np.ndarray:
 
 def add_performance(card: Scorecard, y: np.ndarray, pd_values: np.ndarray, scaling: Scaling):
     """The tested loans' calibration (any loans), ROC, KS and gains (both outcomes needed)."""
+    from sklearn.metrics import roc_auc_score  # imported when a scorecard is made
+
     events = int(y.sum())
     card.facts |= {"tested_loans": len(y), "tested_events": events}
     if not len(y):

@@ -31,17 +31,14 @@ from ..errors import ModelError
 from ..intake.limits import Deadline, Limits, read_regular_file
 from ..intake.zipped import inspect_zip
 from .card import notes
-from .estimator import (
-    KINDS,
-    OUTCOMES,
-    RiskModel,
+from .estimator import KINDS, OUTCOMES, RiskModel, prepare
+from .fitting import (
     Spec,
     calibrate,
     default_features,
     fit_alone,
     holdout_mask,
     out_of_fold_raw,
-    prepare,
     split,
     unfitted,
 )
@@ -225,7 +222,7 @@ ROWS_PER_THREAD = 50_000
 def training_workers() -> int:
     """Fits run side by side while training: one per core, at most the five folds of the
     cross-validation and the final fit (independent of one another). Each fit runs on one
-    OpenMP thread (:func:`~assessment.model.estimator.fit_alone`), so a fit gives the same
+    OpenMP thread (:func:`~assessment.model.fitting.fit_alone`), so a fit gives the same
     artefact on every machine; side by side they use the cores better than one fit on all of
     them (a gbm fit's parallel steps are short and end waiting for one another)."""
     return max(1, min(os.cpu_count() or 1, FOLDS + 1))
@@ -289,7 +286,7 @@ def _split(x: pd.DataFrame, y: np.ndarray, holdout: float | None, random_state: 
 
 
 def _fitting(pool: Executor, spec: Spec, x: pd.DataFrame, y: np.ndarray) -> Future:
-    """The final pipeline of ``spec`` (``estimator.fit``), fitting on a thread of ``pool``:
+    """The final pipeline of ``spec`` (``fitting.fit``), fitting on a thread of ``pool``:
     a single kind is fitted beside its cross-validation's folds, the better of two after."""
     return pool.submit(fit_alone, unfitted(spec, x), x, y)
 

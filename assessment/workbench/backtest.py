@@ -57,7 +57,8 @@ from ..criteria.pass_rate import SHARES, pass_rates
 from ..criteria.rules import Rule, load_rules
 from ..decision.decide import RECOMMENDATIONS, load_decision_table, requested_programmes
 from ..intake.dictionary import PROGRAMMES
-from ..model.estimator import RiskModel, holdout_mask
+from ..model.estimator import RiskModel
+from ..model.fitting import holdout_mask
 from ..model.predict import predict
 from ..model.scorecard import Scorecard, scorecard, woe_iv
 from ..model.training import data_hash, target_values
