@@ -156,35 +156,58 @@ def load_model(path: str | Path | None = None) -> RiskModel:
 
 def _loaded(data: bytes, digest: str, path: Path) -> RiskModel:
     """The model of these bytes, loaded and checked on first sight; at most ``_KEPT`` kept.
-    The archive's bounds are checked every time (the limits are settings); its entries' CRCs
-    only on first sight (the same bytes pass again)."""
+    The archive is read and its entries' CRCs checked on first sight; its unpacked size is
+    held to the limit every time (the limits are settings)."""
     with _LOCK:
-        model = _LOADED.pop(digest, None)
-    _check_archive(data, path, crc=model is None)
-    if model is None:
+        kept = _LOADED.pop(digest, None)
+    if kept is None:
+        unpacked = _checked_archive(data, path)
         model = _compiled_model(data, digest, path) or _checked_model(data, digest, path)
+    else:
+        model, unpacked = kept
+        _check_unpacked(unpacked, path)
     with _LOCK:
-        _LOADED[digest] = model
+        _LOADED[digest] = (model, unpacked)
         while len(_LOADED) > _KEPT:
             _LOADED.pop(next(iter(_LOADED)))
     return model
 
 
-_LOADED: dict[str, RiskModel] = {}  # by the artefact's SHA-256, oldest first
+_LOADED: dict[str, tuple[RiskModel, int]] = {}  # by the artefact's SHA-256, oldest first
 _KEPT = 4
 _LOCK = threading.Lock()
 
 
-def _check_archive(data: bytes, path: Path, crc: bool) -> None:
-    problem = _archive_problem(data, crc)
-    if problem:
-        raise ModelError(
-            "not a readable model artefact",
-            where=str(path),
-            expected="a skops zip archive written by `assess train`",
-            got=problem,
-            hint=_HINT,
-        )
+def _checked_archive(data: bytes, path: Path) -> int:
+    """The unpacked size of the intact, bounded skops archive ``data`` (else a ModelError)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+            _check_unpacked(unpacked, path)
+            if "schema.json" not in archive.namelist():
+                raise _unreadable(path, "a zip archive without schema.json (not a skops file)")
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        raise _unreadable(path, f"not a zip archive or a truncated one ({error})") from None
+    if damaged:
+        raise _unreadable(path, f"a damaged entry {damaged!r}")
+    return unpacked
+
+
+def _check_unpacked(unpacked: int, path: Path) -> None:
+    if unpacked > MAX_MODEL_UNPACKED_BYTES:
+        limit = shown(MAX_MODEL_UNPACKED_BYTES)
+        raise _unreadable(path, f"{shown(unpacked, unit='bytes')} unpacked, over {limit}")
+
+
+def _unreadable(path: Path, problem: str) -> ModelError:
+    return ModelError(
+        "not a readable model artefact",
+        where=str(path),
+        expected="a skops zip archive written by `assess train`",
+        got=problem,
+        hint=_HINT,
+    )
 
 
 def _checked_model(data: bytes, digest: str, path: Path) -> RiskModel:
@@ -315,24 +338,6 @@ def _artefact_bytes(path: Path) -> bytes:
     if not data:
         raise ModelError("the model file is empty", where=str(path), got="0 bytes", hint=_HINT)
     return data
-
-
-def _archive_problem(data: bytes, crc: bool = True) -> str:
-    """What is wrong with the zip archive ``data``, or "" when it is bounded and (``crc``:
-    each entry's CRC checked) intact."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-            unpacked = sum(entry.file_size for entry in entries)
-            if unpacked > MAX_MODEL_UNPACKED_BYTES:
-                limit = shown(MAX_MODEL_UNPACKED_BYTES)
-                return f"{shown(unpacked, unit='bytes')} unpacked, over {limit}"
-            if "schema.json" not in archive.namelist():
-                return "a zip archive without schema.json (not a skops file)"
-            damaged = archive.testzip() if crc else None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
-        return f"not a zip archive or a truncated one ({error})"
-    return f"a damaged entry {damaged!r}" if damaged else ""
 
 
 def _payload(data: bytes, path: Path) -> dict:
