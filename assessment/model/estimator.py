@@ -308,7 +308,7 @@ def _text(column: pd.Series) -> np.ndarray:
     conversion: 1.5 ms a column even for one row)."""
     values = column.to_numpy(dtype=object)
     missing = pd.isna(values)
-    if not all(type(value) is str for value in values[~missing].tolist()):
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         kept = column.astype(object).where(~missing, np.nan)
         values = kept.astype(str).to_numpy(dtype=object)
     return np.where(missing, np.nan, values)
