@@ -1,6 +1,7 @@
 """Issue 19, where one person waits: ``assess --help`` loads no heavy library, ``assess score``
-loads no writer it was not asked for and no model library (scikit-learn, skops, scipy), and what is kept per process (the rule packs, the
-reference tables, the report templates) is read again once its file changes."""
+loads no writer it was not asked for and no model library (scikit-learn, skops, scipy), and
+what is kept per process (the rule packs, the reference tables, the report templates) is read
+again once its file changes."""
 
 from __future__ import annotations
 
