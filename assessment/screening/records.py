@@ -409,6 +409,7 @@ def result_rows(scored: Scored, lang: str = "en", templates: str | None = None) 
     out: dict[str, object] = {
         column: frame.get(column) for column in ("project_name", *SOURCE_COLUMNS, "province", "hub")
     }
+    out |= {column: _one_object_per_value(frame[column]) for column in SHARED if column in frame}
     out |= {column: frame.get(column) for column in ("facility_type", "financing_purpose")}
     out["recommendation"] = _coded(decisions["recommendation"], RECOMMENDATIONS)
     out["green_label"] = _coded(decisions["label_status"], tuple(LABEL_WORDS.values()))
@@ -435,6 +436,19 @@ def result_rows(scored: Scored, lang: str = "en", templates: str | None = None) 
         codes = evaluation.results[rule.rule_id].codes
         out[rule.rule_id] = pd.Categorical.from_codes(codes, VERDICTS)
     return pd.DataFrame(out, index=frame.index).rename_axis("project_id").reset_index()
+
+
+SHARED = ("source_file", "source_sheet")  # a few values, repeated on every row
+
+
+def _one_object_per_value(values: pd.Series) -> pd.Series:
+    """A column of Python objects with every row of one value holding the same object: a
+    chunk's rows share their file and sheet names, so the names are pickled to the driver
+    once per chunk and held there once (two names on a million rows weighed 130 MB)."""
+    if values.dtype != object or values.isna().any():
+        return values
+    codes, distinct = pd.factorize(values.to_numpy())
+    return pd.Series(distinct.astype(object)[codes], index=values.index, dtype=object)
 
 
 def _coded(values: pd.Series, categories: tuple[str, ...]) -> pd.Categorical:
