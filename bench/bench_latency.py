@@ -89,12 +89,48 @@ def median(call):
     return statistics.median(wall), statistics.median(cpu)
 
 
+def by_stage():
+    # Mean wall-clock seconds per stage of scored(): each function the pipeline calls wrapped
+    # with a timer (the functions a revision lacks are left out).
+    import assessment.model.predict as predicting
+    import assessment.pipeline as pipeline
+
+    spent = {}
+    for stage, module, name in STAGES:
+        if hasattr(module := {"pipeline": pipeline, "predict": predicting}[module], name):
+            setattr(module, name, timed(spent, stage, getattr(module, name)))
+    for _ in range(repeats):
+        scored()
+    return {stage: seconds / repeats for stage, seconds in spent.items()}
+
+
+def timed(spent, stage, function):
+    def call(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - start
+
+    return call
+
+
+STAGES = [  # stage, module, the function the pipeline calls (looked up when called)
+    ("read", "pipeline", "read_applications"),
+    ("rule packs", "pipeline", "load_rules"),
+    ("model file", "pipeline", "_loaded_model"),
+    ("indicators", "pipeline", "add_indicators"),
+    ("structural absence", "pipeline", "structural_absence"),
+    ("model", "predict", "predict"),
+    ("rules", "pipeline", "evaluate_rules"),
+    ("decision", "pipeline", "decide"),
+]
 record = json.dumps(score_json(scored()), sort_keys=True, default=str)
 figures = {"one application, warm": median(scored), "... with its PDF memo": median(with_memo)}
 with open(memo, "rb") as pdf:
     memo_digest = hashlib.sha256(pdf.read()).hexdigest()
 digests = {"score JSON": hashlib.sha256(record.encode()).hexdigest(), "memo PDF": memo_digest}
-print(json.dumps({"seconds": figures, "digests": digests}))
+print(json.dumps({"seconds": figures, "digests": digests, "stages": by_stage()}))
 """
 
 
@@ -146,6 +182,9 @@ def warm_part(args: argparse.Namespace) -> Figures:
     for key, value in today["digests"].items():
         same = "identical" if value == before["digests"][key] else "DIFFERENT"
         print(f"{key}: {same} to before (sha256 {value[:16]} / {before['digests'][key][:16]})")
+    print(f"\n{'one application, by stage':<24}{'today':>10}{'before':>10}  (mean of the calls)")
+    for stage, seconds in today["stages"].items():
+        print(f"{stage:<24}{_shown(seconds):>10}{_shown(before['stages'].get(stage, 0)):>10}")
     return {
         key: (tuple(value), tuple(before["seconds"][key]))
         for key, value in today["seconds"].items()
@@ -175,6 +214,8 @@ def report(found: Figures, args: argparse.Namespace) -> None:
 
 
 def _shown(seconds: float) -> str:
+    if seconds < 0.1:
+        return f"{seconds * 1000:.1f} ms"
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
