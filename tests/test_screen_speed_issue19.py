@@ -23,7 +23,12 @@ from hypothesis import strategies as st
 from assessment.criteria.pass_rate import asked_of
 from assessment.intake.cells import is_missing, parse_text
 from assessment.intake.normalize import _distinct_texts
-from assessment.screening.records import long_yearly, wide_yearly
+from assessment.screening.records import (
+    _malloc_trim,
+    long_yearly,
+    release_freed_memory,
+    wide_yearly,
+)
 from assessment.screening.shortlist import _text_width
 from assessment.screening.summary import _asked
 
@@ -110,6 +115,24 @@ def test_asked_once_per_programme_is_asked_per_rule() -> None:
 @pytest.mark.parametrize("text", ["", "PUE", "a b c", "数据中心", "Ａ", "mixed 中文 text", "ᄀ"])
 def test_a_cell_is_as_wide_as_before(text: str) -> None:
     assert _text_width(text) == len(text) + sum(1 for ch in text if ord(ch) >= 0x1100)
+
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS line")
+
+
+@pytest.mark.skipif(_malloc_trim() is None, reason="a C library without malloc_trim")
+def test_freed_frames_give_their_memory_back() -> None:
+    arrays = [np.ones(100_000 // 8) for _ in range(3000)]  # 300 MB of heap blocks
+    kept = arrays[::10]  # live blocks all over the heap: free() alone cannot shrink it
+    del arrays
+    before = _rss_bytes()
+    release_freed_memory()
+    assert _rss_bytes() < before - 150 * 2**20
+    assert len(kept) == 300
 
 
 @pytest.mark.slow

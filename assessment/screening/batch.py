@@ -35,6 +35,7 @@ from .records import (
     manifest,
     rank,
     rejected_of,
+    release_freed_memory,
     split_duplicates,
 )
 from .run import Progress, check_engine, run_chunks
@@ -129,9 +130,11 @@ def screen_inputs(
     results, repeated = split_duplicates(
         _concatenated(scored) if scored else empty_results(settings)
     )
+    release_freed_memory()  # the chunks' parts
     rejected = pd.concat([_missing_rows(missing), *refused, repeated], ignore_index=True)
     ranked = rank(results)
     del results
+    release_freed_memory()  # the unranked copy
     files = _input_files(inputs, missing)
     found = manifest(files, ranked, rejected, settings)
     warnings = pd.concat(warned, ignore_index=True) if warned else rejected.iloc[:0]
@@ -250,6 +253,7 @@ def write_screening_outputs(
         as_of=screening.manifest["as_of"],
         wording=Wording(lang, templates),
     )
+    release_freed_memory()  # the Screening sheet's blocks of XML
     meta = _summary_meta(screening)
     written["pdf"] = write_summary_pdf(
         named, rejected, tables, folder / "summary.pdf", lang=lang, templates=templates, meta=meta

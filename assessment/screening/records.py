@@ -18,7 +18,9 @@ was already scored from another input to the rejected list, and builds the manif
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -131,7 +133,28 @@ def cached_model(path: str | None):
 def read_records(chunk: Chunk, as_of: dt.date, strict: bool = False) -> pd.DataFrame:
     """The records of one chunk: scorable projects, then the inputs that cannot be scored;
     ``strict`` reads the input warnings too (missing fields included)."""
+    release_freed_memory()  # what the previous chunk left behind
     return records_of(read_chunk(chunk, as_of=as_of, missing_warnings=strict))
+
+
+def release_freed_memory() -> None:
+    """Give the memory that freed frames leave in the C heap back to the system (glibc's
+    ``malloc_trim``; nothing where there is none). Frames of a big screen are made and freed
+    step after step; without this the heap keeps their pages and each step's peak comes on top
+    of the last one (a 400,000-row driver peaked at 0.85 GiB instead of 0.71)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # another C library (musl has no malloc_trim)
+        return None
 
 
 def records_of(applications: Applications) -> pd.DataFrame:
@@ -335,6 +358,7 @@ def long_yearly(records: pd.DataFrame) -> pd.DataFrame:
 def screen_records(records: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Score the records of one chunk: one result row per project, then one row per input
     that could not be scored (``status`` ``rejected``, with its ``reasons``)."""
+    release_freed_memory()  # the reading's frames
     addresses = records.attrs.get("addresses", {})
     records = records.copy(deep=False)
     records.attrs = {}  # else pandas deep-copies them with every column taken
