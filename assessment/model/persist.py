@@ -274,7 +274,7 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def _compiled_model(data: bytes, digest: str, path: Path) -> RiskModel | None:
     """The model of the artefact ``data`` at ``path`` built from its compiled form, or None
     when there is none stamped with ``digest`` or it does not pass the checks the artefact's
-    parts pass. The artefact's bytes are kept with it (:func:`_pipeline_of`)."""
+    parts pass. The artefact's bytes are kept with it (:func:`with_pipeline`)."""
     arrays = _compiled_arrays(compiled_path(path))
     if arrays is None or str(arrays.get(_STAMP)) != digest:
         return None
@@ -286,11 +286,9 @@ def _compiled_model(data: bytes, digest: str, path: Path) -> RiskModel | None:
     values["card"] |= {"sha256": digest}
     derived = {"compiled": (None, form), "artefact": (None, (data, path))}
     model = RiskModel(**values, derived=derived)
-    fits = (list(form.numeric), [name for name, _ in form.levels]) == (
-        model.numeric,
-        model.categorical,
-    )
-    return model if model.kind == "gbm" and fits and not model.problem() else None
+    layout = (list(form.numeric), [name for name, _ in form.levels])
+    fits = model.kind == "gbm" and layout == (model.numeric, model.categorical)
+    return model if fits and not model.problem() else None
 
 
 def _compiled_arrays(path: Path) -> dict[str, np.ndarray] | None:

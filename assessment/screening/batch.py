@@ -132,7 +132,7 @@ def screen_inputs(
     )
     release_freed_memory()  # the chunks' parts
     rejected = pd.concat([_missing_rows(missing), *refused, repeated], ignore_index=True)
-    ranked = rank(results)
+    ranked = rank(results, consume=True)
     del results
     release_freed_memory()  # the unranked copy
     files = _input_files(inputs, missing)

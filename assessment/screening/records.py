@@ -664,13 +664,24 @@ def _shown(value: object, unit: str = "") -> str:
     return for_people(value, unit)
 
 
-def rank(results: pd.DataFrame) -> pd.DataFrame:
-    """In the order :data:`RANKING` says; the rows are taken once in that order (one copy,
-    whatever the size)."""
+def rank(results: pd.DataFrame, *, consume: bool = False) -> pd.DataFrame:
+    """In the order :data:`RANKING` says; the rows are taken once in that order, column by
+    column. With ``consume`` each column is taken out of ``results`` as it is ranked
+    (``results`` is left without columns), so a big result is never held twice in full."""
+    order = _ranking_order(results)
+    index = pd.RangeIndex(len(results))
+    ranked = {"rank": np.arange(1, len(results) + 1)}
+    for name in list(results.columns):
+        column = results.pop(name) if consume else results[name]
+        ranked[name] = column.take(order).set_axis(index)
+    return pd.DataFrame(ranked, index=index, copy=False)
+
+
+def _ranking_order(results: pd.DataFrame) -> np.ndarray:
     ids, _ = pd.factorize(results["project_id"].astype(object), sort=True)
     recommendation = pd.Categorical(results["recommendation"], categories=RECOMMENDATIONS)
     pd_key = results["pd"].astype(float).to_numpy()  # blank for a REIT issue
-    order = np.lexsort(
+    return np.lexsort(
         (
             ids,
             -results["score"].astype(float).fillna(-1.0).to_numpy(),
@@ -678,10 +689,6 @@ def rank(results: pd.DataFrame) -> pd.DataFrame:
             np.where(recommendation.codes < 0, len(RECOMMENDATIONS), recommendation.codes),
         )
     )
-    ranked = results.take(order)
-    ranked.index = pd.RangeIndex(len(ranked))
-    rank_column = pd.DataFrame({"rank": np.arange(1, len(ranked) + 1)}, index=ranked.index)
-    return pd.concat([rank_column, ranked], axis=1)  # one block per categorical: no insert
 
 
 def split_duplicates(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
