@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import ModelError
 from . import forest
 
-MISSING = "missing"  # the level a missing category is filled with (fitting.MISSING)
+MISSING = "missing"  # the level a missing category is filled with (in training too)
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,12 @@ import pandas as pd
 
 from ..errors import ModelError
 from . import compiled, forest
+from .compiled import MISSING  # the level a missing category is filled with
 
 KINDS = ("logistic", "gbm")
 # What the model was calibrated on (card field ``outcomes``): only a model trained on a
 # lender's real loan outcomes gives a binding PD; a card without the field is read as synthetic.
 OUTCOMES = ("real", "synthetic")
-MISSING = "missing"
 
 
 @dataclass
