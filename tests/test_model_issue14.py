@@ -17,7 +17,8 @@ from trained import trained
 from assessment import add_indicators, read_applications
 from assessment.criteria.absence import load_absence, structural_absence
 from assessment.errors import ModelError, RuleError
-from assessment.model.estimator import MISSING, prepare
+from assessment.model.compiled import MISSING
+from assessment.model.estimator import prepare
 from assessment.model.persist import load_model, save_model
 from assessment.model.predict import (
     absent_mask,

@@ -28,7 +28,6 @@ import pandas as pd
 
 from ..errors import ModelError
 from . import compiled, forest
-from .compiled import MISSING  # the level a missing category is filled with
 
 KINDS = ("logistic", "gbm")
 # What the model was calibrated on (card field ``outcomes``): only a model trained on a

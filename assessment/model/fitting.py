@@ -30,7 +30,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelError
-from .estimator import KINDS, MISSING, feature_of_column
+from .compiled import MISSING
+from .estimator import KINDS, feature_of_column
 
 IDENTIFIER_NAMES = frozenset({"id", "project_id", "loan_id", "project_name", "sponsor", "city"})
 MAX_CATEGORIES = 30

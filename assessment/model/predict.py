@@ -34,7 +34,8 @@ import pandas as pd
 from .._shared.resources import data_dir
 from .._shared.tables import read_reference_table
 from .._shared.text import joined, shown
-from .estimator import MISSING, RiskModel, prepare
+from .compiled import MISSING
+from .estimator import RiskModel, prepare
 from .scorecard import Scaling, load_scaling, pd_score
 
 MAX_REASONS = 4
