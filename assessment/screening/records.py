@@ -674,7 +674,14 @@ def rank(results: pd.DataFrame, *, consume: bool = False) -> pd.DataFrame:
     for name in list(results.columns):
         column = results.pop(name) if consume else results[name]
         ranked[name] = column.take(order).set_axis(index)
-    return pd.DataFrame(ranked, index=index, copy=False)
+    frame = pd.DataFrame(ranked, index=index, copy=False)
+    # each column of a numpy type is a block of its own here: joined when there are many (a
+    # frame of object columns), as pandas warns on an insert into one of over 100 blocks
+    numpy_columns = sum(not isinstance(t, pd.api.extensions.ExtensionDtype) for t in frame.dtypes)
+    return frame.copy() if numpy_columns > _MANY_BLOCKS else frame
+
+
+_MANY_BLOCKS = 50
 
 
 def _ranking_order(results: pd.DataFrame) -> np.ndarray:
