@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,9 @@ from assessment.intake.cells import is_missing, parse_text
 from assessment.intake.normalize import _distinct_texts
 from assessment.screening.records import (
     _malloc_trim,
+    _ranking_order,
     long_yearly,
+    rank,
     release_freed_memory,
     wide_yearly,
 )
@@ -115,6 +118,48 @@ def test_asked_once_per_programme_is_asked_per_rule() -> None:
 @pytest.mark.parametrize("text", ["", "PUE", "a b c", "数据中心", "Ａ", "mixed 中文 text", "ᄀ"])
 def test_a_cell_is_as_wide_as_before(text: str) -> None:
     assert _text_width(text) == len(text) + sum(1 for ch in text if ord(ch) >= 0x1100)
+
+
+def plain_rank(results: pd.DataFrame) -> pd.DataFrame:
+    """The way before: the whole frame taken in order, the rank column put in front."""
+    ranked = results.take(_ranking_order(results))
+    ranked.index = pd.RangeIndex(len(ranked))
+    first = pd.DataFrame({"rank": np.arange(1, len(ranked) + 1)}, index=ranked.index)
+    return pd.concat([first, ranked], axis=1)
+
+
+def results_frame(rows: int, objects: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "project_id": [f"P{i % (rows - 3):05d}" for i in range(rows)],
+            "recommendation": pd.Categorical(
+                rng.choice(["approve", "decline", "refer", None], rows)
+            ),
+            "score": np.where(rng.random(rows) < 0.2, np.nan, rng.integers(0, 100, rows)),
+            "pd": np.where(rng.random(rows) < 0.2, np.nan, rng.random(rows).round(2)),
+            "name": pd.array(rng.choice(["a", "b", None], rows), dtype="string"),
+            "eligible": pd.array(rng.choice([True, False, None], rows), dtype="boolean"),
+        }
+    )
+    extra = {f"x{i}": rng.random(rows) for i in range(3)}
+    extra |= {f"R-{i}": pd.Categorical(rng.choice(["pass", "fail"], rows)) for i in range(120)}
+    frame = pd.concat([frame, pd.DataFrame(extra)], axis=1)
+    return frame.astype(object) if objects else frame
+
+
+@pytest.mark.parametrize("objects", [False, True])
+def test_ranking_column_by_column_gives_the_plain_ranking(objects: bool) -> None:
+    results = results_frame(500, objects)
+    expected = plain_rank(results)
+    pd.testing.assert_frame_equal(rank(results.copy()), expected, check_exact=True)
+    consumed = results.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no PerformanceWarning on an insert afterwards
+        ranked = rank(consumed, consume=True)
+        ranked.copy(deep=False).insert(3, "added", 1)
+    pd.testing.assert_frame_equal(ranked, expected, check_exact=True)
+    assert consumed.shape == (500, 0)
 
 
 def _rss_bytes() -> int:
