@@ -801,6 +801,12 @@ def scenario_list1m(args, folder: Path, scratch: Path, summary: Summary) -> None
     parts = stages([str(paths["csv"])], scratch / "list1m-stages")
     print(f"csv {stages_text(parts)}")
     before = _before_list1m(args, paths["csv"], scratch) if args.before else None
+    fixed = {}  # what does not grow with the rows: a whole screen of the 200-row head list
+    if not judged:
+        head = run_screen([str(paths["head-csv"])], scratch / "list1m-head", "--jobs", "1")
+        fixed = {"start + imports": checked(head, "head").seconds}
+        seconds = fixed["start + imports"]
+        print(f"fixed part (a 200-row screen, whole process, --jobs 1): {seconds:.2f} s")
     seconds_target = f"< {target['seconds']:.0f} s"
     memory_target = f"< {target['memory'] / GIB:.0f} GiB"
 
@@ -845,7 +851,7 @@ def scenario_list1m(args, folder: Path, scratch: Path, summary: Summary) -> None
         print(row(f"{kind}:   ratio baseline / assess screen", f"{baseline / run.seconds:.1f}x"))
         figure = f"{run.seconds:.1f}"
         if not judged:
-            estimate = extrapolate(run.seconds, parts, count, target["rows"])
+            estimate = extrapolate(run.seconds, fixed, count, target["rows"])
             figure += f" ({count:,} rows); ~{estimate:.0f} extrap."
         summary.add(
             "list1m", f"{kind} whole process s", figure, seconds_target, _at_most(ok_time, judged)
@@ -874,7 +880,8 @@ def scenario_list1m(args, folder: Path, scratch: Path, summary: Summary) -> None
     )
     if not judged:
         print(
-            f"(REDUCED size: {count:,} rows. 'extrap.' = {EXTRAPOLATION} to 1,000,000 rows. "
+            f"(REDUCED size: {count:,} rows. 'extrap.' = a 200-row screen's whole time kept (start-"
+            "up, imports, rules, model, outputs), the rest scaled linearly to 1,000,000 rows. "
             "A limit already exceeded at the reduced size is NOT MET: more rows cannot take "
             "less time or memory; one kept is not judged.)"
         )
