@@ -117,3 +117,17 @@ def test_an_edited_reference_table_is_read_again(tmp_path):
     ranges = tmp_path / "plausible_ranges.csv"
     _rewrite(ranges, "wue_l_per_kwh,cooling_type,,0,3.0,", "wue_l_per_kwh,cooling_type,,0,0.3,")
     assert wue_off_range() == pytest.approx(0.1)
+
+
+def test_an_edited_report_template_is_read_again_and_each_caller_has_its_own(tmp_path):
+    from assessment.reports.templates import load_template
+
+    (tmp_path / "report").mkdir()
+    words = tmp_path / "report" / "en.yaml"
+    shutil.copyfile(ROOT / "templates" / "report" / "en.yaml", words)
+    first = load_template("en.yaml", tmp_path)
+    assert first["title"] == "Financing assessment memo"
+    first["title"] = "changed by a caller"
+    assert load_template("en.yaml", tmp_path)["title"] == "Financing assessment memo"
+    _rewrite(words, "title: Financing assessment memo", "title: Credit memo")
+    assert load_template("en.yaml", tmp_path)["title"] == "Credit memo"

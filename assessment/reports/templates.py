@@ -11,7 +11,9 @@ Nothing here draws: reading the words needs no PDF library, so printing results 
 
 from __future__ import annotations
 
+import copy
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -78,7 +80,15 @@ def missing_keys(reference: dict, found: object, prefix: str = "") -> list[str]:
 
 def _yaml(path: Path) -> dict:
     """A report template, read strictly (:mod:`assessment._shared.strict_yaml`): a user's file is of
-    unknown origin."""
+    unknown origin. Parsed once while the file is unchanged (a screen asks for its words several
+    times: 0.1 s a parse); each caller gets its own copy."""
+    state = path.stat()
+    return copy.deepcopy(_parsed(str(path), state.st_mtime_ns, state.st_size))
+
+
+@lru_cache(maxsize=16)
+def _parsed(name: str, _mtime_ns: int, _size: int) -> dict:
+    path = Path(name)
     if path.stat().st_size > MAX_YAML_BYTES:
         raise AssessmentError(
             "report template is too large",
