@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,3 +94,14 @@ def machine() -> str:
         pass
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"{os.cpu_count()} cores (os.cpu_count), {model or 'CPU model unknown'}; load {load}"
+
+
+def in_folder(keep: Path | None, run: Callable[[Path], None]) -> None:
+    """``run(folder)`` in ``keep`` (made if need be: the inputs kept for the next run) or in a
+    temporary folder removed afterwards."""
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        run(keep)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        run(Path(folder))

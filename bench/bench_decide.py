@@ -39,12 +39,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from baseline import BEFORE_ISSUE_19, machine, run_python  # noqa: E402
+from baseline import BEFORE_ISSUE_19, in_folder, machine, run_python  # noqa: E402
 
 TARGETS = {"screen": 4.0, "decision": 1.0}  # seconds for 100,000 rows
 
@@ -242,12 +241,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the generated lists in this folder")
     parser.add_argument("--baseline", default=BEFORE_ISSUE_19, help="the revision to compare")
     args = parser.parse_args()
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        run(args, args.keep)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        run(args, Path(folder))
+    in_folder(args.keep, lambda folder: run(args, folder))
 
 
 if __name__ == "__main__":

@@ -33,12 +33,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from baseline import machine, run_python  # noqa: E402
+from baseline import in_folder, machine, run_python  # noqa: E402
 from bench_decide import TARGETS, make_list  # noqa: E402
 
 AS_OF = "2025-06-30"
@@ -206,12 +205,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of the floor (best kept)")
     parser.add_argument("--keep", type=Path, help="keep the list and outputs in this folder")
     args = parser.parse_args()
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        run(args, args.keep)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        run(args, Path(folder))
+    in_folder(args.keep, lambda folder: run(args, folder))
 
 
 if __name__ == "__main__":

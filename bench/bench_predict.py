@@ -39,14 +39,13 @@ import hashlib
 import pickle
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from baseline import BEFORE_ISSUE_19, environment, machine, run_python, tree_of  # noqa: E402
+from baseline import BEFORE_ISSUE_19, environment, in_folder, machine, run_python, tree_of  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
 CHUNK = 25_000  # rows per chunk of assess screen (screening.batch rows_per_chunk)
@@ -229,12 +228,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the generated inputs in this folder")
     parser.add_argument("--baseline", default=BEFORE_ISSUE_19, help="the revision to compare")
     args = parser.parse_args()
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        run(args, args.keep)
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            run(args, Path(folder))
+    in_folder(args.keep, lambda folder: run(args, folder))
 
 
 if __name__ == "__main__":
