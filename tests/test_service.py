@@ -302,6 +302,17 @@ def test_history_pairs_a_sign_off_with_the_decision_it_signed(engine, users, url
     assert rows[found.id]["file_name"] == WORKBOOK.name
 
 
+def test_a_plain_postgresql_url_opens_the_register_with_the_declared_driver(engine, url, capsys):
+    """``--database postgresql://...``, as people write it, is read with psycopg 3 (SQLAlchemy
+    alone would look for psycopg2, which the project does not install)."""
+    assert register.database_url("postgresql://u@h:5432/db") == "postgresql+psycopg://u@h:5432/db"
+    assert register.database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert register.database_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    assert main(["history", "--database", plain, "--format", "json"]) == 0
+    assert "assessments" in capsys.readouterr().out
+
+
 def test_a_register_that_cannot_be_reached_is_an_error_not_a_bug(capsys):
     args = ["history", "--database", "postgresql+psycopg://nobody@127.0.0.1:1/none"]
     assert main(args) == 1

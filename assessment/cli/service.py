@@ -177,7 +177,7 @@ def _database(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database",
         metavar="URL",
-        help="the register: a SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file "
+        help="the register: a database URL (postgresql://user@host:5432/db) or a SQLite file "
         "(default: assess-data/register.sqlite)",
     )
 

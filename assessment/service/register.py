@@ -135,11 +135,16 @@ class NewUser:
     token: str  # shown once
 
 
+PSYCOPG = "postgresql+psycopg"  # the PostgreSQL driver the project declares (psycopg 3)
+
+
 def database_url(database: str | None, folder: str | Path = DEFAULT_FOLDER) -> str:
-    """``database`` as a SQLAlchemy URL: a URL as given, else a SQLite file under ``folder``
-    (made when missing)."""
+    """``database`` as a SQLAlchemy URL: a URL as given (a plain ``postgresql://`` or
+    ``postgres://`` one with the declared driver, psycopg 3, where SQLAlchemy would look for
+    psycopg2), else a SQLite file under ``folder`` (made when missing)."""
     if database and "://" in database:
-        return database
+        scheme, _, rest = database.partition("://")
+        return f"{PSYCOPG}://{rest}" if scheme in ("postgresql", "postgres") else database
     path = Path(database) if database else Path(folder) / "register.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path.resolve()}"
@@ -155,7 +160,7 @@ def open_register(url: str) -> Engine:
         raise RegisterError(
             "invalid",
             "the register's database URL cannot be used",
-            expected="a SQLite file or postgresql+psycopg://user@host:5432/db",
+            expected="a SQLite file or postgresql://user@host:5432/db",
             got=url.partition("://")[0] + "://...",
         ) from error
     try:
