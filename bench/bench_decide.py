@@ -98,6 +98,7 @@ def measure_decide(path, repeats, details_path):
     screen, result = best(repeats, lambda: decide(found.evaluation, found.predictions, none,
                                                   details=False))
     texts, lines = best(repeats, lambda: reason_lines(found, "en"))
+    texts_zh, lines_zh = best(repeats, lambda: reason_lines(found, "zh"))
     few = scored(details_path)
     args = (few.evaluation, few.predictions, few.applications.problems)
     details, full = best(repeats, lambda: decide(*args, details=True))
@@ -105,8 +106,9 @@ def measure_decide(path, repeats, details_path):
         "projects": len(found.frame),
         "details projects": len(few.frame),
         "seconds": {"decide (screen)": screen, "reason texts": texts,
-                    "decide (details)": details},
+                    "reason texts (zh)": texts_zh, "decide (details)": details},
         "digests": {"decide (screen)": decided(result, SCREEN), "reason texts": digest(lines),
+                    "reason texts (zh)": digest(lines_zh),
                     "decide (details)": decided(full, DETAILS)},
     }
 

@@ -124,3 +124,33 @@ def test_a_chinese_result_differs_from_the_english_in_its_reasons_only(scored):
     assert zh["decision_reason"].tolist() == scored.decisions["decision_reason_zh"].tolist()
     same = [c for c in en.columns if c not in ("reasons", "decision_reason")]
     assert en[same].astype(object).equals(zh[same].astype(object))
+
+
+def _memo_line(scored, project_id, reasons) -> str:
+    """The line the memo's own function words for one project, nothing kept between projects."""
+    from assessment.reports.memo.facts import Memo, Run
+    from assessment.reports.memo.front import reasons_line
+    from assessment.reports.pdf.style import Look
+
+    run = Run(scored, Look("zh"), memos=1)
+    return reasons_line(Memo(run, {"project_id": project_id, "indicators": {}}), reasons)
+
+
+def test_each_distinct_reason_is_worded_once_and_as_the_memo_words_it():
+    """The Chinese lines word each distinct reason once and keep it for the next project: the
+    lines are those the memo's function gives each project on its own, and a wording that
+    reads the project's values (a model factor of missing inputs names the inputs blank in
+    that project) is not kept for another project with the same reason."""
+    scored = score_applications(INPUTS, as_of=AS_OF)
+    lines = reason_lines(scored, "zh")
+    assert lines == [_memo_line(scored, p, r) for p, r in scored.decisions["reasons"].items()]
+    inputs = ["pue", "pue_design"]  # pue_to_design's: a project with one blank, one with none
+    blank = scored.frame[inputs].isna()
+    first = blank.index[blank.sum(axis=1) == 1][0]
+    second = blank.index[blank.sum(axis=1) == 0][0]
+    factor = {"kind": "model", "criterion": "pue_to_design", "value": None, "contribution": 0.2}
+    scored.decisions["reasons"] = [[dict(factor)] for _ in scored.decisions.index]
+    lines = dict(zip(scored.decisions.index, reason_lines(scored, "zh"), strict=True))
+    assert lines[first] == _memo_line(scored, first, [factor])
+    assert lines[second] == _memo_line(scored, second, [factor])
+    assert lines[first] != lines[second]

@@ -364,7 +364,12 @@ def unit_key(text: str) -> str:
 def load_dictionary(folder: str | None = None) -> Dictionary:
     """Load (once per folder) the field dictionary; the packaged one by default (named or not:
     the same one)."""
-    return _loaded(str(Path(folder) if folder else data_dir("templates") / "application"))
+    return _loaded(str(Path(folder)) if folder else _packaged_folder())
+
+
+@lru_cache(maxsize=1)
+def _packaged_folder() -> str:
+    return str(data_dir("templates") / "application")  # once: a memo asks for it per label
 
 
 @lru_cache(maxsize=8)

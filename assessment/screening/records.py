@@ -519,14 +519,39 @@ def reason_lines(scored: Scored, lang: str = "en", templates: str | None = None)
     reasons = scored.decisions["reasons"]
     if lang == "en":
         return reasons_texts(reasons.tolist())
-    from ..reports.memo.facts import Memo, Run  # the memo's words: loaded when asked for
-    from ..reports.memo.front import reasons_line
+    from ..reports.memo.facts import Run  # the memo's words: loaded when asked for
 
-    run = Run(scored, _look(lang, templates), memos=len(reasons))
-    return [
-        reasons_line(Memo(run, {"project_id": pid, "indicators": {}}), found)
-        for pid, found in reasons.items()
-    ]
+    look = _look(lang, templates)
+    worded = _ReasonWords(Run(scored, look, memos=len(reasons)))
+    join = str(look.words["reason_line"]["separator"]).join
+    return [join([worded(pid, r) for r in found or []]) for pid, found in reasons.items()]
+
+
+class _ReasonWords:
+    """One reason in the memo's words (:func:`assessment.reports.memo.front.reasons_line`),
+    each distinct reason worded once: a wording that read nothing of its project (most do;
+    an off-range value or a missing model input reads the project's values) is kept for the
+    next project with the same reason."""
+
+    def __init__(self, run) -> None:
+        self.run, self.kept = run, {}
+
+    def __call__(self, project_id, reason: dict) -> str:
+        from ..reports.memo.facts import Memo
+        from ..reports.memo.front import reasons_line
+
+        try:
+            key = tuple((name, type(value), value) for name, value in reason.items())
+            return self.kept[key]  # 1 and True are equal keys: their types keep them apart
+        except TypeError:  # a value that cannot be a key (a list): worded each time
+            key = None
+        except KeyError:
+            pass
+        memo = Memo(self.run, {"project_id": project_id, "indicators": {}})
+        said = reasons_line(memo, [reason])
+        if key is not None and not memo.read and not {"project", "yearly"} & memo.__dict__.keys():
+            self.kept[key] = said
+        return said
 
 
 @lru_cache(maxsize=4)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 
 import pandas as pd
@@ -56,6 +56,7 @@ class Memo:
 
     run: Run
     record: dict
+    read: set = field(default_factory=set, repr=False)  # the names of the project's values read
 
     @property
     def look(self) -> Look:
@@ -68,6 +69,16 @@ class Memo:
     @cached_property
     def project(self) -> pd.Series:
         return self.scored.frame.loc[self.record["project_id"]]
+
+    def value(self, name: str) -> object:
+        """The project's value of ``name`` (None when it has none), read alone until the whole
+        row is made: a screening words the reasons of thousands of projects, a value or two
+        of each, and a row of hundreds of columns costs more than the words."""
+        self.read.add(name)
+        if "project" in self.__dict__:
+            return self.project.get(name)
+        frame = self.scored.frame
+        return frame.at[self.record["project_id"], name] if name in frame.columns else None
 
     @cached_property
     def yearly(self) -> pd.DataFrame:

@@ -182,7 +182,8 @@ def _figures(memo: Memo, figures: tuple, pairs: int = 1):
 
 
 def value_of(memo: Memo, name: str) -> object:
-    value = memo.record["indicators"].get(name, memo.project.get(name))
+    indicators = memo.record["indicators"]
+    value = indicators[name] if name in indicators else memo.value(name)
     if isinstance(value, dict):  # the emission factor with its provenance
         return value.get("value")
     return None if value is pd.NA else value
