@@ -326,7 +326,7 @@ def test_a_register_url_that_cannot_be_used_is_an_error_not_a_bug(database, caps
         assert main([*command, "--database", database]) == 1
         said = capsys.readouterr().err
         assert "the register's database URL cannot be used" in said, said
-        assert "postgresql+psycopg://" in said and "this is a bug" not in said
+        assert "postgresql://user@host" in said and "this is a bug" not in said
 
 
 # -- the sign-in and the Chinese pages ---------------------------------------------------------
