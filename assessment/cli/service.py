@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..service import app
 
     where = {"host": args.host, "port": args.port, "log_level": "warning" if args.quiet else "info"}
+    _listenable(args.host, args.port)
     with _register(args) as engine:  # migrated once, before any process serves
         if args.workers == 1:
             uvicorn.run(app.create_app(engine), **where)
@@ -57,6 +59,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[app.DATABASE_ENV] = engine.url.render_as_string(hide_password=False)
     uvicorn.run(f"{app.__name__}:from_environment", factory=True, workers=args.workers, **where)
     return 0
+
+
+def _listenable(host: str, port: int) -> None:
+    """``host:port`` can be listened on (as uvicorn binds it, reusing an address left in
+    TIME_WAIT), or a one-line error saying why: a port in use, a host not of this machine."""
+    from ..service.register import RegisterError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise RegisterError(
+            "unavailable",
+            f"cannot listen on {host}:{port}",
+            expected="a free port on an address of this machine",
+            got=error.strerror or str(error),
+        ) from None
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
@@ -185,7 +206,7 @@ def _database(parser: argparse.ArgumentParser) -> None:
 def add_service_commands(commands) -> None:
     serve = options.command(commands, "serve", "start the web service", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=options.positive, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=options.port, default=8000, help="port (default 8000)")
     serve.add_argument(
         "--workers",
         type=options.positive,
