@@ -1,6 +1,8 @@
 """``assess serve`` and its service tried again from README alone, as a bank new to it would
 (issue 18): a port that is taken, out of range, or a host that is not this machine's is a
-one-line error with exit code 1, not a traceback nor uvicorn's own exit code."""
+one-line error with exit code 1, not a traceback nor uvicorn's own exit code; an id or a
+project id with a NUL is not found, on PostgreSQL as on SQLite (PostgreSQL's text holds no NUL:
+it said 'a value the register cannot store' with nothing of what or where)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,11 @@ import socket
 
 import pytest
 from run_assess import run
+
+from assessment.service import register
+from assessment.service.app import create_app
+
+testclient = pytest.importorskip("fastapi.testclient", reason="httpx comes with the test extras")
 
 
 @pytest.fixture
@@ -43,3 +50,16 @@ def test_serve_refuses_a_port_out_of_range_as_a_usage_error(tmp_path, capsys):
     assert usage.value.code == 1  # a usage error, before anything starts
     said = capsys.readouterr().err
     assert "expected a port from 1 to 65535; got '70000'" in said, said
+
+
+def test_an_id_or_a_project_id_with_a_nul_is_not_found_on_either_database(engine):
+    token = register.add_user(engine, "nul-reviewer", "reviewer").token
+    api = testclient.TestClient(create_app(engine), headers={"Authorization": f"Bearer {token}"})
+    for path in ("/assessments/a%00b", "/assessments/a%00b/memo.pdf", "/screenings/a%00b"):
+        answer = api.get(path)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["error"]["details"] == {"got": "a\x00b"}, answer.text
+    sent = api.post("/assessments/a%00b/sign-off", json={"comments": "seen"})
+    assert sent.status_code == 404, sent.text
+    listed = api.get("/assessments", params={"project_id": "DC\x00"})
+    assert listed.status_code == 200 and listed.json() == {"assessments": []}, listed.text

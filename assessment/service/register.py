@@ -321,10 +321,16 @@ _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # with ON
 
 def _found(session: Session, model: type[Base], key: str, what: str):
     """The row of ``model`` with ``key``, or a ``not_found`` error naming ``what``."""
-    row = session.get(model, key)
+    row = session.get(model, key) if storable(key) else None
     if row is None:
         raise RegisterError("not_found", f"no {what}", got=key)
     return row
+
+
+def storable(text: str) -> bool:
+    """Whether the register can hold ``text``: PostgreSQL's text holds no NUL, so a key or a
+    value with one is in no register (found nowhere, on SQLite as on PostgreSQL)."""
+    return "\x00" not in text
 
 
 def blob(engine: Engine, key: str) -> bytes:
@@ -363,6 +369,8 @@ def assessments(
         .options(defer(Assessment.result, raiseload=True), defer(Assessment.record, raiseload=True))
         .order_by(Assessment.created_at.desc(), Assessment.id)
     )
+    if project_id and not storable(project_id):
+        return []
     if project_id:
         query = query.where(Assessment.project_id == project_id)
     if created_by:
