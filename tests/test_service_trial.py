@@ -2,16 +2,19 @@
 (issue 18): a port that is taken, out of range, or a host that is not this machine's is a
 one-line error with exit code 1, not a traceback nor uvicorn's own exit code; an id or a
 project id with a NUL is not found, on PostgreSQL as on SQLite (PostgreSQL's text holds no NUL:
-it said 'a value the register cannot store' with nothing of what or where)."""
+it said 'a value the register cannot store' with nothing of what or where); ``assess
+history`` says when a project has no assessment (not that the register is empty) and that an
+assessment is not signed off (not 'signed off by -')."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+from helpers import AS_OF, ROOT
 from run_assess import run
 
-from assessment.service import register
+from assessment.service import desk, register
 from assessment.service.app import create_app
 
 testclient = pytest.importorskip("fastapi.testclient", reason="httpx comes with the test extras")
@@ -63,3 +66,16 @@ def test_an_id_or_a_project_id_with_a_nul_is_not_found_on_either_database(engine
     assert sent.status_code == 404, sent.text
     listed = api.get("/assessments", params={"project_id": "DC\x00"})
     assert listed.status_code == 200 and listed.json() == {"assessments": []}, listed.text
+
+
+def test_history_says_not_signed_off_and_names_a_project_it_has_none_of(engine, url, capsys):
+    officer = register.add_user(engine, "history-officer", "officer")
+    workbook = ROOT / "sample_projects" / "10_horinger_green_credit_ai.xlsx"
+    user = register.user_of_token(engine, officer.token)
+    found = desk.assess_upload(engine, workbook.read_bytes(), workbook.name, user, AS_OF)
+    listed = run(capsys, "history", found.project_id, "--database", url)
+    assert listed.returncode == 0 and found.id in listed.stdout, listed
+    assert "not signed off" in listed.stdout and "signed off by -" not in listed.stdout, listed
+    none = run(capsys, "history", "NO-SUCH-PROJECT", "--database", url)
+    assert none.returncode == 0, none
+    assert none.stdout.strip() == "no assessment of project NO-SUCH-PROJECT in the register", none

@@ -151,12 +151,17 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 0
     lines = [
         f"{r['id']}  {r['project_id']:<16} {r['recommendation']:<24} {r['decision'] or '-':<24} "
-        f"signed off by {r['signed_off_by'] or '-'}  as of {r['as_of']}  by {r['created_by']} "
+        f"{_signed(r['signed_off_by'])}  as of {r['as_of']}  by {r['created_by']} "
         f"at {r['created_at']}"
         for r in rows
     ]
-    emit(lines or ["no assessment in the register"])
+    of = f" of project {args.project}" if args.project else ""
+    emit(lines or [f"no assessment{of} in the register"])
     return 0
+
+
+def _signed(reviewer: str | None) -> str:
+    return f"signed off by {reviewer}" if reviewer else "not signed off"
 
 
 def _history_row(engine, row) -> dict:
