@@ -4,7 +4,8 @@ one-line error with exit code 1, not a traceback nor uvicorn's own exit code; an
 project id with a NUL is not found, on PostgreSQL as on SQLite (PostgreSQL's text holds no NUL:
 it said 'a value the register cannot store' with nothing of what or where); ``assess
 history`` says when a project has no assessment (not that the register is empty) and that an
-assessment is not signed off (not 'signed off by -')."""
+assessment is not signed off (not 'signed off by -'); a request the API cannot read says
+what it got, not only where and what was expected."""
 
 from __future__ import annotations
 
@@ -79,3 +80,20 @@ def test_history_says_not_signed_off_and_names_a_project_it_has_none_of(engine, 
     none = run(capsys, "history", "NO-SUCH-PROJECT", "--database", url)
     assert none.returncode == 0, none
     assert none.stdout.strip() == "no assessment of project NO-SUCH-PROJECT in the register", none
+
+
+def test_a_request_the_api_cannot_read_says_what_it_got(engine):
+    officer = register.add_user(engine, "got-officer", "officer").token
+    api = testclient.TestClient(create_app(engine), headers={"Authorization": f"Bearer {officer}"})
+    sent = {
+        "/assessments/x/decision": {"json": {"action": 5}},
+        "/assessments/x/sign-off": {"json": {"decision_id": "the last"}},
+        "/assessments": {"files": {"file": ("a.csv", b"x")}, "data": {"as_of": "30/06/2025"}},
+    }
+    got = {}
+    for path, body in sent.items():
+        answer = api.post(path, **body)
+        assert answer.status_code == 422, answer.text
+        (problem,) = answer.json()["error"]["details"]["problems"]
+        got[problem["where"][-1]] = problem.get("got")
+    assert got == {"action": 5, "decision_id": "the last", "as_of": "30/06/2025"}

@@ -203,7 +203,7 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError):
-        problems = [{"where": list(e["loc"]), "message": e["msg"]} for e in error.errors()]
+        problems = [_problem(e) for e in error.errors()]
         return _error("invalid", "the request is not as the API expects", {"problems": problems})
 
     @app.exception_handler(HTTPException)
@@ -223,6 +223,16 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):
         return _error("internal", f"an unexpected error: {type(error).__name__}")
+
+
+def _problem(error: dict) -> dict:
+    """One problem of a request the API cannot read: where, what was expected (the message)
+    and, for a value that was sent (not a missing field or a whole body), what was got."""
+    problem = {"where": list(error["loc"]), "message": error["msg"]}
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool):
+        problem["got"] = value[:200] if isinstance(value, str) else value
+    return problem
 
 
 def _plain(details: dict) -> dict:
