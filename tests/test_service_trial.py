@@ -5,7 +5,8 @@ project id with a NUL is not found, on PostgreSQL as on SQLite (PostgreSQL's tex
 it said 'a value the register cannot store' with nothing of what or where); ``assess
 history`` says when a project has no assessment (not that the register is empty) and that an
 assessment is not signed off (not 'signed off by -'); a request the API cannot read says
-what it got, not only where and what was expected."""
+what it got, not only where and what was expected; a user's name refused for a control
+character shows it (it printed the name as the terminal shows it: 'got x')."""
 
 from __future__ import annotations
 
@@ -97,3 +98,18 @@ def test_a_request_the_api_cannot_read_says_what_it_got(engine):
         (problem,) = answer.json()["error"]["details"]["problems"]
         got[problem["where"][-1]] = problem.get("got")
     assert got == {"action": 5, "decision_id": "the last", "as_of": "30/06/2025"}
+
+
+def test_a_users_name_refused_for_a_control_character_shows_it(tmp_path, capsys):
+    ran = run(
+        capsys,
+        "users",
+        "add",
+        "x\x01",
+        "--role",
+        "officer",
+        "--database",
+        str(tmp_path / "r.sqlite"),
+    )
+    assert ran.returncode == 1, ran
+    assert ran.stderr.strip().endswith("got 'x\\x01'"), ran.stderr

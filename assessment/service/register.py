@@ -220,7 +220,7 @@ def add_user(engine: Engine, name: str, role: str) -> NewUser:
             "invalid",
             "a user's name is 1 to 200 printable characters",
             expected="a name",
-            got=name[:40],
+            got=repr(name[:40]),  # a control character shown, not acted on by the terminal
         )
     token = secrets.token_urlsafe(32)
     user = User(name=name.strip(), role=role, token_sha256=sha256(token.encode()), created_at=now())
