@@ -12,6 +12,7 @@ from helpers import AS_OF, ROOT
 from assessment.cli import main
 from assessment.service import desk, register
 from assessment.service.app import create_app
+from assessment.service.screenings import OUTPUTS
 
 testclient = pytest.importorskip("fastapi.testclient", reason="httpx comes with the test extras")
 
@@ -239,12 +240,16 @@ def test_a_screening_runs_in_the_background_and_its_outputs_download(client, use
     assert summary.content.startswith(b"%PDF")
     workbook = client.get(done["links"]["screening.xlsx"], headers=signed(users["bob"]))
     assert workbook.content[:2] == b"PK"
+    unknown = client.get(done["links"]["summary.pdf"] + "x", headers=signed(users["bob"]))
+    assert unknown.status_code == 404  # says which outputs there are
+    assert set(unknown.json()["error"]["details"]["expected"].split(", ")) == set(OUTPUTS)
 
 
 def test_only_a_reviewer_screens_and_bad_files_are_listed_not_lost(client, users):
     files = [("files", ("broken.xlsx", b"PK\x03\x04 not a workbook"))]
     officer = client.post("/screenings", files=files, headers=signed(users["alice"]))
     assert officer.status_code == 403 and officer.json()["error"]["code"] == "forbidden"
+    assert officer.json()["error"]["details"] == {"expected": "reviewer", "got": "officer"}
     started = client.post("/screenings", files=files, headers=signed(users["bob"]))
     done = _finished(client, users["bob"], started.json()["id"])
     assert done["status"] == "complete" and done["counts"]["rejected"] == 1
@@ -311,6 +316,13 @@ def test_a_plain_postgresql_url_opens_the_register_with_the_declared_driver(engi
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     assert main(["history", "--database", plain, "--format", "json"]) == 0
     assert "assessments" in capsys.readouterr().out
+
+
+def test_a_folder_named_as_the_register_is_said_to_be_a_folder(tmp_path, capsys):
+    for command in (["users", "list"], ["users", "add", "x", "--role", "officer"]):
+        assert main([*command, "--database", str(tmp_path)]) == 1
+        said = capsys.readouterr().err
+        assert "is a folder, not a file" in said and str(tmp_path / "register.sqlite") in said
 
 
 def test_a_register_that_cannot_be_reached_is_an_error_not_a_bug(capsys):

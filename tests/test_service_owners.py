@@ -181,4 +181,11 @@ def test_an_upload_sent_without_its_size_is_cut_off_at_the_limit(engine, reviewe
     with testclient.TestClient(app) as client:
         response = client.post("/assessments", content=chunks(), headers=headers)
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
-    assert "more than" in response.json()["error"]["details"]["got"]
+    limit = f"at most {desk.MAX_UPLOAD_BYTES:,} bytes"  # the README's 20 MB, as one figure
+    said = response.json()["error"]["details"]
+    assert said == {"got": f"more than {limit[len('at most ') :]}", "expected": limit}
+    headers["content-length"] = str(desk.MAX_UPLOAD_BYTES * 2)
+    with testclient.TestClient(app) as client:  # announced: refused before it is read
+        response = client.post("/assessments", content=b"x", headers=headers)
+    assert response.status_code == 413
+    assert response.json()["error"]["details"]["expected"] == limit

@@ -8,7 +8,6 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 from . import options
 from .console import checked_file, emit, print_json, wrote
@@ -19,10 +18,10 @@ def _register(args: argparse.Namespace, existing: bool = False) -> Iterator:
     """The register named by --database, its connections closed after the command; with
     ``existing``, a SQLite register that is not there is an error (a mistyped path does not
     make an empty one)."""
-    from ..service.register import DEFAULT_FOLDER, RegisterError, database_url, open_register
+    from ..service.register import RegisterError, database_url, open_register, register_file
 
     local = args.database is None or "://" not in args.database
-    path = Path(args.database or Path(DEFAULT_FOLDER) / "register.sqlite")
+    path = register_file(args.database) if local else None
     if existing and local and not path.is_file():
         raise RegisterError(
             "not_found", "no register there", expected="a register file", got=str(path)

@@ -134,10 +134,19 @@ def _guard_uploads(app: FastAPI) -> None:
         return await call_next(request)
 
 
+FORM_ROOM = 1 << 20  # a form's own bytes, besides its files
+
+
 def most_bytes(screening: bool) -> int:
     """The most bytes the body of an upload (or of a screening's files) may have, with room
     for a form's own bytes besides."""
-    return desk.MAX_UPLOAD_BYTES * (50 if screening else 1) + (1 << 20)
+    return desk.MAX_UPLOAD_BYTES * (50 if screening else 1) + FORM_ROOM
+
+
+def _limit(most: int, said: str = "at most") -> str:
+    """The limit as people are told it: the files' bytes (the form's room left unsaid), one
+    figure whether the upload announced its size or not."""
+    return f"{said} {most - FORM_ROOM:,} bytes"
 
 
 class BodyLimit:
@@ -176,7 +185,7 @@ class BodyLimit:
 
 
 async def _too_large(send, most: int) -> None:
-    details = {"got": f"more than {most:,} bytes", "expected": f"at most {most:,} bytes"}
+    details = {"got": _limit(most, "more than"), "expected": _limit(most)}
     response = _error("too_large", "the upload is too large", details)
     await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
@@ -185,14 +194,14 @@ async def _too_large(send, most: int) -> None:
 def announced_size(request: Request, screening: bool) -> None:
     """A request announcing more bytes than an upload (or a screening's files) may have is
     refused (413) before its body is read: the API's uploads and the pages'."""
-    most = most_bytes(screening) - (1 << 20)
+    most = most_bytes(screening)
     size = request.headers.get("content-length", "")
-    if size.isdigit() and int(size) > most + (1 << 20):  # a form's own bytes besides
+    if size.isdigit() and int(size) > most:
         raise RegisterError(
             "too_large",
             "the upload is too large",
             got=f"{int(size):,} bytes",
-            expected=f"at most {most:,} bytes",
+            expected=_limit(most),
         )
 
 

@@ -123,8 +123,8 @@ class RegisterError(AssessmentError):
     ``got`` ...), rendered as every engine error is."""
 
     def __init__(self, code: str, message: str, **details: object) -> None:
-        expected, got = (str(details.get(key, "")) for key in ("expected", "got"))
-        super().__init__(message, expected=expected, got=got)
+        expected, got, hint = (str(details.get(key, "")) for key in ("expected", "got", "hint"))
+        super().__init__(message, expected=expected, got=got, hint=hint)
         self.code, self.message, self.details = code, message, details
 
 
@@ -145,9 +145,24 @@ def database_url(database: str | None, folder: str | Path = DEFAULT_FOLDER) -> s
     if database and "://" in database:
         scheme, _, rest = database.partition("://")
         return f"{PSYCOPG}://{rest}" if scheme in ("postgresql", "postgres") else database
-    path = Path(database) if database else Path(folder) / "register.sqlite"
+    path = register_file(database, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path.resolve()}"
+
+
+def register_file(database: str | None, folder: str | Path = DEFAULT_FOLDER) -> Path:
+    """The SQLite file ``database`` names (``register.sqlite`` under ``folder`` when none is
+    named); a folder is refused."""
+    path = Path(database) if database else Path(folder) / "register.sqlite"
+    if path.is_dir():
+        raise RegisterError(
+            "invalid",
+            "the register's database is a folder, not a file",
+            expected="a SQLite file or postgresql://user@host:5432/db",
+            got=str(path),
+            hint=f"name a file in it, e.g. {path / 'register.sqlite'}",
+        )
+    return path
 
 
 def open_register(url: str) -> Engine:

@@ -228,7 +228,12 @@ def add_routes(app: FastAPI) -> None:
         engine = request.app.state.engine
         found = _visible(engine, user, screening_id)
         if name not in found.outputs:
-            raise RegisterError("not_found", "no such output of this screening", got=name)
+            raise RegisterError(
+                "not_found",
+                "no such output of this screening",
+                expected=", ".join(found.outputs),  # none until it is complete
+                got=name,
+            )
         content = register.blob(engine, found.outputs[name])
         return Response(content, media_type=OUTPUTS[name], headers=attachment(name))
 
@@ -275,7 +280,9 @@ def described_for(engine: Engine, user: User, screening_id: str) -> dict:
 
 def _may_screen(user: User, files: list, lang: str) -> None:
     if user.role != "reviewer":
-        raise RegisterError("forbidden", "only a reviewer or analyst screens", got=user.role)
+        raise RegisterError(
+            "forbidden", "only a reviewer or analyst screens", expected="reviewer", got=user.role
+        )
     if not files or len(files) > MAX_FILES:
         raise RegisterError(
             "invalid", "a screening takes files", expected=f"1 to {MAX_FILES}", got=len(files)
