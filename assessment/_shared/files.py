@@ -290,8 +290,12 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_json(path: str | Path, data: object, default: Callable | None = None) -> Path:
     """``data`` as indented UTF-8 JSON (non-ASCII kept), written atomically; ``default`` turns
     values JSON does not know into ones it does."""
-    text = json.dumps(data, ensure_ascii=False, indent=1, default=default)
-    return write_text(path, text)
+
+    def write(temporary: Path) -> None:  # written as it is encoded: never whole in memory
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=1, default=default)
+
+    return write_atomically(path, write)
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, **options: object) -> Path:
