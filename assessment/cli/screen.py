@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..screening import ROWS_PER_CHUNK
 from . import options
 from .console import (
     as_of_used,
@@ -153,7 +154,7 @@ def add_screen_command(commands) -> None:
     screen.add_argument(
         "--chunk-rows",
         type=options.positive,
-        default=25_000,
+        default=ROWS_PER_CHUNK,
         metavar="N",
-        help="list rows per chunk (default 25000)",
+        help=f"list rows per chunk (default {ROWS_PER_CHUNK}: fewer use less memory, more time)",
     )

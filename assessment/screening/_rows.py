@@ -314,10 +314,18 @@ def _table_cells(table: list[str], codes: np.ndarray) -> ColumnCells:
 
 
 def _category_cells(column: pd.Series, style: int | None, strings: SharedStrings) -> ColumnCells:
+    """Cells looked up by the column's own category codes, a block's widened as it is written
+    (a whole column's copy, for a hundred rule columns of a million rows, is 0.2 GiB)."""
     table = [_value_cell(value, style, strings.cell) for value in column.cat.categories]
-    codes = column.cat.codes.to_numpy().astype(np.int16 if len(table) < 2**15 else np.int32)
-    codes[codes < 0] = len(table)
-    return _table_cells([*table, _EMPTY], codes)
+    codes, cells = column.cat.codes.to_numpy(), pa.array([*table, _EMPTY], pa.string())
+    wide = np.int16 if len(table) < 2**15 else np.int32  # room for the missing code
+
+    def block(start: int, stop: int) -> Lookup:
+        here = codes[start:stop].astype(wide)
+        here[here < 0] = len(table)
+        return Lookup(cells, here)
+
+    return block
 
 
 def _python_cells(column: pd.Series, style: int | None, strings: SharedStrings) -> ColumnCells:

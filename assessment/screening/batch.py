@@ -26,6 +26,7 @@ from ..intake.chunks import input_files, plan_chunks
 from ..intake.read import SOURCE_COLUMNS
 from ..intake.workbooks import IGNORE_FILE
 from ..reports.fields import Wording
+from . import ROWS_PER_CHUNK
 from .records import (
     REJECTED_COLUMNS,
     Screening,
@@ -105,7 +106,7 @@ def screen_inputs(
     engine: str = "local",
     jobs: int | None = None,
     scheduler: str | None = None,
-    rows_per_chunk: int = 25_000,
+    rows_per_chunk: int = ROWS_PER_CHUNK,
     files_per_chunk: int | None = None,
     progress: Progress | None = None,
 ) -> Screening:
