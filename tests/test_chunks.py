@@ -216,3 +216,59 @@ def test_parquet_files_in_folders_are_left_to_be_named(tmp_path, list_rows):
 def test_plan_parameters_must_be_positive_integers(name, value):
     with pytest.raises(ValueError, match=f"'{name}' parameter of plan_chunks"):
         plan_chunks([GBK_CSV], **{name: value})
+
+
+def _rows_of(table) -> dict:
+    return table.to_pydict()
+
+
+def test_parquet_parts_in_any_order_are_the_files_rows(tmp_path, monkeypatch):
+    """A process keeps where its last read of a Parquet file ended and continues from there;
+    parts read forwards, backwards, at random, past the end or whole give the file's rows, in
+    one row group or many, with batches that hold several parts or parts over several."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from assessment.intake import chunks
+
+    monkeypatch.setattr(chunks, "PARQUET_BATCH_ROWS", 40)
+    table = pa.table({"n": list(range(1000)), "text": [f"row {i}" for i in range(1000)]})
+    ranges = [(start, 97) for start in range(0, 1000, 97)] + [(0, 13), (13, 13), (26, 400)]
+    for group_rows in (1000, 300, 7):
+        path = tmp_path / f"groups-{group_rows}.parquet"
+        pq.write_table(table, path, row_group_size=group_rows)
+        shuffled = random.Random(group_rows).sample(ranges, len(ranges))
+        for start, count in [*ranges, *reversed(ranges), *shuffled, (990, None), (1000, 5)]:
+            stop = 1000 if count is None else min(start + count, 1000)
+            found = chunks._parquet_slice(path, start, count)
+            assert _rows_of(found) == _rows_of(table.slice(start, stop - start)), (start, count)
+        chunks.close_parquet_files()
+
+
+def test_parquet_parts_read_forwards_decode_the_file_once(tmp_path, monkeypatch):
+    """Parts of a row group of many rows, read in order by one process, continue one read of
+    the file (Parquet cannot skip rows in a row group: each part read from the group's start
+    decoded the file's first rows again and again); a file written again is read afresh."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from assessment.intake import chunks
+
+    path = tmp_path / "one-group.parquet"
+    pq.write_table(pa.table({"n": list(range(5000))}), path)
+    opened = []
+    real = chunks._Cursor.open
+    monkeypatch.setattr(
+        chunks._Cursor, "open", lambda p, start: opened.append(start) or real(p, start)
+    )
+    assert [chunks._parquet_slice(path, s, 500)["n"][0].as_py() for s in range(0, 5000, 500)] == [
+        *range(0, 5000, 500)
+    ]
+    assert opened == [0]
+    pq.write_table(pa.table({"n": list(range(100, 5200))}), path)
+    assert chunks._parquet_slice(path, 0, 5)["n"].to_pylist() == [100, 101, 102, 103, 104]
+    assert opened == [0, 0]
+    chunks.close_parquet_files()
+    assert chunks._CURSORS == {}

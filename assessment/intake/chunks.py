@@ -18,7 +18,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -57,7 +59,7 @@ from .workbooks import (
 )
 
 LIST_SUFFIXES = (".csv", ".parquet")
-PARQUET_BATCH_ROWS = 65_536
+PARQUET_BATCH_ROWS = 16_384
 SETTLED_SECONDS = 2.0  # a CSV file unchanged for this long keeps its encoding and record starts
 _BOM = b"\xef\xbb\xbf"
 
@@ -519,47 +521,121 @@ class _ParquetList:
         """A sheet of ``rows`` followed by data rows ``first - 1`` to ``first + count - 2``
         (record ``first`` on; ``first`` is at least 1)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         try:
-            with pq.ParquetFile(self.path) as file:
-                return parquet_sheet(name, rows, _parquet_slice(file, first - 1, count))
+            return parquet_sheet(name, rows, _parquet_slice(self.path, first - 1, count))
         except (pa.ArrowException, OSError) as error:
             raise parquet_error(str(self.path), error) from None
 
     def records(self, first: int, count: int | None) -> list[list[object]]:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         with_names = first == 0 and count != 0
         rows = None if count is None else count - with_names
         try:
-            with pq.ParquetFile(self.path) as file:
-                names = [list(file.schema_arrow.names)] if with_names else []
-                return names + parquet_rows(_parquet_slice(file, max(first - 1, 0), rows))
+            found = _parquet_slice(self.path, max(first - 1, 0), rows)
+            names = [list(found.schema.names)] if with_names else []
+            return names + parquet_rows(found)
         except (pa.ArrowException, OSError) as error:
             raise parquet_error(str(self.path), error) from None
 
 
-def _parquet_slice(file: object, start: int, count: int | None) -> object:
+def _parquet_slice(path: Path, start: int, count: int | None) -> object:
     """Data rows ``start`` to ``start + count - 1`` of a Parquet file as a pyarrow table,
-    decoding only the row groups that hold them, a batch at a time."""
+    decoding only the row groups that hold them, a batch at a time. Parquet cannot skip rows
+    inside a row group, so the process keeps where its last read ended (:class:`_Cursor`):
+    the next part further down continues from there, and the parts of a row group of a
+    million rows are decoded once, not each from the group's start."""
     import pyarrow as pa
 
-    total = file.metadata.num_rows
+    key = (str(path), os.getpid(), *_stamp(path))
+    with _CURSORS_LOCK:  # a cursor in use is out of the dict: another thread opens its own
+        cursor = _CURSORS.pop(key, None)
+    if cursor is None or cursor.batch is None or cursor.position > start:
+        if cursor is not None:
+            cursor.close()
+        cursor = _Cursor.open(path, start)
+    total = cursor.file.metadata.num_rows
     stop = total if count is None else min(start + max(count, 0), total)
-    groups, position = _row_groups(file.metadata, start, stop)
-    if not groups:
-        return file.schema_arrow.empty_table()
-    batches = []
-    for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=groups):
-        low, high = max(start - position, 0), min(stop - position, batch.num_rows)
-        if low < high:
-            batches.append(batch.slice(low, high - low))
-        position += batch.num_rows
-        if position >= stop:
-            break
-    return pa.Table.from_batches(batches) if batches else file.schema_arrow.empty_table()
+    try:
+        pieces = cursor.rows(start, stop)
+    except BaseException:
+        cursor.close()
+        raise
+    _keep_cursor(key, cursor)
+    schema = cursor.file.schema_arrow
+    return pa.Table.from_batches(pieces, schema) if pieces else schema.empty_table()
+
+
+@dataclass
+class _Cursor:
+    """An open Parquet file read a batch at a time from one row group on to the file's end:
+    ``batch`` (None at the end) holds file rows ``position`` to ``position + len(batch) - 1``."""
+
+    file: object
+    batches: object
+    batch: object
+    position: int
+
+    @classmethod
+    def open(cls, path: Path, start: int) -> _Cursor:
+        import pyarrow.parquet as pq
+
+        file = pq.ParquetFile(path)
+        groups, position = _row_groups(file.metadata, start, file.metadata.num_rows)
+        batches = iter(  # no group (a start past the end): no batch, not every group's
+            file.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=groups) if groups else ()
+        )
+        return cls(file, batches, next(batches, None), position)
+
+    def rows(self, start: int, stop: int) -> list:
+        """The batches' slices of file rows ``start`` to ``stop - 1`` (``start`` at or after
+        ``position``), the cursor left at the batch that holds row ``stop``."""
+        pieces = []
+        while self.batch is not None and self.position < stop:
+            low = max(start - self.position, 0)
+            high = min(stop - self.position, len(self.batch))
+            if low < high:
+                pieces.append(self.batch.slice(low, high - low))
+            if self.position + len(self.batch) > stop:
+                break  # the batch holds rows of the next part too
+            self.position += len(self.batch)
+            self.batch = next(self.batches, None)
+        return pieces
+
+    def close(self) -> None:
+        self.file.close()
+
+
+_CURSORS: dict[tuple, _Cursor] = {}  # (path, process, size, mtime) -> where its last read ended
+_CURSORS_LOCK = threading.Lock()
+_CURSORS_KEPT = 4  # files a process keeps open
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """The file's size and modification time: a file written again is read afresh."""
+    found = path.stat()
+    return found.st_size, found.st_mtime_ns
+
+
+def close_parquet_files() -> None:
+    """Close the Parquet files this process keeps open for their next parts (a screen's end:
+    its inputs may be removed then, and an open file keeps its space)."""
+    with _CURSORS_LOCK:
+        while _CURSORS:
+            _CURSORS.popitem()[1].close()
+
+
+def _keep_cursor(key: tuple, cursor: _Cursor) -> None:
+    """Keep ``cursor`` for the next part of its file, the oldest kept closed beyond
+    :data:`_CURSORS_KEPT`; one at the file's end is closed at once."""
+    if cursor.batch is None:
+        cursor.close()
+        return
+    with _CURSORS_LOCK:
+        _CURSORS[key] = cursor
+        while len(_CURSORS) > _CURSORS_KEPT:
+            _CURSORS.pop(next(iter(_CURSORS))).close()
 
 
 def _row_groups(metadata: object, start: int, stop: int) -> tuple[list[int], int]:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .._shared.files import output_set, shown_path, write_json, write_text
 from ..errors import InputError
-from ..intake.chunks import input_files, plan_chunks
+from ..intake.chunks import close_parquet_files, input_files, plan_chunks
 from ..intake.read import SOURCE_COLUMNS
 from ..intake.workbooks import IGNORE_FILE
 from ..reports.fields import Wording
@@ -121,13 +121,16 @@ def screen_inputs(
         files_per_chunk=files_per_chunk or balanced_files_per_chunk(inputs, jobs),
     )
     scored, refused, warned = [], [], []
-    for part in run_chunks(
-        chunks, settings, engine=engine, jobs=jobs, scheduler=scheduler, progress=progress
-    ):
-        done = part["status"] == "scored"
-        scored.append(part[done].drop(columns=["status", "cell"], errors="ignore"))
-        refused.append(rejected_of(part[~done]))
-        warned.append(rejected_of(part[~done], "warned"))
+    try:
+        for part in run_chunks(
+            chunks, settings, engine=engine, jobs=jobs, scheduler=scheduler, progress=progress
+        ):
+            done = part["status"] == "scored"
+            scored.append(part[done].drop(columns=["status", "cell"], errors="ignore"))
+            refused.append(rejected_of(part[~done]))
+            warned.append(rejected_of(part[~done], "warned"))
+    finally:
+        close_parquet_files()  # the lists this process read in parts (--jobs 1) are done
     results, repeated = split_duplicates(
         _concatenated(scored) if scored else empty_results(settings)
     )

@@ -145,6 +145,9 @@ def release_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+    arrow = sys.modules.get("pyarrow")  # Arrow's own pool (mimalloc) keeps its pages too
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
 
 
 @lru_cache(maxsize=1)
