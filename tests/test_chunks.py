@@ -248,27 +248,35 @@ def test_parquet_parts_in_any_order_are_the_files_rows(tmp_path, monkeypatch):
 
 
 def test_parquet_parts_read_forwards_decode_the_file_once(tmp_path, monkeypatch):
-    """Parts of a row group of many rows, read in order by one process, continue one read of
-    the file (Parquet cannot skip rows in a row group: each part read from the group's start
-    decoded the file's first rows again and again); a file written again is read afresh."""
+    """Parts of a row group of many rows, read in order by one process (each after a look at
+    the file's head, as a worker reads them), continue one read of the file: Parquet cannot
+    skip rows in a row group, and each part read from the group's start decoded the rows
+    before it again. A file written again is read afresh."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from assessment.intake import chunks
 
+    monkeypatch.setattr(chunks, "PARQUET_BATCH_ROWS", 100)
     path = tmp_path / "one-group.parquet"
     pq.write_table(pa.table({"n": list(range(5000))}), path)
-    opened = []
+    decoded = []  # one entry a batch
     real = chunks._Cursor.open
-    monkeypatch.setattr(
-        chunks._Cursor, "open", lambda p, start: opened.append(start) or real(p, start)
-    )
-    assert [chunks._parquet_slice(path, s, 500)["n"][0].as_py() for s in range(0, 5000, 500)] == [
-        *range(0, 5000, 500)
-    ]
-    assert opened == [0]
+
+    def counted(p, start):
+        cursor = real(p, start)
+        decoded.append(start)  # the batch the cursor opens on
+        cursor.batches = (decoded.append(None) or batch for batch in cursor.batches)
+        return cursor
+
+    monkeypatch.setattr(chunks._Cursor, "open", counted)
+    firsts = []
+    for start in range(0, 5000, 500):
+        assert chunks._parquet_slice(path, 0, 3)["n"].to_pylist() == [0, 1, 2]
+        firsts.append(chunks._parquet_slice(path, start, 500)["n"][0].as_py())
+    assert firsts == [*range(0, 5000, 500)]
+    assert len(decoded) <= 50 + 10  # the file's 50 batches once, and the head's batch again
     pq.write_table(pa.table({"n": list(range(100, 5200))}), path)
     assert chunks._parquet_slice(path, 0, 5)["n"].to_pylist() == [100, 101, 102, 103, 104]
-    assert opened == [0, 0]
     chunks.close_parquet_files()
     assert chunks._CURSORS == {}

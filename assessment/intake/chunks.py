@@ -550,24 +550,20 @@ def _parquet_slice(path: Path, start: int, count: int | None) -> object:
 
     key = (str(path), os.getpid(), *_stamp(path))
     with _CURSORS_LOCK:  # a cursor in use is out of the dict: another thread opens its own
-        cursor = _CURSORS.pop(key, None)
-    if cursor is None or cursor.batch is None or cursor.position > start:
-        if cursor is not None:
-            cursor.close()
-        cursor = _Cursor.open(path, start)
+        kept = _CURSORS.pop(key, None)
+    usable = kept is not None and kept.batch is not None and kept.position <= start
+    cursor = kept if usable else _Cursor.open(path, start)
     total = cursor.file.metadata.num_rows
     stop = total if count is None else min(start + max(count, 0), total)
     try:
         pieces = cursor.rows(start, stop)
-    except BaseException:
-        cursor.close()
-        raise
-    _keep_cursor(key, cursor)
+    finally:  # a read of the file's head between two parts leaves the one further down kept
+        _keep_furthest(key, cursor, kept)
     schema = cursor.file.schema_arrow
     return pa.Table.from_batches(pieces, schema) if pieces else schema.empty_table()
 
 
-@dataclass
+@dataclass(eq=False)  # one cursor is itself, whatever it holds
 class _Cursor:
     """An open Parquet file read a batch at a time from one row group on to the file's end:
     ``batch`` (None at the end) holds file rows ``position`` to ``position + len(batch) - 1``."""
@@ -626,14 +622,19 @@ def close_parquet_files() -> None:
             _CURSORS.popitem()[1].close()
 
 
-def _keep_cursor(key: tuple, cursor: _Cursor) -> None:
-    """Keep ``cursor`` for the next part of its file, the oldest kept closed beyond
-    :data:`_CURSORS_KEPT`; one at the file's end is closed at once."""
-    if cursor.batch is None:
-        cursor.close()
+def _keep_furthest(key: tuple, *cursors: _Cursor | None) -> None:
+    """Keep the cursor of ``cursors`` furthest down its file for the next part, the others
+    closed (and one at the file's end), the oldest kept closed beyond :data:`_CURSORS_KEPT`."""
+    found = list(dict.fromkeys(c for c in cursors if c is not None))
+    alive = [c for c in found if c.batch is not None]
+    kept = max(alive, key=lambda cursor: cursor.position, default=None)
+    for cursor in found:
+        if cursor is not kept:
+            cursor.close()
+    if kept is None:
         return
     with _CURSORS_LOCK:
-        _CURSORS[key] = cursor
+        _CURSORS[key] = kept
         while len(_CURSORS) > _CURSORS_KEPT:
             _CURSORS.pop(next(iter(_CURSORS))).close()
 
