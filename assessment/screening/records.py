@@ -537,12 +537,12 @@ class _ReasonWords:
     next project with the same reason."""
 
     def __init__(self, run) -> None:
-        self.run, self.kept = run, {}
-
-    def __call__(self, project_id, reason: dict) -> str:
         from ..reports.memo.facts import Memo
         from ..reports.memo.front import reasons_line
 
+        self.run, self.kept, self.memo, self.line = run, {}, Memo, reasons_line
+
+    def __call__(self, project_id, reason: dict) -> str:
         try:
             key = tuple((name, type(value), value) for name, value in reason.items())
             return self.kept[key]  # 1 and True are equal keys: their types keep them apart
@@ -550,8 +550,8 @@ class _ReasonWords:
             key = None
         except KeyError:
             pass
-        memo = Memo(self.run, {"project_id": project_id, "indicators": {}})
-        said = reasons_line(memo, [reason])
+        memo = self.memo(self.run, {"project_id": project_id, "indicators": {}})
+        said = self.line(memo, [reason])
         if key is not None and not memo.read and not {"project", "yearly"} & memo.__dict__.keys():
             self.kept[key] = said
         return said
