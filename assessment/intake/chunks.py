@@ -428,12 +428,17 @@ class _CsvList:
 
 
 def _settled_version(path: Path) -> tuple[str, int, int, int] | None:
-    """Path, size, modification time and inode of a file, which tell its versions apart; None
-    for a file changed in the last ``SETTLED_SECONDS`` (a file rewritten at the same size
-    within the granularity of the clock would look unchanged)."""
+    """:func:`_version` of a file; None for a file changed in the last ``SETTLED_SECONDS`` (a
+    file rewritten at the same size within the granularity of the clock would look unchanged)."""
     stat = path.stat()
     if time.time() - stat.st_mtime < SETTLED_SECONDS:
         return None
+    return _version(path, stat)
+
+
+def _version(path: Path, stat: os.stat_result | None = None) -> tuple[str, int, int, int]:
+    """Path, size, modification time and inode of a file, which tell its versions apart."""
+    stat = stat or path.stat()
     return str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
@@ -548,7 +553,7 @@ def _parquet_slice(path: Path, start: int, count: int | None) -> object:
     million rows are decoded once, not each from the group's start."""
     import pyarrow as pa
 
-    key = (str(path), os.getpid(), *_stamp(path))
+    key = (*_version(path), os.getpid())
     with _CURSORS_LOCK:  # a cursor in use is out of the dict: another thread opens its own
         kept = _CURSORS.pop(key, None)
     usable = kept is not None and kept.batch is not None and kept.position <= start
@@ -603,15 +608,9 @@ class _Cursor:
         self.file.close()
 
 
-_CURSORS: dict[tuple, _Cursor] = {}  # (path, process, size, mtime) -> where its last read ended
+_CURSORS: dict[tuple, _Cursor] = {}  # (file version, process) -> where its last read ended
 _CURSORS_LOCK = threading.Lock()
 _CURSORS_KEPT = 4  # files a process keeps open
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    """The file's size and modification time: a file written again is read afresh."""
-    found = path.stat()
-    return found.st_size, found.st_mtime_ns
 
 
 def close_parquet_files() -> None:
