@@ -554,8 +554,8 @@ def _parquet_file_sheet(name: str, data: bytes, where: str) -> Sheet:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(pa.BufferReader(data))
+    try:  # ParquetFile, not read_table: the dataset layer refuses repeated column names
+        table = pq.ParquetFile(pa.BufferReader(data)).read()
     except (pa.ArrowException, OSError) as error:
         raise parquet_error(where, error) from None
     return parquet_sheet(name, [list(table.column_names)], table)
