@@ -498,8 +498,9 @@ def encoding_of(blocks: Iterable[bytes]) -> tuple[str | None, dict | None]:
     runs = odd = 0
     for block in blocks:
         _feed(decoders, block)
-        found, uneven = _high_runs(block)
-        runs, odd = runs + found, odd + uneven
+        if "gb18030" in decoders:  # the share of odd runs tells GBK only from what GBK decodes
+            found, uneven = _high_runs(block)
+            runs, odd = runs + found, odd + uneven
     _feed(decoders, b"", final=True)
     return _chosen(set(decoders), odd / runs if runs else 0.0)
 
