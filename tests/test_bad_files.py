@@ -11,6 +11,8 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 from assessment import read_applications, write_template
 from assessment.cli import main
+from assessment.screening.batch import screen_inputs
+from assessment.screening.records import Settings
 
 
 def _encrypted(source, target):
@@ -65,6 +67,33 @@ def test_text_that_is_neither_utf8_gbk_nor_cp1252_is_reported(tmp_path):
     _bad_files(tmp_path)
     projects, _, problems = read_applications([tmp_path / "undecodable.csv"], as_of=AS_OF)
     assert projects.empty and problems["message"].tolist() == ["unknown text encoding"]
+
+
+@pytest.mark.parametrize("rows", [16_000, 2])  # read whole, and as a list in parts
+def test_a_utf16_csv_is_refused_for_its_encoding_not_read_as_letters_between_nuls(tmp_path, rows):
+    """Windows-1252 decodes every byte, so UTF-16 was read as letters and NULs: no header
+    found, and with the encoding warning taken for the file's report, nothing said at all
+    (the file was neither scored nor rejected)."""
+    path = tmp_path / "unicode.csv"
+    path.write_text("project_id,city\nX-1,Zurich\nX-2,Basel\n", encoding="utf-16")
+    found = screen_inputs([str(path)], Settings(as_of=AS_OF), jobs=1, rows_per_chunk=rows)
+    assert found.results.empty and list(found.rejected["reasons"]) == [
+        "unknown text encoding (expected UTF-8, GBK or Windows-1252 text, "
+        "got UTF-16 text (a UTF-16 byte order mark))"
+    ]
+
+
+def test_a_file_with_a_warning_and_no_project_is_reported_not_lost(tmp_path):
+    path = tmp_path / "menu.csv"
+    path.write_bytes(b"caf\xe9,cr\xe8me\n1,2\n3,4\n")  # Windows-1252, guessed: a warning
+    projects, _, problems = read_applications([path], as_of=AS_OF)
+    errors = problems[problems["severity"] == "error"]
+    assert projects.empty and errors["message"].tolist() == [
+        "no application or candidate list found"
+    ]
+    assert problems[problems["severity"] == "warning"]["message"].tolist() == [
+        "the text encoding was guessed"
+    ]
 
 
 @pytest.mark.parametrize("name", ["missing.xlsx", "notes.txt"])

@@ -440,8 +440,10 @@ def _row_text(row: pd.Series) -> str:
 def _unaccounted(
     paths: list, dictionary: Dictionary, wide: pd.DataFrame, problems: list[dict]
 ) -> list[dict]:
-    """A readable file that yielded no project and no problem is reported, not lost."""
-    seen = set(wide["source_file"].dropna()) | {p["file"] for p in problems}
+    """A readable file that yielded no project and no error is reported, not lost (a warning,
+    such as a guessed encoding, does not account for it)."""
+    refused = {p["file"] for p in problems if p.get("severity", "error") == "error"}
+    seen = set(wide["source_file"].dropna()) | refused
     existing = [p for p in paths if Path(p).exists()]
     return [
         problem(

@@ -306,7 +306,7 @@ def _csv_file_sheet(name: str, data: bytes, where: str, limits: Limits) -> Sheet
         raise limits.exceeded("rows", where, f"{lines:,} lines")
     encoding, remark = encoding_of([data])
     if encoding is None:
-        raise _unknown_encoding(where)
+        raise _unknown_encoding(where, data[:4])
     text = data.decode(encoding)
     dialect = csv_dialect(text[:CSV_SAMPLE_CHARS])
     try:
@@ -480,11 +480,13 @@ def csv_encoding(path: Path) -> tuple[str, dict | None]:
 
     encoding, remark = encoding_of(blocks())
     if encoding is None:
-        raise _unknown_encoding(str(path))
+        with path.open("rb") as stream:
+            raise _unknown_encoding(str(path), stream.read(4))
     return encoding, remark
 
 
 _ENCODINGS = ("utf-8-sig", "gb18030", "cp1252")
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def encoding_of(blocks: Iterable[bytes]) -> tuple[str | None, dict | None]:
@@ -496,7 +498,9 @@ def encoding_of(blocks: Iterable[bytes]) -> tuple[str | None, dict | None]:
         name: codecs.getincrementaldecoder(checked.get(name, name))() for name in _ENCODINGS
     }
     runs = odd = 0
-    for block in blocks:
+    for number, block in enumerate(blocks):
+        if number == 0 and block.startswith(_UTF16_BOMS):
+            return None, None  # Windows-1252 would read UTF-16 as letters between NULs
         _feed(decoders, block)
         if "gb18030" in decoders:  # the share of odd runs tells GBK only from what GBK decodes
             found, uneven = _high_runs(block)
@@ -542,12 +546,14 @@ def _high_runs(block: bytes) -> tuple[int, int]:
     return len(lengths), int((lengths % 2).sum())
 
 
-def _unknown_encoding(where: str) -> InputError:
+def _unknown_encoding(where: str, head: bytes) -> InputError:
+    utf16 = head.startswith(_UTF16_BOMS)
     return InputError(
         "unknown text encoding",
         where=where,
         expected="UTF-8, GBK or Windows-1252 text",
-        hint="save the CSV as UTF-8",
+        got="UTF-16 text (a UTF-16 byte order mark)" if utf16 else "bytes none of them decodes",
+        hint="save the CSV as UTF-8 (in Excel: Save As, CSV UTF-8)",
     )
 
 
