@@ -69,15 +69,16 @@ def environment(revision: str | None) -> dict:
     return env
 
 
-def run_python(revision: str | None, code: str, *args: str) -> str:
+def run_python(revision: str | None, code: str, *args: str, cwd: Path | None = None) -> str:
     """Run ``code`` with ``revision``'s engine (None: today's) in a new Python process and
-    return what it printed."""
+    return what it printed. ``cwd``: the working folder (by default the revision's files);
+    it comes first on ``sys.path``, so it must hold no ``assessment`` package of its own."""
     done = subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         env=environment(revision),
-        cwd=str(ROOT if revision is None else tree_of(revision)),  # "" first on sys.path
+        cwd=str(cwd or (ROOT if revision is None else tree_of(revision))),  # "" first on sys.path
     )
     if done.returncode:
         raise SystemExit(f"the {revision or 'current'} engine failed:\n{done.stderr[-3000:]}")

@@ -8,12 +8,15 @@ and the training data's hash are the same as before."""
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from golden_tree import load_tree, save_tree
 from helpers import AS_OF, ROOT
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
@@ -164,6 +167,13 @@ def test_a_feature_s_effects_are_those_of_the_tiled_walk(packaged):
 
 # --- predict: the outputs of the engine before issue 19 -------------------------------------
 
+# What 4e70352's engine predicted for the cases below: ``tests/golden/issue19/predict/``
+# (``golden_tree``), written once by that revision's engine in a process of its own
+# (``bench/baseline.py``), with the candidate list's frame it was given (made by today's engine
+# then) and a digest of the random rows (made again here: a seeded generator)::
+#
+#     python bench/make_issue19_golden.py predict
+GOLDEN = ROOT / "tests" / "golden" / "issue19" / "predict"
 
 OLD_PREDICT = """
 import pickle, sys
@@ -181,32 +191,53 @@ def candidate_frame() -> pd.DataFrame:
     return add_indicators(applications.projects, applications.yearly, AS_OF)
 
 
-@pytest.mark.slow
-def test_predict_gives_the_outputs_of_the_engine_before_issue_19(packaged, tmp_path):
-    sys.path.insert(0, str(ROOT / "bench"))
-    from baseline import BEFORE_ISSUE_19, commit_of, run_python
-
-    try:
-        commit_of(BEFORE_ISSUE_19)
-    except SystemExit as missing:  # a shallow clone holds no earlier commit
-        pytest.skip(str(missing))
-    listed = candidate_frame()
-    rows = random_rows(packaged, 3000, seed=19)
-    cases = [
+def predict_cases(model: RiskModel, listed: pd.DataFrame) -> list[tuple]:
+    """(frame, absent) pairs: the candidate list, random rows with absent features, one row
+    and none."""
+    rows = random_rows(model, 3000, seed=19)
+    return [
         (listed, structural_absence(listed)),
         (rows, random_absence(rows, seed=19)),
         (rows.iloc[:1], None),
         (rows.iloc[:0], None),
     ]
-    (tmp_path / "cases.pkl").write_bytes(pickle.dumps(cases))
-    run_python(BEFORE_ISSUE_19, OLD_PREDICT, str(tmp_path / "cases.pkl"), str(tmp_path / "old.pkl"))
-    before = pickle.loads((tmp_path / "old.pkl").read_bytes())
+
+
+def rows_digest(cases: list[tuple]) -> str:
+    """SHA-256 of the random rows and their absent features, as CSV (floats to the bit)."""
+    frame, absent = cases[1]
+    return hashlib.sha256((frame.to_csv() + absent.to_csv()).encode("utf-8")).hexdigest()
+
+
+@pytest.mark.slow
+def test_predict_gives_the_outputs_of_the_engine_before_issue_19(packaged):
+    golden = load_tree(GOLDEN)
+    cases = predict_cases(packaged, golden["listed"])
+    assert rows_digest(cases) == golden["rows"], (
+        "the random rows are not those tests/golden/issue19/predict was written for (the loan "
+        "history or numpy's generator changed): python bench/make_issue19_golden.py predict"
+    )
+    before = golden["predictions"]
     for (frame, absent), old in zip(cases, before, strict=True):
         new = predict(packaged, frame, absent=absent)
         assert list(new.columns) == list(old.columns) and new.index.equals(old.index)
         for name in new.columns:
             _assert_same_column(new[name], old[name])
     assert before[1]["absent_features"].map(len).sum() > 1000  # absent features were filled
+
+
+def write_golden(revision: str, folder: Path) -> None:
+    """Predict the cases with ``revision``'s engine and keep what it gave."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from baseline import run_python
+
+    listed = candidate_frame()
+    cases = predict_cases(with_pipeline(load_model()), listed)
+    (folder / "cases.pkl").write_bytes(pickle.dumps(cases))
+    run_python(revision, OLD_PREDICT, str(folder / "cases.pkl"), str(folder / "old.pkl"))
+    found = {"listed": listed, "rows": rows_digest(cases)}
+    found["predictions"] = pickle.loads((folder / "old.pkl").read_bytes())
+    save_tree(found, GOLDEN)
 
 
 def _assert_same_column(new: pd.Series, old: pd.Series) -> None:

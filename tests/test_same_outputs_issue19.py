@@ -12,7 +12,8 @@ The golden file was made once, by running that revision's engine in processes of
 
     python tests/test_same_outputs_issue19.py --write-golden 4e70352
 
-Rewrite it only from that revision: it is the "before" the new code must equal.
+or ``python bench/make_issue19_golden.py outputs`` (the script that writes each of issue 19's
+golden files). Rewrite it only from that revision: it is the "before" the new code must equal.
 """
 
 from __future__ import annotations
