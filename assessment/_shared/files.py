@@ -31,6 +31,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -338,12 +339,20 @@ def file_stem(text: str) -> str:
     return f"{head}~{digest}"
 
 
-def sha256_of(path: str | Path) -> str:
-    """The SHA-256 of a file (hex), read a megabyte at a time: the one file digest."""
+def sha256_of(file: str | Path | BinaryIO) -> str:
+    """The SHA-256 of a file (hex), by its path or open for reading bytes (a URL's stream,
+    :func:`assessment.intake.urls.input_sha256`), read a megabyte at a time: the one file
+    digest."""
+    if not isinstance(file, str | Path):
+        return _sha256_read(file)
+    with open(file, "rb") as handle:
+        return _sha256_read(handle)
+
+
+def _sha256_read(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 

@@ -6,8 +6,10 @@ A URL is any input that starts with a protocol and ``://`` (``C:\\...`` is a loc
 problem row per URL that names none or cannot be used (unknown protocol, the package that
 reads it not installed, no such file). :func:`readable_copy` gives a local file to read: the
 path itself for ``file://``, else a copy made in this process's temporary folder (a worker
-copies its own files; the client never reads them). fsspec is imported only here, only when
-a URL is given: local paths never load it.
+copies its own files; the client never reads them). :func:`input_sha256` is the digest of
+an input, local or at a URL, for the manifest (streamed: the client reads each URL's file
+once more, never holds it). fsspec is imported only here, only when a URL is given: local
+paths never load it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from .._shared.files import sha256_of
 from ..errors import InputError
 from .layouts import problem
 
@@ -175,6 +178,21 @@ def local_path(url: str) -> str | None:
     """The local path of a ``file://`` URL; None for other storage."""
     fs, path = filesystem(url)
     return path if "file" in _protocols(fs) else None
+
+
+def input_sha256(path: str) -> str | None:
+    """The SHA-256 of an input file: a local path, or a URL's file streamed through fsspec
+    (never copied whole). None when it cannot be read now (a missing input, a folder, a file
+    removed or a storage unreachable since it was screened): the run's outputs stand, and a
+    digest of something else would be worse than none."""
+    try:
+        if not is_url(path):
+            return sha256_of(path) if os.path.isfile(path) else None
+        fs, inner = filesystem(path)
+        with _reading(path), fs.open(inner, "rb") as stream:
+            return sha256_of(stream)
+    except (InputError, OSError):
+        return None
 
 
 def _protocols(fs: object) -> tuple[str, ...]:

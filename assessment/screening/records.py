@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import __version__
-from .._shared.files import file_stem, sha256_of
+from .._shared.files import file_stem
 from .._shared.text import is_missing, joined, written
 from ..criteria.evaluate import VERDICTS
 from ..criteria.rules import RuleSet, load_rules
@@ -52,6 +52,7 @@ from ..intake.cells import as_of_date
 from ..intake.chunks import Chunk, read_chunk
 from ..intake.dictionary import PROGRAMMES, load_dictionary
 from ..intake.read import PROBLEM_COLUMNS, SOURCE_COLUMNS, Applications, of_kept_rows
+from ..intake.urls import input_sha256
 from ..model.persist import default_model_path, load_model
 from ..pipeline import KEY_INDICATORS, PACKAGED_MODEL, Scored, score_read
 from ..reports.fields import rating_grades, unit_of
@@ -789,7 +790,7 @@ def manifest(
     inputs = [
         {
             "path": file,
-            "sha256": sha256_of(file) if Path(file).is_file() else None,
+            "sha256": input_sha256(file),
             "projects": scored.get(file, []),
             "rejected": refused.get(file, []),
         }
