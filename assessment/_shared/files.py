@@ -299,10 +299,13 @@ def write_json(path: str | Path, data: object, default: Callable | None = None) 
     return write_atomically(path, write)
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path, **options: object) -> Path:
-    """``frame`` as CSV (no index), formula-like text neutralised, written atomically."""
+def write_csv(frame: pd.DataFrame, path: str | Path, *, encoding: str = "utf-8") -> Path:
+    """``frame`` as CSV (no index, lines ending in ``\\n``), formula-like text neutralised,
+    written atomically (a big frame column by column: :mod:`.csv_blocks`)."""
+    from .csv_blocks import write_frame_csv
+
     safe = csv_safe(frame)
-    return write_atomically(path, lambda t: safe.to_csv(t, index=False, **options))
+    return write_atomically(path, lambda t: write_frame_csv(safe, t, encoding=encoding))
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, sheet: str = "Sheet1") -> Path:
