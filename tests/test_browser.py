@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import AS_OF, ROOT
+from run_assess import run_quietly
 
 httpx = pytest.importorskip("httpx", reason="httpx comes with the test extras")
 pytestmark = pytest.mark.slow  # starts a server process and a browser
@@ -38,10 +39,10 @@ USERS = {"alice": "officer", "carol": "officer", "dora": "officer", "bob": "revi
 
 
 def _assess(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "assessment", *args], capture_output=True, text=True, check=True
-    )
-    return done.stdout
+    """``assess ARGS`` in this process (no start-up of its own); what it printed."""
+    ran = run_quietly(*args)
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
 
 
 def _free_port() -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from helpers import AS_OF, ROOT
+from run_assess import Ran, run_quietly
 
 httpx = pytest.importorskip("httpx", reason="httpx comes with the test extras")
 pytestmark = pytest.mark.slow  # starts a server process
@@ -26,10 +27,11 @@ WORKBOOK = SAMPLES / "10_horinger_green_credit_ai.xlsx"
 UPLOADS = 20
 
 
-def _assess(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "assessment", *args], capture_output=True, text=True, check=True
-    )
+def _assess(*args: str) -> Ran:
+    """``assess ARGS`` in this process (no start-up of its own)."""
+    ran = run_quietly(*args)
+    assert ran.returncode == 0, ran.stderr
+    return ran
 
 
 def _serve(database: str, *options: str, tmp: Path | None = None) -> tuple[subprocess.Popen, str]:
