@@ -55,6 +55,12 @@ def local_run(parts):
     return screen_inputs([str(p) for p in parts], SETTINGS, jobs=1)
 
 
+@pytest.fixture(scope="module")
+def local_in_parts(parts):
+    """The local paths screened in chunks of 40 rows (what the URLs read in parts give)."""
+    return screen_inputs(parts, SETTINGS, jobs=1, rows_per_chunk=40)
+
+
 def as_urls(parts: list[Path]) -> list[str]:
     """part-*.csv as a glob URL, part-3.parquet as a file URL."""
     return [f"file://{parts[0].parent}/part-*.csv", parts[3].as_uri()]
@@ -83,7 +89,7 @@ def test_file_urls_and_a_glob_give_the_local_paths_results(parts, local_run):
     assert_same_screening(found, local_run)
 
 
-def test_url_lists_read_in_parts_give_the_same_results(parts, local_run):
+def test_url_lists_read_in_parts_give_the_same_results(parts, local_in_parts):
     """Chunks of 40 rows: the CSV parts are planned from the first bytes of each file, the
     Parquet parts from its footer; together they read every row once."""
     chunks, missing = plan_chunks(as_urls(parts), rows_per_chunk=40)
@@ -91,7 +97,7 @@ def test_url_lists_read_in_parts_give_the_same_results(parts, local_run):
     assert {chunk.list_path for chunk in chunks} == {p.as_uri() for p in parts}
     assert all(chunk.rows in (0, 40) for chunk in chunks)
     found = screen_inputs(as_urls(parts), SETTINGS, jobs=1, rows_per_chunk=40)
-    assert_same_screening(found, screen_inputs(parts, SETTINGS, jobs=1, rows_per_chunk=40))
+    assert_same_screening(found, local_in_parts)
 
 
 def test_files_on_the_memory_filesystem_are_copied_and_named_by_their_urls(parts, local_run):
@@ -163,10 +169,10 @@ def test_the_cli_lists_bad_urls_and_screens_the_rest_without_traceback(parts, tm
 
 
 @pytest.mark.slow
-def test_dask_workers_read_the_urls_and_give_the_local_results(parts):
+def test_dask_workers_read_the_urls_and_give_the_local_results(parts, local_in_parts):
     """A LocalCluster of two worker processes: each reads its own parts from the URLs."""
     found = screen_inputs(as_urls(parts), SETTINGS, engine="dask", jobs=2, rows_per_chunk=40)
-    assert_same_screening(found, screen_inputs(parts, SETTINGS, jobs=1, rows_per_chunk=40))
+    assert_same_screening(found, local_in_parts)
 
 
 @pytest.mark.slow
