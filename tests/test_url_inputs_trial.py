@@ -1,12 +1,21 @@
 """URL inputs tried as a newcomer would (issue 19): the manifest gives a URL's file its SHA-256
 as it does a local file's (streamed through fsspec; null, and the run complete, when the file
-cannot be read again by then)."""
+cannot be read again by then), and each hostile URL is scored or rejected with its reason,
+never a traceback: a storage that refuses the connection, a protocol whose package is missing
+(named: aiohttp for http://, not fsspec), an http(s) URL with a query string, a ``file://``
+folder with the outputs inside it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
 import json
+import os
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 import fsspec
@@ -14,8 +23,11 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 from helpers import AS_OF, ROOT
 
+from assessment._shared.files import shown_path
 from assessment.cli import main
-from assessment.intake.urls import input_sha256
+from assessment.errors import InputError
+from assessment.intake.chunks import plan_chunks
+from assessment.intake.urls import filesystem, input_sha256, url_name
 from assessment.screening.batch import screen_inputs
 from assessment.screening.records import Settings
 
@@ -160,3 +172,177 @@ def test_on_dask_the_client_hashes_the_url_inputs_the_workers_read(workbook, tmp
     manifest = json.loads((out / "manifest.json").read_text())
     assert code == 0 and manifest["counts"]["projects_scored"] == 1
     assert hashes(manifest) == {WORKBOOK.name: digest(WORKBOOK)}
+
+
+# -- hostile URLs --------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(bool(importlib.util.find_spec("aiohttp")), reason="aiohttp is installed here")
+def test_an_http_url_without_aiohttp_names_aiohttp_not_fsspec():
+    """fsspec holds the http:// class, so the package was taken from its module: 'needs the
+    fsspec package, which is not installed' (it is)."""
+    with pytest.raises(InputError) as error:
+        filesystem("http://127.0.0.1:1/list.csv")
+    assert "aiohttp" in error.value.what and error.value.hint == "pip install aiohttp"
+    assert "fsspec" not in error.value.what and "requests" in error.value.got
+
+
+@pytest.fixture
+def silent_server():
+    """A loopback address that takes connections and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                taken.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in [*taken, listener]:
+        connection.close()
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("aiohttp"), reason="http:// needs aiohttp")
+def test_a_silent_http_server_is_given_up_not_waited_on(silent_server, monkeypatch, workbook):
+    """aiohttp's default waited 5 minutes for each of the requests a URL takes (20 minutes
+    and more for one input); a server silent for SILENT_SECONDS is given up."""
+    import assessment.intake.urls as urls
+
+    monkeypatch.setattr(urls, "SILENT_SECONDS", 1)
+    started = time.monotonic()
+    found = screen_inputs([f"{silent_server}/list.csv", str(workbook)], SETTINGS, jobs=1)
+    assert time.monotonic() - started < 30
+    assert found.rejected["file"].tolist() == ["list.csv"]
+    assert found.manifest["counts"]["projects_scored"] == 1
+
+
+def test_a_storage_that_refuses_the_connection_is_one_rejected_input(workbook, tmp_path, capsys):
+    """ftp:// connects when its filesystem is made: 'Connection refused' ended the whole run
+    with exit 1 and no outputs; now that URL is rejected and the rest screened."""
+    out = tmp_path / "out"
+    code = main([*SCREEN, "ftp://127.0.0.1:1/list.csv", str(workbook), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "list.csv [rejected] file: cannot reach the storage of the URL" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"] == {"files": 2, "projects_scored": 1, "rejected": 1}
+    with pytest.raises(InputError) as error:
+        filesystem("ftp://127.0.0.1:1/list.csv")
+    assert error.value.got.startswith("ConnectionRefusedError")
+
+
+def test_a_file_url_folder_may_not_hold_the_outputs(workbook, capsys):
+    """A local folder with the output folder inside was refused, a file:// URL of it was not:
+    the outputs were written into the folder being read, and read back by the next run."""
+    out = workbook.parent / "out"
+    for folder in (workbook.parent.as_uri(), workbook.parent.as_uri() + "/"):
+        assert main([*SCREEN, folder, "-o", str(out)]) == 1
+        assert "output folder is inside the input folder" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_https_url_with_a_query_is_named_by_its_path():
+    """A signed link (``list.csv?X-Amz-Signature=...``) was read as a file of type
+    '.csv?X-Amz-Signature=...' and rejected; a ``?`` of a file:// URL is still the name's."""
+    assert url_name("https://host/lists/list.csv?X-Amz-Signature=ab&v=1") == "list.csv"
+    assert url_name("http://host/lists/list.parquet#part") == "list.parquet"
+    assert url_name("file:///data/odd?.csv") == "odd?.csv"
+
+
+def test_a_signed_url_is_named_without_its_signature_in_the_outputs():
+    """Results, rejected rows and the manifest named it 'list.csv?X-Amz-Signature=...': a
+    credential, written into files that are shared."""
+    url = "https://127.0.0.1:1/lists/list.csv?X-Amz-Signature=secret"
+    assert shown_path(url, [url]) == "list.csv"
+    found = screen_inputs([url], SETTINGS, jobs=1)  # no aiohttp, or nothing listening: refused
+    assert found.rejected["file"].tolist() == ["list.csv"]
+    assert [item["path"] for item in found.manifest["inputs"]] == ["list.csv"]
+    assert "secret" not in json.dumps(found.manifest)
+
+
+def test_a_big_list_at_a_signed_url_is_planned_in_parts(tmp_path, monkeypatch):
+    """Its parts are planned by its suffix, which is the path's, not the query's."""
+    import assessment.intake.urls as urls
+
+    rows = "\n".join(f"CL-{n},Site {n}" for n in range(50))
+    monkeypatch.setattr(urls, "url_size", lambda url: (2_000, "file"))
+    monkeypatch.setattr(
+        urls, "read_head", lambda url, size=0: f"project_id,name\n{rows}\n".encode()
+    )
+    monkeypatch.setattr(urls, "expand_urls", lambda found: (list(found), []))
+    chunks, _ = plan_chunks(["https://host/list.csv?sig=1"], rows_per_chunk=20)
+    assert [chunk.start for chunk in chunks] == [0, 20, 40]
+
+
+def test_a_fifo_named_by_a_file_url_is_rejected_and_never_opened(tmp_path, workbook, capsys):
+    """The manifest hashed a file:// URL's file by opening it: a FIFO (or file:///dev/zero)
+    blocked the run for ever after it had been screened; its local path is checked first."""
+    fifo = tmp_path / "list.csv"
+    os.mkfifo(fifo)
+    hashed = []
+    worker = threading.Thread(target=lambda: hashed.append(input_sha256(fifo.as_uri())))
+    worker.start()
+    worker.join(timeout=10)
+    if worker.is_alive():  # release the blocked open, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join()
+        pytest.fail("input_sha256 opened the FIFO and waited for a writer")
+    assert hashed == [None] and input_sha256("file:///dev/zero") is None
+    out = tmp_path / "out"
+    assert main([*SCREEN, fifo.as_uri(), str(workbook), "-o", str(out)]) == 2
+    assert "list.csv [rejected] file: not a regular file" in capsys.readouterr().err
+    assert hashes(json.loads((out / "manifest.json").read_text()))["list.csv"] is None
+
+
+def test_a_url_file_past_the_size_limit_is_refused_before_it_is_copied_or_hashed(
+    in_memory, monkeypatch
+):
+    """A worker copied the whole file into its temporary folder and the reader refused the
+    copy; the client then downloaded it again to hash it."""
+    from assessment.intake.urls import readable_copy
+
+    monkeypatch.setenv("ASSESS_MAX_FILE_BYTES", "1000")
+    with pytest.raises(InputError) as error:
+        readable_copy(in_memory)
+    assert error.value.what == "the file is past the file bytes limit"
+    assert error.value.where == in_memory and "ASSESS_MAX_FILE_BYTES" in error.value.expected
+    assert input_sha256(in_memory) is None
+    found = screen_inputs([in_memory], SETTINGS, jobs=1)
+    assert found.rejected["reasons"].tolist() == [
+        "the file is past the file bytes limit (expected at most 1,000 (ASSESS_MAX_FILE_BYTES), "
+        f"got {WORKBOOK.stat().st_size:,})"
+    ]
+
+
+# -- found here, left to screening/ (being edited by another engineer): strict, so that the fix
+# -- shows as XPASS and the marker is taken off
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="screening/batch.py _missing_rows keeps a planning problem's message alone: the "
+    "expected, got and hint of a URL refused before reading are lost (fix: problem_text)",
+)
+def test_a_url_refused_before_reading_is_rejected_with_what_was_got():
+    found = screen_inputs(["ftp://127.0.0.1:1/list.csv"], SETTINGS, jobs=1)
+    [reasons] = found.rejected["reasons"]
+    assert "got ConnectionRefusedError" in reasons
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="screening/run.py hands Dask's from_map an empty list of chunks when every input "
+    "was refused before reading: 'All `iterables` must have a non-zero length', exit 70 "
+    "(fix: no chunks, no cluster)",
+)
+def test_on_dask_inputs_all_refused_before_reading_are_rejected_not_a_crash():
+    found = screen_inputs(["nosuchproto://x.csv"], SETTINGS, engine="dask", jobs=1)
+    assert found.manifest["counts"] == {"files": 1, "projects_scored": 0, "rejected": 1}

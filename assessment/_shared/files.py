@@ -11,7 +11,9 @@
 * :func:`cell_text`, :func:`csv_safe`, :func:`write_csv` and
   :data:`XLSXWRITER_OPTIONS` keep text that a spreadsheet would run as a formula as text;
 * :func:`file_stem` turns a project id into a bounded file name that stays in its folder;
-* :func:`shown_path` names an input relative to what was given on the command line;
+* :func:`shown_path` names an input relative to what was given on the command line (a URL
+  without its query: :func:`is_url`, :func:`url_path` and :func:`url_name` are the one
+  reading of a URL's form);
 * :func:`sha256_of` (a file) and :func:`sha256_text` are the only digests.
 
 Missing parent folders of a destination are made when the file is written (and said so by the
@@ -30,7 +32,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import pandas as pd
@@ -372,12 +374,45 @@ def sha256_bytes(data: bytes) -> str:
 def shown_path(path: str | Path, given: Iterable[str | Path]) -> str:
     """``path`` named relative to the command-line argument it was found through: a file
     given by name as its name, a file found in a folder as the folder's name and the rest
-    (``inbox/2025/a.xlsx``), never as an absolute local path."""
-    path = Path(path)
-    for item in map(Path, given):
+    (``inbox/2025/a.xlsx``), never as an absolute local path; a URL likewise, never with
+    an http(s) query (:func:`url_path`: a signed link's signature is a credential)."""
+    path = Path(_unqueried(path))
+    for item in map(Path, map(_unqueried, given)):
         if path == item and not item.is_dir():
             return path.name
         with contextlib.suppress(ValueError):
             rest = path.relative_to(item)
             return str(Path(item.resolve().name) / rest) if item.resolve().name else str(rest)
     return path.name
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
+QUERIED = ("http", "https")  # protocols whose URLs may carry a ?query
+
+
+def is_url(path: object) -> bool:
+    """Is ``path`` a URL (``protocol://...``) rather than a local path?"""
+    return isinstance(path, str) and bool(_URL.match(path))
+
+
+def url_protocol(url: str) -> str:
+    """The protocol of a URL, in lower case (``s3`` for ``S3://bucket/a.csv``)."""
+    return url.split("://", 1)[0].lower()
+
+
+def url_path(url: str) -> str:
+    """What follows ``protocol://``, less the query and fragment of an http(s) URL: its ``?``
+    starts what is sent to the server (a signature, a version), never a glob."""
+    rest = url.split("://", 1)[-1]
+    if url_protocol(url) in QUERIED:
+        rest = rest.split("#", 1)[0].split("?", 1)[0]
+    return rest
+
+
+def _unqueried(path: str | Path) -> str | Path:
+    return f"{url_protocol(path)}://{url_path(path)}" if is_url(path) else path
+
+
+def url_name(url: str) -> str:
+    """The file name at the end of a URL (``list.csv`` for ``https://host/list.csv?sig=1``)."""
+    return PurePosixPath(url_path(url).rstrip("/")).name

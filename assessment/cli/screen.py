@@ -37,8 +37,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
             "--scheduler needs --engine dask", hint="add --engine dask or drop --scheduler"
         )
     from .._shared.files import check_destination
+    from ..intake.urls import local_input
 
-    folder = check_destination(args.output, (), "output folder", folder=True, inputs=args.paths)
+    inputs = [local_input(path) for path in args.paths]  # file:// folders are folders read
+    folder = check_destination(args.output, (), "output folder", folder=True, inputs=inputs)
     made = made_for(folder / "manifest.json")
     screening, written = _screen(args, folder)
     counts = screening.manifest["counts"]

@@ -250,9 +250,9 @@ def _url_list_parts(url: str, rows_per_chunk: int) -> list[Chunk]:
     CSV file (rows estimated from the lines in them) or a Parquet file's footer (its rows),
     never from the whole file: the workers read it. The last part reads to the end, so an
     estimate short of the rows loses none. None for a file read whole."""
-    from .urls import HEAD_BYTES, parquet_rows, read_head, url_size
+    from .urls import HEAD_BYTES, parquet_rows, read_head, url_name, url_size
 
-    suffix = PurePosixPath(url.split("://", 1)[1]).suffix.lower()
+    suffix = PurePosixPath(url_name(url)).suffix.lower()
     if suffix not in LIST_SUFFIXES:
         return []
     try:

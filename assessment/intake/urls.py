@@ -24,26 +24,17 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from .._shared.files import sha256_of
+from .._shared.files import QUERIED, is_url, sha256_of, url_name, url_path, url_protocol
 from ..errors import InputError
 from .layouts import problem
+from .limits import Limits
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
 _GLOB = re.compile(r"[*?\[]")
 FOLDER_SUFFIXES = (".xlsx", ".xlsm", ".ods", ".csv")  # taken from a folder (as find_inputs)
+SILENT_SECONDS = 30  # an http(s) server silent this long is given up (connecting or reading)
 HEAD_BYTES = 1 << 16  # what the client reads of a CSV list to estimate its rows
 KEPT_COPIES = 4  # copies of list files a process keeps for their later parts
 SETTLED_AGE = 60.0  # a copy's modification time is set this far back: it never changes
-
-
-def is_url(path: object) -> bool:
-    """Is ``path`` a URL (``protocol://...``) rather than a local path?"""
-    return isinstance(path, str) and bool(_URL.match(path))
-
-
-def url_name(url: str) -> str:
-    """The file name at the end of a URL."""
-    return PurePosixPath(url.split("://", 1)[-1].rstrip("/")).name
 
 
 def expand_urls(urls: Iterable[str]) -> tuple[list[str], list[dict]]:
@@ -64,7 +55,7 @@ def expand_urls(urls: Iterable[str]) -> tuple[list[str], list[dict]]:
 def _files_at(url: str) -> list[str]:
     fs, path = filesystem(url)
     with _reading(url):
-        if _GLOB.search(path):
+        if _GLOB.search(url_path(url)):
             files = [fs.unstrip_protocol(p) for p in sorted(fs.glob(path)) if fs.isfile(p)]
             return files or _none_found(url, "no file matches the pattern")
         if fs.isdir(path):
@@ -92,17 +83,18 @@ def _none_found(url: str, what: str) -> list[str]:
 def filesystem(url: str) -> tuple[object, str]:
     """The fsspec filesystem of ``url`` and the path on it; InputError when fsspec does not
     know the protocol or the package that implements it is not installed."""
-    protocol = url.split("://", 1)[0].lower()
+    protocol = url_protocol(url)
     try:
         import fsspec.core
         from fsspec.registry import known_implementations
     except ImportError:
         raise _needs_package(url, protocol, "fsspec") from None
     try:
-        return fsspec.core.url_to_fs(url)
-    except ImportError:
-        known = known_implementations.get(protocol, {})
-        raise _needs_package(url, protocol, known.get("class", protocol).split(".")[0]) from None
+        return fsspec.core.url_to_fs(url, **_storage_options(protocol))
+    except ImportError as error:
+        known = known_implementations.get(protocol, {}).get("class", protocol)
+        missing = getattr(error.__cause__, "name", None) or known.split(".")[0]
+        raise _needs_package(url, protocol, missing, str(error)) from None
     except ValueError as error:
         raise InputError(
             f"unknown protocol {protocol!r}",
@@ -111,16 +103,57 @@ def filesystem(url: str) -> tuple[object, str]:
             got=str(error),
             hint="check the URL; a local file needs no protocol (or file:///)",
         ) from None
+    except Exception as error:  # a storage that connects when opened (ftp, hdfs...)
+        raise _unreachable(url, error) from None
 
 
-def _needs_package(url: str, protocol: str, package: str) -> InputError:
+def _storage_options(protocol: str) -> dict:
+    """How long to wait for an http(s) server: aiohttp's default gives a request 5 minutes in
+    all (a big file's copy included) and waits as long for a server that takes the
+    connection and says nothing, at each of the several requests a URL takes (one such input
+    held a run for over 25 minutes); here a server silent for ``SILENT_SECONDS`` is given up
+    (2.5 minutes for that input), a slow download never. The user's own fsspec configuration
+    of ``client_kwargs`` stands."""
+    import fsspec.config
+
+    if protocol not in QUERIED or "client_kwargs" in fsspec.config.conf.get(protocol, {}):
+        return {}
+    try:
+        import aiohttp
+    except ImportError:
+        return {}  # fsspec says what to install
+    wait = aiohttp.ClientTimeout(total=None, sock_connect=SILENT_SECONDS, sock_read=SILENT_SECONDS)
+    return {"client_kwargs": {"timeout": wait}}
+
+
+def _needs_package(url: str, protocol: str, package: str, said: str = "") -> InputError:
+    """``package``: the module that could not be imported (aiohttp for http://, not fsspec,
+    which holds the class); ``said``: fsspec's own words on what to install."""
     return InputError(
         f"reading {protocol}:// URLs needs the {package} package, which is not installed",
         where=url,
         expected=f"{package} installed (on the workers too)",
-        got=f"no module {package!r}",
+        got=f"no module {package!r} ({said})" if said else f"no module {package!r}",
         hint=f"pip install {package}",
     )
+
+
+def _unreachable(url: str, error: Exception) -> InputError:
+    return InputError(
+        "cannot reach the storage of the URL",
+        where=url,
+        expected="a storage that answers at the URL's address",
+        got=_reason(error),
+        hint="check the URL, the network and credentials",
+    )
+
+
+def _reason(error: Exception, limit: int = 300) -> str:
+    """An error's type and the first line of its message, at most ``limit`` characters (a
+    storage's message can run to pages: hdfs:// lists every place it looked for Java)."""
+    first = (str(error).strip().splitlines() or [""])[0]
+    text = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _reading:
@@ -140,7 +173,7 @@ class _reading:
             "no such file at the URL" if missing else "cannot read the URL",
             where=self.url,
             expected="a file that can be read at the URL",
-            got=f"{type(error).__name__}: {error}",
+            got=_reason(error),
             hint="check the URL" if missing else "check the URL, the network and credentials",
         ) from None
 
@@ -180,17 +213,32 @@ def local_path(url: str) -> str | None:
     return path if "file" in _protocols(fs) else None
 
 
+def local_input(path: str) -> str:
+    """The local path a ``file://`` URL names, so that it can be told apart from the outputs
+    (a folder being read must not get them); any other path or URL as it is."""
+    if not (is_url(path) and url_protocol(path) in ("file", "local")):
+        return path
+    try:
+        return local_path(path) or path
+    except InputError:
+        return path
+
+
 def input_sha256(path: str) -> str | None:
     """The SHA-256 of an input file: a local path, or a URL's file streamed through fsspec
     (never copied whole). None when it cannot be read now (a missing input, a folder, a file
     removed or a storage unreachable since it was screened): the run's outputs stand, and a
-    digest of something else would be worse than none."""
+    digest of something else would be worse than none. A ``file://`` URL is hashed as its
+    local path is: a FIFO or a device (``file:///dev/zero``) is never opened."""
     try:
-        if not is_url(path):
-            return sha256_of(path) if os.path.isfile(path) else None
+        local = local_path(path) if is_url(path) else path
+        if local is not None:
+            return sha256_of(local) if os.path.isfile(local) else None
         fs, inner = filesystem(path)
-        with _reading(path), fs.open(inner, "rb") as stream:
-            return sha256_of(stream)
+        with _reading(path):
+            _check_size(path, fs.info(inner))  # refused unread: not downloaded to be hashed
+            with fs.open(inner, "rb") as stream:
+                return sha256_of(stream)
     except (InputError, OSError):
         return None
 
@@ -215,6 +263,7 @@ def readable_copy(url: str, *, keep: bool = False) -> str:
     fs, path = filesystem(url)
     with _reading(url):
         info = fs.info(path)
+        _check_size(url, info)
         version = (url, info.get("size"), str(info.get("ETag") or info.get("mtime") or ""))
         if keep and version in _copies and os.path.exists(_copies[version]):
             _copies.move_to_end(version)
@@ -228,6 +277,14 @@ def readable_copy(url: str, *, keep: bool = False) -> str:
         while len(_copies) > KEPT_COPIES:
             discard_copy(_copies.popitem(last=False)[1])
     return copy
+
+
+def _check_size(url: str, info: dict) -> None:
+    """Refuse a file past the size limit before it is copied or hashed (a worker filled its
+    disk with a copy that the reader then refused), as a local file is refused unopened."""
+    size, limits = info.get("size"), Limits.from_env()
+    if isinstance(size, int) and size > limits.file_bytes:
+        raise limits.exceeded("file_bytes", url, size)
 
 
 def discard_copy(copy: str) -> None:
