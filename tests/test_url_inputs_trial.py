@@ -247,6 +247,18 @@ def test_a_file_url_folder_may_not_hold_the_outputs(workbook, capsys):
     assert not out.exists()
 
 
+def test_a_percent_encoded_file_url_is_rejected_with_the_path_to_write(tmp_path):
+    """``Path.as_uri()`` writes a space as %20, which fsspec reads as written: the URL was
+    rejected as 'no such file at the URL', with nothing to say the file is there."""
+    folder = tmp_path / "odd dir"
+    folder.mkdir()
+    workbook = Path(shutil.copy(WORKBOOK, folder / "a b.xlsx"))
+    found = screen_inputs([workbook.as_uri()], SETTINGS, jobs=1)
+    [reasons] = found.rejected["reasons"]
+    assert "%20" in workbook.as_uri() and f"write {str(workbook)!r}" in reasons
+    assert screen_inputs([f"file://{workbook}"], SETTINGS, jobs=1).rejected.empty
+
+
 def test_an_https_url_with_a_query_is_named_by_its_path():
     """A signed link (``list.csv?X-Amz-Signature=...``) was read as a file of type
     '.csv?X-Amz-Signature=...' and rejected; a ``?`` of a file:// URL is still the name's."""

@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import PurePosixPath
+from urllib.parse import unquote
 
 from .._shared.files import QUERIED, is_url, sha256_of, url_name, url_path, url_protocol
 from ..errors import InputError
@@ -62,8 +63,17 @@ def _files_at(url: str) -> list[str]:
             files = [fs.unstrip_protocol(p) for p in sorted(fs.find(path)) if _in_folder(p)]
             return files or _none_found(url, "no workbook or candidate list in the folder")
         if not fs.exists(path):
-            _none_found(url, "no such file at the URL")
+            _none_found(url, _missing(fs, path))
     return [url]
+
+
+def _missing(fs, path: str) -> str:
+    """Why nothing is at ``path``: a URL made by ``Path.as_uri()`` has ``%20`` for a space,
+    which fsspec reads as written; the decoded path is named when it exists."""
+    decoded = unquote(path)
+    if decoded != path and fs.exists(decoded):
+        return f"no such file at the URL (its %-escapes are read as written: write {decoded!r})"
+    return "no such file at the URL"
 
 
 def _in_folder(path: str) -> bool:
