@@ -1,15 +1,15 @@
 """Inputs named by fsspec URLs (``file:///data/part-*.csv``, ``s3://bucket/list/``,
 ``memory://...``): found, sized and copied where they can be read.
 
-A URL is any input that starts with a protocol and ``://`` (``C:\\...`` is a local path).
-:func:`expand_urls` turns URLs (a file, a glob, a folder) into the files they name, with one
-problem row per URL that names none or cannot be used (unknown protocol, the package that
-reads it not installed, no such file). :func:`readable_copy` gives a local file to read: the
+A URL is any input that starts with a protocol and ``://`` (``C:\\...`` is a local path;
+:func:`~assessment._shared.files.is_url` tells them apart). :func:`expand_urls` turns URLs
+(a file, a glob, a folder) into the files they name, with one problem row per URL that names
+none or cannot be used (unknown protocol, the package that reads it not installed, a storage
+that cannot be reached, no such file). :func:`readable_copy` gives a local file to read: the
 path itself for ``file://``, else a copy made in this process's temporary folder (a worker
-copies its own files; the client never reads them). :func:`input_sha256` is the digest of
-an input, local or at a URL, for the manifest (streamed: the client reads each URL's file
-once more, never holds it). fsspec is imported only here, only when a URL is given: local
-paths never load it.
+copies its own files; the client reads them only to hash them). :func:`input_sha256` is the
+digest of an input, local or at a URL, for the manifest (a URL's file streamed, never held
+whole). fsspec is imported only here, only when a URL is given: local paths never load it.
 """
 
 from __future__ import annotations
@@ -290,8 +290,8 @@ def readable_copy(url: str, *, keep: bool = False) -> str:
 
 
 def _check_size(url: str, info: dict) -> None:
-    """Refuse a file past the size limit before it is copied or hashed (a worker filled its
-    disk with a copy that the reader then refused), as a local file is refused unopened."""
+    """Refuse a file past the size limit before it is copied or hashed (a worker copied it
+    whole, the reader then refused the copy), as a local file is refused unopened."""
     size, limits = info.get("size"), Limits.from_env()
     if isinstance(size, int) and size > limits.file_bytes:
         raise limits.exceeded("file_bytes", url, size)
