@@ -5,10 +5,12 @@ LocalCluster gives the same results as the local run."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
+import socket
 import zipfile
 
 import numpy as np
@@ -202,9 +204,12 @@ def test_an_interrupted_write_leaves_no_half_written_workbook(tmp_path, screenin
 
 @pytest.mark.slow
 def test_dask_gives_the_same_results_as_the_local_run(screening, settings):
+    """With Dask's usual web port (8787) taken, as by another cluster: Dask warned ("Port 8787
+    is already in use"), which the suite (and a user's warnings-as-errors) turned into a crash."""
     pytest.importorskip("distributed")
     inputs = [SAMPLES, BROKEN_DIR]
-    on_dask = screen_inputs(inputs, settings, engine="dask", jobs=2, rows_per_chunk=80)
+    with _port_taken(8787):
+        on_dask = screen_inputs(inputs, settings, engine="dask", jobs=2, rows_per_chunk=80)
     pd.testing.assert_frame_equal(
         on_dask.results.reset_index(drop=True), screening.results.reset_index(drop=True)
     )
@@ -212,6 +217,16 @@ def test_dask_gives_the_same_results_as_the_local_run(screening, settings):
         on_dask.rejected.reset_index(drop=True), screening.rejected.reset_index(drop=True)
     )
     assert on_dask.manifest == screening.manifest
+
+
+@contextlib.contextmanager
+def _port_taken(port: int):
+    """``port`` held on every interface for the block (already held by another: left so)."""
+    with socket.socket() as held:
+        with contextlib.suppress(OSError):
+            held.bind(("", port))
+            held.listen()
+        yield
 
 
 class _Terminal(io.StringIO):

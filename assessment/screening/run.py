@@ -98,8 +98,11 @@ def _on_dask(
     if scheduler:
         client = distributed.Client(scheduler)
     else:
-        cluster = distributed.LocalCluster(
-            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None
+        cluster = distributed.LocalCluster(  # its web server on a free port of this host only:
+            n_workers=jobs,  # with None it takes 8787, and warns when another cluster has it
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
         )
         client = distributed.Client(cluster)
     try:
