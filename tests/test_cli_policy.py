@@ -137,7 +137,8 @@ def test_screen_lists_rejected_inputs_and_prints_the_manifest_as_json(tmp_path, 
     assert manifest["counts"]["rejected"] == 1 and manifest["written"]["manifest"].endswith(
         "manifest.json"
     )
-    assert "nowhere.xlsx [rejected] file: no such file or folder\n" in done.stderr
+    missing = "nowhere.xlsx [rejected] file: no such file or folder"
+    assert f"{missing} (expected an existing file or folder)\n" in done.stderr
     assert done.stderr.splitlines()[-1] == "as of 2025-06-30"
 
 

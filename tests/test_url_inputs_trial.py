@@ -137,13 +137,8 @@ def test_a_url_unreadable_when_the_manifest_is_made_has_a_null_sha256(locked_url
     assert found.manifest["counts"] == {"files": 1, "projects_scored": 1, "rejected": 0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screening/batch.py lists the inputs again for the manifest (_input_files), after "
-    "the screening: a file gone by then is left out of it; screening/ is being edited by "
-    "another engineer (fix: list them once, from the plan)",
-)
 def test_a_url_gone_before_the_manifest_is_still_listed_in_it(in_memory):
+    """The inputs were listed again after the screening: a file gone by then was left out."""
     fs = fsspec.filesystem("memory")
     found = screen_inputs([in_memory], SETTINGS, jobs=1, progress=lambda *done: fs.rm(in_memory))
     [item] = found.manifest["inputs"]
@@ -336,25 +331,15 @@ def test_a_url_file_past_the_size_limit_is_refused_before_it_is_copied_or_hashed
 # -- shows as XPASS and the marker is taken off
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screening/batch.py _missing_rows keeps a planning problem's message alone: the "
-    "expected, got and hint of a URL refused before reading are lost (fix: problem_text)",
-)
 def test_a_url_refused_before_reading_is_rejected_with_what_was_got():
+    """A problem found while planning kept its message alone (no expected, no got)."""
     found = screen_inputs(["ftp://127.0.0.1:1/list.csv"], SETTINGS, jobs=1)
     [reasons] = found.rejected["reasons"]
     assert "got ConnectionRefusedError" in reasons
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="screening/run.py hands Dask's from_map an empty list of chunks when every input "
-    "was refused before reading: 'All `iterables` must have a non-zero length', exit 70 "
-    "(fix: no chunks, no cluster)",
-)
 def test_on_dask_inputs_all_refused_before_reading_are_rejected_not_a_crash():
+    """Dask's from_map was given no chunks: 'All `iterables` must have a non-zero length'."""
     found = screen_inputs(["nosuchproto://x.csv"], SETTINGS, engine="dask", jobs=1)
     assert found.manifest["counts"] == {"files": 1, "projects_scored": 0, "rejected": 1}

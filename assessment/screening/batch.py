@@ -34,6 +34,7 @@ from .records import (
     cached_rules,
     empty_results,
     manifest,
+    problem_text,
     rank,
     rejected_of,
     release_freed_memory,
@@ -120,6 +121,7 @@ def screen_inputs(
         rows_per_chunk=rows_per_chunk,
         files_per_chunk=files_per_chunk or balanced_files_per_chunk(inputs, jobs),
     )
+    files = _input_files(inputs, missing)  # as planned: a file gone by the manifest stays in it
     scored, refused, warned = [], [], []
     try:
         for part in run_chunks(
@@ -139,7 +141,6 @@ def screen_inputs(
     ranked = rank(results, consume=True)
     del results
     release_freed_memory()  # the unranked copy
-    files = _input_files(inputs, missing)
     found = manifest(files, ranked, rejected, settings)
     warnings = pd.concat(warned, ignore_index=True) if warned else rejected.iloc[:0]
     _name_inputs(found, ranked, inputs, rejected, warnings)
@@ -207,7 +208,7 @@ def _missing_rows(problems: list[dict]) -> pd.DataFrame:
             "row": pd.NA,
             "cell": "",
             "project_id": "",
-            "reasons": p.get("message") or "no such file or folder",
+            "reasons": problem_text(p) if p.get("message") else "no such file or folder",
         }
         for p in problems
     ]

@@ -70,6 +70,8 @@ def run_chunks(
     count; 1: this process); ``dask`` starts a ``LocalCluster`` of ``jobs`` workers or joins
     the cluster at ``scheduler``."""
     check_engine(engine)
+    if not chunks:  # every input refused before reading: no cluster to start
+        return
     jobs = jobs or os.cpu_count() or 1
     if engine == "dask":
         parts = _on_dask(chunks, settings, jobs, scheduler)
