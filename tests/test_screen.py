@@ -271,3 +271,17 @@ def test_files_are_screened_two_chunks_per_process_within_bounds(
     folder = empty_files(files)
     assert len(list(folder.iterdir())) == files  # nothing added by another case
     assert balanced_files_per_chunk([folder, tmp_path / "missing"], jobs) == expected
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "no port!"])
+def test_a_scheduler_nobody_answers_is_said_with_a_hint(tmp_path, capsys, address):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    sample = str(SAMPLES / "03_shenzhen_edge_site.xlsx")
+    argv = ["screen", sample, "-o", str(tmp_path / "out"), "--as-of", "2025-06-30"]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main([*argv, "--engine", "dask", "--scheduler", address])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"--scheduler {address}: cannot reach the Dask scheduler" in err
+    assert "hint: start one with `dask scheduler`" in err

@@ -98,7 +98,7 @@ def _on_dask(
     dask, dd, distributed = _dask_modules()
     cluster = None
     if scheduler:
-        client = distributed.Client(scheduler)
+        client = _joined(distributed, scheduler)
     else:
         cluster = distributed.LocalCluster(  # its web server on a free port of this host only:
             n_workers=jobs,  # with None it takes 8787, and warns when another cluster has it
@@ -114,6 +114,22 @@ def _on_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _joined(distributed, scheduler: str):
+    """A client of the running scheduler at ``scheduler``, or an error saying how to reach one
+    (Dask waits its connect timeout, 30 s by default, for an address nobody answers)."""
+    try:
+        return distributed.Client(scheduler)
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        raise AssessmentError(
+            "cannot reach the Dask scheduler",
+            where=f"--scheduler {scheduler}",
+            expected="a running Dask scheduler at this address (tcp://HOST:PORT)",
+            got=f"{type(error).__name__}: {error}",
+            hint="start one with `dask scheduler` on that host and check the address and port, "
+            "or leave out --scheduler to run a local cluster",
+        ) from None
 
 
 def _map_partitions(dd, client, chunks: list[Chunk], settings: Settings) -> Iterator[pd.DataFrame]:
