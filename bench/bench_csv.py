@@ -6,8 +6,9 @@ millions that file was most of the driver's (and a Dask client's) time. What is 
 candidate list of N rows (default 100,000; ``bench_screen.prepare_lists``) screened once in
 this process (``--jobs``, default 2), then its results written by ``write_csv`` and by
 ``csv_safe(frame).to_csv(...)`` (what ``write_csv`` did before), each ``--repeats`` times in
-turns (best of each, wall clock and CPU time of this process), and the two files compared byte
-for byte (the exit code is 1 when they differ).
+turns (best of each: wall clock, CPU time of this process, and how much its resident memory
+grew during the write), and the two files compared byte for byte (the exit code is 1 when they
+differ).
 
 Usage: ``python bench/bench_csv.py [--rows N] [--jobs J] [--repeats K] [--keep DIR]``.
 """
@@ -19,6 +20,7 @@ import datetime as dt
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,14 +41,34 @@ def pandas_csv(frame, path: Path) -> Path:
     return write_atomically(path, writing)
 
 
-def timed(write, frame, path: Path) -> tuple[float, float]:
+def timed(write, frame, path: Path) -> tuple[float, float, float]:
+    """Wall clock, CPU time and the most this process's resident memory grew (GiB, sampled
+    every 10 ms) while ``write`` ran."""
+
     def cpu() -> float:
         used = resource.getrusage(resource.RUSAGE_SELF)
         return used.ru_utime + used.ru_stime
 
+    start, peak, done = resident(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], resident() - start)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     wall, spent = time.perf_counter(), cpu()
     write(frame, path)
-    return time.perf_counter() - wall, cpu() - spent
+    wall, spent = time.perf_counter() - wall, cpu() - spent
+    done.set()
+    sampler.join()
+    return wall, spent, peak[0] / 2**30
+
+
+def resident() -> int:
+    """This process's resident memory in bytes (Linux)."""
+    with open("/proc/self/statm") as status:
+        return int(status.read().split()[1]) * resource.getpagesize()
 
 
 def main() -> None:
@@ -68,7 +90,7 @@ def main() -> None:
             "pandas to_csv": pandas_csv,
             "write_csv": lambda f, p: write_csv(f, p, encoding="utf-8-sig"),
         }
-        best = {name: (float("inf"), float("inf")) for name in writers}
+        best = {name: (float("inf"),) * 3 for name in writers}
         for _ in range(args.repeats):
             for name, write in writers.items():
                 found = timed(write, results, Path(scratch) / f"{name}.csv")
@@ -76,9 +98,9 @@ def main() -> None:
         same = (Path(scratch) / "pandas to_csv.csv").read_bytes() == (
             Path(scratch) / "write_csv.csv"
         ).read_bytes()
-    for name, (wall, cpu) in best.items():
-        print(f"{name:14} {wall:7.2f} s wall {cpu:7.2f} s CPU")
-    before, after = best["pandas to_csv"][1], best["write_csv"][1]
+    for name, (wall, cpu, grown) in best.items():
+        print(f"{name:14} {wall:7.2f} s wall {cpu:7.2f} s CPU, memory grown by {grown:.2f} GiB")
+    before, after = best["pandas to_csv"][1], best["write_csv"][1]  # CPU time
     print(f"ratio (CPU, pandas / write_csv): {before / after:.2f}x; the same bytes: {same}")
     print(f"machine at the end: {machine()}")
     sys.exit(0 if same else 1)

@@ -47,9 +47,16 @@ def write_frame_csv(frame: pd.DataFrame, path: str | Path, *, encoding: str = "u
         ends = pa.array([""] * min(len(frame), rows_per_block))
         for start in range(0, len(frame), rows_per_block):
             block = slice(start, start + rows_per_block)
-            cells = [fields.take(pa.array(codes[block])) for codes, fields in columns]
+            cells = [
+                fields.take(pa.array(_slot(codes[block], fields))) for codes, fields in columns
+            ]
             rows = pc.binary_join_element_wise(*cells, ",")
             stream.write(_concatenated(pc.binary_join_element_wise(rows, ends[: len(rows)], "\n")))
+
+
+def _slot(codes: np.ndarray, fields) -> np.ndarray:
+    """Codes with a missing value's -1 pointing at the last field (the empty one)."""
+    return np.where(codes < 0, len(fields) - 1, codes)
 
 
 def _rows_per_block(columns: list) -> int:
@@ -67,8 +74,10 @@ def _concatenated(strings) -> memoryview:
 
 
 def _columns(frame: pd.DataFrame) -> list | None:
-    """Per column, each row's code and the CSV field of each code; None when a column's
-    dtype is not one this writer formats alike (the frame is then written by ``to_csv``)."""
+    """Per column, each row's code (-1: missing; a category's own codes, or the smallest
+    integers that hold them: a frame of millions of rows keeps its size) and the CSV field of
+    each code, the missing value's last; None when a column's dtype is not one this writer
+    formats alike (the frame is then written by ``to_csv``)."""
     found = []
     for position in range(frame.shape[1]):
         distinct = _distinct(frame.iloc[:, position])
@@ -80,13 +89,12 @@ def _columns(frame: pd.DataFrame) -> list | None:
 
 
 def _distinct(column: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
-    """Each row's code and one row of the column per code (same dtype), a missing value last."""
+    """Each row's code (-1: missing) and one row of the column per code (same dtype), then
+    a missing value."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype) and _text(pd.Series(dtype.categories)):
-        codes = column.cat.codes.to_numpy().astype(np.int64)
-        count = len(dtype.categories)
-        every = pd.Categorical.from_codes([*range(count), -1], dtype=dtype)
-        return np.where(codes < 0, count, codes), pd.Series(every)
+        every = pd.Categorical.from_codes([*range(len(dtype.categories)), -1], dtype=dtype)
+        return column.cat.codes.to_numpy(), pd.Series(every)
     if isinstance(dtype, pd.CategoricalDtype):
         return None
     if str(dtype) == "float64":  # by bits: 0.0 and -0.0 are written apart
@@ -96,12 +104,11 @@ def _distinct(column: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
     else:
         return None
     codes, uniques = pd.factorize(keys, use_na_sentinel=True)
-    count = len(uniques)
-    codes = np.where(codes < 0, count, codes)
-    first = np.zeros(count + 1, dtype=np.int64)  # no missing value: its slot is never used
+    first = np.zeros(len(uniques) + 1, dtype=np.int64)  # no missing value: its slot unused
     rows = pd.Series(codes).drop_duplicates()  # each code's first row
-    first[rows.to_numpy()] = rows.index.to_numpy()
-    return codes, column.iloc[first].reset_index(drop=True)
+    first[rows.to_numpy()] = rows.index.to_numpy()  # a missing value's -1: the last slot
+    small = np.min_scalar_type(-len(uniques) - 1)
+    return codes.astype(small), column.iloc[first].reset_index(drop=True)
 
 
 def _text(column: pd.Series) -> bool:
