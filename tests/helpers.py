@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import difflib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -26,6 +27,13 @@ sys.dont_write_bytecode = False
 
 AS_OF = dt.date(2025, 6, 30)
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def ctrl_c_heard() -> None:
+    """For ``Popen(preexec_fn=...)``: the child hears SIGINT as from a terminal. A shell without
+    job control starts background commands (``.ci/run &``) with SIGINT ignored, and Python
+    then keeps it ignored: a Ctrl-C test would see the run finish instead."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def compare_golden(path: Path, text: str, update: bool, hint: str) -> None:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, ctrl_c_heard
 
 import assessment.cli as cli
 from assessment.errors import InputError
@@ -93,7 +93,11 @@ def test_ctrl_c_while_the_libraries_load_exits_130_without_a_traceback(tmp_path)
     """(Ctrl-C during a batch: tests/test_outputs_safety.py, which also checks the outputs.)"""
     command = ["screen", str(ROOT / "sample_projects"), "-o", str(tmp_path / "out"), "--reports"]
     process = subprocess.Popen(
-        [str(ASSESS), *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [str(ASSESS), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_heard,
     )
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import FULL_PROJECT, ROOT, write_rows
+from helpers import FULL_PROJECT, ROOT, ctrl_c_heard, write_rows
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from run_assess import run_quietly
@@ -217,7 +217,12 @@ def test_sigint_during_a_batch_exits_130_and_leaves_nothing(tmp_path):
     command = [sys.executable, "-m", "assessment", "screen", str(inbox), "-o", "out", *DATE]
     command += ["--reports", "--jobs", "1"]
     process = subprocess.Popen(
-        command, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=ctrl_c_heard,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(tmp_path.glob(".out.new-*/reports/*.pdf")):
