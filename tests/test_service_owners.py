@@ -98,6 +98,10 @@ def test_a_process_queues_a_few_screenings_and_refuses_more(
 
         def running_at_the_stop(*args, **options):  # the engine may finish before the stop
             works.stopping.wait(60)
+            for _ in range(100):  # until the stop has recorded it (its thread runs on)
+                if register.screening(engine, last.json()["id"]).status == "failed":
+                    break
+                time.sleep(0.1)
             return screen(*args, **options)
 
         monkeypatch.setattr(screenings, "screen_to_folder", running_at_the_stop)
