@@ -92,3 +92,9 @@ def test_long_fields_make_smaller_blocks_and_the_same_bytes(tmp_path, monkeypatc
     assert csv_blocks._rows_per_block(_columns(frame)) < 100
     write_frame_csv(frame, tmp_path / "blocks.csv")
     assert (tmp_path / "blocks.csv").read_bytes() == _pandas_bytes(frame, tmp_path)
+
+
+def test_another_encoding_than_utf8_is_written_by_to_csv(tmp_path):
+    frame = _odd_frame(5, ["中文", "plain"])
+    write_frame_csv(frame, tmp_path / "blocks.csv", encoding="gb18030")
+    assert (tmp_path / "blocks.csv").read_bytes() == _pandas_bytes(frame, tmp_path, "gb18030")

@@ -9,8 +9,8 @@ return stays unquoted, as pandas leaves it); Arrow puts the rows together from t
 a block of rows at a time (bounded memory). ``tests/test_csv_blocks.py`` compares the bytes.
 
 A frame with a column of another dtype than :func:`_distinct` takes (dates, mixed objects,
-categories that are not text), of one column (the csv module quotes a lone empty field) or of
-few rows is written by ``to_csv`` itself.
+categories that are not text), of one column (the csv module quotes a lone empty field), of
+few rows, or written in another encoding than UTF-8 is written by ``to_csv`` itself.
 """
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ FEW_ROWS = 20_000  # below this, to_csv's own pace is fine
 _BY_VALUE = ("int64", "bool", "Int64", "boolean")  # dtypes whose equal values are written alike
 _MAY_NEED_QUOTES = '[,"\r\n]'  # fields the csv module is asked about (it quotes no others)
 _BLOCK_BYTES = 1 << 30  # an Arrow string array holds at most 2 GiB
+_UTF8 = ("utf-8", "utf-8-sig")  # Arrow's text is UTF-8: other encodings go through to_csv
 
 
 def write_frame_csv(frame: pd.DataFrame, path: str | Path, *, encoding: str = "utf-8") -> None:
     """``frame.to_csv(path, index=False, encoding=encoding, lineterminator="\\n")``, faster."""
-    columns = None if len(frame) < FEW_ROWS or frame.shape[1] < 2 else _columns(frame)
+    small = len(frame) < FEW_ROWS or frame.shape[1] < 2
+    columns = None if small or encoding not in _UTF8 else _columns(frame)
     if columns is None:
         frame.to_csv(path, index=False, encoding=encoding, lineterminator="\n")
         return
