@@ -116,12 +116,13 @@ def screen_inputs(
     :func:`balanced_files_per_chunk`), big lists ``rows_per_chunk`` rows at a time."""
     check_engine(engine)
     jobs = jobs or os.cpu_count() or 1
+    listed = input_files(inputs)  # once: a folder walked, a storage asked, a file gone later kept
     chunks, missing = plan_chunks(
         inputs,
         rows_per_chunk=rows_per_chunk,
-        files_per_chunk=files_per_chunk or balanced_files_per_chunk(inputs, jobs),
+        files_per_chunk=files_per_chunk or _files_per_chunk(len(listed), jobs),
     )
-    files = _input_files(inputs, missing)  # as planned: a file gone by the manifest stays in it
+    files = listed + [str(p.get("file")) for p in missing]
     scored, refused, warned = [], [], []
     try:
         for part in run_chunks(
@@ -188,7 +189,10 @@ FILES_PER_CHUNK = (50, 4000)  # the fewest and the most files screened together
 def balanced_files_per_chunk(inputs: list[str | Path], jobs: int) -> int:
     """Two chunks of files per process, so a slow chunk is evened out, within
     ``FILES_PER_CHUNK``: each chunk pays a fixed cost (frames, rules, model) once."""
-    files = len(input_files(inputs))
+    return _files_per_chunk(len(input_files(inputs)), jobs)
+
+
+def _files_per_chunk(files: int, jobs: int) -> int:
     low, high = FILES_PER_CHUNK
     return max(low, min(high, math.ceil(files / (2 * jobs))))
 
@@ -213,11 +217,6 @@ def _missing_rows(problems: list[dict]) -> pd.DataFrame:
         for p in problems
     ]
     return pd.DataFrame(rows, columns=REJECTED_COLUMNS)
-
-
-def _input_files(inputs: list[str | Path], missing: list[dict]) -> list[str]:
-    found = input_files(inputs)
-    return found + [str(p.get("file")) for p in missing]
 
 
 def write_screening_outputs(
